@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, every crate's unit, property and
+# end-to-end tests. The README's test command and .ci/run both call this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Nothing outside the Rust toolchain is needed yet. Services that later
+# suites need (PostgreSQL, Chromium) are started/installed here, not assumed.
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== cargo test"
+# `cargo test` prints "test result: ok. N passed" per binary; fail loudly if
+# the workspace somehow ran no test at all.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --locked 2>&1 | tee "$log"
+total=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
+if [ "$total" -eq 0 ]; then
+  echo "error: the test suite ran no test" >&2
+  exit 1
+fi
+echo "== $total tests passed"

@@ -1,0 +1,1 @@
+//! GS1 EPC codec (placeholder; filled in by the EPC work).

@@ -1,0 +1,1 @@
+//! Chainway protocol codec (placeholder).

@@ -1,0 +1,68 @@
+//! Sans-IO codecs for the UHF readers' serial protocols.
+//!
+//! Each protocol module decodes from a byte buffer that may start mid-frame,
+//! hold several frames, half of one, or noise. A decoder call looks at the
+//! front of the buffer and answers with a [`Decoded`]: the caller (daemon or
+//! simulator) owns the buffer and drops `consumed`/`bytes` from its front.
+//! Nothing here allocates per call except the frame's own payload.
+
+pub mod chainway;
+pub mod r2000;
+
+use serde::Serialize;
+
+/// What a decoder found at the front of a buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded<F> {
+    /// The buffer holds (the start of) a possible frame but not all of it.
+    NeedMore,
+    /// A whole, valid frame; drop `consumed` bytes from the front.
+    Frame { frame: F, consumed: usize },
+    /// The first `bytes` bytes cannot start a valid frame; drop them.
+    /// `bytes` is always at least 1.
+    Skip { bytes: usize, reason: SkipReason },
+}
+
+/// Why a decoder skipped bytes. Kept small and `Copy` so the hot path never
+/// allocates a message; `Display` renders it for logs and the CLI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Bytes before the next possible frame header.
+    NoHeader,
+    /// A header whose length field is outside what the protocol allows.
+    BadLength { len: usize },
+    /// A whole frame whose checksum does not match; carries both values.
+    BadChecksum { expected: u8, found: u8 },
+    /// A frame whose trailer (e.g. Chainway's `0D 0A`) is missing.
+    BadTrailer,
+    /// A frame with a valid checksum whose body does not fit the command's
+    /// layout (wrong data length for the command, inconsistent PC word…).
+    Malformed { cmd: u8, detail: &'static str },
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::NoHeader => write!(f, "no frame header"),
+            SkipReason::BadLength { len } => write!(f, "length field {len} out of range"),
+            SkipReason::BadChecksum { expected, found } => {
+                write!(f, "checksum mismatch: expected {expected:#04x}, found {found:#04x}")
+            }
+            SkipReason::BadTrailer => write!(f, "missing frame trailer"),
+            SkipReason::Malformed { cmd, detail } => {
+                write!(f, "malformed frame for command {cmd:#04x}: {detail}")
+            }
+        }
+    }
+}
+
+/// Which side of the serial line produced the bytes being decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Host → reader: commands.
+    Command,
+    /// Reader → host: responses, tag reports, errors.
+    Response,
+}

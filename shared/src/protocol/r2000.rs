@@ -1,0 +1,1 @@
+//! R2000 protocol codec (placeholder).
