@@ -7,4 +7,5 @@
 //! the pseudo-terminals; both call the same functions here.
 
 pub mod epc;
+pub mod hex;
 pub mod protocol;

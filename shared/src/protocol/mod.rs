@@ -47,7 +47,10 @@ impl std::fmt::Display for SkipReason {
             SkipReason::NoHeader => write!(f, "no frame header"),
             SkipReason::BadLength { len } => write!(f, "length field {len} out of range"),
             SkipReason::BadChecksum { expected, found } => {
-                write!(f, "checksum mismatch: expected {expected:#04x}, found {found:#04x}")
+                write!(
+                    f,
+                    "checksum mismatch: expected {expected:#04x}, found {found:#04x}"
+                )
             }
             SkipReason::BadTrailer => write!(f, "missing frame trailer"),
             SkipReason::Malformed { cmd, detail } => {
