@@ -9,3 +9,4 @@
 pub mod epc;
 pub mod hex;
 pub mod protocol;
+pub mod tag;
