@@ -1,1 +1,0 @@
-//! R2000 protocol codec (placeholder).
