@@ -577,7 +577,8 @@ pub fn encode_uri(uri: &str, filter: Option<u8>) -> Result<Epc, EncodeError> {
 /// the value, else the long string scheme (TDS leaves the choice to the
 /// encoder; shorter EPCs read faster and fit every tag).
 fn choose_scheme(family: &str, body: &str) -> Scheme {
-    let last = body.rsplit_once('.').map_or(body, |(_, l)| l);
+    // The same split as `from_components`: the last component may hold dots.
+    let last = body.splitn(3, '.').nth(2).unwrap_or("");
     match family {
         "sgtin" if fits_integer(last, SGTIN96_SERIAL_BITS) => Scheme::Sgtin96,
         "sgtin" => Scheme::Sgtin198,

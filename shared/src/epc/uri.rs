@@ -6,6 +6,7 @@
 use std::fmt;
 
 use super::scheme::Identity;
+use super::text::{format_padded, uri_escape, Component, Digits};
 use super::Epc;
 
 /// `urn:epc:tag:…` (or `urn:epc:raw:…`) for an [`Epc`]; see [`Epc::tag_uri`].
@@ -75,15 +76,29 @@ fn render(epc: &Epc, tag: bool, w: &mut StackBuf) -> fmt::Result {
             company_prefix: a,
             location_reference: b,
             extension: c,
-        } => write!(w, "{a}.{b}.{}", c.uri()),
+        } => {
+            w.write_digits(a)?;
+            w.write_str(".")?;
+            w.write_digits(b)?;
+            w.write_str(".")?;
+            w.write_component(c)
+        }
         Identity::Sscc {
             company_prefix,
             serial_reference,
-        } => write!(w, "{company_prefix}.{serial_reference}"),
+        } => {
+            w.write_digits(company_prefix)?;
+            w.write_str(".")?;
+            w.write_digits(serial_reference)
+        }
         Identity::Giai {
             company_prefix,
             asset_reference,
-        } => write!(w, "{company_prefix}.{}", asset_reference.uri()),
+        } => {
+            w.write_digits(company_prefix)?;
+            w.write_str(".")?;
+            w.write_component(asset_reference)
+        }
         Identity::Gid {
             general_manager,
             object_class,
@@ -93,8 +108,7 @@ fn render(epc: &Epc, tag: bool, w: &mut StackBuf) -> fmt::Result {
             w.write_str(".")?;
             w.write_decimal(*object_class)?;
             w.write_str(".")?;
-            w.write_decimal(*serial)?;
-            Ok(())
+            w.write_decimal(*serial)
         }
         Identity::Raw(_) => Ok(()),
     }
@@ -134,8 +148,34 @@ impl StackBuf {
 
     fn write_decimal(&mut self, v: u64) -> fmt::Result {
         let mut tmp = [0u8; 20];
-        let s = super::text::format_padded(&mut tmp, v, 0);
+        let s = format_padded(&mut tmp, v, 0);
         self.push_bytes(s.as_bytes())
+    }
+
+    /// Zero-padded to the field's digit count; nothing for zero digits.
+    fn write_digits(&mut self, d: &Digits) -> fmt::Result {
+        if d.is_empty() {
+            return Ok(());
+        }
+        let mut tmp = [0u8; 20];
+        let s = format_padded(&mut tmp, d.value(), d.len());
+        self.push_bytes(s.as_bytes())
+    }
+
+    /// Integers in decimal, strings with the TDS URI escapes.
+    fn write_component(&mut self, c: &Component) -> fmt::Result {
+        match c {
+            Component::Integer(v) => self.write_decimal(*v),
+            Component::Text(t) => {
+                for &ch in t.as_bytes() {
+                    match uri_escape(ch) {
+                        Some(esc) => self.push_bytes(esc.as_bytes())?,
+                        None => self.push_bytes(&[ch])?,
+                    }
+                }
+                Ok(())
+            }
+        }
     }
 
     fn write_hex(&mut self, bytes: &[u8]) -> fmt::Result {
