@@ -681,9 +681,9 @@ fn arb_response() -> impl Strategy<Value = Response> {
             any::<u16>(),
             arb_epc_words(),
             vec(any::<u8>(), 0..=180),
-            0u8..4,
+            0u8..8,
             0u8..64,
-            any::<u8>()
+            0u8..128
         )
             .prop_map(
                 |(tag_count, (pc, epc), data, antenna, freq_index, read_count)| {
@@ -703,9 +703,9 @@ fn arb_response() -> impl Strategy<Value = Response> {
             any::<u16>(),
             arb_epc_words(),
             any::<u8>(),
-            0u8..4,
+            0u8..8,
             0u8..64,
-            any::<u8>()
+            0u8..128
         )
             .prop_map(
                 |(cmd, tag_count, (pc, epc), code, antenna, freq_index, op_count)| {

@@ -66,12 +66,16 @@ pub struct TagRead {
     #[serde(serialize_with = "serialize_u16_hex")]
     pub pc: u16,
     pub epc: EpcBytes,
+    /// The words read. E710 firmware may append an RSSI byte (odd length);
+    /// it is kept here as sent.
     #[serde(serialize_with = "crate::hex::serialize")]
     pub data: Vec<u8>,
-    /// `FreqAnt` bits 1..0.
+    /// `FreqAnt` bits 1..0, plus 4 when bit 7 of the count byte is set
+    /// (8-port firmware); 0–7.
     pub antenna: u8,
     /// `FreqAnt` bits 7..2.
     pub freq_index: u8,
+    /// Bits 6..0 of the last byte; 0–127.
     pub read_count: u8,
 }
 
@@ -87,8 +91,10 @@ pub struct TagOperation {
     pub epc: EpcBytes,
     /// [`ErrorCode::SUCCESS`] if this tag was written / locked / killed.
     pub code: ErrorCode,
+    /// As in [`TagRead::antenna`].
     pub antenna: u8,
     pub freq_index: u8,
+    /// Bits 6..0 of the last byte; 0–127.
     pub op_count: u8,
 }
 
@@ -237,12 +243,16 @@ impl Response {
                 out.extend([
                     data.len() as u8,
                     freq_ant(r.freq_index, r.antenna),
-                    r.read_count,
+                    count_byte(r.read_count, r.antenna),
                 ]);
             }
             Response::TagOperation(t) => {
                 write_tag_header(out, t.tag_count, t.pc, &t.epc, 0);
-                out.extend([t.code.0, freq_ant(t.freq_index, t.antenna), t.op_count]);
+                out.extend([
+                    t.code.0,
+                    freq_ant(t.freq_index, t.antenna),
+                    count_byte(t.op_count, t.antenna),
+                ]);
             }
             Response::EpcMatch { epc } => match epc {
                 Some(epc) => {
@@ -265,6 +275,12 @@ fn freq_ant(freq_index: u8, antenna: u8) -> u8 {
 fn rssi_byte(rssi_dbm: i16, antenna: u8) -> u8 {
     let raw = (rssi_dbm + 129).clamp(0, 0x7F) as u8;
     raw | if antenna & 0x04 != 0 { 0x80 } else { 0 }
+}
+
+/// The count byte closing access replies: count in bits 6..0, bit 7 set for
+/// antennas 4–7 (8-port firmware puts the antenna's third bit there).
+fn count_byte(count: u8, antenna: u8) -> u8 {
+    (count & 0x7F) | if antenna & 0x04 != 0 { 0x80 } else { 0 }
 }
 
 /// `Count(2) DataLen PC(2) EPC CRC(2)`, where DataLen also covers `extra`
@@ -430,7 +446,7 @@ pub(super) fn parse(cmd: u8, d: &[u8]) -> Result<Response, &'static str> {
             count: u16::from_be_bytes([*a, *b]),
         },
         (0x81, _) => {
-            let (tag_count, pc, epc, data, [read_len, fa, read_count]) = tag_record(d)?;
+            let (tag_count, pc, epc, data, [read_len, fa, count]) = tag_record(d)?;
             if data.len() != usize::from(read_len) {
                 return Err("read reply's ReadLen disagrees with its DataLen");
             }
@@ -439,13 +455,13 @@ pub(super) fn parse(cmd: u8, d: &[u8]) -> Result<Response, &'static str> {
                 pc,
                 epc,
                 data: data.to_vec(),
-                antenna: fa & 0x03,
+                antenna: (fa & 0x03) + if count & 0x80 != 0 { 4 } else { 0 },
                 freq_index: fa >> 2,
-                read_count,
+                read_count: count & 0x7F,
             })
         }
         (0x82..=0x84, _) => {
-            let (tag_count, pc, epc, between, [code, fa, op_count]) = tag_record(d)?;
+            let (tag_count, pc, epc, between, [code, fa, count]) = tag_record(d)?;
             if !between.is_empty() {
                 return Err("access reply has bytes between the tag CRC and ErrCode");
             }
@@ -455,9 +471,9 @@ pub(super) fn parse(cmd: u8, d: &[u8]) -> Result<Response, &'static str> {
                 pc,
                 epc,
                 code: ErrorCode(code),
-                antenna: fa & 0x03,
+                antenna: (fa & 0x03) + if count & 0x80 != 0 { 4 } else { 0 },
                 freq_index: fa >> 2,
-                op_count,
+                op_count: count & 0x7F,
             })
         }
         (0x86, [0x00, len, rest @ ..]) if usize::from(*len) == rest.len() => Response::EpcMatch {
