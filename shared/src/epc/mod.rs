@@ -21,8 +21,6 @@ mod uri;
 
 use std::fmt;
 
-use serde::ser::SerializeStruct;
-
 use crate::hex::Hex;
 use crate::tag::{EpcBytes, MAX_EPC_BYTES};
 
@@ -212,94 +210,8 @@ impl fmt::Display for Epc {
     }
 }
 
-/// Serialises through `collect_str`, so nothing is built on the heap.
-struct Str<T>(T);
-
-impl<T: fmt::Display> serde::Serialize for Str<T> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0)
-    }
-}
-
-/// One flat object: `hex`, `scheme`, `filter` (null without one), `tag_uri`,
-/// `id_uri`, then the scheme's fields as strings in snake case
-/// (`company_prefix`, `item_reference`, `serial`, …) or, for raw, `reason`.
-/// Field values are strings because leading zeros are significant and GS1
-/// numbers exceed JavaScript's safe integers.
-impl serde::Serialize for Epc {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let extra = match self.identity {
-            Identity::Sscc { .. } | Identity::Giai { .. } => 2,
-            Identity::Raw(_) => 1 + usize::from(self.afi.is_some()),
-            _ => 3,
-        };
-        let mut m = s.serialize_struct("Epc", 5 + extra)?;
-        m.serialize_field("hex", &self.hex())?;
-        m.serialize_field("scheme", &self.scheme)?;
-        m.serialize_field("filter", &self.filter())?;
-        m.serialize_field("tag_uri", &Str(self.tag_uri()))?;
-        m.serialize_field("id_uri", &Str(self.id_uri()))?;
-        match &self.identity {
-            Identity::Sgtin {
-                company_prefix,
-                item_reference,
-                serial,
-            } => {
-                m.serialize_field("company_prefix", company_prefix)?;
-                m.serialize_field("item_reference", item_reference)?;
-                m.serialize_field("serial", serial)?;
-            }
-            Identity::Sscc {
-                company_prefix,
-                serial_reference,
-            } => {
-                m.serialize_field("company_prefix", company_prefix)?;
-                m.serialize_field("serial_reference", serial_reference)?;
-            }
-            Identity::Sgln {
-                company_prefix,
-                location_reference,
-                extension,
-            } => {
-                m.serialize_field("company_prefix", company_prefix)?;
-                m.serialize_field("location_reference", location_reference)?;
-                m.serialize_field("extension", extension)?;
-            }
-            Identity::Grai {
-                company_prefix,
-                asset_type,
-                serial,
-            } => {
-                m.serialize_field("company_prefix", company_prefix)?;
-                m.serialize_field("asset_type", asset_type)?;
-                m.serialize_field("serial", serial)?;
-            }
-            Identity::Giai {
-                company_prefix,
-                asset_reference,
-            } => {
-                m.serialize_field("company_prefix", company_prefix)?;
-                m.serialize_field("asset_reference", asset_reference)?;
-            }
-            Identity::Gid {
-                general_manager,
-                object_class,
-                serial,
-            } => {
-                m.serialize_field("general_manager", &Str(general_manager))?;
-                m.serialize_field("object_class", &Str(object_class))?;
-                m.serialize_field("serial", &Str(serial))?;
-            }
-            Identity::Raw(reason) => {
-                m.serialize_field("reason", reason)?;
-                if let Some(afi) = self.afi {
-                    m.serialize_field("afi", &Str(Hex(&[afi])))?;
-                }
-            }
-        }
-        m.end()
-    }
-}
+// `impl serde::Serialize for Epc` lives in `uri.rs`, beside the URI
+// rendering it shares.
 
 #[cfg(test)]
 mod tests;
