@@ -116,7 +116,10 @@ fn find_header(buf: &[u8]) -> Option<usize> {
 /// frame that starts inside the bad one is still found on the next call.
 #[inline]
 pub fn decode_raw(buf: &[u8]) -> Decoded<RawFrame<'_>> {
-    match find_header(buf) {
+    // In a clean stream every call starts on a header: test that first and
+    // scan only when it fails.
+    let at_header = matches!(buf, [0xA5, 0x5A, ..] | [0xC8, 0x8C, ..]);
+    match if at_header { Some(0) } else { find_header(buf) } {
         Some(0) => {}
         Some(i) => {
             return Decoded::Skip {
