@@ -8,7 +8,7 @@ use shared::protocol::chainway::{
     Command, DeviceError, InventoryReport, MemoryBank, RecordLayout, Response, TagFilter,
     TagRecord, Tid, MAX_PAYLOAD_LEN,
 };
-use shared::protocol::Decoded;
+use shared::protocol::{Decoded, SkipReason};
 use shared::tag::EpcBytes;
 
 fn bank() -> impl Strategy<Value = MemoryBank> {
@@ -271,8 +271,69 @@ proptest! {
         phase in any::<bool>(),
         frequency in any::<bool>(),
     ) {
-        drain(&bytes, decode_command);
-        drain(&bytes, |b| decode_response_with(b, RecordLayout { phase, frequency }));
+        let layout = RecordLayout { phase, frequency };
+        // Whatever decodes, even from non-canonical bytes, re-encodes to a
+        // frame that decodes to the same value.
+        for cmd in drain(&bytes, decode_command) {
+            let mut wire = Vec::new();
+            encode_command(&cmd, &mut wire);
+            prop_assert_eq!(decode_command(&wire), Decoded::Frame { frame: cmd, consumed: wire.len() });
+        }
+        for r in drain(&bytes, |b| decode_response_with(b, layout)) {
+            let mut wire = Vec::new();
+            encode_response(&r, &mut wire);
+            prop_assert_eq!(
+                decode_response_with(&wire, layout),
+                Decoded::Frame { frame: r, consumed: wire.len() }
+            );
+        }
+    }
+
+    #[test]
+    fn valid_frames_with_random_payloads_decode_or_are_rejected_whole(
+        cmd in prop_oneof![
+            proptest::sample::select(COMMAND_CODES.to_vec()),
+            proptest::sample::select(RESPONSE_CODES.to_vec()),
+            any::<u8>(),
+        ],
+        payload in proptest::collection::vec(any::<u8>(), 0..80),
+        phase in any::<bool>(),
+        frequency in any::<bool>(),
+    ) {
+        let mut wire = Vec::new();
+        shared::protocol::chainway::encode_raw(cmd, &payload, &mut wire);
+        let layout = RecordLayout { phase, frequency };
+        match decode_command(&wire) {
+            Decoded::Frame { frame, consumed } => {
+                prop_assert_eq!(consumed, wire.len());
+                let mut again = Vec::new();
+                encode_command(&frame, &mut again);
+                prop_assert_eq!(decode_command(&again), Decoded::Frame { frame, consumed: again.len() });
+            }
+            Decoded::Skip { bytes, reason } => {
+                prop_assert_eq!(bytes, wire.len());
+                let malformed = matches!(reason, SkipReason::Malformed { .. });
+                prop_assert!(malformed);
+            }
+            Decoded::NeedMore => prop_assert!(false, "whole frame reported as partial"),
+        }
+        match decode_response_with(&wire, layout) {
+            Decoded::Frame { frame, consumed } => {
+                prop_assert_eq!(consumed, wire.len());
+                let mut again = Vec::new();
+                encode_response(&frame, &mut again);
+                prop_assert_eq!(
+                    decode_response_with(&again, layout),
+                    Decoded::Frame { frame, consumed: again.len() }
+                );
+            }
+            Decoded::Skip { bytes, reason } => {
+                prop_assert_eq!(bytes, wire.len());
+                let malformed = matches!(reason, SkipReason::Malformed { .. });
+                prop_assert!(malformed);
+            }
+            Decoded::NeedMore => prop_assert!(false, "whole frame reported as partial"),
+        }
     }
 
     #[test]
