@@ -314,8 +314,25 @@ fn be32(d: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([d[at], d[at + 1], d[at + 2], d[at + 3]])
 }
 
+#[inline(always)]
 fn epc(bytes: &[u8]) -> Result<EpcBytes, &'static str> {
     EpcBytes::new(bytes).map_err(|_| "EPC longer than a PC word allows")
+}
+
+/// [`epc`] for the hot path. A variable-length copy into the inline buffer
+/// followed by the wide loads that move the buffer into the frame stalls on
+/// store forwarding (measured: ~60% of decode time); a fixed-size copy for
+/// the common 96- and 128-bit EPCs lets the compiler build the buffer in
+/// place.
+#[inline(always)]
+fn epc_fast(bytes: &[u8]) -> Result<EpcBytes, &'static str> {
+    if let Ok(b) = <&[u8; 12]>::try_from(bytes) {
+        return epc(b);
+    }
+    if let Ok(b) = <&[u8; 16]>::try_from(bytes) {
+        return epc(b);
+    }
+    epc(bytes)
 }
 
 /// The hot path: `FreqAnt PC(2) EPC RSSI`, no allocation.
@@ -335,7 +352,7 @@ fn tag_report(cmd: u8, d: &[u8]) -> Result<Response, &'static str> {
         freq_index: d[0] >> 2,
         antenna: (d[0] & 0x03) + if rssi & 0x80 != 0 { 4 } else { 0 },
         pc,
-        epc: epc(&d[3..3 + n])?,
+        epc: epc_fast(&d[3..3 + n])?,
         rssi_dbm: i16::from(rssi & 0x7F) - 129,
     }))
 }
