@@ -230,21 +230,41 @@ impl Ctx {
             .map(|e| Select::epc(e.as_slice()))
     }
 
-    /// Tags an access on the work antenna reaches (with the EPC match, if
-    /// any, or the given select).
+    /// Antennas (0-based) an access uses: R2000 the work antenna, Chainway
+    /// every connected one.
+    fn access_antennas(&self) -> Vec<u8> {
+        match self.spec.protocol {
+            crate::scenario::ProtocolKind::R2000 => vec![self.settings.work_antenna],
+            crate::scenario::ProtocolKind::Chainway => (0..self.spec.antennas)
+                .filter(|a| self.antenna_connected(*a))
+                .collect(),
+        }
+    }
+
+    /// Tags an access reaches (with the EPC match, if any, or `select`).
     pub fn answering(&mut self, select: Option<Select>, now: Duration) -> Vec<usize> {
         let sel = select.or_else(|| self.select());
-        let ant = self.settings.work_antenna;
-        let power = self.power(ant);
-        lock_field(&self.field).answering(self.idx, ant + 1, power, sel.as_ref(), now)
+        let mut tags = Vec::new();
+        for ant in self.access_antennas() {
+            let power = self.power(ant);
+            let found =
+                lock_field(&self.field).answering(self.idx, ant + 1, power, sel.as_ref(), now);
+            for t in found {
+                if !tags.contains(&t) {
+                    tags.push(t);
+                }
+            }
+        }
+        tags
     }
 
     /// The one tag a write/lock/kill goes to.
     pub fn single(&mut self, select: Option<Select>, now: Duration) -> Result<usize, AccessError> {
-        let sel = select.or_else(|| self.select());
-        let ant = self.settings.work_antenna;
-        let power = self.power(ant);
-        lock_field(&self.field).single_answering(self.idx, ant + 1, power, sel.as_ref(), now)
+        match self.answering(select, now).as_slice() {
+            [] => Err(AccessError::NoTag),
+            [one] => Ok(*one),
+            _ => Err(AccessError::MultipleTags),
+        }
     }
 
     /// Runs `f` on the field.
@@ -272,6 +292,8 @@ pub struct ReaderCore {
     cut: Option<Vec<u8>>,
     timeline: VecDeque<(Duration, ReaderEvent)>,
     unplug: Option<Duration>,
+    /// Where [`ReaderCore::run_virtual_between`] left the virtual clock.
+    virtual_now: Duration,
 }
 
 impl ReaderCore {
@@ -327,6 +349,7 @@ impl ReaderCore {
             cut: None,
             timeline: timeline.into(),
             unplug: None,
+            virtual_now: Duration::ZERO,
         })
     }
 
@@ -376,6 +399,8 @@ impl ReaderCore {
     pub fn replugged(&mut self, now: Duration) {
         self.reboot(now, false);
         self.ctx.counters.faults.reboots -= 1; // counted as an unplug
+                                               // The reader booted while USB enumerated: it listens at once.
+        self.boot_until = None;
         self.inbuf.clear();
         self.line_free_at = now;
     }
@@ -503,19 +528,30 @@ impl ReaderCore {
         })
     }
 
-    /// Drives the reader on a virtual clock up to `until`, as a PTY driver
-    /// would, with `input` arriving at the given times; returns every chunk
-    /// written. Reproducible: same scenario, seed and input → same bytes.
+    /// Drives the reader on a virtual clock from zero up to `until`, as a
+    /// PTY driver would, with `input` arriving at the given times; returns
+    /// every chunk written. Same scenario, seed and input → same bytes.
     pub fn run_virtual(&mut self, input: &[(Duration, Vec<u8>)], until: Duration) -> Vec<Chunk> {
+        self.run_virtual_between(input, Duration::ZERO, until)
+    }
+
+    /// Like [`ReaderCore::run_virtual`] for the slice `from..until`, so that
+    /// several readers sharing a field can be advanced in lock-step.
+    pub fn run_virtual_between(
+        &mut self,
+        input: &[(Duration, Vec<u8>)],
+        from: Duration,
+        until: Duration,
+    ) -> Vec<Chunk> {
         let mut out = Vec::new();
         let mut inputs = input.iter().peekable();
-        let mut now = Duration::ZERO;
-        while now <= until {
+        let mut now = from.max(self.virtual_now);
+        while now < until {
             while let Some((at, bytes)) = inputs.peek() {
                 if *at > now {
                     break;
                 }
-                self.receive(bytes, *at);
+                self.receive(bytes, now.max(*at));
                 inputs.next();
             }
             if let Some(d) = self.take_unplug() {
@@ -530,16 +566,19 @@ impl ReaderCore {
                     out.push(c);
                 }
                 Output::WaitUntil(t) => {
-                    now = next_input
-                        .map_or(t, |i| i.min(t))
-                        .max(now + Duration::from_micros(1));
+                    let t = next_input.map_or(t, |i| i.min(t)).min(until);
+                    now = t.max(now + Duration::from_micros(1));
                 }
-                Output::Idle => match next_input {
-                    Some(i) => now = i.max(now),
-                    None => break,
-                },
+                Output::Idle => {
+                    now = next_input.map_or(until, |i| i.max(now));
+                }
             }
         }
+        // Input due at the very end still arrives.
+        for (at, bytes) in inputs {
+            self.receive(bytes, *at);
+        }
+        self.virtual_now = now;
         out
     }
 }

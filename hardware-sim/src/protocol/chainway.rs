@@ -199,12 +199,15 @@ impl Chainway {
                 }
             }
             Command::StartInventory { report } => {
-                // No acknowledgement: records start streaming.
-                self.streaming = Some(Streaming {
-                    report,
-                    next_antenna: 0,
-                    next_round: now,
-                });
+                // No acknowledgement: records start streaming (late, or
+                // never, when a fault says so).
+                if let Some(extra) = ctx.faults.response_fate(&mut ctx.counters.faults) {
+                    self.streaming = Some(Streaming {
+                        report,
+                        next_antenna: 0,
+                        next_round: now + extra,
+                    });
+                }
             }
             Command::StopInventory => {
                 self.streaming = None;

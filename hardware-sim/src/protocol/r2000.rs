@@ -111,9 +111,11 @@ impl R2000 {
             self.err(ctx, cmd, ErrorCode::ANTENNA_MISSING, now);
             return;
         }
-        if cmd == 0x80 {
-            // A buffered inventory adds to what the buffer holds.
-        }
+        // A slow or deaf reader: the whole inventory starts late or never.
+        let Some(extra) = ctx.faults.response_fate(&mut ctx.counters.faults) else {
+            return;
+        };
+        let now = now + extra;
         self.activity = Some(Activity::Rounds {
             cmd,
             antenna0,
@@ -271,9 +273,15 @@ impl R2000 {
                     .copied()
                     .filter(|s| s.antenna < antennas.min(8) && s.stays > 0)
                     .collect();
+                let fate = if plan.is_empty() {
+                    None
+                } else {
+                    ctx.faults.response_fate(&mut ctx.counters.faults)
+                };
                 if plan.is_empty() {
                     self.err(ctx, cmd, ErrorCode::PARAMETER_INVALID, now);
-                } else {
+                } else if let Some(extra) = fate {
+                    let now = now + extra;
                     self.activity = Some(Activity::FastSwitch {
                         plan,
                         slot: 0,
