@@ -718,6 +718,23 @@ antennas = [1, 2]
     }
 
     #[test]
+    fn the_example_warehouse_is_valid() -> Result<(), ScenarioError> {
+        let s = Scenario::from_toml(include_str!("../examples/warehouse.toml"))?;
+        assert_eq!(s.readers.len(), 3);
+        crate::field::Field::from_scenario(&s)
+            .map_err(|e| ScenarioError::Invalid(e.to_string()))?;
+        Ok(())
+    }
+
+    #[test]
+    fn typos_are_errors() {
+        let err = Scenario::from_toml(
+            "[[reader]]\nname = \"a\"\nprotocol = \"r2000\"\nlink = \"/tmp/a\"\n[[population]]\nname = \"p\"\nkind = \"blank\"\ncount = 3\ncuont = 3\n",
+        );
+        assert!(err.is_err());
+    }
+
+    #[test]
     fn names_the_unknown_reader() {
         let err = Scenario::from_toml(
             r#"
