@@ -345,6 +345,21 @@ fn unsupported_commands_get_an_error_and_noise_is_skipped() -> Result {
 }
 
 #[test]
+fn block_write_0x94_writes_like_0x82() -> Result {
+    let (_dir, sim, mut host) = start()?;
+    host.r2000_ask(Command::SetWorkAntenna { antenna: 1 })?;
+    let new_epc = *shared::epc::encode_giai96(0, "0614141", "900003")?.epc_bytes();
+    let mut data = vec![0, 0, 0, 0, 1, 2, 6];
+    data.extend_from_slice(new_epc.as_slice());
+    host.r2000(Command::Unknown { cmd: 0x94, data })?;
+    host.fill(Duration::from_millis(200))?;
+    let reply = host.take_bytes();
+    assert_eq!(reply.get(3), Some(&0x94), "{reply:02X?}");
+    assert!(sim.tag_memory(&new_epc).is_some());
+    Ok(())
+}
+
+#[test]
 fn unplug_and_replug_at_the_same_path() -> Result {
     let (_dir, sim, mut host) = start()?;
     let reader = sim

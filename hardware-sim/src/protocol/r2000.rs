@@ -7,9 +7,11 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use shared::protocol::r2000::{
-    decode_command, encode_response, AntennaStay, BufferRecord, Command, CommandFrame, ErrorCode,
-    FrequencyRegion, Response, ResponseFrame, TagOperation, TagRead, TagReport, BROADCAST_ADDR,
+    decode_command, encode_command, encode_response, AntennaStay, BufferRecord, Command,
+    CommandFrame, ErrorCode, FrequencyRegion, Response, ResponseFrame, TagOperation, TagRead,
+    TagReport, BROADCAST_ADDR,
 };
+use shared::protocol::Decoded;
 use shared::tag::EpcBytes;
 
 use super::{drain, lock_state, tag_answered, Protocol};
@@ -21,6 +23,8 @@ use crate::field::{AccessError, Bank, LockTarget, Read, Target};
 const MULTIPLE_TAGS: ErrorCode = ErrorCode::INVENTORY_OK_BUT_ACCESS_FAIL;
 const BAUD_OUT_OF_RANGE: ErrorCode = ErrorCode(0x4A);
 const BEEPER_OUT_OF_RANGE: ErrorCode = ErrorCode(0x4B);
+/// Block write: same request layout as 0x82.
+const BLOCK_WRITE: u8 = 0x94;
 /// Output power limits of the module, dBm.
 const MAX_POWER_DBM: u8 = 33;
 
@@ -346,14 +350,38 @@ impl R2000 {
                 bank,
                 word_addr,
                 data,
+            } => self.write(ctx, cmd, password, bank, word_addr, &data, now),
+            Command::Unknown {
+                cmd: BLOCK_WRITE,
+                data,
             } => {
-                let Some(bank) = Bank::from_u8(bank) else {
-                    return self.err(ctx, cmd, ErrorCode::MEMBANK_OUT_OF_RANGE, now);
-                };
-                let pw = u32::from_be_bytes(password);
-                self.access(ctx, cmd, now, |m| {
-                    m.write(bank, usize::from(word_addr), &data, pw)
-                });
+                // 0x94 block write has 0x82's layout (public host code such
+                // as pyImpinj writes with it): let the codec parse it as one.
+                let mut frame = Vec::new();
+                encode_command(
+                    &CommandFrame {
+                        addr: 0,
+                        command: Command::Unknown { cmd: 0x82, data },
+                    },
+                    &mut frame,
+                );
+                match decode_command(&frame) {
+                    Decoded::Frame {
+                        frame:
+                            CommandFrame {
+                                command:
+                                    Command::Write {
+                                        password,
+                                        bank,
+                                        word_addr,
+                                        data,
+                                    },
+                                ..
+                            },
+                        ..
+                    } => self.write(ctx, BLOCK_WRITE, password, bank, word_addr, &data, now),
+                    _ => self.err(ctx, BLOCK_WRITE, ErrorCode::PARAMETER_INVALID, now),
+                }
             }
             Command::Lock {
                 password,
@@ -388,6 +416,26 @@ impl R2000 {
             }
             Command::Unknown { cmd, .. } => self.err(ctx, cmd, ErrorCode::FAIL, now),
         }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn write(
+        &mut self,
+        ctx: &mut Ctx,
+        cmd: u8,
+        password: [u8; 4],
+        bank: u8,
+        word_addr: u8,
+        data: &[u8],
+        now: Duration,
+    ) {
+        let Some(bank) = Bank::from_u8(bank) else {
+            return self.err(ctx, cmd, ErrorCode::MEMBANK_OUT_OF_RANGE, now);
+        };
+        let pw = u32::from_be_bytes(password);
+        self.access(ctx, cmd, now, |m| {
+            m.write(bank, usize::from(word_addr), data, pw)
+        });
     }
 
     fn read(
@@ -463,7 +511,7 @@ impl R2000 {
             Ok(()) => ErrorCode::SUCCESS,
             Err(e) if !tag_answered(e) => ErrorCode::NO_TAG,
             Err(AccessError::MemoryOverrun) => match cmd {
-                0x82 => ErrorCode::TAG_WRITE_ERROR,
+                0x82 | BLOCK_WRITE => ErrorCode::TAG_WRITE_ERROR,
                 0x83 => ErrorCode::TAG_LOCK_ERROR,
                 _ => ErrorCode::TAG_KILL_ERROR,
             },
