@@ -205,6 +205,10 @@ impl Simulator {
                                 s.plugged = true;
                                 s.replugs += 1;
                             }
+                            LinkEvent::Reopened { slave } => {
+                                tracing::debug!(reader = %name, slave = %slave.display(), "host closed the port; fresh PTY");
+                                s.slave = Some(slave);
+                            }
                             LinkEvent::Unplugged => {
                                 tracing::info!(reader = %name, "unplugged");
                                 s.plugged = false;

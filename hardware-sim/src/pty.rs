@@ -24,6 +24,9 @@ pub struct Pty {
     master: PtyMaster,
     slave_path: PathBuf,
     link: PathBuf,
+    /// The slave's settings as created; a host that opened the port since
+    /// has changed them (serialport always does).
+    fresh_termios: Option<termios::Termios>,
 }
 
 fn baud_rate(baud: u32) -> BaudRate {
@@ -73,10 +76,13 @@ impl Pty {
         )
         .map_err(|e| io_err(e, "fcntl"))?;
         make_link(&slave_path, link)?;
+        // Termios requests on the master act on the slave.
+        let fresh_termios = termios::tcgetattr(master.as_fd()).ok();
         Ok(Self {
             master,
             slave_path,
             link: link.to_path_buf(),
+            fresh_termios,
         })
     }
 
@@ -86,6 +92,14 @@ impl Pty {
 
     pub fn link(&self) -> &Path {
         &self.link
+    }
+
+    /// Whether a host changed the port's settings since it was created.
+    fn was_configured(&self) -> bool {
+        match (&self.fresh_termios, termios::tcgetattr(self.master.as_fd())) {
+            (Some(fresh), Ok(now)) => *fresh != now,
+            _ => false,
+        }
     }
 }
 
@@ -145,7 +159,13 @@ impl Clock {
 /// What the serving thread reports about the PTY's life.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LinkEvent {
-    Ready { slave: PathBuf },
+    Ready {
+        slave: PathBuf,
+    },
+    /// The host closed the port; a fresh PTY now sits behind the link.
+    Reopened {
+        slave: PathBuf,
+    },
     Unplugged,
     Failed(String),
 }
@@ -161,6 +181,8 @@ pub(crate) fn serve(
 ) {
     let mut held: Option<Chunk> = None;
     let mut buf = [0u8; 4096];
+    // Whether a host has the slave open (the master then shows no hang-up).
+    let mut host_open = false;
     while !stop.load(Ordering::Relaxed) {
         let unplug = lock_core(&core).take_unplug();
         if let Some(d) = unplug {
@@ -224,14 +246,36 @@ pub(crate) fn serve(
         };
         if revents.contains(PollFlags::POLLIN) {
             match p.master.read(&mut buf) {
-                Ok(n) if n > 0 => lock_core(&core).receive(&buf[..n], clock.now()),
+                Ok(n) if n > 0 => {
+                    host_open = true;
+                    lock_core(&core).receive(&buf[..n], clock.now());
+                }
                 _ => {}
             }
         } else if revents.intersects(PollFlags::POLLHUP | PollFlags::POLLERR) {
+            // (A host may also have opened and closed between two polls;
+            // it then left its settings behind.)
+            if std::mem::take(&mut host_open) || p.was_configured() {
+                // The host closed the port. A PTY's slave keeps its tty (and
+                // a TIOCEXCL the host set, as serialport does) while the
+                // master lives, so the next non-root open would get EBUSY —
+                // unlike a USB serial port. Put a fresh PTY behind the link.
+                let baud = lock_core(&core).baud();
+                if let Ok(fresh) = Pty::open(&link, baud) {
+                    let slave = fresh.slave_path.clone();
+                    held = None;
+                    drop(pty.replace(fresh));
+                    events(LinkEvent::Reopened { slave });
+                    continue;
+                }
+            }
             // No host has the port open: poll returns at once, so sleep.
             std::thread::sleep(timeout.min(Duration::from_millis(10)));
-        } else if timeout < Duration::from_millis(1) {
-            std::thread::sleep(timeout);
+        } else {
+            host_open = true;
+            if timeout < Duration::from_millis(1) {
+                std::thread::sleep(timeout);
+            }
         }
     }
 }

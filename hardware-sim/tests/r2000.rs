@@ -207,10 +207,11 @@ fn inventories_find_the_field_and_sessions_hide_tags() -> Result {
     };
     assert!(count >= 10);
     host.r2000(Command::GetAndResetBuffer)?;
-    let records = host.r2000_until(
-        Duration::from_secs(2),
-        |r| matches!(r, Response::BufferRecord(b) if b.tag_count as usize == 0),
-    )?;
+    let seen = std::cell::Cell::new(0u16);
+    let records = host.r2000_until(Duration::from_secs(2), |r| {
+        seen.set(seen.get() + 1);
+        matches!(r, Response::BufferRecord(_)) && seen.get() == count
+    })?;
     assert_eq!(records.len(), usize::from(count));
     assert_eq!(
         host.r2000_ask(Command::GetBuffer)?,
@@ -391,5 +392,34 @@ fn unplug_and_replug_at_the_same_path() -> Result {
     assert_eq!(reader.replugs(), 1);
     assert!(reader.slave_path().is_some() && reader.slave_path() != before || before.is_some());
     assert_eq!(reader.counters().faults.unplugs, 1);
+    Ok(())
+}
+
+#[test]
+fn closing_the_port_leaves_a_fresh_one_behind_the_link() -> Result {
+    // serialport sets TIOCEXCL; on a PTY that would outlive the close and
+    // make the next (non-root) open fail with EBUSY. The simulator puts a
+    // fresh PTY behind the link instead, as a USB serial port behaves.
+    let (_dir, sim, host) = start()?;
+    let reader = sim
+        .reader("desk")
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("reader"))?;
+    let mut slave = reader.slave_path();
+    drop(host);
+    for _ in 0..3 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while reader.slave_path() == slave && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_ne!(reader.slave_path(), slave, "a fresh PTY after the close");
+        slave = reader.slave_path();
+        let mut host = Host::open(reader.link(), BAUD)?;
+        assert_eq!(
+            host.r2000_ask(Command::GetFirmwareVersion)?,
+            Response::Firmware { major: 1, minor: 9 }
+        );
+    }
+    assert_eq!(reader.replugs(), 0, "not an unplug");
     Ok(())
 }
