@@ -213,9 +213,9 @@ impl TagMemory {
         if password != 0 && password != self.access_password {
             return Err(AccessError::WrongPassword);
         }
-        // A lock applies with a non-zero access password only when the tag
-        // was not put in the secured state with it.
-        let secured = self.secured(password) && self.access_password != 0 && password != 0;
+        // Gen2: a tag whose access password is zero is in the secured state
+        // without one, so a (non-perma) lock only holds with a password set.
+        let secured = self.secured(password);
         let start = word_ptr * 2;
         let end = start + data.len();
         match bank {
@@ -565,7 +565,12 @@ impl Field {
                     memory.access_password = pw;
                 }
                 if p.locked {
-                    memory.epc_lock = LockState::Locked;
+                    // Without an access password only a permalock holds.
+                    memory.epc_lock = if memory.access_password == 0 {
+                        LockState::PermaLocked
+                    } else {
+                        LockState::Locked
+                    };
                 }
                 let _ = i;
                 let placements = p
@@ -1189,6 +1194,23 @@ mod tests {
         assert_eq!(
             m.write(Bank::Epc, 20, &[0; 2], 0x1234_5678),
             Err(AccessError::MemoryOverrun)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_lock_without_access_password_does_not_hold() -> Result<(), AccessError> {
+        let mut m = TagMemory::new(&[0x30; 12], vec![0xE2, 0x80], 8, 128);
+        m.lock(&[(LockTarget::User, LockState::Locked)], 0)?;
+        m.write(Bank::User, 0, &[1, 2], 0)?;
+        m.lock(&[(LockTarget::User, LockState::PermaLocked)], 0)?;
+        assert_eq!(
+            m.write(Bank::User, 0, &[1, 2], 0),
+            Err(AccessError::MemoryLocked)
+        );
+        assert_eq!(
+            m.lock(&[(LockTarget::User, LockState::Open)], 0),
+            Err(AccessError::MemoryLocked)
         );
         Ok(())
     }

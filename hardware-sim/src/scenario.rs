@@ -293,7 +293,8 @@ pub struct Population {
     /// EPC-bank capacity in bits beyond PC (writes past it fail).
     #[serde(default = "default_epc_capacity")]
     pub epc_capacity_bits: usize,
-    /// Tags whose EPC bank is write-locked.
+    /// Tags whose EPC bank is write-locked (perma-locked when there is no
+    /// access password, since Gen2 lets a zero password through a lock).
     #[serde(default)]
     pub locked: bool,
     /// Access password (hex, 8 digits); 00000000 when absent.
