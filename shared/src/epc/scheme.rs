@@ -503,18 +503,23 @@ pub(crate) fn decode_identity(b: &[u8]) -> Result<(Scheme, u8, Identity), RawRea
 fn decode_text(b: &[u8], pos: usize, n: usize, max: usize) -> Result<Text, RawReason> {
     let mut text = Text::empty();
     let mut i = 0;
-    while i + 7 <= n {
-        let c = bits::get(b, pos + i, 7) as u8;
-        if c == 0 {
-            break;
+    // Nine 7-bit characters per 63-bit read: one window load instead of nine.
+    'read: while i + 7 <= n {
+        let count = ((n - i) / 7).min(9);
+        let chunk = bits::get(b, pos + i, count * 7);
+        for k in (0..count).rev() {
+            let c = ((chunk >> (k * 7)) & 0x7F) as u8;
+            if c == 0 {
+                break 'read;
+            }
+            if !is_set82(c) {
+                return Err(RawReason::InvalidCharacter);
+            }
+            if text.len() >= max || !text.push(c) {
+                return Err(RawReason::StringTooLong);
+            }
+            i += 7;
         }
-        if !is_set82(c) {
-            return Err(RawReason::InvalidCharacter);
-        }
-        if text.len() >= max || !text.push(c) {
-            return Err(RawReason::StringTooLong);
-        }
-        i += 7;
     }
     if !bits::zero_range(b, pos + i, n - i) {
         return Err(RawReason::BadStringPadding);
