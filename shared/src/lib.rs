@@ -9,4 +9,5 @@
 pub mod epc;
 pub mod hex;
 pub mod protocol;
+pub mod sync;
 pub mod tag;

@@ -1,10 +1,252 @@
-//! `warehouse-server` — the central server where keepers, units, approvers
-//! and finance meet and every scan ends up: HTTP JSON API, web UI, storage,
-//! the asset lifecycle state machine, stock-take reconciliation, reports.
-//!
-//! Not built yet (issue 3/6); this binary only says so.
+//! Command line of `warehouse-server`: `serve`, the `admin` commands and
+//! `bench`. See docs/operations.md.
 
-fn main() {
-    eprintln!("warehouse-server: not built yet — see issue 3/6 in the tracker");
-    std::process::exit(2);
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use warehouse_server::config::Config;
+use warehouse_server::policy::Role;
+use warehouse_server::register::{NewReader, ReaderRole};
+use warehouse_server::store::Store;
+use warehouse_server::{accounts, bench, commission, seed};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "warehouse-server",
+    version,
+    about = "RFID public-asset warehouse server"
+)]
+struct Cli {
+    /// TOML configuration file (keys: docs/operations.md).
+    #[arg(long, global = true, env = "WAREHOUSE_CONFIG")]
+    config: Option<PathBuf>,
+    /// SQLite database file (overrides config and WAREHOUSE_DB).
+    #[arg(long, global = true)]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the HTTP server.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080 (port 0: any free port).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Administration on the database file.
+    #[command(subcommand)]
+    Admin(Admin),
+    /// Benchmarks (ingest, stock-take reconcile, EPC look-up); see docs/performance.md.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum Admin {
+    /// First administrator and organisation settings (once).
+    Init {
+        #[arg(long)]
+        admin_username: String,
+        /// Password; or set WAREHOUSE_ADMIN_PASSWORD.
+        #[arg(long, env = "WAREHOUSE_ADMIN_PASSWORD", hide_env_values = true)]
+        admin_password: String,
+        #[arg(long)]
+        org_name: String,
+        /// GS1 company prefix (6–12 digits) for asset EPCs (GIAI-96).
+        #[arg(long)]
+        company_prefix: String,
+    },
+    /// Add a user.
+    CreateUser(CreateUser),
+    /// Register a reader and print its token (shown only this once).
+    CreateReader {
+        #[arg(long)]
+        name: String,
+        /// gate, desk or handheld.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        location_id: Option<i64>,
+    },
+    /// Consistent online backup to a new file (the server may keep running).
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Check the event log's hash chain; exit 1 and name the first broken link.
+    VerifyLog,
+    /// Generate realistic demo data.
+    Seed {
+        #[arg(long)]
+        assets: u64,
+    },
+}
+
+#[derive(Args, Debug)]
+struct CreateUser {
+    #[arg(long)]
+    username: String,
+    /// Password; or set WAREHOUSE_USER_PASSWORD.
+    #[arg(long, env = "WAREHOUSE_USER_PASSWORD", hide_env_values = true)]
+    password: String,
+    /// administrator, approver, finance, keeper or unit_staff.
+    #[arg(long)]
+    role: String,
+    /// Required for unit_staff.
+    #[arg(long)]
+    unit_id: Option<i64>,
+    #[arg(long)]
+    display_name: Option<String>,
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WAREHOUSE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    if let Some(db) = cli.db {
+        config.db = db;
+    }
+    init_logging(&config);
+    let open = |config: &Config| {
+        Store::open(&config.db, 1).with_context(|| format!("opening {}", config.db.display()))
+    };
+    match cli.command {
+        Command::Serve { listen } => {
+            if let Some(l) = listen {
+                config.listen = l;
+            }
+            warehouse_server::serve(config).await?;
+        }
+        Command::Bench(args) => bench::run(args, config).await?,
+        Command::Admin(admin) => match admin {
+            Admin::Init {
+                admin_username,
+                admin_password,
+                org_name,
+                company_prefix,
+            } => {
+                commission::check_company_prefix(&company_prefix)?;
+                accounts::check_password_rules(&admin_password)?;
+                let store = open(&config)?;
+                let hash = accounts::hash_password(&admin_password, config.password_cost)?;
+                let user = store
+                    .initialise(
+                        vec![
+                            ("org.name".into(), org_name),
+                            (commission::COMPANY_PREFIX_KEY.into(), company_prefix),
+                        ],
+                        admin_username,
+                        hash,
+                    )
+                    .await?;
+                println!(
+                    "initialised; administrator `{}` (id {})",
+                    user.username, user.id
+                );
+            }
+            Admin::CreateUser(u) => {
+                let role = Role::parse(&u.role).with_context(|| {
+                    format!(
+                        "role `{}` is not administrator, approver, finance, keeper or unit_staff",
+                        u.role
+                    )
+                })?;
+                let new = warehouse_server::register::NewUser {
+                    username: u.username.clone(),
+                    display_name: u.display_name.clone(),
+                    password: u.password.clone(),
+                    role,
+                    unit_id: u.unit_id,
+                };
+                new.validate()?;
+                let store = open(&config)?;
+                let hash = accounts::hash_password(&u.password, config.password_cost)?;
+                let user = store
+                    .create_user(
+                        u.username.clone(),
+                        u.display_name.unwrap_or(u.username),
+                        hash,
+                        role,
+                        u.unit_id,
+                    )
+                    .await?;
+                println!(
+                    "created user `{}` (id {}, {})",
+                    user.username,
+                    user.id,
+                    role.as_str()
+                );
+            }
+            Admin::CreateReader {
+                name,
+                role,
+                location_id,
+            } => {
+                let role = ReaderRole::parse(&role).with_context(|| {
+                    format!("reader role `{role}` is not gate, desk or handheld")
+                })?;
+                let store = open(&config)?;
+                let created = store
+                    .create_reader(NewReader {
+                        name,
+                        role,
+                        location_id,
+                    })
+                    .await?;
+                eprintln!(
+                    "reader `{}` (id {}) registered; its token is shown only now:",
+                    created.reader.name, created.reader.id
+                );
+                println!("{}", created.token);
+            }
+            Admin::Backup { to } => {
+                let store = open(&config)?;
+                store.backup_to(to.clone()).await?;
+                println!("backup written to {}", to.display());
+            }
+            Admin::VerifyLog => {
+                let store = open(&config)?;
+                let v = store.verify_log().await?;
+                println!("{}", serde_json::to_string_pretty(&v)?);
+                if !v.ok {
+                    return Ok(ExitCode::from(1));
+                }
+            }
+            Admin::Seed { assets } => {
+                let store = open(&config)?;
+                let report = seed::seed(&store, assets, true).await?;
+                println!(
+                    "seeded {} assets in {:.1?} ({} in the register)",
+                    report.assets_added, report.elapsed, report.assets_total
+                );
+            }
+        },
+    }
+    Ok(ExitCode::SUCCESS)
 }

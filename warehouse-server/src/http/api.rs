@@ -1,0 +1,708 @@
+//! Route table and handlers. Each handler: extract, authorize, call the
+//! store, answer.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use shared::sync::ObservationBatch;
+use utoipa::ToSchema;
+
+use super::extract::{credential, ApiJson, ApiPath, ApiQuery};
+use super::{AppState, SESSION_COOKIE};
+use crate::error::{AppError, AppResult};
+use crate::events::Verification;
+use crate::gate::{Acknowledgement, Alarm};
+use crate::policy::{asset_visibility, authorize, Action, Ctx, Scope};
+use crate::register::*;
+use crate::stocktake::{NewResolution, NewStockTake, Reconciliation, StockTake};
+use crate::store::IngestOutcome;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/auth/login", post(login))
+        .route("/api/v1/auth/logout", post(logout))
+        .route("/api/v1/auth/me", get(me))
+        .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/units", get(list_units).post(create_unit))
+        .route("/api/v1/units/{id}", get(get_unit))
+        .route(
+            "/api/v1/warehouses",
+            get(list_warehouses).post(create_warehouse),
+        )
+        .route(
+            "/api/v1/warehouses/{id}/locations",
+            get(list_locations).post(create_location),
+        )
+        .route(
+            "/api/v1/categories",
+            get(list_categories).post(create_category),
+        )
+        .route("/api/v1/batches", get(list_batches).post(create_batch))
+        .route("/api/v1/readers", get(list_readers).post(create_reader))
+        .route("/api/v1/readers/observations", post(ingest))
+        .route("/api/v1/assets", get(search_assets).post(create_asset))
+        .route("/api/v1/assets/export.csv", get(export_assets))
+        .route("/api/v1/assets/by-epc/{epc}", get(asset_by_epc))
+        .route("/api/v1/assets/{id}", get(get_asset).patch(update_asset))
+        .route(
+            "/api/v1/assets/{id}/checkout-approval",
+            put(set_checkout_approval),
+        )
+        .route("/api/v1/assets/{id}/tag/commission", post(commission_tag))
+        .route(
+            "/api/v1/tag-commissions/{id}/confirm",
+            post(confirm_commission),
+        )
+        .route(
+            "/api/v1/stocktakes",
+            get(list_stocktakes).post(open_stocktake),
+        )
+        .route("/api/v1/stocktakes/{id}", get(get_stocktake))
+        .route(
+            "/api/v1/stocktakes/{id}/resolutions",
+            post(resolve_stocktake),
+        )
+        .route("/api/v1/stocktakes/{id}/close", post(close_stocktake))
+        .route("/api/v1/stocktakes/{id}/report.csv", get(stocktake_report))
+        .route("/api/v1/alarms", get(list_alarms))
+        .route("/api/v1/alarms/{id}/acknowledge", post(acknowledge_alarm))
+        .route("/api/v1/events/verify", get(verify_log))
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn openapi() -> Response {
+    use utoipa::OpenApi;
+    match super::ApiDoc::openapi().to_json() {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(e) => AppError::internal(format!("openapi: {e}")).into_response(),
+    }
+}
+
+fn csv_response(name: &str, body: Vec<u8>) -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    (headers, body).into_response()
+}
+
+// ---- accounts -------------------------------------------------------------
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Bearer token for API clients (browsers also get it as a cookie).
+    pub token: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub user: User,
+}
+
+/// Log in: a session token (bearer) and an HttpOnly cookie.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = super::error::ErrorBody)))]
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> AppResult<Response> {
+    let found = state.store.user_for_login(req.username.clone()).await?;
+    let bad = || AppError::unauthenticated("wrong username or password");
+    let Some((user, hash)) = found else {
+        return Err(bad());
+    };
+    let password = req.password;
+    let ok =
+        tokio::task::spawn_blocking(move || crate::accounts::verify_password(&password, &hash))
+            .await?;
+    if !ok || !user.active {
+        return Err(bad());
+    }
+    let session = state
+        .store
+        .create_session(user, state.config.session_ttl_secs)
+        .await?;
+    let secure = if state.config.secure_cookie {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
+        session.token, state.config.session_ttl_secs
+    );
+    let body = LoginResponse {
+        token: session.token,
+        expires_at: ts(session.expires_at),
+        user: session.user,
+    };
+    let mut resp = Json(body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// Log out: the session token stops working.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "accounts", responses((status = 204)))]
+async fn logout(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    req: axum::extract::Request,
+) -> AppResult<Response> {
+    let _ = ctx;
+    let (parts, _) = req.into_parts();
+    if let Some(token) = credential(&parts) {
+        state.store.delete_session(token).await?;
+    }
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("wh_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"),
+    );
+    Ok(resp)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// `user:NAME` or `reader:NAME`.
+    pub actor: String,
+    pub role: Option<crate::policy::Role>,
+    pub unit_id: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "accounts", responses((status = 200, body = Me)))]
+async fn me(ctx: Ctx) -> Json<Me> {
+    let (role, unit_id) = match &ctx.actor {
+        crate::policy::Actor::User { role, unit_id, .. } => (Some(*role), *unit_id),
+        _ => (None, None),
+    };
+    Json(Me {
+        actor: ctx.actor.label(),
+        role,
+        unit_id,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "accounts", params(Paging),
+    responses((status = 200, body = Page<User>)))]
+async fn list_users(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(p): ApiQuery<Paging>,
+) -> AppResult<Json<Page<User>>> {
+    authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+    let (page, per_page) = p.resolve()?;
+    let (items, total) = state.store.list_users(page, per_page).await?;
+    Ok(Json(Page {
+        items,
+        total,
+        page,
+        per_page,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = NewUser,
+    responses((status = 201, body = User)))]
+async fn create_user(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiJson(u): ApiJson<NewUser>,
+) -> AppResult<(StatusCode, Json<User>)> {
+    authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+    u.validate()?;
+    let cost = state.config.password_cost;
+    let password = u.password.clone();
+    let hash = tokio::task::spawn_blocking(move || crate::accounts::hash_password(&password, cost))
+        .await??;
+    let user = state
+        .store
+        .create_user(
+            u.username.trim().to_owned(),
+            u.display_name.unwrap_or_else(|| u.username.clone()),
+            hash,
+            u.role,
+            u.unit_id,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+// ---- reference data -------------------------------------------------------
+
+macro_rules! list_and_create {
+    ($list:ident, $create:ident, $path:literal, $tag:literal, $item:ty, $new:ty, $store_list:ident, $store_create:ident) => {
+        #[utoipa::path(get, path = $path, tag = $tag, params(Paging), responses((status = 200, body = Page<$item>)))]
+        async fn $list(
+            State(state): State<AppState>,
+            ctx: Ctx,
+            ApiQuery(p): ApiQuery<Paging>,
+        ) -> AppResult<Json<Page<$item>>> {
+            authorize(&ctx.actor, Action::ViewRegister, Scope::Global)?;
+            let (page, per_page) = p.resolve()?;
+            Ok(Json(state.store.$store_list(page, per_page).await?))
+        }
+
+        #[utoipa::path(post, path = $path, tag = $tag, request_body = $new, responses((status = 201, body = $item)))]
+        async fn $create(
+            State(state): State<AppState>,
+            ctx: Ctx,
+            ApiJson(new): ApiJson<$new>,
+        ) -> AppResult<(StatusCode, Json<$item>)> {
+            authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+            Ok((StatusCode::CREATED, Json(state.store.$store_create(new).await?)))
+        }
+    };
+}
+
+list_and_create!(
+    list_units,
+    create_unit,
+    "/api/v1/units",
+    "register",
+    Unit,
+    NewUnit,
+    list_units,
+    create_unit
+);
+list_and_create!(
+    list_warehouses,
+    create_warehouse,
+    "/api/v1/warehouses",
+    "register",
+    Warehouse,
+    NewWarehouse,
+    list_warehouses,
+    create_warehouse
+);
+list_and_create!(
+    list_categories,
+    create_category,
+    "/api/v1/categories",
+    "register",
+    Category,
+    NewCategory,
+    list_categories,
+    create_category
+);
+list_and_create!(
+    list_batches,
+    create_batch,
+    "/api/v1/batches",
+    "register",
+    Batch,
+    NewBatch,
+    list_batches,
+    create_batch
+);
+
+#[utoipa::path(get, path = "/api/v1/units/{id}", tag = "register", responses((status = 200, body = Unit)))]
+async fn get_unit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<Unit>> {
+    authorize(&ctx.actor, Action::ViewRegister, Scope::Global)?;
+    Ok(Json(state.store.get_unit(id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/warehouses/{id}/locations", tag = "register", params(Paging),
+    responses((status = 200, body = Page<Location>)))]
+async fn list_locations(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(p): ApiQuery<Paging>,
+) -> AppResult<Json<Page<Location>>> {
+    authorize(&ctx.actor, Action::ViewRegister, Scope::Global)?;
+    let (page, per_page) = p.resolve()?;
+    Ok(Json(state.store.list_locations(id, page, per_page).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/warehouses/{id}/locations", tag = "register", request_body = NewLocation,
+    responses((status = 201, body = Location)))]
+async fn create_location(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(new): ApiJson<NewLocation>,
+) -> AppResult<(StatusCode, Json<Location>)> {
+    authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.create_location(id, new).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/readers", tag = "readers", params(Paging), responses((status = 200, body = Page<Reader>)))]
+async fn list_readers(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(p): ApiQuery<Paging>,
+) -> AppResult<Json<Page<Reader>>> {
+    authorize(&ctx.actor, Action::ViewRegister, Scope::Global)?;
+    let (page, per_page) = p.resolve()?;
+    Ok(Json(state.store.list_readers(page, per_page).await?))
+}
+
+/// Register a reader; the response carries its token, shown only once.
+#[utoipa::path(post, path = "/api/v1/readers", tag = "readers", request_body = NewReader,
+    responses((status = 201, body = CreatedReader)))]
+async fn create_reader(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiJson(new): ApiJson<NewReader>,
+) -> AppResult<(StatusCode, Json<CreatedReader>)> {
+    authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.create_reader(new).await?),
+    ))
+}
+
+// ---- assets ---------------------------------------------------------------
+
+/// Search the register (filters combine with AND), paginated with total.
+#[utoipa::path(get, path = "/api/v1/assets", tag = "assets", params(AssetQuery),
+    responses((status = 200, body = Page<Asset>)))]
+async fn search_assets(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<AssetQuery>,
+) -> AppResult<Json<Page<Asset>>> {
+    Ok(Json(
+        state
+            .store
+            .search_assets(q, asset_visibility(&ctx.actor))
+            .await?,
+    ))
+}
+
+/// The register as CSV (UTF-8 with BOM, CRLF; opens in Excel). Same filters.
+#[utoipa::path(get, path = "/api/v1/assets/export.csv", tag = "assets", params(AssetQuery),
+    responses((status = 200, content_type = "text/csv", body = String)))]
+async fn export_assets(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<AssetQuery>,
+) -> AppResult<Response> {
+    let csv = state
+        .store
+        .export_assets_csv(q, asset_visibility(&ctx.actor))
+        .await?;
+    Ok(csv_response("assets.csv", csv))
+}
+
+#[utoipa::path(post, path = "/api/v1/assets", tag = "assets", request_body = NewAsset,
+    responses((status = 201, body = Asset), (status = 422, body = super::error::ErrorBody)))]
+async fn create_asset(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiJson(new): ApiJson<NewAsset>,
+) -> AppResult<(StatusCode, Json<Asset>)> {
+    let scope = match new.holder_unit_id {
+        Some(u) => Scope::Unit(u),
+        None => Scope::Warehouse,
+    };
+    authorize(&ctx.actor, Action::CreateAsset, scope)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.create_asset(ctx, new).await?),
+    ))
+}
+
+/// The asset page: the asset, its tag bindings and its whole timeline.
+#[utoipa::path(get, path = "/api/v1/assets/{id}", tag = "assets", responses((status = 200, body = AssetDetail)))]
+async fn get_asset(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<AssetDetail>> {
+    let detail = state.store.asset_detail(id).await?;
+    authorize(&ctx.actor, Action::ViewAsset, detail.asset.scope())?;
+    Ok(Json(detail))
+}
+
+#[utoipa::path(get, path = "/api/v1/assets/by-epc/{epc}", tag = "assets", responses((status = 200, body = Asset)))]
+async fn asset_by_epc(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(epc): ApiPath<String>,
+) -> AppResult<Json<Asset>> {
+    let bytes = shared::hex::decode(&epc).map_err(|e| {
+        AppError::bad_request(format!("EPC `{epc}` is not hex: {e}")).with_field("epc")
+    })?;
+    let asset = state.store.asset_by_epc(bytes).await?;
+    authorize(&ctx.actor, Action::ViewAsset, asset.scope())?;
+    Ok(Json(asset))
+}
+
+#[utoipa::path(patch, path = "/api/v1/assets/{id}", tag = "assets", request_body = AssetPatch,
+    responses((status = 200, body = Asset)))]
+async fn update_asset(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(patch): ApiJson<AssetPatch>,
+) -> AppResult<Json<Asset>> {
+    let asset = state.store.asset(id).await?;
+    authorize(&ctx.actor, Action::UpdateAsset, asset.scope())?;
+    Ok(Json(state.store.update_asset(ctx, id, patch).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutApproval {
+    pub approved: bool,
+    pub reason: Option<String>,
+}
+
+/// Stand-in until workflows exist: mark the asset's check-out approved,
+/// so the exit gate lets it pass.
+#[utoipa::path(put, path = "/api/v1/assets/{id}/checkout-approval", tag = "assets",
+    request_body = CheckoutApproval, responses((status = 200, body = Asset)))]
+async fn set_checkout_approval(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<CheckoutApproval>,
+) -> AppResult<Json<Asset>> {
+    let asset = state.store.asset(id).await?;
+    authorize(&ctx.actor, Action::ApproveCheckout, asset.scope())?;
+    Ok(Json(
+        state
+            .store
+            .set_checkout_approval(ctx, id, body.approved, body.reason)
+            .await?,
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Commission {
+    pub commission_id: i64,
+    pub asset_id: i64,
+    /// EPC to write (hex).
+    pub epc: String,
+    /// `urn:epc:tag:giai-96:…`
+    pub tag_uri: String,
+    pub id_uri: String,
+}
+
+/// Allocate the GIAI-96 EPC for an asset (company prefix + asset number);
+/// the daemon writes it and then calls the confirm endpoint.
+#[utoipa::path(post, path = "/api/v1/assets/{id}/tag/commission", tag = "tags",
+    responses((status = 201, body = Commission)))]
+async fn commission_tag(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<(StatusCode, Json<Commission>)> {
+    let asset = state.store.asset(id).await?;
+    authorize(&ctx.actor, Action::CommissionTag, asset.scope())?;
+    let prefix = state
+        .store
+        .get_setting(crate::commission::COMPANY_PREFIX_KEY)
+        .await?
+        .ok_or_else(|| {
+            AppError::conflict("no GS1 company prefix configured (admin init --company-prefix)")
+        })?;
+    let epc = crate::commission::giai96_for(&prefix, &asset.asset_number)?;
+    let commission_id = state
+        .store
+        .start_commission(ctx, id, epc.bytes().to_vec())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Commission {
+            commission_id,
+            asset_id: id,
+            epc: epc.hex().to_string(),
+            tag_uri: epc.tag_uri().to_string(),
+            id_uri: epc.id_uri().to_string(),
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommissionConfirmation {
+    /// The EPC the daemon wrote and read back (hex).
+    pub epc: String,
+}
+
+/// The daemon verified the write: bind the tag to the asset.
+#[utoipa::path(post, path = "/api/v1/tag-commissions/{id}/confirm", tag = "tags",
+    request_body = CommissionConfirmation, responses((status = 200, body = Asset)))]
+async fn confirm_commission(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<CommissionConfirmation>,
+) -> AppResult<Json<Asset>> {
+    authorize(&ctx.actor, Action::CommissionTag, Scope::Warehouse)?;
+    let epc = shared::hex::decode(body.epc.trim())
+        .map_err(|e| AppError::invalid("epc", format!("epc is not hex: {e}")))?;
+    Ok(Json(state.store.confirm_commission(ctx, id, epc).await?))
+}
+
+// ---- scans, stock-takes, alarms -------------------------------------------
+
+/// Observation batch from a reader daemon (reader token). Applied at most
+/// once per (daemon_id, sequence); the answer acknowledges the highest
+/// sequence applied. Body: `shared::sync::ObservationBatch`.
+#[utoipa::path(post, path = "/api/v1/readers/observations", tag = "readers",
+    request_body = super::openapi::ObservationBatchDoc, responses((status = 200, body = IngestOutcome)))]
+async fn ingest(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiJson(batch): ApiJson<ObservationBatch>,
+) -> AppResult<Json<IngestOutcome>> {
+    authorize(&ctx.actor, Action::IngestObservations, Scope::Global)?;
+    Ok(Json(state.store.ingest(ctx, batch).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/stocktakes", tag = "stocktakes", request_body = NewStockTake,
+    responses((status = 201, body = StockTake)))]
+async fn open_stocktake(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiJson(new): ApiJson<NewStockTake>,
+) -> AppResult<(StatusCode, Json<StockTake>)> {
+    authorize(&ctx.actor, Action::RunStockTake, Scope::Warehouse)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.open_stocktake(ctx, new).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/stocktakes", tag = "stocktakes", params(Paging),
+    responses((status = 200, body = Page<StockTake>)))]
+async fn list_stocktakes(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(p): ApiQuery<Paging>,
+) -> AppResult<Json<Page<StockTake>>> {
+    authorize(&ctx.actor, Action::ViewStockTake, Scope::Warehouse)?;
+    let (page, per_page) = p.resolve()?;
+    Ok(Json(state.store.list_stocktakes(page, per_page).await?))
+}
+
+/// Live view: expected/found/missing/misplaced/foreign with counts.
+#[utoipa::path(get, path = "/api/v1/stocktakes/{id}", tag = "stocktakes",
+    responses((status = 200, body = Reconciliation)))]
+async fn get_stocktake(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<Reconciliation>> {
+    authorize(&ctx.actor, Action::ViewStockTake, Scope::Warehouse)?;
+    Ok(Json(state.store.stocktake_reconciliation(id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/stocktakes/{id}/resolutions", tag = "stocktakes",
+    request_body = NewResolution, responses((status = 200, body = Reconciliation)))]
+async fn resolve_stocktake(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<NewResolution>,
+) -> AppResult<Json<Reconciliation>> {
+    authorize(&ctx.actor, Action::RunStockTake, Scope::Warehouse)?;
+    Ok(Json(state.store.resolve_stocktake_line(ctx, id, r).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/stocktakes/{id}/close", tag = "stocktakes",
+    responses((status = 200, body = Reconciliation)))]
+async fn close_stocktake(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<Reconciliation>> {
+    authorize(&ctx.actor, Action::RunStockTake, Scope::Warehouse)?;
+    Ok(Json(state.store.close_stocktake(ctx, id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/stocktakes/{id}/report.csv", tag = "stocktakes",
+    responses((status = 200, content_type = "text/csv", body = String)))]
+async fn stocktake_report(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Response> {
+    authorize(&ctx.actor, Action::ViewStockTake, Scope::Warehouse)?;
+    let rec = state.store.stocktake_reconciliation(id).await?;
+    let csv = crate::store::report_csv(&rec)?;
+    Ok(csv_response(&format!("stocktake-{id}.csv"), csv))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AlarmQuery {
+    /// `open` or `acknowledged`.
+    pub status: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/alarms", tag = "alarms", params(AlarmQuery),
+    responses((status = 200, body = Page<Alarm>)))]
+async fn list_alarms(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<AlarmQuery>,
+) -> AppResult<Json<Page<Alarm>>> {
+    authorize(&ctx.actor, Action::ViewAlarms, Scope::Warehouse)?;
+    if let Some(s) = &q.status {
+        if s != "open" && s != "acknowledged" {
+            return Err(AppError::invalid(
+                "status",
+                "status is `open` or `acknowledged`",
+            ));
+        }
+    }
+    let (page, per_page) = Paging {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .resolve()?;
+    Ok(Json(
+        state.store.list_alarms(q.status, page, per_page).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/alarms/{id}/acknowledge", tag = "alarms",
+    request_body = Acknowledgement, responses((status = 204)))]
+async fn acknowledge_alarm(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(ack): ApiJson<Acknowledgement>,
+) -> AppResult<StatusCode> {
+    authorize(&ctx.actor, Action::HandleAlarm, Scope::Warehouse)?;
+    state.store.acknowledge_alarm(ctx, id, ack).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Walk the event log's hash chain; reports the first broken link.
+#[utoipa::path(get, path = "/api/v1/events/verify", tag = "events",
+    responses((status = 200, body = Verification)))]
+async fn verify_log(State(state): State<AppState>, ctx: Ctx) -> AppResult<Json<Verification>> {
+    authorize(&ctx.actor, Action::VerifyLog, Scope::Global)?;
+    Ok(Json(state.store.verify_log().await?))
+}

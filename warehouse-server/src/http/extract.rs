@@ -1,0 +1,166 @@
+//! Extractors whose rejections are [`AppError`]s, so malformed JSON, wrong
+//! types, missing fields, oversized bodies, bad path/query parameters and
+//! missing credentials all answer in the one error format; and [`Ctx`],
+//! the authenticated actor plus request id.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::{AppState, RequestId, SESSION_COOKIE};
+use crate::error::{AppError, ErrorKind};
+use crate::policy::Ctx;
+
+/// JSON body with errors that name the problem.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+/// Turns a serde_json error into 400 (unreadable) or 422 (wrong shape),
+/// naming the field.
+pub fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    use serde_json::error::Category;
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    match inner.classify() {
+        Category::Syntax | Category::Eof | Category::Io => AppError::new(
+            ErrorKind::BadRequest,
+            "malformed_json",
+            format!("request body is not valid JSON: {inner}"),
+        ),
+        Category::Data => {
+            let msg = inner.to_string();
+            // serde reports missing/unknown fields at the parent's path.
+            let named = msg
+                .split('`')
+                .nth(1)
+                .filter(|_| msg.starts_with("missing field") || msg.starts_with("unknown field"));
+            // Unknown fields already end the path; missing ones do not.
+            let field = match (named, path.as_str()) {
+                (Some(f), "." | "") => f.to_owned(),
+                (Some(f), p) if p == f || p.ends_with(&format!(".{f}")) => p.to_owned(),
+                (Some(f), p) => format!("{p}.{f}"),
+                (None, p) => p.to_owned(),
+            };
+            AppError::new(ErrorKind::Invalid, "invalid", format!("{field}: {msg}"))
+                .with_field(field)
+        }
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(de).map_err(json_error)?;
+    Ok(value)
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.trim_start().starts_with("application/json"));
+        if !is_json {
+            return Err(AppError::new(
+                ErrorKind::BadRequest,
+                "not_json",
+                "send the body as JSON with Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::new(
+                    ErrorKind::PayloadTooLarge,
+                    "body_too_large",
+                    "request body is larger than the server accepts (max_body_bytes)",
+                )
+            } else {
+                AppError::bad_request(format!("could not read the request body: {e}"))
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Path parameters; a bad one is 400 naming it.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|e| {
+                AppError::new(
+                    ErrorKind::BadRequest,
+                    "bad_path",
+                    format!("bad path parameter: {}", e.body_text()),
+                )
+            })
+    }
+}
+
+/// Query string; unknown or mistyped parameters are 400 naming them.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| {
+                AppError::new(
+                    ErrorKind::BadRequest,
+                    "bad_query",
+                    format!("bad query string: {}", e.body_text()),
+                )
+            })
+    }
+}
+
+/// The bearer token or session cookie of a request, if any.
+pub fn credential(parts: &Parts) -> Option<String> {
+    if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
+        let text = auth.to_str().ok()?;
+        return text
+            .strip_prefix("Bearer ")
+            .or_else(|| text.strip_prefix("bearer "))
+            .map(|t| t.trim().to_owned());
+    }
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = credential(parts).ok_or_else(|| {
+            AppError::unauthenticated(
+                "not logged in: send `Authorization: Bearer <token>` or the session cookie",
+            )
+        })?;
+        let actor = state.store.actor_for_token(token).await?.ok_or_else(|| {
+            AppError::unauthenticated("the token is unknown or expired; log in again")
+        })?;
+        let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
+        Ok(Ctx { actor, request_id })
+    }
+}

@@ -1,0 +1,80 @@
+//! `warehouse-server` — the central server where keepers, units, approvers
+//! and finance meet and every scan ends up: the HTTP JSON API, storage, the
+//! asset register with its hash-chained event log, scan ingest from reader
+//! daemons, stock-take reconciliation and exit-gate alarms.
+//!
+//! Map: [`http`] (routes, extractors, the one error→response mapping) calls
+//! [`policy::authorize`] and then [`store::Store`], the only module that
+//! speaks SQL. Domain rules live in plain modules: [`register`] (types and
+//! validation), [`events`] (hash chain), [`gate`] (alarm rule),
+//! [`stocktake`] (reconciliation), [`commission`] (GIAI-96 EPCs).
+
+pub mod accounts;
+pub mod bench;
+pub mod commission;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod gate;
+pub mod http;
+pub mod policy;
+pub mod register;
+pub mod seed;
+pub mod stocktake;
+pub mod store;
+
+use std::io::Write;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::store::Store;
+
+/// Opens the database, binds, prints `listening on http://ADDR` on stdout
+/// (tests read the OS-assigned port from it) and serves until SIGINT or
+/// SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = Store::open(&config.db, config.read_connections)
+        .with_context(|| format!("opening database {}", config.db.display()))?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, db = %config.db.display(), "warehouse-server listening");
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{addr}")?;
+        out.flush()?;
+    }
+    let app = http::router(http::AppState {
+        store,
+        config: Arc::new(config),
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("warehouse-server stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,500 @@
+//! The asset register (台账): units, warehouses and locations, categories,
+//! procurement batches, readers, users and assets — their types and the
+//! validation of what clients send. Storage is [`crate::store`]'s job.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{AppError, AppResult};
+use crate::policy::Role;
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vm])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some(Self::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// Where an asset is in its life (see DESIGN.md "Asset lifecycle").
+    AssetState {
+        /// 在库 — in a warehouse location.
+        InStock = "in_stock",
+        /// 调配 — held by a unit.
+        Allocated = "allocated",
+        /// 出借 — lent with a due date.
+        OnLoan = "on_loan",
+        InTransit = "in_transit",
+        /// 虚拟仓 — idle at a unit, offered to others.
+        ListedIdle = "listed_idle",
+        UnderRepair = "under_repair",
+        DisposalPending = "disposal_pending",
+        Lost = "lost",
+        /// 处置 — terminal.
+        Disposed = "disposed",
+    }
+}
+
+string_enum! {
+    Condition { New = "new", Good = "good", Worn = "worn", Damaged = "damaged" }
+}
+
+string_enum! {
+    /// What a reader is for: exit gate, keeper's desk, handheld stock-takes.
+    ReaderRole { Gate = "gate", Desk = "desk", Handheld = "handheld" }
+}
+
+string_enum! {
+    /// Level in the "one network": province, city, county, or a plain unit.
+    UnitLevel { Province = "province", City = "city", County = "county", Unit = "unit" }
+}
+
+/// Unix milliseconds → UTC time for the API.
+pub fn ts(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+/// A page of results with the total that matched.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// `?page=&per_page=` (1-based page, at most 500 per page).
+#[derive(Debug, Clone, Copy, Deserialize, Default, utoipa::IntoParams)]
+pub struct Paging {
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+impl Paging {
+    pub fn resolve(self) -> AppResult<(i64, i64)> {
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(50);
+        if page < 1 {
+            return Err(AppError::invalid("page", "page starts at 1"));
+        }
+        if !(1..=500).contains(&per_page) {
+            return Err(AppError::invalid("per_page", "per_page must be 1..=500"));
+        }
+        Ok((page, per_page))
+    }
+}
+
+/// Trimmed, non-empty, bounded text.
+pub fn required_text(field: &str, value: &str, max: usize) -> AppResult<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(AppError::invalid(
+            field,
+            format!("{field} must not be empty"),
+        ));
+    }
+    if v.chars().count() > max {
+        return Err(AppError::invalid(
+            field,
+            format!("{field} is longer than {max} characters"),
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> AppResult<Option<String>> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => required_text(field, v, max).map(Some),
+    }
+}
+
+pub fn parse_date(field: &str, value: Option<&str>) -> AppResult<Option<String>> {
+    match value {
+        None => Ok(None),
+        Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map(|d| Some(d.format("%Y-%m-%d").to_string()))
+            .map_err(|_| {
+                AppError::invalid(field, format!("{field} `{v}` is not a YYYY-MM-DD date"))
+            }),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Unit {
+    pub id: i64,
+    pub name: String,
+    pub parent_id: Option<i64>,
+    pub level: UnitLevel,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUnit {
+    pub name: String,
+    pub parent_id: Option<i64>,
+    pub level: Option<UnitLevel>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Warehouse {
+    pub id: i64,
+    pub name: String,
+    pub address: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewWarehouse {
+    pub name: String,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Location {
+    pub id: i64,
+    pub warehouse_id: i64,
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewLocation {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Category {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub parent_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCategory {
+    pub code: String,
+    pub name: String,
+    pub parent_id: Option<i64>,
+}
+
+/// 批次 — one procurement batch.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Batch {
+    pub id: i64,
+    pub code: String,
+    pub supplier: Option<String>,
+    pub purchased_on: Option<String>,
+    pub total_fen: Option<i64>,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewBatch {
+    pub code: String,
+    pub supplier: Option<String>,
+    pub purchased_on: Option<String>,
+    pub total_fen: Option<i64>,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Reader {
+    pub id: i64,
+    pub name: String,
+    pub role: ReaderRole,
+    pub location_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReader {
+    pub name: String,
+    pub role: ReaderRole,
+    pub location_id: Option<i64>,
+}
+
+/// A new reader and its token, shown this once (only its hash is kept).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CreatedReader {
+    pub reader: Reader,
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub unit_id: Option<i64>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: Option<String>,
+    pub password: String,
+    pub role: Role,
+    pub unit_id: Option<i64>,
+}
+
+impl NewUser {
+    pub fn validate(&self) -> AppResult<()> {
+        required_text("username", &self.username, 64)?;
+        if !self
+            .username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            return Err(AppError::invalid(
+                "username",
+                "username may contain only letters, digits, '.', '_' and '-'",
+            ));
+        }
+        crate::accounts::check_password_rules(&self.password)?;
+        match (self.role, self.unit_id) {
+            (Role::UnitStaff, None) => Err(AppError::invalid(
+                "unit_id",
+                "unit staff must be bound to a unit (unit_id)",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// An asset as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Asset {
+    pub id: i64,
+    pub asset_number: String,
+    pub name: String,
+    pub category_id: i64,
+    pub model: Option<String>,
+    /// Original value in fen (分).
+    pub original_value_fen: i64,
+    pub purchase_date: Option<String>,
+    pub funding_source: Option<String>,
+    pub batch_id: Option<i64>,
+    /// Holder is either a warehouse location…
+    pub holder_location_id: Option<i64>,
+    /// …or a unit.
+    pub holder_unit_id: Option<i64>,
+    pub custodian: Option<String>,
+    pub state: AssetState,
+    pub condition: Condition,
+    pub notes: Option<String>,
+    /// Stand-in for an approved check-out (set by workflows later).
+    pub checkout_approved: bool,
+    /// EPC of the bound tag (hex), if tagged.
+    pub epc: Option<String>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub last_seen_reader_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Asset {
+    pub fn scope(&self) -> crate::policy::Scope {
+        match self.holder_unit_id {
+            Some(u) => crate::policy::Scope::Unit(u),
+            None => crate::policy::Scope::Warehouse,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAsset {
+    pub asset_number: String,
+    pub name: String,
+    pub category_id: i64,
+    pub model: Option<String>,
+    pub original_value_fen: i64,
+    pub purchase_date: Option<String>,
+    pub funding_source: Option<String>,
+    pub batch_id: Option<i64>,
+    pub holder_location_id: Option<i64>,
+    pub holder_unit_id: Option<i64>,
+    pub custodian: Option<String>,
+    pub condition: Option<Condition>,
+    pub notes: Option<String>,
+}
+
+/// Asset numbers: 1–40 of letters, digits, '-', '_', '.'.
+pub fn check_asset_number(n: &str) -> AppResult<()> {
+    if n.is_empty()
+        || n.len() > 40
+        || !n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(AppError::invalid(
+            "asset_number",
+            format!("asset_number `{n}` must be 1–40 letters, digits, '-', '_' or '.'"),
+        ));
+    }
+    Ok(())
+}
+
+impl NewAsset {
+    /// Normalises in place; the state follows from the holder.
+    pub fn validate(&mut self) -> AppResult<AssetState> {
+        self.asset_number = self.asset_number.trim().to_owned();
+        check_asset_number(&self.asset_number)?;
+        self.name = required_text("name", &self.name, 200)?;
+        self.model = optional_text("model", self.model.as_deref(), 200)?;
+        self.funding_source = optional_text("funding_source", self.funding_source.as_deref(), 200)?;
+        self.custodian = optional_text("custodian", self.custodian.as_deref(), 100)?;
+        self.notes = optional_text("notes", self.notes.as_deref(), 2000)?;
+        self.purchase_date = parse_date("purchase_date", self.purchase_date.as_deref())?;
+        if self.original_value_fen < 0 {
+            return Err(AppError::invalid(
+                "original_value_fen",
+                "original_value_fen must not be negative",
+            ));
+        }
+        match (self.holder_location_id, self.holder_unit_id) {
+            (Some(_), None) => Ok(AssetState::InStock),
+            (None, Some(_)) => Ok(AssetState::Allocated),
+            _ => Err(AppError::invalid(
+                "holder_location_id",
+                "give exactly one holder: holder_location_id or holder_unit_id",
+            )),
+        }
+    }
+}
+
+/// Descriptive changes; absent fields stay, "" clears optional text.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssetPatch {
+    pub name: Option<String>,
+    pub model: Option<String>,
+    pub custodian: Option<String>,
+    pub condition: Option<Condition>,
+    pub notes: Option<String>,
+    pub funding_source: Option<String>,
+    /// Why the change was made (goes to the event log).
+    #[serde(skip_serializing)]
+    pub reason: Option<String>,
+}
+
+/// Search filters for the register.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AssetQuery {
+    /// Substring of name or asset number.
+    pub q: Option<String>,
+    /// Exact asset number.
+    pub number: Option<String>,
+    /// EPC (hex) of the bound tag.
+    pub epc: Option<String>,
+    pub category_id: Option<i64>,
+    pub state: Option<AssetState>,
+    pub holder_unit_id: Option<i64>,
+    pub holder_location_id: Option<i64>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// A tag binding, current or past.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TagBinding {
+    pub epc: String,
+    pub asset_id: i64,
+    pub bound_at: DateTime<Utc>,
+    pub unbound_at: Option<DateTime<Utc>>,
+    pub unbind_reason: Option<String>,
+}
+
+/// The asset page: the asset, its tags and its whole timeline.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AssetDetail {
+    pub asset: Asset,
+    pub tags: Vec<TagBinding>,
+    pub timeline: Vec<crate::events::Event>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asset() -> NewAsset {
+        NewAsset {
+            asset_number: " 000123 ".into(),
+            name: "办公桌".into(),
+            category_id: 1,
+            model: Some("".into()),
+            original_value_fen: 150000,
+            purchase_date: Some("2024-03-01".into()),
+            funding_source: None,
+            batch_id: None,
+            holder_location_id: Some(1),
+            holder_unit_id: None,
+            custodian: None,
+            condition: None,
+            notes: None,
+        }
+    }
+
+    #[test]
+    fn new_asset_validation_names_the_field() {
+        let mut a = asset();
+        assert_eq!(a.validate().ok(), Some(AssetState::InStock));
+        assert_eq!(a.asset_number, "000123");
+        assert_eq!(a.model, None);
+
+        let mut a = asset();
+        a.holder_unit_id = Some(2);
+        assert_eq!(
+            a.validate().err().and_then(|e| e.field),
+            Some("holder_location_id".into())
+        );
+        let mut a = asset();
+        a.purchase_date = Some("2024-13-01".into());
+        assert_eq!(
+            a.validate().err().and_then(|e| e.field),
+            Some("purchase_date".into())
+        );
+        let mut a = asset();
+        a.original_value_fen = -1;
+        assert!(a.validate().is_err());
+        assert!(check_asset_number("a b").is_err());
+    }
+
+    #[test]
+    fn enums_round_trip_their_text() {
+        for s in AssetState::ALL {
+            assert_eq!(AssetState::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(ReaderRole::parse("gate"), Some(ReaderRole::Gate));
+        assert_eq!(UnitLevel::parse("nope"), None);
+    }
+}

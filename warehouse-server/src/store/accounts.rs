@@ -1,0 +1,240 @@
+//! Users, sessions and reader credentials.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use super::Store;
+use crate::accounts::{new_token, token_hash, READER_PREFIX, SESSION_PREFIX};
+use crate::error::{AppError, AppResult};
+use crate::policy::{Actor, Role};
+use crate::register::{now_ms, User};
+
+/// A logged-in user's new session.
+#[derive(Debug, Clone)]
+pub struct AuthenticatedSession {
+    pub token: String,
+    pub expires_at: i64,
+    pub user: User,
+}
+
+fn row_to_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String)> {
+    let role: String = r.get(3)?;
+    Ok((
+        User {
+            id: r.get(0)?,
+            username: r.get(1)?,
+            display_name: r.get(2)?,
+            role: Role::parse(&role).unwrap_or(Role::UnitStaff),
+            unit_id: r.get(4)?,
+            active: r.get(5)?,
+        },
+        r.get(6)?,
+    ))
+}
+
+const USER_COLUMNS: &str = "id, username, display_name, role, unit_id, active, password_hash";
+
+pub(crate) fn insert_user(
+    conn: &Connection,
+    username: &str,
+    display_name: &str,
+    password_hash: &str,
+    role: Role,
+    unit_id: Option<i64>,
+) -> AppResult<User> {
+    if let Some(u) = unit_id {
+        super::register::require_exists(conn, "units", "unit_id", u)?;
+    }
+    conn.execute(
+        "INSERT INTO users (username, display_name, password_hash, role, unit_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        (
+            username,
+            display_name,
+            password_hash,
+            role.as_str(),
+            unit_id,
+            now_ms(),
+        ),
+    )?;
+    Ok(User {
+        id: conn.last_insert_rowid(),
+        username: username.to_owned(),
+        display_name: display_name.to_owned(),
+        role,
+        unit_id,
+        active: true,
+    })
+}
+
+impl Store {
+    /// Stores a user whose password is already hashed.
+    pub async fn create_user(
+        &self,
+        username: String,
+        display_name: String,
+        password_hash: String,
+        role: Role,
+        unit_id: Option<i64>,
+    ) -> AppResult<User> {
+        self.write(move |tx| {
+            insert_user(tx, &username, &display_name, &password_hash, role, unit_id)
+        })
+        .await
+    }
+
+    pub async fn list_users(&self, page: i64, per_page: i64) -> AppResult<(Vec<User>, i64)> {
+        self.read(move |c| {
+            let total: i64 = c.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {USER_COLUMNS} FROM users ORDER BY id LIMIT ?1 OFFSET ?2"
+            ))?;
+            let users = stmt
+                .query_map([per_page, (page - 1) * per_page], row_to_user)?
+                .map(|r| r.map(|(u, _)| u))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((users, total))
+        })
+        .await
+    }
+
+    /// The user and their password hash, for login.
+    pub async fn user_for_login(&self, username: String) -> AppResult<Option<(User, String)>> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?1"),
+                [username],
+                row_to_user,
+            )
+            .optional()?)
+        })
+        .await
+    }
+
+    pub async fn create_session(
+        &self,
+        user: User,
+        ttl_secs: i64,
+    ) -> AppResult<AuthenticatedSession> {
+        self.write(move |tx| {
+            let token = new_token(SESSION_PREFIX);
+            let now = now_ms();
+            let expires_at = now + ttl_secs * 1000;
+            tx.execute(
+                "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                (token_hash(&token), user.id, now, expires_at),
+            )?;
+            // Old sessions are swept as new ones start.
+            tx.execute("DELETE FROM sessions WHERE expires_at < ?1", [now])?;
+            Ok(AuthenticatedSession { token, expires_at, user })
+        })
+        .await
+    }
+
+    pub async fn delete_session(&self, token: String) -> AppResult<()> {
+        self.write(move |tx| {
+            tx.execute(
+                "DELETE FROM sessions WHERE token_hash = ?1",
+                [token_hash(&token)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Who a bearer token (session or reader) belongs to, if valid now.
+    pub async fn actor_for_token(&self, token: String) -> AppResult<Option<Actor>> {
+        self.read(move |c| {
+            let hash = token_hash(&token);
+            if token.starts_with(READER_PREFIX) {
+                return Ok(c
+                    .prepare_cached("SELECT id, name FROM readers WHERE token_hash = ?1")?
+                    .query_row([hash], |r| {
+                        Ok(Actor::Reader {
+                            id: r.get(0)?,
+                            name: r.get(1)?,
+                        })
+                    })
+                    .optional()?);
+            }
+            if !token.starts_with(SESSION_PREFIX) {
+                return Ok(None);
+            }
+            let found = c
+                .prepare_cached(
+                    "SELECT u.id, u.username, u.role, u.unit_id, u.active, s.expires_at
+                     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
+                )?
+                .query_row([hash], |r| {
+                    let role: String = r.get(2)?;
+                    Ok((
+                        Actor::User {
+                            id: r.get(0)?,
+                            username: r.get(1)?,
+                            role: Role::parse(&role).unwrap_or(Role::UnitStaff),
+                            unit_id: r.get(3)?,
+                        },
+                        r.get::<_, bool>(4)?,
+                        r.get::<_, i64>(5)?,
+                    ))
+                })
+                .optional()?;
+            Ok(match found {
+                Some((actor, true, expires)) if expires > now_ms() => Some(actor),
+                _ => None,
+            })
+        })
+        .await
+    }
+
+    /// Organisation settings (`org.name`, `gs1.company_prefix`).
+    pub async fn set_settings(&self, pairs: Vec<(String, String)>) -> AppResult<()> {
+        self.write(move |tx| {
+            for (k, v) in pairs {
+                tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (k, v),
+                )?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// `admin init`: first administrator and settings, once.
+    pub async fn initialise(
+        &self,
+        settings: Vec<(String, String)>,
+        username: String,
+        password_hash: String,
+    ) -> AppResult<User> {
+        self.write(move |tx| {
+            let admins: i64 = tx.query_row(
+                "SELECT count(*) FROM users WHERE role = 'administrator'",
+                [],
+                |r| r.get(0),
+            )?;
+            if admins > 0 {
+                return Err(AppError::conflict(
+                    "already initialised: an administrator exists (use `admin create-user`)",
+                ));
+            }
+            for (k, v) in settings {
+                tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (k, v),
+                )?;
+            }
+            insert_user(
+                tx,
+                &username,
+                &username,
+                &password_hash,
+                Role::Administrator,
+                None,
+            )
+        })
+        .await
+    }
+}

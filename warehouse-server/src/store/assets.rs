@@ -1,0 +1,696 @@
+//! Assets, their tags and their commissioning. Every change appends an
+//! event in the same transaction.
+
+use rusqlite::{Connection, OptionalExtension, Transaction};
+use serde_json::json;
+
+use super::events::{append, timeline, NewEvent};
+use super::register::require_exists;
+use super::Store;
+use crate::error::{AppError, AppResult};
+use crate::policy::{Ctx, Visibility};
+use crate::register::*;
+
+pub(crate) const ASSET_COLUMNS: &str = "a.id, a.asset_number, a.name, a.category_id, a.model,
+    a.original_value_fen, a.purchase_date, a.funding_source, a.batch_id, a.holder_location_id,
+    a.holder_unit_id, a.custodian, a.state, a.condition, a.notes, a.checkout_approved,
+    (SELECT t.epc FROM tags t WHERE t.asset_id = a.id AND t.unbound_at IS NULL),
+    a.last_seen_at, a.last_seen_reader_id, a.created_at, a.updated_at";
+
+pub(crate) fn row_to_asset(r: &rusqlite::Row<'_>) -> rusqlite::Result<Asset> {
+    let state: String = r.get(12)?;
+    let condition: String = r.get(13)?;
+    let epc: Option<Vec<u8>> = r.get(16)?;
+    Ok(Asset {
+        id: r.get(0)?,
+        asset_number: r.get(1)?,
+        name: r.get(2)?,
+        category_id: r.get(3)?,
+        model: r.get(4)?,
+        original_value_fen: r.get(5)?,
+        purchase_date: r.get(6)?,
+        funding_source: r.get(7)?,
+        batch_id: r.get(8)?,
+        holder_location_id: r.get(9)?,
+        holder_unit_id: r.get(10)?,
+        custodian: r.get(11)?,
+        state: AssetState::parse(&state).unwrap_or(AssetState::Lost),
+        condition: Condition::parse(&condition).unwrap_or(Condition::Good),
+        notes: r.get(14)?,
+        checkout_approved: r.get(15)?,
+        epc: epc.map(|e| shared::hex::Hex(&e).to_string()),
+        last_seen_at: r.get::<_, Option<i64>>(17)?.map(ts),
+        last_seen_reader_id: r.get(18)?,
+        created_at: ts(r.get(19)?),
+        updated_at: ts(r.get(20)?),
+    })
+}
+
+pub(crate) fn get_asset(conn: &Connection, id: i64) -> AppResult<Asset> {
+    conn.prepare_cached(&format!(
+        "SELECT {ASSET_COLUMNS} FROM assets a WHERE a.id = ?1"
+    ))?
+    .query_row([id], row_to_asset)
+    .optional()?
+    .ok_or_else(|| AppError::not_found("asset", id))
+}
+
+fn holder_place(a: &Asset) -> String {
+    match (a.holder_location_id, a.holder_unit_id) {
+        (Some(l), _) => format!("location:{l}"),
+        (_, Some(u)) => format!("unit:{u}"),
+        _ => String::new(),
+    }
+}
+
+/// Inserts an asset and its `registered` event.
+pub(crate) fn insert_asset(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    a: &NewAsset,
+    state: AssetState,
+    with_event: bool,
+) -> AppResult<i64> {
+    let now = now_ms();
+    tx.prepare_cached(
+        "INSERT INTO assets (asset_number, name, category_id, model, original_value_fen,
+             purchase_date, funding_source, batch_id, holder_location_id, holder_unit_id,
+             custodian, state, condition, notes, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)",
+    )?
+    .execute(rusqlite::params![
+        a.asset_number,
+        a.name,
+        a.category_id,
+        a.model,
+        a.original_value_fen,
+        a.purchase_date,
+        a.funding_source,
+        a.batch_id,
+        a.holder_location_id,
+        a.holder_unit_id,
+        a.custodian,
+        state.as_str(),
+        a.condition.unwrap_or(Condition::Good).as_str(),
+        a.notes,
+        now
+    ])?;
+    let id = tx.last_insert_rowid();
+    if with_event {
+        append(
+            tx,
+            ctx,
+            NewEvent {
+                asset_id: id,
+                action: "registered",
+                place: a
+                    .holder_location_id
+                    .map(|l| format!("location:{l}"))
+                    .or(a.holder_unit_id.map(|u| format!("unit:{u}"))),
+                reason: None,
+                details: json!({
+                    "asset_number": a.asset_number,
+                    "name": a.name,
+                    "state": state.as_str(),
+                    "original_value_fen": a.original_value_fen,
+                }),
+            },
+        )?;
+    }
+    Ok(id)
+}
+
+fn check_references(tx: &Connection, a: &NewAsset) -> AppResult<()> {
+    require_exists(tx, "categories", "category_id", a.category_id)?;
+    if let Some(b) = a.batch_id {
+        require_exists(tx, "procurement_batches", "batch_id", b)?;
+    }
+    if let Some(l) = a.holder_location_id {
+        require_exists(tx, "locations", "holder_location_id", l)?;
+    }
+    if let Some(u) = a.holder_unit_id {
+        require_exists(tx, "units", "holder_unit_id", u)?;
+    }
+    Ok(())
+}
+
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('%');
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// WHERE clause and arguments for a search, visibility included.
+fn search_filter(
+    q: &AssetQuery,
+    vis: Visibility,
+) -> AppResult<(String, Vec<rusqlite::types::Value>)> {
+    use rusqlite::types::Value;
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    let arg = |v: Value, args: &mut Vec<Value>| {
+        args.push(v);
+        format!("?{}", args.len())
+    };
+    match vis {
+        Visibility::All => {}
+        Visibility::Nothing => clauses.push("0".into()),
+        Visibility::UnitAndWarehouse(u) => {
+            let p = arg(Value::Integer(u), &mut args);
+            clauses.push(format!(
+                "(a.holder_unit_id = {p} OR a.holder_location_id IS NOT NULL)"
+            ));
+        }
+    }
+    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let p = arg(Value::Text(like_escape(text)), &mut args);
+        clauses.push(format!(
+            "(a.name LIKE {p} ESCAPE '\\' OR a.asset_number LIKE {p} ESCAPE '\\')"
+        ));
+    }
+    if let Some(n) = &q.number {
+        let p = arg(Value::Text(n.trim().to_owned()), &mut args);
+        clauses.push(format!("a.asset_number = {p}"));
+    }
+    if let Some(epc) = &q.epc {
+        let bytes = shared::hex::decode(epc.trim())
+            .map_err(|e| AppError::invalid("epc", format!("epc `{epc}` is not hex: {e}")))?;
+        let p = arg(Value::Blob(bytes), &mut args);
+        clauses.push(format!(
+            "a.id IN (SELECT asset_id FROM tags WHERE epc = {p} AND unbound_at IS NULL)"
+        ));
+    }
+    if let Some(c) = q.category_id {
+        let p = arg(Value::Integer(c), &mut args);
+        clauses.push(format!("a.category_id = {p}"));
+    }
+    if let Some(s) = q.state {
+        let p = arg(Value::Text(s.as_str().into()), &mut args);
+        clauses.push(format!("a.state = {p}"));
+    }
+    if let Some(u) = q.holder_unit_id {
+        let p = arg(Value::Integer(u), &mut args);
+        clauses.push(format!("a.holder_unit_id = {p}"));
+    }
+    if let Some(l) = q.holder_location_id {
+        let p = arg(Value::Integer(l), &mut args);
+        clauses.push(format!("a.holder_location_id = {p}"));
+    }
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    Ok((filter, args))
+}
+
+/// Register columns for the CSV export, in order.
+const CSV_HEADER: [&str; 17] = [
+    "asset_number",
+    "name",
+    "category",
+    "model",
+    "original_value_yuan",
+    "purchase_date",
+    "funding_source",
+    "batch",
+    "holder",
+    "custodian",
+    "state",
+    "condition",
+    "epc",
+    "last_seen_at",
+    "notes",
+    "created_at",
+    "id",
+];
+
+/// Fen → "1234.56" (exact, no floating point).
+pub fn fen_to_yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let abs = fen.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+impl Store {
+    pub async fn create_asset(&self, ctx: Ctx, mut a: NewAsset) -> AppResult<Asset> {
+        let state = a.validate()?;
+        self.write(move |tx| {
+            check_references(tx, &a)?;
+            let id = insert_asset(tx, &ctx, &a, state, true)?;
+            get_asset(tx, id)
+        })
+        .await
+    }
+
+    pub async fn asset(&self, id: i64) -> AppResult<Asset> {
+        self.read(move |c| get_asset(c, id)).await
+    }
+
+    /// The asset page: asset, tag history, timeline.
+    pub async fn asset_detail(&self, id: i64) -> AppResult<AssetDetail> {
+        self.read(move |c| {
+            let asset = get_asset(c, id)?;
+            let tags = tag_history(c, id)?;
+            let timeline = timeline(c, id)?;
+            Ok(AssetDetail {
+                asset,
+                tags,
+                timeline,
+            })
+        })
+        .await
+    }
+
+    /// The asset whose active tag has this EPC.
+    pub async fn asset_by_epc(&self, epc: Vec<u8>) -> AppResult<Asset> {
+        self.read(move |c| {
+            let id: Option<i64> = c
+                .prepare_cached("SELECT asset_id FROM tags WHERE epc = ?1 AND unbound_at IS NULL")?
+                .query_row([&epc], |r| r.get(0))
+                .optional()?;
+            match id {
+                Some(id) => get_asset(c, id),
+                None => Err(AppError::not_found(
+                    "asset with EPC",
+                    shared::hex::Hex(&epc),
+                )),
+            }
+        })
+        .await
+    }
+
+    pub async fn search_assets(&self, q: AssetQuery, vis: Visibility) -> AppResult<Page<Asset>> {
+        let (page, per_page) = Paging {
+            page: q.page,
+            per_page: q.per_page,
+        }
+        .resolve()?;
+        let (filter, mut args) = search_filter(&q, vis)?;
+        self.read(move |c| {
+            let total: i64 = c.query_row(
+                &format!("SELECT count(*) FROM assets a {filter}"),
+                rusqlite::params_from_iter(args.iter()),
+                |r| r.get(0),
+            )?;
+            let n = args.len();
+            args.push(per_page.into());
+            args.push(((page - 1) * per_page).into());
+            let mut stmt = c.prepare(&format!(
+                "SELECT {ASSET_COLUMNS} FROM assets a {filter} ORDER BY a.id LIMIT ?{} OFFSET ?{}",
+                n + 1,
+                n + 2
+            ))?;
+            let items = stmt
+                .query_map(rusqlite::params_from_iter(args.iter()), row_to_asset)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Page {
+                items,
+                total,
+                page,
+                per_page,
+            })
+        })
+        .await
+    }
+
+    /// The register as CSV that Excel opens correctly: UTF-8 BOM, CRLF,
+    /// RFC 4180 quoting, money in yuan with two decimals.
+    pub async fn export_assets_csv(&self, q: AssetQuery, vis: Visibility) -> AppResult<Vec<u8>> {
+        let (filter, args) = search_filter(&q, vis)?;
+        self.read(move |c| {
+            let mut out = Vec::from(b"\xEF\xBB\xBF".as_slice());
+            {
+                let mut w = csv::WriterBuilder::new()
+                    .terminator(csv::Terminator::CRLF)
+                    .from_writer(&mut out);
+                w.write_record(CSV_HEADER)
+                    .map_err(|e| AppError::internal(format!("csv: {e}")))?;
+                let mut stmt = c.prepare(&format!(
+                    "SELECT a.asset_number, a.name, c.name, a.model, a.original_value_fen,
+                            a.purchase_date, a.funding_source, b.code,
+                            COALESCE(w.name || '/' || l.code, u.name), a.custodian, a.state,
+                            a.condition,
+                            (SELECT hex(t.epc) FROM tags t WHERE t.asset_id = a.id AND t.unbound_at IS NULL),
+                            a.last_seen_at, a.notes, a.created_at, a.id
+                     FROM assets a
+                     JOIN categories c ON c.id = a.category_id
+                     LEFT JOIN procurement_batches b ON b.id = a.batch_id
+                     LEFT JOIN locations l ON l.id = a.holder_location_id
+                     LEFT JOIN warehouses w ON w.id = l.warehouse_id
+                     LEFT JOIN units u ON u.id = a.holder_unit_id
+                     {filter} ORDER BY a.id"
+                ))?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
+                while let Some(r) = rows.next()? {
+                    let text = |i: usize| -> rusqlite::Result<String> {
+                        Ok(r.get::<_, Option<String>>(i)?.unwrap_or_default())
+                    };
+                    let time = |i: usize| -> rusqlite::Result<String> {
+                        Ok(r
+                            .get::<_, Option<i64>>(i)?
+                            .map(|t| ts(t).to_rfc3339())
+                            .unwrap_or_default())
+                    };
+                    let record = [
+                        text(0)?,
+                        text(1)?,
+                        text(2)?,
+                        text(3)?,
+                        fen_to_yuan(r.get(4)?),
+                        text(5)?,
+                        text(6)?,
+                        text(7)?,
+                        text(8)?,
+                        text(9)?,
+                        text(10)?,
+                        text(11)?,
+                        text(12)?,
+                        time(13)?,
+                        text(14)?,
+                        time(15)?,
+                        r.get::<_, i64>(16)?.to_string(),
+                    ];
+                    w.write_record(record)
+                        .map_err(|e| AppError::internal(format!("csv: {e}")))?;
+                }
+                w.flush()
+                    .map_err(|e| AppError::internal(format!("csv: {e}")))?;
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Applies descriptive changes; one `updated` event lists old → new.
+    pub async fn update_asset(&self, ctx: Ctx, id: i64, patch: AssetPatch) -> AppResult<Asset> {
+        let name = match &patch.name {
+            Some(n) => Some(required_text("name", n, 200)?),
+            None => None,
+        };
+        let reason = optional_text("reason", patch.reason.as_deref(), 500)?;
+        self.write(move |tx| {
+            let old = get_asset(tx, id)?;
+            let mut changes = serde_json::Map::new();
+            let mut set = |col: &'static str, old: Option<String>, new: Option<String>| {
+                if old != new {
+                    changes.insert(col.into(), json!([old, new]));
+                    Some((col, new))
+                } else {
+                    None
+                }
+            };
+            let opt = |f: &str, v: &Option<String>, max| -> AppResult<Option<Option<String>>> {
+                v.as_deref()
+                    .map(|s| optional_text(f, Some(s), max))
+                    .transpose()
+            };
+            let mut updates: Vec<(&'static str, Option<String>)> = Vec::new();
+            if let Some(n) = name {
+                updates.extend(set("name", Some(old.name.clone()), Some(n)));
+            }
+            if let Some(v) = opt("model", &patch.model, 200)? {
+                updates.extend(set("model", old.model.clone(), v));
+            }
+            if let Some(v) = opt("custodian", &patch.custodian, 100)? {
+                updates.extend(set("custodian", old.custodian.clone(), v));
+            }
+            if let Some(v) = opt("notes", &patch.notes, 2000)? {
+                updates.extend(set("notes", old.notes.clone(), v));
+            }
+            if let Some(v) = opt("funding_source", &patch.funding_source, 200)? {
+                updates.extend(set("funding_source", old.funding_source.clone(), v));
+            }
+            if let Some(c) = patch.condition {
+                updates.extend(set(
+                    "condition",
+                    Some(old.condition.as_str().into()),
+                    Some(c.as_str().into()),
+                ));
+            }
+            if updates.is_empty() {
+                return Ok(old);
+            }
+            for (col, value) in &updates {
+                // `col` is one of the literals above.
+                tx.execute(
+                    &format!("UPDATE assets SET {col} = ?1, updated_at = ?2 WHERE id = ?3"),
+                    (value, now_ms(), id),
+                )?;
+            }
+            append(
+                tx,
+                &ctx,
+                NewEvent {
+                    asset_id: id,
+                    action: "updated",
+                    place: Some(holder_place(&old)),
+                    reason,
+                    details: serde_json::Value::Object(changes),
+                },
+            )?;
+            get_asset(tx, id)
+        })
+        .await
+    }
+
+    /// Sets the stand-in "approved check-out" flag the gate rule reads.
+    pub async fn set_checkout_approval(
+        &self,
+        ctx: Ctx,
+        id: i64,
+        approved: bool,
+        reason: Option<String>,
+    ) -> AppResult<Asset> {
+        let reason = optional_text("reason", reason.as_deref(), 500)?;
+        self.write(move |tx| {
+            let old = get_asset(tx, id)?;
+            if old.checkout_approved == approved {
+                return Ok(old);
+            }
+            tx.execute(
+                "UPDATE assets SET checkout_approved = ?1, updated_at = ?2 WHERE id = ?3",
+                (approved, now_ms(), id),
+            )?;
+            append(
+                tx,
+                &ctx,
+                NewEvent {
+                    asset_id: id,
+                    action: if approved {
+                        "checkout_approved"
+                    } else {
+                        "checkout_revoked"
+                    },
+                    place: Some(holder_place(&old)),
+                    reason,
+                    details: json!({ "checkout_approved": approved }),
+                },
+            )?;
+            get_asset(tx, id)
+        })
+        .await
+    }
+
+    /// Records an EPC to be written for `asset_id`; superseded any earlier
+    /// pending one for the same asset.
+    pub async fn start_commission(&self, ctx: Ctx, asset_id: i64, epc: Vec<u8>) -> AppResult<i64> {
+        self.write(move |tx| {
+            get_asset(tx, asset_id)?;
+            tx.execute(
+                "UPDATE tag_commissions SET status = 'superseded'
+                 WHERE asset_id = ?1 AND status = 'pending'",
+                [asset_id],
+            )?;
+            tx.execute(
+                "INSERT INTO tag_commissions (asset_id, epc, status, requested_by, requested_at)
+                 VALUES (?1, ?2, 'pending', ?3, ?4)",
+                (asset_id, &epc, ctx.actor.label(), now_ms()),
+            )?;
+            Ok(tx.last_insert_rowid())
+        })
+        .await
+    }
+
+    /// The daemon verified the write: bind the tag (re-tagging unbinds the
+    /// old one, keeping it as history).
+    pub async fn confirm_commission(
+        &self,
+        ctx: Ctx,
+        commission_id: i64,
+        written_epc: Vec<u8>,
+    ) -> AppResult<Asset> {
+        self.write(move |tx| {
+            let row: Option<(i64, Vec<u8>, String)> = tx
+                .query_row(
+                    "SELECT asset_id, epc, status FROM tag_commissions WHERE id = ?1",
+                    [commission_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let (asset_id, epc, status) =
+                row.ok_or_else(|| AppError::not_found("tag commission", commission_id))?;
+            if status != "pending" {
+                return Err(AppError::conflict(format!(
+                    "tag commission {commission_id} is {status}, not pending"
+                )));
+            }
+            if written_epc != epc {
+                return Err(AppError::invalid(
+                    "epc",
+                    format!(
+                        "written EPC {} differs from the allocated {}",
+                        shared::hex::Hex(&written_epc),
+                        shared::hex::Hex(&epc)
+                    ),
+                ));
+            }
+            let now = now_ms();
+            let other: Option<i64> = tx
+                .query_row(
+                    "SELECT asset_id FROM tags WHERE epc = ?1 AND unbound_at IS NULL AND asset_id <> ?2",
+                    rusqlite::params![epc, asset_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(other) = other {
+                return Err(AppError::conflict(format!(
+                    "EPC {} is bound to asset {other}",
+                    shared::hex::Hex(&epc)
+                )));
+            }
+            let old: Option<Vec<u8>> = tx
+                .query_row(
+                    "SELECT epc FROM tags WHERE asset_id = ?1 AND unbound_at IS NULL",
+                    [asset_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            tx.execute(
+                "UPDATE tags SET unbound_at = ?1, unbind_reason = 'replaced by a new tag'
+                 WHERE asset_id = ?2 AND unbound_at IS NULL",
+                (now, asset_id),
+            )?;
+            tx.execute(
+                "INSERT INTO tags (epc, asset_id, bound_at) VALUES (?1, ?2, ?3)",
+                rusqlite::params![epc, asset_id, now],
+            )?;
+            tx.execute(
+                "UPDATE tag_commissions SET status = 'confirmed', confirmed_by = ?1, confirmed_at = ?2
+                 WHERE id = ?3",
+                (ctx.actor.label(), now, commission_id),
+            )?;
+            tx.execute("UPDATE assets SET updated_at = ?1 WHERE id = ?2", (now, asset_id))?;
+            let asset = get_asset(tx, asset_id)?;
+            append(
+                tx,
+                &ctx,
+                NewEvent {
+                    asset_id,
+                    action: if old.is_some() { "retagged" } else { "tag_bound" },
+                    place: Some(holder_place(&asset)),
+                    reason: None,
+                    details: json!({
+                        "epc": shared::hex::Hex(&epc).to_string(),
+                        "previous_epc": old.map(|o| shared::hex::Hex(&o).to_string()),
+                        "commission_id": commission_id,
+                    }),
+                },
+            )?;
+            Ok(asset)
+        })
+        .await
+    }
+}
+
+pub(crate) fn tag_history(c: &Connection, asset_id: i64) -> AppResult<Vec<TagBinding>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT epc, asset_id, bound_at, unbound_at, unbind_reason FROM tags
+         WHERE asset_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([asset_id], |r| {
+        let epc: Vec<u8> = r.get(0)?;
+        Ok(TagBinding {
+            epc: shared::hex::Hex(&epc).to_string(),
+            asset_id: r.get(1)?,
+            bound_at: ts(r.get(2)?),
+            unbound_at: r.get::<_, Option<i64>>(3)?.map(ts),
+            unbind_reason: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_exact() {
+        assert_eq!(fen_to_yuan(0), "0.00");
+        assert_eq!(fen_to_yuan(150_005), "1500.05");
+        assert_eq!(fen_to_yuan(-7), "-0.07");
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_escape("a%b_c"), "%a\\%b\\_c%");
+    }
+}
+
+/// One asset of a bulk registration, with the tag it already carries.
+#[derive(Debug, Clone)]
+pub struct BulkAsset {
+    pub asset: NewAsset,
+    pub epc: Option<Vec<u8>>,
+}
+
+impl Store {
+    /// Registers many assets in one transaction (seeding, imports): each
+    /// gets its `registered` event; a given EPC is bound at once.
+    pub fn register_bulk_blocking(&self, ctx: &Ctx, assets: Vec<BulkAsset>) -> AppResult<usize> {
+        self.write_blocking(|tx| {
+            let now = now_ms();
+            for mut b in assets {
+                let state = b.asset.validate()?;
+                let id = insert_asset(tx, ctx, &b.asset, state, true)?;
+                if let Some(epc) = &b.epc {
+                    tx.prepare_cached(
+                        "INSERT INTO tags (epc, asset_id, bound_at) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(rusqlite::params![epc, id, now])?;
+                }
+            }
+            Ok(tx.query_row("SELECT count(*) FROM assets", [], |r| r.get::<_, i64>(0))? as usize)
+        })
+    }
+
+    /// Number of assets and the highest numeric asset number (for seeding).
+    pub fn asset_count_blocking(&self) -> AppResult<(i64, i64)> {
+        self.read_blocking(|c| {
+            Ok(c.query_row(
+                "SELECT count(*), COALESCE(max(CAST(asset_number AS INTEGER)), 0) FROM assets",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+    }
+
+    /// EPCs of up to `limit` tagged assets (benchmarks).
+    pub fn sample_epcs_blocking(&self, limit: i64) -> AppResult<Vec<Vec<u8>>> {
+        self.read_blocking(|c| {
+            let mut stmt = c.prepare(
+                "SELECT epc FROM tags WHERE unbound_at IS NULL ORDER BY asset_id LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit], |r| r.get(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+}

@@ -1,0 +1,217 @@
+//! Storage: the one module that speaks SQL. Everything above it calls the
+//! async methods of [`Store`], which are the storage interface (a
+//! PostgreSQL implementation provides the same methods; when it lands the
+//! method set becomes a trait). SQLite work runs on tokio's blocking pool:
+//! one writer connection (SQLite allows one writer; every operation is one
+//! IMMEDIATE transaction, so a failure changes nothing) and a small pool of
+//! read connections (WAL lets them read while the writer writes).
+
+mod accounts;
+mod assets;
+mod events;
+mod ingest;
+mod register;
+mod stocktake;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use crate::error::{AppError, AppResult};
+
+pub use accounts::AuthenticatedSession;
+pub use assets::{fen_to_yuan, BulkAsset};
+pub use ingest::{apply_batch, IngestOutcome};
+
+/// Schema migrations, applied in order at start; never edit one that has
+/// shipped, add a new file.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+fn configure(conn: &Connection) -> AppResult<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA cache_size = -65536;
+         PRAGMA temp_store = MEMORY;",
+    )?;
+    Ok(())
+}
+
+fn open_connection(path: &Path) -> AppResult<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| AppError::internal(format!("opening database {}: {e}", path.display())))?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> AppResult<()> {
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(AppError::internal(format!(
+            "database refused WAL journal mode (got {mode})"
+        )));
+    }
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
+    for (version, sql) in MIGRATIONS {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let done: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM schema_migrations WHERE version = ?1)",
+            [version],
+            |r| r.get(0),
+        )?;
+        if !done {
+            tracing::info!(version, "applying schema migration");
+            tx.execute_batch(sql)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                (version, crate::register::now_ms()),
+            )?;
+        }
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database.
+    pub fn open(path: &Path, read_connections: usize) -> AppResult<Self> {
+        let mut writer = open_connection(path)?;
+        migrate(&mut writer)?;
+        let readers = (0..read_connections.max(1))
+            .map(|_| open_connection(path))
+            .collect::<AppResult<Vec<_>>>()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: Mutex::new(writer),
+                readers: Mutex::new(readers),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction on the writer, off the async
+    /// runtime. An error rolls everything back.
+    pub(crate) async fn write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> AppResult<T> + Send + 'static,
+    {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.write_blocking(f)).await?
+    }
+
+    /// [`Store::write`] for callers already off the runtime (CLI, bench).
+    pub fn write_blocking<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&Transaction<'_>) -> AppResult<T>,
+    {
+        let mut conn = self
+            .inner
+            .writer
+            .lock()
+            .map_err(|_| AppError::internal("database writer lock poisoned"))?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` on a read connection, off the async runtime.
+    pub(crate) async fn read<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
+    {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.read_blocking(f)).await?
+    }
+
+    pub fn read_blocking<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&Connection) -> AppResult<T>,
+    {
+        let pooled = self
+            .inner
+            .readers
+            .lock()
+            .map_err(|_| AppError::internal("database reader pool poisoned"))?
+            .pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => open_connection(&self.inner.path)?,
+        };
+        // A read transaction gives one consistent snapshot.
+        conn.execute_batch("BEGIN DEFERRED")?;
+        let out = f(&conn);
+        let end = conn.execute_batch("COMMIT");
+        if let Ok(mut pool) = self.inner.readers.lock() {
+            pool.push(conn);
+        }
+        let out = out?;
+        end?;
+        Ok(out)
+    }
+
+    /// Consistent online copy of the whole database to `dest`
+    /// (SQLite's backup API; the server keeps running).
+    pub async fn backup_to(&self, dest: PathBuf) -> AppResult<()> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.backup_blocking(&dest)).await?
+    }
+
+    pub fn backup_blocking(&self, dest: &Path) -> AppResult<()> {
+        if dest.exists() {
+            return Err(AppError::conflict(format!(
+                "backup target {} already exists; choose a new file",
+                dest.display()
+            )));
+        }
+        let src = open_connection(&self.inner.path)?;
+        let mut out = Connection::open(dest)
+            .map_err(|e| AppError::internal(format!("creating {}: {e}", dest.display())))?;
+        let backup = rusqlite::backup::Backup::new(&src, &mut out)?;
+        backup.run_to_completion(1024, std::time::Duration::from_millis(0), None)?;
+        drop(backup);
+        let ok: String = out.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if ok != "ok" {
+            return Err(AppError::internal(format!(
+                "backup {} failed its integrity check: {ok}",
+                dest.display()
+            )));
+        }
+        Ok(())
+    }
+
+    pub async fn get_setting(&self, key: &'static str) -> AppResult<Option<String>> {
+        self.read(move |c| register::get_setting(c, key)).await
+    }
+}
+
+pub use stocktake::report_csv;

@@ -1,0 +1,391 @@
+//! Reference data of the register: units, warehouses, locations,
+//! categories, procurement batches, readers, settings.
+
+use rusqlite::{Connection, OptionalExtension};
+
+use super::Store;
+use crate::accounts::{new_token, token_hash, READER_PREFIX};
+use crate::error::{AppError, AppResult};
+use crate::register::*;
+
+pub(crate) fn get_setting(conn: &Connection, key: &str) -> AppResult<Option<String>> {
+    Ok(conn
+        .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+/// 422 naming `field` when `id` is not a row of `table`. `table` is always
+/// a literal from this module.
+pub(crate) fn require_exists(
+    conn: &Connection,
+    table: &str,
+    field: &str,
+    id: i64,
+) -> AppResult<()> {
+    let found: bool = conn
+        .prepare_cached(&format!(
+            "SELECT EXISTS(SELECT 1 FROM {table} WHERE id = ?1)"
+        ))?
+        .query_row([id], |r| r.get(0))?;
+    if found {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            field,
+            format!("{field} {id} does not exist"),
+        ))
+    }
+}
+
+fn row_to_unit(r: &rusqlite::Row<'_>) -> rusqlite::Result<Unit> {
+    let level: String = r.get(3)?;
+    Ok(Unit {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        parent_id: r.get(2)?,
+        level: UnitLevel::parse(&level).unwrap_or(UnitLevel::Unit),
+        created_at: ts(r.get(4)?),
+    })
+}
+
+fn row_to_reader(r: &rusqlite::Row<'_>) -> rusqlite::Result<Reader> {
+    let role: String = r.get(2)?;
+    Ok(Reader {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: ReaderRole::parse(&role).unwrap_or(ReaderRole::Desk),
+        location_id: r.get(3)?,
+        created_at: ts(r.get(4)?),
+    })
+}
+
+fn paged<T>(
+    c: &Connection,
+    table: &str,
+    columns: &str,
+    filter: &str,
+    filter_arg: Option<i64>,
+    (page, per_page): (i64, i64),
+    map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> AppResult<Page<T>> {
+    let args: Vec<i64> = filter_arg.into_iter().collect();
+    let total: i64 = c.query_row(
+        &format!("SELECT count(*) FROM {table} {filter}"),
+        rusqlite::params_from_iter(args.iter()),
+        |r| r.get(0),
+    )?;
+    let mut all = args.clone();
+    all.push(per_page);
+    all.push((page - 1) * per_page);
+    let n = args.len();
+    let mut stmt = c.prepare(&format!(
+        "SELECT {columns} FROM {table} {filter} ORDER BY id LIMIT ?{} OFFSET ?{}",
+        n + 1,
+        n + 2
+    ))?;
+    let items = stmt
+        .query_map(rusqlite::params_from_iter(all.iter()), map)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page {
+        items,
+        total,
+        page,
+        per_page,
+    })
+}
+
+impl Store {
+    pub async fn create_unit(&self, u: NewUnit) -> AppResult<Unit> {
+        let name = required_text("name", &u.name, 200)?;
+        self.write(move |tx| {
+            if let Some(p) = u.parent_id {
+                require_exists(tx, "units", "parent_id", p)?;
+            }
+            let level = u.level.unwrap_or(UnitLevel::Unit);
+            let now = now_ms();
+            tx.execute(
+                "INSERT INTO units (name, parent_id, level, created_at) VALUES (?1, ?2, ?3, ?4)",
+                (&name, u.parent_id, level.as_str(), now),
+            )?;
+            Ok(Unit {
+                id: tx.last_insert_rowid(),
+                name,
+                parent_id: u.parent_id,
+                level,
+                created_at: ts(now),
+            })
+        })
+        .await
+    }
+
+    pub async fn get_unit(&self, id: i64) -> AppResult<Unit> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT id, name, parent_id, level, created_at FROM units WHERE id = ?1",
+                [id],
+                row_to_unit,
+            )
+            .optional()?
+            .ok_or_else(|| AppError::not_found("unit", id))
+        })
+        .await
+    }
+
+    pub async fn list_units(&self, page: i64, per_page: i64) -> AppResult<Page<Unit>> {
+        self.read(move |c| {
+            paged(
+                c,
+                "units",
+                "id, name, parent_id, level, created_at",
+                "",
+                None,
+                (page, per_page),
+                row_to_unit,
+            )
+        })
+        .await
+    }
+
+    pub async fn create_warehouse(&self, w: NewWarehouse) -> AppResult<Warehouse> {
+        let name = required_text("name", &w.name, 200)?;
+        let address = optional_text("address", w.address.as_deref(), 500)?;
+        self.write(move |tx| {
+            let now = now_ms();
+            tx.execute(
+                "INSERT INTO warehouses (name, address, created_at) VALUES (?1, ?2, ?3)",
+                (&name, &address, now),
+            )?;
+            Ok(Warehouse {
+                id: tx.last_insert_rowid(),
+                name,
+                address,
+                created_at: ts(now),
+            })
+        })
+        .await
+    }
+
+    pub async fn list_warehouses(&self, page: i64, per_page: i64) -> AppResult<Page<Warehouse>> {
+        self.read(move |c| {
+            paged(
+                c,
+                "warehouses",
+                "id, name, address, created_at",
+                "",
+                None,
+                (page, per_page),
+                |r| {
+                    Ok(Warehouse {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        address: r.get(2)?,
+                        created_at: ts(r.get(3)?),
+                    })
+                },
+            )
+        })
+        .await
+    }
+
+    pub async fn create_location(&self, warehouse_id: i64, l: NewLocation) -> AppResult<Location> {
+        let code = required_text("code", &l.code, 50)?;
+        let name = required_text("name", &l.name, 200)?;
+        self.write(move |tx| {
+            let exists: bool = tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM warehouses WHERE id = ?1)",
+                [warehouse_id],
+                |r| r.get(0),
+            )?;
+            if !exists {
+                return Err(AppError::not_found("warehouse", warehouse_id));
+            }
+            tx.execute(
+                "INSERT INTO locations (warehouse_id, code, name) VALUES (?1, ?2, ?3)",
+                (warehouse_id, &code, &name),
+            )?;
+            Ok(Location {
+                id: tx.last_insert_rowid(),
+                warehouse_id,
+                code,
+                name,
+            })
+        })
+        .await
+    }
+
+    pub async fn list_locations(
+        &self,
+        warehouse_id: i64,
+        page: i64,
+        per_page: i64,
+    ) -> AppResult<Page<Location>> {
+        self.read(move |c| {
+            require_exists(c, "warehouses", "warehouse_id", warehouse_id)
+                .map_err(|_| AppError::not_found("warehouse", warehouse_id))?;
+            paged(
+                c,
+                "locations",
+                "id, warehouse_id, code, name",
+                "WHERE warehouse_id = ?1",
+                Some(warehouse_id),
+                (page, per_page),
+                |r| {
+                    Ok(Location {
+                        id: r.get(0)?,
+                        warehouse_id: r.get(1)?,
+                        code: r.get(2)?,
+                        name: r.get(3)?,
+                    })
+                },
+            )
+        })
+        .await
+    }
+
+    pub async fn create_category(&self, cat: NewCategory) -> AppResult<Category> {
+        let code = required_text("code", &cat.code, 50)?;
+        let name = required_text("name", &cat.name, 200)?;
+        self.write(move |tx| {
+            if let Some(p) = cat.parent_id {
+                require_exists(tx, "categories", "parent_id", p)?;
+            }
+            tx.execute(
+                "INSERT INTO categories (code, name, parent_id) VALUES (?1, ?2, ?3)",
+                (&code, &name, cat.parent_id),
+            )?;
+            Ok(Category {
+                id: tx.last_insert_rowid(),
+                code,
+                name,
+                parent_id: cat.parent_id,
+            })
+        })
+        .await
+    }
+
+    pub async fn list_categories(&self, page: i64, per_page: i64) -> AppResult<Page<Category>> {
+        self.read(move |c| {
+            paged(
+                c,
+                "categories",
+                "id, code, name, parent_id",
+                "",
+                None,
+                (page, per_page),
+                |r| {
+                    Ok(Category {
+                        id: r.get(0)?,
+                        code: r.get(1)?,
+                        name: r.get(2)?,
+                        parent_id: r.get(3)?,
+                    })
+                },
+            )
+        })
+        .await
+    }
+
+    pub async fn create_batch(&self, b: NewBatch) -> AppResult<Batch> {
+        let code = required_text("code", &b.code, 50)?;
+        let supplier = optional_text("supplier", b.supplier.as_deref(), 200)?;
+        let notes = optional_text("notes", b.notes.as_deref(), 2000)?;
+        let purchased_on = parse_date("purchased_on", b.purchased_on.as_deref())?;
+        if b.total_fen.is_some_and(|t| t < 0) {
+            return Err(AppError::invalid(
+                "total_fen",
+                "total_fen must not be negative",
+            ));
+        }
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO procurement_batches (code, supplier, purchased_on, total_fen, notes, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                (&code, &supplier, &purchased_on, b.total_fen, &notes, now_ms()),
+            )?;
+            Ok(Batch {
+                id: tx.last_insert_rowid(),
+                code,
+                supplier,
+                purchased_on,
+                total_fen: b.total_fen,
+                notes,
+            })
+        })
+        .await
+    }
+
+    pub async fn list_batches(&self, page: i64, per_page: i64) -> AppResult<Page<Batch>> {
+        self.read(move |c| {
+            paged(
+                c,
+                "procurement_batches",
+                "id, code, supplier, purchased_on, total_fen, notes",
+                "",
+                None,
+                (page, per_page),
+                |r| {
+                    Ok(Batch {
+                        id: r.get(0)?,
+                        code: r.get(1)?,
+                        supplier: r.get(2)?,
+                        purchased_on: r.get(3)?,
+                        total_fen: r.get(4)?,
+                        notes: r.get(5)?,
+                    })
+                },
+            )
+        })
+        .await
+    }
+
+    /// Registers a reader and returns its token (only the hash is stored).
+    pub async fn create_reader(&self, r: NewReader) -> AppResult<CreatedReader> {
+        let name = required_text("name", &r.name, 100)?;
+        self.write(move |tx| {
+            if let Some(l) = r.location_id {
+                require_exists(tx, "locations", "location_id", l)?;
+            }
+            let token = new_token(READER_PREFIX);
+            let now = now_ms();
+            tx.execute(
+                "INSERT INTO readers (name, role, location_id, token_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                (
+                    &name,
+                    r.role.as_str(),
+                    r.location_id,
+                    token_hash(&token),
+                    now,
+                ),
+            )?;
+            Ok(CreatedReader {
+                reader: Reader {
+                    id: tx.last_insert_rowid(),
+                    name,
+                    role: r.role,
+                    location_id: r.location_id,
+                    created_at: ts(now),
+                },
+                token,
+            })
+        })
+        .await
+    }
+
+    pub async fn list_readers(&self, page: i64, per_page: i64) -> AppResult<Page<Reader>> {
+        self.read(move |c| {
+            paged(
+                c,
+                "readers",
+                "id, name, role, location_id, created_at",
+                "",
+                None,
+                (page, per_page),
+                row_to_reader,
+            )
+        })
+        .await
+    }
+}

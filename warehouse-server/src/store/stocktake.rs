@@ -1,0 +1,473 @@
+//! Stock-takes and gate alarms.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension};
+use serde_json::json;
+
+use super::events::{append, NewEvent};
+use super::register::require_exists;
+use super::Store;
+use crate::error::{AppError, AppResult};
+use crate::gate::{Acknowledgement, Alarm};
+use crate::policy::Ctx;
+use crate::register::{now_ms, optional_text, required_text, ts, Page};
+use crate::stocktake::*;
+
+fn load(c: &Connection, id: i64) -> AppResult<(StockTake, Option<String>)> {
+    let row = c
+        .query_row(
+            "SELECT id, warehouse_id, location_id, status, opened_by, opened_at, closed_by,
+                    closed_at, report FROM stocktakes WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    StockTake {
+                        id: r.get(0)?,
+                        warehouse_id: r.get(1)?,
+                        location_id: r.get(2)?,
+                        status: r.get(3)?,
+                        reader_ids: Vec::new(),
+                        opened_by: r.get(4)?,
+                        opened_at: ts(r.get(5)?),
+                        closed_by: r.get(6)?,
+                        closed_at: r.get::<_, Option<i64>>(7)?.map(ts),
+                    },
+                    r.get::<_, Option<String>>(8)?,
+                ))
+            },
+        )
+        .optional()?;
+    let (mut st, report) = row.ok_or_else(|| AppError::not_found("stock-take", id))?;
+    let mut stmt = c.prepare_cached(
+        "SELECT reader_id FROM stocktake_readers WHERE stocktake_id = ?1 ORDER BY reader_id",
+    )?;
+    st.reader_ids = stmt
+        .query_map([id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok((st, report))
+}
+
+fn resolutions(c: &Connection, id: i64) -> AppResult<HashMap<String, Resolution>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT subject, action, comment, resolved_by, resolved_at
+         FROM stocktake_resolutions WHERE stocktake_id = ?1",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        let action: String = r.get(1)?;
+        Ok((
+            r.get::<_, String>(0)?,
+            Resolution {
+                action: ResolutionAction::parse(&action).unwrap_or(ResolutionAction::Ignore),
+                comment: r.get(2)?,
+                resolved_by: r.get(3)?,
+                resolved_at: ts(r.get(4)?),
+            },
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Live comparison of an open stock-take (or the kept report of a closed one).
+pub(crate) fn reconciliation(c: &Connection, id: i64) -> AppResult<Reconciliation> {
+    let (stocktake, report) = load(c, id)?;
+    if let Some(report) = report {
+        return serde_json::from_str(&report)
+            .map_err(|e| AppError::internal(format!("stock-take {id} report unreadable: {e}")));
+    }
+    let hex = |b: Vec<u8>| shared::hex::Hex(&b).to_string();
+    let mut stmt = c.prepare_cached(
+        "SELECT a.id, a.asset_number, a.name, a.holder_location_id, t.epc
+         FROM stocktake_expected e JOIN assets a ON a.id = e.asset_id
+         LEFT JOIN tags t ON t.asset_id = a.id AND t.unbound_at IS NULL
+         WHERE e.stocktake_id = ?1",
+    )?;
+    let expected = stmt
+        .query_map([id], |r| {
+            Ok(ExpectedAsset {
+                asset_id: r.get(0)?,
+                asset_number: r.get(1)?,
+                name: r.get(2)?,
+                location_id: r.get(3)?,
+                epc: r.get::<_, Option<Vec<u8>>>(4)?.map(hex),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut stmt = c.prepare_cached(
+        "SELECT s.epc, a.id, a.asset_number, a.name, a.holder_location_id, a.holder_unit_id
+         FROM stocktake_scans s
+         LEFT JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL
+         LEFT JOIN assets a ON a.id = t.asset_id
+         WHERE s.stocktake_id = ?1",
+    )?;
+    let scanned = stmt
+        .query_map([id], |r| {
+            let asset = match r.get::<_, Option<i64>>(1)? {
+                Some(id) => Some(BoundAsset {
+                    id,
+                    asset_number: r.get(2)?,
+                    name: r.get(3)?,
+                    location_id: r.get(4)?,
+                    unit_id: r.get(5)?,
+                }),
+                None => None,
+            };
+            Ok(ScannedEpc {
+                epc: hex(r.get(0)?),
+                asset,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let (counts, lines) = reconcile(expected, scanned, &resolutions(c, id)?);
+    Ok(Reconciliation {
+        stocktake,
+        counts,
+        lines,
+    })
+}
+
+const CSV_HEADER: [&str; 9] = [
+    "outcome",
+    "epc",
+    "asset_number",
+    "name",
+    "recorded_location_id",
+    "recorded_unit_id",
+    "resolution",
+    "comment",
+    "resolved_by",
+];
+
+/// A stock-take's lines as Excel-compatible CSV.
+pub fn report_csv(r: &Reconciliation) -> AppResult<Vec<u8>> {
+    let err = |e: csv::Error| AppError::internal(format!("csv: {e}"));
+    let mut out = Vec::from(b"\xEF\xBB\xBF".as_slice());
+    {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(&mut out);
+        w.write_record(CSV_HEADER).map_err(err)?;
+        for l in &r.lines {
+            let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+            w.write_record([
+                l.outcome.as_str().to_owned(),
+                l.epc.clone().unwrap_or_default(),
+                l.asset_number.clone().unwrap_or_default(),
+                l.name.clone().unwrap_or_default(),
+                opt(l.recorded_location_id),
+                opt(l.recorded_unit_id),
+                l.resolution
+                    .as_ref()
+                    .map(|x| x.action.as_str().to_owned())
+                    .unwrap_or_default(),
+                l.resolution
+                    .as_ref()
+                    .and_then(|x| x.comment.clone())
+                    .unwrap_or_default(),
+                l.resolution
+                    .as_ref()
+                    .map(|x| x.resolved_by.clone())
+                    .unwrap_or_default(),
+            ])
+            .map_err(err)?;
+        }
+        w.flush()
+            .map_err(|e| AppError::internal(format!("csv: {e}")))?;
+    }
+    Ok(out)
+}
+
+impl Store {
+    pub async fn open_stocktake(&self, ctx: Ctx, n: NewStockTake) -> AppResult<StockTake> {
+        self.write(move |tx| {
+            require_exists(tx, "warehouses", "warehouse_id", n.warehouse_id)?;
+            if let Some(l) = n.location_id {
+                let wh: Option<i64> = tx
+                    .query_row("SELECT warehouse_id FROM locations WHERE id = ?1", [l], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                if wh != Some(n.warehouse_id) {
+                    return Err(AppError::invalid(
+                        "location_id",
+                        format!("location {l} is not in warehouse {}", n.warehouse_id),
+                    ));
+                }
+            }
+            if n.reader_ids.is_empty() {
+                return Err(AppError::invalid(
+                    "reader_ids",
+                    "name at least one reader whose scans count",
+                ));
+            }
+            tx.execute(
+                "INSERT INTO stocktakes (warehouse_id, location_id, status, opened_by, opened_at)
+                 VALUES (?1, ?2, 'open', ?3, ?4)",
+                (n.warehouse_id, n.location_id, ctx.actor.label(), now_ms()),
+            )?;
+            let id = tx.last_insert_rowid();
+            // Snapshot of what the register expects, so resolving lines
+            // (relocations) does not move the goalposts.
+            match n.location_id {
+                Some(l) => tx.execute(
+                    "INSERT INTO stocktake_expected (stocktake_id, asset_id)
+                     SELECT ?1, id FROM assets WHERE holder_location_id = ?2",
+                    (id, l),
+                )?,
+                None => tx.execute(
+                    "INSERT INTO stocktake_expected (stocktake_id, asset_id)
+                     SELECT ?1, a.id FROM assets a JOIN locations l ON l.id = a.holder_location_id
+                     WHERE l.warehouse_id = ?2",
+                    (id, n.warehouse_id),
+                )?,
+            };
+            for r in &n.reader_ids {
+                require_exists(tx, "readers", "reader_ids", *r)?;
+                tx.execute(
+                    "INSERT OR IGNORE INTO stocktake_readers (stocktake_id, reader_id) VALUES (?1, ?2)",
+                    (id, r),
+                )?;
+            }
+            Ok(load(tx, id)?.0)
+        })
+        .await
+    }
+
+    pub async fn list_stocktakes(&self, page: i64, per_page: i64) -> AppResult<Page<StockTake>> {
+        self.read(move |c| {
+            let total: i64 = c.query_row("SELECT count(*) FROM stocktakes", [], |r| r.get(0))?;
+            let ids: Vec<i64> = c
+                .prepare("SELECT id FROM stocktakes ORDER BY id DESC LIMIT ?1 OFFSET ?2")?
+                .query_map([per_page, (page - 1) * per_page], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let items = ids
+                .into_iter()
+                .map(|id| load(c, id).map(|x| x.0))
+                .collect::<AppResult<Vec<_>>>()?;
+            Ok(Page {
+                items,
+                total,
+                page,
+                per_page,
+            })
+        })
+        .await
+    }
+
+    pub async fn stocktake_reconciliation(&self, id: i64) -> AppResult<Reconciliation> {
+        self.read(move |c| reconciliation(c, id)).await
+    }
+
+    /// Settles one line; `relocate` moves the asset (with an event).
+    pub async fn resolve_stocktake_line(
+        &self,
+        ctx: Ctx,
+        id: i64,
+        r: NewResolution,
+    ) -> AppResult<Reconciliation> {
+        let comment = optional_text("comment", r.comment.as_deref(), 500)?;
+        self.write(move |tx| {
+            let rec = reconciliation(tx, id)?;
+            if rec.stocktake.status != "open" {
+                return Err(AppError::conflict(format!("stock-take {id} is closed")));
+            }
+            let epc = r.epc.as_deref().map(|e| e.trim().to_ascii_uppercase());
+            let line = rec
+                .lines
+                .iter()
+                .find(|l| match (r.asset_id, &epc) {
+                    (Some(a), _) => l.asset_id == Some(a),
+                    (None, Some(e)) => l.asset_id.is_none() && l.epc.as_ref() == Some(e),
+                    (None, None) => false,
+                })
+                .ok_or_else(|| match (r.asset_id, &epc) {
+                    (None, None) => AppError::invalid("asset_id", "give asset_id or epc"),
+                    _ => AppError::invalid(
+                        if r.asset_id.is_some() { "asset_id" } else { "epc" },
+                        format!("no such line in stock-take {id}"),
+                    ),
+                })?;
+            if !r.action.applies_to(line.outcome) {
+                return Err(AppError::invalid(
+                    "action",
+                    format!(
+                        "{} does not apply to a {} line",
+                        r.action.as_str(),
+                        line.outcome.as_str()
+                    ),
+                ));
+            }
+            if let Some(asset_id) = line.asset_id {
+                match r.action {
+                    ResolutionAction::Relocate => {
+                        let Some(to) = rec.stocktake.location_id else {
+                            return Err(AppError::conflict(
+                                "this stock-take covers a whole warehouse; relocate needs a stock-take of one location",
+                            ));
+                        };
+                        if line.recorded_unit_id.is_some() {
+                            return Err(AppError::conflict(format!(
+                                "asset {asset_id} is held by a unit; return it through a request, not a stock-take"
+                            )));
+                        }
+                        tx.execute(
+                            "UPDATE assets SET holder_location_id = ?1, updated_at = ?2 WHERE id = ?3",
+                            (to, now_ms(), asset_id),
+                        )?;
+                        append(tx, &ctx, NewEvent {
+                            asset_id,
+                            action: "relocated",
+                            place: Some(format!("location:{to}")),
+                            reason: comment.clone(),
+                            details: json!({ "from_location_id": line.recorded_location_id, "to_location_id": to, "stocktake_id": id }),
+                        })?;
+                    }
+                    ResolutionAction::MarkMissing => {
+                        append(tx, &ctx, NewEvent {
+                            asset_id,
+                            action: "stocktake_missing",
+                            place: line.recorded_location_id.map(|l| format!("location:{l}")),
+                            reason: comment.clone(),
+                            details: json!({ "stocktake_id": id }),
+                        })?;
+                    }
+                    ResolutionAction::Ignore => {}
+                }
+            }
+            tx.execute(
+                "INSERT INTO stocktake_resolutions (stocktake_id, subject, action, comment, resolved_by, resolved_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (stocktake_id, subject) DO UPDATE SET action = excluded.action,
+                     comment = excluded.comment, resolved_by = excluded.resolved_by,
+                     resolved_at = excluded.resolved_at",
+                (id, line.subject(), r.action.as_str(), &comment, ctx.actor.label(), now_ms()),
+            )?;
+            reconciliation(tx, id)
+        })
+        .await
+    }
+
+    /// Freezes the reconciliation as the kept report.
+    pub async fn close_stocktake(&self, ctx: Ctx, id: i64) -> AppResult<Reconciliation> {
+        self.write(move |tx| {
+            let mut rec = reconciliation(tx, id)?;
+            if rec.stocktake.status != "open" {
+                return Err(AppError::conflict(format!("stock-take {id} is already closed")));
+            }
+            let now = now_ms();
+            rec.stocktake.status = "closed".into();
+            rec.stocktake.closed_by = Some(ctx.actor.label());
+            rec.stocktake.closed_at = Some(ts(now));
+            let report = serde_json::to_string(&rec)
+                .map_err(|e| AppError::internal(format!("serialising report: {e}")))?;
+            tx.execute(
+                "UPDATE stocktakes SET status = 'closed', closed_by = ?1, closed_at = ?2, report = ?3
+                 WHERE id = ?4",
+                (ctx.actor.label(), now, report, id),
+            )?;
+            tx.execute("DELETE FROM stocktake_scans WHERE stocktake_id = ?1", [id])?;
+            tx.execute("DELETE FROM stocktake_expected WHERE stocktake_id = ?1", [id])?;
+            Ok(rec)
+        })
+        .await
+    }
+
+    pub async fn list_alarms(
+        &self,
+        status: Option<String>,
+        page: i64,
+        per_page: i64,
+    ) -> AppResult<Page<Alarm>> {
+        self.read(move |c| {
+            let filter = if status.is_some() {
+                "WHERE g.status = ?1"
+            } else {
+                "WHERE ?1 IS NULL"
+            };
+            let total: i64 = c.query_row(
+                &format!("SELECT count(*) FROM gate_alarms g {filter}"),
+                [&status],
+                |r| r.get(0),
+            )?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT g.id, g.asset_id, a.asset_number, a.name, g.reader_id, g.epc, g.status,
+                        g.raised_at, g.last_seen, g.sightings, g.acknowledged_by, g.acknowledged_at,
+                        g.comment
+                 FROM gate_alarms g JOIN assets a ON a.id = g.asset_id {filter}
+                 ORDER BY g.id DESC LIMIT ?2 OFFSET ?3"
+            ))?;
+            let items = stmt
+                .query_map(
+                    rusqlite::params![status, per_page, (page - 1) * per_page],
+                    |r| {
+                        let epc: Vec<u8> = r.get(5)?;
+                        Ok(Alarm {
+                            id: r.get(0)?,
+                            asset_id: r.get(1)?,
+                            asset_number: r.get(2)?,
+                            asset_name: r.get(3)?,
+                            reader_id: r.get(4)?,
+                            epc: shared::hex::Hex(&epc).to_string(),
+                            status: r.get(6)?,
+                            raised_at: ts(r.get(7)?),
+                            last_seen: ts(r.get(8)?),
+                            sightings: r.get(9)?,
+                            acknowledged_by: r.get(10)?,
+                            acknowledged_at: r.get::<_, Option<i64>>(11)?.map(ts),
+                            comment: r.get(12)?,
+                        })
+                    },
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Page {
+                items,
+                total,
+                page,
+                per_page,
+            })
+        })
+        .await
+    }
+
+    pub async fn acknowledge_alarm(
+        &self,
+        ctx: Ctx,
+        id: i64,
+        ack: Acknowledgement,
+    ) -> AppResult<()> {
+        let comment = required_text("comment", &ack.comment, 500)?;
+        self.write(move |tx| {
+            let row: Option<(i64, String)> = tx
+                .query_row(
+                    "SELECT asset_id, status FROM gate_alarms WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let (asset_id, status) = row.ok_or_else(|| AppError::not_found("alarm", id))?;
+            if status != "open" {
+                return Err(AppError::conflict(format!(
+                    "alarm {id} is already acknowledged"
+                )));
+            }
+            tx.execute(
+                "UPDATE gate_alarms SET status = 'acknowledged', acknowledged_by = ?1,
+                     acknowledged_at = ?2, comment = ?3 WHERE id = ?4",
+                (ctx.actor.label(), now_ms(), &comment, id),
+            )?;
+            append(
+                tx,
+                &ctx,
+                NewEvent {
+                    asset_id,
+                    action: "gate_alarm_acknowledged",
+                    place: None,
+                    reason: Some(comment),
+                    details: json!({ "alarm_id": id }),
+                },
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}

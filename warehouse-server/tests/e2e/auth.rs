@@ -1,0 +1,229 @@
+//! Login, sessions and the role × action × own/other-unit table.
+
+use anyhow::{ensure, Result};
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::*;
+
+#[tokio::test]
+async fn login_logout_and_cookie() -> Result<()> {
+    let s = Server::start()?;
+    let (status, body) = s
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": ADMIN, "password": "wrong-password"})),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"]["code"], "unauthenticated");
+
+    let resp = s
+        .http
+        .post(format!("{}/api/v1/auth/login", s.base))
+        .json(&json!({"username": ADMIN, "password": PASSWORD}))
+        .send()
+        .await?;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    ensure!(
+        cookie.starts_with("wh_session=") && cookie.contains("HttpOnly"),
+        "cookie {cookie}"
+    );
+    let body: serde_json::Value = resp.json().await?;
+    let token = body["token"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(body["user"]["role"], "administrator");
+
+    // The cookie authenticates a browser just like the bearer token.
+    let session = cookie.split(';').next().unwrap_or_default().to_owned();
+    let me = s
+        .http
+        .get(format!("{}/api/v1/auth/me", s.base))
+        .header("cookie", session)
+        .send()
+        .await?;
+    assert_eq!(me.status(), StatusCode::OK);
+
+    let me = s.get_ok("/api/v1/auth/me", &token).await?;
+    assert_eq!(me["actor"], "user:admin");
+
+    let (status, _) = s.call(Method::GET, "/api/v1/auth/me", None, None).await?;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = s.get("/api/v1/auth/me", "whs_0000").await?;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (status, _) = s
+        .call(Method::POST, "/api/v1/auth/logout", Some(&token), None)
+        .await?;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = s.get("/api/v1/auth/me", &token).await?;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "token must die with logout"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn sessions_expire() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("w.db");
+    cli_ok(
+        &db,
+        &[
+            "admin",
+            "init",
+            "--admin-username",
+            ADMIN,
+            "--admin-password",
+            PASSWORD,
+            "--org-name",
+            "x",
+            "--company-prefix",
+            COMPANY_PREFIX,
+        ],
+    )?;
+    let s = Server::start_with(dir, db, &[("WAREHOUSE_SESSION_TTL_SECS", "1")])?;
+    let token = s.login(ADMIN, PASSWORD).await?;
+    s.get_ok("/api/v1/auth/me", &token).await?;
+    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    let (status, _) = s.get("/api/v1/auth/me", &token).await?;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    Ok(())
+}
+
+/// Every cell of role × action × (own unit's asset, other unit's asset).
+#[tokio::test]
+async fn role_action_unit_table() -> Result<()> {
+    let w = World::new().await?;
+    let s = &w.server;
+    // (role, token, [view own, view other], [update own, update other],
+    //  [commission own, commission other], [approve checkout own, other])
+    type Expect = [u16; 2];
+    let table: [(&str, &str, Expect, Expect, Expect, Expect); 5] = [
+        (
+            "administrator",
+            &w.admin,
+            [200, 200],
+            [200, 200],
+            [201, 201],
+            [200, 200],
+        ),
+        (
+            "approver",
+            &w.approver,
+            [200, 200],
+            [403, 403],
+            [403, 403],
+            [403, 403],
+        ),
+        (
+            "finance",
+            &w.finance,
+            [200, 200],
+            [403, 403],
+            [403, 403],
+            [403, 403],
+        ),
+        (
+            "keeper",
+            &w.keeper,
+            [200, 200],
+            [200, 200],
+            [201, 201],
+            [200, 200],
+        ),
+        (
+            "unit staff of A",
+            &w.staff_a,
+            [200, 403],
+            [200, 403],
+            [403, 403],
+            [403, 403],
+        ),
+    ];
+    for (role, token, view, update, commission, approve) in table {
+        for (i, asset) in [w.asset_a, w.asset_b].into_iter().enumerate() {
+            let side = if i == 0 { "own" } else { "other" };
+            let (st, body) = s.get(&format!("/api/v1/assets/{asset}"), token).await?;
+            assert_eq!(st.as_u16(), view[i], "{role} view {side}: {body}");
+            let (st, body) = s
+                .call(
+                    Method::PATCH,
+                    &format!("/api/v1/assets/{asset}"),
+                    Some(token),
+                    Some(json!({"notes": format!("by {role}")})),
+                )
+                .await?;
+            assert_eq!(st.as_u16(), update[i], "{role} update {side}: {body}");
+            let (st, body) = s
+                .post(
+                    &format!("/api/v1/assets/{asset}/tag/commission"),
+                    token,
+                    json!({}),
+                )
+                .await?;
+            assert_eq!(
+                st.as_u16(),
+                commission[i],
+                "{role} commission {side}: {body}"
+            );
+            let (st, body) = s
+                .call(
+                    Method::PUT,
+                    &format!("/api/v1/assets/{asset}/checkout-approval"),
+                    Some(token),
+                    Some(json!({"approved": false})),
+                )
+                .await?;
+            assert_eq!(st.as_u16(), approve[i], "{role} approve {side}: {body}");
+            if st.as_u16() == 403 {
+                assert_eq!(body["error"]["code"], "forbidden");
+            }
+        }
+    }
+    // Listings obey the same rule: staff of A see A's assets and warehouse
+    // stock, never B's.
+    let page = s.get_ok("/api/v1/assets?per_page=100", &w.staff_a).await?;
+    let ids: Vec<i64> = page["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["id"].as_i64())
+        .collect();
+    assert_eq!(page["total"], 2);
+    assert!(ids.contains(&w.asset_a) && ids.contains(&w.asset_wh) && !ids.contains(&w.asset_b));
+    let page = s
+        .get_ok(
+            &format!("/api/v1/assets?holder_unit_id={}", w.unit_b),
+            &w.staff_a,
+        )
+        .await?;
+    assert_eq!(page["total"], 0);
+    // Only administrators manage the register; readers only ingest.
+    let (st, _) = s
+        .post("/api/v1/units", &w.keeper, json!({"name": "X"}))
+        .await?;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = s
+        .get(&format!("/api/v1/assets/{}", w.asset_wh), &w.gate_token)
+        .await?;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = s
+        .post(
+            "/api/v1/readers/observations",
+            &w.admin,
+            batch("d", 1, vec![]),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! End-to-end tests: each starts the real `warehouse-server` binary on
+//! 127.0.0.1 with an OS-assigned port and a temporary SQLite database
+//! (see `support`), and drives it over HTTP like a client would.
+
+mod support;
+
+mod auth;
+mod bad_input;
+mod ingest;
+mod log_and_backup;
+mod register;
+mod stocktake;
+mod tags;
