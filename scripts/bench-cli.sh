@@ -11,7 +11,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # A realistic mix: SGTIN-96, GIAI-96 with varying serials, SSCC-96, raw.
-samples=(3074257BF7194E4000001A85 3414257BF400000000000457 3114257BF4B1FA0000000000 E2801160600002054CC2FA21)
+samples=(3074257BF7194E4000001A85 3434257BF40000000000162E 3114257BF4499602D2000000 3374257BF40C0E4000000190 E2801160600002054CC2FA21)
 python3 - "$n" "$work/in.txt" "${samples[@]}" <<'PY'
 import sys
 n, path, samples = int(sys.argv[1]), sys.argv[2], sys.argv[3:]

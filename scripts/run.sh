@@ -10,7 +10,7 @@ cargo build --release --locked -p reader-daemon
 bin=target/release/reader-daemon
 
 echo "== EPC decode (GS1 TDS example SGTIN-96 and an asset GIAI-96):"
-printf '%s\n' 3074257BF7194E4000001A85 3414257BF400000000000457 | "$bin" epc decode
+printf '%s\n' 3074257BF7194E4000001A85 3434257BF40000000000162E | "$bin" epc decode
 echo "== EPC encode (pure identity URI + filter):"
 "$bin" epc encode --filter 3 urn:epc:id:sgtin:0614141.812345.6789
 echo "== R2000 capture: noise, get-firmware command (PROTOCOLS.md), half a frame:"
