@@ -153,6 +153,7 @@ pub fn apply_batch(
         "INSERT OR IGNORE INTO stocktake_scans (stocktake_id, epc, first_seen) VALUES (?1, ?2, ?3)",
     )?;
     let sequence = batch.sequence as i64;
+    let mut last_seen: HashMap<i64, (i64, i64)> = HashMap::new();
     for o in &batch.observations {
         let Some(reader) = readers.get(&o.reader).or(sender) else {
             return Err(AppError::invalid(
@@ -187,12 +188,19 @@ pub fn apply_batch(
             continue;
         };
         out.known += 1;
-        seen.execute(rusqlite::params![last, reader.id, asset_id])?;
+        // One last-seen update per asset per batch: the latest sighting.
+        let entry = last_seen.entry(asset_id).or_insert((last, reader.id));
+        if last >= entry.0 {
+            *entry = (last, reader.id);
+        }
         if raises_alarm(reader.role, o.kind, approved)
             && raise_alarm(tx, ctx, asset_id, reader, epc, last)?
         {
             out.alarms_raised += 1;
         }
+    }
+    for (asset_id, (at, reader_id)) in last_seen {
+        seen.execute(rusqlite::params![at, reader_id, asset_id])?;
     }
     tx.prepare_cached(
         "INSERT INTO sync_daemons (daemon_id, applied_through, reader_id, updated_at)
