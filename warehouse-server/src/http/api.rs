@@ -18,7 +18,7 @@ use crate::gate::{Acknowledgement, Alarm};
 use crate::policy::{asset_visibility, authorize, Action, Ctx, Scope};
 use crate::register::*;
 use crate::stocktake::{NewResolution, NewStockTake, Reconciliation, StockTake};
-use crate::store::IngestOutcome;
+use crate::store::{ForeignSighting, IngestOutcome};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -45,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/batches", get(list_batches).post(create_batch))
         .route("/api/v1/readers", get(list_readers).post(create_reader))
         .route("/api/v1/readers/observations", post(ingest))
+        .route("/api/v1/sightings/foreign", get(foreign_sightings))
         .route("/api/v1/assets", get(search_assets).post(create_asset))
         .route("/api/v1/assets/export.csv", get(export_assets))
         .route("/api/v1/assets/by-epc/{epc}", get(asset_by_epc))
@@ -575,6 +576,21 @@ async fn ingest(
 ) -> AppResult<Json<IngestOutcome>> {
     authorize(&ctx.actor, Action::IngestObservations, Scope::Global)?;
     Ok(Json(state.store.ingest(ctx, batch).await?))
+}
+
+/// EPCs seen that are bound to no asset (visitors' tags, untagged stock).
+#[utoipa::path(get, path = "/api/v1/sightings/foreign", tag = "readers", params(Paging),
+    responses((status = 200, body = Page<ForeignSighting>)))]
+async fn foreign_sightings(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(p): ApiQuery<Paging>,
+) -> AppResult<Json<Page<ForeignSighting>>> {
+    authorize(&ctx.actor, Action::ViewStockTake, Scope::Warehouse)?;
+    let (page, per_page) = p.resolve()?;
+    Ok(Json(
+        state.store.list_foreign_sightings(page, per_page).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/stocktakes", tag = "stocktakes", request_body = NewStockTake,

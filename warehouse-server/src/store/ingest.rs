@@ -306,3 +306,66 @@ impl Store {
         self.write_blocking(|tx| apply_batch(tx, ctx, batch))
     }
 }
+
+/// An observation of an EPC bound to no asset.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ForeignSighting {
+    pub id: i64,
+    /// Hex.
+    pub epc: String,
+    pub reader_id: i64,
+    pub antenna: i64,
+    pub first_seen: chrono::DateTime<chrono::Utc>,
+    pub last_seen: chrono::DateTime<chrono::Utc>,
+    pub count: i64,
+    pub peak_rssi: Option<i64>,
+    pub kind: String,
+    pub daemon_id: String,
+}
+
+impl Store {
+    /// Foreign sightings, newest first.
+    pub async fn list_foreign_sightings(
+        &self,
+        page: i64,
+        per_page: i64,
+    ) -> AppResult<crate::register::Page<ForeignSighting>> {
+        use crate::register::ts;
+        self.read(move |c| {
+            let total: i64 = c.query_row(
+                "SELECT count(*) FROM sightings WHERE asset_id IS NULL",
+                [],
+                |r| r.get(0),
+            )?;
+            let mut stmt = c.prepare_cached(
+                "SELECT id, epc, reader_id, antenna, first_seen, last_seen, count, peak_rssi, kind,
+                        daemon_id
+                 FROM sightings WHERE asset_id IS NULL ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+            )?;
+            let items = stmt
+                .query_map([per_page, (page - 1) * per_page], |r| {
+                    let epc: Vec<u8> = r.get(1)?;
+                    Ok(ForeignSighting {
+                        id: r.get(0)?,
+                        epc: shared::hex::Hex(&epc).to_string(),
+                        reader_id: r.get(2)?,
+                        antenna: r.get(3)?,
+                        first_seen: ts(r.get(4)?),
+                        last_seen: ts(r.get(5)?),
+                        count: r.get(6)?,
+                        peak_rssi: r.get(7)?,
+                        kind: r.get(8)?,
+                        daemon_id: r.get(9)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(crate::register::Page {
+                items,
+                total,
+                page,
+                per_page,
+            })
+        })
+        .await
+    }
+}

@@ -22,7 +22,7 @@ use crate::error::{AppError, AppResult};
 
 pub use accounts::AuthenticatedSession;
 pub use assets::{fen_to_yuan, BulkAsset};
-pub use ingest::{apply_batch, IngestOutcome};
+pub use ingest::{apply_batch, ForeignSighting, IngestOutcome};
 
 /// Schema migrations, applied in order at start; never edit one that has
 /// shipped, add a new file.

@@ -38,6 +38,11 @@ async fn repeated_batch_is_applied_once() -> Result<()> {
         .await?;
     assert_eq!(ack["applied"], false);
     assert_eq!(ack["applied_through"], 1);
+    // The unknown EPC was kept as a foreign sighting, once.
+    let foreign = s.get_ok("/api/v1/sightings/foreign", &w.keeper).await?;
+    assert_eq!(foreign["total"], 1);
+    assert_eq!(foreign["items"][0]["epc"], "E2801160600002");
+    assert_eq!(foreign["items"][0]["daemon_id"], "daemon-1");
     let ack = s
         .post_ok(
             "/api/v1/readers/observations",
