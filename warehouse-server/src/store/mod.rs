@@ -33,6 +33,8 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Read connections kept; extra ones opened under load are closed.
+    max_readers: usize,
 }
 
 /// Handle to the database; cheap to clone.
@@ -108,6 +110,7 @@ impl Store {
                 path: path.to_owned(),
                 writer: Mutex::new(writer),
                 readers: Mutex::new(readers),
+                max_readers: read_connections.max(1),
             }),
         })
     }
@@ -172,7 +175,9 @@ impl Store {
         let out = f(&conn);
         let end = conn.execute_batch("COMMIT");
         if let Ok(mut pool) = self.inner.readers.lock() {
-            pool.push(conn);
+            if pool.len() < self.inner.max_readers {
+                pool.push(conn);
+            }
         }
         let out = out?;
         end?;
