@@ -1,8 +1,22 @@
 //! `reader-daemon` — the edge daemon beside the UHF readers.
 //!
-//! Today it carries the field engineer's tools in [`tools`]: batch EPC
-//! decoding/encoding and decoding of captured serial byte streams, both
-//! streaming line by line in constant memory. The serial reader loop, the
-//! durable journal and the sync with `warehouse-server` arrive with issue 4/6.
+//! It drives serial readers ([`reader`] threads around sans-IO [`driver`]s
+//! for the R2000 and Chainway protocols), folds raw reads into event-cycle
+//! observations ([`aggregate`]), commits them to a durable SQLite
+//! [`journal`] and sends them to `warehouse-server` exactly once
+//! ([`sync`]). [`daemon`] wires these together for `reader-daemon run`;
+//! [`status`] serves `/status` and `/metrics`. The field engineer's tools
+//! (EPC and frame decoding) are in [`tools`].
 
+pub mod aggregate;
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod driver;
+pub mod handheld;
+pub mod journal;
+pub mod reader;
+pub mod status;
+pub mod sync;
 pub mod tools;
+pub mod wire;

@@ -1,6 +1,7 @@
 //! `reader-daemon` binary: command-line entry point.
 
 use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +31,81 @@ enum Command {
         #[command(subcommand)]
         action: FrameAction,
     },
+    /// Run the daemon: drive the configured readers, journal their
+    /// observations and sync them to the server (until SIGINT/SIGTERM).
+    Run {
+        /// TOML configuration (see docs/reader-daemon.md).
+        #[arg(long)]
+        config: PathBuf,
+        /// Log format on stderr.
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: LogFormat,
+    },
+    /// Show a running daemon's readers, journal backlog and last sync.
+    Status {
+        #[arg(long)]
+        config: PathBuf,
+        /// Print the raw JSON status instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Handheld stock-take: join (--session) or open (--open) a stock-take,
+    /// run the reader with a live count, sync the results (also later, when
+    /// offline now) and print the summary. Ends on Enter or after --duration-s.
+    Stocktake {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        reader: String,
+        /// Open a new stock-take of this location id (needs --warehouse).
+        #[arg(long, conflicts_with = "session", required_unless_present = "session")]
+        open: Option<i64>,
+        #[arg(long, requires = "open")]
+        warehouse: Option<i64>,
+        /// Join this open stock-take.
+        #[arg(long)]
+        session: Option<i64>,
+        /// A keeper's API token (or WAREHOUSE_TOKEN); needed to open and for
+        /// the expected list, which is then cached for offline use.
+        #[arg(long)]
+        keeper_token: Option<String>,
+        #[arg(long)]
+        duration_s: Option<f64>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Write asset EPCs onto blank tags: exactly one blank tag in the field,
+    /// EPC allocated by the server, written, read back, confirmed.
+    Commission {
+        #[arg(long)]
+        config: PathBuf,
+        /// Reader (from the config) to write with; the daemon must not be
+        /// using it at the same time.
+        #[arg(long)]
+        reader: String,
+        /// Asset id; repeat for several (prompts between tags).
+        #[arg(long, required_unless_present = "batch")]
+        asset: Vec<i64>,
+        /// A delivery: file with one asset id per line (`-` for stdin).
+        #[arg(long)]
+        batch: Option<PathBuf>,
+        /// Overwrite a tag that already carries an asset (GIAI) EPC.
+        #[arg(long)]
+        force: bool,
+        /// No prompt between tags.
+        #[arg(long)]
+        yes: bool,
+        /// Inventory time for the field check and the read-back, ms.
+        #[arg(long, default_value_t = 700)]
+        scan_ms: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +149,121 @@ enum DirectionArg {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Run { config, log_format } => {
+            init_logging(log_format);
+            daemon_main(&config)
+        }
+        Command::Status { config, json } => reader_daemon::cli::status(&config, json),
+        Command::Stocktake {
+            config,
+            reader,
+            open,
+            warehouse,
+            session,
+            keeper_token,
+            duration_s,
+            quiet,
+        } => {
+            init_logging(LogFormat::Text);
+            reader_daemon::cli::stocktake(
+                &config,
+                reader_daemon::cli::StocktakeArgs {
+                    reader,
+                    open_location: open,
+                    warehouse,
+                    session,
+                    keeper_token,
+                    duration: duration_s
+                        .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok()),
+                    quiet,
+                },
+            )
+        }
+        Command::Commission {
+            config,
+            reader,
+            asset,
+            batch,
+            force,
+            yes,
+            scan_ms,
+        } => {
+            init_logging(LogFormat::Text);
+            commission_main(&config, reader, asset, batch, force, yes, scan_ms)
+        }
+        command => return tools_main(Cli { command }),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("reader-daemon: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn daemon_main(config: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let config = reader_daemon::config::Config::load(config)?;
+    reader_daemon::daemon::run(config)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn commission_main(
+    config: &std::path::Path,
+    reader: String,
+    mut assets: Vec<i64>,
+    batch: Option<PathBuf>,
+    force: bool,
+    yes: bool,
+    scan_ms: u64,
+) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    if let Some(batch) = batch {
+        let text = if batch.as_os_str() == "-" {
+            io::read_to_string(io::stdin())?
+        } else {
+            std::fs::read_to_string(&batch)
+                .with_context(|| format!("reading the batch file {}", batch.display()))?
+        };
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            assets.push(
+                line.parse().with_context(|| {
+                    format!("batch line {}: {line:?} is not an asset id", n + 1)
+                })?,
+            );
+        }
+    }
+    reader_daemon::cli::commission(
+        config,
+        reader_daemon::cli::CommissionArgs {
+            reader,
+            assets,
+            force,
+            yes,
+            scan: std::time::Duration::from_millis(scan_ms),
+        },
+    )
+}
+
+fn tools_main(cli: Cli) -> ExitCode {
     match run(cli) {
         Ok(tally) => ExitCode::from(tally.exit_code() as u8),
         // A closed pipe (`| head`) is the reader's choice, not a failure.
@@ -135,6 +326,10 @@ fn run(cli: Cli) -> io::Result<Tally> {
             };
             tools::frame::decode(protocol, direction, input, &mut out)?
         }
+        Command::Run { .. }
+        | Command::Status { .. }
+        | Command::Stocktake { .. }
+        | Command::Commission { .. } => Tally::default(),
     };
     out.flush()?;
     Ok(tally)

@@ -1,0 +1,366 @@
+//! Sending journalled batches to the server, exactly once.
+//!
+//! The decisions live in sans-IO pieces tested without a network:
+//! [`Backoff`] (exponential with jitter; the caller supplies the random
+//! number) and [`classify`] (what an HTTP answer means for the batch). The
+//! async [`run`] loop only moves bytes: take the next batch from the journal,
+//! POST it, hand the acknowledgement back to the journal. One batch is in
+//! flight at a time, in sequence order, so the server's high-water mark is
+//! never passed by a later batch while an earlier one is still unapplied.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::wire::{BatchAck, ObservationBatch, OBSERVATIONS_PATH};
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{watch, Notify};
+
+use crate::journal::Journal;
+
+/// Exponential back-off with "equal jitter": the n-th consecutive failure
+/// waits between half and all of `min(max, base · 2ⁿ)`, so retries from many
+/// daemons spread out but never hammer a recovering server at once.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    base: Duration,
+    max: Duration,
+    failures: u32,
+}
+
+impl Backoff {
+    pub fn new(base: Duration, max: Duration) -> Self {
+        Self {
+            base,
+            max: max.max(base),
+            failures: 0,
+        }
+    }
+
+    /// Records a failure; returns how long to wait before the next attempt.
+    /// `unit` is a random number in `0.0..=1.0`.
+    pub fn failed(&mut self, unit: f64) -> Duration {
+        let exp = self.failures.min(30);
+        self.failures = self.failures.saturating_add(1);
+        let ceiling = self
+            .base
+            .checked_mul(1u32 << exp)
+            .unwrap_or(self.max)
+            .min(self.max);
+        let half = ceiling / 2;
+        half + half.mul_f64(unit.clamp(0.0, 1.0))
+    }
+
+    /// Records a success: the next failure starts from `base` again.
+    pub fn succeeded(&mut self) {
+        self.failures = 0;
+    }
+
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+}
+
+/// What one HTTP exchange means for the batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The server holds the batch (now or before): forget through the mark.
+    Acked(BatchAck),
+    /// Keep the batch and try again later; `loud` when an operator must act
+    /// (token refused, batch refused), not just a server that is away.
+    Retry { reason: String, loud: bool },
+}
+
+/// Interprets an HTTP status and body. Nothing but a well-formed ack lets
+/// a batch go: a refused batch is kept (and logged loudly) rather than lost.
+pub fn classify(status: u16, body: &[u8]) -> Outcome {
+    let text = || String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+    match status {
+        200..=299 => match serde_json::from_slice::<BatchAck>(body) {
+            Ok(ack) => Outcome::Acked(ack),
+            Err(e) => Outcome::Retry {
+                reason: format!(
+                    "server answered {status} without a batch ack ({e}): {}",
+                    text()
+                ),
+                loud: true,
+            },
+        },
+        401 | 403 => Outcome::Retry {
+            reason: format!(
+                "server refused the reader token ({status}): check server.token in the config: {}",
+                text()
+            ),
+            loud: true,
+        },
+        400 | 404 | 409 | 413 | 422 => Outcome::Retry {
+            reason: format!("server refused the batch ({status}): {}", text()),
+            loud: true,
+        },
+        _ => Outcome::Retry {
+            reason: format!("server answered {status}: {}", text()),
+            loud: false,
+        },
+    }
+}
+
+/// The sync task's state, as shown by `status` and `/metrics`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_attempt: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub consecutive_failures: u32,
+    pub batches_acked: u64,
+    pub observations_acked: u64,
+    pub requests: u64,
+    /// Read-to-ack latency of the last acknowledged batch's newest
+    /// observation, ms.
+    pub last_latency_ms: Option<i64>,
+}
+
+/// How the sync loop is set up.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    pub url: String,
+    pub token: String,
+    pub daemon_id: String,
+    pub batch_max: usize,
+    pub batch_max_age: Duration,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    pub request_timeout: Duration,
+}
+
+/// Builds the HTTP client (rustls, no system OpenSSL).
+pub fn client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
+}
+
+/// POSTs one batch and classifies the answer.
+pub async fn post_batch(
+    client: &reqwest::Client,
+    settings: &SyncSettings,
+    batch: &ObservationBatch,
+) -> Outcome {
+    let url = format!(
+        "{}{}",
+        settings.url.trim_end_matches('/'),
+        OBSERVATIONS_PATH
+    );
+    let response = client
+        .post(&url)
+        .bearer_auth(&settings.token)
+        .json(batch)
+        .send()
+        .await;
+    match response {
+        Err(e) => Outcome::Retry {
+            reason: format!("cannot reach {url}: {}", error_chain(&e)),
+            loud: false,
+        },
+        Ok(r) => {
+            let status = r.status().as_u16();
+            match r.bytes().await {
+                Ok(body) => classify(status, &body),
+                Err(e) => Outcome::Retry {
+                    reason: format!("reading the answer from {url}: {}", error_chain(&e)),
+                    loud: false,
+                },
+            }
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        s.push_str(": ");
+        s.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    s
+}
+
+async fn with_journal<T: Send + 'static>(
+    journal: &Arc<Mutex<Journal>>,
+    f: impl FnOnce(&mut Journal) -> T + Send + 'static,
+) -> Option<T> {
+    let journal = journal.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut j = journal.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut j)
+    })
+    .await
+    .ok()
+}
+
+/// Sends batches until `shutdown` turns true. `wake` is notified when new
+/// observations are committed.
+pub async fn run(
+    journal: Arc<Mutex<Journal>>,
+    settings: SyncSettings,
+    status: Arc<Mutex<SyncStatus>>,
+    wake: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let client = match client(settings.request_timeout) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the HTTP client; sync disabled");
+            return;
+        }
+    };
+    let mut backoff = Backoff::new(settings.retry_base, settings.retry_max);
+    let idle_wait = (settings.batch_max_age / 2).max(Duration::from_millis(10));
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let (id, max, age) = (
+            settings.daemon_id.clone(),
+            settings.batch_max,
+            settings.batch_max_age,
+        );
+        let next = with_journal(&journal, move |j| j.next_batch(&id, max, age)).await;
+        let batch = match next {
+            Some(Ok(Some(batch))) => batch,
+            Some(Ok(None)) => {
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(idle_wait) => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+            Some(Err(e)) => {
+                tracing::error!(error = %e, "journal read failed");
+                sleep_or_shutdown(Duration::from_secs(1), &mut shutdown).await;
+                continue;
+            }
+            None => return,
+        };
+        let seq = batch.sequence;
+        let newest = batch.observations.iter().map(|o| o.last_seen).max();
+        let outcome = post_batch(&client, &settings, &batch).await;
+        let now = Utc::now();
+        match outcome {
+            Outcome::Acked(ack) => {
+                let forgotten = with_journal(&journal, move |j| j.ack(seq, ack)).await;
+                match forgotten {
+                    Some(Ok(n)) => {
+                        backoff.succeeded();
+                        let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
+                        s.last_success = Some(now);
+                        s.last_attempt = Some(now);
+                        s.consecutive_failures = 0;
+                        s.batches_acked += 1;
+                        s.observations_acked += n;
+                        s.requests += 1;
+                        s.last_latency_ms = newest.map(|t| (now - t).num_milliseconds());
+                        tracing::debug!(
+                            sequence = seq,
+                            observations = n,
+                            applied = ack.applied,
+                            "batch acknowledged"
+                        );
+                    }
+                    Some(Err(e)) => {
+                        tracing::error!(error = %e, sequence = seq, "cannot record the ack; the batch will be resent");
+                        sleep_or_shutdown(Duration::from_secs(1), &mut shutdown).await;
+                    }
+                    None => return,
+                }
+            }
+            Outcome::Retry { reason, loud } => {
+                let wait = backoff.failed(rand::thread_rng().gen_range(0.0..=1.0));
+                {
+                    let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
+                    s.last_attempt = Some(now);
+                    s.last_error = Some(reason.clone());
+                    s.consecutive_failures = backoff.failures();
+                    s.requests += 1;
+                }
+                if loud {
+                    tracing::error!(
+                        sequence = seq,
+                        retry_in_ms = wait.as_millis() as u64,
+                        "{reason}"
+                    );
+                } else {
+                    tracing::warn!(
+                        sequence = seq,
+                        retry_in_ms = wait.as_millis() as u64,
+                        "{reason}"
+                    );
+                }
+                sleep_or_shutdown(wait, &mut shutdown).await;
+            }
+        }
+    }
+}
+
+async fn sleep_or_shutdown(d: Duration, shutdown: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = shutdown.changed() => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_ceiling_and_resets() {
+        let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
+        assert_eq!(b.failed(0.0), Duration::from_millis(50));
+        assert_eq!(b.failed(1.0), Duration::from_millis(200));
+        assert_eq!(b.failed(0.5), Duration::from_millis(300));
+        for _ in 0..50 {
+            let d = b.failed(1.0);
+            assert!(d <= Duration::from_secs(2), "{d:?}");
+        }
+        assert_eq!(b.failed(0.0), Duration::from_secs(1));
+        assert_eq!(b.failures(), 54);
+        b.succeeded();
+        assert_eq!(b.failed(1.0), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn only_a_well_formed_ack_lets_a_batch_go() {
+        assert_eq!(
+            classify(200, br#"{"applied_through":7,"applied":true}"#),
+            Outcome::Acked(BatchAck {
+                applied_through: 7,
+                applied: true
+            })
+        );
+        assert!(matches!(
+            classify(200, b"ok"),
+            Outcome::Retry { loud: true, .. }
+        ));
+        assert!(matches!(
+            classify(503, b""),
+            Outcome::Retry { loud: false, .. }
+        ));
+        assert!(matches!(
+            classify(502, b"bad gateway"),
+            Outcome::Retry { loud: false, .. }
+        ));
+        let Outcome::Retry { reason, loud } = classify(401, b"bad token") else {
+            unreachable!()
+        };
+        assert!(loud && reason.contains("server.token"), "{reason}");
+        assert!(matches!(
+            classify(422, b"too big"),
+            Outcome::Retry { loud: true, .. }
+        ));
+    }
+}
