@@ -12,8 +12,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::wire::{Observation, ObservationKind};
 use chrono::{DateTime, Utc};
+use shared::sync::{Observation, ObservationKind};
 use shared::tag::EpcBytes;
 
 use crate::config::{AggregationConfig, Role};

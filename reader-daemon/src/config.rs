@@ -236,7 +236,7 @@ impl Config {
         if !(0.0..1.0).contains(&self.journal.warn_fraction) {
             return Err("journal.warn_fraction must be in 0.0..1.0".into());
         }
-        let max = crate::wire::MAX_OBSERVATIONS_PER_BATCH;
+        let max = shared::sync::MAX_OBSERVATIONS_PER_BATCH;
         if self.sync.batch_max_observations == 0 || self.sync.batch_max_observations > max {
             return Err(format!("sync.batch_max_observations must be in 1..={max}"));
         }

@@ -14,9 +14,9 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::wire::Observation;
 use anyhow::Context;
 use chrono::Utc;
+use shared::sync::Observation;
 use tokio::sync::{watch, Notify};
 
 use crate::aggregate::Aggregator;

@@ -19,10 +19,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::wire::{BatchAck, Observation, ObservationBatch, ObservationKind};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
+use shared::sync::{BatchAck, Observation, ObservationBatch, ObservationKind};
 use shared::tag::EpcBytes;
 
 /// Why the journal could not do what was asked.

@@ -19,4 +19,3 @@ pub mod reader;
 pub mod status;
 pub mod sync;
 pub mod tools;
-pub mod wire;

@@ -11,10 +11,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::wire::{BatchAck, ObservationBatch, OBSERVATIONS_PATH};
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
+use shared::sync::{BatchAck, ObservationBatch, OBSERVATIONS_PATH};
 use tokio::sync::{watch, Notify};
 
 use crate::journal::Journal;

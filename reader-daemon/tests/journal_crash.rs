@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use reader_daemon::journal::{Journal, Limits};
-use reader_daemon::wire::{BatchAck, Observation, ObservationKind};
+use shared::sync::{BatchAck, Observation, ObservationKind};
 use shared::tag::EpcBytes;
 
 const LIMITS: Limits = Limits {

@@ -1,21 +1,12 @@
 //! Fixtures shared by the daemon's end-to-end tests: the `reader-daemon`
-//! binary as a child process with a generated config, simulated readers on
-//! real PTYs (the `hardware-sim` library), and an ingest endpoint on
-//! 127.0.0.1 with an OS-assigned port.
+//! binary as a child process with a generated config, and the real
+//! `warehouse-server` binary on 127.0.0.1 with a temporary database.
+//! Simulated readers come from the `hardware-sim` library (real PTYs).
 #![allow(dead_code)]
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::{Json, Router};
-use reader_daemon::wire::{decide, BatchAck, BatchDecision, Observation, ObservationBatch};
 
 pub type R<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -34,158 +25,6 @@ pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-// ---------------------------------------------------------------------------
-// Ingest stub: applies the exactly-once rule (`decide`) like the server does.
-// ---------------------------------------------------------------------------
-
-#[derive(Default)]
-pub struct StubState {
-    marks: Mutex<HashMap<String, u64>>,
-    /// Every observation applied, in order.
-    pub applied: Mutex<Vec<Observation>>,
-    pub online: AtomicBool,
-    pub requests: AtomicU64,
-    pub refused: AtomicU64,
-    pub repeats: AtomicU64,
-}
-
-/// A tiny ingest server on 127.0.0.1 (its own runtime on its own thread).
-pub struct IngestStub {
-    pub url: String,
-    pub state: Arc<StubState>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-async fn ingest(
-    State(state): State<Arc<StubState>>,
-    headers: HeaderMap,
-    Json(batch): Json<ObservationBatch>,
-) -> Result<Json<BatchAck>, StatusCode> {
-    state.requests.fetch_add(1, Ordering::Relaxed);
-    if !state.online.load(Ordering::Relaxed) {
-        state.refused.fetch_add(1, Ordering::Relaxed);
-        return Err(StatusCode::SERVICE_UNAVAILABLE);
-    }
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if auth != format!("Bearer {TOKEN}") {
-        return Err(StatusCode::UNAUTHORIZED);
-    }
-    let mut marks = state.marks.lock().unwrap_or_else(|e| e.into_inner());
-    let mark = marks.get(&batch.daemon_id).copied();
-    match decide(mark, batch.sequence) {
-        BatchDecision::Apply => {
-            marks.insert(batch.daemon_id.clone(), batch.sequence);
-            state
-                .applied
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .extend(batch.observations);
-            Ok(Json(BatchAck {
-                applied_through: batch.sequence,
-                applied: true,
-            }))
-        }
-        BatchDecision::AlreadyApplied { applied_through } => {
-            state.repeats.fetch_add(1, Ordering::Relaxed);
-            Ok(Json(BatchAck {
-                applied_through,
-                applied: false,
-            }))
-        }
-    }
-}
-
-impl IngestStub {
-    pub fn start() -> R<Self> {
-        let state = Arc::new(StubState::default());
-        state.online.store(true, Ordering::Relaxed);
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        std_listener.set_nonblocking(true)?;
-        let url = format!("http://{}", std_listener.local_addr()?);
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let app = Router::new()
-            .route(reader_daemon::wire::OBSERVATIONS_PATH, post(ingest))
-            .with_state(state.clone());
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let thread = std::thread::spawn(move || {
-            runtime.block_on(async move {
-                let Ok(listener) = tokio::net::TcpListener::from_std(std_listener) else {
-                    return;
-                };
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = rx.await;
-                    })
-                    .await;
-            });
-        });
-        Ok(Self {
-            url,
-            state,
-            stop: Some(tx),
-            thread: Some(thread),
-        })
-    }
-
-    pub fn set_online(&self, online: bool) {
-        self.state.online.store(online, Ordering::Relaxed);
-    }
-
-    pub fn applied(&self) -> Vec<Observation> {
-        self.state
-            .applied
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    pub fn applied_len(&self) -> usize {
-        self.state
-            .applied
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
-    }
-}
-
-impl Drop for IngestStub {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Observations that occur more than once (same reader, antenna, EPC,
-/// kind and first/last seen): must be empty for exactly-once.
-pub fn duplicates(obs: &[Observation]) -> Vec<Observation> {
-    let mut seen = HashMap::new();
-    let mut dups = Vec::new();
-    for o in obs {
-        let key = (
-            o.reader.clone(),
-            o.antenna,
-            o.epc,
-            o.kind,
-            o.first_seen,
-            o.last_seen,
-        );
-        if seen.insert(key, ()).is_some() {
-            dups.push(o.clone());
-        }
-    }
-    dups
 }
 
 // ---------------------------------------------------------------------------

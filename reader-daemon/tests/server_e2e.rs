@@ -1,0 +1,223 @@
+//! End to end against the real `warehouse-server` binary: simulated
+//! readers on PTYs → `reader-daemon run` → HTTP on 127.0.0.1 → the
+//! server's SQLite database, checked row by row.
+//!
+//! The server binary is found next to this test executable (see
+//! `support::server_bin`); `cargo test --workspace` builds it.
+
+mod support;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use hardware_sim::{ProtocolKind, Scenario, Simulator};
+use rand::Rng;
+use reader_daemon::status::StatusReport;
+use support::*;
+
+fn status(journal: &Path) -> Option<StatusReport> {
+    let bytes = std::fs::read(journal.with_extension("status.json")).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The server holds every observation the journal had acknowledged, each
+/// exactly once, and the journal holds nothing else.
+fn assert_server_holds_each_once(server: &WarehouseServer, journal: &Path) -> R<usize> {
+    let rows = server.sightings()?;
+    let mut keys = HashSet::new();
+    for r in &rows {
+        let key = (
+            r.epc.clone(),
+            r.reader.clone(),
+            r.antenna,
+            r.kind.clone(),
+            r.first_seen,
+            r.last_seen,
+        );
+        assert!(keys.insert(key), "sighting stored twice: {r:?}");
+    }
+    let stats = journal_stats(journal)?;
+    assert_eq!(stats.backlog, 0, "{stats:?}");
+    assert_eq!(stats.dropped_total, 0);
+    assert_eq!(
+        rows.len() as u64,
+        stats.committed_total,
+        "server rows {} vs journal committed {}",
+        rows.len(),
+        stats.committed_total
+    );
+    Ok(rows.len())
+}
+
+fn drained(journal: &Path) -> bool {
+    journal_stats(journal)
+        .map(|s| s.backlog == 0 && s.committed_total > 0)
+        .unwrap_or(false)
+}
+
+#[test]
+fn real_server_exactly_once_through_outage_and_twenty_sigkills() -> R {
+    let dir = tempfile::tempdir()?;
+    let mut server = WarehouseServer::init(dir.path())?;
+    let token = server.create_reader("reader-1", "desk")?;
+    server.start()?;
+    let link = dir.path().join("reader-1");
+    let _sim = Simulator::start(Scenario::quick(ProtocolKind::R2000, &link, 30))?;
+    let mut cfg =
+        DaemonConfig::new(&server.url, dir.path()).reader("reader-1", &link, "r2000", "desk");
+    cfg.token = token;
+    cfg.batch_max = 7;
+    let config = dir.path().join("config.toml");
+    cfg.write(&config)?;
+
+    // Online: reads arrive.
+    let daemon = Daemon::start(&config)?;
+    let first = wait_until(Duration::from_secs(20), || {
+        server.sightings().map(|s| !s.is_empty()).unwrap_or(false)
+    });
+    assert!(
+        first,
+        "no sighting reached the server\n{}",
+        Daemon::log(&config)
+    );
+
+    // The server goes away while reads go on, then comes back.
+    let outage = std::env::var("E2E_OUTAGE_S")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4u64);
+    server.kill();
+    std::thread::sleep(Duration::from_secs(outage));
+    let s = status(&cfg.journal).ok_or("no status file")?;
+    assert!(s.sync.consecutive_failures > 0, "{:?}", s.sync);
+    assert!(s.journal.backlog > 0, "reads went on: {:?}", s.journal);
+    server.start()?;
+    assert!(
+        wait_until(Duration::from_secs(30), || drained(&cfg.journal)),
+        "backlog not drained after the outage\n{}",
+        Daemon::log(&config)
+    );
+    daemon.kill()?;
+
+    // SIGKILL at random moments during sync, twenty times.
+    let mut rng = rand::thread_rng();
+    for _ in 0..20 {
+        let daemon = Daemon::start(&config)?;
+        std::thread::sleep(Duration::from_millis(rng.gen_range(300..1200)));
+        daemon.kill()?;
+    }
+    let daemon = Daemon::start(&config)?;
+    assert!(
+        wait_until(Duration::from_secs(30), || drained(&cfg.journal)),
+        "{}",
+        Daemon::log(&config)
+    );
+    daemon.stop()?;
+    let n = assert_server_holds_each_once(&server, &cfg.journal)?;
+    assert!(n > 0);
+    Ok(())
+}
+
+#[test]
+fn chainway_reads_reach_the_real_server_once() -> R {
+    let dir = tempfile::tempdir()?;
+    let mut server = WarehouseServer::init(dir.path())?;
+    let token = server.create_reader("hand-1", "handheld")?;
+    server.start()?;
+    let link = dir.path().join("hand-1");
+    let sim = Simulator::start(Scenario::quick(ProtocolKind::Chainway, &link, 25))?;
+    let mut cfg =
+        DaemonConfig::new(&server.url, dir.path()).reader("hand-1", &link, "chainway", "handheld");
+    cfg.token = token;
+    let config = dir.path().join("config.toml");
+    cfg.write(&config)?;
+    let daemon = Daemon::start(&config)?;
+    let all = wait_until(Duration::from_secs(30), || {
+        server
+            .sightings()
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| r.epc.clone())
+                    .collect::<HashSet<_>>()
+                    .len()
+                    == 25
+            })
+            .unwrap_or(false)
+    });
+    assert!(all, "{}", Daemon::log(&config));
+    daemon.stop()?;
+    assert_server_holds_each_once(&server, &cfg.journal)?;
+    // Every EPC the server stored is one the simulator's field holds.
+    let field: HashSet<String> = sim
+        .epcs(&hardware_sim::TagSelector::population("assets"))
+        .iter()
+        .map(|e| e.to_string())
+        .collect();
+    for row in server.sightings()? {
+        assert!(field.contains(&row.epc), "unknown EPC {}", row.epc);
+    }
+    Ok(())
+}
+
+#[test]
+fn unplug_and_garbage_burst_recover_by_themselves() -> R {
+    use hardware_sim::Fault;
+    for (proto, name) in [
+        (ProtocolKind::R2000, "r2000"),
+        (ProtocolKind::Chainway, "chainway"),
+    ] {
+        let dir = tempfile::tempdir()?;
+        let mut server = WarehouseServer::init(dir.path())?;
+        let token = server.create_reader("desk-1", "desk")?;
+        server.start()?;
+        let link = dir.path().join("desk-1");
+        let sim = Simulator::start(Scenario::quick(proto, &link, 10))?;
+        let mut cfg =
+            DaemonConfig::new(&server.url, dir.path()).reader("desk-1", &link, name, "desk");
+        cfg.token = token;
+        let config = dir.path().join("config.toml");
+        cfg.write(&config)?;
+        let daemon = Daemon::start(&config)?;
+        assert!(
+            wait_until(Duration::from_secs(20), || server
+                .sightings()
+                .map(|s| !s.is_empty())
+                .unwrap_or(false)),
+            "{}",
+            Daemon::log(&config)
+        );
+        let reader = &sim.readers()[0];
+        reader.inject(Fault::Garbage { len: 3000 });
+        std::thread::sleep(Duration::from_millis(300));
+        reader.inject(Fault::Unplug {
+            duration: Duration::from_millis(1500),
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(reader.wait_plugged(Duration::from_secs(10)));
+        // The server stores times as Unix milliseconds.
+        let after = chrono::Utc::now().timestamp_millis();
+        let recovered = wait_until(Duration::from_secs(30), || {
+            server
+                .sightings()
+                .map(|rows| rows.iter().any(|r| r.first_seen > after))
+                .unwrap_or(false)
+        });
+        assert!(
+            recovered,
+            "{name}: no reads after the replug\n{}",
+            Daemon::log(&config)
+        );
+        // The status file is rewritten every second.
+        let healed = wait_until(Duration::from_secs(5), || {
+            status(&cfg.journal)
+                .map(|s| s.readers[0].reconnects >= 1 && s.readers[0].skipped_bytes > 0)
+                .unwrap_or(false)
+        });
+        let s = status(&cfg.journal).ok_or("no status file")?;
+        assert!(healed, "{name}: {:?}", s.readers[0]);
+        daemon.stop()?;
+        assert_server_holds_each_once(&server, &cfg.journal)?;
+    }
+    Ok(())
+}
