@@ -292,7 +292,7 @@ fn run(cli: Cli) -> io::Result<Tally> {
                 let mut decoder = tools::epc::Decoder::default();
                 let mut tally = Tally::default();
                 for item in &hex {
-                    tally.record(decoder.item(item.as_bytes(), &mut out)?);
+                    tally.record(decoder.item(item, &mut out)?);
                 }
                 tally
             }
@@ -302,7 +302,7 @@ fn run(cli: Cli) -> io::Result<Tally> {
             EpcAction::Encode { uri, filter } => {
                 let mut tally = Tally::default();
                 for item in &uri {
-                    tally.record(tools::epc::encode_item(item.as_bytes(), filter, &mut out)?);
+                    tally.record(tools::epc::encode_item(item, filter, &mut out)?);
                 }
                 tally
             }
