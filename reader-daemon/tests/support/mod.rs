@@ -149,6 +149,10 @@ impl Daemon {
         })
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no chance to flush anything.
     pub fn kill(mut self) -> R {
         self.child.kill()?;
