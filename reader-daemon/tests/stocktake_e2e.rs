@@ -1,4 +1,4 @@
-//! `reader-daemon stocktake` against the real server: a location with
+//! Keeper workflows against the real server. `reader-daemon stocktake`: a location with
 //! registered, tagged assets; the handheld (simulated, on a PTY) sees most
 //! of them plus foreign tags; the command's summary and the server's live
 //! reconciliation agree with what was placed in the field.
@@ -200,5 +200,112 @@ fn handheld_stocktake_reconciles_with_the_server() -> R {
         ),
         "{rec}"
     );
+    Ok(())
+}
+
+/// A tagged asset carried through an exit gate without an approved
+/// check-out raises the server's alarm; one with approval does not.
+#[test]
+fn gate_pass_raises_the_servers_alarm() -> R {
+    let dir = tempfile::tempdir()?;
+    let mut server = WarehouseServer::init(dir.path())?;
+    server.start()?;
+    let http = Http {
+        rt: tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+        client: reqwest::Client::new(),
+        base: server.url.clone(),
+    };
+    let v = http.call(
+        reqwest::Method::POST,
+        "/api/v1/auth/login",
+        "",
+        Some(json!({"username": "admin", "password": "s3cret-pass"})),
+    )?;
+    let admin = v["token"].as_str().ok_or("no token")?.to_string();
+    let wh = id(&http.post("/api/v1/warehouses", &admin, json!({"name": "主仓"}))?)?;
+    let loc = id(&http.post(
+        &format!("/api/v1/warehouses/{wh}/locations"),
+        &admin,
+        json!({"code": "A01", "name": "Shelf 1"}),
+    )?)?;
+    let cat = id(&http.post(
+        "/api/v1/categories",
+        &admin,
+        json!({"code": "0101", "name": "办公桌"}),
+    )?)?;
+    let gate = http.post(
+        "/api/v1/readers",
+        &admin,
+        json!({"name": "gate-1", "role": "gate"}),
+    )?;
+    let gate_token = gate["token"].as_str().ok_or("no reader token")?.to_string();
+    let mut tagged = Vec::new();
+    for n in 0..2 {
+        let asset = id(&http.post(
+            "/api/v1/assets",
+            &admin,
+            json!({"asset_number": format!("{}", 7000 + n), "name": "投影仪", "category_id": cat,
+                   "original_value_fen": 420000, "purchase_date": "2024-03-01", "holder_location_id": loc}),
+        )?)?;
+        let c = http.post(
+            &format!("/api/v1/assets/{asset}/tag/commission"),
+            &gate_token,
+            json!({}),
+        )?;
+        let epc = c["epc"].as_str().ok_or("no epc")?.to_string();
+        let cid = c["commission_id"].as_i64().ok_or("no commission id")?;
+        http.post(
+            &format!("/api/v1/tag-commissions/{cid}/confirm"),
+            &gate_token,
+            json!({"epc": epc}),
+        )?;
+        tagged.push((asset, EpcBytes::from_hex(&epc)?));
+    }
+    // The second asset's check-out is approved.
+    http.call(
+        reqwest::Method::PUT,
+        &format!("/api/v1/assets/{}/checkout-approval", tagged[1].0),
+        &admin,
+        Some(json!({"approved": true, "reason": "借出"})),
+    )?;
+
+    let link = dir.path().join("gate-1");
+    let sim = Simulator::start(Scenario::quick(ProtocolKind::R2000, &link, 1))?;
+    sim.remove_tags(&TagSelector::population("assets"));
+    let mut cfg =
+        DaemonConfig::new(&server.url, dir.path()).reader("gate-1", &link, "r2000", "gate");
+    cfg.token = gate_token;
+    let config = dir.path().join("config.toml");
+    cfg.write(&config)?;
+    let daemon = Daemon::start(&config)?;
+    // Both carried through the gate's field: in range for a moment, then gone.
+    for (_, epc) in &tagged {
+        sim.add_tag(epc, "reader-1", 1, 0.3).ok_or("no reader")?;
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    for (_, epc) in &tagged {
+        sim.remove_tags(&TagSelector::epc(epc));
+    }
+    let alarms = || -> R<Value> {
+        http.call(
+            reqwest::Method::GET,
+            "/api/v1/alarms?status=open",
+            &admin,
+            None,
+        )
+    };
+    let raised = wait_until(std::time::Duration::from_secs(20), || {
+        alarms()
+            .map(|a| a["total"].as_u64() == Some(1))
+            .unwrap_or(false)
+    });
+    assert!(raised, "{:?}\n{}", alarms().ok(), Daemon::log(&config));
+    let a = alarms()?;
+    assert_eq!(a["items"][0]["asset_id"].as_i64(), Some(tagged[0].0), "{a}");
+    daemon.stop()?;
+    // Still exactly one: the approved asset raised none.
+    assert_eq!(alarms()?["total"].as_u64(), Some(1));
     Ok(())
 }
