@@ -47,14 +47,23 @@ pub enum HexError {
     InvalidDigit { pos: usize, found: char },
 }
 
-fn nibble(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
+/// Value of each byte as a hex digit, or `INVALID`.
+const INVALID: u8 = 0xFF;
+const NIBBLE: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-}
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
 /// Parses hex text, ignoring spaces, tabs, `:` and `-` between digit pairs
 /// (captures are pasted in all of these forms) and an optional `0x` prefix.
@@ -66,22 +75,60 @@ pub fn decode(text: &str) -> Result<Vec<u8>, HexError> {
 
 /// Like [`decode`], appending to `out` (lets hot loops reuse one buffer).
 pub fn decode_into(text: &str, out: &mut Vec<u8>) -> Result<(), HexError> {
-    let t = text.trim();
-    let t = t
-        .strip_prefix("0x")
-        .or_else(|| t.strip_prefix("0X"))
-        .unwrap_or(t);
-    let offset = text.len() - text.trim_start().len() + (text.trim().len() - t.len());
+    decode_bytes_into(text.as_bytes(), out)
+}
+
+/// Like [`decode_into`] on raw bytes (a line read from a pipe need not be
+/// UTF-8; anything outside ASCII is an invalid digit). On error `out` may
+/// hold the bytes decoded before the bad digit.
+pub fn decode_bytes_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), HexError> {
+    // The common case — a bare run of digit pairs — takes a branch-light path.
+    if text.len() % 2 == 0 {
+        let start = out.len();
+        let mut clean = true;
+        for pair in text.chunks_exact(2) {
+            let (h, l) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
+            if (h | l) > 0x0F {
+                clean = false;
+                break;
+            }
+            out.push(h << 4 | l);
+        }
+        if clean {
+            return Ok(());
+        }
+        out.truncate(start);
+    }
+    decode_general(text, out)
+}
+
+fn decode_general(text: &[u8], out: &mut Vec<u8>) -> Result<(), HexError> {
+    let is_space = |c: &u8| c.is_ascii_whitespace();
+    let lead = text.iter().take_while(|c| is_space(c)).count();
+    let trail = text[lead..]
+        .iter()
+        .rev()
+        .take_while(|c| is_space(c))
+        .count();
+    let mut t = &text[lead..text.len() - trail];
+    let mut offset = lead;
+    if t.starts_with(b"0x") || t.starts_with(b"0X") {
+        t = &t[2..];
+        offset += 2;
+    }
     let mut high: Option<u8> = None;
     let mut digits = 0usize;
-    for (i, &c) in t.as_bytes().iter().enumerate() {
+    for (i, &c) in t.iter().enumerate() {
         if matches!(c, b' ' | b'\t' | b':' | b'-') && high.is_none() {
             continue;
         }
-        let v = nibble(c).ok_or_else(|| HexError::InvalidDigit {
-            pos: offset + i,
-            found: t[i..].chars().next().unwrap_or('?'),
-        })?;
+        let v = NIBBLE[usize::from(c)];
+        if v == INVALID {
+            return Err(HexError::InvalidDigit {
+                pos: offset + i,
+                found: first_char(&t[i..]),
+            });
+        }
         digits += 1;
         match high.take() {
             None => high = Some(v),
@@ -92,6 +139,17 @@ pub fn decode_into(text: &str, out: &mut Vec<u8>) -> Result<(), HexError> {
         return Err(HexError::OddLength(digits));
     }
     Ok(())
+}
+
+/// The character starting `bytes`, for error messages; U+FFFD if the bytes
+/// are not UTF-8 there.
+fn first_char(bytes: &[u8]) -> char {
+    let head = &bytes[..bytes.len().min(4)];
+    let valid = match std::str::from_utf8(head) {
+        Ok(s) => s,
+        Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default(),
+    };
+    valid.chars().next().unwrap_or(char::REPLACEMENT_CHARACTER)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::io::{self, BufRead, Write};
 use shared::epc;
 use shared::tag::MAX_EPC_BYTES;
 
-use super::{for_each_line, write_error, Tally};
+use super::{for_each_line, is_blank, write_error, Tally};
 
 /// Why one input line could not be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +33,8 @@ impl Default for Decoder {
 impl Decoder {
     /// Decodes `item`, writing one JSON line to `out`; `Ok(false)` when the
     /// item was bad (its error line was written), `Err` only for output IO.
-    pub fn item(&mut self, item: &str, out: &mut impl Write) -> io::Result<bool> {
+    pub fn item(&mut self, item: impl AsRef<[u8]>, out: &mut impl Write) -> io::Result<bool> {
+        let item = item.as_ref();
         match self.parse(item) {
             Ok(()) => {
                 serde_json::to_writer(&mut *out, &epc::decode(&self.scratch))?;
@@ -47,9 +48,9 @@ impl Decoder {
         }
     }
 
-    fn parse(&mut self, item: &str) -> Result<(), LineError> {
+    fn parse(&mut self, item: &[u8]) -> Result<(), LineError> {
         self.scratch.clear();
-        shared::hex::decode_into(item, &mut self.scratch)?;
+        shared::hex::decode_bytes_into(item, &mut self.scratch)?;
         if self.scratch.len() > MAX_EPC_BYTES {
             return Err(LineError::TooLong(self.scratch.len()));
         }
@@ -62,7 +63,7 @@ pub fn decode_stream(input: impl BufRead, out: &mut impl Write) -> io::Result<Ta
     let mut decoder = Decoder::default();
     let mut tally = Tally::default();
     for_each_line(input, |line| {
-        if line.trim().is_empty() {
+        if is_blank(line) {
             return Ok(());
         }
         tally.record(decoder.item(line, out)?);
@@ -72,8 +73,17 @@ pub fn decode_stream(input: impl BufRead, out: &mut impl Write) -> io::Result<Ta
 }
 
 /// Encodes one URI (tag URI, or pure-identity URI with `filter`).
-pub fn encode_item(item: &str, filter: Option<u8>, out: &mut impl Write) -> io::Result<bool> {
-    match epc::encode_uri(item.trim(), filter) {
+pub fn encode_item(
+    item: impl AsRef<[u8]>,
+    filter: Option<u8>,
+    out: &mut impl Write,
+) -> io::Result<bool> {
+    let item = item.as_ref();
+    let result = match std::str::from_utf8(item) {
+        Ok(text) => epc::encode_uri(text.trim(), filter).map_err(|e| e.to_string()),
+        Err(e) => Err(format!("not UTF-8 text: {e}")),
+    };
+    match result {
         Ok(encoded) => {
             serde_json::to_writer(&mut *out, &encoded)?;
             out.write_all(b"\n")?;
@@ -94,7 +104,7 @@ pub fn encode_stream(
 ) -> io::Result<Tally> {
     let mut tally = Tally::default();
     for_each_line(input, |line| {
-        if line.trim().is_empty() {
+        if is_blank(line) {
             return Ok(());
         }
         tally.record(encode_item(line, filter, out)?);

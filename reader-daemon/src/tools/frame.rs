@@ -166,9 +166,9 @@ fn run<F: Serialize, R: BufRead>(
     let mut stream = Stream::new(decode);
     let mut bytes = Vec::with_capacity(4096);
     let mut tally = Tally::default();
-    let mut chunk = |text: &str, out: &mut dyn Write| -> io::Result<()> {
+    let mut chunk = |text: &[u8], out: &mut dyn Write| -> io::Result<()> {
         bytes.clear();
-        match shared::hex::decode_into(text, &mut bytes) {
+        match shared::hex::decode_bytes_into(text, &mut bytes) {
             Ok(()) => stream.feed(&bytes, &mut WriteRef(out)),
             Err(e) => {
                 tally.failed += 1;
@@ -179,7 +179,7 @@ fn run<F: Serialize, R: BufRead>(
     match input {
         Input::Args(args) => {
             for a in args {
-                chunk(a, out)?;
+                chunk(a.as_bytes(), out)?;
             }
         }
         Input::Lines(reader) => for_each_line(reader, |line| chunk(line, out))?,

@@ -35,11 +35,11 @@ impl Tally {
 
 /// Calls `each` with every line of `input` (without the line ending),
 /// reusing one buffer so memory stays constant however long the stream.
-/// Lines that are not UTF-8 are passed lossily converted so the caller can
-/// still name them in an error.
+/// Lines are bytes: the hex paths never need them as `str`, and a line that
+/// is not UTF-8 is still named (lossily) in its error.
 pub(crate) fn for_each_line(
     mut input: impl BufRead,
-    mut each: impl FnMut(&str) -> io::Result<()>,
+    mut each: impl FnMut(&[u8]) -> io::Result<()>,
 ) -> io::Result<()> {
     let mut buf = Vec::with_capacity(256);
     loop {
@@ -54,17 +54,19 @@ pub(crate) fn for_each_line(
         if let Some(rest) = line.strip_suffix(b"\r") {
             line = rest;
         }
-        match std::str::from_utf8(line) {
-            Ok(text) => each(text)?,
-            Err(_) => each(&String::from_utf8_lossy(line))?,
-        }
+        each(line)?;
     }
+}
+
+/// True for a line with nothing but white space (skipped, not an error).
+pub(crate) fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
 }
 
 /// Writes `{"input": …, "error": …}` and a newline.
 pub(crate) fn write_error(
     out: &mut impl io::Write,
-    input: &str,
+    input: &[u8],
     error: &dyn std::fmt::Display,
 ) -> io::Result<()> {
     #[derive(serde::Serialize)]
@@ -76,6 +78,7 @@ pub(crate) fn write_error(
     fn display<S: serde::Serializer, E: std::fmt::Display>(e: &E, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(e)
     }
+    let input = &*String::from_utf8_lossy(input);
     serde_json::to_writer(&mut *out, &ErrorLine { input, error })?;
     out.write_all(b"\n")
 }
