@@ -146,6 +146,41 @@ fn chainway_reads_reach_the_real_server_once() -> R {
             .unwrap_or(false)
     });
     assert!(all, "{}", Daemon::log(&config));
+    // `status` and /metrics while it runs.
+    let out = std::process::Command::new(BIN)
+        .args(["status", "--config"])
+        .arg(&config)
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("hand-1") && text.contains("running"),
+        "{text}"
+    );
+    assert!(
+        text.contains("journal: backlog") && text.contains("sync: last success 20"),
+        "{text}"
+    );
+    let addr = status(&cfg.journal)
+        .and_then(|s| s.metrics_addr)
+        .ok_or("no metrics address in the status file")?;
+    let metrics = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(async move {
+            reqwest::get(format!("http://{addr}/metrics"))
+                .await?
+                .text()
+                .await
+        })?;
+    assert!(
+        metrics.contains("reader_daemon_reads_total{reader=\"hand-1\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("reader_daemon_reader_up{reader=\"hand-1\"} 1"),
+        "{metrics}"
+    );
     daemon.stop()?;
     assert_server_holds_each_once(&server, &cfg.journal)?;
     // Every EPC the server stored is one the simulator's field holds.
