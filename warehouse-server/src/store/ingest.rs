@@ -136,10 +136,14 @@ pub fn apply_batch(
         Actor::Reader { name, .. } => readers.get(name),
         _ => None,
     };
-    let mut lookup = tx.prepare_cached(
+    // Only gate readers need the check-out flag; the others skip the
+    // asset row (a random read per observation on a large register).
+    let mut lookup_gate = tx.prepare_cached(
         "SELECT t.asset_id, a.checkout_approved FROM tags t JOIN assets a ON a.id = t.asset_id
          WHERE t.epc = ?1 AND t.unbound_at IS NULL",
     )?;
+    let mut lookup =
+        tx.prepare_cached("SELECT asset_id, 0 FROM tags WHERE epc = ?1 AND unbound_at IS NULL")?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO sightings (epc, asset_id, reader_id, antenna, first_seen, last_seen, count,
              peak_rssi, kind, daemon_id, sequence)
@@ -164,7 +168,12 @@ pub fn apply_batch(
         let epc = o.epc.as_slice();
         let first = o.first_seen.timestamp_millis();
         let last = o.last_seen.timestamp_millis();
-        let known: Option<(i64, bool)> = lookup
+        let stmt = if reader.role == ReaderRole::Gate {
+            &mut lookup_gate
+        } else {
+            &mut lookup
+        };
+        let known: Option<(i64, bool)> = stmt
             .query_row([epc], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         insert.execute(rusqlite::params![

@@ -48,7 +48,8 @@ fn configure(conn: &Connection) -> AppResult<()> {
     conn.execute_batch(
         "PRAGMA foreign_keys = ON;
          PRAGMA synchronous = NORMAL;
-         PRAGMA cache_size = -65536;
+         PRAGMA cache_size = -262144;
+         PRAGMA mmap_size = 2147483648;
          PRAGMA temp_store = MEMORY;",
     )?;
     Ok(())
