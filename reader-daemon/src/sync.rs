@@ -248,7 +248,18 @@ pub async fn run(
         };
         let seq = batch.sequence;
         let newest = batch.observations.iter().map(|o| o.last_seen).max();
-        let outcome = post_batch(&client, &settings, &batch).await;
+        let outcome = match post_batch(&client, &settings, &batch).await {
+            // An ack below what was sent would resend the batch at once,
+            // forever: treat it as a refusal (with back-off) instead.
+            Outcome::Acked(ack) if ack.applied_through < seq => Outcome::Retry {
+                reason: format!(
+                    "server acknowledged through sequence {} after batch {seq} was sent",
+                    ack.applied_through
+                ),
+                loud: true,
+            },
+            other => other,
+        };
         let now = Utc::now();
         match outcome {
             Outcome::Acked(ack) => {
