@@ -83,7 +83,7 @@ pub fn decode_into(text: &str, out: &mut Vec<u8>) -> Result<(), HexError> {
 /// hold the bytes decoded before the bad digit.
 pub fn decode_bytes_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), HexError> {
     // The common case — a bare run of digit pairs — takes a branch-light path.
-    if text.len() % 2 == 0 {
+    if text.len().is_multiple_of(2) {
         let start = out.len();
         let mut clean = true;
         for pair in text.chunks_exact(2) {
