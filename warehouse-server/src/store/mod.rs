@@ -50,6 +50,7 @@ fn configure(conn: &Connection) -> AppResult<()> {
          PRAGMA synchronous = NORMAL;
          PRAGMA cache_size = -262144;
          PRAGMA mmap_size = 2147483648;
+         PRAGMA wal_autocheckpoint = 16384;
          PRAGMA temp_store = MEMORY;",
     )?;
     Ok(())
