@@ -146,21 +146,24 @@ fn chainway_reads_reach_the_real_server_once() -> R {
             .unwrap_or(false)
     });
     assert!(all, "{}", Daemon::log(&config));
-    // `status` and /metrics while it runs.
-    let out = std::process::Command::new(BIN)
-        .args(["status", "--config"])
-        .arg(&config)
-        .output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
-    assert!(
-        text.contains("hand-1") && text.contains("running"),
-        "{text}"
-    );
-    assert!(
-        text.contains("journal: backlog") && text.contains("sync: last success 20"),
-        "{text}"
-    );
+    // `status` and /metrics while it runs (the ack of the batch the server
+    // just stored may still be on its way back to the daemon: poll).
+    let status_text = || -> String {
+        std::process::Command::new(BIN)
+            .args(["status", "--config"])
+            .arg(&config)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    let shown = wait_until(Duration::from_secs(10), || {
+        let text = status_text();
+        text.contains("hand-1")
+            && text.contains("running")
+            && text.contains("journal: backlog")
+            && text.contains("sync: last success 20")
+    });
+    assert!(shown, "{}", status_text());
     let addr = status(&cfg.journal)
         .and_then(|s| s.metrics_addr)
         .ok_or("no metrics address in the status file")?;
