@@ -64,7 +64,27 @@ pub struct Handheld {
 
 impl Handheld {
     /// Opens the port and initialises the reader (inventory running).
+    /// A port that does not answer is reopened (twice): right after another
+    /// program closed it, a USB adapter or a PTY may be replaced under us.
     pub fn open(cfg: &ReaderConfig) -> Result<Self, HandheldError> {
+        let mut last = None;
+        for attempt in 0..3 {
+            if attempt > 0 {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            match Self::try_open(cfg, Duration::from_secs(3)) {
+                Ok(h) => return Ok(h),
+                Err(e @ HandheldError::Open { .. }) if attempt == 2 => return Err(e),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or(HandheldError::NotReady {
+            reader: cfg.name.clone(),
+            secs: 9,
+        }))
+    }
+
+    fn try_open(cfg: &ReaderConfig, limit: Duration) -> Result<Self, HandheldError> {
         let port_name = cfg.port.display().to_string();
         let port = open_port(&cfg.port, cfg.baud).map_err(|source| HandheldError::Open {
             port: port_name.clone(),
@@ -79,16 +99,17 @@ impl Handheld {
             out: Vec::new(),
             buf: vec![0u8; 4096],
         };
+        let _ = h.port.clear(serialport::ClearBuffer::All);
         let mut out = Vec::new();
         h.driver.begin(now, &mut out);
         h.out = out;
-        let end = now + Duration::from_secs(8);
+        let end = now + limit;
         let mut sink = Vec::new();
         while h.driver.phase() != Phase::Running {
             if Instant::now() > end {
                 return Err(HandheldError::NotReady {
                     reader: h.name.clone(),
-                    secs: 8,
+                    secs: limit.as_secs(),
                 });
             }
             h.pump(&mut sink)?;
