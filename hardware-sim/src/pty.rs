@@ -52,6 +52,14 @@ impl Pty {
     pub fn open(link: &Path, baud: u32) -> io::Result<Self> {
         let master =
             posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY).map_err(|e| io_err(e, "posix_openpt"))?;
+        // Close-on-exec: a child process spawned by a test that hosts the
+        // simulator must not inherit the master side, or an unplug (master
+        // closed) never reaches the host's port as a hang-up.
+        fcntl(
+            master.as_raw_fd(),
+            FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        )
+        .map_err(|e| io_err(e, "fcntl(FD_CLOEXEC)"))?;
         grantpt(&master).map_err(|e| io_err(e, "grantpt"))?;
         unlockpt(&master).map_err(|e| io_err(e, "unlockpt"))?;
         let slave_path = PathBuf::from(ptsname_r(&master).map_err(|e| io_err(e, "ptsname"))?);
