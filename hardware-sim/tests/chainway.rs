@@ -325,12 +325,24 @@ fn unplug_mid_stream_and_replug() -> Result {
         }
     }
     assert!(dead, "reads on the unplugged port fail");
+    drop(host);
     assert!(reader.wait_plugged(Duration::from_secs(3)));
-    let mut host = Host::open(reader.link(), BAUD)?;
+    // Like a real host (and the daemon), retry the open: just after a
+    // replug the simulator may still swap a fresh PTY behind the link when
+    // the old host's close is noticed, and an fd opened in that instant
+    // belongs to the PTY being retired.
+    let mut attempt = 0;
+    let (mut host, quiet) = loop {
+        attempt += 1;
+        let mut fresh = Host::open(reader.link(), BAUD)?;
+        match fresh.chainway_until(Duration::from_millis(150), |_| false) {
+            Ok(frames) => break (fresh, frames),
+            Err(_) if attempt < 10 => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => return Err(e),
+        }
+    };
     // The reboot stopped the inventory: nothing streams until asked.
-    assert!(host
-        .chainway_until(Duration::from_millis(150), |_| false)?
-        .is_empty());
+    assert!(quiet.is_empty(), "{quiet:?}");
     assert!(matches!(
         host.chainway_ask(Command::GetVersion)?,
         Response::Version { .. }
