@@ -378,12 +378,21 @@ fn unplug_and_replug_at_the_same_path() -> Result {
         host.fill(Duration::from_millis(50)).is_err(),
         "the old port is dead"
     );
+    drop(host);
     assert!(reader.wait_plugged(Duration::from_secs(3)));
-    let mut host = Host::open(reader.link(), BAUD)?;
-    assert_eq!(
-        host.r2000_ask(Command::GetFirmwareVersion)?,
-        Response::Firmware { major: 1, minor: 9 }
-    );
+    // Retry the open as a real host does: just after the replug the
+    // simulator may still swap a fresh PTY behind the link.
+    let mut attempt = 0;
+    let (mut host, firmware) = loop {
+        attempt += 1;
+        let mut fresh = Host::open(reader.link(), BAUD)?;
+        match fresh.r2000_ask(Command::GetFirmwareVersion) {
+            Ok(r) => break (fresh, r),
+            Err(_) if attempt < 10 => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => return Err(e),
+        }
+    };
+    assert_eq!(firmware, Response::Firmware { major: 1, minor: 9 });
     // Power came back: volatile settings are gone.
     assert_eq!(
         host.r2000_ask(Command::GetWorkAntenna)?,
