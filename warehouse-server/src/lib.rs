@@ -17,11 +17,13 @@ pub mod error;
 pub mod events;
 pub mod gate;
 pub mod http;
+pub mod lifecycle;
 pub mod policy;
 pub mod register;
 pub mod seed;
 pub mod stocktake;
 pub mod store;
+pub mod workflow;
 
 use std::io::Write;
 use std::sync::Arc;

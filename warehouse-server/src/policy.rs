@@ -94,6 +94,19 @@ pub enum Action {
     VerifyLog,
     /// Send observation batches (reader daemons only).
     IngestObservations,
+    /// File a request (purchase, loan, disposal…) for a unit or the stock.
+    FileRequest,
+    /// See requests concerning a unit (or all, with `Scope::Global`).
+    ViewRequests,
+    /// Take a step on a request of this unit; *which* step is whose is
+    /// [`crate::workflow::step`]'s table.
+    ActOnRequest,
+    /// Offer an idle asset in the virtual warehouse, or take it back.
+    ListIdle,
+    /// Browse the virtual warehouse (every unit's idle listings).
+    BrowseVirtualWarehouse,
+    /// Reports across all units.
+    ViewReports,
 }
 
 /// Whose assets an action touches.
@@ -128,7 +141,10 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
         Actor::User { role, unit_id, .. } => (*role, *unit_id),
     };
     match role {
-        Role::Administrator => action != IngestObservations,
+        Role::Administrator => !matches!(
+            action,
+            IngestObservations | FileRequest | ActOnRequest | ListIdle
+        ),
         Role::Keeper => matches!(
             action,
             ViewAsset
@@ -141,10 +157,23 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
                 | ViewStockTake
                 | HandleAlarm
                 | ViewAlarms
+                | FileRequest
+                | ViewRequests
+                | ActOnRequest
+                | BrowseVirtualWarehouse
+                | ViewReports
         ),
         Role::Approver | Role::Finance => matches!(
             action,
-            ViewAsset | ViewRegister | ViewStockTake | ViewAlarms | VerifyLog
+            ViewAsset
+                | ViewRegister
+                | ViewStockTake
+                | ViewAlarms
+                | VerifyLog
+                | ViewRequests
+                | ActOnRequest
+                | BrowseVirtualWarehouse
+                | ViewReports
         ),
         Role::UnitStaff => match action {
             ViewRegister => true,
@@ -154,7 +183,10 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
                 Scope::Warehouse => true,
                 Scope::Global => false,
             },
-            UpdateAsset => matches!(scope, Scope::Unit(u) if unit == Some(u)),
+            UpdateAsset | FileRequest | ViewRequests | ActOnRequest | ListIdle => {
+                matches!(scope, Scope::Unit(u) if unit == Some(u))
+            }
+            BrowseVirtualWarehouse => true,
             _ => false,
         },
     }

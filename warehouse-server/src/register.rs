@@ -27,6 +27,7 @@ macro_rules! string_enum {
         }
     };
 }
+pub(crate) use string_enum;
 
 string_enum! {
     /// Where an asset is in its life (see DESIGN.md "Asset lifecycle").
@@ -310,7 +311,8 @@ pub struct Asset {
     pub state: AssetState,
     pub condition: Condition,
     pub notes: Option<String>,
-    /// Stand-in for an approved check-out (set by workflows later).
+    /// May pass an exit gate: set by the state machine from approved
+    /// check-outs ([`crate::lifecycle::may_pass_gate`]) or a keeper's pass.
     pub checkout_approved: bool,
     /// EPC of the bound tag (hex), if tagged.
     pub epc: Option<String>,

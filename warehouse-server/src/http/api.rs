@@ -80,14 +80,13 @@ async fn health() -> &'static str {
 }
 
 async fn openapi() -> Response {
-    use utoipa::OpenApi;
-    match super::ApiDoc::openapi().to_json() {
+    match super::openapi_document().to_json() {
         Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
         Err(e) => AppError::internal(format!("openapi: {e}")).into_response(),
     }
 }
 
-fn csv_response(name: &str, body: Vec<u8>) -> Response {
+pub(super) fn csv_response(name: &str, body: Vec<u8>) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,

@@ -7,6 +7,7 @@ mod api;
 pub mod error;
 pub mod extract;
 mod openapi;
+mod workflow;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,7 +22,7 @@ use crate::config::Config;
 use crate::error::AppError;
 use crate::store::Store;
 
-pub use openapi::ApiDoc;
+pub use openapi::{document as openapi_document, ApiDoc};
 
 /// Name of the browser session cookie.
 pub const SESSION_COOKIE: &str = "wh_session";
@@ -79,6 +80,7 @@ async fn not_found() -> AppError {
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     api::routes()
+        .merge(workflow::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(request_context))

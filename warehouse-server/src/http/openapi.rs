@@ -67,16 +67,24 @@ impl Modify for BearerAuth {
 )]
 pub struct ApiDoc;
 
+/// The whole document: the foundation's routes plus the lifecycle's.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(super::workflow::WorkflowDoc::openapi());
+    doc
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn document_lists_every_route() -> Result<(), serde_json::Error> {
-        let json = serde_json::to_value(ApiDoc::openapi())?;
+        let json = serde_json::to_value(document())?;
         let paths = json["paths"].as_object().map(|p| p.len()).unwrap_or(0);
-        assert!(paths >= 25, "only {paths} paths documented");
+        assert!(paths >= 40, "only {paths} paths documented");
         assert!(json["paths"]["/api/v1/readers/observations"]["post"].is_object());
+        assert!(json["paths"]["/api/v1/requests/{id}/steps"]["post"].is_object());
         Ok(())
     }
 

@@ -11,7 +11,9 @@ mod assets;
 mod events;
 mod ingest;
 mod register;
+mod reports;
 mod stocktake;
+mod workflow;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -23,10 +25,15 @@ use crate::error::{AppError, AppResult};
 pub use accounts::AuthenticatedSession;
 pub use assets::{fen_to_yuan, BulkAsset};
 pub use ingest::{apply_batch, ForeignSighting, IngestOutcome};
+pub use reports::*;
+pub use workflow::{Document, Listing, PurchaseMatches, RequestQuery};
 
 /// Schema migrations, applied in order at start; never edit one that has
 /// shipped, add a new file.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (3, include_str!("../../migrations/0003_workflows.sql")),
+];
 
 #[derive(Debug)]
 struct Inner {

@@ -12,3 +12,4 @@ mod log_and_backup;
 mod register;
 mod stocktake;
 mod tags;
+mod workflows;

@@ -1,0 +1,448 @@
+//! Routes for the lifecycle: requests and their steps, the inbox, the
+//! virtual warehouse, repairs and finds, attachments and reports.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use utoipa::{OpenApi, ToSchema};
+
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::AppState;
+use crate::error::{AppError, AppResult, ErrorKind};
+use crate::policy::{authorize, Action, Ctx, Scope};
+use crate::register::{Asset, Page, Paging};
+use crate::store::{report_to_csv, Listing, PurchaseMatches, Report, RequestQuery, REPORTS};
+use crate::workflow::{
+    check_document, clean_filename, DocumentInfo, NewRequest, Request, StepBody, StepOutcome,
+};
+
+/// Largest attachment accepted.
+pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/requests", get(list_requests).post(create_request))
+        .route("/api/v1/requests/{id}", get(get_request))
+        .route("/api/v1/requests/{id}/steps", post(take_step))
+        .route("/api/v1/requests/{id}/matches", get(purchase_matches))
+        .route(
+            "/api/v1/requests/{id}/documents",
+            get(list_documents).post(upload_document).layer(
+                // Room for a file just over the limit, so the answer is
+                // a clear 413 from `check_document`, not a dropped connection.
+                axum::extract::DefaultBodyLimit::max(MAX_DOCUMENT_BYTES + 64 * 1024),
+            ),
+        )
+        .route("/api/v1/documents/{id}", get(download_document))
+        .route("/api/v1/inbox", get(inbox))
+        .route("/api/v1/loans/overdue", get(overdue_loans))
+        .route(
+            "/api/v1/assets/{id}/idle-listing",
+            post(list_idle).delete(unlist_idle),
+        )
+        .route("/api/v1/virtual-warehouse", get(virtual_warehouse))
+        .route("/api/v1/assets/{id}/repaired", post(repaired))
+        .route("/api/v1/assets/{id}/found", post(found))
+        .route("/api/v1/reports", get(list_reports))
+        .route("/api/v1/reports/{name}", get(report))
+}
+
+/// File a request. Unit staff file for their unit; keepers file disposal
+/// and damage reports for warehouse stock.
+#[utoipa::path(post, path = "/api/v1/requests", tag = "requests", request_body = NewRequest,
+    responses((status = 201, body = Request), (status = 403, body = super::error::ErrorBody),
+        (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+async fn create_request(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiJson(new): ApiJson<NewRequest>,
+) -> AppResult<(StatusCode, Json<Request>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.create_request(ctx, new).await?),
+    ))
+}
+
+/// Requests the caller may see, newest first.
+#[utoipa::path(get, path = "/api/v1/requests", tag = "requests", params(RequestQuery),
+    responses((status = 200, body = Page<Request>)))]
+async fn list_requests(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<RequestQuery>,
+) -> AppResult<Json<Page<Request>>> {
+    Ok(Json(state.store.requests(ctx.actor, q).await?))
+}
+
+/// What awaits the caller's role (unit staff: their unit's receipts).
+#[utoipa::path(get, path = "/api/v1/inbox", tag = "requests", params(Paging),
+    responses((status = 200, body = Page<Request>)))]
+async fn inbox(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(p): ApiQuery<Paging>,
+) -> AppResult<Json<Page<Request>>> {
+    let q = RequestQuery {
+        mine: Some(true),
+        page: p.page,
+        per_page: p.per_page,
+        ..RequestQuery::default()
+    };
+    Ok(Json(state.store.requests(ctx.actor, q).await?))
+}
+
+/// Loans past their due date with items still out.
+#[utoipa::path(get, path = "/api/v1/loans/overdue", tag = "requests", params(Paging),
+    responses((status = 200, body = Page<Request>)))]
+async fn overdue_loans(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(p): ApiQuery<Paging>,
+) -> AppResult<Json<Page<Request>>> {
+    let q = RequestQuery {
+        kind: Some("loan".into()),
+        overdue: Some(true),
+        page: p.page,
+        per_page: p.per_page,
+        ..RequestQuery::default()
+    };
+    Ok(Json(state.store.requests(ctx.actor, q).await?))
+}
+
+/// A request with its items, steps and documents.
+#[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests",
+    responses((status = 200, body = Request), (status = 404, body = super::error::ErrorBody)))]
+async fn get_request(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<Request>> {
+    Ok(Json(state.store.request(ctx.actor, id).await?))
+}
+
+/// Take the next step: `{"action": "approve" | "reject" | "withdraw" |
+/// "fulfil" | "procure" | "receive" | "check_out" | "confirm_receipt" |
+/// "return_items" | "appraise" | "record_sale" | "confirm_remittance" |
+/// "decide_cause" | "confirm_payment", …}`. A wrong role is 403, a wrong
+/// stage 409 naming the stage.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/steps", tag = "requests", request_body = StepBody,
+    responses((status = 200, body = StepOutcome), (status = 403, body = super::error::ErrorBody),
+        (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+async fn take_step(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<StepBody>,
+) -> AppResult<Json<StepOutcome>> {
+    Ok(Json(state.store.take_step(ctx, id, body).await?))
+}
+
+/// For a purchase: in-stock items and idle listings that could fulfil it.
+#[utoipa::path(get, path = "/api/v1/requests/{id}/matches", tag = "requests",
+    responses((status = 200, body = PurchaseMatches)))]
+async fn purchase_matches(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<PurchaseMatches>> {
+    Ok(Json(state.store.purchase_matches(ctx.actor, id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct UploadQuery {
+    /// The file's name as the user knows it.
+    pub filename: String,
+}
+
+/// Attach a file (PDF, PNG, JPEG or WebP, at most 5 MiB) as the raw body
+/// with its Content-Type.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/documents", tag = "requests",
+    params(UploadQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = DocumentInfo), (status = 413, body = super::error::ErrorBody),
+        (status = 422, body = super::error::ErrorBody)))]
+async fn upload_document(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<UploadQuery>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> AppResult<(StatusCode, Json<DocumentInfo>)> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::new(
+                ErrorKind::PayloadTooLarge,
+                "too_large",
+                format!("the file is larger than {MAX_DOCUMENT_BYTES} bytes"),
+            )
+        } else {
+            AppError::bad_request(format!("could not read the file: {e}"))
+        }
+    })?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let filename = clean_filename(&q.filename)?;
+    check_document(&content_type, &body, MAX_DOCUMENT_BYTES)?;
+    let doc = state
+        .store
+        .add_document(ctx.actor, id, filename, content_type, body.to_vec())
+        .await?;
+    Ok((StatusCode::CREATED, Json(doc)))
+}
+
+#[utoipa::path(get, path = "/api/v1/requests/{id}/documents", tag = "requests",
+    responses((status = 200, body = Vec<DocumentInfo>)))]
+async fn list_documents(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<Vec<DocumentInfo>>> {
+    Ok(Json(state.store.request(ctx.actor, id).await?.documents))
+}
+
+/// Download an attachment (always as an attachment, never rendered inline).
+#[utoipa::path(get, path = "/api/v1/documents/{id}", tag = "requests",
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>)))]
+async fn download_document(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Response> {
+    let doc = state.store.document(ctx.actor, id).await?;
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&doc.content_type) {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    // RFC 6266 / 5987: an ASCII fallback plus the UTF-8 name.
+    let ascii: String = doc
+        .filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = doc
+        .filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
+    )) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok((headers, doc.data).into_response())
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListingBody {
+    /// What is offered and how to see it (condition, where it is).
+    pub notes: Option<String>,
+}
+
+/// Offer an idle asset your unit holds in the virtual warehouse.
+#[utoipa::path(post, path = "/api/v1/assets/{id}/idle-listing", tag = "virtual-warehouse",
+    request_body = ListingBody, responses((status = 200, body = Asset)))]
+async fn list_idle(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<ListingBody>,
+) -> AppResult<Json<Asset>> {
+    Ok(Json(state.store.list_idle(ctx, id, body.notes).await?))
+}
+
+/// Take a listing back.
+#[utoipa::path(delete, path = "/api/v1/assets/{id}/idle-listing", tag = "virtual-warehouse",
+    responses((status = 200, body = Asset)))]
+async fn unlist_idle(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<Asset>> {
+    Ok(Json(state.store.unlist_idle(ctx, id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListingQuery {
+    pub category_id: Option<i64>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// Every unit's idle listings (the only window onto other units' assets).
+#[utoipa::path(get, path = "/api/v1/virtual-warehouse", tag = "virtual-warehouse",
+    params(ListingQuery), responses((status = 200, body = Page<Listing>)))]
+async fn virtual_warehouse(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<ListingQuery>,
+) -> AppResult<Json<Page<Listing>>> {
+    authorize(&ctx.actor, Action::BrowseVirtualWarehouse, Scope::Global)?;
+    Ok(Json(
+        state
+            .store
+            .virtual_warehouse(
+                q.category_id,
+                Paging {
+                    page: q.page,
+                    per_page: q.per_page,
+                },
+            )
+            .await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentBody {
+    pub comment: Option<String>,
+}
+
+/// Keeper: the repair is done; the asset returns to its holder.
+#[utoipa::path(post, path = "/api/v1/assets/{id}/repaired", tag = "assets",
+    request_body = CommentBody, responses((status = 200, body = Asset)))]
+async fn repaired(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<CommentBody>,
+) -> AppResult<Json<Asset>> {
+    Ok(Json(
+        state.store.finish_repair(ctx, id, body.comment).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FoundBody {
+    pub location_id: i64,
+    pub comment: Option<String>,
+}
+
+/// Keeper: a lost asset turned up; it goes back into a location.
+#[utoipa::path(post, path = "/api/v1/assets/{id}/found", tag = "assets",
+    request_body = FoundBody, responses((status = 200, body = Asset)))]
+async fn found(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<FoundBody>,
+) -> AppResult<Json<Asset>> {
+    Ok(Json(
+        state
+            .store
+            .found_asset(ctx, id, body.location_id, body.comment)
+            .await?,
+    ))
+}
+
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct ReportName {
+    pub name: String,
+    pub title: String,
+}
+
+/// The reports there are.
+#[utoipa::path(get, path = "/api/v1/reports", tag = "reports",
+    responses((status = 200, body = Vec<ReportName>)))]
+async fn list_reports(ctx: Ctx) -> AppResult<Json<Vec<ReportName>>> {
+    authorize(&ctx.actor, Action::ViewReports, Scope::Global)?;
+    Ok(Json(
+        REPORTS
+            .iter()
+            .map(|(n, t)| ReportName {
+                name: (*n).into(),
+                title: (*t).into(),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ReportQuery {
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+/// One report as JSON or CSV (`?format=csv`, Excel-compatible).
+#[utoipa::path(get, path = "/api/v1/reports/{name}", tag = "reports", params(ReportQuery),
+    responses((status = 200, body = Report), (status = 404, body = super::error::ErrorBody)))]
+async fn report(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> AppResult<Response> {
+    authorize(&ctx.actor, Action::ViewReports, Scope::Global)?;
+    let r = state.store.report(name.clone()).await?;
+    match q.format.as_deref() {
+        None | Some("json") => Ok(Json(r).into_response()),
+        Some("csv") => Ok(super::api::csv_response(
+            &format!("{name}.csv"),
+            report_to_csv(&r)?,
+        )),
+        Some(other) => Err(AppError::invalid(
+            "format",
+            format!("format `{other}` is not json or csv"),
+        )),
+    }
+}
+
+/// The lifecycle part of the OpenAPI document (merged into [`super::ApiDoc`]).
+#[derive(Debug, OpenApi)]
+#[openapi(
+    paths(
+        create_request,
+        list_requests,
+        inbox,
+        overdue_loans,
+        get_request,
+        take_step,
+        purchase_matches,
+        upload_document,
+        list_documents,
+        download_document,
+        list_idle,
+        unlist_idle,
+        virtual_warehouse,
+        repaired,
+        found,
+        list_reports,
+        report
+    ),
+    components(schemas(
+        crate::workflow::ReturnedItem,
+        crate::workflow::ScanMatch,
+        crate::workflow::Extra,
+        crate::workflow::RequestItem,
+        crate::workflow::Step
+    ))
+)]
+pub struct WorkflowDoc;

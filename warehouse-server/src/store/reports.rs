@@ -1,0 +1,279 @@
+//! Management reports (统计报表): tables computed in SQL from the register
+//! and the requests, served as JSON and as Excel-compatible CSV.
+
+use rusqlite::Connection;
+use serde_json::{json, Value};
+
+use super::Store;
+use crate::error::{AppError, AppResult};
+
+/// A report: named columns and rows of values, with totals where they add.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Report {
+    pub name: String,
+    /// Chinese title for people.
+    pub title: String,
+    pub columns: Vec<String>,
+    #[schema(value_type = Vec<Vec<Object>>)]
+    pub rows: Vec<Vec<Value>>,
+    #[schema(value_type = Object)]
+    pub totals: Value,
+}
+
+/// Every report's name and Chinese title.
+pub const REPORTS: &[(&str, &str)] = &[
+    ("assets-by-state", "资产状态与持有分布"),
+    ("utilisation", "分类使用率与闲置率"),
+    ("loans", "未归还及逾期借用"),
+    ("requests", "申请环节与时长"),
+    ("procurement", "集中采购节约资金"),
+    ("disposals", "处置收入上缴"),
+    ("compensation", "损坏赔偿应收与实收"),
+];
+
+fn table(c: &Connection, sql: &str, ncols: usize) -> AppResult<Vec<Vec<Value>>> {
+    let mut stmt = c.prepare(sql)?;
+    let rows = stmt.query_map([], |r| {
+        (0..ncols)
+            .map(|i| {
+                Ok(match r.get_ref(i)? {
+                    rusqlite::types::ValueRef::Null => Value::Null,
+                    rusqlite::types::ValueRef::Integer(n) => json!(n),
+                    rusqlite::types::ValueRef::Real(f) => json!(f),
+                    rusqlite::types::ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
+                    rusqlite::types::ValueRef::Blob(b) => json!(shared::hex::Hex(b).to_string()),
+                })
+            })
+            .collect::<rusqlite::Result<Vec<Value>>>()
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn sum(rows: &[Vec<Value>], col: usize) -> i64 {
+    rows.iter()
+        .filter_map(|r| r.get(col).and_then(Value::as_i64))
+        .sum()
+}
+
+fn build(c: &Connection, name: &str) -> AppResult<Report> {
+    let now = crate::register::now_ms();
+    // Today in Asia/Shanghai, as due dates are meant.
+    let today = (chrono::Utc::now() + chrono::TimeDelta::hours(8))
+        .format("%Y-%m-%d")
+        .to_string();
+    let (columns, rows, totals): (&[&str], Vec<Vec<Value>>, Value) = match name {
+        "assets-by-state" => {
+            let cols: &[&str] = &[
+                "state",
+                "holder_kind",
+                "holder_id",
+                "holder_name",
+                "count",
+                "value_fen",
+            ];
+            let rows = table(
+                c,
+                "SELECT a.state,
+                        CASE WHEN a.holder_unit_id IS NOT NULL THEN 'unit' ELSE 'warehouse' END,
+                        COALESCE(a.holder_unit_id, w.id),
+                        COALESCE(u.name, w.name),
+                        COUNT(*), SUM(a.original_value_fen)
+                 FROM assets a
+                 LEFT JOIN units u ON u.id = a.holder_unit_id
+                 LEFT JOIN locations l ON l.id = a.holder_location_id
+                 LEFT JOIN warehouses w ON w.id = l.warehouse_id
+                 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                cols.len(),
+            )?;
+            let t = json!({ "count": sum(&rows, 4), "value_fen": sum(&rows, 5) });
+            (cols, rows, t)
+        }
+        "utilisation" => {
+            let cols: &[&str] = &[
+                "category_id",
+                "category",
+                "total",
+                "in_use",
+                "idle",
+                "utilisation_pct",
+                "idle_pct",
+            ];
+            let rows = table(
+                c,
+                "SELECT c.id, c.name, COUNT(a.id),
+                        SUM(a.state IN ('allocated', 'on_loan', 'in_transit')),
+                        SUM(a.state IN ('in_stock', 'listed_idle')),
+                        ROUND(100.0 * SUM(a.state IN ('allocated', 'on_loan', 'in_transit')) / COUNT(a.id), 1),
+                        ROUND(100.0 * SUM(a.state IN ('in_stock', 'listed_idle')) / COUNT(a.id), 1)
+                 FROM categories c JOIN assets a ON a.category_id = c.id AND a.state <> 'disposed'
+                 GROUP BY c.id ORDER BY c.id",
+                cols.len(),
+            )?;
+            let t =
+                json!({ "total": sum(&rows, 2), "in_use": sum(&rows, 3), "idle": sum(&rows, 4) });
+            (cols, rows, t)
+        }
+        "loans" => {
+            let cols: &[&str] = &[
+                "request_id",
+                "unit_id",
+                "unit",
+                "reason",
+                "loan_start",
+                "loan_due",
+                "items_out",
+                "overdue",
+                "days_overdue",
+            ];
+            let sql = format!(
+                "SELECT r.id, r.unit_id, u.name, r.reason, r.loan_start, r.loan_due,
+                        (SELECT COUNT(*) FROM request_items i WHERE i.request_id = r.id AND i.active = 1
+                            AND i.status IN ('checked_out', 'received')),
+                        r.loan_due < '{today}',
+                        MAX(0, CAST(julianday('{today}') - julianday(r.loan_due) AS INTEGER))
+                 FROM requests r LEFT JOIN units u ON u.id = r.unit_id
+                 WHERE r.kind = 'loan' AND r.stage IN ('receipt', 'on_loan', 'checkout')
+                   AND EXISTS (SELECT 1 FROM request_items i WHERE i.request_id = r.id AND i.active = 1
+                            AND i.status IN ('checked_out', 'received'))
+                 ORDER BY r.loan_due, r.id"
+            );
+            let rows = table(c, &sql, cols.len())?;
+            let overdue = rows.iter().filter(|r| r.get(7) == Some(&json!(1))).count();
+            let t = json!({ "loans": rows.len(), "items_out": sum(&rows, 6), "overdue": overdue });
+            (cols, rows, t)
+        }
+        "requests" => {
+            let cols: &[&str] = &[
+                "kind",
+                "stage",
+                "count",
+                "oldest_age_days",
+                "average_age_days",
+            ];
+            let sql = format!(
+                "SELECT kind, stage, COUNT(*),
+                        CAST(({now} - MIN(created_at)) / 86400000 AS INTEGER),
+                        ROUND(AVG({now} - created_at) / 86400000.0, 1)
+                 FROM requests GROUP BY kind, stage ORDER BY kind, stage"
+            );
+            let rows = table(c, &sql, cols.len())?;
+            let t = json!({ "count": sum(&rows, 2) });
+            (cols, rows, t)
+        }
+        "procurement" => {
+            let cols: &[&str] = &[
+                "request_id",
+                "batch_code",
+                "supplier",
+                "quantity",
+                "budget_fen",
+                "spent_fen",
+                "savings_fen",
+            ];
+            let rows = table(
+                c,
+                "SELECT r.id, b.code, b.supplier, r.quantity, r.budget_fen, r.spent_fen,
+                        r.budget_fen - r.spent_fen
+                 FROM requests r JOIN procurement_batches b ON b.id = r.batch_id
+                 WHERE r.kind = 'purchase' AND r.spent_fen IS NOT NULL ORDER BY r.id",
+                cols.len(),
+            )?;
+            let t = json!({ "budget_fen": sum(&rows, 4), "spent_fen": sum(&rows, 5),
+                "savings_fen": sum(&rows, 6) });
+            (cols, rows, t)
+        }
+        "disposals" => {
+            let cols: &[&str] = &["month", "auctions", "hammer_fen", "remitted_fen"];
+            let rows = table(
+                c,
+                "SELECT strftime('%Y-%m', remitted_at / 1000 + 8 * 3600, 'unixepoch'),
+                        COUNT(*), SUM(hammer_fen), SUM(remitted_fen)
+                 FROM requests WHERE kind = 'disposal' AND remitted_at IS NOT NULL
+                 GROUP BY 1 ORDER BY 1",
+                cols.len(),
+            )?;
+            let disposed: i64 = c.query_row(
+                "SELECT COUNT(*) FROM assets WHERE state = 'disposed'",
+                [],
+                |r| r.get(0),
+            )?;
+            let t = json!({ "auctions": sum(&rows, 1), "remitted_fen": sum(&rows, 3),
+                "assets_disposed": disposed });
+            (cols, rows, t)
+        }
+        "compensation" => {
+            let cols: &[&str] = &[
+                "request_id",
+                "unit_id",
+                "cause",
+                "remedy",
+                "stage",
+                "owed_fen",
+                "paid_fen",
+            ];
+            let rows = table(
+                c,
+                "SELECT id, unit_id, cause, remedy, stage, compensation_fen,
+                        COALESCE(compensation_paid_fen, 0)
+                 FROM requests WHERE kind = 'damage' AND compensation_fen IS NOT NULL ORDER BY id",
+                cols.len(),
+            )?;
+            let owed = sum(&rows, 5);
+            let paid = sum(&rows, 6);
+            let t = json!({ "owed_fen": owed, "paid_fen": paid, "outstanding_fen": owed - paid });
+            (cols, rows, t)
+        }
+        other => {
+            let names: Vec<&str> = REPORTS.iter().map(|(n, _)| *n).collect();
+            return Err(AppError::not_found(
+                "report",
+                format!("`{other}` (reports: {})", names.join(", ")),
+            ));
+        }
+    };
+    let title = REPORTS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| (*t).to_owned())
+        .unwrap_or_default();
+    Ok(Report {
+        name: name.to_owned(),
+        title,
+        columns: columns.iter().map(|s| (*s).to_owned()).collect(),
+        rows,
+        totals,
+    })
+}
+
+/// A report as CSV that Excel opens (UTF-8 BOM, CRLF).
+pub fn report_to_csv(r: &Report) -> AppResult<Vec<u8>> {
+    let err = |e: csv::Error| AppError::internal(format!("csv: {e}"));
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(&mut out);
+        w.write_record(&r.columns).map_err(err)?;
+        for row in &r.rows {
+            w.write_record(row.iter().map(|v| match v {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }))
+            .map_err(err)?;
+        }
+        w.flush()
+            .map_err(|e| AppError::internal(format!("csv: {e}")))?;
+    }
+    Ok(out)
+}
+
+impl Store {
+    pub async fn report(&self, name: String) -> AppResult<Report> {
+        self.read(move |c| build(c, &name)).await
+    }
+
+    pub fn report_blocking(&self, name: &str) -> AppResult<Report> {
+        self.read_blocking(|c| build(c, name))
+    }
+}

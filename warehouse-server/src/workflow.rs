@@ -1,0 +1,699 @@
+//! Requests and their approval chains (申请与审批): purchase, allocation,
+//! loan, virtual-warehouse transfer, intake, disposal, damage and loss.
+//!
+//! [`step`] is the one table saying, for each kind of request, which stage
+//! it is at, who acts there, and where each action leads. The store
+//! (`store::workflow`) runs the step's effects on assets through the asset
+//! state machine ([`crate::lifecycle`]) in the same transaction.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{AppError, ErrorKind};
+use crate::policy::Role;
+use crate::register::{string_enum, Condition};
+
+string_enum! {
+    /// What a request is for.
+    RequestKind {
+        /// 采购 — unit applies, approver, finance, procurement, receiving, allocation.
+        Purchase = "purchase",
+        /// 调配 — permanent allocation from stock.
+        Allocation = "allocation",
+        /// 出借 — loan from stock with a due date.
+        Loan = "loan",
+        /// 虚拟仓调剂 — an idle item passes from one unit to another.
+        Transfer = "transfer",
+        /// 交回 — a unit hands items in to the warehouse.
+        Intake = "intake",
+        /// 处置 — scrap, auction or transfer out.
+        Disposal = "disposal",
+        /// 损坏与丢失 — damage or loss and who pays.
+        Damage = "damage",
+    }
+}
+
+string_enum! {
+    /// Where a request stands. Terminal: completed, rejected, withdrawn.
+    Stage {
+        /// 评估 — a disposal waits for its appraisal.
+        Appraisal = "appraisal",
+        /// 审批 — waits for the managing agency's approver.
+        Approval = "approval",
+        /// 财政审核 — waits for finance.
+        Finance = "finance",
+        /// 采购 — a purchase waits for the procurement record.
+        Procurement = "procurement",
+        /// 入库 — the keeper receives goods or handed-in items.
+        Receiving = "receiving",
+        /// 出库 — the keeper checks items out at the desk.
+        Checkout = "checkout",
+        /// 签收 — the unit confirms it received the items.
+        Receipt = "receipt",
+        /// 借出中 — a loan's items are out; returns are scanned.
+        OnLoan = "on_loan",
+        /// 拍卖 — an auction's hammer price and buyer are awaited.
+        Sale = "sale",
+        /// 上缴 — finance confirms proceeds reached the treasury.
+        Remittance = "remittance",
+        /// 定责 — the approver decides the cause of damage or loss.
+        Cause = "cause",
+        /// 缴款 — finance confirms compensation paid or write-off.
+        Payment = "payment",
+        Completed = "completed",
+        Rejected = "rejected",
+        Withdrawn = "withdrawn",
+    }
+}
+
+string_enum! {
+    /// How a disposal ends.
+    DisposalMethod { Scrap = "scrap", Auction = "auction", TransferOut = "transfer_out" }
+}
+
+string_enum! {
+    /// Decided cause of damage or loss.
+    Cause {
+        /// 人为 — the responsible party repairs or compensates.
+        Human = "human",
+        /// 自然损耗 — written off through scrapping.
+        Natural = "natural",
+    }
+}
+
+string_enum! {
+    /// For human cause: repair at the party's cost, or compensation at original value.
+    Remedy { Repair = "repair", Compensate = "compensate" }
+}
+
+string_enum! {
+    /// The steps people take on requests.
+    StepKind {
+        Approve = "approve",
+        Reject = "reject",
+        Withdraw = "withdraw",
+        Fulfil = "fulfil",
+        Procure = "procure",
+        Receive = "receive",
+        CheckOut = "check_out",
+        ConfirmReceipt = "confirm_receipt",
+        ReturnItems = "return_items",
+        Appraise = "appraise",
+        RecordSale = "record_sale",
+        ConfirmRemittance = "confirm_remittance",
+        DecideCause = "decide_cause",
+        ConfirmPayment = "confirm_payment",
+    }
+}
+
+impl Stage {
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Stage::Completed | Stage::Rejected | Stage::Withdrawn)
+    }
+
+    /// Who acts next (the inbox this request sits in).
+    pub fn awaiting(self) -> Option<Role> {
+        Some(match self {
+            Stage::Approval | Stage::Procurement | Stage::Sale | Stage::Cause => Role::Approver,
+            Stage::Finance | Stage::Remittance | Stage::Payment => Role::Finance,
+            Stage::Appraisal | Stage::Receiving | Stage::Checkout | Stage::OnLoan => Role::Keeper,
+            Stage::Receipt => Role::UnitStaff,
+            Stage::Completed | Stage::Rejected | Stage::Withdrawn => return None,
+        })
+    }
+}
+
+impl RequestKind {
+    /// The stage a new request starts at.
+    pub fn first_stage(self) -> Stage {
+        match self {
+            RequestKind::Disposal => Stage::Appraisal,
+            RequestKind::Damage => Stage::Cause,
+            _ => Stage::Approval,
+        }
+    }
+}
+
+/// Why a step was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The step exists at this stage but is someone else's (403).
+    WrongRole { allowed: &'static [Role] },
+    /// The step does not apply at this stage (409).
+    WrongStage,
+}
+
+impl Refusal {
+    pub fn into_error(self, id: i64, kind: RequestKind, stage: Stage, step: StepKind) -> AppError {
+        match self {
+            Refusal::WrongRole { allowed } => {
+                let who: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
+                AppError::forbidden(format!(
+                    "{} at stage {} of {} request {id} is for {}",
+                    step.as_str(),
+                    stage.as_str(),
+                    kind.as_str(),
+                    who.join(" or ")
+                ))
+            }
+            Refusal::WrongStage => AppError::new(
+                ErrorKind::Conflict,
+                "wrong_stage",
+                format!(
+                    "{} request {id} is at stage {}; {} does not apply there",
+                    kind.as_str(),
+                    stage.as_str(),
+                    step.as_str()
+                ),
+            ),
+        }
+    }
+}
+
+/// The chain: for a request of `kind` at `stage`, may `role` take `step`,
+/// and which stage follows once the step is complete? (Partial steps —
+/// part of a check-out, some returns — stay at their stage; the store
+/// decides completeness.) `method` is the disposal's method.
+pub fn step(
+    kind: RequestKind,
+    stage: Stage,
+    action: StepKind,
+    role: Role,
+    method: Option<DisposalMethod>,
+) -> Result<Stage, Refusal> {
+    use RequestKind as K;
+    use Role::*;
+    use Stage as S;
+    use StepKind as A;
+    let (allowed, next): (&'static [Role], Stage) = match (kind, stage, action) {
+        // The applicant may withdraw before anyone has decided.
+        (k, s, A::Withdraw) if s == k.first_stage() => (&[UnitStaff, Keeper], S::Withdrawn),
+        (_, S::Approval, A::Reject) => (&[Approver], S::Rejected),
+        (_, S::Finance, A::Reject) => (&[Finance], S::Rejected),
+        (K::Damage, S::Cause, A::Reject) => (&[Approver], S::Rejected),
+
+        (K::Purchase, S::Approval, A::Approve) => (&[Approver], S::Finance),
+        (K::Purchase, S::Approval, A::Fulfil) => (&[Approver], S::Checkout),
+        (K::Purchase, S::Finance, A::Approve) => (&[Finance], S::Procurement),
+        (K::Purchase, S::Procurement, A::Procure) => (&[Approver], S::Receiving),
+        (K::Purchase, S::Receiving, A::Receive) => (&[Keeper], S::Checkout),
+
+        (K::Allocation | K::Loan, S::Approval, A::Approve) => (&[Approver], S::Checkout),
+        (K::Purchase | K::Allocation | K::Loan, S::Checkout, A::CheckOut) => {
+            (&[Keeper], S::Receipt)
+        }
+        (K::Purchase | K::Allocation, S::Receipt, A::ConfirmReceipt) => {
+            (&[UnitStaff], S::Completed)
+        }
+        (K::Loan, S::Receipt, A::ConfirmReceipt) => (&[UnitStaff], S::OnLoan),
+        (K::Loan, S::OnLoan, A::ReturnItems) => (&[Keeper], S::Completed),
+
+        (K::Transfer, S::Approval, A::Approve) => (&[Approver], S::Completed),
+
+        (K::Intake, S::Approval, A::Approve) => (&[Approver], S::Receiving),
+        (K::Intake, S::Receiving, A::Receive) => (&[Keeper], S::Completed),
+
+        (K::Disposal, S::Appraisal, A::Appraise) => (&[Keeper, Approver], S::Approval),
+        (K::Disposal, S::Approval, A::Approve) => (&[Approver], S::Finance),
+        (K::Disposal, S::Finance, A::Approve) => (
+            &[Finance],
+            if method == Some(DisposalMethod::Auction) {
+                S::Sale
+            } else {
+                S::Completed
+            },
+        ),
+        (K::Disposal, S::Sale, A::RecordSale) => (&[Approver], S::Remittance),
+        (K::Disposal, S::Remittance, A::ConfirmRemittance) => (&[Finance], S::Completed),
+
+        (K::Damage, S::Cause, A::DecideCause) => (&[Approver], S::Payment),
+        (K::Damage, S::Payment, A::ConfirmPayment) => (&[Finance], S::Completed),
+
+        _ => return Err(Refusal::WrongStage),
+    };
+    if allowed.contains(&role) {
+        Ok(next)
+    } else {
+        Err(Refusal::WrongRole { allowed })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// What clients send and receive.
+
+/// A new request. Which fields are needed depends on `kind` (see the API
+/// guide); the store names any missing one.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRequest {
+    pub kind: RequestKind,
+    /// Category asked for (purchase; allocation/loan by category).
+    pub category_id: Option<i64>,
+    /// How many (purchase; allocation/loan by category).
+    pub quantity: Option<i64>,
+    /// Specific assets (allocation/loan of named items, transfer, intake,
+    /// disposal, damage).
+    pub asset_ids: Option<Vec<i64>>,
+    /// Purchase budget in fen.
+    pub budget_fen: Option<i64>,
+    /// Why (the event for a loan, the purpose of a purchase, what happened).
+    pub reason: Option<String>,
+    /// YYYY-MM-DD (purchase).
+    pub needed_by: Option<String>,
+    /// YYYY-MM-DD (loan).
+    pub loan_start: Option<String>,
+    /// YYYY-MM-DD (loan).
+    pub loan_due: Option<String>,
+    /// Disposal only.
+    pub disposal_method: Option<DisposalMethod>,
+    /// Damage only: the items are lost rather than damaged.
+    pub loss: Option<bool>,
+    /// Unit concerned when a keeper files a disposal or damage report for a
+    /// unit's assets; unit staff always act for their own unit.
+    pub unit_id: Option<i64>,
+}
+
+/// One returned item with its condition check.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnedItem {
+    /// EPC scanned at the desk (hex), or…
+    pub epc: Option<String>,
+    /// …the asset id.
+    pub asset_id: Option<i64>,
+    pub condition: Condition,
+    pub note: Option<String>,
+}
+
+/// A step on a request: `{"action": "approve", "comment": "…"}` and the
+/// action's own fields.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StepBody {
+    Approve {
+        comment: Option<String>,
+    },
+    Reject {
+        /// The reason is required.
+        comment: String,
+    },
+    Withdraw {
+        comment: Option<String>,
+    },
+    /// Purchase: fulfil from in-stock items (checked out as an allocation)
+    /// or virtual-warehouse listings (transferred at once) instead.
+    Fulfil {
+        asset_ids: Vec<i64>,
+        comment: Option<String>,
+    },
+    Procure {
+        supplier: String,
+        contract_number: String,
+        unit_price_fen: i64,
+        /// YYYY-MM-DD.
+        purchased_on: Option<String>,
+        comment: Option<String>,
+    },
+    /// Purchase: the delivery arrives (count check, assets created in
+    /// stock, to be tagged). Intake: the scanned EPCs of handed-in items.
+    Receive {
+        location_id: i64,
+        /// Purchase: how many arrived (must equal the quantity bought unless
+        /// `accept_shortfall`).
+        received: Option<i64>,
+        /// Purchase: asset numbers for the new assets, in order (default:
+        /// year, request number and item number, digits only).
+        asset_numbers: Option<Vec<String>>,
+        /// Purchase: name of the new assets (default: the category's name).
+        name: Option<String>,
+        model: Option<String>,
+        /// Intake: EPCs scanned at the desk.
+        epcs: Option<Vec<String>>,
+        /// Intake: asset ids (when a tag is unreadable).
+        asset_ids: Option<Vec<i64>>,
+        /// Close the step with fewer items than expected.
+        #[serde(default)]
+        accept_shortfall: bool,
+        comment: Option<String>,
+    },
+    /// EPCs scanned at the desk reader; matched against the approved
+    /// request. `dry_run` only reports the match.
+    CheckOut {
+        epcs: Vec<String>,
+        #[serde(default)]
+        dry_run: bool,
+        /// Finish the check-out even if fewer items than requested.
+        #[serde(default)]
+        accept_shortfall: bool,
+        comment: Option<String>,
+    },
+    ConfirmReceipt {
+        comment: Option<String>,
+    },
+    ReturnItems {
+        items: Vec<ReturnedItem>,
+        /// Where returned items go (default: where each came from).
+        location_id: Option<i64>,
+        comment: Option<String>,
+    },
+    Appraise {
+        appraised_value_fen: i64,
+        appraiser: String,
+        report_ref: String,
+        comment: Option<String>,
+    },
+    RecordSale {
+        hammer_price_fen: i64,
+        buyer: String,
+        comment: Option<String>,
+    },
+    ConfirmRemittance {
+        amount_fen: i64,
+        treasury_ref: String,
+        comment: Option<String>,
+    },
+    DecideCause {
+        cause: Cause,
+        /// Human cause: who is responsible (unit or person).
+        responsible: Option<String>,
+        /// Human cause: repair or compensate.
+        remedy: Option<Remedy>,
+        /// Repair cost in fen (repair); compensation defaults to original value.
+        amount_fen: Option<i64>,
+        comment: Option<String>,
+    },
+    ConfirmPayment {
+        /// Amount received (fen); for a natural-wear write-off, 0.
+        amount_fen: i64,
+        receipt_ref: Option<String>,
+        comment: Option<String>,
+    },
+}
+
+impl StepBody {
+    pub fn kind(&self) -> StepKind {
+        match self {
+            StepBody::Approve { .. } => StepKind::Approve,
+            StepBody::Reject { .. } => StepKind::Reject,
+            StepBody::Withdraw { .. } => StepKind::Withdraw,
+            StepBody::Fulfil { .. } => StepKind::Fulfil,
+            StepBody::Procure { .. } => StepKind::Procure,
+            StepBody::Receive { .. } => StepKind::Receive,
+            StepBody::CheckOut { .. } => StepKind::CheckOut,
+            StepBody::ConfirmReceipt { .. } => StepKind::ConfirmReceipt,
+            StepBody::ReturnItems { .. } => StepKind::ReturnItems,
+            StepBody::Appraise { .. } => StepKind::Appraise,
+            StepBody::RecordSale { .. } => StepKind::RecordSale,
+            StepBody::ConfirmRemittance { .. } => StepKind::ConfirmRemittance,
+            StepBody::DecideCause { .. } => StepKind::DecideCause,
+            StepBody::ConfirmPayment { .. } => StepKind::ConfirmPayment,
+        }
+    }
+
+    pub fn comment(&self) -> Option<&str> {
+        match self {
+            StepBody::Reject { comment } => Some(comment.as_str()),
+            StepBody::Approve { comment }
+            | StepBody::Withdraw { comment }
+            | StepBody::Fulfil { comment, .. }
+            | StepBody::Procure { comment, .. }
+            | StepBody::Receive { comment, .. }
+            | StepBody::CheckOut { comment, .. }
+            | StepBody::ConfirmReceipt { comment }
+            | StepBody::ReturnItems { comment, .. }
+            | StepBody::Appraise { comment, .. }
+            | StepBody::RecordSale { comment, .. }
+            | StepBody::ConfirmRemittance { comment, .. }
+            | StepBody::DecideCause { comment, .. }
+            | StepBody::ConfirmPayment { comment, .. } => comment.as_deref(),
+        }
+    }
+}
+
+/// An asset a request holds or moved.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RequestItem {
+    pub asset_id: i64,
+    pub asset_number: String,
+    pub name: String,
+    /// `requested`, `checked_out`, `received`, `returned`, `done`, `released`.
+    pub status: String,
+    pub asset_state: String,
+    pub return_condition: Option<String>,
+}
+
+/// One recorded step: who, when, what, why.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Step {
+    pub stage: String,
+    pub action: String,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+    pub comment: Option<String>,
+    /// The step's figures (procurement, appraisal, sale, cause…).
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+/// A request with its items and history.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Request {
+    pub id: i64,
+    pub kind: RequestKind,
+    pub stage: Stage,
+    /// Who acts next, if anyone.
+    pub awaiting: Option<Role>,
+    /// The requesting (or concerned) unit.
+    pub unit_id: Option<i64>,
+    /// For a transfer: the unit giving the item.
+    pub other_unit_id: Option<i64>,
+    pub applicant: String,
+    pub category_id: Option<i64>,
+    pub quantity: Option<i64>,
+    pub budget_fen: Option<i64>,
+    pub reason: Option<String>,
+    pub needed_by: Option<String>,
+    pub loan_start: Option<String>,
+    pub loan_due: Option<String>,
+    /// A loan past its due date with items still out.
+    pub overdue: bool,
+    pub disposal_method: Option<DisposalMethod>,
+    pub loss: bool,
+    pub batch_id: Option<i64>,
+    /// Procurement total (unit price × quantity).
+    pub spent_fen: Option<i64>,
+    /// Budget − spent, for purchases.
+    pub savings_fen: Option<i64>,
+    pub appraised_fen: Option<i64>,
+    pub hammer_fen: Option<i64>,
+    pub remitted_fen: Option<i64>,
+    pub compensation_fen: Option<i64>,
+    pub compensation_paid_fen: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub items: Vec<RequestItem>,
+    pub steps: Vec<Step>,
+    pub documents: Vec<DocumentInfo>,
+}
+
+/// What a desk scan matched against a request.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ScanMatch {
+    /// Assets that fit the request (checked out unless a dry run).
+    pub matched: Vec<i64>,
+    /// Scanned EPCs that do not fit, each with the reason.
+    pub extras: Vec<Extra>,
+    /// How many more items the request still needs.
+    pub shortfall: i64,
+    pub committed: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Extra {
+    pub epc: String,
+    pub asset_id: Option<i64>,
+    pub reason: String,
+}
+
+/// Result of a step.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StepOutcome {
+    pub request: Request,
+    /// For check-outs: what the scan matched.
+    pub scan: Option<ScanMatch>,
+    /// Requests this step opened (a damage case from a damaged return).
+    pub opened: Vec<i64>,
+}
+
+/// An attached file's metadata.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DocumentInfo {
+    pub id: i64,
+    pub request_id: i64,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    pub uploaded_by: String,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+/// Accepted attachment types, recognised by their first bytes (the
+/// declared type must agree).
+pub const DOCUMENT_TYPES: &[(&str, &[u8])] = &[
+    ("application/pdf", b"%PDF-"),
+    ("image/png", b"\x89PNG\r\n\x1a\n"),
+    ("image/jpeg", b"\xff\xd8\xff"),
+    ("image/webp", b"RIFF"),
+];
+
+/// Checks a document's declared type against its content.
+pub fn check_document(content_type: &str, body: &[u8], max: usize) -> Result<(), AppError> {
+    if body.is_empty() {
+        return Err(AppError::invalid("body", "the file is empty"));
+    }
+    if body.len() > max {
+        return Err(AppError::new(
+            ErrorKind::PayloadTooLarge,
+            "too_large",
+            format!("the file is {} bytes; the limit is {max}", body.len()),
+        ));
+    }
+    let ct = content_type.split(';').next().unwrap_or("").trim();
+    let Some((_, magic)) = DOCUMENT_TYPES.iter().find(|(t, _)| *t == ct) else {
+        let ok: Vec<&str> = DOCUMENT_TYPES.iter().map(|(t, _)| *t).collect();
+        return Err(AppError::invalid(
+            "content-type",
+            format!("type `{ct}` is not accepted; use one of {}", ok.join(", ")),
+        ));
+    };
+    let webp_ok = ct != "image/webp" || body.get(8..12) == Some(b"WEBP".as_slice());
+    if !body.starts_with(magic) || !webp_ok {
+        return Err(AppError::invalid(
+            "content-type",
+            format!("the file's content is not {ct}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A safe file name for storage and download: path parts and control
+/// characters removed, bounded length.
+pub fn clean_filename(name: &str) -> Result<String, AppError> {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"')
+        .take(120)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    if cleaned.is_empty() {
+        return Err(AppError::invalid("filename", "a file name is required"));
+    }
+    Ok(cleaned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purchase_chain_in_order() {
+        use RequestKind::Purchase as P;
+        let s = step(P, Stage::Approval, StepKind::Approve, Role::Approver, None);
+        assert_eq!(s, Ok(Stage::Finance));
+        let s = step(P, Stage::Finance, StepKind::Approve, Role::Finance, None);
+        assert_eq!(s, Ok(Stage::Procurement));
+        let s = step(
+            P,
+            Stage::Procurement,
+            StepKind::Procure,
+            Role::Approver,
+            None,
+        );
+        assert_eq!(s, Ok(Stage::Receiving));
+        let s = step(P, Stage::Receiving, StepKind::Receive, Role::Keeper, None);
+        assert_eq!(s, Ok(Stage::Checkout));
+    }
+
+    #[test]
+    fn wrong_role_and_wrong_stage_differ() {
+        use RequestKind::Loan;
+        assert_eq!(
+            step(
+                Loan,
+                Stage::Approval,
+                StepKind::Approve,
+                Role::Finance,
+                None
+            ),
+            Err(Refusal::WrongRole {
+                allowed: &[Role::Approver]
+            })
+        );
+        assert_eq!(
+            step(Loan, Stage::OnLoan, StepKind::Approve, Role::Approver, None),
+            Err(Refusal::WrongStage)
+        );
+        // Withdrawal only before the first decision.
+        assert_eq!(
+            step(
+                Loan,
+                Stage::Checkout,
+                StepKind::Withdraw,
+                Role::UnitStaff,
+                None
+            ),
+            Err(Refusal::WrongStage)
+        );
+    }
+
+    #[test]
+    fn auction_goes_through_sale_and_remittance() {
+        use RequestKind::Disposal as D;
+        let auction = Some(DisposalMethod::Auction);
+        let scrap = Some(DisposalMethod::Scrap);
+        let f = step(D, Stage::Finance, StepKind::Approve, Role::Finance, auction);
+        assert_eq!(f, Ok(Stage::Sale));
+        let f = step(D, Stage::Finance, StepKind::Approve, Role::Finance, scrap);
+        assert_eq!(f, Ok(Stage::Completed));
+    }
+
+    #[test]
+    fn terminal_stages_take_no_steps() {
+        for kind in RequestKind::ALL {
+            for stage in [Stage::Completed, Stage::Rejected, Stage::Withdrawn] {
+                for action in StepKind::ALL {
+                    for role in [
+                        Role::Administrator,
+                        Role::Approver,
+                        Role::Finance,
+                        Role::Keeper,
+                        Role::UnitStaff,
+                    ] {
+                        assert!(step(*kind, stage, *action, role, None).is_err());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn documents_must_be_what_they_claim() {
+        assert!(check_document("application/pdf", b"%PDF-1.7 ...", 100).is_ok());
+        assert!(check_document("application/pdf", b"MZ\x90\x00", 100).is_err());
+        assert!(check_document("text/html", b"<html>", 100).is_err());
+        assert!(check_document("image/png", b"", 100).is_err());
+        let big = vec![b'%'; 200];
+        let e = check_document("application/pdf", &big, 100);
+        assert!(e.is_err_and(|e| e.kind == ErrorKind::PayloadTooLarge));
+        assert_eq!(
+            clean_filename("../../etc/pass\"wd").ok().as_deref(),
+            Some("passwd")
+        );
+        assert!(clean_filename("/").is_err());
+    }
+}
