@@ -1396,7 +1396,9 @@ fn step_blocking(
 ) -> AppResult<(Option<ScanMatch>, Vec<i64>)> {
     let r = load_row(tx, id)?;
     if !may_view(&ctx.actor, &r) {
-        return Err(AppError::not_found("request", id));
+        return Err(AppError::forbidden(format!(
+            "request {id} concerns another unit"
+        )));
     }
     authorize(&ctx.actor, Action::ActOnRequest, scope_of(&r))?;
     let fx = apply(tx, ctx, &r, body)?;

@@ -76,8 +76,33 @@ impl Flow {
             .await
     }
 
-    /// A step that must succeed; returns the outcome.
+    /// A step that must succeed for `token`; first every other role (and
+    /// the other unit) tries the same step and must be refused with 403,
+    /// changing nothing.
     pub async fn ok(&self, token: &str, req: i64, body: Value) -> Result<Value> {
+        let w = &self.w;
+        // Appraisal may be recorded by a keeper or an approver.
+        let shared = body["action"] == "appraise";
+        let before = self.snapshot(req).await?;
+        for other in [
+            &w.admin,
+            &w.approver,
+            &w.finance,
+            &w.keeper,
+            &w.staff_a,
+            &self.staff_b,
+        ] {
+            if other == token || (shared && (other == &w.keeper || other == &w.approver)) {
+                continue;
+            }
+            let (st, e) = self.step(other, req, body.clone()).await?;
+            if st != StatusCode::FORBIDDEN {
+                bail!("{body} on request {req} by a wrong role: expected 403, got {st} {e}");
+            }
+        }
+        if self.snapshot(req).await? != before {
+            bail!("refused steps changed request {req}");
+        }
         let (st, v) = self.step(token, req, body.clone()).await?;
         if st != StatusCode::OK {
             bail!("step {body} on request {req}: {st} {v}");
@@ -440,7 +465,7 @@ async fn purchase_goes_through_finance_procurement_receiving_and_allocation() ->
     let (st, _) = f
         .step(&f.staff_b, id, json!({"action": "confirm_receipt"}))
         .await?;
-    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(st, StatusCode::FORBIDDEN);
     let v = f
         .ok(&w.staff_a, id, json!({"action": "confirm_receipt"}))
         .await?;
@@ -1003,11 +1028,11 @@ async fn wrong_roles_and_wrong_stages_are_refused_and_change_nothing() -> Result
         assert_eq!(st, StatusCode::FORBIDDEN, "{body} on {id}: {e}");
         assert!(e["error"]["message"].is_string());
     }
-    // Another unit's request is invisible to unit B.
+    // Another unit's request is refused to unit B.
     let (st, _) = f
         .step(&f.staff_b, loan, json!({"action": "withdraw"}))
         .await?;
-    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(st, StatusCode::FORBIDDEN);
     let wrong_stages = [
         (
             &w.keeper,
