@@ -21,6 +21,7 @@ pub mod lifecycle;
 pub mod policy;
 pub mod register;
 pub mod seed;
+pub mod simulate;
 pub mod stocktake;
 pub mod store;
 pub mod workflow;

@@ -26,7 +26,7 @@ pub use accounts::AuthenticatedSession;
 pub use assets::{fen_to_yuan, BulkAsset};
 pub use ingest::{apply_batch, ForeignSighting, IngestOutcome};
 pub use reports::*;
-pub use workflow::{Document, Listing, PurchaseMatches, RequestQuery};
+pub use workflow::{Document, Listing, PurchaseMatches, RequestQuery, SampleAsset};
 
 /// Schema migrations, applied in order at start; never edit one that has
 /// shipped, add a new file.

@@ -123,3 +123,65 @@ async fn admin_commands() -> Result<()> {
     );
     Ok(())
 }
+
+/// A scripted year: hundreds of requests of every kind, then the hash
+/// chain verifies and the reports add up (the command checks and exits 1
+/// otherwise; the test reads its checks).
+#[tokio::test]
+async fn simulate_year_ends_with_the_chain_verifying_and_reports_adding_up() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("year.db");
+    cli_ok(
+        &db,
+        &[
+            "admin",
+            "init",
+            "--admin-username",
+            ADMIN,
+            "--admin-password",
+            PASSWORD,
+            "--org-name",
+            "x",
+            "--company-prefix",
+            COMPANY_PREFIX,
+        ],
+    )?;
+    let out = cli_ok(
+        &db,
+        &["admin", "simulate-year", "--requests", "400", "--seed", "3"],
+    )?;
+    let report: serde_json::Value = serde_json::from_str(&out)?;
+    ensure!(report["ok"] == true, "year did not add up: {report}");
+    let checks = report["checks"].as_array().map(Vec::len).unwrap_or(0);
+    ensure!(checks >= 7, "only {checks} checks: {report}");
+    for kind in [
+        "purchase",
+        "allocation",
+        "loan",
+        "transfer",
+        "intake",
+        "disposal",
+        "damage",
+    ] {
+        let n = report["requests"][kind].as_i64().unwrap_or(0);
+        ensure!(n >= 10, "only {n} {kind} requests: {report}");
+    }
+    let rejected: i64 = report["outcomes"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.ends_with(":rejected") || k.ends_with(":withdrawn"))
+        .filter_map(|(_, v)| v.as_i64())
+        .sum();
+    ensure!(rejected > 0, "no rejection or withdrawal: {report}");
+    // The log verifies from the command line too, and the same seed's
+    // people exist already.
+    cli_ok(&db, &["admin", "verify-log"])?;
+    let again = cli(
+        &db,
+        &["admin", "simulate-year", "--requests", "1", "--seed", "3"],
+    )?;
+    ensure!(!again.status.success());
+    ensure!(String::from_utf8_lossy(&again.stderr).contains("use another --seed"));
+    Ok(())
+}

@@ -1,0 +1,691 @@
+//! `admin simulate-year`: a year in the life of the warehouse, scripted.
+//! Hundreds of requests of every kind run through the same store calls
+//! the HTTP handlers make, each step by the role the chain names, with
+//! rejections, withdrawals, partial returns, damage and auctions drawn at
+//! random. At the end the hash chain must verify and the reports must add
+//! up: asset counts per state against a replay of the event log, money
+//! against the request trail and against what the script itself did.
+
+use std::collections::BTreeMap;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::config::PasswordCost;
+use crate::error::{AppError, AppResult};
+use crate::policy::{Actor, Ctx, Role};
+use crate::register::AssetState;
+use crate::store::{SampleAsset, Store};
+use crate::workflow::{Cause, DisposalMethod, NewRequest, Remedy, RequestKind, StepBody};
+
+/// One check and whether it held.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// What the year did and whether everything adds up.
+#[derive(Debug, Clone, Serialize)]
+pub struct YearReport {
+    pub requests: BTreeMap<String, i64>,
+    pub outcomes: BTreeMap<String, i64>,
+    pub steps: i64,
+    pub skipped: i64,
+    pub checks: Vec<Check>,
+    pub ok: bool,
+}
+
+struct People {
+    approver: Ctx,
+    finance: Ctx,
+    keeper: Ctx,
+    /// (unit id, its staff).
+    units: Vec<(i64, Ctx)>,
+}
+
+fn ctx(u: &crate::register::User) -> Ctx {
+    Ctx {
+        actor: Actor::User {
+            id: u.id,
+            username: u.username.clone(),
+            role: u.role,
+            unit_id: u.unit_id,
+        },
+        request_id: Some("simulate-year".into()),
+    }
+}
+
+async fn people(store: &Store, tag: &str) -> AppResult<People> {
+    // Simulated people cannot log in: their password is random and unknown.
+    let hash = crate::accounts::hash_password(
+        &crate::accounts::new_token("sim_"),
+        PasswordCost::InsecureFastForTests,
+    )?;
+    let mk = |name: String, role: Role, unit: Option<i64>| {
+        let hash = hash.clone();
+        async move {
+            store
+                .create_user(name.clone(), name, hash, role, unit)
+                .await
+                .map_err(|e| {
+                    if e.code == "duplicate" {
+                        AppError::conflict(format!(
+                            "simulated users of seed {tag} exist already; use another --seed"
+                        ))
+                    } else {
+                        e
+                    }
+                })
+        }
+    };
+    let approver = ctx(&mk(format!("sim{tag}-approver"), Role::Approver, None).await?);
+    let finance = ctx(&mk(format!("sim{tag}-finance"), Role::Finance, None).await?);
+    let keeper = ctx(&mk(format!("sim{tag}-keeper"), Role::Keeper, None).await?);
+    let mut units = Vec::new();
+    for u in store.list_units(1, 8).await?.items {
+        let staff = mk(
+            format!("sim{tag}-unit{}", u.id),
+            Role::UnitStaff,
+            Some(u.id),
+        )
+        .await?;
+        units.push((u.id, ctx(&staff)));
+    }
+    if units.len() < 2 {
+        return Err(AppError::conflict(
+            "the simulation needs at least two units",
+        ));
+    }
+    Ok(People {
+        approver,
+        finance,
+        keeper,
+        units,
+    })
+}
+
+struct Sim<'a> {
+    store: &'a Store,
+    p: People,
+    rng: StdRng,
+    location: i64,
+    steps: i64,
+    skipped: i64,
+    requests: BTreeMap<String, i64>,
+    outcomes: BTreeMap<String, i64>,
+    remitted: i64,
+    compensation_paid: i64,
+    savings: i64,
+    bought: i64,
+}
+
+fn body(v: Value) -> AppResult<StepBody> {
+    serde_json::from_value(v).map_err(|e| AppError::internal(format!("simulated step: {e}")))
+}
+
+impl Sim<'_> {
+    async fn step(
+        &mut self,
+        who: &Ctx,
+        id: i64,
+        b: Value,
+    ) -> AppResult<crate::workflow::StepOutcome> {
+        self.steps += 1;
+        self.store.take_step(who.clone(), id, body(b)?).await
+    }
+
+    async fn file(&mut self, who: &Ctx, new: Value) -> AppResult<i64> {
+        let new: NewRequest = serde_json::from_value(new)
+            .map_err(|e| AppError::internal(format!("simulated request: {e}")))?;
+        *self.requests.entry(new.kind.as_str().into()).or_default() += 1;
+        Ok(self.store.create_request(who.clone(), new).await?.id)
+    }
+
+    fn end(&mut self, kind: &str, how: &str) {
+        *self.outcomes.entry(format!("{kind}:{how}")).or_default() += 1;
+    }
+
+    fn sample(
+        &mut self,
+        state: AssetState,
+        unit: Option<i64>,
+        not_unit: Option<i64>,
+        n: i64,
+    ) -> AppResult<Vec<SampleAsset>> {
+        let shuffle = self.rng.gen_range(1..1_000_000);
+        self.store
+            .sample_assets_blocking(state, unit, not_unit, n, shuffle)
+    }
+
+    fn unit(&mut self) -> (i64, Ctx) {
+        let i = self.rng.gen_range(0..self.p.units.len());
+        self.p.units[i].clone()
+    }
+
+    /// Commissions a tag as the desk would: allocate, write, confirm.
+    async fn tag(&mut self, asset_id: i64) -> AppResult<String> {
+        let asset = self.store.asset(asset_id).await?;
+        let epc = match self
+            .store
+            .get_setting(crate::commission::COMPANY_PREFIX_KEY)
+            .await?
+        {
+            Some(prefix) => crate::commission::giai96_for(&prefix, &asset.asset_number)?
+                .bytes()
+                .to_vec(),
+            None => {
+                let mut b = vec![0u8; 12];
+                self.rng.fill(&mut b[..]);
+                b
+            }
+        };
+        let keeper = self.p.keeper.clone();
+        let commission = self
+            .store
+            .start_commission(keeper.clone(), asset_id, epc.clone())
+            .await?;
+        self.store
+            .confirm_commission(keeper, commission, epc.clone())
+            .await?;
+        Ok(shared::hex::Hex(&epc).to_string())
+    }
+
+    /// Approver's decision: approve mostly, sometimes reject.
+    async fn decide(&mut self, id: i64, kind: &str) -> AppResult<bool> {
+        let approver = self.p.approver.clone();
+        if self.rng.gen_bool(0.1) {
+            self.step(
+                &approver,
+                id,
+                json!({"action": "reject", "comment": "不符合配置标准"}),
+            )
+            .await?;
+            self.end(kind, "rejected");
+            return Ok(false);
+        }
+        self.step(
+            &approver,
+            id,
+            json!({"action": "approve", "comment": "同意"}),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    async fn checkout(&mut self, id: i64, epcs: Vec<String>) -> AppResult<()> {
+        let keeper = self.p.keeper.clone();
+        self.step(
+            &keeper,
+            id,
+            json!({"action": "check_out", "epcs": epcs, "accept_shortfall": true}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn loan_or_allocation(&mut self, loan: bool) -> AppResult<()> {
+        let kind = if loan { "loan" } else { "allocation" };
+        let stock = self.sample(AssetState::InStock, None, None, 40)?;
+        let stock: Vec<SampleAsset> = stock.into_iter().filter(|a| a.epc.is_some()).collect();
+        if stock.len() < 3 {
+            self.skipped += 1;
+            return Ok(());
+        }
+        let (unit, staff) = self.unit();
+        // Half ask by category and quantity, half for specific items.
+        let cat = stock[0].category_id;
+        let same: Vec<&SampleAsset> = stock.iter().filter(|a| a.category_id == cat).collect();
+        let n = self.rng.gen_range(1..=same.len().min(5));
+        let by_category = self.rng.gen_bool(0.5);
+        let past_due = self.rng.gen_bool(0.2);
+        let mut new = json!({"kind": kind, "reason": "活动保障"});
+        if by_category {
+            new["category_id"] = json!(cat);
+            new["quantity"] = json!(n);
+        } else {
+            new["asset_ids"] = json!(same[..n].iter().map(|a| a.id).collect::<Vec<_>>());
+        }
+        if loan {
+            new["loan_start"] = json!("2026-01-10");
+            new["loan_due"] = json!(if past_due { "2026-01-12" } else { "2099-12-31" });
+        }
+        let id = self.file(&staff, new).await?;
+        if self.rng.gen_bool(0.05) {
+            self.step(
+                &staff,
+                id,
+                json!({"action": "withdraw", "comment": "活动取消"}),
+            )
+            .await?;
+            self.end(kind, "withdrawn");
+            return Ok(());
+        }
+        if !self.decide(id, kind).await? {
+            return Ok(());
+        }
+        let epcs: Vec<String> = same[..n].iter().filter_map(|a| a.epc.clone()).collect();
+        self.checkout(id, epcs).await?;
+        self.step(&staff, id, json!({"action": "confirm_receipt"}))
+            .await?;
+        if !loan {
+            self.end(kind, "completed");
+            return Ok(());
+        }
+        // Returns: sometimes in two parts, sometimes one item damaged;
+        // some overdue loans stay out.
+        if past_due && self.rng.gen_bool(0.3) {
+            self.end(kind, "still_out");
+            return Ok(());
+        }
+        let out: Vec<i64> = self
+            .store
+            .request(staff.actor.clone(), id)
+            .await?
+            .items
+            .iter()
+            .filter(|i| i.status == "received")
+            .map(|i| i.asset_id)
+            .collect();
+        let split = if out.len() > 1 && self.rng.gen_bool(0.3) {
+            out.len() / 2
+        } else {
+            out.len()
+        };
+        let keeper = self.p.keeper.clone();
+        for part in [&out[..split], &out[split..]] {
+            if part.is_empty() {
+                continue;
+            }
+            let items: Vec<Value> = part
+                .iter()
+                .map(|a| {
+                    let damaged = self.rng.gen_bool(0.05);
+                    json!({"asset_id": a, "condition": if damaged { "damaged" } else { "good" }})
+                })
+                .collect();
+            let r = self
+                .step(
+                    &keeper,
+                    id,
+                    json!({"action": "return_items", "items": items}),
+                )
+                .await?;
+            for case in r.opened {
+                self.damage_decision(case, false).await?;
+            }
+        }
+        let _ = unit;
+        self.end(kind, "completed");
+        Ok(())
+    }
+
+    async fn purchase(&mut self) -> AppResult<()> {
+        let (_, staff) = self.unit();
+        let cats = self.store.list_categories(1, 100).await?.items;
+        let cat = cats[self.rng.gen_range(0..cats.len())].id;
+        let qty = self.rng.gen_range(1..=4i64);
+        let price = self.rng.gen_range(10_000..200_000i64);
+        let budget = price * qty + self.rng.gen_range(0..50_000i64);
+        let id = self
+            .file(
+                &staff,
+                json!({"kind": "purchase", "category_id": cat, "quantity": qty,
+                    "budget_fen": budget, "reason": "新增配置"}),
+            )
+            .await?;
+        if !self.decide(id, "purchase").await? {
+            return Ok(());
+        }
+        let finance = self.p.finance.clone();
+        if self.rng.gen_bool(0.1) {
+            self.step(
+                &finance,
+                id,
+                json!({"action": "reject", "comment": "预算不足"}),
+            )
+            .await?;
+            self.end("purchase", "rejected");
+            return Ok(());
+        }
+        self.step(&finance, id, json!({"action": "approve"}))
+            .await?;
+        let approver = self.p.approver.clone();
+        let contract = format!("SIM-{id}");
+        self.step(
+            &approver,
+            id,
+            json!({"action": "procure", "supplier": "模拟供应商", "contract_number": contract,
+                "unit_price_fen": price}),
+        )
+        .await?;
+        self.savings += budget - price * qty;
+        self.bought += qty;
+        let keeper = self.p.keeper.clone();
+        let r = self
+            .step(
+                &keeper,
+                id,
+                json!({"action": "receive", "location_id": self.location}),
+            )
+            .await?;
+        // Tags are written at receiving; the keeper scans them out.
+        let mut epcs = Vec::new();
+        for item in &r.request.items {
+            epcs.push(self.tag(item.asset_id).await?);
+        }
+        self.checkout(id, epcs).await?;
+        self.step(&staff, id, json!({"action": "confirm_receipt"}))
+            .await?;
+        self.end("purchase", "completed");
+        Ok(())
+    }
+
+    async fn transfer(&mut self) -> AppResult<()> {
+        let (giver, giver_staff) = self.unit();
+        let held = self.sample(AssetState::Allocated, Some(giver), None, 1)?;
+        let Some(a) = held.first() else {
+            self.skipped += 1;
+            return Ok(());
+        };
+        self.store
+            .list_idle(giver_staff.clone(), a.id, Some("闲置可调剂".into()))
+            .await?;
+        let (taker, taker_staff) = self.unit();
+        if taker == giver {
+            // Nobody asked; the unit takes the listing back.
+            self.store.unlist_idle(giver_staff, a.id).await?;
+            self.end("transfer", "unlisted");
+            return Ok(());
+        }
+        let id = self
+            .file(
+                &taker_staff,
+                json!({"kind": "transfer", "asset_ids": [a.id], "reason": "调剂使用"}),
+            )
+            .await?;
+        if self.decide(id, "transfer").await? {
+            self.end("transfer", "completed");
+        } else {
+            self.store.unlist_idle(giver_staff, a.id).await?;
+        }
+        Ok(())
+    }
+
+    async fn intake(&mut self) -> AppResult<()> {
+        let (unit, staff) = self.unit();
+        let held = self.sample(AssetState::Allocated, Some(unit), None, 3)?;
+        if held.is_empty() {
+            self.skipped += 1;
+            return Ok(());
+        }
+        let ids: Vec<i64> = held.iter().map(|a| a.id).collect();
+        let id = self
+            .file(
+                &staff,
+                json!({"kind": "intake", "asset_ids": ids, "reason": "机构撤并交回"}),
+            )
+            .await?;
+        if !self.decide(id, "intake").await? {
+            return Ok(());
+        }
+        let keeper = self.p.keeper.clone();
+        self.step(
+            &keeper,
+            id,
+            json!({"action": "receive", "location_id": self.location, "asset_ids": ids}),
+        )
+        .await?;
+        self.end("intake", "completed");
+        Ok(())
+    }
+
+    async fn disposal(&mut self) -> AppResult<()> {
+        let stock = self.sample(AssetState::InStock, None, None, 2)?;
+        if stock.is_empty() {
+            self.skipped += 1;
+            return Ok(());
+        }
+        let method = if self.rng.gen_bool(0.6) {
+            DisposalMethod::Auction
+        } else {
+            DisposalMethod::Scrap
+        };
+        let keeper = self.p.keeper.clone();
+        let ids: Vec<i64> = stock.iter().map(|a| a.id).collect();
+        let id = self
+            .file(
+                &keeper,
+                json!({"kind": "disposal", "asset_ids": ids, "disposal_method": method.as_str(),
+                    "reason": "超过最低使用年限"}),
+            )
+            .await?;
+        let appraised = self.rng.gen_range(0..50_000i64);
+        self.step(
+            &keeper,
+            id,
+            json!({"action": "appraise", "appraised_value_fen": appraised, "appraiser": "模拟评估",
+                "report_ref": format!("PG-{id}")}),
+        )
+        .await?;
+        if !self.decide(id, "disposal").await? {
+            return Ok(());
+        }
+        let finance = self.p.finance.clone();
+        self.step(&finance, id, json!({"action": "approve"}))
+            .await?;
+        if method == DisposalMethod::Auction {
+            let hammer = appraised + self.rng.gen_range(0..20_000i64);
+            let approver = self.p.approver.clone();
+            self.step(
+                &approver,
+                id,
+                json!({"action": "record_sale", "hammer_price_fen": hammer, "buyer": "竞买人"}),
+            )
+            .await?;
+            self.step(
+                &finance,
+                id,
+                json!({"action": "confirm_remittance", "amount_fen": hammer,
+                    "treasury_ref": format!("JK-{id}")}),
+            )
+            .await?;
+            self.remitted += hammer;
+        }
+        self.end("disposal", "completed");
+        Ok(())
+    }
+
+    async fn damage(&mut self) -> AppResult<()> {
+        let (unit, staff) = self.unit();
+        let held = self.sample(AssetState::Allocated, Some(unit), None, 1)?;
+        let Some(a) = held.first() else {
+            self.skipped += 1;
+            return Ok(());
+        };
+        let loss = self.rng.gen_bool(0.3);
+        let id = self
+            .file(
+                &staff,
+                json!({"kind": "damage", "asset_ids": [a.id], "loss": loss, "reason": "使用中损坏"}),
+            )
+            .await?;
+        self.damage_decision(id, loss).await
+    }
+
+    async fn damage_decision(&mut self, id: i64, loss: bool) -> AppResult<()> {
+        let approver = self.p.approver.clone();
+        let finance = self.p.finance.clone();
+        let roll = self.rng.gen_range(0..3);
+        let decision = match (roll, loss) {
+            (0, _) => json!({"action": "decide_cause", "cause": Cause::Natural.as_str()}),
+            (1, false) => {
+                json!({"action": "decide_cause", "cause": "human", "responsible": "使用人",
+                "remedy": Remedy::Repair.as_str(), "amount_fen": self.rng.gen_range(1_000..20_000i64)})
+            }
+            _ => json!({"action": "decide_cause", "cause": "human", "responsible": "使用人",
+                "remedy": Remedy::Compensate.as_str()}),
+        };
+        let r = self.step(&approver, id, decision).await?;
+        let owed = r.request.compensation_fen.unwrap_or(0);
+        self.step(
+            &finance,
+            id,
+            json!({"action": "confirm_payment", "amount_fen": owed}),
+        )
+        .await?;
+        self.compensation_paid += owed;
+        if roll == 1 && !loss {
+            let keeper = self.p.keeper.clone();
+            for item in &r.request.items {
+                self.store
+                    .finish_repair(keeper.clone(), item.asset_id, None)
+                    .await?;
+            }
+        }
+        self.end("damage", "completed");
+        Ok(())
+    }
+}
+
+fn check(checks: &mut Vec<Check>, name: &str, ok: bool, detail: String) {
+    checks.push(Check {
+        name: name.into(),
+        ok,
+        detail,
+    });
+}
+
+/// Runs the year. `requests` is the number of requests filed (each runs to
+/// its end or a rejection).
+pub async fn simulate_year(store: &Store, seed: u64, requests: u32) -> anyhow::Result<YearReport> {
+    if store.list_categories(1, 1).await?.total == 0 {
+        crate::seed::seed(store, 600, false).await?;
+    }
+    let p = people(store, &seed.to_string()).await?;
+    let location = {
+        let w = store.list_warehouses(1, 1).await?.items;
+        let w = w.first().ok_or_else(|| anyhow::anyhow!("no warehouse"))?;
+        let l = store.list_locations(w.id, 1, 1).await?.items;
+        l.first().ok_or_else(|| anyhow::anyhow!("no location"))?.id
+    };
+    let mut sim = Sim {
+        store,
+        p,
+        rng: StdRng::seed_from_u64(seed),
+        location,
+        steps: 0,
+        skipped: 0,
+        requests: BTreeMap::new(),
+        outcomes: BTreeMap::new(),
+        remitted: 0,
+        compensation_paid: 0,
+        savings: 0,
+        bought: 0,
+    };
+    for _ in 0..requests {
+        let roll = sim.rng.gen_range(0..100);
+        let kind = match roll {
+            0..=29 => RequestKind::Loan,
+            30..=44 => RequestKind::Allocation,
+            45..=59 => RequestKind::Purchase,
+            60..=69 => RequestKind::Transfer,
+            70..=77 => RequestKind::Intake,
+            78..=89 => RequestKind::Disposal,
+            _ => RequestKind::Damage,
+        };
+        let r = match kind {
+            RequestKind::Loan => sim.loan_or_allocation(true).await,
+            RequestKind::Allocation => sim.loan_or_allocation(false).await,
+            RequestKind::Purchase => sim.purchase().await,
+            RequestKind::Transfer => sim.transfer().await,
+            RequestKind::Intake => sim.intake().await,
+            RequestKind::Disposal => sim.disposal().await,
+            RequestKind::Damage => sim.damage().await,
+        };
+        r.map_err(|e| anyhow::anyhow!("simulated {} failed: {e}", kind.as_str()))?;
+    }
+
+    let mut checks = Vec::new();
+    let v = store.verify_log().await?;
+    check(
+        &mut checks,
+        "hash chain verifies",
+        v.ok,
+        format!("{} events checked", v.checked),
+    );
+    let (replayed, register) = store.replay_states_blocking()?;
+    check(
+        &mut checks,
+        "asset states replayed from the event log equal the register",
+        replayed == register,
+        format!("log {replayed:?} register {register:?}"),
+    );
+    let by_state = store.report_blocking("assets-by-state")?;
+    let total = by_state.totals["count"].as_i64().unwrap_or(-1);
+    check(
+        &mut checks,
+        "assets-by-state adds up to the register",
+        total == register.values().sum::<i64>(),
+        format!("report {total}"),
+    );
+    let disposals = store.report_blocking("disposals")?;
+    let remitted = disposals.totals["remitted_fen"].as_i64().unwrap_or(-1);
+    let trail = store.step_sum_blocking("confirm_remittance", "amount_fen")?;
+    check(
+        &mut checks,
+        "proceeds remitted: report = request trail = script",
+        remitted == trail && trail == sim.remitted,
+        format!("report {remitted}, trail {trail}, script {}", sim.remitted),
+    );
+    let comp = store.report_blocking("compensation")?;
+    let paid = comp.totals["paid_fen"].as_i64().unwrap_or(-1);
+    let trail = store.step_sum_blocking("confirm_payment", "amount_fen")?;
+    check(
+        &mut checks,
+        "compensation paid: report = request trail = script",
+        paid == trail && trail == sim.compensation_paid,
+        format!(
+            "report {paid}, trail {trail}, script {}",
+            sim.compensation_paid
+        ),
+    );
+    let proc_ = store.report_blocking("procurement")?;
+    let savings = proc_.totals["savings_fen"].as_i64().unwrap_or(-1);
+    check(
+        &mut checks,
+        "procurement savings: report = script",
+        savings == sim.savings,
+        format!("report {savings}, script {}", sim.savings),
+    );
+    let loans = store.report_blocking("loans")?;
+    let still_out = sim.outcomes.get("loan:still_out").copied().unwrap_or(0);
+    check(
+        &mut checks,
+        "loans report lists the loans left out",
+        loans.totals["loans"].as_i64() == Some(still_out),
+        format!("report {}, script {still_out}", loans.totals["loans"]),
+    );
+    let reqs = store.report_blocking("requests")?;
+    let filed: i64 = sim.requests.values().sum();
+    // Damage cases opened by returns are requests the script did not file.
+    let opened = reqs.totals["count"].as_i64().unwrap_or(-1) - filed;
+    check(
+        &mut checks,
+        "requests report counts every request",
+        opened >= 0,
+        format!("report {}, filed {filed}", reqs.totals["count"]),
+    );
+    let ok = checks.iter().all(|c| c.ok);
+    Ok(YearReport {
+        requests: sim.requests,
+        outcomes: sim.outcomes,
+        steps: sim.steps,
+        skipped: sim.skipped,
+        checks,
+        ok,
+    })
+}
