@@ -8,8 +8,13 @@ use crate::register::ReaderRole;
 /// An alarm is raised when a known asset is seen (or appears) at a gate
 /// reader and its check-out is not approved. `removed` reports that a tag
 /// left the field, already covered by its earlier `added`/`seen`. Unknown
-/// EPCs never alarm (they are foreign sightings). The "approved check-out"
-/// is a flag until the workflows (issue 5/6) set it from approved requests.
+/// EPCs never alarm (they are foreign sightings). `checkout_approved` is
+/// derived from the asset's state by the state machine
+/// ([`crate::lifecycle::may_pass_gate`]): a keeper's check-out of an
+/// approved allocation or loan moves the asset to `in_transit`, which may
+/// leave; stock, items held for disposal and lost items may not. A keeper
+/// can still issue a one-off pass (`PUT /assets/{id}/checkout-approval`),
+/// recorded in the event log; the next state change resets it.
 pub fn raises_alarm(reader: ReaderRole, kind: ObservationKind, checkout_approved: bool) -> bool {
     reader == ReaderRole::Gate && kind != ObservationKind::Removed && !checkout_approved
 }

@@ -323,13 +323,20 @@ impl Store {
                         })?;
                     }
                     ResolutionAction::MarkMissing => {
-                        append(tx, &ctx, NewEvent {
+                        // Opens a loss case for the approver (damage and
+                        // loss workflow); the asset becomes `lost` when the
+                        // cause is decided.
+                        super::workflow::open_case(
+                            tx,
+                            &ctx,
+                            line.recorded_unit_id,
                             asset_id,
-                            action: "stocktake_missing",
-                            place: line.recorded_location_id.map(|l| format!("location:{l}")),
-                            reason: comment.clone(),
-                            details: json!({ "stocktake_id": id }),
-                        })?;
+                            true,
+                            format!(
+                                "missing at stock-take {id}{}",
+                                comment.as_deref().map(|c| format!(": {c}")).unwrap_or_default()
+                            ),
+                        )?;
                     }
                     ResolutionAction::Ignore => {}
                 }

@@ -363,26 +363,29 @@ fn release_all(tx: &Transaction<'_>, ctx: &Ctx, r: &Row, reason: Option<String>)
     Ok(())
 }
 
-/// A damage case opened by another step (a damaged return).
-fn open_damage_case(
+/// A damage (or, with `loss`, loss) case opened by another step: a
+/// damaged return, an item missing at a stock-take.
+pub(crate) fn open_case(
     tx: &Transaction<'_>,
     ctx: &Ctx,
     unit: Option<i64>,
     asset_id: i64,
+    loss: bool,
     reason: String,
 ) -> AppResult<i64> {
     let now = now_ms();
     tx.prepare_cached(
         "INSERT INTO requests (kind, stage, unit_id, applicant, applicant_user_id, reason,
              loss, created_at, updated_at)
-         VALUES ('damage', 'cause', ?1, ?2, ?3, ?4, 0, ?5, ?5)",
+         VALUES ('damage', 'cause', ?1, ?2, ?3, ?4, ?6, ?5, ?5)",
     )?
     .execute(rusqlite::params![
         unit,
         ctx.actor.label(),
         user_id(&ctx.actor),
         reason,
-        now
+        now,
+        loss
     ])?;
     let id = tx.last_insert_rowid();
     hold_item(tx, id, asset_id, "requested", None)?;
@@ -391,7 +394,11 @@ fn open_damage_case(
         tx,
         ctx,
         &a,
-        "damage_reported",
+        if loss {
+            "loss_reported"
+        } else {
+            "damage_reported"
+        },
         Some(reason.clone()),
         json!({ "request": id }),
     )?;
@@ -1209,11 +1216,12 @@ fn apply(tx: &Transaction<'_>, ctx: &Ctx, r: &Row, body: &StepBody) -> AppResult
                     rusqlite::params![r.id, asset, item.condition.as_str(), now_ms()],
                 )?;
                 if item.condition == Condition::Damaged {
-                    opened.push(open_damage_case(
+                    opened.push(open_case(
                         tx,
                         ctx,
                         r.unit_id,
                         asset,
+                        false,
                         format!(
                             "damaged at the return of loan {}{}",
                             r.id,

@@ -119,6 +119,31 @@ async fn stocktake_with_every_outcome() -> Result<()> {
         200,
     )
     .await?;
+    // The missing asset is now a loss case waiting on the approver.
+    let inbox = s.get_ok("/api/v1/inbox", &w.approver).await?;
+    // (Listings carry no items; each request's page names its asset.)
+    let mut case_id = None;
+    for r in inbox["items"].as_array().into_iter().flatten() {
+        let id = r["id"].as_i64().unwrap_or_default();
+        let full = s
+            .get_ok(&format!("/api/v1/requests/{id}"), &w.approver)
+            .await?;
+        if full["loss"] == true && full["items"][0]["asset_id"] == missing {
+            case_id = Some(id);
+        }
+    }
+    let case_id = case_id.ok_or_else(|| anyhow::anyhow!("no loss case in {inbox}"))?;
+    s.post_ok(
+        &format!("/api/v1/requests/{case_id}/steps"),
+        &w.approver,
+        json!({"action": "decide_cause", "cause": "natural", "comment": "无责任人"}),
+        200,
+    )
+    .await?;
+    let lost = s
+        .get_ok(&format!("/api/v1/assets/{missing}"), &w.keeper)
+        .await?;
+    assert_eq!(lost["asset"]["state"], "lost", "{lost}");
     s.post_ok(
         &format!("/api/v1/stocktakes/{sid}/resolutions"),
         &w.keeper,
