@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Nothing outside the Rust toolchain is needed yet. Services that later
-# suites need (PostgreSQL, Chromium) are started/installed here, not assumed.
+# The browser tests need Chromium, ChromeDriver and a Chinese font:
+# installed here (apt) if missing, never assumed.
+echo "== browser test prerequisites"
+bash scripts/setup-browser.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

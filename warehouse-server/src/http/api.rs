@@ -574,7 +574,18 @@ async fn ingest(
     ApiJson(batch): ApiJson<ObservationBatch>,
 ) -> AppResult<Json<IngestOutcome>> {
     authorize(&ctx.actor, Action::IngestObservations, Scope::Global)?;
-    Ok(Json(state.store.ingest(ctx, batch).await?))
+    let desk: Vec<(String, Vec<u8>)> = batch
+        .observations
+        .iter()
+        .filter(|o| o.kind != shared::sync::ObservationKind::Removed)
+        .map(|o| (o.reader.clone(), o.epc.as_slice().to_vec()))
+        .collect();
+    let out = state.store.ingest(ctx, batch).await?;
+    if out.applied {
+        // The desk page's live view; a repeat batch is not a new scan.
+        state.store.record_desk_scans(desk).await?;
+    }
+    Ok(Json(out))
 }
 
 /// EPCs seen that are bound to no asset (visitors' tags, untagged stock).

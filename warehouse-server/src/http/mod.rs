@@ -81,6 +81,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     api::routes()
         .merge(workflow::routes())
+        .merge(crate::web::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(request_context))

@@ -33,6 +33,7 @@ pub use workflow::{Document, Listing, PurchaseMatches, RequestQuery, SampleAsset
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (3, include_str!("../../migrations/0003_workflows.sql")),
+    (4, include_str!("../../migrations/0004_desk_scans.sql")),
 ];
 
 #[derive(Debug)]

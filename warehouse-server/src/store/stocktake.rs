@@ -333,8 +333,8 @@ impl Store {
                             asset_id,
                             true,
                             format!(
-                                "missing at stock-take {id}{}",
-                                comment.as_deref().map(|c| format!(": {c}")).unwrap_or_default()
+                                "盘点 {id} 未盘到{}",
+                                comment.as_deref().map(|c| format!("：{c}")).unwrap_or_default()
                             ),
                         )?;
                     }

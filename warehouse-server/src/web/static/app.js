@@ -1,0 +1,64 @@
+// 公物仓 — progressive enhancement only. Every page works without this
+// file; it adds live counts (server-sent events), remembered column
+// choices, bulk selection and confirmations.
+(function () {
+  "use strict";
+  // Live counts: <section data-live="/url"> with <x data-live-key="name">.
+  document.querySelectorAll("[data-live]").forEach(function (box) {
+    if (!window.EventSource) return;
+    var es = new EventSource(box.getAttribute("data-live"));
+    es.addEventListener("counts", function (ev) {
+      var data;
+      try { data = JSON.parse(ev.data); } catch (e) { return; }
+      if (data.error) return;
+      Object.keys(data).forEach(function (k) {
+        var el = document.querySelector('[data-live-key="' + k + '"]');
+        if (el && typeof data[k] !== "object") el.textContent = String(data[k]);
+      });
+      var bar = document.querySelector("[data-live-progress]");
+      if (bar && data.found !== undefined) { bar.max = Math.max(1, data.expected); bar.value = data.found; }
+      var rows = document.querySelector("[data-live-rows]");
+      if (rows && Array.isArray(data.rows) && !rows.closest("form")) {
+        rows.textContent = "";
+        data.rows.forEach(function (r) {
+          var tr = document.createElement("tr");
+          r.forEach(function (cell, i) {
+            var td = document.createElement("td");
+            if (i === 0) td.className = "mono";
+            td.textContent = String(cell);
+            tr.appendChild(td);
+          });
+          rows.appendChild(tr);
+        });
+      }
+    });
+    es.onerror = function () { /* the browser retries; a reload shows the truth */ };
+  });
+  // Column choice: the checkboxes fill the hidden `cols` field.
+  document.querySelectorAll("form[data-remember]").forEach(function (f) {
+    f.addEventListener("submit", function () {
+      var picked = Array.prototype.map.call(f.querySelectorAll('input[name="col"]:checked'), function (c) { return c.value; });
+      f.querySelector('input[name="cols"]').value = picked.join(".");
+      f.querySelectorAll('input[name="col"]').forEach(function (c) { c.disabled = true; });
+    });
+  });
+  // Bulk selection.
+  var all = document.querySelector("[data-select-all]");
+  var boxes = document.querySelectorAll("[data-select]");
+  var count = document.querySelector("[data-selected-count]");
+  var bulk = document.querySelectorAll("[data-bulk]");
+  function update() {
+    var n = Array.prototype.filter.call(boxes, function (b) { return b.checked; }).length;
+    if (count) count.textContent = String(n);
+    bulk.forEach(function (b) { b.disabled = n === 0; });
+  }
+  update();
+  if (all) all.addEventListener("change", function () { boxes.forEach(function (b) { b.checked = all.checked; }); update(); });
+  boxes.forEach(function (b) { b.addEventListener("change", update); });
+  // Confirm destructive actions.
+  document.querySelectorAll("form[data-confirm]").forEach(function (f) {
+    f.addEventListener("submit", function (ev) {
+      if (!window.confirm(f.getAttribute("data-confirm"))) ev.preventDefault();
+    });
+  });
+})();

@@ -1,0 +1,440 @@
+//! Browser tests: headless Chromium (Debian's `chromium` and
+//! `chromium-driver`, installed by `scripts/test.sh`) driven over WebDriver
+//! against the real server on 127.0.0.1. They walk what people do in the
+//! web UI and save a screenshot of each role's dashboard.
+//!
+//! Without chromedriver the tests fail and say how to install it; set
+//! `WAREHOUSE_SKIP_BROWSER=1` to skip them deliberately.
+
+#[allow(dead_code)]
+#[path = "e2e/support.rs"]
+mod support;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+use support::*;
+
+/// A chromedriver process; killed on drop.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn skip() -> bool {
+    std::env::var("WAREHOUSE_SKIP_BROWSER").is_ok_and(|v| v == "1")
+}
+
+fn driver() -> Result<Driver> {
+    let bin = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .ok_or_else(|| {
+            anyhow!(
+                "chromedriver not found: run ./scripts/test.sh (it installs Debian's chromium and \
+                 chromium-driver) or `apt-get install chromium chromium-driver`; \
+                 WAREHOUSE_SKIP_BROWSER=1 skips these tests"
+            )
+        })?;
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let child = Command::new(bin)
+        .arg(format!("--port={port}"))
+        .arg("--allowed-ips=127.0.0.1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting chromedriver")?;
+    let d = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!("chromedriver did not listen on {port}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(d)
+}
+
+async fn browser(d: &Driver) -> Result<Client> {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,900", "--lang=zh-CN"],
+        }),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&d.url)
+        .await
+        .context("opening a Chromium session")?;
+    Ok(client)
+}
+
+/// Where screenshots go: `docs/screenshots/` with `UPDATE_SCREENSHOTS=1`
+/// (to refresh the ones the user guide links), else the target directory.
+fn shots_dir() -> Result<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = if std::env::var("UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+        root.join("docs/screenshots")
+    } else {
+        root.join("target/ui-screenshots")
+    };
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+struct Ui<'a> {
+    c: Client,
+    base: &'a str,
+}
+
+impl Ui<'_> {
+    async fn go(&self, path: &str) -> Result<()> {
+        self.c.goto(&format!("{}{path}", self.base)).await?;
+        Ok(())
+    }
+
+    async fn login(&self, user: &str) -> Result<()> {
+        self.go("/login").await?;
+        self.c.delete_all_cookies().await?;
+        self.go("/login").await?;
+        self.c
+            .find(Locator::Css("input[name=username]"))
+            .await?
+            .send_keys(user)
+            .await?;
+        self.c
+            .find(Locator::Css("input[name=password]"))
+            .await?
+            .send_keys(PASSWORD)
+            .await?;
+        self.click("button[type=submit]").await?;
+        self.wait_text("header.top .who", user).await
+    }
+
+    async fn click(&self, css: &str) -> Result<()> {
+        self.c
+            .find(Locator::Css(css))
+            .await
+            .with_context(|| format!("finding {css}"))?
+            .click()
+            .await?;
+        Ok(())
+    }
+
+    /// Waits (bounded) until the element's text contains `want`.
+    async fn wait_text(&self, css: &str, want: &str) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(e) = self.c.find(Locator::Css(css)).await {
+                if let Ok(t) = e.text().await {
+                    if t.contains(want) {
+                        return Ok(());
+                    }
+                    if Instant::now() > deadline {
+                        bail!("{css} shows `{t}`, not `{want}`");
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("{css} never showed `{want}`");
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    async fn shot(&self, name: &str) -> Result<()> {
+        let png = self.c.screenshot().await?;
+        std::fs::write(shots_dir()?.join(format!("{name}.png")), png)?;
+        Ok(())
+    }
+
+    async fn path(&self) -> Result<String> {
+        Ok(self.c.current_url().await?.path().to_owned())
+    }
+}
+
+/// The request id in a `/requests/{id}` URL.
+fn id_in(path: &str) -> Result<i64> {
+    path.trim_start_matches("/requests/")
+        .split('/')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow!("no request id in {path}"))
+}
+
+async fn post_scans(
+    s: &Server,
+    token: &str,
+    daemon: &str,
+    seq: u64,
+    reader: &str,
+    epcs: &[String],
+) -> Result<()> {
+    let obs: Vec<Value> = epcs.iter().map(|e| obs(e, reader, "seen")).collect();
+    s.post_ok(
+        "/api/v1/readers/observations",
+        token,
+        batch(daemon, seq, obs),
+        200,
+    )
+    .await?;
+    Ok(())
+}
+
+async fn fill_loan(ui: &Ui<'_>, chairs: i64, quantity: &str) -> Result<()> {
+    ui.c.find(Locator::Css("select[name=category_id]"))
+        .await?
+        .select_by_value(&chairs.to_string())
+        .await?;
+    let qty = ui.c.find(Locator::Css("input[name=quantity]")).await?;
+    qty.clear().await?;
+    qty.send_keys(quantity).await?;
+    for (name, v) in [
+        ("reason", "年终表彰大会"),
+        ("loan_start", "2026-12-01"),
+        ("loan_due", "2026-12-03"),
+    ] {
+        let e = ui.c.find(Locator::Css(&format!("[name={name}]"))).await?;
+        // Set through script: date inputs are locale-dependent to type into.
+        ui.c.execute(
+            "arguments[0].value = arguments[1];",
+            vec![serde_json::to_value(&e)?, json!(v)],
+        )
+        .await?;
+    }
+    ui.click("form.stack button[type=submit]").await
+}
+
+#[tokio::test]
+async fn a_unit_borrows_twenty_chairs_and_returns_one_damaged() -> Result<()> {
+    if skip() {
+        eprintln!("WAREHOUSE_SKIP_BROWSER=1: browser test skipped");
+        return Ok(());
+    }
+    let d = driver()?;
+    let w = World::new().await?;
+    let s = &w.server;
+    let chairs = id(&s
+        .post_ok(
+            "/api/v1/categories",
+            &w.admin,
+            json!({"code": "0202", "name": "会议椅"}),
+            201,
+        )
+        .await?)?;
+    let desk = s
+        .post_ok(
+            "/api/v1/readers",
+            &w.admin,
+            json!({"name": "desk-1", "role": "desk"}),
+            201,
+        )
+        .await?;
+    let desk_token = desk["token"].as_str().unwrap_or_default().to_owned();
+    let mut epcs = Vec::new();
+    for i in 0..20 {
+        let a = id(&s
+            .post_ok(
+                "/api/v1/assets",
+                &w.admin,
+                json!({"asset_number": format!("{}", 60_001 + i), "name": "会议椅", "category_id": chairs,
+                    "original_value_fen": 32000, "holder_location_id": w.loc_1}),
+                201,
+            )
+            .await?)?;
+        epcs.push(w.tag(a).await?);
+    }
+    let ui = Ui {
+        c: browser(&d).await?,
+        base: &s.base,
+    };
+
+    // Unit staff: a bad quantity is refused next to the field; nothing saved.
+    ui.login("staff_a").await?;
+    ui.shot("dashboard-unit").await?;
+    ui.go("/requests/new/loan").await?;
+    fill_loan(&ui, chairs, "-3").await?;
+    ui.wait_text("[data-field=quantity]", "1..=100000").await?;
+    let none = s.get_ok("/api/v1/requests", &w.staff_a).await?;
+    assert_eq!(none["total"], 0, "a refused form saved something");
+    fill_loan(&ui, chairs, "20").await?;
+    ui.wait_text("[data-test=stage]", "审批").await?;
+    let rid = id_in(&ui.path().await?)?;
+
+    // Approver approves from the inbox.
+    ui.login("approver").await?;
+    ui.shot("dashboard-approver").await?;
+    ui.go("/inbox").await?;
+    ui.click(&format!("a[href='/requests/{rid}']")).await?;
+    ui.click("[data-test=approve]").await?;
+    ui.wait_text("[data-test=stage]", "出库").await?;
+
+    // Keeper checks out at the desk page while the desk reader scans.
+    ui.login("keeper").await?;
+    ui.shot("dashboard-keeper").await?;
+    ui.go(&format!("/requests/{rid}")).await?;
+    ui.click("[data-test=open-desk]").await?;
+    ui.click("[data-test=start-scan]").await?;
+    ui.wait_text("[data-test=matched]", "0").await?;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    post_scans(s, &desk_token, "desk-daemon", 1, "desk-1", &epcs[..8]).await?;
+    ui.wait_text("[data-test=matched]", "8").await?;
+    post_scans(s, &desk_token, "desk-daemon", 2, "desk-1", &epcs[8..]).await?;
+    ui.wait_text("[data-test=matched]", "20").await?;
+    ui.wait_text("[data-test=shortfall]", "0").await?;
+    // A plain reload shows the same truth.
+    ui.c.refresh().await?;
+    ui.wait_text("[data-test=matched]", "20").await?;
+    ui.click("[data-test=check-out]").await?;
+    ui.wait_text("[data-test=stage]", "签收").await?;
+
+    // The unit confirms receipt.
+    ui.login("staff_a").await?;
+    ui.go(&format!("/requests/{rid}")).await?;
+    ui.click("[data-test=confirm-receipt]").await?;
+    ui.wait_text("[data-test=stage]", "借出").await?;
+
+    // Returns: all twenty scanned, one marked damaged.
+    ui.login("keeper").await?;
+    ui.go(&format!("/requests/{rid}")).await?;
+    ui.click("[data-test=open-desk]").await?;
+    ui.click("[data-test=start-scan]").await?;
+    post_scans(s, &desk_token, "desk-daemon", 3, "desk-1", &epcs).await?;
+    ui.wait_text("[data-test=matched]", "20").await?;
+    // The return form lists what was scanned: reload to get its rows.
+    ui.c.refresh().await?;
+    let damaged_asset = s
+        .get_ok(&format!("/api/v1/assets/by-epc/{}", epcs[3]), &w.keeper)
+        .await?;
+    let damaged = damaged_asset["id"]
+        .as_i64()
+        .or(damaged_asset["asset"]["id"].as_i64())
+        .ok_or_else(|| anyhow!("no id in {damaged_asset}"))?;
+    ui.c.find(Locator::Css(&format!("[data-test=condition-{damaged}]")))
+        .await?
+        .select_by_value("damaged")
+        .await?;
+    ui.click("[data-test=record-returns]").await?;
+    ui.wait_text("[data-test=stage]", "已办结").await?;
+
+    // The approver decides the cause; finance sees the compensation case.
+    let cases = s.get_ok("/api/v1/requests?kind=damage", &w.finance).await?;
+    assert_eq!(cases["total"], 1, "{cases}");
+    let case = cases["items"][0]["id"]
+        .as_i64()
+        .ok_or_else(|| anyhow!("no case"))?;
+    ui.login("approver").await?;
+    ui.go(&format!("/requests/{case}")).await?;
+    ui.c.find(Locator::Css("input[name=responsible]"))
+        .await?
+        .send_keys("单位A")
+        .await?;
+    ui.click("form.stack:has(input[value=decide_cause]) button[type=submit]")
+        .await?;
+    ui.wait_text("[data-test=stage]", "缴款").await?;
+    ui.login("finance").await?;
+    ui.shot("dashboard-finance").await?;
+    ui.go("/requests?kind=damage").await?;
+    ui.click(&format!("a[href='/requests/{case}']")).await?;
+    ui.wait_text("[data-test=owed]", "320.00").await?;
+    ui.click("[data-test=confirm-payment]").await?;
+    ui.wait_text("[data-test=stage]", "已办结").await?;
+
+    ui.login(ADMIN).await?;
+    ui.shot("dashboard-admin").await?;
+    // English is a switch away.
+    ui.click("a.lang").await?;
+    ui.wait_text("header.top nav", "Dashboard").await?;
+    ui.c.clone().close().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_stocktake_page_counts_up_as_the_handheld_scans() -> Result<()> {
+    if skip() {
+        eprintln!("WAREHOUSE_SKIP_BROWSER=1: browser test skipped");
+        return Ok(());
+    }
+    let d = driver()?;
+    let w = World::new().await?;
+    let s = &w.server;
+    let mut epcs = vec![w.tag(w.asset_wh).await?];
+    for i in 0..29 {
+        let a = id(&s
+            .post_ok(
+                "/api/v1/assets",
+                &w.admin,
+                json!({"asset_number": format!("{}", 70_001 + i), "name": "文件柜", "category_id": w.category,
+                    "original_value_fen": 120000, "holder_location_id": w.loc_1}),
+                201,
+            )
+            .await?)?;
+        epcs.push(w.tag(a).await?);
+    }
+    let st = s
+        .post_ok(
+            "/api/v1/stocktakes",
+            &w.keeper,
+            json!({"warehouse_id": w.warehouse, "location_id": w.loc_1, "reader_ids": [w.handheld]}),
+            201,
+        )
+        .await?;
+    let sid = id(&st)?;
+    let ui = Ui {
+        c: browser(&d).await?,
+        base: &s.base,
+    };
+    ui.login("keeper").await?;
+    ui.go(&format!("/stocktakes/{sid}")).await?;
+    ui.wait_text("[data-test=found]", "0").await?;
+    for (i, chunk) in epcs.chunks(10).enumerate() {
+        post_scans(
+            s,
+            &w.handheld_token,
+            "handheld-daemon",
+            i as u64 + 1,
+            "handheld-1",
+            chunk,
+        )
+        .await?;
+        // Live: the count rises without a reload.
+        ui.wait_text("[data-test=found]", &format!("{}", (i + 1) * 10))
+            .await?;
+    }
+    ui.shot("stocktake-live").await?;
+    // Without JavaScript, the page itself says the same.
+    let html = s
+        .http
+        .get(format!("{}/stocktakes/{sid}", s.base))
+        .bearer_auth(&w.keeper)
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(
+        html.contains("data-test=\"found\">30<"),
+        "plain page: {html}"
+    );
+    ui.c.clone().close().await?;
+    Ok(())
+}
