@@ -394,6 +394,92 @@ impl Simulator {
         })
     }
 
+    /// Applies one timeline action now, as if the scenario had it at this
+    /// instant (the binary's `--control` lines). Returns how many tags it
+    /// selected (1 for a reader event), or why it cannot apply.
+    pub fn apply(&self, action: &EventAction) -> Result<usize, String> {
+        let known = |reader: &str| {
+            self.reader(reader)
+                .ok_or_else(|| format!("no reader named {reader:?} in the scenario"))
+        };
+        Ok(match action {
+            EventAction::GatePass {
+                reader,
+                tags,
+                antennas,
+                duration_s,
+                closest_m,
+                spacing_m,
+            } => {
+                let r = known(reader)?.index;
+                let now = self.now();
+                let duration = Duration::from_secs_f32(duration_s.max(0.001));
+                self.with_field(|f| {
+                    let sel = f.select(tags);
+                    f.gate_pass(
+                        &sel,
+                        r,
+                        antennas.clone(),
+                        now,
+                        duration,
+                        *closest_m,
+                        *spacing_m,
+                    );
+                    sel.len()
+                })
+            }
+            EventAction::Sweep {
+                reader,
+                tags,
+                antenna,
+                shelf_m,
+                speed_mps,
+                lateral_m,
+            } => {
+                let r = known(reader)?.index;
+                let now = self.now();
+                self.with_field(|f| {
+                    let sel = f.select(tags);
+                    f.sweep(&sel, r, *antenna, now, *shelf_m, *speed_mps, *lateral_m);
+                    sel.len()
+                })
+            }
+            EventAction::Remove { tags } => self.remove_tags(tags),
+            EventAction::Add {
+                tags,
+                reader,
+                antenna,
+                distance_m,
+            } => {
+                known(reader)?;
+                self.place_tags(tags, reader, *antenna, *distance_m)
+            }
+            EventAction::Move {
+                tags,
+                reader,
+                antenna,
+                distance_m,
+            } => {
+                known(reader)?;
+                self.move_tags(tags, reader, *antenna, *distance_m)
+            }
+            EventAction::Reboot { reader } => {
+                known(reader)?.inject(Fault::Reboot);
+                1
+            }
+            EventAction::Unplug { reader, duration_s } => {
+                known(reader)?.inject(Fault::Unplug {
+                    duration: Duration::from_secs_f32(duration_s.max(0.0)),
+                });
+                1
+            }
+            EventAction::Faults { reader, rates } => {
+                known(reader)?.set_fault_rates(rates.clone());
+                1
+            }
+        })
+    }
+
     /// Stops every reader and removes the links.
     pub fn shutdown(mut self) {
         self.stop_all();
