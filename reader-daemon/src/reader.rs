@@ -127,6 +127,29 @@ pub fn open_port(
         .open()
 }
 
+/// Reads what arrived within the port's read timeout: `Ok(0)` when nothing
+/// did (the caller's timers tick), an error when the port closed or failed.
+pub fn read_some(port: &mut (impl Read + ?Sized), buf: &mut [u8]) -> std::io::Result<usize> {
+    match port.read(buf) {
+        Ok(0) => Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the port closed",
+        )),
+        Ok(n) => Ok(n),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::TimedOut
+                    | std::io::ErrorKind::WouldBlock
+                    | std::io::ErrorKind::Interrupted
+            ) =>
+        {
+            Ok(0)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The device number behind a port path (following symlinks), if it exists.
 fn device_id(path: &Path) -> Option<u64> {
     #[cfg(unix)]
@@ -238,24 +261,8 @@ fn session(
             }
             out.clear();
         }
-        let n = match port.read(&mut buf) {
-            Ok(0) => {
-                return io(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the port closed",
-                ))
-            }
+        let n = match read_some(&mut *port, &mut buf) {
             Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::TimedOut
-                        | std::io::ErrorKind::WouldBlock
-                        | std::io::ErrorKind::Interrupted
-                ) =>
-            {
-                0
-            }
             Err(e) => return io(e),
         };
         let now = Instant::now();
