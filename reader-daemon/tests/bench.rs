@@ -176,6 +176,7 @@ fn drain_a_million_observation_backlog() -> R {
                 count: 3,
                 peak_rssi: Some(-60),
                 kind: ObservationKind::Seen,
+                stocktake_id: None,
             });
             if chunk.len() == 10_000 {
                 j.append(&chunk)?;
