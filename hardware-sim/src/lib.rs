@@ -362,7 +362,11 @@ impl Simulator {
         }))
     }
 
-    /// Carries tags through a gate now (see [`EventAction::GatePass`]).
+    /// Carries tags through a gate now (see [`EventAction::GatePass`]),
+    /// wherever they were. The path passes the antennas at the scenario's
+    /// default 0.8 m, or at half the reader's range if that is shorter: a
+    /// desk or short-range reader (0.6 m) would otherwise never see a tag
+    /// 0.8 m away, and the pass would silently read nothing.
     pub fn gate_pass(
         &self,
         tags: &TagSelector,
@@ -375,8 +379,9 @@ impl Simulator {
         };
         let now = self.now();
         self.with_field(|f| {
+            let closest = f.range_m(r).map_or(0.8, |range| (range * 0.5).min(0.8));
             let sel = f.select(tags);
-            f.gate_pass(&sel, r, antennas.to_vec(), now, duration, 0.8, 0.8);
+            f.gate_pass(&sel, r, antennas.to_vec(), now, duration, closest, 0.8);
             sel.len()
         })
     }
