@@ -14,9 +14,8 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -67,28 +66,6 @@ fn commission_once(config: &std::path::Path, asset: i64) -> R<(bool, String)> {
         "--scan-ms",
         "500",
     ])
-}
-
-/// Shared text buffer filled by a thread reading a child's pipe.
-fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<String>> {
-    let text = Arc::new(Mutex::new(String::new()));
-    let sink = text.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 1024];
-        while let Ok(n) = pipe.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    text
-}
-
-fn text_of(t: &Arc<Mutex<String>>) -> String {
-    t.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 fn commissions_a_delivery_against_the_real_server(protocol: &'static str) -> R {

@@ -8,22 +8,126 @@
 
 mod support;
 
-use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hardware_sim::{ProtocolKind, Scenario, Simulator, TagSelector};
-use serde_json::{json, Value};
+use serde_json::json;
 use shared::tag::EpcBytes;
 use support::*;
 
-/// The stock-take's counts on the server: expected, found, missing,
-/// misplaced, foreign.
-fn counts(http: &Http, token: &str, st: i64) -> R<[Option<u64>; 5]> {
-    let rec = http.get(&format!("/api/v1/stocktakes/{st}"), token)?;
-    let c = &rec["counts"];
-    Ok(["expected", "found", "missing", "misplaced", "foreign"].map(|k| c[k].as_u64()))
+/// A running server whose shelf A01 holds `expected` tagged assets, and a
+/// handheld reader `hand-1`; tests put some of [`Shelf::epcs`] in its field.
+struct Shelf {
+    dir: tempfile::TempDir,
+    server: WarehouseServer,
+    http: Http,
+    site: Site,
+    reader_id: i64,
+    reader_token: String,
+    epcs: Vec<EpcBytes>,
+}
+
+impl Shelf {
+    fn new(expected: usize, first_number: usize) -> R<Self> {
+        let dir = tempfile::tempdir()?;
+        let mut server = WarehouseServer::init(dir.path())?;
+        server.start()?;
+        let http = Http::new(&server.url)?;
+        let site = Site::create(&http)?;
+        let (reader_id, reader_token) = site.reader(&http, "hand-1", "handheld")?;
+        let epcs = (first_number..first_number + expected)
+            .map(|n| Ok(site.tagged_asset(&http, &n.to_string(), &reader_token)?.1))
+            .collect::<R<_>>()?;
+        Ok(Self {
+            dir,
+            server,
+            http,
+            site,
+            reader_id,
+            reader_token,
+            epcs,
+        })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A stock-take of shelf A01 whose scans come from `readers`.
+    fn open(&self, readers: &[i64]) -> R<i64> {
+        id(&self.http.post(
+            "/api/v1/stocktakes",
+            &self.site.keeper,
+            json!({"warehouse_id": self.site.warehouse, "location_id": self.site.location,
+                   "reader_ids": readers}),
+        )?)
+    }
+
+    /// The daemon's config with hand-1 on `link`.
+    fn config(&self, link: &Path, protocol: &'static str) -> R<PathBuf> {
+        let mut cfg = DaemonConfig::new(&self.server.url, self.path())
+            .reader("hand-1", link, protocol, "handheld");
+        cfg.token = self.reader_token.clone();
+        let config = self.path().join("config.toml");
+        cfg.write(&config)?;
+        Ok(config)
+    }
+
+    /// hand-1 served by the hardware-sim binary with these tags in its
+    /// field; returns the simulator and the daemon's config.
+    fn handheld(
+        &self,
+        protocol: &'static str,
+        field: &[(&str, &[EpcBytes])],
+    ) -> R<(SimProcess, PathBuf)> {
+        let link = self.path().join("hand-1");
+        let populations: Vec<(&str, &[EpcBytes], Option<f32>)> = field
+            .iter()
+            .map(|(name, epcs)| (*name, *epcs, Some(1.0)))
+            .collect();
+        let sim = SimProcess::start(
+            self.path(),
+            &one_reader_scenario("hand-1", protocol, "handheld", &link, &populations),
+            1,
+        )?;
+        Ok((sim, self.config(&link, protocol)?))
+    }
+
+    /// `reader-daemon stocktake` with hand-1, the keeper's token and `how`
+    /// (`--session ID` or `--open …`), for `seconds`.
+    fn stocktake_args(&self, config: &Path, how: &[String], seconds: u64) -> Vec<String> {
+        let mut args: Vec<String> = ["stocktake", "--config"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        args.push(config.display().to_string());
+        args.extend(["--reader", "hand-1", "--keeper-token"].map(String::from));
+        args.push(self.site.keeper.clone());
+        args.extend(how.iter().cloned());
+        args.extend(["--duration-s".into(), seconds.to_string(), "--quiet".into()]);
+        args
+    }
+
+    fn stocktake(&self, config: &Path, how: &[String], seconds: u64) -> R<(bool, String)> {
+        let args = self.stocktake_args(config, how, seconds);
+        run_cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// The stock-take's counts on the server: expected, found, missing,
+    /// misplaced, foreign.
+    fn counts(&self, st: i64) -> R<[Option<u64>; 5]> {
+        let rec = self
+            .http
+            .get(&format!("/api/v1/stocktakes/{st}"), &self.site.keeper)?;
+        let c = &rec["counts"];
+        Ok(["expected", "found", "missing", "misplaced", "foreign"].map(|k| c[k].as_u64()))
+    }
+}
+
+fn session(st: i64) -> Vec<String> {
+    vec!["--session".into(), st.to_string()]
 }
 
 fn summary(found: usize, expected: usize, unexpected: usize) -> String {
@@ -31,6 +135,12 @@ fn summary(found: usize, expected: usize, unexpected: usize) -> String {
         "found {found} of {expected} expected, missing {}, unexpected {unexpected}",
         expected - found
     )
+}
+
+/// The counts a stock-take should show: expected, found, missing,
+/// misplaced, foreign.
+fn want(expected: usize, found: usize, misplaced: usize, foreign: usize) -> [Option<u64>; 5] {
+    [expected, found, expected - found, misplaced, foreign].map(|n| Some(n as u64))
 }
 
 #[test]
@@ -46,73 +156,29 @@ fn handheld_stocktake_reconciles_with_the_server() -> R {
     let present_n = expected_n * 85 / 100;
     let seconds = env("STOCKTAKE_SECONDS", 4);
     const FOREIGN: usize = 3;
-    let dir = tempfile::tempdir()?;
-    let mut server = WarehouseServer::init(dir.path())?;
-    server.start()?;
-    let http = Http::new(&server.url)?;
-    let site = Site::create(&http)?;
-    let (reader_id, reader_token) = site.reader(&http, "hand-1", "handheld")?;
+    let shelf = Shelf::new(expected_n, 10_000)?;
+    let st = shelf.open(&[shelf.reader_id])?;
 
-    // Registered, tagged assets on shelf A01.
-    let mut epcs = Vec::new();
-    for n in 0..expected_n {
-        epcs.push(
-            site.tagged_asset(&http, &format!("{}", 10000 + n), &reader_token)?
-                .1,
-        );
-    }
-    let st = id(&http.post(
-        "/api/v1/stocktakes",
-        &site.keeper,
-        json!({"warehouse_id": site.warehouse, "location_id": site.location, "reader_ids": [reader_id]}),
-    )?)?;
-
-    // The field: PRESENT of the expected tags and FOREIGN unknown ones.
-    let link = dir.path().join("hand-1");
+    // The field (hardware-sim library, Chainway): PRESENT of the expected
+    // tags and FOREIGN unknown ones.
+    let link = shelf.path().join("hand-1");
     let sim = Simulator::start(Scenario::quick(ProtocolKind::Chainway, &link, 1))?;
     sim.remove_tags(&TagSelector::population("assets"));
-    for epc in &epcs[..present_n] {
+    for epc in &shelf.epcs[..present_n] {
         sim.add_tag(epc, "reader-1", 1, 0.3).ok_or("no reader")?;
     }
     for n in 0..FOREIGN {
         sim.add_tag(&foreign_epc(n as u16)?, "reader-1", 1, 0.3)
             .ok_or("no reader")?;
     }
-    let mut cfg =
-        DaemonConfig::new(&server.url, dir.path()).reader("hand-1", &link, "chainway", "handheld");
-    cfg.token = reader_token;
-    let config = dir.path().join("config.toml");
-    cfg.write(&config)?;
-    let (ok, text) = run_cli(&[
-        "stocktake",
-        "--config",
-        &config.display().to_string(),
-        "--reader",
-        "hand-1",
-        "--session",
-        &st.to_string(),
-        "--keeper-token",
-        &site.keeper,
-        "--duration-s",
-        &seconds.to_string(),
-        "--quiet",
-    ])?;
+    let config = shelf.config(&link, "chainway")?;
+    let (ok, text) = shelf.stocktake(&config, &session(st), seconds as u64)?;
     assert!(ok, "{text}");
     assert!(
         text.contains(&summary(present_n, expected_n, FOREIGN)),
         "{text}"
     );
-    let n = |x: usize| Some(x as u64);
-    assert_eq!(
-        counts(&http, &site.keeper, st)?,
-        [
-            n(expected_n),
-            n(present_n),
-            n(expected_n - present_n),
-            n(0),
-            n(FOREIGN)
-        ]
-    );
+    assert_eq!(shelf.counts(st)?, want(expected_n, present_n, 0, FOREIGN));
     Ok(())
 }
 
@@ -125,66 +191,32 @@ fn opens_a_stocktake_by_location_and_reconciles() -> R {
     const PRESENT: usize = 125;
     const MISPLACED: usize = 2;
     const FOREIGN: usize = 4;
-    let dir = tempfile::tempdir()?;
-    let mut server = WarehouseServer::init(dir.path())?;
-    server.start()?;
-    let http = Http::new(&server.url)?;
-    let site = Site::create(&http)?;
-    let (_, reader_token) = site.reader(&http, "hand-1", "handheld")?;
-    let mut present = Vec::new();
-    for n in 0..EXPECTED {
-        let (_, epc) = site.tagged_asset(&http, &format!("{}", 30_000 + n), &reader_token)?;
-        if n < PRESENT {
-            present.push(epc);
-        }
-    }
+    let shelf = Shelf::new(EXPECTED, 30_000)?;
+    let (http, site) = (&shelf.http, &shelf.site);
     let b02 = id(&http.post(
         &format!("/api/v1/warehouses/{}/locations", site.warehouse),
         &site.admin,
         json!({"code": "B02", "name": "Shelf 2"}),
     )?)?;
+    let mut present = shelf.epcs[..PRESENT].to_vec();
     for n in 0..MISPLACED {
         let number = format!("{}", 39_000 + n);
-        present.push(site.tagged_asset_at(&http, &number, b02, &reader_token)?.1);
+        present.push(
+            site.tagged_asset_at(http, &number, b02, &shelf.reader_token)?
+                .1,
+        );
     }
     let foreign: Vec<EpcBytes> = (0..FOREIGN as u16).map(foreign_epc).collect::<R<_>>()?;
-    let link = dir.path().join("hand-1");
-    let _sim = SimProcess::start(
-        dir.path(),
-        &one_reader_scenario(
-            "hand-1",
-            "r2000",
-            "handheld",
-            &link,
-            &[
-                ("shelf", &present, Some(1.0)),
-                ("foreign", &foreign, Some(1.0)),
-            ],
-        ),
-        1,
-    )?;
-    let mut cfg =
-        DaemonConfig::new(&server.url, dir.path()).reader("hand-1", &link, "r2000", "handheld");
-    cfg.token = reader_token;
-    let config = dir.path().join("config.toml");
-    cfg.write(&config)?;
+    let (_sim, config) = shelf.handheld("r2000", &[("shelf", &present), ("foreign", &foreign)])?;
     let started = Instant::now();
-    let (ok, text) = run_cli(&[
-        "stocktake",
-        "--config",
-        &config.display().to_string(),
-        "--reader",
-        "hand-1",
+    let open = [
         "--open",
         &site.location.to_string(),
         "--warehouse",
         &site.warehouse.to_string(),
-        "--keeper-token",
-        &site.keeper,
-        "--duration-s",
-        "5",
-        "--quiet",
-    ])?;
+    ]
+    .map(|s| s.to_string());
+    let (ok, text) = shelf.stocktake(&config, &open, 5)?;
     assert!(ok, "{text}");
     eprintln!("stocktake --open ran {:?}", started.elapsed());
     assert!(
@@ -200,16 +232,9 @@ fn opens_a_stocktake_by_location_and_reconciles() -> R {
         text.contains(&format!("stock-take {st} with hand-1")),
         "{text}"
     );
-    let n = |x: usize| Some(x as u64);
     assert_eq!(
-        counts(&http, &site.keeper, st)?,
-        [
-            n(EXPECTED),
-            n(PRESENT),
-            n(EXPECTED - PRESENT),
-            n(MISPLACED),
-            n(FOREIGN)
-        ]
+        shelf.counts(st)?,
+        want(EXPECTED, PRESENT, MISPLACED, FOREIGN)
     );
     Ok(())
 }
@@ -223,57 +248,15 @@ fn a_stocktake_goes_on_offline_and_syncs_when_the_server_is_back() -> R {
     const EXPECTED: usize = 150;
     const PRESENT: usize = 120;
     const FOREIGN: usize = 3;
-    let dir = tempfile::tempdir()?;
-    let mut server = WarehouseServer::init(dir.path())?;
-    server.start()?;
-    let http = Http::new(&server.url)?;
-    let site = Site::create(&http)?;
-    let (reader_id, reader_token) = site.reader(&http, "hand-1", "handheld")?;
-    let mut present = Vec::new();
-    for n in 0..EXPECTED {
-        let (_, epc) = site.tagged_asset(&http, &format!("{}", 40_000 + n), &reader_token)?;
-        if n < PRESENT {
-            present.push(epc);
-        }
-    }
+    let mut shelf = Shelf::new(EXPECTED, 40_000)?;
+    let st = shelf.open(&[shelf.reader_id])?;
     let foreign: Vec<EpcBytes> = (0..FOREIGN as u16).map(foreign_epc).collect::<R<_>>()?;
-    let st = id(&http.post(
-        "/api/v1/stocktakes",
-        &site.keeper,
-        json!({"warehouse_id": site.warehouse, "location_id": site.location, "reader_ids": [reader_id]}),
-    )?)?;
-    let link = dir.path().join("hand-1");
-    let _sim = SimProcess::start(
-        dir.path(),
-        &one_reader_scenario(
-            "hand-1",
-            "chainway",
-            "handheld",
-            &link,
-            &[
-                ("shelf", &present, Some(1.0)),
-                ("foreign", &foreign, Some(1.0)),
-            ],
-        ),
-        1,
+    let (_sim, config) = shelf.handheld(
+        "chainway",
+        &[("shelf", &shelf.epcs[..PRESENT]), ("foreign", &foreign)],
     )?;
-    let mut cfg =
-        DaemonConfig::new(&server.url, dir.path()).reader("hand-1", &link, "chainway", "handheld");
-    cfg.token = reader_token;
-    let config = dir.path().join("config.toml");
-    cfg.write(&config)?;
-
     let mut child = Command::new(BIN)
-        .args(["stocktake", "--config"])
-        .arg(&config)
-        .args(["--reader", "hand-1", "--session", &st.to_string()])
-        .args([
-            "--keeper-token",
-            &site.keeper,
-            "--duration-s",
-            "6",
-            "--quiet",
-        ])
+        .args(shelf.stocktake_args(&config, &session(st), 6))
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -281,14 +264,14 @@ fn a_stocktake_goes_on_offline_and_syncs_when_the_server_is_back() -> R {
         .spawn()?;
     let out = collect(child.stdout.take().ok_or("no stdout")?);
     let err = collect(child.stderr.take().ok_or("no stderr")?);
-    let cache = dir.path().join(format!("stocktake-{st}.expected.json"));
+    let cache = shelf.path().join(format!("stocktake-{st}.expected.json"));
     let cached = wait_until(Duration::from_secs(20), || cache.exists());
     assert!(cached, "no expected-list cache\n{}", text_of(&err));
-    server.kill();
+    shelf.server.kill();
     let down = Instant::now();
 
     // While the server is away the count goes on into the journal.
-    let journal = dir.path().join("stocktake-hand-1.db");
+    let journal = shelf.path().join("stocktake-hand-1.db");
     let journalled = wait_until(Duration::from_secs(20), || {
         journal_stats(&journal)
             .map(|s| s.backlog as usize >= PRESENT + FOREIGN)
@@ -302,7 +285,7 @@ fn a_stocktake_goes_on_offline_and_syncs_when_the_server_is_back() -> R {
     );
     // Back after the handheld's 6 s, while the command waits for the sync.
     std::thread::sleep(Duration::from_secs(8).saturating_sub(down.elapsed()));
-    server.start()?;
+    shelf.server.start()?;
     let done = wait_until(Duration::from_secs(30), || {
         matches!(child.try_wait(), Ok(Some(_)))
     });
@@ -316,17 +299,7 @@ fn a_stocktake_goes_on_offline_and_syncs_when_the_server_is_back() -> R {
     assert!(text.contains("server reconciliation:"), "{text}");
     let stats = journal_stats(&journal)?;
     assert_eq!((stats.backlog, stats.dropped_total), (0, 0), "{stats:?}");
-    let n = |x: usize| Some(x as u64);
-    assert_eq!(
-        counts(&http, &site.keeper, st)?,
-        [
-            n(EXPECTED),
-            n(PRESENT),
-            n(EXPECTED - PRESENT),
-            n(0),
-            n(FOREIGN)
-        ]
-    );
+    assert_eq!(shelf.counts(st)?, want(EXPECTED, PRESENT, 0, FOREIGN));
     Ok(())
 }
 
@@ -336,95 +309,18 @@ fn a_stocktake_goes_on_offline_and_syncs_when_the_server_is_back() -> R {
 fn observations_naming_a_stocktake_count_without_assignment() -> R {
     const EXPECTED: usize = 40;
     const PRESENT: usize = 30;
-    let dir = tempfile::tempdir()?;
-    let mut server = WarehouseServer::init(dir.path())?;
-    server.start()?;
-    let http = Http::new(&server.url)?;
-    let site = Site::create(&http)?;
-    let (_, reader_token) = site.reader(&http, "hand-1", "handheld")?;
-    let (other, _) = site.reader(&http, "hand-2", "handheld")?;
-    let mut present = Vec::new();
-    for n in 0..EXPECTED {
-        let (_, epc) = site.tagged_asset(&http, &format!("{}", 50_000 + n), &reader_token)?;
-        if n < PRESENT {
-            present.push(epc);
-        }
-    }
-    let open = |readers: Value| -> R<i64> {
-        id(&http.post(
-            "/api/v1/stocktakes",
-            &site.keeper,
-            json!({"warehouse_id": site.warehouse, "location_id": site.location, "reader_ids": readers}),
-        )?)
-    };
-    let st = open(json!([other]))?;
+    let shelf = Shelf::new(EXPECTED, 50_000)?;
+    let (other, _) = shelf.site.reader(&shelf.http, "hand-2", "handheld")?;
+    let st = shelf.open(&[other])?;
     // A second open stock-take nobody names: it must not get hand-1's scans.
-    let bystander = open(json!([other]))?;
-    let link = dir.path().join("hand-1");
-    let _sim = SimProcess::start(
-        dir.path(),
-        &one_reader_scenario(
-            "hand-1",
-            "r2000",
-            "handheld",
-            &link,
-            &[("shelf", &present, Some(1.0))],
-        ),
-        1,
-    )?;
-    let mut cfg =
-        DaemonConfig::new(&server.url, dir.path()).reader("hand-1", &link, "r2000", "handheld");
-    cfg.token = reader_token;
-    let config = dir.path().join("config.toml");
-    cfg.write(&config)?;
-    let (ok, text) = run_cli(&[
-        "stocktake",
-        "--config",
-        &config.display().to_string(),
-        "--reader",
-        "hand-1",
-        "--session",
-        &st.to_string(),
-        "--keeper-token",
-        &site.keeper,
-        "--duration-s",
-        "3",
-        "--quiet",
-    ])?;
+    let bystander = shelf.open(&[other])?;
+    let (_sim, config) = shelf.handheld("r2000", &[("shelf", &shelf.epcs[..PRESENT])])?;
+    let (ok, text) = shelf.stocktake(&config, &session(st), 3)?;
     assert!(ok, "{text}");
     assert!(text.contains(&summary(PRESENT, EXPECTED, 0)), "{text}");
-    let n = |x: usize| Some(x as u64);
-    assert_eq!(
-        counts(&http, &site.keeper, st)?,
-        [n(EXPECTED), n(PRESENT), n(EXPECTED - PRESENT), n(0), n(0)]
-    );
-    assert_eq!(
-        counts(&http, &site.keeper, bystander)?,
-        [n(EXPECTED), n(0), n(EXPECTED), n(0), n(0)]
-    );
+    assert_eq!(shelf.counts(st)?, want(EXPECTED, PRESENT, 0, 0));
+    assert_eq!(shelf.counts(bystander)?, want(EXPECTED, 0, 0, 0));
     Ok(())
-}
-
-/// Shared text buffer filled by a thread reading a child's pipe.
-fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<String>> {
-    let text = Arc::new(Mutex::new(String::new()));
-    let sink = text.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 1024];
-        while let Ok(n) = pipe.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    text
-}
-
-fn text_of(t: &Arc<Mutex<String>>) -> String {
-    t.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// A tagged asset carried through an exit gate without an approved

@@ -214,7 +214,12 @@ pub fn journal_stats(path: &Path) -> R<reader_daemon::journal::JournalStats> {
 /// first. (Cargo cannot be invoked from here: it holds the build lock while
 /// tests run, and `CARGO_BIN_EXE_*` only names this package's binaries.)
 pub fn server_bin() -> R<PathBuf> {
-    if let Some(p) = std::env::var_os("WAREHOUSE_SERVER_BIN") {
+    bin_beside_tests("warehouse-server", "WAREHOUSE_SERVER_BIN")
+}
+
+/// A workspace binary: `$env` if set, else next to this test executable.
+fn bin_beside_tests(name: &str, env: &str) -> R<PathBuf> {
+    if let Some(p) = std::env::var_os(env) {
         return Ok(PathBuf::from(p));
     }
     let exe = std::env::current_exe()?;
@@ -222,12 +227,12 @@ pub fn server_bin() -> R<PathBuf> {
         .parent()
         .and_then(Path::parent)
         .ok_or("test executable is not in <target>/<profile>/deps")?;
-    let bin = profile.join(format!("warehouse-server{}", std::env::consts::EXE_SUFFIX));
+    let bin = profile.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     if bin.exists() {
         Ok(bin)
     } else {
         Err(format!(
-            "{} not found: run `cargo build -p warehouse-server` (same target dir) or set WAREHOUSE_SERVER_BIN",
+            "{} not found: run `cargo build -p {name}` (same target dir) or set {env}",
             bin.display()
         )
         .into())
@@ -388,24 +393,7 @@ impl Drop for WarehouseServer {
 /// test executable (built by `cargo test --workspace`, or
 /// `cargo build -p hardware-sim`), like [`server_bin`].
 pub fn sim_bin() -> R<PathBuf> {
-    if let Some(p) = std::env::var_os("HARDWARE_SIM_BIN") {
-        return Ok(PathBuf::from(p));
-    }
-    let exe = std::env::current_exe()?;
-    let profile = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("test executable is not in <target>/<profile>/deps")?;
-    let bin = profile.join(format!("hardware-sim{}", std::env::consts::EXE_SUFFIX));
-    if bin.exists() {
-        Ok(bin)
-    } else {
-        Err(format!(
-            "{} not found: run `cargo build -p hardware-sim` (same target dir) or set HARDWARE_SIM_BIN",
-            bin.display()
-        )
-        .into())
-    }
+    bin_beside_tests("hardware-sim", "HARDWARE_SIM_BIN")
 }
 
 /// `hardware-sim run --scenario FILE --control`: the simulator as its own
@@ -746,4 +734,30 @@ pub fn foreign_epc(n: u16) -> R<shared::tag::EpcBytes> {
     Ok(shared::tag::EpcBytes::new(&[
         0xE2, 0x80, 0x11, 0x70, 0, 0, 0, 0, 0, 0xF0, hi, lo,
     ])?)
+}
+
+/// What a child writes to a pipe, gathered by a thread as it comes (read
+/// it with [`text_of`] while the child runs).
+pub fn collect(
+    mut pipe: impl std::io::Read + Send + 'static,
+) -> std::sync::Arc<std::sync::Mutex<String>> {
+    let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = text.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    text
+}
+
+/// The text gathered so far.
+pub fn text_of(t: &std::sync::Mutex<String>) -> String {
+    t.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
