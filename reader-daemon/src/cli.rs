@@ -310,6 +310,9 @@ pub struct StocktakeArgs {
     pub duration: Option<Duration>,
     /// No progress bar (logs and scripts).
     pub quiet: bool,
+    /// How long to wait at the end for the sync (the rest waits in the
+    /// journal for the next run).
+    pub sync_wait: Duration,
 }
 
 /// What the stock-take expects, cached so it works offline.
@@ -582,7 +585,7 @@ pub fn stocktake(config: &Path, args: StocktakeArgs) -> anyhow::Result<ExitCode>
     bar.finish();
 
     // 4. Let the sync catch up (bounded), then summarise.
-    let drain_until = std::time::Instant::now() + Duration::from_secs(15);
+    let drain_until = std::time::Instant::now() + args.sync_wait;
     let backlog = loop {
         let backlog = journal
             .lock()

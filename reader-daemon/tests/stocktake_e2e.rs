@@ -82,14 +82,23 @@ impl Shelf {
         protocol: &'static str,
         field: &[(&str, &[EpcBytes])],
     ) -> R<(SimProcess, PathBuf)> {
-        let link = self.path().join("hand-1");
         let populations: Vec<(&str, &[EpcBytes], Option<f32>)> = field
             .iter()
             .map(|(name, epcs)| (*name, *epcs, Some(1.0)))
             .collect();
+        self.handheld_with(protocol, &populations)
+    }
+
+    /// The same with populations placed (`Some(distance)`) or not.
+    fn handheld_with(
+        &self,
+        protocol: &'static str,
+        populations: &[(&str, &[EpcBytes], Option<f32>)],
+    ) -> R<(SimProcess, PathBuf)> {
+        let link = self.path().join("hand-1");
         let sim = SimProcess::start(
             self.path(),
-            &one_reader_scenario("hand-1", protocol, "handheld", &link, &populations),
+            &one_reader_scenario("hand-1", protocol, "handheld", &link, populations),
             1,
         )?;
         Ok((sim, self.config(&link, protocol)?))
@@ -242,7 +251,9 @@ fn opens_a_stocktake_by_location_and_reconciles() -> R {
 /// The server goes away right after the command fetched (and cached) the
 /// expected list: the live count goes on, every observation is journalled,
 /// and when the server is back the journal drains and the server's
-/// stock-take shows exactly what the handheld saw.
+/// stock-take shows exactly what the handheld saw. Then a run that is
+/// offline from the start works from the cached list, and what it found
+/// reaches the server with the next run.
 #[test]
 fn a_stocktake_goes_on_offline_and_syncs_when_the_server_is_back() -> R {
     const EXPECTED: usize = 150;
@@ -251,9 +262,13 @@ fn a_stocktake_goes_on_offline_and_syncs_when_the_server_is_back() -> R {
     let mut shelf = Shelf::new(EXPECTED, 40_000)?;
     let st = shelf.open(&[shelf.reader_id])?;
     let foreign: Vec<EpcBytes> = (0..FOREIGN as u16).map(foreign_epc).collect::<R<_>>()?;
-    let (_sim, config) = shelf.handheld(
+    let (mut sim, config) = shelf.handheld_with(
         "chainway",
-        &[("shelf", &shelf.epcs[..PRESENT]), ("foreign", &foreign)],
+        &[
+            ("shelf", &shelf.epcs[..PRESENT], Some(1.0)),
+            ("foreign", &foreign, Some(1.0)),
+            ("rest", &shelf.epcs[PRESENT..], None),
+        ],
     )?;
     let mut child = Command::new(BIN)
         .args(shelf.stocktake_args(&config, &session(st), 6))
@@ -300,6 +315,35 @@ fn a_stocktake_goes_on_offline_and_syncs_when_the_server_is_back() -> R {
     let stats = journal_stats(&journal)?;
     assert_eq!((stats.backlog, stats.dropped_total), (0, 0), "{stats:?}");
     assert_eq!(shelf.counts(st)?, want(EXPECTED, PRESENT, 0, FOREIGN));
+
+    // Offline from the start: the cached list serves; the rest of the
+    // shelf, found now, waits in the journal ...
+    shelf.server.kill();
+    sim.take_away("shelf", 0, PRESENT)?;
+    sim.take_away("foreign", 0, FOREIGN)?;
+    sim.place("rest", 0, EXPECTED - PRESENT, "hand-1", 0.5)?;
+    let mut offline = shelf.stocktake_args(&config, &session(st), 2);
+    offline.extend(["--sync-wait-s".to_string(), "0".to_string()]);
+    let (ok, text) = run_cli(&offline.iter().map(String::as_str).collect::<Vec<_>>())?;
+    assert!(ok, "{text}");
+    assert!(text.contains("using the cached expected list"), "{text}");
+    assert!(
+        text.contains(&summary(EXPECTED - PRESENT, EXPECTED, 0)),
+        "{text}"
+    );
+    assert!(
+        text.contains("observations not yet at the server"),
+        "{text}"
+    );
+    assert!(journal_stats(&journal)?.backlog > 0);
+    // ... and goes with the next run, whose field is empty.
+    sim.take_away("rest", 0, EXPECTED - PRESENT)?;
+    shelf.server.start()?;
+    let (ok, text) = shelf.stocktake(&config, &session(st), 1)?;
+    assert!(ok, "{text}");
+    assert!(text.contains(&summary(0, EXPECTED, 0)), "{text}");
+    assert_eq!(journal_stats(&journal)?.backlog, 0, "{text}");
+    assert_eq!(shelf.counts(st)?, want(EXPECTED, EXPECTED, 0, FOREIGN));
     Ok(())
 }
 
