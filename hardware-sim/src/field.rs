@@ -685,6 +685,11 @@ impl Field {
         Ok(field)
     }
 
+    /// A reader's nominal range (at 30 dBm), m.
+    pub fn range_m(&self, reader: usize) -> Option<f32> {
+        self.readers.get(reader).map(|r| r.range_m)
+    }
+
     pub fn reader_count(&self) -> usize {
         self.readers.len()
     }

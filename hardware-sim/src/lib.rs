@@ -362,7 +362,11 @@ impl Simulator {
         }))
     }
 
-    /// Carries tags through a gate now (see [`EventAction::GatePass`]).
+    /// Carries tags through a gate now (see [`EventAction::GatePass`]),
+    /// wherever they were. The path passes the antennas at the scenario's
+    /// default 0.8 m, or at half the reader's range if that is shorter: a
+    /// desk or short-range reader (0.6 m) would otherwise never see a tag
+    /// 0.8 m away, and the pass would silently read nothing.
     pub fn gate_pass(
         &self,
         tags: &TagSelector,
@@ -375,8 +379,9 @@ impl Simulator {
         };
         let now = self.now();
         self.with_field(|f| {
+            let closest = f.range_m(r).map_or(0.8, |range| (range * 0.5).min(0.8));
             let sel = f.select(tags);
-            f.gate_pass(&sel, r, antennas.to_vec(), now, duration, 0.8, 0.8);
+            f.gate_pass(&sel, r, antennas.to_vec(), now, duration, closest, 0.8);
             sel.len()
         })
     }
@@ -391,6 +396,92 @@ impl Simulator {
             let sel = f.select(tags);
             f.sweep(&sel, r, 1, now, shelf_m, speed_mps, 0.3);
             sel.len()
+        })
+    }
+
+    /// Applies one timeline action now, as if the scenario had it at this
+    /// instant (the binary's `--control` lines). Returns how many tags it
+    /// selected (1 for a reader event), or why it cannot apply.
+    pub fn apply(&self, action: &EventAction) -> Result<usize, String> {
+        let known = |reader: &str| {
+            self.reader(reader)
+                .ok_or_else(|| format!("no reader named {reader:?} in the scenario"))
+        };
+        Ok(match action {
+            EventAction::GatePass {
+                reader,
+                tags,
+                antennas,
+                duration_s,
+                closest_m,
+                spacing_m,
+            } => {
+                let r = known(reader)?.index;
+                let now = self.now();
+                let duration = Duration::from_secs_f32(duration_s.max(0.001));
+                self.with_field(|f| {
+                    let sel = f.select(tags);
+                    f.gate_pass(
+                        &sel,
+                        r,
+                        antennas.clone(),
+                        now,
+                        duration,
+                        *closest_m,
+                        *spacing_m,
+                    );
+                    sel.len()
+                })
+            }
+            EventAction::Sweep {
+                reader,
+                tags,
+                antenna,
+                shelf_m,
+                speed_mps,
+                lateral_m,
+            } => {
+                let r = known(reader)?.index;
+                let now = self.now();
+                self.with_field(|f| {
+                    let sel = f.select(tags);
+                    f.sweep(&sel, r, *antenna, now, *shelf_m, *speed_mps, *lateral_m);
+                    sel.len()
+                })
+            }
+            EventAction::Remove { tags } => self.remove_tags(tags),
+            EventAction::Add {
+                tags,
+                reader,
+                antenna,
+                distance_m,
+            } => {
+                known(reader)?;
+                self.place_tags(tags, reader, *antenna, *distance_m)
+            }
+            EventAction::Move {
+                tags,
+                reader,
+                antenna,
+                distance_m,
+            } => {
+                known(reader)?;
+                self.move_tags(tags, reader, *antenna, *distance_m)
+            }
+            EventAction::Reboot { reader } => {
+                known(reader)?.inject(Fault::Reboot);
+                1
+            }
+            EventAction::Unplug { reader, duration_s } => {
+                known(reader)?.inject(Fault::Unplug {
+                    duration: Duration::from_secs_f32(duration_s.max(0.0)),
+                });
+                1
+            }
+            EventAction::Faults { reader, rates } => {
+                known(reader)?.set_fault_rates(rates.clone());
+                1
+            }
         })
     }
 

@@ -61,6 +61,12 @@ struct RunArgs {
     /// Seed for every random choice, overrides the scenario.
     #[arg(long)]
     seed: Option<u64>,
+    /// Read timeline actions from stdin, one JSON object per line, and
+    /// apply each at once (the scenario's `[[event]]` fields without
+    /// `at_s`, e.g. `{"kind":"move","tags":{"population":"blank","first":0,"count":1},"reader":"reader-1","distance_m":0.3}`);
+    /// answers `ok N` (N tags selected) or `error WHY` per line on stdout.
+    #[arg(long)]
+    control: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -126,7 +132,7 @@ fn run(a: RunArgs) -> anyhow::Result<()> {
     signals.add(Signal::SIGTERM);
     signals.add(Signal::SIGHUP);
     signals.thread_block().context("blocking SIGINT/SIGTERM")?;
-    let sim = Simulator::start(scenario)?;
+    let sim = std::sync::Arc::new(Simulator::start(scenario)?);
     {
         let mut out = std::io::stdout().lock();
         for r in sim.readers() {
@@ -134,10 +140,62 @@ fn run(a: RunArgs) -> anyhow::Result<()> {
         }
         out.flush()?;
     }
+    if a.control {
+        // A weak handle: a control thread blocked on stdin must not keep the
+        // simulator (and its links) alive after a signal.
+        let weak = std::sync::Arc::downgrade(&sim);
+        std::thread::spawn(move || control(&weak));
+    }
     let sig = signals.wait().context("waiting for a signal")?;
     tracing::info!(signal = ?sig, "stopping");
-    sim.shutdown();
-    Ok(())
+    let mut sim = sim;
+    loop {
+        match std::sync::Arc::try_unwrap(sim) {
+            Ok(s) => {
+                s.shutdown();
+                return Ok(());
+            }
+            // A control line is being applied; it takes microseconds.
+            Err(shared) => {
+                sim = shared;
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+    }
+}
+
+/// `run --control`: applies stdin's JSON actions until stdin closes.
+fn control(sim: &std::sync::Weak<Simulator>) {
+    let stdin = std::io::stdin();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match stdin.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let text = line.trim();
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        let answer = match serde_json::from_str::<hardware_sim::EventAction>(text) {
+            Err(e) => format!("error not a timeline action ({e}): {text}"),
+            Ok(action) => match sim.upgrade() {
+                None => return,
+                Some(sim) => match sim.apply(&action) {
+                    Ok(n) => format!("ok {n}"),
+                    Err(e) => format!("error {e}"),
+                },
+            },
+        };
+        let mut out = std::io::stdout().lock();
+        if writeln!(out, "{answer}")
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            return;
+        }
+    }
 }
 
 fn main() -> ExitCode {

@@ -219,3 +219,86 @@ fn bad_input_gets_a_clear_error() -> Result {
     assert_eq!(std::fs::read_to_string(&file)?, "keep me");
     Ok(())
 }
+
+/// `run --control`: timeline actions on stdin, one answer line each; a
+/// SIGTERM still stops it cleanly (links removed) while stdin stays open.
+#[test]
+fn control_lines_move_tags_and_say_what_is_wrong() -> Result {
+    use std::io::Write;
+    let dir = tempfile::tempdir()?;
+    let link = dir.path().join("reader");
+    let mut child = Command::new(EXE)
+        .args([
+            "run",
+            "--control",
+            "--protocol",
+            "r2000",
+            "--tags",
+            "4",
+            "--link",
+        ])
+        .arg(&link)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut stdin = child.stdin.take().ok_or_else(|| anyhow::anyhow!("stdin"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("stdout"))?;
+    let mut lines = BufReader::new(stdout).lines();
+    let mut next = || -> Result<String> {
+        Ok(lines
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("simulator exited"))??)
+    };
+    assert!(next()?.starts_with("ready reader-1 "));
+    let mut say = |line: &str| -> Result<String> {
+        writeln!(stdin, "{line}")?;
+        stdin.flush()?;
+        next()
+    };
+    assert_eq!(
+        say(r#"{"kind":"remove","tags":{"population":"assets","first":1,"count":2}}"#)?,
+        "ok 2"
+    );
+    let mut host = Host::open(&link, 115_200)?;
+    host.r2000(r2000::Command::RealTimeInventory { repeat: 5 })?;
+    let frames = host.r2000_until(Duration::from_secs(3), |r| {
+        matches!(r, r2000::Response::InventoryEnd { .. })
+    })?;
+    let seen: std::collections::BTreeSet<_> = frames
+        .iter()
+        .filter_map(|f| match f {
+            r2000::Response::TagReport(t) => Some(t.epc),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(seen.len(), 2, "two of four tags left in the field");
+    let answer = say(
+        r#"{"kind":"move","tags":{"population":"assets"},"reader":"gate-9","distance_m":0.2}"#,
+    )?;
+    assert!(
+        answer.starts_with("error no reader named \"gate-9\""),
+        "{answer}"
+    );
+    let answer = say("{\"kind\":\"teleport\"}")?;
+    assert!(
+        answer.starts_with("error not a timeline action"),
+        "{answer}"
+    );
+    drop(host);
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM)?;
+    let end = Instant::now() + Duration::from_secs(5);
+    let status = loop {
+        if let Some(s) = child.try_wait()? {
+            break s;
+        }
+        anyhow::ensure!(Instant::now() < end, "did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+    assert!(std::fs::symlink_metadata(&link).is_err(), "link removed");
+    Ok(())
+}

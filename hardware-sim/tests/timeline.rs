@@ -113,3 +113,33 @@ fn gate_pass_remove_and_move_through_the_api() -> Result {
     ));
     Ok(())
 }
+
+/// A gate pass on a short-range (desk, 0.6 m) reader of a tag that was
+/// placed far away (50 m): the library's pass used to walk the tag by at a
+/// fixed 0.8 m, beyond that reader's range, so nothing was ever read.
+#[test]
+fn a_gate_pass_on_a_short_range_reader_is_read() -> Result {
+    let dir = tempfile::tempdir()?;
+    let link = dir.path().join("desk");
+    let scenario = hardware_sim::Scenario::quick(hardware_sim::ProtocolKind::R2000, &link, 1);
+    let sim = Simulator::start(scenario)?;
+    sim.remove_tags(&TagSelector::population("assets"));
+    let mut host = Host::open(&link, 115_200)?;
+    let far = *shared::epc::encode_giai96(0, "0614141", "4242")?.epc_bytes();
+    sim.add_tag(&far, "reader-1", 1, 50.0);
+    assert!(seen(&mut host, 0)?.is_empty(), "50 m is out of range");
+    assert_eq!(
+        sim.gate_pass(
+            &TagSelector::epc(&far),
+            "reader-1",
+            &[1],
+            Duration::from_millis(1500)
+        ),
+        1
+    );
+    std::thread::sleep(Duration::from_millis(550));
+    assert!(seen(&mut host, 0)?.contains(&far), "read passing the desk");
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(seen(&mut host, 0)?.is_empty(), "gone after the pass");
+    Ok(())
+}

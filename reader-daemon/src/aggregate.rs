@@ -210,6 +210,7 @@ impl Aggregator {
             count: s.count,
             peak_rssi: s.peak,
             kind,
+            stocktake_id: None,
         }
     }
 }

@@ -111,17 +111,26 @@ impl Api {
     ) -> anyhow::Result<serde_json::Value> {
         let url = format!("{}{path}", self.base);
         self.runtime.block_on(async {
-            let mut req = self
-                .client
-                .request(method.clone(), &url)
-                .bearer_auth(&self.token);
-            if let Some(b) = &body {
-                req = req.json(b);
+            let send = || {
+                let mut req = self
+                    .client
+                    .request(method.clone(), &url)
+                    .bearer_auth(&self.token);
+                if let Some(b) = &body {
+                    req = req.json(b);
+                }
+                req.send()
+            };
+            // A pooled connection to a server that restarted since fails
+            // the first request on it; a GET is safe to send once more.
+            let resp = match send().await {
+                Err(e) if method == reqwest::Method::GET && e.status().is_none() => {
+                    tracing::debug!("{method} {url}: {e}; retrying once on a fresh connection");
+                    send().await
+                }
+                other => other,
             }
-            let resp = req
-                .send()
-                .await
-                .with_context(|| format!("{method} {url}: server unreachable"))?;
+            .with_context(|| format!("{method} {url}: server unreachable"))?;
             let status = resp.status();
             let text = resp.text().await.unwrap_or_default();
             if !status.is_success() {
@@ -199,6 +208,12 @@ pub fn commission(config: &Path, args: CommissionArgs) -> anyhow::Result<ExitCod
     );
     let mut failed = 0;
     for (i, &asset) in args.assets.iter().enumerate() {
+        if i > 0 {
+            // No inventory while the keeper swaps tags: a continuous
+            // (Chainway) stream would otherwise leave reads of the tag just
+            // taken away queued for the next tag's field check.
+            handheld.pause()?;
+        }
         if args.assets.len() > 1 && !args.yes {
             eprint!(
                 "[{}/{}] place the blank tag for asset {asset} on the reader and press Enter: ",
@@ -295,6 +310,9 @@ pub struct StocktakeArgs {
     pub duration: Option<Duration>,
     /// No progress bar (logs and scripts).
     pub quiet: bool,
+    /// How long to wait at the end for the sync (the rest waits in the
+    /// journal for the next run).
+    pub sync_wait: Duration,
 }
 
 /// What the stock-take expects, cached so it works offline.
@@ -536,7 +554,11 @@ pub fn stocktake(config: &Path, args: StocktakeArgs) -> anyhow::Result<ExitCode>
         } else {
             aggregator.poll(now)
         };
-        if let Some(obs) = ended.filter(|o| !o.is_empty()) {
+        if let Some(mut obs) = ended.filter(|o| !o.is_empty()) {
+            // Named, so they count even if the reader is not assigned to it.
+            for o in &mut obs {
+                o.stocktake_id = Some(session);
+            }
             journal
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -563,7 +585,7 @@ pub fn stocktake(config: &Path, args: StocktakeArgs) -> anyhow::Result<ExitCode>
     bar.finish();
 
     // 4. Let the sync catch up (bounded), then summarise.
-    let drain_until = std::time::Instant::now() + Duration::from_secs(15);
+    let drain_until = std::time::Instant::now() + args.sync_wait;
     let backlog = loop {
         let backlog = journal
             .lock()

@@ -3,7 +3,7 @@
 //! inventory and when to send access commands. Blocking, one port.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use shared::protocol::Decoded;
@@ -11,7 +11,7 @@ use shared::tag::EpcBytes;
 
 use crate::config::ReaderConfig;
 use crate::driver::{protocol_for, Driver, Phase, Reply, Step};
-use crate::reader::open_port;
+use crate::reader::{open_port, read_some};
 
 /// Why a handheld operation failed; each says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -138,26 +138,7 @@ impl Handheld {
             let out = std::mem::take(&mut self.out);
             self.port.write_all(&out).map_err(|e| self.io(e))?;
         }
-        let n = match self.port.read(&mut self.buf) {
-            Ok(0) => {
-                return Err(self.io(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the port closed",
-                )))
-            }
-            Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::TimedOut
-                        | std::io::ErrorKind::WouldBlock
-                        | std::io::ErrorKind::Interrupted
-                ) =>
-            {
-                0
-            }
-            Err(e) => return Err(self.io(e)),
-        };
+        let n = read_some(&mut *self.port, &mut self.buf).map_err(|e| self.io(e))?;
         let now = Instant::now();
         let driver_err = |source| HandheldError::Driver {
             reader: self.name.clone(),
@@ -233,20 +214,7 @@ impl Handheld {
                 let end = Instant::now() + Duration::from_millis(1000);
                 let mut pending: Vec<u8> = Vec::new();
                 while Instant::now() < end {
-                    let n = match self.port.read(&mut self.buf) {
-                        Ok(n) => n,
-                        Err(e)
-                            if matches!(
-                                e.kind(),
-                                std::io::ErrorKind::TimedOut
-                                    | std::io::ErrorKind::WouldBlock
-                                    | std::io::ErrorKind::Interrupted
-                            ) =>
-                        {
-                            0
-                        }
-                        Err(e) => return Err(self.io(e)),
-                    };
+                    let n = read_some(&mut *self.port, &mut self.buf).map_err(|e| self.io(e))?;
                     pending.extend_from_slice(&self.buf[..n]);
                     let mut start = 0;
                     while start < pending.len() {

@@ -86,7 +86,8 @@ CREATE TABLE IF NOT EXISTS observation (
     count       INTEGER NOT NULL,
     peak_rssi   INTEGER,
     kind        TEXT    NOT NULL,
-    journal_ms  INTEGER NOT NULL
+    journal_ms  INTEGER NOT NULL,
+    stocktake_id INTEGER
 );
 CREATE INDEX IF NOT EXISTS observation_by_batch ON observation(batch_seq, id);
 CREATE TABLE IF NOT EXISTS batch (
@@ -107,6 +108,20 @@ CREATE TABLE IF NOT EXISTS dropped (
     reason       TEXT    NOT NULL
 );
 ";
+
+/// Journals written before observations could name a stock-take lack the
+/// column; their rows name none.
+fn add_stocktake_column(conn: &Connection) -> rusqlite::Result<()> {
+    let has: bool = conn.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('observation') WHERE name = 'stocktake_id'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has {
+        conn.execute_batch("ALTER TABLE observation ADD COLUMN stocktake_id INTEGER")?;
+    }
+    Ok(())
+}
 
 /// The daemon's SQLite journal. One connection; callers share it behind a
 /// mutex (writes are serialised by SQLite anyway).
@@ -143,6 +158,7 @@ impl Journal {
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(open_err)?;
         conn.execute_batch(SCHEMA).map_err(open_err)?;
+        add_stocktake_column(&conn).map_err(open_err)?;
         let backlog: i64 = conn
             .query_row("SELECT COUNT(*) FROM observation", [], |r| r.get(0))
             .map_err(open_err)?;
@@ -192,8 +208,9 @@ impl Journal {
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO observation
-                   (epc, reader, antenna, first_us, last_us, count, peak_rssi, kind, journal_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                   (epc, reader, antenna, first_us, last_us, count, peak_rssi, kind, journal_ms,
+                    stocktake_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             let at = now_ms();
             for o in observations {
@@ -207,6 +224,7 @@ impl Journal {
                     o.peak_rssi,
                     o.kind.as_str(),
                     at,
+                    o.stocktake_id,
                 ])?;
             }
         }
@@ -360,7 +378,8 @@ impl Journal {
 
     fn load_batch(tx: &Connection, seq: u64) -> Result<Vec<Observation>, JournalError> {
         let mut stmt = tx.prepare_cached(
-            "SELECT id, epc, reader, antenna, first_us, last_us, count, peak_rssi, kind
+            "SELECT id, epc, reader, antenna, first_us, last_us, count, peak_rssi, kind,
+                    stocktake_id
              FROM observation WHERE batch_seq = ?1 ORDER BY id",
         )?;
         let rows = stmt.query_map([seq as i64], |r| {
@@ -374,11 +393,13 @@ impl Journal {
                 r.get::<_, u32>(6)?,
                 r.get::<_, Option<i16>>(7)?,
                 r.get::<_, String>(8)?,
+                r.get::<_, Option<i64>>(9)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, epc, reader, antenna, first, last, count, peak_rssi, kind) = row?;
+            let (id, epc, reader, antenna, first, last, count, peak_rssi, kind, stocktake_id) =
+                row?;
             let corrupt = |detail: String| JournalError::Corrupt { id, detail };
             let epc = EpcBytes::new(&epc).map_err(|e| corrupt(e.to_string()))?;
             let time = |us: i64| {
@@ -400,6 +421,7 @@ impl Journal {
                 count,
                 peak_rssi,
                 kind,
+                stocktake_id,
             });
         }
         Ok(out)
@@ -586,11 +608,41 @@ mod tests {
             last_seen: at,
             count: n,
             peak_rssi: Some(-60),
+            stocktake_id: None,
             kind: ObservationKind::Seen,
         }
     }
 
     type R = Result<(), JournalError>;
+
+    #[test]
+    fn a_named_stocktake_survives_the_journal_also_an_old_one() -> R {
+        let dir = tempfile::tempdir().map_err(|e| JournalError::Corrupt {
+            id: 0,
+            detail: e.to_string(),
+        })?;
+        let path = dir.path().join("j.db");
+        {
+            // A journal from before the column existed, with one row.
+            let c = Connection::open(&path)?;
+            c.execute_batch(&SCHEMA.replace(",\n    stocktake_id INTEGER", ""))?;
+            c.execute(
+                "INSERT INTO observation (epc, reader, antenna, first_us, last_us, count, kind, journal_ms)
+                 VALUES (x'300000000000000000000001', 'r1', 1, 1, 1, 1, 'seen', 0)",
+                [],
+            )?;
+        }
+        let mut j = Journal::open(&path, limits(1000))?;
+        let mut named = obs(2);
+        named.stocktake_id = Some(42);
+        j.append(&[named.clone()])?;
+        let b = j.next_batch("d", 10, Duration::ZERO)?;
+        let b = b.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+        assert_eq!(b.observations.len(), 2);
+        assert_eq!(b.observations[0].stocktake_id, None);
+        assert_eq!(b.observations[1], named);
+        Ok(())
+    }
 
     #[test]
     fn batches_are_numbered_durably_and_forgotten_only_after_ack() -> R {

@@ -74,6 +74,10 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// At the end, how long to wait for the server to take the results;
+        /// what it has not taken stays journalled and goes with the next run.
+        #[arg(long, default_value_t = 15.0)]
+        sync_wait_s: f64,
     },
     /// Write asset EPCs onto blank tags: exactly one blank tag in the field,
     /// EPC allocated by the server, written, read back, confirmed.
@@ -164,6 +168,7 @@ fn main() -> ExitCode {
             keeper_token,
             duration_s,
             quiet,
+            sync_wait_s,
         } => {
             init_logging(LogFormat::Text);
             reader_daemon::cli::stocktake(
@@ -177,6 +182,8 @@ fn main() -> ExitCode {
                     duration: duration_s
                         .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok()),
                     quiet,
+                    sync_wait: std::time::Duration::try_from_secs_f64(sync_wait_s)
+                        .unwrap_or(std::time::Duration::ZERO),
                 },
             )
         }

@@ -112,6 +112,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// How long a reader thread lets bytes gather after a read that got some
+/// (~58 bytes at 115200 baud): fewer wake-ups for a few ms of latency;
+/// 10 ms saved a little more CPU but delayed R2000 rounds (docs/performance.md).
+const COALESCE: Duration = Duration::from_millis(5);
+
 /// Opens a serial port for a reader: 8N1, no flow control, short read
 /// timeout so the driver's timers tick.
 pub fn open_port(
@@ -125,6 +130,29 @@ pub fn open_port(
         .flow_control(serialport::FlowControl::None)
         .timeout(Duration::from_millis(20))
         .open()
+}
+
+/// Reads what arrived within the port's read timeout: `Ok(0)` when nothing
+/// did (the caller's timers tick), an error when the port closed or failed.
+pub fn read_some(port: &mut (impl Read + ?Sized), buf: &mut [u8]) -> std::io::Result<usize> {
+    match port.read(buf) {
+        Ok(0) => Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the port closed",
+        )),
+        Ok(n) => Ok(n),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::TimedOut
+                    | std::io::ErrorKind::WouldBlock
+                    | std::io::ErrorKind::Interrupted
+            ) =>
+        {
+            Ok(0)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The device number behind a port path (following symlinks), if it exists.
@@ -225,6 +253,7 @@ fn session(
     driver.begin(now, &mut out);
     let mut phase = driver.phase();
     let mut reported_skips = 0u64;
+    let mut got_bytes = false;
     loop {
         if stop.load(Ordering::Relaxed) {
             out.clear();
@@ -238,26 +267,18 @@ fn session(
             }
             out.clear();
         }
-        let n = match port.read(&mut buf) {
-            Ok(0) => {
-                return io(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the port closed",
-                ))
-            }
+        if got_bytes {
+            // Let a few frames gather: at line rate a read returns every
+            // frame (~1.7 ms) on its own, and each meant a syscall, a wake-up
+            // of the aggregator and a channel message. Commands are already
+            // written, so the reader is not kept waiting.
+            std::thread::sleep(COALESCE);
+        }
+        let n = match read_some(&mut *port, &mut buf) {
             Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::TimedOut
-                        | std::io::ErrorKind::WouldBlock
-                        | std::io::ErrorKind::Interrupted
-                ) =>
-            {
-                0
-            }
             Err(e) => return io(e),
         };
+        got_bytes = n > 0;
         let now = Instant::now();
         // A replugged USB adapter (or a udev link re-pointed at a new
         // device) may leave our descriptor open but dead: watch the path.

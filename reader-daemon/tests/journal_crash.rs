@@ -39,6 +39,7 @@ fn observation(n: u64) -> Result<Observation, Box<dyn std::error::Error>> {
         count: 1,
         peak_rssi: Some(-60),
         kind: ObservationKind::Seen,
+        stocktake_id: None,
     })
 }
 

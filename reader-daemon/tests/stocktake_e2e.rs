@@ -1,55 +1,155 @@
-//! Keeper workflows against the real server. `reader-daemon stocktake`: a location with
-//! registered, tagged assets; the handheld (simulated, on a PTY) sees most
-//! of them plus foreign tags; the command's summary and the server's live
-//! reconciliation agree with what was placed in the field.
+//! Keeper workflows against the real server. `reader-daemon stocktake`: a
+//! location with registered, tagged assets; the handheld (simulated, on a
+//! PTY) sees most of them plus foreign (and misplaced) tags; the command's
+//! summary and the server's live reconciliation agree with what was placed
+//! in the field. Joining (`--session`), opening (`--open`), a server that
+//! goes away mid-count, and a reader that is not assigned to the
+//! stock-take but names it. The gate alarm is here too.
 
 mod support;
 
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use hardware_sim::{ProtocolKind, Scenario, Simulator, TagSelector};
-use serde_json::{json, Value};
+use serde_json::json;
 use shared::tag::EpcBytes;
 use support::*;
 
-struct Http {
-    rt: tokio::runtime::Runtime,
-    client: reqwest::Client,
-    base: String,
+/// A running server whose shelf A01 holds `expected` tagged assets, and a
+/// handheld reader `hand-1`; tests put some of [`Shelf::epcs`] in its field.
+struct Shelf {
+    dir: tempfile::TempDir,
+    server: WarehouseServer,
+    http: Http,
+    site: Site,
+    reader_id: i64,
+    reader_token: String,
+    epcs: Vec<EpcBytes>,
 }
 
-impl Http {
-    fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> R<Value> {
-        let url = format!("{}{path}", self.base);
-        self.rt.block_on(async {
-            let mut req = self.client.request(method, &url).bearer_auth(token);
-            if let Some(b) = body {
-                req = req.json(&b);
-            }
-            let resp = req.send().await?;
-            let status = resp.status();
-            let text = resp.text().await?;
-            if !status.is_success() {
-                return Err(format!("{url}: {status} {text}").into());
-            }
-            Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+impl Shelf {
+    fn new(expected: usize, first_number: usize) -> R<Self> {
+        let dir = tempfile::tempdir()?;
+        let mut server = WarehouseServer::init(dir.path())?;
+        server.start()?;
+        let http = Http::new(&server.url)?;
+        let site = Site::create(&http)?;
+        let (reader_id, reader_token) = site.reader(&http, "hand-1", "handheld")?;
+        let epcs = (first_number..first_number + expected)
+            .map(|n| Ok(site.tagged_asset(&http, &n.to_string(), &reader_token)?.1))
+            .collect::<R<_>>()?;
+        Ok(Self {
+            dir,
+            server,
+            http,
+            site,
+            reader_id,
+            reader_token,
+            epcs,
         })
     }
-    fn post(&self, path: &str, token: &str, body: Value) -> R<Value> {
-        self.call(reqwest::Method::POST, path, token, Some(body))
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A stock-take of shelf A01 whose scans come from `readers`.
+    fn open(&self, readers: &[i64]) -> R<i64> {
+        id(&self.http.post(
+            "/api/v1/stocktakes",
+            &self.site.keeper,
+            json!({"warehouse_id": self.site.warehouse, "location_id": self.site.location,
+                   "reader_ids": readers}),
+        )?)
+    }
+
+    /// The daemon's config with hand-1 on `link`.
+    fn config(&self, link: &Path, protocol: &'static str) -> R<PathBuf> {
+        let mut cfg = DaemonConfig::new(&self.server.url, self.path())
+            .reader("hand-1", link, protocol, "handheld");
+        cfg.token = self.reader_token.clone();
+        let config = self.path().join("config.toml");
+        cfg.write(&config)?;
+        Ok(config)
+    }
+
+    /// hand-1 served by the hardware-sim binary with these tags in its
+    /// field; returns the simulator and the daemon's config.
+    fn handheld(
+        &self,
+        protocol: &'static str,
+        field: &[(&str, &[EpcBytes])],
+    ) -> R<(SimProcess, PathBuf)> {
+        let populations: Vec<(&str, &[EpcBytes], Option<f32>)> = field
+            .iter()
+            .map(|(name, epcs)| (*name, *epcs, Some(1.0)))
+            .collect();
+        self.handheld_with(protocol, &populations)
+    }
+
+    /// The same with populations placed (`Some(distance)`) or not.
+    fn handheld_with(
+        &self,
+        protocol: &'static str,
+        populations: &[(&str, &[EpcBytes], Option<f32>)],
+    ) -> R<(SimProcess, PathBuf)> {
+        let link = self.path().join("hand-1");
+        let sim = SimProcess::start(
+            self.path(),
+            &one_reader_scenario("hand-1", protocol, "handheld", &link, populations),
+            1,
+        )?;
+        Ok((sim, self.config(&link, protocol)?))
+    }
+
+    /// `reader-daemon stocktake` with hand-1, the keeper's token and `how`
+    /// (`--session ID` or `--open …`), for `seconds`.
+    fn stocktake_args(&self, config: &Path, how: &[String], seconds: u64) -> Vec<String> {
+        let mut args: Vec<String> = ["stocktake", "--config"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        args.push(config.display().to_string());
+        args.extend(["--reader", "hand-1", "--keeper-token"].map(String::from));
+        args.push(self.site.keeper.clone());
+        args.extend(how.iter().cloned());
+        args.extend(["--duration-s".into(), seconds.to_string(), "--quiet".into()]);
+        args
+    }
+
+    fn stocktake(&self, config: &Path, how: &[String], seconds: u64) -> R<(bool, String)> {
+        let args = self.stocktake_args(config, how, seconds);
+        run_cli(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// The stock-take's counts on the server: expected, found, missing,
+    /// misplaced, foreign.
+    fn counts(&self, st: i64) -> R<[Option<u64>; 5]> {
+        let rec = self
+            .http
+            .get(&format!("/api/v1/stocktakes/{st}"), &self.site.keeper)?;
+        let c = &rec["counts"];
+        Ok(["expected", "found", "missing", "misplaced", "foreign"].map(|k| c[k].as_u64()))
     }
 }
 
-fn id(v: &Value) -> R<i64> {
-    v["id"]
-        .as_i64()
-        .ok_or_else(|| format!("no id in {v}").into())
+fn session(st: i64) -> Vec<String> {
+    vec!["--session".into(), st.to_string()]
+}
+
+fn summary(found: usize, expected: usize, unexpected: usize) -> String {
+    format!(
+        "found {found} of {expected} expected, missing {}, unexpected {unexpected}",
+        expected - found
+    )
+}
+
+/// The counts a stock-take should show: expected, found, missing,
+/// misplaced, foreign.
+fn want(expected: usize, found: usize, misplaced: usize, foreign: usize) -> [Option<u64>; 5] {
+    [expected, found, expected - found, misplaced, foreign].map(|n| Some(n as u64))
 }
 
 #[test]
@@ -65,149 +165,205 @@ fn handheld_stocktake_reconciles_with_the_server() -> R {
     let present_n = expected_n * 85 / 100;
     let seconds = env("STOCKTAKE_SECONDS", 4);
     const FOREIGN: usize = 3;
-    let dir = tempfile::tempdir()?;
-    let mut server = WarehouseServer::init(dir.path())?;
-    server.start()?;
-    let http = Http {
-        rt: tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?,
-        client: reqwest::Client::new(),
-        base: server.url.clone(),
-    };
-    let login = |user: &str| -> R<String> {
-        let v = http.call(
-            reqwest::Method::POST,
-            "/api/v1/auth/login",
-            "",
-            Some(json!({"username": user, "password": "s3cret-pass"})),
-        )?;
-        Ok(v["token"].as_str().ok_or("no token")?.to_string())
-    };
-    let admin = login("admin")?;
-    http.post(
-        "/api/v1/users",
-        &admin,
-        json!({"username": "keeper", "password": "s3cret-pass", "role": "keeper"}),
-    )?;
-    let keeper = login("keeper")?;
-    let wh = id(&http.post("/api/v1/warehouses", &admin, json!({"name": "主仓"}))?)?;
-    let loc = id(&http.post(
-        &format!("/api/v1/warehouses/{wh}/locations"),
-        &admin,
-        json!({"code": "A01", "name": "Shelf 1"}),
-    )?)?;
-    let cat = id(&http.post(
-        "/api/v1/categories",
-        &admin,
-        json!({"code": "0101", "name": "办公桌"}),
-    )?)?;
-    let reader = http.post(
-        "/api/v1/readers",
-        &admin,
-        json!({"name": "hand-1", "role": "handheld", "location_id": loc}),
-    )?;
-    let reader_id = id(&reader["reader"])?;
-    let reader_token = reader["token"]
-        .as_str()
-        .ok_or("no reader token")?
-        .to_string();
+    let shelf = Shelf::new(expected_n, 10_000)?;
+    let st = shelf.open(&[shelf.reader_id])?;
 
-    // Registered, tagged assets on shelf A01.
-    let mut epcs = Vec::new();
-    for n in 0..expected_n {
-        let asset = id(&http.post(
-            "/api/v1/assets",
-            &admin,
-            json!({"asset_number": format!("{}", 10000 + n), "name": format!("桌子 {n}"), "category_id": cat,
-                   "original_value_fen": 150000, "purchase_date": "2024-03-01", "holder_location_id": loc}),
-        )?)?;
-        let c = http.post(
-            &format!("/api/v1/assets/{asset}/tag/commission"),
-            &keeper,
-            json!({}),
-        )?;
-        let epc = c["epc"].as_str().ok_or("no epc")?.to_string();
-        let cid = c["commission_id"].as_i64().ok_or("no commission id")?;
-        http.post(
-            &format!("/api/v1/tag-commissions/{cid}/confirm"),
-            &reader_token,
-            json!({"epc": epc}),
-        )?;
-        epcs.push(EpcBytes::from_hex(&epc)?);
-    }
-    let st = id(&http.post(
-        "/api/v1/stocktakes",
-        &keeper,
-        json!({"warehouse_id": wh, "location_id": loc, "reader_ids": [reader_id]}),
-    )?)?;
-
-    // The field: PRESENT of the expected tags and FOREIGN unknown ones.
-    let link = dir.path().join("hand-1");
+    // The field (hardware-sim library, Chainway): PRESENT of the expected
+    // tags and FOREIGN unknown ones.
+    let link = shelf.path().join("hand-1");
     let sim = Simulator::start(Scenario::quick(ProtocolKind::Chainway, &link, 1))?;
     sim.remove_tags(&TagSelector::population("assets"));
-    for epc in &epcs[..present_n] {
+    for epc in &shelf.epcs[..present_n] {
         sim.add_tag(epc, "reader-1", 1, 0.3).ok_or("no reader")?;
     }
     for n in 0..FOREIGN {
-        let foreign = EpcBytes::new(&[0xE2, 0x80, 0x11, 0x70, 0, 0, 0, 0, 0, 0, 0xF0, n as u8])?;
-        sim.add_tag(&foreign, "reader-1", 1, 0.3)
+        sim.add_tag(&foreign_epc(n as u16)?, "reader-1", 1, 0.3)
             .ok_or("no reader")?;
     }
-    let mut cfg =
-        DaemonConfig::new(&server.url, dir.path()).reader("hand-1", &link, "chainway", "handheld");
-    cfg.token = reader_token;
-    let config = dir.path().join("config.toml");
-    cfg.write(&config)?;
-    let out = Command::new(BIN)
-        .args(["stocktake", "--config"])
-        .arg(&config)
-        .args([
-            "--reader",
-            "hand-1",
-            "--session",
-            &st.to_string(),
-            "--keeper-token",
-            &keeper,
-        ])
-        .args(["--duration-s", &seconds.to_string(), "--quiet"])
-        .env("RUST_LOG", "warn")
-        .output()?;
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
+    let config = shelf.config(&link, "chainway")?;
+    let (ok, text) = shelf.stocktake(&config, &session(st), seconds as u64)?;
+    assert!(ok, "{text}");
     assert!(
-        text.contains(&format!(
-            "found {present_n} of {expected_n} expected, missing {}, unexpected {FOREIGN}",
-            expected_n - present_n
-        )),
+        text.contains(&summary(present_n, expected_n, FOREIGN)),
         "{text}"
     );
-    let rec = http.call(
-        reqwest::Method::GET,
-        &format!("/api/v1/stocktakes/{st}"),
-        &keeper,
-        None,
-    )?;
-    let c = &rec["counts"];
-    assert_eq!(
-        (
-            c["expected"].as_u64(),
-            c["found"].as_u64(),
-            c["missing"].as_u64(),
-            c["foreign"].as_u64()
-        ),
-        (
-            Some(expected_n as u64),
-            Some(present_n as u64),
-            Some((expected_n - present_n) as u64),
-            Some(FOREIGN as u64)
-        ),
-        "{rec}"
+    assert_eq!(shelf.counts(st)?, want(expected_n, present_n, 0, FOREIGN));
+    Ok(())
+}
+
+/// `--open LOCATION --warehouse ID`: the command opens the stock-take of
+/// shelf A01 itself (assigning its reader), all three programs as
+/// processes; two assets recorded on shelf B02 lie on A01 (misplaced).
+#[test]
+fn opens_a_stocktake_by_location_and_reconciles() -> R {
+    const EXPECTED: usize = 150;
+    const PRESENT: usize = 125;
+    const MISPLACED: usize = 2;
+    const FOREIGN: usize = 4;
+    let shelf = Shelf::new(EXPECTED, 30_000)?;
+    let (http, site) = (&shelf.http, &shelf.site);
+    let b02 = id(&http.post(
+        &format!("/api/v1/warehouses/{}/locations", site.warehouse),
+        &site.admin,
+        json!({"code": "B02", "name": "Shelf 2"}),
+    )?)?;
+    let mut present = shelf.epcs[..PRESENT].to_vec();
+    for n in 0..MISPLACED {
+        let number = format!("{}", 39_000 + n);
+        present.push(
+            site.tagged_asset_at(http, &number, b02, &shelf.reader_token)?
+                .1,
+        );
+    }
+    let foreign: Vec<EpcBytes> = (0..FOREIGN as u16).map(foreign_epc).collect::<R<_>>()?;
+    let (_sim, config) = shelf.handheld("r2000", &[("shelf", &present), ("foreign", &foreign)])?;
+    let started = Instant::now();
+    let open = [
+        "--open",
+        &site.location.to_string(),
+        "--warehouse",
+        &site.warehouse.to_string(),
+    ]
+    .map(|s| s.to_string());
+    let (ok, text) = shelf.stocktake(&config, &open, 5)?;
+    assert!(ok, "{text}");
+    eprintln!("stocktake --open ran {:?}", started.elapsed());
+    assert!(
+        text.contains(&summary(PRESENT, EXPECTED, MISPLACED + FOREIGN)),
+        "{text}"
     );
+    let list = http.get("/api/v1/stocktakes", &site.keeper)?;
+    let items = list["items"].as_array().ok_or("no stock-takes")?;
+    assert_eq!(items.len(), 1, "{list}");
+    assert_eq!(items[0]["location_id"].as_i64(), Some(site.location));
+    let st = id(&items[0])?;
+    assert!(
+        text.contains(&format!("stock-take {st} with hand-1")),
+        "{text}"
+    );
+    assert_eq!(
+        shelf.counts(st)?,
+        want(EXPECTED, PRESENT, MISPLACED, FOREIGN)
+    );
+    Ok(())
+}
+
+/// The server goes away right after the command fetched (and cached) the
+/// expected list: the live count goes on, every observation is journalled,
+/// and when the server is back the journal drains and the server's
+/// stock-take shows exactly what the handheld saw. Then a run that is
+/// offline from the start works from the cached list, and what it found
+/// reaches the server with the next run.
+#[test]
+fn a_stocktake_goes_on_offline_and_syncs_when_the_server_is_back() -> R {
+    const EXPECTED: usize = 150;
+    const PRESENT: usize = 120;
+    const FOREIGN: usize = 3;
+    let mut shelf = Shelf::new(EXPECTED, 40_000)?;
+    let st = shelf.open(&[shelf.reader_id])?;
+    let foreign: Vec<EpcBytes> = (0..FOREIGN as u16).map(foreign_epc).collect::<R<_>>()?;
+    let (mut sim, config) = shelf.handheld_with(
+        "chainway",
+        &[
+            ("shelf", &shelf.epcs[..PRESENT], Some(1.0)),
+            ("foreign", &foreign, Some(1.0)),
+            ("rest", &shelf.epcs[PRESENT..], None),
+        ],
+    )?;
+    let mut child = Command::new(BIN)
+        .args(shelf.stocktake_args(&config, &session(st), 6))
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let out = collect(child.stdout.take().ok_or("no stdout")?);
+    let err = collect(child.stderr.take().ok_or("no stderr")?);
+    let cache = shelf.path().join(format!("stocktake-{st}.expected.json"));
+    let cached = wait_until(Duration::from_secs(20), || cache.exists());
+    assert!(cached, "no expected-list cache\n{}", text_of(&err));
+    shelf.server.kill();
+    let down = Instant::now();
+
+    // While the server is away the count goes on into the journal.
+    let journal = shelf.path().join("stocktake-hand-1.db");
+    let journalled = wait_until(Duration::from_secs(20), || {
+        journal_stats(&journal)
+            .map(|s| s.backlog as usize >= PRESENT + FOREIGN)
+            .unwrap_or(false)
+    });
+    assert!(
+        journalled,
+        "{:?}\n{}",
+        journal_stats(&journal).ok(),
+        text_of(&err)
+    );
+    // Back after the handheld's 6 s, while the command waits for the sync.
+    std::thread::sleep(Duration::from_secs(8).saturating_sub(down.elapsed()));
+    shelf.server.start()?;
+    let done = wait_until(Duration::from_secs(30), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    });
+    let text = format!("{}{}", text_of(&out), text_of(&err));
+    assert!(done, "the command did not end\n{text}");
+    assert!(child.wait()?.success(), "{text}");
+    assert!(
+        text.contains(&summary(PRESENT, EXPECTED, FOREIGN)),
+        "{text}"
+    );
+    assert!(text.contains("server reconciliation:"), "{text}");
+    let stats = journal_stats(&journal)?;
+    assert_eq!((stats.backlog, stats.dropped_total), (0, 0), "{stats:?}");
+    assert_eq!(shelf.counts(st)?, want(EXPECTED, PRESENT, 0, FOREIGN));
+
+    // Offline from the start: the cached list serves; the rest of the
+    // shelf, found now, waits in the journal ...
+    shelf.server.kill();
+    sim.take_away("shelf", 0, PRESENT)?;
+    sim.take_away("foreign", 0, FOREIGN)?;
+    sim.place("rest", 0, EXPECTED - PRESENT, "hand-1", 0.5)?;
+    let mut offline = shelf.stocktake_args(&config, &session(st), 2);
+    offline.extend(["--sync-wait-s".to_string(), "0".to_string()]);
+    let (ok, text) = run_cli(&offline.iter().map(String::as_str).collect::<Vec<_>>())?;
+    assert!(ok, "{text}");
+    assert!(text.contains("using the cached expected list"), "{text}");
+    assert!(
+        text.contains(&summary(EXPECTED - PRESENT, EXPECTED, 0)),
+        "{text}"
+    );
+    assert!(
+        text.contains("observations not yet at the server"),
+        "{text}"
+    );
+    assert!(journal_stats(&journal)?.backlog > 0);
+    // ... and goes with the next run, whose field is empty.
+    sim.take_away("rest", 0, EXPECTED - PRESENT)?;
+    shelf.server.start()?;
+    let (ok, text) = shelf.stocktake(&config, &session(st), 1)?;
+    assert!(ok, "{text}");
+    assert!(text.contains(&summary(0, EXPECTED, 0)), "{text}");
+    assert_eq!(journal_stats(&journal)?.backlog, 0, "{text}");
+    assert_eq!(shelf.counts(st)?, want(EXPECTED, EXPECTED, 0, FOREIGN));
+    Ok(())
+}
+
+/// A keeper joins a stock-take someone else opened for another handheld:
+/// hand-1 is not assigned to it, but its observations name it, so they count.
+#[test]
+fn observations_naming_a_stocktake_count_without_assignment() -> R {
+    const EXPECTED: usize = 40;
+    const PRESENT: usize = 30;
+    let shelf = Shelf::new(EXPECTED, 50_000)?;
+    let (other, _) = shelf.site.reader(&shelf.http, "hand-2", "handheld")?;
+    let st = shelf.open(&[other])?;
+    // A second open stock-take nobody names: it must not get hand-1's scans.
+    let bystander = shelf.open(&[other])?;
+    let (_sim, config) = shelf.handheld("r2000", &[("shelf", &shelf.epcs[..PRESENT])])?;
+    let (ok, text) = shelf.stocktake(&config, &session(st), 3)?;
+    assert!(ok, "{text}");
+    assert!(text.contains(&summary(PRESENT, EXPECTED, 0)), "{text}");
+    assert_eq!(shelf.counts(st)?, want(EXPECTED, PRESENT, 0, 0));
+    assert_eq!(shelf.counts(bystander)?, want(EXPECTED, 0, 0, 0));
     Ok(())
 }
 
@@ -218,64 +374,18 @@ fn gate_pass_raises_the_servers_alarm() -> R {
     let dir = tempfile::tempdir()?;
     let mut server = WarehouseServer::init(dir.path())?;
     server.start()?;
-    let http = Http {
-        rt: tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?,
-        client: reqwest::Client::new(),
-        base: server.url.clone(),
-    };
-    let v = http.call(
-        reqwest::Method::POST,
-        "/api/v1/auth/login",
-        "",
-        Some(json!({"username": "admin", "password": "s3cret-pass"})),
-    )?;
-    let admin = v["token"].as_str().ok_or("no token")?.to_string();
-    let wh = id(&http.post("/api/v1/warehouses", &admin, json!({"name": "主仓"}))?)?;
-    let loc = id(&http.post(
-        &format!("/api/v1/warehouses/{wh}/locations"),
-        &admin,
-        json!({"code": "A01", "name": "Shelf 1"}),
-    )?)?;
-    let cat = id(&http.post(
-        "/api/v1/categories",
-        &admin,
-        json!({"code": "0101", "name": "办公桌"}),
-    )?)?;
-    let gate = http.post(
-        "/api/v1/readers",
-        &admin,
-        json!({"name": "gate-1", "role": "gate"}),
-    )?;
-    let gate_token = gate["token"].as_str().ok_or("no reader token")?.to_string();
+    let http = Http::new(&server.url)?;
+    let site = Site::create(&http)?;
+    let (_, gate_token) = site.reader(&http, "gate-1", "gate")?;
     let mut tagged = Vec::new();
     for n in 0..2 {
-        let asset = id(&http.post(
-            "/api/v1/assets",
-            &admin,
-            json!({"asset_number": format!("{}", 7000 + n), "name": "投影仪", "category_id": cat,
-                   "original_value_fen": 420000, "purchase_date": "2024-03-01", "holder_location_id": loc}),
-        )?)?;
-        let c = http.post(
-            &format!("/api/v1/assets/{asset}/tag/commission"),
-            &gate_token,
-            json!({}),
-        )?;
-        let epc = c["epc"].as_str().ok_or("no epc")?.to_string();
-        let cid = c["commission_id"].as_i64().ok_or("no commission id")?;
-        http.post(
-            &format!("/api/v1/tag-commissions/{cid}/confirm"),
-            &gate_token,
-            json!({"epc": epc}),
-        )?;
-        tagged.push((asset, EpcBytes::from_hex(&epc)?));
+        tagged.push(site.tagged_asset(&http, &format!("{}", 7000 + n), &gate_token)?);
     }
     // The second asset's check-out is approved.
     http.call(
         reqwest::Method::PUT,
         &format!("/api/v1/assets/{}/checkout-approval", tagged[1].0),
-        &admin,
+        &site.admin,
         Some(json!({"approved": true, "reason": "借出"})),
     )?;
 
@@ -292,19 +402,12 @@ fn gate_pass_raises_the_servers_alarm() -> R {
     for (_, epc) in &tagged {
         sim.add_tag(epc, "reader-1", 1, 0.3).ok_or("no reader")?;
     }
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(1500));
     for (_, epc) in &tagged {
         sim.remove_tags(&TagSelector::epc(epc));
     }
-    let alarms = || -> R<Value> {
-        http.call(
-            reqwest::Method::GET,
-            "/api/v1/alarms?status=open",
-            &admin,
-            None,
-        )
-    };
-    let raised = wait_until(std::time::Duration::from_secs(20), || {
+    let alarms = || http.get("/api/v1/alarms?status=open", &site.admin);
+    let raised = wait_until(Duration::from_secs(20), || {
         alarms()
             .map(|a| a["total"].as_u64() == Some(1))
             .unwrap_or(false)

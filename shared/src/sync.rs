@@ -48,6 +48,12 @@ pub struct Observation {
     /// Strongest signal in the cycle, dBm.
     pub peak_rssi: Option<i16>,
     pub kind: ObservationKind,
+    /// The stock-take this sighting was made for (a keeper's handheld
+    /// running `reader-daemon stocktake`): the server counts it toward that
+    /// stock-take even if the reader is not assigned to it. Absent in JSON
+    /// when none, so older peers read and write the same batches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stocktake_id: Option<i64>,
 }
 
 /// Whether the tag is merely still there, newly appeared or gone.
@@ -132,6 +138,22 @@ mod tests {
         let back: ObservationBatch = serde_json::from_str(&serde_json::to_string(&batch)?)?;
         assert_eq!(back, batch);
         assert!(serde_json::from_str::<ObservationBatch>(r#"{"daemon_id":"d"}"#).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn a_stocktake_id_is_optional_both_ways() -> Result<(), serde_json::Error> {
+        let json = r#"{"epc":"3074257BF7194E4000001A85","reader":"hand-1","antenna":1,
+             "first_seen":"2026-01-01T00:00:00Z","last_seen":"2026-01-01T00:00:01Z",
+             "count":3,"peak_rssi":null,"kind":"seen"}"#;
+        let mut o: Observation = serde_json::from_str(json)?;
+        assert_eq!(o.stocktake_id, None);
+        // Without one, the JSON is what an older peer writes.
+        assert!(!serde_json::to_string(&o)?.contains("stocktake_id"));
+        o.stocktake_id = Some(42);
+        let text = serde_json::to_string(&o)?;
+        assert!(text.contains(r#""stocktake_id":42"#), "{text}");
+        assert_eq!(serde_json::from_str::<Observation>(&text)?, o);
         Ok(())
     }
 }

@@ -62,6 +62,7 @@ fn observations(epcs: &[EpcBytes], n: usize, reader: &str, rng: &mut StdRng) -> 
                 count: rng.gen_range(1..40),
                 peak_rssi: Some(rng.gen_range(-80..-30)),
                 kind: ObservationKind::Seen,
+                stocktake_id: None,
             }
         })
         .collect()

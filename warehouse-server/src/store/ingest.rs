@@ -192,6 +192,9 @@ pub fn apply_batch(
         for st in &reader.stocktakes {
             scan.execute(rusqlite::params![st, epc, first])?;
         }
+        if let Some(st) = o.stocktake_id {
+            super::stocktake::scan_for_named(tx, st, &reader.stocktakes, epc, first)?;
+        }
         let Some((asset_id, approved)) = known else {
             out.foreign += 1;
             continue;

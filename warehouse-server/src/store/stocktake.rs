@@ -14,6 +14,31 @@ use crate::policy::Ctx;
 use crate::register::{now_ms, optional_text, required_text, ts, Page};
 use crate::stocktake::*;
 
+/// A sighting whose observation names a stock-take (a keeper's handheld
+/// that joined it with `reader-daemon stocktake --session`) counts toward
+/// it even if the reader is not assigned to it. Only an open stock-take
+/// takes it; an unknown or closed one is ignored rather than failing the
+/// batch, whose sightings stand on their own. `assigned` are the reader's
+/// stock-takes, already counted by ingest.
+pub(crate) fn scan_for_named(
+    c: &Connection,
+    stocktake_id: i64,
+    assigned: &[i64],
+    epc: &[u8],
+    first_seen_ms: i64,
+) -> AppResult<()> {
+    if assigned.contains(&stocktake_id) {
+        return Ok(());
+    }
+    c.prepare_cached(
+        "INSERT OR IGNORE INTO stocktake_scans (stocktake_id, epc, first_seen)
+         SELECT ?1, ?2, ?3 WHERE EXISTS
+             (SELECT 1 FROM stocktakes WHERE id = ?1 AND status = 'open')",
+    )?
+    .execute(rusqlite::params![stocktake_id, epc, first_seen_ms])?;
+    Ok(())
+}
+
 fn load(c: &Connection, id: i64) -> AppResult<(StockTake, Option<String>)> {
     let row = c
         .query_row(
