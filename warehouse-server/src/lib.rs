@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod bench;
+pub mod bench_pages;
 pub mod commission;
 pub mod config;
 pub mod error;

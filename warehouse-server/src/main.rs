@@ -42,6 +42,8 @@ enum Command {
     Admin(Admin),
     /// Benchmarks (ingest, stock-take reconcile, EPC look-up); see docs/performance.md.
     Bench(bench::BenchArgs),
+    /// Web UI page times with a large register; see docs/performance.md.
+    BenchPages(warehouse_server::bench_pages::BenchPagesArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -154,6 +156,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             warehouse_server::serve(config).await?;
         }
         Command::Bench(args) => bench::run(args, config).await?,
+        Command::BenchPages(args) => warehouse_server::bench_pages::run(args, config).await?,
         Command::Admin(admin) => match admin {
             Admin::Init {
                 admin_username,
