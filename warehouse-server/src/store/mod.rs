@@ -34,6 +34,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (3, include_str!("../../migrations/0003_workflows.sql")),
     (4, include_str!("../../migrations/0004_desk_scans.sql")),
+    (5, include_str!("../../migrations/0005_asset_summary.sql")),
 ];
 
 #[derive(Debug)]

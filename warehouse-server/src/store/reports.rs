@@ -73,15 +73,17 @@ fn build(c: &Connection, name: &str) -> AppResult<Report> {
             ];
             let rows = table(
                 c,
-                "SELECT a.state,
-                        CASE WHEN a.holder_unit_id IS NOT NULL THEN 'unit' ELSE 'warehouse' END,
-                        COALESCE(a.holder_unit_id, w.id),
+                // From the trigger-kept summary (migration 5), not a scan.
+                "SELECT s.state,
+                        CASE WHEN s.unit_id <> 0 THEN 'unit' ELSE 'warehouse' END,
+                        CASE WHEN s.unit_id <> 0 THEN s.unit_id ELSE w.id END,
                         COALESCE(u.name, w.name),
-                        COUNT(*), SUM(a.original_value_fen)
-                 FROM assets a
-                 LEFT JOIN units u ON u.id = a.holder_unit_id
-                 LEFT JOIN locations l ON l.id = a.holder_location_id
+                        SUM(s.n), SUM(s.value_fen)
+                 FROM asset_summary s
+                 LEFT JOIN units u ON u.id = s.unit_id
+                 LEFT JOIN locations l ON l.id = s.location_id
                  LEFT JOIN warehouses w ON w.id = l.warehouse_id
+                 WHERE s.n > 0
                  GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
                 cols.len(),
             )?;
@@ -100,13 +102,14 @@ fn build(c: &Connection, name: &str) -> AppResult<Report> {
             ];
             let rows = table(
                 c,
-                "SELECT c.id, c.name, COUNT(a.id),
-                        SUM(a.state IN ('allocated', 'on_loan', 'in_transit')),
-                        SUM(a.state IN ('in_stock', 'listed_idle')),
-                        ROUND(100.0 * SUM(a.state IN ('allocated', 'on_loan', 'in_transit')) / COUNT(a.id), 1),
-                        ROUND(100.0 * SUM(a.state IN ('in_stock', 'listed_idle')) / COUNT(a.id), 1)
-                 FROM categories c JOIN assets a ON a.category_id = c.id AND a.state <> 'disposed'
-                 GROUP BY c.id ORDER BY c.id",
+                "SELECT c.id, c.name, SUM(s.n),
+                        SUM(CASE WHEN s.state IN ('allocated', 'on_loan', 'in_transit') THEN s.n ELSE 0 END),
+                        SUM(CASE WHEN s.state IN ('in_stock', 'listed_idle') THEN s.n ELSE 0 END),
+                        ROUND(100.0 * SUM(CASE WHEN s.state IN ('allocated', 'on_loan', 'in_transit') THEN s.n ELSE 0 END) / SUM(s.n), 1),
+                        ROUND(100.0 * SUM(CASE WHEN s.state IN ('in_stock', 'listed_idle') THEN s.n ELSE 0 END) / SUM(s.n), 1)
+                 FROM categories c JOIN asset_summary s ON s.category_id = c.id AND s.state <> 'disposed'
+                 WHERE s.n > 0
+                 GROUP BY c.id HAVING SUM(s.n) > 0 ORDER BY c.id",
                 cols.len(),
             )?;
             let t =
@@ -193,7 +196,7 @@ fn build(c: &Connection, name: &str) -> AppResult<Report> {
                 cols.len(),
             )?;
             let disposed: i64 = c.query_row(
-                "SELECT COUNT(*) FROM assets WHERE state = 'disposed'",
+                "SELECT COALESCE(SUM(n), 0) FROM asset_summary WHERE state = 'disposed'",
                 [],
                 |r| r.get(0),
             )?;
