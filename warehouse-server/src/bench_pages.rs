@@ -23,7 +23,12 @@ pub struct BenchPagesArgs {
     pub repeat: usize,
 }
 
-async fn session(store: &Store, name: &str, role: Role, unit: Option<i64>) -> anyhow::Result<String> {
+async fn session(
+    store: &Store,
+    name: &str,
+    role: Role,
+    unit: Option<i64>,
+) -> anyhow::Result<String> {
     let user = match store.user_for_login(name.into()).await? {
         Some((u, _)) => u,
         None => {
@@ -71,9 +76,18 @@ pub async fn run(args: BenchPagesArgs, config: Config) -> anyhow::Result<()> {
         .map(|u| u.id)
         .context("no unit")?;
     let tokens = [
-        ("administrator", session(&store, "bench-admin", Role::Administrator, None).await?),
-        ("keeper", session(&store, "bench-keeper", Role::Keeper, None).await?),
-        ("unit_staff", session(&store, "bench-unit", Role::UnitStaff, Some(unit)).await?),
+        (
+            "administrator",
+            session(&store, "bench-admin", Role::Administrator, None).await?,
+        ),
+        (
+            "keeper",
+            session(&store, "bench-keeper", Role::Keeper, None).await?,
+        ),
+        (
+            "unit_staff",
+            session(&store, "bench-unit", Role::UnitStaff, Some(unit)).await?,
+        ),
     ];
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -142,7 +156,10 @@ pub async fn run(args: BenchPagesArgs, config: Config) -> anyhow::Result<()> {
             times[times.len() - 1].as_secs_f64() * 1e3
         );
     }
-    println!("worst p95: {:.1} ms (target < 300 ms)", worst.as_secs_f64() * 1e3);
+    println!(
+        "worst p95: {:.1} ms (target < 300 ms)",
+        worst.as_secs_f64() * 1e3
+    );
     server.abort();
     Ok(())
 }

@@ -441,6 +441,8 @@ pub struct RequestItem {
     pub status: String,
     pub asset_state: String,
     pub return_condition: Option<String>,
+    /// The asset's bound tag (hex); none yet = still to be commissioned.
+    pub epc: Option<String>,
 }
 
 /// One recorded step: who, when, what, why.

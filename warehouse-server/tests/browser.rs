@@ -280,6 +280,26 @@ async fn a_unit_borrows_twenty_chairs_and_returns_one_damaged() -> Result<()> {
     fill_loan(&ui, chairs, "20").await?;
     ui.wait_text("[data-test=stage]", "审批").await?;
     let rid = id_in(&ui.path().await?)?;
+    // Attach the event notice: a PDF is taken, an HTML file is refused next
+    // to the field.
+    let dir = tempfile::tempdir()?;
+    let pdf = dir.path().join("活动通知.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4 event notice")?;
+    let html = dir.path().join("page.html");
+    std::fs::write(&html, b"<html>")?;
+    for (file, ok) in [(&html, false), (&pdf, true)] {
+        ui.c.find(Locator::Css("input[type=file]"))
+            .await?
+            .send_keys(&file.display().to_string())
+            .await?;
+        ui.click("form[enctype] button[type=submit]").await?;
+        if ok {
+            ui.wait_text("main ul", "活动通知.pdf").await?;
+        } else {
+            ui.wait_text("[data-field=content-type]", "not accepted")
+                .await?;
+        }
+    }
 
     // Approver approves from the inbox.
     ui.login("approver").await?;

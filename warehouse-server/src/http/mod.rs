@@ -23,6 +23,7 @@ use crate::error::AppError;
 use crate::store::Store;
 
 pub use openapi::{document as openapi_document, ApiDoc};
+pub use workflow::MAX_DOCUMENT_BYTES;
 
 /// Name of the browser session cookie.
 pub const SESSION_COOKIE: &str = "wh_session";

@@ -1502,12 +1502,14 @@ fn get_request(c: &Connection, id: i64) -> AppResult<Request> {
         .optional()?
         .ok_or_else(|| AppError::not_found("request", id))?;
     let mut stmt = c.prepare_cached(
-        "SELECT i.asset_id, a.asset_number, a.name, i.status, a.state, i.return_condition
+        "SELECT i.asset_id, a.asset_number, a.name, i.status, a.state, i.return_condition,
+                (SELECT t.epc FROM tags t WHERE t.asset_id = a.id AND t.unbound_at IS NULL)
          FROM request_items i JOIN assets a ON a.id = i.asset_id
          WHERE i.request_id = ?1 ORDER BY i.asset_id",
     )?;
     req.items = stmt
         .query_map([id], |r| {
+            let epc: Option<Vec<u8>> = r.get(6)?;
             Ok(RequestItem {
                 asset_id: r.get(0)?,
                 asset_number: r.get(1)?,
@@ -1515,6 +1517,7 @@ fn get_request(c: &Connection, id: i64) -> AppResult<Request> {
                 status: r.get(3)?,
                 asset_state: r.get(4)?,
                 return_condition: r.get(5)?,
+                epc: epc.map(|e| shared::hex::Hex(&e).to_string()),
             })
         })?
         .collect::<Result<_, _>>()?;

@@ -229,6 +229,13 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("open", "进行中", "Open"),
     ("closed", "已结束", "Closed"),
     ("acknowledged", "已处理", "Acknowledged"),
+    ("no_tag", "未写标签", "No tag yet"),
+    (
+        "reuse_first",
+        "可调剂的库存与虚拟仓资产",
+        "Stock and idle listings that could fulfil it",
+    ),
+    ("fulfil", "以调剂满足", "Fulfil from these"),
 ];
 
 /// The word for `key` in `lang`.

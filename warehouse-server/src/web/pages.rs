@@ -35,6 +35,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/requests/{id}", get(request_page))
         .route("/requests/{id}/step", post(request_step))
+        .route(
+            "/requests/{id}/documents",
+            post(upload_document).layer(axum::extract::DefaultBodyLimit::max(
+                crate::http::MAX_DOCUMENT_BYTES + 64 * 1024,
+            )),
+        )
         .route("/requests/{id}/desk", get(desk_page))
         .route("/requests/{id}/desk/events", get(desk_events))
         .route("/requests/{id}/desk/check-out", post(desk_check_out))
@@ -51,6 +57,8 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users", post(admin_user))
         .route("/admin/categories", post(admin_category))
         .route("/admin/readers", post(admin_reader))
+        .route("/admin/warehouses", post(admin_warehouse))
+        .route("/admin/locations", post(admin_location))
 }
 
 type Form = HashMap<String, String>;
@@ -866,6 +874,31 @@ fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup {
 async fn render_request(st: &AppState, w: &Web, id: i64, err: Option<&AppError>) -> Response {
     let r = tryp!(w, st.store.request(w.ctx.actor.clone(), id).await);
     let money = |v: Option<i64>| v.map(yuan).unwrap_or_else(|| "—".into());
+    // For a purchase awaiting the approver: what could fulfil it instead.
+    let matches = if r.kind == RequestKind::Purchase
+        && crate::workflow::step(
+            r.kind,
+            r.stage,
+            crate::workflow::StepKind::Fulfil,
+            w.role,
+            None,
+        )
+        .is_ok()
+    {
+        Some(tryp!(
+            w,
+            st.store.purchase_matches(w.ctx.actor.clone(), id).await
+        ))
+    } else {
+        None
+    };
+    let can_upload = authorize(
+        &w.ctx.actor,
+        Action::ActOnRequest,
+        r.unit_id.map_or(Scope::Warehouse, Scope::Unit),
+    )
+    .is_ok()
+        && !r.stage.is_terminal();
     let body = html! {
         dl.request {
             dt { (w.t("kind")) } dd { (w.tv(r.kind.as_str())) }
@@ -883,6 +916,21 @@ async fn render_request(st: &AppState, w: &Web, id: i64, err: Option<&AppError>)
             @if r.hammer_fen.is_some() { dt { (w.t("hammer_price")) } dd { (money(r.hammer_fen)) } }
             @if r.savings_fen.is_some() { dt { "节约资金" } dd { (money(r.savings_fen)) } }
         }
+        @if let Some(m) = &matches {
+            section.matches {
+                h2 { (w.t("reuse_first")) }
+                p { (w.t("in_stock")) ": " (m.in_stock.len()) " · " (w.t("virtual_warehouse")) ": " (m.listed_idle.len()) }
+                @if !(m.in_stock.is_empty() && m.listed_idle.is_empty()) {
+                    @let want = r.quantity.unwrap_or(1).max(1) as usize;
+                    @let pick: Vec<String> = m.listed_idle.iter().chain(m.in_stock.iter()).take(want).map(|i| i.to_string()).collect();
+                    form.stack method="post" action=(format!("/requests/{}/step", r.id)) {
+                        input type="hidden" name="action" value="fulfil";
+                        label { (w.t("asset_ids")) input name="asset_ids" value=(pick.join(",")); (field_error(err, "asset_ids")) }
+                        button type="submit" data-test="fulfil" { (w.t("fulfil")) }
+                    }
+                }
+            }
+        }
         (step_forms(w, &r, err))
         h2 { (w.t("items")) " (" (r.items.len()) ")" }
         @if r.items.is_empty() { p.empty { (w.t("empty")) } } @else {
@@ -891,6 +939,7 @@ async fn render_request(st: &AppState, w: &Web, id: i64, err: Option<&AppError>)
                     tr {
                         td { a href=(format!("/assets/{}", i.asset_id)) { (i.asset_number) } }
                         td { (i.name) } td { (state_badge(w, &i.asset_state)) } td { (i.status) }
+                        td.mono { @match &i.epc { Some(e) => { (e) }, None => { span.badge.s-lost { (w.t("no_tag")) } } } }
                         td { (i.return_condition.clone().map(|c| w.tv(&c)).unwrap_or_default()) }
                     }
                 }
@@ -903,9 +952,16 @@ async fn render_request(st: &AppState, w: &Web, id: i64, err: Option<&AppError>)
             }
         }
         h2 { (w.t("documents")) }
+        @if r.documents.is_empty() { p.empty { (w.t("empty")) } }
         ul {
             @for d in &r.documents {
                 li { a href=(format!("/api/v1/documents/{}", d.id)) { (d.filename) } " (" (d.size) " B)" }
+            }
+        }
+        @if can_upload {
+            form.stack method="post" action=(format!("/requests/{}/documents", r.id)) enctype="multipart/form-data" {
+                label { (w.t("documents")) " (PDF / PNG / JPEG / WebP, ≤ 5 MB)" input type="file" name="file" required; (field_error(err, "content-type")) (field_error(err, "body")) }
+                button type="submit" { (w.t("upload")) }
             }
         }
     };
@@ -973,6 +1029,12 @@ fn step_from_form(f: &Form) -> Result<StepBody, AppError> {
             v["supplier"] = json!(f.get("supplier").cloned().unwrap_or_default());
             v["contract_number"] = json!(f.get("contract_number").cloned().unwrap_or_default());
             v["unit_price_fen"] = json!(money_field(f, "unit_price", "unit_price_fen")?);
+        }
+        "fulfil" => {
+            v["asset_ids"] = json!(parse_ids(
+                "asset_ids",
+                &f.get("asset_ids").cloned().unwrap_or_default()
+            )?);
         }
         "receive" => {
             v["location_id"] = json!(get_i64(f, "location_id")?
@@ -1453,9 +1515,41 @@ async fn admin(State(st): State<AppState>, w: Web) -> Response {
     let readers = tryp!(w, st.store.list_readers(1, 500).await).items;
     let (users, _) = tryp!(w, st.store.list_users(1, 500).await);
     let token = w.cookies.get("new_reader_token").cloned();
+    let warehouses = tryp!(w, st.store.list_warehouses(1, 100).await).items;
+    let mut locations = Vec::new();
+    for wh in &warehouses {
+        locations.push(tryp!(w, st.store.list_locations(wh.id, 1, 500).await).items);
+    }
+    let org = tryp!(w, st.store.get_setting("org.name").await).unwrap_or_default();
+    let prefix = tryp!(
+        w,
+        st.store
+            .get_setting(crate::commission::COMPANY_PREFIX_KEY)
+            .await
+    )
+    .unwrap_or_default();
     let body = html! {
         @if let Some(t) = token { p.notice { (w.t("token_once")) ": " code { (t) } } }
+        h2 { (w.t("settings")) }
+        dl { dt { (w.t("app")) } dd { (org) } dt { "GS1 company prefix" } dd.mono { (prefix) } }
         section.grid {
+            div {
+                h2 { (w.t("warehouses")) }
+                @for (wh, locs) in warehouses.iter().zip(&locations) {
+                    p { strong { (wh.name) } " #" (wh.id) }
+                    ul { @for l in locs { li { (l.code) " " (l.name) " (#" (l.id) ")" } } }
+                }
+                form.stack method="post" action="/admin/warehouses" {
+                    label { (w.t("name")) input name="name" required; }
+                    button type="submit" { (w.t("create")) }
+                }
+                form.stack method="post" action="/admin/locations" {
+                    label { (w.t("warehouses")) select name="warehouse_id" { @for wh in &warehouses { option value=(wh.id) { (wh.name) } } } }
+                    label { (w.t("code")) input name="code" required; }
+                    label { (w.t("name")) input name="name" required; }
+                    button type="submit" { (w.t("location")) " · " (w.t("create")) }
+                }
+            }
             div {
                 h2 { (w.t("units")) }
                 ul { @for u in &units { li { (u.id) " " (u.name) " · " (w.tv(u.level.as_str())) } } }
@@ -1564,4 +1658,72 @@ async fn admin_reader(State(st): State<AppState>, w: Web, body: Bytes) -> Respon
         resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
     }
     resp
+}
+
+async fn upload_document(
+    State(st): State<AppState>,
+    w: Web,
+    Path(id): Path<i64>,
+    mut multipart: axum::extract::Multipart,
+) -> Response {
+    let mut file: Option<(String, String, Vec<u8>)> = None;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) if field.name() == Some("file") => {
+                let name = field.file_name().unwrap_or("").to_owned();
+                let ct = field.content_type().unwrap_or("").to_ascii_lowercase();
+                match field.bytes().await {
+                    Ok(b) => file = Some((name, ct, b.to_vec())),
+                    Err(e) => {
+                        let err = AppError::new(
+                            ErrorKind::PayloadTooLarge,
+                            "too_large",
+                            format!("could not read the file: {e}"),
+                        )
+                        .with_field("body");
+                        return render_request(&st, &w, id, Some(&err)).await;
+                    }
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) => {
+                let err = AppError::invalid("body", format!("could not read the upload: {e}"));
+                return render_request(&st, &w, id, Some(&err)).await;
+            }
+        }
+    }
+    let result = match file {
+        None => Err(AppError::invalid("body", "choose a file to upload")),
+        Some((name, ct, data)) => match crate::workflow::clean_filename(&name).and_then(|n| {
+            crate::workflow::check_document(&ct, &data, crate::http::MAX_DOCUMENT_BYTES).map(|()| n)
+        }) {
+            Ok(n) => st
+                .store
+                .add_document(w.ctx.actor.clone(), id, n, ct, data)
+                .await
+                .map(|_| ()),
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(()) => see_other(&format!("/requests/{id}")),
+        Err(e) => render_request(&st, &w, id, Some(&e)).await,
+    }
+}
+
+async fn admin_warehouse(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+    let n: crate::register::NewWarehouse = tryp!(w, admin_post(&w, &body).await);
+    tryp!(w, st.store.create_warehouse(n).await);
+    see_other("/admin")
+}
+
+async fn admin_location(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+    let mut f = form(&body);
+    let warehouse = tryp!(w, get_i64(&f, "warehouse_id")).unwrap_or(-1);
+    f.remove("warehouse_id");
+    let body = Bytes::from(serde_urlencoded::to_string(&f).unwrap_or_default());
+    let n: crate::register::NewLocation = tryp!(w, admin_post(&w, &body).await);
+    tryp!(w, st.store.create_location(warehouse, n).await);
+    see_other("/admin")
 }
