@@ -182,23 +182,141 @@ fn id_in(path: &str) -> Result<i64> {
         .ok_or_else(|| anyhow!("no request id in {path}"))
 }
 
-async fn post_scans(
-    s: &Server,
-    token: &str,
-    daemon: &str,
-    seq: u64,
-    reader: &str,
-    epcs: &[String],
-) -> Result<()> {
-    let obs: Vec<Value> = epcs.iter().map(|e| obs(e, reader, "seen")).collect();
-    s.post_ok(
-        "/api/v1/readers/observations",
-        token,
-        batch(daemon, seq, obs),
-        200,
-    )
-    .await?;
-    Ok(())
+/// A workspace binary next to this test executable (`cargo test
+/// --workspace` builds them all before running any test).
+fn workspace_bin(name: &str) -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let bin = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .ok_or_else(|| anyhow!("test executable is not in <target>/<profile>/deps"))?
+        .join(name);
+    if bin.exists() {
+        Ok(bin)
+    } else {
+        bail!(
+            "{} not found: run the whole suite (scripts/test.sh) or `cargo build -p {name}`",
+            bin.display()
+        )
+    }
+}
+
+/// An emulated reader (`hardware-sim run --control`) and the real
+/// `reader-daemon run` driving it, syncing to the server: the simulated
+/// reader the keeper's pages listen to. Both are killed on drop.
+struct SimulatedReader {
+    sim: Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    daemon: Child,
+    name: String,
+}
+
+impl Drop for SimulatedReader {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+        let _ = self.sim.kill();
+        let _ = self.sim.wait();
+    }
+}
+
+impl SimulatedReader {
+    /// `populations`: (name, first GIAI-96 serial = asset number, count),
+    /// all out of the field at first.
+    fn start(
+        dir: &std::path::Path,
+        server: &str,
+        token: &str,
+        name: &str,
+        role: &str,
+        populations: &[(&str, u64, usize)],
+    ) -> Result<Self> {
+        use std::io::BufRead;
+        let link = dir.join(format!("tty-{name}"));
+        let mut scenario = format!(
+            "seed = 3\n\n[[reader]]\nname = {name:?}\nprotocol = \"r2000\"\nlink = {:?}\nrole = {role:?}\n",
+            link.display().to_string()
+        );
+        for (pop, first, count) in populations {
+            scenario.push_str(&format!(
+                "\n[[population]]\nname = {pop:?}\nkind = \"giai96\"\ncompany_prefix = {COMPANY_PREFIX:?}\nfirst_serial = {first}\ncount = {count}\n"
+            ));
+        }
+        let scenario_path = dir.join(format!("{name}.toml"));
+        std::fs::write(&scenario_path, scenario)?;
+        let mut sim = Command::new(workspace_bin("hardware-sim")?)
+            .args(["run", "--control", "--scenario"])
+            .arg(&scenario_path)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.join(format!("{name}-sim.log")))?)
+            .spawn()
+            .context("starting hardware-sim")?;
+        let stdin = sim.stdin.take().ok_or_else(|| anyhow!("no sim stdin"))?;
+        let mut stdout =
+            std::io::BufReader::new(sim.stdout.take().ok_or_else(|| anyhow!("no sim stdout"))?);
+        let mut line = String::new();
+        stdout.read_line(&mut line)?;
+        if !line.starts_with("ready") {
+            bail!("hardware-sim said {line:?}");
+        }
+        let config = dir.join(format!("{name}-daemon.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\nurl = {server:?}\ntoken = {token:?}\nrequest_timeout_s = 3\n\n\
+                 [daemon]\nid = \"{name}-daemon\"\nmetrics_listen = \"127.0.0.1:0\"\n\n\
+                 [journal]\npath = {:?}\n\n\
+                 [sync]\nbatch_max_observations = 500\nbatch_max_age_ms = 50\nretry_base_ms = 50\nretry_max_ms = 500\n\n\
+                 [aggregation]\ncycle_ms = 400\nstable_set_ms = 150\n\n\
+                 [[reader]]\nname = {name:?}\nport = {:?}\nprotocol = \"r2000\"\nrole = {role:?}\nantennas = [1]\n",
+                dir.join(format!("{name}-journal.db")).display().to_string(),
+                link.display().to_string(),
+            ),
+        )?;
+        let daemon = Command::new(workspace_bin("reader-daemon")?)
+            .arg("run")
+            .arg("--config")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(
+                dir.join(format!("{name}-daemon.log")),
+            )?)
+            .spawn()
+            .context("starting reader-daemon")?;
+        Ok(Self {
+            sim,
+            stdin,
+            stdout,
+            daemon,
+            name: name.to_owned(),
+        })
+    }
+
+    fn act(&mut self, action: Value) -> Result<()> {
+        use std::io::{BufRead, Write};
+        writeln!(self.stdin, "{action}")?;
+        self.stdin.flush()?;
+        let mut line = String::new();
+        self.stdout.read_line(&mut line)?;
+        if !line.starts_with("ok") {
+            bail!("hardware-sim answered {line:?} to {action}");
+        }
+        Ok(())
+    }
+
+    /// Brings tags of a population into the reader's field.
+    fn place(&mut self, population: &str, first: usize, count: usize) -> Result<()> {
+        let reader = self.name.clone();
+        self.act(json!({"kind": "move", "reader": reader, "distance_m": 0.2,
+            "tags": {"population": population, "first": first, "count": count}}))
+    }
+
+    /// Takes every tag of a population out of the field.
+    fn clear(&mut self, population: &str, count: usize) -> Result<()> {
+        self.act(json!({"kind": "remove", "tags": {"population": population, "first": 0, "count": count}}))
+    }
 }
 
 async fn fill_loan(ui: &Ui<'_>, chairs: i64, quantity: &str) -> Result<()> {
@@ -251,6 +369,15 @@ async fn a_unit_borrows_twenty_chairs_and_returns_one_damaged() -> Result<()> {
         )
         .await?;
     let desk_token = desk["token"].as_str().unwrap_or_default().to_owned();
+    let dir = tempfile::tempdir()?;
+    let mut reader = SimulatedReader::start(
+        dir.path(),
+        &s.base,
+        &desk_token,
+        "desk-1",
+        "desk",
+        &[("chairs", 60_001, 20)],
+    )?;
     let mut epcs = Vec::new();
     for i in 0..20 {
         let a = id(&s
@@ -282,7 +409,6 @@ async fn a_unit_borrows_twenty_chairs_and_returns_one_damaged() -> Result<()> {
     let rid = id_in(&ui.path().await?)?;
     // Attach the event notice: a PDF is taken, an HTML file is refused next
     // to the field.
-    let dir = tempfile::tempdir()?;
     let pdf = dir.path().join("活动通知.pdf");
     std::fs::write(&pdf, b"%PDF-1.4 event notice")?;
     let html = dir.path().join("page.html");
@@ -317,9 +443,11 @@ async fn a_unit_borrows_twenty_chairs_and_returns_one_damaged() -> Result<()> {
     ui.click("[data-test=start-scan]").await?;
     ui.wait_text("[data-test=matched]", "0").await?;
     tokio::time::sleep(Duration::from_millis(50)).await;
-    post_scans(s, &desk_token, "desk-daemon", 1, "desk-1", &epcs[..8]).await?;
+    // The simulated desk reader sees eight chairs, then all twenty; the
+    // daemon syncs its reads and the page counts up live.
+    reader.place("chairs", 0, 8)?;
     ui.wait_text("[data-test=matched]", "8").await?;
-    post_scans(s, &desk_token, "desk-daemon", 2, "desk-1", &epcs[8..]).await?;
+    reader.place("chairs", 8, 12)?;
     ui.wait_text("[data-test=matched]", "20").await?;
     ui.wait_text("[data-test=shortfall]", "0").await?;
     // A plain reload shows the same truth.
@@ -327,6 +455,7 @@ async fn a_unit_borrows_twenty_chairs_and_returns_one_damaged() -> Result<()> {
     ui.wait_text("[data-test=matched]", "20").await?;
     ui.click("[data-test=check-out]").await?;
     ui.wait_text("[data-test=stage]", "签收").await?;
+    reader.clear("chairs", 20)?;
 
     // The unit confirms receipt.
     ui.login("staff_a").await?;
@@ -339,7 +468,7 @@ async fn a_unit_borrows_twenty_chairs_and_returns_one_damaged() -> Result<()> {
     ui.go(&format!("/requests/{rid}")).await?;
     ui.click("[data-test=open-desk]").await?;
     ui.click("[data-test=start-scan]").await?;
-    post_scans(s, &desk_token, "desk-daemon", 3, "desk-1", &epcs).await?;
+    reader.place("chairs", 0, 20)?;
     ui.wait_text("[data-test=matched]", "20").await?;
     // The return form lists what was scanned: reload to get its rows.
     ui.c.refresh().await?;
@@ -424,23 +553,28 @@ async fn the_stocktake_page_counts_up_as_the_handheld_scans() -> Result<()> {
         c: browser(&d).await?,
         base: &s.base,
     };
+    let dir = tempfile::tempdir()?;
+    let mut handheld = SimulatedReader::start(
+        dir.path(),
+        &s.base,
+        &w.handheld_token,
+        "handheld-1",
+        "handheld",
+        &[("desk", 1003, 1), ("cabinets", 70_001, 29)],
+    )?;
     ui.login("keeper").await?;
     ui.go(&format!("/stocktakes/{sid}")).await?;
     ui.wait_text("[data-test=found]", "0").await?;
-    for (i, chunk) in epcs.chunks(10).enumerate() {
-        post_scans(
-            s,
-            &w.handheld_token,
-            "handheld-daemon",
-            i as u64 + 1,
-            "handheld-1",
-            chunk,
-        )
-        .await?;
-        // Live: the count rises without a reload.
-        ui.wait_text("[data-test=found]", &format!("{}", (i + 1) * 10))
-            .await?;
-    }
+    // The keeper walks the shelf: 10, 20, then all 30 in the handheld's
+    // field; the page counts up live, without a reload.
+    handheld.place("desk", 0, 1)?;
+    handheld.place("cabinets", 0, 9)?;
+    ui.wait_text("[data-test=found]", "10").await?;
+    handheld.place("cabinets", 9, 10)?;
+    ui.wait_text("[data-test=found]", "20").await?;
+    handheld.place("cabinets", 19, 10)?;
+    ui.wait_text("[data-test=found]", "30").await?;
+    assert_eq!(epcs.len(), 30);
     ui.shot("stocktake-live").await?;
     // Without JavaScript, the page itself says the same.
     let html = s
