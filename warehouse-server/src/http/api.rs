@@ -499,12 +499,13 @@ pub struct Commission {
     pub asset_id: i64,
     /// EPC to write (hex).
     pub epc: String,
-    /// `urn:epc:tag:giai-96:…`
+    /// `urn:epc:tag:giai-96:…` (or `giai-202` for non-numeric asset numbers)
     pub tag_uri: String,
     pub id_uri: String,
 }
 
-/// Allocate the GIAI-96 EPC for an asset (company prefix + asset number);
+/// Allocate the GIAI EPC for an asset (company prefix + asset number;
+/// GIAI-96 when the number fits, GIAI-202 otherwise);
 /// the daemon writes it and then calls the confirm endpoint.
 #[utoipa::path(post, path = "/api/v1/assets/{id}/tag/commission", tag = "tags",
     responses((status = 201, body = Commission)))]
@@ -522,7 +523,7 @@ async fn commission_tag(
         .ok_or_else(|| {
             AppError::conflict("no GS1 company prefix configured (admin init --company-prefix)")
         })?;
-    let epc = crate::commission::giai96_for(&prefix, &asset.asset_number)?;
+    let epc = crate::commission::giai_for(&prefix, &asset.asset_number)?;
     let commission_id = state
         .store
         .start_commission(ctx, id, epc.bytes().to_vec())
