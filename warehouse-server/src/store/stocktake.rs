@@ -116,11 +116,17 @@ pub(crate) fn reconciliation(c: &Connection, id: i64, q: LineQuery) -> AppResult
         return Ok(rec);
     }
     let resolutions = resolutions(c, id)?;
-    let counts = counts(c, id, &resolutions)?;
-    let mut lines = Vec::new();
-    for (outcome, offset, limit) in windows(&counts, q) {
-        group_lines(c, id, outcome, offset, limit, &mut lines)?;
-    }
+    let (counts, mut lines) = match q.page {
+        None => every_line(c, id, q.outcome, &resolutions)?,
+        Some(_) => {
+            let counts = counts(c, id, &resolutions)?;
+            let mut lines = Vec::new();
+            for (outcome, offset, limit) in windows(&counts, q) {
+                group_lines(c, id, outcome, offset, limit, &mut lines)?;
+            }
+            (counts, lines)
+        }
+    };
     for line in &mut lines {
         line.resolution = resolutions.get(&line.subject()).cloned();
     }
@@ -147,8 +153,88 @@ fn counts(c: &Connection, id: i64, resolutions: &HashMap<String, Resolution>) ->
              WHERE s.stocktake_id = ?1",
         )?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    // Resolutions are a keeper's clicks (few): check each against the
-    // current lines rather than joining on the subject text.
+    Ok(Counts::tally(
+        expected as u64,
+        scanned as u64,
+        bound as u64,
+        found as u64,
+        resolved(c, id, resolutions)?,
+    ))
+}
+
+/// Every line (of one outcome, if asked), for closing and for clients
+/// that take the whole list: one pass over the scans classifying each
+/// (and counting), one over the snapshot for the missing, instead of the
+/// four counting and listing passes a page takes.
+fn every_line(
+    c: &Connection,
+    id: i64,
+    only: Option<Outcome>,
+    resolutions: &HashMap<String, Resolution>,
+) -> AppResult<(Counts, Vec<Line>)> {
+    let expected: i64 = c
+        .prepare_cached("SELECT count(*) FROM stocktake_expected WHERE stocktake_id = ?1")?
+        .query_row([id], |r| r.get(0))?;
+    let wanted = |o: Outcome| only.is_none_or(|x| x == o);
+    let (mut misplaced, mut foreign, mut found) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut scanned, mut bound) = (0, 0);
+    let mut stmt = c.prepare_cached(
+        "SELECT s.epc, a.id, a.asset_number, a.name, a.holder_location_id, a.holder_unit_id,
+                e.asset_id IS NOT NULL
+         FROM stocktake_scans s
+         LEFT JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL
+         LEFT JOIN assets a ON a.id = t.asset_id
+         LEFT JOIN stocktake_expected e ON e.stocktake_id = ?1 AND e.asset_id = t.asset_id
+         WHERE s.stocktake_id = ?1
+         ORDER BY s.epc",
+    )?;
+    let mut rows = stmt.query([id])?;
+    while let Some(r) = rows.next()? {
+        scanned += 1;
+        let asset_id: Option<i64> = r.get(1)?;
+        bound += u64::from(asset_id.is_some());
+        let Some(outcome) = Outcome::of(asset_id.is_some(), r.get(6)?, true) else {
+            continue;
+        };
+        let group = match outcome {
+            Outcome::Found => &mut found,
+            Outcome::Misplaced => &mut misplaced,
+            _ => &mut foreign,
+        };
+        if !wanted(outcome) {
+            group.push(None);
+            continue;
+        }
+        group.push(Some(Line {
+            outcome,
+            epc: Some(shared::hex::Hex(&r.get::<_, Vec<u8>>(0)?).to_string()),
+            asset_id,
+            asset_number: r.get(2)?,
+            name: r.get(3)?,
+            recorded_location_id: r.get(4)?,
+            recorded_unit_id: r.get(5)?,
+            resolution: None,
+        }));
+    }
+    let counts = Counts::tally(
+        expected as u64,
+        scanned,
+        bound,
+        found.len() as u64,
+        resolved(c, id, resolutions)?,
+    );
+    let mut lines = Vec::new();
+    if wanted(Outcome::Missing) {
+        group_lines(c, id, Outcome::Missing, 0, counts.missing, &mut lines)?;
+    }
+    lines.extend(misplaced.into_iter().chain(foreign).chain(found).flatten());
+    Ok((counts, lines))
+}
+
+/// How many resolutions settle a current difference line. Resolutions are
+/// a keeper's clicks (few): each is checked against the current lines
+/// rather than joining on the subject text.
+fn resolved(c: &Connection, id: i64, resolutions: &HashMap<String, Resolution>) -> AppResult<u64> {
     let mut resolved = 0;
     for subject in resolutions.keys() {
         let outcome = if let Some(asset) = subject.strip_prefix("asset:") {
@@ -165,13 +251,7 @@ fn counts(c: &Connection, id: i64, resolutions: &HashMap<String, Resolution>) ->
             resolved += 1;
         }
     }
-    Ok(Counts::tally(
-        expected as u64,
-        scanned as u64,
-        bound as u64,
-        found as u64,
-        resolved,
-    ))
+    Ok(resolved)
 }
 
 /// The line an asset has in a stock-take, if any.
