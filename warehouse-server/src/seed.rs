@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::commission::{giai96_for, COMPANY_PREFIX_KEY};
+use crate::commission::{giai_for, COMPANY_PREFIX_KEY};
 use crate::error::AppResult;
 use crate::policy::Ctx;
 use crate::register::*;
@@ -197,7 +197,7 @@ pub async fn seed(store: &Store, n: u64, show_progress: bool) -> anyhow::Result<
                 let (category_id, value) = refs.categories[rng.gen_range(0..refs.categories.len())];
                 let in_warehouse = rng.gen_bool(0.7);
                 let epc = match &prefix {
-                    Some(p) => giai96_for(p, &number)?.bytes().to_vec(),
+                    Some(p) => giai_for(p, &number)?.bytes().to_vec(),
                     None => {
                         let mut b = vec![0u8; 12];
                         rng.fill(&mut b[..]);

@@ -174,7 +174,7 @@ impl Sim<'_> {
             .get_setting(crate::commission::COMPANY_PREFIX_KEY)
             .await?
         {
-            Some(prefix) => crate::commission::giai96_for(&prefix, &asset.asset_number)?
+            Some(prefix) => crate::commission::giai_for(&prefix, &asset.asset_number)?
                 .bytes()
                 .to_vec(),
             None => {

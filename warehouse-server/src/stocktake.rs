@@ -1,8 +1,9 @@
 //! Stock-takes (盘点): what a keeper expects in a warehouse or location,
-//! compared live with what its handheld readers scan. [`reconcile`] is the
-//! pure comparison; the store feeds it rows and keeps the closed report.
-
-use std::collections::{HashMap, HashSet};
+//! compared live with what its handheld readers scan. The rules live here
+//! as plain functions ([`Outcome::of`], [`Counts::tally`], [`windows`]);
+//! the store classifies rows with SQL joins that follow them (a stock-take
+//! of 100,000 EPCs is counted in the database, not loaded into memory) and
+//! keeps the closed report.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,7 +23,30 @@ pub enum Outcome {
     Foreign,
 }
 
+/// The order lines are listed in: differences first.
+pub const LINE_ORDER: [Outcome; 4] = [
+    Outcome::Missing,
+    Outcome::Misplaced,
+    Outcome::Foreign,
+    Outcome::Found,
+];
+
 impl Outcome {
+    /// The one classification rule. `bound`: the EPC (scanned or not) is
+    /// an asset's active tag; `expected`: that asset is in the stock-take's
+    /// snapshot; `scanned`: a reader of the stock-take saw the EPC. None:
+    /// no line (an asset neither expected nor seen here).
+    pub fn of(bound: bool, expected: bool, scanned: bool) -> Option<Self> {
+        match (bound, expected, scanned) {
+            (false, _, true) => Some(Self::Foreign),
+            (false, _, false) => None,
+            (true, true, true) => Some(Self::Found),
+            (true, true, false) => Some(Self::Missing),
+            (true, false, true) => Some(Self::Misplaced),
+            (true, false, false) => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Found => "found",
@@ -151,175 +175,131 @@ pub struct Counts {
     pub missing: u64,
     pub misplaced: u64,
     pub foreign: u64,
+    /// Lines other than found without a resolution.
     pub unresolved: u64,
+}
+
+impl Counts {
+    /// Counts from what the database counts: `scanned` distinct EPCs, of
+    /// which `bound` are active tags and `found` belong to expected assets;
+    /// `resolved` resolutions that settle a current difference line. An
+    /// asset has at most one active tag, so found EPCs are found assets.
+    pub fn tally(expected: u64, scanned: u64, bound: u64, found: u64, resolved: u64) -> Self {
+        let missing = expected.saturating_sub(found);
+        let misplaced = bound.saturating_sub(found);
+        let foreign = scanned.saturating_sub(bound);
+        Self {
+            expected,
+            found,
+            missing,
+            misplaced,
+            foreign,
+            unresolved: (missing + misplaced + foreign).saturating_sub(resolved),
+        }
+    }
+
+    pub fn of(&self, outcome: Outcome) -> u64 {
+        match outcome {
+            Outcome::Found => self.found,
+            Outcome::Missing => self.missing,
+            Outcome::Misplaced => self.misplaced,
+            Outcome::Foreign => self.foreign,
+        }
+    }
+
+    /// Lines with this outcome, or all lines.
+    pub fn lines(&self, outcome: Option<Outcome>) -> u64 {
+        match outcome {
+            Some(o) => self.of(o),
+            None => LINE_ORDER.iter().map(|&o| self.of(o)).sum(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Reconciliation {
     pub stocktake: StockTake,
     pub counts: Counts,
+    /// In [`LINE_ORDER`]: every line, or the page (and outcome) asked for.
     pub lines: Vec<Line>,
+    /// Lines matching the outcome asked for, on all pages.
+    #[serde(default)]
+    pub lines_total: u64,
 }
 
-/// An asset the register places in the stock-take's scope.
-#[derive(Debug, Clone)]
-pub struct ExpectedAsset {
-    pub asset_id: i64,
-    pub asset_number: String,
-    pub name: String,
-    pub location_id: Option<i64>,
-    pub epc: Option<String>,
+/// Which lines of a stock-take to list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineQuery {
+    pub outcome: Option<Outcome>,
+    /// (page from 1, lines per page); None: every line.
+    pub page: Option<(u64, u64)>,
 }
 
-/// A scanned EPC and the asset it is bound to, if any.
-#[derive(Debug, Clone)]
-pub struct ScannedEpc {
-    pub epc: String,
-    pub asset: Option<BoundAsset>,
-}
-
-/// The asset a scanned EPC belongs to and where the register has it.
-#[derive(Debug, Clone)]
-pub struct BoundAsset {
-    pub id: i64,
-    pub asset_number: String,
-    pub name: String,
-    pub location_id: Option<i64>,
-    pub unit_id: Option<i64>,
-}
-
-/// The comparison. Lines come out missing, misplaced, foreign, found.
-pub fn reconcile(
-    expected: Vec<ExpectedAsset>,
-    scanned: Vec<ScannedEpc>,
-    resolutions: &HashMap<String, Resolution>,
-) -> (Counts, Vec<Line>) {
-    let expected_ids: HashSet<i64> = expected.iter().map(|e| e.asset_id).collect();
-    let mut found_ids = HashSet::new();
-    let mut found = Vec::new();
-    let mut misplaced = Vec::new();
-    let mut foreign = Vec::new();
-    for s in scanned {
-        match s.asset {
-            None => foreign.push(Line {
-                outcome: Outcome::Foreign,
-                epc: Some(s.epc),
-                asset_id: None,
-                asset_number: None,
-                name: None,
-                recorded_location_id: None,
-                recorded_unit_id: None,
-                resolution: None,
-            }),
-            Some(BoundAsset {
-                id,
-                asset_number: number,
-                name,
-                location_id: loc,
-                unit_id: unit,
-            }) => {
-                let outcome = if expected_ids.contains(&id) {
-                    found_ids.insert(id);
-                    Outcome::Found
-                } else {
-                    Outcome::Misplaced
-                };
-                let line = Line {
-                    outcome,
-                    epc: Some(s.epc),
-                    asset_id: Some(id),
-                    asset_number: Some(number),
-                    name: Some(name),
-                    recorded_location_id: loc,
-                    recorded_unit_id: unit,
-                    resolution: None,
-                };
-                if outcome == Outcome::Found {
-                    found.push(line);
-                } else {
-                    misplaced.push(line);
-                }
-            }
-        }
-    }
-    let expected_count = expected.len() as u64;
-    let missing: Vec<Line> = expected
-        .into_iter()
-        .filter(|e| !found_ids.contains(&e.asset_id))
-        .map(|e| Line {
-            outcome: Outcome::Missing,
-            epc: e.epc,
-            asset_id: Some(e.asset_id),
-            asset_number: Some(e.asset_number),
-            name: Some(e.name),
-            recorded_location_id: e.location_id,
-            recorded_unit_id: None,
-            resolution: None,
-        })
-        .collect();
-    let mut counts = Counts {
-        expected: expected_count,
-        found: found.len() as u64,
-        missing: missing.len() as u64,
-        misplaced: misplaced.len() as u64,
-        foreign: foreign.len() as u64,
-        unresolved: 0,
+impl LineQuery {
+    /// The first page, as answered after a resolution.
+    pub const FIRST_PAGE: Self = Self {
+        outcome: None,
+        page: Some((1, 50)),
     };
-    let mut lines: Vec<Line> = missing
-        .into_iter()
-        .chain(misplaced)
-        .chain(foreign)
-        .chain(found)
-        .collect();
-    for line in &mut lines {
-        line.resolution = resolutions.get(&line.subject()).cloned();
-        if line.outcome != Outcome::Found && line.resolution.is_none() {
-            counts.unresolved += 1;
+    /// No lines, only the counts (live counters).
+    pub const COUNTS_ONLY: Self = Self {
+        outcome: None,
+        page: Some((1, 0)),
+    };
+}
+
+/// Where a page of lines falls in the outcome groups (listed in
+/// [`LINE_ORDER`], only `query.outcome` if given): (outcome, offset within
+/// the group, limit) for each group the page touches.
+pub fn windows(counts: &Counts, query: LineQuery) -> Vec<(Outcome, u64, u64)> {
+    let total = counts.lines(query.outcome);
+    let (mut skip, mut take) = match query.page {
+        Some((page, per_page)) => (page.saturating_sub(1).saturating_mul(per_page), per_page),
+        None => (0, total),
+    };
+    let mut out = Vec::new();
+    for outcome in LINE_ORDER {
+        if query.outcome.is_some_and(|o| o != outcome) {
+            continue;
         }
+        let n = counts.of(outcome);
+        if take == 0 {
+            break;
+        }
+        if skip >= n {
+            skip -= n;
+            continue;
+        }
+        let here = take.min(n - skip);
+        out.push((outcome, skip, here));
+        take -= here;
+        skip = 0;
     }
-    (counts, lines)
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn expected(id: i64) -> ExpectedAsset {
-        ExpectedAsset {
-            asset_id: id,
-            asset_number: format!("{id}"),
-            name: "chair".into(),
-            location_id: Some(1),
-            epc: Some(format!("E{id}")),
-        }
-    }
-
-    fn scanned(epc: &str, asset: Option<i64>) -> ScannedEpc {
-        ScannedEpc {
-            epc: epc.into(),
-            asset: asset.map(|id| BoundAsset {
-                id,
-                asset_number: format!("{id}"),
-                name: "chair".into(),
-                location_id: Some(2),
-                unit_id: None,
-            }),
-        }
+    #[test]
+    fn classification() {
+        use Outcome::*;
+        assert_eq!(Outcome::of(true, true, true), Some(Found));
+        assert_eq!(Outcome::of(true, true, false), Some(Missing));
+        assert_eq!(Outcome::of(true, false, true), Some(Misplaced));
+        assert_eq!(Outcome::of(false, false, true), Some(Foreign));
+        assert_eq!(Outcome::of(true, false, false), None);
+        assert_eq!(Outcome::of(false, false, false), None);
     }
 
     #[test]
-    fn all_outcomes() {
-        let (counts, lines) = reconcile(
-            vec![expected(1), expected(2)],
-            vec![
-                scanned("E1", Some(1)),
-                scanned("E9", Some(9)),
-                scanned("FF", None),
-            ],
-            &HashMap::new(),
-        );
+    fn tally_of_all_outcomes() {
+        // 2 expected; scanned: one of them, one asset recorded elsewhere,
+        // one unknown EPC; nothing resolved yet.
+        let c = Counts::tally(2, 3, 2, 1, 0);
         assert_eq!(
-            counts,
+            c,
             Counts {
                 expected: 2,
                 found: 1,
@@ -329,16 +309,48 @@ mod tests {
                 unresolved: 3
             }
         );
-        let outcomes: Vec<_> = lines.iter().map(|l| l.outcome).collect();
+        assert_eq!(c.lines(None), 4);
+        assert_eq!(Counts::tally(2, 3, 2, 1, 3).unresolved, 0);
+    }
+
+    #[test]
+    fn pages_span_groups_in_order() {
+        let c = Counts {
+            expected: 5,
+            found: 2,
+            missing: 3,
+            misplaced: 1,
+            foreign: 4,
+            unresolved: 8,
+        };
+        use Outcome::*;
+        let all = LineQuery::default();
         assert_eq!(
-            outcomes,
+            windows(&c, all),
             [
-                Outcome::Missing,
-                Outcome::Misplaced,
-                Outcome::Foreign,
-                Outcome::Found
+                (Missing, 0, 3),
+                (Misplaced, 0, 1),
+                (Foreign, 0, 4),
+                (Found, 0, 2)
             ]
         );
+        let page = |p, n| LineQuery {
+            outcome: None,
+            page: Some((p, n)),
+        };
+        assert_eq!(windows(&c, page(1, 2)), [(Missing, 0, 2)]);
+        assert_eq!(
+            windows(&c, page(2, 3)),
+            [(Misplaced, 0, 1), (Foreign, 0, 2)]
+        );
+        assert_eq!(windows(&c, page(4, 3)), [(Found, 1, 1)]);
+        assert_eq!(windows(&c, page(5, 3)), []);
+        let foreign = LineQuery {
+            outcome: Some(Foreign),
+            page: Some((2, 3)),
+        };
+        assert_eq!(windows(&c, foreign), [(Foreign, 3, 1)]);
+        assert_eq!(windows(&c, LineQuery::COUNTS_ONLY), []);
     }
 
     #[test]

@@ -17,7 +17,9 @@ use crate::events::Verification;
 use crate::gate::{Acknowledgement, Alarm};
 use crate::policy::{asset_visibility, authorize, Action, Ctx, Scope};
 use crate::register::*;
-use crate::stocktake::{NewResolution, NewStockTake, Reconciliation, StockTake};
+use crate::stocktake::{
+    LineQuery, NewResolution, NewStockTake, Outcome, Reconciliation, StockTake,
+};
 use crate::store::{ForeignSighting, IngestOutcome};
 
 pub fn routes() -> Router<AppState> {
@@ -499,12 +501,13 @@ pub struct Commission {
     pub asset_id: i64,
     /// EPC to write (hex).
     pub epc: String,
-    /// `urn:epc:tag:giai-96:…`
+    /// `urn:epc:tag:giai-96:…` (or `giai-202` for non-numeric asset numbers)
     pub tag_uri: String,
     pub id_uri: String,
 }
 
-/// Allocate the GIAI-96 EPC for an asset (company prefix + asset number);
+/// Allocate the GIAI EPC for an asset (company prefix + asset number;
+/// GIAI-96 when the number fits, GIAI-202 otherwise);
 /// the daemon writes it and then calls the confirm endpoint.
 #[utoipa::path(post, path = "/api/v1/assets/{id}/tag/commission", tag = "tags",
     responses((status = 201, body = Commission)))]
@@ -522,7 +525,7 @@ async fn commission_tag(
         .ok_or_else(|| {
             AppError::conflict("no GS1 company prefix configured (admin init --company-prefix)")
         })?;
-    let epc = crate::commission::giai96_for(&prefix, &asset.asset_number)?;
+    let epc = crate::commission::giai_for(&prefix, &asset.asset_number)?;
     let commission_id = state
         .store
         .start_commission(ctx, id, epc.bytes().to_vec())
@@ -629,18 +632,45 @@ async fn list_stocktakes(
     Ok(Json(state.store.list_stocktakes(page, per_page).await?))
 }
 
-/// Live view: expected/found/missing/misplaced/foreign with counts.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StockTakeLinesQuery {
+    /// Only lines with this outcome.
+    pub outcome: Option<Outcome>,
+    /// With `per_page`: one page of lines; without either, every line.
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+/// Live view: expected/found/missing/misplaced/foreign with counts, and
+/// the lines (missing, misplaced, foreign, found): all of them, or a page.
 #[utoipa::path(get, path = "/api/v1/stocktakes/{id}", tag = "stocktakes",
-    responses((status = 200, body = Reconciliation)))]
+    params(StockTakeLinesQuery), responses((status = 200, body = Reconciliation)))]
 async fn get_stocktake(
     State(state): State<AppState>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<StockTakeLinesQuery>,
 ) -> AppResult<Json<Reconciliation>> {
     authorize(&ctx.actor, Action::ViewStockTake, Scope::Warehouse)?;
-    Ok(Json(state.store.stocktake_reconciliation(id).await?))
+    let page = if q.page.is_some() || q.per_page.is_some() {
+        let (page, per_page) = Paging {
+            page: q.page,
+            per_page: q.per_page,
+        }
+        .resolve()?;
+        Some((page as u64, per_page as u64))
+    } else {
+        None
+    };
+    let lines = LineQuery {
+        outcome: q.outcome,
+        page,
+    };
+    Ok(Json(state.store.stocktake_reconciliation(id, lines).await?))
 }
 
+/// Settles one line; answers with the counts and the first page of lines.
 #[utoipa::path(post, path = "/api/v1/stocktakes/{id}/resolutions", tag = "stocktakes",
     request_body = NewResolution, responses((status = 200, body = Reconciliation)))]
 async fn resolve_stocktake(
@@ -672,7 +702,10 @@ async fn stocktake_report(
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Response> {
     authorize(&ctx.actor, Action::ViewStockTake, Scope::Warehouse)?;
-    let rec = state.store.stocktake_reconciliation(id).await?;
+    let rec = state
+        .store
+        .stocktake_reconciliation(id, LineQuery::default())
+        .await?;
     let csv = crate::store::report_csv(&rec)?;
     Ok(csv_response(&format!("stocktake-{id}.csv"), csv))
 }

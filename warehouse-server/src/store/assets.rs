@@ -15,7 +15,13 @@ pub(crate) const ASSET_COLUMNS: &str = "a.id, a.asset_number, a.name, a.category
     a.original_value_fen, a.purchase_date, a.funding_source, a.batch_id, a.holder_location_id,
     a.holder_unit_id, a.custodian, a.state, a.condition, a.notes, a.checkout_approved,
     (SELECT t.epc FROM tags t WHERE t.asset_id = a.id AND t.unbound_at IS NULL),
-    a.last_seen_at, a.last_seen_reader_id, a.created_at, a.updated_at";
+    (SELECT max(seen_at) FROM (SELECT seen_at FROM asset_last_seen WHERE asset_id = a.id
+        UNION ALL SELECT seen_at FROM asset_last_seen_recent WHERE asset_id = a.id)),
+    (SELECT reader_id FROM (SELECT seen_at, reader_id, 0 AS newer FROM asset_last_seen
+            WHERE asset_id = a.id
+        UNION ALL SELECT seen_at, reader_id, 1 FROM asset_last_seen_recent WHERE asset_id = a.id)
+        ORDER BY seen_at DESC, newer DESC LIMIT 1),
+    a.created_at, a.updated_at";
 
 pub(crate) fn row_to_asset(r: &rusqlite::Row<'_>) -> rusqlite::Result<Asset> {
     let state: String = r.get(12)?;
@@ -339,7 +345,11 @@ impl Store {
                             COALESCE(w.name || '/' || l.code, u.name), a.custodian, a.state,
                             a.condition,
                             (SELECT hex(t.epc) FROM tags t WHERE t.asset_id = a.id AND t.unbound_at IS NULL),
-                            a.last_seen_at, a.notes, a.created_at, a.id
+                            (SELECT max(seen_at) FROM (
+                                SELECT seen_at FROM asset_last_seen WHERE asset_id = a.id
+                                UNION ALL
+                                SELECT seen_at FROM asset_last_seen_recent WHERE asset_id = a.id)),
+                            a.notes, a.created_at, a.id
                      FROM assets a
                      JOIN categories c ON c.id = a.category_id
                      LEFT JOIN procurement_batches b ON b.id = a.batch_id

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, Transaction};
 use serde::Serialize;
 use serde_json::json;
-use shared::sync::{decide, BatchDecision, ObservationBatch, MAX_OBSERVATIONS_PER_BATCH};
+use shared::sync::{
+    decide, BatchDecision, Observation, ObservationBatch, MAX_OBSERVATIONS_PER_BATCH,
+};
 
 use super::events::{append, NewEvent};
 use super::Store;
@@ -136,49 +138,41 @@ pub fn apply_batch(
         Actor::Reader { name, .. } => readers.get(name),
         _ => None,
     };
-    // Only gate readers need the check-out flag; the others skip the
-    // asset row (a random read per observation on a large register).
-    let mut lookup_gate = tx.prepare_cached(
-        "SELECT t.asset_id, a.checkout_approved FROM tags t JOIN assets a ON a.id = t.asset_id
-         WHERE t.epc = ?1 AND t.unbound_at IS NULL",
-    )?;
-    let mut lookup =
-        tx.prepare_cached("SELECT asset_id, 0 FROM tags WHERE epc = ?1 AND unbound_at IS NULL")?;
+    let from = batch
+        .observations
+        .iter()
+        .map(|o| {
+            readers.get(&o.reader).or(sender).ok_or_else(|| {
+                AppError::invalid("reader", format!("reader `{}` is not registered", o.reader))
+            })
+        })
+        .collect::<AppResult<Vec<&ReaderInfo>>>()?;
+    let assets = bound_assets(tx, &batch.observations)?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO sightings (epc, asset_id, reader_id, antenna, first_seen, last_seen, count,
              peak_rssi, kind, daemon_id, sequence)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
-    let mut seen = tx.prepare_cached(
-        "UPDATE assets SET last_seen_at = ?1, last_seen_reader_id = ?2
-         WHERE id = ?3 AND (last_seen_at IS NULL OR last_seen_at <= ?1)",
-    )?;
     let mut scan = tx.prepare_cached(
         "INSERT OR IGNORE INTO stocktake_scans (stocktake_id, epc, first_seen) VALUES (?1, ?2, ?3)",
     )?;
+    let mut approved = tx.prepare_cached("SELECT checkout_approved FROM assets WHERE id = ?1")?;
     let sequence = batch.sequence as i64;
-    let mut last_seen: HashMap<i64, (i64, i64)> = HashMap::new();
-    for o in &batch.observations {
-        let Some(reader) = readers.get(&o.reader).or(sender) else {
-            return Err(AppError::invalid(
-                "reader",
-                format!("reader `{}` is not registered", o.reader),
-            ));
-        };
+    // (asset, last seen, observation index, reader) of every known sighting.
+    let mut seen: Vec<(i64, i64, usize, i64)> = Vec::with_capacity(batch.observations.len());
+    for (i, ((o, reader), asset)) in batch
+        .observations
+        .iter()
+        .zip(&from)
+        .zip(&assets)
+        .enumerate()
+    {
         let epc = o.epc.as_slice();
         let first = o.first_seen.timestamp_millis();
         let last = o.last_seen.timestamp_millis();
-        let stmt = if reader.role == ReaderRole::Gate {
-            &mut lookup_gate
-        } else {
-            &mut lookup
-        };
-        let known: Option<(i64, bool)> = stmt
-            .query_row([epc], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
         insert.execute(rusqlite::params![
             epc,
-            known.map(|k| k.0),
+            asset,
             reader.id,
             o.antenna,
             first,
@@ -195,25 +189,39 @@ pub fn apply_batch(
         if let Some(st) = o.stocktake_id {
             super::stocktake::scan_for_named(tx, st, &reader.stocktakes, epc, first)?;
         }
-        let Some((asset_id, approved)) = known else {
+        let Some(asset_id) = *asset else {
             out.foreign += 1;
             continue;
         };
         out.known += 1;
-        // One last-seen update per asset per batch: the latest sighting.
-        let entry = last_seen.entry(asset_id).or_insert((last, reader.id));
-        if last >= entry.0 {
-            *entry = (last, reader.id);
-        }
-        if raises_alarm(reader.role, o.kind, approved)
-            && raise_alarm(tx, ctx, asset_id, reader, epc, last)?
-        {
-            out.alarms_raised += 1;
+        seen.push((asset_id, last, i, reader.id));
+        // Only gate readers need the check-out flag; the others skip the
+        // wide asset row.
+        if reader.role == ReaderRole::Gate {
+            let ok: bool = approved.query_row([asset_id], |r| r.get(0))?;
+            if raises_alarm(reader.role, o.kind, ok)
+                && raise_alarm(tx, ctx, asset_id, reader, epc, last)?
+            {
+                out.alarms_raised += 1;
+            }
         }
     }
-    for (asset_id, (at, reader_id)) in last_seen {
-        seen.execute(rusqlite::params![at, reader_id, asset_id])?;
+    // One last-seen update per asset per batch, the latest sighting (the
+    // later observation on a tie), in key order so the B-tree is walked once.
+    seen.sort_unstable();
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO asset_last_seen_recent (asset_id, seen_at, reader_id) VALUES (?1, ?2, ?3)
+         ON CONFLICT (asset_id) DO UPDATE SET seen_at = excluded.seen_at,
+             reader_id = excluded.reader_id
+         WHERE excluded.seen_at >= asset_last_seen_recent.seen_at",
+    )?;
+    for (k, &(asset_id, at, _, reader_id)) in seen.iter().enumerate() {
+        if seen.get(k + 1).is_some_and(|next| next.0 == asset_id) {
+            continue;
+        }
+        upsert.execute(rusqlite::params![asset_id, at, reader_id])?;
     }
+    fold_last_seen(tx, RECENT_LAST_SEEN_ROWS)?;
     tx.prepare_cached(
         "INSERT INTO sync_daemons (daemon_id, applied_through, reader_id, updated_at)
          VALUES (?1, ?2, ?3, ?4)
@@ -227,6 +235,61 @@ pub fn apply_batch(
         now_ms()
     ])?;
     Ok(out)
+}
+
+/// Assets in `asset_last_seen_recent` at which ingest folds it into
+/// `asset_last_seen`. Upserts into the small table dirty few pages; one
+/// fold rewrites the large table once for ~10 batches instead of every
+/// batch. The folding batch takes longer (~100,000 upserts in key order).
+pub const RECENT_LAST_SEEN_ROWS: i64 = 100_000;
+
+/// Moves recent last-seen rows into `asset_last_seen` (keeping the later
+/// of the two) once there are at least `threshold` of them.
+pub(crate) fn fold_last_seen(tx: &Transaction<'_>, threshold: i64) -> AppResult<()> {
+    let recent: i64 = tx
+        .prepare_cached("SELECT count(*) FROM asset_last_seen_recent")?
+        .query_row([], |r| r.get(0))?;
+    if recent < threshold.max(1) {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO asset_last_seen (asset_id, seen_at, reader_id)
+         SELECT asset_id, seen_at, reader_id FROM asset_last_seen_recent WHERE true
+         ORDER BY asset_id
+         ON CONFLICT (asset_id) DO UPDATE SET seen_at = excluded.seen_at,
+             reader_id = excluded.reader_id
+         WHERE excluded.seen_at >= asset_last_seen.seen_at",
+    )?
+    .execute([])?;
+    tx.prepare_cached("DELETE FROM asset_last_seen_recent")?
+        .execute([])?;
+    Ok(())
+}
+
+/// The asset each observation's EPC is bound to (None: foreign). Each
+/// distinct EPC is looked up once, in key order, so consecutive look-ups
+/// walk neighbouring index pages instead of seeking at random.
+fn bound_assets(tx: &Transaction<'_>, obs: &[Observation]) -> AppResult<Vec<Option<i64>>> {
+    let mut order: Vec<usize> = (0..obs.len()).collect();
+    order.sort_unstable_by(|&a, &b| obs[a].epc.as_slice().cmp(obs[b].epc.as_slice()));
+    // The covering index; left alone, SQLite picks the unique one and then
+    // seeks into `tags` for asset_id.
+    let mut lookup = tx.prepare_cached(
+        "SELECT asset_id FROM tags INDEXED BY tags_active_epc_asset
+         WHERE epc = ?1 AND unbound_at IS NULL",
+    )?;
+    let mut assets = vec![None; obs.len()];
+    let mut previous: Option<(&[u8], Option<i64>)> = None;
+    for i in order {
+        let epc = obs[i].epc.as_slice();
+        let asset = match previous {
+            Some((p, asset)) if p == epc => asset,
+            _ => lookup.query_row([epc], |r| r.get(0)).optional()?,
+        };
+        assets[i] = asset;
+        previous = Some((epc, asset));
+    }
+    Ok(assets)
 }
 
 /// Opens an alarm (and logs it on the asset) or, if one is already open
@@ -379,5 +442,78 @@ impl Store {
             })
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The asset's last seen as the API reads it: the later of the settled
+    /// and the recent row, the recent one on a tie.
+    fn last_seen(store: &Store, asset_id: i64) -> AppResult<(Option<i64>, Option<i64>)> {
+        store.read_blocking(|c| {
+            let a = super::super::assets::get_asset(c, asset_id)?;
+            Ok((
+                a.last_seen_at.map(|t| t.timestamp_millis()),
+                a.last_seen_reader_id,
+            ))
+        })
+    }
+
+    #[test]
+    fn folding_recent_last_seen_keeps_the_latest() -> AppResult<()> {
+        let dir = tempfile::tempdir().map_err(|e| AppError::internal(e.to_string()))?;
+        let store = Store::open(&dir.path().join("t.db"), 1)?;
+        store.write_blocking(|tx| {
+            tx.execute_batch(
+                "INSERT INTO categories (id, code, name) VALUES (1, 'c', 'c');
+                 INSERT INTO units (id, name, level, created_at) VALUES (1, 'u', 'unit', 0);
+                 INSERT INTO assets (id, asset_number, name, category_id, original_value_fen,
+                     holder_unit_id, state, condition, created_at, updated_at)
+                 VALUES (1, '1', 'a', 1, 0, 1, 'allocated', 'good', 0, 0),
+                        (2, '2', 'b', 1, 0, 1, 'allocated', 'good', 0, 0),
+                        (3, '3', 'c', 1, 0, 1, 'allocated', 'good', 0, 0);
+                 -- 1: settled is later (an old batch arrived late); 2: recent is
+                 -- later; 3: a tie, seen by another reader since.
+                 INSERT INTO asset_last_seen VALUES (1, 500, 7), (2, 100, 7), (3, 300, 7);
+                 INSERT INTO asset_last_seen_recent VALUES (1, 400, 8), (2, 200, 8), (3, 300, 8);",
+            )?;
+            Ok(())
+        })?;
+        let expect = [
+            (1, (Some(500), Some(7))),
+            (2, (Some(200), Some(8))),
+            (3, (Some(300), Some(8))),
+        ];
+        for (asset, seen) in expect {
+            assert_eq!(
+                last_seen(&store, asset)?,
+                seen,
+                "asset {asset} before folding"
+            );
+        }
+        // Below the threshold nothing moves; at it, everything does.
+        store.write_blocking(|tx| fold_last_seen(tx, 4))?;
+        let recent = |store: &Store| {
+            store.read_blocking(|c| {
+                Ok(
+                    c.query_row("SELECT count(*) FROM asset_last_seen_recent", [], |r| {
+                        r.get::<_, i64>(0)
+                    })?,
+                )
+            })
+        };
+        assert_eq!(recent(&store)?, 3);
+        store.write_blocking(|tx| fold_last_seen(tx, 3))?;
+        assert_eq!(recent(&store)?, 0);
+        for (asset, seen) in expect {
+            assert_eq!(
+                last_seen(&store, asset)?,
+                seen,
+                "asset {asset} after folding"
+            );
+        }
+        Ok(())
     }
 }

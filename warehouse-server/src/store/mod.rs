@@ -32,6 +32,7 @@ pub use workflow::{Document, Listing, PurchaseMatches, RequestQuery, SampleAsset
 /// shipped, add a new file.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
+    (2, include_str!("../../migrations/0002_ingest_indexes.sql")),
     (3, include_str!("../../migrations/0003_workflows.sql")),
     (4, include_str!("../../migrations/0004_desk_scans.sql")),
     (5, include_str!("../../migrations/0005_asset_summary.sql")),

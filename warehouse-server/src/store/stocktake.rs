@@ -93,62 +93,307 @@ fn resolutions(c: &Connection, id: i64) -> AppResult<HashMap<String, Resolution>
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Live comparison of an open stock-take (or the kept report of a closed one).
-pub(crate) fn reconciliation(c: &Connection, id: i64) -> AppResult<Reconciliation> {
+/// Live comparison of an open stock-take (or the kept report of a closed
+/// one): counts of every outcome, and the lines `q` asks for.
+pub(crate) fn reconciliation(c: &Connection, id: i64, q: LineQuery) -> AppResult<Reconciliation> {
     let (stocktake, report) = load(c, id)?;
     if let Some(report) = report {
-        return serde_json::from_str(&report)
-            .map_err(|e| AppError::internal(format!("stock-take {id} report unreadable: {e}")));
+        let mut rec: Reconciliation = serde_json::from_str(&report)
+            .map_err(|e| AppError::internal(format!("stock-take {id} report unreadable: {e}")))?;
+        let lines: Vec<Line> = std::mem::take(&mut rec.lines)
+            .into_iter()
+            .filter(|l| q.outcome.is_none_or(|o| l.outcome == o))
+            .collect();
+        rec.lines_total = lines.len() as u64;
+        rec.lines = match q.page {
+            Some((page, per_page)) => lines
+                .into_iter()
+                .skip(page.saturating_sub(1).saturating_mul(per_page) as usize)
+                .take(per_page as usize)
+                .collect(),
+            None => lines,
+        };
+        return Ok(rec);
     }
-    let hex = |b: Vec<u8>| shared::hex::Hex(&b).to_string();
-    let mut stmt = c.prepare_cached(
-        "SELECT a.id, a.asset_number, a.name, a.holder_location_id, t.epc
-         FROM stocktake_expected e JOIN assets a ON a.id = e.asset_id
-         LEFT JOIN tags t ON t.asset_id = a.id AND t.unbound_at IS NULL
-         WHERE e.stocktake_id = ?1",
-    )?;
-    let expected = stmt
-        .query_map([id], |r| {
-            Ok(ExpectedAsset {
-                asset_id: r.get(0)?,
-                asset_number: r.get(1)?,
-                name: r.get(2)?,
-                location_id: r.get(3)?,
-                epc: r.get::<_, Option<Vec<u8>>>(4)?.map(hex),
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut stmt = c.prepare_cached(
-        "SELECT s.epc, a.id, a.asset_number, a.name, a.holder_location_id, a.holder_unit_id
-         FROM stocktake_scans s
-         LEFT JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL
-         LEFT JOIN assets a ON a.id = t.asset_id
-         WHERE s.stocktake_id = ?1",
-    )?;
-    let scanned = stmt
-        .query_map([id], |r| {
-            let asset = match r.get::<_, Option<i64>>(1)? {
-                Some(id) => Some(BoundAsset {
-                    id,
-                    asset_number: r.get(2)?,
-                    name: r.get(3)?,
-                    location_id: r.get(4)?,
-                    unit_id: r.get(5)?,
-                }),
-                None => None,
-            };
-            Ok(ScannedEpc {
-                epc: hex(r.get(0)?),
-                asset,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    let (counts, lines) = reconcile(expected, scanned, &resolutions(c, id)?);
+    let resolutions = resolutions(c, id)?;
+    let (counts, mut lines) = match q.page {
+        None => every_line(c, id, q.outcome, &resolutions)?,
+        Some(_) => {
+            let counts = counts(c, id, &resolutions)?;
+            let mut lines = Vec::new();
+            for (outcome, offset, limit) in windows(&counts, q) {
+                group_lines(c, id, outcome, offset, limit, &mut lines)?;
+            }
+            (counts, lines)
+        }
+    };
+    for line in &mut lines {
+        line.resolution = resolutions.get(&line.subject()).cloned();
+    }
     Ok(Reconciliation {
         stocktake,
         counts,
+        lines_total: counts.lines(q.outcome),
         lines,
     })
+}
+
+/// Every outcome counted by the database: one pass over the scans (each
+/// EPC looked up in the active-tag index and the expected snapshot).
+fn counts(c: &Connection, id: i64, resolutions: &HashMap<String, Resolution>) -> AppResult<Counts> {
+    let expected: i64 = c
+        .prepare_cached("SELECT count(*) FROM stocktake_expected WHERE stocktake_id = ?1")?
+        .query_row([id], |r| r.get(0))?;
+    let (scanned, bound, found): (i64, i64, i64) = c
+        .prepare_cached(
+            "SELECT count(*), count(t.asset_id), count(e.asset_id)
+             FROM stocktake_scans s
+             LEFT JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL
+             LEFT JOIN stocktake_expected e ON e.stocktake_id = ?1 AND e.asset_id = t.asset_id
+             WHERE s.stocktake_id = ?1",
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(Counts::tally(
+        expected as u64,
+        scanned as u64,
+        bound as u64,
+        found as u64,
+        resolved(c, id, resolutions)?,
+    ))
+}
+
+/// Every line (of one outcome, if asked), for closing and for clients
+/// that take the whole list: one pass over the scans classifying each
+/// (and counting), one over the snapshot for the missing, instead of the
+/// four counting and listing passes a page takes.
+fn every_line(
+    c: &Connection,
+    id: i64,
+    only: Option<Outcome>,
+    resolutions: &HashMap<String, Resolution>,
+) -> AppResult<(Counts, Vec<Line>)> {
+    let expected: i64 = c
+        .prepare_cached("SELECT count(*) FROM stocktake_expected WHERE stocktake_id = ?1")?
+        .query_row([id], |r| r.get(0))?;
+    let wanted = |o: Outcome| only.is_none_or(|x| x == o);
+    let (mut misplaced, mut foreign, mut found) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut scanned, mut bound) = (0, 0);
+    let mut stmt = c.prepare_cached(
+        "SELECT s.epc, a.id, a.asset_number, a.name, a.holder_location_id, a.holder_unit_id,
+                e.asset_id IS NOT NULL
+         FROM stocktake_scans s
+         LEFT JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL
+         LEFT JOIN assets a ON a.id = t.asset_id
+         LEFT JOIN stocktake_expected e ON e.stocktake_id = ?1 AND e.asset_id = t.asset_id
+         WHERE s.stocktake_id = ?1
+         ORDER BY s.epc",
+    )?;
+    let mut rows = stmt.query([id])?;
+    while let Some(r) = rows.next()? {
+        scanned += 1;
+        let asset_id: Option<i64> = r.get(1)?;
+        bound += u64::from(asset_id.is_some());
+        let Some(outcome) = Outcome::of(asset_id.is_some(), r.get(6)?, true) else {
+            continue;
+        };
+        let group = match outcome {
+            Outcome::Found => &mut found,
+            Outcome::Misplaced => &mut misplaced,
+            _ => &mut foreign,
+        };
+        if !wanted(outcome) {
+            group.push(None);
+            continue;
+        }
+        group.push(Some(Line {
+            outcome,
+            epc: Some(shared::hex::Hex(&r.get::<_, Vec<u8>>(0)?).to_string()),
+            asset_id,
+            asset_number: r.get(2)?,
+            name: r.get(3)?,
+            recorded_location_id: r.get(4)?,
+            recorded_unit_id: r.get(5)?,
+            resolution: None,
+        }));
+    }
+    let counts = Counts::tally(
+        expected as u64,
+        scanned,
+        bound,
+        found.len() as u64,
+        resolved(c, id, resolutions)?,
+    );
+    let mut lines = Vec::new();
+    if wanted(Outcome::Missing) {
+        group_lines(c, id, Outcome::Missing, 0, counts.missing, &mut lines)?;
+    }
+    lines.extend(misplaced.into_iter().chain(foreign).chain(found).flatten());
+    Ok((counts, lines))
+}
+
+/// How many resolutions settle a current difference line. Resolutions are
+/// a keeper's clicks (few): each is checked against the current lines
+/// rather than joining on the subject text.
+fn resolved(c: &Connection, id: i64, resolutions: &HashMap<String, Resolution>) -> AppResult<u64> {
+    let mut resolved = 0;
+    for subject in resolutions.keys() {
+        let outcome = if let Some(asset) = subject.strip_prefix("asset:") {
+            match asset.parse() {
+                Ok(asset_id) => asset_outcome(c, id, asset_id)?,
+                Err(_) => None,
+            }
+        } else if let Some(epc) = subject.strip_prefix("epc:") {
+            foreign_scan(c, id, epc)?.then_some(Outcome::Foreign)
+        } else {
+            None
+        };
+        if outcome.is_some_and(|o| o != Outcome::Found) {
+            resolved += 1;
+        }
+    }
+    Ok(resolved)
+}
+
+/// The line an asset has in a stock-take, if any.
+fn asset_outcome(c: &Connection, id: i64, asset_id: i64) -> AppResult<Option<Outcome>> {
+    let (expected, scanned): (bool, bool) = c
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM stocktake_expected
+                            WHERE stocktake_id = ?1 AND asset_id = ?2),
+                    EXISTS (SELECT 1 FROM tags t
+                            JOIN stocktake_scans s ON s.stocktake_id = ?1 AND s.epc = t.epc
+                            WHERE t.asset_id = ?2 AND t.unbound_at IS NULL)",
+        )?
+        .query_row([id, asset_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(Outcome::of(true, expected, scanned))
+}
+
+/// Whether `epc_hex` was scanned in the stock-take and is no asset's tag.
+fn foreign_scan(c: &Connection, id: i64, epc_hex: &str) -> AppResult<bool> {
+    let Ok(epc) = shared::hex::decode(epc_hex) else {
+        return Ok(false);
+    };
+    Ok(c.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM stocktake_scans s WHERE s.stocktake_id = ?1 AND s.epc = ?2
+                        AND NOT EXISTS (SELECT 1 FROM tags t
+                                        WHERE t.epc = s.epc AND t.unbound_at IS NULL))",
+    )?
+    .query_row(rusqlite::params![id, epc], |r| r.get(0))?)
+}
+
+/// Lines of one outcome, `limit` of them from `offset`: missing ones in
+/// asset order, the scanned ones in EPC order.
+fn group_lines(
+    c: &Connection,
+    id: i64,
+    outcome: Outcome,
+    offset: u64,
+    limit: u64,
+    out: &mut Vec<Line>,
+) -> AppResult<()> {
+    const SCANNED_KNOWN: &str = "SELECT s.epc, a.id, a.asset_number, a.name, a.holder_location_id,
+                a.holder_unit_id
+         FROM stocktake_scans s
+         JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL
+         JOIN assets a ON a.id = t.asset_id
+         WHERE s.stocktake_id = ?1 AND";
+    const IN_SNAPSHOT: &str = "EXISTS (SELECT 1 FROM stocktake_expected e
+                                WHERE e.stocktake_id = ?1 AND e.asset_id = t.asset_id)";
+    let sql = match outcome {
+        Outcome::Missing => "SELECT t.epc, a.id, a.asset_number, a.name, a.holder_location_id,
+                    a.holder_unit_id
+             FROM stocktake_expected e
+             JOIN assets a ON a.id = e.asset_id
+             LEFT JOIN tags t ON t.asset_id = e.asset_id AND t.unbound_at IS NULL
+             WHERE e.stocktake_id = ?1
+               AND NOT EXISTS (SELECT 1 FROM stocktake_scans s
+                               WHERE s.stocktake_id = ?1 AND s.epc = t.epc)
+             ORDER BY e.asset_id LIMIT ?2 OFFSET ?3"
+            .to_owned(),
+        Outcome::Found => {
+            format!("{SCANNED_KNOWN} {IN_SNAPSHOT} ORDER BY s.epc LIMIT ?2 OFFSET ?3")
+        }
+        Outcome::Misplaced => {
+            format!("{SCANNED_KNOWN} NOT {IN_SNAPSHOT} ORDER BY s.epc LIMIT ?2 OFFSET ?3")
+        }
+        Outcome::Foreign => "SELECT s.epc, NULL, NULL, NULL, NULL, NULL
+             FROM stocktake_scans s
+             WHERE s.stocktake_id = ?1
+               AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.epc = s.epc AND t.unbound_at IS NULL)
+             ORDER BY s.epc LIMIT ?2 OFFSET ?3"
+            .to_owned(),
+    };
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+    let mut stmt = c.prepare_cached(&sql)?;
+    let mut rows = stmt.query(rusqlite::params![id, limit, offset])?;
+    while let Some(r) = rows.next()? {
+        out.push(Line {
+            outcome,
+            epc: r
+                .get::<_, Option<Vec<u8>>>(0)?
+                .map(|e| shared::hex::Hex(&e).to_string()),
+            asset_id: r.get(1)?,
+            asset_number: r.get(2)?,
+            name: r.get(3)?,
+            recorded_location_id: r.get(4)?,
+            recorded_unit_id: r.get(5)?,
+            resolution: None,
+        });
+    }
+    Ok(())
+}
+
+/// The one line a resolution names, if the stock-take has it.
+fn find_line(c: &Connection, id: i64, r: &NewResolution) -> AppResult<Option<Line>> {
+    let (outcome, asset_id, epc) = match (r.asset_id, r.epc.as_deref()) {
+        (Some(asset_id), _) => match asset_outcome(c, id, asset_id)? {
+            Some(o) => (o, Some(asset_id), None),
+            None => return Ok(None),
+        },
+        (None, Some(epc)) => {
+            let epc = epc.trim().to_ascii_uppercase();
+            if !foreign_scan(c, id, &epc)? {
+                return Ok(None);
+            }
+            (Outcome::Foreign, None, Some(epc))
+        }
+        (None, None) => return Ok(None),
+    };
+    let Some(asset_id) = asset_id else {
+        return Ok(Some(Line {
+            outcome,
+            epc,
+            asset_id: None,
+            asset_number: None,
+            name: None,
+            recorded_location_id: None,
+            recorded_unit_id: None,
+            resolution: None,
+        }));
+    };
+    let line = c
+        .prepare_cached(
+            "SELECT t.epc, a.asset_number, a.name, a.holder_location_id, a.holder_unit_id
+             FROM assets a LEFT JOIN tags t ON t.asset_id = a.id AND t.unbound_at IS NULL
+             WHERE a.id = ?1",
+        )?
+        .query_row([asset_id], |row| {
+            Ok(Line {
+                outcome,
+                epc: row
+                    .get::<_, Option<Vec<u8>>>(0)?
+                    .map(|e| shared::hex::Hex(&e).to_string()),
+                asset_id: Some(asset_id),
+                asset_number: row.get(1)?,
+                name: row.get(2)?,
+                recorded_location_id: row.get(3)?,
+                recorded_unit_id: row.get(4)?,
+                resolution: None,
+            })
+        })
+        .optional()?;
+    Ok(line)
 }
 
 const CSV_HEADER: [&str; 9] = [
@@ -279,8 +524,13 @@ impl Store {
         .await
     }
 
-    pub async fn stocktake_reconciliation(&self, id: i64) -> AppResult<Reconciliation> {
-        self.read(move |c| reconciliation(c, id)).await
+    /// The live view (or kept report): counts and the lines `q` asks for.
+    pub async fn stocktake_reconciliation(
+        &self,
+        id: i64,
+        q: LineQuery,
+    ) -> AppResult<Reconciliation> {
+        self.read(move |c| reconciliation(c, id, q)).await
     }
 
     /// Settles one line; `relocate` moves the asset (with an event).
@@ -292,26 +542,16 @@ impl Store {
     ) -> AppResult<Reconciliation> {
         let comment = optional_text("comment", r.comment.as_deref(), 500)?;
         self.write(move |tx| {
-            let rec = reconciliation(tx, id)?;
-            if rec.stocktake.status != "open" {
+            if load(tx, id)?.0.status != "open" {
                 return Err(AppError::conflict(format!("stock-take {id} is closed")));
             }
-            let epc = r.epc.as_deref().map(|e| e.trim().to_ascii_uppercase());
-            let line = rec
-                .lines
-                .iter()
-                .find(|l| match (r.asset_id, &epc) {
-                    (Some(a), _) => l.asset_id == Some(a),
-                    (None, Some(e)) => l.asset_id.is_none() && l.epc.as_ref() == Some(e),
-                    (None, None) => false,
-                })
-                .ok_or_else(|| match (r.asset_id, &epc) {
-                    (None, None) => AppError::invalid("asset_id", "give asset_id or epc"),
-                    _ => AppError::invalid(
-                        if r.asset_id.is_some() { "asset_id" } else { "epc" },
-                        format!("no such line in stock-take {id}"),
-                    ),
-                })?;
+            let line = find_line(tx, id, &r)?.ok_or_else(|| match (r.asset_id, &r.epc) {
+                (None, None) => AppError::invalid("asset_id", "give asset_id or epc"),
+                _ => AppError::invalid(
+                    if r.asset_id.is_some() { "asset_id" } else { "epc" },
+                    format!("no such line in stock-take {id}"),
+                ),
+            })?;
             if !r.action.applies_to(line.outcome) {
                 return Err(AppError::invalid(
                     "action",
@@ -325,7 +565,7 @@ impl Store {
             if let Some(asset_id) = line.asset_id {
                 match r.action {
                     ResolutionAction::Relocate => {
-                        let Some(to) = rec.stocktake.location_id else {
+                        let Some(to) = load(tx, id)?.0.location_id else {
                             return Err(AppError::conflict(
                                 "this stock-take covers a whole warehouse; relocate needs a stock-take of one location",
                             ));
@@ -374,7 +614,7 @@ impl Store {
                      resolved_at = excluded.resolved_at",
                 (id, line.subject(), r.action.as_str(), &comment, ctx.actor.label(), now_ms()),
             )?;
-            reconciliation(tx, id)
+            reconciliation(tx, id, LineQuery::FIRST_PAGE)
         })
         .await
     }
@@ -382,7 +622,7 @@ impl Store {
     /// Freezes the reconciliation as the kept report.
     pub async fn close_stocktake(&self, ctx: Ctx, id: i64) -> AppResult<Reconciliation> {
         self.write(move |tx| {
-            let mut rec = reconciliation(tx, id)?;
+            let mut rec = reconciliation(tx, id, LineQuery::default())?;
             if rec.stocktake.status != "open" {
                 return Err(AppError::conflict(format!("stock-take {id} is already closed")));
             }

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use super::*;
 use crate::policy::{asset_visibility, authorize, Action, Scope};
 use crate::register::{AssetQuery, AssetState, Paging};
+use crate::stocktake::LineQuery;
 use crate::store::RequestQuery;
 use crate::workflow::{NewRequest, Request, RequestKind, Stage, StepBody};
 
@@ -1393,7 +1394,12 @@ async fn stocktake_page(State(st): State<AppState>, w: Web, Path(id): Path<i64>)
         w,
         authorize(&w.ctx.actor, Action::ViewStockTake, Scope::Warehouse)
     );
-    let r = tryp!(w, st.store.stocktake_reconciliation(id).await);
+    let r = tryp!(
+        w,
+        st.store
+            .stocktake_reconciliation(id, LineQuery::COUNTS_ONLY)
+            .await
+    );
     let c = &r.counts;
     let body = html! {
         p.hint { (w.t("live_hint")) }
@@ -1417,7 +1423,11 @@ async fn stocktake_events(State(st): State<AppState>, w: Web, Path(id): Path<i64
     );
     let stream = futures_util::stream::unfold(st, move |st| async move {
         tokio::time::sleep(Duration::from_millis(700)).await;
-        let data = match st.store.stocktake_reconciliation(id).await {
+        let data = match st
+            .store
+            .stocktake_reconciliation(id, LineQuery::COUNTS_ONLY)
+            .await
+        {
             Ok(r) => json!({
                 "expected": r.counts.expected, "found": r.counts.found, "missing": r.counts.missing,
                 "misplaced": r.counts.misplaced, "foreign": r.counts.foreign,

@@ -94,6 +94,37 @@ async fn stocktake_with_every_outcome() -> Result<()> {
     assert_eq!(outcome_of(w.asset_wh), Some(json!("found")));
     assert_eq!(outcome_of(missing), Some(json!("missing")));
     assert_eq!(outcome_of(moved), Some(json!("misplaced")));
+    assert_eq!(live["lines_total"], 4);
+    // Pages and outcome filters: counts stay whole, lines are the slice.
+    let page = s
+        .get_ok(
+            &format!("/api/v1/stocktakes/{sid}?page=2&per_page=2"),
+            &w.keeper,
+        )
+        .await?;
+    let outcomes: Vec<&str> = page["lines"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["outcome"].as_str())
+        .collect();
+    assert_eq!(outcomes, ["foreign", "found"], "{page}");
+    assert_eq!(
+        (page["lines_total"].as_i64(), &page["counts"]),
+        (Some(4), c)
+    );
+    let foreign_only = s
+        .get_ok(
+            &format!("/api/v1/stocktakes/{sid}?outcome=foreign"),
+            &w.keeper,
+        )
+        .await?;
+    assert_eq!(foreign_only["lines_total"], 1);
+    assert_eq!(foreign_only["lines"][0]["epc"], foreign);
+    let (code, body) = s
+        .get(&format!("/api/v1/stocktakes/{sid}?outcome=lost"), &w.keeper)
+        .await?;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
 
     // Resolve: an action that does not fit the line is refused.
     let (code, body) = s
@@ -204,6 +235,18 @@ async fn stocktake_with_every_outcome() -> Result<()> {
         .get_ok(&format!("/api/v1/stocktakes/{sid}"), &w.finance)
         .await?;
     assert_eq!(kept["counts"], closed["counts"]);
+    let kept_missing = s
+        .get_ok(
+            &format!("/api/v1/stocktakes/{sid}?outcome=missing&per_page=10"),
+            &w.keeper,
+        )
+        .await?;
+    assert_eq!(kept_missing["lines_total"], 1);
+    assert_eq!(kept_missing["lines"][0]["asset_id"], missing);
+    assert_eq!(
+        kept_missing["lines"][0]["resolution"]["action"],
+        "mark_missing"
+    );
     let resp = s
         .http
         .get(format!("{}/api/v1/stocktakes/{sid}/report.csv", s.base))

@@ -1,5 +1,6 @@
-//! Tag commissioning: GIAI-96 from the company prefix and asset number,
-//! confirmation by the daemon, re-tagging with history.
+//! Tag commissioning: GIAI-96 (GIAI-202 for other asset numbers) from the
+//! company prefix and asset number, confirmation by the daemon, re-tagging
+//! with history.
 
 use anyhow::Result;
 use reqwest::StatusCode;
@@ -88,13 +89,65 @@ async fn commission_confirm_and_retag() -> Result<()> {
     assert_eq!(actions, ["registered", "tag_bound", "retagged"]);
     assert_eq!(detail["timeline"][1]["actor"], "reader:handheld-1");
 
-    // Asset numbers that are not GIAI-96 references are refused by name.
+    Ok(())
+}
+
+#[tokio::test]
+async fn alphanumeric_asset_number_gets_giai202() -> Result<()> {
+    let w = World::new().await?;
+    let s = &w.server;
+    let asset = id(&s
+        .post_ok(
+            "/api/v1/assets",
+            &w.keeper,
+            json!({
+                "asset_number": "GZ-2024-A17", "name": "会议桌", "category_id": w.category,
+                "original_value_fen": 260000, "holder_location_id": w.loc_1,
+            }),
+            201,
+        )
+        .await?)?;
+    let c = s
+        .post_ok(
+            &format!("/api/v1/assets/{asset}/tag/commission"),
+            &w.keeper,
+            json!({}),
+            201,
+        )
+        .await?;
+    assert_eq!(
+        c["tag_uri"],
+        format!("urn:epc:tag:giai-202:0.{COMPANY_PREFIX}.GZ-2024-A17")
+    );
+    assert_eq!(
+        c["id_uri"],
+        format!("urn:epc:id:giai:{COMPANY_PREFIX}.GZ-2024-A17")
+    );
+    let epc = c["epc"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(epc.len(), 52, "202 bits in 13 words: {epc}");
+    assert!(epc.starts_with("38"), "GIAI-202 header: {epc}");
+    let cid = c["commission_id"].as_i64().unwrap_or_default();
+    let bound = s
+        .post_ok(
+            &format!("/api/v1/tag-commissions/{cid}/confirm"),
+            &w.handheld_token,
+            json!({"epc": epc}),
+            200,
+        )
+        .await?;
+    assert_eq!(bound["epc"], epc.as_str());
+    let found = s
+        .get_ok(&format!("/api/v1/assets/by-epc/{epc}"), &w.keeper)
+        .await?;
+    assert_eq!(found["id"], asset);
+
+    // An asset number longer than GIAI-202 holds is refused by name.
     let odd = s
         .post_ok(
             "/api/v1/assets",
             &w.keeper,
             json!({
-                "asset_number": "ZC-01", "name": "x", "category_id": w.category,
+                "asset_number": "A".repeat(40), "name": "x", "category_id": w.category,
                 "original_value_fen": 1, "holder_location_id": w.loc_1,
             }),
             201,
@@ -107,7 +160,7 @@ async fn commission_confirm_and_retag() -> Result<()> {
             json!({}),
         )
         .await?;
-    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["field"], "asset_number");
     Ok(())
 }
