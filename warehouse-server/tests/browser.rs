@@ -540,15 +540,6 @@ async fn the_stocktake_page_counts_up_as_the_handheld_scans() -> Result<()> {
             .await?)?;
         epcs.push(w.tag(a).await?);
     }
-    let st = s
-        .post_ok(
-            "/api/v1/stocktakes",
-            &w.keeper,
-            json!({"warehouse_id": w.warehouse, "location_id": w.loc_1, "reader_ids": [w.handheld]}),
-            201,
-        )
-        .await?;
-    let sid = id(&st)?;
     let ui = Ui {
         c: browser(&d).await?,
         base: &s.base,
@@ -560,10 +551,26 @@ async fn the_stocktake_page_counts_up_as_the_handheld_scans() -> Result<()> {
         &w.handheld_token,
         "handheld-1",
         "handheld",
-        &[("desk", 1003, 1), ("cabinets", 70_001, 29)],
+        &[
+            ("desk", 1003, 1),
+            ("cabinets", 70_001, 29),
+            ("visitor", 99_001, 1),
+        ],
     )?;
     ui.login("keeper").await?;
-    ui.go(&format!("/stocktakes/{sid}")).await?;
+    // The keeper opens the stock-take of shelf A01 on the page.
+    ui.go("/stocktakes").await?;
+    ui.c.find(Locator::Css("select[name=location_id]"))
+        .await?
+        .select_by_value(&w.loc_1.to_string())
+        .await?;
+    ui.click("[data-test=open-stocktake]").await?;
+    ui.wait_text("h1", "#").await?;
+    let sid = ui
+        .path()
+        .await?
+        .trim_start_matches("/stocktakes/")
+        .parse::<i64>()?;
     ui.wait_text("[data-test=found]", "0").await?;
     // The keeper walks the shelf: 10, 20, then all 30 in the handheld's
     // field; the page counts up live, without a reload.
@@ -575,7 +582,26 @@ async fn the_stocktake_page_counts_up_as_the_handheld_scans() -> Result<()> {
     handheld.place("cabinets", 19, 10)?;
     ui.wait_text("[data-test=found]", "30").await?;
     assert_eq!(epcs.len(), 30);
+    // A visitor's tag shows as foreign; the keeper settles it and closes.
+    handheld.place("visitor", 0, 1)?;
+    ui.wait_text("[data-live-key=foreign]", "1").await?;
     ui.shot("stocktake-live").await?;
+    ui.c.refresh().await?;
+    ui.c.find(Locator::Css("input[name=comment]"))
+        .await?
+        .send_keys("来访人员")
+        .await?;
+    ui.click("main form.inline button[type=submit]").await?;
+    ui.wait_text("main", "来访人员").await?;
+    ui.click("[data-test=close-stocktake]").await?;
+    ui.c.accept_alert().await?;
+    ui.wait_text("main", "30").await?;
+    let closed = s
+        .get_ok(&format!("/api/v1/stocktakes/{sid}"), &w.keeper)
+        .await?;
+    assert_eq!(closed["stocktake"]["status"], "closed", "{closed}");
+    assert_eq!(closed["counts"]["found"], 30);
+    assert_eq!(closed["counts"]["foreign"], 1);
     // Without JavaScript, the page itself says the same.
     let html = s
         .http

@@ -230,6 +230,21 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("closed", "已结束", "Closed"),
     ("acknowledged", "已处理", "Acknowledged"),
     ("no_tag", "未写标签", "No tag yet"),
+    ("open_stocktake", "开始盘点", "Open a stock-take"),
+    (
+        "close_stocktake",
+        "结束盘点并保存报告",
+        "Close and keep the report",
+    ),
+    ("differences", "差异处理", "Differences"),
+    ("resolve", "处理", "Settle"),
+    ("relocate", "更正货位", "Relocate"),
+    (
+        "mark_missing",
+        "报失（转损失案件）",
+        "Mark missing (loss case)",
+    ),
+    ("ignore", "忽略", "Ignore"),
     (
         "reuse_first",
         "可调剂的库存与虚拟仓资产",
