@@ -36,6 +36,13 @@ echo "== warehouse-server: new register in $run_dir/warehouse.db"
 server admin init --admin-username admin --admin-password "$admin_password" \
   --org-name "演示公物仓" --company-prefix 0614141 >/dev/null
 server admin seed --assets 500 >/dev/null 2>&1
+# A scripted year of requests so the web UI has something to show, and one
+# demo login per role (same password as admin).
+server admin simulate-year --requests 120 >/dev/null
+for who in approver:approver finance:finance keeper:keeper; do
+  server admin create-user --username "${who%%:*}" --password "$admin_password" --role "${who##*:}" >/dev/null
+done
+server admin create-user --username unit --password "$admin_password" --role unit_staff --unit-id 2 >/dev/null
 token=$(server admin create-reader --name desk-1 --role desk | tail -n 1)
 server serve --listen "127.0.0.1:$port" >"$run_dir/server.out" 2>"$run_dir/server.log" &
 pids+=($!)
@@ -75,7 +82,8 @@ pids+=($!)
 
 cat <<MSG
 
-Running. Server: http://127.0.0.1:$port  (admin / $admin_password)
+Running. Web UI: http://127.0.0.1:$port/  (admin, approver, finance, keeper
+  or unit, all with password $admin_password)
   API document: http://127.0.0.1:$port/api/v1/openapi.json
   Logs and state: $run_dir
 Ctrl-C stops everything.

@@ -401,7 +401,8 @@ async fn a_unit_borrows_twenty_chairs_and_returns_one_damaged() -> Result<()> {
     ui.shot("dashboard-unit").await?;
     ui.go("/requests/new/loan").await?;
     fill_loan(&ui, chairs, "-3").await?;
-    ui.wait_text("[data-field=quantity]", "1..=100000").await?;
+    ui.wait_text("[data-field=quantity]", "数量须在 1 到 100000 之间")
+        .await?;
     let none = s.get_ok("/api/v1/requests", &w.staff_a).await?;
     assert_eq!(none["total"], 0, "a refused form saved something");
     fill_loan(&ui, chairs, "20").await?;
@@ -422,7 +423,7 @@ async fn a_unit_borrows_twenty_chairs_and_returns_one_damaged() -> Result<()> {
         if ok {
             ui.wait_text("main ul", "活动通知.pdf").await?;
         } else {
-            ui.wait_text("[data-field=content-type]", "not accepted")
+            ui.wait_text("[data-field=content-type]", "只接受 PDF")
                 .await?;
         }
     }

@@ -644,7 +644,7 @@ async fn render_new_request(
         other => w.t(other),
     };
     let body = html! {
-        (form_error(err, &["category_id", "quantity", "asset_ids", "budget_fen", "reason", "needed_by", "loan_start", "loan_due", "disposal_method", "loss"]))
+        (form_error(w.lang, err, &["category_id", "quantity", "asset_ids", "budget_fen", "reason", "needed_by", "loan_start", "loan_due", "disposal_method", "loss"]))
         form.stack method="post" action=(format!("/requests/new/{}", kind.as_str())) novalidate {
             @for f in fields {
                 @let api_field = if *f == "budget" { "budget_fen" } else { f };
@@ -668,7 +668,7 @@ async fn render_new_request(
                         "loss" => { input type="checkbox" name="loss" value="1" checked[v("loss") == "1"]; }
                         _ => { input name=(f) value=(v(f)); }
                     }
-                    (field_error(err, api_field))
+                    (field_error(w.lang, err, api_field))
                 }
             }
             button type="submit" { (w.t("submit")) }
@@ -775,10 +775,9 @@ fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup {
         |a: crate::workflow::StepKind| chain(r.kind, r.stage, a, w.role, r.disposal_method).is_ok();
     use crate::workflow::StepKind as K;
     let action = format!("/requests/{}/step", r.id);
-    let comment =
-        html! { label { (w.t("comment")) input name="comment"; (field_error(err, "comment")) } };
+    let comment = html! { label { (w.t("comment")) input name="comment"; (field_error(w.lang, err, "comment")) } };
     html! {
-        (form_error(err, &["comment", "amount_fen", "appraised_value_fen", "appraiser", "report_ref", "hammer_price_fen", "buyer", "treasury_ref", "responsible", "remedy", "supplier", "contract_number", "unit_price_fen", "location_id", "received"]))
+        (form_error(w.lang, err, &["comment", "amount_fen", "appraised_value_fen", "appraiser", "report_ref", "hammer_price_fen", "buyer", "treasury_ref", "responsible", "remedy", "supplier", "contract_number", "unit_price_fen", "location_id", "received"]))
         div.steps {
             @if can(K::Approve) {
                 form.stack method="post" action=(action) {
@@ -790,7 +789,7 @@ fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup {
             @if can(K::Reject) {
                 form.stack method="post" action=(action) data-confirm=(w.t("confirm_delete")) {
                     input type="hidden" name="action" value="reject";
-                    label { (w.t("comment")) input name="comment" required; (field_error(err, "comment")) }
+                    label { (w.t("comment")) input name="comment" required; (field_error(w.lang, err, "comment")) }
                     button.danger type="submit" { (w.t("reject")) }
                 }
             }
@@ -812,25 +811,25 @@ fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup {
             @if can(K::Appraise) {
                 form.stack method="post" action=(action) {
                     input type="hidden" name="action" value="appraise";
-                    label { (w.t("appraised_value")) input name="appraised_value" required; (field_error(err, "appraised_value_fen")) }
-                    label { (w.t("appraiser")) input name="appraiser" required; (field_error(err, "appraiser")) }
-                    label { (w.t("report_ref")) input name="report_ref" required; (field_error(err, "report_ref")) }
+                    label { (w.t("appraised_value")) input name="appraised_value" required; (field_error(w.lang, err, "appraised_value_fen")) }
+                    label { (w.t("appraiser")) input name="appraiser" required; (field_error(w.lang, err, "appraiser")) }
+                    label { (w.t("report_ref")) input name="report_ref" required; (field_error(w.lang, err, "report_ref")) }
                     button type="submit" { (w.t("appraise")) }
                 }
             }
             @if can(K::RecordSale) {
                 form.stack method="post" action=(action) {
                     input type="hidden" name="action" value="record_sale";
-                    label { (w.t("hammer_price")) input name="hammer_price" required; (field_error(err, "hammer_price_fen")) }
-                    label { (w.t("buyer")) input name="buyer" required; (field_error(err, "buyer")) }
+                    label { (w.t("hammer_price")) input name="hammer_price" required; (field_error(w.lang, err, "hammer_price_fen")) }
+                    label { (w.t("buyer")) input name="buyer" required; (field_error(w.lang, err, "buyer")) }
                     button type="submit" { (w.t("record_sale")) }
                 }
             }
             @if can(K::ConfirmRemittance) {
                 form.stack method="post" action=(action) {
                     input type="hidden" name="action" value="confirm_remittance";
-                    label { (w.t("amount")) input name="amount" value=(r.hammer_fen.map(yuan).unwrap_or_default()) required; (field_error(err, "amount_fen")) }
-                    label { (w.t("treasury_ref")) input name="treasury_ref" required; (field_error(err, "treasury_ref")) }
+                    label { (w.t("amount")) input name="amount" value=(r.hammer_fen.map(yuan).unwrap_or_default()) required; (field_error(w.lang, err, "amount_fen")) }
+                    label { (w.t("treasury_ref")) input name="treasury_ref" required; (field_error(w.lang, err, "treasury_ref")) }
                     button type="submit" { (w.t("confirm_remittance")) }
                 }
             }
@@ -838,9 +837,9 @@ fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup {
                 form.stack method="post" action=(action) {
                     input type="hidden" name="action" value="decide_cause";
                     label { (w.t("cause")) select name="cause" { option value="human" { (w.t("human")) } option value="natural" { (w.t("natural")) } } }
-                    label { (w.t("responsible")) input name="responsible"; (field_error(err, "responsible")) }
-                    label { (w.t("remedy")) select name="remedy" { option value="compensate" { (w.t("compensate")) } option value="repair" { (w.t("repair")) } } (field_error(err, "remedy")) }
-                    label { (w.t("amount")) input name="amount"; (field_error(err, "amount_fen")) }
+                    label { (w.t("responsible")) input name="responsible"; (field_error(w.lang, err, "responsible")) }
+                    label { (w.t("remedy")) select name="remedy" { option value="compensate" { (w.t("compensate")) } option value="repair" { (w.t("repair")) } } (field_error(w.lang, err, "remedy")) }
+                    label { (w.t("amount")) input name="amount"; (field_error(w.lang, err, "amount_fen")) }
                     (comment)
                     button type="submit" { (w.t("decide_cause")) }
                 }
@@ -848,7 +847,7 @@ fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup {
             @if can(K::ConfirmPayment) {
                 form.stack method="post" action=(action) {
                     input type="hidden" name="action" value="confirm_payment";
-                    label { (w.t("amount")) input name="amount" value=(r.compensation_fen.map(yuan).unwrap_or_default()) required; (field_error(err, "amount_fen")) }
+                    label { (w.t("amount")) input name="amount" value=(r.compensation_fen.map(yuan).unwrap_or_default()) required; (field_error(w.lang, err, "amount_fen")) }
                     label { (w.t("treasury_ref")) input name="receipt_ref"; }
                     button type="submit" data-test="confirm-payment" { (w.t("confirm_payment")) }
                 }
@@ -856,17 +855,17 @@ fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup {
             @if can(K::Procure) {
                 form.stack method="post" action=(action) {
                     input type="hidden" name="action" value="procure";
-                    label { (w.t("supplier")) input name="supplier" required; (field_error(err, "supplier")) }
-                    label { (w.t("contract_number")) input name="contract_number" required; (field_error(err, "contract_number")) }
-                    label { (w.t("unit_price")) input name="unit_price" required; (field_error(err, "unit_price_fen")) }
+                    label { (w.t("supplier")) input name="supplier" required; (field_error(w.lang, err, "supplier")) }
+                    label { (w.t("contract_number")) input name="contract_number" required; (field_error(w.lang, err, "contract_number")) }
+                    label { (w.t("unit_price")) input name="unit_price" required; (field_error(w.lang, err, "unit_price_fen")) }
                     button type="submit" { (w.t("procure")) }
                 }
             }
             @if can(K::Receive) && r.kind == RequestKind::Purchase {
                 form.stack method="post" action=(action) {
                     input type="hidden" name="action" value="receive";
-                    label { (w.t("location")) input name="location_id" required; (field_error(err, "location_id")) }
-                    label { (w.t("received")) input name="received" value=(r.quantity.unwrap_or(0)); (field_error(err, "received")) }
+                    label { (w.t("location")) input name="location_id" required; (field_error(w.lang, err, "location_id")) }
+                    label { (w.t("received")) input name="received" value=(r.quantity.unwrap_or(0)); (field_error(w.lang, err, "received")) }
                     button type="submit" { (w.t("receive")) }
                 }
             }
@@ -928,7 +927,7 @@ async fn render_request(st: &AppState, w: &Web, id: i64, err: Option<&AppError>)
                     @let pick: Vec<String> = m.listed_idle.iter().chain(m.in_stock.iter()).take(want).map(|i| i.to_string()).collect();
                     form.stack method="post" action=(format!("/requests/{}/step", r.id)) {
                         input type="hidden" name="action" value="fulfil";
-                        label { (w.t("asset_ids")) input name="asset_ids" value=(pick.join(",")); (field_error(err, "asset_ids")) }
+                        label { (w.t("asset_ids")) input name="asset_ids" value=(pick.join(",")); (field_error(w.lang, err, "asset_ids")) }
                         button type="submit" data-test="fulfil" { (w.t("fulfil")) }
                     }
                 }
@@ -963,7 +962,7 @@ async fn render_request(st: &AppState, w: &Web, id: i64, err: Option<&AppError>)
         }
         @if can_upload {
             form.stack method="post" action=(format!("/requests/{}/documents", r.id)) enctype="multipart/form-data" {
-                label { (w.t("documents")) " (PDF / PNG / JPEG / WebP, ≤ 5 MB)" input type="file" name="file" required; (field_error(err, "content-type")) (field_error(err, "body")) }
+                label { (w.t("documents")) " (PDF / PNG / JPEG / WebP, ≤ 5 MB)" input type="file" name="file" required; (field_error(w.lang, err, "content-type")) (field_error(w.lang, err, "body")) }
                 button type="submit" { (w.t("upload")) }
             }
         }
