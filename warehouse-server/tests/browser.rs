@@ -471,8 +471,7 @@ async fn a_unit_borrows_twenty_chairs_and_returns_one_damaged() -> Result<()> {
     ui.click("[data-test=start-scan]").await?;
     reader.place("chairs", 0, 20)?;
     ui.wait_text("[data-test=matched]", "20").await?;
-    // The return form lists what was scanned: reload to get its rows.
-    ui.c.refresh().await?;
+    // The return form's rows (with a condition select each) arrived live.
     let damaged_asset = s
         .get_ok(&format!("/api/v1/assets/by-epc/{}", epcs[3]), &w.keeper)
         .await?;
@@ -512,6 +511,19 @@ async fn a_unit_borrows_twenty_chairs_and_returns_one_damaged() -> Result<()> {
 
     ui.login(ADMIN).await?;
     ui.shot("dashboard-admin").await?;
+    // Organisation settings: the name can change, the prefix cannot.
+    ui.go("/admin").await?;
+    let org = ui.c.find(Locator::Css("input[name=org_name]")).await?;
+    org.clear().await?;
+    org.send_keys("市机关事务管理局公物仓").await?;
+    ui.click("form[action='/admin/settings'] button[type=submit]")
+        .await?;
+    let saved =
+        ui.c.find(Locator::Css("input[name=org_name]"))
+            .await?
+            .prop("value")
+            .await?;
+    assert_eq!(saved.as_deref(), Some("市机关事务管理局公物仓"));
     // English is a switch away.
     ui.click("a.lang").await?;
     ui.wait_text("header.top nav", "Dashboard").await?;

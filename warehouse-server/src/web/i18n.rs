@@ -230,6 +230,13 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("closed", "已结束", "Closed"),
     ("acknowledged", "已处理", "Acknowledged"),
     ("no_tag", "未写标签", "No tag yet"),
+    ("org_name", "组织名称", "Organisation name"),
+    ("save", "保存", "Save"),
+    (
+        "prefix_fixed",
+        "（已写入标签的编码依赖此前缀，系统初始化后不可更改）",
+        "(tags already written depend on it; fixed after initialisation)",
+    ),
     ("open_stocktake", "开始盘点", "Open a stock-take"),
     (
         "close_stocktake",

@@ -61,6 +61,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/categories", post(admin_category))
         .route("/admin/readers", post(admin_reader))
         .route("/admin/warehouses", post(admin_warehouse))
+        .route("/admin/settings", post(admin_settings))
         .route("/admin/locations", post(admin_location))
 }
 
@@ -1185,7 +1186,7 @@ async fn desk_page(
                     form.stack method="post" action=(format!("/requests/{id}/desk/return")) {
                         input type="hidden" name="reader" value=(reader);
                         input type="hidden" name="since" value=(since);
-                        table { tbody data-live-rows {
+                        table { tbody data-live-rows data-conditions=(format!("good:{},worn:{},damaged:{}", w.tv("good"), w.tv("worn"), w.tv("damaged"))) {
                             @for (epc, asset, mark) in &v.scans {
                                 tr {
                                     td.mono { (epc) } td { (mark) }
@@ -1250,7 +1251,7 @@ async fn desk_events(
             Ok(v) => json!({
                 "scanned": v.scans.len(), "matched": v.matched, "extras": v.extras,
                 "shortfall": v.shortfall,
-                "rows": v.scans.iter().map(|(e, _, m)| json!([e, m])).collect::<Vec<Value>>(),
+                "rows": v.scans.iter().map(|(e, a, m)| json!([e, m, a])).collect::<Vec<Value>>(),
             }),
             Err(e) => json!({ "error": e.message }),
         };
@@ -1629,7 +1630,11 @@ async fn admin(State(st): State<AppState>, w: Web) -> Response {
     let body = html! {
         @if let Some(t) = token { p.notice { (w.t("token_once")) ": " code { (t) } } }
         h2 { (w.t("settings")) }
-        dl { dt { (w.t("app")) } dd { (org) } dt { "GS1 company prefix" } dd.mono { (prefix) } }
+        form.stack method="post" action="/admin/settings" {
+            label { (w.t("org_name")) input name="org_name" value=(org) required; }
+            p { "GS1 company prefix: " code { (prefix) } " " small.hint { (w.t("prefix_fixed")) } }
+            button type="submit" { (w.t("save")) }
+        }
         section.grid {
             div {
                 h2 { (w.t("warehouses")) }
@@ -1896,4 +1901,25 @@ async fn stocktake_close(State(st): State<AppState>, w: Web, Path(id): Path<i64>
     );
     tryp!(w, st.store.close_stocktake(w.ctx.clone(), id).await);
     see_other(&format!("/stocktakes/{id}"))
+}
+
+async fn admin_settings(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+    tryp!(
+        w,
+        authorize(&w.ctx.actor, Action::ManageRegister, Scope::Global)
+    );
+    let f = form(&body);
+    let name = tryp!(
+        w,
+        crate::register::required_text(
+            "org_name",
+            f.get("org_name").map(String::as_str).unwrap_or(""),
+            200
+        )
+    );
+    tryp!(
+        w,
+        st.store.set_settings(vec![("org.name".into(), name)]).await
+    );
+    see_other("/admin")
 }

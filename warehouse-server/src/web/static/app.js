@@ -18,16 +18,41 @@
       var bar = document.querySelector("[data-live-progress]");
       if (bar && data.found !== undefined) { bar.max = Math.max(1, data.expected); bar.value = data.found; }
       var rows = document.querySelector("[data-live-rows]");
-      if (rows && Array.isArray(data.rows) && !rows.closest("form")) {
+      var sig = Array.isArray(data.rows) ? data.rows.map(function (r) { return r.join(" "); }).join("|") : null;
+      if (rows && sig !== null && rows.getAttribute("data-sig") !== sig) {
+        rows.setAttribute("data-sig", sig);
+        // Rows are [epc, mark, asset id]; on the return form each known
+        // asset gets its condition select (choices already made are kept).
+        var conditions = rows.getAttribute("data-conditions");
+        var chosen = {};
+        rows.querySelectorAll("select").forEach(function (s) { chosen[s.name] = s.value; });
         rows.textContent = "";
         data.rows.forEach(function (r) {
           var tr = document.createElement("tr");
-          r.forEach(function (cell, i) {
+          [r[0], r[1]].forEach(function (cell, i) {
             var td = document.createElement("td");
             if (i === 0) td.className = "mono";
             td.textContent = String(cell);
             tr.appendChild(td);
           });
+          if (conditions) {
+            var td = document.createElement("td");
+            if (r[2] !== null && r[2] !== undefined) {
+              var sel = document.createElement("select");
+              sel.name = "condition_" + r[2];
+              sel.setAttribute("data-test", "condition-" + r[2]);
+              conditions.split(",").forEach(function (pair) {
+                var kv = pair.split(":");
+                var o = document.createElement("option");
+                o.value = kv[0];
+                o.textContent = kv[1];
+                sel.appendChild(o);
+              });
+              if (chosen[sel.name]) sel.value = chosen[sel.name];
+              td.appendChild(sel);
+            }
+            tr.appendChild(td);
+          }
           rows.appendChild(tr);
         });
       }
