@@ -21,6 +21,15 @@ use serde_json::{json, Value};
 
 use support::*;
 
+/// The smallest PNG (1×1).
+const PNG_1X1: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x04, 0x00, 0x00, 0x00, 0xb5, 0x1c, 0x0c,
+    0x02, 0x00, 0x00, 0x00, 0x0b, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x64, 0x60, 0x00, 0x00,
+    0x00, 0x06, 0x00, 0x02, 0x30, 0x81, 0xd0, 0x2f, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44,
+    0xae, 0x42, 0x60, 0x82,
+];
+
 /// A chromedriver process; killed on drop.
 struct Driver {
     child: Child,
@@ -396,9 +405,36 @@ async fn a_unit_borrows_twenty_chairs_and_returns_one_damaged() -> Result<()> {
         base: &s.base,
     };
 
-    // Unit staff: a bad quantity is refused next to the field; nothing saved.
+    // Unit staff: a photo of one of the unit's assets, shown on its page.
     ui.login("staff_a").await?;
     ui.shot("dashboard-unit").await?;
+    let photo_dir = tempfile::tempdir()?;
+    let png = photo_dir.path().join("desk.png");
+    std::fs::write(&png, PNG_1X1)?;
+    ui.go(&format!("/assets/{}", w.asset_a)).await?;
+    ui.c.find(Locator::Css("input[type=file]"))
+        .await?
+        .send_keys(&png.display().to_string())
+        .await?;
+    ui.click("[data-test=upload-photo]").await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let loaded = ui
+            .c
+            .execute(
+                "const i = document.querySelector('[data-test=asset-photo]'); return i ? (i.complete ? i.naturalWidth : 0) : -1;",
+                vec![],
+            )
+            .await?;
+        if loaded == json!(1) {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("the photo did not load on the asset page ({loaded})");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A bad quantity is refused next to the field; nothing saved.
     ui.go("/requests/new/loan").await?;
     fill_loan(&ui, chairs, "-3").await?;
     ui.wait_text("[data-field=quantity]", "数量须在 1 到 100000 之间")

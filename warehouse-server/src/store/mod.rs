@@ -36,6 +36,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/0003_workflows.sql")),
     (4, include_str!("../../migrations/0004_desk_scans.sql")),
     (5, include_str!("../../migrations/0005_asset_summary.sql")),
+    (6, include_str!("../../migrations/0006_asset_photos.sql")),
 ];
 
 #[derive(Debug)]

@@ -1711,6 +1711,8 @@ pub struct Listing {
     pub listed_at: chrono::DateTime<chrono::Utc>,
     /// An open transfer request already asks for it.
     pub requested: bool,
+    /// A photo is at `/assets/{id}/photo`.
+    pub has_photo: bool,
 }
 
 impl Store {
@@ -1874,7 +1876,8 @@ impl Store {
             let mut stmt = c.prepare_cached(
                 "SELECT a.id, a.asset_number, a.name, a.category_id, a.model, a.condition,
                         a.original_value_fen, l.unit_id, u.name, l.notes, l.listed_at,
-                        EXISTS (SELECT 1 FROM request_items i WHERE i.asset_id = a.id AND i.active = 1)
+                        EXISTS (SELECT 1 FROM request_items i WHERE i.asset_id = a.id AND i.active = 1),
+                        EXISTS (SELECT 1 FROM asset_photos p WHERE p.asset_id = a.id)
                  FROM idle_listings l JOIN assets a ON a.id = l.asset_id JOIN units u ON u.id = l.unit_id
                  WHERE (?1 = -1 OR a.category_id = ?1)
                  ORDER BY l.listed_at DESC, a.id LIMIT ?2 OFFSET ?3",
@@ -1895,6 +1898,7 @@ impl Store {
                         notes: r.get(9)?,
                         listed_at: ts(r.get(10)?),
                         requested: r.get(11)?,
+                        has_photo: r.get(12)?,
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -2202,6 +2206,59 @@ impl Store {
                 Ok((shared::hex::Hex(&epc).to_string(), r.get(1)?))
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+}
+
+impl Store {
+    /// Adds a photo of an asset (type and size checked by the caller with
+    /// [`check_document`]); the event log records it.
+    pub async fn add_asset_photo(
+        &self,
+        ctx: Ctx,
+        asset_id: i64,
+        content_type: String,
+        data: Vec<u8>,
+    ) -> AppResult<()> {
+        self.write(move |tx| {
+            let a = get_asset(tx, asset_id)?;
+            authorize(&ctx.actor, Action::UpdateAsset, a.scope())?;
+            tx.execute(
+                "INSERT INTO asset_photos (asset_id, content_type, size, data, uploaded_by, uploaded_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![
+                    asset_id,
+                    content_type,
+                    data.len() as i64,
+                    data,
+                    ctx.actor.label(),
+                    now_ms()
+                ],
+            )?;
+            let photo = tx.last_insert_rowid();
+            note_event(
+                tx,
+                &ctx,
+                &a,
+                "photo_added",
+                None,
+                json!({ "photo_id": photo, "size": data.len() }),
+            )
+        })
+        .await
+    }
+
+    /// The latest photo of an asset: (content type, bytes).
+    pub async fn asset_photo(&self, asset_id: i64) -> AppResult<Option<(String, Vec<u8>)>> {
+        self.read(move |c| {
+            Ok(c.query_row(
+                "SELECT content_type, data FROM asset_photos WHERE asset_id = ?1
+                 ORDER BY id DESC LIMIT 1",
+                [asset_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
         })
         .await
     }

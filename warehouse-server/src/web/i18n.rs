@@ -230,6 +230,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("closed", "已结束", "Closed"),
     ("acknowledged", "已处理", "Acknowledged"),
     ("no_tag", "未写标签", "No tag yet"),
+    ("photo", "照片", "Photo"),
     ("org_name", "组织名称", "Organisation name"),
     ("save", "保存", "Save"),
     (

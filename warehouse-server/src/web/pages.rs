@@ -29,6 +29,14 @@ pub fn routes() -> Router<AppState> {
         .route("/assets", get(assets))
         .route("/assets/{id}", get(asset_page))
         .route("/assets/{id}/idle", post(asset_list_idle))
+        .route(
+            "/assets/{id}/photo",
+            get(asset_photo)
+                .post(asset_photo_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::http::MAX_DOCUMENT_BYTES + 64 * 1024,
+                )),
+        )
         .route("/requests", get(requests))
         .route(
             "/requests/new/{kind}",
@@ -495,9 +503,15 @@ async fn asset_page(State(st): State<AppState>, w: Web, Path(id): Path<i64>) -> 
     let a = &d.asset;
     let can_list = a.state == AssetState::Allocated
         && authorize(&w.ctx.actor, Action::ListIdle, a.scope()).is_ok();
+    let can_photo = authorize(&w.ctx.actor, Action::UpdateAsset, a.scope()).is_ok();
+    let has_photo = tryp!(w, st.store.asset_photo(id).await).is_some();
     let body = html! {
         div.asset {
-            div.photo aria-hidden="true" { "📦" }
+            @if has_photo {
+                img.photo src=(format!("/assets/{id}/photo")) alt=(a.name) data-test="asset-photo";
+            } @else {
+                div.photo aria-hidden="true" { "📦" }
+            }
             dl {
                 dt { (w.t("asset_number")) } dd { (a.asset_number) }
                 dt { (w.t("name")) } dd { (a.name) }
@@ -509,6 +523,12 @@ async fn asset_page(State(st): State<AppState>, w: Web, Path(id): Path<i64>) -> 
                 dt { (w.t("holder")) } dd { (holder(&w, a.holder_unit_id, a.holder_location_id)) }
                 dt { (w.t("epc")) } dd.mono { (a.epc.clone().unwrap_or_default()) }
                 dt { (w.t("last_seen")) } dd { (a.last_seen_at.as_ref().map(when).unwrap_or_default()) }
+            }
+        }
+        @if can_photo {
+            form.inline method="post" action=(format!("/assets/{id}/photo")) enctype="multipart/form-data" {
+                label { (w.t("photo")) " (PNG / JPEG / WebP, ≤ 5 MB) " input type="file" name="file" accept="image/png,image/jpeg,image/webp" required; }
+                button type="submit" data-test="upload-photo" { (w.t("upload")) }
             }
         }
         @if can_list {
@@ -1356,6 +1376,7 @@ async fn virtual_warehouse(State(st): State<AppState>, w: Web) -> Response {
             table { tbody {
                 @for l in &page.items {
                     tr {
+                        td { @if l.has_photo { img.thumb src=(format!("/assets/{}/photo", l.asset_id)) alt=(l.name); } }
                         td { (l.asset_number) } td { (l.name) } td { (l.unit_name) }
                         td { (w.tv(l.condition.as_str())) } td { (l.notes.clone().unwrap_or_default()) }
                         td { @if w.role == Role::UnitStaff && w.unit_id != Some(l.unit_id) && !l.requested {
@@ -1922,4 +1943,69 @@ async fn admin_settings(State(st): State<AppState>, w: Web, body: Bytes) -> Resp
         st.store.set_settings(vec![("org.name".into(), name)]).await
     );
     see_other("/admin")
+}
+
+async fn asset_photo(State(st): State<AppState>, w: Web, Path(id): Path<i64>) -> Response {
+    let a = tryp!(w, st.store.asset(id).await);
+    tryp!(w, authorize(&w.ctx.actor, Action::ViewAsset, a.scope()));
+    match tryp!(w, st.store.asset_photo(id).await) {
+        Some((ct, data)) => (
+            [
+                (axum::http::header::CONTENT_TYPE, ct),
+                (
+                    axum::http::header::X_CONTENT_TYPE_OPTIONS,
+                    "nosniff".to_owned(),
+                ),
+            ],
+            data,
+        )
+            .into_response(),
+        None => fail(&w, AppError::not_found("photo of asset", id)),
+    }
+}
+
+async fn asset_photo_upload(
+    State(st): State<AppState>,
+    w: Web,
+    Path(id): Path<i64>,
+    mut multipart: axum::extract::Multipart,
+) -> Response {
+    let mut file = None;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some("file") {
+            let ct = field.content_type().unwrap_or("").to_ascii_lowercase();
+            match field.bytes().await {
+                Ok(b) => file = Some((ct, b.to_vec())),
+                Err(e) => {
+                    return fail(
+                        &w,
+                        AppError::invalid("body", format!("could not read the file: {e}")),
+                    )
+                }
+            }
+        }
+    }
+    let Some((ct, data)) = file else {
+        return fail(&w, AppError::invalid("body", "choose a photo to upload"));
+    };
+    if !ct.starts_with("image/") {
+        return fail(
+            &w,
+            AppError::invalid(
+                "content-type",
+                format!(
+                    "type `{ct}` is not accepted; use one of image/png, image/jpeg, image/webp"
+                ),
+            ),
+        );
+    }
+    tryp!(
+        w,
+        crate::workflow::check_document(&ct, &data, crate::http::MAX_DOCUMENT_BYTES)
+    );
+    tryp!(
+        w,
+        st.store.add_asset_photo(w.ctx.clone(), id, ct, data).await
+    );
+    see_other(&format!("/assets/{id}"))
 }
