@@ -150,6 +150,29 @@ impl Ui<'_> {
         Ok(())
     }
 
+    /// Chooses an option; retried while live updates replace the element.
+    async fn select(&self, css: &str, value: &str) -> Result<()> {
+        let mut last = None;
+        for _ in 0..20 {
+            let attempt = async {
+                self.c
+                    .find(Locator::Css(css))
+                    .await?
+                    .select_by_value(value)
+                    .await?;
+                let now = self.c.find(Locator::Css(css)).await?.prop("value").await?;
+                anyhow::Ok(now.as_deref() == Some(value))
+            };
+            match attempt.await {
+                Ok(true) => return Ok(()),
+                Ok(false) => last = Some(anyhow!("{css} did not keep `{value}`")),
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(last.unwrap_or_else(|| anyhow!("could not choose {value} in {css}")))
+    }
+
     /// Waits (bounded) until the element's text contains `want`.
     async fn wait_text(&self, css: &str, want: &str) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(15);
@@ -515,9 +538,7 @@ async fn a_unit_borrows_twenty_chairs_and_returns_one_damaged() -> Result<()> {
         .as_i64()
         .or(damaged_asset["asset"]["id"].as_i64())
         .ok_or_else(|| anyhow!("no id in {damaged_asset}"))?;
-    ui.c.find(Locator::Css(&format!("[data-test=condition-{damaged}]")))
-        .await?
-        .select_by_value("damaged")
+    ui.select(&format!("[data-test=condition-{damaged}]"), "damaged")
         .await?;
     ui.click("[data-test=record-returns]").await?;
     ui.wait_text("[data-test=stage]", "已办结").await?;
@@ -554,12 +575,23 @@ async fn a_unit_borrows_twenty_chairs_and_returns_one_damaged() -> Result<()> {
     org.send_keys("市机关事务管理局公物仓").await?;
     ui.click("form[action='/admin/settings'] button[type=submit]")
         .await?;
-    let saved =
-        ui.c.find(Locator::Css("input[name=org_name]"))
-            .await?
-            .prop("value")
-            .await?;
-    assert_eq!(saved.as_deref(), Some("市机关事务管理局公物仓"));
+    // The saved name comes back in the reloaded form (the old page may
+    // still be there for a moment, hence the bounded retry).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let saved = match ui.c.find(Locator::Css("input[name=org_name]")).await {
+            Ok(e) => e.prop("value").await.ok().flatten(),
+            Err(_) => None,
+        };
+        if saved.as_deref() == Some("市机关事务管理局公物仓") {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("organisation name not saved: {saved:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
     // English is a switch away.
     ui.click("a.lang").await?;
     ui.wait_text("header.top nav", "Dashboard").await?;
@@ -664,6 +696,81 @@ async fn the_stocktake_page_counts_up_as_the_handheld_scans() -> Result<()> {
         html.contains("data-test=\"found\">30<"),
         "plain page: {html}"
     );
+    ui.c.clone().close().await?;
+    Ok(())
+}
+
+/// The register on a tablet: remembered column choice, bulk selection into
+/// a request, and no page wider than the screen.
+#[tokio::test]
+async fn the_register_remembers_columns_and_selects_in_bulk_on_a_tablet() -> Result<()> {
+    if skip() {
+        eprintln!("WAREHOUSE_SKIP_BROWSER=1: browser test skipped");
+        return Ok(());
+    }
+    let d = driver()?;
+    let w = World::new().await?;
+    let s = &w.server;
+    let ui = Ui {
+        c: browser(&d).await?,
+        base: &s.base,
+    };
+    // A tablet held upright.
+    ui.c.set_window_size(820, 1180).await?;
+    ui.login("keeper").await?;
+    for page in [
+        "/dashboard",
+        "/assets",
+        "/requests",
+        "/requests/new/disposal",
+        "/stocktakes",
+    ] {
+        ui.go(page).await?;
+        let fits =
+            ui.c.execute(
+                "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+                vec![],
+            )
+            .await?;
+        assert_eq!(fits, json!(true), "{page} is wider than a tablet screen");
+    }
+    // Columns: hide the category, show the EPC; the choice is remembered.
+    ui.go("/assets").await?;
+    ui.click("details.columns summary").await?;
+    ui.click("input[name=col][value=category]").await?;
+    ui.click("input[name=col][value=epc]").await?;
+    ui.click("details.columns button[type=submit]").await?;
+    ui.wait_text("table.assets thead", "电子标签").await?;
+    ui.go("/assets").await?;
+    let head =
+        ui.c.find(Locator::Css("table.assets thead"))
+            .await?
+            .text()
+            .await?;
+    assert!(
+        head.contains("电子标签") && !head.contains("分类"),
+        "columns not remembered: {head}"
+    );
+    ui.shot("tablet-register").await?;
+    // Bulk: two rows selected start one disposal request for both.
+    let boxes = ui.c.find_all(Locator::Css("input[data-select]")).await?;
+    assert!(boxes.len() >= 2, "too few rows");
+    let mut ids = Vec::new();
+    for b in boxes.iter().take(2) {
+        b.click().await?;
+        ids.push(b.attr("value").await?.unwrap_or_default());
+    }
+    ui.wait_text("[data-selected-count]", "2").await?;
+    ui.click("button[data-bulk][formaction='/requests/new/disposal']")
+        .await?;
+    ui.wait_text("h1", "处置").await?;
+    let prefilled =
+        ui.c.find(Locator::Css("input[name=asset_ids]"))
+            .await?
+            .prop("value")
+            .await?
+            .unwrap_or_default();
+    assert_eq!(prefilled, ids.join(","));
     ui.c.clone().close().await?;
     Ok(())
 }

@@ -430,7 +430,7 @@ async fn assets(State(st): State<AppState>, w: Web, Query(f): Query<AssetFilter>
                     }
                 }
             }
-            table.assets {
+            div.scroll { table.assets {
                 thead { tr {
                     th { input type="checkbox" data-select-all; }
                     @for c in COLUMNS { @if show(c) { th { (w.t(c)) } } }
@@ -453,7 +453,7 @@ async fn assets(State(st): State<AppState>, w: Web, Query(f): Query<AssetFilter>
                         }
                     }
                 }
-            }
+            } }
             nav.pager {
                 @if page.page > 1 { a href=(link(page.page - 1)) { (w.t("prev")) } }
                 span { (page.page) " / " (pages.max(1)) }
