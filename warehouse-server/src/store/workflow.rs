@@ -247,6 +247,17 @@ fn record_step(
     Ok(())
 }
 
+/// The open request holding an asset, if any.
+fn holding_request(c: &Connection, asset_id: i64) -> AppResult<Option<i64>> {
+    Ok(
+        c.prepare_cached(
+            "SELECT request_id FROM request_items WHERE asset_id = ?1 AND active = 1",
+        )?
+        .query_row([asset_id], |r| r.get(0))
+        .optional()?,
+    )
+}
+
 /// Puts an asset under a request; an asset is held by at most one open
 /// request (the unique index is the backstop for concurrent writers).
 fn hold_item(
@@ -256,10 +267,7 @@ fn hold_item(
     status: &str,
     prev_state: Option<AssetState>,
 ) -> AppResult<()> {
-    let holder: Option<i64> = tx
-        .prepare_cached("SELECT request_id FROM request_items WHERE asset_id = ?1 AND active = 1")?
-        .query_row([asset_id], |r| r.get(0))
-        .optional()?;
+    let holder = holding_request(tx, asset_id)?;
     if let Some(other) = holder.filter(|o| *o != request) {
         return Err(AppError::new(
             crate::error::ErrorKind::Conflict,
@@ -731,12 +739,7 @@ fn check_out(
     let mut matched = Vec::new();
     for (epc, asset_id) in known {
         let a = get_asset(tx, asset_id)?;
-        let holder: Option<i64> = tx
-            .prepare_cached(
-                "SELECT request_id FROM request_items WHERE asset_id = ?1 AND active = 1",
-            )?
-            .query_row([asset_id], |row| row.get(0))
-            .optional()?;
+        let holder = holding_request(tx, asset_id)?;
         let why = if specific && !reserved.contains(&asset_id) {
             Some("not part of this request".to_owned())
         } else if holder == Some(r.id) && !reserved.contains(&asset_id) {
@@ -1841,13 +1844,7 @@ impl Store {
         self.write(move |tx| {
             let a = get_asset(tx, asset_id)?;
             authorize(&ctx.actor, Action::ListIdle, a.scope())?;
-            let held: Option<i64> = tx
-                .query_row(
-                    "SELECT request_id FROM request_items WHERE asset_id = ?1 AND active = 1",
-                    [asset_id],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let held = holding_request(tx, asset_id)?;
             if let Some(r) = held {
                 return Err(AppError::conflict(format!(
                     "request {r} asks for asset {asset_id}; it must be decided first"
@@ -1947,13 +1944,7 @@ impl Store {
         let comment = optional_text("comment", comment.as_deref(), 500)?;
         self.write(move |tx| {
             require_exists(tx, "locations", "location_id", location_id)?;
-            let held: Option<i64> = tx
-                .query_row(
-                    "SELECT request_id FROM request_items WHERE asset_id = ?1 AND active = 1",
-                    [asset_id],
-                    |r| r.get(0),
-                )
-                .optional()?;
+            let held = holding_request(tx, asset_id)?;
             if let Some(r) = held {
                 return Err(AppError::conflict(format!(
                     "loss case {r} holds asset {asset_id}; decide it first"

@@ -112,16 +112,7 @@ impl FromRequestParts<AppState> for Web {
                 .path_and_query()
                 .map(|p| p.as_str())
                 .unwrap_or("/");
-            let next: String = next
-                .bytes()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
-                        (b as char).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect();
+            let next = percent_encode(next, b"/");
             Redirect::to(&format!("/login?next={next}")).into_response()
         };
         let Some(token) = crate::http::extract::credential(parts) else {
@@ -496,6 +487,19 @@ async fn set_lang(
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     resp
+}
+
+/// Percent-encodes all but RFC 3986 unreserved bytes and `keep`.
+pub fn percent_encode(s: &str, keep: &[u8]) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || keep.contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 /// Fen as yuan with two decimals.

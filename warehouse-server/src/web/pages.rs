@@ -374,7 +374,7 @@ async fn assets(State(st): State<AppState>, w: Web, Query(f): Query<AssetFilter>
     let link = |p: i64| {
         let mut qs = vec![format!("page={p}")];
         if let Some(q) = &f.q {
-            qs.push(format!("q={}", urlencode(q)));
+            qs.push(format!("q={}", percent_encode(q, b"")));
         }
         if let Some(s) = &f.state {
             qs.push(format!("state={s}"));
@@ -472,18 +472,6 @@ async fn assets(State(st): State<AppState>, w: Web, Query(f): Query<AssetFilter>
         }
     }
     resp
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 fn holder(w: &Web, unit: Option<i64>, location: Option<i64>) -> String {
