@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{AppError, ErrorKind};
+use crate::input::string_enum;
 use crate::policy::Role;
-use crate::register::{string_enum, Condition};
+use crate::register::Condition;
 
 string_enum! {
     /// What a request is for.

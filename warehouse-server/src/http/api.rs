@@ -15,12 +15,14 @@ use super::{AppState, SESSION_COOKIE};
 use crate::error::{AppError, AppResult};
 use crate::events::Verification;
 use crate::gate::{Acknowledgement, Alarm};
+use crate::paging::{Page, Paging};
 use crate::policy::{asset_visibility, authorize, Action, Ctx, Scope};
 use crate::register::*;
 use crate::stocktake::{
     LineQuery, NewResolution, NewStockTake, Outcome, Reconciliation, StockTake,
 };
 use crate::store::{ForeignSighting, IngestOutcome};
+use crate::time::ts;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

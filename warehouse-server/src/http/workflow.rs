@@ -13,8 +13,9 @@ use utoipa::{OpenApi, ToSchema};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use super::AppState;
 use crate::error::{AppError, AppResult, ErrorKind};
+use crate::paging::{Page, Paging};
 use crate::policy::{authorize, Action, Ctx, Scope};
-use crate::register::{Asset, Page, Paging};
+use crate::register::Asset;
 use crate::store::{report_to_csv, Listing, PurchaseMatches, Report, RequestQuery, REPORTS};
 use crate::workflow::{
     check_document, clean_filename, DocumentInfo, NewRequest, Request, StepBody, StepOutcome,

@@ -11,9 +11,13 @@ use super::events::{append, NewEvent};
 use super::register::require_exists;
 use super::Store;
 use crate::error::{AppError, AppResult};
+use crate::input::{optional_text, parse_date, required_text};
 use crate::lifecycle::{self, AssetAction};
+use crate::money::non_negative;
+use crate::paging::{Page, Paging};
 use crate::policy::{authorize, Action, Actor, Ctx, Role, Scope};
 use crate::register::*;
+use crate::time::{now_ms, shanghai_today, ts};
 use crate::workflow::*;
 
 /// Where a moved asset ends up and why.
@@ -209,16 +213,6 @@ fn may_view(actor: &Actor, r: &Row) -> bool {
         .into_iter()
         .flatten()
         .any(|u| authorize(actor, Action::ViewRequests, Scope::Unit(u)).is_ok())
-}
-
-fn money(field: &str, v: i64) -> AppResult<i64> {
-    if v < 0 {
-        return Err(AppError::invalid(
-            field,
-            format!("{field} must not be negative"),
-        ));
-    }
-    Ok(v)
 }
 
 fn record_step(
@@ -534,7 +528,7 @@ fn create_blocking(tx: &Transaction<'_>, ctx: &Ctx, new: NewRequest) -> AppResul
         }
     }
     if let Some(b) = new.budget_fen {
-        money("budget_fen", b)?;
+        non_negative("budget_fen", b)?;
     }
     if let Some(c) = new.category_id {
         require_exists(tx, "categories", "category_id", c)?;
@@ -937,7 +931,7 @@ fn apply(tx: &Transaction<'_>, ctx: &Ctx, r: &Row, body: &StepBody) -> AppResult
         } => {
             let supplier = required_text("supplier", supplier, 200)?;
             let contract = required_text("contract_number", contract_number, 100)?;
-            let price = money("unit_price_fen", *unit_price_fen)?;
+            let price = non_negative("unit_price_fen", *unit_price_fen)?;
             let purchased_on = parse_date("purchased_on", purchased_on.as_deref())?;
             let qty = r.quantity.unwrap_or(0);
             let total = price.checked_mul(qty).ok_or_else(|| {
@@ -1247,7 +1241,7 @@ fn apply(tx: &Transaction<'_>, ctx: &Ctx, r: &Row, body: &StepBody) -> AppResult
             report_ref,
             ..
         } => {
-            let v = money("appraised_value_fen", *appraised_value_fen)?;
+            let v = non_negative("appraised_value_fen", *appraised_value_fen)?;
             let appraiser = required_text("appraiser", appraiser, 200)?;
             let report = required_text("report_ref", report_ref, 200)?;
             tx.execute(
@@ -1262,7 +1256,7 @@ fn apply(tx: &Transaction<'_>, ctx: &Ctx, r: &Row, body: &StepBody) -> AppResult
             buyer,
             ..
         } => {
-            let v = money("hammer_price_fen", *hammer_price_fen)?;
+            let v = non_negative("hammer_price_fen", *hammer_price_fen)?;
             let buyer = required_text("buyer", buyer, 200)?;
             tx.execute(
                 "UPDATE requests SET hammer_fen = ?2 WHERE id = ?1",
@@ -1275,7 +1269,7 @@ fn apply(tx: &Transaction<'_>, ctx: &Ctx, r: &Row, body: &StepBody) -> AppResult
             treasury_ref,
             ..
         } => {
-            let v = money("amount_fen", *amount_fen)?;
+            let v = non_negative("amount_fen", *amount_fen)?;
             let treasury = required_text("treasury_ref", treasury_ref, 200)?;
             if Some(v) != r.hammer_fen {
                 return Err(AppError::invalid(
@@ -1327,7 +1321,7 @@ fn apply(tx: &Transaction<'_>, ctx: &Ctx, r: &Row, body: &StepBody) -> AppResult
                                 "the repair cost is required",
                             ))
                         }
-                        (_, Some(a)) => money("amount_fen", *a)?,
+                        (_, Some(a)) => non_negative("amount_fen", *a)?,
                         (Remedy::Compensate, None) => {
                             let mut sum = 0i64;
                             for (asset, _, _, _) in &items {
@@ -1367,7 +1361,7 @@ fn apply(tx: &Transaction<'_>, ctx: &Ctx, r: &Row, body: &StepBody) -> AppResult
             receipt_ref,
             ..
         } => {
-            let v = money("amount_fen", *amount_fen)?;
+            let v = non_negative("amount_fen", *amount_fen)?;
             let owed = r.compensation_fen.unwrap_or(0);
             if v != owed {
                 return Err(AppError::invalid(
@@ -1443,14 +1437,6 @@ const REQUEST_COLUMNS: &str = "id, kind, stage, unit_id, other_unit_id, applican
     batch_id, spent_fen, appraised_fen, hammer_fen, remitted_fen, compensation_fen,
     compensation_paid_fen, created_at, updated_at, closed_at";
 
-/// Today's date in Asia/Shanghai (UTC+8 all year, no daylight saving),
-/// which is how due dates are meant.
-fn today() -> String {
-    (chrono::Utc::now() + chrono::TimeDelta::hours(8))
-        .format("%Y-%m-%d")
-        .to_string()
-}
-
 fn row_to_request(r: &rusqlite::Row<'_>) -> rusqlite::Result<Request> {
     let kind: String = r.get(1)?;
     let stage: String = r.get(2)?;
@@ -1459,8 +1445,10 @@ fn row_to_request(r: &rusqlite::Row<'_>) -> rusqlite::Result<Request> {
     let budget: Option<i64> = r.get(8)?;
     let spent: Option<i64> = r.get(16)?;
     let loan_due: Option<String> = r.get(12)?;
-    let overdue =
-        stage == Stage::OnLoan && loan_due.as_deref().is_some_and(|d| d < today().as_str());
+    let overdue = stage == Stage::OnLoan
+        && loan_due
+            .as_deref()
+            .is_some_and(|d| d < shanghai_today().as_str());
     Ok(Request {
         id: r.get(0)?,
         kind: RequestKind::parse(&kind).unwrap_or(RequestKind::Damage),
@@ -1605,7 +1593,7 @@ fn list_requests(c: &Connection, actor: &Actor, q: &RequestQuery) -> AppResult<P
             &mut filter,
             &mut args,
             "stage = 'on_loan' AND loan_due < ?",
-            today().into(),
+            shanghai_today().into(),
         );
     }
     // Unit staff see their own unit's requests (and transfers asking them).
@@ -1636,31 +1624,15 @@ fn list_requests(c: &Connection, actor: &Actor, q: &RequestQuery) -> AppResult<P
             arg(&mut filter, &mut args, "unit_id = ?", u.into());
         }
     }
-    let where_ = filter.join(" AND ");
-    let total: i64 = c.query_row(
-        &format!("SELECT COUNT(*) FROM requests WHERE {where_}"),
-        rusqlite::params_from_iter(args.iter()),
-        |r| r.get(0),
-    )?;
-    let n = args.len();
-    let mut all = args.clone();
-    all.push(per_page.into());
-    all.push(((page - 1) * per_page).into());
-    let mut stmt = c.prepare(&format!(
-        "SELECT {REQUEST_COLUMNS} FROM requests WHERE {where_}
-         ORDER BY id DESC LIMIT ?{} OFFSET ?{}",
-        n + 1,
-        n + 2
-    ))?;
-    let items = stmt
-        .query_map(rusqlite::params_from_iter(all.iter()), row_to_request)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page {
-        items,
-        total,
-        page,
-        per_page,
-    })
+    super::paging::page(
+        c,
+        REQUEST_COLUMNS,
+        &format!("requests WHERE {}", filter.join(" AND ")),
+        "id DESC",
+        &args,
+        (page, per_page),
+        row_to_request,
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -1864,23 +1836,19 @@ impl Store {
         let (page, per_page) = paging.resolve()?;
         self.read(move |c| {
             let cat = category_id.unwrap_or(-1);
-            let total: i64 = c.query_row(
-                "SELECT COUNT(*) FROM idle_listings l JOIN assets a ON a.id = l.asset_id
+            // The count joins units too; a listing's unit always exists.
+            super::paging::page(
+                c,
+                "a.id, a.asset_number, a.name, a.category_id, a.model, a.condition,
+                 a.original_value_fen, l.unit_id, u.name, l.notes, l.listed_at,
+                 EXISTS (SELECT 1 FROM request_items i WHERE i.asset_id = a.id AND i.active = 1),
+                 EXISTS (SELECT 1 FROM asset_photos p WHERE p.asset_id = a.id)",
+                "idle_listings l JOIN assets a ON a.id = l.asset_id JOIN units u ON u.id = l.unit_id
                  WHERE (?1 = -1 OR a.category_id = ?1)",
-                [cat],
-                |r| r.get(0),
-            )?;
-            let mut stmt = c.prepare_cached(
-                "SELECT a.id, a.asset_number, a.name, a.category_id, a.model, a.condition,
-                        a.original_value_fen, l.unit_id, u.name, l.notes, l.listed_at,
-                        EXISTS (SELECT 1 FROM request_items i WHERE i.asset_id = a.id AND i.active = 1),
-                        EXISTS (SELECT 1 FROM asset_photos p WHERE p.asset_id = a.id)
-                 FROM idle_listings l JOIN assets a ON a.id = l.asset_id JOIN units u ON u.id = l.unit_id
-                 WHERE (?1 = -1 OR a.category_id = ?1)
-                 ORDER BY l.listed_at DESC, a.id LIMIT ?2 OFFSET ?3",
-            )?;
-            let items = stmt
-                .query_map((cat, per_page, (page - 1) * per_page), |r| {
+                "l.listed_at DESC, a.id",
+                &[cat.into()],
+                (page, per_page),
+                |r| {
                     let cond: String = r.get(5)?;
                     Ok(Listing {
                         asset_id: r.get(0)?,
@@ -1897,14 +1865,8 @@ impl Store {
                         requested: r.get(11)?,
                         has_photo: r.get(12)?,
                     })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Page {
-                items,
-                total,
-                page,
-                per_page,
-            })
+                },
+            )
         })
         .await
     }
