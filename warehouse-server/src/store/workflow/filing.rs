@@ -42,81 +42,14 @@ pub(super) fn create_blocking(tx: &Transaction<'_>, ctx: &Ctx, new: NewRequest) 
     if let Some(u) = unit {
         require_exists(tx, "units", "unit_id", u)?;
     }
-    let reason = optional_text("reason", new.reason.as_deref(), 2000)?;
-    let needed_by = parse_date("needed_by", new.needed_by.as_deref())?;
-    let loan_start = parse_date("loan_start", new.loan_start.as_deref())?;
-    let loan_due = parse_date("loan_due", new.loan_due.as_deref())?;
-    let asset_ids = new.asset_ids.clone().unwrap_or_default();
-    if asset_ids.len() > 5000 {
-        return Err(AppError::invalid(
-            "asset_ids",
-            "at most 5000 assets per request",
-        ));
-    }
-    let mut dedup = asset_ids.clone();
-    dedup.sort_unstable();
-    dedup.dedup();
-    if dedup.len() != asset_ids.len() {
-        return Err(AppError::invalid("asset_ids", "an asset is named twice"));
-    }
-    let need = |field: &str, present: bool| -> AppResult<()> {
-        if present {
-            Ok(())
-        } else {
-            Err(AppError::invalid(
-                field,
-                format!("{field} is required for a {} request", new.kind.as_str()),
-            ))
-        }
-    };
+    let CheckedRequest {
+        reason,
+        needed_by,
+        loan_start,
+        loan_due,
+        asset_ids,
+    } = new.check()?;
     let mut other_unit = None;
-    match new.kind {
-        K::Purchase => {
-            need("category_id", new.category_id.is_some())?;
-            need("quantity", new.quantity.is_some())?;
-            need("budget_fen", new.budget_fen.is_some())?;
-            need("reason", reason.is_some())?;
-            if !asset_ids.is_empty() {
-                return Err(AppError::invalid(
-                    "asset_ids",
-                    "a purchase asks for a category and quantity, not specific assets",
-                ));
-            }
-        }
-        K::Allocation | K::Loan => {
-            if asset_ids.is_empty() {
-                need("category_id", new.category_id.is_some())?;
-                need("quantity", new.quantity.is_some())?;
-            }
-            if new.kind == K::Loan {
-                need("loan_start", loan_start.is_some())?;
-                need("loan_due", loan_due.is_some())?;
-                if loan_due < loan_start {
-                    return Err(AppError::invalid(
-                        "loan_due",
-                        "loan_due is before loan_start",
-                    ));
-                }
-            }
-        }
-        K::Transfer | K::Intake | K::Disposal | K::Damage => {
-            need("asset_ids", !asset_ids.is_empty())?;
-        }
-    }
-    if new.kind == K::Disposal {
-        need("disposal_method", new.disposal_method.is_some())?;
-    }
-    if new.kind == K::Damage {
-        need("reason", reason.is_some())?;
-    }
-    if let Some(q) = new.quantity {
-        if !(1..=100_000).contains(&q) {
-            return Err(AppError::invalid("quantity", "quantity must be 1..=100000"));
-        }
-    }
-    if let Some(b) = new.budget_fen {
-        non_negative("budget_fen", b)?;
-    }
     if let Some(c) = new.category_id {
         require_exists(tx, "categories", "category_id", c)?;
     }
