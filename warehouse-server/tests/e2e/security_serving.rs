@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{Server, ADMIN, PASSWORD};
+use crate::support::{api_login, Server, ADMIN, PASSWORD};
 
 /// `host:port` of a server's `http://` base.
 fn addr(s: &Server) -> Result<String> {
@@ -281,24 +281,15 @@ async fn tls_serves_https_with_secure_cookies_and_refuses_plain_http() -> Result
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
 
-    let resp = https
-        .post(format!("{}/api/v1/auth/login", s.base))
-        .json(&json!({"username": ADMIN, "password": PASSWORD}))
-        .send()
-        .await?;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let cookie = resp
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let (cookie, _) = api_login(&https, &s.base).await?;
     assert!(cookie.starts_with("wh_session="), "{cookie}");
     assert!(
         cookie.contains("; Secure"),
         "cookie without Secure: {cookie}"
     );
-    assert!(resp.headers().contains_key("strict-transport-security"));
+    let health = https.get(format!("{}/healthz", s.base)).send().await?;
+    assert_eq!(health.status(), StatusCode::OK);
+    assert!(health.headers().contains_key("strict-transport-security"));
 
     // The web login form's cookie too.
     let form = https

@@ -212,6 +212,26 @@ impl Server {
     }
 }
 
+/// Logs the administrator in over the JSON API with `client` (which may
+/// trust a test certificate); the `Set-Cookie` value and the JSON body.
+pub async fn api_login(client: &reqwest::Client, base: &str) -> Result<(String, Value)> {
+    let resp = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": ADMIN, "password": PASSWORD}))
+        .send()
+        .await?;
+    if resp.status() != StatusCode::OK {
+        bail!("login {ADMIN}: {}", resp.status());
+    }
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    Ok((cookie, resp.json().await?))
+}
+
 pub fn id(v: &Value) -> Result<i64> {
     v["id"].as_i64().ok_or_else(|| anyhow!("no id in {v}"))
 }
