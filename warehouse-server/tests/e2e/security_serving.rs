@@ -205,7 +205,15 @@ async fn ends_within(mut resp: reqwest::Response, limit: Duration) -> Result<Dur
 
 #[tokio::test]
 async fn live_streams_are_capped_per_session_and_end_at_logout() -> Result<()> {
-    let s = Server::start_fresh(&[("WAREHOUSE_LIVE_STREAMS_PER_SESSION", "2")], &[])?;
+    // A short header timeout too: a stream must outlive it (it only bounds
+    // waiting for a request, not answering one).
+    let s = Server::start_fresh(
+        &[
+            ("WAREHOUSE_LIVE_STREAMS_PER_SESSION", "2"),
+            ("WAREHOUSE_HEADER_READ_TIMEOUT_SECS", "1"),
+        ],
+        &[],
+    )?;
     let first = s.login(ADMIN, PASSWORD).await?;
     let second = s.login(ADMIN, PASSWORD).await?;
     let a1 = open_stream(&s, &first).await?;
@@ -217,6 +225,7 @@ async fn live_streams_are_capped_per_session_and_end_at_logout() -> Result<()> {
     let err: serde_json::Value = a3.json().await?;
     assert_eq!(err["error"]["code"], json!("too_many_streams"), "{err}");
     // The limit is per session: another login of the same user may stream.
+    let opened_b1 = Instant::now();
     let b1 = open_stream(&s, &second).await?;
     assert_eq!(b1.status(), StatusCode::OK);
 
@@ -250,9 +259,10 @@ async fn live_streams_are_capped_per_session_and_end_at_logout() -> Result<()> {
     );
     e1?;
     e2?;
+    let b1_open_for = opened_b1.elapsed();
     assert!(
         ends_within(b1, Duration::from_secs(3)).await.is_err(),
-        "the other session's stream ended too"
+        "the other session's stream ended too (after {b1_open_for:?})"
     );
     Ok(())
 }
