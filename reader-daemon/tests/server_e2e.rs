@@ -2,8 +2,8 @@
 //! readers on PTYs → `reader-daemon run` → HTTP on 127.0.0.1 → the
 //! server's SQLite database, checked row by row.
 //!
-//! The server binary is found next to this test executable (see
-//! `support::server_bin`); `cargo test --workspace` builds it.
+//! The server binary is found next to this test executable, or built (see
+//! `test_support::workspace_bin`); `cargo test --workspace` builds it.
 
 mod support;
 
