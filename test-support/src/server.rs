@@ -67,7 +67,7 @@ impl WarehouseServer {
     /// reserved now so a config can name the server before it runs.
     pub fn init(dir: &Path) -> Result<Self> {
         let db = dir.join("warehouse.db");
-        init_db(&db)?;
+        admin_init(&db)?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
@@ -180,8 +180,9 @@ impl WarehouseServer {
     }
 }
 
-/// `admin init` with the standard test organisation.
-fn init_db(db: &Path) -> Result<()> {
+/// `admin init` of `db` with the standard test organisation: administrator
+/// [`ADMIN`] with [`PASSWORD`], company prefix [`COMPANY_PREFIX`].
+pub fn admin_init(db: &Path) -> Result<()> {
     cli_ok(
         db,
         &[
@@ -224,7 +225,7 @@ impl Server {
     pub fn start() -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let db = dir.path().join("warehouse.db");
-        init_db(&db)?;
+        admin_init(&db)?;
         Self::start_on(dir, db)
     }
 

@@ -7,7 +7,7 @@ use anyhow::{anyhow, Result};
 use serde_json::{json, Value};
 
 #[allow(unused_imports)]
-pub use test_support::{cli, cli_ok, id, Server, ADMIN, COMPANY_PREFIX, PASSWORD};
+pub use test_support::{admin_init, cli, cli_ok, id, Server, ADMIN, COMPANY_PREFIX, PASSWORD};
 
 /// The standard world: two units, a warehouse with two locations, a
 /// category, one user per role, a gate and a handheld reader, and three
