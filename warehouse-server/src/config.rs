@@ -49,6 +49,9 @@ pub struct Config {
     pub log_format: String,
     /// Set the `Secure` attribute on the session cookie (behind TLS).
     pub secure_cookie: bool,
+    /// File holding the event chain's key (`admin init` creates it); kept
+    /// apart from the database. Default: beside it, `<db>.chainkey`.
+    pub chain_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -62,11 +65,21 @@ impl Default for Config {
             read_connections: 4,
             log_format: "text".into(),
             secure_cookie: false,
+            chain_key_file: None,
         }
     }
 }
 
 impl Config {
+    /// Where the chain key is: `chain_key_file`, or `<db>.chainkey`.
+    pub fn chain_key_path(&self) -> PathBuf {
+        self.chain_key_file.clone().unwrap_or_else(|| {
+            let mut p = self.db.clone().into_os_string();
+            p.push(".chainkey");
+            p.into()
+        })
+    }
+
     /// Defaults, overlaid by `file` (if given) and then the environment.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         let mut cfg = match file {
@@ -101,6 +114,9 @@ impl Config {
         }
         if let Some(v) = get("WAREHOUSE_PASSWORD_COST") {
             self.password_cost = v.parse()?;
+        }
+        if let Some(v) = get("WAREHOUSE_CHAIN_KEY_FILE") {
+            self.chain_key_file = Some(v.into());
         }
         if let Some(v) = get("WAREHOUSE_LOG_FORMAT") {
             self.log_format = v;

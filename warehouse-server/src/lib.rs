@@ -40,7 +40,8 @@ use crate::store::Store;
 /// (tests read the OS-assigned port from it) and serves until SIGINT or
 /// SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let store = Store::open(&config.db, config.read_connections)
+    let key = events::ChainKey::read(&config.chain_key_path())?;
+    let store = Store::open(&config.db, config.read_connections, key)
         .with_context(|| format!("opening database {}", config.db.display()))?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction};
 use serde_json::json;
 
 use super::assets::{get_asset, insert_asset};
-use super::events::{append, NewEvent};
+use super::events::{append, append_step, replay_assets, NewEvent, NewStep};
 use super::register::require_exists;
 use super::Store;
 use crate::error::{AppError, AppResult};
@@ -231,20 +231,17 @@ fn record_step(
     details: serde_json::Value,
 ) -> AppResult<()> {
     let comment = optional_text("comment", comment, 1000)?;
-    tx.prepare_cached(
-        "INSERT INTO request_steps (request_id, stage, action, actor, at, comment, details)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(rusqlite::params![
-        id,
-        stage.as_str(),
-        action,
-        ctx.actor.label(),
-        now_ms(),
-        comment,
-        details.to_string()
-    ])?;
-    Ok(())
+    append_step(
+        tx,
+        ctx,
+        NewStep {
+            request_id: id,
+            stage: stage.as_str(),
+            action,
+            comment,
+            details,
+        },
+    )
 }
 
 /// The open request holding an asset, if any.
@@ -2103,19 +2100,8 @@ impl Store {
         std::collections::BTreeMap<String, i64>,
     )> {
         self.read_blocking(|c| {
-            let mut from_log: std::collections::HashMap<i64, String> = Default::default();
-            let mut stmt = c.prepare("SELECT asset_id, details FROM asset_events ORDER BY seq")?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                let asset: i64 = r.get(0)?;
-                let details: String = r.get(1)?;
-                let v: serde_json::Value = serde_json::from_str(&details).unwrap_or_default();
-                if let Some(s) = v["to"].as_str().or(v["state"].as_str()) {
-                    from_log.insert(asset, s.to_owned());
-                }
-            }
             let mut replayed = std::collections::BTreeMap::new();
-            for s in from_log.into_values() {
+            for s in replay_assets(c)?.into_values().filter_map(|a| a.state) {
                 *replayed.entry(s).or_insert(0) += 1;
             }
             let mut stmt = c.prepare("SELECT state, COUNT(*) FROM assets GROUP BY state")?;

@@ -28,6 +28,13 @@ pub fn cli(db: &Path, args: &[&str]) -> Result<Output> {
         .context("running warehouse-server")
 }
 
+/// Where the server keeps a database's chain key by default.
+pub fn chain_key_file(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push(".chainkey");
+    p.into()
+}
+
 /// `cli` that must succeed; returns stdout.
 pub fn cli_ok(db: &Path, args: &[&str]) -> Result<String> {
     let out = cli(db, args)?;
