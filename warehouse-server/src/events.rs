@@ -45,7 +45,8 @@ impl std::fmt::Debug for ChainKey {
 pub enum KeyFileError {
     #[error(
         "chain key file {0} does not exist: `warehouse-server admin init` creates it for a new \
-         database; for an existing one restore the key file kept apart from your backups \
+         database; for an existing one restore the key file kept apart from your backups, or, \
+         for a database from before the keyed chain, run `admin rekey-chain` \
          (docs/operations.md, \"Chain key\")"
     )]
     Missing(PathBuf),
@@ -127,38 +128,61 @@ impl ChainKey {
         let Ok(m) = <HmacSha256 as Mac>::new_from_slice(&self.0) else {
             unreachable!("HMAC takes keys of any length")
         };
-        Sealer(m)
+        Sealer(Digest::Keyed(m))
     }
 }
 
 /// Feeds fields to the MAC. Every field is typed and length prefixed, so no
 /// two different entries feed the same bytes.
 #[derive(Debug)]
-pub struct Sealer(HmacSha256);
+pub struct Sealer(Digest);
+
+#[derive(Debug)]
+enum Digest {
+    Keyed(HmacSha256),
+    /// The unkeyed chain of databases from before migration 0007.
+    Plain(Sha256),
+}
 
 impl Sealer {
     pub fn int(&mut self, v: i64) {
-        self.0.update(&v.to_be_bytes());
+        self.bytes(&v.to_be_bytes());
     }
 
     pub fn text(&mut self, v: Option<&str>) {
         match v {
-            None => self.0.update(&[0u8]),
+            None => self.bytes(&[0u8]),
             Some(s) => {
-                self.0.update(&[1u8]);
-                self.0.update(&(s.len() as u64).to_be_bytes());
-                self.0.update(s.as_bytes());
+                self.bytes(&[1u8]);
+                self.bytes(&(s.len() as u64).to_be_bytes());
+                self.bytes(s.as_bytes());
             }
         }
     }
 
     fn bytes(&mut self, v: &[u8]) {
-        self.0.update(v);
+        match &mut self.0 {
+            Digest::Keyed(m) => m.update(v),
+            Digest::Plain(h) => sha2::Digest::update(h, v),
+        }
     }
 
     fn finish(self) -> [u8; 32] {
-        self.0.finalize().into_bytes().into()
+        match self.0 {
+            Digest::Keyed(m) => m.finalize().into_bytes().into(),
+            Digest::Plain(h) => sha2::Digest::finalize(h).into(),
+        }
     }
+}
+
+/// The unkeyed SHA-256 link of an event in a database from before
+/// migration 0007; `admin rekey-chain` checks such a chain with it before
+/// sealing it under a key.
+pub fn legacy_event_hash(prev_hash: &[u8], e: &Event) -> [u8; 32] {
+    let mut s = Sealer(Digest::Plain(<Sha256 as sha2::Digest>::new()));
+    s.bytes(prev_hash);
+    e.seal_fields(&mut s);
+    s.finish()
 }
 
 /// A row of the chain: an [`Event`] or a [`StepEntry`].
@@ -217,6 +241,20 @@ impl Chained for Event {
     }
     fn seal(&self, s: &mut Sealer) {
         s.text(Some("event"));
+        self.seal_fields(s);
+    }
+    fn describe(&self) -> String {
+        format!(
+            "event {} (asset {}, {})",
+            self.seq, self.asset_id, self.action
+        )
+    }
+}
+
+impl Event {
+    /// The fields as the unkeyed chain hashed them (and the keyed one, after
+    /// its tag).
+    fn seal_fields(&self, s: &mut Sealer) {
         s.int(self.seq);
         s.int(self.asset_id);
         s.int(self.at);
@@ -230,12 +268,6 @@ impl Chained for Event {
         ] {
             s.text(field);
         }
-    }
-    fn describe(&self) -> String {
-        format!(
-            "event {} (asset {}, {})",
-            self.seq, self.asset_id, self.action
-        )
     }
 }
 

@@ -87,6 +87,10 @@ enum Admin {
         #[arg(long)]
         against: Option<PathBuf>,
     },
+    /// Seal a database from before the keyed chain (schema 7) under the
+    /// chain key, creating the key file if there is none; refuses if its
+    /// unkeyed chain is already broken.
+    RekeyChain,
     /// Print the chain's current head, signed with the chain key, as JSON
     /// to keep outside the database (refused if the database does not verify).
     ExportHead,
@@ -272,6 +276,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if !v.ok {
                     return Ok(ExitCode::from(1));
                 }
+            }
+            Admin::RekeyChain => {
+                let key = ChainKey::read_or_create(&config.chain_key_path())?;
+                let store = open_with(&config, key)?;
+                let done = store.rekey_chain().await?;
+                println!(
+                    "sealed {} events and {} request steps under the key in {}",
+                    done.events,
+                    done.steps,
+                    config.chain_key_path().display()
+                );
             }
             Admin::ExportHead => {
                 let store = open(&config)?;

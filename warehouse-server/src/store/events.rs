@@ -12,8 +12,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction};
 use super::Store;
 use crate::error::{AppError, AppResult};
 use crate::events::{
-    entry_hash, replay, ChainKey, Event, Replayed, SignedHead, StepEntry, Verification, Verifier,
-    GENESIS,
+    entry_hash, legacy_event_hash, replay, ChainKey, Chained, Event, Replayed, SignedHead,
+    StepEntry, Verification, Verifier, GENESIS,
 };
 use crate::policy::Ctx;
 use crate::register::now_ms;
@@ -219,15 +219,25 @@ enum Entry {
 
 /// Events and request steps, merged by seq; steps outside the chain
 /// (NULL seq) come first, so they are reported.
-const CHAIN: &str = "
-    SELECT 0, seq, asset_id, at, actor, place, action, reason, request_id, details,
-           prev_hash, hash, NULL, NULL
-      FROM asset_events
-    UNION ALL
-    SELECT 1, seq, request_id, at, actor, NULL, action, comment, NULL, details,
-           prev_hash, hash, stage, id
-      FROM request_steps
-    ORDER BY 2";
+macro_rules! steps_select {
+    () => {
+        "SELECT 1, seq, request_id, at, actor, NULL, action, comment, NULL, details,
+                prev_hash, hash, stage, id
+           FROM request_steps"
+    };
+}
+
+const CHAIN: &str = concat!(
+    "SELECT 0, seq, asset_id, at, actor, place, action, reason, request_id, details,
+            prev_hash, hash, NULL, NULL
+       FROM asset_events
+     UNION ALL ",
+    steps_select!(),
+    " ORDER BY 2"
+);
+
+/// Request steps in the column layout of [`CHAIN`].
+const CHAIN_STEPS: &str = steps_select!();
 
 fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     let kind: i64 = r.get(0)?;
@@ -402,7 +412,107 @@ pub(crate) fn export_head(conn: &Connection, key: &ChainKey) -> AppResult<Signed
     Ok(SignedHead::sign(key, seq, &hash, chrono::Utc::now()))
 }
 
+/// The append-only guards as migrations 0001 and 0003 create them;
+/// [`rekey`] lifts them for its one transaction and puts them back.
+const GUARDS: [(&str, &str, &str); 4] = [
+    ("asset_events_no_update", "UPDATE", "asset_events"),
+    ("asset_events_no_delete", "DELETE", "asset_events"),
+    ("request_steps_no_update", "UPDATE", "request_steps"),
+    ("request_steps_no_delete", "DELETE", "request_steps"),
+];
+
+/// What `admin rekey-chain` sealed.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Rekeyed {
+    pub events: u64,
+    pub steps: u64,
+}
+
+/// Seals a database from before migration 0007 under `key`: checks its
+/// unkeyed chain link by link and against its head (refusing a broken
+/// one, which must be investigated, not blessed), recomputes every link
+/// with the key and appends the request steps recorded before keying.
+fn rekey(tx: &Transaction<'_>, key: &ChainKey) -> AppResult<Rekeyed> {
+    if verify(tx, key, None)?.ok {
+        return Err(AppError::conflict(
+            "the chain already verifies under this key; nothing to rekey",
+        ));
+    }
+    let mut events: Vec<Event> = {
+        let mut stmt = tx.prepare(&format!("SELECT {COLUMNS} FROM asset_events ORDER BY seq"))?;
+        let rows = stmt.query_map([], row_to_event)?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let mut prev = GENESIS.to_vec();
+    for (e, want_seq) in events.iter().zip(1..) {
+        if e.seq != want_seq || e.prev_hash != prev || legacy_event_hash(&prev, e)[..] != e.hash[..]
+        {
+            return Err(AppError::conflict(format!(
+                "{}: the unkeyed chain is already broken here; run `admin verify-log` on a \
+                 backup and investigate before sealing anything",
+                e.describe()
+            )));
+        }
+        prev = e.hash.clone();
+    }
+    if head(tx)? != (events.len() as i64, prev) {
+        return Err(AppError::conflict(
+            "the unkeyed chain does not end at its recorded head (rows were removed from the end)",
+        ));
+    }
+    for (name, _, _) in GUARDS {
+        tx.execute_batch(&format!("DROP TRIGGER IF EXISTS {name}"))?;
+    }
+    let mut prev = GENESIS.to_vec();
+    for e in &mut events {
+        e.prev_hash = prev;
+        e.hash = entry_hash(key, &e.prev_hash, e).to_vec();
+        tx.prepare_cached("UPDATE asset_events SET prev_hash = ?1, hash = ?2 WHERE seq = ?3")?
+            .execute(rusqlite::params![e.prev_hash, e.hash, e.seq])?;
+        prev = e.hash.clone();
+    }
+    let steps: Vec<StepEntry> = {
+        let mut stmt = tx.prepare(&format!("{CHAIN_STEPS} WHERE seq IS NULL ORDER BY id"))?;
+        let rows = stmt.query_map([], row_to_entry)?;
+        rows.filter_map(|r| match r {
+            Ok(Entry::Step(s)) => Some(Ok(s)),
+            Ok(Entry::Event(_)) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<Result<_, _>>()?
+    };
+    let mut seq = events.len() as i64;
+    for mut st in steps.iter().cloned() {
+        seq += 1;
+        st.seq = Some(seq);
+        st.prev_hash = prev;
+        st.hash = entry_hash(key, &st.prev_hash, &st).to_vec();
+        tx.prepare_cached(
+            "UPDATE request_steps SET seq = ?1, prev_hash = ?2, hash = ?3 WHERE id = ?4",
+        )?
+        .execute(rusqlite::params![seq, st.prev_hash, st.hash, st.id])?;
+        prev = st.hash;
+    }
+    set_head(tx, seq, &prev)?;
+    for (name, op, table) in GUARDS {
+        tx.execute_batch(&format!(
+            "CREATE TRIGGER {name} BEFORE {op} ON {table}
+             BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;"
+        ))?;
+    }
+    Ok(Rekeyed {
+        events: events.len() as u64,
+        steps: steps.len() as u64,
+    })
+}
+
 impl Store {
+    /// `admin rekey-chain`: see [`rekey`].
+    pub async fn rekey_chain(&self) -> AppResult<Rekeyed> {
+        let key = self.chain_key().clone();
+        self.write(move |tx| rekey(tx, &key)).await
+    }
+
     /// Walks the whole chain and the register; reports the first problem.
     pub async fn verify_log(&self) -> AppResult<Verification> {
         self.verify_log_against(None).await

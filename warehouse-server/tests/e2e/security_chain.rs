@@ -258,28 +258,22 @@ async fn truncation_with_a_rewritten_head_needs_the_exported_head() -> Result<()
     Ok(())
 }
 
-/// The forger rebuilds every link after an edit the way an unkeyed chain
-/// would (SHA-256 over the same fields), and moves the head along.
-#[tokio::test]
-async fn a_chain_rebuilt_without_the_key_fails() -> Result<()> {
-    let r = Record::new().await?;
-    let x = r.copy("rehash")?;
-    tamper(
-        &x,
-        "UPDATE asset_events SET details = '{\"state\":\"disposed\"}' WHERE seq = 2",
-    )?;
-    let conn = Connection::open(&x)?;
+/// Rewrites every event link from `from_seq` on the way the unkeyed chain
+/// did (SHA-256 over the same length-prefixed fields) and moves the head.
+fn rehash_plain(db: &Path, from_seq: i64) -> Result<()> {
+    let conn = Connection::open(db)?;
     let mut prev: Vec<u8> = conn.query_row(
-        "SELECT prev_hash FROM asset_events WHERE seq = 2",
-        [],
+        "SELECT prev_hash FROM asset_events WHERE seq = ?1",
+        [from_seq],
         |r| r.get(0),
     )?;
-    let rows: Vec<(i64, i64, i64, [Option<String>; 6])> = conn
+    type Row = (i64, i64, i64, [Option<String>; 6]);
+    let rows: Vec<Row> = conn
         .prepare(
             "SELECT seq, asset_id, at, actor, place, action, reason, request_id, details
-             FROM asset_events WHERE seq >= 2 ORDER BY seq",
+             FROM asset_events WHERE seq >= ?1 ORDER BY seq",
         )?
-        .query_map([], |r| {
+        .query_map([from_seq], |r| {
             Ok((
                 r.get(0)?,
                 r.get(1)?,
@@ -325,8 +319,61 @@ async fn a_chain_rebuilt_without_the_key_fails() -> Result<()> {
         "UPDATE settings SET value = ?1 WHERE key = 'events.head'",
         [format!("{last}:{hex}")],
     )?;
+    Ok(())
+}
+
+/// The forger rebuilds every link after an edit the way an unkeyed chain
+/// would, and moves the head along.
+#[tokio::test]
+async fn a_chain_rebuilt_without_the_key_fails() -> Result<()> {
+    let r = Record::new().await?;
+    let x = r.copy("rehash")?;
+    tamper(
+        &x,
+        "UPDATE asset_events SET details = '{\"state\":\"disposed\"}' WHERE seq = 2",
+    )?;
+    rehash_plain(&x, 2)?;
     let v = refused(&x, None, &["event 2", "under the chain key"])?;
     assert_eq!(v["first_broken_seq"], 2);
+    Ok(())
+}
+
+/// A database from before the keyed chain: events linked by plain SHA-256,
+/// request steps outside any chain, no key file. `rekey-chain` seals it
+/// after checking the old chain, and refuses to bless a broken one.
+#[tokio::test]
+async fn an_unkeyed_database_is_sealed_by_rekey_chain() -> Result<()> {
+    let r = Record::new().await?;
+    let legacy = |name: &str| -> Result<PathBuf> {
+        let x = r.copy(name)?;
+        tamper(
+            &x,
+            "UPDATE request_steps SET seq = NULL, prev_hash = NULL, hash = NULL",
+        )?;
+        rehash_plain(&x, 1)?;
+        std::fs::remove_file(chain_key_file(&x))?;
+        Ok(x)
+    };
+    let x = legacy("legacy")?;
+    let out = cli(&x, &["admin", "verify-log"])?;
+    ensure!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
+    let sealed = cli_ok(&x, &["admin", "rekey-chain"])?;
+    ensure!(sealed.contains("request steps"), "{sealed}");
+    let (code, v) = verify(&x, None)?;
+    ensure!(code == 0, "{v}");
+    let steps: i64 = scalar(&x, "SELECT COUNT(*) FROM request_steps WHERE seq IS NULL")?;
+    assert_eq!(steps, 0);
+    // The guards are back.
+    ensure!(Connection::open(&x)?
+        .execute("DELETE FROM request_steps", [])
+        .is_err());
+    // Twice is refused; so is sealing an old chain that was edited.
+    ensure!(!cli(&x, &["admin", "rekey-chain"])?.status.success());
+    let y = legacy("legacy-edited")?;
+    tamper(&y, "UPDATE asset_events SET reason = 'x' WHERE seq = 3")?;
+    let out = cli(&y, &["admin", "rekey-chain"])?;
+    ensure!(!out.status.success());
+    ensure!(String::from_utf8_lossy(&out.stderr).contains("event 3"));
     Ok(())
 }
 
