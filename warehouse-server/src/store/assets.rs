@@ -85,8 +85,8 @@ pub(crate) fn insert_asset(
     tx.prepare_cached(
         "INSERT INTO assets (asset_number, name, category_id, model, original_value_fen,
              purchase_date, funding_source, batch_id, holder_location_id, holder_unit_id,
-             custodian, state, condition, notes, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)",
+             custodian, state, condition, notes, checkout_approved, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
     )?
     .execute(rusqlite::params![
         a.asset_number,
@@ -103,6 +103,7 @@ pub(crate) fn insert_asset(
         state.as_str(),
         a.condition.unwrap_or(Condition::Good).as_str(),
         a.notes,
+        crate::lifecycle::may_pass_gate(state),
         now
     ])?;
     let id = tx.last_insert_rowid();
