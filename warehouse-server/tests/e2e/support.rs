@@ -47,6 +47,26 @@ pub fn cli_ok(db: &Path, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8(out.stdout)?)
 }
 
+/// `admin init` of a new database (and its chain key) with the test
+/// administrator.
+pub fn init(db: &Path) -> Result<String> {
+    cli_ok(
+        db,
+        &[
+            "admin",
+            "init",
+            "--admin-username",
+            ADMIN,
+            "--admin-password",
+            PASSWORD,
+            "--org-name",
+            "测试公物仓",
+            "--company-prefix",
+            COMPANY_PREFIX,
+        ],
+    )
+}
+
 /// A running server; killed on drop.
 pub struct Server {
     pub base: String,
@@ -68,21 +88,7 @@ impl Server {
     pub fn start() -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let db = dir.path().join("warehouse.db");
-        cli_ok(
-            &db,
-            &[
-                "admin",
-                "init",
-                "--admin-username",
-                ADMIN,
-                "--admin-password",
-                PASSWORD,
-                "--org-name",
-                "测试公物仓",
-                "--company-prefix",
-                COMPANY_PREFIX,
-            ],
-        )?;
+        init(&db)?;
         Self::start_on(dir, db)
     }
 
