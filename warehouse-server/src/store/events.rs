@@ -331,7 +331,7 @@ pub(crate) fn verify(
                 Some(last_seq + 1),
                 format!(
                     "the chain ends at entry {last_seq} but its recorded head is entry \
-                     {head_seq}: rows were removed from the end"
+                     {head_seq}: rows were removed from the end, or the head was edited"
                 ),
             )
         });
