@@ -50,7 +50,8 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     };
     // A cookie sent over TLS must never travel back over plain HTTP.
     config.secure_cookie |= tls.is_some();
-    let store = Store::open(&config.db, config.read_connections)
+    let key = events::ChainKey::read(&config.chain_key_path())?;
+    let store = Store::open(&config.db, config.read_connections, key)
         .with_context(|| format!("opening database {}", config.db.display()))?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await

@@ -80,8 +80,9 @@ pub enum Action {
     CreateAsset,
     /// Descriptive fields: custodian, condition, notes, model…
     UpdateAsset,
-    /// Stand-in for the check-out approval the workflows will set.
-    ApproveCheckout,
+    /// Let an asset through the exit gate for a while without an approved
+    /// check-out (紧急放行): an approver's recorded decision.
+    GrantEmergencyPass,
     CommissionTag,
     /// Units, warehouses, locations, categories, batches, users, readers.
     ManageRegister,
@@ -143,14 +144,13 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
     match role {
         Role::Administrator => !matches!(
             action,
-            IngestObservations | FileRequest | ActOnRequest | ListIdle
+            IngestObservations | FileRequest | ActOnRequest | ListIdle | GrantEmergencyPass
         ),
         Role::Keeper => matches!(
             action,
             ViewAsset
                 | CreateAsset
                 | UpdateAsset
-                | ApproveCheckout
                 | CommissionTag
                 | ViewRegister
                 | RunStockTake
@@ -163,18 +163,20 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
                 | BrowseVirtualWarehouse
                 | ViewReports
         ),
-        Role::Approver | Role::Finance => matches!(
-            action,
-            ViewAsset
-                | ViewRegister
-                | ViewStockTake
-                | ViewAlarms
-                | VerifyLog
-                | ViewRequests
-                | ActOnRequest
-                | BrowseVirtualWarehouse
-                | ViewReports
-        ),
+        Role::Approver | Role::Finance => {
+            matches!(
+                action,
+                ViewAsset
+                    | ViewRegister
+                    | ViewStockTake
+                    | ViewAlarms
+                    | VerifyLog
+                    | ViewRequests
+                    | ActOnRequest
+                    | BrowseVirtualWarehouse
+                    | ViewReports
+            ) || (role == Role::Approver && action == GrantEmergencyPass)
+        }
         Role::UnitStaff => match action {
             ViewRegister => true,
             // The warehouse's own stock is the catalogue units borrow from.

@@ -218,8 +218,9 @@ pub struct Asset {
     pub state: AssetState,
     pub condition: Condition,
     pub notes: Option<String>,
-    /// May pass an exit gate: set by the state machine from approved
-    /// check-outs ([`crate::lifecycle::may_pass_gate`]) or a keeper's pass.
+    /// Its state lets it pass an exit gate
+    /// ([`crate::lifecycle::may_pass_gate`]); an approver's emergency pass
+    /// is an event, read by the gate beside this ([`crate::gate`]).
     pub checkout_approved: bool,
     /// EPC of the bound tag (hex), if tagged.
     pub epc: Option<String>,

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use shared::sync::ObservationBatch;
@@ -14,7 +14,7 @@ use super::extract::{credential, ApiJson, ApiPath, ApiQuery};
 use super::{AppState, SESSION_COOKIE};
 use crate::error::{AppError, AppResult};
 use crate::events::Verification;
-use crate::gate::{Acknowledgement, Alarm};
+use crate::gate::{Acknowledgement, Alarm, EmergencyPass, EmergencyPassRequest};
 use crate::paging::{Page, Paging};
 use crate::policy::{asset_visibility, authorize, Action, Ctx, Scope};
 use crate::register::*;
@@ -55,8 +55,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/assets/by-epc/{epc}", get(asset_by_epc))
         .route("/api/v1/assets/{id}", get(get_asset).patch(update_asset))
         .route(
-            "/api/v1/assets/{id}/checkout-approval",
-            put(set_checkout_approval),
+            "/api/v1/assets/{id}/emergency-pass",
+            post(grant_emergency_pass),
         )
         .route("/api/v1/assets/{id}/tag/commission", post(commission_tag))
         .route(
@@ -470,31 +470,19 @@ async fn update_asset(
     Ok(Json(state.store.update_asset(ctx, id, patch).await?))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CheckoutApproval {
-    pub approved: bool,
-    pub reason: Option<String>,
-}
-
-/// Stand-in until workflows exist: mark the asset's check-out approved,
-/// so the exit gate lets it pass.
-#[utoipa::path(put, path = "/api/v1/assets/{id}/checkout-approval", tag = "assets",
-    request_body = CheckoutApproval, responses((status = 200, body = Asset)))]
-async fn set_checkout_approval(
+/// An approver lets an asset through the exit gate until the pass expires.
+#[utoipa::path(post, path = "/api/v1/assets/{id}/emergency-pass", tag = "assets",
+    request_body = EmergencyPassRequest, responses((status = 201, body = EmergencyPass)))]
+async fn grant_emergency_pass(
     State(state): State<AppState>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(body): ApiJson<CheckoutApproval>,
-) -> AppResult<Json<Asset>> {
+    ApiJson(body): ApiJson<EmergencyPassRequest>,
+) -> AppResult<(StatusCode, Json<EmergencyPass>)> {
     let asset = state.store.asset(id).await?;
-    authorize(&ctx.actor, Action::ApproveCheckout, asset.scope())?;
-    Ok(Json(
-        state
-            .store
-            .set_checkout_approval(ctx, id, body.approved, body.reason)
-            .await?,
-    ))
+    authorize(&ctx.actor, Action::GrantEmergencyPass, asset.scope())?;
+    let pass = state.store.grant_emergency_pass(ctx, id, body).await?;
+    Ok((StatusCode::CREATED, Json(pass)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

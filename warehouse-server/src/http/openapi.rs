@@ -57,7 +57,7 @@ impl Modify for BearerAuth {
         api::list_categories, api::create_category, api::list_batches, api::create_batch,
         api::list_readers, api::create_reader, api::ingest, api::foreign_sightings,
         api::search_assets, api::create_asset, api::export_assets, api::asset_by_epc,
-        api::get_asset, api::update_asset, api::set_checkout_approval,
+        api::get_asset, api::update_asset, api::grant_emergency_pass,
         api::commission_tag, api::confirm_commission,
         api::open_stocktake, api::list_stocktakes, api::get_stocktake, api::resolve_stocktake,
         api::close_stocktake, api::stocktake_report,
