@@ -25,7 +25,6 @@ pub mod seed;
 pub mod simulate;
 pub mod stocktake;
 pub mod store;
-pub mod web;
 pub mod workflow;
 
 use std::io::Write;

@@ -543,6 +543,9 @@ pub struct DocumentInfo {
     pub uploaded_at: DateTime<Utc>,
 }
 
+/// Largest attachment (or asset photo) accepted.
+pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024 * 1024;
+
 /// Accepted attachment types, recognised by their first bytes (the
 /// declared type must agree).
 pub const DOCUMENT_TYPES: &[(&str, &[u8])] = &[

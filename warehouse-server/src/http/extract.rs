@@ -9,7 +9,8 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
-use super::{AppState, RequestId, SESSION_COOKIE};
+use super::respond::{cookie, SESSION_COOKIE};
+use super::{AppState, RequestId};
 use crate::error::{AppError, ErrorKind};
 use crate::policy::Ctx;
 
@@ -137,15 +138,7 @@ pub fn credential(parts: &Parts) -> Option<String> {
             .or_else(|| text.strip_prefix("bearer "))
             .map(|t| t.trim().to_owned());
     }
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_owned())
+    cookie(&parts.headers, SESSION_COOKIE).map(str::to_owned)
 }
 
 impl FromRequestParts<AppState> for Ctx {

@@ -34,7 +34,7 @@ pub fn routes() -> Router<AppState> {
             get(asset_photo)
                 .post(asset_photo_upload)
                 .layer(axum::extract::DefaultBodyLimit::max(
-                    crate::http::MAX_DOCUMENT_BYTES + 64 * 1024,
+                    crate::workflow::MAX_DOCUMENT_BYTES + 64 * 1024,
                 )),
         )
         .route("/requests", get(requests))
@@ -47,7 +47,7 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/requests/{id}/documents",
             post(upload_document).layer(axum::extract::DefaultBodyLimit::max(
-                crate::http::MAX_DOCUMENT_BYTES + 64 * 1024,
+                crate::workflow::MAX_DOCUMENT_BYTES + 64 * 1024,
             )),
         )
         .route("/requests/{id}/desk", get(desk_page))
@@ -374,7 +374,7 @@ async fn assets(State(st): State<AppState>, w: Web, Query(f): Query<AssetFilter>
     let link = |p: i64| {
         let mut qs = vec![format!("page={p}")];
         if let Some(q) = &f.q {
-            qs.push(format!("q={}", percent_encode(q, b"")));
+            qs.push(format!("q={}", percent_encode(q)));
         }
         if let Some(s) = &f.state {
             qs.push(format!("state={s}"));
@@ -461,17 +461,18 @@ async fn assets(State(st): State<AppState>, w: Web, Query(f): Query<AssetFilter>
             }
         }
     };
-    let mut resp = layout(&w, w.t("register"), body);
-    if let Some(c) = &f.cols {
-        if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
-            "cols_assets={}; SameSite=Lax; Path=/; Max-Age=31536000",
-            chosen.join(".")
-        )) {
-            let _ = c;
-            resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
-        }
+    let resp = layout(&w, w.t("register"), body);
+    if f.cols.is_some() {
+        set_cookie(
+            resp,
+            &format!(
+                "cols_assets={}; SameSite=Lax; Path=/; Max-Age=31536000",
+                chosen.join(".")
+            ),
+        )
+    } else {
+        resp
     }
-    resp
 }
 
 fn holder(w: &Web, unit: Option<i64>, location: Option<i64>) -> String {
@@ -1701,12 +1702,10 @@ async fn admin(State(st): State<AppState>, w: Web) -> Response {
             }
         }
     };
-    let mut resp = layout(&w, w.t("admin"), body);
-    resp.headers_mut().append(
-        axum::http::header::SET_COOKIE,
-        axum::http::HeaderValue::from_static("new_reader_token=; Path=/admin; Max-Age=0"),
-    );
-    resp
+    set_cookie(
+        layout(&w, w.t("admin"), body),
+        "new_reader_token=; Path=/admin; Max-Age=0",
+    )
 }
 
 async fn admin_post<T: serde::de::DeserializeOwned>(w: &Web, body: &Bytes) -> Result<T, AppError> {
@@ -1762,14 +1761,13 @@ async fn admin_category(State(st): State<AppState>, w: Web, body: Bytes) -> Resp
 async fn admin_reader(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
     let r: crate::register::NewReader = tryp!(w, admin_post(&w, &body).await);
     let created = tryp!(w, st.store.create_reader(r).await);
-    let mut resp = see_other("/admin");
-    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
-        "new_reader_token={}; HttpOnly; SameSite=Strict; Path=/admin; Max-Age=60",
-        created.token
-    )) {
-        resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
-    }
-    resp
+    set_cookie(
+        see_other("/admin"),
+        &format!(
+            "new_reader_token={}; HttpOnly; SameSite=Strict; Path=/admin; Max-Age=60",
+            created.token
+        ),
+    )
 }
 
 async fn upload_document(
@@ -1808,7 +1806,8 @@ async fn upload_document(
     let result = match file {
         None => Err(AppError::invalid("body", "choose a file to upload")),
         Some((name, ct, data)) => match crate::workflow::clean_filename(&name).and_then(|n| {
-            crate::workflow::check_document(&ct, &data, crate::http::MAX_DOCUMENT_BYTES).map(|()| n)
+            crate::workflow::check_document(&ct, &data, crate::workflow::MAX_DOCUMENT_BYTES)
+                .map(|()| n)
         }) {
             Ok(n) => st
                 .store
@@ -1989,7 +1988,7 @@ async fn asset_photo_upload(
     }
     tryp!(
         w,
-        crate::workflow::check_document(&ct, &data, crate::http::MAX_DOCUMENT_BYTES)
+        crate::workflow::check_document(&ct, &data, crate::workflow::MAX_DOCUMENT_BYTES)
     );
     tryp!(
         w,

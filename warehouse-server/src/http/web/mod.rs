@@ -7,7 +7,8 @@
 //!
 //! Pages call the same [`Store`](crate::store::Store) methods and
 //! [`policy::authorize`](crate::policy::authorize) as the JSON API; no rule
-//! lives here.
+//! lives here. Sits on the shell (`crate::http`) only; never imports the
+//! JSON API (the sibling `api`).
 
 mod i18n;
 mod pages;
@@ -16,14 +17,18 @@ use std::collections::HashMap;
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup, DOCTYPE};
 
 use crate::error::{AppError, ErrorKind};
-use crate::http::{AppState, SESSION_COOKIE};
+use crate::http::respond::{
+    cookie, cookies, percent_encode, percent_encode_path, session_cookie, set_cookie,
+    SESSION_COOKIE,
+};
+use crate::http::AppState;
 use crate::policy::{Actor, Ctx, Role};
 pub use i18n::{t, tv, Lang};
 
@@ -63,17 +68,6 @@ async fn js() -> Response {
         .into_response()
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
 fn lang_of(headers: &HeaderMap) -> Lang {
     match cookie(headers, "lang") {
         Some("en") => Lang::En,
@@ -106,21 +100,17 @@ impl FromRequestParts<AppState> for Web {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let to_login = || {
-            let next = parts
-                .uri
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/");
-            let next = percent_encode(next, b"/");
-            Redirect::to(&format!("/login?next={next}")).into_response()
-        };
-        let Some(token) = crate::http::extract::credential(parts) else {
-            return Err(to_login());
-        };
-        let actor = match state.store.actor_for_token(token).await {
-            Ok(Some(a)) => a,
-            Ok(None) => return Err(to_login()),
+        let next = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let login = format!("/login?next={}", percent_encode_path(next));
+        let to_login = || Redirect::to(&login).into_response();
+        // The API's authentication, with a way back here instead of a 401.
+        let ctx = match Ctx::from_request_parts(parts, state).await {
+            Ok(ctx) => ctx,
+            Err(e) if e.kind == ErrorKind::Unauthenticated => return Err(to_login()),
             Err(e) => return Err(e.into_response()),
         };
         let Actor::User {
@@ -128,25 +118,15 @@ impl FromRequestParts<AppState> for Web {
             role,
             unit_id,
             ..
-        } = actor.clone()
+        } = ctx.actor.clone()
         else {
             return Err(to_login());
         };
-        let request_id = parts
-            .extensions
-            .get::<crate::http::RequestId>()
-            .map(|r| r.0.clone());
-        let cookies = parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|kv| kv.trim().split_once('='))
+        let cookies = cookies(&parts.headers)
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
         Ok(Web {
-            ctx: Ctx { actor, request_id },
+            ctx,
             lang: lang_of(&parts.headers),
             username,
             role,
@@ -441,32 +421,20 @@ async fn login_submit(
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    let secure = if state.config.secure_cookie {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
-        session.token, state.config.session_ttl_secs
+    let cookie = session_cookie(
+        Some(&session.token),
+        state.config.session_ttl_secs,
+        state.config.secure_cookie,
     );
-    let mut resp = see_other(&next);
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    resp
+    set_cookie(see_other(&next), &cookie)
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         let _ = state.store.delete_session(token.to_owned()).await;
     }
-    let mut resp = see_other("/login");
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("wh_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"),
-    );
-    resp
+    let cookie = session_cookie(None, 0, state.config.secure_cookie);
+    set_cookie(see_other("/login"), &cookie)
 }
 
 async fn set_lang(
@@ -480,26 +448,10 @@ async fn set_lang(
         .and_then(|r| r.find("://").map(|i| &r[i + 3..]))
         .and_then(|r| r.find('/').map(|i| r[i..].to_owned()))
         .unwrap_or_else(|| "/dashboard".into());
-    let mut resp = see_other(&safe_next(Some(&back)));
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "lang={value}; SameSite=Lax; Path=/; Max-Age=31536000"
-    )) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    resp
-}
-
-/// Percent-encodes all but RFC 3986 unreserved bytes and `keep`.
-pub fn percent_encode(s: &str, keep: &[u8]) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || keep.contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    set_cookie(
+        see_other(&safe_next(Some(&back))),
+        &format!("lang={value}; SameSite=Lax; Path=/; Max-Age=31536000"),
+    )
 }
 
 /// Fen as yuan with two decimals.
