@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod gate;
 pub mod http;
+pub mod i18n;
 pub mod lifecycle;
 pub mod policy;
 pub mod register;

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{in_range, AppError, AppResult, Reason};
 use crate::policy::Role;
 
 macro_rules! string_enum {
@@ -95,9 +95,7 @@ impl Paging {
         if page < 1 {
             return Err(AppError::invalid("page", "page starts at 1"));
         }
-        if !(1..=500).contains(&per_page) {
-            return Err(AppError::invalid("per_page", "per_page must be 1..=500"));
-        }
+        in_range("per_page", per_page, 1, 500)?;
         Ok((page, per_page))
     }
 }
@@ -106,16 +104,17 @@ impl Paging {
 pub fn required_text(field: &str, value: &str, max: usize) -> AppResult<String> {
     let v = value.trim();
     if v.is_empty() {
-        return Err(AppError::invalid(
-            field,
-            format!("{field} must not be empty"),
-        ));
+        return Err(Reason::Empty {
+            field: field.into(),
+        }
+        .into());
     }
     if v.chars().count() > max {
-        return Err(AppError::invalid(
-            field,
-            format!("{field} is longer than {max} characters"),
-        ));
+        return Err(Reason::TooLong {
+            field: field.into(),
+            max,
+        }
+        .into());
     }
     Ok(v.to_owned())
 }
@@ -133,7 +132,11 @@ pub fn parse_date(field: &str, value: Option<&str>) -> AppResult<Option<String>>
         Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
             .map(|d| Some(d.format("%Y-%m-%d").to_string()))
             .map_err(|_| {
-                AppError::invalid(field, format!("{field} `{v}` is not a YYYY-MM-DD date"))
+                Reason::BadDate {
+                    field: field.into(),
+                    value: v.into(),
+                }
+                .into()
             }),
     }
 }
@@ -377,10 +380,10 @@ impl NewAsset {
         self.notes = optional_text("notes", self.notes.as_deref(), 2000)?;
         self.purchase_date = parse_date("purchase_date", self.purchase_date.as_deref())?;
         if self.original_value_fen < 0 {
-            return Err(AppError::invalid(
-                "original_value_fen",
-                "original_value_fen must not be negative",
-            ));
+            return Err(Reason::Negative {
+                field: "original_value_fen".into(),
+            }
+            .into());
         }
         match (self.holder_location_id, self.holder_unit_id) {
             (Some(_), None) => Ok(AssetState::InStock),

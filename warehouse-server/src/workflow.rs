@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{AppError, ErrorKind};
+use crate::error::{AppError, Reason};
 use crate::policy::Role;
 use crate::register::{string_enum, Condition};
 
@@ -147,26 +147,21 @@ pub enum Refusal {
 impl Refusal {
     pub fn into_error(self, id: i64, kind: RequestKind, stage: Stage, step: StepKind) -> AppError {
         match self {
-            Refusal::WrongRole { allowed } => {
-                let who: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
-                AppError::forbidden(format!(
-                    "{} at stage {} of {} request {id} is for {}",
-                    step.as_str(),
-                    stage.as_str(),
-                    kind.as_str(),
-                    who.join(" or ")
-                ))
+            Refusal::WrongRole { allowed } => Reason::StepNotYours {
+                request_id: id,
+                kind: kind.as_str().into(),
+                stage: stage.as_str().into(),
+                step: step.as_str().into(),
+                roles: allowed.iter().map(|r| r.as_str().to_owned()).collect(),
             }
-            Refusal::WrongStage => AppError::new(
-                ErrorKind::Conflict,
-                "wrong_stage",
-                format!(
-                    "{} request {id} is at stage {}; {} does not apply there",
-                    kind.as_str(),
-                    stage.as_str(),
-                    step.as_str()
-                ),
-            ),
+            .into(),
+            Refusal::WrongStage => Reason::WrongStage {
+                request_id: id,
+                kind: kind.as_str().into(),
+                stage: stage.as_str().into(),
+                step: step.as_str().into(),
+            }
+            .into(),
         }
     }
 }
@@ -558,29 +553,29 @@ pub const DOCUMENT_TYPES: &[(&str, &[u8])] = &[
 /// Checks a document's declared type against its content.
 pub fn check_document(content_type: &str, body: &[u8], max: usize) -> Result<(), AppError> {
     if body.is_empty() {
-        return Err(AppError::invalid("body", "the file is empty"));
+        return Err(Reason::EmptyFile.into());
     }
     if body.len() > max {
-        return Err(AppError::new(
-            ErrorKind::PayloadTooLarge,
-            "too_large",
-            format!("the file is {} bytes; the limit is {max}", body.len()),
-        ));
+        return Err(Reason::TooLarge {
+            limit_bytes: max,
+            size: Some(body.len()),
+        }
+        .into());
     }
     let ct = content_type.split(';').next().unwrap_or("").trim();
     let Some((_, magic)) = DOCUMENT_TYPES.iter().find(|(t, _)| *t == ct) else {
-        let ok: Vec<&str> = DOCUMENT_TYPES.iter().map(|(t, _)| *t).collect();
-        return Err(AppError::invalid(
-            "content-type",
-            format!("type `{ct}` is not accepted; use one of {}", ok.join(", ")),
-        ));
+        return Err(Reason::UnsupportedFileType {
+            content_type: ct.into(),
+            accepted: DOCUMENT_TYPES.iter().map(|(t, _)| *t).collect(),
+        }
+        .into());
     };
     let webp_ok = ct != "image/webp" || body.get(8..12) == Some(b"WEBP".as_slice());
     if !body.starts_with(magic) || !webp_ok {
-        return Err(AppError::invalid(
-            "content-type",
-            format!("the file's content is not {ct}"),
-        ));
+        return Err(Reason::ContentMismatch {
+            content_type: ct.into(),
+        }
+        .into());
     }
     Ok(())
 }
@@ -596,7 +591,10 @@ pub fn clean_filename(name: &str) -> Result<String, AppError> {
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
     if cleaned.is_empty() {
-        return Err(AppError::invalid("filename", "a file name is required"));
+        return Err(Reason::Required {
+            field: "filename".into(),
+        }
+        .into());
     }
     Ok(cleaned)
 }
@@ -694,7 +692,7 @@ mod tests {
         assert!(check_document("image/png", b"", 100).is_err());
         let big = vec![b'%'; 200];
         let e = check_document("application/pdf", &big, 100);
-        assert!(e.is_err_and(|e| e.kind == ErrorKind::PayloadTooLarge));
+        assert!(e.is_err_and(|e| e.kind == crate::error::ErrorKind::PayloadTooLarge));
         assert_eq!(
             clean_filename("../../etc/pass\"wd").ok().as_deref(),
             Some("passwd")

@@ -24,7 +24,7 @@ use axum::response::Response;
 use axum::Router;
 
 use crate::config::Config;
-use crate::error::AppError;
+use crate::error::{AppError, Reason};
 use crate::store::Store;
 
 pub use api::{openapi_document, ApiDoc};
@@ -72,11 +72,7 @@ async fn request_context(mut req: Request, next: Next) -> Response {
 }
 
 async fn not_found() -> AppError {
-    AppError::new(
-        crate::error::ErrorKind::NotFound,
-        "no_route",
-        "no such endpoint; see /api/v1/openapi.json",
-    )
+    Reason::NoRoute.into()
 }
 
 pub fn router(state: AppState) -> Router {

@@ -10,7 +10,7 @@ use super::assets::{get_asset, insert_asset};
 use super::events::{append, NewEvent};
 use super::register::require_exists;
 use super::Store;
-use crate::error::{AppError, AppResult};
+use crate::error::{in_range, AppError, AppResult, Reason};
 use crate::lifecycle::{self, AssetAction};
 use crate::policy::{authorize, Action, Actor, Ctx, Role, Scope};
 use crate::register::*;
@@ -213,10 +213,10 @@ fn may_view(actor: &Actor, r: &Row) -> bool {
 
 fn money(field: &str, v: i64) -> AppResult<i64> {
     if v < 0 {
-        return Err(AppError::invalid(
-            field,
-            format!("{field} must not be negative"),
-        ));
+        return Err(Reason::Negative {
+            field: field.into(),
+        }
+        .into());
     }
     Ok(v)
 }
@@ -482,10 +482,11 @@ fn create_blocking(tx: &Transaction<'_>, ctx: &Ctx, new: NewRequest) -> AppResul
         if present {
             Ok(())
         } else {
-            Err(AppError::invalid(
-                field,
-                format!("{field} is required for a {} request", new.kind.as_str()),
-            ))
+            Err(Reason::RequiredFor {
+                field: field.into(),
+                kind: new.kind.as_str().into(),
+            }
+            .into())
         }
     };
     let mut other_unit = None;
@@ -511,10 +512,7 @@ fn create_blocking(tx: &Transaction<'_>, ctx: &Ctx, new: NewRequest) -> AppResul
                 need("loan_start", loan_start.is_some())?;
                 need("loan_due", loan_due.is_some())?;
                 if loan_due < loan_start {
-                    return Err(AppError::invalid(
-                        "loan_due",
-                        "loan_due is before loan_start",
-                    ));
+                    return Err(Reason::DueBeforeStart.into());
                 }
             }
         }
@@ -529,9 +527,7 @@ fn create_blocking(tx: &Transaction<'_>, ctx: &Ctx, new: NewRequest) -> AppResul
         need("reason", reason.is_some())?;
     }
     if let Some(q) = new.quantity {
-        if !(1..=100_000).contains(&q) {
-            return Err(AppError::invalid("quantity", "quantity must be 1..=100000"));
-        }
+        in_range("quantity", q, 1, 100_000)?;
     }
     if let Some(b) = new.budget_fen {
         money("budget_fen", b)?;
@@ -979,12 +975,7 @@ fn apply(tx: &Transaction<'_>, ctx: &Ctx, r: &Row, body: &StepBody) -> AppResult
             if r.kind == RequestKind::Purchase {
                 let qty = r.quantity.unwrap_or(0);
                 let got = received.unwrap_or(qty);
-                if got < 1 || got > qty {
-                    return Err(AppError::invalid(
-                        "received",
-                        format!("received must be 1..={qty} (the quantity bought)"),
-                    ));
-                }
+                in_range("received", got, 1, qty)?;
                 if got < qty && !accept_shortfall {
                     return Err(AppError::invalid(
                         "received",

@@ -18,7 +18,7 @@ mod workflow;
 
 pub use openapi::{document as openapi_document, ApiDoc};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::events::Verification;
 use crate::gate::{Acknowledgement, Alarm};
 use crate::http::error::ErrorBody;
@@ -124,7 +124,7 @@ async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> AppResult<Response> {
     let found = state.store.user_for_login(req.username.clone()).await?;
-    let bad = || AppError::unauthenticated("wrong username or password");
+    let bad = || AppError::from(Reason::WrongLogin);
     let Some((user, hash)) = found else {
         return Err(bad());
     };
@@ -435,7 +435,12 @@ async fn asset_by_epc(
     ApiPath(epc): ApiPath<String>,
 ) -> AppResult<Json<Asset>> {
     let bytes = shared::hex::decode(&epc).map_err(|e| {
-        AppError::bad_request(format!("EPC `{epc}` is not hex: {e}")).with_field("epc")
+        AppError::bad_request(Reason::NotHex {
+            field: "epc".into(),
+            value: epc.clone(),
+            detail: e.to_string(),
+        })
+        .with_field("epc")
     })?;
     let asset = state.store.asset_by_epc(bytes).await?;
     authorize(&ctx.actor, Action::ViewAsset, asset.scope())?;
@@ -509,9 +514,7 @@ async fn commission_tag(
         .store
         .get_setting(crate::commission::COMPANY_PREFIX_KEY)
         .await?
-        .ok_or_else(|| {
-            AppError::conflict("no GS1 company prefix configured (admin init --company-prefix)")
-        })?;
+        .ok_or_else(|| AppError::from(Reason::NoCompanyPrefix))?;
     let epc = crate::commission::giai_for(&prefix, &asset.asset_number)?;
     let commission_id = state
         .store
@@ -546,8 +549,11 @@ async fn confirm_commission(
     ApiJson(body): ApiJson<CommissionConfirmation>,
 ) -> AppResult<Json<Asset>> {
     authorize(&ctx.actor, Action::CommissionTag, Scope::Warehouse)?;
-    let epc = shared::hex::decode(body.epc.trim())
-        .map_err(|e| AppError::invalid("epc", format!("epc is not hex: {e}")))?;
+    let epc = shared::hex::decode(body.epc.trim()).map_err(|e| Reason::NotHex {
+        field: "epc".into(),
+        value: body.epc.clone(),
+        detail: e.to_string(),
+    })?;
     Ok(Json(state.store.confirm_commission(ctx, id, epc).await?))
 }
 
@@ -716,10 +722,12 @@ async fn list_alarms(
     authorize(&ctx.actor, Action::ViewAlarms, Scope::Warehouse)?;
     if let Some(s) = &q.status {
         if s != "open" && s != "acknowledged" {
-            return Err(AppError::invalid(
-                "status",
-                "status is `open` or `acknowledged`",
-            ));
+            return Err(Reason::NotOneOf {
+                field: "status".into(),
+                value: s.clone(),
+                allowed: &["open", "acknowledged"],
+            }
+            .into());
         }
     }
     let (page, per_page) = Paging {

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
-use crate::error::{AppError, AppResult, ErrorKind};
+use crate::error::{AppError, AppResult, Reason};
 use crate::http::error::ErrorBody;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::respond;
@@ -174,13 +174,15 @@ async fn upload_document(
 ) -> AppResult<(StatusCode, Json<DocumentInfo>)> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::new(
-                ErrorKind::PayloadTooLarge,
-                "too_large",
-                format!("the file is larger than {MAX_DOCUMENT_BYTES} bytes"),
-            )
+            Reason::TooLarge {
+                limit_bytes: MAX_DOCUMENT_BYTES,
+                size: None,
+            }
+            .into()
         } else {
-            AppError::bad_request(format!("could not read the file: {e}"))
+            AppError::bad_request(Reason::UploadUnreadable {
+                detail: e.to_string(),
+            })
         }
     })?;
     let content_type = headers
@@ -373,10 +375,12 @@ async fn report(
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(r).into_response()),
         Some("csv") => Ok(respond::csv(&format!("{name}.csv"), report_to_csv(&r)?)),
-        Some(other) => Err(AppError::invalid(
-            "format",
-            format!("format `{other}` is not json or csv"),
-        )),
+        Some(other) => Err(Reason::NotOneOf {
+            field: "format".into(),
+            value: other.into(),
+            allowed: &["json", "csv"],
+        }
+        .into()),
     }
 }
 

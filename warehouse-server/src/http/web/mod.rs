@@ -10,7 +10,6 @@
 //! lives here. Sits on the shell (`crate::http`) only; never imports the
 //! JSON API (the sibling `api`).
 
-mod i18n;
 mod pages;
 
 use std::collections::HashMap;
@@ -23,14 +22,14 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup, DOCTYPE};
 
-use crate::error::{AppError, ErrorKind};
+use crate::error::{AppError, ErrorKind, Reason};
 use crate::http::respond::{
     cookie, cookies, percent_encode, percent_encode_path, session_cookie, set_cookie,
     SESSION_COOKIE,
 };
 use crate::http::AppState;
+pub use crate::i18n::{t, tv, Lang};
 use crate::policy::{Actor, Ctx, Role};
-pub use i18n::{t, tv, Lang};
 
 const CSS: &str = include_str!("static/app.css");
 const JS: &str = include_str!("static/app.js");
@@ -212,18 +211,15 @@ pub fn layout(w: &Web, title: &str, body: Markup) -> Response {
 
 /// A page for an error the person can act on (403, 404, 409…).
 pub fn error_page(w: &Web, e: &AppError) -> Response {
-    let e = &if e.kind == ErrorKind::Internal {
-        tracing::error!(error = %e.message, "internal error on a page");
-        AppError::internal("internal error; see the server log")
-    } else {
-        e.clone()
-    };
+    if e.kind == ErrorKind::Internal {
+        tracing::error!(error = %e.message(), "internal error on a page");
+    }
     let status = crate::http::error::status_of(e.kind);
     let mut resp = layout(
         w,
         w.t("error"),
         html! {
-            p.error role="alert" { (plain_message(w.lang, e)) }
+            p.error role="alert" { (e.text(w.lang)) }
             p { a href="javascript:history.back()" { "←" } " " a href="/dashboard" { (w.t("dashboard")) } }
         },
     );
@@ -231,89 +227,11 @@ pub fn error_page(w: &Web, e: &AppError) -> Response {
     resp
 }
 
-/// The error in plain words for the page's language. The API's messages
-/// are English and name fields by their API names; the common ones are
-/// said again in Chinese here, the rest shown as they are (after the
-/// field's Chinese name).
-pub fn plain_message(lang: Lang, e: &AppError) -> String {
-    if lang == Lang::En {
-        return e.message.clone();
-    }
-    let label = e.field.as_deref().map(field_label).unwrap_or("");
-    let m = e.message.as_str();
-    let said = if m.contains("is required") || m.contains("must not be empty") {
-        format!("请填写{label}")
-    } else if m.contains("is not a whole number") {
-        format!("{label}应为整数")
-    } else if m.contains("is not an amount in yuan") {
-        format!("{label}格式不正确，应为金额（例如 1234.50）")
-    } else if m.contains("YYYY-MM-DD") {
-        format!("{label}应为日期（年-月-日）")
-    } else if m.contains("must be 1..=") {
-        format!("{label}须在 1 到 100000 之间")
-    } else if m.contains("must not be negative") {
-        format!("{label}不能为负数")
-    } else if m.contains("is before loan_start") {
-        "归还日期不能早于借用开始日期".to_owned()
-    } else if m.contains("is not accepted; use one of") || m.contains("content is not") {
-        "只接受 PDF、PNG、JPEG、WebP 文件，且内容须与类型相符".to_owned()
-    } else if e.kind == ErrorKind::PayloadTooLarge {
-        "文件超过 5 MB".to_owned()
-    } else if e.kind == ErrorKind::Forbidden {
-        format!("{}（{m}）", t(lang, "not_allowed"))
-    } else if e.code == "wrong_state" || e.code == "wrong_stage" {
-        format!("当前状态不允许此操作（{m}）")
-    } else if e.code == "asset_held" {
-        format!("该资产已被其他未办结的申请占用（{m}）")
-    } else if label.is_empty() {
-        m.to_owned()
-    } else {
-        format!("{label}：{m}")
-    };
-    said
-}
-
-/// Chinese names of form fields (API spelling), for messages.
-fn field_label(field: &str) -> &'static str {
-    match field {
-        "category_id" => "分类",
-        "quantity" => "数量",
-        "asset_ids" => "资产",
-        "budget_fen" => "预算",
-        "reason" => "事由",
-        "needed_by" => "需用日期",
-        "loan_start" => "借用开始日期",
-        "loan_due" => "归还日期",
-        "comment" => "意见",
-        "amount_fen" => "金额",
-        "appraised_value_fen" => "评估值",
-        "appraiser" => "评估机构",
-        "report_ref" => "报告编号",
-        "hammer_price_fen" => "成交价",
-        "buyer" => "买受人",
-        "treasury_ref" => "缴款书编号",
-        "responsible" => "责任单位或个人",
-        "remedy" => "处理方式",
-        "supplier" => "供应商",
-        "contract_number" => "合同号",
-        "unit_price_fen" => "单价",
-        "location_id" => "货位",
-        "received" => "实收数量",
-        "epcs" => "电子标签",
-        "items" => "归还资产",
-        "content-type" | "body" => "附件",
-        "name" => "名称",
-        "username" => "用户名",
-        "password" => "密码",
-        _ => "",
-    }
-}
-
 /// Message next to a form field when the error names it.
 pub fn field_error(lang: Lang, err: Option<&AppError>, field: &str) -> Markup {
     match err {
         Some(e) if e.field.as_deref() == Some(field) => {
-            html! { span.field-error role="alert" data-field=(field) { (plain_message(lang, e)) } }
+            html! { span.field-error role="alert" data-field=(field) { (e.text(lang)) } }
         }
         _ => html! {},
     }
@@ -323,7 +241,7 @@ pub fn field_error(lang: Lang, err: Option<&AppError>, field: &str) -> Markup {
 pub fn form_error(lang: Lang, err: Option<&AppError>, fields: &[&str]) -> Markup {
     match err {
         Some(e) if !e.field.as_deref().is_some_and(|f| fields.contains(&f)) => {
-            html! { p.error role="alert" { (plain_message(lang, e)) } }
+            html! { p.error role="alert" { (e.text(lang)) } }
         }
         _ => html! {},
     }
@@ -462,11 +380,12 @@ pub fn yuan(fen: i64) -> String {
 /// Parses a yuan amount typed by a person ("1,234.5") into fen.
 pub fn parse_yuan(field: &str, s: &str) -> Result<i64, AppError> {
     let clean: String = s.trim().chars().filter(|c| *c != ',').collect();
-    let bad = || {
-        AppError::invalid(
-            field,
-            format!("`{s}` is not an amount in yuan (e.g. 1234.50)"),
-        )
+    let bad = || -> AppError {
+        Reason::NotAmount {
+            field: field.into(),
+            value: s.into(),
+        }
+        .into()
     };
     let (whole, frac) = clean.split_once('.').unwrap_or((&clean, ""));
     if whole.is_empty()
