@@ -106,6 +106,16 @@ pub enum Reason {
     PasswordTooShort {
         min: usize,
     },
+    /// Characters outside letters, digits, `.`, `_`, `-`.
+    BadUsername,
+    /// Unit staff without a unit.
+    UnitRequired,
+    /// Not 1–40 letters, digits, `-`, `_`, `.`.
+    BadAssetNumber {
+        value: String,
+    },
+    /// An asset needs exactly one holder: a location or a unit.
+    OneHolder,
     BadCompanyPrefix {
         value: String,
     },
@@ -327,6 +337,10 @@ impl Reason {
             | R::NotHex { .. }
             | R::DueBeforeStart
             | R::PasswordTooShort { .. }
+            | R::BadUsername
+            | R::UnitRequired
+            | R::BadAssetNumber { .. }
+            | R::OneHolder
             | R::BadCompanyPrefix { .. }
             | R::NotGiaiReference { .. }
             | R::NothingScanned
@@ -384,6 +398,10 @@ impl Reason {
             R::Duplicate { field, .. } | R::ConstraintViolated { field, .. } => field.as_deref(),
             R::DueBeforeStart => Some("loan_due"),
             R::PasswordTooShort { .. } => Some("password"),
+            R::BadUsername => Some("username"),
+            R::UnitRequired => Some("unit_id"),
+            R::BadAssetNumber { .. } => Some("asset_number"),
+            R::OneHolder => Some("holder_location_id"),
             R::BadCompanyPrefix { .. } => Some("company_prefix"),
             R::NotGiaiReference { .. } => Some("asset_number"),
             R::NothingScanned => Some("items"),
@@ -423,6 +441,12 @@ impl Reason {
             } => format!("{field} `{value}` is not hex: {detail}"),
             R::DueBeforeStart => "loan_due is before loan_start".into(),
             R::PasswordTooShort { min } => format!("password must be at least {min} characters"),
+            R::BadUsername => "username may contain only letters, digits, '.', '_' and '-'".into(),
+            R::UnitRequired => "unit staff must be bound to a unit (unit_id)".into(),
+            R::BadAssetNumber { value } => {
+                format!("asset_number `{value}` must be 1–40 letters, digits, '-', '_' or '.'")
+            }
+            R::OneHolder => "give exactly one holder: holder_location_id or holder_unit_id".into(),
             R::BadCompanyPrefix { value } => {
                 format!("GS1 company prefix `{value}` must be 6–12 digits")
             }
@@ -545,6 +569,12 @@ impl Reason {
             R::NotHex { field, .. } => format!("{}应为十六进制编码", label(field)),
             R::DueBeforeStart => "归还日期不能早于借用开始日期".into(),
             R::PasswordTooShort { min } => format!("密码至少需要 {min} 个字符"),
+            R::BadUsername => "用户名只能包含字母、数字、点、下划线和连字符".into(),
+            R::UnitRequired => "单位资产管理员须指定所属单位".into(),
+            R::BadAssetNumber { .. } => {
+                "资产编号须为 1 到 40 个字母、数字、连字符、下划线或点".into()
+            }
+            R::OneHolder => "请在存放货位和持有单位中选且只选一个".into(),
             R::BadCompanyPrefix { .. } => "GS1 厂商识别代码须为 6 到 12 位数字".into(),
             R::NotGiaiReference { .. } => "该资产编号无法编入 GIAI 电子标签".into(),
             R::NoCompanyPrefix => "尚未配置 GS1 厂商识别代码，请系统管理员先完成初始化".into(),
@@ -853,6 +883,10 @@ mod tests {
             },
             R::DueBeforeStart,
             R::PasswordTooShort { min: 8 },
+            R::BadUsername,
+            R::UnitRequired,
+            R::BadAssetNumber { value: f("a b") },
+            R::OneHolder,
             R::BadCompanyPrefix { value: f("12") },
             R::NotGiaiReference {
                 value: f("a b"),
@@ -1002,9 +1036,13 @@ mod tests {
             R::UnknownReference { .. } => 44,
             R::ConstraintViolated { .. } => 45,
             R::Other(_) => 46,
+            R::BadUsername => 47,
+            R::UnitRequired => 48,
+            R::BadAssetNumber { .. } => 49,
+            R::OneHolder => 50,
         }
     }
-    const VARIANTS: usize = 47;
+    const VARIANTS: usize = 51;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

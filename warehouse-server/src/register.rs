@@ -277,17 +277,11 @@ impl NewUser {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
         {
-            return Err(AppError::invalid(
-                "username",
-                "username may contain only letters, digits, '.', '_' and '-'",
-            ));
+            return Err(Reason::BadUsername.into());
         }
         crate::accounts::check_password_rules(&self.password)?;
         match (self.role, self.unit_id) {
-            (Role::UnitStaff, None) => Err(AppError::invalid(
-                "unit_id",
-                "unit staff must be bound to a unit (unit_id)",
-            )),
+            (Role::UnitStaff, None) => Err(Reason::UnitRequired.into()),
             _ => Ok(()),
         }
     }
@@ -360,10 +354,7 @@ pub fn check_asset_number(n: &str) -> AppResult<()> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
-        return Err(AppError::invalid(
-            "asset_number",
-            format!("asset_number `{n}` must be 1–40 letters, digits, '-', '_' or '.'"),
-        ));
+        return Err(Reason::BadAssetNumber { value: n.into() }.into());
     }
     Ok(())
 }
@@ -388,10 +379,7 @@ impl NewAsset {
         match (self.holder_location_id, self.holder_unit_id) {
             (Some(_), None) => Ok(AssetState::InStock),
             (None, Some(_)) => Ok(AssetState::Allocated),
-            _ => Err(AppError::invalid(
-                "holder_location_id",
-                "give exactly one holder: holder_location_id or holder_unit_id",
-            )),
+            _ => Err(Reason::OneHolder.into()),
         }
     }
 }
