@@ -10,8 +10,6 @@
 //! [`stocktake`] (reconciliation), [`commission`] (GIAI-96 EPCs).
 
 pub mod accounts;
-pub mod bench;
-pub mod bench_pages;
 pub mod commission;
 pub mod config;
 pub mod error;
@@ -19,13 +17,16 @@ pub mod events;
 pub mod gate;
 pub mod http;
 pub mod i18n;
+pub mod input;
 pub mod lifecycle;
+pub mod money;
+pub mod paging;
 pub mod policy;
 pub mod register;
-pub mod seed;
-pub mod simulate;
 pub mod stocktake;
 pub mod store;
+pub mod time;
+pub mod tools;
 pub mod workflow;
 
 use std::io::Write;

@@ -10,7 +10,8 @@ use warehouse_server::config::Config;
 use warehouse_server::policy::Role;
 use warehouse_server::register::{NewReader, ReaderRole};
 use warehouse_server::store::Store;
-use warehouse_server::{accounts, bench, commission, seed};
+use warehouse_server::tools::{bench, bench_pages, seed, simulate};
+use warehouse_server::{accounts, commission};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -43,7 +44,7 @@ enum Command {
     /// Benchmarks (ingest, stock-take reconcile, EPC look-up); see docs/performance.md.
     Bench(bench::BenchArgs),
     /// Web UI page times with a large register; see docs/performance.md.
-    BenchPages(warehouse_server::bench_pages::BenchPagesArgs),
+    BenchPages(bench_pages::BenchPagesArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -156,7 +157,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             warehouse_server::serve(config).await?;
         }
         Command::Bench(args) => bench::run(args, config).await?,
-        Command::BenchPages(args) => warehouse_server::bench_pages::run(args, config).await?,
+        Command::BenchPages(args) => bench_pages::run(args, config).await?,
         Command::Admin(admin) => match admin {
             Admin::Init {
                 admin_username,
@@ -253,8 +254,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Admin::SimulateYear { requests, seed } => {
                 let store = open(&config)?;
-                let report =
-                    warehouse_server::simulate::simulate_year(&store, seed, requests).await?;
+                let report = simulate::simulate_year(&store, seed, requests).await?;
                 println!("{}", serde_json::to_string_pretty(&report)?);
                 if !report.ok {
                     return Ok(ExitCode::from(1));

@@ -2,32 +2,14 @@
 //! procurement batches, readers, users and assets — their types and the
 //! validation of what clients send. Storage is [`crate::store`]'s job.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{in_range, AppError, AppResult, Reason};
+use crate::error::{AppResult, Reason};
+use crate::input::{optional_text, parse_date, required_text, string_enum};
+use crate::money::non_negative;
 use crate::policy::Role;
-
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vm])* $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($text => Some(Self::$variant),)+ _ => None }
-            }
-        }
-    };
-}
-pub(crate) use string_enum;
 
 string_enum! {
     /// Where an asset is in its life (see DESIGN.md "Asset lifecycle").
@@ -61,84 +43,6 @@ string_enum! {
 string_enum! {
     /// Level in the "one network": province, city, county, or a plain unit.
     UnitLevel { Province = "province", City = "city", County = "county", Unit = "unit" }
-}
-
-/// Unix milliseconds → UTC time for the API.
-pub fn ts(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
-
-pub fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
-}
-
-/// A page of results with the total that matched.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub total: i64,
-    pub page: i64,
-    pub per_page: i64,
-}
-
-/// `?page=&per_page=` (1-based page, at most 500 per page).
-#[derive(Debug, Clone, Copy, Deserialize, Default, utoipa::IntoParams)]
-pub struct Paging {
-    pub page: Option<i64>,
-    pub per_page: Option<i64>,
-}
-
-impl Paging {
-    pub fn resolve(self) -> AppResult<(i64, i64)> {
-        let page = self.page.unwrap_or(1);
-        let per_page = self.per_page.unwrap_or(50);
-        if page < 1 {
-            return Err(AppError::invalid("page", "page starts at 1"));
-        }
-        in_range("per_page", per_page, 1, 500)?;
-        Ok((page, per_page))
-    }
-}
-
-/// Trimmed, non-empty, bounded text.
-pub fn required_text(field: &str, value: &str, max: usize) -> AppResult<String> {
-    let v = value.trim();
-    if v.is_empty() {
-        return Err(Reason::Empty {
-            field: field.into(),
-        }
-        .into());
-    }
-    if v.chars().count() > max {
-        return Err(Reason::TooLong {
-            field: field.into(),
-            max,
-        }
-        .into());
-    }
-    Ok(v.to_owned())
-}
-
-pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> AppResult<Option<String>> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) => required_text(field, v, max).map(Some),
-    }
-}
-
-pub fn parse_date(field: &str, value: Option<&str>) -> AppResult<Option<String>> {
-    match value {
-        None => Ok(None),
-        Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
-            .map(|d| Some(d.format("%Y-%m-%d").to_string()))
-            .map_err(|_| {
-                Reason::BadDate {
-                    field: field.into(),
-                    value: v.into(),
-                }
-                .into()
-            }),
-    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -370,12 +274,7 @@ impl NewAsset {
         self.custodian = optional_text("custodian", self.custodian.as_deref(), 100)?;
         self.notes = optional_text("notes", self.notes.as_deref(), 2000)?;
         self.purchase_date = parse_date("purchase_date", self.purchase_date.as_deref())?;
-        if self.original_value_fen < 0 {
-            return Err(Reason::Negative {
-                field: "original_value_fen".into(),
-            }
-            .into());
-        }
+        non_negative("original_value_fen", self.original_value_fen)?;
         match (self.holder_location_id, self.holder_unit_id) {
             (Some(_), None) => Ok(AssetState::InStock),
             (None, Some(_)) => Ok(AssetState::Allocated),

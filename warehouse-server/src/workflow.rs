@@ -10,9 +10,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{AppError, Reason};
+use crate::error::{in_range, AppError, AppResult, Reason};
+use crate::input::string_enum;
+use crate::input::{optional_text, parse_date};
+use crate::money::non_negative;
 use crate::policy::Role;
-use crate::register::{string_enum, Condition};
+use crate::register::Condition;
 
 string_enum! {
     /// What a request is for.
@@ -599,9 +602,156 @@ pub fn clean_filename(name: &str) -> Result<String, AppError> {
     Ok(cleaned)
 }
 
+/// A request's own fields, checked and normalised: what needs no SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedRequest {
+    pub reason: Option<String>,
+    pub needed_by: Option<String>,
+    pub loan_start: Option<String>,
+    pub loan_due: Option<String>,
+    pub asset_ids: Vec<i64>,
+}
+
+impl NewRequest {
+    /// Checks what each kind of request must carry (and must not), the
+    /// dates, the quantity and the budget; the error names the field.
+    pub fn check(&self) -> AppResult<CheckedRequest> {
+        use RequestKind as K;
+        let reason = optional_text("reason", self.reason.as_deref(), 2000)?;
+        let needed_by = parse_date("needed_by", self.needed_by.as_deref())?;
+        let loan_start = parse_date("loan_start", self.loan_start.as_deref())?;
+        let loan_due = parse_date("loan_due", self.loan_due.as_deref())?;
+        let asset_ids = self.asset_ids.clone().unwrap_or_default();
+        if asset_ids.len() > 5000 {
+            return Err(AppError::invalid(
+                "asset_ids",
+                "at most 5000 assets per request",
+            ));
+        }
+        let mut dedup = asset_ids.clone();
+        dedup.sort_unstable();
+        dedup.dedup();
+        if dedup.len() != asset_ids.len() {
+            return Err(AppError::invalid("asset_ids", "an asset is named twice"));
+        }
+        let need = |field: &str, present: bool| -> AppResult<()> {
+            if present {
+                Ok(())
+            } else {
+                Err(Reason::RequiredFor {
+                    field: field.into(),
+                    kind: self.kind.as_str().into(),
+                }
+                .into())
+            }
+        };
+        match self.kind {
+            K::Purchase => {
+                need("category_id", self.category_id.is_some())?;
+                need("quantity", self.quantity.is_some())?;
+                need("budget_fen", self.budget_fen.is_some())?;
+                need("reason", reason.is_some())?;
+                if !asset_ids.is_empty() {
+                    return Err(AppError::invalid(
+                        "asset_ids",
+                        "a purchase asks for a category and quantity, not specific assets",
+                    ));
+                }
+            }
+            K::Allocation | K::Loan => {
+                if asset_ids.is_empty() {
+                    need("category_id", self.category_id.is_some())?;
+                    need("quantity", self.quantity.is_some())?;
+                }
+                if self.kind == K::Loan {
+                    need("loan_start", loan_start.is_some())?;
+                    need("loan_due", loan_due.is_some())?;
+                    if loan_due < loan_start {
+                        return Err(Reason::DueBeforeStart.into());
+                    }
+                }
+            }
+            K::Transfer | K::Intake | K::Disposal | K::Damage => {
+                need("asset_ids", !asset_ids.is_empty())?;
+            }
+        }
+        if self.kind == K::Disposal {
+            need("disposal_method", self.disposal_method.is_some())?;
+        }
+        if self.kind == K::Damage {
+            need("reason", reason.is_some())?;
+        }
+        if let Some(q) = self.quantity {
+            in_range("quantity", q, 1, 100_000)?;
+        }
+        if let Some(b) = self.budget_fen {
+            non_negative("budget_fen", b)?;
+        }
+        Ok(CheckedRequest {
+            reason,
+            needed_by,
+            loan_start,
+            loan_due,
+            asset_ids,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request(kind: RequestKind) -> NewRequest {
+        NewRequest {
+            kind,
+            category_id: None,
+            quantity: None,
+            asset_ids: None,
+            budget_fen: None,
+            reason: None,
+            needed_by: None,
+            loan_start: None,
+            loan_due: None,
+            disposal_method: None,
+            loss: None,
+            unit_id: None,
+        }
+    }
+
+    fn field_of(r: &NewRequest) -> Option<String> {
+        r.check().err().and_then(|e| e.field)
+    }
+
+    #[test]
+    fn request_checks_name_the_missing_or_bad_field() {
+        let mut p = request(RequestKind::Purchase);
+        assert_eq!(field_of(&p), Some("category_id".into()));
+        p.category_id = Some(1);
+        p.quantity = Some(2);
+        p.budget_fen = Some(100);
+        assert_eq!(field_of(&p), Some("reason".into()));
+        p.reason = Some("  新办公室  ".into());
+        assert_eq!(
+            p.check().ok().and_then(|c| c.reason),
+            Some("新办公室".into())
+        );
+        p.budget_fen = Some(-1);
+        assert_eq!(field_of(&p), Some("budget_fen".into()));
+
+        let mut l = request(RequestKind::Loan);
+        l.asset_ids = Some(vec![1]);
+        l.loan_start = Some("2024-05-02".into());
+        l.loan_due = Some("2024-05-01".into());
+        assert_eq!(field_of(&l), Some("loan_due".into()));
+        l.asset_ids = Some(vec![1, 1]);
+        assert_eq!(field_of(&l), Some("asset_ids".into()));
+
+        let mut t = request(RequestKind::Transfer);
+        assert_eq!(field_of(&t), Some("asset_ids".into()));
+        t.asset_ids = Some(vec![3]);
+        t.quantity = Some(0);
+        assert_eq!(field_of(&t), Some("quantity".into()));
+    }
 
     #[test]
     fn purchase_chain_in_order() {

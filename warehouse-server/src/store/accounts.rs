@@ -2,11 +2,12 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::Store;
+use super::{paging, Store};
 use crate::accounts::{new_token, token_hash, READER_PREFIX, SESSION_PREFIX};
 use crate::error::{AppError, AppResult};
 use crate::policy::{Actor, Role};
-use crate::register::{now_ms, User};
+use crate::register::User;
+use crate::time::now_ms;
 
 /// A logged-in user's new session.
 #[derive(Debug, Clone)]
@@ -84,15 +85,10 @@ impl Store {
 
     pub async fn list_users(&self, page: i64, per_page: i64) -> AppResult<(Vec<User>, i64)> {
         self.read(move |c| {
-            let total: i64 = c.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
-            let mut stmt = c.prepare(&format!(
-                "SELECT {USER_COLUMNS} FROM users ORDER BY id LIMIT ?1 OFFSET ?2"
-            ))?;
-            let users = stmt
-                .query_map([per_page, (page - 1) * per_page], row_to_user)?
-                .map(|r| r.map(|(u, _)| u))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((users, total))
+            let users = paging::page(c, USER_COLUMNS, "users", "id", &[], (page, per_page), |r| {
+                row_to_user(r).map(|(u, _)| u)
+            })?;
+            Ok((users.items, users.total))
         })
         .await
     }

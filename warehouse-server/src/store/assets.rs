@@ -6,10 +6,14 @@ use serde_json::json;
 
 use super::events::{append, timeline, NewEvent};
 use super::register::require_exists;
-use super::Store;
+use super::{paging, Store};
 use crate::error::{AppError, AppResult};
+use crate::input::{optional_text, required_text};
+use crate::money::fen_to_yuan;
+use crate::paging::{Page, Paging};
 use crate::policy::{Ctx, Visibility};
 use crate::register::*;
+use crate::time::{now_ms, ts};
 
 pub(crate) const ASSET_COLUMNS: &str = "a.id, a.asset_number, a.name, a.category_id, a.model,
     a.original_value_fen, a.purchase_date, a.funding_source, a.batch_id, a.holder_location_id,
@@ -238,13 +242,6 @@ const CSV_HEADER: [&str; 17] = [
     "id",
 ];
 
-/// Fen → "1234.56" (exact, no floating point).
-pub fn fen_to_yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let abs = fen.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
-}
-
 impl Store {
     pub async fn create_asset(&self, ctx: Ctx, mut a: NewAsset) -> AppResult<Asset> {
         let state = a.validate()?;
@@ -299,30 +296,17 @@ impl Store {
             per_page: q.per_page,
         }
         .resolve()?;
-        let (filter, mut args) = search_filter(&q, vis)?;
+        let (filter, args) = search_filter(&q, vis)?;
         self.read(move |c| {
-            let total: i64 = c.query_row(
-                &format!("SELECT count(*) FROM assets a {filter}"),
-                rusqlite::params_from_iter(args.iter()),
-                |r| r.get(0),
-            )?;
-            let n = args.len();
-            args.push(per_page.into());
-            args.push(((page - 1) * per_page).into());
-            let mut stmt = c.prepare(&format!(
-                "SELECT {ASSET_COLUMNS} FROM assets a {filter} ORDER BY a.id LIMIT ?{} OFFSET ?{}",
-                n + 1,
-                n + 2
-            ))?;
-            let items = stmt
-                .query_map(rusqlite::params_from_iter(args.iter()), row_to_asset)?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Page {
-                items,
-                total,
-                page,
-                per_page,
-            })
+            paging::page(
+                c,
+                ASSET_COLUMNS,
+                &format!("assets a {filter}"),
+                "a.id",
+                &args,
+                (page, per_page),
+                row_to_asset,
+            )
         })
         .await
     }
@@ -641,13 +625,6 @@ pub(crate) fn tag_history(c: &Connection, asset_id: i64) -> AppResult<Vec<TagBin
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn money_is_exact() {
-        assert_eq!(fen_to_yuan(0), "0.00");
-        assert_eq!(fen_to_yuan(150_005), "1500.05");
-        assert_eq!(fen_to_yuan(-7), "-0.07");
-    }
 
     #[test]
     fn like_patterns_escape_wildcards() {

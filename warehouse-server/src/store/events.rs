@@ -8,7 +8,7 @@ use super::Store;
 use crate::error::AppResult;
 use crate::events::{event_hash, Event, Verification, Verifier, GENESIS};
 use crate::policy::Ctx;
-use crate::register::now_ms;
+use crate::time::now_ms;
 
 const HEAD_KEY: &str = "events.head";
 

@@ -16,7 +16,8 @@ use super::Store;
 use crate::error::{AppError, AppResult};
 use crate::gate::raises_alarm;
 use crate::policy::{Actor, Ctx};
-use crate::register::{now_ms, ReaderRole};
+use crate::register::ReaderRole;
+use crate::time::now_ms;
 
 /// The acknowledgement plus what the batch did.
 #[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
@@ -404,21 +405,18 @@ impl Store {
         &self,
         page: i64,
         per_page: i64,
-    ) -> AppResult<crate::register::Page<ForeignSighting>> {
-        use crate::register::ts;
+    ) -> AppResult<crate::paging::Page<ForeignSighting>> {
+        use crate::time::ts;
         self.read(move |c| {
-            let total: i64 = c.query_row(
-                "SELECT count(*) FROM sightings WHERE asset_id IS NULL",
-                [],
-                |r| r.get(0),
-            )?;
-            let mut stmt = c.prepare_cached(
-                "SELECT id, epc, reader_id, antenna, first_seen, last_seen, count, peak_rssi, kind,
-                        daemon_id
-                 FROM sightings WHERE asset_id IS NULL ORDER BY id DESC LIMIT ?1 OFFSET ?2",
-            )?;
-            let items = stmt
-                .query_map([per_page, (page - 1) * per_page], |r| {
+            super::paging::page(
+                c,
+                "id, epc, reader_id, antenna, first_seen, last_seen, count, peak_rssi, kind,
+                 daemon_id",
+                "sightings WHERE asset_id IS NULL",
+                "id DESC",
+                &[],
+                (page, per_page),
+                |r| {
                     let epc: Vec<u8> = r.get(1)?;
                     Ok(ForeignSighting {
                         id: r.get(0)?,
@@ -432,14 +430,8 @@ impl Store {
                         kind: r.get(8)?,
                         daemon_id: r.get(9)?,
                     })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(crate::register::Page {
-                items,
-                total,
-                page,
-                per_page,
-            })
+                },
+            )
         })
         .await
     }

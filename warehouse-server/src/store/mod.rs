@@ -10,6 +10,7 @@ mod accounts;
 mod assets;
 mod events;
 mod ingest;
+mod paging;
 mod register;
 mod reports;
 mod stocktake;
@@ -23,7 +24,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use crate::error::{AppError, AppResult};
 
 pub use accounts::AuthenticatedSession;
-pub use assets::{fen_to_yuan, BulkAsset};
+pub use assets::BulkAsset;
 pub use ingest::{apply_batch, ForeignSighting, IngestOutcome};
 pub use reports::*;
 pub use workflow::{Document, Listing, PurchaseMatches, RequestQuery, SampleAsset};
@@ -102,7 +103,7 @@ fn migrate(conn: &mut Connection) -> AppResult<()> {
             tx.execute_batch(sql)?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-                (version, crate::register::now_ms()),
+                (version, crate::time::now_ms()),
             )?;
         }
         tx.commit()?;

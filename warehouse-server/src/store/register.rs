@@ -3,10 +3,13 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::Store;
+use super::{paging, Store};
 use crate::accounts::{new_token, token_hash, READER_PREFIX};
 use crate::error::{AppError, AppResult};
+use crate::input::{optional_text, parse_date, required_text};
+use crate::paging::Page;
 use crate::register::*;
+use crate::time::{now_ms, ts};
 
 pub(crate) fn get_setting(conn: &Connection, key: &str) -> AppResult<Option<String>> {
     Ok(conn
@@ -61,41 +64,6 @@ fn row_to_reader(r: &rusqlite::Row<'_>) -> rusqlite::Result<Reader> {
     })
 }
 
-fn paged<T>(
-    c: &Connection,
-    table: &str,
-    columns: &str,
-    filter: &str,
-    filter_arg: Option<i64>,
-    (page, per_page): (i64, i64),
-    map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> AppResult<Page<T>> {
-    let args: Vec<i64> = filter_arg.into_iter().collect();
-    let total: i64 = c.query_row(
-        &format!("SELECT count(*) FROM {table} {filter}"),
-        rusqlite::params_from_iter(args.iter()),
-        |r| r.get(0),
-    )?;
-    let mut all = args.clone();
-    all.push(per_page);
-    all.push((page - 1) * per_page);
-    let n = args.len();
-    let mut stmt = c.prepare(&format!(
-        "SELECT {columns} FROM {table} {filter} ORDER BY id LIMIT ?{} OFFSET ?{}",
-        n + 1,
-        n + 2
-    ))?;
-    let items = stmt
-        .query_map(rusqlite::params_from_iter(all.iter()), map)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page {
-        items,
-        total,
-        page,
-        per_page,
-    })
-}
-
 impl Store {
     pub async fn create_unit(&self, u: NewUnit) -> AppResult<Unit> {
         let name = required_text("name", &u.name, 200)?;
@@ -135,12 +103,12 @@ impl Store {
 
     pub async fn list_units(&self, page: i64, per_page: i64) -> AppResult<Page<Unit>> {
         self.read(move |c| {
-            paged(
+            paging::page(
                 c,
-                "units",
                 "id, name, parent_id, level, created_at",
-                "",
-                None,
+                "units",
+                "id",
+                &[],
                 (page, per_page),
                 row_to_unit,
             )
@@ -169,12 +137,12 @@ impl Store {
 
     pub async fn list_warehouses(&self, page: i64, per_page: i64) -> AppResult<Page<Warehouse>> {
         self.read(move |c| {
-            paged(
+            paging::page(
                 c,
-                "warehouses",
                 "id, name, address, created_at",
-                "",
-                None,
+                "warehouses",
+                "id",
+                &[],
                 (page, per_page),
                 |r| {
                     Ok(Warehouse {
@@ -224,12 +192,12 @@ impl Store {
         self.read(move |c| {
             require_exists(c, "warehouses", "warehouse_id", warehouse_id)
                 .map_err(|_| AppError::not_found("warehouse", warehouse_id))?;
-            paged(
+            paging::page(
                 c,
-                "locations",
                 "id, warehouse_id, code, name",
-                "WHERE warehouse_id = ?1",
-                Some(warehouse_id),
+                "locations WHERE warehouse_id = ?1",
+                "id",
+                &[warehouse_id.into()],
                 (page, per_page),
                 |r| {
                     Ok(Location {
@@ -267,12 +235,12 @@ impl Store {
 
     pub async fn list_categories(&self, page: i64, per_page: i64) -> AppResult<Page<Category>> {
         self.read(move |c| {
-            paged(
+            paging::page(
                 c,
-                "categories",
                 "id, code, name, parent_id",
-                "",
-                None,
+                "categories",
+                "id",
+                &[],
                 (page, per_page),
                 |r| {
                     Ok(Category {
@@ -318,12 +286,12 @@ impl Store {
 
     pub async fn list_batches(&self, page: i64, per_page: i64) -> AppResult<Page<Batch>> {
         self.read(move |c| {
-            paged(
+            paging::page(
                 c,
-                "procurement_batches",
                 "id, code, supplier, purchased_on, total_fen, notes",
-                "",
-                None,
+                "procurement_batches",
+                "id",
+                &[],
                 (page, per_page),
                 |r| {
                     Ok(Batch {
@@ -376,12 +344,12 @@ impl Store {
 
     pub async fn list_readers(&self, page: i64, per_page: i64) -> AppResult<Page<Reader>> {
         self.read(move |c| {
-            paged(
+            paging::page(
                 c,
-                "readers",
                 "id, name, role, location_id, created_at",
-                "",
-                None,
+                "readers",
+                "id",
+                &[],
                 (page, per_page),
                 row_to_reader,
             )

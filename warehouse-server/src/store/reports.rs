@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::Store;
 use crate::error::{AppError, AppResult};
+use crate::time::SHANGHAI_OFFSET_SECS;
 
 /// A report: named columns and rows of values, with totals where they add.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -56,11 +57,8 @@ fn sum(rows: &[Vec<Value>], col: usize) -> i64 {
 }
 
 fn build(c: &Connection, name: &str) -> AppResult<Report> {
-    let now = crate::register::now_ms();
-    // Today in Asia/Shanghai, as due dates are meant.
-    let today = (chrono::Utc::now() + chrono::TimeDelta::hours(8))
-        .format("%Y-%m-%d")
-        .to_string();
+    let now = crate::time::now_ms();
+    let today = crate::time::shanghai_today();
     let (columns, rows, totals): (&[&str], Vec<Vec<Value>>, Value) = match name {
         "assets-by-state" => {
             let cols: &[&str] = &[
@@ -189,10 +187,12 @@ fn build(c: &Connection, name: &str) -> AppResult<Report> {
             let cols: &[&str] = &["month", "auctions", "hammer_fen", "remitted_fen"];
             let rows = table(
                 c,
-                "SELECT strftime('%Y-%m', remitted_at / 1000 + 8 * 3600, 'unixepoch'),
-                        COUNT(*), SUM(hammer_fen), SUM(remitted_fen)
-                 FROM requests WHERE kind = 'disposal' AND remitted_at IS NOT NULL
-                 GROUP BY 1 ORDER BY 1",
+                &format!(
+                    "SELECT strftime('%Y-%m', remitted_at / 1000 + {SHANGHAI_OFFSET_SECS}, 'unixepoch'),
+                            COUNT(*), SUM(hammer_fen), SUM(remitted_fen)
+                     FROM requests WHERE kind = 'disposal' AND remitted_at IS NOT NULL
+                     GROUP BY 1 ORDER BY 1"
+                ),
                 cols.len(),
             )?;
             let disposed: i64 = c.query_row(

@@ -7,12 +7,14 @@ use serde_json::json;
 
 use super::events::{append, NewEvent};
 use super::register::require_exists;
-use super::Store;
+use super::{paging, Store};
 use crate::error::{AppError, AppResult};
 use crate::gate::{Acknowledgement, Alarm};
+use crate::input::{optional_text, required_text};
+use crate::paging::Page;
 use crate::policy::Ctx;
-use crate::register::{now_ms, optional_text, required_text, ts, Page};
 use crate::stocktake::*;
+use crate::time::{now_ms, ts};
 
 /// A sighting whose observation names a stock-take (a keeper's handheld
 /// that joined it with `reader-daemon stocktake --session`) counts toward
@@ -505,18 +507,23 @@ impl Store {
 
     pub async fn list_stocktakes(&self, page: i64, per_page: i64) -> AppResult<Page<StockTake>> {
         self.read(move |c| {
-            let total: i64 = c.query_row("SELECT count(*) FROM stocktakes", [], |r| r.get(0))?;
-            let ids: Vec<i64> = c
-                .prepare("SELECT id FROM stocktakes ORDER BY id DESC LIMIT ?1 OFFSET ?2")?
-                .query_map([per_page, (page - 1) * per_page], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
+            let ids = paging::page(
+                c,
+                "id",
+                "stocktakes",
+                "id DESC",
+                &[],
+                (page, per_page),
+                |r| r.get::<_, i64>(0),
+            )?;
             let items = ids
+                .items
                 .into_iter()
                 .map(|id| load(c, id).map(|x| x.0))
                 .collect::<AppResult<Vec<_>>>()?;
             Ok(Page {
                 items,
-                total,
+                total: ids.total,
                 page,
                 per_page,
             })
@@ -656,47 +663,34 @@ impl Store {
             } else {
                 "WHERE ?1 IS NULL"
             };
-            let total: i64 = c.query_row(
-                &format!("SELECT count(*) FROM gate_alarms g {filter}"),
-                [&status],
-                |r| r.get(0),
-            )?;
-            let mut stmt = c.prepare(&format!(
-                "SELECT g.id, g.asset_id, a.asset_number, a.name, g.reader_id, g.epc, g.status,
-                        g.raised_at, g.last_seen, g.sightings, g.acknowledged_by, g.acknowledged_at,
-                        g.comment
-                 FROM gate_alarms g JOIN assets a ON a.id = g.asset_id {filter}
-                 ORDER BY g.id DESC LIMIT ?2 OFFSET ?3"
-            ))?;
-            let items = stmt
-                .query_map(
-                    rusqlite::params![status, per_page, (page - 1) * per_page],
-                    |r| {
-                        let epc: Vec<u8> = r.get(5)?;
-                        Ok(Alarm {
-                            id: r.get(0)?,
-                            asset_id: r.get(1)?,
-                            asset_number: r.get(2)?,
-                            asset_name: r.get(3)?,
-                            reader_id: r.get(4)?,
-                            epc: shared::hex::Hex(&epc).to_string(),
-                            status: r.get(6)?,
-                            raised_at: ts(r.get(7)?),
-                            last_seen: ts(r.get(8)?),
-                            sightings: r.get(9)?,
-                            acknowledged_by: r.get(10)?,
-                            acknowledged_at: r.get::<_, Option<i64>>(11)?.map(ts),
-                            comment: r.get(12)?,
-                        })
-                    },
-                )?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(Page {
-                items,
-                total,
-                page,
-                per_page,
-            })
+            paging::page(
+                c,
+                "g.id, g.asset_id, a.asset_number, a.name, g.reader_id, g.epc, g.status,
+                 g.raised_at, g.last_seen, g.sightings, g.acknowledged_by, g.acknowledged_at,
+                 g.comment",
+                &format!("gate_alarms g JOIN assets a ON a.id = g.asset_id {filter}"),
+                "g.id DESC",
+                &[status.into()],
+                (page, per_page),
+                |r| {
+                    let epc: Vec<u8> = r.get(5)?;
+                    Ok(Alarm {
+                        id: r.get(0)?,
+                        asset_id: r.get(1)?,
+                        asset_number: r.get(2)?,
+                        asset_name: r.get(3)?,
+                        reader_id: r.get(4)?,
+                        epc: shared::hex::Hex(&epc).to_string(),
+                        status: r.get(6)?,
+                        raised_at: ts(r.get(7)?),
+                        last_seen: ts(r.get(8)?),
+                        sightings: r.get(9)?,
+                        acknowledged_by: r.get(10)?,
+                        acknowledged_at: r.get::<_, Option<i64>>(11)?.map(ts),
+                        comment: r.get(12)?,
+                    })
+                },
+            )
         })
         .await
     }

@@ -25,12 +25,14 @@ use crate::http::error::ErrorBody;
 use crate::http::extract::{credential, ApiJson, ApiPath, ApiQuery};
 use crate::http::respond::{self, session_cookie, set_cookie};
 use crate::http::AppState;
+use crate::paging::{Page, Paging};
 use crate::policy::{asset_visibility, authorize, Action, Ctx, Scope};
 use crate::register::*;
 use crate::stocktake::{
     LineQuery, NewResolution, NewStockTake, Outcome, Reconciliation, StockTake,
 };
 use crate::store::{ForeignSighting, IngestOutcome};
+use crate::time::ts;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

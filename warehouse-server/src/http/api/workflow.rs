@@ -15,8 +15,9 @@ use crate::http::error::ErrorBody;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::respond;
 use crate::http::AppState;
+use crate::paging::{Page, Paging};
 use crate::policy::{authorize, Action, Ctx, Scope};
-use crate::register::{Asset, Page, Paging};
+use crate::register::Asset;
 use crate::store::{report_to_csv, Listing, PurchaseMatches, Report, RequestQuery, REPORTS};
 use crate::workflow::{
     check_document, clean_filename, DocumentInfo, NewRequest, Request, StepBody, StepOutcome,

@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup, DOCTYPE};
 
-use crate::error::{AppError, ErrorKind, Reason};
+use crate::error::{AppError, ErrorKind};
 use crate::http::respond::{
     cookie, cookies, percent_encode, percent_encode_path, session_cookie, set_cookie,
     SESSION_COOKIE,
@@ -374,33 +374,7 @@ async fn set_lang(
 
 /// Fen as yuan with two decimals.
 pub fn yuan(fen: i64) -> String {
-    crate::store::fen_to_yuan(fen)
-}
-
-/// Parses a yuan amount typed by a person ("1,234.5") into fen.
-pub fn parse_yuan(field: &str, s: &str) -> Result<i64, AppError> {
-    let clean: String = s.trim().chars().filter(|c| *c != ',').collect();
-    let bad = || -> AppError {
-        Reason::NotAmount {
-            field: field.into(),
-            value: s.into(),
-        }
-        .into()
-    };
-    let (whole, frac) = clean.split_once('.').unwrap_or((&clean, ""));
-    if whole.is_empty()
-        || frac.len() > 2
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    let whole: i64 = whole.parse().map_err(|_| bad())?;
-    let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
-    whole
-        .checked_mul(100)
-        .and_then(|w| w.checked_add(frac))
-        .ok_or_else(bad)
+    crate::money::fen_to_yuan(fen)
 }
 
 /// A horizontal bar chart as inline SVG (no script needed).
@@ -427,16 +401,6 @@ pub fn bar_chart(rows: &[(String, i64)], unit: &str) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn yuan_amounts_parse_to_fen() {
-        assert_eq!(parse_yuan("a", "1234.5").ok(), Some(123_450));
-        assert_eq!(parse_yuan("a", "1,000").ok(), Some(100_000));
-        assert_eq!(parse_yuan("a", "0.07").ok(), Some(7));
-        for bad in ["", "-1", "1.234", "abc", "1e3", "99999999999999999999"] {
-            assert!(parse_yuan("a", bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn next_stays_on_this_site() {

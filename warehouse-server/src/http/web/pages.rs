@@ -17,8 +17,10 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::error::Reason;
+use crate::money::parse_yuan;
+use crate::paging::Paging;
 use crate::policy::{asset_visibility, authorize, Action, Scope};
-use crate::register::{AssetQuery, AssetState, Paging};
+use crate::register::{AssetQuery, AssetState};
 use crate::stocktake::LineQuery;
 use crate::store::RequestQuery;
 use crate::workflow::{NewRequest, Request, RequestKind, Stage, StepBody};
@@ -145,7 +147,7 @@ fn stage_word(w: &Web, s: Stage) -> String {
 }
 
 fn when(d: &chrono::DateTime<chrono::Utc>) -> String {
-    (*d + chrono::TimeDelta::hours(8))
+    crate::time::shanghai(*d)
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }
@@ -550,7 +552,7 @@ async fn asset_page(State(st): State<AppState>, w: Web, Path(id): Path<i64>) -> 
         ol.timeline {
             @for e in &d.timeline {
                 li {
-                    time { (when(&crate::register::ts(e.at))) }
+                    time { (when(&crate::time::ts(e.at))) }
                     " " strong { (e.action) } " " span { (e.actor) }
                     @if let Some(r) = &e.reason { " — " (r) }
                     @if let Some(p) = &e.place { " @ " (p) }
@@ -1254,7 +1256,7 @@ async fn desk_page(
                         @for d in &desks { option value=(d.id) { (d.name) } }
                     }
                 }
-                input type="hidden" name="since" value=(crate::register::now_ms());
+                input type="hidden" name="since" value=(crate::time::now_ms());
                 button type="submit" data-test="start-scan" { (w.t("start_scan")) }
             }
         },
@@ -1320,7 +1322,7 @@ async fn desk_check_out(
     match st.store.take_step(w.ctx.clone(), id, step).await {
         Ok(out) if out.request.stage == Stage::Checkout => see_other(&format!(
             "/requests/{id}/desk?reader={reader}&since={}",
-            crate::register::now_ms()
+            crate::time::now_ms()
         )),
         Ok(_) => see_other(&format!("/requests/{id}")),
         Err(e) => fail(&w, e),
@@ -1945,7 +1947,7 @@ async fn admin_settings(State(st): State<AppState>, w: Web, body: Bytes) -> Resp
     let f = form(&body);
     let name = tryp!(
         w,
-        crate::register::required_text(
+        crate::input::required_text(
             "org_name",
             f.get("org_name").map(String::as_str).unwrap_or(""),
             200

@@ -563,7 +563,7 @@ fn check(checks: &mut Vec<Check>, name: &str, ok: bool, detail: String) {
 /// its end or a rejection).
 pub async fn simulate_year(store: &Store, seed: u64, requests: u32) -> anyhow::Result<YearReport> {
     if store.list_categories(1, 1).await?.total == 0 {
-        crate::seed::seed(store, 600, false).await?;
+        super::seed::seed(store, 600, false).await?;
     }
     let p = people(store, &seed.to_string()).await?;
     let location = {

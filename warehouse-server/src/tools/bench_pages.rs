@@ -54,7 +54,7 @@ pub async fn run(args: BenchPagesArgs, config: Config) -> anyhow::Result<()> {
             .0 as u64
     };
     if have < args.assets {
-        let r = crate::seed::seed(&store, args.assets - have, true).await?;
+        let r = super::seed::seed(&store, args.assets - have, true).await?;
         println!("seed: {} assets in {:.1?}", r.assets_added, r.elapsed);
     }
     // Some requests so the lists and reports are not empty.
@@ -66,7 +66,7 @@ pub async fn run(args: BenchPagesArgs, config: Config) -> anyhow::Result<()> {
         .await?
         .total;
     if requests == 0 {
-        crate::simulate::simulate_year(&store, 424_242, 200).await?;
+        super::simulate::simulate_year(&store, 424_242, 200).await?;
     }
     let unit = store
         .list_units(1, 1)

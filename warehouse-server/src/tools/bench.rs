@@ -121,7 +121,7 @@ pub async fn run(args: BenchArgs, config: Config) -> anyhow::Result<()> {
             .0 as u64
     };
     if have < args.assets {
-        let report = crate::seed::seed(&store, args.assets - have, true).await?;
+        let report = super::seed::seed(&store, args.assets - have, true).await?;
         println!(
             "seed: {} assets in {:.1?} ({:.0} assets/s, events included)",
             report.assets_added,

@@ -1,0 +1,208 @@
+//! Filing a request: checks what the applicant sent and puts the asked-for
+//! assets under the request.
+
+use super::*;
+
+// ---------------------------------------------------------------------------
+// Filing a request.
+
+pub(super) fn create_blocking(tx: &Transaction<'_>, ctx: &Ctx, new: NewRequest) -> AppResult<i64> {
+    use RequestKind as K;
+    let role = role_of(&ctx.actor)?;
+    // Whose request: unit staff act for their unit; keepers file disposal
+    // and damage reports for warehouse stock (or a named unit's damage).
+    let unit = match role {
+        Role::UnitStaff => {
+            let own = unit_of(&ctx.actor);
+            if new.unit_id.is_some() && new.unit_id != own {
+                return Err(AppError::forbidden(
+                    "unit staff file requests for their own unit only",
+                ));
+            }
+            own
+        }
+        Role::Keeper if matches!(new.kind, K::Disposal | K::Damage) => new.unit_id,
+        _ => {
+            return Err(AppError::forbidden(format!(
+                "{} requests are filed by unit staff{}",
+                new.kind.as_str(),
+                if matches!(new.kind, K::Disposal | K::Damage) {
+                    " or keepers"
+                } else {
+                    ""
+                }
+            )))
+        }
+    };
+    authorize(
+        &ctx.actor,
+        Action::FileRequest,
+        unit.map_or(Scope::Warehouse, Scope::Unit),
+    )?;
+    if let Some(u) = unit {
+        require_exists(tx, "units", "unit_id", u)?;
+    }
+    let CheckedRequest {
+        reason,
+        needed_by,
+        loan_start,
+        loan_due,
+        asset_ids,
+    } = new.check()?;
+    let mut other_unit = None;
+    if let Some(c) = new.category_id {
+        require_exists(tx, "categories", "category_id", c)?;
+    }
+    // Check every named asset before writing anything.
+    let mut assets = Vec::with_capacity(asset_ids.len());
+    for &id in &asset_ids {
+        let a = get_asset(tx, id).map_err(|e| e.with_field("asset_ids"))?;
+        let bad = |what: &str| {
+            Err(AppError::new(
+                crate::error::ErrorKind::Conflict,
+                "wrong_state",
+                format!("asset {id} is {}; {what}", a.state.as_str()),
+            ))
+        };
+        match new.kind {
+            K::Allocation | K::Loan => {
+                authorize(&ctx.actor, Action::ViewAsset, a.scope())?;
+                if a.state != AssetState::InStock {
+                    return bad("only in-stock assets can be requested");
+                }
+            }
+            K::Transfer => {
+                if a.state != AssetState::ListedIdle {
+                    return bad("only virtual-warehouse listings can be asked for");
+                }
+                if a.holder_unit_id == unit {
+                    return Err(AppError::invalid(
+                        "asset_ids",
+                        format!("asset {id} is already your unit's"),
+                    ));
+                }
+                if other_unit.is_some() && other_unit != a.holder_unit_id {
+                    return Err(AppError::invalid(
+                        "asset_ids",
+                        "one transfer asks one unit; file one request per unit",
+                    ));
+                }
+                other_unit = a.holder_unit_id;
+            }
+            K::Intake => {
+                authorize(&ctx.actor, Action::FileRequest, a.scope())?;
+                if !matches!(a.state, AssetState::Allocated | AssetState::ListedIdle) {
+                    return bad("only items the unit holds can be handed in");
+                }
+            }
+            K::Disposal | K::Damage => {
+                let scope = a.scope();
+                authorize(&ctx.actor, Action::FileRequest, scope)?;
+                if role == Role::UnitStaff && scope == Scope::Warehouse {
+                    return Err(AppError::forbidden(format!(
+                        "asset {id} is warehouse stock; a keeper reports it"
+                    )));
+                }
+                if a.state == AssetState::Disposed {
+                    return bad("it is already disposed");
+                }
+            }
+            K::Purchase => {}
+        }
+        assets.push(a);
+    }
+    let now = now_ms();
+    tx.prepare_cached(
+        "INSERT INTO requests (kind, stage, unit_id, other_unit_id, applicant, applicant_user_id,
+             category_id, quantity, budget_fen, reason, needed_by, loan_start, loan_due,
+             disposal_method, loss, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+    )?
+    .execute(rusqlite::params![
+        new.kind.as_str(),
+        new.kind.first_stage().as_str(),
+        unit,
+        other_unit,
+        ctx.actor.label(),
+        user_id(&ctx.actor),
+        new.category_id,
+        if asset_ids.is_empty() {
+            new.quantity
+        } else {
+            Some(asset_ids.len() as i64)
+        },
+        new.budget_fen,
+        reason,
+        needed_by,
+        loan_start,
+        loan_due,
+        new.disposal_method.map(|m| m.as_str()),
+        new.loss.unwrap_or(false),
+        now
+    ])?;
+    let id = tx.last_insert_rowid();
+    for a in &assets {
+        hold_item(tx, id, a.id, "requested", Some(a.state))?;
+        match new.kind {
+            K::Disposal => {
+                remove_listing(tx, a.id)?;
+                move_asset(
+                    tx,
+                    ctx,
+                    a.id,
+                    AssetAction::HoldForDisposal,
+                    Move {
+                        request: Some(id),
+                        reason: reason.clone(),
+                        ..Move::default()
+                    },
+                )?;
+            }
+            K::Damage => note_event(
+                tx,
+                ctx,
+                a,
+                if new.loss.unwrap_or(false) {
+                    "loss_reported"
+                } else {
+                    "damage_reported"
+                },
+                reason.clone(),
+                json!({ "request": id }),
+            )?,
+            _ => note_event(
+                tx,
+                ctx,
+                a,
+                "requested",
+                reason.clone(),
+                json!({ "request": id, "kind": new.kind.as_str() }),
+            )?,
+        }
+    }
+    record_step(
+        tx,
+        ctx,
+        id,
+        new.kind.first_stage(),
+        "submit",
+        reason.as_deref(),
+        json!({}),
+    )?;
+    Ok(id)
+}
+
+impl Store {
+    /// Files a request; returns it with its items and first step.
+    pub async fn create_request(&self, ctx: Ctx, new: NewRequest) -> AppResult<Request> {
+        self.write(move |tx| {
+            let id = create_blocking(tx, &ctx, new)?;
+            get_request(tx, id)
+        })
+        .await
+    }
+
+    pub fn create_request_blocking(&self, ctx: &Ctx, new: NewRequest) -> AppResult<i64> {
+        self.write_blocking(|tx| create_blocking(tx, ctx, new))
+    }
+}

@@ -1,0 +1,122 @@
+//! The virtual warehouse (虚拟仓): idle assets units offer to others.
+
+use super::*;
+
+// ---------------------------------------------------------------------------
+// Virtual warehouse.
+
+/// An idle asset offered by a unit.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Listing {
+    pub asset_id: i64,
+    pub asset_number: String,
+    pub name: String,
+    pub category_id: i64,
+    pub model: Option<String>,
+    pub condition: Condition,
+    pub original_value_fen: i64,
+    pub unit_id: i64,
+    pub unit_name: String,
+    pub notes: Option<String>,
+    pub listed_at: chrono::DateTime<chrono::Utc>,
+    /// An open transfer request already asks for it.
+    pub requested: bool,
+    /// A photo is at `/assets/{id}/photo`.
+    pub has_photo: bool,
+}
+
+impl Store {
+    /// Offers an idle asset in the virtual warehouse.
+    pub async fn list_idle(
+        &self,
+        ctx: Ctx,
+        asset_id: i64,
+        notes: Option<String>,
+    ) -> AppResult<Asset> {
+        let notes = optional_text("notes", notes.as_deref(), 1000)?;
+        self.write(move |tx| {
+            let a = get_asset(tx, asset_id)?;
+            authorize(&ctx.actor, Action::ListIdle, a.scope())?;
+            let unit = a.holder_unit_id.ok_or_else(|| {
+                AppError::conflict("warehouse stock is not listed; units list what they hold")
+            })?;
+            let moved = move_asset(
+                tx,
+                &ctx,
+                asset_id,
+                AssetAction::ListIdle,
+                Move {
+                    reason: notes.clone(),
+                    ..Move::default()
+                },
+            )?;
+            tx.execute(
+                "INSERT INTO idle_listings (asset_id, unit_id, notes, listed_by, listed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![asset_id, unit, notes, ctx.actor.label(), now_ms()],
+            )?;
+            Ok(moved)
+        })
+        .await
+    }
+
+    /// Takes a listing back (not while a transfer request holds it).
+    pub async fn unlist_idle(&self, ctx: Ctx, asset_id: i64) -> AppResult<Asset> {
+        self.write(move |tx| {
+            let a = get_asset(tx, asset_id)?;
+            authorize(&ctx.actor, Action::ListIdle, a.scope())?;
+            let held = holding_request(tx, asset_id)?;
+            if let Some(r) = held {
+                return Err(AppError::conflict(format!(
+                    "request {r} asks for asset {asset_id}; it must be decided first"
+                )));
+            }
+            remove_listing(tx, asset_id)?;
+            move_asset(tx, &ctx, asset_id, AssetAction::Unlist, Move::default())
+        })
+        .await
+    }
+
+    pub async fn virtual_warehouse(
+        &self,
+        category_id: Option<i64>,
+        paging: Paging,
+    ) -> AppResult<Page<Listing>> {
+        let (page, per_page) = paging.resolve()?;
+        self.read(move |c| {
+            let cat = category_id.unwrap_or(-1);
+            // The count joins units too; a listing's unit always exists.
+            crate::store::paging::page(
+                c,
+                "a.id, a.asset_number, a.name, a.category_id, a.model, a.condition,
+                 a.original_value_fen, l.unit_id, u.name, l.notes, l.listed_at,
+                 EXISTS (SELECT 1 FROM request_items i WHERE i.asset_id = a.id AND i.active = 1),
+                 EXISTS (SELECT 1 FROM asset_photos p WHERE p.asset_id = a.id)",
+                "idle_listings l JOIN assets a ON a.id = l.asset_id JOIN units u ON u.id = l.unit_id
+                 WHERE (?1 = -1 OR a.category_id = ?1)",
+                "l.listed_at DESC, a.id",
+                &[cat.into()],
+                (page, per_page),
+                |r| {
+                    let cond: String = r.get(5)?;
+                    Ok(Listing {
+                        asset_id: r.get(0)?,
+                        asset_number: r.get(1)?,
+                        name: r.get(2)?,
+                        category_id: r.get(3)?,
+                        model: r.get(4)?,
+                        condition: Condition::parse(&cond).unwrap_or(Condition::Good),
+                        original_value_fen: r.get(6)?,
+                        unit_id: r.get(7)?,
+                        unit_name: r.get(8)?,
+                        notes: r.get(9)?,
+                        listed_at: ts(r.get(10)?),
+                        requested: r.get(11)?,
+                        has_photo: r.get(12)?,
+                    })
+                },
+            )
+        })
+        .await
+    }
+}

@@ -1,0 +1,287 @@
+//! Requests, their steps and what the steps do to assets. Every change of
+//! an asset's state goes through [`move_asset`], which asks the state
+//! machine ([`crate::lifecycle::transition`]) and appends the event in the
+//! same transaction; every step is checked by [`crate::workflow::step`].
+
+mod cases;
+mod desk;
+mod documents;
+mod filing;
+mod idle;
+mod moves;
+mod photos;
+mod queries;
+mod steps;
+mod tools;
+
+use rusqlite::{Connection, OptionalExtension, Transaction};
+use serde_json::json;
+
+use super::assets::{get_asset, insert_asset};
+use super::events::{append, NewEvent};
+use super::register::require_exists;
+use super::Store;
+use crate::error::{AppError, AppResult};
+use crate::input::{optional_text, parse_date, required_text};
+use crate::lifecycle::{self, AssetAction};
+use crate::money::non_negative;
+use crate::paging::{Page, Paging};
+use crate::policy::{authorize, Action, Actor, Ctx, Role, Scope};
+use crate::register::*;
+use crate::time::{now_ms, shanghai_today, ts};
+use crate::workflow::*;
+use documents::*;
+use moves::*;
+use queries::*;
+
+pub(crate) use cases::open_case;
+pub use documents::Document;
+pub use idle::Listing;
+pub(crate) use moves::{move_asset, Move};
+pub use queries::{PurchaseMatches, RequestQuery};
+pub use tools::SampleAsset;
+
+fn role_of(actor: &Actor) -> AppResult<Role> {
+    match actor {
+        Actor::User { role, .. } => Ok(*role),
+        _ => Err(AppError::forbidden("only people take steps on requests")),
+    }
+}
+
+fn unit_of(actor: &Actor) -> Option<i64> {
+    match actor {
+        Actor::User { unit_id, .. } => *unit_id,
+        _ => None,
+    }
+}
+
+fn user_id(actor: &Actor) -> Option<i64> {
+    match actor {
+        Actor::User { id, .. } => Some(*id),
+        _ => None,
+    }
+}
+
+/// The row of a request, as the step logic needs it.
+#[derive(Debug, Clone)]
+struct Row {
+    id: i64,
+    kind: RequestKind,
+    stage: Stage,
+    unit_id: Option<i64>,
+    other_unit_id: Option<i64>,
+    applicant_user_id: Option<i64>,
+    category_id: Option<i64>,
+    quantity: Option<i64>,
+    method: Option<DisposalMethod>,
+    loss: bool,
+    cause: Option<Cause>,
+    remedy: Option<Remedy>,
+    spent_fen: Option<i64>,
+    hammer_fen: Option<i64>,
+    compensation_fen: Option<i64>,
+    batch_id: Option<i64>,
+}
+
+fn load_row(c: &Connection, id: i64) -> AppResult<Row> {
+    c.prepare_cached(
+        "SELECT id, kind, stage, unit_id, other_unit_id, applicant_user_id, category_id,
+                quantity, disposal_method, loss, cause, remedy, spent_fen, hammer_fen,
+                compensation_fen, batch_id
+         FROM requests WHERE id = ?1",
+    )?
+    .query_row([id], |r| {
+        let kind: String = r.get(1)?;
+        let stage: String = r.get(2)?;
+        let method: Option<String> = r.get(8)?;
+        let cause: Option<String> = r.get(10)?;
+        let remedy: Option<String> = r.get(11)?;
+        Ok(Row {
+            id: r.get(0)?,
+            kind: RequestKind::parse(&kind).unwrap_or(RequestKind::Damage),
+            stage: Stage::parse(&stage).unwrap_or(Stage::Rejected),
+            unit_id: r.get(3)?,
+            other_unit_id: r.get(4)?,
+            applicant_user_id: r.get(5)?,
+            category_id: r.get(6)?,
+            quantity: r.get(7)?,
+            method: method.as_deref().and_then(DisposalMethod::parse),
+            loss: r.get(9)?,
+            cause: cause.as_deref().and_then(Cause::parse),
+            remedy: remedy.as_deref().and_then(Remedy::parse),
+            spent_fen: r.get(12)?,
+            hammer_fen: r.get(13)?,
+            compensation_fen: r.get(14)?,
+            batch_id: r.get(15)?,
+        })
+    })
+    .optional()?
+    .ok_or_else(|| AppError::not_found("request", id))
+}
+
+/// The scope a request belongs to, for [`authorize`].
+fn scope_of(r: &Row) -> Scope {
+    r.unit_id.map_or(Scope::Warehouse, Scope::Unit)
+}
+
+/// May the actor see this request? Unit staff see their unit's requests
+/// and transfers asking for their listed items.
+fn may_view(actor: &Actor, r: &Row) -> bool {
+    if authorize(actor, Action::ViewRequests, Scope::Global).is_ok() {
+        return true;
+    }
+    [r.unit_id, r.other_unit_id]
+        .into_iter()
+        .flatten()
+        .any(|u| authorize(actor, Action::ViewRequests, Scope::Unit(u)).is_ok())
+}
+
+fn record_step(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    id: i64,
+    stage: Stage,
+    action: &str,
+    comment: Option<&str>,
+    details: serde_json::Value,
+) -> AppResult<()> {
+    let comment = optional_text("comment", comment, 1000)?;
+    tx.prepare_cached(
+        "INSERT INTO request_steps (request_id, stage, action, actor, at, comment, details)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(rusqlite::params![
+        id,
+        stage.as_str(),
+        action,
+        ctx.actor.label(),
+        now_ms(),
+        comment,
+        details.to_string()
+    ])?;
+    Ok(())
+}
+
+/// The open request holding an asset, if any.
+fn holding_request(c: &Connection, asset_id: i64) -> AppResult<Option<i64>> {
+    Ok(
+        c.prepare_cached(
+            "SELECT request_id FROM request_items WHERE asset_id = ?1 AND active = 1",
+        )?
+        .query_row([asset_id], |r| r.get(0))
+        .optional()?,
+    )
+}
+
+/// Puts an asset under a request; an asset is held by at most one open
+/// request (the unique index is the backstop for concurrent writers).
+fn hold_item(
+    tx: &Transaction<'_>,
+    request: i64,
+    asset_id: i64,
+    status: &str,
+    prev_state: Option<AssetState>,
+) -> AppResult<()> {
+    let holder = holding_request(tx, asset_id)?;
+    if let Some(other) = holder.filter(|o| *o != request) {
+        return Err(AppError::new(
+            crate::error::ErrorKind::Conflict,
+            "asset_held",
+            format!("asset {asset_id} is already held by open request {other}"),
+        ));
+    }
+    tx.prepare_cached(
+        "INSERT INTO request_items (request_id, asset_id, status, active, prev_state)
+         VALUES (?1, ?2, ?3, 1, ?4)
+         ON CONFLICT (request_id, asset_id) DO UPDATE SET status = excluded.status, active = 1",
+    )?
+    .execute(rusqlite::params![
+        request,
+        asset_id,
+        status,
+        prev_state.map(|s| s.as_str())
+    ])?;
+    Ok(())
+}
+
+fn set_item(
+    tx: &Transaction<'_>,
+    request: i64,
+    asset_id: i64,
+    status: &str,
+    active: bool,
+) -> AppResult<()> {
+    tx.prepare_cached(
+        "UPDATE request_items SET status = ?3, active = ?4 WHERE request_id = ?1 AND asset_id = ?2",
+    )?
+    .execute(rusqlite::params![request, asset_id, status, active])?;
+    Ok(())
+}
+
+/// An active item: asset id, item status, state before the request held
+/// it, and the location it was checked out from.
+type HeldItem = (i64, String, Option<AssetState>, Option<i64>);
+
+/// Scanned EPCs: the known ones with their asset, and the unknown ones.
+type Scans = (Vec<(String, i64)>, Vec<Extra>);
+
+/// Active items of a request with their status and recorded previous state.
+fn active_items(c: &Connection, request: i64) -> AppResult<Vec<HeldItem>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT asset_id, status, prev_state, from_location_id FROM request_items
+         WHERE request_id = ?1 AND active = 1 ORDER BY asset_id",
+    )?;
+    let rows = stmt.query_map([request], |r| {
+        let prev: Option<String> = r.get(2)?;
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            prev.as_deref().and_then(AssetState::parse),
+            r.get(3)?,
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn remove_listing(tx: &Transaction<'_>, asset_id: i64) -> AppResult<()> {
+    tx.prepare_cached("DELETE FROM idle_listings WHERE asset_id = ?1")?
+        .execute([asset_id])?;
+    Ok(())
+}
+
+/// EPC (hex) → asset id of the active binding.
+fn asset_by_epc(c: &Connection, epc_hex: &str) -> AppResult<Option<i64>> {
+    let bytes = shared::hex::decode(epc_hex.trim())
+        .map_err(|_| AppError::invalid("epcs", format!("`{epc_hex}` is not a hex EPC")))?;
+    Ok(
+        c.prepare_cached("SELECT asset_id FROM tags WHERE epc = ?1 AND unbound_at IS NULL")?
+            .query_row([bytes], |r| r.get(0))
+            .optional()?,
+    )
+}
+
+/// Releases everything a request holds (rejection, withdrawal, shortfall).
+fn release_all(tx: &Transaction<'_>, ctx: &Ctx, r: &Row, reason: Option<String>) -> AppResult<()> {
+    for (asset, status, prev, _) in active_items(tx, r.id)? {
+        if r.kind == RequestKind::Disposal {
+            move_asset(
+                tx,
+                ctx,
+                asset,
+                AssetAction::ReleaseDisposal,
+                Move {
+                    request: Some(r.id),
+                    released_to: prev,
+                    reason: reason.clone(),
+                    ..Move::default()
+                },
+            )?;
+        } else if status != "requested" {
+            // Only reserved items can be released; moved ones stay with the
+            // request (the chain never rejects after a check-out).
+            continue;
+        }
+        set_item(tx, r.id, asset, "released", false)?;
+    }
+    Ok(())
+}

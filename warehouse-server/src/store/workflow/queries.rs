@@ -1,0 +1,285 @@
+//! Reading requests: one request, filtered listings (the inbox is
+//! `mine`), and what could fulfil a purchase.
+
+use super::*;
+
+// ---------------------------------------------------------------------------
+// Reading requests.
+
+pub(super) const REQUEST_COLUMNS: &str =
+    "id, kind, stage, unit_id, other_unit_id, applicant, category_id,
+    quantity, budget_fen, reason, needed_by, loan_start, loan_due, disposal_method, loss,
+    batch_id, spent_fen, appraised_fen, hammer_fen, remitted_fen, compensation_fen,
+    compensation_paid_fen, created_at, updated_at, closed_at";
+
+pub(super) fn row_to_request(r: &rusqlite::Row<'_>) -> rusqlite::Result<Request> {
+    let kind: String = r.get(1)?;
+    let stage: String = r.get(2)?;
+    let method: Option<String> = r.get(13)?;
+    let stage = Stage::parse(&stage).unwrap_or(Stage::Rejected);
+    let budget: Option<i64> = r.get(8)?;
+    let spent: Option<i64> = r.get(16)?;
+    let loan_due: Option<String> = r.get(12)?;
+    let overdue = stage == Stage::OnLoan
+        && loan_due
+            .as_deref()
+            .is_some_and(|d| d < shanghai_today().as_str());
+    Ok(Request {
+        id: r.get(0)?,
+        kind: RequestKind::parse(&kind).unwrap_or(RequestKind::Damage),
+        stage,
+        awaiting: stage.awaiting(),
+        unit_id: r.get(3)?,
+        other_unit_id: r.get(4)?,
+        applicant: r.get(5)?,
+        category_id: r.get(6)?,
+        quantity: r.get(7)?,
+        budget_fen: budget,
+        reason: r.get(9)?,
+        needed_by: r.get(10)?,
+        loan_start: r.get(11)?,
+        loan_due,
+        overdue,
+        disposal_method: method.as_deref().and_then(DisposalMethod::parse),
+        loss: r.get(14)?,
+        batch_id: r.get(15)?,
+        spent_fen: spent,
+        savings_fen: budget.zip(spent).map(|(b, s)| b - s),
+        appraised_fen: r.get(17)?,
+        hammer_fen: r.get(18)?,
+        remitted_fen: r.get(19)?,
+        compensation_fen: r.get(20)?,
+        compensation_paid_fen: r.get(21)?,
+        created_at: ts(r.get(22)?),
+        updated_at: ts(r.get(23)?),
+        closed_at: r.get::<_, Option<i64>>(24)?.map(ts),
+        items: Vec::new(),
+        steps: Vec::new(),
+        documents: Vec::new(),
+    })
+}
+
+pub(super) fn get_request(c: &Connection, id: i64) -> AppResult<Request> {
+    let mut req = c
+        .prepare_cached(&format!(
+            "SELECT {REQUEST_COLUMNS} FROM requests WHERE id = ?1"
+        ))?
+        .query_row([id], row_to_request)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("request", id))?;
+    let mut stmt = c.prepare_cached(
+        "SELECT i.asset_id, a.asset_number, a.name, i.status, a.state, i.return_condition,
+                (SELECT t.epc FROM tags t WHERE t.asset_id = a.id AND t.unbound_at IS NULL)
+         FROM request_items i JOIN assets a ON a.id = i.asset_id
+         WHERE i.request_id = ?1 ORDER BY i.asset_id",
+    )?;
+    req.items = stmt
+        .query_map([id], |r| {
+            let epc: Option<Vec<u8>> = r.get(6)?;
+            Ok(RequestItem {
+                asset_id: r.get(0)?,
+                asset_number: r.get(1)?,
+                name: r.get(2)?,
+                status: r.get(3)?,
+                asset_state: r.get(4)?,
+                return_condition: r.get(5)?,
+                epc: epc.map(|e| shared::hex::Hex(&e).to_string()),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut stmt = c.prepare_cached(
+        "SELECT stage, action, actor, at, comment, details FROM request_steps
+         WHERE request_id = ?1 ORDER BY id",
+    )?;
+    req.steps = stmt
+        .query_map([id], |r| {
+            let details: String = r.get(5)?;
+            Ok(Step {
+                stage: r.get(0)?,
+                action: r.get(1)?,
+                actor: r.get(2)?,
+                at: ts(r.get(3)?),
+                comment: r.get(4)?,
+                details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    req.documents = list_documents(c, id)?;
+    Ok(req)
+}
+
+/// Filters for request listings.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+pub struct RequestQuery {
+    pub kind: Option<String>,
+    pub stage: Option<String>,
+    pub unit_id: Option<i64>,
+    /// Only loans past due with items out.
+    pub overdue: Option<bool>,
+    /// Only requests waiting on the caller's role (the inbox).
+    pub mine: Option<bool>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+pub(super) fn list_requests(
+    c: &Connection,
+    actor: &Actor,
+    q: &RequestQuery,
+) -> AppResult<Page<Request>> {
+    let (page, per_page) = Paging {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .resolve()?;
+    let mut filter = vec!["1 = 1".to_owned()];
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    // `sql` uses `?` for the one new argument (repeated as often as needed).
+    fn arg(
+        filter: &mut Vec<String>,
+        args: &mut Vec<rusqlite::types::Value>,
+        sql: &str,
+        v: rusqlite::types::Value,
+    ) {
+        args.push(v);
+        filter.push(sql.replace('?', &format!("?{}", args.len())));
+    }
+    if let Some(k) = &q.kind {
+        let k = RequestKind::parse(k)
+            .ok_or_else(|| AppError::invalid("kind", format!("unknown request kind `{k}`")))?;
+        arg(
+            &mut filter,
+            &mut args,
+            "kind = ?",
+            k.as_str().to_owned().into(),
+        );
+    }
+    if let Some(s) = &q.stage {
+        let s = Stage::parse(s)
+            .ok_or_else(|| AppError::invalid("stage", format!("unknown stage `{s}`")))?;
+        arg(
+            &mut filter,
+            &mut args,
+            "stage = ?",
+            s.as_str().to_owned().into(),
+        );
+    }
+    if let Some(u) = q.unit_id {
+        arg(&mut filter, &mut args, "unit_id = ?", u.into());
+    }
+    if q.overdue == Some(true) {
+        arg(
+            &mut filter,
+            &mut args,
+            "stage = 'on_loan' AND loan_due < ?",
+            shanghai_today().into(),
+        );
+    }
+    // Unit staff see their own unit's requests (and transfers asking them).
+    if authorize(actor, Action::ViewRequests, Scope::Global).is_err() {
+        let u = unit_of(actor).ok_or_else(|| AppError::forbidden("no unit"))?;
+        authorize(actor, Action::ViewRequests, Scope::Unit(u))?;
+        arg(
+            &mut filter,
+            &mut args,
+            "(unit_id = ? OR other_unit_id = ?)",
+            u.into(),
+        );
+    }
+    if q.mine == Some(true) {
+        let role = role_of(actor)?;
+        let stages: Vec<String> = Stage::ALL
+            .iter()
+            .filter(|s| s.awaiting() == Some(role))
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        if stages.is_empty() {
+            filter.push("0 = 1".into());
+        } else {
+            filter.push(format!("stage IN ({})", stages.join(", ")));
+        }
+        if role == Role::UnitStaff {
+            let u = unit_of(actor).unwrap_or(-1);
+            arg(&mut filter, &mut args, "unit_id = ?", u.into());
+        }
+    }
+    crate::store::paging::page(
+        c,
+        REQUEST_COLUMNS,
+        &format!("requests WHERE {}", filter.join(" AND ")),
+        "id DESC",
+        &args,
+        (page, per_page),
+        row_to_request,
+    )
+}
+
+impl Store {
+    pub async fn request(&self, actor: Actor, id: i64) -> AppResult<Request> {
+        self.read(move |c| {
+            let r = load_row(c, id)?;
+            if !may_view(&actor, &r) {
+                return Err(AppError::not_found("request", id));
+            }
+            get_request(c, id)
+        })
+        .await
+    }
+
+    pub fn request_blocking(&self, id: i64) -> AppResult<Request> {
+        self.read_blocking(|c| get_request(c, id))
+    }
+
+    pub async fn requests(&self, actor: Actor, q: RequestQuery) -> AppResult<Page<Request>> {
+        self.read(move |c| list_requests(c, &actor, &q)).await
+    }
+
+    /// For a purchase: in-stock items and other units' listings of the
+    /// requested category, shown to the approver before buying.
+    pub async fn purchase_matches(&self, actor: Actor, id: i64) -> AppResult<PurchaseMatches> {
+        self.read(move |c| {
+            let r = load_row(c, id)?;
+            if !may_view(&actor, &r) {
+                return Err(AppError::not_found("request", id));
+            }
+            let cat = r.category_id.unwrap_or(-1);
+            let ids = |sql: &str| -> AppResult<Vec<i64>> {
+                let mut stmt = c.prepare_cached(sql)?;
+                let rows = stmt.query_map((cat, r.unit_id.unwrap_or(-1)), |row| row.get(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            };
+            let in_stock = ids(
+                "SELECT a.id FROM assets a WHERE a.category_id = ?1 AND a.state = 'in_stock'
+                   AND ?2 = ?2
+                   AND NOT EXISTS (SELECT 1 FROM request_items i WHERE i.asset_id = a.id AND i.active = 1)
+                 ORDER BY a.id LIMIT 200",
+            )?;
+            let listed = ids(
+                "SELECT a.id FROM assets a WHERE a.category_id = ?1 AND a.state = 'listed_idle'
+                   AND a.holder_unit_id <> ?2
+                   AND NOT EXISTS (SELECT 1 FROM request_items i WHERE i.asset_id = a.id AND i.active = 1)
+                 ORDER BY a.id LIMIT 200",
+            )?;
+            Ok(PurchaseMatches {
+                request_id: id,
+                category_id: r.category_id,
+                quantity: r.quantity,
+                in_stock,
+                listed_idle: listed,
+            })
+        })
+        .await
+    }
+}
+
+/// What could fulfil a purchase instead of buying.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct PurchaseMatches {
+    pub request_id: i64,
+    pub category_id: Option<i64>,
+    pub quantity: Option<i64>,
+    /// In-stock assets of the category, not held by another request.
+    pub in_stock: Vec<i64>,
+    /// Other units' idle listings of the category.
+    pub listed_idle: Vec<i64>,
+}
