@@ -214,6 +214,11 @@ pub enum Reason {
         what: &'static str,
         id: String,
     },
+    /// A form field naming a record (category, location…) that is not there.
+    DoesNotExist {
+        field: String,
+        id: i64,
+    },
     NoRoute,
     /// A unique value already used (SQLite's words in `detail`).
     Duplicate {
@@ -351,6 +356,7 @@ impl Reason {
             | R::UploadUnreadable { .. }
             | R::FormNotUnderstood { .. }
             | R::BadField { .. }
+            | R::DoesNotExist { .. }
             | R::Other(_) => (K::Invalid, "invalid"),
             R::TooLarge { .. } => (K::PayloadTooLarge, "too_large"),
             R::BodyTooLarge => (K::PayloadTooLarge, "body_too_large"),
@@ -394,7 +400,8 @@ impl Reason {
             | R::BadId { field, .. }
             | R::NotHex { field, .. }
             | R::FormNotUnderstood { field, .. }
-            | R::BadField { field, .. } => Some(field),
+            | R::BadField { field, .. }
+            | R::DoesNotExist { field, .. } => Some(field),
             R::Duplicate { field, .. } | R::ConstraintViolated { field, .. } => field.as_deref(),
             R::DueBeforeStart => Some("loan_due"),
             R::PasswordTooShort { .. } => Some("password"),
@@ -529,6 +536,7 @@ impl Reason {
                 request_id,
             } => format!("asset {asset_id} is already held by open request {request_id}"),
             R::NotFound { what, id } => format!("{what} {id} not found"),
+            R::DoesNotExist { field, id } => format!("{field} {id} does not exist"),
             R::NoRoute => "no such endpoint; see /api/v1/openapi.json".into(),
             R::Duplicate { detail, .. } => {
                 format!("a record with this value already exists ({detail})")
@@ -634,6 +642,7 @@ impl Reason {
                 request_id,
             } => format!("资产 {asset_id} 已被未办结的申请 {request_id} 占用"),
             R::NotFound { what, id } => format!("找不到{}（{id}）", noun_zh(what)),
+            R::DoesNotExist { field, id } => format!("{}（{id}）不存在", label(field)),
             R::NoRoute => "没有这个页面".into(),
             R::Duplicate { field, .. } => match field.as_deref() {
                 Some(f) if !field_label(f).is_empty() => {
@@ -971,6 +980,10 @@ mod tests {
                 id: f("424242"),
             },
             R::NoRoute,
+            R::DoesNotExist {
+                field: f("location_id"),
+                id: 12,
+            },
             R::Duplicate {
                 field: Some(f("name")),
                 detail: f("UNIQUE constraint failed: units.name"),
@@ -1040,9 +1053,10 @@ mod tests {
             R::UnitRequired => 48,
             R::BadAssetNumber { .. } => 49,
             R::OneHolder => 50,
+            R::DoesNotExist { .. } => 51,
         }
     }
-    const VARIANTS: usize = 51;
+    const VARIANTS: usize = 52;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

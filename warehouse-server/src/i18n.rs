@@ -342,6 +342,7 @@ pub fn field_label(field: &str) -> &'static str {
         "unit_id" => "单位",
         "holder_location_id" => "存放货位",
         "holder_unit_id" => "持有单位",
+        "reader_ids" => "读写器",
         "username" => "用户名",
         "password" => "密码",
         _ => "",

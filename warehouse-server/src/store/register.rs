@@ -35,10 +35,11 @@ pub(crate) fn require_exists(
     if found {
         Ok(())
     } else {
-        Err(AppError::invalid(
-            field,
-            format!("{field} {id} does not exist"),
-        ))
+        Err(crate::error::Reason::DoesNotExist {
+            field: field.into(),
+            id,
+        }
+        .into())
     }
 }
 

@@ -524,7 +524,10 @@ fn return_items(
         };
         let to = location_id.or(row.3);
         let Some(to) = to else {
-            return Err(AppError::invalid("location_id", "say where returns go"));
+            return Err(Reason::Required {
+                field: "location_id".into(),
+            }
+            .into());
         };
         let note = optional_text("note", item.note.as_deref(), 500)?;
         move_asset(
@@ -649,10 +652,10 @@ fn decide_cause(
             let who = responsible.as_deref().unwrap_or("");
             let who = required_text("responsible", who, 200)?;
             let Some(remedy) = remedy else {
-                return Err(AppError::invalid(
-                    "remedy",
-                    "say whether the responsible party repairs or compensates",
-                ));
+                return Err(Reason::Required {
+                    field: "remedy".into(),
+                }
+                .into());
             };
             if r.loss && *remedy == Remedy::Repair {
                 return Err(AppError::invalid(
@@ -662,10 +665,10 @@ fn decide_cause(
             }
             let amount = match (remedy, amount_fen) {
                 (Remedy::Repair, None) => {
-                    return Err(AppError::invalid(
-                        "amount_fen",
-                        "the repair cost is required",
-                    ))
+                    return Err(Reason::Required {
+                        field: "amount_fen".into(),
+                    }
+                    .into())
                 }
                 (_, Some(a)) => non_negative("amount_fen", *a)?,
                 (Remedy::Compensate, None) => {
