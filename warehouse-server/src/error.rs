@@ -23,8 +23,12 @@ pub enum ErrorKind {
     PayloadTooLarge,
     /// 422: well-formed but invalid (missing field, wrong type, bad value).
     Invalid,
+    /// 429: the caller holds too many of a limited thing (live streams).
+    TooManyRequests,
     /// 500: our fault; details are logged, not returned.
     Internal,
+    /// 503: the request ran past the server's time limit.
+    Unavailable,
 }
 
 /// An application error: kind, a stable machine code, the reason (which
@@ -769,6 +773,8 @@ impl AppError {
             (ErrorKind::Unauthenticated, _) => "请重新登录".into(),
             (ErrorKind::BadRequest, _) => "请求无法读取".into(),
             (ErrorKind::Internal, _) => "服务器内部错误".into(),
+            (ErrorKind::TooManyRequests, _) => "同时打开的实时页面过多，请关闭其他标签页".into(),
+            (ErrorKind::Unavailable, _) => "服务器处理超时，请稍后重试".into(),
         }
     }
 }
