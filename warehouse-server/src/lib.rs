@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod gate;
 pub mod http;
+pub mod i18n;
 pub mod input;
 pub mod lifecycle;
 pub mod money;
@@ -27,7 +28,6 @@ pub mod stocktake;
 pub mod store;
 pub mod time;
 pub mod tools;
-pub mod web;
 pub mod workflow;
 
 use std::io::Write;

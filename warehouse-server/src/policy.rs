@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 /// Roles of people. Reader daemons are not people: see [`Actor::Reader`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -126,11 +126,11 @@ pub fn authorize(actor: &Actor, action: Action, scope: Scope) -> AppResult<()> {
     if allowed(actor, action, scope) {
         Ok(())
     } else {
-        Err(AppError::forbidden(format!(
-            "{} may not {:?} here",
-            actor.label(),
-            action
-        )))
+        Err(crate::error::Reason::NotAllowed {
+            actor: actor.label(),
+            action: format!("{action:?}"),
+        }
+        .into())
     }
 }
 

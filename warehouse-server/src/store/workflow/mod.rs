@@ -21,7 +21,7 @@ use super::assets::{get_asset, insert_asset};
 use super::events::{append, append_step, NewEvent, NewStep};
 use super::register::require_exists;
 use super::Store;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::input::{optional_text, parse_date, required_text};
 use crate::lifecycle::{self, AssetAction};
 use crate::money::non_negative;
@@ -181,11 +181,11 @@ fn hold_item(
 ) -> AppResult<()> {
     let holder = holding_request(tx, asset_id)?;
     if let Some(other) = holder.filter(|o| *o != request) {
-        return Err(AppError::new(
-            crate::error::ErrorKind::Conflict,
-            "asset_held",
-            format!("asset {asset_id} is already held by open request {other}"),
-        ));
+        return Err(Reason::AssetHeld {
+            asset_id,
+            request_id: other,
+        }
+        .into());
     }
     tx.prepare_cached(
         "INSERT INTO request_items (request_id, asset_id, status, active, prev_state)

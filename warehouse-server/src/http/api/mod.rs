@@ -1,8 +1,11 @@
-//! Route table and handlers. Each handler: extract, authorize, call the
-//! store, answer.
+//! The JSON API under `/api/v1`: the route table and handlers (this file
+//! for accounts, the register, tags, ingest and stock-takes; [`workflow`]
+//! for the lifecycle) and the OpenAPI document ([`openapi`]). Each handler:
+//! extract, authorize, call the store, answer. Sits on the shell
+//! (`crate::http`) only; never imports the pages (the sibling `web`).
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -10,11 +13,18 @@ use serde::{Deserialize, Serialize};
 use shared::sync::ObservationBatch;
 use utoipa::ToSchema;
 
-use super::extract::{credential, ApiJson, ApiPath, ApiQuery};
-use super::{AppState, SESSION_COOKIE};
-use crate::error::{AppError, AppResult};
+mod openapi;
+mod workflow;
+
+pub use openapi::{document as openapi_document, ApiDoc};
+
+use crate::error::{AppError, AppResult, Reason};
 use crate::events::Verification;
 use crate::gate::{Acknowledgement, Alarm, EmergencyPass, EmergencyPassRequest};
+use crate::http::error::ErrorBody;
+use crate::http::extract::{credential, ApiJson, ApiPath, ApiQuery};
+use crate::http::respond::{self, session_cookie, set_cookie};
+use crate::http::AppState;
 use crate::paging::{Page, Paging};
 use crate::policy::{asset_visibility, authorize, Action, Ctx, Scope};
 use crate::register::*;
@@ -77,6 +87,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/alarms", get(list_alarms))
         .route("/api/v1/alarms/{id}/acknowledge", post(acknowledge_alarm))
         .route("/api/v1/events/verify", get(verify_log))
+        .merge(workflow::routes())
 }
 
 async fn health() -> &'static str {
@@ -84,22 +95,10 @@ async fn health() -> &'static str {
 }
 
 async fn openapi() -> Response {
-    match super::openapi_document().to_json() {
+    match openapi_document().to_json() {
         Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
         Err(e) => AppError::internal(format!("openapi: {e}")).into_response(),
     }
-}
-
-pub(super) fn csv_response(name: &str, body: Vec<u8>) -> Response {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    (headers, body).into_response()
 }
 
 // ---- accounts -------------------------------------------------------------
@@ -121,13 +120,13 @@ pub struct LoginResponse {
 
 /// Log in: a session token (bearer) and an HttpOnly cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = super::error::ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> AppResult<Response> {
     let found = state.store.user_for_login(req.username.clone()).await?;
-    let bad = || AppError::unauthenticated("wrong username or password");
+    let bad = || AppError::from(Reason::WrongLogin);
     let Some((user, hash)) = found else {
         return Err(bad());
     };
@@ -142,25 +141,17 @@ async fn login(
         .store
         .create_session(user, state.config.session_ttl_secs)
         .await?;
-    let secure = if state.config.secure_cookie {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
-        session.token, state.config.session_ttl_secs
+    let cookie = session_cookie(
+        Some(&session.token),
+        state.config.session_ttl_secs,
+        state.config.secure_cookie,
     );
     let body = LoginResponse {
         token: session.token,
         expires_at: ts(session.expires_at),
         user: session.user,
     };
-    let mut resp = Json(body).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    Ok(resp)
+    Ok(set_cookie(Json(body).into_response(), &cookie))
 }
 
 /// Log out: the session token stops working.
@@ -175,12 +166,8 @@ async fn logout(
     if let Some(token) = credential(&parts) {
         state.store.delete_session(token).await?;
     }
-    let mut resp = StatusCode::NO_CONTENT.into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("wh_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"),
-    );
-    Ok(resp)
+    let cookie = session_cookie(None, 0, state.config.secure_cookie);
+    Ok(set_cookie(StatusCode::NO_CONTENT.into_response(), &cookie))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -410,11 +397,11 @@ async fn export_assets(
         .store
         .export_assets_csv(q, asset_visibility(&ctx.actor))
         .await?;
-    Ok(csv_response("assets.csv", csv))
+    Ok(respond::csv("assets.csv", csv))
 }
 
 #[utoipa::path(post, path = "/api/v1/assets", tag = "assets", request_body = NewAsset,
-    responses((status = 201, body = Asset), (status = 422, body = super::error::ErrorBody)))]
+    responses((status = 201, body = Asset), (status = 422, body = ErrorBody)))]
 async fn create_asset(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -450,7 +437,12 @@ async fn asset_by_epc(
     ApiPath(epc): ApiPath<String>,
 ) -> AppResult<Json<Asset>> {
     let bytes = shared::hex::decode(&epc).map_err(|e| {
-        AppError::bad_request(format!("EPC `{epc}` is not hex: {e}")).with_field("epc")
+        AppError::bad_request(Reason::NotHex {
+            field: "epc".into(),
+            value: epc.clone(),
+            detail: e.to_string(),
+        })
+        .with_field("epc")
     })?;
     let asset = state.store.asset_by_epc(bytes).await?;
     authorize(&ctx.actor, Action::ViewAsset, asset.scope())?;
@@ -512,9 +504,7 @@ async fn commission_tag(
         .store
         .get_setting(crate::commission::COMPANY_PREFIX_KEY)
         .await?
-        .ok_or_else(|| {
-            AppError::conflict("no GS1 company prefix configured (admin init --company-prefix)")
-        })?;
+        .ok_or_else(|| AppError::from(Reason::NoCompanyPrefix))?;
     let epc = crate::commission::giai_for(&prefix, &asset.asset_number)?;
     let commission_id = state
         .store
@@ -549,8 +539,11 @@ async fn confirm_commission(
     ApiJson(body): ApiJson<CommissionConfirmation>,
 ) -> AppResult<Json<Asset>> {
     authorize(&ctx.actor, Action::CommissionTag, Scope::Warehouse)?;
-    let epc = shared::hex::decode(body.epc.trim())
-        .map_err(|e| AppError::invalid("epc", format!("epc is not hex: {e}")))?;
+    let epc = shared::hex::decode(body.epc.trim()).map_err(|e| Reason::NotHex {
+        field: "epc".into(),
+        value: body.epc.clone(),
+        detail: e.to_string(),
+    })?;
     Ok(Json(state.store.confirm_commission(ctx, id, epc).await?))
 }
 
@@ -560,7 +553,7 @@ async fn confirm_commission(
 /// once per (daemon_id, sequence); the answer acknowledges the highest
 /// sequence applied. Body: `shared::sync::ObservationBatch`.
 #[utoipa::path(post, path = "/api/v1/readers/observations", tag = "readers",
-    request_body = super::openapi::ObservationBatchDoc, responses((status = 200, body = IngestOutcome)))]
+    request_body = openapi::ObservationBatchDoc, responses((status = 200, body = IngestOutcome)))]
 async fn ingest(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -697,7 +690,7 @@ async fn stocktake_report(
         .stocktake_reconciliation(id, LineQuery::default())
         .await?;
     let csv = crate::store::report_csv(&rec)?;
-    Ok(csv_response(&format!("stocktake-{id}.csv"), csv))
+    Ok(respond::csv(&format!("stocktake-{id}.csv"), csv))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -719,10 +712,12 @@ async fn list_alarms(
     authorize(&ctx.actor, Action::ViewAlarms, Scope::Warehouse)?;
     if let Some(s) = &q.status {
         if s != "open" && s != "acknowledged" {
-            return Err(AppError::invalid(
-                "status",
-                "status is `open` or `acknowledged`",
-            ));
+            return Err(Reason::NotOneOf {
+                field: "status".into(),
+                value: s.clone(),
+                allowed: &["open", "acknowledged"],
+            }
+            .into());
         }
     }
     let (page, per_page) = Paging {

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::api;
+use super as api;
 
 /// Documentation mirror of `shared::sync::ObservationBatch` (the shared
 /// crate does not depend on utoipa); a unit test keeps the two in step.
@@ -63,7 +63,7 @@ impl Modify for BearerAuth {
         api::close_stocktake, api::stocktake_report,
         api::list_alarms, api::acknowledge_alarm, api::verify_log,
     ),
-    components(schemas(super::error::ErrorBody, ObservationBatchDoc, ObservationDoc))
+    components(schemas(crate::http::error::ErrorBody, ObservationBatchDoc, ObservationDoc))
 )]
 pub struct ApiDoc;
 
