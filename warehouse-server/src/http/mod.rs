@@ -9,6 +9,7 @@
 //! changed directly.
 
 mod api;
+pub mod csrf;
 pub mod error;
 pub mod extract;
 pub mod respond;
@@ -80,6 +81,7 @@ pub fn router(state: AppState) -> Router {
     api::routes()
         .merge(web::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(csrf::refuse_cross_site))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
             crate::serving::guard::Guard::new(&state.config),

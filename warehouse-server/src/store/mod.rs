@@ -14,6 +14,7 @@ mod paging;
 mod register;
 mod reports;
 mod stocktake;
+mod throttle;
 mod workflow;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/0005_asset_summary.sql")),
     (6, include_str!("../../migrations/0006_asset_photos.sql")),
     (7, include_str!("../../migrations/0007_keyed_chain.sql")),
+    (8, include_str!("../../migrations/0008_login_throttle.sql")),
 ];
 
 #[derive(Debug)]

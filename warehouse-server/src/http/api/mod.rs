@@ -22,7 +22,7 @@ use crate::error::{AppError, AppResult, Reason};
 use crate::events::Verification;
 use crate::gate::{Acknowledgement, Alarm, EmergencyPass, EmergencyPassRequest};
 use crate::http::error::ErrorBody;
-use crate::http::extract::{credential, ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{credential, ApiJson, ApiPath, ApiQuery, Peer};
 use crate::http::respond::{self, session_cookie, set_cookie};
 use crate::http::AppState;
 use crate::paging::{Page, Paging};
@@ -120,27 +120,19 @@ pub struct LoginResponse {
 
 /// Log in: a session token (bearer) and an HttpOnly cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody),
+        (status = 429, description = "too many failed logins; see Retry-After", body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
+    Peer(peer): Peer,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> AppResult<Response> {
-    let found = state.store.user_for_login(req.username.clone()).await?;
-    let bad = || AppError::from(Reason::WrongLogin);
-    let Some((user, hash)) = found else {
-        return Err(bad());
+    let attempt = crate::login::Attempt {
+        username: req.username,
+        password: req.password,
+        peer,
     };
-    let password = req.password;
-    let ok =
-        tokio::task::spawn_blocking(move || crate::accounts::verify_password(&password, &hash))
-            .await?;
-    if !ok || !user.active {
-        return Err(bad());
-    }
-    let session = state
-        .store
-        .create_session(user, state.config.session_ttl_secs)
-        .await?;
+    let session = crate::login::log_in(&state.store, &state.config, attempt).await?;
     let cookie = session_cookie(
         Some(&session.token),
         state.config.session_ttl_secs,
@@ -218,10 +210,9 @@ async fn create_user(
 ) -> AppResult<(StatusCode, Json<User>)> {
     authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
     u.validate()?;
-    let cost = state.config.password_cost;
-    let password = u.password.clone();
-    let hash = tokio::task::spawn_blocking(move || crate::accounts::hash_password(&password, cost))
-        .await??;
+    let hash =
+        crate::accounts::hash_password_bounded(u.password.clone(), state.config.password_cost)
+            .await?;
     let user = state
         .store
         .create_user(

@@ -1768,14 +1768,9 @@ async fn admin_unit(State(st): State<AppState>, w: Web, body: Bytes) -> Response
 async fn admin_user(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
     let u: crate::register::NewUser = tryp!(w, admin_post(&w, &body).await);
     tryp!(w, u.validate());
-    let cost = st.config.password_cost;
-    let password = u.password.clone();
     let hash = tryp!(
         w,
-        tokio::task::spawn_blocking(move || crate::accounts::hash_password(&password, cost))
-            .await
-            .map_err(AppError::from)
-            .and_then(|r| r)
+        crate::accounts::hash_password_bounded(u.password.clone(), st.config.password_cost).await
     );
     let display = u.display_name.clone().unwrap_or_else(|| u.username.clone());
     tryp!(
