@@ -67,3 +67,40 @@ pub async fn log_in(store: &Store, config: &Config, a: Attempt) -> AppResult<Aut
         }
     }
 }
+
+/// Changes a person's own password: the old one must verify; every other
+/// session of theirs ends (`keep_token` is the one they are using).
+pub async fn change_own_password(
+    store: &Store,
+    config: &Config,
+    username: String,
+    old_password: String,
+    new_password: String,
+    keep_token: Option<String>,
+) -> AppResult<()> {
+    crate::accounts::check_password_rules(&new_password)?;
+    let Some((user, hash)) = store.user_for_login(username).await? else {
+        return Err(Reason::NotLoggedIn.into());
+    };
+    let verified = bounded_hashing(async { Ok(()) }, move || {
+        verify_password(&old_password, &hash)
+    })
+    .await?;
+    if !verified {
+        return Err(Reason::WrongOldPassword.into());
+    }
+    let hash = crate::accounts::hash_password_bounded(new_password, config.password_cost).await?;
+    store.set_password(user.id, hash, keep_token).await
+}
+
+/// An administrator sets someone's password; all their sessions end.
+pub async fn reset_password(
+    store: &Store,
+    config: &Config,
+    user_id: i64,
+    new_password: String,
+) -> AppResult<()> {
+    crate::accounts::check_password_rules(&new_password)?;
+    let hash = crate::accounts::hash_password_bounded(new_password, config.password_cost).await?;
+    store.set_password(user_id, hash, None).await
+}

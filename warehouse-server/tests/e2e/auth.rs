@@ -199,3 +199,107 @@ async fn role_action_unit_table() -> Result<()> {
     assert_eq!(st, StatusCode::FORBIDDEN);
     Ok(())
 }
+
+async fn me(s: &Server, token: &str) -> Result<StatusCode> {
+    Ok(s.get("/api/v1/auth/me", token).await?.0)
+}
+
+#[tokio::test]
+async fn people_change_passwords_and_admins_reset_and_deactivate() -> Result<()> {
+    let s = Server::start()?;
+    let admin = s.login(ADMIN, PASSWORD).await?;
+    let clerk = id(&s
+        .post_ok(
+            "/api/v1/users",
+            &admin,
+            json!({"username": "clerk", "password": "first-pass-1", "role": "keeper"}),
+            201,
+        )
+        .await?)?;
+    let here = s.login("clerk", "first-pass-1").await?;
+    let elsewhere = s.login("clerk", "first-pass-1").await?;
+
+    // The old password is required.
+    let (status, body) = s
+        .post(
+            "/api/v1/auth/password",
+            &here,
+            json!({"old_password": "guess-guess", "new_password": "second-pass-2"}),
+        )
+        .await?;
+    ensure!(
+        status == StatusCode::UNPROCESSABLE_ENTITY,
+        "{status} {body}"
+    );
+    ensure!(
+        body["error"]["code"] == "wrong_password" && body["error"]["field"] == "old_password",
+        "{body}"
+    );
+    let (status, body) = s
+        .post(
+            "/api/v1/auth/password",
+            &here,
+            json!({"old_password": "first-pass-1", "new_password": "second-pass-2"}),
+        )
+        .await?;
+    ensure!(status == StatusCode::NO_CONTENT, "{status} {body}");
+    // This session goes on; the other one ended; only the new password works.
+    ensure!(me(&s, &here).await? == StatusCode::OK);
+    ensure!(me(&s, &elsewhere).await? == StatusCode::UNAUTHORIZED);
+    ensure!(s.login("clerk", "first-pass-1").await.is_err());
+    let again = s.login("clerk", "second-pass-2").await?;
+
+    // Deactivation ends every session and token at once; login refused.
+    let (status, body) = s
+        .post(
+            &format!("/api/v1/users/{clerk}/active"),
+            &admin,
+            json!({"active": false}),
+        )
+        .await?;
+    ensure!(
+        status == StatusCode::OK && body["active"] == false,
+        "{status} {body}"
+    );
+    ensure!(me(&s, &here).await? == StatusCode::UNAUTHORIZED);
+    ensure!(me(&s, &again).await? == StatusCode::UNAUTHORIZED);
+    ensure!(s.login("clerk", "second-pass-2").await.is_err());
+    s.post_ok(
+        &format!("/api/v1/users/{clerk}/active"),
+        &admin,
+        json!({"active": true}),
+        200,
+    )
+    .await?;
+    let back = s.login("clerk", "second-pass-2").await?;
+
+    // An administrator's reset ends the user's sessions; the new password works.
+    let (status, _) = s
+        .post(
+            &format!("/api/v1/users/{clerk}/password"),
+            &admin,
+            json!({"password": "third-pass-3"}),
+        )
+        .await?;
+    ensure!(status == StatusCode::NO_CONTENT);
+    ensure!(me(&s, &back).await? == StatusCode::UNAUTHORIZED);
+    s.login("clerk", "third-pass-3").await?;
+    // Only administrators reset or deactivate.
+    let (status, _) = s
+        .post(
+            &format!("/api/v1/users/{clerk}/active"),
+            &s.login("clerk", "third-pass-3").await?,
+            json!({"active": false}),
+        )
+        .await?;
+    ensure!(status == StatusCode::FORBIDDEN);
+    let (status, _) = s
+        .post(
+            "/api/v1/users/999/password",
+            &admin,
+            json!({"password": "fourth-pass-4"}),
+        )
+        .await?;
+    ensure!(status == StatusCode::NOT_FOUND);
+    Ok(())
+}

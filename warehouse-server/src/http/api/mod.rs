@@ -4,7 +4,7 @@
 //! extract, authorize, call the store, answer. Sits on the shell
 //! (`crate::http`) only; never imports the pages (the sibling `web`).
 
-use axum::extract::State;
+use axum::extract::{FromRequest, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -42,6 +42,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/me", get(me))
         .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/auth/password", post(change_password))
+        .route("/api/v1/users/{id}/password", post(reset_password))
+        .route("/api/v1/users/{id}/active", post(set_user_active))
         .route("/api/v1/units", get(list_units).post(create_unit))
         .route("/api/v1/units/{id}", get(get_unit))
         .route(
@@ -224,6 +227,82 @@ async fn create_user(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(user)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub old_password: String,
+    pub new_password: String,
+}
+
+/// Change one's own password (the old one required); one's other sessions end.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "accounts", request_body = PasswordChange,
+    responses((status = 204), (status = 422, body = ErrorBody)))]
+async fn change_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    req: axum::extract::Request,
+) -> AppResult<StatusCode> {
+    let crate::policy::Actor::User { username, .. } = &ctx.actor else {
+        return Err(AppError::from(Reason::NotAllowed {
+            actor: ctx.actor.label(),
+            action: "change a password".into(),
+        }));
+    };
+    let (parts, body) = req.into_parts();
+    let keep = credential(&parts);
+    let req = axum::extract::Request::from_parts(parts, body);
+    let ApiJson(c) = ApiJson::<PasswordChange>::from_request(req, &state).await?;
+    crate::login::change_own_password(
+        &state.store,
+        &state.config,
+        username.clone(),
+        c.old_password,
+        c.new_password,
+        keep,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    pub password: String,
+}
+
+/// An administrator sets a user's password; all the user's sessions end.
+#[utoipa::path(post, path = "/api/v1/users/{id}/password", tag = "accounts", request_body = PasswordReset,
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn reset_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<PasswordReset>,
+) -> AppResult<StatusCode> {
+    authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+    crate::login::reset_password(&state.store, &state.config, id, r.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserActive {
+    pub active: bool,
+}
+
+/// Deactivate (sessions and tokens stop at once) or reactivate a user.
+#[utoipa::path(post, path = "/api/v1/users/{id}/active", tag = "accounts", request_body = UserActive,
+    responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
+async fn set_user_active(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(a): ApiJson<UserActive>,
+) -> AppResult<Json<User>> {
+    authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+    Ok(Json(state.store.set_user_active(id, a.active).await?))
 }
 
 // ---- reference data -------------------------------------------------------

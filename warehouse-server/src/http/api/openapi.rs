@@ -52,6 +52,7 @@ impl Modify for BearerAuth {
     modifiers(&BearerAuth),
     paths(
         api::login, api::logout, api::me, api::list_users, api::create_user,
+        api::change_password, api::reset_password, api::set_user_active,
         api::list_units, api::create_unit, api::get_unit,
         api::list_warehouses, api::create_warehouse, api::list_locations, api::create_location,
         api::list_categories, api::create_category, api::list_batches, api::create_batch,
