@@ -303,3 +303,86 @@ async fn people_change_passwords_and_admins_reset_and_deactivate() -> Result<()>
     ensure!(status == StatusCode::NOT_FOUND);
     Ok(())
 }
+
+#[tokio::test]
+async fn account_pages_change_passwords_and_deactivate() -> Result<()> {
+    let s = Server::start()?;
+    let admin = s.login(ADMIN, PASSWORD).await?;
+    let clerk = id(&s
+        .post_ok(
+            "/api/v1/users",
+            &admin,
+            json!({"username": "clerk", "password": "first-pass-1", "role": "keeper"}),
+            201,
+        )
+        .await?)?;
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let post = |path: String, token: String, form: Vec<(&'static str, &'static str)>| {
+        let c = c.clone();
+        let url = format!("{}{path}", s.base);
+        async move {
+            let resp = c
+                .post(url)
+                .header("cookie", format!("wh_session={token}"))
+                .form(&form)
+                .send()
+                .await?;
+            let status = resp.status();
+            Ok::<_, anyhow::Error>((status, resp.text().await?))
+        }
+    };
+    // Own password: a wrong current password is shown beside its field.
+    let session = s.login("clerk", "first-pass-1").await?;
+    let (status, page) = post(
+        "/account/password".into(),
+        session.clone(),
+        vec![
+            ("old_password", "nope-nope"),
+            ("new_password", "second-pass-2"),
+        ],
+    )
+    .await?;
+    ensure!(status == StatusCode::UNPROCESSABLE_ENTITY, "{status}");
+    ensure!(page.contains("当前密码不正确"), "{page}");
+    let (status, page) = post(
+        "/account/password".into(),
+        session.clone(),
+        vec![
+            ("old_password", "first-pass-1"),
+            ("new_password", "second-pass-2"),
+        ],
+    )
+    .await?;
+    ensure!(
+        status == StatusCode::OK && page.contains("密码已修改"),
+        "{status}"
+    );
+    s.login("clerk", "second-pass-2").await?;
+
+    // The admin page deactivates: the session ends at once.
+    let (status, _) = post(
+        format!("/admin/users/{clerk}/active"),
+        admin.clone(),
+        vec![("active", "false")],
+    )
+    .await?;
+    ensure!(status == StatusCode::SEE_OTHER, "{status}");
+    ensure!(me(&s, &session).await? == StatusCode::UNAUTHORIZED);
+    let (status, _) = post(
+        format!("/admin/users/{clerk}/password"),
+        admin.clone(),
+        vec![("password", "third-pass-3")],
+    )
+    .await?;
+    ensure!(status == StatusCode::SEE_OTHER, "{status}");
+    post(
+        format!("/admin/users/{clerk}/active"),
+        admin,
+        vec![("active", "true")],
+    )
+    .await?;
+    s.login("clerk", "third-pass-3").await?;
+    Ok(())
+}

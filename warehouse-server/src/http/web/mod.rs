@@ -194,7 +194,7 @@ pub fn layout(w: &Web, title: &str, body: Markup) -> Response {
                             a href=(href) class=@if w.path.starts_with(href) { "on" } { (w.t(word)) }
                         }
                     }
-                    span.who { (w.username) " · " (w.tv(w.role.as_str())) }
+                    a.who href="/account/password" title=(w.t("change_password")) { (w.username) " · " (w.tv(w.role.as_str())) }
                     a.lang href=(if w.lang == Lang::Zh { "/lang/en" } else { "/lang/zh" }) { (w.t("language")) }
                     form.inline method="post" action="/logout" {
                         button.link type="submit" { (w.t("logout")) }
