@@ -16,11 +16,9 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
-use reader_daemon::journal::{Journal, Limits, MAX_SEQUENCE};
+use reader_daemon::journal::MAX_SEQUENCE;
 use reader_daemon::status::StatusReport;
-use shared::sync::{BatchAck, Observation, ObservationBatch, ObservationKind, OBSERVATIONS_PATH};
-use shared::tag::EpcBytes;
+use shared::sync::{BatchAck, ObservationBatch, OBSERVATIONS_PATH};
 use support::*;
 
 /// The stand-in server: records each batch's sequence; forges the mark
@@ -56,22 +54,6 @@ async fn observations(
     })
 }
 
-fn observation(n: u8) -> R<Observation> {
-    let at = DateTime::<Utc>::from_timestamp(1_767_225_600 + i64::from(n), 0)
-        .ok_or("timestamp out of range")?;
-    Ok(Observation {
-        epc: EpcBytes::new(&[0x30, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, n])?,
-        reader: "gate-1".into(),
-        antenna: 1,
-        first_seen: at,
-        last_seen: at,
-        count: 1,
-        peak_rssi: Some(-60),
-        kind: ObservationKind::Seen,
-        stocktake_id: None,
-    })
-}
-
 fn status(journal: &Path) -> Option<StatusReport> {
     let bytes = std::fs::read(journal.with_extension("status.json")).ok()?;
     serde_json::from_slice(&bytes).ok()
@@ -96,13 +78,7 @@ fn an_ack_above_the_batch_sent_keeps_the_journal() -> R {
     let mut config = DaemonConfig::new(&url, dir.path());
     config.batch_max = 10;
     {
-        let mut journal = Journal::open(
-            &config.journal,
-            Limits {
-                max_observations: 1000,
-                warn_fraction: 0.8,
-            },
-        )?;
+        let mut journal = open_journal(&config.journal)?;
         let all = (0..30).map(observation).collect::<R<Vec<_>>>()?;
         journal.append(&all)?;
     }
