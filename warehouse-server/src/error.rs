@@ -1894,5 +1894,12 @@ mod tests {
             zh(Reason::OwedAmount { owed_fen: 32_000 }),
             "应赔偿 320.00 元，请确认该金额"
         );
+        assert_eq!(
+            zh(Reason::Unknown {
+                field: "stage".into(),
+                value: "nowhere".into(),
+            }),
+            "阶段的取值无效"
+        );
     }
 }
