@@ -1196,5 +1196,28 @@ async fn form_errors_are_shown_in_chinese_beside_their_field() -> Result<()> {
     if html.contains("only in-stock") {
         bail!("English error text on a Chinese page:\n{html}");
     }
+
+    // A step form: a lost item cannot be repaired, said beside the remedy.
+    let lost = rid(&s
+        .post_ok(
+            "/api/v1/requests",
+            &w.staff_a,
+            json!({"kind": "damage", "asset_ids": [w.asset_a], "loss": true, "reason": "搬迁中遗失"}),
+            201,
+        )
+        .await?)?;
+    let page = s
+        .http
+        .post(format!("{}/requests/{lost}/step", s.base))
+        .bearer_auth(&w.approver)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("action=decide_cause&cause=human&responsible=%E5%BC%A0%E4%B8%89&remedy=repair&amount=100")
+        .send()
+        .await?;
+    let html = page.text().await?;
+    let beside = r#"<span class="field-error" role="alert" data-field="remedy">丢失的资产不能选择维修</span>"#;
+    if !html.contains(beside) {
+        bail!("no Chinese step error beside remedy:\n{html}");
+    }
     Ok(())
 }
