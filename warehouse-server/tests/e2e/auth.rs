@@ -386,3 +386,53 @@ async fn account_pages_change_passwords_and_deactivate() -> Result<()> {
     s.login("clerk", "third-pass-3").await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn reader_tokens_are_revoked_and_rotated_at_once() -> Result<()> {
+    let s = Server::start()?;
+    let admin = s.login(ADMIN, PASSWORD).await?;
+    let (reader, token) = s.add_reader(&admin, "gate-9", "gate", None).await?;
+    ensure!(me(&s, &token).await? == StatusCode::OK);
+    let (status, _) = s
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/readers/{reader}/token"),
+            Some(&admin),
+            None,
+        )
+        .await?;
+    ensure!(status == StatusCode::NO_CONTENT, "{status}");
+    ensure!(me(&s, &token).await? == StatusCode::UNAUTHORIZED);
+    let rotated = s
+        .post_ok(
+            &format!("/api/v1/readers/{reader}/token"),
+            &admin,
+            json!({}),
+            200,
+        )
+        .await?;
+    let new = rotated["token"].as_str().unwrap_or_default().to_owned();
+    ensure!(new.starts_with("whr_") && new != token, "{rotated}");
+    ensure!(me(&s, &new).await? == StatusCode::OK);
+    ensure!(me(&s, &token).await? == StatusCode::UNAUTHORIZED);
+    // Rotating again retires the previous token at once.
+    let newer = s
+        .post_ok(
+            &format!("/api/v1/readers/{reader}/token"),
+            &admin,
+            json!({}),
+            200,
+        )
+        .await?;
+    ensure!(me(&s, &new).await? == StatusCode::UNAUTHORIZED, "{newer}");
+    let (status, _) = s
+        .call(
+            Method::DELETE,
+            "/api/v1/readers/999/token",
+            Some(&admin),
+            None,
+        )
+        .await?;
+    ensure!(status == StatusCode::NOT_FOUND);
+    Ok(())
+}

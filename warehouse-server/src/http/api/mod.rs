@@ -62,6 +62,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/batches", get(list_batches).post(create_batch))
         .route("/api/v1/readers", get(list_readers).post(create_reader))
         .route("/api/v1/readers/observations", post(ingest))
+        .route(
+            "/api/v1/readers/{id}/token",
+            post(rotate_reader_token).delete(revoke_reader_token),
+        )
         .route("/api/v1/sightings/foreign", get(foreign_sightings))
         .route("/api/v1/assets", get(search_assets).post(create_asset))
         .route("/api/v1/assets/export.csv", get(export_assets))
@@ -435,6 +439,38 @@ async fn create_reader(
         StatusCode::CREATED,
         Json(state.store.create_reader(new).await?),
     ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReaderToken {
+    /// The reader's new bearer token, shown only once.
+    pub token: String,
+}
+
+/// Rotate a reader's token: a new one (shown once); the old one stops at once.
+#[utoipa::path(post, path = "/api/v1/readers/{id}/token", tag = "readers",
+    responses((status = 200, body = ReaderToken), (status = 404, body = ErrorBody)))]
+async fn rotate_reader_token(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<ReaderToken>> {
+    authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+    let token = state.store.rotate_reader_token(id).await?;
+    Ok(Json(ReaderToken { token }))
+}
+
+/// Revoke a reader's token: refused from now on, until rotated.
+#[utoipa::path(delete, path = "/api/v1/readers/{id}/token", tag = "readers",
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn revoke_reader_token(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<StatusCode> {
+    authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+    state.store.revoke_reader_token(id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ---- assets ---------------------------------------------------------------

@@ -56,7 +56,7 @@ impl Modify for BearerAuth {
         api::list_units, api::create_unit, api::get_unit,
         api::list_warehouses, api::create_warehouse, api::list_locations, api::create_location,
         api::list_categories, api::create_category, api::list_batches, api::create_batch,
-        api::list_readers, api::create_reader, api::ingest, api::foreign_sightings,
+        api::list_readers, api::create_reader, api::rotate_reader_token, api::revoke_reader_token, api::ingest, api::foreign_sightings,
         api::search_assets, api::create_asset, api::export_assets, api::asset_by_epc,
         api::get_asset, api::update_asset, api::grant_emergency_pass,
         api::commission_tag, api::confirm_commission,
