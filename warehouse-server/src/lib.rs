@@ -55,6 +55,8 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let key = events::ChainKey::read(&config.chain_key_path())?;
     let store = Store::open(&config.db, config.read_connections, key)
         .with_context(|| format!("opening database {}", config.db.display()))?;
+    // Made now, so the first unknown name at login is not slower than the rest.
+    accounts::dummy_hash(config.password_cost)?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;

@@ -208,14 +208,7 @@ async fn me(s: &Server, token: &str) -> Result<StatusCode> {
 async fn people_change_passwords_and_admins_reset_and_deactivate() -> Result<()> {
     let s = Server::start()?;
     let admin = s.login(ADMIN, PASSWORD).await?;
-    let clerk = id(&s
-        .post_ok(
-            "/api/v1/users",
-            &admin,
-            json!({"username": "clerk", "password": "first-pass-1", "role": "keeper"}),
-            201,
-        )
-        .await?)?;
+    let clerk = add_keeper(&s, &admin, "clerk", "first-pass-1").await?;
     let here = s.login("clerk", "first-pass-1").await?;
     let elsewhere = s.login("clerk", "first-pass-1").await?;
 
@@ -308,14 +301,7 @@ async fn people_change_passwords_and_admins_reset_and_deactivate() -> Result<()>
 async fn account_pages_change_passwords_and_deactivate() -> Result<()> {
     let s = Server::start()?;
     let admin = s.login(ADMIN, PASSWORD).await?;
-    let clerk = id(&s
-        .post_ok(
-            "/api/v1/users",
-            &admin,
-            json!({"username": "clerk", "password": "first-pass-1", "role": "keeper"}),
-            201,
-        )
-        .await?)?;
+    let clerk = add_keeper(&s, &admin, "clerk", "first-pass-1").await?;
     let c = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?;

@@ -208,3 +208,15 @@ pub fn hidden(html: &str, name: &str) -> Result<String> {
         .ok_or_else(|| anyhow!("unterminated value"))?;
     Ok(rest[..end].to_owned())
 }
+
+/// Creates a keeper `name` with `password` (no login); returns the id.
+pub async fn add_keeper(s: &Server, admin: &str, name: &str, password: &str) -> Result<i64> {
+    id(&s
+        .post_ok(
+            "/api/v1/users",
+            admin,
+            json!({"username": name, "password": password, "role": "keeper"}),
+            201,
+        )
+        .await?)
+}

@@ -70,8 +70,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin", get(admin))
         .route("/admin/units", post(admin_unit))
         .route("/admin/users", post(admin_user))
-        .route("/admin/users/{id}/active", post(admin_user_active))
-        .route("/admin/users/{id}/password", post(admin_user_password))
+        .route("/admin/users/{id}/{what}", post(admin_user_change))
         .route(
             "/account/password",
             get(own_password_page).post(own_password_submit),
@@ -1799,36 +1798,41 @@ async fn admin_user(State(st): State<AppState>, w: Web, body: Bytes) -> Response
     see_other("/admin")
 }
 
-async fn admin_user_active(
-    State(st): State<AppState>,
-    w: Web,
-    axum::extract::Path(id): axum::extract::Path<i64>,
-    body: Bytes,
-) -> Response {
-    tryp!(
-        w,
-        authorize(&w.ctx.actor, Action::ManageRegister, Scope::Global)
-    );
-    let active = form(&body).get("active").map(String::as_str) == Some("true");
-    tryp!(w, st.store.set_user_active(id, active).await);
-    see_other("/admin")
+#[derive(serde::Deserialize)]
+struct UserChange {
+    /// `true`/`false`: reactivate or deactivate.
+    active: Option<String>,
+    /// A new password set by the administrator.
+    password: Option<String>,
 }
 
-async fn admin_user_password(
+/// Deactivate/reactivate (`active`) or reset the password (`password`) of a
+/// user from the admin page.
+async fn admin_user_change(
     State(st): State<AppState>,
     w: Web,
-    axum::extract::Path(id): axum::extract::Path<i64>,
+    Path((id, what)): Path<(i64, String)>,
     body: Bytes,
 ) -> Response {
-    tryp!(
-        w,
-        authorize(&w.ctx.actor, Action::ManageRegister, Scope::Global)
-    );
-    let password = form(&body).get("password").cloned().unwrap_or_default();
-    tryp!(
-        w,
-        crate::login::reset_password(&st.store, &st.config, id, password).await
-    );
+    let change: UserChange = tryp!(w, admin_post(&w, &body).await);
+    match (what.as_str(), change) {
+        (
+            "active",
+            UserChange {
+                active: Some(a), ..
+            },
+        ) => {
+            tryp!(w, st.store.set_user_active(id, a == "true").await);
+        }
+        ("password", UserChange { password, .. }) => {
+            let password = password.unwrap_or_default();
+            tryp!(
+                w,
+                crate::login::reset_password(&st.store, &st.config, id, password).await
+            );
+        }
+        _ => return fail(&w, Reason::NoRoute.into()),
+    }
     see_other("/admin")
 }
 
