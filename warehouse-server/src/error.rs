@@ -64,6 +64,12 @@ impl AppError {
         Self::new(ErrorKind::Forbidden, "forbidden", message)
     }
 
+    /// 403: a reader token spoke for a daemon id or a reader not bound to
+    /// it (`crate::daemons::may_send`), naming the field.
+    pub fn not_bound(field: &str, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Forbidden, "not_bound", message).with_field(field)
+    }
+
     pub fn not_found(what: &str, id: impl fmt::Display) -> Self {
         Self::new(
             ErrorKind::NotFound,

@@ -376,7 +376,7 @@ async fn create_reader(
     authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
     Ok((
         StatusCode::CREATED,
-        Json(state.store.create_reader(new).await?),
+        Json(state.store.create_reader(new, None).await?),
     ))
 }
 

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod assets;
+mod daemons;
 mod events;
 mod ingest;
 mod paging;
@@ -38,6 +39,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/0004_desk_scans.sql")),
     (5, include_str!("../../migrations/0005_asset_summary.sql")),
     (6, include_str!("../../migrations/0006_asset_photos.sql")),
+    (9, include_str!("../../migrations/0009_daemons.sql")),
 ];
 
 #[derive(Debug)]

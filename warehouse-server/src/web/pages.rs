@@ -1763,7 +1763,7 @@ async fn admin_category(State(st): State<AppState>, w: Web, body: Bytes) -> Resp
 
 async fn admin_reader(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
     let r: crate::register::NewReader = tryp!(w, admin_post(&w, &body).await);
-    let created = tryp!(w, st.store.create_reader(r).await);
+    let created = tryp!(w, st.store.create_reader(r, None).await);
     let mut resp = see_other("/admin");
     if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
         "new_reader_token={}; HttpOnly; SameSite=Strict; Path=/admin; Max-Age=60",
