@@ -9,7 +9,8 @@ use serde::Deserialize;
 
 /// How expensive password hashing is. `Standard` is argon2id with the
 /// OWASP-recommended parameters; `InsecureFastForTests` exists only so the
-/// end-to-end tests stay fast and must never be used in production.
+/// end-to-end tests stay fast: a release build refuses to select it from a
+/// config file or the environment (see [`Config::validate`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum PasswordCost {
@@ -48,7 +49,24 @@ pub struct Config {
     /// `text` or `json` log lines on stderr.
     pub log_format: String,
     /// Set the `Secure` attribute on the session cookie (behind TLS).
+    /// Implied when `serve` itself speaks TLS.
     pub secure_cookie: bool,
+    /// PEM certificate chain; with `tls_key`, `serve` speaks HTTPS only.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) for `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Connections open at once; one more is answered 503 and closed.
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers; also bounds an
+    /// idle keep-alive connection and the TLS handshake.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request body may go without sending anything.
+    pub body_read_timeout_secs: u64,
+    /// Seconds from a request's headers to its response's headers.
+    pub request_timeout_secs: u64,
+    /// Live update streams (server-sent events) open at once per login
+    /// session; one more is answered 429.
+    pub live_streams_per_session: usize,
 }
 
 impl Default for Config {
@@ -62,12 +80,20 @@ impl Default for Config {
             read_connections: 4,
             log_format: "text".into(),
             secure_cookie: false,
+            tls_cert: None,
+            tls_key: None,
+            max_connections: 512,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 30,
+            request_timeout_secs: 120,
+            live_streams_per_session: 4,
         }
     }
 }
 
 impl Config {
-    /// Defaults, overlaid by `file` (if given) and then the environment.
+    /// Defaults, overlaid by `file` (if given) and then the environment;
+    /// refused if [`Config::validate`] finds a bad combination.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         let mut cfg = match file {
             Some(path) => {
@@ -79,34 +105,104 @@ impl Config {
             None => Config::default(),
         };
         cfg.apply_env(|k| std::env::var(k).ok())?;
+        cfg.validate()?;
         Ok(cfg)
     }
 
-    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
-        if let Some(v) = get("WAREHOUSE_DB") {
-            self.db = v.into();
+    /// Refuses values that parse but cannot be served: zero limits, half a
+    /// TLS key pair, and the test-only password cost in a release build.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.validate_for(cfg!(debug_assertions))
+    }
+
+    /// [`Config::validate`] for a debug (`true`) or release build.
+    fn validate_for(&self, debug_build: bool) -> anyhow::Result<()> {
+        if self.password_cost == PasswordCost::InsecureFastForTests && !debug_build {
+            anyhow::bail!(
+                "password_cost `insecure-fast-for-tests` is accepted only by debug (test) builds; \
+                 remove it from the config file / WAREHOUSE_PASSWORD_COST"
+            );
         }
-        if let Some(v) = get("WAREHOUSE_LISTEN") {
-            self.listen = v;
+        for (key, value) in [
+            ("max_connections", self.max_connections as u64),
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("body_read_timeout_secs", self.body_read_timeout_secs),
+            ("request_timeout_secs", self.request_timeout_secs),
+            (
+                "live_streams_per_session",
+                self.live_streams_per_session as u64,
+            ),
+        ] {
+            if value == 0 {
+                anyhow::bail!("{key} must be at least 1");
+            }
         }
-        if let Some(v) = get("WAREHOUSE_SESSION_TTL_SECS") {
-            self.session_ttl_secs = v
-                .parse()
-                .with_context(|| format!("WAREHOUSE_SESSION_TTL_SECS=`{v}` is not a number"))?;
-        }
-        if let Some(v) = get("WAREHOUSE_MAX_BODY_BYTES") {
-            self.max_body_bytes = v
-                .parse()
-                .with_context(|| format!("WAREHOUSE_MAX_BODY_BYTES=`{v}` is not a number"))?;
-        }
-        if let Some(v) = get("WAREHOUSE_PASSWORD_COST") {
-            self.password_cost = v.parse()?;
-        }
-        if let Some(v) = get("WAREHOUSE_LOG_FORMAT") {
-            self.log_format = v;
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            anyhow::bail!("tls_cert and tls_key go together: give both or neither");
         }
         Ok(())
     }
+
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        env_into(&get, "WAREHOUSE_DB", &mut self.db)?;
+        env_into(&get, "WAREHOUSE_LISTEN", &mut self.listen)?;
+        env_into(
+            &get,
+            "WAREHOUSE_SESSION_TTL_SECS",
+            &mut self.session_ttl_secs,
+        )?;
+        env_into(&get, "WAREHOUSE_MAX_BODY_BYTES", &mut self.max_body_bytes)?;
+        env_into(&get, "WAREHOUSE_PASSWORD_COST", &mut self.password_cost)?;
+        env_into(&get, "WAREHOUSE_LOG_FORMAT", &mut self.log_format)?;
+        env_into(&get, "WAREHOUSE_SECURE_COOKIE", &mut self.secure_cookie)?;
+        if let Some(v) = get("WAREHOUSE_TLS_CERT") {
+            self.tls_cert = Some(v.into());
+        }
+        if let Some(v) = get("WAREHOUSE_TLS_KEY") {
+            self.tls_key = Some(v.into());
+        }
+        env_into(&get, "WAREHOUSE_MAX_CONNECTIONS", &mut self.max_connections)?;
+        env_into(
+            &get,
+            "WAREHOUSE_HEADER_READ_TIMEOUT_SECS",
+            &mut self.header_read_timeout_secs,
+        )?;
+        env_into(
+            &get,
+            "WAREHOUSE_BODY_READ_TIMEOUT_SECS",
+            &mut self.body_read_timeout_secs,
+        )?;
+        env_into(
+            &get,
+            "WAREHOUSE_REQUEST_TIMEOUT_SECS",
+            &mut self.request_timeout_secs,
+        )?;
+        env_into(
+            &get,
+            "WAREHOUSE_LIVE_STREAMS_PER_SESSION",
+            &mut self.live_streams_per_session,
+        )?;
+        Ok(())
+    }
+}
+
+/// Overwrites `into` with environment variable `name`, if set; the error
+/// names the variable and the value.
+fn env_into<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    into: &mut T,
+) -> anyhow::Result<()>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    if let Some(v) = get(name) {
+        *into = v
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{name}=`{v}` is not valid: {e}"))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -128,6 +224,39 @@ mod tests {
             .apply_env(|k| (k == "WAREHOUSE_SESSION_TTL_SECS").then(|| "soon".into()))
             .is_err());
         assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn release_builds_refuse_the_test_password_cost() -> anyhow::Result<()> {
+        let fast: Config = toml::from_str("password_cost = \"insecure-fast-for-tests\"")?;
+        let refused = fast.validate_for(false).map_err(|e| e.to_string());
+        assert!(
+            matches!(&refused, Err(m) if m.contains("insecure-fast-for-tests")),
+            "{refused:?}"
+        );
+        fast.validate_for(true)?;
+        Config::default().validate_for(false)?;
+        Ok(())
+    }
+
+    #[test]
+    fn limits_must_be_positive_and_tls_needs_both_files() -> anyhow::Result<()> {
+        let zero: Config = toml::from_str("max_connections = 0")?;
+        let refused = zero.validate_for(true).map_err(|e| e.to_string());
+        assert!(
+            matches!(&refused, Err(m) if m.contains("max_connections")),
+            "{refused:?}"
+        );
+        let mut half = Config::default();
+        half.apply_env(|k| (k == "WAREHOUSE_TLS_CERT").then(|| "cert.pem".into()))?;
+        let refused = half.validate_for(true).map_err(|e| e.to_string());
+        assert!(
+            matches!(&refused, Err(m) if m.contains("tls_key")),
+            "{refused:?}"
+        );
+        half.tls_key = Some("key.pem".into());
+        half.validate_for(true)?;
         Ok(())
     }
 }

@@ -21,8 +21,12 @@ pub enum ErrorKind {
     PayloadTooLarge,
     /// 422: well-formed but invalid (missing field, wrong type, bad value).
     Invalid,
+    /// 429: the caller holds too many of a limited thing (live streams).
+    TooManyRequests,
     /// 500: our fault; details are logged, not returned.
     Internal,
+    /// 503: the request ran past the server's time limit.
+    Unavailable,
 }
 
 /// An application error: kind, a stable machine code, a message for people

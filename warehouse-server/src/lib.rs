@@ -23,6 +23,7 @@ pub mod money;
 pub mod paging;
 pub mod policy;
 pub mod register;
+pub mod serving;
 pub mod stocktake;
 pub mod store;
 pub mod time;
@@ -38,29 +39,37 @@ use anyhow::Context;
 use crate::config::Config;
 use crate::store::Store;
 
-/// Opens the database, binds, prints `listening on http://ADDR` on stdout
-/// (tests read the OS-assigned port from it) and serves until SIGINT or
-/// SIGTERM.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+/// Opens the database, binds, prints `listening on http://ADDR` (or
+/// `https://` with a TLS key pair) on stdout (tests read the OS-assigned
+/// port from it) and serves until SIGINT or SIGTERM. Connection limits,
+/// timeouts and TLS: [`serving`].
+pub async fn serve(mut config: Config) -> anyhow::Result<()> {
+    config.validate()?;
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(serving::tls::acceptor(cert, key)?),
+        _ => None,
+    };
+    // A cookie sent over TLS must never travel back over plain HTTP.
+    config.secure_cookie |= tls.is_some();
     let store = Store::open(&config.db, config.read_connections)
         .with_context(|| format!("opening database {}", config.db.display()))?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, db = %config.db.display(), "warehouse-server listening");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, db = %config.db.display(), "warehouse-server listening");
     {
         let mut out = std::io::stdout().lock();
-        writeln!(out, "listening on http://{addr}")?;
+        writeln!(out, "listening on {scheme}://{addr}")?;
         out.flush()?;
     }
+    let limits = serving::ConnectionLimits::of(&config);
     let app = http::router(http::AppState {
         store,
         config: Arc::new(config),
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    serving::run(listener, app, limits, tls, shutdown_signal()).await;
     tracing::info!("warehouse-server stopped");
     Ok(())
 }

@@ -38,6 +38,12 @@ enum Command {
         /// Address to listen on, e.g. 127.0.0.1:8080 (port 0: any free port).
         #[arg(long)]
         listen: Option<String>,
+        /// PEM certificate chain: serve HTTPS (with --tls-key; see docs/operations.md).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Administration on the database file.
     #[command(subcommand)]
@@ -172,9 +178,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Store::open(&config.db, 1).with_context(|| format!("opening {}", config.db.display()))
     };
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve {
+            listen,
+            tls_cert,
+            tls_key,
+        } => {
             if let Some(l) = listen {
                 config.listen = l;
+            }
+            if tls_cert.is_some() {
+                (config.tls_cert, config.tls_key) = (tls_cert, tls_key);
             }
             warehouse_server::serve(config).await?;
         }

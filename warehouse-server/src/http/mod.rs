@@ -85,6 +85,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            crate::serving::guard::Guard::new(&state.config),
+            crate::serving::guard::guard,
+        ))
         .layer(axum::middleware::from_fn(request_context))
         .with_state(state)
 }

@@ -244,7 +244,7 @@ pub fn error_page(w: &Web, e: &AppError) -> Response {
         w.t("error"),
         html! {
             p.error role="alert" { (plain_message(w.lang, e)) }
-            p { a href="javascript:history.back()" { "←" } " " a href="/dashboard" { (w.t("dashboard")) } }
+            p { a href="/dashboard" data-back { "←" } " " a href="/dashboard" { (w.t("dashboard")) } }
         },
     );
     *resp.status_mut() = status;

@@ -20,6 +20,7 @@ use crate::money::parse_yuan;
 use crate::paging::Paging;
 use crate::policy::{asset_visibility, authorize, Action, Scope};
 use crate::register::{AssetQuery, AssetState};
+use crate::serving::live::LiveSlot;
 use crate::stocktake::LineQuery;
 use crate::store::RequestQuery;
 use crate::workflow::{NewRequest, Request, RequestKind, Stage, StepBody};
@@ -1248,6 +1249,7 @@ async fn desk_events(
     w: Web,
     Path(id): Path<i64>,
     Query(q): Query<DeskQuery>,
+    live: LiveSlot,
 ) -> Response {
     let (Some(reader), Some(since)) = (q.reader, q.since) else {
         return fail(
@@ -1268,7 +1270,7 @@ async fn desk_events(
         let ev = Event::default().event("counts").data(data.to_string());
         Some((Ok::<_, Infallible>(ev), (st, w)))
     });
-    Sse::new(stream)
+    Sse::new(live.bind(stream))
         .keep_alive(KeepAlive::default())
         .into_response()
 }
@@ -1516,7 +1518,12 @@ async fn stocktake_page(State(st): State<AppState>, w: Web, Path(id): Path<i64>)
     layout(&w, &format!("{} #{id}", w.t("stocktakes")), body)
 }
 
-async fn stocktake_events(State(st): State<AppState>, w: Web, Path(id): Path<i64>) -> Response {
+async fn stocktake_events(
+    State(st): State<AppState>,
+    w: Web,
+    Path(id): Path<i64>,
+    live: LiveSlot,
+) -> Response {
     tryp!(
         w,
         authorize(&w.ctx.actor, Action::ViewStockTake, Scope::Warehouse)
@@ -1537,7 +1544,7 @@ async fn stocktake_events(State(st): State<AppState>, w: Web, Path(id): Path<i64
         let ev = Event::default().event("counts").data(data.to_string());
         Some((Ok::<_, Infallible>(ev), st))
     });
-    Sse::new(stream)
+    Sse::new(live.bind(stream))
         .keep_alive(KeepAlive::default())
         .into_response()
 }

@@ -20,24 +20,11 @@ async fn login_logout_and_cookie() -> Result<()> {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body["error"]["code"], "unauthenticated");
 
-    let resp = s
-        .http
-        .post(format!("{}/api/v1/auth/login", s.base))
-        .json(&json!({"username": ADMIN, "password": PASSWORD}))
-        .send()
-        .await?;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let cookie = resp
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let (cookie, body) = api_login(&s.http, &s.base).await?;
     ensure!(
         cookie.starts_with("wh_session=") && cookie.contains("HttpOnly"),
         "cookie {cookie}"
     );
-    let body: serde_json::Value = resp.json().await?;
     let token = body["token"].as_str().unwrap_or_default().to_owned();
     assert_eq!(body["user"]["role"], "administrator");
 

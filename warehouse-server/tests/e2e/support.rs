@@ -59,6 +59,12 @@ impl Drop for Server {
 impl Server {
     /// Fresh database, initialised with an administrator.
     pub fn start() -> Result<Self> {
+        Self::start_fresh(&[], &[])
+    }
+
+    /// [`Server::start`] with extra environment variables and `serve`
+    /// arguments.
+    pub fn start_fresh(env: &[(&str, &str)], args: &[&str]) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let db = dir.path().join("warehouse.db");
         cli_ok(
@@ -76,7 +82,7 @@ impl Server {
                 COMPANY_PREFIX,
             ],
         )?;
-        Self::start_on(dir, db)
+        Self::start_with_args(dir, db, env, args)
     }
 
     /// Serves an existing database file.
@@ -86,11 +92,22 @@ impl Server {
 
     /// Serves an existing database file with extra environment variables.
     pub fn start_with(dir: tempfile::TempDir, db: PathBuf, env: &[(&str, &str)]) -> Result<Self> {
+        Self::start_with_args(dir, db, env, &[])
+    }
+
+    /// [`Server::start_with`] plus extra `serve` arguments.
+    pub fn start_with_args(
+        dir: tempfile::TempDir,
+        db: PathBuf,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Result<Self> {
         let mut child = Command::new(BIN)
             .arg("serve")
             .arg("--db")
             .arg(&db)
             .args(["--listen", "127.0.0.1:0"])
+            .args(args)
             .env("WAREHOUSE_PASSWORD_COST", "insecure-fast-for-tests")
             .env("WAREHOUSE_MAX_BODY_BYTES", "65536")
             .env("WAREHOUSE_LOG", "warn")
@@ -193,6 +210,26 @@ impl Server {
             .map(str::to_owned)
             .ok_or_else(|| anyhow!("no token in {v}"))
     }
+}
+
+/// Logs the administrator in over the JSON API with `client` (which may
+/// trust a test certificate); the `Set-Cookie` value and the JSON body.
+pub async fn api_login(client: &reqwest::Client, base: &str) -> Result<(String, Value)> {
+    let resp = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": ADMIN, "password": PASSWORD}))
+        .send()
+        .await?;
+    if resp.status() != StatusCode::OK {
+        bail!("login {ADMIN}: {}", resp.status());
+    }
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    Ok((cookie, resp.json().await?))
 }
 
 pub fn id(v: &Value) -> Result<i64> {

@@ -80,6 +80,13 @@
   update();
   if (all) all.addEventListener("change", function () { boxes.forEach(function (b) { b.checked = all.checked; }); update(); });
   boxes.forEach(function (b) { b.addEventListener("change", update); });
+  // "Back" on error pages (the link itself leads to the dashboard; no
+  // inline script, which the Content-Security-Policy forbids).
+  document.querySelectorAll("a[data-back]").forEach(function (a) {
+    a.addEventListener("click", function (ev) {
+      if (window.history.length > 1) { ev.preventDefault(); window.history.back(); }
+    });
+  });
   // Confirm destructive actions.
   document.querySelectorAll("form[data-confirm]").forEach(function (f) {
     f.addEventListener("submit", function (ev) {
