@@ -220,7 +220,10 @@ mod tests {
         assert!(may_send(&edge(), &batch("edge-1", &["gate-1", "desk-1"])).is_ok());
         assert!(may_send(&edge(), &batch("edge-1:stocktake:gate-1", &[])).is_ok());
         let e = may_send(&edge(), &batch("edge-2", &[])).err();
-        assert_eq!(e.as_ref().and_then(|e| e.field.as_deref()), Some("daemon_id"));
+        assert_eq!(
+            e.as_ref().and_then(|e| e.field.as_deref()),
+            Some("daemon_id")
+        );
         assert_eq!(e.map(|e| e.kind), Some(crate::error::ErrorKind::Forbidden));
         let e = may_send(&edge(), &batch("edge-1", &["gate-1", "hand-9"])).err();
         assert_eq!(

@@ -146,12 +146,9 @@ impl Store {
             expires_at: None,
         };
         let created = self.register_daemon(new).await?;
-        let reader = created
-            .daemon
-            .readers
-            .into_iter()
-            .next()
-            .ok_or_else(|| AppError::internal("a registered daemon came back without its reader"))?;
+        let reader = created.daemon.readers.into_iter().next().ok_or_else(|| {
+            AppError::internal("a registered daemon came back without its reader")
+        })?;
         Ok(CreatedReader {
             reader,
             token: created.token,

@@ -160,7 +160,11 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("users", "用户", "Users"),
     ("warehouses", "仓库与货位", "Warehouses and locations"),
     ("readers", "读写器", "Readers"),
-    ("daemons", "读写器主机与所连读写器", "Reader daemons and their readers"),
+    (
+        "daemons",
+        "读写器主机与所连读写器",
+        "Reader daemons and their readers",
+    ),
     ("daemon_id", "主机标识（daemon id）", "Daemon id"),
     (
         "daemon_readers",

@@ -1,0 +1,262 @@
+//! Readers bound to what they are: each attack from issue 2/8 performed
+//! against the real binary, refused, and nothing stored. A reader token is
+//! one daemon's; it speaks only under that daemon's id and only for that
+//! daemon's readers.
+
+use anyhow::{ensure, Result};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+const INGEST: &str = "/api/v1/readers/observations";
+
+/// Rows of a table in the server's database, read straight from the file.
+fn rows(w: &World, table: &str) -> Result<i64> {
+    let conn = rusqlite::Connection::open(&w.server.db)?;
+    Ok(conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?)
+}
+
+/// Nothing any refused batch could have left behind.
+fn nothing_stored(w: &World) -> Result<()> {
+    for table in [
+        "sightings",
+        "gate_alarms",
+        "desk_scans",
+        "asset_last_seen_recent",
+        "sync_daemons",
+    ] {
+        assert_eq!(rows(w, table)?, 0, "{table} after refused batches");
+    }
+    Ok(())
+}
+
+fn assert_not_bound(st: StatusCode, body: &Value, field: &str) {
+    assert_eq!(st, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "not_bound", "{body}");
+    assert_eq!(body["error"]["field"], field, "{body}");
+}
+
+#[tokio::test]
+async fn a_handheld_token_cannot_speak_for_the_gate_or_the_desk() -> Result<()> {
+    let w = World::new().await?;
+    let s = &w.server;
+    // In stock, no approved check-out: at the gate it would raise an alarm.
+    let epc = w.tag(w.asset_wh).await?;
+    s.post_ok(
+        "/api/v1/readers",
+        &w.admin,
+        json!({"name": "desk-1", "role": "desk"}),
+        201,
+    )
+    .await?;
+
+    // The handheld's token names the gate reader, under its own daemon id.
+    let (st, body) = s
+        .post(
+            INGEST,
+            &w.handheld_token,
+            batch("handheld-1", 1, vec![obs(&epc, "gate-1", "added")]),
+        )
+        .await?;
+    assert_not_bound(st, &body, "observations[0].reader");
+    let alarms = s.get_ok("/api/v1/alarms", &w.keeper).await?;
+    assert_eq!(alarms["total"], 0, "no alarm from a spoofed gate");
+
+    // ...and the desk reader, hidden behind one of its own observations.
+    let (st, body) = s
+        .post(
+            INGEST,
+            &w.handheld_token,
+            batch(
+                "handheld-1",
+                1,
+                vec![
+                    obs(&epc, "handheld-1", "seen"),
+                    obs(&epc, "desk-1", "added"),
+                ],
+            ),
+        )
+        .await?;
+    assert_not_bound(st, &body, "observations[1].reader");
+    nothing_stored(&w)?;
+    let asset = s
+        .get_ok(&format!("/api/v1/assets/{}", w.asset_wh), &w.keeper)
+        .await?;
+    assert_eq!(asset["asset"]["last_seen_at"], Value::Null);
+
+    // Its own reader under its own id still works, at sequence 1.
+    let ack = s
+        .post_ok(
+            INGEST,
+            &w.handheld_token,
+            batch("handheld-1", 1, vec![obs(&epc, "handheld-1", "seen")]),
+            200,
+        )
+        .await?;
+    assert_eq!(
+        (ack["applied"].as_bool(), ack["known"].as_i64()),
+        (Some(true), Some(1))
+    );
+    assert_eq!(rows(&w, "desk_scans")?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn no_token_touches_another_daemons_sequence_space() -> Result<()> {
+    let w = World::new().await?;
+    let s = &w.server;
+    let epc = w.tag(w.asset_wh).await?;
+    // The gate's daemon has applied batch 1.
+    let ack = s
+        .post_ok(INGEST, &w.gate_token, batch("gate-1", 1, vec![]), 200)
+        .await?;
+    assert_eq!(ack["applied_through"], 1);
+
+    // The handheld's token claims the gate daemon's id with the largest
+    // sequence there is, and a sub-space of it.
+    for daemon in ["gate-1", "gate-1:stocktake:handheld-1"] {
+        let (st, body) = s
+            .post(
+                INGEST,
+                &w.handheld_token,
+                json!({"daemon_id": daemon, "sequence": i64::MAX, "observations": []}),
+            )
+            .await?;
+        assert_not_bound(st, &body, "daemon_id");
+    }
+    // A sequence outside 1..=i64::MAX is 422 naming it, for anyone.
+    for sequence in [json!(-1), json!(u64::MAX), json!(0)] {
+        let (st, body) = s
+            .post(
+                INGEST,
+                &w.gate_token,
+                json!({"daemon_id": "gate-1", "sequence": sequence, "observations": []}),
+            )
+            .await?;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{sequence}: {body}");
+        assert_eq!(body["error"]["field"], "sequence", "{body}");
+    }
+
+    // The real daemon's next batch is still applied.
+    let ack = s
+        .post_ok(
+            INGEST,
+            &w.gate_token,
+            batch("gate-1", 2, vec![obs(&epc, "gate-1", "added")]),
+            200,
+        )
+        .await?;
+    assert_eq!(
+        (ack["applied"].as_bool(), ack["applied_through"].as_i64()),
+        (Some(true), Some(2))
+    );
+    assert_eq!(ack["alarms_raised"], 1);
+    let conn = rusqlite::Connection::open(&s.db)?;
+    let marks: Vec<(String, i64)> = conn
+        .prepare("SELECT daemon_id, applied_through FROM sync_daemons ORDER BY daemon_id")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    assert_eq!(marks, vec![("gate-1".to_owned(), 2)]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn one_daemon_drives_its_readers_with_one_token_until_revoked() -> Result<()> {
+    let w = World::new().await?;
+    let s = &w.server;
+    let epc = w.tag(w.asset_wh).await?;
+    let loc = w.loc_1.to_string();
+    let token = cli_ok(
+        &s.db,
+        &[
+            "admin",
+            "register-daemon",
+            "--daemon-id",
+            "edge-1",
+            "--reader",
+            "gate-2:gate",
+            "--reader",
+            &format!("desk-2:desk:{loc}"),
+        ],
+    )?;
+    let token = token.trim();
+    ensure!(token.starts_with("whr_"), "{token}");
+    // Both of its readers in one batch, and its handheld sub-space.
+    let ack = s
+        .post_ok(
+            INGEST,
+            token,
+            batch(
+                "edge-1",
+                1,
+                vec![obs(&epc, "desk-2", "added"), obs(&epc, "gate-2", "added")],
+            ),
+            200,
+        )
+        .await?;
+    assert_eq!(
+        (ack["known"].as_i64(), ack["alarms_raised"].as_i64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(rows(&w, "desk_scans")?, 1);
+    s.post_ok(
+        INGEST,
+        token,
+        batch("edge-1:stocktake:gate-2", 1, vec![]),
+        200,
+    )
+    .await?;
+    // Not the readers of another daemon.
+    let (st, body) = s
+        .post(
+            INGEST,
+            token,
+            batch("edge-1", 2, vec![obs(&epc, "gate-1", "seen")]),
+        )
+        .await?;
+    assert_not_bound(st, &body, "observations[0].reader");
+
+    // The listing shows the daemon with its readers.
+    let listed = s.get_ok("/api/v1/readers", &w.admin).await?;
+    assert_eq!(listed["total"], 4);
+
+    // Ids and reader specs the command line refuses, naming the problem.
+    for (args, says) in [
+        (["edge:2", "x-1:gate"], "must not contain `:`"),
+        (["edge-2", "x-1:tower"], "not gate, desk or handheld"),
+        (["edge-1", "x-1:gate"], "already exists"),
+    ] {
+        let out = cli(
+            &s.db,
+            &[
+                "admin",
+                "register-daemon",
+                "--daemon-id",
+                args[0],
+                "--reader",
+                args[1],
+            ],
+        )?;
+        let err = String::from_utf8_lossy(&out.stderr);
+        ensure!(
+            !out.status.success() && err.contains(says),
+            "{args:?}: {err}"
+        );
+    }
+
+    // Revoked: the token is nobody any more.
+    let out = cli_ok(&s.db, &["admin", "revoke-daemon", "--daemon-id", "edge-1"])?;
+    ensure!(out.contains("revoked"), "{out}");
+    let (st, body) = s.post(INGEST, token, batch("edge-1", 2, vec![])).await?;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "{body}");
+    let (st, _) = s
+        .post(
+            &format!("/api/v1/tag-commissions/{}/confirm", 1),
+            token,
+            json!({"epc": epc}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    Ok(())
+}
