@@ -4,79 +4,24 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use shared::protocol::{chainway, r2000};
 use support::{Host, Result};
+use test_support::SimProcess;
 
 const EXE: &str = env!("CARGO_BIN_EXE_hardware-sim");
-
-struct Sim {
-    child: Child,
-    ready: Vec<(String, PathBuf)>,
-}
-
-impl Sim {
-    fn start(args: &[&str], readers: usize) -> Result<Self> {
-        let mut child = Command::new(EXE)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("stdout"))?;
-        let mut lines = BufReader::new(stdout).lines();
-        let mut ready = Vec::new();
-        while ready.len() < readers {
-            let line = lines
-                .next()
-                .ok_or_else(|| anyhow::anyhow!("simulator exited early"))??;
-            let mut parts = line.split(' ');
-            match (parts.next(), parts.next(), parts.next()) {
-                (Some("ready"), Some(name), Some(path)) => {
-                    ready.push((name.to_string(), PathBuf::from(path)))
-                }
-                _ => anyhow::bail!("unexpected line {line:?}"),
-            }
-        }
-        Ok(Self { child, ready })
-    }
-
-    fn stop(mut self, signal: Signal) -> Result<std::process::ExitStatus> {
-        kill(Pid::from_raw(self.child.id() as i32), signal)?;
-        let end = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < end {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        anyhow::bail!("simulator did not stop on {signal}")
-    }
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[test]
 fn quick_reader_serves_then_stops_on_sigterm() -> Result {
     let dir = tempfile::tempdir()?;
     let link = dir.path().join("reader");
     let link_s = link.to_string_lossy().to_string();
-    let sim = Sim::start(
-        &[
+    let sim = SimProcess::spawn(
+        [
             "run",
             "--link",
             &link_s,
@@ -90,8 +35,9 @@ fn quick_reader_serves_then_stops_on_sigterm() -> Result {
             "3",
         ],
         1,
+        &dir.path().join("sim.log"),
     )?;
-    assert_eq!(sim.ready, vec![("reader-1".to_string(), link.clone())]);
+    assert_eq!(sim.links, vec![("reader-1".to_string(), link.clone())]);
     let mut host = Host::open(&link, 921_600)?;
     host.r2000_to(3, r2000::Command::GetFirmwareVersion)?;
     let r = host.r2000_until(Duration::from_secs(2), |_| true)?;
@@ -156,8 +102,8 @@ distance_m = 0.5
             d = dir.path().display()
         ),
     )?;
-    let sim = Sim::start(
-        &[
+    let sim = SimProcess::spawn(
+        [
             "run",
             "--scenario",
             &file.to_string_lossy(),
@@ -167,16 +113,17 @@ distance_m = 0.5
             "460800",
         ],
         2,
+        &dir.path().join("sim.log"),
     )?;
-    let names: Vec<&str> = sim.ready.iter().map(|(n, _)| n.as_str()).collect();
+    let names: Vec<&str> = sim.links.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["gate-1", "handheld"]);
-    let mut host = Host::open(&sim.ready[1].1, 460_800)?;
+    let mut host = Host::open(&sim.links[1].1, 460_800)?;
     match host.chainway_ask(chainway::Command::SingleInventory { param: 0x0064 })? {
         chainway::Response::SingleTag(Some(t)) => assert_eq!(t.epc.len(), 12),
         other => anyhow::bail!("{other:?}"),
     }
     drop(host);
-    let links: Vec<PathBuf> = sim.ready.iter().map(|(_, p)| p.clone()).collect();
+    let links: Vec<PathBuf> = sim.links.iter().map(|(_, p)| p.clone()).collect();
     let status = sim.stop(Signal::SIGINT)?;
     assert!(status.success(), "{status}");
     for l in links {
@@ -224,11 +171,11 @@ fn bad_input_gets_a_clear_error() -> Result {
 /// SIGTERM still stops it cleanly (links removed) while stdin stays open.
 #[test]
 fn control_lines_move_tags_and_say_what_is_wrong() -> Result {
-    use std::io::Write;
     let dir = tempfile::tempdir()?;
     let link = dir.path().join("reader");
-    let mut child = Command::new(EXE)
-        .args([
+    let link_s = link.to_string_lossy().to_string();
+    let mut sim = SimProcess::spawn(
+        [
             "run",
             "--control",
             "--protocol",
@@ -236,29 +183,13 @@ fn control_lines_move_tags_and_say_what_is_wrong() -> Result {
             "--tags",
             "4",
             "--link",
-        ])
-        .arg(&link)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let mut stdin = child.stdin.take().ok_or_else(|| anyhow::anyhow!("stdin"))?;
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| anyhow::anyhow!("stdout"))?;
-    let mut lines = BufReader::new(stdout).lines();
-    let mut next = || -> Result<String> {
-        Ok(lines
-            .next()
-            .ok_or_else(|| anyhow::anyhow!("simulator exited"))??)
-    };
-    assert!(next()?.starts_with("ready reader-1 "));
-    let mut say = |line: &str| -> Result<String> {
-        writeln!(stdin, "{line}")?;
-        stdin.flush()?;
-        next()
-    };
+            &link_s,
+        ],
+        1,
+        &dir.path().join("sim.log"),
+    )?;
+    assert_eq!(sim.links[0].0, "reader-1");
+    let mut say = |line: &str| sim.say(line);
     assert_eq!(
         say(r#"{"kind":"remove","tags":{"population":"assets","first":1,"count":2}}"#)?,
         "ok 2"
@@ -289,15 +220,7 @@ fn control_lines_move_tags_and_say_what_is_wrong() -> Result {
         "{answer}"
     );
     drop(host);
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM)?;
-    let end = Instant::now() + Duration::from_secs(5);
-    let status = loop {
-        if let Some(s) = child.try_wait()? {
-            break s;
-        }
-        anyhow::ensure!(Instant::now() < end, "did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = sim.stop(Signal::SIGTERM)?;
     assert!(status.success(), "{status}");
     assert!(std::fs::symlink_metadata(&link).is_err(), "link removed");
     Ok(())

@@ -220,7 +220,7 @@ fn drain_a_million_observation_backlog() -> R {
     let secs = start.elapsed().as_secs_f64();
     daemon.stop()?;
     assert!(drained, "{}", Daemon::log(&config));
-    let rows = server.sightings()?;
+    let rows = sightings(&server.db)?;
     let distinct: HashSet<&String> = rows.iter().map(|r| &r.epc).collect();
     assert_eq!(rows.len() as u64, n);
     assert_eq!(distinct.len() as u64, n);

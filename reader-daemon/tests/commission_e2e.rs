@@ -194,8 +194,7 @@ fn commissions_a_delivery_against_the_real_server(protocol: &'static str) -> R {
     let daemon = Daemon::start(&config)?;
     let want: std::collections::BTreeSet<String> = written.values().cloned().collect();
     let seen = || -> std::collections::BTreeSet<String> {
-        server
-            .sightings()
+        sightings(&server.db)
             .map(|s| s.into_iter().map(|s| s.epc).collect())
             .unwrap_or_default()
     };

@@ -2,8 +2,8 @@
 //! readers on PTYs → `reader-daemon run` → HTTP on 127.0.0.1 → the
 //! server's SQLite database, checked row by row.
 //!
-//! The server binary is found next to this test executable (see
-//! `support::server_bin`); `cargo test --workspace` builds it.
+//! The server binary is found next to this test executable, or built (see
+//! `test_support::workspace_bin`); `cargo test --workspace` builds it.
 
 mod support;
 
@@ -24,7 +24,7 @@ fn status(journal: &Path) -> Option<StatusReport> {
 /// The server holds every observation the journal had acknowledged, each
 /// exactly once, and the journal holds nothing else.
 fn assert_server_holds_each_once(server: &WarehouseServer, journal: &Path) -> R<usize> {
-    let rows = server.sightings()?;
+    let rows = sightings(&server.db)?;
     let mut keys = HashSet::new();
     for r in &rows {
         let key = (
@@ -74,7 +74,9 @@ fn real_server_exactly_once_through_outage_and_twenty_sigkills() -> R {
     // Online: reads arrive.
     let daemon = Daemon::start(&config)?;
     let first = wait_until(Duration::from_secs(20), || {
-        server.sightings().map(|s| !s.is_empty()).unwrap_or(false)
+        sightings(&server.db)
+            .map(|s| !s.is_empty())
+            .unwrap_or(false)
     });
     assert!(
         first,
@@ -134,8 +136,7 @@ fn chainway_reads_reach_the_real_server_once() -> R {
     cfg.write(&config)?;
     let daemon = Daemon::start(&config)?;
     let all = wait_until(Duration::from_secs(30), || {
-        server
-            .sightings()
+        sightings(&server.db)
             .map(|rows| {
                 rows.iter()
                     .map(|r| r.epc.clone())
@@ -192,7 +193,7 @@ fn chainway_reads_reach_the_real_server_once() -> R {
         .iter()
         .map(|e| e.to_string())
         .collect();
-    for row in server.sightings()? {
+    for row in sightings(&server.db)? {
         assert!(field.contains(&row.epc), "unknown EPC {}", row.epc);
     }
     Ok(())
@@ -218,8 +219,7 @@ fn unplug_and_garbage_burst_recover_by_themselves() -> R {
         cfg.write(&config)?;
         let daemon = Daemon::start(&config)?;
         assert!(
-            wait_until(Duration::from_secs(20), || server
-                .sightings()
+            wait_until(Duration::from_secs(20), || sightings(&server.db)
                 .map(|s| !s.is_empty())
                 .unwrap_or(false)),
             "{}",
@@ -236,8 +236,7 @@ fn unplug_and_garbage_burst_recover_by_themselves() -> R {
         // The server stores times as Unix milliseconds.
         let after = chrono::Utc::now().timestamp_millis();
         let recovered = wait_until(Duration::from_secs(30), || {
-            server
-                .sightings()
+            sightings(&server.db)
                 .map(|rows| rows.iter().any(|r| r.first_seen > after))
                 .unwrap_or(false)
         });

@@ -57,12 +57,12 @@ impl Shelf {
 
     /// A stock-take of shelf A01 whose scans come from `readers`.
     fn open(&self, readers: &[i64]) -> R<i64> {
-        id(&self.http.post(
+        Ok(id(&self.http.post(
             "/api/v1/stocktakes",
             &self.site.keeper,
             json!({"warehouse_id": self.site.warehouse, "location_id": self.site.location,
                    "reader_ids": readers}),
-        )?)
+        )?)?)
     }
 
     /// The daemon's config with hand-1 on `link`.

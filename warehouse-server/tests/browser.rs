@@ -12,14 +12,15 @@ mod support;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use support::*;
+use test_support::{wait_until, Daemon, DaemonConfig, Process, SimProcess};
 
 /// The smallest PNG (1×1).
 const PNG_1X1: &[u8] = &[
@@ -32,15 +33,8 @@ const PNG_1X1: &[u8] = &[
 
 /// A chromedriver process; killed on drop.
 struct Driver {
-    child: Child,
+    _process: Process,
     url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn skip() -> bool {
@@ -59,25 +53,23 @@ fn driver() -> Result<Driver> {
             )
         })?;
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let child = Command::new(bin)
-        .arg(format!("--port={port}"))
-        .arg("--allowed-ips=127.0.0.1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting chromedriver")?;
-    let d = Driver {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            bail!("chromedriver did not listen on {port}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    let process = Process::spawn(
+        Command::new(bin)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+        "chromedriver",
+    )?;
+    if !wait_until(Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    }) {
+        bail!("chromedriver did not listen on {port}");
     }
-    Ok(d)
+    Ok(Driver {
+        _process: process,
+        url: format!("http://127.0.0.1:{port}"),
+    })
 }
 
 async fn browser(d: &Driver) -> Result<Client> {
@@ -214,43 +206,13 @@ fn id_in(path: &str) -> Result<i64> {
         .ok_or_else(|| anyhow!("no request id in {path}"))
 }
 
-/// A workspace binary next to this test executable (`cargo test
-/// --workspace` builds them all before running any test).
-fn workspace_bin(name: &str) -> Result<PathBuf> {
-    let exe = std::env::current_exe()?;
-    let bin = exe
-        .parent()
-        .and_then(std::path::Path::parent)
-        .ok_or_else(|| anyhow!("test executable is not in <target>/<profile>/deps"))?
-        .join(name);
-    if bin.exists() {
-        Ok(bin)
-    } else {
-        bail!(
-            "{} not found: run the whole suite (scripts/test.sh) or `cargo build -p {name}`",
-            bin.display()
-        )
-    }
-}
-
 /// An emulated reader (`hardware-sim run --control`) and the real
 /// `reader-daemon run` driving it, syncing to the server: the simulated
-/// reader the keeper's pages listen to. Both are killed on drop.
+/// reader the keeper's pages listen to. Both are stopped on drop.
 struct SimulatedReader {
-    sim: Child,
-    stdin: std::process::ChildStdin,
-    stdout: std::io::BufReader<std::process::ChildStdout>,
-    daemon: Child,
+    _daemon: Daemon,
+    sim: SimProcess,
     name: String,
-}
-
-impl Drop for SimulatedReader {
-    fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
-        let _ = self.sim.kill();
-        let _ = self.sim.wait();
-    }
 }
 
 impl SimulatedReader {
@@ -261,10 +223,9 @@ impl SimulatedReader {
         server: &str,
         token: &str,
         name: &str,
-        role: &str,
+        role: &'static str,
         populations: &[(&str, u64, usize)],
     ) -> Result<Self> {
-        use std::io::BufRead;
         let link = dir.join(format!("tty-{name}"));
         let mut scenario = format!(
             "seed = 3\n\n[[reader]]\nname = {name:?}\nprotocol = \"r2000\"\nlink = {:?}\nrole = {role:?}\n",
@@ -275,79 +236,32 @@ impl SimulatedReader {
                 "\n[[population]]\nname = {pop:?}\nkind = \"giai96\"\ncompany_prefix = {COMPANY_PREFIX:?}\nfirst_serial = {first}\ncount = {count}\n"
             ));
         }
-        let scenario_path = dir.join(format!("{name}.toml"));
-        std::fs::write(&scenario_path, scenario)?;
-        let mut sim = Command::new(workspace_bin("hardware-sim")?)
-            .args(["run", "--control", "--scenario"])
-            .arg(&scenario_path)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.join(format!("{name}-sim.log")))?)
-            .spawn()
-            .context("starting hardware-sim")?;
-        let stdin = sim.stdin.take().ok_or_else(|| anyhow!("no sim stdin"))?;
-        let mut stdout =
-            std::io::BufReader::new(sim.stdout.take().ok_or_else(|| anyhow!("no sim stdout"))?);
-        let mut line = String::new();
-        stdout.read_line(&mut line)?;
-        if !line.starts_with("ready") {
-            bail!("hardware-sim said {line:?}");
-        }
-        let config = dir.join(format!("{name}-daemon.toml"));
-        std::fs::write(
-            &config,
-            format!(
-                "[server]\nurl = {server:?}\ntoken = {token:?}\nrequest_timeout_s = 3\n\n\
-                 [daemon]\nid = \"{name}-daemon\"\nmetrics_listen = \"127.0.0.1:0\"\n\n\
-                 [journal]\npath = {:?}\n\n\
-                 [sync]\nbatch_max_observations = 500\nbatch_max_age_ms = 50\nretry_base_ms = 50\nretry_max_ms = 500\n\n\
-                 [aggregation]\ncycle_ms = 400\nstable_set_ms = 150\n\n\
-                 [[reader]]\nname = {name:?}\nport = {:?}\nprotocol = \"r2000\"\nrole = {role:?}\nantennas = [1]\n",
-                dir.join(format!("{name}-journal.db")).display().to_string(),
-                link.display().to_string(),
-            ),
-        )?;
-        let daemon = Command::new(workspace_bin("reader-daemon")?)
-            .arg("run")
-            .arg("--config")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(
-                dir.join(format!("{name}-daemon.log")),
-            )?)
-            .spawn()
-            .context("starting reader-daemon")?;
+        let sim = SimProcess::start(dir, &scenario, 1)?;
+        let mut config = DaemonConfig::new(server, dir).reader(name, &link, "r2000", role);
+        config.token = token.to_owned();
+        config.daemon_id = format!("{name}-daemon");
+        config.journal = dir.join(format!("{name}-journal.db"));
+        config.batch_max = 500;
+        let config_path = dir.join(format!("{name}-daemon.toml"));
+        config.write(&config_path)?;
         Ok(Self {
+            _daemon: Daemon::start(&config_path)?,
             sim,
-            stdin,
-            stdout,
-            daemon,
             name: name.to_owned(),
         })
-    }
-
-    fn act(&mut self, action: Value) -> Result<()> {
-        use std::io::{BufRead, Write};
-        writeln!(self.stdin, "{action}")?;
-        self.stdin.flush()?;
-        let mut line = String::new();
-        self.stdout.read_line(&mut line)?;
-        if !line.starts_with("ok") {
-            bail!("hardware-sim answered {line:?} to {action}");
-        }
-        Ok(())
     }
 
     /// Brings tags of a population into the reader's field.
     fn place(&mut self, population: &str, first: usize, count: usize) -> Result<()> {
         let reader = self.name.clone();
-        self.act(json!({"kind": "move", "reader": reader, "distance_m": 0.2,
-            "tags": {"population": population, "first": first, "count": count}}))
+        self.sim.place(population, first, count, &reader, 0.2)?;
+        Ok(())
     }
 
     /// Takes every tag of a population out of the field.
     fn clear(&mut self, population: &str, count: usize) -> Result<()> {
-        self.act(json!({"kind": "remove", "tags": {"population": population, "first": 0, "count": count}}))
+        self.sim.take_away(population, 0, count)?;
+        Ok(())
     }
 }
 
@@ -392,15 +306,7 @@ async fn a_unit_borrows_twenty_chairs_and_returns_one_damaged() -> Result<()> {
             201,
         )
         .await?)?;
-    let desk = s
-        .post_ok(
-            "/api/v1/readers",
-            &w.admin,
-            json!({"name": "desk-1", "role": "desk"}),
-            201,
-        )
-        .await?;
-    let desk_token = desk["token"].as_str().unwrap_or_default().to_owned();
+    let (_, desk_token) = s.add_reader(&w.admin, "desk-1", "desk", None).await?;
     let dir = tempfile::tempdir()?;
     let mut reader = SimulatedReader::start(
         dir.path(),

@@ -133,21 +133,7 @@ async fn admin_commands() -> Result<()> {
 async fn simulate_year_ends_with_the_chain_verifying_and_reports_adding_up() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("year.db");
-    cli_ok(
-        &db,
-        &[
-            "admin",
-            "init",
-            "--admin-username",
-            ADMIN,
-            "--admin-password",
-            PASSWORD,
-            "--org-name",
-            "x",
-            "--company-prefix",
-            COMPANY_PREFIX,
-        ],
-    )?;
+    admin_init(&db)?;
     let out = cli_ok(
         &db,
         &["admin", "simulate-year", "--requests", "400", "--seed", "3"],

@@ -63,21 +63,7 @@ async fn login_logout_and_cookie() -> Result<()> {
 async fn sessions_expire() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("w.db");
-    cli_ok(
-        &db,
-        &[
-            "admin",
-            "init",
-            "--admin-username",
-            ADMIN,
-            "--admin-password",
-            PASSWORD,
-            "--org-name",
-            "x",
-            "--company-prefix",
-            COMPANY_PREFIX,
-        ],
-    )?;
+    admin_init(&db)?;
     let s = Server::start_with(dir, db, &[("WAREHOUSE_SESSION_TTL_SECS", "1")])?;
     let token = s.login(ADMIN, PASSWORD).await?;
     s.get_ok("/api/v1/auth/me", &token).await?;

@@ -342,12 +342,18 @@ async fn unreadable_tls_files_are_refused_naming_the_file() -> Result<()> {
     let missing = missing
         .to_str()
         .ok_or_else(|| anyhow!("temp path not UTF-8"))?;
-    let out = std::process::Command::new(crate::support::BIN)
-        .args(["--db", "unused.db", "serve", "--listen", "127.0.0.1:0"])
-        .args(["--tls-cert", missing, "--tls-key", missing])
-        .current_dir(dir.path())
-        .env("WAREHOUSE_LOG", "warn")
-        .output()?;
+    let out = crate::support::cli(
+        &dir.path().join("unused.db"),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            missing,
+            "--tls-key",
+            missing,
+        ],
+    )?;
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("nope.pem"), "{err}");

@@ -1,0 +1,281 @@
+//! `warehouse-server` as a child process: `admin init` on a temporary
+//! SQLite file, `serve` on 127.0.0.1, the admin CLI.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use crate::api::Api;
+use crate::process::Process;
+use crate::{workspace_bin, ADMIN, COMPANY_PREFIX, ORG_NAME, PASSWORD};
+
+/// How long a server may take to print its `listening on` line.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The environment every server run gets: cheap password hashing, quiet logs.
+fn test_env(cmd: &mut Command) -> &mut Command {
+    cmd.env("WAREHOUSE_PASSWORD_COST", "insecure-fast-for-tests")
+        .env("WAREHOUSE_LOG", "warn")
+}
+
+/// Runs `warehouse-server --db DB ARGS…` to completion.
+pub fn cli(db: &Path, args: &[&str]) -> Result<Output> {
+    test_env(
+        Command::new(workspace_bin("warehouse-server")?)
+            .arg("--db")
+            .arg(db)
+            .args(args),
+    )
+    .output()
+    .context("running warehouse-server")
+}
+
+/// [`cli`] that must succeed; returns stdout.
+pub fn cli_ok(db: &Path, args: &[&str]) -> Result<String> {
+    let out = cli(db, args)?;
+    if !out.status.success() {
+        bail!(
+            "warehouse-server {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+/// The server process over one database file. It can be killed and started
+/// again at the same URL (a server that goes away and comes back); it is
+/// killed on drop.
+#[derive(Debug)]
+pub struct WarehouseServer {
+    pub db: PathBuf,
+    /// `http://127.0.0.1:PORT`; empty until the port is known.
+    pub url: String,
+    /// 0 until the first start (or [`WarehouseServer::init`]) fixes it.
+    port: u16,
+    env: Vec<(String, String)>,
+    args: Vec<String>,
+    log: PathBuf,
+    child: Option<Process>,
+}
+
+impl WarehouseServer {
+    /// `admin init` of `DIR/warehouse.db` (administrator [`ADMIN`], password
+    /// [`PASSWORD`], company prefix [`COMPANY_PREFIX`]), with a loopback port
+    /// reserved now so a config can name the server before it runs.
+    pub fn init(dir: &Path) -> Result<Self> {
+        let db = dir.join("warehouse.db");
+        admin_init(&db)?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut server = Self::on(db);
+        server.port = port;
+        server.url = format!("http://127.0.0.1:{port}");
+        Ok(server)
+    }
+
+    /// An existing database; the OS assigns the port at the first start.
+    /// The server's stderr goes to `DB.log`.
+    pub fn on(db: PathBuf) -> Self {
+        Self {
+            log: db.with_extension("log"),
+            db,
+            url: String::new(),
+            port: 0,
+            env: Vec::new(),
+            args: Vec::new(),
+            child: None,
+        }
+    }
+
+    /// An extra environment variable for `serve`.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// An extra argument for `serve` (e.g. `--tls-cert`).
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.args.push(arg.to_owned());
+        self
+    }
+
+    /// `warehouse-server --db DB admin ARGS…`, which must succeed; stdout.
+    pub fn admin(&self, args: &[&str]) -> Result<String> {
+        let mut all = vec!["admin"];
+        all.extend_from_slice(args);
+        cli_ok(&self.db, &all)
+    }
+
+    /// Registers a reader with `admin create-reader`; returns its token.
+    pub fn create_reader(&self, name: &str, role: &str) -> Result<String> {
+        let out = self.admin(&["create-reader", "--name", name, "--role", role])?;
+        Ok(out.trim().to_string())
+    }
+
+    /// Serves; returns once the server has bound and said so (`listening on
+    /// URL` on stdout), with the URL.
+    pub fn start(&mut self) -> Result<&str> {
+        self.kill();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .with_context(|| format!("opening {}", self.log.display()))?;
+        let listen = format!("127.0.0.1:{}", self.port);
+        let mut process = Process::spawn(
+            test_env(
+                Command::new(workspace_bin("warehouse-server")?)
+                    .arg("--db")
+                    .arg(&self.db)
+                    .args(["serve", "--listen", &listen])
+                    .args(&self.args),
+            )
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log),
+            "warehouse-server",
+        )?;
+        let stdout = process
+            .child()
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow!("warehouse-server: no stdout"))?;
+        // The first line says where it listens; the rest is drained so the
+        // server never writes into a closed pipe.
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let _ = tx.send(lines.next());
+            for _ in lines {}
+        });
+        let line = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(Some(Ok(line))) => line,
+            Ok(_) => bail!(
+                "warehouse-server exited before listening on {listen}: {}",
+                self.log_text()
+            ),
+            Err(_) => bail!(
+                "warehouse-server did not listen on {listen} within {START_TIMEOUT:?}: {}",
+                self.log_text()
+            ),
+        };
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .ok_or_else(|| anyhow!("unexpected first line from warehouse-server: {line:?}"))?;
+        self.port = url
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse().ok())
+            .ok_or_else(|| anyhow!("no port in warehouse-server's {line:?}"))?;
+        self.url = url.to_owned();
+        self.child = Some(process);
+        Ok(&self.url)
+    }
+
+    /// Kills the server (it is "away" until [`WarehouseServer::start`] again).
+    pub fn kill(&mut self) {
+        drop(self.child.take());
+    }
+
+    /// The server's stderr so far (for assertion messages).
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// `admin init` of `db` with the standard test organisation: administrator
+/// [`ADMIN`] with [`PASSWORD`], company prefix [`COMPANY_PREFIX`].
+pub fn admin_init(db: &Path) -> Result<()> {
+    cli_ok(
+        db,
+        &[
+            "admin",
+            "init",
+            "--admin-username",
+            ADMIN,
+            "--admin-password",
+            PASSWORD,
+            "--org-name",
+            ORG_NAME,
+            "--company-prefix",
+            COMPANY_PREFIX,
+        ],
+    )?;
+    Ok(())
+}
+
+/// A running server on a fresh or given database in its own temporary
+/// directory, with an [`Api`] client to it (`server.post_ok(…)`,
+/// `server.base`, `server.http` through `Deref`); killed on drop.
+#[derive(Debug)]
+pub struct Server {
+    pub process: WarehouseServer,
+    pub api: Api,
+    pub db: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Server {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+impl Server {
+    /// Fresh database, initialised with an administrator.
+    pub fn start() -> Result<Self> {
+        Self::start_fresh(&[], &[])
+    }
+
+    /// [`Server::start`] with extra environment variables and `serve`
+    /// arguments.
+    pub fn start_fresh(env: &[(&str, &str)], args: &[&str]) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let db = dir.path().join("warehouse.db");
+        admin_init(&db)?;
+        Self::start_with_args(dir, db, env, args)
+    }
+
+    /// Serves an existing database file.
+    pub fn start_on(dir: tempfile::TempDir, db: PathBuf) -> Result<Self> {
+        Self::start_with(dir, db, &[])
+    }
+
+    /// Serves an existing database file with extra environment variables.
+    /// Request bodies are capped at 64 KiB (`WAREHOUSE_MAX_BODY_BYTES`) so
+    /// oversized-body tests stay small.
+    pub fn start_with(dir: tempfile::TempDir, db: PathBuf, env: &[(&str, &str)]) -> Result<Self> {
+        Self::start_with_args(dir, db, env, &[])
+    }
+
+    /// [`Server::start_with`] plus extra `serve` arguments.
+    pub fn start_with_args(
+        dir: tempfile::TempDir,
+        db: PathBuf,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Result<Self> {
+        let mut process = WarehouseServer::on(db.clone()).env("WAREHOUSE_MAX_BODY_BYTES", "65536");
+        for (k, v) in env {
+            process = process.env(k, v);
+        }
+        for a in args {
+            process = process.arg(a);
+        }
+        let api = Api::new(process.start()?)?;
+        Ok(Self {
+            process,
+            api,
+            db,
+            dir,
+        })
+    }
+}
