@@ -383,12 +383,17 @@ fn gate_pass_raises_the_servers_alarm() -> R {
     for n in 0..2 {
         tagged.push(site.tagged_asset(&http, &format!("{}", 7000 + n), &gate_token)?);
     }
-    // The second asset's check-out is approved.
-    http.call(
-        reqwest::Method::PUT,
-        &format!("/api/v1/assets/{}/checkout-approval", tagged[1].0),
+    // The second asset may leave: an approver's emergency pass.
+    http.post(
+        "/api/v1/users",
         &site.admin,
-        Some(json!({"approved": true, "reason": "借出"})),
+        json!({"username": "approver", "password": "s3cret-pass", "role": "approver"}),
+    )?;
+    let approver = http.login("approver")?;
+    http.post(
+        &format!("/api/v1/assets/{}/emergency-pass", tagged[1].0),
+        &approver,
+        json!({"reason": "借出", "valid_minutes": 60}),
     )?;
 
     let link = dir.path().join("gate-1");

@@ -20,7 +20,7 @@ pub use api::{api_login, id, Api, BlockingApi};
 pub use bin::workspace_bin;
 pub use daemon::{Daemon, DaemonConfig, ReaderLine};
 pub use process::{collect, text_of, wait_until, Process};
-pub use server::{admin_init, cli, cli_ok, Server, WarehouseServer};
+pub use server::{admin_init, chain_key_file, cli, cli_ok, Server, WarehouseServer};
 pub use sim::SimProcess;
 
 /// The administrator `admin init` creates.

@@ -199,6 +199,14 @@ impl WarehouseServer {
     }
 }
 
+/// Where the server keeps a database's chain key by default
+/// (`<db>.chainkey`, created by `admin init`).
+pub fn chain_key_file(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push(".chainkey");
+    p.into()
+}
+
 /// `admin init` of `db` with the standard test organisation: administrator
 /// [`ADMIN`] with [`PASSWORD`], company prefix [`COMPANY_PREFIX`].
 pub fn admin_init(db: &Path) -> Result<()> {

@@ -46,11 +46,9 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 
 /// Minimum password rules, checked where passwords are set.
 pub fn check_password_rules(password: &str) -> AppResult<()> {
-    if password.chars().count() < 8 {
-        return Err(AppError::invalid(
-            "password",
-            "password must be at least 8 characters",
-        ));
+    const MIN: usize = 8;
+    if password.chars().count() < MIN {
+        return Err(crate::error::Reason::PasswordTooShort { min: MIN }.into());
     }
     Ok(())
 }

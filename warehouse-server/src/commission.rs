@@ -5,7 +5,7 @@
 
 use shared::epc::{encode_giai, Epc};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 
 /// Settings key of the GS1 company prefix (set by `admin init`).
 pub const COMPANY_PREFIX_KEY: &str = "gs1.company_prefix";
@@ -16,10 +16,10 @@ pub const GIAI_FILTER: u8 = 0;
 /// A company prefix is 6–12 digits (GS1 General Specifications).
 pub fn check_company_prefix(prefix: &str) -> AppResult<()> {
     if !(6..=12).contains(&prefix.len()) || !prefix.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(AppError::invalid(
-            "company_prefix",
-            format!("GS1 company prefix `{prefix}` must be 6–12 digits"),
-        ));
+        return Err(Reason::BadCompanyPrefix {
+            value: prefix.into(),
+        }
+        .into());
     }
     Ok(())
 }
@@ -31,10 +31,10 @@ pub fn check_company_prefix(prefix: &str) -> AppResult<()> {
 pub fn giai_for(company_prefix: &str, asset_number: &str) -> AppResult<Epc> {
     check_company_prefix(company_prefix)?;
     encode_giai(GIAI_FILTER, company_prefix, asset_number).map_err(|e| {
-        AppError::invalid(
-            "asset_number",
-            format!("asset number `{asset_number}` cannot be a GIAI asset reference: {e}"),
-        )
+        AppError::from(Reason::NotGiaiReference {
+            value: asset_number.into(),
+            detail: e.to_string(),
+        })
     })
 }
 

@@ -67,6 +67,9 @@ pub struct Config {
     /// Live update streams (server-sent events) open at once per login
     /// session; one more is answered 429.
     pub live_streams_per_session: usize,
+    /// File holding the event chain's key (`admin init` creates it); kept
+    /// apart from the database. Default: beside it, `<db>.chainkey`.
+    pub chain_key_file: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -87,11 +90,21 @@ impl Default for Config {
             body_read_timeout_secs: 30,
             request_timeout_secs: 120,
             live_streams_per_session: 4,
+            chain_key_file: None,
         }
     }
 }
 
 impl Config {
+    /// Where the chain key is: `chain_key_file`, or `<db>.chainkey`.
+    pub fn chain_key_path(&self) -> PathBuf {
+        self.chain_key_file.clone().unwrap_or_else(|| {
+            let mut p = self.db.clone().into_os_string();
+            p.push(".chainkey");
+            p.into()
+        })
+    }
+
     /// Defaults, overlaid by `file` (if given) and then the environment;
     /// refused if [`Config::validate`] finds a bad combination.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
@@ -155,6 +168,9 @@ impl Config {
         env_into(&get, "WAREHOUSE_PASSWORD_COST", &mut self.password_cost)?;
         env_into(&get, "WAREHOUSE_LOG_FORMAT", &mut self.log_format)?;
         env_into(&get, "WAREHOUSE_SECURE_COOKIE", &mut self.secure_cookie)?;
+        if let Some(v) = get("WAREHOUSE_CHAIN_KEY_FILE") {
+            self.chain_key_file = Some(v.into());
+        }
         if let Some(v) = get("WAREHOUSE_TLS_CERT") {
             self.tls_cert = Some(v.into());
         }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use shared::sync::ObservationBatch;
 use utoipa::ToSchema;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::input::required_text;
 use crate::policy::Actor;
 use crate::register::{NewReader, Reader, ReaderRole};
@@ -50,15 +50,12 @@ pub struct CreatedDaemon {
     pub token: String,
 }
 
-/// 422 naming `field` unless `id` is 1–100 characters without
+/// 422 naming `daemon_id` unless `id` is 1–100 characters without
 /// [`SUBSPACE_SEPARATOR`]. Returns it trimmed.
-pub fn check_daemon_id(field: &str, id: &str) -> AppResult<String> {
-    let id = required_text(field, id, 100)?;
+pub fn check_daemon_id(id: &str) -> AppResult<String> {
+    let id = required_text("daemon_id", id, 100)?;
     if id.contains(SUBSPACE_SEPARATOR) {
-        return Err(AppError::invalid(
-            field,
-            format!("daemon id `{id}` must not contain `{SUBSPACE_SEPARATOR}`"),
-        ));
+        return Err(Reason::BadDaemonId { value: id }.into());
     }
     Ok(id)
 }
@@ -66,54 +63,34 @@ pub fn check_daemon_id(field: &str, id: &str) -> AppResult<String> {
 impl NewDaemon {
     /// What serde cannot check: the id, at least one reader, no name twice.
     pub fn check(&self) -> AppResult<String> {
-        let id = check_daemon_id("daemon_id", &self.daemon_id)?;
+        let id = check_daemon_id(&self.daemon_id)?;
         if self.readers.is_empty() {
-            return Err(AppError::invalid(
-                "readers",
-                "name at least one reader the daemon drives",
-            ));
+            return Err(Reason::NoReaders.into());
         }
         for (i, r) in self.readers.iter().enumerate() {
             let field = format!("readers[{i}].name");
             let name = required_text(&field, &r.name, 100)?;
             if self.readers[..i].iter().any(|o| o.name.trim() == name) {
-                return Err(AppError::invalid(
-                    &field,
-                    format!("reader `{name}` is named twice"),
-                ));
+                return Err(Reason::ReaderTwice { field, name }.into());
             }
         }
         Ok(id)
     }
 }
 
-/// `NAME:ROLE[:LOCATION_ID]`, the command line's way to name one reader
-/// (`--reader gate-1:gate:3`).
+/// `NAME:ROLE[:LOCATION_ID]`, the command line's and the admin page's way
+/// to name one reader (`--reader gate-1:gate:3`).
 pub fn parse_reader_spec(spec: &str) -> AppResult<NewReader> {
-    let bad = |why: &str| {
-        AppError::invalid(
-            "reader",
-            format!("`{spec}`: {why} (expected NAME:ROLE[:LOCATION_ID])"),
-        )
-    };
-    let mut parts = spec.split(':');
-    let name = parts.next().unwrap_or_default().trim();
-    if name.is_empty() {
-        return Err(bad("the reader name is empty"));
-    }
-    let role = parts.next().ok_or_else(|| bad("no role"))?;
-    let role = ReaderRole::parse(role.trim())
-        .ok_or_else(|| bad("the role is not gate, desk or handheld"))?;
+    let bad = || AppError::from(Reason::BadReaderSpec { value: spec.into() });
+    let mut parts = spec.split(':').map(str::trim);
+    let name = parts.next().filter(|n| !n.is_empty()).ok_or_else(bad)?;
+    let role = parts.next().and_then(ReaderRole::parse).ok_or_else(bad)?;
     let location_id = match parts.next() {
         None => None,
-        Some(l) => Some(
-            l.trim()
-                .parse::<i64>()
-                .map_err(|_| bad("the location id is not a number"))?,
-        ),
+        Some(l) => Some(l.parse::<i64>().map_err(|_| bad())?),
     };
     if parts.next().is_some() {
-        return Err(bad("too many `:`"));
+        return Err(bad());
     }
     Ok(NewReader {
         name: name.to_owned(),
@@ -143,28 +120,25 @@ pub fn may_send(actor: &Actor, batch: &ObservationBatch) -> AppResult<()> {
         return Ok(());
     };
     if !owns_sequence_space(daemon_id, &batch.daemon_id) {
-        return Err(AppError::not_bound(
-            "daemon_id",
-            format!(
-                "this token belongs to daemon `{daemon_id}`; it may not send as `{}`",
-                batch.daemon_id
-            ),
-        ));
+        return Err(Reason::ForeignDaemon {
+            own: daemon_id.clone(),
+            claimed: batch.daemon_id.clone(),
+        }
+        .into());
     }
     if let Some((i, o)) = batch
         .observations
         .iter()
         .enumerate()
-        .find(|(_, o)| !readers.iter().any(|r| *r == o.reader))
+        .find(|(_, o)| !readers.contains(&o.reader))
     {
-        return Err(AppError::not_bound(
-            &format!("observations[{i}].reader"),
-            format!(
-                "reader `{}` is not attached to daemon `{daemon_id}` (its readers: {})",
-                o.reader,
-                readers.join(", ")
-            ),
-        ));
+        return Err(Reason::ReaderNotBound {
+            field: format!("observations[{i}].reader"),
+            reader: o.reader.clone(),
+            daemon: daemon_id.clone(),
+            readers: readers.clone(),
+        }
+        .into());
     }
     Ok(())
 }
@@ -235,9 +209,9 @@ mod tests {
 
     #[test]
     fn ids_and_reader_specs_are_checked() {
-        assert!(check_daemon_id("daemon_id", "edge:1").is_err());
-        assert!(check_daemon_id("daemon_id", " ").is_err());
-        assert_eq!(check_daemon_id("d", " edge-1 ").ok(), Some("edge-1".into()));
+        assert!(check_daemon_id("edge:1").is_err());
+        assert!(check_daemon_id(" ").is_err());
+        assert_eq!(check_daemon_id(" edge-1 ").ok(), Some("edge-1".into()));
         let r = parse_reader_spec("gate-1:gate:3").ok();
         assert_eq!(
             r.map(|r| (r.name, r.role, r.location_id)),

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppResult, Reason};
 
 macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
@@ -30,16 +30,17 @@ pub(crate) use string_enum;
 pub fn required_text(field: &str, value: &str, max: usize) -> AppResult<String> {
     let v = value.trim();
     if v.is_empty() {
-        return Err(AppError::invalid(
-            field,
-            format!("{field} must not be empty"),
-        ));
+        return Err(Reason::Empty {
+            field: field.into(),
+        }
+        .into());
     }
     if v.chars().count() > max {
-        return Err(AppError::invalid(
-            field,
-            format!("{field} is longer than {max} characters"),
-        ));
+        return Err(Reason::TooLong {
+            field: field.into(),
+            max,
+        }
+        .into());
     }
     Ok(v.to_owned())
 }
@@ -57,7 +58,11 @@ pub fn parse_date(field: &str, value: Option<&str>) -> AppResult<Option<String>>
         Some(v) => NaiveDate::parse_from_str(v, "%Y-%m-%d")
             .map(|d| Some(d.format("%Y-%m-%d").to_string()))
             .map_err(|_| {
-                AppError::invalid(field, format!("{field} `{v}` is not a YYYY-MM-DD date"))
+                Reason::BadDate {
+                    field: field.into(),
+                    value: v.into(),
+                }
+                .into()
             }),
     }
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod gate;
 pub mod http;
+pub mod i18n;
 pub mod input;
 pub mod lifecycle;
 pub mod money;
@@ -28,7 +29,6 @@ pub mod stocktake;
 pub mod store;
 pub mod time;
 pub mod tools;
-pub mod web;
 pub mod workflow;
 
 use std::io::Write;
@@ -51,7 +51,8 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     };
     // A cookie sent over TLS must never travel back over plain HTTP.
     config.secure_cookie |= tls.is_some();
-    let store = Store::open(&config.db, config.read_connections)
+    let key = events::ChainKey::read(&config.chain_key_path())?;
+    let store = Store::open(&config.db, config.read_connections, key)
         .with_context(|| format!("opening database {}", config.db.display()))?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await

@@ -89,23 +89,18 @@ impl Refusal {
                 state,
                 action,
                 expected,
-            } => {
-                let want: Vec<&str> = expected.iter().map(|s| s.as_str()).collect();
-                AppError::new(
-                    crate::error::ErrorKind::Conflict,
-                    "wrong_state",
-                    format!(
-                        "asset {asset_id} is {}; {} needs it to be {}",
-                        state.as_str(),
-                        action.as_str(),
-                        want.join(" or ")
-                    ),
-                )
+            } => crate::error::Reason::WrongState {
+                asset_id,
+                state: state.as_str().into(),
+                action: action.as_str().into(),
+                expected: expected.iter().map(|s| s.as_str().to_owned()).collect(),
             }
-            Refusal::WrongRole { action } => AppError::forbidden(format!(
-                "your role may not {} asset {asset_id}",
-                action.as_str()
-            )),
+            .into(),
+            Refusal::WrongRole { action } => crate::error::Reason::RoleMayNot {
+                asset_id,
+                action: action.as_str().into(),
+            }
+            .into(),
         }
     }
 }
@@ -257,7 +252,7 @@ mod tests {
             })
         );
         let e = err.err().map(|r| r.into_error(7));
-        assert!(e.is_some_and(|e| e.message.contains("asset 7 is on_loan")));
+        assert!(e.is_some_and(|e| e.message().contains("asset 7 is on_loan")));
     }
 
     #[test]

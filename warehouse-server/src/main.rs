@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use warehouse_server::config::Config;
 use warehouse_server::daemons::{self, NewDaemon};
+use warehouse_server::events::{ChainKey, SignedHead};
 use warehouse_server::policy::Role;
 use warehouse_server::register::{NewReader, ReaderRole};
 use warehouse_server::store::Store;
@@ -107,8 +108,21 @@ enum Admin {
         #[arg(long)]
         to: PathBuf,
     },
-    /// Check the event log's hash chain; exit 1 and name the first broken link.
-    VerifyLog,
+    /// Check the keyed chain of events and request steps, and the register
+    /// against it; exit 1 and name the first problem.
+    VerifyLog {
+        /// A head saved earlier by `export-head`: the chain must still
+        /// contain it unchanged and extend it.
+        #[arg(long)]
+        against: Option<PathBuf>,
+    },
+    /// Seal a database from before the keyed chain (schema 7) under the
+    /// chain key, creating the key file if there is none; refuses if its
+    /// unkeyed chain is already broken.
+    RekeyChain,
+    /// Print the chain's current head, signed with the chain key, as JSON
+    /// to keep outside the database (refused if the database does not verify).
+    ExportHead,
     /// Generate realistic demo data.
     Seed {
         #[arg(long)]
@@ -174,9 +188,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         config.db = db;
     }
     init_logging(&config);
-    let open = |config: &Config| {
-        Store::open(&config.db, 1).with_context(|| format!("opening {}", config.db.display()))
+    // Every command but `init` needs the chain key that `init` created.
+    let open_with = |config: &Config, key: ChainKey| {
+        Store::open(&config.db, 1, key).with_context(|| format!("opening {}", config.db.display()))
     };
+    let open = |config: &Config| open_with(config, ChainKey::read(&config.chain_key_path())?);
     match cli.command {
         Command::Serve {
             listen,
@@ -202,7 +218,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } => {
                 commission::check_company_prefix(&company_prefix)?;
                 accounts::check_password_rules(&admin_password)?;
-                let store = open(&config)?;
+                let key = ChainKey::read_or_create(&config.chain_key_path())?;
+                let store = open_with(&config, key)?;
                 let hash = accounts::hash_password(&admin_password, config.password_cost)?;
                 let user = store
                     .initialise(
@@ -315,13 +332,38 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 store.backup_to(to.clone()).await?;
                 println!("backup written to {}", to.display());
             }
-            Admin::VerifyLog => {
+            Admin::VerifyLog { against } => {
+                let head = against
+                    .map(|path| -> anyhow::Result<SignedHead> {
+                        let text = std::fs::read_to_string(&path)
+                            .with_context(|| format!("reading exported head {}", path.display()))?;
+                        serde_json::from_str(&text).with_context(|| {
+                            format!("{} is not a head from `admin export-head`", path.display())
+                        })
+                    })
+                    .transpose()?;
                 let store = open(&config)?;
-                let v = store.verify_log().await?;
+                let v = store.verify_log_against(head).await?;
                 println!("{}", serde_json::to_string_pretty(&v)?);
                 if !v.ok {
                     return Ok(ExitCode::from(1));
                 }
+            }
+            Admin::RekeyChain => {
+                let key = ChainKey::read_or_create(&config.chain_key_path())?;
+                let store = open_with(&config, key)?;
+                let done = store.rekey_chain().await?;
+                println!(
+                    "sealed {} events and {} request steps under the key in {}",
+                    done.events,
+                    done.steps,
+                    config.chain_key_path().display()
+                );
+            }
+            Admin::ExportHead => {
+                let store = open(&config)?;
+                let head = store.export_head().await?;
+                println!("{}", serde_json::to_string_pretty(&head)?);
             }
             Admin::SimulateYear { requests, seed } => {
                 let store = open(&config)?;

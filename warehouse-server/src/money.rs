@@ -1,7 +1,7 @@
 //! Money is integer fen (分) everywhere; yuan (元) with two decimals only
 //! where people read or type it. No floating point on the way.
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 
 /// Fen → "1234.56" (exact, no floating point).
 pub fn fen_to_yuan(fen: i64) -> String {
@@ -13,11 +13,12 @@ pub fn fen_to_yuan(fen: i64) -> String {
 /// Parses a yuan amount typed by a person ("1,234.5") into fen.
 pub fn parse_yuan(field: &str, s: &str) -> AppResult<i64> {
     let clean: String = s.trim().chars().filter(|c| *c != ',').collect();
-    let bad = || {
-        AppError::invalid(
-            field,
-            format!("`{s}` is not an amount in yuan (e.g. 1234.50)"),
-        )
+    let bad = || -> AppError {
+        Reason::NotAmount {
+            field: field.into(),
+            value: s.into(),
+        }
+        .into()
     };
     let (whole, frac) = clean.split_once('.').unwrap_or((&clean, ""));
     if whole.is_empty()
@@ -38,10 +39,10 @@ pub fn parse_yuan(field: &str, s: &str) -> AppResult<i64> {
 /// An amount in fen a client sent, refused when negative.
 pub fn non_negative(field: &str, fen: i64) -> AppResult<i64> {
     if fen < 0 {
-        return Err(AppError::invalid(
-            field,
-            format!("{field} must not be negative"),
-        ));
+        return Err(Reason::Negative {
+            field: field.into(),
+        }
+        .into());
     }
     Ok(fen)
 }

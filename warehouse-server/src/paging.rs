@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{in_range, AppError, AppResult};
 
 /// A page of results with the total that matched.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -30,9 +30,7 @@ impl Paging {
         if page < 1 {
             return Err(AppError::invalid("page", "page starts at 1"));
         }
-        if !(1..=500).contains(&per_page) {
-            return Err(AppError::invalid("per_page", "per_page must be 1..=500"));
-        }
+        in_range("per_page", per_page, 1, 500)?;
         offset(page, per_page)?;
         Ok((page, per_page))
     }

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 /// Roles of people. Reader daemons are not people: see [`Actor::Daemon`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -92,8 +92,9 @@ pub enum Action {
     CreateAsset,
     /// Descriptive fields: custodian, condition, notes, model…
     UpdateAsset,
-    /// Stand-in for the check-out approval the workflows will set.
-    ApproveCheckout,
+    /// Let an asset through the exit gate for a while without an approved
+    /// check-out (紧急放行): an approver's recorded decision.
+    GrantEmergencyPass,
     CommissionTag,
     /// Units, warehouses, locations, categories, batches, users, readers.
     ManageRegister,
@@ -137,11 +138,11 @@ pub fn authorize(actor: &Actor, action: Action, scope: Scope) -> AppResult<()> {
     if allowed(actor, action, scope) {
         Ok(())
     } else {
-        Err(AppError::forbidden(format!(
-            "{} may not {:?} here",
-            actor.label(),
-            action
-        )))
+        Err(crate::error::Reason::NotAllowed {
+            actor: actor.label(),
+            action: format!("{action:?}"),
+        }
+        .into())
     }
 }
 
@@ -155,14 +156,13 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
     match role {
         Role::Administrator => !matches!(
             action,
-            IngestObservations | FileRequest | ActOnRequest | ListIdle
+            IngestObservations | FileRequest | ActOnRequest | ListIdle | GrantEmergencyPass
         ),
         Role::Keeper => matches!(
             action,
             ViewAsset
                 | CreateAsset
                 | UpdateAsset
-                | ApproveCheckout
                 | CommissionTag
                 | ViewRegister
                 | RunStockTake
@@ -175,18 +175,20 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
                 | BrowseVirtualWarehouse
                 | ViewReports
         ),
-        Role::Approver | Role::Finance => matches!(
-            action,
-            ViewAsset
-                | ViewRegister
-                | ViewStockTake
-                | ViewAlarms
-                | VerifyLog
-                | ViewRequests
-                | ActOnRequest
-                | BrowseVirtualWarehouse
-                | ViewReports
-        ),
+        Role::Approver | Role::Finance => {
+            matches!(
+                action,
+                ViewAsset
+                    | ViewRegister
+                    | ViewStockTake
+                    | ViewAlarms
+                    | VerifyLog
+                    | ViewRequests
+                    | ActOnRequest
+                    | BrowseVirtualWarehouse
+                    | ViewReports
+            ) || (role == Role::Approver && action == GrantEmergencyPass)
+        }
         Role::UnitStaff => match action {
             ViewRegister => true,
             // The warehouse's own stock is the catalogue units borrow from.

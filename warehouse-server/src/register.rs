@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppResult, Reason};
 use crate::input::{optional_text, parse_date, required_text, string_enum};
 use crate::money::non_negative;
 use crate::policy::Role;
@@ -181,17 +181,11 @@ impl NewUser {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
         {
-            return Err(AppError::invalid(
-                "username",
-                "username may contain only letters, digits, '.', '_' and '-'",
-            ));
+            return Err(Reason::BadUsername.into());
         }
         crate::accounts::check_password_rules(&self.password)?;
         match (self.role, self.unit_id) {
-            (Role::UnitStaff, None) => Err(AppError::invalid(
-                "unit_id",
-                "unit staff must be bound to a unit (unit_id)",
-            )),
+            (Role::UnitStaff, None) => Err(Reason::UnitRequired.into()),
             _ => Ok(()),
         }
     }
@@ -218,8 +212,9 @@ pub struct Asset {
     pub state: AssetState,
     pub condition: Condition,
     pub notes: Option<String>,
-    /// May pass an exit gate: set by the state machine from approved
-    /// check-outs ([`crate::lifecycle::may_pass_gate`]) or a keeper's pass.
+    /// Its state lets it pass an exit gate
+    /// ([`crate::lifecycle::may_pass_gate`]); an approver's emergency pass
+    /// is an event, read by the gate beside this ([`crate::gate`]).
     pub checkout_approved: bool,
     /// EPC of the bound tag (hex), if tagged.
     pub epc: Option<String>,
@@ -264,10 +259,7 @@ pub fn check_asset_number(n: &str) -> AppResult<()> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
-        return Err(AppError::invalid(
-            "asset_number",
-            format!("asset_number `{n}` must be 1–40 letters, digits, '-', '_' or '.'"),
-        ));
+        return Err(Reason::BadAssetNumber { value: n.into() }.into());
     }
     Ok(())
 }
@@ -287,10 +279,7 @@ impl NewAsset {
         match (self.holder_location_id, self.holder_unit_id) {
             (Some(_), None) => Ok(AssetState::InStock),
             (None, Some(_)) => Ok(AssetState::Allocated),
-            _ => Err(AppError::invalid(
-                "holder_location_id",
-                "give exactly one holder: holder_location_id or holder_unit_id",
-            )),
+            _ => Err(Reason::OneHolder.into()),
         }
     }
 }

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{AppError, AppResult, ErrorKind};
+use crate::error::{in_range, AppError, AppResult, Reason};
 use crate::input::string_enum;
 use crate::input::{optional_text, parse_date};
 use crate::money::non_negative;
@@ -150,26 +150,21 @@ pub enum Refusal {
 impl Refusal {
     pub fn into_error(self, id: i64, kind: RequestKind, stage: Stage, step: StepKind) -> AppError {
         match self {
-            Refusal::WrongRole { allowed } => {
-                let who: Vec<&str> = allowed.iter().map(|r| r.as_str()).collect();
-                AppError::forbidden(format!(
-                    "{} at stage {} of {} request {id} is for {}",
-                    step.as_str(),
-                    stage.as_str(),
-                    kind.as_str(),
-                    who.join(" or ")
-                ))
+            Refusal::WrongRole { allowed } => Reason::StepNotYours {
+                request_id: id,
+                kind: kind.as_str().into(),
+                stage: stage.as_str().into(),
+                step: step.as_str().into(),
+                roles: allowed.iter().map(|r| r.as_str().to_owned()).collect(),
             }
-            Refusal::WrongStage => AppError::new(
-                ErrorKind::Conflict,
-                "wrong_stage",
-                format!(
-                    "{} request {id} is at stage {}; {} does not apply there",
-                    kind.as_str(),
-                    stage.as_str(),
-                    step.as_str()
-                ),
-            ),
+            .into(),
+            Refusal::WrongStage => Reason::WrongStage {
+                request_id: id,
+                kind: kind.as_str().into(),
+                stage: stage.as_str().into(),
+                step: step.as_str().into(),
+            }
+            .into(),
         }
     }
 }
@@ -546,6 +541,9 @@ pub struct DocumentInfo {
     pub uploaded_at: DateTime<Utc>,
 }
 
+/// Largest attachment (or asset photo) accepted.
+pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024 * 1024;
+
 /// Accepted attachment types, recognised by their first bytes (the
 /// declared type must agree).
 pub const DOCUMENT_TYPES: &[(&str, &[u8])] = &[
@@ -558,29 +556,29 @@ pub const DOCUMENT_TYPES: &[(&str, &[u8])] = &[
 /// Checks a document's declared type against its content.
 pub fn check_document(content_type: &str, body: &[u8], max: usize) -> Result<(), AppError> {
     if body.is_empty() {
-        return Err(AppError::invalid("body", "the file is empty"));
+        return Err(Reason::EmptyFile.into());
     }
     if body.len() > max {
-        return Err(AppError::new(
-            ErrorKind::PayloadTooLarge,
-            "too_large",
-            format!("the file is {} bytes; the limit is {max}", body.len()),
-        ));
+        return Err(Reason::TooLarge {
+            limit_bytes: max,
+            size: Some(body.len()),
+        }
+        .into());
     }
     let ct = content_type.split(';').next().unwrap_or("").trim();
     let Some((_, magic)) = DOCUMENT_TYPES.iter().find(|(t, _)| *t == ct) else {
-        let ok: Vec<&str> = DOCUMENT_TYPES.iter().map(|(t, _)| *t).collect();
-        return Err(AppError::invalid(
-            "content-type",
-            format!("type `{ct}` is not accepted; use one of {}", ok.join(", ")),
-        ));
+        return Err(Reason::UnsupportedFileType {
+            content_type: ct.into(),
+            accepted: DOCUMENT_TYPES.iter().map(|(t, _)| *t).collect(),
+        }
+        .into());
     };
     let webp_ok = ct != "image/webp" || body.get(8..12) == Some(b"WEBP".as_slice());
     if !body.starts_with(magic) || !webp_ok {
-        return Err(AppError::invalid(
-            "content-type",
-            format!("the file's content is not {ct}"),
-        ));
+        return Err(Reason::ContentMismatch {
+            content_type: ct.into(),
+        }
+        .into());
     }
     Ok(())
 }
@@ -596,7 +594,10 @@ pub fn clean_filename(name: &str) -> Result<String, AppError> {
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
     if cleaned.is_empty() {
-        return Err(AppError::invalid("filename", "a file name is required"));
+        return Err(Reason::Required {
+            field: "filename".into(),
+        }
+        .into());
     }
     Ok(cleaned)
 }
@@ -637,10 +638,11 @@ impl NewRequest {
             if present {
                 Ok(())
             } else {
-                Err(AppError::invalid(
-                    field,
-                    format!("{field} is required for a {} request", self.kind.as_str()),
-                ))
+                Err(Reason::RequiredFor {
+                    field: field.into(),
+                    kind: self.kind.as_str().into(),
+                }
+                .into())
             }
         };
         match self.kind {
@@ -665,10 +667,7 @@ impl NewRequest {
                     need("loan_start", loan_start.is_some())?;
                     need("loan_due", loan_due.is_some())?;
                     if loan_due < loan_start {
-                        return Err(AppError::invalid(
-                            "loan_due",
-                            "loan_due is before loan_start",
-                        ));
+                        return Err(Reason::DueBeforeStart.into());
                     }
                 }
             }
@@ -683,9 +682,7 @@ impl NewRequest {
             need("reason", reason.is_some())?;
         }
         if let Some(q) = self.quantity {
-            if !(1..=100_000).contains(&q) {
-                return Err(AppError::invalid("quantity", "quantity must be 1..=100000"));
-            }
+            in_range("quantity", q, 1, 100_000)?;
         }
         if let Some(b) = self.budget_fen {
             non_negative("budget_fen", b)?;
@@ -845,7 +842,7 @@ mod tests {
         assert!(check_document("image/png", b"", 100).is_err());
         let big = vec![b'%'; 200];
         let e = check_document("application/pdf", &big, 100);
-        assert!(e.is_err_and(|e| e.kind == ErrorKind::PayloadTooLarge));
+        assert!(e.is_err_and(|e| e.kind == crate::error::ErrorKind::PayloadTooLarge));
         assert_eq!(
             clean_filename("../../etc/pass\"wd").ok().as_deref(),
             Some("passwd")

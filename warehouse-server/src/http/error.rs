@@ -6,6 +6,7 @@ use axum::Json;
 use serde::Serialize;
 
 use crate::error::{AppError, ErrorKind};
+use crate::i18n::Lang;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
@@ -40,13 +41,11 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = status_of(self.kind);
-        let message = if self.kind == ErrorKind::Internal {
+        if self.kind == ErrorKind::Internal {
             // Details go to the log, not to the client.
-            tracing::error!(error = %self.message, "internal error");
-            "internal error; see the server log".to_owned()
-        } else {
-            self.message
-        };
+            tracing::error!(error = %self.message(), "internal error");
+        }
+        let message = self.text(Lang::En);
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code.to_owned(),

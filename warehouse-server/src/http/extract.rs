@@ -9,8 +9,9 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
-use super::{AppState, RequestId, SESSION_COOKIE};
-use crate::error::{AppError, ErrorKind};
+use super::respond::{cookie, SESSION_COOKIE};
+use super::{AppState, RequestId};
+use crate::error::{AppError, Reason};
 use crate::policy::Ctx;
 
 /// JSON body with errors that name the problem.
@@ -24,11 +25,10 @@ pub fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> AppError 
     let path = e.path().to_string();
     let inner = e.into_inner();
     match inner.classify() {
-        Category::Syntax | Category::Eof | Category::Io => AppError::new(
-            ErrorKind::BadRequest,
-            "malformed_json",
-            format!("request body is not valid JSON: {inner}"),
-        ),
+        Category::Syntax | Category::Eof | Category::Io => Reason::MalformedJson {
+            detail: inner.to_string(),
+        }
+        .into(),
         Category::Data => {
             let msg = inner.to_string();
             // serde reports missing/unknown fields at the parent's path.
@@ -43,8 +43,7 @@ pub fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> AppError 
                 (Some(f), p) => format!("{p}.{f}"),
                 (None, p) => p.to_owned(),
             };
-            AppError::new(ErrorKind::Invalid, "invalid", format!("{field}: {msg}"))
-                .with_field(field)
+            Reason::BadField { field, detail: msg }.into()
         }
     }
 }
@@ -65,23 +64,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.trim_start().starts_with("application/json"));
         if !is_json {
-            return Err(AppError::new(
-                ErrorKind::BadRequest,
-                "not_json",
-                "send the body as JSON with Content-Type: application/json",
-            ));
+            return Err(Reason::NotJson.into());
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::new(
-                    ErrorKind::PayloadTooLarge,
-                    "body_too_large",
-                    "request body is larger than the server accepts (max_body_bytes)",
-                )
-            } else {
-                AppError::bad_request(format!("could not read the request body: {e}"))
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| -> AppError {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Reason::BodyTooLarge.into()
+                } else {
+                    Reason::BadBody {
+                        detail: e.to_string(),
+                    }
+                    .into()
+                }
+            })?;
         parse_json(&bytes).map(ApiJson)
     }
 }
@@ -98,11 +94,10 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
             .await
             .map(|p| ApiPath(p.0))
             .map_err(|e| {
-                AppError::new(
-                    ErrorKind::BadRequest,
-                    "bad_path",
-                    format!("bad path parameter: {}", e.body_text()),
-                )
+                Reason::BadPath {
+                    detail: e.body_text(),
+                }
+                .into()
             })
     }
 }
@@ -119,11 +114,10 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
             .await
             .map(|q| ApiQuery(q.0))
             .map_err(|e| {
-                AppError::new(
-                    ErrorKind::BadRequest,
-                    "bad_query",
-                    format!("bad query string: {}", e.body_text()),
-                )
+                Reason::BadQuery {
+                    detail: e.body_text(),
+                }
+                .into()
             })
     }
 }
@@ -137,29 +131,19 @@ pub fn credential(parts: &Parts) -> Option<String> {
             .or_else(|| text.strip_prefix("bearer "))
             .map(|t| t.trim().to_owned());
     }
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_owned())
+    cookie(&parts.headers, SESSION_COOKIE).map(str::to_owned)
 }
 
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = credential(parts).ok_or_else(|| {
-            AppError::unauthenticated(
-                "not logged in: send `Authorization: Bearer <token>` or the session cookie",
-            )
-        })?;
-        let actor = state.store.actor_for_token(token).await?.ok_or_else(|| {
-            AppError::unauthenticated("the token is unknown or expired; log in again")
-        })?;
+        let token = credential(parts).ok_or(Reason::NotLoggedIn)?;
+        let actor = state
+            .store
+            .actor_for_token(token)
+            .await?
+            .ok_or(Reason::SessionExpired)?;
         let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
         Ok(Ctx { actor, request_id })
     }

@@ -1,13 +1,18 @@
-//! The HTTP JSON API under `/api/v1`: routing, request ids and logging,
-//! and the OpenAPI document. Handlers read like the use case: authenticate
-//! ([`crate::policy::Ctx`] extractor), authorize ([`crate::policy::authorize`]),
-//! call the [`Store`]. They contain no SQL and never change state directly.
+//! The HTTP shell: state, router assembly, request ids and logging, the
+//! extractors ([`extract`]), the one error mapping ([`error`]) and the
+//! response helpers (CSV, attachments, cookies: [`respond`]). Two sibling
+//! layers sit on it and never import each other: [`api`] (the JSON API
+//! under `/api/v1` and its OpenAPI document) and [`web`] (the
+//! server-rendered pages). Handlers in both read like the use case:
+//! authenticate ([`crate::policy::Ctx`]), authorize
+//! ([`crate::policy::authorize`]), call the [`Store`]; no SQL, no state
+//! changed directly.
 
 mod api;
 pub mod error;
 pub mod extract;
-mod openapi;
-mod workflow;
+pub mod respond;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,14 +24,10 @@ use axum::response::Response;
 use axum::Router;
 
 use crate::config::Config;
-use crate::error::AppError;
+use crate::error::{AppError, Reason};
 use crate::store::Store;
 
-pub use openapi::{document as openapi_document, ApiDoc};
-pub use workflow::MAX_DOCUMENT_BYTES;
-
-/// Name of the browser session cookie.
-pub const SESSION_COOKIE: &str = "wh_session";
+pub use api::{openapi_document, ApiDoc};
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -71,18 +72,13 @@ async fn request_context(mut req: Request, next: Next) -> Response {
 }
 
 async fn not_found() -> AppError {
-    AppError::new(
-        crate::error::ErrorKind::NotFound,
-        "no_route",
-        "no such endpoint; see /api/v1/openapi.json",
-    )
+    Reason::NoRoute.into()
 }
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     api::routes()
-        .merge(workflow::routes())
-        .merge(crate::web::routes())
+        .merge(web::routes())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
@@ -91,4 +87,41 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(request_context))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// Every `.rs` file under `dir`, with its text.
+    fn sources(dir: &Path, out: &mut Vec<(String, String)>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                sources(&path, out)?;
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push((path.display().to_string(), std::fs::read_to_string(&path)?));
+            }
+        }
+        Ok(())
+    }
+
+    /// The JSON API and the pages are siblings on the shell: neither may
+    /// reach into the other, or the import circle comes back.
+    #[test]
+    fn api_and_web_never_import_each_other() -> std::io::Result<()> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
+        for (layer, other) in [("api", "web"), ("web", "api")] {
+            let mut files = Vec::new();
+            sources(&root.join(layer), &mut files)?;
+            assert!(!files.is_empty(), "no sources found under src/http/{layer}");
+            let forbidden = [format!("http::{other}"), format!("super::{other}")];
+            for (path, text) in &files {
+                for f in &forbidden {
+                    assert!(!text.contains(f.as_str()), "{path} uses `{f}`");
+                }
+            }
+        }
+        Ok(())
+    }
 }

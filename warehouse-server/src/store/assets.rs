@@ -8,6 +8,7 @@ use super::events::{append, timeline, NewEvent};
 use super::register::require_exists;
 use super::{paging, Store};
 use crate::error::{AppError, AppResult};
+use crate::gate::{EmergencyPass, EmergencyPassRequest};
 use crate::input::{optional_text, required_text};
 use crate::money::fen_to_yuan;
 use crate::paging::{Page, Paging};
@@ -65,6 +66,9 @@ pub(crate) fn get_asset(conn: &Connection, id: i64) -> AppResult<Asset> {
     .ok_or_else(|| AppError::not_found("asset", id))
 }
 
+/// The event action of an emergency pass; the gate reads the latest one.
+pub(crate) const EMERGENCY_PASS: &str = "emergency_pass";
+
 fn holder_place(a: &Asset) -> String {
     match (a.holder_location_id, a.holder_unit_id) {
         (Some(l), _) => format!("location:{l}"),
@@ -85,8 +89,8 @@ pub(crate) fn insert_asset(
     tx.prepare_cached(
         "INSERT INTO assets (asset_number, name, category_id, model, original_value_fen,
              purchase_date, funding_source, batch_id, holder_location_id, holder_unit_id,
-             custodian, state, condition, notes, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)",
+             custodian, state, condition, notes, checkout_approved, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
     )?
     .execute(rusqlite::params![
         a.asset_number,
@@ -103,6 +107,7 @@ pub(crate) fn insert_asset(
         state.as_str(),
         a.condition.unwrap_or(Condition::Good).as_str(),
         a.notes,
+        crate::lifecycle::may_pass_gate(state),
         now
     ])?;
     let id = tx.last_insert_rowid();
@@ -455,40 +460,36 @@ impl Store {
         .await
     }
 
-    /// Sets the stand-in "approved check-out" flag the gate rule reads.
-    pub async fn set_checkout_approval(
+    /// Records an approver's emergency pass (紧急放行) in the asset's event
+    /// chain; the gate rule honours it until it expires.
+    pub async fn grant_emergency_pass(
         &self,
         ctx: Ctx,
         id: i64,
-        approved: bool,
-        reason: Option<String>,
-    ) -> AppResult<Asset> {
-        let reason = optional_text("reason", reason.as_deref(), 500)?;
+        req: EmergencyPassRequest,
+    ) -> AppResult<EmergencyPass> {
+        let (reason, valid_ms) = req.validate()?;
         self.write(move |tx| {
-            let old = get_asset(tx, id)?;
-            if old.checkout_approved == approved {
-                return Ok(old);
-            }
-            tx.execute(
-                "UPDATE assets SET checkout_approved = ?1, updated_at = ?2 WHERE id = ?3",
-                (approved, now_ms(), id),
-            )?;
-            append(
+            let asset = get_asset(tx, id)?;
+            let expires_at = now_ms() + valid_ms;
+            let e = append(
                 tx,
                 &ctx,
                 NewEvent {
                     asset_id: id,
-                    action: if approved {
-                        "checkout_approved"
-                    } else {
-                        "checkout_revoked"
-                    },
-                    place: Some(holder_place(&old)),
-                    reason,
-                    details: json!({ "checkout_approved": approved }),
+                    action: EMERGENCY_PASS,
+                    place: Some(holder_place(&asset)),
+                    reason: Some(reason.clone()),
+                    details: json!({ "expires_at": expires_at }),
                 },
             )?;
-            get_asset(tx, id)
+            Ok(EmergencyPass {
+                asset_id: id,
+                granted_by: e.actor,
+                reason,
+                granted_at: ts(e.at),
+                expires_at: ts(expires_at),
+            })
         })
         .await
     }

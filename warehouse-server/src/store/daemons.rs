@@ -184,7 +184,7 @@ impl Store {
                 (&daemon_id, now_ms()),
             )?;
             if n == 0 {
-                return Err(AppError::not_found("active daemon", &daemon_id));
+                return Err(AppError::not_found("daemon", &daemon_id));
             }
             Ok(())
         })

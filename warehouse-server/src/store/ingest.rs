@@ -11,13 +11,15 @@ use shared::sync::{
     decide, BatchDecision, Observation, ObservationBatch, MAX_OBSERVATIONS_PER_BATCH,
 };
 
+use super::assets::EMERGENCY_PASS;
 use super::events::{append, NewEvent};
 use super::Store;
 use crate::daemons::may_send;
-use crate::error::{AppError, AppResult};
-use crate::gate::raises_alarm;
+use crate::error::{AppError, AppResult, Reason};
+use crate::gate::{raises_alarm, Clearance};
+use crate::lifecycle::may_pass_gate;
 use crate::policy::{Actor, Ctx};
-use crate::register::ReaderRole;
+use crate::register::{AssetState, ReaderRole};
 use crate::time::now_ms;
 
 /// The acknowledgement plus what the batch did.
@@ -45,14 +47,12 @@ pub fn validate_batch(actor: &Actor, batch: &ObservationBatch) -> AppResult<()> 
         ));
     }
     if batch.sequence == 0 || batch.sequence > i64::MAX as u64 {
-        return Err(AppError::invalid(
-            "sequence",
-            format!(
-                "sequence {} is out of range: it starts at 1 and is at most {}",
-                batch.sequence,
-                i64::MAX
-            ),
-        ));
+        return Err(Reason::OutOfRange {
+            field: "sequence".into(),
+            min: 1,
+            max: i64::MAX,
+        }
+        .into());
     }
     if batch.observations.len() > MAX_OBSERVATIONS_PER_BATCH {
         return Err(AppError::invalid(
@@ -164,7 +164,11 @@ pub fn apply_batch(
     let mut scan = tx.prepare_cached(
         "INSERT OR IGNORE INTO stocktake_scans (stocktake_id, epc, first_seen) VALUES (?1, ?2, ?3)",
     )?;
-    let mut approved = tx.prepare_cached("SELECT checkout_approved FROM assets WHERE id = ?1")?;
+    let mut state = tx.prepare_cached("SELECT state FROM assets WHERE id = ?1")?;
+    let mut pass = tx.prepare_cached(
+        "SELECT json_extract(details, '$.expires_at') FROM asset_events
+         WHERE asset_id = ?1 AND action = ?2 ORDER BY seq DESC LIMIT 1",
+    )?;
     let sequence = batch.sequence as i64;
     // (asset, last seen, observation index, reader) of every known sighting.
     let mut seen: Vec<(i64, i64, usize, i64)> = Vec::with_capacity(batch.observations.len());
@@ -203,11 +207,23 @@ pub fn apply_batch(
         };
         out.known += 1;
         seen.push((asset_id, last, i, reader.id));
-        // Only gate readers need the check-out flag; the others skip the
-        // wide asset row.
+        // Only gate readers need the asset's state and pass; the others
+        // skip the wide asset row.
         if reader.role == ReaderRole::Gate {
-            let ok: bool = approved.query_row([asset_id], |r| r.get(0))?;
-            if raises_alarm(reader.role, o.kind, ok)
+            let state: String = state.query_row([asset_id], |r| r.get(0))?;
+            let state_may_pass = AssetState::parse(&state).is_some_and(may_pass_gate);
+            let pass_expires_at = if state_may_pass {
+                None
+            } else {
+                pass.query_row((asset_id, EMERGENCY_PASS), |r| r.get(0))
+                    .optional()?
+                    .flatten()
+            };
+            let clear = Clearance {
+                state_may_pass,
+                pass_expires_at,
+            };
+            if raises_alarm(reader.role, o.kind, clear, last)
                 && raise_alarm(tx, ctx, asset_id, reader, epc, last)?
             {
                 out.alarms_raised += 1;
@@ -458,7 +474,11 @@ mod tests {
     #[test]
     fn folding_recent_last_seen_keeps_the_latest() -> AppResult<()> {
         let dir = tempfile::tempdir().map_err(|e| AppError::internal(e.to_string()))?;
-        let store = Store::open(&dir.path().join("t.db"), 1)?;
+        let store = Store::open(
+            &dir.path().join("t.db"),
+            1,
+            crate::events::ChainKey::generate(),
+        )?;
         store.write_blocking(|tx| {
             tx.execute_batch(
                 "INSERT INTO categories (id, code, name) VALUES (1, 'c', 'c');

@@ -39,6 +39,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/0004_desk_scans.sql")),
     (5, include_str!("../../migrations/0005_asset_summary.sql")),
     (6, include_str!("../../migrations/0006_asset_photos.sql")),
+    (7, include_str!("../../migrations/0007_keyed_chain.sql")),
     (9, include_str!("../../migrations/0009_daemons.sql")),
 ];
 
@@ -49,6 +50,8 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     /// Read connections kept; extra ones opened under load are closed.
     max_readers: usize,
+    /// Keys the event chain; also installed on the writer connection.
+    chain_key: crate::events::ChainKey,
 }
 
 /// Handle to the database; cheap to clone.
@@ -114,10 +117,16 @@ fn migrate(conn: &mut Connection) -> AppResult<()> {
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the database.
-    pub fn open(path: &Path, read_connections: usize) -> AppResult<Self> {
+    /// Opens (creating if needed) and migrates the database; `chain_key`
+    /// seals and verifies its event chain.
+    pub fn open(
+        path: &Path,
+        read_connections: usize,
+        chain_key: crate::events::ChainKey,
+    ) -> AppResult<Self> {
         let mut writer = open_connection(path)?;
         migrate(&mut writer)?;
+        events::install_key(&writer, &chain_key)?;
         let readers = (0..read_connections.max(1))
             .map(|_| open_connection(path))
             .collect::<AppResult<Vec<_>>>()?;
@@ -127,12 +136,17 @@ impl Store {
                 writer: Mutex::new(writer),
                 readers: Mutex::new(readers),
                 max_readers: read_connections.max(1),
+                chain_key,
             }),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    pub(crate) fn chain_key(&self) -> &crate::events::ChainKey {
+        &self.inner.chain_key
     }
 
     /// Runs `f` in one IMMEDIATE transaction on the writer, off the async

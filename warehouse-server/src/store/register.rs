@@ -34,10 +34,11 @@ pub(crate) fn require_exists(
     if found {
         Ok(())
     } else {
-        Err(AppError::invalid(
-            field,
-            format!("{field} {id} does not exist"),
-        ))
+        Err(crate::error::Reason::DoesNotExist {
+            field: field.into(),
+            id,
+        }
+        .into())
     }
 }
 
@@ -249,10 +250,10 @@ impl Store {
         let notes = optional_text("notes", b.notes.as_deref(), 2000)?;
         let purchased_on = parse_date("purchased_on", b.purchased_on.as_deref())?;
         if b.total_fen.is_some_and(|t| t < 0) {
-            return Err(AppError::invalid(
-                "total_fen",
-                "total_fen must not be negative",
-            ));
+            return Err(crate::error::Reason::Negative {
+                field: "total_fen".into(),
+            }
+            .into());
         }
         self.write(move |tx| {
             tx.execute(

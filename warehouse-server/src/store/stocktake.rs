@@ -467,10 +467,10 @@ impl Store {
                 }
             }
             if n.reader_ids.is_empty() {
-                return Err(AppError::invalid(
-                    "reader_ids",
-                    "name at least one reader whose scans count",
-                ));
+                return Err(crate::error::Reason::Required {
+                    field: "reader_ids".into(),
+                }
+                .into());
             }
             tx.execute(
                 "INSERT INTO stocktakes (warehouse_id, location_id, status, opened_by, opened_at)

@@ -107,7 +107,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 pub async fn run(args: BenchArgs, config: Config) -> anyhow::Result<()> {
-    let store = Store::open(&config.db, config.read_connections)
+    let key = crate::events::ChainKey::read_or_create(&config.chain_key_path())?;
+    let store = Store::open(&config.db, config.read_connections, key)
         .with_context(|| format!("opening {}", config.db.display()))?;
     println!("# warehouse-server bench on {}", config.db.display());
     if store

@@ -45,7 +45,8 @@ async fn session(
 }
 
 pub async fn run(args: BenchPagesArgs, config: Config) -> anyhow::Result<()> {
-    let store = Store::open(&config.db, config.read_connections)
+    let key = crate::events::ChainKey::read_or_create(&config.chain_key_path())?;
+    let store = Store::open(&config.db, config.read_connections, key)
         .with_context(|| format!("opening {}", config.db.display()))?;
     let have = {
         let s = store.clone();

@@ -103,8 +103,10 @@ async fn malformed_missing_wrong_oversized_unknown() -> Result<()> {
     assert_eq!(body["error"]["message"], "asset 424242 not found");
     let (st, _) = s.get("/api/v1/assets/abc", &w.admin).await?;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    let (st, _) = s.get("/api/v1/assets?per_page=100000", &w.admin).await?;
+    let (st, body) = s.get("/api/v1/assets?per_page=100000", &w.admin).await?;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "per_page");
+    assert_eq!(body["error"]["message"], "per_page must be 1..=500");
     let (st, _) = s.get("/api/v1/assets?state=melted", &w.admin).await?;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     let (st, _) = s.get("/api/v1/nowhere", &w.admin).await?;

@@ -88,6 +88,11 @@ async fn backup_while_serving_and_restore() -> Result<()> {
     let restore_dir = tempfile::tempdir()?;
     let restored = restore_dir.path().join("restored.db");
     std::fs::copy(&backup, &restored)?;
+    // The chain key is not in the backup: restoring needs it too.
+    let out = cli(&restored, &["serve", "--listen", "127.0.0.1:0"])?;
+    ensure!(!out.status.success());
+    ensure!(String::from_utf8_lossy(&out.stderr).contains("chain key file"));
+    std::fs::copy(chain_key_file(&s.db), chain_key_file(&restored))?;
     let r = Server::start_on(restore_dir, restored)?;
     let admin = r.login(ADMIN, PASSWORD).await?;
     let units = r.get_ok("/api/v1/units", &admin).await?;

@@ -10,6 +10,7 @@ mod bad_input;
 mod ingest;
 mod log_and_backup;
 mod register;
+mod security_chain;
 mod security_readers;
 mod security_serving;
 mod stocktake;

@@ -224,7 +224,7 @@ async fn one_daemon_drives_its_readers_with_one_token_until_revoked() -> Result<
     // Ids and reader specs the command line refuses, naming the problem.
     for (args, says) in [
         (["edge:2", "x-1:gate"], "must not contain `:`"),
-        (["edge-2", "x-1:tower"], "not gate, desk or handheld"),
+        (["edge-2", "x-1:tower"], "NAME:ROLE[:LOCATION_ID]"),
         (["edge-1", "x-1:gate"], "already exists"),
     ] {
         let out = cli(
@@ -258,5 +258,80 @@ async fn one_daemon_drives_its_readers_with_one_token_until_revoked() -> Result<
         )
         .await?;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_administrator_registers_a_daemon_with_one_api_call() -> Result<()> {
+    let w = World::new().await?;
+    let s = &w.server;
+    let body = json!({"daemon_id": "edge-9", "readers": [
+        {"name": "gate-9", "role": "gate", "location_id": w.loc_1},
+        {"name": "hand-9", "role": "handheld"}]});
+    // Only administrators register daemons.
+    let (st, _) = s.post("/api/v1/daemons", &w.keeper, body.clone()).await?;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let created = s
+        .post_ok("/api/v1/daemons", &w.admin, body.clone(), 201)
+        .await?;
+    assert_eq!(created["daemon"]["daemon_id"], "edge-9");
+    assert_eq!(created["daemon"]["readers"][0]["location_id"], w.loc_1);
+    let token = created["token"].as_str().unwrap_or_default();
+    let ack = s
+        .post_ok(
+            INGEST,
+            token,
+            batch("edge-9", 1, vec![obs("E2AA", "hand-9", "seen")]),
+            200,
+        )
+        .await?;
+    assert_eq!(ack["foreign"], 1);
+    let listed = s.get_ok("/api/v1/daemons", &w.admin).await?;
+    let edge = listed["items"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["daemon_id"] == "edge-9"))
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<&str> = edge["readers"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|r| r["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, ["gate-9", "hand-9"], "{listed}");
+    // The World's own readers are daemons named after themselves.
+    assert_eq!(listed["total"], 3, "{listed}");
+
+    for (body, code, field) in [
+        (body.clone(), 409, "daemon_id"),
+        (
+            json!({"daemon_id": "a:b", "readers": [{"name": "x", "role": "gate"}]}),
+            422,
+            "daemon_id",
+        ),
+        (
+            json!({"daemon_id": "edge-8", "readers": []}),
+            422,
+            "readers",
+        ),
+        (
+            json!({"daemon_id": "edge-8", "readers": [
+                {"name": "x", "role": "gate"}, {"name": "x", "role": "desk"}]}),
+            422,
+            "readers[1].name",
+        ),
+        (
+            json!({"daemon_id": "edge-8", "readers": [{"name": "gate-1", "role": "gate"}]}),
+            409,
+            "name",
+        ),
+    ] {
+        let (st, err) = s.post("/api/v1/daemons", &w.admin, body).await?;
+        assert_eq!(
+            (st.as_u16(), err["error"]["field"].as_str()),
+            (code, Some(field)),
+            "{err}"
+        );
+    }
+    // A refused registration leaves no half-registered daemon behind.
+    assert_eq!(rows(&w, "daemons")?, 3);
     Ok(())
 }

@@ -432,6 +432,17 @@ async fn purchase_goes_through_finance_procurement_receiving_and_allocation() ->
         .await?;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(e["error"]["field"], "received");
+    // More than were bought: the range named is the quantity bought.
+    let (st, e) = f
+        .step(
+            &w.keeper,
+            id,
+            json!({"action": "receive", "location_id": w.loc_1, "received": 5}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(e["error"]["field"], "received");
+    assert_eq!(e["error"]["message"], "received must be 1..=4");
     let v = f
         .ok(
             &w.keeper,

@@ -18,10 +18,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction};
 use serde_json::json;
 
 use super::assets::{get_asset, insert_asset};
-use super::events::{append, NewEvent};
+use super::events::{append, append_step, NewEvent, NewStep};
 use super::register::require_exists;
 use super::Store;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::input::{optional_text, parse_date, required_text};
 use crate::lifecycle::{self, AssetAction};
 use crate::money::non_negative;
@@ -146,20 +146,17 @@ fn record_step(
     details: serde_json::Value,
 ) -> AppResult<()> {
     let comment = optional_text("comment", comment, 1000)?;
-    tx.prepare_cached(
-        "INSERT INTO request_steps (request_id, stage, action, actor, at, comment, details)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(rusqlite::params![
-        id,
-        stage.as_str(),
-        action,
-        ctx.actor.label(),
-        now_ms(),
-        comment,
-        details.to_string()
-    ])?;
-    Ok(())
+    append_step(
+        tx,
+        ctx,
+        NewStep {
+            request_id: id,
+            stage: stage.as_str(),
+            action,
+            comment,
+            details,
+        },
+    )
 }
 
 /// The open request holding an asset, if any.
@@ -184,11 +181,11 @@ fn hold_item(
 ) -> AppResult<()> {
     let holder = holding_request(tx, asset_id)?;
     if let Some(other) = holder.filter(|o| *o != request) {
-        return Err(AppError::new(
-            crate::error::ErrorKind::Conflict,
-            "asset_held",
-            format!("asset {asset_id} is already held by open request {other}"),
-        ));
+        return Err(Reason::AssetHeld {
+            asset_id,
+            request_id: other,
+        }
+        .into());
     }
     tx.prepare_cached(
         "INSERT INTO request_items (request_id, asset_id, status, active, prev_state)

@@ -3,6 +3,7 @@
 //! step says what it does to the request and its assets.
 
 use super::*;
+use crate::error::in_range;
 
 // ---------------------------------------------------------------------------
 // Taking a step.
@@ -523,7 +524,10 @@ fn return_items(
         };
         let to = location_id.or(row.3);
         let Some(to) = to else {
-            return Err(AppError::invalid("location_id", "say where returns go"));
+            return Err(Reason::Required {
+                field: "location_id".into(),
+            }
+            .into());
         };
         let note = optional_text("note", item.note.as_deref(), 500)?;
         move_asset(
@@ -648,10 +652,10 @@ fn decide_cause(
             let who = responsible.as_deref().unwrap_or("");
             let who = required_text("responsible", who, 200)?;
             let Some(remedy) = remedy else {
-                return Err(AppError::invalid(
-                    "remedy",
-                    "say whether the responsible party repairs or compensates",
-                ));
+                return Err(Reason::Required {
+                    field: "remedy".into(),
+                }
+                .into());
             };
             if r.loss && *remedy == Remedy::Repair {
                 return Err(AppError::invalid(
@@ -661,10 +665,10 @@ fn decide_cause(
             }
             let amount = match (remedy, amount_fen) {
                 (Remedy::Repair, None) => {
-                    return Err(AppError::invalid(
-                        "amount_fen",
-                        "the repair cost is required",
-                    ))
+                    return Err(Reason::Required {
+                        field: "amount_fen".into(),
+                    }
+                    .into())
                 }
                 (_, Some(a)) => non_negative("amount_fen", *a)?,
                 (Remedy::Compensate, None) => {
@@ -750,12 +754,8 @@ fn receive_purchase(
     let mut fx = s.effects();
     let qty = r.quantity.unwrap_or(0);
     let got = received.unwrap_or(qty);
-    if got < 1 || got > qty {
-        return Err(AppError::invalid(
-            "received",
-            format!("received must be 1..={qty} (the quantity bought)"),
-        ));
-    }
+    // At least one, at most the quantity bought.
+    in_range("received", got, 1, qty)?;
     if got < qty && !accept_shortfall {
         return Err(AppError::invalid(
                 "received",

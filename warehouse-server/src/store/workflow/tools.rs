@@ -62,19 +62,11 @@ impl Store {
         std::collections::BTreeMap<String, i64>,
     )> {
         self.read_blocking(|c| {
-            let mut from_log: std::collections::HashMap<i64, String> = Default::default();
-            let mut stmt = c.prepare("SELECT asset_id, details FROM asset_events ORDER BY seq")?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                let asset: i64 = r.get(0)?;
-                let details: String = r.get(1)?;
-                let v: serde_json::Value = serde_json::from_str(&details).unwrap_or_default();
-                if let Some(s) = v["to"].as_str().or(v["state"].as_str()) {
-                    from_log.insert(asset, s.to_owned());
-                }
-            }
             let mut replayed = std::collections::BTreeMap::new();
-            for s in from_log.into_values() {
+            for s in super::super::events::replay_assets(c)?
+                .into_values()
+                .filter_map(|a| a.state)
+            {
                 *replayed.entry(s).or_insert(0) += 1;
             }
             let mut stmt = c.prepare("SELECT state, COUNT(*) FROM assets GROUP BY state")?;

@@ -1,5 +1,7 @@
-//! The UI's words: Simplified Chinese first, English switchable (cookie
-//! `lang`). One table; a missing key shows the key, which tests catch.
+//! The words people read: Simplified Chinese first, English switchable
+//! (cookie `lang`). One table for the pages and for error reasons
+//! ([`crate::error::Reason::zh`]); a missing key shows the key, which
+//! tests catch.
 
 /// The page language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,6 +302,64 @@ pub fn tv(lang: Lang, value: &str) -> String {
             Lang::En => (*en).to_owned(),
         },
         None => value.to_owned(),
+    }
+}
+
+/// Chinese names of form fields (API spelling), for messages.
+pub fn field_label(field: &str) -> &'static str {
+    match field {
+        "category_id" => "分类",
+        "quantity" => "数量",
+        "asset_ids" => "资产",
+        "budget_fen" => "预算",
+        "reason" => "事由",
+        "needed_by" => "需用日期",
+        "loan_start" => "借用开始日期",
+        "loan_due" => "归还日期",
+        "comment" => "意见",
+        "amount_fen" => "金额",
+        "appraised_value_fen" => "评估值",
+        "appraiser" => "评估机构",
+        "report_ref" => "报告编号",
+        "hammer_price_fen" => "成交价",
+        "buyer" => "买受人",
+        "treasury_ref" => "缴款书编号",
+        "responsible" => "责任单位或个人",
+        "remedy" => "处理方式",
+        "supplier" => "供应商",
+        "contract_number" => "合同号",
+        "unit_price_fen" => "单价",
+        "location_id" => "货位",
+        "received" => "实收数量",
+        "epcs" => "电子标签",
+        "items" => "归还资产",
+        "content-type" | "body" => "附件",
+        "name" => "名称",
+        "daemon_id" => "主机标识",
+        "readers" => "所连读写器",
+        "page" => "页码",
+        "per_page" => "每页条数",
+        "warehouse_id" => "仓库",
+        "reader_id" => "读写器",
+        "action" => "处理方式",
+        "filename" => "文件名",
+        "disposal_method" => "处置方式",
+        "original_value_fen" => "原值",
+        "total_fen" => "总金额",
+        "purchase_date" => "购置日期",
+        "asset_number" => "资产编号",
+        "company_prefix" => "厂商识别代码",
+        "status" => "状态",
+        "format" => "格式",
+        "epc" => "电子标签",
+        "form" => "表单",
+        "unit_id" => "单位",
+        "holder_location_id" => "存放货位",
+        "holder_unit_id" => "持有单位",
+        "reader_ids" => "读写器",
+        "username" => "用户名",
+        "password" => "密码",
+        _ => "",
     }
 }
 

@@ -5,14 +5,16 @@ use chrono::{DateTime, Utc};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::api;
+use super as api;
 
 /// Documentation mirror of `shared::sync::ObservationBatch` (the shared
 /// crate does not depend on utoipa); a unit test keeps the two in step.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ObservationBatchDoc {
+    /// The token's daemon id, or a sub-space of it (`edge-1:stocktake:…`).
     pub daemon_id: String,
+    #[schema(minimum = 1, maximum = 9223372036854775807_i64)]
     pub sequence: u64,
     pub observations: Vec<ObservationDoc>,
 }
@@ -23,6 +25,7 @@ pub struct ObservationBatchDoc {
 pub struct ObservationDoc {
     /// EPC bytes, hex.
     pub epc: String,
+    /// One of the readers bound to the token's daemon.
     pub reader: String,
     pub antenna: u8,
     pub first_seen: DateTime<Utc>,
@@ -55,15 +58,15 @@ impl Modify for BearerAuth {
         api::list_units, api::create_unit, api::get_unit,
         api::list_warehouses, api::create_warehouse, api::list_locations, api::create_location,
         api::list_categories, api::create_category, api::list_batches, api::create_batch,
-        api::list_readers, api::create_reader, api::ingest, api::foreign_sightings,
+        api::list_readers, api::create_reader, api::list_daemons, api::register_daemon, api::ingest, api::foreign_sightings,
         api::search_assets, api::create_asset, api::export_assets, api::asset_by_epc,
-        api::get_asset, api::update_asset, api::set_checkout_approval,
+        api::get_asset, api::update_asset, api::grant_emergency_pass,
         api::commission_tag, api::confirm_commission,
         api::open_stocktake, api::list_stocktakes, api::get_stocktake, api::resolve_stocktake,
         api::close_stocktake, api::stocktake_report,
         api::list_alarms, api::acknowledge_alarm, api::verify_log,
     ),
-    components(schemas(super::error::ErrorBody, ObservationBatchDoc, ObservationDoc))
+    components(schemas(crate::http::error::ErrorBody, ObservationBatchDoc, ObservationDoc))
 )]
 pub struct ApiDoc;
 

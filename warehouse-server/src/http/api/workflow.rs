@@ -3,26 +3,26 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
-use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::AppState;
-use crate::error::{AppError, AppResult, ErrorKind};
+use crate::error::{AppError, AppResult, Reason};
+use crate::http::error::ErrorBody;
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::respond;
+use crate::http::AppState;
 use crate::paging::{Page, Paging};
 use crate::policy::{authorize, Action, Ctx, Scope};
 use crate::register::Asset;
 use crate::store::{report_to_csv, Listing, PurchaseMatches, Report, RequestQuery, REPORTS};
 use crate::workflow::{
     check_document, clean_filename, DocumentInfo, NewRequest, Request, StepBody, StepOutcome,
+    MAX_DOCUMENT_BYTES,
 };
-
-/// Largest attachment accepted.
-pub const MAX_DOCUMENT_BYTES: usize = 5 * 1024 * 1024;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -55,8 +55,8 @@ pub fn routes() -> Router<AppState> {
 /// File a request. Unit staff file for their unit; keepers file disposal
 /// and damage reports for warehouse stock.
 #[utoipa::path(post, path = "/api/v1/requests", tag = "requests", request_body = NewRequest,
-    responses((status = 201, body = Request), (status = 403, body = super::error::ErrorBody),
-        (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+    responses((status = 201, body = Request), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn create_request(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -116,7 +116,7 @@ async fn overdue_loans(
 
 /// A request with its items, steps and documents.
 #[utoipa::path(get, path = "/api/v1/requests/{id}", tag = "requests",
-    responses((status = 200, body = Request), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, body = Request), (status = 404, body = ErrorBody)))]
 async fn get_request(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -131,8 +131,8 @@ async fn get_request(
 /// "decide_cause" | "confirm_payment", …}`. A wrong role is 403, a wrong
 /// stage 409 naming the stage.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/steps", tag = "requests", request_body = StepBody,
-    responses((status = 200, body = StepOutcome), (status = 403, body = super::error::ErrorBody),
-        (status = 409, body = super::error::ErrorBody), (status = 422, body = super::error::ErrorBody)))]
+    responses((status = 200, body = StepOutcome), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn take_step(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -163,8 +163,8 @@ pub struct UploadQuery {
 /// with its Content-Type.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/documents", tag = "requests",
     params(UploadQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 201, body = DocumentInfo), (status = 413, body = super::error::ErrorBody),
-        (status = 422, body = super::error::ErrorBody)))]
+    responses((status = 201, body = DocumentInfo), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 async fn upload_document(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -175,13 +175,15 @@ async fn upload_document(
 ) -> AppResult<(StatusCode, Json<DocumentInfo>)> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::new(
-                ErrorKind::PayloadTooLarge,
-                "too_large",
-                format!("the file is larger than {MAX_DOCUMENT_BYTES} bytes"),
-            )
+            Reason::TooLarge {
+                limit_bytes: MAX_DOCUMENT_BYTES,
+                size: None,
+            }
+            .into()
         } else {
-            AppError::bad_request(format!("could not read the file: {e}"))
+            AppError::bad_request(Reason::UploadUnreadable {
+                detail: e.to_string(),
+            })
         }
     })?;
     let content_type = headers
@@ -221,33 +223,11 @@ async fn download_document(
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Response> {
     let doc = state.store.document(ctx.actor, id).await?;
-    let mut headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(&doc.content_type) {
-        headers.insert(header::CONTENT_TYPE, v);
-    }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    // RFC 6266 / 5987: an ASCII fallback plus the UTF-8 name.
-    let ascii: String = doc
-        .filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded = crate::web::percent_encode(&doc.filename, b"");
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"
-    )) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok((headers, doc.data).into_response())
+    Ok(respond::attachment(
+        &doc.filename,
+        &doc.content_type,
+        doc.data,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -384,7 +364,7 @@ pub struct ReportQuery {
 
 /// One report as JSON or CSV (`?format=csv`, Excel-compatible).
 #[utoipa::path(get, path = "/api/v1/reports/{name}", tag = "reports", params(ReportQuery),
-    responses((status = 200, body = Report), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, body = Report), (status = 404, body = ErrorBody)))]
 async fn report(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -395,14 +375,13 @@ async fn report(
     let r = state.store.report(name.clone()).await?;
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(r).into_response()),
-        Some("csv") => Ok(super::api::csv_response(
-            &format!("{name}.csv"),
-            report_to_csv(&r)?,
-        )),
-        Some(other) => Err(AppError::invalid(
-            "format",
-            format!("format `{other}` is not json or csv"),
-        )),
+        Some("csv") => Ok(respond::csv(&format!("{name}.csv"), report_to_csv(&r)?)),
+        Some(other) => Err(Reason::NotOneOf {
+            field: "format".into(),
+            value: other.into(),
+            allowed: &["json", "csv"],
+        }
+        .into()),
     }
 }
 

@@ -16,6 +16,7 @@ use maud::{html, Markup};
 use serde_json::{json, Value};
 
 use super::*;
+use crate::error::Reason;
 use crate::money::parse_yuan;
 use crate::paging::Paging;
 use crate::policy::{asset_visibility, authorize, Action, Scope};
@@ -37,7 +38,7 @@ pub fn routes() -> Router<AppState> {
             get(asset_photo)
                 .post(asset_photo_upload)
                 .layer(axum::extract::DefaultBodyLimit::max(
-                    crate::http::MAX_DOCUMENT_BYTES + 64 * 1024,
+                    crate::workflow::MAX_DOCUMENT_BYTES + 64 * 1024,
                 )),
         )
         .route("/requests", get(requests))
@@ -50,7 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/requests/{id}/documents",
             post(upload_document).layer(axum::extract::DefaultBodyLimit::max(
-                crate::http::MAX_DOCUMENT_BYTES + 64 * 1024,
+                crate::workflow::MAX_DOCUMENT_BYTES + 64 * 1024,
             )),
         )
         .route("/requests/{id}/desk", get(desk_page))
@@ -88,11 +89,30 @@ fn form(body: &Bytes) -> Form {
 fn get_i64(f: &Form, field: &str) -> Result<Option<i64>, AppError> {
     match f.get(field).map(|s| s.trim()).filter(|s| !s.is_empty()) {
         None => Ok(None),
-        Some(v) => v
-            .parse()
-            .map(Some)
-            .map_err(|_| AppError::invalid(field, format!("`{v}` is not a whole number"))),
+        Some(v) => v.parse().map(Some).map_err(|_| {
+            Reason::NotWholeNumber {
+                field: field.into(),
+                value: v.into(),
+            }
+            .into()
+        }),
     }
+}
+
+fn required(field: &str) -> AppError {
+    Reason::Required {
+        field: field.into(),
+    }
+    .into()
+}
+
+/// A form whose values do not make the action it posts.
+fn not_understood(field: &str, e: impl std::fmt::Display) -> AppError {
+    Reason::FormNotUnderstood {
+        field: field.into(),
+        detail: e.to_string(),
+    }
+    .into()
 }
 
 fn text(f: &Form, field: &str) -> Option<String> {
@@ -377,7 +397,7 @@ async fn assets(State(st): State<AppState>, w: Web, Query(f): Query<AssetFilter>
     let link = |p: i64| {
         let mut qs = vec![format!("page={p}")];
         if let Some(q) = &f.q {
-            qs.push(format!("q={}", percent_encode(q, b"")));
+            qs.push(format!("q={}", percent_encode(q)));
         }
         if let Some(s) = &f.state {
             qs.push(format!("state={s}"));
@@ -464,17 +484,18 @@ async fn assets(State(st): State<AppState>, w: Web, Query(f): Query<AssetFilter>
             }
         }
     };
-    let mut resp = layout(&w, w.t("register"), body);
-    if let Some(c) = &f.cols {
-        if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
-            "cols_assets={}; SameSite=Lax; Path=/; Max-Age=31536000",
-            chosen.join(".")
-        )) {
-            let _ = c;
-            resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
-        }
+    let resp = layout(&w, w.t("register"), body);
+    if f.cols.is_some() {
+        set_cookie(
+            resp,
+            &format!(
+                "cols_assets={}; SameSite=Lax; Path=/; Max-Age=31536000",
+                chosen.join(".")
+            ),
+        )
+    } else {
+        resp
     }
-    resp
 }
 
 fn holder(w: &Web, unit: Option<i64>, location: Option<i64>) -> String {
@@ -726,8 +747,13 @@ fn parse_ids(field: &str, s: &str) -> Result<Vec<i64>, AppError> {
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(|p| {
-            p.parse()
-                .map_err(|_| AppError::invalid(field, format!("`{p}` is not an asset id")))
+            p.parse().map_err(|_| {
+                Reason::BadId {
+                    field: field.into(),
+                    value: p.into(),
+                }
+                .into()
+            })
         })
         .collect()
 }
@@ -993,10 +1019,10 @@ async fn request_page(State(st): State<AppState>, w: Web, Path(id): Path<i64>) -
 fn money_field(f: &Form, form_field: &str, api_field: &str) -> Result<i64, AppError> {
     match text(f, form_field) {
         Some(v) => parse_yuan(api_field, &v),
-        None => Err(AppError::invalid(
-            api_field,
-            format!("{api_field} is required"),
-        )),
+        None => Err(Reason::Required {
+            field: api_field.into(),
+        }
+        .into()),
     }
 }
 
@@ -1051,13 +1077,13 @@ fn step_from_form(f: &Form) -> Result<StepBody, AppError> {
             )?);
         }
         "receive" => {
-            v["location_id"] = json!(get_i64(f, "location_id")?
-                .ok_or_else(|| AppError::invalid("location_id", "location_id is required"))?);
+            v["location_id"] =
+                json!(get_i64(f, "location_id")?.ok_or_else(|| required("location_id"))?);
             v["received"] = json!(get_i64(f, "received")?);
         }
         _ => {}
     }
-    serde_json::from_value(v).map_err(|e| AppError::invalid("action", format!("{e}")))
+    serde_json::from_value(v).map_err(|e| not_understood("action", e))
 }
 
 async fn request_step(
@@ -1254,7 +1280,11 @@ async fn desk_events(
     let (Some(reader), Some(since)) = (q.reader, q.since) else {
         return fail(
             &w,
-            AppError::invalid("reader", "reader and since are required"),
+            required(if q.reader.is_none() {
+                "reader"
+            } else {
+                "since"
+            }),
         );
     };
     let stream = futures_util::stream::unfold((st, w), move |(st, w)| async move {
@@ -1265,7 +1295,7 @@ async fn desk_events(
                 "shortfall": v.shortfall,
                 "rows": v.scans.iter().map(|(e, a, m)| json!([e, m, a])).collect::<Vec<Value>>(),
             }),
-            Err(e) => json!({ "error": e.message }),
+            Err(e) => json!({ "error": e.text(w.lang) }),
         };
         let ev = Event::default().event("counts").data(data.to_string());
         Some((Ok::<_, Infallible>(ev), (st, w)))
@@ -1329,15 +1359,12 @@ async fn desk_return(
         })
         .collect();
     if items.is_empty() {
-        return fail(
-            &w,
-            AppError::invalid("items", "no item of this loan has been scanned"),
-        );
+        return fail(&w, Reason::NothingScanned.into());
     }
     let step: StepBody = tryp!(
         w,
         serde_json::from_value(json!({"action": "return_items", "items": items}))
-            .map_err(|e| AppError::invalid("items", e.to_string()))
+            .map_err(|e| not_understood("items", e))
     );
     tryp!(w, st.store.take_step(w.ctx.clone(), id, step).await);
     see_other(&format!("/requests/{id}"))
@@ -1539,7 +1566,7 @@ async fn stocktake_events(
                 "expected": r.counts.expected, "found": r.counts.found, "missing": r.counts.missing,
                 "misplaced": r.counts.misplaced, "foreign": r.counts.foreign,
             }),
-            Err(e) => json!({ "error": e.message }),
+            Err(e) => json!({ "error": e.text(w.lang) }),
         };
         let ev = Event::default().event("counts").data(data.to_string());
         Some((Ok::<_, Infallible>(ev), st))
@@ -1720,12 +1747,10 @@ async fn admin(State(st): State<AppState>, w: Web) -> Response {
             }
         }
     };
-    let mut resp = layout(&w, w.t("admin"), body);
-    resp.headers_mut().append(
-        axum::http::header::SET_COOKIE,
-        axum::http::HeaderValue::from_static("new_reader_token=; Path=/admin; Max-Age=0"),
-    );
-    resp
+    set_cookie(
+        layout(&w, w.t("admin"), body),
+        "new_reader_token=; Path=/admin; Max-Age=0",
+    )
 }
 
 async fn admin_post<T: serde::de::DeserializeOwned>(w: &Web, body: &Bytes) -> Result<T, AppError> {
@@ -1741,7 +1766,7 @@ async fn admin_post<T: serde::de::DeserializeOwned>(w: &Web, body: &Bytes) -> Re
             (k, num.map(Value::from).unwrap_or(Value::String(v)))
         })
         .collect();
-    serde_json::from_value(Value::Object(v)).map_err(|e| AppError::invalid("form", e.to_string()))
+    serde_json::from_value(Value::Object(v)).map_err(|e| not_understood("form", e))
 }
 
 async fn admin_unit(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
@@ -1805,14 +1830,13 @@ async fn admin_daemon(State(st): State<AppState>, w: Web, body: Bytes) -> Respon
             })
             .await
     );
-    let mut resp = see_other("/admin");
-    if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
-        "new_reader_token={}; HttpOnly; SameSite=Strict; Path=/admin; Max-Age=60",
-        created.token
-    )) {
-        resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
-    }
-    resp
+    set_cookie(
+        see_other("/admin"),
+        &format!(
+            "new_reader_token={}; HttpOnly; SameSite=Strict; Path=/admin; Max-Age=60",
+            created.token
+        ),
+    )
 }
 
 async fn upload_document(
@@ -1830,12 +1854,11 @@ async fn upload_document(
                 match field.bytes().await {
                     Ok(b) => file = Some((name, ct, b.to_vec())),
                     Err(e) => {
-                        let err = AppError::new(
-                            ErrorKind::PayloadTooLarge,
-                            "too_large",
-                            format!("could not read the file: {e}"),
-                        )
-                        .with_field("body");
+                        let _ = e;
+                        let err = AppError::from(Reason::TooLarge {
+                            limit_bytes: crate::workflow::MAX_DOCUMENT_BYTES,
+                            size: None,
+                        });
                         return render_request(&st, &w, id, Some(&err)).await;
                     }
                 }
@@ -1843,15 +1866,18 @@ async fn upload_document(
             Ok(Some(_)) => {}
             Ok(None) => break,
             Err(e) => {
-                let err = AppError::invalid("body", format!("could not read the upload: {e}"));
+                let err = AppError::from(Reason::UploadUnreadable {
+                    detail: e.to_string(),
+                });
                 return render_request(&st, &w, id, Some(&err)).await;
             }
         }
     }
     let result = match file {
-        None => Err(AppError::invalid("body", "choose a file to upload")),
+        None => Err(Reason::NoFile.into()),
         Some((name, ct, data)) => match crate::workflow::clean_filename(&name).and_then(|n| {
-            crate::workflow::check_document(&ct, &data, crate::http::MAX_DOCUMENT_BYTES).map(|()| n)
+            crate::workflow::check_document(&ct, &data, crate::workflow::MAX_DOCUMENT_BYTES)
+                .map(|()| n)
         }) {
             Ok(n) => st
                 .store
@@ -1892,15 +1918,17 @@ async fn stocktake_open(State(st): State<AppState>, w: Web, body: Bytes) -> Resp
     let f: Form = pairs.iter().cloned().collect();
     let warehouse = tryp!(w, get_i64(&f, "warehouse_id"));
     let Some(warehouse_id) = warehouse else {
-        return fail(&w, AppError::invalid("warehouse_id", "choose a warehouse"));
+        return fail(&w, required("warehouse_id"));
     };
     let mut reader_ids = Vec::new();
     for (k, v) in &pairs {
         if k == "reader_id" {
             reader_ids.push(tryp!(
                 w,
-                v.parse::<i64>()
-                    .map_err(|_| AppError::invalid("reader_id", format!("`{v}` is not a reader")))
+                v.parse::<i64>().map_err(|_| AppError::from(Reason::BadId {
+                    field: "reader_id".into(),
+                    value: v.clone(),
+                }))
             ));
         }
     }
@@ -1928,10 +1956,7 @@ async fn stocktake_resolve(
         .as_deref()
         .and_then(crate::stocktake::ResolutionAction::parse)
     else {
-        return fail(
-            &w,
-            AppError::invalid("action", "choose how to settle the line"),
-        );
+        return fail(&w, required("action"));
     };
     let r = crate::stocktake::NewResolution {
         asset_id: tryp!(w, get_i64(&f, "asset_id")),
@@ -2010,29 +2035,31 @@ async fn asset_photo_upload(
                 Err(e) => {
                     return fail(
                         &w,
-                        AppError::invalid("body", format!("could not read the file: {e}")),
+                        Reason::UploadUnreadable {
+                            detail: e.to_string(),
+                        }
+                        .into(),
                     )
                 }
             }
         }
     }
     let Some((ct, data)) = file else {
-        return fail(&w, AppError::invalid("body", "choose a photo to upload"));
+        return fail(&w, Reason::NoFile.into());
     };
     if !ct.starts_with("image/") {
         return fail(
             &w,
-            AppError::invalid(
-                "content-type",
-                format!(
-                    "type `{ct}` is not accepted; use one of image/png, image/jpeg, image/webp"
-                ),
-            ),
+            Reason::UnsupportedFileType {
+                content_type: ct,
+                accepted: vec!["image/png", "image/jpeg", "image/webp"],
+            }
+            .into(),
         );
     }
     tryp!(
         w,
-        crate::workflow::check_document(&ct, &data, crate::http::MAX_DOCUMENT_BYTES)
+        crate::workflow::check_document(&ct, &data, crate::workflow::MAX_DOCUMENT_BYTES)
     );
     tryp!(
         w,

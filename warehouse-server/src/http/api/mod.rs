@@ -1,20 +1,31 @@
-//! Route table and handlers. Each handler: extract, authorize, call the
-//! store, answer.
+//! The JSON API under `/api/v1`: the route table and handlers (this file
+//! for accounts, the register, tags, ingest and stock-takes; [`workflow`]
+//! for the lifecycle) and the OpenAPI document ([`openapi`]). Each handler:
+//! extract, authorize, call the store, answer. Sits on the shell
+//! (`crate::http`) only; never imports the pages (the sibling `web`).
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use shared::sync::ObservationBatch;
 use utoipa::ToSchema;
 
-use super::extract::{credential, ApiJson, ApiPath, ApiQuery};
-use super::{AppState, SESSION_COOKIE};
-use crate::error::{AppError, AppResult};
+mod openapi;
+mod workflow;
+
+pub use openapi::{document as openapi_document, ApiDoc};
+
+use crate::daemons::{CreatedDaemon, Daemon, NewDaemon};
+use crate::error::{AppError, AppResult, Reason};
 use crate::events::Verification;
-use crate::gate::{Acknowledgement, Alarm};
+use crate::gate::{Acknowledgement, Alarm, EmergencyPass, EmergencyPassRequest};
+use crate::http::error::ErrorBody;
+use crate::http::extract::{credential, ApiJson, ApiPath, ApiQuery};
+use crate::http::respond::{self, session_cookie, set_cookie};
+use crate::http::AppState;
 use crate::paging::{Page, Paging};
 use crate::policy::{asset_visibility, authorize, Action, Ctx, Scope};
 use crate::register::*;
@@ -49,14 +60,15 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/batches", get(list_batches).post(create_batch))
         .route("/api/v1/readers", get(list_readers).post(create_reader))
         .route("/api/v1/readers/observations", post(ingest))
+        .route("/api/v1/daemons", get(list_daemons).post(register_daemon))
         .route("/api/v1/sightings/foreign", get(foreign_sightings))
         .route("/api/v1/assets", get(search_assets).post(create_asset))
         .route("/api/v1/assets/export.csv", get(export_assets))
         .route("/api/v1/assets/by-epc/{epc}", get(asset_by_epc))
         .route("/api/v1/assets/{id}", get(get_asset).patch(update_asset))
         .route(
-            "/api/v1/assets/{id}/checkout-approval",
-            put(set_checkout_approval),
+            "/api/v1/assets/{id}/emergency-pass",
+            post(grant_emergency_pass),
         )
         .route("/api/v1/assets/{id}/tag/commission", post(commission_tag))
         .route(
@@ -77,6 +89,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/alarms", get(list_alarms))
         .route("/api/v1/alarms/{id}/acknowledge", post(acknowledge_alarm))
         .route("/api/v1/events/verify", get(verify_log))
+        .merge(workflow::routes())
 }
 
 async fn health() -> &'static str {
@@ -84,22 +97,10 @@ async fn health() -> &'static str {
 }
 
 async fn openapi() -> Response {
-    match super::openapi_document().to_json() {
+    match openapi_document().to_json() {
         Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
         Err(e) => AppError::internal(format!("openapi: {e}")).into_response(),
     }
-}
-
-pub(super) fn csv_response(name: &str, body: Vec<u8>) -> Response {
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    (headers, body).into_response()
 }
 
 // ---- accounts -------------------------------------------------------------
@@ -121,13 +122,13 @@ pub struct LoginResponse {
 
 /// Log in: a session token (bearer) and an HttpOnly cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = super::error::ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> AppResult<Response> {
     let found = state.store.user_for_login(req.username.clone()).await?;
-    let bad = || AppError::unauthenticated("wrong username or password");
+    let bad = || AppError::from(Reason::WrongLogin);
     let Some((user, hash)) = found else {
         return Err(bad());
     };
@@ -142,25 +143,17 @@ async fn login(
         .store
         .create_session(user, state.config.session_ttl_secs)
         .await?;
-    let secure = if state.config.secure_cookie {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
-        session.token, state.config.session_ttl_secs
+    let cookie = session_cookie(
+        Some(&session.token),
+        state.config.session_ttl_secs,
+        state.config.secure_cookie,
     );
     let body = LoginResponse {
         token: session.token,
         expires_at: ts(session.expires_at),
         user: session.user,
     };
-    let mut resp = Json(body).into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    Ok(resp)
+    Ok(set_cookie(Json(body).into_response(), &cookie))
 }
 
 /// Log out: the session token stops working.
@@ -175,12 +168,8 @@ async fn logout(
     if let Some(token) = credential(&parts) {
         state.store.delete_session(token).await?;
     }
-    let mut resp = StatusCode::NO_CONTENT.into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("wh_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"),
-    );
-    Ok(resp)
+    let cookie = session_cookie(None, 0, state.config.secure_cookie);
+    Ok(set_cookie(StatusCode::NO_CONTENT.into_response(), &cookie))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -365,7 +354,8 @@ async fn list_readers(
     Ok(Json(state.store.list_readers(page, per_page).await?))
 }
 
-/// Register a reader; the response carries its token, shown only once.
+/// Register a reader as a daemon of its own whose `daemon_id` is the
+/// reader's name; the response carries the daemon's token, shown only once.
 #[utoipa::path(post, path = "/api/v1/readers", tag = "readers", request_body = NewReader,
     responses((status = 201, body = CreatedReader)))]
 async fn create_reader(
@@ -377,6 +367,38 @@ async fn create_reader(
     Ok((
         StatusCode::CREATED,
         Json(state.store.create_reader(new, None).await?),
+    ))
+}
+
+/// Daemons (edge boxes) with the readers bound to each.
+#[utoipa::path(get, path = "/api/v1/daemons", tag = "readers", params(Paging),
+    responses((status = 200, body = Page<Daemon>)))]
+async fn list_daemons(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(p): ApiQuery<Paging>,
+) -> AppResult<Json<Page<Daemon>>> {
+    authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+    let (page, per_page) = p.resolve()?;
+    Ok(Json(state.store.list_daemons(page, per_page).await?))
+}
+
+/// Register a daemon with the readers it drives; the response carries its
+/// token, shown only once. The token may send observations only under this
+/// `daemon_id` (or `daemon_id:…`) and only for these readers.
+#[utoipa::path(post, path = "/api/v1/daemons", tag = "readers", request_body = NewDaemon,
+    responses((status = 201, body = CreatedDaemon),
+        (status = 409, description = "daemon id or a reader name already registered", body = ErrorBody),
+        (status = 422, description = "bad daemon id, no readers, a reader named twice", body = ErrorBody)))]
+async fn register_daemon(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiJson(new): ApiJson<NewDaemon>,
+) -> AppResult<(StatusCode, Json<CreatedDaemon>)> {
+    authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.register_daemon(new).await?),
     ))
 }
 
@@ -410,11 +432,11 @@ async fn export_assets(
         .store
         .export_assets_csv(q, asset_visibility(&ctx.actor))
         .await?;
-    Ok(csv_response("assets.csv", csv))
+    Ok(respond::csv("assets.csv", csv))
 }
 
 #[utoipa::path(post, path = "/api/v1/assets", tag = "assets", request_body = NewAsset,
-    responses((status = 201, body = Asset), (status = 422, body = super::error::ErrorBody)))]
+    responses((status = 201, body = Asset), (status = 422, body = ErrorBody)))]
 async fn create_asset(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -450,7 +472,12 @@ async fn asset_by_epc(
     ApiPath(epc): ApiPath<String>,
 ) -> AppResult<Json<Asset>> {
     let bytes = shared::hex::decode(&epc).map_err(|e| {
-        AppError::bad_request(format!("EPC `{epc}` is not hex: {e}")).with_field("epc")
+        AppError::bad_request(Reason::NotHex {
+            field: "epc".into(),
+            value: epc.clone(),
+            detail: e.to_string(),
+        })
+        .with_field("epc")
     })?;
     let asset = state.store.asset_by_epc(bytes).await?;
     authorize(&ctx.actor, Action::ViewAsset, asset.scope())?;
@@ -470,31 +497,19 @@ async fn update_asset(
     Ok(Json(state.store.update_asset(ctx, id, patch).await?))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CheckoutApproval {
-    pub approved: bool,
-    pub reason: Option<String>,
-}
-
-/// Stand-in until workflows exist: mark the asset's check-out approved,
-/// so the exit gate lets it pass.
-#[utoipa::path(put, path = "/api/v1/assets/{id}/checkout-approval", tag = "assets",
-    request_body = CheckoutApproval, responses((status = 200, body = Asset)))]
-async fn set_checkout_approval(
+/// An approver lets an asset through the exit gate until the pass expires.
+#[utoipa::path(post, path = "/api/v1/assets/{id}/emergency-pass", tag = "assets",
+    request_body = EmergencyPassRequest, responses((status = 201, body = EmergencyPass)))]
+async fn grant_emergency_pass(
     State(state): State<AppState>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(body): ApiJson<CheckoutApproval>,
-) -> AppResult<Json<Asset>> {
+    ApiJson(body): ApiJson<EmergencyPassRequest>,
+) -> AppResult<(StatusCode, Json<EmergencyPass>)> {
     let asset = state.store.asset(id).await?;
-    authorize(&ctx.actor, Action::ApproveCheckout, asset.scope())?;
-    Ok(Json(
-        state
-            .store
-            .set_checkout_approval(ctx, id, body.approved, body.reason)
-            .await?,
-    ))
+    authorize(&ctx.actor, Action::GrantEmergencyPass, asset.scope())?;
+    let pass = state.store.grant_emergency_pass(ctx, id, body).await?;
+    Ok((StatusCode::CREATED, Json(pass)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -524,9 +539,7 @@ async fn commission_tag(
         .store
         .get_setting(crate::commission::COMPANY_PREFIX_KEY)
         .await?
-        .ok_or_else(|| {
-            AppError::conflict("no GS1 company prefix configured (admin init --company-prefix)")
-        })?;
+        .ok_or_else(|| AppError::from(Reason::NoCompanyPrefix))?;
     let epc = crate::commission::giai_for(&prefix, &asset.asset_number)?;
     let commission_id = state
         .store
@@ -561,8 +574,11 @@ async fn confirm_commission(
     ApiJson(body): ApiJson<CommissionConfirmation>,
 ) -> AppResult<Json<Asset>> {
     authorize(&ctx.actor, Action::CommissionTag, Scope::Warehouse)?;
-    let epc = shared::hex::decode(body.epc.trim())
-        .map_err(|e| AppError::invalid("epc", format!("epc is not hex: {e}")))?;
+    let epc = shared::hex::decode(body.epc.trim()).map_err(|e| Reason::NotHex {
+        field: "epc".into(),
+        value: body.epc.clone(),
+        detail: e.to_string(),
+    })?;
     Ok(Json(state.store.confirm_commission(ctx, id, epc).await?))
 }
 
@@ -570,9 +586,14 @@ async fn confirm_commission(
 
 /// Observation batch from a reader daemon (reader token). Applied at most
 /// once per (daemon_id, sequence); the answer acknowledges the highest
-/// sequence applied. Body: `shared::sync::ObservationBatch`.
+/// sequence applied. Body: `shared::sync::ObservationBatch`. The token is
+/// a daemon's: the batch must be under its `daemon_id` (or `daemon_id:…`)
+/// and name only its readers, else 403 `not_bound` and nothing is stored.
 #[utoipa::path(post, path = "/api/v1/readers/observations", tag = "readers",
-    request_body = super::openapi::ObservationBatchDoc, responses((status = 200, body = IngestOutcome)))]
+    request_body = openapi::ObservationBatchDoc, responses((status = 200, body = IngestOutcome),
+        (status = 401, description = "unknown, revoked or expired reader token", body = ErrorBody),
+        (status = 403, description = "`not_bound`: another daemon's id, or a reader not bound to this daemon (field names which)", body = ErrorBody),
+        (status = 422, description = "bad field, e.g. `sequence` outside 1..=9223372036854775807", body = ErrorBody)))]
 async fn ingest(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -709,7 +730,7 @@ async fn stocktake_report(
         .stocktake_reconciliation(id, LineQuery::default())
         .await?;
     let csv = crate::store::report_csv(&rec)?;
-    Ok(csv_response(&format!("stocktake-{id}.csv"), csv))
+    Ok(respond::csv(&format!("stocktake-{id}.csv"), csv))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -731,10 +752,12 @@ async fn list_alarms(
     authorize(&ctx.actor, Action::ViewAlarms, Scope::Warehouse)?;
     if let Some(s) = &q.status {
         if s != "open" && s != "acknowledged" {
-            return Err(AppError::invalid(
-                "status",
-                "status is `open` or `acknowledged`",
-            ));
+            return Err(Reason::NotOneOf {
+                field: "status".into(),
+                value: s.clone(),
+                allowed: &["open", "acknowledged"],
+            }
+            .into());
         }
     }
     let (page, per_page) = Paging {

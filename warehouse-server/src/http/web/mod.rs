@@ -7,25 +7,29 @@
 //!
 //! Pages call the same [`Store`](crate::store::Store) methods and
 //! [`policy::authorize`](crate::policy::authorize) as the JSON API; no rule
-//! lives here.
+//! lives here. Sits on the shell (`crate::http`) only; never imports the
+//! JSON API (the sibling `api`).
 
-mod i18n;
 mod pages;
 
 use std::collections::HashMap;
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup, DOCTYPE};
 
 use crate::error::{AppError, ErrorKind};
-use crate::http::{AppState, SESSION_COOKIE};
+use crate::http::respond::{
+    cookie, cookies, percent_encode, percent_encode_path, session_cookie, set_cookie,
+    SESSION_COOKIE,
+};
+use crate::http::AppState;
+pub use crate::i18n::{t, tv, Lang};
 use crate::policy::{Actor, Ctx, Role};
-pub use i18n::{t, tv, Lang};
 
 const CSS: &str = include_str!("static/app.css");
 const JS: &str = include_str!("static/app.js");
@@ -63,17 +67,6 @@ async fn js() -> Response {
         .into_response()
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
 fn lang_of(headers: &HeaderMap) -> Lang {
     match cookie(headers, "lang") {
         Some("en") => Lang::En,
@@ -106,21 +99,17 @@ impl FromRequestParts<AppState> for Web {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let to_login = || {
-            let next = parts
-                .uri
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/");
-            let next = percent_encode(next, b"/");
-            Redirect::to(&format!("/login?next={next}")).into_response()
-        };
-        let Some(token) = crate::http::extract::credential(parts) else {
-            return Err(to_login());
-        };
-        let actor = match state.store.actor_for_token(token).await {
-            Ok(Some(a)) => a,
-            Ok(None) => return Err(to_login()),
+        let next = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let login = format!("/login?next={}", percent_encode_path(next));
+        let to_login = || Redirect::to(&login).into_response();
+        // The API's authentication, with a way back here instead of a 401.
+        let ctx = match Ctx::from_request_parts(parts, state).await {
+            Ok(ctx) => ctx,
+            Err(e) if e.kind == ErrorKind::Unauthenticated => return Err(to_login()),
             Err(e) => return Err(e.into_response()),
         };
         let Actor::User {
@@ -128,25 +117,15 @@ impl FromRequestParts<AppState> for Web {
             role,
             unit_id,
             ..
-        } = actor.clone()
+        } = ctx.actor.clone()
         else {
             return Err(to_login());
         };
-        let request_id = parts
-            .extensions
-            .get::<crate::http::RequestId>()
-            .map(|r| r.0.clone());
-        let cookies = parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|kv| kv.trim().split_once('='))
+        let cookies = cookies(&parts.headers)
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
         Ok(Web {
-            ctx: Ctx { actor, request_id },
+            ctx,
             lang: lang_of(&parts.headers),
             username,
             role,
@@ -232,18 +211,15 @@ pub fn layout(w: &Web, title: &str, body: Markup) -> Response {
 
 /// A page for an error the person can act on (403, 404, 409…).
 pub fn error_page(w: &Web, e: &AppError) -> Response {
-    let e = &if e.kind == ErrorKind::Internal {
-        tracing::error!(error = %e.message, "internal error on a page");
-        AppError::internal("internal error; see the server log")
-    } else {
-        e.clone()
-    };
+    if e.kind == ErrorKind::Internal {
+        tracing::error!(error = %e.message(), "internal error on a page");
+    }
     let status = crate::http::error::status_of(e.kind);
     let mut resp = layout(
         w,
         w.t("error"),
         html! {
-            p.error role="alert" { (plain_message(w.lang, e)) }
+            p.error role="alert" { (e.text(w.lang)) }
             p { a href="/dashboard" data-back { "←" } " " a href="/dashboard" { (w.t("dashboard")) } }
         },
     );
@@ -251,89 +227,11 @@ pub fn error_page(w: &Web, e: &AppError) -> Response {
     resp
 }
 
-/// The error in plain words for the page's language. The API's messages
-/// are English and name fields by their API names; the common ones are
-/// said again in Chinese here, the rest shown as they are (after the
-/// field's Chinese name).
-pub fn plain_message(lang: Lang, e: &AppError) -> String {
-    if lang == Lang::En {
-        return e.message.clone();
-    }
-    let label = e.field.as_deref().map(field_label).unwrap_or("");
-    let m = e.message.as_str();
-    let said = if m.contains("is required") || m.contains("must not be empty") {
-        format!("请填写{label}")
-    } else if m.contains("is not a whole number") {
-        format!("{label}应为整数")
-    } else if m.contains("is not an amount in yuan") {
-        format!("{label}格式不正确，应为金额（例如 1234.50）")
-    } else if m.contains("YYYY-MM-DD") {
-        format!("{label}应为日期（年-月-日）")
-    } else if m.contains("must be 1..=") {
-        format!("{label}须在 1 到 100000 之间")
-    } else if m.contains("must not be negative") {
-        format!("{label}不能为负数")
-    } else if m.contains("is before loan_start") {
-        "归还日期不能早于借用开始日期".to_owned()
-    } else if m.contains("is not accepted; use one of") || m.contains("content is not") {
-        "只接受 PDF、PNG、JPEG、WebP 文件，且内容须与类型相符".to_owned()
-    } else if e.kind == ErrorKind::PayloadTooLarge {
-        "文件超过 5 MB".to_owned()
-    } else if e.kind == ErrorKind::Forbidden {
-        format!("{}（{m}）", t(lang, "not_allowed"))
-    } else if e.code == "wrong_state" || e.code == "wrong_stage" {
-        format!("当前状态不允许此操作（{m}）")
-    } else if e.code == "asset_held" {
-        format!("该资产已被其他未办结的申请占用（{m}）")
-    } else if label.is_empty() {
-        m.to_owned()
-    } else {
-        format!("{label}：{m}")
-    };
-    said
-}
-
-/// Chinese names of form fields (API spelling), for messages.
-fn field_label(field: &str) -> &'static str {
-    match field {
-        "category_id" => "分类",
-        "quantity" => "数量",
-        "asset_ids" => "资产",
-        "budget_fen" => "预算",
-        "reason" => "事由",
-        "needed_by" => "需用日期",
-        "loan_start" => "借用开始日期",
-        "loan_due" => "归还日期",
-        "comment" => "意见",
-        "amount_fen" => "金额",
-        "appraised_value_fen" => "评估值",
-        "appraiser" => "评估机构",
-        "report_ref" => "报告编号",
-        "hammer_price_fen" => "成交价",
-        "buyer" => "买受人",
-        "treasury_ref" => "缴款书编号",
-        "responsible" => "责任单位或个人",
-        "remedy" => "处理方式",
-        "supplier" => "供应商",
-        "contract_number" => "合同号",
-        "unit_price_fen" => "单价",
-        "location_id" => "货位",
-        "received" => "实收数量",
-        "epcs" => "电子标签",
-        "items" => "归还资产",
-        "content-type" | "body" => "附件",
-        "name" => "名称",
-        "username" => "用户名",
-        "password" => "密码",
-        _ => "",
-    }
-}
-
 /// Message next to a form field when the error names it.
 pub fn field_error(lang: Lang, err: Option<&AppError>, field: &str) -> Markup {
     match err {
         Some(e) if e.field.as_deref() == Some(field) => {
-            html! { span.field-error role="alert" data-field=(field) { (plain_message(lang, e)) } }
+            html! { span.field-error role="alert" data-field=(field) { (e.text(lang)) } }
         }
         _ => html! {},
     }
@@ -343,7 +241,7 @@ pub fn field_error(lang: Lang, err: Option<&AppError>, field: &str) -> Markup {
 pub fn form_error(lang: Lang, err: Option<&AppError>, fields: &[&str]) -> Markup {
     match err {
         Some(e) if !e.field.as_deref().is_some_and(|f| fields.contains(&f)) => {
-            html! { p.error role="alert" { (plain_message(lang, e)) } }
+            html! { p.error role="alert" { (e.text(lang)) } }
         }
         _ => html! {},
     }
@@ -441,32 +339,20 @@ async fn login_submit(
         Ok(s) => s,
         Err(e) => return e.into_response(),
     };
-    let secure = if state.config.secure_cookie {
-        "; Secure"
-    } else {
-        ""
-    };
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/; Max-Age={}{secure}",
-        session.token, state.config.session_ttl_secs
+    let cookie = session_cookie(
+        Some(&session.token),
+        state.config.session_ttl_secs,
+        state.config.secure_cookie,
     );
-    let mut resp = see_other(&next);
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    resp
+    set_cookie(see_other(&next), &cookie)
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
         let _ = state.store.delete_session(token.to_owned()).await;
     }
-    let mut resp = see_other("/login");
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("wh_session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0"),
-    );
-    resp
+    let cookie = session_cookie(None, 0, state.config.secure_cookie);
+    set_cookie(see_other("/login"), &cookie)
 }
 
 async fn set_lang(
@@ -480,26 +366,10 @@ async fn set_lang(
         .and_then(|r| r.find("://").map(|i| &r[i + 3..]))
         .and_then(|r| r.find('/').map(|i| r[i..].to_owned()))
         .unwrap_or_else(|| "/dashboard".into());
-    let mut resp = see_other(&safe_next(Some(&back)));
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "lang={value}; SameSite=Lax; Path=/; Max-Age=31536000"
-    )) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    resp
-}
-
-/// Percent-encodes all but RFC 3986 unreserved bytes and `keep`.
-pub fn percent_encode(s: &str, keep: &[u8]) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || keep.contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    set_cookie(
+        see_other(&safe_next(Some(&back))),
+        &format!("lang={value}; SameSite=Lax; Path=/; Max-Age=31536000"),
+    )
 }
 
 /// Fen as yuan with two decimals.
