@@ -335,3 +335,54 @@ async fn an_administrator_registers_a_daemon_with_one_api_call() -> Result<()> {
     assert_eq!(rows(&w, "daemons")?, 3);
     Ok(())
 }
+
+#[tokio::test]
+async fn the_admin_page_lists_daemons_and_registers_one() -> Result<()> {
+    let w = World::new().await?;
+    let s = &w.server;
+    let cookie = format!("wh_session={}", w.admin);
+    // Not following the 303, to see the token cookie it sets.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let post = |form: &'static str| {
+        http.post(format!("{}/admin/daemons", s.base))
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+    };
+    let resp = post("daemon_id=edge-7&readers=gate-7%3Agate%0D%0Adesk-7%3Adesk").await?;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let token_cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("new_reader_token=whr_"))
+        .map(str::to_owned);
+    ensure!(token_cookie.is_some(), "no token cookie");
+    // A reader line that is not NAME:ROLE is refused beside the form.
+    let resp = post("daemon_id=edge-8&readers=gate-8%3Atower").await?;
+    ensure!(
+        resp.status() != StatusCode::SEE_OTHER,
+        "a bad line was accepted"
+    );
+    let page = resp.text().await?;
+    ensure!(page.contains("名称:角色"), "no error beside the form");
+
+    let page = s
+        .http
+        .get(format!("{}/admin", s.base))
+        .header("cookie", &cookie)
+        .send()
+        .await?
+        .text()
+        .await?;
+    for shown in ["edge-7", "gate-7", "desk-7", "gate-1", "handheld-1"] {
+        ensure!(page.contains(shown), "{shown} not on the admin page");
+    }
+    ensure!(!page.contains("edge-8"), "a refused daemon is listed");
+    assert_eq!(rows(&w, "daemons")?, 3);
+    Ok(())
+}
