@@ -26,7 +26,7 @@ use crate::error::{AppError, AppResult};
 
 pub use accounts::AuthenticatedSession;
 pub use assets::BulkAsset;
-pub use ingest::{apply_batch, ForeignSighting, IngestOutcome};
+pub use ingest::{apply_batch, validate_batch, ForeignSighting, IngestOutcome};
 pub use reports::*;
 pub use workflow::{Document, Listing, PurchaseMatches, RequestQuery, SampleAsset};
 
