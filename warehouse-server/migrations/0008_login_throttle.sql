@@ -23,6 +23,3 @@ BEGIN SELECT RAISE(ABORT, 'login_lockouts is append-only'); END;
 CREATE TRIGGER login_lockouts_append_only_d BEFORE DELETE ON login_lockouts
 BEGIN SELECT RAISE(ABORT, 'login_lockouts is append-only'); END;
 
--- Reader tokens can be revoked (and rotated: a new token clears this).
--- A revoked reader's token is refused at once (store::actor_for_token).
-ALTER TABLE readers ADD COLUMN token_revoked_at INTEGER;

@@ -142,15 +142,7 @@ impl Store {
         self.read(move |c| {
             let hash = token_hash(&token);
             if token.starts_with(READER_PREFIX) {
-                return Ok(c
-                    .prepare_cached("SELECT id, name FROM readers WHERE token_hash = ?1 AND token_revoked_at IS NULL")?
-                    .query_row([hash], |r| {
-                        Ok(Actor::Reader {
-                            id: r.get(0)?,
-                            name: r.get(1)?,
-                        })
-                    })
-                    .optional()?);
+                return super::daemons::daemon_for_token(c, &token);
             }
             if !token.starts_with(SESSION_PREFIX) {
                 return Ok(None);
@@ -228,38 +220,6 @@ impl Store {
                     row_to_user,
                 )?
                 .0)
-        })
-        .await
-    }
-
-    /// A new token for a reader (the old one stops working at once; a
-    /// revoked reader works again with the new one). Shown once.
-    pub async fn rotate_reader_token(&self, reader_id: i64) -> AppResult<String> {
-        self.write(move |tx| {
-            let token = new_token(READER_PREFIX);
-            let n = tx.execute(
-                "UPDATE readers SET token_hash = ?2, token_revoked_at = NULL WHERE id = ?1",
-                (reader_id, token_hash(&token)),
-            )?;
-            if n == 0 {
-                return Err(AppError::not_found("reader", reader_id));
-            }
-            Ok(token)
-        })
-        .await
-    }
-
-    /// Revokes a reader's token: refused from now on, until rotated.
-    pub async fn revoke_reader_token(&self, reader_id: i64) -> AppResult<()> {
-        self.write(move |tx| {
-            let n = tx.execute(
-                "UPDATE readers SET token_revoked_at = ?2 WHERE id = ?1",
-                (reader_id, now_ms()),
-            )?;
-            if n == 0 {
-                return Err(AppError::not_found("reader", reader_id));
-            }
-            Ok(())
         })
         .await
     }

@@ -374,15 +374,17 @@ async fn account_pages_change_passwords_and_deactivate() -> Result<()> {
 }
 
 #[tokio::test]
-async fn reader_tokens_are_revoked_and_rotated_at_once() -> Result<()> {
+async fn daemon_tokens_are_revoked_and_rotated_at_once() -> Result<()> {
     let s = Server::start()?;
     let admin = s.login(ADMIN, PASSWORD).await?;
-    let (reader, token) = s.add_reader(&admin, "gate-9", "gate", None).await?;
+    // A reader registered alone is a daemon of its own, named after it.
+    let (_, token) = s.add_reader(&admin, "gate-9", "gate", None).await?;
+    let daemon = "gate-9";
     ensure!(me(&s, &token).await? == StatusCode::OK);
     let (status, _) = s
         .call(
             Method::DELETE,
-            &format!("/api/v1/readers/{reader}/token"),
+            &format!("/api/v1/daemons/{daemon}/token"),
             Some(&admin),
             None,
         )
@@ -391,7 +393,7 @@ async fn reader_tokens_are_revoked_and_rotated_at_once() -> Result<()> {
     ensure!(me(&s, &token).await? == StatusCode::UNAUTHORIZED);
     let rotated = s
         .post_ok(
-            &format!("/api/v1/readers/{reader}/token"),
+            &format!("/api/v1/daemons/{daemon}/token"),
             &admin,
             json!({}),
             200,
@@ -404,7 +406,7 @@ async fn reader_tokens_are_revoked_and_rotated_at_once() -> Result<()> {
     // Rotating again retires the previous token at once.
     let newer = s
         .post_ok(
-            &format!("/api/v1/readers/{reader}/token"),
+            &format!("/api/v1/daemons/{daemon}/token"),
             &admin,
             json!({}),
             200,
@@ -414,7 +416,7 @@ async fn reader_tokens_are_revoked_and_rotated_at_once() -> Result<()> {
     let (status, _) = s
         .call(
             Method::DELETE,
-            "/api/v1/readers/999/token",
+            "/api/v1/daemons/no-such-daemon/token",
             Some(&admin),
             None,
         )

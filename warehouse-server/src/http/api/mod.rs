@@ -18,6 +18,7 @@ mod workflow;
 
 pub use openapi::{document as openapi_document, ApiDoc};
 
+use crate::daemons::{CreatedDaemon, Daemon, NewDaemon};
 use crate::error::{AppError, AppResult, Reason};
 use crate::events::Verification;
 use crate::gate::{Acknowledgement, Alarm, EmergencyPass, EmergencyPassRequest};
@@ -62,9 +63,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/batches", get(list_batches).post(create_batch))
         .route("/api/v1/readers", get(list_readers).post(create_reader))
         .route("/api/v1/readers/observations", post(ingest))
+        .route("/api/v1/daemons", get(list_daemons).post(register_daemon))
         .route(
-            "/api/v1/readers/{id}/token",
-            post(rotate_reader_token).delete(revoke_reader_token),
+            "/api/v1/daemons/{daemon_id}/token",
+            post(rotate_daemon_token).delete(revoke_daemon_token),
         )
         .route("/api/v1/sightings/foreign", get(foreign_sightings))
         .route("/api/v1/assets", get(search_assets).post(create_asset))
@@ -426,7 +428,8 @@ async fn list_readers(
     Ok(Json(state.store.list_readers(page, per_page).await?))
 }
 
-/// Register a reader; the response carries its token, shown only once.
+/// Register a reader as a daemon of its own whose `daemon_id` is the
+/// reader's name; the response carries the daemon's token, shown only once.
 #[utoipa::path(post, path = "/api/v1/readers", tag = "readers", request_body = NewReader,
     responses((status = 201, body = CreatedReader)))]
 async fn create_reader(
@@ -437,39 +440,71 @@ async fn create_reader(
     authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
     Ok((
         StatusCode::CREATED,
-        Json(state.store.create_reader(new).await?),
+        Json(state.store.create_reader(new, None).await?),
+    ))
+}
+
+/// Daemons (edge boxes) with the readers bound to each.
+#[utoipa::path(get, path = "/api/v1/daemons", tag = "readers", params(Paging),
+    responses((status = 200, body = Page<Daemon>)))]
+async fn list_daemons(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(p): ApiQuery<Paging>,
+) -> AppResult<Json<Page<Daemon>>> {
+    authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+    let (page, per_page) = p.resolve()?;
+    Ok(Json(state.store.list_daemons(page, per_page).await?))
+}
+
+/// Register a daemon with the readers it drives; the response carries its
+/// token, shown only once. The token may send observations only under this
+/// `daemon_id` (or `daemon_id:…`) and only for these readers.
+#[utoipa::path(post, path = "/api/v1/daemons", tag = "readers", request_body = NewDaemon,
+    responses((status = 201, body = CreatedDaemon),
+        (status = 409, description = "daemon id or a reader name already registered", body = ErrorBody),
+        (status = 422, description = "bad daemon id, no readers, a reader named twice", body = ErrorBody)))]
+async fn register_daemon(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiJson(new): ApiJson<NewDaemon>,
+) -> AppResult<(StatusCode, Json<CreatedDaemon>)> {
+    authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.register_daemon(new).await?),
     ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ReaderToken {
-    /// The reader's new bearer token, shown only once.
+pub struct DaemonToken {
+    /// The daemon's new bearer token, shown only once.
     pub token: String,
 }
 
-/// Rotate a reader's token: a new one (shown once); the old one stops at once.
-#[utoipa::path(post, path = "/api/v1/readers/{id}/token", tag = "readers",
-    responses((status = 200, body = ReaderToken), (status = 404, body = ErrorBody)))]
-async fn rotate_reader_token(
+/// Rotate a daemon's token: a new one (shown once); the old one stops at once.
+#[utoipa::path(post, path = "/api/v1/daemons/{daemon_id}/token", tag = "readers",
+    responses((status = 200, body = DaemonToken), (status = 404, body = ErrorBody)))]
+async fn rotate_daemon_token(
     State(state): State<AppState>,
     ctx: Ctx,
-    ApiPath(id): ApiPath<i64>,
-) -> AppResult<Json<ReaderToken>> {
+    ApiPath(daemon_id): ApiPath<String>,
+) -> AppResult<Json<DaemonToken>> {
     authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
-    let token = state.store.rotate_reader_token(id).await?;
-    Ok(Json(ReaderToken { token }))
+    let token = state.store.rotate_daemon_token(daemon_id).await?;
+    Ok(Json(DaemonToken { token }))
 }
 
-/// Revoke a reader's token: refused from now on, until rotated.
-#[utoipa::path(delete, path = "/api/v1/readers/{id}/token", tag = "readers",
+/// Revoke a daemon's token: refused from now on, until rotated.
+#[utoipa::path(delete, path = "/api/v1/daemons/{daemon_id}/token", tag = "readers",
     responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn revoke_reader_token(
+async fn revoke_daemon_token(
     State(state): State<AppState>,
     ctx: Ctx,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(daemon_id): ApiPath<String>,
 ) -> AppResult<StatusCode> {
     authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
-    state.store.revoke_reader_token(id).await?;
+    state.store.revoke_daemon(daemon_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -657,9 +692,14 @@ async fn confirm_commission(
 
 /// Observation batch from a reader daemon (reader token). Applied at most
 /// once per (daemon_id, sequence); the answer acknowledges the highest
-/// sequence applied. Body: `shared::sync::ObservationBatch`.
+/// sequence applied. Body: `shared::sync::ObservationBatch`. The token is
+/// a daemon's: the batch must be under its `daemon_id` (or `daemon_id:…`)
+/// and name only its readers, else 403 `not_bound` and nothing is stored.
 #[utoipa::path(post, path = "/api/v1/readers/observations", tag = "readers",
-    request_body = openapi::ObservationBatchDoc, responses((status = 200, body = IngestOutcome)))]
+    request_body = openapi::ObservationBatchDoc, responses((status = 200, body = IngestOutcome),
+        (status = 401, description = "unknown, revoked or expired reader token", body = ErrorBody),
+        (status = 403, description = "`not_bound`: another daemon's id, or a reader not bound to this daemon (field names which)", body = ErrorBody),
+        (status = 422, description = "bad field, e.g. `sequence` outside 1..=9223372036854775807", body = ErrorBody)))]
 async fn ingest(
     State(state): State<AppState>,
     ctx: Ctx,
