@@ -373,6 +373,15 @@ async fn account_pages_change_passwords_and_deactivate() -> Result<()> {
     Ok(())
 }
 
+fn token_path(daemon: &str) -> String {
+    format!("/api/v1/daemons/{daemon}/token")
+}
+
+/// Rotates `daemon`'s token; the answer holds the new one.
+async fn rotate(s: &Server, admin: &str, daemon: &str) -> Result<serde_json::Value> {
+    s.post_ok(&token_path(daemon), admin, json!({}), 200).await
+}
+
 #[tokio::test]
 async fn daemon_tokens_are_revoked_and_rotated_at_once() -> Result<()> {
     let s = Server::start()?;
@@ -382,41 +391,22 @@ async fn daemon_tokens_are_revoked_and_rotated_at_once() -> Result<()> {
     let daemon = "gate-9";
     ensure!(me(&s, &token).await? == StatusCode::OK);
     let (status, _) = s
-        .call(
-            Method::DELETE,
-            &format!("/api/v1/daemons/{daemon}/token"),
-            Some(&admin),
-            None,
-        )
+        .call(Method::DELETE, &token_path(daemon), Some(&admin), None)
         .await?;
     ensure!(status == StatusCode::NO_CONTENT, "{status}");
     ensure!(me(&s, &token).await? == StatusCode::UNAUTHORIZED);
-    let rotated = s
-        .post_ok(
-            &format!("/api/v1/daemons/{daemon}/token"),
-            &admin,
-            json!({}),
-            200,
-        )
-        .await?;
+    let rotated = rotate(&s, &admin, daemon).await?;
     let new = rotated["token"].as_str().unwrap_or_default().to_owned();
     ensure!(new.starts_with("whr_") && new != token, "{rotated}");
     ensure!(me(&s, &new).await? == StatusCode::OK);
     ensure!(me(&s, &token).await? == StatusCode::UNAUTHORIZED);
     // Rotating again retires the previous token at once.
-    let newer = s
-        .post_ok(
-            &format!("/api/v1/daemons/{daemon}/token"),
-            &admin,
-            json!({}),
-            200,
-        )
-        .await?;
+    let newer = rotate(&s, &admin, daemon).await?;
     ensure!(me(&s, &new).await? == StatusCode::UNAUTHORIZED, "{newer}");
     let (status, _) = s
         .call(
             Method::DELETE,
-            "/api/v1/daemons/no-such-daemon/token",
+            &token_path("no-such-daemon"),
             Some(&admin),
             None,
         )
