@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use shared::sync::ObservationBatch;
+use shared::sync::{Commission, ObservationBatch};
 use utoipa::ToSchema;
 
 use super::extract::{credential, ApiJson, ApiPath, ApiQuery};
@@ -495,17 +495,6 @@ async fn set_checkout_approval(
     ))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Commission {
-    pub commission_id: i64,
-    pub asset_id: i64,
-    /// EPC to write (hex).
-    pub epc: String,
-    /// `urn:epc:tag:giai-96:…` (or `giai-202` for non-numeric asset numbers)
-    pub tag_uri: String,
-    pub id_uri: String,
-}
-
 /// Allocate the GIAI EPC for an asset (company prefix + asset number;
 /// GIAI-96 when the number fits, GIAI-202 otherwise);
 /// the daemon writes it and then calls the confirm endpoint.
@@ -568,9 +557,9 @@ async fn confirm_commission(
 
 /// Observation batch from a reader daemon (reader token). Applied at most
 /// once per (daemon_id, sequence); the answer acknowledges the highest
-/// sequence applied. Body: `shared::sync::ObservationBatch`.
+/// sequence applied.
 #[utoipa::path(post, path = "/api/v1/readers/observations", tag = "readers",
-    request_body = super::openapi::ObservationBatchDoc, responses((status = 200, body = IngestOutcome)))]
+    request_body = ObservationBatch, responses((status = 200, body = IngestOutcome)))]
 async fn ingest(
     State(state): State<AppState>,
     ctx: Ctx,
