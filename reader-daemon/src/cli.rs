@@ -71,15 +71,6 @@ fn fetch_live(addr: std::net::SocketAddr) -> Option<StatusReport> {
 // commission
 // ---------------------------------------------------------------------------
 
-/// The server's answer to "allocate the EPC for this asset".
-#[derive(Debug, serde::Deserialize)]
-struct Allocation {
-    commission_id: i64,
-    epc: String,
-    #[serde(default)]
-    tag_uri: String,
-}
-
 /// A small blocking HTTP client for the operator commands.
 struct Api {
     runtime: tokio::runtime::Runtime,
@@ -249,7 +240,7 @@ fn commission_one(
 ) -> anyhow::Result<String> {
     let seen = handheld.inventory(args.scan)?;
     let current = check_field(&seen, args.force).map_err(anyhow::Error::msg)?;
-    let allocation: Allocation = serde_json::from_value(api.call(
+    let allocation: shared::sync::Commission = serde_json::from_value(api.call(
         reqwest::Method::POST,
         &format!("/api/v1/assets/{asset}/tag/commission"),
         Some(serde_json::json!({})),

@@ -22,6 +22,7 @@ pub const MAX_OBSERVATIONS_PER_BATCH: usize = 10_000;
 
 /// One batch of aggregated observations from a daemon.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ObservationBatch {
     /// Stable identity of the daemon (e.g. its host name); the sequence
@@ -34,9 +35,11 @@ pub struct ObservationBatch {
 
 /// One tag seen by one antenna during one event cycle (GS1 ALE style).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Observation {
     /// EPC bank identifier bytes, hex in JSON.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "3074257BF7194E4000001A85"))]
     pub epc: EpcBytes,
     /// Name of the reader as registered on the server.
     pub reader: String,
@@ -53,11 +56,13 @@ pub struct Observation {
     /// stock-take even if the reader is not assigned to it. Absent in JSON
     /// when none, so older peers read and write the same batches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(required = false))]
     pub stocktake_id: Option<i64>,
 }
 
 /// Whether the tag is merely still there, newly appeared or gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ObservationKind {
     Seen,
@@ -77,12 +82,28 @@ impl ObservationKind {
 
 /// The server's answer to a batch, whether it was applied now or before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchAck {
     /// Highest sequence of this daemon the server has applied; the daemon
     /// may drop every journalled batch up to and including it.
     pub applied_through: u64,
     /// True if this request applied the batch, false if it was a repeat.
     pub applied: bool,
+}
+
+/// The server's answer to "allocate the EPC for this asset"
+/// (`POST /api/v1/assets/{id}/tag/commission`): what the daemon writes to
+/// the tag before it confirms with `commission_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Commission {
+    pub commission_id: i64,
+    pub asset_id: i64,
+    /// EPC to write (hex).
+    pub epc: String,
+    /// `urn:epc:tag:giai-96:…` (or `giai-202` for non-numeric asset numbers)
+    pub tag_uri: String,
+    pub id_uri: String,
 }
 
 /// What the server does with an incoming batch.

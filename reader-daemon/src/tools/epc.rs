@@ -17,15 +17,21 @@ enum LineError {
 }
 
 /// Decodes one hex EPC per item and writes its JSON line.
+///
+/// Both buffers are reused across items, so a stream costs no allocation
+/// per line; the JSON line is built in memory and handed to `out` in one
+/// write (serde_json writes a line in some thirty small pieces).
 #[derive(Debug)]
 pub struct Decoder {
     scratch: Vec<u8>,
+    line: Vec<u8>,
 }
 
 impl Default for Decoder {
     fn default() -> Self {
         Self {
             scratch: Vec::with_capacity(MAX_EPC_BYTES),
+            line: Vec::with_capacity(1024),
         }
     }
 }
@@ -37,8 +43,10 @@ impl Decoder {
         let item = item.as_ref();
         match self.parse(item) {
             Ok(()) => {
-                serde_json::to_writer(&mut *out, &epc::decode(&self.scratch))?;
-                out.write_all(b"\n")?;
+                self.line.clear();
+                serde_json::to_writer(&mut self.line, &epc::decode(&self.scratch))?;
+                self.line.push(b'\n');
+                out.write_all(&self.line)?;
                 Ok(true)
             }
             Err(e) => {

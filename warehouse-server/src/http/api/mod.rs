@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use shared::sync::ObservationBatch;
+use shared::sync::{Commission, ObservationBatch};
 use utoipa::ToSchema;
 
 mod openapi;
@@ -477,17 +477,6 @@ async fn grant_emergency_pass(
     Ok((StatusCode::CREATED, Json(pass)))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Commission {
-    pub commission_id: i64,
-    pub asset_id: i64,
-    /// EPC to write (hex).
-    pub epc: String,
-    /// `urn:epc:tag:giai-96:…` (or `giai-202` for non-numeric asset numbers)
-    pub tag_uri: String,
-    pub id_uri: String,
-}
-
 /// Allocate the GIAI EPC for an asset (company prefix + asset number;
 /// GIAI-96 when the number fits, GIAI-202 otherwise);
 /// the daemon writes it and then calls the confirm endpoint.
@@ -551,9 +540,9 @@ async fn confirm_commission(
 
 /// Observation batch from a reader daemon (reader token). Applied at most
 /// once per (daemon_id, sequence); the answer acknowledges the highest
-/// sequence applied. Body: `shared::sync::ObservationBatch`.
+/// sequence applied.
 #[utoipa::path(post, path = "/api/v1/readers/observations", tag = "readers",
-    request_body = openapi::ObservationBatchDoc, responses((status = 200, body = IngestOutcome)))]
+    request_body = ObservationBatch, responses((status = 200, body = IngestOutcome)))]
 async fn ingest(
     State(state): State<AppState>,
     ctx: Ctx,
