@@ -106,6 +106,93 @@ pub struct Commission {
     pub id_uri: String,
 }
 
+/// One line of a stock-take (盘点) as the server lists it
+/// (`GET /api/v1/stocktakes/{id}`, field `lines`) and a keeper's handheld
+/// reads it to know what to expect. The server classifies lines
+/// (`warehouse_server::stocktake::classify`); this is only their shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StockTakeLine {
+    pub outcome: Outcome,
+    /// EPC hex (the asset's active tag, or the foreign EPC scanned).
+    pub epc: Option<String>,
+    pub asset_id: Option<i64>,
+    pub asset_number: Option<String>,
+    pub name: Option<String>,
+    /// Where the register says the asset is.
+    pub recorded_location_id: Option<i64>,
+    pub recorded_unit_id: Option<i64>,
+    pub resolution: Option<Resolution>,
+}
+
+/// The outcome of one line of a stock-take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Expected here and scanned.
+    Found,
+    /// Expected here, not scanned.
+    Missing,
+    /// A known asset scanned here but recorded elsewhere.
+    Misplaced,
+    /// An EPC bound to no asset.
+    Foreign,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Found => "found",
+            Self::Missing => "missing",
+            Self::Misplaced => "misplaced",
+            Self::Foreign => "foreign",
+        }
+    }
+}
+
+/// How a keeper settled a difference line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Resolution {
+    pub action: ResolutionAction,
+    pub comment: Option<String>,
+    pub resolved_by: String,
+    pub resolved_at: DateTime<Utc>,
+}
+
+/// How a keeper settles a difference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ResolutionAction {
+    /// Misplaced: record the asset at the stock-take's location.
+    Relocate,
+    /// Missing: note it for a loss case (workflows, issue 5/6).
+    MarkMissing,
+    /// Accept as is (e.g. foreign tag of a visitor).
+    Ignore,
+}
+
+impl ResolutionAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Relocate => "relocate",
+            Self::MarkMissing => "mark_missing",
+            Self::Ignore => "ignore",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "relocate" => Some(Self::Relocate),
+            "mark_missing" => Some(Self::MarkMissing),
+            "ignore" => Some(Self::Ignore),
+            _ => None,
+        }
+    }
+}
+
 /// What the server does with an incoming batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BatchDecision {

@@ -44,6 +44,7 @@ impl Modify for BearerAuth {
         shared::sync::Observation,
         shared::sync::ObservationKind,
         shared::sync::Commission,
+        shared::sync::StockTakeLine,
     ))
 )]
 pub struct ApiDoc;
@@ -94,6 +95,14 @@ mod tests {
         assert!(!required.contains(&serde_json::json!("stocktake_id")));
         assert!(
             json["components"]["schemas"]["Commission"]["properties"]["commission_id"].is_object()
+        );
+        // A stock-take's lines are the shared wire type, by reference.
+        assert_eq!(
+            json["components"]["schemas"]["Reconciliation"]["properties"]["lines"]["items"]["$ref"],
+            "#/components/schemas/StockTakeLine"
+        );
+        assert!(
+            json["components"]["schemas"]["StockTakeLine"]["properties"]["outcome"].is_object()
         );
         Ok(())
     }
