@@ -19,8 +19,9 @@ enum LineError {
 /// Decodes one hex EPC per item and writes its JSON line.
 ///
 /// Both buffers are reused across items, so a stream costs no allocation
-/// per line; the JSON line is built in memory and handed to `out` in one
-/// write (serde_json writes a line in some thirty small pieces).
+/// per line; the JSON line is built in memory by the flat JSON writer
+/// ([`super::json`], serde_json's bytes without its per-byte escape scan)
+/// and handed to `out` in one write.
 #[derive(Debug)]
 pub struct Decoder {
     scratch: Vec<u8>,
@@ -44,7 +45,8 @@ impl Decoder {
         match self.parse(item) {
             Ok(()) => {
                 self.line.clear();
-                serde_json::to_writer(&mut self.line, &epc::decode(&self.scratch))?;
+                super::json::append(&mut self.line, &epc::decode(&self.scratch))
+                    .map_err(io::Error::other)?;
                 self.line.push(b'\n');
                 out.write_all(&self.line)?;
                 Ok(true)

@@ -130,7 +130,7 @@ pub(crate) fn reconciliation(c: &Connection, id: i64, q: LineQuery) -> AppResult
         }
     };
     for line in &mut lines {
-        line.resolution = resolutions.get(&subject(&line)).cloned();
+        line.resolution = resolutions.get(&subject(line)).cloned();
     }
     Ok(Reconciliation {
         stocktake,
