@@ -15,7 +15,7 @@ use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::termios::{self, BaudRate, SetArg};
 use serde::Serialize;
-use shared::protocol::{chainway, r2000, Decoded};
+use shared::protocol::{chainway, r2000, Deframer, Event};
 
 use crate::scenario::ProtocolKind;
 
@@ -195,7 +195,7 @@ fn drive(port: &mut std::fs::File, pid: u32, o: &BenchOptions) -> anyhow::Result
     let warmup = Duration::from_millis(1000);
     let window = Duration::from_secs_f64(o.seconds.max(0.5));
     let start = Instant::now();
-    let mut buf = Vec::with_capacity(64 * 1024);
+    let mut input = Deframer::new(64 * 1024);
     let mut chunk = [0u8; 4096];
     let mut measuring = false;
     let (mut t0, mut cpu0) = (start, 0u64);
@@ -221,37 +221,34 @@ fn drive(port: &mut std::fs::File, pid: u32, o: &BenchOptions) -> anyhow::Result
         if measuring {
             bytes += n as u64;
         }
-        buf.extend_from_slice(&chunk[..n]);
-        let mut pos = 0;
-        loop {
-            let (used, is_report, end, epc) = match o.protocol {
-                ProtocolKind::R2000 => match r2000::decode_response(&buf[pos..]) {
-                    Decoded::NeedMore => break,
-                    Decoded::Skip { bytes, .. } => (bytes, false, false, None),
-                    Decoded::Frame { frame, consumed } => match frame.response {
-                        r2000::Response::TagReport(t) => (consumed, true, false, Some(t.epc)),
-                        r2000::Response::InventoryEnd { .. } | r2000::Response::Error { .. } => {
-                            (consumed, false, true, None)
-                        }
-                        _ => (consumed, false, false, None),
-                    },
-                },
-                ProtocolKind::Chainway => match chainway::decode_response(&buf[pos..]) {
-                    Decoded::NeedMore => break,
-                    Decoded::Skip { bytes, .. } => (bytes, false, false, None),
-                    Decoded::Frame { frame, consumed } => match frame {
-                        chainway::Response::Tag(t) => (consumed, true, false, Some(t.epc)),
-                        _ => (consumed, false, false, None),
-                    },
-                },
-            };
-            pos += used.max(1);
-            if is_report && measuring {
-                reports += 1;
-                report_bytes += used as u64;
-                if let Some(e) = epc {
-                    distinct.insert(e);
+        input.push(&chunk[..n]);
+        // What each frame means here: (tag report's EPC, ends a round).
+        let decode = |b: &[u8]| match o.protocol {
+            ProtocolKind::R2000 => r2000::decode_response(b).map(|f| match f.response {
+                r2000::Response::TagReport(t) => (Some(t.epc), false),
+                r2000::Response::InventoryEnd { .. } | r2000::Response::Error { .. } => {
+                    (None, true)
                 }
+                _ => (None, false),
+            }),
+            ProtocolKind::Chainway => chainway::decode_response(b).map(|f| match f {
+                chainway::Response::Tag(t) => (Some(t.epc), false),
+                _ => (None, false),
+            }),
+        };
+        for event in input.events(decode) {
+            let Event::Frame {
+                frame: (epc, end),
+                len,
+                ..
+            } = event
+            else {
+                continue;
+            };
+            if let Some(e) = epc.filter(|_| measuring) {
+                reports += 1;
+                report_bytes += len as u64;
+                distinct.insert(e);
             }
             if end {
                 // Next inventory straight away, as a busy host does.
@@ -259,7 +256,6 @@ fn drive(port: &mut std::fs::File, pid: u32, o: &BenchOptions) -> anyhow::Result
                 commands_sent += 1;
             }
         }
-        buf.drain(..pos.min(buf.len()));
     }
     let elapsed = t0.elapsed().as_secs_f64();
     let cpu1 = cpu_ticks(pid)?;

@@ -9,12 +9,16 @@ use std::time::Duration;
 
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
+use shared::protocol::Deframer;
 use shared::tag::EpcBytes;
 
 use crate::faults::{Fault, FaultCounts, FaultRates, FaultState};
 use crate::field::{rng_for, AccessError, Field, Read, Select, Target};
 use crate::protocol::{self, Protocol};
 use crate::scenario::{EventAction, ReaderSpec, Scenario};
+
+/// Host bytes a reader buffers undecoded at most (a frame is ≤ 2 KiB).
+const INPUT_CAPACITY: usize = 64 * 1024;
 
 /// How long a reader is silent after a reboot.
 pub const BOOT_TIME: Duration = Duration::from_millis(300);
@@ -285,7 +289,9 @@ enum ReaderEvent {
 pub struct ReaderCore {
     pub(crate) ctx: Ctx,
     proto: Box<dyn Protocol>,
-    inbuf: Vec<u8>,
+    /// Host bytes not yet decoded, bounded so a host sending only noise
+    /// cannot grow it.
+    input: Deframer,
     line_free_at: Duration,
     boot_until: Option<Duration>,
     /// Bytes of a frame cut by a reboot, sent before going silent.
@@ -343,7 +349,7 @@ impl ReaderCore {
         Some(Self {
             proto: protocol::new(ctx.spec.protocol),
             ctx,
-            inbuf: Vec::new(),
+            input: Deframer::new(INPUT_CAPACITY),
             line_free_at: Duration::ZERO,
             boot_until: None,
             cut: None,
@@ -401,7 +407,7 @@ impl ReaderCore {
         self.ctx.counters.faults.reboots -= 1; // counted as an unplug
                                                // The reader booted while USB enumerated: it listens at once.
         self.boot_until = None;
-        self.inbuf.clear();
+        self.input = Deframer::new(INPUT_CAPACITY);
         self.line_free_at = now;
     }
 
@@ -416,7 +422,7 @@ impl ReaderCore {
         self.ctx.outq.clear();
         self.ctx.settings = self.ctx.settings.after_reboot();
         self.proto = protocol::new(self.ctx.spec.protocol);
-        self.inbuf.clear();
+        self.input = Deframer::new(INPUT_CAPACITY);
         self.boot_until = Some(now + BOOT_TIME);
     }
 
@@ -438,16 +444,12 @@ impl ReaderCore {
         if self.boot_until.is_some_and(|t| t > now) {
             return; // still booting: the UART is not listening yet
         }
-        self.inbuf.extend_from_slice(bytes);
-        self.proto.on_bytes(&mut self.inbuf, &mut self.ctx, now);
+        if let Some(dropped) = self.input.push(bytes) {
+            self.ctx.counters.bytes_skipped += dropped.bytes as u64;
+        }
+        self.proto.on_bytes(&mut self.input, &mut self.ctx, now);
         if std::mem::take(&mut self.ctx.reboot_requested) {
             self.reboot(now, false);
-        }
-        // A host that sends only noise must not grow the buffer forever.
-        if self.inbuf.len() > 64 * 1024 {
-            let drop = self.inbuf.len() - 4096;
-            self.inbuf.drain(..drop);
-            self.ctx.counters.bytes_skipped += drop as u64;
         }
     }
 

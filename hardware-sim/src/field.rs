@@ -12,54 +12,12 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
-use shared::epc::gen2::{stored_crc, PcWord};
+use shared::epc::gen2::{stored_crc, Bank, LockAction, LockTarget, PcWord};
 use shared::tag::EpcBytes;
 
 use crate::scenario::{
     EventAction, ForeignScheme, Physics, Population, Scenario, TagKind, TagSelector,
 };
-
-/// Gen2 memory banks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Bank {
-    Reserved = 0,
-    Epc = 1,
-    Tid = 2,
-    User = 3,
-}
-
-impl Bank {
-    pub fn from_u8(b: u8) -> Option<Self> {
-        match b {
-            0 => Some(Bank::Reserved),
-            1 => Some(Bank::Epc),
-            2 => Some(Bank::Tid),
-            3 => Some(Bank::User),
-            _ => None,
-        }
-    }
-}
-
-/// Write protection of one bank or password (Gen2 lock states).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub enum LockState {
-    #[default]
-    Open,
-    /// Writable only in the secured state (with the access password).
-    Locked,
-    PermaOpen,
-    PermaLocked,
-}
-
-/// A lock request for one bank.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LockTarget {
-    KillPassword,
-    AccessPassword,
-    Epc,
-    Tid,
-    User,
-}
 
 /// Why a Gen2 access failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -86,11 +44,11 @@ pub struct TagMemory {
     epc_bank: Vec<u8>,
     pub tid: Vec<u8>,
     pub user: Vec<u8>,
-    pub epc_lock: LockState,
-    pub user_lock: LockState,
-    pub tid_lock: LockState,
-    pub access_pwd_lock: LockState,
-    pub kill_pwd_lock: LockState,
+    pub epc_lock: LockAction,
+    pub user_lock: LockAction,
+    pub tid_lock: LockAction,
+    pub access_pwd_lock: LockAction,
+    pub kill_pwd_lock: LockAction,
     pub killed: bool,
 }
 
@@ -107,11 +65,11 @@ impl TagMemory {
             epc_bank,
             tid,
             user: vec![0; user_len],
-            epc_lock: LockState::Open,
-            user_lock: LockState::Open,
-            tid_lock: LockState::PermaLocked,
-            access_pwd_lock: LockState::Open,
-            kill_pwd_lock: LockState::Open,
+            epc_lock: LockAction::Open,
+            user_lock: LockAction::Open,
+            tid_lock: LockAction::PermaLock,
+            access_pwd_lock: LockAction::Open,
+            kill_pwd_lock: LockAction::Open,
             killed: false,
         };
         m.update_crc();
@@ -169,7 +127,7 @@ impl TagMemory {
             && password != self.access_password
             && matches!(
                 self.access_pwd_lock,
-                LockState::Locked | LockState::PermaLocked
+                LockAction::Lock | LockAction::PermaLock
             )
         {
             return Err(AccessError::MemoryLocked);
@@ -191,11 +149,11 @@ impl TagMemory {
         self.access_password == 0 || password == self.access_password
     }
 
-    fn writable(state: LockState, secured: bool) -> Result<(), AccessError> {
+    fn writable(state: LockAction, secured: bool) -> Result<(), AccessError> {
         match state {
-            LockState::Open | LockState::PermaOpen => Ok(()),
-            LockState::Locked if secured => Ok(()),
-            LockState::Locked | LockState::PermaLocked => Err(AccessError::MemoryLocked),
+            LockAction::Open | LockAction::PermaOpen => Ok(()),
+            LockAction::Lock if secured => Ok(()),
+            LockAction::Lock | LockAction::PermaLock => Err(AccessError::MemoryLocked),
         }
     }
 
@@ -267,7 +225,7 @@ impl TagMemory {
     /// Applies lock actions; needs the (non-zero) access password, as Gen2 does.
     pub fn lock(
         &mut self,
-        actions: &[(LockTarget, LockState)],
+        actions: &[(LockTarget, LockAction)],
         password: u32,
     ) -> Result<(), AccessError> {
         if self.access_password == 0 && password != 0 {
@@ -276,21 +234,35 @@ impl TagMemory {
         if self.access_password != 0 && password != self.access_password {
             return Err(AccessError::WrongPassword);
         }
-        for (target, state) in actions {
-            let slot = match target {
-                LockTarget::KillPassword => &mut self.kill_pwd_lock,
-                LockTarget::AccessPassword => &mut self.access_pwd_lock,
-                LockTarget::Epc => &mut self.epc_lock,
-                LockTarget::Tid => &mut self.tid_lock,
-                LockTarget::User => &mut self.user_lock,
-            };
-            let perma = matches!(*slot, LockState::PermaLocked | LockState::PermaOpen);
-            if perma && *slot != *state {
+        for &(target, state) in actions {
+            let slot = self.lock_slot(target);
+            if slot.is_permanent() && *slot != state {
                 return Err(AccessError::MemoryLocked);
             }
-            *slot = *state;
+            *slot = state;
         }
         Ok(())
+    }
+
+    /// The protection `target` has now.
+    pub fn protection(&self, target: LockTarget) -> LockAction {
+        match target {
+            LockTarget::KillPassword => self.kill_pwd_lock,
+            LockTarget::AccessPassword => self.access_pwd_lock,
+            LockTarget::Epc => self.epc_lock,
+            LockTarget::Tid => self.tid_lock,
+            LockTarget::User => self.user_lock,
+        }
+    }
+
+    fn lock_slot(&mut self, target: LockTarget) -> &mut LockAction {
+        match target {
+            LockTarget::KillPassword => &mut self.kill_pwd_lock,
+            LockTarget::AccessPassword => &mut self.access_pwd_lock,
+            LockTarget::Epc => &mut self.epc_lock,
+            LockTarget::Tid => &mut self.tid_lock,
+            LockTarget::User => &mut self.user_lock,
+        }
     }
 
     /// Whether the EPC bank matches `mask` at `bit_ptr` (a Gen2 Select).
@@ -567,9 +539,9 @@ impl Field {
                 if p.locked {
                     // Without an access password only a permalock holds.
                     memory.epc_lock = if memory.access_password == 0 {
-                        LockState::PermaLocked
+                        LockAction::PermaLock
                     } else {
-                        LockState::Locked
+                        LockAction::Lock
                     };
                 }
                 let _ = i;
@@ -1190,7 +1162,7 @@ mod tests {
         assert_eq!(m.epc().as_slice(), &new);
         assert_eq!(m.stored_crc(), stored_crc(PcWord(m.pc()), &new));
         m.access_password = 0x1234_5678;
-        m.lock(&[(LockTarget::Epc, LockState::Locked)], 0x1234_5678)?;
+        m.lock(&[(LockTarget::Epc, LockAction::Lock)], 0x1234_5678)?;
         assert_eq!(
             m.write(Bank::Epc, 2, &[0; 2], 0),
             Err(AccessError::MemoryLocked)
@@ -1206,15 +1178,15 @@ mod tests {
     #[test]
     fn a_lock_without_access_password_does_not_hold() -> Result<(), AccessError> {
         let mut m = TagMemory::new(&[0x30; 12], vec![0xE2, 0x80], 8, 128);
-        m.lock(&[(LockTarget::User, LockState::Locked)], 0)?;
+        m.lock(&[(LockTarget::User, LockAction::Lock)], 0)?;
         m.write(Bank::User, 0, &[1, 2], 0)?;
-        m.lock(&[(LockTarget::User, LockState::PermaLocked)], 0)?;
+        m.lock(&[(LockTarget::User, LockAction::PermaLock)], 0)?;
         assert_eq!(
             m.write(Bank::User, 0, &[1, 2], 0),
             Err(AccessError::MemoryLocked)
         );
         assert_eq!(
-            m.lock(&[(LockTarget::User, LockState::Open)], 0),
+            m.lock(&[(LockTarget::User, LockAction::Open)], 0),
             Err(AccessError::MemoryLocked)
         );
         Ok(())

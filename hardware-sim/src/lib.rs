@@ -36,11 +36,12 @@ use std::time::{Duration, Instant};
 
 pub use crate::core::{Chunk, Counters, Output, ReaderCore};
 pub use crate::faults::{Fault, FaultCounts, FaultRates};
-pub use crate::field::{Bank, Field, LockState, Placement, TagMemory};
+pub use crate::field::{Field, Placement, TagMemory};
 pub use crate::scenario::{
     EventAction, Physics, PlacementSpec, Population, ProtocolKind, ReaderSpec, Role, Scenario,
     TagKind, TagSelector,
 };
+pub use shared::epc::gen2::{Bank, LockAction, LockTarget};
 use shared::tag::EpcBytes;
 
 use crate::core::lock_field;

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use hardware_sim::{Fault, Simulator, TagSelector};
 use shared::protocol::chainway::{
-    lock_code, AntennaPower, Command, DeviceError, InventoryReport, LockAction, LockTarget,
-    MemoryBank, Response, TagFilter,
+    lock_code, AntennaPower, Bank, Command, DeviceError, InventoryReport, LockAction, LockTarget,
+    Response, TagFilter,
 };
 use shared::tag::EpcBytes;
 use support::{scenario, Host, Result};
@@ -210,7 +210,7 @@ fn write_read_back_lock_and_errors() -> Result {
     let any = |data: &[u8]| Command::Write {
         password: 0,
         filter: TagFilter::any(),
-        bank: MemoryBank::Epc,
+        bank: Bank::Epc,
         word_address: 2,
         data: data.to_vec(),
     };
@@ -225,7 +225,7 @@ fn write_read_back_lock_and_errors() -> Result {
     let write = Command::Write {
         password: 0,
         filter: TagFilter::epc(blank.as_slice()),
-        bank: MemoryBank::Epc,
+        bank: Bank::Epc,
         word_address: 2,
         data: new_epc.as_slice().to_vec(),
     };
@@ -244,7 +244,7 @@ fn write_read_back_lock_and_errors() -> Result {
     let read = Command::Read {
         password: 0,
         filter: TagFilter::epc(new_epc.as_slice()),
-        bank: MemoryBank::Tid,
+        bank: Bank::Tid,
         word_address: 0,
         word_count: 6,
     };
@@ -257,7 +257,7 @@ fn write_read_back_lock_and_errors() -> Result {
     let set_pw = Command::Write {
         password: 0,
         filter: sel.clone(),
-        bank: MemoryBank::Reserved,
+        bank: Bank::Reserved,
         word_address: 2,
         data: vec![0xCA, 0xFE, 0xBA, 0xBE],
     };
@@ -271,7 +271,7 @@ fn write_read_back_lock_and_errors() -> Result {
     let refused = Command::Write {
         password: 0,
         filter: sel,
-        bank: MemoryBank::Epc,
+        bank: Bank::Epc,
         word_address: 2,
         data: vec![0, 0],
     };
@@ -285,7 +285,7 @@ fn write_read_back_lock_and_errors() -> Result {
     let mem = sim
         .tag_memory(&new_epc)
         .ok_or_else(|| anyhow::anyhow!("tag"))?;
-    assert_eq!(mem.epc_lock, hardware_sim::LockState::Locked);
+    assert_eq!(mem.epc_lock, hardware_sim::LockAction::Lock);
     // Unsupported command: the bare-00 error under request + 1.
     // (The host codec keeps replies to codes it does not model raw.)
     let r = host.chainway_ask(Command::Unknown {

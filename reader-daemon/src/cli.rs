@@ -71,15 +71,6 @@ fn fetch_live(addr: std::net::SocketAddr) -> Option<StatusReport> {
 // commission
 // ---------------------------------------------------------------------------
 
-/// The server's answer to "allocate the EPC for this asset".
-#[derive(Debug, serde::Deserialize)]
-struct Allocation {
-    commission_id: i64,
-    epc: String,
-    #[serde(default)]
-    tag_uri: String,
-}
-
 /// A small blocking HTTP client for the operator commands.
 struct Api {
     runtime: tokio::runtime::Runtime,
@@ -249,7 +240,7 @@ fn commission_one(
 ) -> anyhow::Result<String> {
     let seen = handheld.inventory(args.scan)?;
     let current = check_field(&seen, args.force).map_err(anyhow::Error::msg)?;
-    let allocation: Allocation = serde_json::from_value(api.call(
+    let allocation: shared::sync::Commission = serde_json::from_value(api.call(
         reqwest::Method::POST,
         &format!("/api/v1/assets/{asset}/tag/commission"),
         Some(serde_json::json!({})),
@@ -324,21 +315,27 @@ struct Expected {
     fetched_at: chrono::DateTime<chrono::Utc>,
 }
 
-fn expected_from(reconciliation: &serde_json::Value, session: i64) -> Expected {
-    let mut expected = std::collections::BTreeMap::new();
-    if let Some(lines) = reconciliation["lines"].as_array() {
-        for l in lines {
-            let outcome = l["outcome"].as_str().unwrap_or_default();
-            if outcome == "found" || outcome == "missing" {
-                if let Some(epc) = l["epc"].as_str() {
-                    expected.insert(
-                        epc.to_ascii_uppercase(),
-                        l["asset_number"].as_str().unwrap_or_default().to_string(),
-                    );
-                }
-            }
-        }
-    }
+/// What the handheld reads of the server's stock-take answer: its lines.
+#[derive(Debug, serde::Deserialize)]
+struct StockTakeLines {
+    lines: Vec<shared::sync::StockTakeLine>,
+}
+
+/// The expected list: EPCs of the lines the server expects here (found or
+/// missing) and their asset numbers.
+fn expected_from(lines: &[shared::sync::StockTakeLine], session: i64) -> Expected {
+    use shared::sync::Outcome;
+    let expected = lines
+        .iter()
+        .filter(|l| matches!(l.outcome, Outcome::Found | Outcome::Missing))
+        .filter_map(|l| {
+            let epc = l.epc.as_ref()?;
+            Some((
+                epc.to_ascii_uppercase(),
+                l.asset_number.clone().unwrap_or_default(),
+            ))
+        })
+        .collect();
     Expected {
         session,
         expected,
@@ -447,7 +444,10 @@ pub fn stocktake(config: &Path, args: StocktakeArgs) -> anyhow::Result<ExitCode>
     });
     let expected = match fetched {
         Some(Ok(rec)) => {
-            let e = expected_from(&rec, session);
+            let rec: StockTakeLines = serde_json::from_value(rec).with_context(|| {
+                format!("the server's stock-take {session} has no readable `lines`")
+            })?;
+            let e = expected_from(&rec.lines, session);
             let _ = std::fs::write(&cache, serde_json::to_vec(&e)?);
             e
         }

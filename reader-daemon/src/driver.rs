@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use shared::protocol::{chainway, r2000, Decoded};
+use shared::protocol::{chainway, r2000, Decoded, Deframer, Event, Skipped};
 use shared::tag::EpcBytes;
 
 use crate::config::{ProtocolKind, ReaderConfig};
@@ -175,54 +175,46 @@ impl Protocol for R2000 {
 
     fn decode(&self, buf: &[u8]) -> Decoded<Reply> {
         use r2000::Response as R;
-        match r2000::decode_response(buf) {
-            Decoded::NeedMore => Decoded::NeedMore,
-            Decoded::Skip { bytes, reason } => Decoded::Skip { bytes, reason },
-            Decoded::Frame { frame, consumed } => {
-                let reply = match frame.response {
-                    R::TagReport(t) => Reply::Tag {
-                        epc: t.epc,
-                        antenna: t.antenna + 1,
-                        rssi_dbm: Some(t.rssi_dbm),
-                    },
-                    R::InventoryEnd { .. } | R::FastSwitchEnd { .. } => Reply::RoundEnd,
-                    // An inventory that fails (no antenna, RF trouble) still ends the round.
-                    R::Error {
-                        cmd: 0x89..=0x8B, ..
-                    } => Reply::RoundEnd,
-                    R::AntennaError { .. } => Reply::Other,
-                    R::TagOperation(op) => Reply::Answer {
-                        code: op.cmd,
-                        ok: op.code.is_success(),
-                        detail: op.code.to_string(),
-                    },
-                    R::Firmware { major, minor } => Reply::Answer {
-                        code: 0x72,
-                        ok: true,
-                        detail: format!("R2000 firmware {major}.{minor}"),
-                    },
-                    R::Ok { cmd } => Reply::Answer {
-                        code: cmd,
-                        ok: true,
-                        detail: String::new(),
-                    },
-                    R::Error { cmd, code } => Reply::Answer {
-                        code: cmd,
-                        ok: false,
-                        detail: code.to_string(),
-                    },
-                    other => Reply::Answer {
-                        code: other.code(),
-                        ok: true,
-                        detail: String::new(),
-                    },
-                };
-                Decoded::Frame {
-                    frame: reply,
-                    consumed,
-                }
+        r2000::decode_response(buf).map(|frame| {
+            match frame.response {
+                R::TagReport(t) => Reply::Tag {
+                    epc: t.epc,
+                    antenna: t.antenna + 1,
+                    rssi_dbm: Some(t.rssi_dbm),
+                },
+                R::InventoryEnd { .. } | R::FastSwitchEnd { .. } => Reply::RoundEnd,
+                // An inventory that fails (no antenna, RF trouble) still ends the round.
+                R::Error {
+                    cmd: 0x89..=0x8B, ..
+                } => Reply::RoundEnd,
+                R::AntennaError { .. } => Reply::Other,
+                R::TagOperation(op) => Reply::Answer {
+                    code: op.cmd,
+                    ok: op.code.is_success(),
+                    detail: op.code.to_string(),
+                },
+                R::Firmware { major, minor } => Reply::Answer {
+                    code: 0x72,
+                    ok: true,
+                    detail: format!("R2000 firmware {major}.{minor}"),
+                },
+                R::Ok { cmd } => Reply::Answer {
+                    code: cmd,
+                    ok: true,
+                    detail: String::new(),
+                },
+                R::Error { cmd, code } => Reply::Answer {
+                    code: cmd,
+                    ok: false,
+                    detail: code.to_string(),
+                },
+                other => Reply::Answer {
+                    code: other.code(),
+                    ok: true,
+                    detail: String::new(),
+                },
             }
-        }
+        })
     }
 
     fn silence_limit(&self) -> Duration {
@@ -333,57 +325,47 @@ impl Protocol for Chainway {
 
     fn decode(&self, buf: &[u8]) -> Decoded<Reply> {
         use chainway::Response as R;
-        match chainway::decode_response(buf) {
-            Decoded::NeedMore => Decoded::NeedMore,
-            Decoded::Skip { bytes, reason } => Decoded::Skip { bytes, reason },
-            Decoded::Frame { frame, consumed } => {
-                let reply = match frame {
-                    R::Tag(rec) => Reply::Tag {
-                        epc: rec.epc,
-                        antenna: rec.antenna,
-                        rssi_dbm: Some(deci_to_dbm(rec.rssi_deci_dbm)),
-                    },
-                    R::Version {
-                        major,
-                        minor,
-                        patch,
-                    } => Reply::Answer {
-                        code: 0x03,
-                        ok: true,
-                        detail: format!("Chainway firmware {major}.{minor}.{patch}"),
-                    },
-                    R::SetPowerAck { ok } => Reply::Answer {
-                        code: 0x11,
-                        ok,
-                        detail: if ok {
-                            String::new()
-                        } else {
-                            "power refused".into()
-                        },
-                    },
-                    R::WriteResult => Reply::Answer {
-                        code: 0x87,
-                        ok: true,
-                        detail: String::new(),
-                    },
-                    R::StopAck { ok } => Reply::Answer {
-                        code: 0x8D,
-                        ok,
-                        detail: String::new(),
-                    },
-                    R::Error { cmd, error } => Reply::Answer {
-                        code: cmd,
-                        ok: false,
-                        detail: format!("{error:?}"),
-                    },
-                    _ => Reply::Other,
-                };
-                Decoded::Frame {
-                    frame: reply,
-                    consumed,
-                }
-            }
-        }
+        chainway::decode_response(buf).map(|frame| match frame {
+            R::Tag(rec) => Reply::Tag {
+                epc: rec.epc,
+                antenna: rec.antenna,
+                rssi_dbm: Some(deci_to_dbm(rec.rssi_deci_dbm)),
+            },
+            R::Version {
+                major,
+                minor,
+                patch,
+            } => Reply::Answer {
+                code: 0x03,
+                ok: true,
+                detail: format!("Chainway firmware {major}.{minor}.{patch}"),
+            },
+            R::SetPowerAck { ok } => Reply::Answer {
+                code: 0x11,
+                ok,
+                detail: if ok {
+                    String::new()
+                } else {
+                    "power refused".into()
+                },
+            },
+            R::WriteResult => Reply::Answer {
+                code: 0x87,
+                ok: true,
+                detail: String::new(),
+            },
+            R::StopAck { ok } => Reply::Answer {
+                code: 0x8D,
+                ok,
+                detail: String::new(),
+            },
+            R::Error { cmd, error } => Reply::Answer {
+                code: cmd,
+                ok: false,
+                detail: format!("{error:?}"),
+            },
+            _ => Reply::Other,
+        })
     }
 
     fn silence_limit(&self) -> Duration {
@@ -396,7 +378,7 @@ impl Protocol for Chainway {
             chainway::Command::Write {
                 password: 0,
                 filter: chainway::TagFilter::epc(current.as_slice()),
-                bank: chainway::MemoryBank::Epc,
+                bank: chainway::Bank::Epc,
                 word_address: 1,
                 data: pc_and_epc(new),
             },
@@ -452,7 +434,8 @@ const KEEPALIVE_EVERY: Duration = Duration::from_secs(1);
 const RESTARTS_BEFORE_REINIT: u32 = 2;
 /// Full re-initialisations without a frame before the port is reopened.
 const REINITS_BEFORE_GIVING_UP: u32 = 2;
-/// Drops the buffer if a peer floods it with bytes that never make a frame.
+/// Undecoded bytes kept at most, so a peer flooding the line cannot grow
+/// the buffer (frames are ≤ 2 KiB).
 const MAX_BUFFER: usize = 64 * 1024;
 
 /// Counters of one connection.
@@ -470,7 +453,7 @@ pub struct DriverCounters {
 pub struct Driver {
     proto: Box<dyn Protocol>,
     name: String,
-    buf: Vec<u8>,
+    input: Deframer,
     phase: Phase,
     steps: Vec<Step>,
     step: usize,
@@ -493,7 +476,7 @@ impl Driver {
             steps: proto.init_steps(),
             proto,
             name: name.into(),
-            buf: Vec::with_capacity(4096),
+            input: Deframer::new(MAX_BUFFER),
             phase: Phase::Initialising,
             step: 0,
             step_sent: now,
@@ -551,19 +534,13 @@ impl Driver {
         reads: &mut Vec<(EpcBytes, u8, Option<i16>)>,
         out: &mut Vec<u8>,
     ) -> Result<(), DriverError> {
-        self.buf.extend_from_slice(data);
-        let mut start = 0;
-        while start < self.buf.len() {
-            match self.proto.decode(&self.buf[start..]) {
-                Decoded::NeedMore => break,
-                Decoded::Skip { bytes, reason } => {
-                    start += bytes.max(1);
-                    self.counters.skipped_bytes += bytes as u64;
-                    self.counters.skips += 1;
-                    tracing::debug!(reader = %self.name, bytes, %reason, "skipped bytes");
-                }
-                Decoded::Frame { frame, consumed } => {
-                    start += consumed.max(1);
+        if let Some(dropped) = self.input.push(data) {
+            self.skipped(dropped);
+        }
+        while let Some(event) = self.input.next(|b| self.proto.decode(b)) {
+            match event {
+                Event::Skip(skipped) => self.skipped(skipped),
+                Event::Frame { frame, .. } => {
                     self.counters.frames += 1;
                     self.last_frame = now;
                     self.restarts = 0;
@@ -572,12 +549,13 @@ impl Driver {
                 }
             }
         }
-        self.buf.drain(..start.min(self.buf.len()));
-        if self.buf.len() > MAX_BUFFER {
-            self.counters.skipped_bytes += self.buf.len() as u64;
-            self.buf.clear();
-        }
         Ok(())
+    }
+
+    fn skipped(&mut self, s: Skipped) {
+        self.counters.skipped_bytes += s.bytes as u64;
+        self.counters.skips += 1;
+        tracing::debug!(reader = %self.name, at = s.offset, bytes = s.bytes, reason = %s.reason, "skipped bytes");
     }
 
     fn on_reply(

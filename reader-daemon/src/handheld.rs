@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use shared::protocol::Decoded;
+use shared::protocol::{Deframer, Event};
 use shared::tag::EpcBytes;
 
 use crate::config::ReaderConfig;
@@ -42,6 +42,10 @@ pub enum HandheldError {
         detail: String,
     },
 }
+
+/// Bytes buffered at most while waiting for an access command's answer
+/// (what stays undecoded is less than one frame).
+const ANSWER_CAPACITY: usize = 64 * 1024;
 
 /// One tag's sightings during an inventory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,27 +216,23 @@ impl Handheld {
             'attempts: for _ in 0..3 {
                 self.port.write_all(&step.bytes).map_err(|e| self.io(e))?;
                 let end = Instant::now() + Duration::from_millis(1000);
-                let mut pending: Vec<u8> = Vec::new();
+                let mut input = Deframer::new(ANSWER_CAPACITY);
                 while Instant::now() < end {
                     let n = read_some(&mut *self.port, &mut self.buf).map_err(|e| self.io(e))?;
-                    pending.extend_from_slice(&self.buf[..n]);
-                    let mut start = 0;
-                    while start < pending.len() {
-                        match self.driver.protocol().decode(&pending[start..]) {
-                            Decoded::NeedMore => break,
-                            Decoded::Skip { bytes, .. } => start += bytes.max(1),
-                            Decoded::Frame { frame, consumed } => {
-                                start += consumed.max(1);
-                                if let Reply::Answer { code, ok, detail } = frame {
-                                    if code == step.answer {
-                                        answered = Some((ok, detail));
-                                        break 'attempts;
-                                    }
-                                }
+                    input.push(&self.buf[..n]);
+                    let proto = self.driver.protocol();
+                    for event in input.events(|b| proto.decode(b)) {
+                        if let Event::Frame {
+                            frame: Reply::Answer { code, ok, detail },
+                            ..
+                        } = event
+                        {
+                            if code == step.answer {
+                                answered = Some((ok, detail));
+                                break 'attempts;
                             }
                         }
                     }
-                    pending.drain(..start.min(pending.len()));
                 }
             }
             match answered {

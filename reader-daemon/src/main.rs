@@ -287,13 +287,23 @@ fn from_stdin(items: &[String]) -> bool {
     items.is_empty() || (items.len() == 1 && items[0] == "-")
 }
 
+/// Buffer size on both ends of the batch tools' pipes: a pipe hands over
+/// up to 64 KiB a read, and fewer, larger reads and writes keep syscalls
+/// off the per-line cost.
+const PIPE_BUFFER: usize = 1 << 20;
+
+/// Standard input behind a large buffer.
+fn stdin() -> io::BufReader<io::StdinLock<'static>> {
+    io::BufReader::with_capacity(PIPE_BUFFER, io::stdin().lock())
+}
+
 fn run(cli: Cli) -> io::Result<Tally> {
     let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let mut out = BufWriter::with_capacity(PIPE_BUFFER, stdout.lock());
     let tally = match cli.command {
         Command::Epc { action } => match action {
             EpcAction::Decode { hex } if from_stdin(&hex) => {
-                tools::epc::decode_stream(io::stdin().lock(), &mut out)?
+                tools::epc::decode_stream(stdin(), &mut out)?
             }
             EpcAction::Decode { hex } => {
                 let mut decoder = tools::epc::Decoder::default();
@@ -304,7 +314,7 @@ fn run(cli: Cli) -> io::Result<Tally> {
                 tally
             }
             EpcAction::Encode { uri, filter } if from_stdin(&uri) => {
-                tools::epc::encode_stream(io::stdin().lock(), filter, &mut out)?
+                tools::epc::encode_stream(stdin(), filter, &mut out)?
             }
             EpcAction::Encode { uri, filter } => {
                 let mut tally = Tally::default();
@@ -327,7 +337,7 @@ fn run(cli: Cli) -> io::Result<Tally> {
                 DirectionArg::Command => Direction::Command,
             };
             let input = if from_stdin(&hex) {
-                tools::frame::Input::Lines(io::stdin().lock())
+                tools::frame::Input::Lines(stdin())
             } else {
                 tools::frame::Input::Args(&hex)
             };

@@ -22,23 +22,33 @@ pub const MAX_OBSERVATIONS_PER_BATCH: usize = 10_000;
 
 /// One batch of aggregated observations from a daemon.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ObservationBatch {
     /// Stable identity of the daemon (e.g. its host name); the sequence
-    /// space is per daemon.
+    /// space is per daemon. The server accepts only the id its token was
+    /// registered under (or a sub-space `id:…`).
     pub daemon_id: String,
-    /// Monotonically increasing per daemon, starting at 1.
+    /// Monotonically increasing per daemon, starting at 1; the server
+    /// refuses anything above `i64::MAX`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 1, maximum = 9223372036854775807_i64)
+    )]
     pub sequence: u64,
     pub observations: Vec<Observation>,
 }
 
 /// One tag seen by one antenna during one event cycle (GS1 ALE style).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Observation {
     /// EPC bank identifier bytes, hex in JSON.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "3074257BF7194E4000001A85"))]
     pub epc: EpcBytes,
-    /// Name of the reader as registered on the server.
+    /// Name of the reader as registered on the server; one of the readers
+    /// bound to the sending daemon's token.
     pub reader: String,
     pub antenna: u8,
     pub first_seen: DateTime<Utc>,
@@ -53,11 +63,13 @@ pub struct Observation {
     /// stock-take even if the reader is not assigned to it. Absent in JSON
     /// when none, so older peers read and write the same batches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(required = false))]
     pub stocktake_id: Option<i64>,
 }
 
 /// Whether the tag is merely still there, newly appeared or gone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ObservationKind {
     Seen,
@@ -77,12 +89,115 @@ impl ObservationKind {
 
 /// The server's answer to a batch, whether it was applied now or before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BatchAck {
     /// Highest sequence of this daemon the server has applied; the daemon
     /// may drop every journalled batch up to and including it.
     pub applied_through: u64,
     /// True if this request applied the batch, false if it was a repeat.
     pub applied: bool,
+}
+
+/// The server's answer to "allocate the EPC for this asset"
+/// (`POST /api/v1/assets/{id}/tag/commission`): what the daemon writes to
+/// the tag before it confirms with `commission_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Commission {
+    pub commission_id: i64,
+    pub asset_id: i64,
+    /// EPC to write (hex).
+    pub epc: String,
+    /// `urn:epc:tag:giai-96:…` (or `giai-202` for non-numeric asset numbers)
+    pub tag_uri: String,
+    pub id_uri: String,
+}
+
+/// One line of a stock-take (盘点) as the server lists it
+/// (`GET /api/v1/stocktakes/{id}`, field `lines`) and a keeper's handheld
+/// reads it to know what to expect. The server classifies lines
+/// (`warehouse_server::stocktake::classify`); this is only their shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StockTakeLine {
+    pub outcome: Outcome,
+    /// EPC hex (the asset's active tag, or the foreign EPC scanned).
+    pub epc: Option<String>,
+    pub asset_id: Option<i64>,
+    pub asset_number: Option<String>,
+    pub name: Option<String>,
+    /// Where the register says the asset is.
+    pub recorded_location_id: Option<i64>,
+    pub recorded_unit_id: Option<i64>,
+    pub resolution: Option<Resolution>,
+}
+
+/// The outcome of one line of a stock-take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Expected here and scanned.
+    Found,
+    /// Expected here, not scanned.
+    Missing,
+    /// A known asset scanned here but recorded elsewhere.
+    Misplaced,
+    /// An EPC bound to no asset.
+    Foreign,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Found => "found",
+            Self::Missing => "missing",
+            Self::Misplaced => "misplaced",
+            Self::Foreign => "foreign",
+        }
+    }
+}
+
+/// How a keeper settled a difference line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Resolution {
+    pub action: ResolutionAction,
+    pub comment: Option<String>,
+    pub resolved_by: String,
+    pub resolved_at: DateTime<Utc>,
+}
+
+/// How a keeper settles a difference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ResolutionAction {
+    /// Misplaced: record the asset at the stock-take's location.
+    Relocate,
+    /// Missing: note it for a loss case (workflows, issue 5/6).
+    MarkMissing,
+    /// Accept as is (e.g. foreign tag of a visitor).
+    Ignore,
+}
+
+impl ResolutionAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Relocate => "relocate",
+            Self::MarkMissing => "mark_missing",
+            Self::Ignore => "ignore",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "relocate" => Some(Self::Relocate),
+            "mark_missing" => Some(Self::MarkMissing),
+            "ignore" => Some(Self::Ignore),
+            _ => None,
+        }
+    }
 }
 
 /// What the server does with an incoming batch.

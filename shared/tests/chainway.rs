@@ -4,8 +4,8 @@
 
 use shared::protocol::chainway::{
     decode_command, decode_raw, decode_response, decode_response_with, encode_command,
-    encode_response, lock_code, Command, DeviceError, InventoryReport, LockAction, LockTarget,
-    MemoryBank, RecordLayout, Response, TagFilter, TagRecord, Tid,
+    encode_response, lock_code, Bank, Command, DeviceError, InventoryReport, LockAction,
+    LockTarget, RecordLayout, Response, TagFilter, TagRecord, Tid,
 };
 use shared::protocol::{Decoded, SkipReason};
 use shared::tag::EpcBytes;
@@ -115,7 +115,7 @@ fn vendor_sdk_frames_decode_and_re_encode_byte_exact() {
             Command::Read {
                 password: 0,
                 filter: TagFilter::any(),
-                bank: MemoryBank::User,
+                bank: Bank::User,
                 word_address: 2,
                 word_count: 2,
             },
@@ -125,7 +125,7 @@ fn vendor_sdk_frames_decode_and_re_encode_byte_exact() {
             Command::Write {
                 password: 0,
                 filter: TagFilter::any(),
-                bank: MemoryBank::User,
+                bank: Bank::User,
                 word_address: 2,
                 data: vec![0xE2, 0x80],
             },
@@ -145,12 +145,12 @@ fn vendor_sdk_frames_decode_and_re_encode_byte_exact() {
             Command::Read {
                 password: 0,
                 filter: TagFilter {
-                    bank: MemoryBank::Tid,
+                    bank: Bank::Tid,
                     bit_address: 0,
                     bit_length: 96,
                     data: hex("E2801170200011CD615C0B20"),
                 },
-                bank: MemoryBank::Reserved,
+                bank: Bank::Reserved,
                 word_address: 0,
                 word_count: 4,
             },
@@ -160,7 +160,7 @@ fn vendor_sdk_frames_decode_and_re_encode_byte_exact() {
             Command::Lock {
                 password: 0xAABB_CCDD,
                 filter: TagFilter {
-                    bank: MemoryBank::Tid,
+                    bank: Bank::Tid,
                     bit_address: 0,
                     bit_length: 96,
                     data: hex("E2801170200011CD615C0B20"),
@@ -590,7 +590,7 @@ fn frames_print_as_one_json_object() {
     let json = serde_json::to_value(Command::Write {
         password: 0,
         filter: TagFilter::epc(&[0xAB, 0xCD]),
-        bank: MemoryBank::Epc,
+        bank: Bank::Epc,
         word_address: 2,
         data: vec![0x30, 0x74],
     })

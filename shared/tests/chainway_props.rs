@@ -5,18 +5,18 @@
 use proptest::prelude::*;
 use shared::protocol::chainway::{
     code, decode_command, decode_response_with, encode_command, encode_response, AntennaPower,
-    Command, DeviceError, InventoryReport, MemoryBank, RecordLayout, Response, TagFilter,
-    TagRecord, Tid, MAX_PAYLOAD_LEN,
+    Bank, Command, DeviceError, InventoryReport, RecordLayout, Response, TagFilter, TagRecord, Tid,
+    MAX_PAYLOAD_LEN,
 };
 use shared::protocol::{Decoded, SkipReason};
 use shared::tag::EpcBytes;
 
-fn bank() -> impl Strategy<Value = MemoryBank> {
+fn bank() -> impl Strategy<Value = Bank> {
     prop_oneof![
-        Just(MemoryBank::Reserved),
-        Just(MemoryBank::Epc),
-        Just(MemoryBank::Tid),
-        Just(MemoryBank::User),
+        Just(Bank::Reserved),
+        Just(Bank::Epc),
+        Just(Bank::Tid),
+        Just(Bank::User),
     ]
 }
 
@@ -301,7 +301,7 @@ proptest! {
         frequency in any::<bool>(),
     ) {
         let mut wire = Vec::new();
-        shared::protocol::chainway::encode_raw(cmd, &payload, &mut wire);
+        shared::protocol::chainway::encode_raw(&shared::protocol::chainway::RawFrame { cmd, payload: &payload }, &mut wire);
         let layout = RecordLayout { phase, frequency };
         match decode_command(&wire) {
             Decoded::Frame { frame, consumed } => {

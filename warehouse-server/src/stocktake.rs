@@ -1,6 +1,6 @@
 //! Stock-takes (盘点): what a keeper expects in a warehouse or location,
 //! compared live with what its handheld readers scan. The rules live here
-//! as plain functions ([`Outcome::of`], [`Counts::tally`], [`windows`]);
+//! as plain functions ([`classify`], [`Counts::tally`], [`windows`]);
 //! the store classifies rows with SQL joins that follow them (a stock-take
 //! of 100,000 EPCs is counted in the database, not loaded into memory) and
 //! keeps the closed report.
@@ -9,19 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// The outcome of one line of a stock-take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Expected here and scanned.
-    Found,
-    /// Expected here, not scanned.
-    Missing,
-    /// A known asset scanned here but recorded elsewhere.
-    Misplaced,
-    /// An EPC bound to no asset.
-    Foreign,
-}
+pub use shared::sync::{Outcome, Resolution, ResolutionAction, StockTakeLine as Line};
 
 /// The order lines are listed in: differences first.
 pub const LINE_ORDER: [Outcome; 4] = [
@@ -31,73 +19,40 @@ pub const LINE_ORDER: [Outcome; 4] = [
     Outcome::Found,
 ];
 
-impl Outcome {
-    /// The one classification rule. `bound`: the EPC (scanned or not) is
-    /// an asset's active tag; `expected`: that asset is in the stock-take's
-    /// snapshot; `scanned`: a reader of the stock-take saw the EPC. None:
-    /// no line (an asset neither expected nor seen here).
-    pub fn of(bound: bool, expected: bool, scanned: bool) -> Option<Self> {
-        match (bound, expected, scanned) {
-            (false, _, true) => Some(Self::Foreign),
-            (false, _, false) => None,
-            (true, true, true) => Some(Self::Found),
-            (true, true, false) => Some(Self::Missing),
-            (true, false, true) => Some(Self::Misplaced),
-            (true, false, false) => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Found => "found",
-            Self::Missing => "missing",
-            Self::Misplaced => "misplaced",
-            Self::Foreign => "foreign",
-        }
+/// The one classification rule. `bound`: the EPC (scanned or not) is an
+/// asset's active tag; `expected`: that asset is in the stock-take's
+/// snapshot; `scanned`: a reader of the stock-take saw the EPC. None: no
+/// line (an asset neither expected nor seen here).
+pub fn classify(bound: bool, expected: bool, scanned: bool) -> Option<Outcome> {
+    match (bound, expected, scanned) {
+        (false, _, true) => Some(Outcome::Foreign),
+        (false, _, false) => None,
+        (true, true, true) => Some(Outcome::Found),
+        (true, true, false) => Some(Outcome::Missing),
+        (true, false, true) => Some(Outcome::Misplaced),
+        (true, false, false) => None,
     }
 }
 
-/// How a keeper settles a difference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ResolutionAction {
-    /// Misplaced: record the asset at the stock-take's location.
-    Relocate,
-    /// Missing: note it for a loss case (workflows, issue 5/6).
-    MarkMissing,
-    /// Accept as is (e.g. foreign tag of a visitor).
-    Ignore,
+/// Which resolution actions make sense for which outcome.
+pub fn applies_to(action: ResolutionAction, outcome: Outcome) -> bool {
+    matches!(
+        (action, outcome),
+        (ResolutionAction::Relocate, Outcome::Misplaced)
+            | (ResolutionAction::MarkMissing, Outcome::Missing)
+            | (
+                ResolutionAction::Ignore,
+                Outcome::Missing | Outcome::Misplaced | Outcome::Foreign
+            )
+    )
 }
 
-impl ResolutionAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Relocate => "relocate",
-            Self::MarkMissing => "mark_missing",
-            Self::Ignore => "ignore",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "relocate" => Some(Self::Relocate),
-            "mark_missing" => Some(Self::MarkMissing),
-            "ignore" => Some(Self::Ignore),
-            _ => None,
-        }
-    }
-
-    /// Which actions make sense for which outcome.
-    pub fn applies_to(self, outcome: Outcome) -> bool {
-        matches!(
-            (self, outcome),
-            (Self::Relocate, Outcome::Misplaced)
-                | (Self::MarkMissing, Outcome::Missing)
-                | (
-                    Self::Ignore,
-                    Outcome::Missing | Outcome::Misplaced | Outcome::Foreign
-                )
-        )
+/// Key a line's resolution is stored under.
+pub fn subject(line: &Line) -> String {
+    match (line.asset_id, &line.epc) {
+        (Some(a), _) => format!("asset:{a}"),
+        (None, Some(e)) => format!("epc:{e}"),
+        (None, None) => String::new(),
     }
 }
 
@@ -134,38 +89,6 @@ pub struct NewResolution {
     pub epc: Option<String>,
     pub action: ResolutionAction,
     pub comment: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Resolution {
-    pub action: ResolutionAction,
-    pub comment: Option<String>,
-    pub resolved_by: String,
-    pub resolved_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Line {
-    pub outcome: Outcome,
-    pub epc: Option<String>,
-    pub asset_id: Option<i64>,
-    pub asset_number: Option<String>,
-    pub name: Option<String>,
-    /// Where the register says the asset is.
-    pub recorded_location_id: Option<i64>,
-    pub recorded_unit_id: Option<i64>,
-    pub resolution: Option<Resolution>,
-}
-
-impl Line {
-    /// Key resolutions are stored under.
-    pub fn subject(&self) -> String {
-        match (self.asset_id, &self.epc) {
-            (Some(a), _) => format!("asset:{a}"),
-            (None, Some(e)) => format!("epc:{e}"),
-            (None, None) => String::new(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -285,12 +208,12 @@ mod tests {
     #[test]
     fn classification() {
         use Outcome::*;
-        assert_eq!(Outcome::of(true, true, true), Some(Found));
-        assert_eq!(Outcome::of(true, true, false), Some(Missing));
-        assert_eq!(Outcome::of(true, false, true), Some(Misplaced));
-        assert_eq!(Outcome::of(false, false, true), Some(Foreign));
-        assert_eq!(Outcome::of(true, false, false), None);
-        assert_eq!(Outcome::of(false, false, false), None);
+        assert_eq!(classify(true, true, true), Some(Found));
+        assert_eq!(classify(true, true, false), Some(Missing));
+        assert_eq!(classify(true, false, true), Some(Misplaced));
+        assert_eq!(classify(false, false, true), Some(Foreign));
+        assert_eq!(classify(true, false, false), None);
+        assert_eq!(classify(false, false, false), None);
     }
 
     #[test]
@@ -355,9 +278,9 @@ mod tests {
 
     #[test]
     fn actions_fit_outcomes() {
-        assert!(ResolutionAction::Relocate.applies_to(Outcome::Misplaced));
-        assert!(!ResolutionAction::Relocate.applies_to(Outcome::Foreign));
-        assert!(!ResolutionAction::MarkMissing.applies_to(Outcome::Found));
-        assert!(ResolutionAction::Ignore.applies_to(Outcome::Foreign));
+        assert!(applies_to(ResolutionAction::Relocate, Outcome::Misplaced));
+        assert!(!applies_to(ResolutionAction::Relocate, Outcome::Foreign));
+        assert!(!applies_to(ResolutionAction::MarkMissing, Outcome::Found));
+        assert!(applies_to(ResolutionAction::Ignore, Outcome::Foreign));
     }
 }

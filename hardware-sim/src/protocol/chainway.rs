@@ -9,13 +9,15 @@ use std::time::Duration;
 
 use rand::Rng;
 use shared::protocol::chainway::{
-    decode_command, encode_response, AntennaPower, Command, DeviceError, InventoryReport,
-    MemoryBank, Response, TagFilter, TagRecord,
+    decode_command, encode_response, AntennaPower, Command, DeviceError, InventoryReport, Response,
+    TagFilter, TagRecord,
 };
 
-use super::{drain, lock_state, Protocol};
+use shared::protocol::Deframer;
+
+use super::{drain, Protocol};
 use crate::core::{Ctx, FrameKind};
-use crate::field::{AccessError, Bank, LockTarget, Read, Select, Target};
+use crate::field::{AccessError, Read, Select, Target};
 
 /// Tag-operation status codes the SDKs document.
 const TAG_REFUSED: u8 = 0x01;
@@ -68,15 +70,11 @@ fn select_of(filter: &TagFilter) -> Option<Select> {
         return None;
     }
     Some(Select {
-        bank: Bank::from_u8(filter.bank as u8).unwrap_or(Bank::Epc),
+        bank: filter.bank,
         bit_ptr: usize::from(filter.bit_address),
         bit_len: usize::from(filter.bit_length),
         mask: filter.data.clone(),
     })
-}
-
-fn bank_of(b: MemoryBank) -> Bank {
-    Bank::from_u8(b as u8).unwrap_or(Bank::Epc)
 }
 
 fn khz(index: u8) -> u32 {
@@ -229,7 +227,7 @@ impl Chainway {
                 };
                 let result = ctx.with_field(|f| {
                     f.tags[tag].memory.read(
-                        bank_of(bank),
+                        bank,
                         usize::from(word_address),
                         usize::from(word_count),
                         password,
@@ -249,12 +247,9 @@ impl Chainway {
             } => {
                 let result = ctx.single(select_of(&filter), now).and_then(|tag| {
                     ctx.with_field(|f| {
-                        f.tags[tag].memory.write(
-                            bank_of(bank),
-                            usize::from(word_address),
-                            &data,
-                            password,
-                        )
+                        f.tags[tag]
+                            .memory
+                            .write(bank, usize::from(word_address), &data, password)
                     })
                 });
                 match result {
@@ -270,7 +265,7 @@ impl Chainway {
                 let result = ctx.single(select_of(&filter), now).and_then(|tag| {
                     ctx.with_field(|f| {
                         let m = &mut f.tags[tag].memory;
-                        let actions = decode_lock(lock_code, m);
+                        let actions = shared::epc::gen2::locked_by(lock_code, |t| m.protection(t));
                         m.lock(&actions, password)
                     })
                 });
@@ -284,44 +279,10 @@ impl Chainway {
     }
 }
 
-/// The 20-bit Gen2 lock payload → new lock state per masked target.
-fn decode_lock(
-    lock_code: u32,
-    m: &crate::field::TagMemory,
-) -> Vec<(LockTarget, crate::field::LockState)> {
-    use crate::field::LockState;
-    let targets = [
-        (4, LockTarget::KillPassword, m.kill_pwd_lock),
-        (3, LockTarget::AccessPassword, m.access_pwd_lock),
-        (2, LockTarget::Epc, m.epc_lock),
-        (1, LockTarget::Tid, m.tid_lock),
-        (0, LockTarget::User, m.user_lock),
-    ];
-    let bit = |n: u32| lock_code >> n & 1 == 1;
-    targets
-        .iter()
-        .filter_map(|&(pair, target, current)| {
-            let (mask_w, mask_p) = (bit(11 + 2 * pair), bit(10 + 2 * pair));
-            if !mask_w && !mask_p {
-                return None;
-            }
-            let (cur_w, cur_p) = match current {
-                LockState::Open => (false, false),
-                LockState::Locked => (true, false),
-                LockState::PermaOpen => (false, true),
-                LockState::PermaLocked => (true, true),
-            };
-            let w = if mask_w { bit(1 + 2 * pair) } else { cur_w };
-            let p = if mask_p { bit(2 * pair) } else { cur_p };
-            Some((target, lock_state(w, p)))
-        })
-        .collect()
-}
-
 impl Protocol for Chainway {
-    fn on_bytes(&mut self, inbuf: &mut Vec<u8>, ctx: &mut Ctx, now: Duration) {
+    fn on_bytes(&mut self, input: &mut Deframer, ctx: &mut Ctx, now: Duration) {
         let mut cmds = Vec::new();
-        drain(inbuf, ctx, decode_command, |c, _| cmds.push(c));
+        drain(input, ctx, decode_command, |c, _| cmds.push(c));
         for c in cmds {
             self.execute(c, ctx, now);
         }

@@ -7,16 +7,16 @@ mod r2000;
 
 use std::time::Duration;
 
-use shared::protocol::Decoded;
+use shared::protocol::{Decoded, Deframer, Event};
 
 use crate::core::Ctx;
-use crate::field::{AccessError, LockState};
+use crate::field::AccessError;
 use crate::scenario::ProtocolKind;
 
 /// A reader's protocol personality.
 pub(crate) trait Protocol: Send + std::fmt::Debug {
-    /// Handles every whole command at the front of `inbuf` (dropping it).
-    fn on_bytes(&mut self, inbuf: &mut Vec<u8>, ctx: &mut Ctx, now: Duration);
+    /// Handles every whole command `input` holds (dropping it).
+    fn on_bytes(&mut self, input: &mut Deframer, ctx: &mut Ctx, now: Duration);
     /// The output queue ran dry: queue what a running inventory produces
     /// next. Returns when to call again if nothing was queued now.
     fn generate(&mut self, ctx: &mut Ctx, now: Duration) -> Option<Duration>;
@@ -30,39 +30,19 @@ pub(crate) fn new(kind: ProtocolKind) -> Box<dyn Protocol> {
     }
 }
 
-/// Runs `decode` over the buffer, handing each frame to `handle` and
-/// counting what the codec skipped.
+/// Runs `decode` over the buffered bytes, handing each frame to `handle`
+/// and counting what the codec skipped.
 pub(crate) fn drain<F>(
-    inbuf: &mut Vec<u8>,
+    input: &mut Deframer,
     ctx: &mut Ctx,
-    decode: impl Fn(&[u8]) -> Decoded<F>,
+    decode: impl FnMut(&[u8]) -> Decoded<F>,
     mut handle: impl FnMut(F, &mut Ctx),
 ) {
-    let mut pos = 0;
-    while pos < inbuf.len() {
-        match decode(&inbuf[pos..]) {
-            Decoded::NeedMore => break,
-            Decoded::Frame { frame, consumed } => {
-                pos += consumed.max(1);
-                handle(frame, ctx);
-            }
-            Decoded::Skip { bytes, .. } => {
-                let n = bytes.max(1);
-                ctx.counters.bytes_skipped += n as u64;
-                pos += n;
-            }
+    for event in input.events(decode) {
+        match event {
+            Event::Frame { frame, .. } => handle(frame, ctx),
+            Event::Skip(s) => ctx.counters.bytes_skipped += s.bytes as u64,
         }
-    }
-    inbuf.drain(..pos.min(inbuf.len()));
-}
-
-/// Lock state from the Gen2 (pwd-write, permalock) bit pair.
-pub(crate) fn lock_state(pwd_write: bool, perma: bool) -> LockState {
-    match (pwd_write, perma) {
-        (false, false) => LockState::Open,
-        (true, false) => LockState::Locked,
-        (false, true) => LockState::PermaOpen,
-        (true, true) => LockState::PermaLocked,
     }
 }
 

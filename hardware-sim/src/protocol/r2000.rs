@@ -14,9 +14,12 @@ use shared::protocol::r2000::{
 use shared::protocol::Decoded;
 use shared::tag::EpcBytes;
 
-use super::{drain, lock_state, tag_answered, Protocol};
+use shared::protocol::Deframer;
+
+use super::{drain, tag_answered, Protocol};
 use crate::core::{Ctx, FrameKind};
-use crate::field::{AccessError, Bank, LockTarget, Read, Target};
+use crate::field::{AccessError, Read, Target};
+use shared::epc::gen2::{Bank, LockAction, LockTarget};
 
 /// Error code for an access that more than one tag answered (no EPC match
 /// set): the inventory worked, the access collided.
@@ -399,7 +402,7 @@ impl R2000 {
                 if action > 3 {
                     return self.err(ctx, cmd, ErrorCode::LOCK_TYPE_OUT_OF_RANGE, now);
                 }
-                let state = lock_state(action & 1 != 0, action & 2 != 0);
+                let state = LockAction::from_bits(action & 1 != 0, action & 2 != 0);
                 let pw = u32::from_be_bytes(password);
                 self.access(ctx, cmd, now, |m| m.lock(&[(target, state)], pw));
             }
@@ -577,9 +580,9 @@ impl R2000 {
 }
 
 impl Protocol for R2000 {
-    fn on_bytes(&mut self, inbuf: &mut Vec<u8>, ctx: &mut Ctx, now: Duration) {
+    fn on_bytes(&mut self, input: &mut Deframer, ctx: &mut Ctx, now: Duration) {
         let mut frames = Vec::new();
-        drain(inbuf, ctx, decode_command, |f, _| frames.push(f));
+        drain(input, ctx, decode_command, |f, _| frames.push(f));
         for f in frames {
             self.handle(f, ctx, now);
             if ctx.reboot_requested {

@@ -17,15 +17,22 @@ enum LineError {
 }
 
 /// Decodes one hex EPC per item and writes its JSON line.
+///
+/// Both buffers are reused across items, so a stream costs no allocation
+/// per line; the JSON line is built in memory by the flat JSON writer
+/// ([`super::json`], serde_json's bytes without its per-byte escape scan)
+/// and handed to `out` in one write.
 #[derive(Debug)]
 pub struct Decoder {
     scratch: Vec<u8>,
+    line: Vec<u8>,
 }
 
 impl Default for Decoder {
     fn default() -> Self {
         Self {
             scratch: Vec::with_capacity(MAX_EPC_BYTES),
+            line: Vec::with_capacity(1024),
         }
     }
 }
@@ -37,8 +44,11 @@ impl Decoder {
         let item = item.as_ref();
         match self.parse(item) {
             Ok(()) => {
-                serde_json::to_writer(&mut *out, &epc::decode(&self.scratch))?;
-                out.write_all(b"\n")?;
+                self.line.clear();
+                super::json::append(&mut self.line, &epc::decode(&self.scratch))
+                    .map_err(io::Error::other)?;
+                self.line.push(b'\n');
+                out.write_all(&self.line)?;
                 Ok(true)
             }
             Err(e) => {

@@ -9,7 +9,7 @@
 use std::io::{self, BufRead, Write};
 
 use serde::Serialize;
-use shared::protocol::{chainway, r2000, Decoded, Direction, SkipReason};
+use shared::protocol::{chainway, r2000, Decoded, Deframer, Direction, Event};
 
 use super::{for_each_line, write_error, Tally};
 
@@ -36,73 +36,60 @@ enum Line<'a, F: Serialize> {
     },
 }
 
-/// Incremental decoder over one byte stream.
-struct Stream<F, D: Fn(&[u8]) -> Decoded<F>> {
+/// Bytes fed to the deframer at a time: a capture line may be long, and the
+/// deframer holds less than one frame between pushes.
+const CHUNK: usize = 4096;
+
+/// Incremental decoder over one byte stream: the `shared` deframer plus the
+/// merging of skip runs for output.
+struct Stream<F, D: FnMut(&[u8]) -> Decoded<F>> {
     decode: D,
-    buf: Vec<u8>,
-    /// Index in `buf` of the first byte not yet decoded.
-    start: usize,
-    /// Stream offset of `buf[start]`.
-    offset: u64,
+    input: Deframer,
     /// A run of skipped bytes not yet written: (offset, length, first reason).
     pending_skip: Option<(u64, u64, String)>,
     frames: u64,
 }
 
-impl<F: Serialize, D: Fn(&[u8]) -> Decoded<F>> Stream<F, D> {
+impl<F: Serialize, D: FnMut(&[u8]) -> Decoded<F>> Stream<F, D> {
     fn new(decode: D) -> Self {
         Self {
             decode,
-            buf: Vec::with_capacity(8192),
-            start: 0,
-            offset: 0,
+            input: Deframer::new(2 * CHUNK),
             pending_skip: None,
             frames: 0,
         }
     }
 
     fn feed(&mut self, bytes: &[u8], out: &mut impl Write) -> io::Result<()> {
-        if self.start > 0 && self.start >= self.buf.len() / 2 {
-            self.buf.drain(..self.start);
-            self.start = 0;
-        }
-        self.buf.extend_from_slice(bytes);
-        loop {
-            match (self.decode)(&self.buf[self.start..]) {
-                Decoded::NeedMore => return Ok(()),
-                Decoded::Frame { frame, consumed } => {
-                    self.flush_skip(out)?;
-                    let line = Line::Frame {
-                        offset: self.offset,
-                        len: consumed,
-                        frame: &frame,
-                    };
-                    serde_json::to_writer(&mut *out, &line)?;
-                    out.write_all(b"\n")?;
-                    self.frames += 1;
-                    self.advance(consumed);
-                }
-                Decoded::Skip { bytes, reason } => {
-                    // A codec promises bytes >= 1; guard anyway so a codec
-                    // bug can never turn into an endless loop here.
-                    let bytes = bytes.max(1);
-                    self.skip(bytes, &reason);
-                    self.advance(bytes);
+        for chunk in bytes.chunks(CHUNK) {
+            // Never fires: less than one frame (≤ 2 KiB) stays buffered.
+            if let Some(dropped) = self.input.push(chunk) {
+                self.skip(dropped.offset, dropped.bytes, &dropped.reason);
+            }
+            while let Some(event) = self.input.next(&mut self.decode) {
+                match event {
+                    Event::Frame { frame, offset, len } => {
+                        self.flush_skip(out)?;
+                        let line = Line::Frame {
+                            offset,
+                            len,
+                            frame: &frame,
+                        };
+                        serde_json::to_writer(&mut *out, &line)?;
+                        out.write_all(b"\n")?;
+                        self.frames += 1;
+                    }
+                    Event::Skip(s) => self.skip(s.offset, s.bytes, &s.reason),
                 }
             }
         }
+        Ok(())
     }
 
-    fn advance(&mut self, n: usize) {
-        let n = n.min(self.buf.len() - self.start);
-        self.start += n;
-        self.offset += n as u64;
-    }
-
-    fn skip(&mut self, bytes: usize, reason: &SkipReason) {
+    fn skip(&mut self, offset: u64, bytes: usize, reason: &dyn std::fmt::Display) {
         match &mut self.pending_skip {
             Some((_, len, _)) => *len += bytes as u64,
-            None => self.pending_skip = Some((self.offset, bytes as u64, reason.to_string())),
+            None => self.pending_skip = Some((offset, bytes as u64, reason.to_string())),
         }
     }
 
@@ -121,14 +108,10 @@ impl<F: Serialize, D: Fn(&[u8]) -> Decoded<F>> Stream<F, D> {
 
     /// End of input: whatever is left is a frame cut short.
     fn finish(&mut self, out: &mut impl Write) -> io::Result<()> {
-        let rest = self.buf.len() - self.start;
+        let (offset, rest) = (self.input.offset(), self.input.pending().len());
         if rest > 0 {
             let reason = format!("stream ended {rest} bytes into a frame");
-            match &mut self.pending_skip {
-                Some((_, len, _)) => *len += rest as u64,
-                None => self.pending_skip = Some((self.offset, rest as u64, reason)),
-            }
-            self.advance(rest);
+            self.skip(offset, rest, &reason);
         }
         self.flush_skip(out)
     }
@@ -159,7 +142,7 @@ pub fn decode<R: BufRead>(
 }
 
 fn run<F: Serialize, R: BufRead>(
-    decode: impl Fn(&[u8]) -> Decoded<F>,
+    decode: impl FnMut(&[u8]) -> Decoded<F>,
     input: Input<'_, R>,
     out: &mut impl Write,
 ) -> io::Result<Tally> {

@@ -7,6 +7,7 @@
 
 pub mod epc;
 pub mod frame;
+mod json;
 
 use std::io::{self, BufRead};
 

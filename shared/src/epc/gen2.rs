@@ -12,6 +12,10 @@
 //! | 16h     | XI: an XPC word follows                           |
 //! | 17h     | T: numbering system toggle (0 = GS1, 1 = ISO AFI) |
 //! | 18h–1Fh | T=0: attribute bits (1Fh = hazmat); T=1: the AFI  |
+//!
+//! Also the tag's memory map as every access command names it: the four
+//! [`Bank`]s, the five [`LockTarget`]s and the Gen2 [`LockAction`]s, with
+//! the 20-bit lock payload ([`lock_code`], [`locked_by`]) both ways.
 
 use std::fmt;
 
@@ -179,6 +183,144 @@ const CRC_TABLE: [u16; 256] = {
     t
 };
 
+/// A Gen2 memory bank, numbered as the tag-access commands number it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bank {
+    /// Kill and access passwords.
+    Reserved = 0,
+    /// StoredCRC, PC word and the EPC.
+    Epc = 1,
+    Tid = 2,
+    User = 3,
+}
+
+impl Bank {
+    pub fn from_u8(b: u8) -> Option<Self> {
+        match b {
+            0 => Some(Self::Reserved),
+            1 => Some(Self::Epc),
+            2 => Some(Self::Tid),
+            3 => Some(Self::User),
+            _ => None,
+        }
+    }
+}
+
+/// What a lock command protects: a bank, or one of the two passwords.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockTarget {
+    KillPassword,
+    AccessPassword,
+    Epc,
+    Tid,
+    User,
+}
+
+impl LockTarget {
+    /// All five, in the lock payload's order (kill password first).
+    pub const ALL: [Self; 5] = [
+        Self::KillPassword,
+        Self::AccessPassword,
+        Self::Epc,
+        Self::Tid,
+        Self::User,
+    ];
+
+    /// Index of the target's bit pair, from the low end of the payload.
+    fn pair(self) -> u32 {
+        match self {
+            Self::KillPassword => 4,
+            Self::AccessPassword => 3,
+            Self::Epc => 2,
+            Self::Tid => 1,
+            Self::User => 0,
+        }
+    }
+}
+
+/// A Gen2 lock action, which is also the protection a target then has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockAction {
+    /// Writable without the access password.
+    #[default]
+    Open,
+    /// Writable only in the secured state (with the access password).
+    Lock,
+    /// Open, and can never be locked.
+    PermaOpen,
+    /// Locked for ever.
+    PermaLock,
+}
+
+impl LockAction {
+    /// From the (password-write, permalock) bit pair.
+    pub fn from_bits(pwd_write: bool, perma: bool) -> Self {
+        match (pwd_write, perma) {
+            (false, false) => Self::Open,
+            (true, false) => Self::Lock,
+            (false, true) => Self::PermaOpen,
+            (true, true) => Self::PermaLock,
+        }
+    }
+
+    /// The (password-write, permalock) bit pair.
+    pub fn bits(self) -> (bool, bool) {
+        match self {
+            Self::Open => (false, false),
+            Self::Lock => (true, false),
+            Self::PermaOpen => (false, true),
+            Self::PermaLock => (true, true),
+        }
+    }
+
+    /// Whether the target can never change again.
+    pub fn is_permanent(self) -> bool {
+        self.bits().1
+    }
+}
+
+/// Builds the 20-bit Gen2 lock payload: mask in bits 19..10, action in
+/// 9..0, two bits per target.
+pub fn lock_code(targets: &[(LockTarget, LockAction)]) -> u32 {
+    targets.iter().fold(0u32, |code, &(target, action)| {
+        let pair = target.pair();
+        let (pwd_write, perma) = action.bits();
+        let (pwd_write, perma) = (u32::from(pwd_write), u32::from(perma));
+        // Like the vendor SDK, touch the permalock bit's mask only when the
+        // action is permanent, so "open"/"lock" never clear a permalock.
+        let mask = (0b10 | perma) << (10 + 2 * pair);
+        let act = (pwd_write << 1 | perma) << (2 * pair);
+        code | mask | act
+    })
+}
+
+/// Reads a lock payload against the targets' present protection
+/// (`current`): the new protection of every target whose mask bits are
+/// set. An unmasked bit keeps its present value.
+pub fn locked_by(
+    code: u32,
+    current: impl Fn(LockTarget) -> LockAction,
+) -> Vec<(LockTarget, LockAction)> {
+    let bit = |n: u32| code >> n & 1 == 1;
+    LockTarget::ALL
+        .into_iter()
+        .filter_map(|target| {
+            let pair = target.pair();
+            let (mask_w, mask_p) = (bit(11 + 2 * pair), bit(10 + 2 * pair));
+            if !mask_w && !mask_p {
+                return None;
+            }
+            let (cur_w, cur_p) = current(target).bits();
+            let w = if mask_w { bit(1 + 2 * pair) } else { cur_w };
+            let p = if mask_p { bit(2 * pair) } else { cur_p };
+            Some((target, LockAction::from_bits(w, p)))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,5 +375,52 @@ mod tests {
         );
         assert_eq!(PcWord(0x3400).to_string(), "3400");
         assert_eq!(PcWord::from_bytes([0x34, 0x00]).to_bytes(), [0x34, 0x00]);
+    }
+
+    #[test]
+    fn lock_code_matches_the_sdk_table() {
+        // Values from the vendor SDK generator as tabulated by chainway-serial
+        // (docs/protocol.md, "Lock code"; tests/test_tag_captures.py).
+        assert_eq!(
+            lock_code(&[(LockTarget::AccessPassword, LockAction::Lock)]),
+            0x020080
+        );
+        assert_eq!(lock_code(&[(LockTarget::User, LockAction::Lock)]), 0x000802);
+        assert_eq!(
+            lock_code(&[
+                (LockTarget::User, LockAction::Open),
+                (LockTarget::AccessPassword, LockAction::Open)
+            ]),
+            0x020800
+        );
+        assert_eq!(
+            lock_code(&[(LockTarget::KillPassword, LockAction::PermaLock)]),
+            0x080000 | 0x040000 | 0x200 | 0x100
+        );
+    }
+
+    #[test]
+    fn a_lock_payload_reads_back_as_what_built_it() {
+        let asked = [
+            (LockTarget::KillPassword, LockAction::PermaLock),
+            (LockTarget::Epc, LockAction::Lock),
+            (LockTarget::User, LockAction::PermaOpen),
+        ];
+        let got = locked_by(lock_code(&asked), |_| LockAction::Open);
+        assert_eq!(got, asked);
+        // "Lock" leaves the permalock bit alone: a perma-open bank stays so
+        // in that bit and ends up perma-locked only by a permanent action.
+        let got = locked_by(lock_code(&[(LockTarget::Tid, LockAction::Lock)]), |_| {
+            LockAction::PermaOpen
+        });
+        assert_eq!(got, [(LockTarget::Tid, LockAction::PermaLock)]);
+    }
+
+    #[test]
+    fn banks_are_numbered_as_on_the_wire() {
+        for b in [Bank::Reserved, Bank::Epc, Bank::Tid, Bank::User] {
+            assert_eq!(Bank::from_u8(b as u8), Some(b));
+        }
+        assert_eq!(Bank::from_u8(4), None);
     }
 }

@@ -10,6 +10,7 @@
 use serde::Serialize;
 
 use super::{Decoded, Direction, SkipReason};
+pub use crate::epc::gen2::{lock_code, Bank, LockAction, LockTarget};
 use crate::tag::EpcBytes;
 
 /// The header the vendor SDKs send and every receiver accepts.
@@ -177,9 +178,9 @@ pub fn decode_raw(buf: &[u8]) -> Decoded<RawFrame<'_>> {
 /// [`MAX_FRAME_LEN`]; a longer payload still produces a frame (so a caller's
 /// mistake shows up as the receiver's clear `BadLength`, not as silently
 /// truncated data), with its length field saturated.
-pub fn encode_raw(cmd: u8, payload: &[u8], out: &mut Vec<u8>) {
-    let start = begin_frame(cmd, out);
-    out.extend_from_slice(payload);
+pub fn encode_raw(frame: &RawFrame<'_>, out: &mut Vec<u8>) {
+    let start = begin_frame(frame.cmd, out);
+    out.extend_from_slice(frame.payload);
     finish_frame(start, out);
 }
 
@@ -206,28 +207,6 @@ fn finish_frame(start: usize, out: &mut Vec<u8>) {
 // Shared field types
 // ---------------------------------------------------------------------------
 
-/// A Gen2 memory bank as the tag-access commands number them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MemoryBank {
-    Reserved = 0,
-    Epc = 1,
-    Tid = 2,
-    User = 3,
-}
-
-impl MemoryBank {
-    pub fn from_u8(b: u8) -> Option<Self> {
-        match b {
-            0 => Some(Self::Reserved),
-            1 => Some(Self::Epc),
-            2 => Some(Self::Tid),
-            3 => Some(Self::User),
-            _ => None,
-        }
-    }
-}
-
 /// Which tag a read/write/lock addresses: the tags whose `bank` holds `data`
 /// at `bit_address` for `bit_length` bits. `bit_length == 0` means "any tag"
 /// (the reader picks one); the SDKs then send bank EPC, address 0, no data.
@@ -236,7 +215,7 @@ impl MemoryBank {
 /// many (zero-padded or cut), so the length field and the data always agree.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TagFilter {
-    pub bank: MemoryBank,
+    pub bank: Bank,
     pub bit_address: u16,
     pub bit_length: u16,
     #[serde(serialize_with = "crate::hex::serialize")]
@@ -247,7 +226,7 @@ impl TagFilter {
     /// No selection: whatever tag answers first.
     pub fn any() -> Self {
         Self {
-            bank: MemoryBank::Epc,
+            bank: Bank::Epc,
             bit_address: 0,
             bit_length: 0,
             data: Vec::new(),
@@ -258,7 +237,7 @@ impl TagFilter {
     /// (EPC bank bit 0x20) — how commissioning addresses one tag.
     pub fn epc(epc: &[u8]) -> Self {
         Self {
-            bank: MemoryBank::Epc,
+            bank: Bank::Epc,
             bit_address: 0x20,
             bit_length: u16::try_from(epc.len() * 8).unwrap_or(u16::MAX),
             data: epc.to_vec(),
@@ -278,57 +257,6 @@ impl TagFilter {
         out.extend_from_slice(&self.data[..have]);
         out.resize(out.len() + (n - have), 0);
     }
-}
-
-/// Which bank's lock bits a lock command changes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LockTarget {
-    KillPassword,
-    AccessPassword,
-    Epc,
-    Tid,
-    User,
-}
-
-/// Gen2 lock action for one target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LockAction {
-    /// Writable without the access password.
-    Open,
-    /// Writable only in the secured state (with the access password).
-    Lock,
-    /// Open, and can never be locked.
-    PermaOpen,
-    /// Locked for ever.
-    PermaLock,
-}
-
-/// Builds the 20-bit Gen2 lock payload (mask in bits 19..10, action in 9..0,
-/// two bits per target) that [`Command::Lock`] carries.
-pub fn lock_code(targets: &[(LockTarget, LockAction)]) -> u32 {
-    targets.iter().fold(0u32, |code, &(target, action)| {
-        // Pair index from the top: kill password = 4 … user = 0.
-        let pair = match target {
-            LockTarget::KillPassword => 4,
-            LockTarget::AccessPassword => 3,
-            LockTarget::Epc => 2,
-            LockTarget::Tid => 1,
-            LockTarget::User => 0,
-        };
-        let (pwd_write, perma) = match action {
-            LockAction::Open => (0, 0),
-            LockAction::Lock => (1, 0),
-            LockAction::PermaOpen => (0, 1),
-            LockAction::PermaLock => (1, 1),
-        };
-        // Like the vendor SDK, touch the permalock bit's mask only when the
-        // action is permanent, so "open"/"lock" never clear a permalock.
-        let mask = (0b10 | perma) << (10 + 2 * pair);
-        let act = (pwd_write << 1 | perma) << (2 * pair);
-        code | mask | act
-    })
 }
 
 /// The two payload bytes of start inventory: what each 0x83 record carries
@@ -603,7 +531,7 @@ pub enum Command {
     Read {
         password: u32,
         filter: TagFilter,
-        bank: MemoryBank,
+        bank: Bank,
         word_address: u16,
         word_count: u16,
     },
@@ -612,7 +540,7 @@ pub enum Command {
     Write {
         password: u32,
         filter: TagFilter,
-        bank: MemoryBank,
+        bank: Bank,
         word_address: u16,
         #[serde(serialize_with = "crate::hex::serialize")]
         data: Vec<u8>,
@@ -737,8 +665,8 @@ impl<'a> Reader<'a> {
         let b = self.take(4)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     }
-    fn bank(&mut self) -> Result<MemoryBank, &'static str> {
-        MemoryBank::from_u8(self.u8()?).ok_or("memory bank is not 0..=3")
+    fn bank(&mut self) -> Result<Bank, &'static str> {
+        Bank::from_u8(self.u8()?).ok_or("memory bank is not 0..=3")
     }
     fn filter(&mut self) -> Result<TagFilter, &'static str> {
         let bank = self.bank()?;
@@ -827,23 +755,12 @@ fn parse_command(raw: RawFrame<'_>) -> Result<Command, &'static str> {
 
 /// Decodes the host command at the front of `buf` (the simulator's side).
 pub fn decode_command(buf: &[u8]) -> Decoded<Command> {
-    match decode_raw(buf) {
-        Decoded::Frame { frame, consumed } => match parse_command(frame) {
-            Ok(cmd) => Decoded::Frame {
-                frame: cmd,
-                consumed,
-            },
-            Err(detail) => Decoded::Skip {
-                bytes: consumed,
-                reason: SkipReason::Malformed {
-                    cmd: frame.cmd,
-                    detail,
-                },
-            },
-        },
-        Decoded::NeedMore => Decoded::NeedMore,
-        Decoded::Skip { bytes, reason } => Decoded::Skip { bytes, reason },
-    }
+    decode_raw(buf).and_then(|raw| {
+        parse_command(raw).map_err(|detail| SkipReason::Malformed {
+            cmd: raw.cmd,
+            detail,
+        })
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -1072,20 +989,12 @@ pub fn decode_response(buf: &[u8]) -> Decoded<Response> {
 /// frequency reporting ([`InventoryReport::layout`]).
 #[inline]
 pub fn decode_response_with(buf: &[u8], layout: RecordLayout) -> Decoded<Response> {
-    match decode_raw(buf) {
-        Decoded::Frame { frame, consumed } => match parse_response(frame, layout) {
-            Ok(r) => Decoded::Frame { frame: r, consumed },
-            Err(detail) => Decoded::Skip {
-                bytes: consumed,
-                reason: SkipReason::Malformed {
-                    cmd: frame.cmd,
-                    detail,
-                },
-            },
-        },
-        Decoded::NeedMore => Decoded::NeedMore,
-        Decoded::Skip { bytes, reason } => Decoded::Skip { bytes, reason },
-    }
+    decode_raw(buf).and_then(|raw| {
+        parse_response(raw, layout).map_err(|detail| SkipReason::Malformed {
+            cmd: raw.cmd,
+            detail,
+        })
+    })
 }
 
 /// A frame of either direction, for tools that print captures.
@@ -1099,22 +1008,8 @@ pub enum Frame {
 /// Decodes one frame of the given direction (plain record layout).
 pub fn decode(direction: Direction, buf: &[u8]) -> Decoded<Frame> {
     match direction {
-        Direction::Command => match decode_command(buf) {
-            Decoded::Frame { frame, consumed } => Decoded::Frame {
-                frame: Frame::Command(frame),
-                consumed,
-            },
-            Decoded::NeedMore => Decoded::NeedMore,
-            Decoded::Skip { bytes, reason } => Decoded::Skip { bytes, reason },
-        },
-        Direction::Response => match decode_response(buf) {
-            Decoded::Frame { frame, consumed } => Decoded::Frame {
-                frame: Frame::Response(frame),
-                consumed,
-            },
-            Decoded::NeedMore => Decoded::NeedMore,
-            Decoded::Skip { bytes, reason } => Decoded::Skip { bytes, reason },
-        },
+        Direction::Command => decode_command(buf).map(Frame::Command),
+        Direction::Response => decode_response(buf).map(Frame::Response),
     }
 }
 
@@ -1133,27 +1028,5 @@ mod tests {
             let plain = long[..n].iter().fold(0, |a, b| a ^ b);
             assert_eq!(xor_bytes(&long[..n]), plain, "length {n}");
         }
-    }
-
-    #[test]
-    fn lock_code_matches_the_sdk_table() {
-        // Values from the vendor SDK generator as tabulated by chainway-serial
-        // (docs/protocol.md, "Lock code"; tests/test_tag_captures.py).
-        assert_eq!(
-            lock_code(&[(LockTarget::AccessPassword, LockAction::Lock)]),
-            0x020080
-        );
-        assert_eq!(lock_code(&[(LockTarget::User, LockAction::Lock)]), 0x000802);
-        assert_eq!(
-            lock_code(&[
-                (LockTarget::User, LockAction::Open),
-                (LockTarget::AccessPassword, LockAction::Open)
-            ]),
-            0x020800
-        );
-        assert_eq!(
-            lock_code(&[(LockTarget::KillPassword, LockAction::PermaLock)]),
-            0x080000 | 0x040000 | 0x200 | 0x100
-        );
     }
 }

@@ -130,7 +130,7 @@ pub(crate) fn reconciliation(c: &Connection, id: i64, q: LineQuery) -> AppResult
         }
     };
     for line in &mut lines {
-        line.resolution = resolutions.get(&line.subject()).cloned();
+        line.resolution = resolutions.get(&subject(line)).cloned();
     }
     Ok(Reconciliation {
         stocktake,
@@ -195,7 +195,7 @@ fn every_line(
         scanned += 1;
         let asset_id: Option<i64> = r.get(1)?;
         bound += u64::from(asset_id.is_some());
-        let Some(outcome) = Outcome::of(asset_id.is_some(), r.get(6)?, true) else {
+        let Some(outcome) = classify(asset_id.is_some(), r.get(6)?, true) else {
             continue;
         };
         let group = match outcome {
@@ -267,7 +267,7 @@ fn asset_outcome(c: &Connection, id: i64, asset_id: i64) -> AppResult<Option<Out
                             WHERE t.asset_id = ?2 AND t.unbound_at IS NULL)",
         )?
         .query_row([id, asset_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(Outcome::of(true, expected, scanned))
+    Ok(classify(true, expected, scanned))
 }
 
 /// Whether `epc_hex` was scanned in the stock-take and is no asset's tag.
@@ -564,7 +564,7 @@ impl Store {
                     },
                 })
             })?;
-            if !r.action.applies_to(line.outcome) {
+            if !applies_to(r.action, line.outcome) {
                 return Err(Reason::ActionNotForLine {
                     action: r.action.as_str().into(),
                     outcome: line.outcome.as_str().into(),
@@ -617,7 +617,7 @@ impl Store {
                  ON CONFLICT (stocktake_id, subject) DO UPDATE SET action = excluded.action,
                      comment = excluded.comment, resolved_by = excluded.resolved_by,
                      resolved_at = excluded.resolved_at",
-                (id, line.subject(), r.action.as_str(), &comment, ctx.actor.label(), now_ms()),
+                (id, subject(&line), r.action.as_str(), &comment, ctx.actor.label(), now_ms()),
             )?;
             reconciliation(tx, id, LineQuery::FIRST_PAGE)
         })

@@ -57,24 +57,6 @@ pub fn checksum(bytes: &[u8]) -> u8 {
         .wrapping_neg()
 }
 
-/// Gen2 CRC-16 (CRC-16/GENIBUS: polynomial 0x1021, preset 0xFFFF, output
-/// inverted) — what a tag backscatters after PC+EPC, and what the reader
-/// repeats in buffer records and tag-access replies.
-pub fn gen2_crc16(bytes: &[u8]) -> u16 {
-    let mut crc: u16 = 0xFFFF;
-    for &b in bytes {
-        crc ^= u16::from(b) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-        }
-    }
-    !crc
-}
-
 /// EPC length in bytes announced by a Gen2 PC word (bits 15..11, in words).
 pub fn pc_epc_len(pc: u16) -> usize {
     usize::from(pc >> 11) * 2
@@ -340,72 +322,63 @@ fn serialize_u16_hex<S: serde::Serializer>(v: &u16, s: S) -> Result<S::Ok, S::Er
     crate::hex::serialize(&v.to_be_bytes(), s)
 }
 
-/// A frame whose header, length and checksum are right; body not yet read.
-struct RawFrame<'a> {
-    addr: u8,
-    cmd: u8,
-    data: &'a [u8],
-    total: usize,
+/// A checked frame borrowed from the input buffer: address, command and
+/// data; the body is not yet read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawFrame<'a> {
+    pub addr: u8,
+    pub cmd: u8,
+    pub payload: &'a [u8],
 }
 
-/// Why [`split_frame`] returned no frame; becomes a [`Decoded`] of any type.
-enum NoFrame {
-    NeedMore,
-    Skip(usize, SkipReason),
-}
-
-impl NoFrame {
-    fn into_decoded<F>(self) -> Decoded<F> {
-        match self {
-            NoFrame::NeedMore => Decoded::NeedMore,
-            NoFrame::Skip(bytes, reason) => Decoded::Skip { bytes, reason },
-        }
-    }
-}
-
-/// The framing layer, shared by both directions.
+/// Finds and checks the frame at the front of `buf` (either direction).
 #[inline]
-fn split_frame(buf: &[u8]) -> Result<RawFrame<'_>, NoFrame> {
+pub fn decode_raw(buf: &[u8]) -> Decoded<RawFrame<'_>> {
     match buf.first() {
-        None => return Err(NoFrame::NeedMore),
+        None => return Decoded::NeedMore,
         Some(&HEAD) => {}
         Some(_) => {
             let next = buf.iter().position(|&b| b == HEAD).unwrap_or(buf.len());
-            return Err(NoFrame::Skip(next, SkipReason::NoHeader));
+            return Decoded::Skip {
+                bytes: next,
+                reason: SkipReason::NoHeader,
+            };
         }
     }
     let Some(&len) = buf.get(1) else {
-        return Err(NoFrame::NeedMore);
+        return Decoded::NeedMore;
     };
     if len < MIN_LEN {
-        return Err(NoFrame::Skip(
-            1,
-            SkipReason::BadLength {
+        return Decoded::Skip {
+            bytes: 1,
+            reason: SkipReason::BadLength {
                 len: usize::from(len),
             },
-        ));
+        };
     }
     let total = usize::from(len) + 2;
     let Some(frame) = buf.get(..total) else {
-        return Err(NoFrame::NeedMore);
+        return Decoded::NeedMore;
     };
     let (body, check) = frame.split_at(total - 1);
     let expected = checksum(body);
     if check[0] != expected {
-        return Err(NoFrame::Skip(
-            1,
-            SkipReason::BadChecksum {
+        return Decoded::Skip {
+            bytes: 1,
+            reason: SkipReason::BadChecksum {
                 expected,
                 found: check[0],
             },
-        ));
+        };
     }
-    Ok(RawFrame {
-        addr: body[2],
-        cmd: body[3],
-        data: &body[4..],
-        total,
-    })
+    Decoded::Frame {
+        frame: RawFrame {
+            addr: body[2],
+            cmd: body[3],
+            payload: &body[4..],
+        },
+        consumed: total,
+    }
 }
 
 /// Appends one frame: head, `Len`, `addr`, `cmd`, whatever `body` writes,
@@ -423,52 +396,40 @@ fn write_frame(out: &mut Vec<u8>, addr: u8, cmd: u8, body: impl FnOnce(&mut Vec<
     out.push(check);
 }
 
+/// Appends one frame carrying `frame`'s address, command and payload (cut
+/// at [`MAX_DATA_LEN`]).
+pub fn encode_raw(frame: &RawFrame<'_>, out: &mut Vec<u8>) {
+    write_frame(out, frame.addr, frame.cmd, |o| {
+        o.extend_from_slice(frame.payload)
+    });
+}
+
 /// Decodes one host command from the front of `buf` (simulator side).
 pub fn decode_command(buf: &[u8]) -> Decoded<CommandFrame> {
-    let raw = match split_frame(buf) {
-        Ok(raw) => raw,
-        Err(no) => return no.into_decoded(),
-    };
-    match command::parse(raw.cmd, raw.data) {
-        Ok(command) => Decoded::Frame {
-            frame: CommandFrame {
-                addr: raw.addr,
-                command,
-            },
-            consumed: raw.total,
-        },
-        Err(detail) => Decoded::Skip {
-            bytes: raw.total,
-            reason: SkipReason::Malformed {
-                cmd: raw.cmd,
-                detail,
-            },
-        },
-    }
+    decode_raw(buf).and_then(|raw| match command::parse(raw.cmd, raw.payload) {
+        Ok(command) => Ok(CommandFrame {
+            addr: raw.addr,
+            command,
+        }),
+        Err(detail) => Err(SkipReason::Malformed {
+            cmd: raw.cmd,
+            detail,
+        }),
+    })
 }
 
 /// Decodes one reader response from the front of `buf` (daemon side).
 pub fn decode_response(buf: &[u8]) -> Decoded<ResponseFrame> {
-    let raw = match split_frame(buf) {
-        Ok(raw) => raw,
-        Err(no) => return no.into_decoded(),
-    };
-    match response::parse(raw.cmd, raw.data) {
-        Ok(response) => Decoded::Frame {
-            frame: ResponseFrame {
-                addr: raw.addr,
-                response,
-            },
-            consumed: raw.total,
-        },
-        Err(detail) => Decoded::Skip {
-            bytes: raw.total,
-            reason: SkipReason::Malformed {
-                cmd: raw.cmd,
-                detail,
-            },
-        },
-    }
+    decode_raw(buf).and_then(|raw| match response::parse(raw.cmd, raw.payload) {
+        Ok(response) => Ok(ResponseFrame {
+            addr: raw.addr,
+            response,
+        }),
+        Err(detail) => Err(SkipReason::Malformed {
+            cmd: raw.cmd,
+            detail,
+        }),
+    })
 }
 
 /// Appends the bytes of `frame` to `out`.
@@ -491,12 +452,6 @@ mod tests {
     fn checksum_matches_the_worked_example() {
         // PROTOCOLS.md §1: `A0 03 01 72` sums to 0x116 → check 0xEA.
         assert_eq!(checksum(&[0xA0, 0x03, 0x01, 0x72]), 0xEA);
-    }
-
-    #[test]
-    fn gen2_crc_is_crc16_genibus() {
-        // CRC-16/GENIBUS check value from the CRC catalogue.
-        assert_eq!(gen2_crc16(b"123456789"), 0xD64E);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! [`Response::Error`] — except where a one-byte *value* is the answer
 //! (0x75 antenna below 0x10, 0x77 power, 0x86 "no match" 0x01).
 
-use super::{gen2_crc16, pc_epc_len, serialize_u16_hex, ErrorCode, FrequencyRegion};
+use super::{pc_epc_len, serialize_u16_hex, ErrorCode, FrequencyRegion};
 use crate::tag::EpcBytes;
 use serde::Serialize;
 
@@ -291,7 +291,7 @@ fn write_tag_header(out: &mut Vec<u8>, count: u16, pc: u16, epc: &EpcBytes, extr
     let start = out.len();
     out.extend(pc.to_be_bytes());
     out.extend_from_slice(epc.as_slice());
-    let crc = gen2_crc16(&out[start..]);
+    let crc = crate::epc::gen2::crc16(&out[start..]);
     out.extend(crc.to_be_bytes());
 }
 
@@ -374,7 +374,7 @@ fn tag_record(d: &[u8]) -> Result<(u16, u16, EpcBytes, &[u8], [u8; 3]), &'static
         return Err("tag record shorter than the PC word's EPC length");
     }
     let crc = be16(d, 5 + n);
-    if crc != gen2_crc16(&d[3..5 + n]) {
+    if crc != crate::epc::gen2::crc16(&d[3..5 + n]) {
         return Err("tag CRC-16 over PC+EPC does not match");
     }
     let tail = [d[3 + data_len], d[4 + data_len], d[5 + data_len]];

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use shared::sync::ObservationBatch;
+use shared::sync::{Commission, ObservationBatch};
 use utoipa::ToSchema;
 
 mod openapi;
@@ -618,17 +618,6 @@ async fn grant_emergency_pass(
     Ok((StatusCode::CREATED, Json(pass)))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Commission {
-    pub commission_id: i64,
-    pub asset_id: i64,
-    /// EPC to write (hex).
-    pub epc: String,
-    /// `urn:epc:tag:giai-96:…` (or `giai-202` for non-numeric asset numbers)
-    pub tag_uri: String,
-    pub id_uri: String,
-}
-
 /// Allocate the GIAI EPC for an asset (company prefix + asset number;
 /// GIAI-96 when the number fits, GIAI-202 otherwise);
 /// the daemon writes it and then calls the confirm endpoint.
@@ -696,7 +685,7 @@ async fn confirm_commission(
 /// a daemon's: the batch must be under its `daemon_id` (or `daemon_id:…`)
 /// and name only its readers, else 403 `not_bound` and nothing is stored.
 #[utoipa::path(post, path = "/api/v1/readers/observations", tag = "readers",
-    request_body = openapi::ObservationBatchDoc, responses((status = 200, body = IngestOutcome),
+    request_body = ObservationBatch, responses((status = 200, body = IngestOutcome),
         (status = 401, description = "unknown, revoked or expired reader token", body = ErrorBody),
         (status = 403, description = "`not_bound`: another daemon's id, or a reader not bound to this daemon (field names which)", body = ErrorBody),
         (status = 422, description = "bad field, e.g. `sequence` outside 1..=9223372036854775807", body = ErrorBody)))]

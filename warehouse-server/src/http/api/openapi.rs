@@ -1,40 +1,12 @@
 //! The OpenAPI document served at `/api/v1/openapi.json`, generated from
-//! the handlers' annotations and the types they exchange.
+//! the handlers' annotations and the types they exchange. The daemon's
+//! wire types come from `shared` (its `openapi` feature), so their schema is
+//! derived from the very types both sides (de)serialize.
 
-use chrono::{DateTime, Utc};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 use super as api;
-
-/// Documentation mirror of `shared::sync::ObservationBatch` (the shared
-/// crate does not depend on utoipa); a unit test keeps the two in step.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ObservationBatchDoc {
-    /// The token's daemon id, or a sub-space of it (`edge-1:stocktake:…`).
-    pub daemon_id: String,
-    #[schema(minimum = 1, maximum = 9223372036854775807_i64)]
-    pub sequence: u64,
-    pub observations: Vec<ObservationDoc>,
-}
-
-/// Mirror of `shared::sync::Observation`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct ObservationDoc {
-    /// EPC bytes, hex.
-    pub epc: String,
-    /// One of the readers bound to the token's daemon.
-    pub reader: String,
-    pub antenna: u8,
-    pub first_seen: DateTime<Utc>,
-    pub last_seen: DateTime<Utc>,
-    pub count: u32,
-    pub peak_rssi: Option<i16>,
-    /// `seen`, `added` or `removed`.
-    pub kind: String,
-}
 
 struct BearerAuth;
 
@@ -68,7 +40,14 @@ impl Modify for BearerAuth {
         api::close_stocktake, api::stocktake_report,
         api::list_alarms, api::acknowledge_alarm, api::verify_log,
     ),
-    components(schemas(crate::http::error::ErrorBody, ObservationBatchDoc, ObservationDoc))
+    components(schemas(
+        crate::http::error::ErrorBody,
+        shared::sync::ObservationBatch,
+        shared::sync::Observation,
+        shared::sync::ObservationKind,
+        shared::sync::Commission,
+        shared::sync::StockTakeLine,
+    ))
 )]
 pub struct ApiDoc;
 
@@ -94,17 +73,39 @@ mod tests {
     }
 
     #[test]
-    fn batch_mirror_matches_shared_type() -> Result<(), serde_json::Error> {
+    fn observation_schema_names_every_field_the_type_writes() -> Result<(), serde_json::Error> {
         let json = serde_json::to_value(ApiDoc::openapi())?;
-        let doc = &json["components"]["schemas"]["ObservationDoc"]["properties"];
+        let schema = &json["components"]["schemas"]["Observation"];
         let sample = serde_json::json!({"epc":"01","reader":"r","antenna":1,
             "first_seen":"2026-01-01T00:00:00Z","last_seen":"2026-01-01T00:00:00Z",
-            "count":1,"peak_rssi":null,"kind":"seen"});
-        let o: shared::sync::Observation = serde_json::from_value(sample.clone())?;
+            "count":1,"peak_rssi":null,"kind":"seen","stocktake_id":7});
+        let o: shared::sync::Observation = serde_json::from_value(sample)?;
         let back = serde_json::to_value(o)?;
-        for key in back.as_object().into_iter().flat_map(|m| m.keys()) {
-            assert!(doc[key].is_object(), "ObservationDoc lacks `{key}`");
+        let keys: Vec<&String> = back
+            .as_object()
+            .into_iter()
+            .flat_map(|m| m.keys())
+            .collect();
+        assert!(keys.iter().any(|k| *k == "stocktake_id"));
+        for key in keys {
+            assert!(
+                schema["properties"][key].is_object(),
+                "Observation schema lacks `{key}`"
+            );
         }
+        let required = schema["required"].as_array().cloned().unwrap_or_default();
+        assert!(!required.contains(&serde_json::json!("stocktake_id")));
+        assert!(
+            json["components"]["schemas"]["Commission"]["properties"]["commission_id"].is_object()
+        );
+        // A stock-take's lines are the shared wire type, by reference.
+        assert_eq!(
+            json["components"]["schemas"]["Reconciliation"]["properties"]["lines"]["items"]["$ref"],
+            "#/components/schemas/StockTakeLine"
+        );
+        assert!(
+            json["components"]["schemas"]["StockTakeLine"]["properties"]["outcome"].is_object()
+        );
         Ok(())
     }
 }

@@ -1530,7 +1530,7 @@ async fn stocktake_page(State(st): State<AppState>, w: Web, Path(id): Path<i64>)
                                         @else { input type="hidden" name="epc" value=(l.epc.clone().unwrap_or_default()); }
                                         select name="action" {
                                             @for act in [crate::stocktake::ResolutionAction::Relocate, crate::stocktake::ResolutionAction::MarkMissing, crate::stocktake::ResolutionAction::Ignore] {
-                                                @if act.applies_to(l.outcome) { option value=(act.as_str()) { (w.t(act.as_str())) } }
+                                                @if crate::stocktake::applies_to(act, l.outcome) { option value=(act.as_str()) { (w.t(act.as_str())) } }
                                             }
                                         }
                                         input name="comment" placeholder=(w.t("comment"));

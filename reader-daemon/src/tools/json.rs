@@ -1,0 +1,316 @@
+//! A JSON writer for the flat objects the batch tools print (one decoded
+//! `Epc` per line). It drives the types' own `Serialize` (no second
+//! rendering) and writes the same bytes as serde_json, but copies a string
+//! whole when no byte needs escaping, which is every string an EPC renders
+//! to in practice; serde_json's byte-by-byte escape scan was ~40 % of
+//! `epc decode`. Anything but structs of strings, integers, booleans and
+//! options is refused with an error naming it.
+
+use std::fmt;
+use std::io::Write as _;
+
+use serde::ser::{self, Impossible, Serialize};
+
+/// Why a value could not be written as flat JSON.
+#[derive(Debug, thiserror::Error)]
+#[error("flat JSON writer: {0}")]
+pub struct Error(String);
+
+impl ser::Error for Error {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Self(msg.to_string())
+    }
+}
+
+/// Appends `value` as JSON to `out`.
+pub fn append(out: &mut Vec<u8>, value: &impl Serialize) -> Result<(), Error> {
+    value.serialize(Flat(out))
+}
+
+/// Whether any byte needs a JSON escape (a control byte, `"` or `\\`),
+/// eight bytes per step: a byte of `x` is below `n` (n ≤ 128) iff
+/// `(x - n·ONES) & !x & HIGH` has its high bit; equal to `c` iff `x ^ c·ONES`
+/// has a zero byte. Exact for "is there any", which is all we ask.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u8| x.wrapping_sub(u64::from(n) * ONES) & !x & HIGH;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        // A chunk of chunks_exact(8) always converts; [0; 8] would only
+        // send the string to serde_json's escaping.
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let hit = below(x, 0x20)
+            | below(x ^ (u64::from(b'"') * ONES), 1)
+            | below(x ^ (u64::from(b'\\') * ONES), 1);
+        if hit != 0 {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
+/// A JSON string: copied whole when nothing needs escaping, else escaped
+/// by serde_json (so both paths give serde_json's bytes).
+fn string(out: &mut Vec<u8>, s: &str) -> Result<(), Error> {
+    if needs_escape(s.as_bytes()) {
+        return serde_json::to_writer(out, s).map_err(|e| Error(e.to_string()));
+    }
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+    Ok(())
+}
+
+fn unsupported(what: &str) -> Error {
+    Error(format!("{what} is not written by this writer"))
+}
+
+struct Flat<'a>(&'a mut Vec<u8>);
+
+macro_rules! integers {
+    ($($method:ident: $t:ty),*) => {$(
+        fn $method(self, v: $t) -> Result<(), Error> {
+            write!(self.0, "{v}").map_err(|e| Error(e.to_string()))
+        }
+    )*};
+}
+
+impl<'a> ser::Serializer for Flat<'a> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Impossible<(), Error>;
+    type SerializeTuple = Impossible<(), Error>;
+    type SerializeTupleStruct = Impossible<(), Error>;
+    type SerializeTupleVariant = Impossible<(), Error>;
+    type SerializeMap = Impossible<(), Error>;
+    type SerializeStruct = Struct<'a>;
+    type SerializeStructVariant = Impossible<(), Error>;
+
+    integers!(serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+              serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64);
+
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.0.extend_from_slice(if v { b"true" } else { b"false" });
+        Ok(())
+    }
+    fn serialize_f32(self, _: f32) -> Result<(), Error> {
+        Err(unsupported("a float"))
+    }
+    fn serialize_f64(self, _: f64) -> Result<(), Error> {
+        Err(unsupported("a float"))
+    }
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        string(self.0, v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        string(self.0, v)
+    }
+    /// Display values (hex) render straight into the output, then are
+    /// escaped in place only if they need it.
+    fn collect_str<T: ?Sized + fmt::Display>(self, v: &T) -> Result<(), Error> {
+        let start = self.0.len();
+        self.0.push(b'"');
+        write!(self.0, "{v}").map_err(|e| Error(e.to_string()))?;
+        if needs_escape(&self.0[start + 1..]) {
+            let text =
+                String::from_utf8(self.0.split_off(start + 1)).map_err(|e| Error(e.to_string()))?;
+            self.0.truncate(start);
+            return string(self.0, &text);
+        }
+        self.0.push(b'"');
+        Ok(())
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), Error> {
+        Err(unsupported("a byte array"))
+    }
+    fn serialize_none(self) -> Result<(), Error> {
+        self.serialize_unit()
+    }
+    fn serialize_some<T: ?Sized + Serialize>(self, v: &T) -> Result<(), Error> {
+        v.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        self.0.extend_from_slice(b"null");
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, v: &'static str) -> Result<(), Error> {
+        string(self.0, v)
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<(), Error> {
+        v.serialize(self)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), Error> {
+        Err(unsupported("an enum with data"))
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
+        Err(unsupported("a sequence"))
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
+        Err(unsupported("a tuple"))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, Error> {
+        Err(unsupported("a tuple struct"))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        Err(unsupported("an enum with data"))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
+        Err(unsupported("a map"))
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Struct<'a>, Error> {
+        self.0.push(b'{');
+        Ok(Struct {
+            out: self.0,
+            first: true,
+        })
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        Err(unsupported("an enum with data"))
+    }
+}
+
+struct Struct<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl ser::SerializeStruct for Struct<'_> {
+    type Ok = ();
+    type Error = Error;
+
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(b',');
+        }
+        string(self.out, key)?;
+        self.out.push(b':');
+        value.serialize(Flat(self.out))
+    }
+
+    fn end(self) -> Result<(), Error> {
+        self.out.push(b'}');
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Same bytes as serde_json for every scheme, raw EPCs (with AFI) and
+    /// GIAI-202 text that needs URI escaping.
+    #[test]
+    fn writes_what_serde_json_writes() {
+        let hex = [
+            "3074257BF7194E4000001A85",
+            "3434257BF40000000000162E",
+            "3114257BF4499602D2000000",
+            "3374257BF40C0E4000000190",
+            "E2801160600002054CC2FA21",
+            "",
+            "3574257BF4C1E2E5C50F0830C00000000000000000000000000000",
+        ];
+        let mut checked = 0;
+        for h in hex {
+            let mut bytes = Vec::new();
+            if shared::hex::decode_bytes_into(h.as_bytes(), &mut bytes).is_err() {
+                continue;
+            }
+            for epc in [
+                shared::epc::decode(&bytes),
+                shared::epc::decode_with_pc(
+                    shared::epc::gen2::PcWord(0x3500 | 0x0100 | 0xC1),
+                    &bytes,
+                ),
+            ] {
+                let mut ours = Vec::new();
+                let result = append(&mut ours, &epc);
+                assert!(result.is_ok(), "{h}: {result:?}");
+                let theirs = serde_json::to_vec(&epc).unwrap_or_default();
+                assert_eq!(
+                    String::from_utf8_lossy(&ours),
+                    String::from_utf8_lossy(&theirs),
+                    "{h}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 10);
+    }
+
+    #[test]
+    fn finds_every_byte_that_needs_escaping_at_every_position() {
+        for len in 0..20 {
+            for at in 0..len {
+                for bad in (0u8..0x20).chain([b'"', b'\\']) {
+                    let mut s = vec![b'a'; len];
+                    s[at] = bad;
+                    assert!(needs_escape(&s), "{bad:#x} at {at} of {len}");
+                }
+                let mut fine = vec![b'~'; len];
+                fine[at] = 0x7F;
+                assert!(!needs_escape(&fine), "0x7f at {at} of {len}");
+                assert!(!needs_escape("é!#[]".as_bytes()));
+            }
+        }
+    }
+
+    #[test]
+    fn escapes_like_serde_json() {
+        #[derive(serde::Serialize)]
+        struct S<'a> {
+            text: &'a str,
+            shown: Option<u8>,
+            flag: bool,
+        }
+        let v = S {
+            text: "a\"b\\c\nd\u{1}é",
+            shown: None,
+            flag: true,
+        };
+        let mut ours = Vec::new();
+        assert!(append(&mut ours, &v).is_ok());
+        assert_eq!(ours, serde_json::to_vec(&v).unwrap_or_default());
+        let mut out = Vec::new();
+        let refused = append(&mut out, &vec![1u8]);
+        assert!(refused.is_err_and(|e| e.to_string().contains("sequence")));
+    }
+}
