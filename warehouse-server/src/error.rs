@@ -17,6 +17,8 @@ pub enum ErrorKind {
     Forbidden,
     /// 404: the named thing does not exist.
     NotFound,
+    /// 405: the path exists but not with this method.
+    MethodNotAllowed,
     /// 409: conflicts with what is stored (duplicate, wrong state).
     Conflict,
     /// 413: the body is larger than the configured limit.
@@ -224,6 +226,8 @@ pub enum Reason {
         id: i64,
     },
     NoRoute,
+    /// The path exists, but not with the request's method.
+    MethodNotAllowed,
     /// A unique value already used (SQLite's words in `detail`).
     Duplicate {
         field: Option<String>,
@@ -384,6 +388,7 @@ impl Reason {
             R::ConstraintViolated { .. } => (K::Conflict, "constraint"),
             R::NotFound { .. } => (K::NotFound, "not_found"),
             R::NoRoute => (K::NotFound, "no_route"),
+            R::MethodNotAllowed => (K::MethodNotAllowed, "method_not_allowed"),
         }
     }
 
@@ -542,6 +547,9 @@ impl Reason {
             R::NotFound { what, id } => format!("{what} {id} not found"),
             R::DoesNotExist { field, id } => format!("{field} {id} does not exist"),
             R::NoRoute => "no such endpoint; see /api/v1/openapi.json".into(),
+            R::MethodNotAllowed => {
+                "this endpoint does not take this method; see /api/v1/openapi.json".into()
+            }
             R::Duplicate { detail, .. } => {
                 format!("a record with this value already exists ({detail})")
             }
@@ -648,6 +656,7 @@ impl Reason {
             R::NotFound { what, id } => format!("找不到{}（{id}）", noun_zh(what)),
             R::DoesNotExist { field, id } => format!("{}（{id}）不存在", label(field)),
             R::NoRoute => "没有这个页面".into(),
+            R::MethodNotAllowed => "这个页面不支持这种操作".into(),
             R::Duplicate { field, .. } => match field.as_deref() {
                 Some(f) if !field_label(f).is_empty() => {
                     format!("{}已存在，不能重复", field_label(f))
@@ -768,6 +777,7 @@ impl AppError {
                 _ => "填写的内容有误".into(),
             },
             (ErrorKind::NotFound, _) => "找不到要找的记录".into(),
+            (ErrorKind::MethodNotAllowed, _) => "这个页面不支持这种操作".into(),
             (ErrorKind::Conflict, _) => "与已有的记录冲突".into(),
             (ErrorKind::PayloadTooLarge, _) => "内容过大".into(),
             (ErrorKind::Unauthenticated, _) => "请重新登录".into(),
@@ -986,6 +996,7 @@ mod tests {
                 id: f("424242"),
             },
             R::NoRoute,
+            R::MethodNotAllowed,
             R::DoesNotExist {
                 field: f("location_id"),
                 id: 12,
@@ -1060,9 +1071,10 @@ mod tests {
             R::BadAssetNumber { .. } => 49,
             R::OneHolder => 50,
             R::DoesNotExist { .. } => 51,
+            R::MethodNotAllowed => 52,
         }
     }
-    const VARIANTS: usize = 52;
+    const VARIANTS: usize = 53;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use crate::error::{in_range, AppError, AppResult, Reason};
 use crate::input::string_enum;
 use crate::input::{optional_text, parse_date};
-use crate::money::non_negative;
+use crate::money::amount;
 use crate::policy::Role;
 use crate::register::Condition;
 
@@ -685,7 +685,7 @@ impl NewRequest {
             in_range("quantity", q, 1, 100_000)?;
         }
         if let Some(b) = self.budget_fen {
-            non_negative("budget_fen", b)?;
+            amount("budget_fen", b)?;
         }
         Ok(CheckedRequest {
             reason,
