@@ -301,6 +301,7 @@ pub struct AssetPatch {
 
 /// Search filters for the register.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AssetQuery {
     /// Substring of name or asset number.

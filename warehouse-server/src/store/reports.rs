@@ -16,7 +16,9 @@ pub struct Report {
     /// Chinese title for people.
     pub title: String,
     pub columns: Vec<String>,
-    #[schema(value_type = Vec<Vec<Object>>)]
+    /// Each row is an array of cells in `columns` order: numbers, text or
+    /// null.
+    #[schema(value_type = Vec<Vec<serde_json::Value>>)]
     pub rows: Vec<Vec<Value>>,
     #[schema(value_type = Object)]
     pub totals: Value,

@@ -154,6 +154,7 @@ async fn purchase_matches(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// The file's name as the user knows it.
     pub filename: String,
@@ -162,7 +163,8 @@ pub struct UploadQuery {
 /// Attach a file (PDF, PNG, JPEG or WebP, at most 5 MiB) as the raw body
 /// with its Content-Type.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/documents", tag = "requests",
-    params(UploadQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    params(UploadQuery), request_body(content((Vec<u8> = "application/pdf"), (Vec<u8> = "image/png"),
+        (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"))),
     responses((status = 201, body = DocumentInfo), (status = 413, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn upload_document(
@@ -216,7 +218,8 @@ async fn list_documents(
 
 /// Download an attachment (always as an attachment, never rendered inline).
 #[utoipa::path(get, path = "/api/v1/documents/{id}", tag = "requests",
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>)))]
+    responses((status = 200, content((Vec<u8> = "application/pdf"), (Vec<u8> = "image/png"),
+        (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp")))))]
 async fn download_document(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -261,6 +264,7 @@ async fn unlist_idle(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListingQuery {
     pub category_id: Option<i64>,
     pub page: Option<i64>,
@@ -357,6 +361,7 @@ async fn list_reports(ctx: Ctx) -> AppResult<Json<Vec<ReportName>>> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// `json` (default) or `csv`.
     pub format: Option<String>,
