@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, every crate's unit, property and
-# end-to-end tests. The README's test command and .ci/run both call this.
+# end-to-end tests, then a short run of every fuzz target. The README's test
+# command and .ci/run both call this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,3 +28,10 @@ if [ "$total" -eq 0 ]; then
   exit 1
 fi
 echo "== $total tests passed"
+
+# Every fuzz target for a short, bounded run on the stable toolchain
+# (docs/fuzzing.md); a crash fails the suite. FUZZ_SECONDS=0 skips it.
+fuzz_seconds=${FUZZ_SECONDS:-20}
+if [ "$fuzz_seconds" -gt 0 ]; then
+  bash scripts/fuzz.sh "$fuzz_seconds"
+fi

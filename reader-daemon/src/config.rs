@@ -36,6 +36,41 @@ pub struct ServerConfig {
     /// Seconds before one HTTP request is abandoned.
     #[serde(default = "default_request_timeout_s")]
     pub request_timeout_s: f64,
+    /// Allow an `http://` URL to a host other than loopback. Off by
+    /// default: plain HTTP would carry the reader token and every batch in
+    /// the clear across the network (see [`check_server_url`]).
+    #[serde(default)]
+    pub allow_plain_http: bool,
+}
+
+/// The server URL rule: `https://` anywhere; `http://` only to this machine
+/// (`localhost`, 127.0.0.0/8, `::1`), where nothing crosses a network, or
+/// when `server.allow_plain_http = true` says an operator chose it.
+pub fn check_server_url(url: &str, allow_plain_http: bool) -> Result<(), String> {
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| format!("server.url {url:?} is not a URL: {e}"))?;
+    let Some(host) = parsed.host_str() else {
+        return Err(format!("server.url {url:?} names no host"));
+    };
+    // IPv6 hosts come bracketed; IPv4 ones already normalised (0x7f.1 → 127.0.0.1).
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback || allow_plain_http => Ok(()),
+        "http" => Err(format!(
+            "server.url {url:?} is plain http to another machine: the reader token and every \
+             batch would cross the network unencrypted. Use https://, or set \
+             server.allow_plain_http = true if this network is trusted"
+        )),
+        other => Err(format!(
+            "server.url {url:?} must start with https:// (or http:// to this machine), not {other}://"
+        )),
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -218,12 +253,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
-        if !(self.server.url.starts_with("http://") || self.server.url.starts_with("https://")) {
-            return Err(format!(
-                "server.url {:?} must start with http:// or https://",
-                self.server.url
-            ));
-        }
+        check_server_url(&self.server.url, self.server.allow_plain_http)?;
         if !(0.1..=600.0).contains(&self.server.request_timeout_s) {
             return Err("server.request_timeout_s must be between 0.1 and 600".into());
         }
@@ -393,5 +423,47 @@ mod tests {
         let dup = EXAMPLE.replace("hand-1", "gate-1");
         let e = Config::parse(&dup, Path::new("x.toml")).map(|_| ());
         assert!(format!("{e:?}").contains("twice"), "{e:?}");
+    }
+
+    #[test]
+    fn plain_http_only_to_this_machine_unless_allowed() {
+        for ok in [
+            "https://warehouse.example.gov.cn",
+            "https://10.0.0.5:8443/",
+            "http://127.0.0.1:8080",
+            "http://127.3.2.1",
+            "http://localhost:8080",
+            "http://LOCALHOST",
+            "http://[::1]:8080",
+        ] {
+            assert_eq!(check_server_url(ok, false), Ok(()), "{ok}");
+        }
+        for remote in [
+            "http://10.0.0.5:8080",
+            "http://warehouse.example.gov.cn",
+            "http://localhost.example.com",
+            "http://[::2]",
+        ] {
+            let e = check_server_url(remote, false).err().unwrap_or_default();
+            assert!(e.contains("allow_plain_http"), "{remote}: {e}");
+            assert_eq!(check_server_url(remote, true), Ok(()), "{remote}");
+        }
+        for bad in [
+            "ftp://127.0.0.1",
+            "127.0.0.1:8080",
+            "not a url",
+            "unix:/run/x",
+        ] {
+            assert!(check_server_url(bad, true).is_err(), "{bad}");
+        }
+        // Through the config file, naming the key to set.
+        let remote = EXAMPLE.replace("http://127.0.0.1:8080", "http://10.0.0.5:8080");
+        let e = Config::parse(&remote, Path::new("x.toml")).map(|_| ());
+        assert!(format!("{e:?}").contains("allow_plain_http"), "{e:?}");
+        let allowed = remote.replace(
+            "token = \"rt_secret\"",
+            "token = \"rt_secret\"\nallow_plain_http = true",
+        );
+        assert!(Config::parse(&allowed, Path::new("x.toml")).is_ok());
     }
 }

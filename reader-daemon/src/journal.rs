@@ -37,6 +37,51 @@ pub enum JournalError {
     Sql(#[from] rusqlite::Error),
     #[error("journal holds a corrupt row (observation {id}): {detail}")]
     Corrupt { id: i64, detail: String },
+    /// The next batch would need a sequence above [`MAX_SEQUENCE`].
+    #[error(
+        "journal: no sequence left after {last}: the server takes sequences up to {MAX_SEQUENCE}; \
+         move this journal aside and start the daemon under a new daemon.id"
+    )]
+    SequencesExhausted { last: u64 },
+    #[error(transparent)]
+    AckAboveSent(#[from] AckAboveSent),
+}
+
+/// Highest batch sequence: the server (and this journal's SQLite columns)
+/// store sequences as signed 64-bit integers.
+pub const MAX_SEQUENCE: u64 = i64::MAX as u64;
+
+/// An acknowledgement naming a mark above the batch it answers. Batches go
+/// one at a time in sequence order, so the batch answered is the highest
+/// this daemon has sent: a higher mark was set by someone else posting
+/// under this daemon's id (a forged or copied token), or this journal
+/// replaced one whose batches the server already has. Forgetting up to it
+/// would delete batches the server never applied, so the journal refuses
+/// it and keeps everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "server acknowledged through sequence {applied_through}, above batch {sent}, the highest \
+     this daemon has sent: another client is posting under this daemon.id, or this journal \
+     replaced an older one; nothing was deleted. Check the server's readers and tokens, or give \
+     this daemon a new daemon.id"
+)]
+pub struct AckAboveSent {
+    pub sent: u64,
+    pub applied_through: u64,
+}
+
+impl AckAboveSent {
+    /// The rule: an ack of batch `sent` may name at most `sent` (and never
+    /// more than a sequence can be).
+    pub fn check(sent: u64, ack: BatchAck) -> Result<(), Self> {
+        if ack.applied_through > sent.min(MAX_SEQUENCE) {
+            return Err(Self {
+                sent,
+                applied_through: ack.applied_through,
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Size limits of the journal.
@@ -177,11 +222,13 @@ impl Journal {
         Ok(v.unwrap_or(0).max(0) as u64)
     }
 
+    /// Counters and marks are SQLite integers: a value past `i64::MAX`
+    /// saturates there rather than wrapping negative (and reading back 0).
     fn set_meta(tx: &Connection, key: &str, value: u64) -> rusqlite::Result<()> {
         tx.execute(
             "INSERT INTO meta(key, value) VALUES (?1, ?2)
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            params![key, value as i64],
+            params![key, i64::try_from(value).unwrap_or(i64::MAX)],
         )?;
         Ok(())
     }
@@ -189,6 +236,14 @@ impl Journal {
     fn add_meta(tx: &Connection, key: &str, delta: u64) -> rusqlite::Result<()> {
         let v = Self::meta(tx, key)?;
         Self::set_meta(tx, key, v.saturating_add(delta))
+    }
+
+    /// The sequence after the highest ever issued or acknowledged.
+    fn next_sequence(tx: &Connection) -> Result<u64, JournalError> {
+        let last = Self::meta(tx, "last_seq")?.max(Self::meta(tx, "applied_through")?);
+        last.checked_add(1)
+            .filter(|&seq| seq <= MAX_SEQUENCE)
+            .ok_or(JournalError::SequencesExhausted { last })
     }
 
     /// Commits `observations` in one transaction, making room first if the
@@ -353,7 +408,7 @@ impl Journal {
                 if pending == 0 || (pending < max as i64 && !old_enough) {
                     return Ok(None);
                 }
-                let seq = Self::meta(&tx, "last_seq")?.max(Self::meta(&tx, "applied_through")?) + 1;
+                let seq = Self::next_sequence(&tx)?;
                 let moved = tx.execute(
                     "UPDATE observation SET batch_seq = ?1 WHERE id IN (
                        SELECT id FROM observation WHERE batch_seq IS NULL ORDER BY id LIMIT ?2)",
@@ -428,45 +483,12 @@ impl Journal {
     }
 
     /// Applies the server's acknowledgement of batch `sent`: forgets every
-    /// batch up to `applied_through`. If the server has applied sequences
-    /// this journal never issued (the journal was lost or replaced), the
-    /// unacknowledged batches are renumbered above the server's mark so
-    /// they are not mistaken for repeats. Returns observations forgotten.
+    /// batch up to `applied_through`. A mark above `sent` is refused with
+    /// [`AckAboveSent`] and nothing changes. Returns observations forgotten.
     pub fn ack(&mut self, sent: u64, ack: BatchAck) -> Result<u64, JournalError> {
-        let tx = self.conn.transaction()?;
-        let last_seq = Self::meta(&tx, "last_seq")?;
+        AckAboveSent::check(sent, ack)?;
         let mark = ack.applied_through;
-        if !ack.applied && mark > last_seq {
-            tracing::warn!(
-                sent,
-                server_applied_through = mark,
-                journal_last_seq = last_seq,
-                "the server has applied sequences this journal never issued \
-                 (journal replaced?); renumbering unacknowledged batches above its mark"
-            );
-            let shift = mark - sent + 1;
-            // Descending so no new number collides with an old one.
-            let seqs: Vec<i64> = {
-                let mut stmt =
-                    tx.prepare("SELECT seq FROM batch WHERE seq >= ?1 ORDER BY seq DESC")?;
-                let rows = stmt.query_map([sent as i64], |r| r.get(0))?;
-                rows.collect::<Result<_, _>>()?
-            };
-            let mut highest = last_seq;
-            for old in seqs {
-                let new = old + shift as i64;
-                tx.execute("UPDATE batch SET seq = ?1 WHERE seq = ?2", [new, old])?;
-                tx.execute(
-                    "UPDATE observation SET batch_seq = ?1 WHERE batch_seq = ?2",
-                    [new, old],
-                )?;
-                highest = highest.max(new as u64);
-            }
-            Self::set_meta(&tx, "last_seq", highest.max(mark))?;
-            Self::set_meta(&tx, "applied_through", mark)?;
-            tx.commit()?;
-            return Ok(0);
-        }
+        let tx = self.conn.transaction()?;
         let forgotten = tx.execute(
             "DELETE FROM observation WHERE batch_seq IS NOT NULL AND batch_seq <= ?1",
             [mark as i64],
@@ -738,33 +760,76 @@ mod tests {
     }
 
     #[test]
-    fn a_replaced_journal_renumbers_above_the_servers_mark() -> R {
+    fn an_ack_above_the_batch_sent_is_refused_and_the_journal_kept() -> R {
         let mut j = Journal::open(Path::new(":memory:"), limits(1000))?;
         j.append(&(0..4).map(obs).collect::<Vec<_>>())?;
-        let b1 = j.next_batch("d", 2, Duration::ZERO)?.map(|b| b.sequence);
-        assert_eq!(b1, Some(1));
-        // The server already applied up to 40 from a previous journal.
+        let b1 = j.next_batch("d", 2, Duration::ZERO)?;
+        assert_eq!(b1.as_ref().map(|b| b.sequence), Some(1));
+        // Someone posted sequence i64::MAX under this daemon's id; the
+        // server now answers every batch with that mark, applied or not.
+        for applied in [false, true] {
+            let forged = BatchAck {
+                applied_through: MAX_SEQUENCE,
+                applied,
+            };
+            match j.ack(1, forged) {
+                Err(JournalError::AckAboveSent(r)) => {
+                    assert_eq!((r.sent, r.applied_through), (1, MAX_SEQUENCE));
+                    let text = r.to_string();
+                    assert!(text.contains("nothing was deleted"), "{text}");
+                    assert!(text.contains("daemon.id"), "{text}");
+                }
+                other => panic!("forged ack gave {other:?}"),
+            }
+        }
+        // Nothing forgotten, nothing renumbered: the same batch comes back.
+        assert_eq!(j.next_batch("d", 2, Duration::ZERO)?, b1);
+        let s = j.stats()?;
+        assert_eq!((s.backlog, s.last_seq, s.applied_through), (4, 1, 0));
+        // One above is as refused as i64::MAX; the batch's own mark is fine.
+        let one_above = BatchAck {
+            applied_through: 2,
+            applied: false,
+        };
+        assert!(matches!(
+            j.ack(1, one_above),
+            Err(JournalError::AckAboveSent(_))
+        ));
+        let own = BatchAck {
+            applied_through: 1,
+            applied: true,
+        };
+        assert_eq!(j.ack(1, own)?, 2);
+        let b2 = j.next_batch("d", 2, Duration::ZERO)?;
+        assert_eq!(b2.map(|b| b.sequence), Some(2));
+        assert!(j.check()?.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn sequences_stop_with_a_clear_error_at_the_limit() -> R {
+        let mut j = Journal::open(Path::new(":memory:"), limits(1000))?;
+        Journal::set_meta(&j.conn, "last_seq", MAX_SEQUENCE - 1)?;
+        j.append(&(0..4).map(obs).collect::<Vec<_>>())?;
+        let last = j.next_batch("d", 2, Duration::ZERO)?;
+        assert_eq!(last.map(|b| b.sequence), Some(MAX_SEQUENCE));
         j.ack(
-            1,
+            MAX_SEQUENCE,
             BatchAck {
-                applied_through: 40,
-                applied: false,
-            },
-        )?;
-        let b = j.next_batch("d", 2, Duration::ZERO)?;
-        assert_eq!(
-            b.as_ref().map(|b| (b.sequence, b.observations.len())),
-            Some((41, 2))
-        );
-        j.ack(
-            41,
-            BatchAck {
-                applied_through: 41,
+                applied_through: MAX_SEQUENCE,
                 applied: true,
             },
         )?;
-        let b = j.next_batch("d", 2, Duration::ZERO)?;
-        assert_eq!(b.map(|b| b.sequence), Some(42));
+        match j.next_batch("d", 2, Duration::ZERO) {
+            Err(e @ JournalError::SequencesExhausted { last }) => {
+                assert_eq!(last, MAX_SEQUENCE);
+                assert!(e.to_string().contains("new daemon.id"), "{e}");
+            }
+            other => panic!("past the limit gave {other:?}"),
+        }
+        // Nothing was numbered or lost: the two observations still wait.
+        let s = j.stats()?;
+        assert_eq!((s.pending, s.batches_in_flight), (2, 0));
         assert!(j.check()?.is_empty());
         Ok(())
     }

@@ -175,6 +175,12 @@ pub fn render_metrics(r: &StatusReport) -> String {
         one(f64::from(sy.consecutive_failures)),
     );
     family(
+        "reader_daemon_sync_acks_refused_total",
+        "counter",
+        "Acknowledgements refused for naming a sequence above the batch sent (someone else posts under this daemon id).",
+        one(sy.acks_refused as f64),
+    );
+    family(
         "reader_daemon_sync_requests_total",
         "counter",
         "Batch POSTs made.",
@@ -268,12 +274,17 @@ pub fn render_human(r: &StatusReport, stale: bool) -> String {
     let sy = &r.sync;
     let _ = writeln!(
         s,
-        "sync: last success {}, acked through sequence {}, failures in a row {}{}",
+        "sync: last success {}, acked through sequence {}, failures in a row {}{}{}",
         sy.last_success
             .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
             .unwrap_or_else(|| "never".into()),
         j.applied_through,
         sy.consecutive_failures,
+        if sy.acks_refused > 0 {
+            format!(", acks refused (above the batch sent) {}", sy.acks_refused)
+        } else {
+            String::new()
+        },
         sy.last_error
             .as_ref()
             .filter(|_| sy.consecutive_failures > 0)
@@ -316,7 +327,10 @@ mod tests {
                 backlog: 10,
                 ..JournalStats::default()
             },
-            sync: SyncStatus::default(),
+            sync: SyncStatus {
+                acks_refused: 3,
+                ..SyncStatus::default()
+            },
             observations_committed: 0,
         }
     }
@@ -331,6 +345,10 @@ mod tests {
         assert!(text.contains("reader_daemon_reader_up{reader=\"gate \\\"1\\\"\"} 1"));
         assert!(text.contains("reader_daemon_journal_backlog 10"));
         assert!(text.contains("# TYPE reader_daemon_reconnects_total counter"));
+        assert!(
+            text.contains("reader_daemon_sync_acks_refused_total 3"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -341,6 +359,10 @@ mod tests {
         let text = render_human(&back, true);
         assert!(text.contains("STALE"), "{text}");
         assert!(text.contains("running"), "{text}");
+        assert!(
+            text.contains("acks refused (above the batch sent) 3"),
+            "{text}"
+        );
         Ok(())
     }
 }

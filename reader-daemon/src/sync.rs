@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use shared::sync::{BatchAck, ObservationBatch, OBSERVATIONS_PATH};
 use tokio::sync::{watch, Notify};
 
-use crate::journal::Journal;
+use crate::journal::{Journal, JournalError};
 
 /// Exponential back-off with "equal jitter": the n-th consecutive failure
 /// waits between half and all of `min(max, base · 2ⁿ)`, so retries from many
@@ -115,6 +115,11 @@ pub struct SyncStatus {
     pub batches_acked: u64,
     pub observations_acked: u64,
     pub requests: u64,
+    /// Acknowledgements the journal refused because they named a sequence
+    /// above the batch sent ([`crate::journal::AckAboveSent`]): someone else
+    /// posts under this daemon's id. Any at all needs an operator.
+    #[serde(default)]
+    pub acks_refused: u64,
     /// Read-to-ack latency of the last acknowledged batch's newest
     /// observation, ms.
     pub last_latency_ms: Option<i64>,
@@ -261,58 +266,66 @@ pub async fn run(
             other => other,
         };
         let now = Utc::now();
-        match outcome {
-            Outcome::Acked(ack) => {
-                let forgotten = with_journal(&journal, move |j| j.ack(seq, ack)).await;
-                match forgotten {
-                    Some(Ok(n)) => {
-                        backoff.succeeded();
-                        let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
-                        s.last_success = Some(now);
-                        s.last_attempt = Some(now);
-                        s.consecutive_failures = 0;
-                        s.batches_acked += 1;
-                        s.observations_acked += n;
-                        s.requests += 1;
-                        s.last_latency_ms = newest.map(|t| (now - t).num_milliseconds());
-                        tracing::debug!(
-                            sequence = seq,
-                            observations = n,
-                            applied = ack.applied,
-                            "batch acknowledged"
-                        );
-                    }
-                    Some(Err(e)) => {
-                        tracing::error!(error = %e, sequence = seq, "cannot record the ack; the batch will be resent");
-                        sleep_or_shutdown(Duration::from_secs(1), &mut shutdown).await;
-                    }
-                    None => return,
-                }
-            }
-            Outcome::Retry { reason, loud } => {
-                let wait = backoff.failed(rand::thread_rng().gen_range(0.0..=1.0));
-                {
+        // Some((reason, loud)) when the batch stays and is retried later.
+        let failure = match outcome {
+            Outcome::Acked(ack) => match with_journal(&journal, move |j| j.ack(seq, ack)).await {
+                Some(Ok(n)) => {
+                    backoff.succeeded();
                     let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
+                    s.last_success = Some(now);
                     s.last_attempt = Some(now);
-                    s.last_error = Some(reason.clone());
-                    s.consecutive_failures = backoff.failures();
+                    s.consecutive_failures = 0;
+                    s.batches_acked += 1;
+                    s.observations_acked += n;
                     s.requests += 1;
-                }
-                if loud {
-                    tracing::error!(
+                    s.last_latency_ms = newest.map(|t| (now - t).num_milliseconds());
+                    tracing::debug!(
                         sequence = seq,
-                        retry_in_ms = wait.as_millis() as u64,
-                        "{reason}"
+                        observations = n,
+                        applied = ack.applied,
+                        "batch acknowledged"
                     );
-                } else {
-                    tracing::warn!(
-                        sequence = seq,
-                        retry_in_ms = wait.as_millis() as u64,
-                        "{reason}"
-                    );
+                    None
                 }
-                sleep_or_shutdown(wait, &mut shutdown).await;
+                Some(Err(JournalError::AckAboveSent(refused))) => {
+                    status
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .acks_refused += 1;
+                    Some((refused.to_string(), true))
+                }
+                Some(Err(e)) => {
+                    tracing::error!(error = %e, sequence = seq, "cannot record the ack; the batch will be resent");
+                    sleep_or_shutdown(Duration::from_secs(1), &mut shutdown).await;
+                    None
+                }
+                None => return,
+            },
+            Outcome::Retry { reason, loud } => Some((reason, loud)),
+        };
+        if let Some((reason, loud)) = failure {
+            let wait = backoff.failed(rand::thread_rng().gen_range(0.0..=1.0));
+            {
+                let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
+                s.last_attempt = Some(now);
+                s.last_error = Some(reason.clone());
+                s.consecutive_failures = backoff.failures();
+                s.requests += 1;
             }
+            if loud {
+                tracing::error!(
+                    sequence = seq,
+                    retry_in_ms = wait.as_millis() as u64,
+                    "{reason}"
+                );
+            } else {
+                tracing::warn!(
+                    sequence = seq,
+                    retry_in_ms = wait.as_millis() as u64,
+                    "{reason}"
+                );
+            }
+            sleep_or_shutdown(wait, &mut shutdown).await;
         }
     }
 }

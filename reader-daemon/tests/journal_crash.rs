@@ -7,6 +7,8 @@
 //! journal, and checks SQLite's integrity, the journal's invariants and that
 //! nothing the child had reported committed is missing.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -14,38 +16,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use rand::Rng;
 use reader_daemon::journal::{Journal, Limits};
-use shared::sync::{BatchAck, Observation, ObservationKind};
-use shared::tag::EpcBytes;
+use shared::sync::{BatchAck, Observation};
+use support::observation;
 
 const LIMITS: Limits = Limits {
     max_observations: 1_000_000,
     warn_fraction: 0.8,
 };
 
-fn observation(n: u64) -> Result<Observation, Box<dyn std::error::Error>> {
-    let mut epc = [0x30u8; 12];
-    epc[4..].copy_from_slice(&n.to_be_bytes());
-    let at = DateTime::<Utc>::from_timestamp_micros(1_767_225_600_000_000 + n as i64)
-        .ok_or("time out of range")?;
-    Ok(Observation {
-        epc: EpcBytes::new(&epc)?,
-        reader: "soak".into(),
-        antenna: 1,
-        first_seen: at,
-        last_seen: at,
-        count: 1,
-        peak_rssi: Some(-60),
-        kind: ObservationKind::Seen,
-        stocktake_id: None,
-    })
-}
-
 /// The child's work; a no-op when run as an ordinary test.
 #[test]
-fn soak_worker() -> Result<(), Box<dyn std::error::Error>> {
+fn soak_worker() -> support::R {
     let Some(path) = std::env::var_os("JOURNAL_SOAK_PATH") else {
         return Ok(());
     };

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use shared::sync::ObservationKind;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{in_range, AppResult};
 use crate::input::required_text;
 use crate::register::ReaderRole;
 
@@ -50,15 +50,12 @@ impl EmergencyPassRequest {
     /// The trimmed reason and the validity in milliseconds.
     pub fn validate(&self) -> AppResult<(String, i64)> {
         let reason = required_text("reason", &self.reason, 500)?;
-        if !(1..=MAX_PASS_MINUTES).contains(&self.valid_minutes) {
-            return Err(AppError::invalid(
-                "valid_minutes",
-                format!(
-                    "valid_minutes must be 1 to {MAX_PASS_MINUTES}, not {}",
-                    self.valid_minutes
-                ),
-            ));
-        }
+        in_range(
+            "valid_minutes",
+            i64::from(self.valid_minutes),
+            1,
+            i64::from(MAX_PASS_MINUTES),
+        )?;
         Ok((reason, i64::from(self.valid_minutes) * 60_000))
     }
 }

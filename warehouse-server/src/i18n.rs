@@ -344,6 +344,9 @@ pub fn field_label(field: &str) -> &'static str {
         "holder_unit_id" => "持有单位",
         "reader_ids" => "读写器",
         "username" => "用户名",
+        "kind" => "申请类型",
+        "stage" => "阶段",
+        "asset_numbers" => "资产编号",
         "password" => "密码",
         _ => "",
     }

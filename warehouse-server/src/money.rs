@@ -59,8 +59,12 @@ pub fn amount(field: &str, fen: i64) -> AppResult<i64> {
 /// naming `field`, never a float or a wrapped number.
 pub fn total(field: &str, amounts: impl IntoIterator<Item = i64>) -> AppResult<i64> {
     let sum: i128 = amounts.into_iter().map(i128::from).sum();
-    i64::try_from(sum)
-        .map_err(|_| AppError::invalid(field, format!("the total of {field} is too large")))
+    i64::try_from(sum).map_err(|_| {
+        Reason::SumTooLarge {
+            field: field.into(),
+        }
+        .into()
+    })
 }
 
 #[cfg(test)]

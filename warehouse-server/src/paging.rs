@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{in_range, AppError, AppResult};
+use crate::error::{in_range, AppResult, Reason};
 
 /// A page of results with the total that matched.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -29,7 +29,10 @@ impl Paging {
         let page = self.page.unwrap_or(1);
         let per_page = self.per_page.unwrap_or(50);
         if page < 1 {
-            return Err(AppError::invalid("page", "page starts at 1"));
+            return Err(Reason::StartsAtOne {
+                field: "page".into(),
+            }
+            .into());
         }
         in_range("per_page", per_page, 1, 500)?;
         offset(page, per_page)?;
@@ -43,7 +46,7 @@ pub fn offset(page: i64, per_page: i64) -> AppResult<i64> {
     page.checked_sub(1)
         .and_then(|p| p.checked_mul(per_page))
         .filter(|o| *o >= 0)
-        .ok_or_else(|| AppError::invalid("page", format!("page {page} is out of range")))
+        .ok_or_else(|| Reason::PageOutOfRange { page }.into())
 }
 
 #[cfg(test)]

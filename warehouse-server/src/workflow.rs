@@ -623,16 +623,18 @@ impl NewRequest {
         let loan_due = parse_date("loan_due", self.loan_due.as_deref())?;
         let asset_ids = self.asset_ids.clone().unwrap_or_default();
         if asset_ids.len() > 5000 {
-            return Err(AppError::invalid(
-                "asset_ids",
-                "at most 5000 assets per request",
-            ));
+            return Err(Reason::TooMany {
+                field: "asset_ids".into(),
+                max: 5000,
+                given: None,
+            }
+            .into());
         }
         let mut dedup = asset_ids.clone();
         dedup.sort_unstable();
         dedup.dedup();
         if dedup.len() != asset_ids.len() {
-            return Err(AppError::invalid("asset_ids", "an asset is named twice"));
+            return Err(Reason::AssetNamedTwice.into());
         }
         let need = |field: &str, present: bool| -> AppResult<()> {
             if present {
@@ -652,10 +654,7 @@ impl NewRequest {
                 need("budget_fen", self.budget_fen.is_some())?;
                 need("reason", reason.is_some())?;
                 if !asset_ids.is_empty() {
-                    return Err(AppError::invalid(
-                        "asset_ids",
-                        "a purchase asks for a category and quantity, not specific assets",
-                    ));
+                    return Err(Reason::PurchaseNamesAssets.into());
                 }
             }
             K::Allocation | K::Loan => {

@@ -17,17 +17,43 @@ pub type R<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_reader-daemon");
 
+/// The n-th of a run of distinct observations (EPC and time from `n`), for
+/// tests that fill a journal directly.
+pub fn observation(n: u64) -> R<shared::sync::Observation> {
+    let mut epc = [0x30u8; 12];
+    epc[4..].copy_from_slice(&n.to_be_bytes());
+    let at = chrono::DateTime::<chrono::Utc>::from_timestamp_micros(
+        1_767_225_600_000_000 + i64::try_from(n)?,
+    )
+    .ok_or("time out of range")?;
+    Ok(shared::sync::Observation {
+        epc: shared::tag::EpcBytes::new(&epc)?,
+        reader: "soak".into(),
+        antenna: 1,
+        first_seen: at,
+        last_seen: at,
+        count: 1,
+        peak_rssi: Some(-60),
+        kind: shared::sync::ObservationKind::Seen,
+        stocktake_id: None,
+    })
+}
+
 /// Reads the journal's counters (the daemon may be running: WAL readers
 /// do not block it).
 pub fn journal_stats(path: &Path) -> R<reader_daemon::journal::JournalStats> {
-    let j = reader_daemon::journal::Journal::open(
+    Ok(open_journal(path)?.stats()?)
+}
+
+/// Opens a journal with the daemon's default limits.
+pub fn open_journal(path: &Path) -> R<reader_daemon::journal::Journal> {
+    Ok(reader_daemon::journal::Journal::open(
         path,
         reader_daemon::journal::Limits {
             max_observations: 1_000_000,
             warn_fraction: 0.8,
         },
-    )?;
-    Ok(j.stats()?)
+    )?)
 }
 
 // ---------------------------------------------------------------------------

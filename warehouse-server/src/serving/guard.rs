@@ -14,7 +14,7 @@ use tower_http::timeout::TimeoutBody;
 
 use super::live::LiveStreams;
 use crate::config::Config;
-use crate::error::{AppError, ErrorKind};
+use crate::error::{AppError, Reason};
 
 /// Pages and API alike load scripts, styles, images and event streams
 /// from this origin only, never run inline script, and may not be framed.
@@ -55,14 +55,9 @@ pub async fn guard(State(g): State<Guard>, mut req: Request, next: Next) -> Resp
     let req = req.map(|body| Body::new(TimeoutBody::new(g.body_read_timeout, body)));
     let mut resp = match tokio::time::timeout(g.request_timeout, next.run(req)).await {
         Ok(resp) => resp,
-        Err(_) => AppError::new(
-            ErrorKind::Unavailable,
-            "request_timeout",
-            format!(
-                "the request took longer than the server's limit of {} s and was stopped",
-                g.request_timeout.as_secs()
-            ),
-        )
+        Err(_) => AppError::from(Reason::Timeout {
+            limit_secs: g.request_timeout.as_secs(),
+        })
         .into_response(),
     };
     security_headers(resp.headers_mut(), g.tls);

@@ -15,7 +15,7 @@ use axum::http::request::Parts;
 use futures_util::{Stream, StreamExt};
 
 use crate::accounts::token_hash;
-use crate::error::{AppError, ErrorKind};
+use crate::error::{AppError, Reason};
 use crate::http::AppState;
 use crate::store::Store;
 
@@ -44,15 +44,10 @@ impl LiveStreams {
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         let n = open.entry(session.clone()).or_insert(0);
         if *n >= self.per_session {
-            return Err(AppError::new(
-                ErrorKind::TooManyRequests,
-                "too_many_streams",
-                format!(
-                    "this session already has {} live update streams open, the limit; \
-                     close another tab of the desk or stock-take page",
-                    self.per_session
-                ),
-            ));
+            return Err(Reason::TooManyStreams {
+                limit: self.per_session,
+            }
+            .into());
         }
         *n += 1;
         Ok(Claim {
@@ -109,7 +104,7 @@ impl FromRequestParts<AppState> for LiveSlot {
             .cloned()
             .ok_or_else(|| AppError::internal("live streams need serving::guard::guard"))?;
         let token = crate::http::extract::credential(parts)
-            .ok_or_else(|| AppError::unauthenticated("a live stream needs a login session"))?;
+            .ok_or_else(|| AppError::from(Reason::LiveNeedsSession))?;
         Ok(LiveSlot {
             claim: streams.claim(token_hash(&token))?,
             store: state.store.clone(),
@@ -166,7 +161,7 @@ mod tests {
         let first = streams.claim(a.clone())?;
         let _second = streams.claim(a.clone())?;
         let refused = streams.claim(a.clone()).map(|_| ()).map_err(|e| e.kind);
-        assert_eq!(refused, Err(ErrorKind::TooManyRequests));
+        assert_eq!(refused, Err(crate::error::ErrorKind::TooManyRequests));
         let _other = streams.claim(b.clone())?;
         assert_eq!(streams.open_for(&b), 1);
         drop(first);

@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use super::{paging, Store};
 use crate::accounts::{new_token, token_hash, READER_PREFIX, SESSION_PREFIX};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppResult, Reason};
 use crate::policy::{Actor, Role};
 use crate::register::User;
 use crate::time::now_ms;
@@ -211,9 +211,7 @@ impl Store {
                 |r| r.get(0),
             )?;
             if admins > 0 {
-                return Err(AppError::conflict(
-                    "already initialised: an administrator exists (use `admin create-user`)",
-                ));
+                return Err(Reason::AlreadyInitialised.into());
             }
             for (k, v) in settings {
                 tx.execute(

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::events::{append, timeline, NewEvent};
 use super::register::require_exists;
 use super::{paging, Store};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::gate::{EmergencyPass, EmergencyPassRequest};
 use crate::input::{optional_text, required_text};
 use crate::money::fen_to_yuan;
@@ -196,8 +196,13 @@ fn search_filter(
         clauses.push(format!("a.asset_number = {p}"));
     }
     if let Some(epc) = &q.epc {
-        let bytes = shared::hex::decode(epc.trim())
-            .map_err(|e| AppError::invalid("epc", format!("epc `{epc}` is not hex: {e}")))?;
+        let bytes = shared::hex::decode(epc.trim()).map_err(|e| {
+            AppError::from(Reason::NotHex {
+                field: "epc".into(),
+                value: epc.clone(),
+                detail: e.to_string(),
+            })
+        })?;
         let p = arg(Value::Blob(bytes), &mut args);
         clauses.push(format!(
             "a.id IN (SELECT asset_id FROM tags WHERE epc = {p} AND unbound_at IS NULL)"
@@ -526,19 +531,18 @@ impl Store {
             let (asset_id, epc, status) =
                 row.ok_or_else(|| AppError::not_found("tag commission", commission_id))?;
             if status != "pending" {
-                return Err(AppError::conflict(format!(
-                    "tag commission {commission_id} is {status}, not pending"
-                )));
+                return Err(Reason::CommissionNotPending {
+                    commission_id,
+                    status,
+                }
+                .into());
             }
             if written_epc != epc {
-                return Err(AppError::invalid(
-                    "epc",
-                    format!(
-                        "written EPC {} differs from the allocated {}",
-                        shared::hex::Hex(&written_epc),
-                        shared::hex::Hex(&epc)
-                    ),
-                ));
+                return Err(Reason::EpcMismatch {
+                    written: shared::hex::Hex(&written_epc).to_string(),
+                    allocated: shared::hex::Hex(&epc).to_string(),
+                }
+                .into());
             }
             let now = now_ms();
             let other: Option<i64> = tx
@@ -549,10 +553,11 @@ impl Store {
                 )
                 .optional()?;
             if let Some(other) = other {
-                return Err(AppError::conflict(format!(
-                    "EPC {} is bound to asset {other}",
-                    shared::hex::Hex(&epc)
-                )));
+                return Err(Reason::EpcBound {
+                    epc: shared::hex::Hex(&epc).to_string(),
+                    asset_id: other,
+                }
+                .into());
             }
             let old: Option<Vec<u8>> = tx
                 .query_row(

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, Transaction};
 
 use super::Store;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::events::{
     entry_hash, legacy_event_hash, replay, ChainKey, Chained, Event, Replayed, SignedHead,
     StepEntry, Verification, Verifier, GENESIS,
@@ -403,10 +403,10 @@ fn register_disagrees(
 pub(crate) fn export_head(conn: &Connection, key: &ChainKey) -> AppResult<SignedHead> {
     let v = verify(conn, key, None)?;
     if !v.ok {
-        return Err(AppError::conflict(format!(
-            "the database does not verify, so its head is not exported: {}",
-            v.problem.unwrap_or_default()
-        )));
+        return Err(Reason::HeadNotExported {
+            problem: v.problem.unwrap_or_default(),
+        }
+        .into());
     }
     let (seq, hash) = head(conn)?;
     Ok(SignedHead::sign(key, seq, &hash, chrono::Utc::now()))
@@ -434,9 +434,7 @@ pub struct Rekeyed {
 /// with the key and appends the request steps recorded before keying.
 fn rekey(tx: &Transaction<'_>, key: &ChainKey) -> AppResult<Rekeyed> {
     if verify(tx, key, None)?.ok {
-        return Err(AppError::conflict(
-            "the chain already verifies under this key; nothing to rekey",
-        ));
+        return Err(Reason::NothingToRekey.into());
     }
     let mut events: Vec<Event> = {
         let mut stmt = tx.prepare(&format!("SELECT {COLUMNS} FROM asset_events ORDER BY seq"))?;
@@ -447,18 +445,12 @@ fn rekey(tx: &Transaction<'_>, key: &ChainKey) -> AppResult<Rekeyed> {
     for (e, want_seq) in events.iter().zip(1..) {
         if e.seq != want_seq || e.prev_hash != prev || legacy_event_hash(&prev, e)[..] != e.hash[..]
         {
-            return Err(AppError::conflict(format!(
-                "{}: the unkeyed chain is already broken here; run `admin verify-log` on a \
-                 backup and investigate before sealing anything",
-                e.describe()
-            )));
+            return Err(Reason::UnkeyedChainBroken { at: e.describe() }.into());
         }
         prev = e.hash.clone();
     }
     if head(tx)? != (events.len() as i64, prev) {
-        return Err(AppError::conflict(
-            "the unkeyed chain does not end at its recorded head (rows were removed from the end)",
-        ));
+        return Err(Reason::UnkeyedChainTruncated.into());
     }
     for (name, _, _) in GUARDS {
         tx.execute_batch(&format!("DROP TRIGGER IF EXISTS {name}"))?;

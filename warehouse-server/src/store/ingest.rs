@@ -14,7 +14,7 @@ use shared::sync::{
 use super::assets::EMERGENCY_PASS;
 use super::events::{append, NewEvent};
 use super::Store;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::gate::{raises_alarm, Clearance};
 use crate::lifecycle::may_pass_gate;
 use crate::policy::{Actor, Ctx};
@@ -37,35 +37,39 @@ pub struct IngestOutcome {
 pub fn validate_batch(batch: &ObservationBatch) -> AppResult<()> {
     let id = batch.daemon_id.trim();
     if id.is_empty() || id.len() > 100 {
-        return Err(AppError::invalid(
-            "daemon_id",
-            "daemon_id must be 1–100 characters",
-        ));
+        return Err(Reason::Length {
+            field: "daemon_id".into(),
+            min: 1,
+            max: 100,
+        }
+        .into());
     }
     if batch.sequence == 0 || batch.sequence > i64::MAX as u64 {
-        return Err(AppError::invalid("sequence", "sequence starts at 1"));
+        return Err(Reason::StartsAtOne {
+            field: "sequence".into(),
+        }
+        .into());
     }
     if batch.observations.len() > MAX_OBSERVATIONS_PER_BATCH {
-        return Err(AppError::invalid(
-            "observations",
-            format!(
-                "{} observations in one batch; at most {MAX_OBSERVATIONS_PER_BATCH}",
-                batch.observations.len()
-            ),
-        ));
+        return Err(Reason::TooMany {
+            field: "observations".into(),
+            max: MAX_OBSERVATIONS_PER_BATCH,
+            given: Some(batch.observations.len()),
+        }
+        .into());
     }
     for (i, o) in batch.observations.iter().enumerate() {
         if o.epc.is_empty() {
-            return Err(AppError::invalid(
-                &format!("observations[{i}].epc"),
-                "epc must not be empty",
-            ));
+            return Err(Reason::Empty {
+                field: format!("observations[{i}].epc"),
+            }
+            .into());
         }
         if o.last_seen < o.first_seen {
-            return Err(AppError::invalid(
-                &format!("observations[{i}].last_seen"),
-                "last_seen is before first_seen",
-            ));
+            return Err(Reason::SeenBackwards {
+                field: format!("observations[{i}].last_seen"),
+            }
+            .into());
         }
     }
     Ok(())
@@ -146,7 +150,9 @@ pub fn apply_batch(
         .iter()
         .map(|o| {
             readers.get(&o.reader).or(sender).ok_or_else(|| {
-                AppError::invalid("reader", format!("reader `{}` is not registered", o.reader))
+                AppError::from(Reason::UnknownReader {
+                    name: o.reader.clone(),
+                })
             })
         })
         .collect::<AppResult<Vec<&ReaderInfo>>>()?;

@@ -21,11 +21,11 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 
 pub use accounts::AuthenticatedSession;
 pub use assets::BulkAsset;
-pub use ingest::{apply_batch, ForeignSighting, IngestOutcome};
+pub use ingest::{apply_batch, validate_batch, ForeignSighting, IngestOutcome};
 pub use reports::*;
 pub use workflow::{Document, Listing, PurchaseMatches, RequestQuery, SampleAsset};
 
@@ -221,10 +221,10 @@ impl Store {
 
     pub fn backup_blocking(&self, dest: &Path) -> AppResult<()> {
         if dest.exists() {
-            return Err(AppError::conflict(format!(
-                "backup target {} already exists; choose a new file",
-                dest.display()
-            )));
+            return Err(Reason::BackupExists {
+                path: dest.display().to_string(),
+            }
+            .into());
         }
         let src = open_connection(&self.inner.path)?;
         let mut out = Connection::open(dest)

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::events::{append, NewEvent};
 use super::register::require_exists;
 use super::{paging, Store};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::gate::{Acknowledgement, Alarm};
 use crate::input::{optional_text, required_text};
 use crate::paging::Page;
@@ -451,10 +451,11 @@ impl Store {
                     })
                     .optional()?;
                 if wh != Some(n.warehouse_id) {
-                    return Err(AppError::invalid(
-                        "location_id",
-                        format!("location {l} is not in warehouse {}", n.warehouse_id),
-                    ));
+                    return Err(Reason::LocationElsewhere {
+                        location_id: l,
+                        warehouse_id: n.warehouse_id,
+                    }
+                    .into());
                 }
             }
             if n.reader_ids.is_empty() {
@@ -541,37 +542,34 @@ impl Store {
         let comment = optional_text("comment", r.comment.as_deref(), 500)?;
         self.write(move |tx| {
             if load(tx, id)?.0.status != "open" {
-                return Err(AppError::conflict(format!("stock-take {id} is closed")));
+                return Err(Reason::StocktakeClosed { id }.into());
             }
-            let line = find_line(tx, id, &r)?.ok_or_else(|| match (r.asset_id, &r.epc) {
-                (None, None) => AppError::invalid("asset_id", "give asset_id or epc"),
-                _ => AppError::invalid(
-                    if r.asset_id.is_some() { "asset_id" } else { "epc" },
-                    format!("no such line in stock-take {id}"),
-                ),
+            let line = find_line(tx, id, &r)?.ok_or_else(|| {
+                AppError::from(match (r.asset_id, &r.epc) {
+                    (None, None) => Reason::EpcOrAssetId {
+                        field: "asset_id".into(),
+                    },
+                    _ => Reason::NoSuchLine {
+                        field: if r.asset_id.is_some() { "asset_id" } else { "epc" }.into(),
+                        stocktake_id: id,
+                    },
+                })
             })?;
             if !r.action.applies_to(line.outcome) {
-                return Err(AppError::invalid(
-                    "action",
-                    format!(
-                        "{} does not apply to a {} line",
-                        r.action.as_str(),
-                        line.outcome.as_str()
-                    ),
-                ));
+                return Err(Reason::ActionNotForLine {
+                    action: r.action.as_str().into(),
+                    outcome: line.outcome.as_str().into(),
+                }
+                .into());
             }
             if let Some(asset_id) = line.asset_id {
                 match r.action {
                     ResolutionAction::Relocate => {
                         let Some(to) = load(tx, id)?.0.location_id else {
-                            return Err(AppError::conflict(
-                                "this stock-take covers a whole warehouse; relocate needs a stock-take of one location",
-                            ));
+                            return Err(Reason::RelocateNeedsLocation.into());
                         };
                         if line.recorded_unit_id.is_some() {
-                            return Err(AppError::conflict(format!(
-                                "asset {asset_id} is held by a unit; return it through a request, not a stock-take"
-                            )));
+                            return Err(Reason::HeldByUnit { asset_id }.into());
                         }
                         tx.execute(
                             "UPDATE assets SET holder_location_id = ?1, updated_at = ?2 WHERE id = ?3",
@@ -622,7 +620,7 @@ impl Store {
         self.write(move |tx| {
             let mut rec = reconciliation(tx, id, LineQuery::default())?;
             if rec.stocktake.status != "open" {
-                return Err(AppError::conflict(format!("stock-take {id} is already closed")));
+                return Err(Reason::StocktakeClosed { id }.into());
             }
             let now = now_ms();
             rec.stocktake.status = "closed".into();
@@ -703,9 +701,7 @@ impl Store {
                 .optional()?;
             let (asset_id, status) = row.ok_or_else(|| AppError::not_found("alarm", id))?;
             if status != "open" {
-                return Err(AppError::conflict(format!(
-                    "alarm {id} is already acknowledged"
-                )));
+                return Err(Reason::AlarmAcknowledged { id }.into());
             }
             tx.execute(
                 "UPDATE gate_alarms SET status = 'acknowledged', acknowledged_by = ?1,

@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::config::PasswordCost;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::policy::{Actor, Ctx, Role};
 use crate::register::AssetState;
 use crate::store::{SampleAsset, Store};
@@ -73,9 +73,9 @@ async fn people(store: &Store, tag: &str) -> AppResult<People> {
                 .await
                 .map_err(|e| {
                     if e.code == "duplicate" {
-                        AppError::conflict(format!(
-                            "simulated users of seed {tag} exist already; use another --seed"
-                        ))
+                        AppError::from(Reason::SeedTaken {
+                            seed: tag.to_string(),
+                        })
                     } else {
                         e
                     }
@@ -96,9 +96,7 @@ async fn people(store: &Store, tag: &str) -> AppResult<People> {
         units.push((u.id, ctx(&staff)));
     }
     if units.len() < 2 {
-        return Err(AppError::conflict(
-            "the simulation needs at least two units",
-        ));
+        return Err(Reason::SimulationNeedsUnits.into());
     }
     Ok(People {
         approver,

@@ -1159,3 +1159,65 @@ async fn fifty_concurrent_borrowers_of_one_asset_one_wins() -> Result<()> {
     assert_eq!(all["total"], 1);
     Ok(())
 }
+
+/// A request form posted with a mistake comes back with the reason in
+/// Chinese: beside the field it names, or above the form when it names
+/// none. The text is the reason's own, never English.
+#[tokio::test]
+async fn form_errors_are_shown_in_chinese_beside_their_field() -> Result<()> {
+    let w = World::new().await?;
+    let s = &w.server;
+    let post = |body: String| {
+        s.http
+            .post(format!("{}/requests/new/loan", s.base))
+            .bearer_auth(&w.staff_a)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let dates = "reason=%E5%80%9F%E7%94%A8&loan_start=2026-01-05&loan_due=2026-02-05";
+
+    // The same asset twice: blamed on the assets field.
+    let page = post(format!("asset_ids={a}%2C{a}&{dates}", a = w.asset_wh)).await?;
+    let html = page.text().await?;
+    let beside = r#"<span class="field-error" role="alert" data-field="asset_ids">同一资产不能重复选择</span>"#;
+    if !html.contains(beside) {
+        bail!("no Chinese error beside asset_ids:\n{html}");
+    }
+
+    // An asset the unit already holds cannot be borrowed: a state rule,
+    // no field, shown above the form with the state in Chinese.
+    let page = post(format!("asset_ids={}&{dates}", w.asset_a)).await?;
+    let html = page.text().await?;
+    let above = format!("资产 {} 当前为「已调配」，只能申请在库的资产", w.asset_a);
+    if !html.contains(&above) {
+        bail!("no Chinese state error above the form:\n{html}");
+    }
+    if html.contains("only in-stock") {
+        bail!("English error text on a Chinese page:\n{html}");
+    }
+
+    // A step form: a lost item cannot be repaired, said beside the remedy.
+    let lost = rid(&s
+        .post_ok(
+            "/api/v1/requests",
+            &w.staff_a,
+            json!({"kind": "damage", "asset_ids": [w.asset_a], "loss": true, "reason": "搬迁中遗失"}),
+            201,
+        )
+        .await?)?;
+    let page = s
+        .http
+        .post(format!("{}/requests/{lost}/step", s.base))
+        .bearer_auth(&w.approver)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("action=decide_cause&cause=human&responsible=%E5%BC%A0%E4%B8%89&remedy=repair&amount=100")
+        .send()
+        .await?;
+    let html = page.text().await?;
+    let beside = r#"<span class="field-error" role="alert" data-field="remedy">丢失的资产不能选择维修</span>"#;
+    if !html.contains(beside) {
+        bail!("no Chinese step error beside remedy:\n{html}");
+    }
+    Ok(())
+}

@@ -92,9 +92,11 @@ impl Store {
             require_exists(tx, "locations", "location_id", location_id)?;
             let held = holding_request(tx, asset_id)?;
             if let Some(r) = held {
-                return Err(AppError::conflict(format!(
-                    "loss case {r} holds asset {asset_id}; decide it first"
-                )));
+                return Err(Reason::HeldByLossCase {
+                    request_id: r,
+                    asset_id,
+                }
+                .into());
             }
             move_asset(
                 tx,

@@ -15,23 +15,17 @@ pub(super) fn create_blocking(tx: &Transaction<'_>, ctx: &Ctx, new: NewRequest) 
         Role::UnitStaff => {
             let own = unit_of(&ctx.actor);
             if new.unit_id.is_some() && new.unit_id != own {
-                return Err(AppError::forbidden(
-                    "unit staff file requests for their own unit only",
-                ));
+                return Err(Reason::OwnUnitOnly.into());
             }
             own
         }
         Role::Keeper if matches!(new.kind, K::Disposal | K::Damage) => new.unit_id,
         _ => {
-            return Err(AppError::forbidden(format!(
-                "{} requests are filed by unit staff{}",
-                new.kind.as_str(),
-                if matches!(new.kind, K::Disposal | K::Damage) {
-                    " or keepers"
-                } else {
-                    ""
-                }
-            )))
+            return Err(Reason::FiledBy {
+                kind: new.kind.as_str().into(),
+                keepers_too: matches!(new.kind, K::Disposal | K::Damage),
+            }
+            .into())
         }
     };
     authorize(
@@ -57,54 +51,47 @@ pub(super) fn create_blocking(tx: &Transaction<'_>, ctx: &Ctx, new: NewRequest) 
     let mut assets = Vec::with_capacity(asset_ids.len());
     for &id in &asset_ids {
         let a = get_asset(tx, id).map_err(|e| e.with_field("asset_ids"))?;
-        let bad = |what: &str| {
-            Err(AppError::new(
-                crate::error::ErrorKind::Conflict,
-                "wrong_state",
-                format!("asset {id} is {}; {what}", a.state.as_str()),
-            ))
+        let bad = |rule| {
+            Err(Reason::NotEligible {
+                asset_id: id,
+                state: a.state.as_str().into(),
+                rule,
+            }
+            .into())
         };
         match new.kind {
             K::Allocation | K::Loan => {
                 authorize(&ctx.actor, Action::ViewAsset, a.scope())?;
                 if a.state != AssetState::InStock {
-                    return bad("only in-stock assets can be requested");
+                    return bad(Eligibility::InStockOnly);
                 }
             }
             K::Transfer => {
                 if a.state != AssetState::ListedIdle {
-                    return bad("only virtual-warehouse listings can be asked for");
+                    return bad(Eligibility::ListingsOnly);
                 }
                 if a.holder_unit_id == unit {
-                    return Err(AppError::invalid(
-                        "asset_ids",
-                        format!("asset {id} is already your unit's"),
-                    ));
+                    return Err(Reason::AlreadyYours { asset_id: id }.into());
                 }
                 if other_unit.is_some() && other_unit != a.holder_unit_id {
-                    return Err(AppError::invalid(
-                        "asset_ids",
-                        "one transfer asks one unit; file one request per unit",
-                    ));
+                    return Err(Reason::TransferOneUnit.into());
                 }
                 other_unit = a.holder_unit_id;
             }
             K::Intake => {
                 authorize(&ctx.actor, Action::FileRequest, a.scope())?;
                 if !matches!(a.state, AssetState::Allocated | AssetState::ListedIdle) {
-                    return bad("only items the unit holds can be handed in");
+                    return bad(Eligibility::HeldOnly);
                 }
             }
             K::Disposal | K::Damage => {
                 let scope = a.scope();
                 authorize(&ctx.actor, Action::FileRequest, scope)?;
                 if role == Role::UnitStaff && scope == Scope::Warehouse {
-                    return Err(AppError::forbidden(format!(
-                        "asset {id} is warehouse stock; a keeper reports it"
-                    )));
+                    return Err(Reason::KeeperReports { asset_id: id }.into());
                 }
                 if a.state == AssetState::Disposed {
-                    return bad("it is already disposed");
+                    return bad(Eligibility::AlreadyDisposed);
                 }
             }
             K::Purchase => {}

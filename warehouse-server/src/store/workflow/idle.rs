@@ -37,9 +37,9 @@ impl Store {
         self.write(move |tx| {
             let a = get_asset(tx, asset_id)?;
             authorize(&ctx.actor, Action::ListIdle, a.scope())?;
-            let unit = a.holder_unit_id.ok_or_else(|| {
-                AppError::conflict("warehouse stock is not listed; units list what they hold")
-            })?;
+            let unit = a
+                .holder_unit_id
+                .ok_or_else(|| AppError::from(Reason::WarehouseStockNotListed))?;
             let moved = move_asset(
                 tx,
                 &ctx,
@@ -67,9 +67,11 @@ impl Store {
             authorize(&ctx.actor, Action::ListIdle, a.scope())?;
             let held = holding_request(tx, asset_id)?;
             if let Some(r) = held {
-                return Err(AppError::conflict(format!(
-                    "request {r} asks for asset {asset_id}; it must be decided first"
-                )));
+                return Err(Reason::AskedFor {
+                    request_id: r,
+                    asset_id,
+                }
+                .into());
             }
             remove_listing(tx, asset_id)?;
             move_asset(tx, &ctx, asset_id, AssetAction::Unlist, Move::default())

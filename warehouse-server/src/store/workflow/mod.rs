@@ -21,7 +21,7 @@ use super::assets::{get_asset, insert_asset};
 use super::events::{append, append_step, NewEvent, NewStep};
 use super::register::require_exists;
 use super::Store;
-use crate::error::{AppError, AppResult, Reason};
+use crate::error::{AppError, AppResult, Eligibility, Reason};
 use crate::input::{optional_text, parse_date, required_text};
 use crate::lifecycle::{self, AssetAction};
 use crate::money::amount;
@@ -44,7 +44,7 @@ pub use tools::SampleAsset;
 fn role_of(actor: &Actor) -> AppResult<Role> {
     match actor {
         Actor::User { role, .. } => Ok(*role),
-        _ => Err(AppError::forbidden("only people take steps on requests")),
+        _ => Err(Reason::PeopleOnly.into()),
     }
 }
 
@@ -248,8 +248,13 @@ fn remove_listing(tx: &Transaction<'_>, asset_id: i64) -> AppResult<()> {
 
 /// EPC (hex) → asset id of the active binding.
 fn asset_by_epc(c: &Connection, epc_hex: &str) -> AppResult<Option<i64>> {
-    let bytes = shared::hex::decode(epc_hex.trim())
-        .map_err(|_| AppError::invalid("epcs", format!("`{epc_hex}` is not a hex EPC")))?;
+    let bytes = shared::hex::decode(epc_hex.trim()).map_err(|e| {
+        AppError::from(Reason::NotHex {
+            field: "epcs".into(),
+            value: epc_hex.into(),
+            detail: e.to_string(),
+        })
+    })?;
     Ok(
         c.prepare_cached("SELECT asset_id FROM tags WHERE epc = ?1 AND unbound_at IS NULL")?
             .query_row([bytes], |r| r.get(0))

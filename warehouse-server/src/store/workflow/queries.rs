@@ -146,8 +146,7 @@ pub(super) fn list_requests(
         filter.push(sql.replace('?', &format!("?{}", args.len())));
     }
     if let Some(k) = &q.kind {
-        let k = RequestKind::parse(k)
-            .ok_or_else(|| AppError::invalid("kind", format!("unknown request kind `{k}`")))?;
+        let k = RequestKind::parse(k).ok_or_else(|| unknown("kind", k))?;
         arg(
             &mut filter,
             &mut args,
@@ -156,8 +155,7 @@ pub(super) fn list_requests(
         );
     }
     if let Some(s) = &q.stage {
-        let s = Stage::parse(s)
-            .ok_or_else(|| AppError::invalid("stage", format!("unknown stage `{s}`")))?;
+        let s = Stage::parse(s).ok_or_else(|| unknown("stage", s))?;
         arg(
             &mut filter,
             &mut args,
@@ -178,7 +176,7 @@ pub(super) fn list_requests(
     }
     // Unit staff see their own unit's requests (and transfers asking them).
     if authorize(actor, Action::ViewRequests, Scope::Global).is_err() {
-        let u = unit_of(actor).ok_or_else(|| AppError::forbidden("no unit"))?;
+        let u = unit_of(actor).ok_or_else(|| AppError::from(Reason::NoUnit))?;
         authorize(actor, Action::ViewRequests, Scope::Unit(u))?;
         arg(
             &mut filter,
@@ -283,4 +281,13 @@ pub struct PurchaseMatches {
     pub in_stock: Vec<i64>,
     /// Other units' idle listings of the category.
     pub listed_idle: Vec<i64>,
+}
+
+/// A filter word that names no kind or stage.
+fn unknown(field: &str, value: &str) -> AppError {
+    Reason::Unknown {
+        field: field.into(),
+        value: value.into(),
+    }
+    .into()
 }

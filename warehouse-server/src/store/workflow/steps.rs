@@ -19,7 +19,12 @@ pub(super) struct Effects {
 
 pub(super) fn resolve_scans(tx: &Transaction<'_>, epcs: &[String]) -> AppResult<Scans> {
     if epcs.len() > 10_000 {
-        return Err(AppError::invalid("epcs", "at most 10000 EPCs per scan"));
+        return Err(Reason::TooMany {
+            field: "epcs".into(),
+            max: 10_000,
+            given: None,
+        }
+        .into());
     }
     let mut known = Vec::new();
     let mut extras = Vec::new();
@@ -98,14 +103,11 @@ pub(super) fn check_out(
     let committed = !dry_run && !matched.is_empty();
     if !dry_run {
         if matched.is_empty() {
-            return Err(AppError::invalid(
-                "epcs",
-                format!(
-                    "none of the {} scanned tags fits request {}",
-                    epcs.len(),
-                    r.id
-                ),
-            ));
+            return Err(Reason::NoScanFits {
+                scanned: epcs.len(),
+                request_id: r.id,
+            }
+            .into());
         }
         for &asset_id in &matched {
             let from = get_asset(tx, asset_id)?.holder_location_id;
@@ -285,10 +287,7 @@ fn withdraw(s: &Step<'_, '_>) -> AppResult<Effects> {
     let mine = r.applicant_user_id.is_some() && r.applicant_user_id == user_id(&ctx.actor);
     let same_unit = s.role == Role::UnitStaff && r.unit_id == unit_of(&ctx.actor);
     if !(mine || same_unit) {
-        return Err(AppError::forbidden(format!(
-            "only the applicant may withdraw request {}",
-            r.id
-        )));
+        return Err(Reason::ApplicantOnly { request_id: r.id }.into());
     }
     release_all(tx, ctx, r, s.reason.clone())?;
     Ok(fx)
@@ -337,19 +336,13 @@ fn fulfil(s: &Step<'_, '_>, asset_ids: &[i64]) -> AppResult<Effects> {
     let Step { tx, ctx, r, .. } = *s;
     let mut fx = s.effects();
     if asset_ids.is_empty() {
-        return Err(AppError::invalid(
-            "asset_ids",
-            "name the assets to fulfil from",
-        ));
+        return Err(Reason::NoAssetsToFulfil.into());
     }
     let mut from_stock = 0;
     for &id in asset_ids {
         let a = get_asset(tx, id).map_err(|e| e.with_field("asset_ids"))?;
         if Some(a.category_id) != r.category_id {
-            return Err(AppError::invalid(
-                "asset_ids",
-                format!("asset {id} is not of the requested category"),
-            ));
+            return Err(Reason::WrongCategory { asset_id: id }.into());
         }
         match a.state {
             AssetState::InStock => {
@@ -373,14 +366,12 @@ fn fulfil(s: &Step<'_, '_>, asset_ids: &[i64]) -> AppResult<Effects> {
                 set_item(tx, r.id, id, "done", false)?;
             }
             s => {
-                return Err(AppError::new(
-                    crate::error::ErrorKind::Conflict,
-                    "wrong_state",
-                    format!(
-                        "asset {id} is {}; fulfil from in-stock items or other units' listings",
-                        s.as_str()
-                    ),
-                ))
+                return Err(Reason::NotEligible {
+                    asset_id: id,
+                    state: s.as_str().into(),
+                    rule: Eligibility::FulfilFrom,
+                }
+                .into())
             }
         }
     }
@@ -409,7 +400,7 @@ fn procure(
     let total = price
         .checked_mul(qty)
         .and_then(|t| amount("unit_price_fen", t).ok())
-        .ok_or_else(|| AppError::invalid("unit_price_fen", "unit price × quantity is too large"))?;
+        .ok_or_else(|| AppError::from(Reason::TotalTooLarge))?;
     tx.execute(
             "INSERT INTO procurement_batches (code, supplier, purchased_on, total_fen, notes, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -499,7 +490,7 @@ fn return_items(
     let Step { tx, ctx, r, .. } = *s;
     let mut fx = s.effects();
     if items.is_empty() {
-        return Err(AppError::invalid("items", "no items returned"));
+        return Err(Reason::NoItemsReturned.into());
     }
     if let Some(l) = location_id {
         require_exists(tx, "locations", "location_id", *l)?;
@@ -512,16 +503,21 @@ fn return_items(
             (Some(epc), _) => asset_by_epc(tx, epc)
                 .map_err(|e| e.with_field(&field))?
                 .ok_or_else(|| {
-                    AppError::invalid(&field, format!("tag {epc} is not in the register"))
+                    AppError::from(Reason::TagNotRegistered {
+                        field: field.clone(),
+                        epc: epc.clone(),
+                    })
                 })?,
             (None, Some(id)) => id,
-            (None, None) => return Err(AppError::invalid(&field, "give the epc or the asset_id")),
+            (None, None) => return Err(Reason::EpcOrAssetId { field }.into()),
         };
         let Some(row) = out.iter().find(|o| o.0 == asset && o.1 == "received") else {
-            return Err(AppError::invalid(
-                &field,
-                format!("asset {asset} is not out on loan {}", r.id),
-            ));
+            return Err(Reason::NotOnLoan {
+                field,
+                asset_id: asset,
+                request_id: r.id,
+            }
+            .into());
         };
         let to = location_id.or(row.3);
         let Some(to) = to else {
@@ -617,13 +613,10 @@ fn confirm_remittance(
     let v = amount("amount_fen", *amount_fen)?;
     let treasury = required_text("treasury_ref", treasury_ref, 200)?;
     if Some(v) != r.hammer_fen {
-        return Err(AppError::invalid(
-            "amount_fen",
-            format!(
-                "the proceeds remitted must equal the hammer price ({} fen)",
-                r.hammer_fen.unwrap_or(0)
-            ),
-        ));
+        return Err(Reason::NotHammerPrice {
+            hammer_fen: r.hammer_fen.unwrap_or(0),
+        }
+        .into());
     }
     tx.execute(
         "UPDATE requests SET remitted_fen = ?2, remitted_at = ?3 WHERE id = ?1",
@@ -659,10 +652,7 @@ fn decide_cause(
                 .into());
             };
             if r.loss && *remedy == Remedy::Repair {
-                return Err(AppError::invalid(
-                    "remedy",
-                    "a lost item cannot be repaired",
-                ));
+                return Err(Reason::LostNotRepairable.into());
             }
             let amount = match (remedy, amount_fen) {
                 (Remedy::Repair, None) => {
@@ -719,10 +709,7 @@ fn confirm_payment(
     let v = amount("amount_fen", *amount_fen)?;
     let owed = r.compensation_fen.unwrap_or(0);
     if v != owed {
-        return Err(AppError::invalid(
-            "amount_fen",
-            format!("{owed} fen is owed; confirm that amount"),
-        ));
+        return Err(Reason::OwedAmount { owed_fen: owed }.into());
     }
     let receipt = optional_text("receipt_ref", receipt_ref.as_deref(), 200)?;
     tx.execute(
@@ -758,19 +745,19 @@ fn receive_purchase(
     // At least one, at most the quantity bought.
     in_range("received", got, 1, qty)?;
     if got < qty && !accept_shortfall {
-        return Err(AppError::invalid(
-                "received",
-                format!(
-                    "{qty} were bought but {got} arrived; set accept_shortfall to record a short delivery"
-                ),
-            ));
+        return Err(Reason::ShortDelivery {
+            bought: qty,
+            arrived: got,
+        }
+        .into());
     }
     if let Some(n) = asset_numbers {
         if n.len() as i64 != got {
-            return Err(AppError::invalid(
-                "asset_numbers",
-                format!("{} asset numbers given for {got} items", n.len()),
-            ));
+            return Err(Reason::AssetNumberCount {
+                given: n.len(),
+                items: got,
+            }
+            .into());
         }
     }
     let category = r.category_id.unwrap_or_default();
@@ -881,10 +868,7 @@ fn receive_intake(
         }
     }
     if matched.is_empty() {
-        return Err(AppError::invalid(
-            "epcs",
-            "none of the scanned items belongs to this intake",
-        ));
+        return Err(Reason::NoneOfIntake.into());
     }
     let shortfall = items.len() as i64 - matched.len() as i64;
     if shortfall > 0 && !accept_shortfall {
@@ -912,9 +896,7 @@ pub(super) fn step_blocking(
 ) -> AppResult<(Option<ScanMatch>, Vec<i64>)> {
     let r = load_row(tx, id)?;
     if !may_view(&ctx.actor, &r) {
-        return Err(AppError::forbidden(format!(
-            "request {id} concerns another unit"
-        )));
+        return Err(Reason::OtherUnitsRequest { request_id: id }.into());
     }
     authorize(&ctx.actor, Action::ActOnRequest, scope_of(&r))?;
     let fx = apply(tx, ctx, &r, body)?;

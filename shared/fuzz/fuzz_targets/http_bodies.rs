@@ -1,0 +1,57 @@
+//! Arbitrary bytes as the JSON body of the two hottest POSTs: a reader
+//! daemon's observation batch and a workflow step. Both go through the
+//! server's own body parser (`http::extract::parse_json`, the one behind
+//! `ApiJson`) and, for batches, its own `validate_batch`, so what runs here
+//! is what runs on a request. Parsing must never panic, every refusal must
+//! name what was wrong, and an accepted batch must survive a JSON round trip.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use shared::sync::ObservationBatch;
+use warehouse_server::error::{AppError, ErrorKind};
+use warehouse_server::http::extract::parse_json;
+use warehouse_server::store::validate_batch;
+use warehouse_server::workflow::StepBody;
+
+/// A refusal must say something a client can act on: unreadable JSON is
+/// 400, a wrong shape or value is 422 naming the field.
+fn check_refusal(e: &AppError) {
+    assert!(!e.message.is_empty(), "empty error message: {e:?}");
+    match e.kind {
+        ErrorKind::BadRequest => {}
+        // A key that is itself empty (`{"": 1}`) is named as it was sent.
+        ErrorKind::Invalid => assert!(
+            e.field
+                .as_deref()
+                .is_some_and(|f| !f.is_empty() || e.message.contains("unknown field ``")),
+            "422 without a field: {e:?}"
+        ),
+        other => panic!("a body answered {other:?}: {e:?}"),
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    match parse_json::<ObservationBatch>(data) {
+        Ok(batch) => {
+            if let Err(e) = validate_batch(&batch) {
+                check_refusal(&e);
+            }
+            // What the daemon sends must read back as the same batch.
+            let json = match serde_json::to_vec(&batch) {
+                Ok(json) => json,
+                Err(e) => panic!("{batch:?} does not serialise: {e}"),
+            };
+            match parse_json::<ObservationBatch>(&json) {
+                Ok(again) => assert_eq!(again, batch),
+                Err(e) => panic!("{batch:?} re-reads as {e:?}"),
+            }
+        }
+        Err(e) => check_refusal(&e),
+    }
+    match parse_json::<StepBody>(data) {
+        Ok(step) => {
+            let _ = (step.kind(), step.comment());
+        }
+        Err(e) => check_refusal(&e),
+    }
+});
