@@ -284,12 +284,39 @@ pub struct ReturnedItem {
     pub note: Option<String>,
 }
 
-/// A step on a request: `{"action": "approve", "comment": "…"}` and the
-/// action's own fields.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
-pub enum StepBody {
-    Approve {
+/// Declares [`StepBody`] (internally tagged by `action`, as clients send
+/// it and as the OpenAPI document shows it) and [`StepBodyByName`], the
+/// same variants externally tagged: serde cannot follow the path of a field
+/// inside an internally tagged enum, so the API re-reads a refused body in
+/// that shape to name the field (`http::extract::parse_tagged`).
+macro_rules! step_body {
+    ($( $(#[$vm:meta])* $variant:ident { $( $(#[$fm:meta])* $field:ident : $ty:ty ),* $(,)? } ),* $(,)?) => {
+        /// A step on a request: `{"action": "approve", "comment": "…"}` and
+        /// the action's own fields.
+        #[derive(Debug, Clone, Deserialize, ToSchema)]
+        #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+        pub enum StepBody {
+            $( $(#[$vm])* $variant { $( $(#[$fm])* $field: $ty ),* } ),*
+        }
+
+        /// [`StepBody`] as `{"approve": {"comment": …}}`; see `step_body!`.
+        #[derive(Debug, Deserialize)]
+        #[serde(rename_all = "snake_case", deny_unknown_fields)]
+        pub enum StepBodyByName {
+            $( $variant { $( $(#[$fm])* $field: $ty ),* } ),*
+        }
+
+        impl From<StepBodyByName> for StepBody {
+            fn from(b: StepBodyByName) -> Self {
+                match b {
+                    $( StepBodyByName::$variant { $($field),* } => StepBody::$variant { $($field),* } ),*
+                }
+            }
+        }
+    };
+}
+
+step_body! {    Approve {
         comment: Option<String>,
     },
     Reject {

@@ -115,3 +115,30 @@ async fn wrong_method_answers_405_with_the_error_body() -> Result<()> {
     assert_eq!(body["error"]["code"], "method_not_allowed", "{body}");
     Ok(())
 }
+
+#[tokio::test]
+async fn step_body_errors_name_the_field() -> Result<()> {
+    let w = World::new().await?;
+    let s = &w.server;
+    let cases = [
+        (json!({"action": "approve", "comment": 42}), "comment"),
+        (json!({"action": "reject"}), "comment"),
+        (json!({"action": "approve", "bogus": 1}), "bogus"),
+        (
+            json!({"action": "return_items", "items": [{"asset_id": "x", "condition": "good"}]}),
+            "items[0].asset_id",
+        ),
+        (
+            json!({"action": "record_sale", "hammer_price_fen": "1", "buyer": "b"}),
+            "hammer_price_fen",
+        ),
+    ];
+    for (body, field) in cases {
+        let (st, answer) = s
+            .post("/api/v1/requests/1/steps", &w.admin, body.clone())
+            .await?;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body} → {answer}");
+        assert_eq!(answer["error"]["field"], field, "{body} → {answer}");
+    }
+    Ok(())
+}

@@ -12,7 +12,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::error::{AppError, AppResult, Reason};
 use crate::http::error::ErrorBody;
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{parse_tagged, ApiJson, ApiPath, ApiQuery};
 use crate::http::respond;
 use crate::http::AppState;
 use crate::paging::{Page, Paging};
@@ -20,8 +20,8 @@ use crate::policy::{authorize, Action, Ctx, Scope};
 use crate::register::Asset;
 use crate::store::{report_to_csv, Listing, PurchaseMatches, Report, RequestQuery, REPORTS};
 use crate::workflow::{
-    check_document, clean_filename, DocumentInfo, NewRequest, Request, StepBody, StepOutcome,
-    MAX_DOCUMENT_BYTES,
+    check_document, clean_filename, DocumentInfo, NewRequest, Request, StepBody, StepBodyByName,
+    StepOutcome, MAX_DOCUMENT_BYTES,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -137,8 +137,9 @@ async fn take_step(
     State(state): State<AppState>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(body): ApiJson<StepBody>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> AppResult<Json<StepOutcome>> {
+    let body = parse_tagged::<StepBody, StepBodyByName>(body, "action")?;
     Ok(Json(state.store.take_step(ctx, id, body).await?))
 }
 
