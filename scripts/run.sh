@@ -43,7 +43,7 @@ for who in approver:approver finance:finance keeper:keeper; do
   server admin create-user --username "${who%%:*}" --password "$admin_password" --role "${who##*:}" >/dev/null
 done
 server admin create-user --username unit --password "$admin_password" --role unit_staff --unit-id 2 >/dev/null
-token=$(server admin create-reader --name desk-1 --role desk | tail -n 1)
+token=$(server admin register-daemon --daemon-id demo-edge-01 --reader desk-1:desk | tail -n 1)
 server serve --listen "127.0.0.1:$port" >"$run_dir/server.out" 2>"$run_dir/server.log" &
 pids+=($!)
 

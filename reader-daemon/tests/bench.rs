@@ -57,7 +57,6 @@ fn four_readers_at_line_rate() -> R {
     cfg.cycle_ms = 1000;
     cfg.stable_set_ms = 300;
     cfg.batch_max = 1000;
-    let mut token = String::new();
     for (i, proto) in [
         ProtocolKind::R2000,
         ProtocolKind::R2000,
@@ -78,7 +77,6 @@ fn four_readers_at_line_rate() -> R {
             scenario.readers[0].name = name.clone();
             scenario.populations[0].placements[0].reader = name.clone();
         }
-        token = server.create_reader(&name, "desk")?;
         let p = if proto == ProtocolKind::R2000 {
             "r2000"
         } else {
@@ -86,8 +84,8 @@ fn four_readers_at_line_rate() -> R {
         };
         cfg = cfg.reader(&name, &link, p, "desk");
     }
-    // One token serves the daemon (any registered reader's token may send).
-    cfg.token = token;
+    // One daemon, one token, four readers.
+    cfg.token = server.register_daemon(&cfg)?;
     server.start()?;
     let sim = Simulator::start(scenario)?;
     let config = dir.path().join("config.toml");
@@ -166,9 +164,15 @@ fn drain_a_million_observation_backlog() -> R {
         .unwrap_or(1_000_000);
     let dir = tempfile::tempdir()?;
     let mut server = WarehouseServer::init(dir.path())?;
-    let token = server.create_reader("r0", "desk")?;
+    // The journal's observations name r0; the daemon drives no port.
+    let r0 = DaemonConfig::new(&server.url, dir.path()).reader(
+        "r0",
+        &dir.path().join("r0"),
+        "r2000",
+        "desk",
+    );
     let mut cfg = DaemonConfig::new(&server.url, dir.path());
-    cfg.token = token;
+    cfg.token = server.register_daemon(&r0)?;
     cfg.batch_max = 10_000;
     {
         let mut j = Journal::open(

@@ -85,6 +85,8 @@ fn commissions_a_delivery_against_the_real_server(protocol: &'static str) -> R {
     let mut cfg =
         DaemonConfig::new(&server.url, dir.path()).reader("desk-1", &link, protocol, "desk");
     cfg.token = desk_token;
+    // `POST /readers` registered desk-1 as a daemon of its own, named after it.
+    cfg.daemon_id = "desk-1".into();
     let config = dir.path().join("config.toml");
     cfg.write(&config)?;
     let asset_detail = |asset: i64| http.get(&format!("/api/v1/assets/{asset}"), &site.admin);

@@ -60,13 +60,12 @@ fn drained(journal: &Path) -> bool {
 fn real_server_exactly_once_through_outage_and_twenty_sigkills() -> R {
     let dir = tempfile::tempdir()?;
     let mut server = WarehouseServer::init(dir.path())?;
-    let token = server.create_reader("reader-1", "desk")?;
     server.start()?;
     let link = dir.path().join("reader-1");
     let _sim = Simulator::start(Scenario::quick(ProtocolKind::R2000, &link, 30))?;
     let mut cfg =
         DaemonConfig::new(&server.url, dir.path()).reader("reader-1", &link, "r2000", "desk");
-    cfg.token = token;
+    cfg.token = server.register_daemon(&cfg)?;
     cfg.batch_max = 7;
     let config = dir.path().join("config.toml");
     cfg.write(&config)?;
@@ -125,13 +124,12 @@ fn real_server_exactly_once_through_outage_and_twenty_sigkills() -> R {
 fn chainway_reads_reach_the_real_server_once() -> R {
     let dir = tempfile::tempdir()?;
     let mut server = WarehouseServer::init(dir.path())?;
-    let token = server.create_reader("hand-1", "handheld")?;
     server.start()?;
     let link = dir.path().join("hand-1");
     let sim = Simulator::start(Scenario::quick(ProtocolKind::Chainway, &link, 25))?;
     let mut cfg =
         DaemonConfig::new(&server.url, dir.path()).reader("hand-1", &link, "chainway", "handheld");
-    cfg.token = token;
+    cfg.token = server.register_daemon(&cfg)?;
     let config = dir.path().join("config.toml");
     cfg.write(&config)?;
     let daemon = Daemon::start(&config)?;
@@ -208,13 +206,12 @@ fn unplug_and_garbage_burst_recover_by_themselves() -> R {
     ] {
         let dir = tempfile::tempdir()?;
         let mut server = WarehouseServer::init(dir.path())?;
-        let token = server.create_reader("desk-1", "desk")?;
         server.start()?;
         let link = dir.path().join("desk-1");
         let sim = Simulator::start(Scenario::quick(proto, &link, 10))?;
         let mut cfg =
             DaemonConfig::new(&server.url, dir.path()).reader("desk-1", &link, name, "desk");
-        cfg.token = token;
+        cfg.token = server.register_daemon(&cfg)?;
         let config = dir.path().join("config.toml");
         cfg.write(&config)?;
         let daemon = Daemon::start(&config)?;

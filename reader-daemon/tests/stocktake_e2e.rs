@@ -70,6 +70,8 @@ impl Shelf {
         let mut cfg = DaemonConfig::new(&self.server.url, self.path())
             .reader("hand-1", link, protocol, "handheld");
         cfg.token = self.reader_token.clone();
+        // `POST /readers` registered hand-1 as a daemon named after it.
+        cfg.daemon_id = "hand-1".into();
         let config = self.path().join("config.toml");
         cfg.write(&config)?;
         Ok(config)
@@ -400,6 +402,7 @@ fn gate_pass_raises_the_servers_alarm() -> R {
     let mut cfg =
         DaemonConfig::new(&server.url, dir.path()).reader("gate-1", &link, "r2000", "gate");
     cfg.token = gate_token;
+    cfg.daemon_id = "gate-1".into();
     let config = dir.path().join("config.toml");
     cfg.write(&config)?;
     let daemon = Daemon::start(&config)?;

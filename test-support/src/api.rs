@@ -150,7 +150,8 @@ impl Api {
         self.login(username, PASSWORD).await
     }
 
-    /// Registers a reader (at `location`, if given); returns its id and token.
+    /// Registers a reader (at `location`, if given) as a daemon of its own
+    /// whose daemon id is the reader's name; returns its id and the token.
     pub async fn add_reader(
         &self,
         admin: &str,

@@ -111,9 +111,19 @@ impl WarehouseServer {
         cli_ok(&self.db, &all)
     }
 
-    /// Registers a reader with `admin create-reader`; returns its token.
-    pub fn create_reader(&self, name: &str, role: &str) -> Result<String> {
-        let out = self.admin(&["create-reader", "--name", name, "--role", role])?;
+    /// Registers the daemon a config describes (its `daemon_id` and every
+    /// reader, with `admin register-daemon`); returns the daemon's token.
+    pub fn register_daemon(&self, cfg: &crate::DaemonConfig) -> Result<String> {
+        let specs: Vec<String> = cfg
+            .readers
+            .iter()
+            .map(|r| format!("{}:{}", r.name, r.role))
+            .collect();
+        let mut args = vec!["register-daemon", "--daemon-id", &cfg.daemon_id];
+        for spec in &specs {
+            args.extend(["--reader", spec]);
+        }
+        let out = self.admin(&args)?;
         Ok(out.trim().to_string())
     }
 

@@ -432,6 +432,35 @@ pub enum Reason {
     Timeout {
         limit_secs: u64,
     },
+    /// A reader token sent under a daemon id other than its own (or a
+    /// sub-space of it).
+    ForeignDaemon {
+        own: String,
+        claimed: String,
+    },
+    /// A reader token sent an observation for a reader not bound to its
+    /// daemon; `field` is `observations[i].reader`.
+    ReaderNotBound {
+        field: String,
+        reader: String,
+        daemon: String,
+        readers: Vec<String>,
+    },
+    /// A daemon id with `:`, which separates a daemon's sub-spaces.
+    BadDaemonId {
+        value: String,
+    },
+    /// A daemon registered without readers.
+    NoReaders,
+    /// The same reader twice in one registration.
+    ReaderTwice {
+        field: String,
+        name: String,
+    },
+    /// Not `NAME:ROLE[:LOCATION_ID]`.
+    BadReaderSpec {
+        value: String,
+    },
     /// Our fault: the detail goes to the log, never to a person.
     Internal(String),
 }
@@ -519,6 +548,7 @@ fn noun_zh(what: &str) -> &'static str {
         "document" => "附件",
         "user" => "用户",
         "reader" => "读写器",
+        "daemon" => "读写器主机",
         _ => "记录",
     }
 }
@@ -609,7 +639,12 @@ impl Reason {
             | R::AssetNumberCount { .. }
             | R::LocationElsewhere { .. }
             | R::NoSuchLine { .. }
-            | R::ActionNotForLine { .. } => (K::Invalid, "invalid"),
+            | R::ActionNotForLine { .. }
+            | R::BadDaemonId { .. }
+            | R::NoReaders
+            | R::ReaderTwice { .. }
+            | R::BadReaderSpec { .. } => (K::Invalid, "invalid"),
+            R::ForeignDaemon { .. } | R::ReaderNotBound { .. } => (K::Forbidden, "not_bound"),
             R::TooLarge { .. } => (K::PayloadTooLarge, "too_large"),
             R::BodyTooLarge => (K::PayloadTooLarge, "body_too_large"),
             R::NotJson => (K::BadRequest, "not_json"),
@@ -692,7 +727,9 @@ impl Reason {
             | R::TagNotRegistered { field, .. }
             | R::EpcOrAssetId { field }
             | R::NotOnLoan { field, .. }
-            | R::NoSuchLine { field, .. } => Some(field),
+            | R::NoSuchLine { field, .. }
+            | R::ReaderNotBound { field, .. }
+            | R::ReaderTwice { field, .. } => Some(field),
             R::PageOutOfRange { .. } => Some("page"),
             R::AssetNamedTwice
             | R::PurchaseNamesAssets
@@ -711,6 +748,9 @@ impl Reason {
             R::AssetNumberCount { .. } => Some("asset_numbers"),
             R::LocationElsewhere { .. } => Some("location_id"),
             R::ActionNotForLine { .. } => Some("action"),
+            R::ForeignDaemon { .. } | R::BadDaemonId { .. } => Some("daemon_id"),
+            R::NoReaders => Some("readers"),
+            R::BadReaderSpec { .. } => Some("reader"),
             R::Duplicate { field, .. } | R::ConstraintViolated { field, .. } => field.as_deref(),
             R::DueBeforeStart => Some("loan_due"),
             R::PasswordTooShort { .. } => Some("password"),
@@ -845,6 +885,26 @@ impl Reason {
                 request_id,
             } => format!("asset {asset_id} is already held by open request {request_id}"),
             R::NotFound { what, id } => format!("{what} {id} not found"),
+            R::ForeignDaemon { own, claimed } => {
+                format!("this token belongs to daemon `{own}`; it may not send as `{claimed}`")
+            }
+            R::ReaderNotBound {
+                reader,
+                daemon,
+                readers,
+                ..
+            } => format!(
+                "reader `{reader}` is not bound to daemon `{daemon}` (its readers: {})",
+                readers.join(", ")
+            ),
+            R::BadDaemonId { value } => format!(
+                "daemon id `{value}` must not contain `:` (it separates a daemon's sub-spaces)"
+            ),
+            R::NoReaders => "name at least one reader the daemon drives".into(),
+            R::ReaderTwice { name, .. } => format!("reader `{name}` is named twice"),
+            R::BadReaderSpec { value } => format!(
+                "reader `{value}` is not NAME:ROLE[:LOCATION_ID] with ROLE gate, desk or handheld"
+            ),
             R::DoesNotExist { field, id } => format!("{field} {id} does not exist"),
             R::NoRoute => "no such endpoint; see /api/v1/openapi.json".into(),
             R::MethodNotAllowed => {
@@ -1093,6 +1153,14 @@ impl Reason {
                 request_id,
             } => format!("资产 {asset_id} 已被未办结的申请 {request_id} 占用"),
             R::NotFound { what, id } => format!("找不到{}（{id}）", noun_zh(what)),
+            R::ForeignDaemon { .. } => "此令牌只能以其所属读写器主机的标识上报".into(),
+            R::ReaderNotBound { .. } => "此令牌所属的读写器主机未连接该读写器".into(),
+            R::BadDaemonId { .. } => "主机标识不能含有冒号".into(),
+            R::NoReaders => "请至少填写一个所连读写器".into(),
+            R::ReaderTwice { .. } => "同一读写器填写了两次".into(),
+            R::BadReaderSpec { .. } => {
+                "读写器应写作“名称:角色[:货位编号]”，角色为出口、出库台或手持机的代码".into()
+            }
             R::DoesNotExist { field, id } => format!("{}（{id}）不存在", label(field)),
             R::NoRoute => "没有这个页面".into(),
             R::MethodNotAllowed => "这个页面不支持这种操作".into(),
@@ -1667,6 +1735,23 @@ mod tests {
             R::TooManyStreams { limit: 4 },
             R::LiveNeedsSession,
             R::Timeout { limit_secs: 30 },
+            R::ForeignDaemon {
+                own: f("edge-1"),
+                claimed: f("edge-2"),
+            },
+            R::ReaderNotBound {
+                field: f("observations[0].reader"),
+                reader: f("gate-1"),
+                daemon: f("hand-1"),
+                readers: vec![f("hand-1")],
+            },
+            R::BadDaemonId { value: f("a:b") },
+            R::NoReaders,
+            R::ReaderTwice {
+                field: f("readers[1].name"),
+                name: f("gate-1"),
+            },
+            R::BadReaderSpec { value: f("gate-1") },
         ]
     }
 
@@ -1782,11 +1867,17 @@ mod tests {
             R::TooManyStreams { .. } => 106,
             R::LiveNeedsSession => 107,
             R::Timeout { .. } => 108,
-            R::MethodNotAllowed => 109,
-            R::SumTooLarge { .. } => 110,
+            R::ForeignDaemon { .. } => 109,
+            R::ReaderNotBound { .. } => 110,
+            R::BadDaemonId { .. } => 111,
+            R::NoReaders => 112,
+            R::ReaderTwice { .. } => 113,
+            R::BadReaderSpec { .. } => 114,
+            R::MethodNotAllowed => 115,
+            R::SumTooLarge { .. } => 116,
         }
     }
-    const VARIANTS: usize = 111;
+    const VARIANTS: usize = 117;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod commission;
 pub mod config;
+pub mod daemons;
 pub mod error;
 pub mod events;
 pub mod gate;

@@ -177,7 +177,7 @@ pub fn transition(
 ) -> Result<AssetState, Refusal> {
     let allowed_role = match actor {
         Actor::System => true,
-        Actor::Reader { .. } => false,
+        Actor::Daemon { .. } => false,
         Actor::User { role, .. } => roles(action).contains(role),
     };
     if !allowed_role {
@@ -264,9 +264,10 @@ mod tests {
                 action: AssetAction::CheckOut
             })
         );
-        let reader = Actor::Reader {
+        let reader = Actor::Daemon {
             id: 1,
-            name: "r".into(),
+            daemon_id: "edge-1".into(),
+            readers: vec!["gate".into()],
         };
         assert!(transition(Lost, AssetAction::Found, &reader, false, None).is_err());
     }

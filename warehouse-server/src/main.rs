@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use warehouse_server::config::Config;
+use warehouse_server::daemons::{self, NewDaemon};
 use warehouse_server::events::{ChainKey, SignedHead};
 use warehouse_server::policy::Role;
 use warehouse_server::register::{NewReader, ReaderRole};
@@ -71,7 +72,8 @@ enum Admin {
     },
     /// Add a user.
     CreateUser(CreateUser),
-    /// Register a reader and print its token (shown only this once).
+    /// Register a reader as a daemon of its own and print the daemon's
+    /// token (shown only this once).
     CreateReader {
         #[arg(long)]
         name: String,
@@ -80,6 +82,26 @@ enum Admin {
         role: String,
         #[arg(long)]
         location_id: Option<i64>,
+        /// The daemon's id (`[daemon] id` in its config); the reader's name
+        /// when absent.
+        #[arg(long)]
+        daemon_id: Option<String>,
+    },
+    /// Register a daemon (edge box) with the readers it drives and print
+    /// its token (shown only this once).
+    RegisterDaemon {
+        /// The daemon's id (`[daemon] id` in its config).
+        #[arg(long)]
+        daemon_id: String,
+        /// A reader it drives, NAME:ROLE[:LOCATION_ID] (role gate, desk or
+        /// handheld); repeat for each.
+        #[arg(long = "reader", required = true)]
+        readers: Vec<String>,
+    },
+    /// Revoke a daemon's token; it is refused (401) from then on.
+    RevokeDaemon {
+        #[arg(long)]
+        daemon_id: String,
     },
     /// Consistent online backup to a new file (the server may keep running).
     Backup {
@@ -251,23 +273,59 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 name,
                 role,
                 location_id,
+                daemon_id,
             } => {
                 let role = ReaderRole::parse(&role).with_context(|| {
                     format!("reader role `{role}` is not gate, desk or handheld")
                 })?;
                 let store = open(&config)?;
+                let daemon = daemon_id.clone().unwrap_or_else(|| name.clone());
                 let created = store
-                    .create_reader(NewReader {
-                        name,
-                        role,
-                        location_id,
-                    })
+                    .create_reader(
+                        NewReader {
+                            name,
+                            role,
+                            location_id,
+                        },
+                        daemon_id,
+                    )
                     .await?;
                 eprintln!(
-                    "reader `{}` (id {}) registered; its token is shown only now:",
+                    "reader `{}` (id {}) registered as daemon `{daemon}`; its token is shown only now:",
                     created.reader.name, created.reader.id
                 );
                 println!("{}", created.token);
+            }
+            Admin::RegisterDaemon { daemon_id, readers } => {
+                let readers = readers
+                    .iter()
+                    .map(|r| daemons::parse_reader_spec(r))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let store = open(&config)?;
+                let created = store
+                    .register_daemon(NewDaemon {
+                        daemon_id,
+                        readers,
+                        expires_at: None,
+                    })
+                    .await?;
+                let names: Vec<&str> = created
+                    .daemon
+                    .readers
+                    .iter()
+                    .map(|r| r.name.as_str())
+                    .collect();
+                eprintln!(
+                    "daemon `{}` registered with readers {}; its token is shown only now:",
+                    created.daemon.daemon_id,
+                    names.join(", ")
+                );
+                println!("{}", created.token);
+            }
+            Admin::RevokeDaemon { daemon_id } => {
+                let store = open(&config)?;
+                store.revoke_daemon(daemon_id.clone()).await?;
+                println!("daemon `{daemon_id}` revoked; its token is refused from now on");
             }
             Admin::Backup { to } => {
                 let store = open(&config)?;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppResult;
 
-/// Roles of people. Reader daemons are not people: see [`Actor::Reader`].
+/// Roles of people. Reader daemons are not people: see [`Actor::Daemon`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -56,8 +56,14 @@ pub enum Actor {
         role: Role,
         unit_id: Option<i64>,
     },
-    /// A reader daemon authenticated by its reader token.
-    Reader { id: i64, name: String },
+    /// A reader daemon (edge box) authenticated by its reader token: its
+    /// registered id and the names of the readers bound to it, which are
+    /// all it may speak for (`crate::daemons::may_send`).
+    Daemon {
+        id: i64,
+        daemon_id: String,
+        readers: Vec<String>,
+    },
     /// The command line (`warehouse-server admin …`), trusted.
     System,
 }
@@ -67,7 +73,13 @@ impl Actor {
     pub fn label(&self) -> String {
         match self {
             Actor::User { username, .. } => format!("user:{username}"),
-            Actor::Reader { name, .. } => format!("reader:{name}"),
+            // A token that drives one reader acts as that reader.
+            Actor::Daemon {
+                daemon_id, readers, ..
+            } => match readers.as_slice() {
+                [one] => format!("reader:{one}"),
+                _ => format!("daemon:{daemon_id}"),
+            },
             Actor::System => "system".into(),
         }
     }
@@ -138,7 +150,7 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
     use Action::*;
     let (role, unit) = match actor {
         Actor::System => return true,
-        Actor::Reader { .. } => return matches!(action, IngestObservations | CommissionTag),
+        Actor::Daemon { .. } => return matches!(action, IngestObservations | CommissionTag),
         Actor::User { role, unit_id, .. } => (*role, *unit_id),
     };
     match role {
@@ -248,9 +260,10 @@ mod tests {
 
     #[test]
     fn readers_only_ingest_and_confirm() {
-        let reader = Actor::Reader {
+        let reader = Actor::Daemon {
             id: 1,
-            name: "gate".into(),
+            daemon_id: "edge-1".into(),
+            readers: vec!["gate".into()],
         };
         assert!(authorize(&reader, Action::IngestObservations, Scope::Global).is_ok());
         assert!(authorize(&reader, Action::ViewAsset, Scope::Warehouse).is_err());

@@ -239,7 +239,8 @@ impl SimulatedReader {
         let sim = SimProcess::start(dir, &scenario, 1)?;
         let mut config = DaemonConfig::new(server, dir).reader(name, &link, "r2000", role);
         config.token = token.to_owned();
-        config.daemon_id = format!("{name}-daemon");
+        // `POST /readers` registered the reader as a daemon named after it.
+        config.daemon_id = name.to_owned();
         config.journal = dir.join(format!("{name}-journal.db"));
         config.batch_max = 500;
         let config_path = dir.join(format!("{name}-daemon.toml"));

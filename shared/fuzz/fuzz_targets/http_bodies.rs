@@ -16,14 +16,15 @@ use warehouse_server::workflow::StepBody;
 /// A refusal must say something a client can act on: unreadable JSON is
 /// 400, a wrong shape or value is 422 naming the field.
 fn check_refusal(e: &AppError) {
-    assert!(!e.message.is_empty(), "empty error message: {e:?}");
+    let message = e.message();
+    assert!(!message.is_empty(), "empty error message: {e:?}");
     match e.kind {
         ErrorKind::BadRequest => {}
         // A key that is itself empty (`{"": 1}`) is named as it was sent.
         ErrorKind::Invalid => assert!(
             e.field
                 .as_deref()
-                .is_some_and(|f| !f.is_empty() || e.message.contains("unknown field ``")),
+                .is_some_and(|f| !f.is_empty() || message.contains("unknown field ``")),
             "422 without a field: {e:?}"
         ),
         other => panic!("a body answered {other:?}: {e:?}"),

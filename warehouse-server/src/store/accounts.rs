@@ -142,15 +142,7 @@ impl Store {
         self.read(move |c| {
             let hash = token_hash(&token);
             if token.starts_with(READER_PREFIX) {
-                return Ok(c
-                    .prepare_cached("SELECT id, name FROM readers WHERE token_hash = ?1")?
-                    .query_row([hash], |r| {
-                        Ok(Actor::Reader {
-                            id: r.get(0)?,
-                            name: r.get(1)?,
-                        })
-                    })
-                    .optional()?);
+                return super::daemons::daemon_for_token(c, &token);
             }
             if !token.starts_with(SESSION_PREFIX) {
                 return Ok(None);

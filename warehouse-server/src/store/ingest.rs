@@ -14,6 +14,7 @@ use shared::sync::{
 use super::assets::EMERGENCY_PASS;
 use super::events::{append, NewEvent};
 use super::Store;
+use crate::daemons::may_send;
 use crate::error::{AppError, AppResult, Reason};
 use crate::gate::{raises_alarm, Clearance};
 use crate::lifecycle::may_pass_gate;
@@ -33,8 +34,11 @@ pub struct IngestOutcome {
     pub alarms_raised: u64,
 }
 
-/// Checks what serde cannot: 422 naming the offending observation.
-pub fn validate_batch(batch: &ObservationBatch) -> AppResult<()> {
+/// Checks what serde cannot: first that the sender may speak for this
+/// daemon id and these readers (403, `daemons::may_send`), then 422 naming
+/// the offending field.
+pub fn validate_batch(actor: &Actor, batch: &ObservationBatch) -> AppResult<()> {
+    may_send(actor, batch)?;
     let id = batch.daemon_id.trim();
     if id.is_empty() || id.len() > 100 {
         return Err(Reason::Length {
@@ -45,8 +49,10 @@ pub fn validate_batch(batch: &ObservationBatch) -> AppResult<()> {
         .into());
     }
     if batch.sequence == 0 || batch.sequence > i64::MAX as u64 {
-        return Err(Reason::StartsAtOne {
+        return Err(Reason::OutOfRange {
             field: "sequence".into(),
+            min: 1,
+            max: i64::MAX,
         }
         .into());
     }
@@ -141,15 +147,11 @@ pub fn apply_batch(
         return Ok(out);
     }
     let readers = load_readers(tx)?;
-    let sender = match &ctx.actor {
-        Actor::Reader { name, .. } => readers.get(name),
-        _ => None,
-    };
     let from = batch
         .observations
         .iter()
         .map(|o| {
-            readers.get(&o.reader).or(sender).ok_or_else(|| {
+            readers.get(&o.reader).ok_or_else(|| {
                 AppError::from(Reason::UnknownReader {
                     name: o.reader.clone(),
                 })
@@ -248,17 +250,12 @@ pub fn apply_batch(
     }
     fold_last_seen(tx, RECENT_LAST_SEEN_ROWS)?;
     tx.prepare_cached(
-        "INSERT INTO sync_daemons (daemon_id, applied_through, reader_id, updated_at)
-         VALUES (?1, ?2, ?3, ?4)
+        "INSERT INTO sync_daemons (daemon_id, applied_through, updated_at)
+         VALUES (?1, ?2, ?3)
          ON CONFLICT (daemon_id) DO UPDATE SET applied_through = excluded.applied_through,
-             reader_id = excluded.reader_id, updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at",
     )?
-    .execute(rusqlite::params![
-        batch.daemon_id,
-        sequence,
-        sender.map(|s| s.id),
-        now_ms()
-    ])?;
+    .execute(rusqlite::params![batch.daemon_id, sequence, now_ms()])?;
     Ok(out)
 }
 
@@ -359,7 +356,7 @@ fn raise_alarm(
 impl Store {
     /// Applies a daemon's batch at most once.
     pub async fn ingest(&self, ctx: Ctx, batch: ObservationBatch) -> AppResult<IngestOutcome> {
-        validate_batch(&batch)?;
+        validate_batch(&ctx.actor, &batch)?;
         self.write(move |tx| apply_batch(tx, &ctx, &batch)).await
     }
 }
@@ -402,7 +399,7 @@ impl Store {
 
     /// Applies a batch from the calling (blocking) thread.
     pub fn ingest_blocking(&self, ctx: &Ctx, batch: &ObservationBatch) -> AppResult<IngestOutcome> {
-        validate_batch(batch)?;
+        validate_batch(&ctx.actor, batch)?;
         self.write_blocking(|tx| apply_batch(tx, ctx, batch))
     }
 }

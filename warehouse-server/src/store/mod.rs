@@ -8,6 +8,7 @@
 
 mod accounts;
 mod assets;
+mod daemons;
 mod events;
 mod ingest;
 mod paging;
@@ -39,6 +40,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/0005_asset_summary.sql")),
     (6, include_str!("../../migrations/0006_asset_photos.sql")),
     (7, include_str!("../../migrations/0007_keyed_chain.sql")),
+    (9, include_str!("../../migrations/0009_daemons.sql")),
 ];
 
 #[derive(Debug)]

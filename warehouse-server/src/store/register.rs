@@ -1,10 +1,9 @@
 //! Reference data of the register: units, warehouses, locations,
-//! categories, procurement batches, readers, settings.
+//! categories, procurement batches, settings (readers: `daemons.rs`).
 
 use rusqlite::{Connection, OptionalExtension};
 
 use super::{paging, Store};
-use crate::accounts::{new_token, token_hash, READER_PREFIX};
 use crate::error::{AppError, AppResult};
 use crate::input::{optional_text, parse_date, required_text};
 use crate::paging::Page;
@@ -50,17 +49,6 @@ fn row_to_unit(r: &rusqlite::Row<'_>) -> rusqlite::Result<Unit> {
         name: r.get(1)?,
         parent_id: r.get(2)?,
         level: UnitLevel::parse(&level).unwrap_or(UnitLevel::Unit),
-        created_at: ts(r.get(4)?),
-    })
-}
-
-fn row_to_reader(r: &rusqlite::Row<'_>) -> rusqlite::Result<Reader> {
-    let role: String = r.get(2)?;
-    Ok(Reader {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        role: ReaderRole::parse(&role).unwrap_or(ReaderRole::Desk),
-        location_id: r.get(3)?,
         created_at: ts(r.get(4)?),
     })
 }
@@ -301,55 +289,6 @@ impl Store {
                         notes: r.get(5)?,
                     })
                 },
-            )
-        })
-        .await
-    }
-
-    /// Registers a reader and returns its token (only the hash is stored).
-    pub async fn create_reader(&self, r: NewReader) -> AppResult<CreatedReader> {
-        let name = required_text("name", &r.name, 100)?;
-        self.write(move |tx| {
-            if let Some(l) = r.location_id {
-                require_exists(tx, "locations", "location_id", l)?;
-            }
-            let token = new_token(READER_PREFIX);
-            let now = now_ms();
-            tx.execute(
-                "INSERT INTO readers (name, role, location_id, token_hash, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                (
-                    &name,
-                    r.role.as_str(),
-                    r.location_id,
-                    token_hash(&token),
-                    now,
-                ),
-            )?;
-            Ok(CreatedReader {
-                reader: Reader {
-                    id: tx.last_insert_rowid(),
-                    name,
-                    role: r.role,
-                    location_id: r.location_id,
-                    created_at: ts(now),
-                },
-                token,
-            })
-        })
-        .await
-    }
-
-    pub async fn list_readers(&self, page: i64, per_page: i64) -> AppResult<Page<Reader>> {
-        self.read(move |c| {
-            paging::page(
-                c,
-                "id, name, role, location_id, created_at",
-                "readers",
-                "id",
-                &[],
-                (page, per_page),
-                row_to_reader,
             )
         })
         .await

@@ -68,26 +68,34 @@ fn observations(epcs: &[EpcBytes], n: usize, reader: &str, rng: &mut StdRng) -> 
         .collect()
 }
 
-async fn reader(store: &Store, name: &str, role: ReaderRole) -> anyhow::Result<Actor> {
+/// The reader's id and the daemon actor that sends for it.
+async fn reader(store: &Store, name: &str, role: ReaderRole) -> anyhow::Result<(i64, Actor)> {
     let existing = store.list_readers(1, 500).await?;
     let id = match existing.items.iter().find(|r| r.name == name) {
         Some(r) => r.id,
         None => {
             store
-                .create_reader(NewReader {
-                    name: name.into(),
-                    role,
-                    location_id: None,
-                })
+                .create_reader(
+                    NewReader {
+                        name: name.into(),
+                        role,
+                        location_id: None,
+                    },
+                    None,
+                )
                 .await?
                 .reader
                 .id
         }
     };
-    Ok(Actor::Reader {
+    Ok((
         id,
-        name: name.into(),
-    })
+        Actor::Daemon {
+            id: 0,
+            daemon_id: name.into(),
+            readers: vec![name.into()],
+        },
+    ))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -130,8 +138,8 @@ pub async fn run(args: BenchArgs, config: Config) -> anyhow::Result<()> {
             report.assets_added as f64 / report.elapsed.as_secs_f64()
         );
     }
-    let desk = reader(&store, "bench-desk", ReaderRole::Desk).await?;
-    let handheld = reader(&store, "bench-handheld", ReaderRole::Handheld).await?;
+    let (_, desk) = reader(&store, "bench-desk", ReaderRole::Desk).await?;
+    let (handheld_id, handheld) = reader(&store, "bench-handheld", ReaderRole::Handheld).await?;
     let epcs: Vec<EpcBytes> = {
         let s = store.clone();
         tokio::task::spawn_blocking(move || s.sample_epcs_blocking(2_000_000))
@@ -152,7 +160,7 @@ pub async fn run(args: BenchArgs, config: Config) -> anyhow::Result<()> {
     let run_id = Utc::now().timestamp_millis();
     let batches: Vec<ObservationBatch> = (0..(args.observations as usize).div_ceil(BATCH))
         .map(|i| ObservationBatch {
-            daemon_id: format!("bench-{run_id}"),
+            daemon_id: format!("bench-desk:{run_id}"),
             sequence: i as u64 + 1,
             observations: observations(&epcs, BATCH, "bench-desk", &mut rng),
         })
@@ -191,10 +199,6 @@ pub async fn run(args: BenchArgs, config: Config) -> anyhow::Result<()> {
     let wh = store.list_warehouses(1, 1).await?.items;
     let wh = wh.first().context("no warehouse seeded")?.id;
     let bench_ctx = Ctx::system("bench");
-    let handheld_id = match &handheld {
-        Actor::Reader { id, .. } => *id,
-        _ => 0,
-    };
     let st = store
         .open_stocktake(
             bench_ctx.clone(),
@@ -225,7 +229,7 @@ pub async fn run(args: BenchArgs, config: Config) -> anyhow::Result<()> {
             s.ingest_blocking(
                 &hh_ctx,
                 &ObservationBatch {
-                    daemon_id: format!("bench-hh-{run_id}"),
+                    daemon_id: format!("bench-handheld:{run_id}"),
                     sequence: i as u64 + 1,
                     observations: chunk.to_vec(),
                 },
@@ -332,11 +336,14 @@ pub async fn run(args: BenchArgs, config: Config) -> anyhow::Result<()> {
 
     // --- ingest over HTTP (JSON parse + auth + the same store path) ------
     let http_reader = store
-        .create_reader(NewReader {
-            name: format!("bench-http-{run_id}"),
-            role: ReaderRole::Desk,
-            location_id: None,
-        })
+        .create_reader(
+            NewReader {
+                name: format!("bench-http-{run_id}"),
+                role: ReaderRole::Desk,
+                location_id: None,
+            },
+            None,
+        )
         .await?;
     let bodies: Vec<Vec<u8>> = batches
         .iter()

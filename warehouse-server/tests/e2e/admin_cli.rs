@@ -81,6 +81,8 @@ async fn admin_commands() -> Result<()> {
             "desk-1",
             "--role",
             "desk",
+            "--daemon-id",
+            "desk-daemon",
         ],
     )?;
     let token = token.trim();

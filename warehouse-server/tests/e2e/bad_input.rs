@@ -137,7 +137,7 @@ async fn bad_batches_change_nothing() -> Result<()> {
         .post(
             "/api/v1/readers/observations",
             &w.gate_token,
-            batch("g", 1, vec![good.clone(), backwards]),
+            batch("gate-1", 1, vec![good.clone(), backwards]),
         )
         .await?;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
@@ -148,7 +148,7 @@ async fn bad_batches_change_nothing() -> Result<()> {
         .post(
             "/api/v1/readers/observations",
             &w.gate_token,
-            batch("g", 1, vec![bad_epc]),
+            batch("gate-1", 1, vec![bad_epc]),
         )
         .await?;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
@@ -159,7 +159,7 @@ async fn bad_batches_change_nothing() -> Result<()> {
         .post(
             "/api/v1/readers/observations",
             &w.gate_token,
-            batch("g", 1, vec![bad_kind]),
+            batch("gate-1", 1, vec![bad_kind]),
         )
         .await?;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
@@ -167,7 +167,7 @@ async fn bad_batches_change_nothing() -> Result<()> {
         .post(
             "/api/v1/readers/observations",
             &w.gate_token,
-            batch("g", 0, vec![]),
+            batch("gate-1", 0, vec![]),
         )
         .await?;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
@@ -179,7 +179,7 @@ async fn bad_batches_change_nothing() -> Result<()> {
         .post_ok(
             "/api/v1/readers/observations",
             &w.gate_token,
-            batch("g", 1, vec![good]),
+            batch("gate-1", 1, vec![good]),
             200,
         )
         .await?;

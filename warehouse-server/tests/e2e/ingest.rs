@@ -13,7 +13,7 @@ async fn repeated_batch_is_applied_once() -> Result<()> {
     let s = &w.server;
     let epc = w.tag(w.asset_wh).await?;
     let b1 = batch(
-        "daemon-1",
+        "handheld-1",
         1,
         vec![
             obs(&epc, "handheld-1", "added"),
@@ -42,12 +42,12 @@ async fn repeated_batch_is_applied_once() -> Result<()> {
     let foreign = s.get_ok("/api/v1/sightings/foreign", &w.keeper).await?;
     assert_eq!(foreign["total"], 1);
     assert_eq!(foreign["items"][0]["epc"], "E2801160600002");
-    assert_eq!(foreign["items"][0]["daemon_id"], "daemon-1");
+    assert_eq!(foreign["items"][0]["daemon_id"], "handheld-1");
     let ack = s
         .post_ok(
             "/api/v1/readers/observations",
             &w.handheld_token,
-            batch("daemon-1", 3, vec![obs(&epc, "handheld-1", "seen")]),
+            batch("handheld-1", 3, vec![obs(&epc, "handheld-1", "seen")]),
             200,
         )
         .await?;
@@ -56,7 +56,7 @@ async fn repeated_batch_is_applied_once() -> Result<()> {
         .post_ok(
             "/api/v1/readers/observations",
             &w.handheld_token,
-            batch("daemon-1", 2, vec![]),
+            batch("handheld-1", 2, vec![]),
             200,
         )
         .await?;
@@ -68,8 +68,8 @@ async fn repeated_batch_is_applied_once() -> Result<()> {
     let ack = s
         .post_ok(
             "/api/v1/readers/observations",
-            &w.handheld_token,
-            batch("daemon-2", 1, vec![]),
+            &w.gate_token,
+            batch("gate-1", 1, vec![]),
             200,
         )
         .await?;
@@ -107,7 +107,7 @@ async fn gate_alarm_raised_listed_and_acknowledged() -> Result<()> {
             "/api/v1/readers/observations",
             &w.gate_token,
             batch(
-                "gate-daemon",
+                "gate-1",
                 1,
                 vec![
                     obs(&leaving, "gate-1", "added"),

@@ -13,6 +13,7 @@ mod ingest;
 mod log_and_backup;
 mod register;
 mod security_chain;
+mod security_readers;
 mod security_serving;
 mod stocktake;
 mod tags;

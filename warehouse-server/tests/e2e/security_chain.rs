@@ -458,7 +458,7 @@ async fn nobody_waves_an_asset_through_the_gate_but_an_approvers_pass_until_expi
         .post_ok(
             "/api/v1/readers/observations",
             &w.gate_token,
-            batch("gate", 1, vec![at(now)]),
+            batch("gate-1", 1, vec![at(now)]),
             200,
         )
         .await?;
@@ -497,7 +497,11 @@ async fn nobody_waves_an_asset_through_the_gate_but_an_approvers_pass_until_expi
         .post_ok(
             "/api/v1/readers/observations",
             &w.gate_token,
-            batch("gate", 2, vec![at(expires - chrono::Duration::seconds(5))]),
+            batch(
+                "gate-1",
+                2,
+                vec![at(expires - chrono::Duration::seconds(5))],
+            ),
             200,
         )
         .await?;
@@ -506,7 +510,11 @@ async fn nobody_waves_an_asset_through_the_gate_but_an_approvers_pass_until_expi
         .post_ok(
             "/api/v1/readers/observations",
             &w.gate_token,
-            batch("gate", 3, vec![at(expires + chrono::Duration::seconds(1))]),
+            batch(
+                "gate-1",
+                3,
+                vec![at(expires + chrono::Duration::seconds(1))],
+            ),
             200,
         )
         .await?;

@@ -55,7 +55,7 @@ async fn stocktake_with_every_outcome() -> Result<()> {
         "/api/v1/readers/observations",
         &w.handheld_token,
         batch(
-            "hh",
+            "handheld-1",
             1,
             vec![
                 obs(&epc_found, "handheld-1", "added"),
@@ -224,7 +224,7 @@ async fn stocktake_with_every_outcome() -> Result<()> {
         "/api/v1/readers/observations",
         &w.handheld_token,
         batch(
-            "hh",
+            "handheld-1",
             2,
             vec![obs("E2000000000000000000FFFF", "handheld-1", "added")],
         ),

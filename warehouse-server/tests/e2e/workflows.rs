@@ -264,7 +264,7 @@ async fn loan_for_an_event_goes_out_and_comes_back_with_a_damage_case() -> Resul
 
     // Through the gate: checked-out chairs pass, an in-stock one alarms.
     let gate_batch = batch(
-        "gate-daemon",
+        "gate-1",
         1,
         vec![
             obs(&f.stock[0].1, "gate-1", "added"),

@@ -18,6 +18,7 @@ mod workflow;
 
 pub use openapi::{document as openapi_document, ApiDoc};
 
+use crate::daemons::{CreatedDaemon, Daemon, NewDaemon};
 use crate::error::{AppError, AppResult, Reason};
 use crate::events::Verification;
 use crate::gate::{Acknowledgement, Alarm, EmergencyPass, EmergencyPassRequest};
@@ -59,6 +60,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/batches", get(list_batches).post(create_batch))
         .route("/api/v1/readers", get(list_readers).post(create_reader))
         .route("/api/v1/readers/observations", post(ingest))
+        .route("/api/v1/daemons", get(list_daemons).post(register_daemon))
         .route("/api/v1/sightings/foreign", get(foreign_sightings))
         .route("/api/v1/assets", get(search_assets).post(create_asset))
         .route("/api/v1/assets/export.csv", get(export_assets))
@@ -352,7 +354,8 @@ async fn list_readers(
     Ok(Json(state.store.list_readers(page, per_page).await?))
 }
 
-/// Register a reader; the response carries its token, shown only once.
+/// Register a reader as a daemon of its own whose `daemon_id` is the
+/// reader's name; the response carries the daemon's token, shown only once.
 #[utoipa::path(post, path = "/api/v1/readers", tag = "readers", request_body = NewReader,
     responses((status = 201, body = CreatedReader)))]
 async fn create_reader(
@@ -363,7 +366,39 @@ async fn create_reader(
     authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
     Ok((
         StatusCode::CREATED,
-        Json(state.store.create_reader(new).await?),
+        Json(state.store.create_reader(new, None).await?),
+    ))
+}
+
+/// Daemons (edge boxes) with the readers bound to each.
+#[utoipa::path(get, path = "/api/v1/daemons", tag = "readers", params(Paging),
+    responses((status = 200, body = Page<Daemon>)))]
+async fn list_daemons(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(p): ApiQuery<Paging>,
+) -> AppResult<Json<Page<Daemon>>> {
+    authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+    let (page, per_page) = p.resolve()?;
+    Ok(Json(state.store.list_daemons(page, per_page).await?))
+}
+
+/// Register a daemon with the readers it drives; the response carries its
+/// token, shown only once. The token may send observations only under this
+/// `daemon_id` (or `daemon_id:…`) and only for these readers.
+#[utoipa::path(post, path = "/api/v1/daemons", tag = "readers", request_body = NewDaemon,
+    responses((status = 201, body = CreatedDaemon),
+        (status = 409, description = "daemon id or a reader name already registered", body = ErrorBody),
+        (status = 422, description = "bad daemon id, no readers, a reader named twice", body = ErrorBody)))]
+async fn register_daemon(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiJson(new): ApiJson<NewDaemon>,
+) -> AppResult<(StatusCode, Json<CreatedDaemon>)> {
+    authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.register_daemon(new).await?),
     ))
 }
 
@@ -551,9 +586,14 @@ async fn confirm_commission(
 
 /// Observation batch from a reader daemon (reader token). Applied at most
 /// once per (daemon_id, sequence); the answer acknowledges the highest
-/// sequence applied. Body: `shared::sync::ObservationBatch`.
+/// sequence applied. Body: `shared::sync::ObservationBatch`. The token is
+/// a daemon's: the batch must be under its `daemon_id` (or `daemon_id:…`)
+/// and name only its readers, else 403 `not_bound` and nothing is stored.
 #[utoipa::path(post, path = "/api/v1/readers/observations", tag = "readers",
-    request_body = openapi::ObservationBatchDoc, responses((status = 200, body = IngestOutcome)))]
+    request_body = openapi::ObservationBatchDoc, responses((status = 200, body = IngestOutcome),
+        (status = 401, description = "unknown, revoked or expired reader token", body = ErrorBody),
+        (status = 403, description = "`not_bound`: another daemon's id, or a reader not bound to this daemon (field names which)", body = ErrorBody),
+        (status = 422, description = "bad field, e.g. `sequence` outside 1..=9223372036854775807", body = ErrorBody)))]
 async fn ingest(
     State(state): State<AppState>,
     ctx: Ctx,

@@ -12,7 +12,9 @@ use super as api;
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ObservationBatchDoc {
+    /// The token's daemon id, or a sub-space of it (`edge-1:stocktake:…`).
     pub daemon_id: String,
+    #[schema(minimum = 1, maximum = 9223372036854775807_i64)]
     pub sequence: u64,
     pub observations: Vec<ObservationDoc>,
 }
@@ -23,6 +25,7 @@ pub struct ObservationBatchDoc {
 pub struct ObservationDoc {
     /// EPC bytes, hex.
     pub epc: String,
+    /// One of the readers bound to the token's daemon.
     pub reader: String,
     pub antenna: u8,
     pub first_seen: DateTime<Utc>,
@@ -149,7 +152,7 @@ impl Modify for Contract {
         api::list_units, api::create_unit, api::get_unit,
         api::list_warehouses, api::create_warehouse, api::list_locations, api::create_location,
         api::list_categories, api::create_category, api::list_batches, api::create_batch,
-        api::list_readers, api::create_reader, api::ingest, api::foreign_sightings,
+        api::list_readers, api::create_reader, api::list_daemons, api::register_daemon, api::ingest, api::foreign_sightings,
         api::search_assets, api::create_asset, api::export_assets, api::asset_by_epc,
         api::get_asset, api::update_asset, api::grant_emergency_pass,
         api::commission_tag, api::confirm_commission,

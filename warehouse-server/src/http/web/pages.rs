@@ -71,7 +71,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/units", post(admin_unit))
         .route("/admin/users", post(admin_user))
         .route("/admin/categories", post(admin_category))
-        .route("/admin/readers", post(admin_reader))
+        .route("/admin/daemons", post(admin_daemon))
         .route("/admin/warehouses", post(admin_warehouse))
         .route("/admin/settings", post(admin_settings))
         .route("/admin/locations", post(admin_location))
@@ -1656,7 +1656,7 @@ async fn admin(State(st): State<AppState>, w: Web) -> Response {
     );
     let units = tryp!(w, st.store.list_units(1, 500).await).items;
     let cats = tryp!(w, st.store.list_categories(1, 500).await).items;
-    let readers = tryp!(w, st.store.list_readers(1, 500).await).items;
+    let daemons = tryp!(w, st.store.list_daemons(1, 500).await).items;
     let (users, _) = tryp!(w, st.store.list_users(1, 500).await);
     let token = w.cookies.get("new_reader_token").cloned();
     let warehouses = tryp!(w, st.store.list_warehouses(1, 100).await).items;
@@ -1727,11 +1727,21 @@ async fn admin(State(st): State<AppState>, w: Web) -> Response {
                 }
             }
             div {
-                h2 { (w.t("readers")) }
-                ul { @for r in &readers { li { (r.name) " · " (r.role.as_str()) } } }
-                form.stack method="post" action="/admin/readers" {
-                    label { (w.t("name")) input name="name" required; }
-                    label { (w.t("role")) select name="role" { @for r in ["gate", "desk", "handheld"] { option value=(r) { (r) } } } }
+                h2 { (w.t("daemons")) }
+                ul data-test="daemons" {
+                    @for d in &daemons {
+                        li {
+                            strong { (d.daemon_id) }
+                            @if d.revoked_at.is_some() { " · " (w.t("revoked")) }
+                            ul { @for r in &d.readers { li { (r.name) " · " (r.role.as_str()) } } }
+                        }
+                    }
+                }
+                form.stack method="post" action="/admin/daemons" {
+                    label { (w.t("daemon_id")) input name="daemon_id" required; }
+                    label { (w.t("daemon_readers"))
+                        textarea name="readers" rows="3" required placeholder="gate-1:gate\ndesk-1:desk" {}
+                    }
                     button type="submit" { (w.t("create")) }
                 }
             }
@@ -1793,9 +1803,33 @@ async fn admin_category(State(st): State<AppState>, w: Web, body: Bytes) -> Resp
     see_other("/admin")
 }
 
-async fn admin_reader(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
-    let r: crate::register::NewReader = tryp!(w, admin_post(&w, &body).await);
-    let created = tryp!(w, st.store.create_reader(r).await);
+/// Registers a daemon from the form: its id and one reader a line, in the
+/// command line's `NAME:ROLE[:LOCATION_ID]` form.
+async fn admin_daemon(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+    tryp!(
+        w,
+        authorize(&w.ctx.actor, Action::ManageRegister, Scope::Global)
+    );
+    let f = form(&body);
+    let text = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let readers = tryp!(
+        w,
+        text("readers")
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(crate::daemons::parse_reader_spec)
+            .collect::<Result<Vec<_>, _>>()
+    );
+    let created = tryp!(
+        w,
+        st.store
+            .register_daemon(crate::daemons::NewDaemon {
+                daemon_id: text("daemon_id"),
+                readers,
+                expires_at: None,
+            })
+            .await
+    );
     set_cookie(
         see_other("/admin"),
         &format!(
