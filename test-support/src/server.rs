@@ -188,6 +188,11 @@ impl WarehouseServer {
         Ok(&self.url)
     }
 
+    /// The running server's process id (for reading its memory use).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Process::pid)
+    }
+
     /// Kills the server (it is "away" until [`WarehouseServer::start`] again).
     pub fn kill(&mut self) {
         drop(self.child.take());

@@ -3,6 +3,8 @@
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, PasswordVerifier, Version};
+use std::sync::OnceLock;
+
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -33,6 +35,51 @@ pub fn hash_password(password: &str, cost: PasswordCost) -> AppResult<String> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| AppError::internal(format!("hashing password: {e}")))
+}
+
+/// Argon2 runs at most this many at once: one per core. Each run holds
+/// its memory cost (19 MiB), so a flood of logins costs a bounded amount of
+/// memory and leaves the blocking pool's other threads to SQLite.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
+/// Runs `work` (argon2) on the blocking pool once a hashing slot is free.
+/// `before` runs after the slot is taken and may refuse: a queued login
+/// re-checks its throttle there, so a flood drains without hashing.
+pub async fn bounded_hashing<T: Send + 'static>(
+    before: impl std::future::Future<Output = AppResult<()>>,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> AppResult<T> {
+    let _slot = hashing_slots()
+        .acquire()
+        .await
+        .map_err(|e| AppError::internal(format!("hashing slots closed: {e}")))?;
+    before.await?;
+    Ok(tokio::task::spawn_blocking(work).await?)
+}
+
+/// [`hash_password`] under the hashing bound.
+pub async fn hash_password_bounded(password: String, cost: PasswordCost) -> AppResult<String> {
+    bounded_hashing(async { Ok(()) }, move || hash_password(&password, cost)).await?
+}
+
+/// A hash of nothing anyone knows, at `cost`: an unknown username is
+/// verified against it so it takes as long as a known one.
+pub fn dummy_hash(cost: PasswordCost) -> AppResult<&'static str> {
+    static DUMMY: OnceLock<(PasswordCost, String)> = OnceLock::new();
+    if let Some((c, h)) = DUMMY.get() {
+        if *c == cost {
+            return Ok(h);
+        }
+    }
+    let fresh = hash_password(&new_token("dummy_"), cost)?;
+    let (_, h) = DUMMY.get_or_init(|| (cost, fresh));
+    Ok(h)
 }
 
 pub fn verify_password(password: &str, phc: &str) -> bool {

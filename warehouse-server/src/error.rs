@@ -180,6 +180,16 @@ pub enum Reason {
     NotLoggedIn,
     SessionExpired,
     WrongLogin,
+    /// Too many failed logins from this address or for this account.
+    LoginThrottled {
+        retry_after_secs: u64,
+    },
+    /// A cookie-authenticated change sent from another site (CSRF).
+    CrossSite,
+    /// A form without this session's form token (CSRF).
+    FormTokenMissing,
+    /// A password change whose old password is wrong.
+    WrongOldPassword,
     /// `policy::authorize` said no.
     NotAllowed {
         actor: String,
@@ -655,6 +665,10 @@ impl Reason {
             R::NotLoggedIn | R::SessionExpired | R::WrongLogin => {
                 (K::Unauthenticated, "unauthenticated")
             }
+            R::LoginThrottled { .. } => (K::TooManyRequests, "login_throttled"),
+            R::CrossSite => (K::Forbidden, "cross_site"),
+            R::FormTokenMissing => (K::Forbidden, "form_token"),
+            R::WrongOldPassword => (K::Invalid, "wrong_password"),
             R::LiveNeedsSession => (K::Unauthenticated, "unauthenticated"),
             R::NotAllowed { .. }
             | R::RoleMayNot { .. }
@@ -755,6 +769,7 @@ impl Reason {
             R::DueBeforeStart => Some("loan_due"),
             R::PasswordTooShort { .. } => Some("password"),
             R::BadUsername => Some("username"),
+            R::WrongOldPassword => Some("old_password"),
             R::UnitRequired => Some("unit_id"),
             R::BadAssetNumber { .. } => Some("asset_number"),
             R::OneHolder => Some("holder_location_id"),
@@ -849,6 +864,14 @@ impl Reason {
             }
             R::SessionExpired => "the token is unknown or expired; log in again".into(),
             R::WrongLogin => "wrong username or password".into(),
+            R::LoginThrottled { retry_after_secs } => {
+                format!("too many failed logins; try again in {retry_after_secs} s")
+            }
+            R::CrossSite => "refused: this change was sent from another site".into(),
+            R::FormTokenMissing => {
+                "refused: the form token is missing or stale; reload the page and try again".into()
+            }
+            R::WrongOldPassword => "the current password is wrong".into(),
             R::NotAllowed { actor, action } => format!("{actor} may not {action} here"),
             R::RoleMayNot { asset_id, action } => {
                 format!("your role may not {action} asset {asset_id}")
@@ -1118,6 +1141,12 @@ impl Reason {
             R::NotLoggedIn => "尚未登录，请先登录".into(),
             R::SessionExpired => "登录已失效，请重新登录".into(),
             R::WrongLogin => t(Lang::Zh, "bad_login").into(),
+            R::LoginThrottled { retry_after_secs } => {
+                format!("登录失败次数过多，请 {retry_after_secs} 秒后再试")
+            }
+            R::CrossSite => "已拒绝：该操作来自其他网站".into(),
+            R::FormTokenMissing => "已拒绝：表单已过期，请刷新页面后重试".into(),
+            R::WrongOldPassword => "当前密码不正确".into(),
             R::NotAllowed { .. } => t(Lang::Zh, "not_allowed").into(),
             R::RoleMayNot { asset_id, .. } => {
                 format!("{}（资产 {asset_id}）", t(Lang::Zh, "not_allowed"))
@@ -1338,6 +1367,14 @@ impl From<Reason> for AppError {
 }
 
 impl AppError {
+    /// Seconds to wait before retrying, for a throttled request.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match *self.reason {
+            Reason::LoginThrottled { retry_after_secs } => Some(retry_after_secs),
+            _ => None,
+        }
+    }
+
     /// Blames `field` instead of the reason's own field (a nested form
     /// field such as `items[2].epc`, or the list an id came from).
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -1555,6 +1592,12 @@ mod tests {
             R::NotLoggedIn,
             R::SessionExpired,
             R::WrongLogin,
+            R::LoginThrottled {
+                retry_after_secs: 30,
+            },
+            R::CrossSite,
+            R::FormTokenMissing,
+            R::WrongOldPassword,
             R::NotAllowed {
                 actor: f("user:alice"),
                 action: f("ManageUsers"),
@@ -1873,11 +1916,15 @@ mod tests {
             R::NoReaders => 112,
             R::ReaderTwice { .. } => 113,
             R::BadReaderSpec { .. } => 114,
-            R::MethodNotAllowed => 115,
-            R::SumTooLarge { .. } => 116,
+            R::LoginThrottled { .. } => 115,
+            R::CrossSite => 116,
+            R::FormTokenMissing => 117,
+            R::WrongOldPassword => 118,
+            R::MethodNotAllowed => 119,
+            R::SumTooLarge { .. } => 120,
         }
     }
-    const VARIANTS: usize = 117;
+    const VARIANTS: usize = 121;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

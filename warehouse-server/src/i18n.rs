@@ -25,6 +25,18 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("logout", "退出", "Log out"),
     ("username", "用户名", "Username"),
     ("password", "密码", "Password"),
+    ("old_password", "当前密码", "Current password"),
+    ("new_password", "新密码", "New password"),
+    ("change_password", "修改密码", "Change password"),
+    (
+        "password_changed",
+        "密码已修改，其他设备上的登录已退出",
+        "Password changed; your other sessions have ended",
+    ),
+    ("reset_password", "重置密码", "Reset password"),
+    ("deactivate", "停用", "Deactivate"),
+    ("reactivate", "启用", "Reactivate"),
+    ("inactive", "已停用", "inactive"),
     (
         "bad_login",
         "用户名或密码错误",
@@ -362,6 +374,7 @@ pub fn field_label(field: &str) -> &'static str {
         "stage" => "阶段",
         "asset_numbers" => "资产编号",
         "password" => "密码",
+        "old_password" => "当前密码",
         _ => "",
     }
 }

@@ -20,6 +20,7 @@ pub mod http;
 pub mod i18n;
 pub mod input;
 pub mod lifecycle;
+pub mod login;
 pub mod money;
 pub mod paging;
 pub mod policy;
@@ -28,6 +29,7 @@ pub mod serving;
 pub mod spreadsheet;
 pub mod stocktake;
 pub mod store;
+pub mod throttle;
 pub mod time;
 pub mod tools;
 pub mod workflow;
@@ -55,6 +57,8 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let key = events::ChainKey::read(&config.chain_key_path())?;
     let store = Store::open(&config.db, config.read_connections, key)
         .with_context(|| format!("opening database {}", config.db.display()))?;
+    // Made now, so the first unknown name at login is not slower than the rest.
+    accounts::dummy_hash(config.password_cost)?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;

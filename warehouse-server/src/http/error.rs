@@ -46,6 +46,7 @@ impl IntoResponse for AppError {
             // Details go to the log, not to the client.
             tracing::error!(error = %self.message(), "internal error");
         }
+        let retry_after = self.retry_after_secs();
         let message = self.text(Lang::En);
         let body = ErrorBody {
             error: ErrorDetail {
@@ -60,6 +61,10 @@ impl IntoResponse for AppError {
                 axum::http::header::WWW_AUTHENTICATE,
                 axum::http::HeaderValue::from_static("Bearer"),
             );
+        }
+        if let Some(secs) = retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
         }
         resp
     }

@@ -198,3 +198,23 @@ impl FromRequestParts<AppState> for Ctx {
         Ok(Ctx { actor, request_id })
     }
 }
+
+/// The peer's address, as the accept loop saw it (`serving::run` puts it on
+/// every request). Missing only when the router is driven without that
+/// loop; then every caller counts as one unspecified address, which
+/// throttles more, never less.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map_or(std::net::Ipv4Addr::UNSPECIFIED.into(), |c| c.0.ip()),
+        ))
+    }
+}

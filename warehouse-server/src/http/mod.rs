@@ -9,6 +9,7 @@
 //! changed directly.
 
 mod api;
+pub mod csrf;
 pub mod error;
 pub mod extract;
 pub mod respond;
@@ -87,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(csrf::refuse_cross_site))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
             crate::serving::guard::Guard::new(&state.config),

@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 use super::{paging, Store};
 use crate::accounts::{new_token, token_hash, READER_PREFIX, SESSION_PREFIX};
-use crate::error::{AppResult, Reason};
+use crate::error::{AppError, AppResult, Reason};
 use crate::policy::{Actor, Role};
 use crate::register::User;
 use crate::time::now_ms;
@@ -170,6 +170,56 @@ impl Store {
                 Some((actor, true, expires)) if expires > now_ms() => Some(actor),
                 _ => None,
             })
+        })
+        .await
+    }
+
+    /// Sets a user's password hash and ends their sessions, all but the
+    /// one whose token is `keep` (a person changing their own password).
+    pub async fn set_password(
+        &self,
+        user_id: i64,
+        hash: String,
+        keep: Option<String>,
+    ) -> AppResult<()> {
+        self.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+                (user_id, hash),
+            )?;
+            if n == 0 {
+                return Err(AppError::not_found("user", user_id));
+            }
+            tx.execute(
+                "DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2",
+                (user_id, keep.map(|t| token_hash(&t))),
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Activates or deactivates a user; deactivation ends their sessions at
+    /// once (and `actor_for_token` refuses inactive users' tokens).
+    pub async fn set_user_active(&self, user_id: i64, active: bool) -> AppResult<User> {
+        self.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE users SET active = ?2 WHERE id = ?1",
+                (user_id, active),
+            )?;
+            if n == 0 {
+                return Err(AppError::not_found("user", user_id));
+            }
+            if !active {
+                tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user_id])?;
+            }
+            Ok(tx
+                .query_row(
+                    &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+                    [user_id],
+                    row_to_user,
+                )?
+                .0)
         })
         .await
     }

@@ -191,6 +191,23 @@ impl Store {
         .await
     }
 
+    /// A new token for a daemon (shown once): the old one stops at once,
+    /// and a revoked daemon works again with the new one.
+    pub async fn rotate_daemon_token(&self, daemon_id: String) -> AppResult<String> {
+        self.write(move |tx| {
+            let token = new_token(READER_PREFIX);
+            let n = tx.execute(
+                "UPDATE daemons SET token_hash = ?2, revoked_at = NULL WHERE daemon_id = ?1",
+                (&daemon_id, token_hash(&token)),
+            )?;
+            if n == 0 {
+                return Err(AppError::not_found("daemon", &daemon_id));
+            }
+            Ok(token)
+        })
+        .await
+    }
+
     pub async fn list_readers(&self, page: i64, per_page: i64) -> AppResult<Page<Reader>> {
         self.read(move |c| {
             paging::page(

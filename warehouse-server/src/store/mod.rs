@@ -15,6 +15,7 @@ mod paging;
 mod register;
 mod reports;
 mod stocktake;
+mod throttle;
 mod workflow;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +41,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/0005_asset_summary.sql")),
     (6, include_str!("../../migrations/0006_asset_photos.sql")),
     (7, include_str!("../../migrations/0007_keyed_chain.sql")),
+    (8, include_str!("../../migrations/0008_login_throttle.sql")),
     (9, include_str!("../../migrations/0009_daemons.sql")),
 ];
 

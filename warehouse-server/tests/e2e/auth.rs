@@ -199,3 +199,218 @@ async fn role_action_unit_table() -> Result<()> {
     assert_eq!(st, StatusCode::FORBIDDEN);
     Ok(())
 }
+
+async fn me(s: &Server, token: &str) -> Result<StatusCode> {
+    Ok(s.get("/api/v1/auth/me", token).await?.0)
+}
+
+#[tokio::test]
+async fn people_change_passwords_and_admins_reset_and_deactivate() -> Result<()> {
+    let s = Server::start()?;
+    let admin = s.login(ADMIN, PASSWORD).await?;
+    let clerk = add_keeper(&s, &admin, "clerk", "first-pass-1").await?;
+    let here = s.login("clerk", "first-pass-1").await?;
+    let elsewhere = s.login("clerk", "first-pass-1").await?;
+
+    // The old password is required.
+    let (status, body) = s
+        .post(
+            "/api/v1/auth/password",
+            &here,
+            json!({"old_password": "guess-guess", "new_password": "second-pass-2"}),
+        )
+        .await?;
+    ensure!(
+        status == StatusCode::UNPROCESSABLE_ENTITY,
+        "{status} {body}"
+    );
+    ensure!(
+        body["error"]["code"] == "wrong_password" && body["error"]["field"] == "old_password",
+        "{body}"
+    );
+    let (status, body) = s
+        .post(
+            "/api/v1/auth/password",
+            &here,
+            json!({"old_password": "first-pass-1", "new_password": "second-pass-2"}),
+        )
+        .await?;
+    ensure!(status == StatusCode::NO_CONTENT, "{status} {body}");
+    // This session goes on; the other one ended; only the new password works.
+    ensure!(me(&s, &here).await? == StatusCode::OK);
+    ensure!(me(&s, &elsewhere).await? == StatusCode::UNAUTHORIZED);
+    ensure!(s.login("clerk", "first-pass-1").await.is_err());
+    let again = s.login("clerk", "second-pass-2").await?;
+
+    // Deactivation ends every session and token at once; login refused.
+    let (status, body) = s
+        .post(
+            &format!("/api/v1/users/{clerk}/active"),
+            &admin,
+            json!({"active": false}),
+        )
+        .await?;
+    ensure!(
+        status == StatusCode::OK && body["active"] == false,
+        "{status} {body}"
+    );
+    ensure!(me(&s, &here).await? == StatusCode::UNAUTHORIZED);
+    ensure!(me(&s, &again).await? == StatusCode::UNAUTHORIZED);
+    ensure!(s.login("clerk", "second-pass-2").await.is_err());
+    s.post_ok(
+        &format!("/api/v1/users/{clerk}/active"),
+        &admin,
+        json!({"active": true}),
+        200,
+    )
+    .await?;
+    let back = s.login("clerk", "second-pass-2").await?;
+
+    // An administrator's reset ends the user's sessions; the new password works.
+    let (status, _) = s
+        .post(
+            &format!("/api/v1/users/{clerk}/password"),
+            &admin,
+            json!({"password": "third-pass-3"}),
+        )
+        .await?;
+    ensure!(status == StatusCode::NO_CONTENT);
+    ensure!(me(&s, &back).await? == StatusCode::UNAUTHORIZED);
+    s.login("clerk", "third-pass-3").await?;
+    // Only administrators reset or deactivate.
+    let (status, _) = s
+        .post(
+            &format!("/api/v1/users/{clerk}/active"),
+            &s.login("clerk", "third-pass-3").await?,
+            json!({"active": false}),
+        )
+        .await?;
+    ensure!(status == StatusCode::FORBIDDEN);
+    let (status, _) = s
+        .post(
+            "/api/v1/users/999/password",
+            &admin,
+            json!({"password": "fourth-pass-4"}),
+        )
+        .await?;
+    ensure!(status == StatusCode::NOT_FOUND);
+    Ok(())
+}
+
+#[tokio::test]
+async fn account_pages_change_passwords_and_deactivate() -> Result<()> {
+    let s = Server::start()?;
+    let admin = s.login(ADMIN, PASSWORD).await?;
+    let clerk = add_keeper(&s, &admin, "clerk", "first-pass-1").await?;
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let post = |path: String, token: String, form: Vec<(&'static str, &'static str)>| {
+        let c = c.clone();
+        let url = format!("{}{path}", s.base);
+        async move {
+            let resp = c
+                .post(url)
+                .header("cookie", format!("wh_session={token}"))
+                .form(&form)
+                .send()
+                .await?;
+            let status = resp.status();
+            Ok::<_, anyhow::Error>((status, resp.text().await?))
+        }
+    };
+    // Own password: a wrong current password is shown beside its field.
+    let session = s.login("clerk", "first-pass-1").await?;
+    let (status, page) = post(
+        "/account/password".into(),
+        session.clone(),
+        vec![
+            ("old_password", "nope-nope"),
+            ("new_password", "second-pass-2"),
+        ],
+    )
+    .await?;
+    ensure!(status == StatusCode::UNPROCESSABLE_ENTITY, "{status}");
+    ensure!(page.contains("当前密码不正确"), "{page}");
+    let (status, page) = post(
+        "/account/password".into(),
+        session.clone(),
+        vec![
+            ("old_password", "first-pass-1"),
+            ("new_password", "second-pass-2"),
+        ],
+    )
+    .await?;
+    ensure!(
+        status == StatusCode::OK && page.contains("密码已修改"),
+        "{status}"
+    );
+    s.login("clerk", "second-pass-2").await?;
+
+    // The admin page deactivates: the session ends at once.
+    let (status, _) = post(
+        format!("/admin/users/{clerk}/active"),
+        admin.clone(),
+        vec![("active", "false")],
+    )
+    .await?;
+    ensure!(status == StatusCode::SEE_OTHER, "{status}");
+    ensure!(me(&s, &session).await? == StatusCode::UNAUTHORIZED);
+    let (status, _) = post(
+        format!("/admin/users/{clerk}/password"),
+        admin.clone(),
+        vec![("password", "third-pass-3")],
+    )
+    .await?;
+    ensure!(status == StatusCode::SEE_OTHER, "{status}");
+    post(
+        format!("/admin/users/{clerk}/active"),
+        admin,
+        vec![("active", "true")],
+    )
+    .await?;
+    s.login("clerk", "third-pass-3").await?;
+    Ok(())
+}
+
+fn token_path(daemon: &str) -> String {
+    format!("/api/v1/daemons/{daemon}/token")
+}
+
+/// Rotates `daemon`'s token; the answer holds the new one.
+async fn rotate(s: &Server, admin: &str, daemon: &str) -> Result<serde_json::Value> {
+    s.post_ok(&token_path(daemon), admin, json!({}), 200).await
+}
+
+#[tokio::test]
+async fn daemon_tokens_are_revoked_and_rotated_at_once() -> Result<()> {
+    let s = Server::start()?;
+    let admin = s.login(ADMIN, PASSWORD).await?;
+    // A reader registered alone is a daemon of its own, named after it.
+    let (_, token) = s.add_reader(&admin, "gate-9", "gate", None).await?;
+    let daemon = "gate-9";
+    ensure!(me(&s, &token).await? == StatusCode::OK);
+    let (status, _) = s
+        .call(Method::DELETE, &token_path(daemon), Some(&admin), None)
+        .await?;
+    ensure!(status == StatusCode::NO_CONTENT, "{status}");
+    ensure!(me(&s, &token).await? == StatusCode::UNAUTHORIZED);
+    let rotated = rotate(&s, &admin, daemon).await?;
+    let new = rotated["token"].as_str().unwrap_or_default().to_owned();
+    ensure!(new.starts_with("whr_") && new != token, "{rotated}");
+    ensure!(me(&s, &new).await? == StatusCode::OK);
+    ensure!(me(&s, &token).await? == StatusCode::UNAUTHORIZED);
+    // Rotating again retires the previous token at once.
+    let newer = rotate(&s, &admin, daemon).await?;
+    ensure!(me(&s, &new).await? == StatusCode::UNAUTHORIZED, "{newer}");
+    let (status, _) = s
+        .call(
+            Method::DELETE,
+            &token_path("no-such-daemon"),
+            Some(&admin),
+            None,
+        )
+        .await?;
+    ensure!(status == StatusCode::NOT_FOUND);
+    Ok(())
+}

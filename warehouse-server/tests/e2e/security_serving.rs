@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{api_login, Server, ADMIN, PASSWORD};
+use crate::support::{api_login, login_page, Server, ADMIN, PASSWORD};
 
 /// `host:port` of a server's `http://` base.
 fn addr(s: &Server) -> Result<String> {
@@ -302,9 +302,15 @@ async fn tls_serves_https_with_secure_cookies_and_refuses_plain_http() -> Result
     assert!(health.headers().contains_key("strict-transport-security"));
 
     // The web login form's cookie too.
+    let (login_cookie, token, _) = login_page(&https, &s.base, "").await?;
     let form = https
         .post(format!("{}/login", s.base))
-        .form(&[("username", ADMIN), ("password", PASSWORD)])
+        .header("cookie", login_cookie)
+        .form(&[
+            ("username", ADMIN),
+            ("password", PASSWORD),
+            ("login_token", &token),
+        ])
         .send()
         .await?;
     let cookies: Vec<_> = form

@@ -168,3 +168,55 @@ pub fn obs(epc: &str, reader: &str, kind: &str) -> Value {
 pub fn batch(daemon: &str, sequence: u64, observations: Vec<Value>) -> Value {
     json!({"daemon_id": daemon, "sequence": sequence, "observations": observations})
 }
+
+/// The `name=value` of the `Set-Cookie` called `name`, if any.
+pub fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|c| c.split(';').next())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// The login page's pre-session cookie (`wh_login=…`) and form token.
+pub async fn login_page(
+    c: &reqwest::Client,
+    base: &str,
+    query: &str,
+) -> Result<(String, String, String)> {
+    let resp = c.get(format!("{base}/login{query}")).send().await?;
+    let cookie = set_cookie(&resp, "wh_login").ok_or_else(|| anyhow!("no wh_login cookie"))?;
+    let html = resp.text().await?;
+    let token = hidden(&html, "login_token")?;
+    Ok((cookie, token, html))
+}
+
+/// The value of the hidden input `name` in `html`.
+pub fn hidden(html: &str, name: &str) -> Result<String> {
+    let at = html
+        .find(&format!("name=\"{name}\""))
+        .ok_or_else(|| anyhow!("no input {name} in the page"))?;
+    let rest = &html[at..];
+    let v = rest
+        .find("value=\"")
+        .ok_or_else(|| anyhow!("input {name} has no value"))?;
+    let rest = &rest[v + 7..];
+    let end = rest
+        .find('"')
+        .ok_or_else(|| anyhow!("unterminated value"))?;
+    Ok(rest[..end].to_owned())
+}
+
+/// Creates a keeper `name` with `password` (no login); returns the id.
+pub async fn add_keeper(s: &Server, admin: &str, name: &str, password: &str) -> Result<i64> {
+    id(&s
+        .post_ok(
+            "/api/v1/users",
+            admin,
+            json!({"username": name, "password": password, "role": "keeper"}),
+            201,
+        )
+        .await?)
+}

@@ -4,7 +4,7 @@
 //! extract, authorize, call the store, answer. Sits on the shell
 //! (`crate::http`) only; never imports the pages (the sibling `web`).
 
-use axum::extract::State;
+use axum::extract::{FromRequest, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,7 +23,7 @@ use crate::error::{AppError, AppResult, Reason};
 use crate::events::Verification;
 use crate::gate::{Acknowledgement, Alarm, EmergencyPass, EmergencyPassRequest};
 use crate::http::error::ErrorBody;
-use crate::http::extract::{credential, ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{credential, ApiJson, ApiPath, ApiQuery, Peer};
 use crate::http::respond::{self, session_cookie, set_cookie};
 use crate::http::AppState;
 use crate::paging::{Page, Paging};
@@ -43,6 +43,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/auth/logout", post(logout))
         .route("/api/v1/auth/me", get(me))
         .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/auth/password", post(change_password))
+        .route("/api/v1/users/{id}/password", post(reset_password))
+        .route("/api/v1/users/{id}/active", post(set_user_active))
         .route("/api/v1/units", get(list_units).post(create_unit))
         .route("/api/v1/units/{id}", get(get_unit))
         .route(
@@ -61,6 +64,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/readers", get(list_readers).post(create_reader))
         .route("/api/v1/readers/observations", post(ingest))
         .route("/api/v1/daemons", get(list_daemons).post(register_daemon))
+        .route(
+            "/api/v1/daemons/{daemon_id}/token",
+            post(rotate_daemon_token).delete(revoke_daemon_token),
+        )
         .route("/api/v1/sightings/foreign", get(foreign_sightings))
         .route("/api/v1/assets", get(search_assets).post(create_asset))
         .route("/api/v1/assets/export.csv", get(export_assets))
@@ -122,27 +129,19 @@ pub struct LoginResponse {
 
 /// Log in: a session token (bearer) and an HttpOnly cookie.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "accounts", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody),
+        (status = 429, description = "too many failed logins; see Retry-After", body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
+    Peer(peer): Peer,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> AppResult<Response> {
-    let found = state.store.user_for_login(req.username.clone()).await?;
-    let bad = || AppError::from(Reason::WrongLogin);
-    let Some((user, hash)) = found else {
-        return Err(bad());
+    let attempt = crate::login::Attempt {
+        username: req.username,
+        password: req.password,
+        peer,
     };
-    let password = req.password;
-    let ok =
-        tokio::task::spawn_blocking(move || crate::accounts::verify_password(&password, &hash))
-            .await?;
-    if !ok || !user.active {
-        return Err(bad());
-    }
-    let session = state
-        .store
-        .create_session(user, state.config.session_ttl_secs)
-        .await?;
+    let session = crate::login::log_in(&state.store, &state.config, attempt).await?;
     let cookie = session_cookie(
         Some(&session.token),
         state.config.session_ttl_secs,
@@ -220,10 +219,9 @@ async fn create_user(
 ) -> AppResult<(StatusCode, Json<User>)> {
     authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
     u.validate()?;
-    let cost = state.config.password_cost;
-    let password = u.password.clone();
-    let hash = tokio::task::spawn_blocking(move || crate::accounts::hash_password(&password, cost))
-        .await??;
+    let hash =
+        crate::accounts::hash_password_bounded(u.password.clone(), state.config.password_cost)
+            .await?;
     let user = state
         .store
         .create_user(
@@ -235,6 +233,82 @@ async fn create_user(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(user)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub old_password: String,
+    pub new_password: String,
+}
+
+/// Change one's own password (the old one required); one's other sessions end.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "accounts", request_body = PasswordChange,
+    responses((status = 204), (status = 422, body = ErrorBody)))]
+async fn change_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    req: axum::extract::Request,
+) -> AppResult<StatusCode> {
+    let crate::policy::Actor::User { username, .. } = &ctx.actor else {
+        return Err(AppError::from(Reason::NotAllowed {
+            actor: ctx.actor.label(),
+            action: "change a password".into(),
+        }));
+    };
+    let (parts, body) = req.into_parts();
+    let keep = credential(&parts);
+    let req = axum::extract::Request::from_parts(parts, body);
+    let ApiJson(c) = ApiJson::<PasswordChange>::from_request(req, &state).await?;
+    crate::login::change_own_password(
+        &state.store,
+        &state.config,
+        username.clone(),
+        c.old_password,
+        c.new_password,
+        keep,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    pub password: String,
+}
+
+/// An administrator sets a user's password; all the user's sessions end.
+#[utoipa::path(post, path = "/api/v1/users/{id}/password", tag = "accounts", request_body = PasswordReset,
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn reset_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<PasswordReset>,
+) -> AppResult<StatusCode> {
+    authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+    crate::login::reset_password(&state.store, &state.config, id, r.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserActive {
+    pub active: bool,
+}
+
+/// Deactivate (sessions and tokens stop at once) or reactivate a user.
+#[utoipa::path(post, path = "/api/v1/users/{id}/active", tag = "accounts", request_body = UserActive,
+    responses((status = 200, body = User), (status = 404, body = ErrorBody)))]
+async fn set_user_active(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(a): ApiJson<UserActive>,
+) -> AppResult<Json<User>> {
+    authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+    Ok(Json(state.store.set_user_active(id, a.active).await?))
 }
 
 // ---- reference data -------------------------------------------------------
@@ -400,6 +474,38 @@ async fn register_daemon(
         StatusCode::CREATED,
         Json(state.store.register_daemon(new).await?),
     ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DaemonToken {
+    /// The daemon's new bearer token, shown only once.
+    pub token: String,
+}
+
+/// Rotate a daemon's token: a new one (shown once); the old one stops at once.
+#[utoipa::path(post, path = "/api/v1/daemons/{daemon_id}/token", tag = "readers",
+    responses((status = 200, body = DaemonToken), (status = 404, body = ErrorBody)))]
+async fn rotate_daemon_token(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(daemon_id): ApiPath<String>,
+) -> AppResult<Json<DaemonToken>> {
+    authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+    let token = state.store.rotate_daemon_token(daemon_id).await?;
+    Ok(Json(DaemonToken { token }))
+}
+
+/// Revoke a daemon's token: refused from now on, until rotated.
+#[utoipa::path(delete, path = "/api/v1/daemons/{daemon_id}/token", tag = "readers",
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn revoke_daemon_token(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(daemon_id): ApiPath<String>,
+) -> AppResult<StatusCode> {
+    authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
+    state.store.revoke_daemon(daemon_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ---- assets ---------------------------------------------------------------

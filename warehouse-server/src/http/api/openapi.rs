@@ -149,10 +149,12 @@ impl Modify for Contract {
     modifiers(&BearerAuth, &Contract),
     paths(
         api::login, api::logout, api::me, api::list_users, api::create_user,
+        api::change_password, api::reset_password, api::set_user_active,
         api::list_units, api::create_unit, api::get_unit,
         api::list_warehouses, api::create_warehouse, api::list_locations, api::create_location,
         api::list_categories, api::create_category, api::list_batches, api::create_batch,
-        api::list_readers, api::create_reader, api::list_daemons, api::register_daemon, api::ingest, api::foreign_sightings,
+        api::list_readers, api::create_reader, api::list_daemons, api::register_daemon,
+        api::rotate_daemon_token, api::revoke_daemon_token, api::ingest, api::foreign_sightings,
         api::search_assets, api::create_asset, api::export_assets, api::asset_by_epc,
         api::get_asset, api::update_asset, api::grant_emergency_pass,
         api::commission_tag, api::confirm_commission,

@@ -16,13 +16,14 @@ use std::collections::HashMap;
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup, DOCTYPE};
 
 use crate::error::{AppError, ErrorKind};
+use crate::http::extract::Peer;
 use crate::http::respond::{
     cookie, cookies, percent_encode, percent_encode_path, session_cookie, set_cookie,
     SESSION_COOKIE,
@@ -193,7 +194,7 @@ pub fn layout(w: &Web, title: &str, body: Markup) -> Response {
                             a href=(href) class=@if w.path.starts_with(href) { "on" } { (w.t(word)) }
                         }
                     }
-                    span.who { (w.username) " · " (w.tv(w.role.as_str())) }
+                    a.who href="/account/password" title=(w.t("change_password")) { (w.username) " · " (w.tv(w.role.as_str())) }
                     a.lang href=(if w.lang == Lang::Zh { "/lang/en" } else { "/lang/zh" }) { (w.t("language")) }
                     form.inline method="post" action="/logout" {
                         button.link type="submit" { (w.t("logout")) }
@@ -256,14 +257,40 @@ struct LoginQuery {
     next: Option<String>,
 }
 
+/// Where to go after login: only a path on this site. A browser drops
+/// tabs and newlines from URLs and reads a backslash as `/`, so
+/// `/<TAB>/evil` or `/<BACKSLASH>evil` would leave the site: no `//`, no backslash, no control
+/// characters or whitespace anywhere; otherwise the dashboard.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.contains("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            n.to_owned()
+        }
         _ => "/dashboard".into(),
     }
 }
 
+/// The pre-session token of the login form (login CSRF): a random value in
+/// a `SameSite=Strict` cookie and the same value in the form; a login post
+/// without both, equal, is refused. Another site can make a browser post
+/// the form but can neither read nor set the cookie.
+const LOGIN_COOKIE: &str = "wh_login";
+
 fn login_form(lang: Lang, next: &str, error: Option<&str>) -> Response {
+    let token = crate::accounts::new_token("");
+    let resp = login_form_with(lang, next, error, &token);
+    set_cookie(
+        resp,
+        &format!("{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/login; Max-Age=3600"),
+    )
+}
+
+fn login_form_with(lang: Lang, next: &str, error: Option<&str>, token: &str) -> Response {
     let doc = html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -277,6 +304,7 @@ fn login_form(lang: Lang, next: &str, error: Option<&str>) -> Response {
                 form.card method="post" action="/login" {
                     h1 { (t(lang, "app")) }
                     input type="hidden" name="next" value=(next);
+                    input type="hidden" name="login_token" value=(token);
                     label { (t(lang, "username")) input name="username" autocomplete="username" required autofocus; }
                     label { (t(lang, "password")) input name="password" type="password" autocomplete="current-password" required; }
                     @if let Some(e) = error { p.error role="alert" { (e) } }
@@ -298,10 +326,23 @@ struct LoginForm {
     username: String,
     password: String,
     next: Option<String>,
+    login_token: Option<String>,
+}
+
+/// The login form again, with why the attempt was refused, its status and
+/// (when throttled) `Retry-After`.
+fn login_refused(lang: Lang, next: &str, e: &AppError) -> Response {
+    let mut r = login_form(lang, next, Some(&e.text(lang)));
+    *r.status_mut() = crate::http::error::status_of(e.kind);
+    if let Some(v) = e.retry_after_secs() {
+        r.headers_mut().insert(header::RETRY_AFTER, v.into());
+    }
+    r
 }
 
 async fn login_submit(
     State(state): State<AppState>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
@@ -311,32 +352,20 @@ async fn login_submit(
         Err(_) => return login_form(lang, "/dashboard", Some(t(lang, "bad_login"))),
     };
     let next = safe_next(form.next.as_deref());
-    let bad = || {
-        let mut r = login_form(lang, &next, Some(t(lang, "bad_login")));
-        *r.status_mut() = StatusCode::UNAUTHORIZED;
-        r
-    };
-    let found = match state.store.user_for_login(form.username.clone()).await {
-        Ok(f) => f,
-        Err(e) => return e.into_response(),
-    };
-    let Some((user, hash)) = found else {
-        return bad();
-    };
-    let password = form.password;
-    let ok =
-        tokio::task::spawn_blocking(move || crate::accounts::verify_password(&password, &hash))
-            .await
-            .unwrap_or(false);
-    if !ok || !user.active {
-        return bad();
+    let expected = cookie(&headers, LOGIN_COOKIE).filter(|t| !t.is_empty());
+    if expected.is_none() || expected != form.login_token.as_deref() {
+        return login_refused(lang, &next, &crate::error::Reason::FormTokenMissing.into());
     }
-    let session = match state
-        .store
-        .create_session(user, state.config.session_ttl_secs)
-        .await
-    {
+    let attempt = crate::login::Attempt {
+        username: form.username,
+        password: form.password,
+        peer,
+    };
+    let session = match crate::login::log_in(&state.store, &state.config, attempt).await {
         Ok(s) => s,
+        Err(e) if e.kind == ErrorKind::Unauthenticated || e.kind == ErrorKind::TooManyRequests => {
+            return login_refused(lang, &next, &e);
+        }
         Err(e) => return e.into_response(),
     };
     let cookie = session_cookie(
@@ -408,5 +437,18 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/dashboard");
         assert_eq!(safe_next(Some("https://evil.example")), "/dashboard");
         assert_eq!(safe_next(None), "/dashboard");
+        for evil in [
+            "/\t/evil.example/",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "/\\evil.example",
+            "/a//evil",
+            "/\u{3000}/evil",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(evil)), "/dashboard", "{evil:?}");
+        }
+        assert_eq!(safe_next(Some("/assets?q=a%20b")), "/assets?q=a%20b");
     }
 }

@@ -70,6 +70,11 @@ pub fn routes() -> Router<AppState> {
         .route("/admin", get(admin))
         .route("/admin/units", post(admin_unit))
         .route("/admin/users", post(admin_user))
+        .route("/admin/users/{id}/{what}", post(admin_user_change))
+        .route(
+            "/account/password",
+            get(own_password_page).post(own_password_submit),
+        )
         .route("/admin/categories", post(admin_category))
         .route("/admin/daemons", post(admin_daemon))
         .route("/admin/warehouses", post(admin_warehouse))
@@ -1708,7 +1713,18 @@ async fn admin(State(st): State<AppState>, w: Web) -> Response {
             }
             div {
                 h2 { (w.t("users")) }
-                ul { @for u in &users { li { (u.username) " · " (w.tv(u.role.as_str())) } } }
+                ul { @for u in &users { li {
+                    (u.username) " · " (w.tv(u.role.as_str()))
+                    @if !u.active { " · " span.badge { (w.t("inactive")) } }
+                    form.inline method="post" action=(format!("/admin/users/{}/active", u.id)) data-confirm=(w.t("confirm_delete")) {
+                        input type="hidden" name="active" value=(if u.active { "false" } else { "true" });
+                        button.link type="submit" { (w.t(if u.active { "deactivate" } else { "reactivate" })) }
+                    }
+                    form.inline method="post" action=(format!("/admin/users/{}/password", u.id)) {
+                        input name="password" type="password" autocomplete="new-password" required aria-label=(w.t("new_password"));
+                        button.link type="submit" { (w.t("reset_password")) }
+                    }
+                } } }
                 form.stack method="post" action="/admin/users" {
                     label { (w.t("username")) input name="username" required; }
                     label { (w.t("password")) input name="password" type="password" required; }
@@ -1778,14 +1794,9 @@ async fn admin_unit(State(st): State<AppState>, w: Web, body: Bytes) -> Response
 async fn admin_user(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
     let u: crate::register::NewUser = tryp!(w, admin_post(&w, &body).await);
     tryp!(w, u.validate());
-    let cost = st.config.password_cost;
-    let password = u.password.clone();
     let hash = tryp!(
         w,
-        tokio::task::spawn_blocking(move || crate::accounts::hash_password(&password, cost))
-            .await
-            .map_err(AppError::from)
-            .and_then(|r| r)
+        crate::accounts::hash_password_bounded(u.password.clone(), st.config.password_cost).await
     );
     let display = u.display_name.clone().unwrap_or_else(|| u.username.clone());
     tryp!(
@@ -1795,6 +1806,85 @@ async fn admin_user(State(st): State<AppState>, w: Web, body: Bytes) -> Response
             .await
     );
     see_other("/admin")
+}
+
+#[derive(serde::Deserialize)]
+struct UserChange {
+    /// `true`/`false`: reactivate or deactivate.
+    active: Option<String>,
+    /// A new password set by the administrator.
+    password: Option<String>,
+}
+
+/// Deactivate/reactivate (`active`) or reset the password (`password`) of a
+/// user from the admin page.
+async fn admin_user_change(
+    State(st): State<AppState>,
+    w: Web,
+    Path((id, what)): Path<(i64, String)>,
+    body: Bytes,
+) -> Response {
+    let change: UserChange = tryp!(w, admin_post(&w, &body).await);
+    match (what.as_str(), change) {
+        (
+            "active",
+            UserChange {
+                active: Some(a), ..
+            },
+        ) => {
+            tryp!(w, st.store.set_user_active(id, a == "true").await);
+        }
+        ("password", UserChange { password, .. }) => {
+            let password = password.unwrap_or_default();
+            tryp!(
+                w,
+                crate::login::reset_password(&st.store, &st.config, id, password).await
+            );
+        }
+        _ => return fail(&w, Reason::NoRoute.into()),
+    }
+    see_other("/admin")
+}
+
+fn own_password_form(w: &Web, err: Option<&AppError>, done: bool) -> Response {
+    let fields = ["old_password", "password"];
+    let body = html! {
+        @if done { p.notice { (w.t("password_changed")) } }
+        (form_error(w.lang, err, &fields))
+        form.stack method="post" action="/account/password" {
+            label { (w.t("old_password")) input name="old_password" type="password" autocomplete="current-password" required; (field_error(w.lang, err, "old_password")) }
+            label { (w.t("new_password")) input name="new_password" type="password" autocomplete="new-password" required; (field_error(w.lang, err, "password")) }
+            button type="submit" { (w.t("change_password")) }
+        }
+    };
+    let mut resp = layout(w, w.t("change_password"), body);
+    if let Some(e) = err {
+        *resp.status_mut() = crate::http::error::status_of(e.kind);
+    }
+    resp
+}
+
+async fn own_password_page(w: Web) -> Response {
+    own_password_form(&w, None, false)
+}
+
+async fn own_password_submit(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+    let f = form(&body);
+    let field = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let keep = w.cookies.get(crate::http::respond::SESSION_COOKIE).cloned();
+    match crate::login::change_own_password(
+        &st.store,
+        &st.config,
+        w.username.clone(),
+        field("old_password"),
+        field("new_password"),
+        keep,
+    )
+    .await
+    {
+        Ok(()) => own_password_form(&w, None, true),
+        Err(e) => own_password_form(&w, Some(&e), false),
+    }
 }
 
 async fn admin_category(State(st): State<AppState>, w: Web, body: Bytes) -> Response {

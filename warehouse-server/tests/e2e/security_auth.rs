@@ -1,0 +1,344 @@
+//! Attacks on logins and cookie-authenticated forms, each against the real
+//! binary, each shown refused with nothing stored: a login flood, password
+//! guessing, user probing by timing, cross-site form posts, login CSRF and
+//! the open redirect after login.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::{add_keeper, hidden, login_page, set_cookie, Server, ADMIN, PASSWORD};
+
+/// A client without redirects or cookies, bound to `local` (any 127/8
+/// address is loopback on Linux: "another IP" in a test).
+fn client_from(local: &str) -> Result<Client> {
+    let ip: IpAddr = local.parse()?;
+    Ok(Client::builder()
+        .local_address(ip)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?)
+}
+
+async fn api_login(
+    c: &Client,
+    base: &str,
+    user: &str,
+    password: &str,
+) -> Result<reqwest::Response> {
+    Ok(c.post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": user, "password": password}))
+        .send()
+        .await?)
+}
+
+async fn usernames(s: &Server, token: &str) -> Result<Vec<String>> {
+    let users = s.get_ok("/api/v1/users?per_page=200", token).await?;
+    Ok(users["items"]
+        .as_array()
+        .ok_or_else(|| anyhow!("no items in {users}"))?
+        .iter()
+        .filter_map(|u| u["username"].as_str().map(str::to_owned))
+        .collect())
+}
+
+fn peak_rss_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow!("no VmHWM in /proc/{pid}/status"))
+}
+
+#[tokio::test]
+async fn a_login_flood_stays_bounded_and_others_still_log_in() -> Result<()> {
+    // Real argon2 cost (19 MiB a hash), so the flood costs what it would.
+    let s = Server::start_fresh(&[("WAREHOUSE_PASSWORD_COST", "standard")], &[])?;
+    let admin = s.login(ADMIN, PASSWORD).await?;
+    add_keeper(&s, &admin, "victim", "victim-pass-1").await?;
+    let pid = s
+        .process
+        .pid()
+        .ok_or_else(|| anyhow!("server not running"))?;
+    let attacker = client_from("127.0.0.1")?;
+    let base = s.base.clone();
+    let flood: Vec<_> = (0..200)
+        .map(|i| {
+            let (c, base) = (attacker.clone(), base.clone());
+            tokio::spawn(async move {
+                api_login(&c, &base, "victim", &format!("guess-{i}"))
+                    .await
+                    .map(|r| r.status())
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let other = api_login(&client_from("127.0.0.2")?, &base, ADMIN, PASSWORD).await?;
+    let took = started.elapsed();
+    assert_eq!(other.status(), StatusCode::OK, "{}", other.text().await?);
+    assert!(
+        took < Duration::from_secs(2),
+        "login during the flood took {took:?}"
+    );
+    let mut statuses = Vec::new();
+    for f in flood {
+        statuses.push(f.await??);
+    }
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let throttled = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(throttled >= 150, "only {throttled} of 200 throttled");
+    let peak = peak_rss_kib(pid)?;
+    assert!(peak < 300 * 1024, "peak RSS {} MiB", peak / 1024);
+    eprintln!(
+        "flood: other login {took:?}, {throttled}/200 throttled, peak RSS {} MiB",
+        peak / 1024
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn guessing_is_throttled_and_locks_are_audited() -> Result<()> {
+    let s = Server::start()?;
+    let c = client_from("127.0.0.1")?;
+    let mut statuses = Vec::new();
+    for i in 0..25 {
+        statuses.push(
+            api_login(&c, &s.base, ADMIN, &format!("wrong-{i}"))
+                .await?
+                .status(),
+        );
+    }
+    assert_eq!(statuses[..6], [StatusCode::UNAUTHORIZED; 6], "{statuses:?}");
+    assert!(
+        statuses[6..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    // The right password, now, from here or elsewhere: still refused.
+    for from in ["127.0.0.1", "127.0.0.3"] {
+        let right = api_login(&client_from(from)?, &s.base, ADMIN, PASSWORD).await?;
+        assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS, "from {from}");
+        let retry: u64 = right
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .context("429 without a Retry-After")?;
+        assert!((1..=60).contains(&retry), "Retry-After {retry}");
+        let body: Value = right.json().await?;
+        assert_eq!(body["error"]["code"], "login_throttled", "{body}");
+    }
+    // The lock ends (1 s after the sixth failure) and the right password works.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let right = api_login(&c, &s.base, ADMIN, PASSWORD).await?;
+    assert_eq!(right.status(), StatusCode::OK);
+    // The lockout is in the audit trail and the log.
+    let db =
+        rusqlite::Connection::open_with_flags(&s.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let locks: i64 = db.query_row(
+        "SELECT count(*) FROM login_lockouts WHERE key = 'account:admin'",
+        [],
+        |r| r.get(0),
+    )?;
+    assert_eq!(locks, 1);
+    assert!(
+        s.process.log_text().contains("login locked"),
+        "{}",
+        s.process.log_text()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn unknown_users_take_as_long_as_known_ones() -> Result<()> {
+    let s = Server::start_fresh(&[("WAREHOUSE_PASSWORD_COST", "standard")], &[])?;
+    let admin = s.login(ADMIN, PASSWORD).await?;
+    add_keeper(&s, &admin, "known", "known-pass-1").await?;
+    // Interleaved, from two addresses (each stays under its free
+    // allowance), so load on the machine falls on both alike.
+    let (c_known, c_unknown) = (client_from("127.0.0.4")?, client_from("127.0.0.5")?);
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        for (c, user, out) in [
+            (&c_known, "known", &mut known),
+            (&c_unknown, "nobody-here", &mut unknown),
+        ] {
+            let t = Instant::now();
+            let r = api_login(c, &s.base, user, "not-the-password").await?;
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{user}");
+            out.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (known, unknown) = (median(&mut known), median(&mut unknown));
+    eprintln!("wrong password: known user {known:.1} ms, unknown user {unknown:.1} ms");
+    // Without the dummy hash the unknown name answered ~25x faster.
+    assert!(
+        unknown > known / 2.5 && unknown < known * 2.5,
+        "known {known:.1} ms, unknown {unknown:.1} ms"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn cross_site_form_posts_are_refused_and_store_nothing() -> Result<()> {
+    let s = Server::start()?;
+    let admin = s.login(ADMIN, PASSWORD).await?;
+    let c = client_from("127.0.0.1")?;
+    let cookie = format!("wh_session={admin}");
+    let host = s.base.trim_start_matches("http://").to_owned();
+    let form = |name: &str| {
+        vec![
+            ("username", name.to_owned()),
+            ("password", "evil-pass-1".to_owned()),
+            ("role", "administrator".to_owned()),
+        ]
+    };
+    for (name, headers) in [
+        (
+            "mallory1",
+            vec![
+                ("origin", "http://evil.example"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+        ),
+        ("mallory2", vec![("origin", "http://evil.example")]),
+        ("mallory3", vec![("sec-fetch-site", "cross-site")]),
+        ("mallory4", vec![("origin", "null")]),
+    ] {
+        let mut req = c
+            .post(format!("{}/admin/users", s.base))
+            .header("cookie", &cookie)
+            .form(&form(name));
+        for (k, v) in &headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await?;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{headers:?}");
+    }
+    // The same post from the site itself goes through (the check can fail).
+    let own = c
+        .post(format!("{}/admin/users", s.base))
+        .header("cookie", &cookie)
+        .header("origin", format!("http://{host}"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&form("alice"))
+        .send()
+        .await?;
+    assert_eq!(own.status(), StatusCode::SEE_OTHER);
+    let names = usernames(&s, &admin).await?;
+    assert!(names.contains(&"alice".to_owned()), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("mallory")), "{names:?}");
+    // A bearer-token API client is not a browser: no Origin rule applies.
+    let api = c
+        .post(format!("{}/api/v1/units", s.base))
+        .bearer_auth(&admin)
+        .header("origin", "http://tool.example")
+        .json(&json!({"name": "单位X"}))
+        .send()
+        .await?;
+    assert_eq!(api.status(), StatusCode::CREATED);
+    Ok(())
+}
+
+#[tokio::test]
+async fn login_csrf_is_refused() -> Result<()> {
+    let s = Server::start()?;
+    let c = client_from("127.0.0.1")?;
+    let creds = [("username", ADMIN), ("password", PASSWORD)];
+    // No pre-session token: refused, no session.
+    let bare = c
+        .post(format!("{}/login", s.base))
+        .form(&creds)
+        .send()
+        .await?;
+    assert_eq!(bare.status(), StatusCode::FORBIDDEN);
+    assert!(set_cookie(&bare, "wh_session").is_none());
+    // A token of the attacker's own, without the victim's cookie: refused.
+    let (_, token, _) = login_page(&c, &s.base, "").await?;
+    let forged = c
+        .post(format!("{}/login", s.base))
+        .form(&[creds[0], creds[1], ("login_token", token.as_str())])
+        .send()
+        .await?;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert!(set_cookie(&forged, "wh_session").is_none());
+    // From another site, even with a matching pair: refused.
+    let (cookie, token, _) = login_page(&c, &s.base, "").await?;
+    let cross = c
+        .post(format!("{}/login", s.base))
+        .header("cookie", &cookie)
+        .header("origin", "http://evil.example")
+        .form(&[creds[0], creds[1], ("login_token", token.as_str())])
+        .send()
+        .await?;
+    assert_eq!(cross.status(), StatusCode::FORBIDDEN);
+    assert!(set_cookie(&cross, "wh_session").is_none());
+    // The real form, cookie and token together: logged in.
+    let ok = c
+        .post(format!("{}/login", s.base))
+        .header("cookie", &cookie)
+        .form(&[creds[0], creds[1], ("login_token", token.as_str())])
+        .send()
+        .await?;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    assert!(set_cookie(&ok, "wh_session").is_some());
+    Ok(())
+}
+
+#[tokio::test]
+async fn next_after_login_never_leaves_the_site() -> Result<()> {
+    let s = Server::start()?;
+    let c = client_from("127.0.0.1")?;
+    for (next, expected) in [
+        ("/%09/evil.example/", "/dashboard"),
+        ("//evil.example/", "/dashboard"),
+        ("/%5Cevil.example", "/dashboard"),
+        ("https://evil.example/", "/dashboard"),
+        ("/assets", "/assets"),
+    ] {
+        let (cookie, token, html) = login_page(&c, &s.base, &format!("?next={next}")).await?;
+        assert_eq!(hidden(&html, "next")?, expected, "form for next={next}");
+        // Post the evil value directly too, past the form.
+        let raw = percent_decode(next);
+        let resp = c
+            .post(format!("{}/login", s.base))
+            .header("cookie", &cookie)
+            .form(&[
+                ("username", ADMIN),
+                ("password", PASSWORD),
+                ("login_token", token.as_str()),
+                ("next", raw.as_str()),
+            ])
+            .send()
+            .await?;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "next={next}");
+        let location = resp
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert_eq!(location, expected, "next={next}");
+    }
+    Ok(())
+}
+
+fn percent_decode(s: &str) -> String {
+    s.replace("%09", "\t").replace("%5C", "\\")
+}
