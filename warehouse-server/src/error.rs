@@ -18,6 +18,8 @@ pub enum ErrorKind {
     Forbidden,
     /// 404: the named thing does not exist.
     NotFound,
+    /// 405: the path exists but not with this method.
+    MethodNotAllowed,
     /// 409: conflicts with what is stored (duplicate, wrong state).
     Conflict,
     /// 413: the body is larger than the configured limit.
@@ -235,6 +237,8 @@ pub enum Reason {
         id: i64,
     },
     NoRoute,
+    /// The path exists, but not with the request's method.
+    MethodNotAllowed,
     /// A unique value already used (SQLite's words in `detail`).
     Duplicate {
         field: Option<String>,
@@ -315,6 +319,10 @@ pub enum Reason {
     },
     /// Unit price × quantity does not fit an amount.
     TotalTooLarge,
+    /// A sum of amounts does not fit 64 bits.
+    SumTooLarge {
+        field: String,
+    },
     /// A loan return listing no item.
     NoItemsReturned,
     /// An EPC not bound to any asset.
@@ -629,6 +637,7 @@ impl Reason {
             | R::NoAssetsToFulfil
             | R::WrongCategory { .. }
             | R::TotalTooLarge
+            | R::SumTooLarge { .. }
             | R::NoItemsReturned
             | R::TagNotRegistered { .. }
             | R::EpcOrAssetId { .. }
@@ -697,6 +706,7 @@ impl Reason {
             R::ConstraintViolated { .. } => (K::Conflict, "constraint"),
             R::NotFound { .. } => (K::NotFound, "not_found"),
             R::NoRoute => (K::NotFound, "no_route"),
+            R::MethodNotAllowed => (K::MethodNotAllowed, "method_not_allowed"),
             R::TooManyStreams { .. } => (K::TooManyRequests, "too_many_streams"),
             R::Timeout { .. } => (K::Unavailable, "request_timeout"),
             R::Internal(_) => (K::Internal, "internal"),
@@ -724,6 +734,7 @@ impl Reason {
             | R::DoesNotExist { field, .. }
             | R::TooMany { field, .. }
             | R::StartsAtOne { field }
+            | R::SumTooLarge { field }
             | R::Length { field, .. }
             | R::Unknown { field, .. }
             | R::SeenBackwards { field }
@@ -919,6 +930,9 @@ impl Reason {
             ),
             R::DoesNotExist { field, id } => format!("{field} {id} does not exist"),
             R::NoRoute => "no such endpoint; see /api/v1/openapi.json".into(),
+            R::MethodNotAllowed => {
+                "this endpoint does not take this method; see /api/v1/openapi.json".into()
+            }
             R::Duplicate { detail, .. } => {
                 format!("a record with this value already exists ({detail})")
             }
@@ -968,6 +982,7 @@ impl Reason {
                 format!("asset {asset_id} is not of the requested category")
             }
             R::TotalTooLarge => "unit price × quantity is too large".into(),
+            R::SumTooLarge { field } => format!("the total of {field} is too large to record"),
             R::NoItemsReturned => "no items returned".into(),
             R::TagNotRegistered { epc, .. } => format!("tag {epc} is not in the register"),
             R::EpcOrAssetId { .. } => "give the epc or the asset_id".into(),
@@ -1177,6 +1192,7 @@ impl Reason {
             }
             R::DoesNotExist { field, id } => format!("{}（{id}）不存在", label(field)),
             R::NoRoute => "没有这个页面".into(),
+            R::MethodNotAllowed => "这个页面不支持这种操作".into(),
             R::Duplicate { field, .. } => match field.as_deref() {
                 Some(f) if !field_label(f).is_empty() => {
                     format!("{}已存在，不能重复", field_label(f))
@@ -1225,6 +1241,7 @@ impl Reason {
             R::NoAssetsToFulfil => "请选择用于配发的资产".into(),
             R::WrongCategory { asset_id } => format!("资产 {asset_id} 不属于申请的分类"),
             R::TotalTooLarge => "单价乘以数量超出可记录的金额".into(),
+            R::SumTooLarge { field } => format!("{}合计超出可记录的金额", label(field)),
             R::NoItemsReturned => "请至少登记一件归还的资产".into(),
             R::TagNotRegistered { .. } => "该电子标签未登记在册".into(),
             R::EpcOrAssetId { .. } => "请填写电子标签或选择资产".into(),
@@ -1617,6 +1634,7 @@ mod tests {
                 id: f("424242"),
             },
             R::NoRoute,
+            R::MethodNotAllowed,
             R::DoesNotExist {
                 field: f("location_id"),
                 id: 12,
@@ -1674,6 +1692,9 @@ mod tests {
             R::NoAssetsToFulfil,
             R::WrongCategory { asset_id: 7 },
             R::TotalTooLarge,
+            R::SumTooLarge {
+                field: f("value_fen"),
+            },
             R::NoItemsReturned,
             R::TagNotRegistered {
                 field: f("items[0]"),
@@ -1899,9 +1920,11 @@ mod tests {
             R::CrossSite => 116,
             R::FormTokenMissing => 117,
             R::WrongOldPassword => 118,
+            R::MethodNotAllowed => 119,
+            R::SumTooLarge { .. } => 120,
         }
     }
-    const VARIANTS: usize = 119;
+    const VARIANTS: usize = 121;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

@@ -26,6 +26,7 @@ pub mod paging;
 pub mod policy;
 pub mod register;
 pub mod serving;
+pub mod spreadsheet;
 pub mod stocktake;
 pub mod store;
 pub mod throttle;

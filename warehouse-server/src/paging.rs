@@ -18,6 +18,7 @@ pub struct Page<T> {
 
 /// `?page=&per_page=` (1-based page, at most 500 per page).
 #[derive(Debug, Clone, Copy, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
     pub page: Option<i64>,
     pub per_page: Option<i64>,

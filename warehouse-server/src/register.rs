@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::error::{AppResult, Reason};
 use crate::input::{optional_text, parse_date, required_text, string_enum};
-use crate::money::non_negative;
+use crate::money::amount;
 use crate::policy::Role;
 
 string_enum! {
@@ -275,7 +275,7 @@ impl NewAsset {
         self.custodian = optional_text("custodian", self.custodian.as_deref(), 100)?;
         self.notes = optional_text("notes", self.notes.as_deref(), 2000)?;
         self.purchase_date = parse_date("purchase_date", self.purchase_date.as_deref())?;
-        non_negative("original_value_fen", self.original_value_fen)?;
+        amount("original_value_fen", self.original_value_fen)?;
         match (self.holder_location_id, self.holder_unit_id) {
             (Some(_), None) => Ok(AssetState::InStock),
             (None, Some(_)) => Ok(AssetState::Allocated),
@@ -301,6 +301,7 @@ pub struct AssetPatch {
 
 /// Search filters for the register.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AssetQuery {
     /// Substring of name or asset number.

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use crate::error::{in_range, AppError, AppResult, Reason};
 use crate::input::string_enum;
 use crate::input::{optional_text, parse_date};
-use crate::money::non_negative;
+use crate::money::amount;
 use crate::policy::Role;
 use crate::register::Condition;
 
@@ -284,12 +284,39 @@ pub struct ReturnedItem {
     pub note: Option<String>,
 }
 
-/// A step on a request: `{"action": "approve", "comment": "…"}` and the
-/// action's own fields.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
-pub enum StepBody {
-    Approve {
+/// Declares [`StepBody`] (internally tagged by `action`, as clients send
+/// it and as the OpenAPI document shows it) and [`StepBodyByName`], the
+/// same variants externally tagged: serde cannot follow the path of a field
+/// inside an internally tagged enum, so the API re-reads a refused body in
+/// that shape to name the field (`http::extract::parse_tagged`).
+macro_rules! step_body {
+    ($( $(#[$vm:meta])* $variant:ident { $( $(#[$fm:meta])* $field:ident : $ty:ty ),* $(,)? } ),* $(,)?) => {
+        /// A step on a request: `{"action": "approve", "comment": "…"}` and
+        /// the action's own fields.
+        #[derive(Debug, Clone, Deserialize, ToSchema)]
+        #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+        pub enum StepBody {
+            $( $(#[$vm])* $variant { $( $(#[$fm])* $field: $ty ),* } ),*
+        }
+
+        /// [`StepBody`] as `{"approve": {"comment": …}}`; see `step_body!`.
+        #[derive(Debug, Deserialize)]
+        #[serde(rename_all = "snake_case", deny_unknown_fields)]
+        pub enum StepBodyByName {
+            $( $variant { $( $(#[$fm])* $field: $ty ),* } ),*
+        }
+
+        impl From<StepBodyByName> for StepBody {
+            fn from(b: StepBodyByName) -> Self {
+                match b {
+                    $( StepBodyByName::$variant { $($field),* } => StepBody::$variant { $($field),* } ),*
+                }
+            }
+        }
+    };
+}
+
+step_body! {    Approve {
         comment: Option<String>,
     },
     Reject {
@@ -684,7 +711,7 @@ impl NewRequest {
             in_range("quantity", q, 1, 100_000)?;
         }
         if let Some(b) = self.budget_fen {
-            non_negative("budget_fen", b)?;
+            amount("budget_fen", b)?;
         }
         Ok(CheckedRequest {
             reason,

@@ -21,9 +21,14 @@ pub struct ApiJson<T>(pub T);
 /// Turns a serde_json error into 400 (unreadable) or 422 (wrong shape),
 /// naming the field.
 pub fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
-    use serde_json::error::Category;
     let path = e.path().to_string();
-    let inner = e.into_inner();
+    data_error(&path, e.into_inner())
+}
+
+/// [`json_error`] for an error found at `path` (`.`-separated).
+fn data_error(path: &str, inner: serde_json::Error) -> AppError {
+    use serde_json::error::Category;
+    let path = if path.is_empty() { "." } else { path };
     match inner.classify() {
         Category::Syntax | Category::Eof | Category::Io => Reason::MalformedJson {
             detail: inner.to_string(),
@@ -37,7 +42,7 @@ pub fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> AppError 
                 .nth(1)
                 .filter(|_| msg.starts_with("missing field") || msg.starts_with("unknown field"));
             // Unknown fields already end the path; missing ones do not.
-            let field = match (named, path.as_str()) {
+            let field = match (named, path) {
                 (Some(f), "." | "") => f.to_owned(),
                 (Some(f), p) if p == f || p.ends_with(&format!(".{f}")) => p.to_owned(),
                 (Some(f), p) => format!("{p}.{f}"),
@@ -46,6 +51,51 @@ pub fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> AppError 
             Reason::BadField { field, detail: msg }.into()
         }
     }
+}
+
+/// An internally tagged body (`{"action": "approve", …}`) as `Tagged`,
+/// with errors that name the field: serde loses the path inside such an
+/// enum (a wrong type reports `"."`), so a refused body is read again as
+/// `ByName`, the same variants externally tagged (`{"approve": {…}}`),
+/// whose path serde_path_to_error follows; the variant's segment is dropped
+/// from the name. Other errors (missing or unknown tag) stay as they were.
+pub fn parse_tagged<Tagged, ByName>(value: serde_json::Value, tag: &str) -> Result<Tagged, AppError>
+where
+    Tagged: DeserializeOwned,
+    ByName: DeserializeOwned + Into<Tagged>,
+{
+    let first = match serde_path_to_error::deserialize(&value) {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    let reshaped = match &value {
+        serde_json::Value::Object(map) => match map.get(tag) {
+            Some(serde_json::Value::String(variant)) => {
+                let mut rest = map.clone();
+                rest.remove(tag);
+                Some(serde_json::json!({ variant.as_str(): rest }))
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    if first.path().iter().next().is_none() {
+        if let Some(reshaped) = reshaped {
+            if let Err(e) = serde_path_to_error::deserialize::<_, ByName>(&reshaped) {
+                // serde_path_to_error's own rendering, less the variant.
+                let mut inner_path = String::new();
+                for segment in e.path().iter().skip(1) {
+                    let seq = matches!(segment, serde_path_to_error::Segment::Seq { .. });
+                    if !seq && !inner_path.is_empty() {
+                        inner_path.push('.');
+                    }
+                    inner_path.push_str(&segment.to_string());
+                }
+                return Err(data_error(&inner_path, e.into_inner()));
+            }
+        }
+    }
+    Err(json_error(first))
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {

@@ -76,11 +76,18 @@ async fn not_found() -> AppError {
     Reason::NoRoute.into()
 }
 
+/// A known path with the wrong method: 405 with the error body, like every
+/// other error (axum's own 405 has an empty body). Axum still adds `Allow`.
+async fn method_not_allowed() -> AppError {
+    Reason::MethodNotAllowed.into()
+}
+
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
     api::routes()
         .merge(web::routes())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(csrf::refuse_cross_site))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(

@@ -14,6 +14,7 @@ use crate::money::fen_to_yuan;
 use crate::paging::{Page, Paging};
 use crate::policy::{Ctx, Visibility};
 use crate::register::*;
+use crate::spreadsheet::Sheet;
 use crate::time::{now_ms, ts};
 
 pub(crate) const ASSET_COLUMNS: &str = "a.id, a.asset_number, a.name, a.category_id, a.model,
@@ -321,18 +322,13 @@ impl Store {
         .await
     }
 
-    /// The register as CSV that Excel opens correctly: UTF-8 BOM, CRLF,
-    /// RFC 4180 quoting, money in yuan with two decimals.
+    /// The register as CSV that Excel opens correctly and safely
+    /// ([`Sheet`]), money in yuan with two decimals.
     pub async fn export_assets_csv(&self, q: AssetQuery, vis: Visibility) -> AppResult<Vec<u8>> {
         let (filter, args) = search_filter(&q, vis)?;
         self.read(move |c| {
-            let mut out = Vec::from(b"\xEF\xBB\xBF".as_slice());
+            let mut w = Sheet::new(CSV_HEADER)?;
             {
-                let mut w = csv::WriterBuilder::new()
-                    .terminator(csv::Terminator::CRLF)
-                    .from_writer(&mut out);
-                w.write_record(CSV_HEADER)
-                    .map_err(|e| AppError::internal(format!("csv: {e}")))?;
                 let mut stmt = c.prepare(&format!(
                     "SELECT a.asset_number, a.name, c.name, a.model, a.original_value_fen,
                             a.purchase_date, a.funding_source, b.code,
@@ -382,13 +378,10 @@ impl Store {
                         time(15)?,
                         r.get::<_, i64>(16)?.to_string(),
                     ];
-                    w.write_record(record)
-                        .map_err(|e| AppError::internal(format!("csv: {e}")))?;
+                    w.row(record)?;
                 }
-                w.flush()
-                    .map_err(|e| AppError::internal(format!("csv: {e}")))?;
             }
-            Ok(out)
+            w.finish()
         })
         .await
     }

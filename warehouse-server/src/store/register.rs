@@ -249,11 +249,8 @@ impl Store {
         let supplier = optional_text("supplier", b.supplier.as_deref(), 200)?;
         let notes = optional_text("notes", b.notes.as_deref(), 2000)?;
         let purchased_on = parse_date("purchased_on", b.purchased_on.as_deref())?;
-        if b.total_fen.is_some_and(|t| t < 0) {
-            return Err(crate::error::Reason::Negative {
-                field: "total_fen".into(),
-            }
-            .into());
+        if let Some(t) = b.total_fen {
+            crate::money::amount("total_fen", t)?;
         }
         self.write(move |tx| {
             tx.execute(

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::Store;
 use crate::error::{AppError, AppResult};
+use crate::spreadsheet::Sheet;
 use crate::time::SHANGHAI_OFFSET_SECS;
 
 /// A report: named columns and rows of values, with totals where they add.
@@ -15,7 +16,9 @@ pub struct Report {
     /// Chinese title for people.
     pub title: String,
     pub columns: Vec<String>,
-    #[schema(value_type = Vec<Vec<Object>>)]
+    /// Each row is an array of cells in `columns` order: numbers, text or
+    /// null.
+    #[schema(value_type = Vec<Vec<serde_json::Value>>)]
     pub rows: Vec<Vec<Value>>,
     #[schema(value_type = Object)]
     pub totals: Value,
@@ -50,10 +53,19 @@ fn table(c: &Connection, sql: &str, ncols: usize) -> AppResult<Vec<Vec<Value>>> 
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn sum(rows: &[Vec<Value>], col: usize) -> i64 {
-    rows.iter()
-        .filter_map(|r| r.get(col).and_then(Value::as_i64))
-        .sum()
+/// The exact total of column `col` (named `field` in the totals): every
+/// value must be an integer, so a row is never dropped silently.
+fn sum(rows: &[Vec<Value>], col: usize, field: &str) -> AppResult<i64> {
+    let values = rows
+        .iter()
+        .filter_map(|r| r.get(col).filter(|v| !v.is_null()))
+        .map(|v| {
+            v.as_i64().ok_or_else(|| {
+                AppError::internal(format!("report column {field} holds a non-integer {v}"))
+            })
+        })
+        .collect::<AppResult<Vec<i64>>>()?;
+    crate::money::total(field, values)
 }
 
 fn build(c: &Connection, name: &str) -> AppResult<Report> {
@@ -85,7 +97,7 @@ fn build(c: &Connection, name: &str) -> AppResult<Report> {
                  GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
                 cols.len(),
             )?;
-            let t = json!({ "count": sum(&rows, 4), "value_fen": sum(&rows, 5) });
+            let t = json!({ "count": sum(&rows, 4, "count")?, "value_fen": sum(&rows, 5, "value_fen")? });
             (cols, rows, t)
         }
         "utilisation" => {
@@ -110,8 +122,7 @@ fn build(c: &Connection, name: &str) -> AppResult<Report> {
                  GROUP BY c.id HAVING SUM(s.n) > 0 ORDER BY c.id",
                 cols.len(),
             )?;
-            let t =
-                json!({ "total": sum(&rows, 2), "in_use": sum(&rows, 3), "idle": sum(&rows, 4) });
+            let t = json!({ "total": sum(&rows, 2, "total")?, "in_use": sum(&rows, 3, "in_use")?, "idle": sum(&rows, 4, "idle")? });
             (cols, rows, t)
         }
         "loans" => {
@@ -140,7 +151,7 @@ fn build(c: &Connection, name: &str) -> AppResult<Report> {
             );
             let rows = table(c, &sql, cols.len())?;
             let overdue = rows.iter().filter(|r| r.get(7) == Some(&json!(1))).count();
-            let t = json!({ "loans": rows.len(), "items_out": sum(&rows, 6), "overdue": overdue });
+            let t = json!({ "loans": rows.len(), "items_out": sum(&rows, 6, "items_out")?, "overdue": overdue });
             (cols, rows, t)
         }
         "requests" => {
@@ -158,7 +169,7 @@ fn build(c: &Connection, name: &str) -> AppResult<Report> {
                  FROM requests GROUP BY kind, stage ORDER BY kind, stage"
             );
             let rows = table(c, &sql, cols.len())?;
-            let t = json!({ "count": sum(&rows, 2) });
+            let t = json!({ "count": sum(&rows, 2, "count")? });
             (cols, rows, t)
         }
         "procurement" => {
@@ -179,8 +190,8 @@ fn build(c: &Connection, name: &str) -> AppResult<Report> {
                  WHERE r.kind = 'purchase' AND r.spent_fen IS NOT NULL ORDER BY r.id",
                 cols.len(),
             )?;
-            let t = json!({ "budget_fen": sum(&rows, 4), "spent_fen": sum(&rows, 5),
-                "savings_fen": sum(&rows, 6) });
+            let t = json!({ "budget_fen": sum(&rows, 4, "budget_fen")?, "spent_fen": sum(&rows, 5, "spent_fen")?,
+                "savings_fen": sum(&rows, 6, "savings_fen")? });
             (cols, rows, t)
         }
         "disposals" => {
@@ -200,7 +211,7 @@ fn build(c: &Connection, name: &str) -> AppResult<Report> {
                 [],
                 |r| r.get(0),
             )?;
-            let t = json!({ "auctions": sum(&rows, 1), "remitted_fen": sum(&rows, 3),
+            let t = json!({ "auctions": sum(&rows, 1, "auctions")?, "remitted_fen": sum(&rows, 3, "remitted_fen")?,
                 "assets_disposed": disposed });
             (cols, rows, t)
         }
@@ -221,8 +232,8 @@ fn build(c: &Connection, name: &str) -> AppResult<Report> {
                  FROM requests WHERE kind = 'damage' AND compensation_fen IS NOT NULL ORDER BY id",
                 cols.len(),
             )?;
-            let owed = sum(&rows, 5);
-            let paid = sum(&rows, 6);
+            let owed = sum(&rows, 5, "owed_fen")?;
+            let paid = sum(&rows, 6, "paid_fen")?;
             let t = json!({ "owed_fen": owed, "paid_fen": paid, "outstanding_fen": owed - paid });
             (cols, rows, t)
         }
@@ -248,27 +259,17 @@ fn build(c: &Connection, name: &str) -> AppResult<Report> {
     })
 }
 
-/// A report as CSV that Excel opens (UTF-8 BOM, CRLF).
+/// A report as CSV that Excel opens safely ([`Sheet`]).
 pub fn report_to_csv(r: &Report) -> AppResult<Vec<u8>> {
-    let err = |e: csv::Error| AppError::internal(format!("csv: {e}"));
-    let mut out = b"\xEF\xBB\xBF".to_vec();
-    {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(&mut out);
-        w.write_record(&r.columns).map_err(err)?;
-        for row in &r.rows {
-            w.write_record(row.iter().map(|v| match v {
-                Value::Null => String::new(),
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            }))
-            .map_err(err)?;
-        }
-        w.flush()
-            .map_err(|e| AppError::internal(format!("csv: {e}")))?;
+    let mut w = Sheet::new(&r.columns)?;
+    for row in &r.rows {
+        w.row(row.iter().map(|v| match v {
+            Value::Null => String::new(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }))?;
     }
-    Ok(out)
+    w.finish()
 }
 
 impl Store {

@@ -13,6 +13,7 @@ use crate::gate::{Acknowledgement, Alarm};
 use crate::input::{optional_text, required_text};
 use crate::paging::Page;
 use crate::policy::Ctx;
+use crate::spreadsheet::Sheet;
 use crate::stocktake::*;
 use crate::time::{now_ms, ts};
 
@@ -410,43 +411,33 @@ const CSV_HEADER: [&str; 9] = [
     "resolved_by",
 ];
 
-/// A stock-take's lines as Excel-compatible CSV.
+/// A stock-take's lines as Excel-compatible CSV ([`Sheet`]).
 pub fn report_csv(r: &Reconciliation) -> AppResult<Vec<u8>> {
-    let err = |e: csv::Error| AppError::internal(format!("csv: {e}"));
-    let mut out = Vec::from(b"\xEF\xBB\xBF".as_slice());
-    {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(&mut out);
-        w.write_record(CSV_HEADER).map_err(err)?;
-        for l in &r.lines {
-            let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
-            w.write_record([
-                l.outcome.as_str().to_owned(),
-                l.epc.clone().unwrap_or_default(),
-                l.asset_number.clone().unwrap_or_default(),
-                l.name.clone().unwrap_or_default(),
-                opt(l.recorded_location_id),
-                opt(l.recorded_unit_id),
-                l.resolution
-                    .as_ref()
-                    .map(|x| x.action.as_str().to_owned())
-                    .unwrap_or_default(),
-                l.resolution
-                    .as_ref()
-                    .and_then(|x| x.comment.clone())
-                    .unwrap_or_default(),
-                l.resolution
-                    .as_ref()
-                    .map(|x| x.resolved_by.clone())
-                    .unwrap_or_default(),
-            ])
-            .map_err(err)?;
-        }
-        w.flush()
-            .map_err(|e| AppError::internal(format!("csv: {e}")))?;
+    let mut w = Sheet::new(CSV_HEADER)?;
+    for l in &r.lines {
+        let opt = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_default();
+        w.row([
+            l.outcome.as_str().to_owned(),
+            l.epc.clone().unwrap_or_default(),
+            l.asset_number.clone().unwrap_or_default(),
+            l.name.clone().unwrap_or_default(),
+            opt(l.recorded_location_id),
+            opt(l.recorded_unit_id),
+            l.resolution
+                .as_ref()
+                .map(|x| x.action.as_str().to_owned())
+                .unwrap_or_default(),
+            l.resolution
+                .as_ref()
+                .and_then(|x| x.comment.clone())
+                .unwrap_or_default(),
+            l.resolution
+                .as_ref()
+                .map(|x| x.resolved_by.clone())
+                .unwrap_or_default(),
+        ])?;
     }
-    Ok(out)
+    w.finish()
 }
 
 impl Store {

@@ -7,6 +7,8 @@ mod support;
 mod admin_cli;
 mod auth;
 mod bad_input;
+mod contract;
+mod exports_and_bounds;
 mod ingest;
 mod log_and_backup;
 mod register;

@@ -751,6 +751,7 @@ async fn list_stocktakes(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StockTakeLinesQuery {
     /// Only lines with this outcome.
@@ -829,6 +830,7 @@ async fn stocktake_report(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AlarmQuery {
     /// `open` or `acknowledged`.

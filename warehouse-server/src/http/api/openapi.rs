@@ -20,11 +20,105 @@ impl Modify for BearerAuth {
     }
 }
 
+/// What the document promises beyond each handler's own annotations, in
+/// one place rather than on 55 handlers: every `{name}` in a path is a
+/// declared path parameter (an integer id), and every operation declares
+/// the error statuses the shell can answer for any route, with the
+/// `{"error": …}` body.
+struct Contract;
+
+/// Statuses any operation may answer, from the extractors (400, 401, 413,
+/// 422), the policy (403), the store (404, 409), the router (405) and the
+/// serving guard (429, 503). `500` is never expected and stays undeclared.
+const ERROR_STATUSES: &[(&str, &str)] = &[
+    (
+        "400",
+        "the request could not be read (malformed JSON, bad path or query)",
+    ),
+    ("401", "no or expired credentials"),
+    ("403", "authenticated but not allowed"),
+    ("404", "the named record does not exist"),
+    ("405", "the path does not take this method"),
+    (
+        "409",
+        "conflicts with what is stored (duplicate, wrong state or stage)",
+    ),
+    ("413", "the body is larger than the limit"),
+    ("422", "well-formed but invalid; `field` names the input"),
+    ("429", "too many live streams"),
+    ("503", "the request ran past the server's time limit"),
+];
+
+impl Modify for Contract {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{ObjectBuilder, Ref, Required, ResponseBuilder, Type};
+        for (path, item) in doc.paths.paths.iter_mut() {
+            let names: Vec<&str> = path
+                .split('{')
+                .skip(1)
+                .filter_map(|s| s.split_once('}').map(|(n, _)| n))
+                .collect();
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for op in ops.into_iter().flatten() {
+                let params = op.parameters.get_or_insert_with(Vec::new);
+                for name in &names {
+                    let declared = params
+                        .iter()
+                        .any(|p| p.name == *name && p.parameter_in == ParameterIn::Path);
+                    if !declared {
+                        let ty = if name.ends_with("id") {
+                            ObjectBuilder::new().schema_type(Type::Integer).format(Some(
+                                utoipa::openapi::SchemaFormat::KnownFormat(
+                                    utoipa::openapi::KnownFormat::Int64,
+                                ),
+                            ))
+                        } else {
+                            ObjectBuilder::new().schema_type(Type::String)
+                        };
+                        params.push(
+                            ParameterBuilder::new()
+                                .name(*name)
+                                .parameter_in(ParameterIn::Path)
+                                .required(Required::True)
+                                .schema(Some(ty))
+                                .build(),
+                        );
+                    }
+                }
+                if params.is_empty() {
+                    op.parameters = None;
+                }
+                for (status, why) in ERROR_STATUSES {
+                    if !op.responses.responses.contains_key(*status) {
+                        let body = ResponseBuilder::new()
+                            .description(*why)
+                            .content(
+                                "application/json",
+                                utoipa::openapi::ContentBuilder::new()
+                                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                    .build(),
+                            )
+                            .build();
+                        op.responses.responses.insert((*status).into(), body.into());
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "warehouse-server", description = "RFID public-asset warehouse (公物仓) API. Errors are {\"error\": {\"code\", \"message\", \"field\"?}}."),
     security(("bearer" = [])),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Contract),
     paths(
         api::login, api::logout, api::me, api::list_users, api::create_user,
         api::change_password, api::reset_password, api::set_user_active,
@@ -55,6 +149,9 @@ pub struct ApiDoc;
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(super::workflow::WorkflowDoc::openapi());
+    // The lifecycle's operations are merged in after `ApiDoc`'s modifiers
+    // ran; apply the contract to them too.
+    Contract.modify(&mut doc);
     doc
 }
 
@@ -69,6 +166,42 @@ mod tests {
         assert!(paths >= 40, "only {paths} paths documented");
         assert!(json["paths"]["/api/v1/readers/observations"]["post"].is_object());
         assert!(json["paths"]["/api/v1/requests/{id}/steps"]["post"].is_object());
+        Ok(())
+    }
+
+    /// Every `{name}` in a path is declared `in: path`, every other
+    /// parameter is `in: query`, and every operation declares its error
+    /// statuses with the error body.
+    #[test]
+    fn parameters_and_errors_are_declared() -> Result<(), serde_json::Error> {
+        let json = serde_json::to_value(document())?;
+        let paths = json["paths"].as_object().into_iter().flatten();
+        let mut operations = 0;
+        for (path, item) in paths {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                operations += 1;
+                let params = op["parameters"].as_array().cloned().unwrap_or_default();
+                for p in &params {
+                    let name = p["name"].as_str().unwrap_or_default();
+                    let templated = path.contains(&format!("{{{name}}}"));
+                    let want = if templated { "path" } else { "query" };
+                    assert_eq!(p["in"], want, "{method} {path}: {name}");
+                }
+                for name in path.split('{').skip(1).filter_map(|s| s.split('}').next()) {
+                    assert!(
+                        params
+                            .iter()
+                            .any(|p| p["name"] == name && p["in"] == "path"),
+                        "{method} {path}: {{{name}}} undeclared"
+                    );
+                }
+                for (status, _) in ERROR_STATUSES {
+                    let schema = &op["responses"][status]["content"]["application/json"]["schema"];
+                    assert!(schema.is_object(), "{method} {path}: {status} undeclared");
+                }
+            }
+        }
+        assert!(operations >= 55, "only {operations} operations");
         Ok(())
     }
 

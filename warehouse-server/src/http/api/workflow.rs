@@ -12,7 +12,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::error::{AppError, AppResult, Reason};
 use crate::http::error::ErrorBody;
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{parse_tagged, ApiJson, ApiPath, ApiQuery};
 use crate::http::respond;
 use crate::http::AppState;
 use crate::paging::{Page, Paging};
@@ -20,8 +20,8 @@ use crate::policy::{authorize, Action, Ctx, Scope};
 use crate::register::Asset;
 use crate::store::{report_to_csv, Listing, PurchaseMatches, Report, RequestQuery, REPORTS};
 use crate::workflow::{
-    check_document, clean_filename, DocumentInfo, NewRequest, Request, StepBody, StepOutcome,
-    MAX_DOCUMENT_BYTES,
+    check_document, clean_filename, DocumentInfo, NewRequest, Request, StepBody, StepBodyByName,
+    StepOutcome, MAX_DOCUMENT_BYTES,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -137,8 +137,9 @@ async fn take_step(
     State(state): State<AppState>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(body): ApiJson<StepBody>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> AppResult<Json<StepOutcome>> {
+    let body = parse_tagged::<StepBody, StepBodyByName>(body, "action")?;
     Ok(Json(state.store.take_step(ctx, id, body).await?))
 }
 
@@ -154,6 +155,7 @@ async fn purchase_matches(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// The file's name as the user knows it.
     pub filename: String,
@@ -162,7 +164,8 @@ pub struct UploadQuery {
 /// Attach a file (PDF, PNG, JPEG or WebP, at most 5 MiB) as the raw body
 /// with its Content-Type.
 #[utoipa::path(post, path = "/api/v1/requests/{id}/documents", tag = "requests",
-    params(UploadQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    params(UploadQuery), request_body(content((Vec<u8> = "application/pdf"), (Vec<u8> = "image/png"),
+        (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"))),
     responses((status = 201, body = DocumentInfo), (status = 413, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 async fn upload_document(
@@ -216,7 +219,8 @@ async fn list_documents(
 
 /// Download an attachment (always as an attachment, never rendered inline).
 #[utoipa::path(get, path = "/api/v1/documents/{id}", tag = "requests",
-    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>)))]
+    responses((status = 200, content((Vec<u8> = "application/pdf"), (Vec<u8> = "image/png"),
+        (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp")))))]
 async fn download_document(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -261,6 +265,7 @@ async fn unlist_idle(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListingQuery {
     pub category_id: Option<i64>,
     pub page: Option<i64>,
@@ -357,6 +362,7 @@ async fn list_reports(ctx: Ctx) -> AppResult<Json<Vec<ReportName>>> {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// `json` (default) or `csv`.
     pub format: Option<String>,

@@ -24,7 +24,7 @@ use super::Store;
 use crate::error::{AppError, AppResult, Eligibility, Reason};
 use crate::input::{optional_text, parse_date, required_text};
 use crate::lifecycle::{self, AssetAction};
-use crate::money::non_negative;
+use crate::money::amount;
 use crate::paging::{Page, Paging};
 use crate::policy::{authorize, Action, Actor, Ctx, Role, Scope};
 use crate::register::*;

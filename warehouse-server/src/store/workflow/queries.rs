@@ -110,6 +110,7 @@ pub(super) fn get_request(c: &Connection, id: i64) -> AppResult<Request> {
 
 /// Filters for request listings.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RequestQuery {
     pub kind: Option<String>,
     pub stage: Option<String>,

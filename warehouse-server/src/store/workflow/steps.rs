@@ -394,11 +394,12 @@ fn procure(
     let mut fx = s.effects();
     let supplier = required_text("supplier", supplier, 200)?;
     let contract = required_text("contract_number", contract_number, 100)?;
-    let price = non_negative("unit_price_fen", *unit_price_fen)?;
+    let price = amount("unit_price_fen", *unit_price_fen)?;
     let purchased_on = parse_date("purchased_on", purchased_on.as_deref())?;
     let qty = r.quantity.unwrap_or(0);
     let total = price
         .checked_mul(qty)
+        .and_then(|t| amount("unit_price_fen", t).ok())
         .ok_or_else(|| AppError::from(Reason::TotalTooLarge))?;
     tx.execute(
             "INSERT INTO procurement_batches (code, supplier, purchased_on, total_fen, notes, created_at)
@@ -576,7 +577,7 @@ fn appraise(
 ) -> AppResult<Effects> {
     let Step { tx, r, .. } = *s;
     let mut fx = s.effects();
-    let v = non_negative("appraised_value_fen", *appraised_value_fen)?;
+    let v = amount("appraised_value_fen", *appraised_value_fen)?;
     let appraiser = required_text("appraiser", appraiser, 200)?;
     let report = required_text("report_ref", report_ref, 200)?;
     tx.execute(
@@ -591,7 +592,7 @@ fn appraise(
 fn record_sale(s: &Step<'_, '_>, hammer_price_fen: &i64, buyer: &str) -> AppResult<Effects> {
     let Step { tx, r, .. } = *s;
     let mut fx = s.effects();
-    let v = non_negative("hammer_price_fen", *hammer_price_fen)?;
+    let v = amount("hammer_price_fen", *hammer_price_fen)?;
     let buyer = required_text("buyer", buyer, 200)?;
     tx.execute(
         "UPDATE requests SET hammer_fen = ?2 WHERE id = ?1",
@@ -609,7 +610,7 @@ fn confirm_remittance(
 ) -> AppResult<Effects> {
     let Step { tx, ctx, r, .. } = *s;
     let mut fx = s.effects();
-    let v = non_negative("amount_fen", *amount_fen)?;
+    let v = amount("amount_fen", *amount_fen)?;
     let treasury = required_text("treasury_ref", treasury_ref, 200)?;
     if Some(v) != r.hammer_fen {
         return Err(Reason::NotHammerPrice {
@@ -660,13 +661,13 @@ fn decide_cause(
                     }
                     .into())
                 }
-                (_, Some(a)) => non_negative("amount_fen", *a)?,
+                (_, Some(a)) => amount("amount_fen", *a)?,
                 (Remedy::Compensate, None) => {
-                    let mut sum = 0i64;
-                    for (asset, _, _, _) in &items {
-                        sum = sum.saturating_add(get_asset(tx, *asset)?.original_value_fen);
-                    }
-                    sum
+                    let values = items
+                        .iter()
+                        .map(|(asset, _, _, _)| Ok(get_asset(tx, *asset)?.original_value_fen))
+                        .collect::<AppResult<Vec<i64>>>()?;
+                    crate::money::total("amount_fen", values)?
                 }
             };
             (Some(who), Some(*remedy), amount)
@@ -705,7 +706,7 @@ fn confirm_payment(
 ) -> AppResult<Effects> {
     let Step { tx, ctx, r, .. } = *s;
     let mut fx = s.effects();
-    let v = non_negative("amount_fen", *amount_fen)?;
+    let v = amount("amount_fen", *amount_fen)?;
     let owed = r.compensation_fen.unwrap_or(0);
     if v != owed {
         return Err(Reason::OwedAmount { owed_fen: owed }.into());
