@@ -10,11 +10,13 @@ use libfuzzer_sys::fuzz_target;
 use shared::sync::ObservationBatch;
 use warehouse_server::error::{AppError, ErrorKind};
 use warehouse_server::http::extract::parse_json;
+use warehouse_server::policy::Actor;
 use warehouse_server::store::validate_batch;
 use warehouse_server::workflow::StepBody;
 
 /// A refusal must say something a client can act on: unreadable JSON is
-/// 400, a wrong shape or value is 422 naming the field.
+/// 400, a wrong shape or value is 422 naming the field, a batch outside the
+/// token's daemon id or readers is 403 naming which.
 fn check_refusal(e: &AppError) {
     let message = e.message();
     assert!(!message.is_empty(), "empty error message: {e:?}");
@@ -27,14 +29,28 @@ fn check_refusal(e: &AppError) {
                 .is_some_and(|f| !f.is_empty() || message.contains("unknown field ``")),
             "422 without a field: {e:?}"
         ),
+        ErrorKind::Forbidden => assert!(
+            e.field.as_deref().is_some_and(|f| !f.is_empty()),
+            "403 without a field: {e:?}"
+        ),
         other => panic!("a body answered {other:?}: {e:?}"),
+    }
+}
+
+/// The token the batches arrive under: the daemon of the seed batches,
+/// with the readers they name.
+fn sender() -> Actor {
+    Actor::Daemon {
+        id: 1,
+        daemon_id: "wh1-edge".to_owned(),
+        readers: vec!["gate-1".to_owned(), "hand-1".to_owned()],
     }
 }
 
 fuzz_target!(|data: &[u8]| {
     match parse_json::<ObservationBatch>(data) {
         Ok(batch) => {
-            if let Err(e) = validate_batch(&batch) {
+            if let Err(e) = validate_batch(&sender(), &batch) {
                 check_refusal(&e);
             }
             // What the daemon sends must read back as the same batch.
