@@ -308,7 +308,11 @@ async fn account_pages_change_passwords_and_deactivate() -> Result<()> {
     let post = |path: String, token: String, form: Vec<(&'static str, &'static str)>| {
         let c = c.clone();
         let url = format!("{}{path}", s.base);
+        let base = s.base.clone();
         async move {
+            let csrf = form_token(&c, &base, &token).await?;
+            let mut form: Vec<(&str, &str)> = form;
+            form.push(("_csrf", &csrf));
             let resp = c
                 .post(url)
                 .header("cookie", format!("wh_session={token}"))

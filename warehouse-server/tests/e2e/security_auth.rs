@@ -10,7 +10,9 @@ use anyhow::{anyhow, Context, Result};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
-use crate::support::{add_keeper, hidden, login_page, set_cookie, Server, ADMIN, PASSWORD};
+use crate::support::{
+    add_keeper, form_token, hidden, login_page, set_cookie, Server, ADMIN, PASSWORD,
+};
 
 /// A client without redirects or cookies, bound to `local` (any 127/8
 /// address is loopback on Linux: "another IP" in a test).
@@ -232,15 +234,32 @@ async fn cross_site_form_posts_are_refused_and_store_nothing() -> Result<()> {
         let resp = req.send().await?;
         assert_eq!(resp.status(), StatusCode::FORBIDDEN, "{headers:?}");
     }
-    // The same post from the site itself goes through (the check can fail).
-    let own = c
-        .post(format!("{}/admin/users", s.base))
-        .header("cookie", &cookie)
-        .header("origin", format!("http://{host}"))
-        .header("sec-fetch-site", "same-origin")
-        .form(&form("alice"))
-        .send()
-        .await?;
+    // From the site itself but without the session's form token (a
+    // browser that sends no Origin, a form planted on the site): refused.
+    let own_site = |name: &str, token: Option<&str>| {
+        let mut f = form(name);
+        if let Some(t) = token {
+            f.push(("_csrf", t.to_owned()));
+        }
+        c.post(format!("{}/admin/users", s.base))
+            .header("cookie", &cookie)
+            .header("origin", format!("http://{host}"))
+            .header("sec-fetch-site", "same-origin")
+            .form(&f)
+            .send()
+    };
+    let resp = own_site("mallory5", None).await?;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(resp.text().await?.contains("form_token"));
+    // Another session's token (the attacker's own login) is no good either.
+    let other = s.login(ADMIN, PASSWORD).await?;
+    let other_token = form_token(&c, &s.base, &other).await?;
+    let resp = own_site("mallory6", Some(&other_token)).await?;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    // The same post with this session's token, read off its own page,
+    // goes through (the check can fail).
+    let token = form_token(&c, &s.base, &admin).await?;
+    let own = own_site("alice", Some(&token)).await?;
     assert_eq!(own.status(), StatusCode::SEE_OTHER);
     let names = usernames(&s, &admin).await?;
     assert!(names.contains(&"alice".to_owned()), "{names:?}");

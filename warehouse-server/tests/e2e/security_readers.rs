@@ -345,11 +345,12 @@ async fn the_admin_page_lists_daemons_and_registers_one() -> Result<()> {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
+    let csrf = form_token(&http, &s.base, &w.admin).await?;
     let post = |form: &'static str| {
         http.post(format!("{}/admin/daemons", s.base))
             .header("cookie", &cookie)
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(form)
+            .body(format!("{form}&_csrf={csrf}"))
             .send()
     };
     let resp = post("daemon_id=edge-7&readers=gate-7%3Agate%0D%0Adesk-7%3Adesk").await?;

@@ -209,6 +209,19 @@ pub fn hidden(html: &str, name: &str) -> Result<String> {
     Ok(rest[..end].to_owned())
 }
 
+/// The form token of a browser session (`wh_session=SESSION`), read off a
+/// page as the browser would: every logged-in form carries it as `_csrf`.
+pub async fn form_token(c: &reqwest::Client, base: &str, session: &str) -> Result<String> {
+    let html = c
+        .get(format!("{base}/account/password"))
+        .header("cookie", format!("wh_session={session}"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    hidden(&html, "_csrf")
+}
+
 /// Creates a keeper `name` with `password` (no login); returns the id.
 pub async fn add_keeper(s: &Server, admin: &str, name: &str, password: &str) -> Result<i64> {
     id(&s

@@ -85,6 +85,8 @@ pub struct Web {
     pub unit_id: Option<i64>,
     pub path: String,
     pub cookies: HashMap<String, String>,
+    /// This session's form token (`http::csrf`), carried by every form.
+    pub form_token: String,
 }
 
 impl Web {
@@ -125,7 +127,11 @@ impl FromRequestParts<AppState> for Web {
         let cookies = cookies(&parts.headers)
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
+        let form_token = crate::http::csrf::form_token(
+            &crate::http::extract::credential(parts).unwrap_or_default(),
+        );
         Ok(Web {
+            form_token,
             ctx,
             lang: lang_of(&parts.headers),
             username,
@@ -135,6 +141,21 @@ impl FromRequestParts<AppState> for Web {
             cookies,
         })
     }
+}
+
+/// The hidden field every state-changing url-encoded form carries
+/// (checked and stripped by `http::csrf`).
+pub fn csrf_field(w: &Web) -> Markup {
+    html! { input type="hidden" name=(crate::http::csrf::FORM_TOKEN_FIELD) value=(w.form_token); }
+}
+
+/// A multipart form's action, with the form token in its query string.
+pub fn with_form_token(w: &Web, action: &str) -> String {
+    format!(
+        "{action}?{}={}",
+        crate::http::csrf::FORM_TOKEN_FIELD,
+        w.form_token
+    )
 }
 
 /// Navigation entries per role: (path, word).
@@ -197,6 +218,7 @@ pub fn layout(w: &Web, title: &str, body: Markup) -> Response {
                     a.who href="/account/password" title=(w.t("change_password")) { (w.username) " · " (w.tv(w.role.as_str())) }
                     a.lang href=(if w.lang == Lang::Zh { "/lang/en" } else { "/lang/zh" }) { (w.t("language")) }
                     form.inline method="post" action="/logout" {
+                        (csrf_field(&w))
                         button.link type="submit" { (w.t("logout")) }
                     }
                 }

@@ -1,0 +1,332 @@
+//! Administration: units, users, categories, daemons, warehouses, locations, settings; one's own password.
+
+use super::*;
+
+pub(super) async fn admin(State(st): State<AppState>, w: Web) -> Response {
+    tryp!(
+        w,
+        authorize(&w.ctx.actor, Action::ManageRegister, Scope::Global)
+    );
+    let units = tryp!(w, st.store.list_units(1, 500).await).items;
+    let cats = tryp!(w, st.store.list_categories(1, 500).await).items;
+    let daemons = tryp!(w, st.store.list_daemons(1, 500).await).items;
+    let (users, _) = tryp!(w, st.store.list_users(1, 500).await);
+    let token = w.cookies.get("new_reader_token").cloned();
+    let warehouses = tryp!(w, st.store.list_warehouses(1, 100).await).items;
+    let mut locations = Vec::new();
+    for wh in &warehouses {
+        locations.push(tryp!(w, st.store.list_locations(wh.id, 1, 500).await).items);
+    }
+    let org = tryp!(w, st.store.get_setting("org.name").await).unwrap_or_default();
+    let prefix = tryp!(
+        w,
+        st.store
+            .get_setting(crate::commission::COMPANY_PREFIX_KEY)
+            .await
+    )
+    .unwrap_or_default();
+    let body = html! {
+        @if let Some(t) = token { p.notice { (w.t("token_once")) ": " code { (t) } } }
+        h2 { (w.t("settings")) }
+        form.stack method="post" action="/admin/settings" {
+            (csrf_field(&w))
+            label { (w.t("org_name")) input name="org_name" value=(org) required; }
+            p { "GS1 company prefix: " code { (prefix) } " " small.hint { (w.t("prefix_fixed")) } }
+            button type="submit" { (w.t("save")) }
+        }
+        section.grid {
+            div {
+                h2 { (w.t("warehouses")) }
+                @for (wh, locs) in warehouses.iter().zip(&locations) {
+                    p { strong { (wh.name) } " #" (wh.id) }
+                    ul { @for l in locs { li { (l.code) " " (l.name) " (#" (l.id) ")" } } }
+                }
+                form.stack method="post" action="/admin/warehouses" {
+                    (csrf_field(&w))
+                    label { (w.t("name")) input name="name" required; }
+                    button type="submit" { (w.t("create")) }
+                }
+                form.stack method="post" action="/admin/locations" {
+                    (csrf_field(&w))
+                    label { (w.t("warehouses")) select name="warehouse_id" { @for wh in &warehouses { option value=(wh.id) { (wh.name) } } } }
+                    label { (w.t("code")) input name="code" required; }
+                    label { (w.t("name")) input name="name" required; }
+                    button type="submit" { (w.t("location")) " · " (w.t("create")) }
+                }
+            }
+            div {
+                h2 { (w.t("units")) }
+                ul { @for u in &units { li { (u.id) " " (u.name) " · " (w.tv(u.level.as_str())) } } }
+                form.stack method="post" action="/admin/units" {
+                    (csrf_field(&w))
+                    label { (w.t("name")) input name="name" required; }
+                    button type="submit" { (w.t("create")) }
+                }
+            }
+            div {
+                h2 { (w.t("users")) }
+                ul { @for u in &users { li {
+                    (u.username) " · " (w.tv(u.role.as_str()))
+                    @if !u.active { " · " span.badge { (w.t("inactive")) } }
+                    form.inline method="post" action=(format!("/admin/users/{}/active", u.id)) data-confirm=(w.t("confirm_delete")) {
+                        (csrf_field(&w))
+                        input type="hidden" name="active" value=(if u.active { "false" } else { "true" });
+                        button.link type="submit" { (w.t(if u.active { "deactivate" } else { "reactivate" })) }
+                    }
+                    form.inline method="post" action=(format!("/admin/users/{}/password", u.id)) {
+                        (csrf_field(&w))
+                        input name="password" type="password" autocomplete="new-password" required aria-label=(w.t("new_password"));
+                        button.link type="submit" { (w.t("reset_password")) }
+                    }
+                } } }
+                form.stack method="post" action="/admin/users" {
+                    (csrf_field(&w))
+                    label { (w.t("username")) input name="username" required; }
+                    label { (w.t("password")) input name="password" type="password" required; }
+                    label { (w.t("role")) select name="role" { @for r in ["unit_staff", "keeper", "approver", "finance", "administrator"] { option value=(r) { (w.tv(r)) } } } }
+                    label { (w.t("unit")) select name="unit_id" { option value="" { "—" } @for u in &units { option value=(u.id) { (u.name) } } } }
+                    button type="submit" { (w.t("create")) }
+                }
+            }
+            div {
+                h2 { (w.t("categories")) }
+                ul { @for c in &cats { li { (c.code) " " (c.name) } } }
+                form.stack method="post" action="/admin/categories" {
+                    (csrf_field(&w))
+                    label { (w.t("code")) input name="code" required; }
+                    label { (w.t("name")) input name="name" required; }
+                    button type="submit" { (w.t("create")) }
+                }
+            }
+            div {
+                h2 { (w.t("daemons")) }
+                ul data-test="daemons" {
+                    @for d in &daemons {
+                        li {
+                            strong { (d.daemon_id) }
+                            @if d.revoked_at.is_some() { " · " (w.t("revoked")) }
+                            ul { @for r in &d.readers { li { (r.name) " · " (r.role.as_str()) } } }
+                        }
+                    }
+                }
+                form.stack method="post" action="/admin/daemons" {
+                    (csrf_field(&w))
+                    label { (w.t("daemon_id")) input name="daemon_id" required; }
+                    label { (w.t("daemon_readers"))
+                        textarea name="readers" rows="3" required placeholder="gate-1:gate\ndesk-1:desk" {}
+                    }
+                    button type="submit" { (w.t("create")) }
+                }
+            }
+        }
+    };
+    set_cookie(
+        layout(&w, w.t("admin"), body),
+        "new_reader_token=; Path=/admin; Max-Age=0",
+    )
+}
+
+pub(super) async fn admin_post<T: serde::de::DeserializeOwned>(
+    w: &Web,
+    body: &Bytes,
+) -> Result<T, AppError> {
+    authorize(&w.ctx.actor, Action::ManageRegister, Scope::Global)?;
+    let f = form(body);
+    let v: serde_json::Map<String, Value> = f
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| {
+            let num = (k.ends_with("_id"))
+                .then(|| v.parse::<i64>().ok())
+                .flatten();
+            (k, num.map(Value::from).unwrap_or(Value::String(v)))
+        })
+        .collect();
+    serde_json::from_value(Value::Object(v)).map_err(|e| not_understood("form", e))
+}
+
+pub(super) async fn admin_unit(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+    let u: crate::register::NewUnit = tryp!(w, admin_post(&w, &body).await);
+    tryp!(w, st.store.create_unit(u).await);
+    see_other("/admin")
+}
+
+pub(super) async fn admin_user(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+    let u: crate::register::NewUser = tryp!(w, admin_post(&w, &body).await);
+    tryp!(w, u.validate());
+    let hash = tryp!(
+        w,
+        crate::accounts::hash_password_bounded(u.password.clone(), st.config.password_cost).await
+    );
+    let display = u.display_name.clone().unwrap_or_else(|| u.username.clone());
+    tryp!(
+        w,
+        st.store
+            .create_user(u.username, display, hash, u.role, u.unit_id)
+            .await
+    );
+    see_other("/admin")
+}
+
+#[derive(serde::Deserialize)]
+pub(super) struct UserChange {
+    /// `true`/`false`: reactivate or deactivate.
+    active: Option<String>,
+    /// A new password set by the administrator.
+    password: Option<String>,
+}
+
+/// Deactivate/reactivate (`active`) or reset the password (`password`) of a
+/// user from the admin page.
+pub(super) async fn admin_user_change(
+    State(st): State<AppState>,
+    w: Web,
+    Path((id, what)): Path<(i64, String)>,
+    body: Bytes,
+) -> Response {
+    let change: UserChange = tryp!(w, admin_post(&w, &body).await);
+    match (what.as_str(), change) {
+        (
+            "active",
+            UserChange {
+                active: Some(a), ..
+            },
+        ) => {
+            tryp!(w, st.store.set_user_active(id, a == "true").await);
+        }
+        ("password", UserChange { password, .. }) => {
+            let password = password.unwrap_or_default();
+            tryp!(
+                w,
+                crate::login::reset_password(&st.store, &st.config, id, password).await
+            );
+        }
+        _ => return fail(&w, Reason::NoRoute.into()),
+    }
+    see_other("/admin")
+}
+
+pub(super) fn own_password_form(w: &Web, err: Option<&AppError>, done: bool) -> Response {
+    let fields = ["old_password", "password"];
+    let body = html! {
+        @if done { p.notice { (w.t("password_changed")) } }
+        (form_error(w.lang, err, &fields))
+        form.stack method="post" action="/account/password" {
+            (csrf_field(&w))
+            label { (w.t("old_password")) input name="old_password" type="password" autocomplete="current-password" required; (field_error(w.lang, err, "old_password")) }
+            label { (w.t("new_password")) input name="new_password" type="password" autocomplete="new-password" required; (field_error(w.lang, err, "password")) }
+            button type="submit" { (w.t("change_password")) }
+        }
+    };
+    let mut resp = layout(w, w.t("change_password"), body);
+    if let Some(e) = err {
+        *resp.status_mut() = crate::http::error::status_of(e.kind);
+    }
+    resp
+}
+
+pub(super) async fn own_password_page(w: Web) -> Response {
+    own_password_form(&w, None, false)
+}
+
+pub(super) async fn own_password_submit(
+    State(st): State<AppState>,
+    w: Web,
+    body: Bytes,
+) -> Response {
+    let f = form(&body);
+    let field = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let keep = w.cookies.get(crate::http::respond::SESSION_COOKIE).cloned();
+    match crate::login::change_own_password(
+        &st.store,
+        &st.config,
+        w.username.clone(),
+        field("old_password"),
+        field("new_password"),
+        keep,
+    )
+    .await
+    {
+        Ok(()) => own_password_form(&w, None, true),
+        Err(e) => own_password_form(&w, Some(&e), false),
+    }
+}
+
+pub(super) async fn admin_category(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+    let c: crate::register::NewCategory = tryp!(w, admin_post(&w, &body).await);
+    tryp!(w, st.store.create_category(c).await);
+    see_other("/admin")
+}
+
+/// Registers a daemon from the form: its id and one reader a line, in the
+/// command line's `NAME:ROLE[:LOCATION_ID]` form.
+pub(super) async fn admin_daemon(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+    tryp!(
+        w,
+        authorize(&w.ctx.actor, Action::ManageRegister, Scope::Global)
+    );
+    let f = form(&body);
+    let text = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let readers = tryp!(
+        w,
+        text("readers")
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(crate::daemons::parse_reader_spec)
+            .collect::<Result<Vec<_>, _>>()
+    );
+    let created = tryp!(
+        w,
+        st.store
+            .register_daemon(crate::daemons::NewDaemon {
+                daemon_id: text("daemon_id"),
+                readers,
+                expires_at: None,
+            })
+            .await
+    );
+    set_cookie(
+        see_other("/admin"),
+        &format!(
+            "new_reader_token={}; HttpOnly; SameSite=Strict; Path=/admin; Max-Age=60",
+            created.token
+        ),
+    )
+}
+
+pub(super) async fn admin_warehouse(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+    let n: crate::register::NewWarehouse = tryp!(w, admin_post(&w, &body).await);
+    tryp!(w, st.store.create_warehouse(n).await);
+    see_other("/admin")
+}
+
+pub(super) async fn admin_location(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+    let mut f = form(&body);
+    let warehouse = tryp!(w, get_i64(&f, "warehouse_id")).unwrap_or(-1);
+    f.remove("warehouse_id");
+    let body = Bytes::from(serde_urlencoded::to_string(&f).unwrap_or_default());
+    let n: crate::register::NewLocation = tryp!(w, admin_post(&w, &body).await);
+    tryp!(w, st.store.create_location(warehouse, n).await);
+    see_other("/admin")
+}
+
+pub(super) async fn admin_settings(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+    tryp!(
+        w,
+        authorize(&w.ctx.actor, Action::ManageRegister, Scope::Global)
+    );
+    let f = form(&body);
+    let name = tryp!(
+        w,
+        crate::input::required_text(
+            "org_name",
+            f.get("org_name").map(String::as_str).unwrap_or(""),
+            200
+        )
+    );
+    tryp!(
+        w,
+        st.store.set_settings(vec![("org.name".into(), name)]).await
+    );
+    see_other("/admin")
+}

@@ -1,0 +1,159 @@
+//! The dashboard and the inbox.
+
+use super::*;
+
+pub(super) async fn dashboard(State(st): State<AppState>, w: Web) -> Response {
+    let inbox = tryp!(
+        w,
+        st.store
+            .requests(
+                w.ctx.actor.clone(),
+                RequestQuery {
+                    mine: Some(true),
+                    per_page: Some(10),
+                    ..RequestQuery::default()
+                },
+            )
+            .await
+    );
+    let reports_ok = authorize(&w.ctx.actor, Action::ViewReports, Scope::Global).is_ok();
+    let mut charts = Vec::new();
+    if reports_ok {
+        let by_state = tryp!(w, st.store.report("assets-by-state".into()).await);
+        let mut counts: Vec<(String, i64)> = Vec::new();
+        for row in &by_state.rows {
+            let s = row[0].as_str().unwrap_or_default();
+            let n = row[4].as_i64().unwrap_or(0);
+            match counts.iter_mut().find(|(k, _)| *k == w.tv(s)) {
+                Some(c) => c.1 += n,
+                None => counts.push((w.tv(s), n)),
+            }
+        }
+        charts.push((w.t("assets_by_state"), bar_chart(&counts, "")));
+        let util = tryp!(w, st.store.report("utilisation".into()).await);
+        let rows: Vec<(String, i64)> = util
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r[1].as_str().unwrap_or_default().chars().take(8).collect(),
+                    r[5].as_f64().unwrap_or(0.0).round() as i64,
+                )
+            })
+            .collect();
+        charts.push((w.t("utilisation"), bar_chart(&rows, "%")));
+        let loans = tryp!(w, st.store.report("loans".into()).await);
+        let out = loans.totals["items_out"].as_i64().unwrap_or(0);
+        let overdue = loans.totals["overdue"].as_i64().unwrap_or(0);
+        charts.push((
+            w.t("loans_due"),
+            bar_chart(
+                &[
+                    (w.t("outstanding").to_owned(), out),
+                    (w.t("overdue").to_owned(), overdue),
+                ],
+                "",
+            ),
+        ));
+        let disposals = tryp!(w, st.store.report("disposals".into()).await);
+        let rows: Vec<(String, i64)> = disposals
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r[0].as_str().unwrap_or_default().to_owned(),
+                    r[3].as_i64().unwrap_or(0) / 100,
+                )
+            })
+            .collect();
+        charts.push((w.t("proceeds"), bar_chart(&rows, "元")));
+    } else if let Some(unit) = w.unit_id {
+        // Unit staff: their own assets by state.
+        let mut counts = Vec::new();
+        for s in AssetState::ALL {
+            let page = tryp!(
+                w,
+                st.store
+                    .search_assets(
+                        AssetQuery {
+                            state: Some(*s),
+                            holder_unit_id: Some(unit),
+                            per_page: Some(1),
+                            ..AssetQuery::default()
+                        },
+                        asset_visibility(&w.ctx.actor),
+                    )
+                    .await
+            );
+            if page.total > 0 {
+                counts.push((w.tv(s.as_str()), page.total));
+            }
+        }
+        charts.push((w.t("assets_by_state"), bar_chart(&counts, "")));
+    }
+    let alarms = if authorize(&w.ctx.actor, Action::ViewAlarms, Scope::Global).is_ok() {
+        tryp!(w, st.store.list_alarms(Some("open".into()), 1, 1).await).total
+    } else {
+        0
+    };
+    let body = html! {
+        section.cards {
+            a.card href="/inbox" data-test="inbox-count" { strong { (inbox.total) } span { (w.t("waiting_on_me")) } }
+            @if alarms > 0 {
+                a.card.warn href="/alarms" { strong { (alarms) } span { (w.t("open_alarms")) } }
+            }
+        }
+        section.charts {
+            @for (title, chart) in &charts {
+                figure { figcaption { (title) } (chart) }
+            }
+        }
+        h2 { (w.t("notifications")) " · " (w.t("waiting_on_me")) }
+        (request_table(&w, &inbox.items))
+    };
+    layout(&w, w.t("dashboard"), body)
+}
+
+pub(super) fn request_table(w: &Web, items: &[Request]) -> Markup {
+    html! {
+        @if items.is_empty() {
+            p.empty { (w.t("empty")) }
+        } @else {
+            table {
+                thead { tr {
+                    th { "#" } th { (w.t("kind")) } th { (w.t("stage")) } th { (w.t("unit")) }
+                    th { (w.t("reason")) } th { (w.t("created")) }
+                } }
+                tbody {
+                    @for r in items {
+                        tr class=@if r.overdue { "overdue" } {
+                            td { a href=(format!("/requests/{}", r.id)) { (r.id) } }
+                            td { (w.tv(r.kind.as_str())) }
+                            td { (stage_word(w, r.stage)) @if r.overdue { " " span.badge.s-lost { (w.t("overdue")) } } }
+                            td { (r.unit_id.map(|u| u.to_string()).unwrap_or_default()) }
+                            td { (r.reason.clone().unwrap_or_default()) }
+                            td { (when(&r.created_at)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub(super) async fn inbox(State(st): State<AppState>, w: Web) -> Response {
+    let page = tryp!(
+        w,
+        st.store
+            .requests(
+                w.ctx.actor.clone(),
+                RequestQuery {
+                    mine: Some(true),
+                    per_page: Some(200),
+                    ..RequestQuery::default()
+                },
+            )
+            .await
+    );
+    layout(&w, w.t("inbox"), request_table(&w, &page.items))
+}

@@ -1,0 +1,178 @@
+//! The pages. Each GET renders from the store; each POST takes one action
+//! and redirects (303) back, or re-renders the form with the error next to
+//! its field (nothing is half-saved: every action is one transaction).
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use maud::{html, Markup};
+use serde_json::{json, Value};
+
+use super::*;
+use crate::error::Reason;
+use crate::money::parse_yuan;
+use crate::paging::Paging;
+use crate::policy::{asset_visibility, authorize, Action, Scope};
+use crate::register::{AssetQuery, AssetState};
+use crate::serving::live::LiveSlot;
+use crate::stocktake::LineQuery;
+use crate::store::RequestQuery;
+use crate::workflow::{NewRequest, Request, RequestKind, Stage, StepBody};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard", get(dashboard))
+        .route("/inbox", get(inbox))
+        .route("/assets", get(assets))
+        .route("/assets/{id}", get(asset_page))
+        .route("/assets/{id}/idle", post(asset_list_idle))
+        .route(
+            "/assets/{id}/photo",
+            get(asset_photo)
+                .post(asset_photo_upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::workflow::MAX_DOCUMENT_BYTES + 64 * 1024,
+                )),
+        )
+        .route("/requests", get(requests))
+        .route(
+            "/requests/new/{kind}",
+            get(new_request).post(new_request_submit),
+        )
+        .route("/requests/{id}", get(request_page))
+        .route("/requests/{id}/step", post(request_step))
+        .route(
+            "/requests/{id}/documents",
+            post(upload_document).layer(axum::extract::DefaultBodyLimit::max(
+                crate::workflow::MAX_DOCUMENT_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/requests/{id}/desk", get(desk_page))
+        .route("/requests/{id}/desk/events", get(desk_events))
+        .route("/requests/{id}/desk/check-out", post(desk_check_out))
+        .route("/requests/{id}/desk/return", post(desk_return))
+        .route("/virtual-warehouse", get(virtual_warehouse))
+        .route("/stocktakes", get(stocktakes).post(stocktake_open))
+        .route("/stocktakes/{id}", get(stocktake_page))
+        .route("/stocktakes/{id}/resolve", post(stocktake_resolve))
+        .route("/stocktakes/{id}/close", post(stocktake_close))
+        .route("/stocktakes/{id}/events", get(stocktake_events))
+        .route("/alarms", get(alarms))
+        .route("/alarms/{id}/ack", post(alarm_ack))
+        .route("/reports", get(reports))
+        .route("/admin", get(admin))
+        .route("/admin/units", post(admin_unit))
+        .route("/admin/users", post(admin_user))
+        .route("/admin/users/{id}/{what}", post(admin_user_change))
+        .route(
+            "/account/password",
+            get(own_password_page).post(own_password_submit),
+        )
+        .route("/admin/categories", post(admin_category))
+        .route("/admin/daemons", post(admin_daemon))
+        .route("/admin/warehouses", post(admin_warehouse))
+        .route("/admin/settings", post(admin_settings))
+        .route("/admin/locations", post(admin_location))
+}
+
+type Form = HashMap<String, String>;
+
+fn form(body: &Bytes) -> Form {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
+}
+
+fn get_i64(f: &Form, field: &str) -> Result<Option<i64>, AppError> {
+    match f.get(field).map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(|_| {
+            Reason::NotWholeNumber {
+                field: field.into(),
+                value: v.into(),
+            }
+            .into()
+        }),
+    }
+}
+
+fn required(field: &str) -> AppError {
+    Reason::Required {
+        field: field.into(),
+    }
+    .into()
+}
+
+/// A form whose values do not make the action it posts.
+fn not_understood(field: &str, e: impl std::fmt::Display) -> AppError {
+    Reason::FormNotUnderstood {
+        field: field.into(),
+        detail: e.to_string(),
+    }
+    .into()
+}
+
+fn text(f: &Form, field: &str) -> Option<String> {
+    f.get(field)
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+/// Renders an error as a page, or lets a form page show it.
+fn fail(w: &Web, e: AppError) -> Response {
+    error_page(w, &e)
+}
+
+macro_rules! tryp {
+    ($w:expr, $e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return fail(&$w, e),
+        }
+    };
+}
+
+mod admin;
+mod alarms;
+mod desk;
+mod home;
+mod register;
+mod reports;
+mod requests;
+mod stocktake;
+
+use {admin::*, alarms::*, desk::*, home::*, register::*, reports::*, requests::*, stocktake::*};
+
+fn state_badge(w: &Web, s: &str) -> Markup {
+    html! { span class=(format!("badge s-{s}")) { (w.tv(s)) } }
+}
+
+fn stage_word(w: &Web, s: Stage) -> String {
+    if s == Stage::Finance {
+        w.t("finance_review").to_owned()
+    } else {
+        w.tv(s.as_str())
+    }
+}
+
+fn when(d: &chrono::DateTime<chrono::Utc>) -> String {
+    crate::time::shanghai(*d)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+fn holder(w: &Web, unit: Option<i64>, location: Option<i64>) -> String {
+    match (unit, location) {
+        (Some(u), _) => format!("{} #{u}", w.t("unit")),
+        (_, Some(l)) => format!("{} #{l}", w.t("location")),
+        _ => String::new(),
+    }
+}

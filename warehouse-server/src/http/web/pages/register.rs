@@ -1,0 +1,381 @@
+//! The register: the asset list, one asset, its photo, and the virtual warehouse of idle assets.
+
+use super::*;
+
+pub(super) const COLUMNS: &[&str] = &[
+    "asset_number",
+    "name",
+    "category",
+    "model",
+    "state",
+    "condition",
+    "holder",
+    "value",
+    "purchase_date",
+    "epc",
+    "last_seen",
+];
+pub(super) const DEFAULT_COLUMNS: &[&str] = &[
+    "asset_number",
+    "name",
+    "category",
+    "state",
+    "holder",
+    "value",
+];
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct AssetFilter {
+    q: Option<String>,
+    state: Option<String>,
+    category_id: Option<String>,
+    page: Option<i64>,
+    cols: Option<String>,
+}
+
+pub(super) async fn assets(
+    State(st): State<AppState>,
+    w: Web,
+    Query(f): Query<AssetFilter>,
+) -> Response {
+    let q = f.q.clone().filter(|s| !s.trim().is_empty());
+    // A hex string of EPC length is searched as an EPC too.
+    let epc = q
+        .as_ref()
+        .filter(|s| s.len() >= 24 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+        .cloned();
+    let state = f.state.as_deref().and_then(AssetState::parse);
+    let category = f.category_id.as_deref().and_then(|c| c.parse().ok());
+    let page = tryp!(
+        w,
+        st.store
+            .search_assets(
+                AssetQuery {
+                    q: if epc.is_some() { None } else { q.clone() },
+                    epc,
+                    state,
+                    category_id: category,
+                    page: f.page,
+                    per_page: Some(50),
+                    ..AssetQuery::default()
+                },
+                asset_visibility(&w.ctx.actor),
+            )
+            .await
+    );
+    let cats = tryp!(w, st.store.list_categories(1, 500).await).items;
+    let cat_name = |id: i64| {
+        cats.iter()
+            .find(|c| c.id == id)
+            .map(|c| c.name.clone())
+            .unwrap_or_default()
+    };
+    // Column choice: the form's, else the remembered cookie, else default.
+    let chosen: Vec<String> = f
+        .cols
+        .clone()
+        .or_else(|| w.cookies.get("cols_assets").cloned())
+        .map(|c| {
+            c.split(['.', ','])
+                .filter(|c| COLUMNS.contains(c))
+                .map(str::to_owned)
+                .collect()
+        })
+        .filter(|v: &Vec<String>| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_COLUMNS.iter().map(|s| (*s).to_owned()).collect());
+    let show = |c: &str| chosen.iter().any(|x| x == c);
+    let pages = (page.total + page.per_page - 1) / page.per_page.max(1);
+    let link = |p: i64| {
+        let mut qs = vec![format!("page={p}")];
+        if let Some(q) = &f.q {
+            qs.push(format!("q={}", percent_encode(q)));
+        }
+        if let Some(s) = &f.state {
+            qs.push(format!("state={s}"));
+        }
+        if let Some(c) = &f.category_id {
+            qs.push(format!("category_id={c}"));
+        }
+        format!("/assets?{}", qs.join("&"))
+    };
+    let body = html! {
+        form.filters method="get" action="/assets" {
+            input name="q" value=(f.q.clone().unwrap_or_default()) placeholder=(format!("{} / {} / {}", w.t("name"), w.t("asset_number"), w.t("epc")));
+            select name="state" {
+                option value="" { (w.t("state")) ": " (w.t("all")) }
+                @for s in AssetState::ALL {
+                    option value=(s.as_str()) selected[state == Some(*s)] { (w.tv(s.as_str())) }
+                }
+            }
+            select name="category_id" {
+                option value="" { (w.t("category")) ": " (w.t("all")) }
+                @for c in &cats {
+                    option value=(c.id) selected[category == Some(c.id)] { (c.name) }
+                }
+            }
+            button type="submit" { (w.t("search")) }
+            a href="/assets" { (w.t("reset")) }
+            a href="/api/v1/assets/export.csv" { (w.t("export_csv")) }
+        }
+        details.columns {
+            summary { (w.t("columns")) }
+            form method="get" action="/assets" data-remember="cols_assets" {
+                @for c in COLUMNS {
+                    label { input type="checkbox" name="col" value=(c) checked[show(c)]; (w.t(c)) }
+                }
+                input type="hidden" name="cols" value=(chosen.join("."));
+                button type="submit" { (w.t("apply")) }
+            }
+        }
+        p.summary { (w.t("total")) " " strong data-test="asset-total" { (page.total) } }
+        @if page.items.is_empty() {
+            p.empty { (w.t("empty")) }
+        } @else {
+            form method="get" action="/requests/new/disposal" id="bulk" {
+                p.bulk { (w.t("selected")) ": " span data-selected-count { "0" } " "
+                    @if matches!(w.role, Role::UnitStaff | Role::Keeper) {
+                        button type="submit" formaction="/requests/new/disposal" data-bulk { (w.tv("disposal")) }
+                        " "
+                        button type="submit" formaction="/requests/new/damage" data-bulk { (w.tv("damage")) }
+                    }
+                    @if w.role == Role::UnitStaff {
+                        " "
+                        button type="submit" formaction="/requests/new/intake" data-bulk { (w.tv("intake")) }
+                    }
+                }
+            }
+            div.scroll { table.assets {
+                thead { tr {
+                    th { input type="checkbox" data-select-all; }
+                    @for c in COLUMNS { @if show(c) { th { (w.t(c)) } } }
+                } }
+                tbody {
+                    @for a in &page.items {
+                        tr {
+                            td { input type="checkbox" name="id" value=(a.id) form="bulk" data-select; }
+                            @if show("asset_number") { td { a href=(format!("/assets/{}", a.id)) { (a.asset_number) } } }
+                            @if show("name") { td { (a.name) } }
+                            @if show("category") { td { (cat_name(a.category_id)) } }
+                            @if show("model") { td { (a.model.clone().unwrap_or_default()) } }
+                            @if show("state") { td { (state_badge(&w, a.state.as_str())) } }
+                            @if show("condition") { td { (w.tv(a.condition.as_str())) } }
+                            @if show("holder") { td { (holder(&w, a.holder_unit_id, a.holder_location_id)) } }
+                            @if show("value") { td.num { (yuan(a.original_value_fen)) } }
+                            @if show("purchase_date") { td { (a.purchase_date.clone().unwrap_or_default()) } }
+                            @if show("epc") { td.mono { (a.epc.clone().unwrap_or_default()) } }
+                            @if show("last_seen") { td { (a.last_seen_at.as_ref().map(when).unwrap_or_default()) } }
+                        }
+                    }
+                }
+            } }
+            nav.pager {
+                @if page.page > 1 { a href=(link(page.page - 1)) { (w.t("prev")) } }
+                span { (page.page) " / " (pages.max(1)) }
+                @if page.page < pages { a href=(link(page.page + 1)) { (w.t("next")) } }
+            }
+        }
+    };
+    let resp = layout(&w, w.t("register"), body);
+    if f.cols.is_some() {
+        set_cookie(
+            resp,
+            &format!(
+                "cols_assets={}; SameSite=Lax; Path=/; Max-Age=31536000",
+                chosen.join(".")
+            ),
+        )
+    } else {
+        resp
+    }
+}
+
+pub(super) async fn asset_page(
+    State(st): State<AppState>,
+    w: Web,
+    Path(id): Path<i64>,
+) -> Response {
+    let d = tryp!(w, st.store.asset_detail(id).await);
+    tryp!(
+        w,
+        authorize(&w.ctx.actor, Action::ViewAsset, d.asset.scope())
+    );
+    let a = &d.asset;
+    let can_list = a.state == AssetState::Allocated
+        && authorize(&w.ctx.actor, Action::ListIdle, a.scope()).is_ok();
+    let can_photo = authorize(&w.ctx.actor, Action::UpdateAsset, a.scope()).is_ok();
+    let has_photo = tryp!(w, st.store.asset_photo(id).await).is_some();
+    let body = html! {
+        div.asset {
+            @if has_photo {
+                img.photo src=(format!("/assets/{id}/photo")) alt=(a.name) data-test="asset-photo";
+            } @else {
+                div.photo aria-hidden="true" { "📦" }
+            }
+            dl {
+                dt { (w.t("asset_number")) } dd { (a.asset_number) }
+                dt { (w.t("name")) } dd { (a.name) }
+                dt { (w.t("state")) } dd { (state_badge(&w, a.state.as_str())) }
+                dt { (w.t("condition")) } dd { (w.tv(a.condition.as_str())) }
+                dt { (w.t("model")) } dd { (a.model.clone().unwrap_or_default()) }
+                dt { (w.t("value")) } dd { (yuan(a.original_value_fen)) }
+                dt { (w.t("purchase_date")) } dd { (a.purchase_date.clone().unwrap_or_default()) }
+                dt { (w.t("holder")) } dd { (holder(&w, a.holder_unit_id, a.holder_location_id)) }
+                dt { (w.t("epc")) } dd.mono { (a.epc.clone().unwrap_or_default()) }
+                dt { (w.t("last_seen")) } dd { (a.last_seen_at.as_ref().map(when).unwrap_or_default()) }
+            }
+        }
+        @if can_photo {
+            form.inline method="post" action=(with_form_token(&w, &format!("/assets/{id}/photo"))) enctype="multipart/form-data" {
+                label { (w.t("photo")) " (PNG / JPEG / WebP, ≤ 5 MB) " input type="file" name="file" accept="image/png,image/jpeg,image/webp" required; }
+                button type="submit" data-test="upload-photo" { (w.t("upload")) }
+            }
+        }
+        @if can_list {
+            form method="post" action=(format!("/assets/{id}/idle")) {
+                (csrf_field(&w))
+                label { (w.t("notes")) input name="notes"; }
+                button type="submit" { (w.t("list_idle")) }
+            }
+        }
+        h2 { (w.t("timeline")) }
+        ol.timeline {
+            @for e in &d.timeline {
+                li {
+                    time { (when(&crate::time::ts(e.at))) }
+                    " " strong { (e.action) } " " span { (e.actor) }
+                    @if let Some(r) = &e.reason { " — " (r) }
+                    @if let Some(p) = &e.place { " @ " (p) }
+                }
+            }
+        }
+    };
+    layout(&w, &format!("{} {}", a.asset_number, a.name), body)
+}
+
+pub(super) async fn asset_list_idle(
+    State(st): State<AppState>,
+    w: Web,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    let f = form(&body);
+    tryp!(
+        w,
+        st.store
+            .list_idle(w.ctx.clone(), id, text(&f, "notes"))
+            .await
+    );
+    see_other(&format!("/assets/{id}"))
+}
+
+pub(super) async fn virtual_warehouse(State(st): State<AppState>, w: Web) -> Response {
+    tryp!(
+        w,
+        authorize(&w.ctx.actor, Action::BrowseVirtualWarehouse, Scope::Global)
+    );
+    let page = tryp!(
+        w,
+        st.store
+            .virtual_warehouse(
+                None,
+                Paging {
+                    page: Some(1),
+                    per_page: Some(200)
+                }
+            )
+            .await
+    );
+    let body = html! {
+        @if page.items.is_empty() { p.empty { (w.t("empty")) } } @else {
+            table { tbody {
+                @for l in &page.items {
+                    tr {
+                        td { @if l.has_photo { img.thumb src=(format!("/assets/{}/photo", l.asset_id)) alt=(l.name); } }
+                        td { (l.asset_number) } td { (l.name) } td { (l.unit_name) }
+                        td { (w.tv(l.condition.as_str())) } td { (l.notes.clone().unwrap_or_default()) }
+                        td { @if w.role == Role::UnitStaff && w.unit_id != Some(l.unit_id) && !l.requested {
+                            form method="post" action="/requests/new/transfer" {
+                                (csrf_field(&w))
+                                input type="hidden" name="asset_ids" value=(l.asset_id);
+                                input type="hidden" name="reason" value="虚拟仓调剂";
+                                button type="submit" { (w.t("ask_for_it")) }
+                            }
+                        } }
+                    }
+                }
+            } }
+        }
+    };
+    layout(&w, w.t("virtual_warehouse"), body)
+}
+
+pub(super) async fn asset_photo(
+    State(st): State<AppState>,
+    w: Web,
+    Path(id): Path<i64>,
+) -> Response {
+    let a = tryp!(w, st.store.asset(id).await);
+    tryp!(w, authorize(&w.ctx.actor, Action::ViewAsset, a.scope()));
+    match tryp!(w, st.store.asset_photo(id).await) {
+        Some((ct, data)) => (
+            [
+                (axum::http::header::CONTENT_TYPE, ct),
+                (
+                    axum::http::header::X_CONTENT_TYPE_OPTIONS,
+                    "nosniff".to_owned(),
+                ),
+            ],
+            data,
+        )
+            .into_response(),
+        None => fail(&w, AppError::not_found("photo of asset", id)),
+    }
+}
+
+pub(super) async fn asset_photo_upload(
+    State(st): State<AppState>,
+    w: Web,
+    Path(id): Path<i64>,
+    mut multipart: axum::extract::Multipart,
+) -> Response {
+    let mut file = None;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some("file") {
+            let ct = field.content_type().unwrap_or("").to_ascii_lowercase();
+            match field.bytes().await {
+                Ok(b) => file = Some((ct, b.to_vec())),
+                Err(e) => {
+                    return fail(
+                        &w,
+                        Reason::UploadUnreadable {
+                            detail: e.to_string(),
+                        }
+                        .into(),
+                    )
+                }
+            }
+        }
+    }
+    let Some((ct, data)) = file else {
+        return fail(&w, Reason::NoFile.into());
+    };
+    if !ct.starts_with("image/") {
+        return fail(
+            &w,
+            Reason::UnsupportedFileType {
+                content_type: ct,
+                accepted: vec!["image/png", "image/jpeg", "image/webp"],
+            }
+            .into(),
+        );
+    }
+    tryp!(
+        w,
+        crate::workflow::check_document(&ct, &data, crate::workflow::MAX_DOCUMENT_BYTES)
+    );
+    tryp!(
+        w,
+        st.store.add_asset_photo(w.ctx.clone(), id, ct, data).await
+    );
+    see_other(&format!("/assets/{id}"))
+}

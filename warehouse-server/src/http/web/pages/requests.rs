@@ -1,0 +1,604 @@
+//! Requests: the list, the new-request forms, one request with the step forms its reader may act on, documents.
+
+use super::*;
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct RequestFilter {
+    kind: Option<String>,
+    stage: Option<String>,
+    page: Option<i64>,
+}
+
+pub(super) async fn requests(
+    State(st): State<AppState>,
+    w: Web,
+    Query(f): Query<RequestFilter>,
+) -> Response {
+    let page = tryp!(
+        w,
+        st.store
+            .requests(
+                w.ctx.actor.clone(),
+                RequestQuery {
+                    kind: f.kind.clone().filter(|s| !s.is_empty()),
+                    stage: f.stage.clone().filter(|s| !s.is_empty()),
+                    page: f.page,
+                    per_page: Some(50),
+                    ..RequestQuery::default()
+                },
+            )
+            .await
+    );
+    let kinds: &[RequestKind] = match w.role {
+        Role::UnitStaff => &[
+            RequestKind::Loan,
+            RequestKind::Allocation,
+            RequestKind::Purchase,
+            RequestKind::Intake,
+            RequestKind::Disposal,
+            RequestKind::Damage,
+        ],
+        Role::Keeper => &[RequestKind::Disposal, RequestKind::Damage],
+        _ => &[],
+    };
+    let body = html! {
+        @if !kinds.is_empty() {
+            p.actions { (w.t("new_request")) ": "
+                @for k in kinds { a.button href=(format!("/requests/new/{}", k.as_str())) { (w.tv(k.as_str())) } " " }
+            }
+        }
+        form.filters method="get" action="/requests" {
+            select name="kind" {
+                option value="" { (w.t("kind")) ": " (w.t("all")) }
+                @for k in RequestKind::ALL { option value=(k.as_str()) selected[f.kind.as_deref() == Some(k.as_str())] { (w.tv(k.as_str())) } }
+            }
+            select name="stage" {
+                option value="" { (w.t("stage")) ": " (w.t("all")) }
+                @for s in Stage::ALL { option value=(s.as_str()) selected[f.stage.as_deref() == Some(s.as_str())] { (stage_word(&w, *s)) } }
+            }
+            button type="submit" { (w.t("search")) }
+        }
+        p.summary { (w.t("total")) " " (page.total) }
+        (request_table(&w, &page.items))
+    };
+    layout(&w, w.t("requests"), body)
+}
+
+/// Fields of the new-request form per kind.
+pub(super) fn request_fields(kind: RequestKind) -> &'static [&'static str] {
+    match kind {
+        RequestKind::Loan => &[
+            "category_id",
+            "quantity",
+            "asset_ids",
+            "reason",
+            "loan_start",
+            "loan_due",
+        ],
+        RequestKind::Allocation => &["category_id", "quantity", "asset_ids", "reason"],
+        RequestKind::Purchase => &["category_id", "quantity", "budget", "reason", "needed_by"],
+        RequestKind::Transfer | RequestKind::Intake => &["asset_ids", "reason"],
+        RequestKind::Disposal => &["asset_ids", "disposal_method", "reason"],
+        RequestKind::Damage => &["asset_ids", "loss", "reason"],
+    }
+}
+
+pub(super) async fn render_new_request(
+    st: &AppState,
+    w: &Web,
+    kind: RequestKind,
+    values: &Form,
+    err: Option<&AppError>,
+) -> Response {
+    let cats = tryp!(w, st.store.list_categories(1, 500).await).items;
+    let fields = request_fields(kind);
+    let v = |k: &str| values.get(k).cloned().unwrap_or_default();
+    let word = |k: &str| match k {
+        "budget" => w.t("budget"),
+        "asset_ids" => w.t("asset_ids"),
+        "category_id" => w.t("category"),
+        other => w.t(other),
+    };
+    let body = html! {
+        (form_error(w.lang, err, &["category_id", "quantity", "asset_ids", "budget_fen", "reason", "needed_by", "loan_start", "loan_due", "disposal_method", "loss"]))
+        form.stack method="post" action=(format!("/requests/new/{}", kind.as_str())) novalidate {
+            (csrf_field(&w))
+            @for f in fields {
+                @let api_field = if *f == "budget" { "budget_fen" } else { f };
+                label {
+                    (word(f))
+                    @match *f {
+                        "category_id" => {
+                            select name="category_id" {
+                                option value="" { "—" }
+                                @for c in &cats { option value=(c.id) selected[v("category_id") == c.id.to_string()] { (c.name) } }
+                            }
+                        }
+                        "reason" => { textarea name="reason" rows="2" { (v("reason")) } }
+                        "loan_start" | "loan_due" | "needed_by" => { input type="date" name=(f) value=(v(f)); }
+                        "quantity" => { input type="number" min="1" name="quantity" value=(v("quantity")); }
+                        "disposal_method" => {
+                            select name="disposal_method" {
+                                @for m in ["scrap", "auction", "transfer_out"] { option value=(m) selected[v("disposal_method") == m] { (w.tv(m)) } }
+                            }
+                        }
+                        "loss" => { input type="checkbox" name="loss" value="1" checked[v("loss") == "1"]; }
+                        _ => { input name=(f) value=(v(f)); }
+                    }
+                    (field_error(w.lang, err, api_field))
+                }
+            }
+            button type="submit" { (w.t("submit")) }
+        }
+    };
+    let mut resp = layout(
+        w,
+        &format!("{} · {}", w.t("new_request"), w.tv(kind.as_str())),
+        body,
+    );
+    if let Some(e) = err {
+        *resp.status_mut() = crate::http::error::status_of(e.kind);
+    }
+    resp
+}
+
+pub(super) async fn new_request(
+    State(st): State<AppState>,
+    w: Web,
+    Path(kind): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let Some(kind) = RequestKind::parse(&kind) else {
+        return fail(&w, AppError::not_found("request kind", kind));
+    };
+    let mut values = Form::new();
+    // Bulk selection from the register: ?id=1&id=2 pre-fills the assets.
+    let ids: Vec<String> =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query.as_deref().unwrap_or(""))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| k == "id")
+            .map(|(_, v)| v)
+            .collect();
+    if !ids.is_empty() {
+        values.insert("asset_ids".into(), ids.join(","));
+    }
+    render_new_request(&st, &w, kind, &values, None).await
+}
+
+pub(super) fn parse_ids(field: &str, s: &str) -> Result<Vec<i64>, AppError> {
+    s.split([',', '，', ' ', '\n'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse().map_err(|_| {
+                Reason::BadId {
+                    field: field.into(),
+                    value: p.into(),
+                }
+                .into()
+            })
+        })
+        .collect()
+}
+
+pub(super) fn request_from_form(kind: RequestKind, f: &Form) -> Result<NewRequest, AppError> {
+    let ids = match text(f, "asset_ids") {
+        Some(s) => Some(parse_ids("asset_ids", &s)?),
+        None => None,
+    };
+    let budget = match text(f, "budget") {
+        Some(b) => Some(parse_yuan("budget_fen", &b)?),
+        None => None,
+    };
+    Ok(NewRequest {
+        kind,
+        category_id: get_i64(f, "category_id")?,
+        quantity: get_i64(f, "quantity")?,
+        asset_ids: ids,
+        budget_fen: budget,
+        reason: text(f, "reason"),
+        needed_by: text(f, "needed_by"),
+        loan_start: text(f, "loan_start"),
+        loan_due: text(f, "loan_due"),
+        disposal_method: text(f, "disposal_method")
+            .as_deref()
+            .and_then(crate::workflow::DisposalMethod::parse),
+        loss: Some(f.get("loss").is_some()),
+        unit_id: None,
+    })
+}
+
+pub(super) async fn new_request_submit(
+    State(st): State<AppState>,
+    w: Web,
+    Path(kind): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(kind) = RequestKind::parse(&kind) else {
+        return fail(&w, AppError::not_found("request kind", kind));
+    };
+    let f = form(&body);
+    let result = match request_from_form(kind, &f) {
+        Ok(new) => st.store.create_request(w.ctx.clone(), new).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(r) => see_other(&format!("/requests/{}", r.id)),
+        Err(e) if e.kind == ErrorKind::Forbidden => fail(&w, e),
+        Err(e) => render_new_request(&st, &w, kind, &f, Some(&e)).await,
+    }
+}
+
+/// Which step forms this person sees on this request.
+pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup {
+    use crate::workflow::step as chain;
+    let can =
+        |a: crate::workflow::StepKind| chain(r.kind, r.stage, a, w.role, r.disposal_method).is_ok();
+    use crate::workflow::StepKind as K;
+    let action = format!("/requests/{}/step", r.id);
+    let comment = html! { label { (w.t("comment")) input name="comment"; (field_error(w.lang, err, "comment")) } };
+    html! {
+        (form_error(w.lang, err, &["comment", "amount_fen", "appraised_value_fen", "appraiser", "report_ref", "hammer_price_fen", "buyer", "treasury_ref", "responsible", "remedy", "supplier", "contract_number", "unit_price_fen", "location_id", "received"]))
+        div.steps {
+            @if can(K::Approve) {
+                form.stack method="post" action=(action) {
+                    (csrf_field(&w))
+                    input type="hidden" name="action" value="approve";
+                    (comment)
+                    button type="submit" data-test="approve" { (w.t("approve")) }
+                }
+            }
+            @if can(K::Reject) {
+                form.stack method="post" action=(action) data-confirm=(w.t("confirm_delete")) {
+                    (csrf_field(&w))
+                    input type="hidden" name="action" value="reject";
+                    label { (w.t("comment")) input name="comment" required; (field_error(w.lang, err, "comment")) }
+                    button.danger type="submit" { (w.t("reject")) }
+                }
+            }
+            @if can(K::Withdraw) && (w.role == Role::UnitStaff || r.applicant.ends_with(&format!(":{}", w.username))) {
+                form method="post" action=(action) data-confirm=(w.t("confirm_delete")) {
+                    (csrf_field(&w))
+                    input type="hidden" name="action" value="withdraw";
+                    button.danger type="submit" { (w.t("withdraw")) }
+                }
+            }
+            @if can(K::ConfirmReceipt) {
+                form method="post" action=(action) {
+                    (csrf_field(&w))
+                    input type="hidden" name="action" value="confirm_receipt";
+                    button type="submit" data-test="confirm-receipt" { (w.t("confirm_receipt")) }
+                }
+            }
+            @if can(K::CheckOut) || can(K::ReturnItems) {
+                p { a.button href=(format!("/requests/{}/desk", r.id)) data-test="open-desk" { (w.t("desk")) } }
+            }
+            @if can(K::Appraise) {
+                form.stack method="post" action=(action) {
+                    (csrf_field(&w))
+                    input type="hidden" name="action" value="appraise";
+                    label { (w.t("appraised_value")) input name="appraised_value" required; (field_error(w.lang, err, "appraised_value_fen")) }
+                    label { (w.t("appraiser")) input name="appraiser" required; (field_error(w.lang, err, "appraiser")) }
+                    label { (w.t("report_ref")) input name="report_ref" required; (field_error(w.lang, err, "report_ref")) }
+                    button type="submit" { (w.t("appraise")) }
+                }
+            }
+            @if can(K::RecordSale) {
+                form.stack method="post" action=(action) {
+                    (csrf_field(&w))
+                    input type="hidden" name="action" value="record_sale";
+                    label { (w.t("hammer_price")) input name="hammer_price" required; (field_error(w.lang, err, "hammer_price_fen")) }
+                    label { (w.t("buyer")) input name="buyer" required; (field_error(w.lang, err, "buyer")) }
+                    button type="submit" { (w.t("record_sale")) }
+                }
+            }
+            @if can(K::ConfirmRemittance) {
+                form.stack method="post" action=(action) {
+                    (csrf_field(&w))
+                    input type="hidden" name="action" value="confirm_remittance";
+                    label { (w.t("amount")) input name="amount" value=(r.hammer_fen.map(yuan).unwrap_or_default()) required; (field_error(w.lang, err, "amount_fen")) }
+                    label { (w.t("treasury_ref")) input name="treasury_ref" required; (field_error(w.lang, err, "treasury_ref")) }
+                    button type="submit" { (w.t("confirm_remittance")) }
+                }
+            }
+            @if can(K::DecideCause) {
+                form.stack method="post" action=(action) {
+                    (csrf_field(&w))
+                    input type="hidden" name="action" value="decide_cause";
+                    label { (w.t("cause")) select name="cause" { option value="human" { (w.t("human")) } option value="natural" { (w.t("natural")) } } }
+                    label { (w.t("responsible")) input name="responsible"; (field_error(w.lang, err, "responsible")) }
+                    label { (w.t("remedy")) select name="remedy" { option value="compensate" { (w.t("compensate")) } option value="repair" { (w.t("repair")) } } (field_error(w.lang, err, "remedy")) }
+                    label { (w.t("amount")) input name="amount"; (field_error(w.lang, err, "amount_fen")) }
+                    (comment)
+                    button type="submit" { (w.t("decide_cause")) }
+                }
+            }
+            @if can(K::ConfirmPayment) {
+                form.stack method="post" action=(action) {
+                    (csrf_field(&w))
+                    input type="hidden" name="action" value="confirm_payment";
+                    label { (w.t("amount")) input name="amount" value=(r.compensation_fen.map(yuan).unwrap_or_default()) required; (field_error(w.lang, err, "amount_fen")) }
+                    label { (w.t("treasury_ref")) input name="receipt_ref"; }
+                    button type="submit" data-test="confirm-payment" { (w.t("confirm_payment")) }
+                }
+            }
+            @if can(K::Procure) {
+                form.stack method="post" action=(action) {
+                    (csrf_field(&w))
+                    input type="hidden" name="action" value="procure";
+                    label { (w.t("supplier")) input name="supplier" required; (field_error(w.lang, err, "supplier")) }
+                    label { (w.t("contract_number")) input name="contract_number" required; (field_error(w.lang, err, "contract_number")) }
+                    label { (w.t("unit_price")) input name="unit_price" required; (field_error(w.lang, err, "unit_price_fen")) }
+                    button type="submit" { (w.t("procure")) }
+                }
+            }
+            @if can(K::Receive) && r.kind == RequestKind::Purchase {
+                form.stack method="post" action=(action) {
+                    (csrf_field(&w))
+                    input type="hidden" name="action" value="receive";
+                    label { (w.t("location")) input name="location_id" required; (field_error(w.lang, err, "location_id")) }
+                    label { (w.t("received")) input name="received" value=(r.quantity.unwrap_or(0)); (field_error(w.lang, err, "received")) }
+                    button type="submit" { (w.t("receive")) }
+                }
+            }
+        }
+    }
+}
+
+pub(super) async fn render_request(
+    st: &AppState,
+    w: &Web,
+    id: i64,
+    err: Option<&AppError>,
+) -> Response {
+    let r = tryp!(w, st.store.request(w.ctx.actor.clone(), id).await);
+    let money = |v: Option<i64>| v.map(yuan).unwrap_or_else(|| "—".into());
+    // For a purchase awaiting the approver: what could fulfil it instead.
+    let matches = if r.kind == RequestKind::Purchase
+        && crate::workflow::step(
+            r.kind,
+            r.stage,
+            crate::workflow::StepKind::Fulfil,
+            w.role,
+            None,
+        )
+        .is_ok()
+    {
+        Some(tryp!(
+            w,
+            st.store.purchase_matches(w.ctx.actor.clone(), id).await
+        ))
+    } else {
+        None
+    };
+    let can_upload = authorize(
+        &w.ctx.actor,
+        Action::ActOnRequest,
+        r.unit_id.map_or(Scope::Warehouse, Scope::Unit),
+    )
+    .is_ok()
+        && !r.stage.is_terminal();
+    let body = html! {
+        dl.request {
+            dt { (w.t("kind")) } dd { (w.tv(r.kind.as_str())) }
+            dt { (w.t("stage")) } dd data-test="stage" { (stage_word(w, r.stage)) @if r.overdue { " " span.badge.s-lost { (w.t("overdue")) } } }
+            dt { (w.t("applicant")) } dd { (r.applicant) }
+            dt { (w.t("unit")) } dd { (r.unit_id.map(|u| u.to_string()).unwrap_or_default()) }
+            dt { (w.t("reason")) } dd { (r.reason.clone().unwrap_or_default()) }
+            @if let Some(q) = r.quantity { dt { (w.t("quantity")) } dd { (q) } }
+            @if r.budget_fen.is_some() { dt { (w.t("budget")) } dd { (money(r.budget_fen)) } }
+            @if let (Some(a), Some(b)) = (&r.loan_start, &r.loan_due) { dt { (w.t("loan_due")) } dd { (a) " → " (b) } }
+            @if r.compensation_fen.is_some() {
+                dt { (w.t("owed")) } dd data-test="owed" { (money(r.compensation_fen)) }
+                dt { (w.t("paid")) } dd { (money(r.compensation_paid_fen)) }
+            }
+            @if r.hammer_fen.is_some() { dt { (w.t("hammer_price")) } dd { (money(r.hammer_fen)) } }
+            @if r.savings_fen.is_some() { dt { "节约资金" } dd { (money(r.savings_fen)) } }
+        }
+        @if let Some(m) = &matches {
+            section.matches {
+                h2 { (w.t("reuse_first")) }
+                p { (w.t("in_stock")) ": " (m.in_stock.len()) " · " (w.t("virtual_warehouse")) ": " (m.listed_idle.len()) }
+                @if !(m.in_stock.is_empty() && m.listed_idle.is_empty()) {
+                    @let want = r.quantity.unwrap_or(1).max(1) as usize;
+                    @let pick: Vec<String> = m.listed_idle.iter().chain(m.in_stock.iter()).take(want).map(|i| i.to_string()).collect();
+                    form.stack method="post" action=(format!("/requests/{}/step", r.id)) {
+                        (csrf_field(&w))
+                        input type="hidden" name="action" value="fulfil";
+                        label { (w.t("asset_ids")) input name="asset_ids" value=(pick.join(",")); (field_error(w.lang, err, "asset_ids")) }
+                        button type="submit" data-test="fulfil" { (w.t("fulfil")) }
+                    }
+                }
+            }
+        }
+        (step_forms(w, &r, err))
+        h2 { (w.t("items")) " (" (r.items.len()) ")" }
+        @if r.items.is_empty() { p.empty { (w.t("empty")) } } @else {
+            table { tbody {
+                @for i in &r.items {
+                    tr {
+                        td { a href=(format!("/assets/{}", i.asset_id)) { (i.asset_number) } }
+                        td { (i.name) } td { (state_badge(w, &i.asset_state)) } td { (i.status) }
+                        td.mono { @match &i.epc { Some(e) => { (e) }, None => { span.badge.s-lost { (w.t("no_tag")) } } } }
+                        td { (i.return_condition.clone().map(|c| w.tv(&c)).unwrap_or_default()) }
+                    }
+                }
+            } }
+        }
+        h2 { (w.t("history")) }
+        ol.timeline {
+            @for s in &r.steps {
+                li { time { (when(&s.at)) } " " strong { (w.tv(&s.action)) } " " (s.actor) @if let Some(c) = &s.comment { " — " (c) } }
+            }
+        }
+        h2 { (w.t("documents")) }
+        @if r.documents.is_empty() { p.empty { (w.t("empty")) } }
+        ul {
+            @for d in &r.documents {
+                li { a href=(format!("/api/v1/documents/{}", d.id)) { (d.filename) } " (" (d.size) " B)" }
+            }
+        }
+        @if can_upload {
+            form.stack method="post" action=(with_form_token(&w, &format!("/requests/{}/documents", r.id))) enctype="multipart/form-data" {
+                label { (w.t("documents")) " (PDF / PNG / JPEG / WebP, ≤ 5 MB)" input type="file" name="file" required; (field_error(w.lang, err, "content-type")) (field_error(w.lang, err, "body")) }
+                button type="submit" { (w.t("upload")) }
+            }
+        }
+    };
+    let mut resp = layout(w, &format!("{} #{}", w.tv(r.kind.as_str()), r.id), body);
+    if let Some(e) = err {
+        *resp.status_mut() = crate::http::error::status_of(e.kind);
+    }
+    resp
+}
+
+pub(super) async fn request_page(
+    State(st): State<AppState>,
+    w: Web,
+    Path(id): Path<i64>,
+) -> Response {
+    render_request(&st, &w, id, None).await
+}
+
+pub(super) fn money_field(f: &Form, form_field: &str, api_field: &str) -> Result<i64, AppError> {
+    match text(f, form_field) {
+        Some(v) => parse_yuan(api_field, &v),
+        None => Err(Reason::Required {
+            field: api_field.into(),
+        }
+        .into()),
+    }
+}
+
+pub(super) fn step_from_form(f: &Form) -> Result<StepBody, AppError> {
+    let action = text(f, "action").unwrap_or_default();
+    let mut v = json!({ "action": action });
+    if let Some(c) = text(f, "comment") {
+        v["comment"] = json!(c);
+    }
+    match action.as_str() {
+        "reject" => {
+            v["comment"] = json!(f.get("comment").cloned().unwrap_or_default());
+        }
+        "appraise" => {
+            v["appraised_value_fen"] =
+                json!(money_field(f, "appraised_value", "appraised_value_fen")?);
+            v["appraiser"] = json!(f.get("appraiser").cloned().unwrap_or_default());
+            v["report_ref"] = json!(f.get("report_ref").cloned().unwrap_or_default());
+        }
+        "record_sale" => {
+            v["hammer_price_fen"] = json!(money_field(f, "hammer_price", "hammer_price_fen")?);
+            v["buyer"] = json!(f.get("buyer").cloned().unwrap_or_default());
+        }
+        "confirm_remittance" => {
+            v["amount_fen"] = json!(money_field(f, "amount", "amount_fen")?);
+            v["treasury_ref"] = json!(f.get("treasury_ref").cloned().unwrap_or_default());
+        }
+        "decide_cause" => {
+            let cause = text(f, "cause").unwrap_or_default();
+            v["cause"] = json!(cause);
+            if cause == "human" {
+                v["responsible"] = json!(text(f, "responsible"));
+                v["remedy"] = json!(text(f, "remedy"));
+                if let Some(a) = text(f, "amount") {
+                    v["amount_fen"] = json!(parse_yuan("amount_fen", &a)?);
+                }
+            }
+        }
+        "confirm_payment" => {
+            v["amount_fen"] = json!(money_field(f, "amount", "amount_fen")?);
+            v["receipt_ref"] = json!(text(f, "receipt_ref"));
+        }
+        "procure" => {
+            v["supplier"] = json!(f.get("supplier").cloned().unwrap_or_default());
+            v["contract_number"] = json!(f.get("contract_number").cloned().unwrap_or_default());
+            v["unit_price_fen"] = json!(money_field(f, "unit_price", "unit_price_fen")?);
+        }
+        "fulfil" => {
+            v["asset_ids"] = json!(parse_ids(
+                "asset_ids",
+                &f.get("asset_ids").cloned().unwrap_or_default()
+            )?);
+        }
+        "receive" => {
+            v["location_id"] =
+                json!(get_i64(f, "location_id")?.ok_or_else(|| required("location_id"))?);
+            v["received"] = json!(get_i64(f, "received")?);
+        }
+        _ => {}
+    }
+    serde_json::from_value(v).map_err(|e| not_understood("action", e))
+}
+
+pub(super) async fn request_step(
+    State(st): State<AppState>,
+    w: Web,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    let f = form(&body);
+    let result = match step_from_form(&f) {
+        Ok(b) => st.store.take_step(w.ctx.clone(), id, b).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => see_other(&format!("/requests/{id}")),
+        Err(e) if e.kind == ErrorKind::Internal => fail(&w, e),
+        Err(e) => render_request(&st, &w, id, Some(&e)).await,
+    }
+}
+
+pub(super) async fn upload_document(
+    State(st): State<AppState>,
+    w: Web,
+    Path(id): Path<i64>,
+    mut multipart: axum::extract::Multipart,
+) -> Response {
+    let mut file: Option<(String, String, Vec<u8>)> = None;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) if field.name() == Some("file") => {
+                let name = field.file_name().unwrap_or("").to_owned();
+                let ct = field.content_type().unwrap_or("").to_ascii_lowercase();
+                match field.bytes().await {
+                    Ok(b) => file = Some((name, ct, b.to_vec())),
+                    Err(e) => {
+                        let _ = e;
+                        let err = AppError::from(Reason::TooLarge {
+                            limit_bytes: crate::workflow::MAX_DOCUMENT_BYTES,
+                            size: None,
+                        });
+                        return render_request(&st, &w, id, Some(&err)).await;
+                    }
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) => {
+                let err = AppError::from(Reason::UploadUnreadable {
+                    detail: e.to_string(),
+                });
+                return render_request(&st, &w, id, Some(&err)).await;
+            }
+        }
+    }
+    let result = match file {
+        None => Err(Reason::NoFile.into()),
+        Some((name, ct, data)) => match crate::workflow::clean_filename(&name).and_then(|n| {
+            crate::workflow::check_document(&ct, &data, crate::workflow::MAX_DOCUMENT_BYTES)
+                .map(|()| n)
+        }) {
+            Ok(n) => st
+                .store
+                .add_document(w.ctx.actor.clone(), id, n, ct, data)
+                .await
+                .map(|_| ()),
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(()) => see_other(&format!("/requests/{id}")),
+        Err(e) => render_request(&st, &w, id, Some(&e)).await,
+    }
+}
