@@ -57,6 +57,13 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     let key = events::ChainKey::read(&config.chain_key_path())?;
     let store = Store::open(&config.db, config.read_connections, key)
         .with_context(|| format!("opening database {}", config.db.display()))?;
+    // A wrong key file would chain new entries no verifier can link; say
+    // so now. (`verify-log` and `rekey-chain` open without this check:
+    // they are how a broken chain is examined and resealed.)
+    store
+        .check_chain_key()
+        .await
+        .context("run `warehouse-server verify-log` to see the chain's state")?;
     // Made now, so the first unknown name at login is not slower than the rest.
     accounts::dummy_hash(config.password_cost)?;
     let listener = tokio::net::TcpListener::bind(&config.listen)

@@ -239,6 +239,41 @@ const CHAIN: &str = concat!(
 /// Request steps in the column layout of [`CHAIN`].
 const CHAIN_STEPS: &str = steps_select!();
 
+/// Checks that `key` seals the chain's last entry, so a server started
+/// with the wrong key file refuses to start instead of appending entries
+/// no verifier can link. One row read, whatever the chain's length.
+pub(crate) fn check_key(conn: &Connection, key: &ChainKey) -> AppResult<()> {
+    let (seq, _) = head(conn)?;
+    if seq == 0 {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT * FROM (SELECT 0, seq, asset_id, at, actor, place, action, reason, request_id,
+                details, prev_hash, hash, NULL, NULL FROM asset_events WHERE seq = ?1
+              UNION ALL {} WHERE seq = ?1)",
+        CHAIN_STEPS
+    );
+    let entry = conn
+        .prepare(&sql)?
+        .query_row([seq], row_to_entry)
+        .optional()?;
+    let sealed = match &entry {
+        // A missing last entry is the verifier's to report, not a key problem.
+        None => return Ok(()),
+        Some(Entry::Event(e)) => entry_hash(key, &e.prev_hash, e)[..] == e.hash[..],
+        Some(Entry::Step(s)) => entry_hash(key, &s.prev_hash, s)[..] == s.hash[..],
+    };
+    if sealed {
+        Ok(())
+    } else {
+        Err(AppError::internal(format!(
+            "the chain key does not seal the chain's last entry ({seq}): this is not the key \
+             file this database was chained with (see `chain_key_file`; `admin rekey-chain` \
+             changes keys)"
+        )))
+    }
+}
+
 fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     let kind: i64 = r.get(0)?;
     if kind == 0 {
@@ -503,6 +538,12 @@ impl Store {
     pub async fn rekey_chain(&self) -> AppResult<Rekeyed> {
         let key = self.chain_key().clone();
         self.write(move |tx| rekey(tx, &key)).await
+    }
+
+    /// Refuses a chain key that does not seal the chain's last entry.
+    pub async fn check_chain_key(&self) -> AppResult<()> {
+        let key = self.chain_key().clone();
+        self.read(move |c| check_key(c, &key)).await
     }
 
     /// Walks the whole chain and the register; reports the first problem.

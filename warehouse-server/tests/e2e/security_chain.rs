@@ -418,6 +418,15 @@ async fn the_chain_key_is_required_and_kept_outside_the_database() -> Result<()>
     admin_init(&other)?;
     std::fs::copy(chain_key_file(&other), chain_key_file(&y))?;
     refused(&y, None, &["event 1", "under the chain key"])?;
+    // Nor does the server start with it: it would chain entries no
+    // verifier can link.
+    let out = cli(&y, &["serve", "--listen", "127.0.0.1:0"])?;
+    ensure!(!out.status.success(), "serve started with another key");
+    let err = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        err.contains("does not seal the chain's last entry") && err.contains("verify-log"),
+        "{err}"
+    );
     Ok(())
 }
 
