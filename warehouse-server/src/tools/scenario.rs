@@ -4,8 +4,8 @@
 //! assets — first those that the loans and allocations waiting for
 //! check-out would take — and a few visitors' (foreign) tags; an exit
 //! **gate** that one of those assets passes now and then (an alarm until it
-//! is checked out); and a **handheld** that sees the tagged stock of one
-//! location but one (a stock-take finds it missing). The format is
+//! is checked out); and a **handheld** that sees the tagged assets one
+//! location holds but one (a stock-take finds it missing). The format is
 //! hardware-sim's (`docs/hardware-sim.md`); `hardware-sim check` validates
 //! a written file.
 
@@ -156,7 +156,7 @@ pub fn render(plan: &FieldPlan, a: &ScenarioArgs) -> anyhow::Result<(String, Str
         if !seen.is_empty() {
             let _ = writeln!(
                 t,
-                "# Stock at {} ({}), for a stock-take with the handheld.\n\
+                "# Assets held at {} ({}), for a stock-take with the handheld.\n\
                  [[population]]\nname = \"stock\"\nkind = \"explicit\"\nepcs = {}\n\n\
                  [[population.placement]]\nreader = \"{HANDHELD}\"\ndistance_m = 1.0\nspread_m = 0.6\n",
                 s.code.replace('\n', " "),
@@ -194,9 +194,9 @@ pub fn render(plan: &FieldPlan, a: &ScenarioArgs) -> anyhow::Result<(String, Str
     if let Some(s) = stock {
         let _ = writeln!(
             g,
-            "  {HANDHELD:<11} handheld: {} of the {} assets in stock at {} ({})",
+            "  {HANDHELD:<11} handheld: {} of the {} assets the register holds at {} ({})",
             s.assets.len() - 1,
-            s.in_stock,
+            s.held,
             s.code,
             s.warehouse_name
         );
@@ -241,11 +241,11 @@ pub fn render(plan: &FieldPlan, a: &ScenarioArgs) -> anyhow::Result<(String, Str
         let _ = writeln!(
             g,
             "  - Stock-take: as keeper, open one for {} location {} with reader {HANDHELD}\n    \
-             (/stocktakes); the handheld finds {} of the {} assets in stock there.",
+             (/stocktakes); the handheld finds {} of the {} assets expected there.",
             s.warehouse_name,
             s.code,
             s.assets.len() - 1,
-            s.in_stock
+            s.held
         );
     }
     Ok((t, g))
@@ -262,4 +262,128 @@ pub async fn export(store: &Store, a: &ScenarioArgs) -> anyhow::Result<String> {
     let (text, guide) = render(&plan, a)?;
     std::fs::write(&a.out, text).with_context(|| format!("writing {}", a.out.display()))?;
     Ok(guide)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{StockLocation, WaitingCheckout};
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ScenarioArgs,
+    }
+
+    fn args(extra: &[&str]) -> ScenarioArgs {
+        let mut argv = vec!["x", "--out", "/tmp/f.toml", "--link-dir", "/tmp/run \"q\""];
+        argv.extend_from_slice(extra);
+        Cli::parse_from(argv).args
+    }
+
+    fn asset(id: i64) -> FieldAsset {
+        FieldAsset {
+            id,
+            number: format!("1000{id:04}"),
+            name: "笔记本电脑 laptop".into(),
+            epc: format!("3414257BF4000000009896{id:02X}"),
+        }
+    }
+
+    fn plan() -> FieldPlan {
+        FieldPlan {
+            waiting: vec![WaitingCheckout {
+                request_id: 7,
+                kind: "loan".into(),
+                unit_id: Some(4),
+                unit_name: Some("单位 Unit 1-1-1".into()),
+                assets: vec![asset(1), asset(2)],
+            }],
+            shelf: vec![asset(3)],
+            stock: Some(StockLocation {
+                location_id: 1,
+                code: "A01".into(),
+                name: "货架 Shelf A01".into(),
+                warehouse_id: 1,
+                warehouse_name: "公物仓 Warehouse 1".into(),
+                held: 5,
+                assets: vec![asset(10), asset(11), asset(12)],
+            }),
+        }
+    }
+
+    #[test]
+    fn the_desk_shelf_starts_with_the_waiting_requests_assets() -> anyhow::Result<()> {
+        let (text, guide) = render(&plan(), &args(&["--gate-passes", "2"]))?;
+        let v: toml::Value = toml::from_str(&text)?;
+        let pops = v["population"].as_array().context("populations")?;
+        let epcs = |name: &str| -> Vec<String> {
+            pops.iter()
+                .find(|p| p["name"].as_str() == Some(name))
+                .and_then(|p| p["epcs"].as_array())
+                .map(|e| {
+                    e.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            epcs("desk-shelf"),
+            [asset(1).epc, asset(2).epc, asset(3).epc]
+        );
+        // One held asset stays away from the handheld: the stock-take misses it.
+        assert_eq!(epcs("stock"), [asset(10).epc, asset(11).epc]);
+        let readers: Vec<&str> = v["reader"]
+            .as_array()
+            .context("readers")?
+            .iter()
+            .filter_map(|r| r["name"].as_str())
+            .collect();
+        assert_eq!(readers, [DESK, GATE, HANDHELD]);
+        assert_eq!(
+            v["reader"][0]["link"].as_str(),
+            Some("/tmp/run \"q\"/desk-1.tty")
+        );
+        let events = v["event"].as_array().context("events")?;
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1]["at_s"].as_float(), Some(140.0));
+        assert!(guide.contains("open request 7 "), "{guide}");
+        assert!(guide.contains("/requests/7/desk"), "{guide}");
+        assert!(guide.contains("2 of the 5 assets"), "{guide}");
+        Ok(())
+    }
+
+    #[test]
+    fn an_empty_register_and_an_unknown_protocol_are_refused() {
+        let empty = FieldPlan {
+            waiting: vec![],
+            shelf: vec![],
+            stock: None,
+        };
+        let e = render(&empty, &args(&[])).err().map(|e| e.to_string());
+        assert!(
+            e.as_deref().is_some_and(|e| e.contains("admin seed")),
+            "{e:?}"
+        );
+        let e = render(&plan(), &args(&["--protocol", "llrp"]))
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.as_deref().is_some_and(|e| e.contains("llrp")), "{e:?}");
+    }
+
+    #[test]
+    fn without_a_waiting_request_the_guide_says_how_to_make_one() -> anyhow::Result<()> {
+        let mut p = plan();
+        p.waiting.clear();
+        p.stock = None;
+        let (text, guide) = render(&p, &args(&[]))?;
+        assert!(!text.contains(HANDHELD));
+        assert!(
+            guide.contains("No loan or allocation is waiting"),
+            "{guide}"
+        );
+        Ok(())
+    }
 }

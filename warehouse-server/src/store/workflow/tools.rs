@@ -112,7 +112,7 @@ pub struct WaitingCheckout {
     pub assets: Vec<FieldAsset>,
 }
 
-/// A storage location to stock-take and the tagged assets in stock there.
+/// A storage location to stock-take and the tagged assets held there.
 #[derive(Debug, Clone)]
 pub struct StockLocation {
     pub location_id: i64,
@@ -120,9 +120,10 @@ pub struct StockLocation {
     pub name: String,
     pub warehouse_id: i64,
     pub warehouse_name: String,
-    /// Every in-stock asset held at the location (tagged or not).
-    pub in_stock: i64,
-    /// Its tagged in-stock assets, by id, at most the limit asked for.
+    /// Every asset the register holds at the location (what a stock-take
+    /// of it expects, tagged or not).
+    pub held: i64,
+    /// The tagged ones, by id, at most the limit asked for.
     pub assets: Vec<FieldAsset>,
 }
 
@@ -134,7 +135,7 @@ pub struct FieldPlan {
     /// Other in-stock tagged assets, not held by any request, for the desk
     /// shelf (none of them is in `waiting`).
     pub shelf: Vec<FieldAsset>,
-    /// The location holding the most in-stock assets, if any.
+    /// The location holding the most assets, if any.
     pub stock: Option<StockLocation>,
 }
 
@@ -182,8 +183,9 @@ impl Store {
     /// allocations waiting for check-out with the assets each would take
     /// (its reserved items, or for a request by category and quantity the
     /// first free in-stock tagged assets of that category), `shelf` more
-    /// in-stock tagged assets, and the fullest location's tagged stock (at
-    /// most `stock` assets).
+    /// in-stock tagged assets, and the tagged assets of the location that
+    /// holds the most (at most `stock`; a stock-take of it expects every
+    /// asset held there, whatever its state).
     pub fn field_plan_blocking(
         &self,
         requests: usize,
@@ -193,14 +195,8 @@ impl Store {
         self.read_blocking(|c| {
             let mut waiting = Vec::new();
             let mut taken: Vec<i64> = Vec::new();
-            let heads: Vec<(
-                i64,
-                String,
-                Option<i64>,
-                Option<String>,
-                Option<i64>,
-                Option<i64>,
-            )> = {
+            // (request without its assets yet, category, quantity)
+            let heads: Vec<(WaitingCheckout, Option<i64>, Option<i64>)> = {
                 let mut stmt = c.prepare_cached(
                     "SELECT r.id, r.kind, r.unit_id, u.name, r.category_id, r.quantity
                      FROM requests r LEFT JOIN units u ON u.id = r.unit_id
@@ -210,17 +206,21 @@ impl Store {
                 let limit = i64::try_from(requests).unwrap_or(i64::MAX);
                 let rows = stmt.query_map([limit], |r| {
                     Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
+                        WaitingCheckout {
+                            request_id: r.get(0)?,
+                            kind: r.get(1)?,
+                            unit_id: r.get(2)?,
+                            unit_name: r.get(3)?,
+                            assets: Vec::new(),
+                        },
                         r.get(4)?,
                         r.get(5)?,
                     ))
                 })?;
                 rows.collect::<Result<_, _>>()?
             };
-            for (request_id, kind, unit_id, unit_name, category, quantity) in heads {
+            for (mut w, category, quantity) in heads {
+                let request_id = w.request_id;
                 let mut stmt = c.prepare_cached(&format!(
                     "{FIELD_ASSET} JOIN request_items i ON i.asset_id = a.id
                      WHERE i.request_id = ?1 AND i.active = 1 AND i.status = 'requested'
@@ -249,19 +249,14 @@ impl Store {
                     }
                 }
                 taken.extend(assets.iter().map(|a| a.id));
-                waiting.push(WaitingCheckout {
-                    request_id,
-                    kind,
-                    unit_id,
-                    unit_name,
-                    assets,
-                });
+                w.assets = assets;
+                waiting.push(w);
             }
             let shelf = free_in_stock(c, None, &taken, shelf)?;
             let fullest: Option<(i64, i64)> = c
                 .query_row(
                     "SELECT holder_location_id, COUNT(*) FROM assets
-                     WHERE state = 'in_stock' AND holder_location_id IS NOT NULL
+                     WHERE holder_location_id IS NOT NULL
                      GROUP BY holder_location_id ORDER BY COUNT(*) DESC, holder_location_id
                      LIMIT 1",
                     [],
@@ -270,7 +265,7 @@ impl Store {
                 .optional()?;
             let stock = match fullest {
                 None => None,
-                Some((location_id, in_stock)) => {
+                Some((location_id, held)) => {
                     let (code, name, warehouse_id, warehouse_name) = c.query_row(
                         "SELECT l.code, l.name, w.id, w.name FROM locations l
                          JOIN warehouses w ON w.id = l.warehouse_id WHERE l.id = ?1",
@@ -279,7 +274,7 @@ impl Store {
                     )?;
                     let mut stmt = c.prepare_cached(&format!(
                         "{FIELD_ASSET}
-                         WHERE a.state = 'in_stock' AND a.holder_location_id = ?1
+                         WHERE a.holder_location_id = ?1
                          ORDER BY a.id LIMIT ?2"
                     ))?;
                     let limit = i64::try_from(stock).unwrap_or(i64::MAX);
@@ -292,7 +287,7 @@ impl Store {
                         name,
                         warehouse_id,
                         warehouse_name,
-                        in_stock,
+                        held,
                         assets,
                     })
                 }
