@@ -12,7 +12,7 @@ use warehouse_server::events::{ChainKey, SignedHead};
 use warehouse_server::policy::Role;
 use warehouse_server::register::{NewReader, ReaderRole};
 use warehouse_server::store::Store;
-use warehouse_server::tools::{bench, bench_pages, seed, simulate};
+use warehouse_server::tools::{bench, bench_pages, scenario, seed, simulate};
 use warehouse_server::{accounts, commission};
 
 #[derive(Parser, Debug)]
@@ -137,7 +137,14 @@ enum Admin {
         /// Random seed (decisions, amounts); also names the simulated users.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Loans left approved and waiting for check-out at the desk at the
+        /// end (specific tagged in-stock assets, two each), for demos.
+        #[arg(long, default_value_t = 0)]
+        waiting: u32,
     },
+    /// Write a hardware-sim scenario whose readers see the register's own
+    /// tags (desk shelf, exit gate, handheld), and print what to try.
+    ExportScenario(scenario::ScenarioArgs),
 }
 
 #[derive(Args, Debug)]
@@ -365,13 +372,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let head = store.export_head().await?;
                 println!("{}", serde_json::to_string_pretty(&head)?);
             }
-            Admin::SimulateYear { requests, seed } => {
+            Admin::SimulateYear {
+                requests,
+                seed,
+                waiting,
+            } => {
                 let store = open(&config)?;
-                let report = simulate::simulate_year(&store, seed, requests).await?;
+                let report = simulate::simulate_year(&store, seed, requests, waiting).await?;
                 println!("{}", serde_json::to_string_pretty(&report)?);
                 if !report.ok {
                     return Ok(ExitCode::from(1));
                 }
+            }
+            Admin::ExportScenario(args) => {
+                let store = open(&config)?;
+                let guide = scenario::export(&store, &args).await?;
+                print!("{guide}");
             }
             Admin::Seed { assets } => {
                 let store = open(&config)?;

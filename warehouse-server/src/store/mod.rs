@@ -29,7 +29,10 @@ pub use accounts::AuthenticatedSession;
 pub use assets::BulkAsset;
 pub use ingest::{apply_batch, validate_batch, ForeignSighting, IngestOutcome};
 pub use reports::*;
-pub use workflow::{Document, Listing, PurchaseMatches, RequestQuery, SampleAsset};
+pub use workflow::{
+    Document, FieldAsset, FieldPlan, Listing, PurchaseMatches, RequestQuery, SampleAsset,
+    StockLocation, WaitingCheckout,
+};
 
 /// Schema migrations, applied in order at start; never edit one that has
 /// shipped, add a new file.

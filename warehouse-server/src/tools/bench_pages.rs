@@ -67,7 +67,7 @@ pub async fn run(args: BenchPagesArgs, config: Config) -> anyhow::Result<()> {
         .await?
         .total;
     if requests == 0 {
-        super::simulate::simulate_year(&store, 424_242, 200).await?;
+        super::simulate::simulate_year(&store, 424_242, 200, 0).await?;
     }
     let unit = store
         .list_units(1, 1)

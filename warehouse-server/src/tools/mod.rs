@@ -1,9 +1,11 @@
 //! Operator tools that run beside the server on a plain thread, not behind
 //! HTTP: demo data (`seed`), the register benchmark (`bench`), web page
-//! timings (`bench-pages`) and the scripted year (`admin simulate-year`).
+//! timings (`bench-pages`), the scripted year (`admin simulate-year`) and
+//! the simulated field built from the register (`admin export-scenario`).
 //! They use the store's `*_blocking` methods or a real server on 127.0.0.1.
 
 pub mod bench;
 pub mod bench_pages;
+pub mod scenario;
 pub mod seed;
 pub mod simulate;

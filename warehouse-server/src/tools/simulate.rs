@@ -321,6 +321,44 @@ impl Sim<'_> {
         Ok(())
     }
 
+    /// A loan of two tagged in-stock items, approved and left waiting for
+    /// the keeper's check-out at the desk (for demos: `--waiting`).
+    async fn waiting_loan(&mut self) -> AppResult<()> {
+        let stock = self.sample(AssetState::InStock, None, None, 20)?;
+        let ids: Vec<i64> = stock
+            .iter()
+            .filter(|a| a.epc.is_some())
+            .take(2)
+            .map(|a| a.id)
+            .collect();
+        if ids.is_empty() {
+            self.skipped += 1;
+            return Ok(());
+        }
+        // In a seeded tree the fourth unit is the first basic one (单位
+        // 1-1-1, id 4), for which `scripts/run.sh` makes its `unit` login.
+        let staff = match self.p.units.get(3).or(self.p.units.first()) {
+            Some((_, staff)) => staff.clone(),
+            None => return Err(Reason::SimulationNeedsUnits.into()),
+        };
+        let id = self
+            .file(
+                &staff,
+                json!({"kind": "loan", "reason": "会议借用", "asset_ids": ids,
+                    "loan_start": "2026-01-10", "loan_due": "2099-12-31"}),
+            )
+            .await?;
+        let approver = self.p.approver.clone();
+        self.step(
+            &approver,
+            id,
+            json!({"action": "approve", "comment": "同意"}),
+        )
+        .await?;
+        self.end("loan", "waiting_for_check_out");
+        Ok(())
+    }
+
     async fn purchase(&mut self) -> AppResult<()> {
         let (_, staff) = self.unit();
         let cats = self.store.list_categories(1, 100).await?.items;
@@ -558,8 +596,14 @@ fn check(checks: &mut Vec<Check>, name: &str, ok: bool, detail: String) {
 }
 
 /// Runs the year. `requests` is the number of requests filed (each runs to
-/// its end or a rejection).
-pub async fn simulate_year(store: &Store, seed: u64, requests: u32) -> anyhow::Result<YearReport> {
+/// its end or a rejection); then `waiting` more loans are approved and left
+/// waiting for check-out.
+pub async fn simulate_year(
+    store: &Store,
+    seed: u64,
+    requests: u32,
+    waiting: u32,
+) -> anyhow::Result<YearReport> {
     if store.list_categories(1, 1).await?.total == 0 {
         super::seed::seed(store, 600, false).await?;
     }
@@ -605,6 +649,11 @@ pub async fn simulate_year(store: &Store, seed: u64, requests: u32) -> anyhow::R
             RequestKind::Damage => sim.damage().await,
         };
         r.map_err(|e| anyhow::anyhow!("simulated {} failed: {e}", kind.as_str()))?;
+    }
+    for _ in 0..waiting {
+        sim.waiting_loan()
+            .await
+            .map_err(|e| anyhow::anyhow!("simulated waiting loan failed: {e}"))?;
     }
 
     let mut checks = Vec::new();

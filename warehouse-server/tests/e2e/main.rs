@@ -12,6 +12,7 @@ mod exports_and_bounds;
 mod ingest;
 mod log_and_backup;
 mod register;
+mod run_script;
 mod security_auth;
 mod security_chain;
 mod security_readers;

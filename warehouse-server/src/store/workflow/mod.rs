@@ -39,7 +39,7 @@ pub use documents::Document;
 pub use idle::Listing;
 pub(crate) use moves::{move_asset, Move};
 pub use queries::{PurchaseMatches, RequestQuery};
-pub use tools::SampleAsset;
+pub use tools::{FieldAsset, FieldPlan, SampleAsset, StockLocation, WaitingCheckout};
 
 fn role_of(actor: &Actor) -> AppResult<Role> {
     match actor {

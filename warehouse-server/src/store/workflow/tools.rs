@@ -90,3 +90,213 @@ impl Store {
         })
     }
 }
+
+/// A tagged asset placed in a simulated field (`admin export-scenario`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldAsset {
+    pub id: i64,
+    pub number: String,
+    pub name: String,
+    /// Its active tag (hex).
+    pub epc: String,
+}
+
+/// An approved loan or allocation waiting for its check-out at the desk,
+/// with the tagged in-stock assets the check-out would pick.
+#[derive(Debug, Clone)]
+pub struct WaitingCheckout {
+    pub request_id: i64,
+    pub kind: String,
+    pub unit_id: Option<i64>,
+    pub unit_name: Option<String>,
+    pub assets: Vec<FieldAsset>,
+}
+
+/// A storage location to stock-take and the tagged assets held there.
+#[derive(Debug, Clone)]
+pub struct StockLocation {
+    pub location_id: i64,
+    pub code: String,
+    pub name: String,
+    pub warehouse_id: i64,
+    pub warehouse_name: String,
+    /// Every asset the register holds at the location (what a stock-take
+    /// of it expects, tagged or not).
+    pub held: i64,
+    /// The tagged ones, by id, at most the limit asked for.
+    pub assets: Vec<FieldAsset>,
+}
+
+/// What a demo's simulated field is built from: the register's own tags.
+#[derive(Debug, Clone)]
+pub struct FieldPlan {
+    /// Oldest first.
+    pub waiting: Vec<WaitingCheckout>,
+    /// Other in-stock tagged assets, not held by any request, for the desk
+    /// shelf (none of them is in `waiting`).
+    pub shelf: Vec<FieldAsset>,
+    /// The location holding the most assets, if any.
+    pub stock: Option<StockLocation>,
+}
+
+const FIELD_ASSET: &str = "SELECT a.id, a.asset_number, a.name, t.epc FROM assets a
+     JOIN tags t ON t.asset_id = a.id AND t.unbound_at IS NULL";
+
+fn field_asset(r: &rusqlite::Row<'_>) -> rusqlite::Result<FieldAsset> {
+    let epc: Vec<u8> = r.get(3)?;
+    Ok(FieldAsset {
+        id: r.get(0)?,
+        number: r.get(1)?,
+        name: r.get(2)?,
+        epc: shared::hex::Hex(&epc).to_string(),
+    })
+}
+
+/// In-stock tagged assets free of any open request (of `category` when
+/// given), by id, skipping `taken`, at most `n`.
+fn free_in_stock(
+    c: &Connection,
+    category: Option<i64>,
+    taken: &[i64],
+    n: usize,
+) -> AppResult<Vec<FieldAsset>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "{FIELD_ASSET}
+         WHERE a.state = 'in_stock' AND (?1 IS NULL OR a.category_id = ?1)
+           AND NOT EXISTS (SELECT 1 FROM request_items i WHERE i.asset_id = a.id AND i.active = 1)
+         ORDER BY a.id LIMIT ?2"
+    ))?;
+    let limit = i64::try_from(n.saturating_add(taken.len())).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(rusqlite::params![category, limit], field_asset)?;
+    let mut out = Vec::new();
+    for a in rows {
+        let a = a?;
+        if !taken.contains(&a.id) && out.len() < n {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+impl Store {
+    /// The register's side of a simulated field: up to `requests` loans and
+    /// allocations waiting for check-out with the assets each would take
+    /// (its reserved items, or for a request by category and quantity the
+    /// first free in-stock tagged assets of that category), `shelf` more
+    /// in-stock tagged assets, and the tagged assets of the location that
+    /// holds the most (at most `stock`; a stock-take of it expects every
+    /// asset held there, whatever its state).
+    pub fn field_plan_blocking(
+        &self,
+        requests: usize,
+        shelf: usize,
+        stock: usize,
+    ) -> AppResult<FieldPlan> {
+        self.read_blocking(|c| {
+            let mut waiting = Vec::new();
+            let mut taken: Vec<i64> = Vec::new();
+            // (request without its assets yet, category, quantity)
+            let heads: Vec<(WaitingCheckout, Option<i64>, Option<i64>)> = {
+                let mut stmt = c.prepare_cached(
+                    "SELECT r.id, r.kind, r.unit_id, u.name, r.category_id, r.quantity
+                     FROM requests r LEFT JOIN units u ON u.id = r.unit_id
+                     WHERE r.kind IN ('loan', 'allocation') AND r.stage = 'checkout'
+                     ORDER BY r.id LIMIT ?1",
+                )?;
+                let limit = i64::try_from(requests).unwrap_or(i64::MAX);
+                let rows = stmt.query_map([limit], |r| {
+                    Ok((
+                        WaitingCheckout {
+                            request_id: r.get(0)?,
+                            kind: r.get(1)?,
+                            unit_id: r.get(2)?,
+                            unit_name: r.get(3)?,
+                            assets: Vec::new(),
+                        },
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                })?;
+                rows.collect::<Result<_, _>>()?
+            };
+            for (mut w, category, quantity) in heads {
+                let request_id = w.request_id;
+                let mut stmt = c.prepare_cached(&format!(
+                    "{FIELD_ASSET} JOIN request_items i ON i.asset_id = a.id
+                     WHERE i.request_id = ?1 AND i.active = 1 AND i.status = 'requested'
+                       AND a.state = 'in_stock'
+                     ORDER BY a.id"
+                ))?;
+                let mut assets: Vec<FieldAsset> = stmt
+                    .query_map([request_id], field_asset)?
+                    .collect::<Result<_, _>>()?;
+                let reserved: i64 = c.query_row(
+                    "SELECT COUNT(*) FROM request_items WHERE request_id = ?1 AND active = 1
+                       AND status = 'requested'",
+                    [request_id],
+                    |r| r.get(0),
+                )?;
+                if reserved == 0 {
+                    let out: i64 = c.query_row(
+                        "SELECT COUNT(*) FROM request_items WHERE request_id = ?1 AND active = 1
+                           AND status = 'checked_out'",
+                        [request_id],
+                        |r| r.get(0),
+                    )?;
+                    let needed = usize::try_from(quantity.unwrap_or(0) - out).unwrap_or(0);
+                    if category.is_some() && needed > 0 {
+                        assets = free_in_stock(c, category, &taken, needed)?;
+                    }
+                }
+                taken.extend(assets.iter().map(|a| a.id));
+                w.assets = assets;
+                waiting.push(w);
+            }
+            let shelf = free_in_stock(c, None, &taken, shelf)?;
+            let fullest: Option<(i64, i64)> = c
+                .query_row(
+                    "SELECT holder_location_id, COUNT(*) FROM assets
+                     WHERE holder_location_id IS NOT NULL
+                     GROUP BY holder_location_id ORDER BY COUNT(*) DESC, holder_location_id
+                     LIMIT 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let stock = match fullest {
+                None => None,
+                Some((location_id, held)) => {
+                    let (code, name, warehouse_id, warehouse_name) = c.query_row(
+                        "SELECT l.code, l.name, w.id, w.name FROM locations l
+                         JOIN warehouses w ON w.id = l.warehouse_id WHERE l.id = ?1",
+                        [location_id],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    )?;
+                    let mut stmt = c.prepare_cached(&format!(
+                        "{FIELD_ASSET}
+                         WHERE a.holder_location_id = ?1
+                         ORDER BY a.id LIMIT ?2"
+                    ))?;
+                    let limit = i64::try_from(stock).unwrap_or(i64::MAX);
+                    let assets = stmt
+                        .query_map(rusqlite::params![location_id, limit], field_asset)?
+                        .collect::<Result<_, _>>()?;
+                    Some(StockLocation {
+                        location_id,
+                        code,
+                        name,
+                        warehouse_id,
+                        warehouse_name,
+                        held,
+                        assets,
+                    })
+                }
+            };
+            Ok(FieldPlan {
+                waiting,
+                shelf,
+                stock,
+            })
+        })
+    }
+}
