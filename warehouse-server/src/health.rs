@@ -214,6 +214,7 @@ pub struct ReaderHealthRow {
 
 /// `?role=desk`: only readers of one role.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HealthQuery {
     pub role: Option<ReaderRole>,
