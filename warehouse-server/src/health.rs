@@ -22,6 +22,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use shared::sync::{DaemonHealth, MAX_READERS_PER_HEALTH};
+
+use crate::error::{AppResult, Reason};
+use crate::policy::Actor;
 use crate::register::ReaderRole;
 use crate::time::ts;
 
@@ -124,6 +128,58 @@ pub fn reader_status(
     } else {
         HealthStatus::Stale
     }
+}
+
+/// What a health report must be before it is kept: sent by the daemon the
+/// path names (`path_id`) under its own id, naming only its readers (403
+/// `not_bound` naming `daemon_id` or `readers[i].name`), at most
+/// [`MAX_READERS_PER_HEALTH`] of them (422). Anyone but a daemon is refused
+/// earlier, by `policy::authorize`.
+pub fn check_report(actor: &Actor, path_id: &str, report: &DaemonHealth) -> AppResult<()> {
+    let Actor::Daemon {
+        daemon_id: own,
+        readers,
+        ..
+    } = actor
+    else {
+        return Err(Reason::NotAllowed {
+            actor: actor.label(),
+            action: "ReportHealth".into(),
+        }
+        .into());
+    };
+    for claimed in [path_id, report.daemon_id.as_str()] {
+        if claimed != own {
+            return Err(Reason::ForeignDaemon {
+                own: own.clone(),
+                claimed: claimed.to_owned(),
+            }
+            .into());
+        }
+    }
+    if report.readers.len() > MAX_READERS_PER_HEALTH {
+        return Err(Reason::TooMany {
+            field: "readers".into(),
+            max: MAX_READERS_PER_HEALTH,
+            given: Some(report.readers.len()),
+        }
+        .into());
+    }
+    if let Some((i, r)) = report
+        .readers
+        .iter()
+        .enumerate()
+        .find(|(_, r)| !readers.contains(&r.name))
+    {
+        return Err(Reason::ReaderNotBound {
+            field: format!("readers[{i}].name"),
+            reader: r.name.clone(),
+            daemon: own.clone(),
+            readers: readers.clone(),
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// `GET /api/v1/health/readers`: every daemon's health with its readers.
@@ -392,6 +448,61 @@ mod tests {
             last_read_at: Some(NOW - 61_000),
         });
         assert_eq!(reader_status(NOW, Ok, old, TH), Stale);
+    }
+
+    #[test]
+    fn a_report_is_its_daemons_own() {
+        let edge = Actor::Daemon {
+            id: 1,
+            daemon_id: "edge-1".into(),
+            readers: vec!["desk-1".into()],
+        };
+        let now = chrono::Utc::now();
+        let reader = |name: &str| shared::sync::ReaderReport {
+            name: name.into(),
+            connected: true,
+            last_read_at: None,
+            reads_per_s: 0.0,
+            reads_total: 0,
+            errors: 0,
+            last_error: None,
+        };
+        let report = |id: &str, readers: Vec<shared::sync::ReaderReport>| DaemonHealth {
+            daemon_id: id.into(),
+            started_at: now,
+            sent_at: now,
+            backlog: 0,
+            dropped_total: 0,
+            auth_failures: 0,
+            sync_failures: 0,
+            last_sync_success: None,
+            last_error: None,
+            readers,
+        };
+        let field = |r: AppResult<()>| r.err().and_then(|e| e.field);
+        assert!(check_report(&edge, "edge-1", &report("edge-1", vec![reader("desk-1")])).is_ok());
+        assert_eq!(
+            field(check_report(&edge, "edge-2", &report("edge-1", vec![]))),
+            Some("daemon_id".into())
+        );
+        assert_eq!(
+            field(check_report(&edge, "edge-1", &report("edge-2", vec![]))),
+            Some("daemon_id".into())
+        );
+        assert_eq!(
+            field(check_report(
+                &edge,
+                "edge-1",
+                &report("edge-1", vec![reader("gate-9")])
+            )),
+            Some("readers[0].name".into())
+        );
+        let many = vec![reader("desk-1"); MAX_READERS_PER_HEALTH + 1];
+        assert_eq!(
+            field(check_report(&edge, "edge-1", &report("edge-1", many))),
+            Some("readers".into())
+        );
+        assert!(check_report(&Actor::System, "edge-1", &report("edge-1", vec![])).is_err());
     }
 
     #[test]

@@ -2,10 +2,10 @@
 //! daemon's behalf, and the rows `crate::health` classifies.
 
 use rusqlite::OptionalExtension;
-use shared::sync::{DaemonHealth, MAX_READERS_PER_HEALTH};
+use shared::sync::DaemonHealth;
 
 use super::Store;
-use crate::error::{AppResult, Reason};
+use crate::error::AppResult;
 use crate::health::{build_view, DaemonRow, ReaderHealthView, ReaderRow, ReaderSeen, Thresholds};
 use crate::register::ReaderRole;
 use crate::time::now_ms;
@@ -27,39 +27,11 @@ fn as_i64(v: u64) -> i64 {
 }
 
 impl Store {
-    /// Keeps a daemon's health report (the latest wins). `daemon` is the
-    /// reporting daemon's row id and `readers` the names bound to it; a
-    /// report naming another reader is 403 naming `readers[i].name`.
-    /// Times are shifted into server time by `now - sent_at`.
-    pub async fn record_daemon_health(
-        &self,
-        daemon: i64,
-        daemon_id: String,
-        bound: Vec<String>,
-        report: DaemonHealth,
-    ) -> AppResult<()> {
-        if report.readers.len() > MAX_READERS_PER_HEALTH {
-            return Err(Reason::TooMany {
-                field: "readers".into(),
-                max: MAX_READERS_PER_HEALTH,
-                given: Some(report.readers.len()),
-            }
-            .into());
-        }
-        if let Some((i, r)) = report
-            .readers
-            .iter()
-            .enumerate()
-            .find(|(_, r)| !bound.contains(&r.name))
-        {
-            return Err(Reason::ReaderNotBound {
-                field: format!("readers[{i}].name"),
-                reader: r.name.clone(),
-                daemon: daemon_id,
-                readers: bound,
-            }
-            .into());
-        }
+    /// Keeps a daemon's health report (the latest wins), checked first by
+    /// `health::check_report`. `daemon` is the reporting daemon's row id;
+    /// a reader name not bound to it is skipped. Times are shifted into
+    /// server time by `now - sent_at`.
+    pub async fn record_daemon_health(&self, daemon: i64, report: DaemonHealth) -> AppResult<()> {
         self.write(move |tx| {
             let now = now_ms();
             let skew = now.saturating_sub(report.sent_at.timestamp_millis());

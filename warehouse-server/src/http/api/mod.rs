@@ -540,33 +540,11 @@ async fn report_health(
     };
     authorize(&ctx.actor, Action::ReportHealth, Scope::Global)?;
     let ApiJson(report) = body?;
-    let crate::policy::Actor::Daemon {
-        id,
-        daemon_id: own,
-        readers,
-    } = ctx.actor
-    else {
-        // `authorize` lets only daemons (and the command line, which has no
-        // token) report.
-        return Err(Reason::NotAllowed {
-            actor: ctx.actor.label(),
-            action: format!("{:?}", Action::ReportHealth),
-        }
-        .into());
+    crate::health::check_report(&ctx.actor, &daemon_id, &report)?;
+    let crate::policy::Actor::Daemon { id, .. } = ctx.actor else {
+        return Err(AppError::internal("check_report passed a non-daemon"));
     };
-    for claimed in [&daemon_id, &report.daemon_id] {
-        if *claimed != own {
-            return Err(Reason::ForeignDaemon {
-                own,
-                claimed: claimed.clone(),
-            }
-            .into());
-        }
-    }
-    state
-        .store
-        .record_daemon_health(id, own, readers, report)
-        .await?;
+    state.store.record_daemon_health(id, report).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
