@@ -533,7 +533,10 @@ async fn report_health(
         Ok(ctx) => ctx,
         Err(e) => {
             if matches!(*e.reason, Reason::SessionExpired) {
-                state.store.record_refused_token(daemon_id).await?;
+                // The caller hears 401 whatever happens to the count.
+                if let Err(err) = state.store.record_refused_token(daemon_id).await {
+                    tracing::warn!(error = %err.message(), "cannot count a refused daemon token");
+                }
             }
             return Err(e);
         }
