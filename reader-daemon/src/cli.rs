@@ -11,7 +11,8 @@ use crate::config::Config;
 use crate::status::{self, StatusReport};
 
 /// `reader-daemon status`: asks the running daemon's loopback endpoint,
-/// falling back to its status file (marked stale when old).
+/// falling back to its status file (marked stale when old). Exits 2 when
+/// the server's last answer refused the daemon's token, 1 when stale.
 pub fn status(config: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let config = Config::load(config)?;
     let path = config.status_file();
@@ -40,7 +41,17 @@ pub fn status(config: &Path, json: bool) -> anyhow::Result<ExitCode> {
     } else {
         print!("{}", status::render_human(&report, stale));
     }
-    Ok(if stale {
+    // 2: the server refuses our token, reads pile up (the ERROR line says
+    // how many); 1: the status is stale (no daemon answers).
+    Ok(if report.sync.auth_failing {
+        if json {
+            eprintln!(
+                "ERROR: {}",
+                report.sync.auth_message(report.journal.backlog)
+            );
+        }
+        ExitCode::from(2)
+    } else if stale {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -114,6 +114,10 @@ pub struct SyncConfig {
     pub retry_base_ms: u64,
     #[serde(default = "default_retry_max_ms")]
     pub retry_max_ms: u64,
+    /// A health report (readers, backlog) goes to the server this often
+    /// (ms); 0 sends none.
+    #[serde(default = "default_health_interval_ms")]
+    pub health_interval_ms: u64,
 }
 
 impl Default for SyncConfig {
@@ -123,6 +127,7 @@ impl Default for SyncConfig {
             batch_max_age_ms: default_batch_max_age_ms(),
             retry_base_ms: default_retry_base_ms(),
             retry_max_ms: default_retry_max_ms(),
+            health_interval_ms: default_health_interval_ms(),
         }
     }
 }
@@ -346,6 +351,9 @@ fn default_retry_base_ms() -> u64 {
 }
 fn default_retry_max_ms() -> u64 {
     30_000
+}
+fn default_health_interval_ms() -> u64 {
+    5_000
 }
 fn default_cycle_ms() -> u64 {
     2000

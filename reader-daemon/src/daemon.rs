@@ -167,6 +167,16 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
         shutdown_rx.clone(),
     ));
 
+    let health_task = (config.sync.health_interval_ms > 0).then(|| {
+        tokio::spawn(crate::health::run(
+            live.clone(),
+            journal.clone(),
+            sync_settings(&config),
+            Duration::from_millis(config.sync.health_interval_ms),
+            shutdown_rx.clone(),
+        ))
+    });
+
     let status_task = {
         let (live, journal, path) = (live.clone(), journal.clone(), config.status_file());
         let mut shutdown = shutdown_rx.clone();
@@ -216,6 +226,9 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
     }
     let _ = shutdown_tx.send(true);
     let _ = sync_task.await;
+    if let Some(task) = health_task {
+        let _ = task.await;
+    }
     let _ = status_task.await;
     let _ = http.await;
     let mut last = Vec::new();

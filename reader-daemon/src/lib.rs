@@ -5,7 +5,8 @@
 //! observations ([`aggregate`]), commits them to a durable SQLite
 //! [`journal`] and sends them to `warehouse-server` exactly once
 //! ([`sync`]). [`daemon`] wires these together for `reader-daemon run`;
-//! [`status`] serves `/status` and `/metrics`. The field engineer's tools
+//! [`status`] serves `/status` and `/metrics`; [`health`] reports the
+//! readers' health to the server. The field engineer's tools
 //! (EPC and frame decoding) are in [`tools`].
 
 pub mod aggregate;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod daemon;
 pub mod driver;
 pub mod handheld;
+pub mod health;
 pub mod journal;
 pub mod reader;
 pub mod status;

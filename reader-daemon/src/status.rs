@@ -181,6 +181,18 @@ pub fn render_metrics(r: &StatusReport) -> String {
         one(sy.acks_refused as f64),
     );
     family(
+        "reader_daemon_sync_auth_failures_total",
+        "counter",
+        "Times the server refused this daemon's token (401) on a batch or a health report.",
+        one(sy.auth_failures as f64),
+    );
+    family(
+        "reader_daemon_sync_auth_failing",
+        "gauge",
+        "1 while the server's last answer was a token refusal (reads pile up in the journal).",
+        one(f64::from(u8::from(sy.auth_failing))),
+    );
+    family(
         "reader_daemon_sync_requests_total",
         "counter",
         "Batch POSTs made.",
@@ -227,6 +239,9 @@ async fn status(State(live): State<Arc<Live>>) -> Json<StatusReport> {
 pub fn render_human(r: &StatusReport, stale: bool) -> String {
     use std::fmt::Write;
     let mut s = String::new();
+    if r.sync.auth_failing {
+        let _ = writeln!(s, "ERROR: {}", r.sync.auth_message(r.journal.backlog));
+    }
     let _ = writeln!(
         s,
         "daemon {} (pid {}), up since {}{}",
@@ -363,6 +378,34 @@ mod tests {
             text.contains("acks refused (above the batch sent) 3"),
             "{text}"
         );
+        assert!(!text.contains("ERROR"), "{text}");
         Ok(())
+    }
+
+    #[test]
+    fn a_refused_token_is_an_error_line_and_a_metric() {
+        let mut r = report();
+        r.journal.backlog = 39_112;
+        for _ in 0..17 {
+            r.sync.auth_refused(Utc::now());
+        }
+        let text = render_human(&r, false);
+        assert!(
+            text.starts_with("ERROR: server refused our token (401) 17 times since"),
+            "{text}"
+        );
+        assert!(
+            text.contains("reads are piling up: 39,112 waiting"),
+            "{text}"
+        );
+        let metrics = render_metrics(&r);
+        assert!(
+            metrics.contains("reader_daemon_sync_auth_failures_total 17"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("reader_daemon_sync_auth_failing 1"),
+            "{metrics}"
+        );
     }
 }

@@ -68,8 +68,13 @@ pub enum Outcome {
     /// The server holds the batch (now or before): forget through the mark.
     Acked(BatchAck),
     /// Keep the batch and try again later; `loud` when an operator must act
-    /// (token refused, batch refused), not just a server that is away.
-    Retry { reason: String, loud: bool },
+    /// (token refused, batch refused), not just a server that is away;
+    /// `auth` when the server refused the token itself (401).
+    Retry {
+        reason: String,
+        loud: bool,
+        auth: bool,
+    },
 }
 
 /// Interprets an HTTP status and body. Nothing but a well-formed ack lets
@@ -85,6 +90,7 @@ pub fn classify(status: u16, body: &[u8]) -> Outcome {
                     text()
                 ),
                 loud: true,
+                auth: false,
             },
         },
         401 | 403 => Outcome::Retry {
@@ -93,14 +99,17 @@ pub fn classify(status: u16, body: &[u8]) -> Outcome {
                 text()
             ),
             loud: true,
+            auth: status == 401,
         },
         400 | 404 | 409 | 413 | 422 => Outcome::Retry {
             reason: format!("server refused the batch ({status}): {}", text()),
             loud: true,
+            auth: false,
         },
         _ => Outcome::Retry {
             reason: format!("server answered {status}: {}", text()),
             loud: false,
+            auth: false,
         },
     }
 }
@@ -123,6 +132,78 @@ pub struct SyncStatus {
     /// Read-to-ack latency of the last acknowledged batch's newest
     /// observation, ms.
     pub last_latency_ms: Option<i64>,
+    /// Times the server refused this daemon's token (401, on a batch or a
+    /// health report) since it started.
+    #[serde(default)]
+    pub auth_failures: u64,
+    /// True while the server's last answer (batch or health report) was a
+    /// token refusal; `status` then exits non-zero.
+    #[serde(default)]
+    pub auth_failing: bool,
+    /// When the current run of refusals began.
+    #[serde(default)]
+    pub auth_failing_since: Option<DateTime<Utc>>,
+    /// The last health report the server accepted.
+    #[serde(default)]
+    pub last_health_report: Option<DateTime<Utc>>,
+    /// When a refusal was last logged (the log is rate-limited).
+    #[serde(skip)]
+    pub auth_logged_at: Option<DateTime<Utc>>,
+}
+
+/// A refusal is logged at most this often (each one is counted).
+pub const AUTH_LOG_EVERY: chrono::TimeDelta = chrono::TimeDelta::seconds(2);
+
+impl SyncStatus {
+    /// Records a token refusal at `now`; true if it should be logged now
+    /// (at most once per [`AUTH_LOG_EVERY`]).
+    pub fn auth_refused(&mut self, now: DateTime<Utc>) -> bool {
+        self.auth_failures += 1;
+        if !self.auth_failing {
+            self.auth_failing = true;
+            self.auth_failing_since = Some(now);
+        }
+        let due = self
+            .auth_logged_at
+            .is_none_or(|t| now - t >= AUTH_LOG_EVERY);
+        if due {
+            self.auth_logged_at = Some(now);
+        }
+        due
+    }
+
+    /// The server accepted the token: the run of refusals is over.
+    pub fn auth_accepted(&mut self) {
+        self.auth_failing = false;
+        self.auth_failing_since = None;
+    }
+
+    /// The operator's line while refused: "server refused our token (401)
+    /// 17 times since 18:02:11 UTC; reads are piling up: 39,112 waiting".
+    pub fn auth_message(&self, backlog: u64) -> String {
+        format!(
+            "server refused our token (401) {} times since {}; reads are piling up: {} waiting \
+             — check server.token (rotated or revoked?) and server.url (the right server?)",
+            self.auth_failures,
+            self.auth_failing_since
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+                .unwrap_or_else(|| "start".into()),
+            grouped(backlog)
+        )
+    }
+}
+
+/// 39112 → "39,112".
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// How the sync loop is set up.
@@ -168,6 +249,7 @@ pub async fn post_batch(
         Err(e) => Outcome::Retry {
             reason: format!("cannot reach {url}: {}", error_chain(&e)),
             loud: false,
+            auth: false,
         },
         Ok(r) => {
             let status = r.status().as_u16();
@@ -176,6 +258,7 @@ pub async fn post_batch(
                 Err(e) => Outcome::Retry {
                     reason: format!("reading the answer from {url}: {}", error_chain(&e)),
                     loud: false,
+                    auth: false,
                 },
             }
         }
@@ -262,6 +345,7 @@ pub async fn run(
                     ack.applied_through
                 ),
                 loud: true,
+                auth: false,
             },
             other => other,
         };
@@ -275,6 +359,7 @@ pub async fn run(
                     s.last_success = Some(now);
                     s.last_attempt = Some(now);
                     s.consecutive_failures = 0;
+                    s.auth_accepted();
                     s.batches_acked += 1;
                     s.observations_acked += n;
                     s.requests += 1;
@@ -292,7 +377,7 @@ pub async fn run(
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .acks_refused += 1;
-                    Some((refused.to_string(), true))
+                    Some((refused.to_string(), true, false))
                 }
                 Some(Err(e)) => {
                     tracing::error!(error = %e, sequence = seq, "cannot record the ack; the batch will be resent");
@@ -301,18 +386,25 @@ pub async fn run(
                 }
                 None => return,
             },
-            Outcome::Retry { reason, loud } => Some((reason, loud)),
+            Outcome::Retry { reason, loud, auth } => Some((reason, loud, auth)),
         };
-        if let Some((reason, loud)) = failure {
+        if let Some((reason, loud, auth)) = failure {
             let wait = backoff.failed(rand::thread_rng().gen_range(0.0..=1.0));
-            {
+            let log_refusal = {
                 let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
                 s.last_attempt = Some(now);
                 s.last_error = Some(reason.clone());
                 s.consecutive_failures = backoff.failures();
                 s.requests += 1;
-            }
-            if loud {
+                auth && s.auth_refused(now)
+            };
+            if auth {
+                // Every refusal is counted; the loud line (with the backlog)
+                // at most every AUTH_LOG_EVERY.
+                if log_refusal {
+                    log_auth_refusal(&journal, &status, &reason).await;
+                }
+            } else if loud {
                 tracing::error!(
                     sequence = seq,
                     retry_in_ms = wait.as_millis() as u64,
@@ -328,6 +420,23 @@ pub async fn run(
             sleep_or_shutdown(wait, &mut shutdown).await;
         }
     }
+}
+
+/// Logs a token refusal at ERROR with the count and the backlog.
+pub async fn log_auth_refusal(
+    journal: &Arc<Mutex<Journal>>,
+    status: &Arc<Mutex<SyncStatus>>,
+    reason: &str,
+) {
+    let backlog = with_journal(journal, |j| j.stats().map(|s| s.backlog))
+        .await
+        .and_then(Result::ok)
+        .unwrap_or(0);
+    let line = status
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .auth_message(backlog);
+    tracing::error!(answer = %reason, "{line}");
 }
 
 async fn sleep_or_shutdown(d: Duration, shutdown: &mut watch::Receiver<bool>) {
@@ -358,6 +467,29 @@ mod tests {
     }
 
     #[test]
+    fn refusals_are_counted_logged_sparingly_and_cleared_by_success() {
+        let mut s = SyncStatus::default();
+        let t0 = Utc::now();
+        assert!(s.auth_refused(t0));
+        assert!(!s.auth_refused(t0 + chrono::TimeDelta::milliseconds(500)));
+        assert!(s.auth_refused(t0 + chrono::TimeDelta::seconds(3)));
+        assert_eq!(s.auth_failures, 3);
+        assert_eq!(s.auth_failing_since, Some(t0));
+        let line = s.auth_message(39_112);
+        assert!(
+            line.contains("refused our token (401) 3 times since")
+                && line.contains("39,112 waiting"),
+            "{line}"
+        );
+        s.auth_accepted();
+        assert!(!s.auth_failing && s.auth_failing_since.is_none());
+        assert_eq!(s.auth_failures, 3);
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+    }
+
+    #[test]
     fn only_a_well_formed_ack_lets_a_batch_go() {
         assert_eq!(
             classify(200, br#"{"applied_through":7,"applied":true}"#),
@@ -378,10 +510,15 @@ mod tests {
             classify(502, b"bad gateway"),
             Outcome::Retry { loud: false, .. }
         ));
-        let Outcome::Retry { reason, loud } = classify(401, b"bad token") else {
+        let Outcome::Retry { reason, loud, auth } = classify(401, b"bad token") else {
             unreachable!()
         };
         assert!(loud && reason.contains("server.token"), "{reason}");
+        assert!(auth, "a 401 is a token refusal");
+        assert!(matches!(
+            classify(403, b"not bound"),
+            Outcome::Retry { auth: false, .. }
+        ));
         assert!(matches!(
             classify(422, b"too big"),
             Outcome::Retry { loud: true, .. }

@@ -200,6 +200,80 @@ impl ResolutionAction {
     }
 }
 
+/// The health report path for a daemon id: `POST /api/v1/daemons/{id}/health`
+/// (relative to the server's base URL). The id is percent-encoded here so
+/// any registered id is one path segment.
+pub fn health_path(daemon_id: &str) -> String {
+    let mut s = String::from("/api/v1/daemons/");
+    for b in daemon_id.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            s.push(char::from(b));
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s.push_str("/health");
+    s
+}
+
+/// Most readers one health report may name (more than any daemon drives).
+pub const MAX_READERS_PER_HEALTH: usize = 64;
+
+/// What a daemon says about itself every few seconds
+/// (`POST /api/v1/daemons/{id}/health`): its backlog and its view of each
+/// reader. Separate from the observation batches on purpose: a batch is
+/// journalled and applied exactly once, while health is "latest wins" and
+/// must arrive precisely when there is nothing to send (a dead reader sends
+/// no batches).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DaemonHealth {
+    /// The daemon's id (the path's); the server accepts only its own.
+    pub daemon_id: String,
+    /// When this run of the daemon started.
+    pub started_at: DateTime<Utc>,
+    /// The daemon's clock when it sent this report: the server shifts the
+    /// report's times by its own clock minus this, so a skewed daemon clock
+    /// does not make a live reader look stale.
+    pub sent_at: DateTime<Utc>,
+    /// Observations journalled and not yet acknowledged by the server.
+    pub backlog: u64,
+    /// Observations dropped because the journal was full (this journal's life).
+    pub dropped_total: u64,
+    /// Times the server refused the daemon's token (401/403) since it started.
+    pub auth_failures: u64,
+    /// Failed batch sends since the last success.
+    pub sync_failures: u32,
+    /// When the server last acknowledged a batch of this run.
+    pub last_sync_success: Option<DateTime<Utc>>,
+    /// The last sync error while failing (trimmed by the server to 500 characters).
+    pub last_error: Option<String>,
+    /// One entry per reader the daemon drives (at most 64).
+    pub readers: Vec<ReaderReport>,
+}
+
+/// One reader as its daemon sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReaderReport {
+    /// The reader's name as registered on the server.
+    pub name: String,
+    /// True while the serial link is up and the inventory runs.
+    pub connected: bool,
+    /// When the reader last reported a tag.
+    pub last_read_at: Option<DateTime<Utc>>,
+    /// Tag reports per second, averaged over the last minute (or since start).
+    pub reads_per_s: f64,
+    /// Tag reports decoded since the daemon started.
+    pub reads_total: u64,
+    /// Link errors since the daemon started (reconnects).
+    pub errors: u64,
+    /// The last link error, if any (trimmed by the server to 500 characters).
+    pub last_error: Option<String>,
+}
+
 /// What the server does with an incoming batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BatchDecision {
@@ -254,6 +328,13 @@ mod tests {
         assert_eq!(back, batch);
         assert!(serde_json::from_str::<ObservationBatch>(r#"{"daemon_id":"d"}"#).is_err());
         Ok(())
+    }
+
+    #[test]
+    fn health_path_keeps_the_id_one_segment() {
+        assert_eq!(health_path("edge-1"), "/api/v1/daemons/edge-1/health");
+        assert_eq!(health_path("a/b c"), "/api/v1/daemons/a%2Fb%20c/health");
+        assert_eq!(health_path("库"), "/api/v1/daemons/%E5%BA%93/health");
     }
 
     #[test]

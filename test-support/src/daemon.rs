@@ -32,6 +32,8 @@ pub struct DaemonConfig {
     pub stable_set_ms: u64,
     pub batch_max: usize,
     pub retry_max_ms: u64,
+    /// `[sync] health_interval_ms`: health reports to the server (0: none).
+    pub health_interval_ms: u64,
 }
 
 impl DaemonConfig {
@@ -47,6 +49,7 @@ impl DaemonConfig {
             stable_set_ms: 150,
             batch_max: 100,
             retry_max_ms: 500,
+            health_interval_ms: 300,
         }
     }
 
@@ -73,7 +76,8 @@ impl DaemonConfig {
             "[server]\nurl = {:?}\ntoken = {:?}\nrequest_timeout_s = 3\n\n\
              [daemon]\nid = {:?}\nmetrics_listen = \"127.0.0.1:0\"\n\n\
              [journal]\npath = {:?}\n\n\
-             [sync]\nbatch_max_observations = {}\nbatch_max_age_ms = 50\nretry_base_ms = 50\nretry_max_ms = {}\n\n\
+             [sync]\nbatch_max_observations = {}\nbatch_max_age_ms = 50\nretry_base_ms = 50\nretry_max_ms = {}\n\
+             health_interval_ms = {}\n\n\
              [aggregation]\ncycle_ms = {}\nstable_set_ms = {}\n",
             self.url,
             self.token,
@@ -81,6 +85,7 @@ impl DaemonConfig {
             self.journal.display().to_string(),
             self.batch_max,
             self.retry_max_ms,
+            self.health_interval_ms,
             self.cycle_ms,
             self.stable_set_ms
         );

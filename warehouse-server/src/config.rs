@@ -70,6 +70,13 @@ pub struct Config {
     /// File holding the event chain's key (`admin init` creates it); kept
     /// apart from the database. Default: beside it, `<db>.chainkey`.
     pub chain_key_file: Option<PathBuf>,
+    /// Reader health: a reader whose daemon is heard of but that has read
+    /// no tag for this many seconds is `stale` (无读数).
+    pub health_stale_after_secs: u64,
+    /// Reader health: a daemon not heard of (no health report, no batch)
+    /// for this many seconds is `offline` (离线), or `auth_failing`
+    /// (认证失败) if its token was refused meanwhile.
+    pub health_offline_after_secs: u64,
 }
 
 impl Default for Config {
@@ -91,6 +98,8 @@ impl Default for Config {
             request_timeout_secs: 120,
             live_streams_per_session: 4,
             chain_key_file: None,
+            health_stale_after_secs: 60,
+            health_offline_after_secs: 30,
         }
     }
 }
@@ -103,6 +112,14 @@ impl Config {
             p.push(".chainkey");
             p.into()
         })
+    }
+
+    /// The reader-health thresholds (`crate::health`).
+    pub fn health_thresholds(&self) -> crate::health::Thresholds {
+        crate::health::Thresholds::from_secs(
+            self.health_stale_after_secs,
+            self.health_offline_after_secs,
+        )
     }
 
     /// Defaults, overlaid by `file` (if given) and then the environment;
@@ -145,6 +162,8 @@ impl Config {
                 "live_streams_per_session",
                 self.live_streams_per_session as u64,
             ),
+            ("health_stale_after_secs", self.health_stale_after_secs),
+            ("health_offline_after_secs", self.health_offline_after_secs),
         ] {
             if value == 0 {
                 anyhow::bail!("{key} must be at least 1");
@@ -197,6 +216,16 @@ impl Config {
             &get,
             "WAREHOUSE_LIVE_STREAMS_PER_SESSION",
             &mut self.live_streams_per_session,
+        )?;
+        env_into(
+            &get,
+            "WAREHOUSE_HEALTH_STALE_AFTER_SECS",
+            &mut self.health_stale_after_secs,
+        )?;
+        env_into(
+            &get,
+            "WAREHOUSE_HEALTH_OFFLINE_AFTER_SECS",
+            &mut self.health_offline_after_secs,
         )?;
         Ok(())
     }

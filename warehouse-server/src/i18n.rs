@@ -285,6 +285,43 @@ const WORDS: &[(&str, &str, &str)] = &[
         "Stock and idle listings that could fulfil it",
     ),
     ("fulfil", "以调剂满足", "Fulfil from these"),
+    // Issue 3/8 item 2, reader health (http/web/health.rs).
+    ("reader_health", "读写器状态", "Reader health"),
+    ("health_ok", "正常", "OK"),
+    ("health_stale", "无读数", "No reads"),
+    ("health_offline", "离线", "Offline"),
+    ("health_auth_failing", "认证失败", "Auth failing"),
+    ("health_reader", "读写器", "Reader"),
+    ("health_status", "状态", "Status"),
+    ("health_daemon", "主机", "Daemon"),
+    ("health_last_read", "最后读数", "Last read"),
+    ("health_backlog", "待上传", "Waiting to upload"),
+    ("health_note", "说明", "Note"),
+    ("health_never", "从未", "never"),
+    ("health_secs_ago", "秒前", "s ago"),
+    ("health_mins_ago", "分钟前", "min ago"),
+    ("health_hours_ago", "小时前", "h ago"),
+    (
+        "health_no_contact",
+        "无联系，最后联系",
+        "no contact; last heard",
+    ),
+    ("health_never_contacted", "从未联系", "never heard from"),
+    (
+        "health_token_refused",
+        "令牌被服务器拒绝",
+        "token refused by the server",
+    ),
+    ("health_times", "次", "times"),
+    ("health_first_at", "最早", "first"),
+    ("health_link_down", "读写器连接断开", "reader link down"),
+    (
+        "health_no_reads_for",
+        "无读数已超过",
+        "no tag read for over",
+    ),
+    ("health_seconds", "秒", "s"),
+    ("health_none", "没有登记的读写器", "No readers registered"),
 ];
 
 /// The word for `key` in `lang`.

@@ -16,6 +16,7 @@ pub mod daemons;
 pub mod error;
 pub mod events;
 pub mod gate;
+pub mod health;
 pub mod http;
 pub mod i18n;
 pub mod input;

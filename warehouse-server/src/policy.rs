@@ -120,6 +120,10 @@ pub enum Action {
     BrowseVirtualWarehouse,
     /// Reports across all units.
     ViewReports,
+    /// See reader and daemon health (keepers and administrators).
+    ViewReaderHealth,
+    /// Report a daemon's own health (reader daemons only).
+    ReportHealth,
 }
 
 /// Whose assets an action touches.
@@ -150,13 +154,20 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
     use Action::*;
     let (role, unit) = match actor {
         Actor::System => return true,
-        Actor::Daemon { .. } => return matches!(action, IngestObservations | CommissionTag),
+        Actor::Daemon { .. } => {
+            return matches!(action, IngestObservations | CommissionTag | ReportHealth)
+        }
         Actor::User { role, unit_id, .. } => (*role, *unit_id),
     };
     match role {
         Role::Administrator => !matches!(
             action,
-            IngestObservations | FileRequest | ActOnRequest | ListIdle | GrantEmergencyPass
+            IngestObservations
+                | FileRequest
+                | ActOnRequest
+                | ListIdle
+                | GrantEmergencyPass
+                | ReportHealth
         ),
         Role::Keeper => matches!(
             action,
@@ -174,6 +185,7 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
                 | ActOnRequest
                 | BrowseVirtualWarehouse
                 | ViewReports
+                | ViewReaderHealth
         ),
         Role::Approver | Role::Finance => {
             matches!(

@@ -1,14 +1,16 @@
-//! Arbitrary bytes as the JSON body of the two hottest POSTs: a reader
-//! daemon's observation batch and a workflow step. Both go through the
-//! server's own body parser (`http::extract::parse_json`, the one behind
-//! `ApiJson`) and, for batches, its own `validate_batch`, so what runs here
-//! is what runs on a request. Parsing must never panic, every refusal must
-//! name what was wrong, and an accepted batch must survive a JSON round trip.
+//! Arbitrary bytes as the JSON body of the hottest POSTs: a reader daemon's
+//! observation batch and health report, and a workflow step. All go through
+//! the server's own body parser (`http::extract::parse_json`, the one behind
+//! `ApiJson`) and, for batches and reports, its own `validate_batch` and
+//! `health::check_report`, so what runs here is what runs on a request.
+//! Parsing must never panic, every refusal must name what was wrong, and an
+//! accepted batch or report must survive a JSON round trip.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use shared::sync::ObservationBatch;
+use shared::sync::{DaemonHealth, ObservationBatch};
 use warehouse_server::error::{AppError, ErrorKind};
+use warehouse_server::health::check_report;
 use warehouse_server::http::extract::parse_json;
 use warehouse_server::policy::Actor;
 use warehouse_server::store::validate_batch;
@@ -61,6 +63,22 @@ fuzz_target!(|data: &[u8]| {
             match parse_json::<ObservationBatch>(&json) {
                 Ok(again) => assert_eq!(again, batch),
                 Err(e) => panic!("{batch:?} re-reads as {e:?}"),
+            }
+        }
+        Err(e) => check_refusal(&e),
+    }
+    match parse_json::<DaemonHealth>(data) {
+        Ok(report) => {
+            if let Err(e) = check_report(&sender(), "wh1-edge", &report) {
+                check_refusal(&e);
+            }
+            let json = match serde_json::to_vec(&report) {
+                Ok(json) => json,
+                Err(e) => panic!("{report:?} does not serialise: {e}"),
+            };
+            match parse_json::<DaemonHealth>(&json) {
+                Ok(again) => assert_eq!(again, report),
+                Err(e) => panic!("{report:?} re-reads as {e:?}"),
             }
         }
         Err(e) => check_refusal(&e),

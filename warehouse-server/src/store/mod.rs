@@ -10,6 +10,7 @@ mod accounts;
 mod assets;
 mod daemons;
 mod events;
+mod health;
 mod ingest;
 mod paging;
 mod register;
@@ -46,6 +47,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../../migrations/0007_keyed_chain.sql")),
     (8, include_str!("../../migrations/0008_login_throttle.sql")),
     (9, include_str!("../../migrations/0009_daemons.sql")),
+    (10, include_str!("../../migrations/0010_reader_health.sql")),
 ];
 
 #[derive(Debug)]

@@ -9,6 +9,7 @@ mod auth;
 mod bad_input;
 mod contract;
 mod exports_and_bounds;
+mod health;
 mod ingest;
 mod log_and_backup;
 mod register;

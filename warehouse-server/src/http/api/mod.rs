@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use shared::sync::{Commission, ObservationBatch};
+use shared::sync::{Commission, DaemonHealth, ObservationBatch};
 use utoipa::ToSchema;
 
 mod openapi;
@@ -68,6 +68,8 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/daemons/{daemon_id}/token",
             post(rotate_daemon_token).delete(revoke_daemon_token),
         )
+        .route("/api/v1/daemons/{daemon_id}/health", post(report_health))
+        .route("/api/v1/health/readers", get(reader_health))
         .route("/api/v1/sightings/foreign", get(foreign_sightings))
         .route("/api/v1/assets", get(search_assets).post(create_asset))
         .route("/api/v1/assets/export.csv", get(export_assets))
@@ -506,6 +508,69 @@ async fn revoke_daemon_token(
     authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
     state.store.revoke_daemon(daemon_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- reader health ---------------------------------------------------------
+
+/// A daemon's health report (reader token): its backlog, its view of each
+/// reader and of its own sync. The latest report wins; `GET
+/// /api/v1/health/readers` classifies from it. A report whose token is
+/// refused (401) is counted against the daemon the path names (if
+/// registered), so a daemon that cannot get through shows `auth_failing`.
+#[utoipa::path(post, path = "/api/v1/daemons/{daemon_id}/health", tag = "readers",
+    params(("daemon_id" = String, Path, description = "the reporting daemon's id")),
+    request_body = DaemonHealth, responses((status = 204),
+        (status = 401, description = "unknown, revoked or expired reader token (counted against the daemon named)", body = ErrorBody),
+        (status = 403, description = "`not_bound`: another daemon's id, or a reader not bound to this daemon", body = ErrorBody),
+        (status = 422, description = "bad field, e.g. more than 64 readers", body = ErrorBody)))]
+async fn report_health(
+    State(state): State<AppState>,
+    ctx: Result<Ctx, AppError>,
+    ApiPath(daemon_id): ApiPath<String>,
+    body: Result<ApiJson<DaemonHealth>, AppError>,
+) -> AppResult<StatusCode> {
+    let ctx = match ctx {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            if matches!(*e.reason, Reason::SessionExpired) {
+                // The caller hears 401 whatever happens to the count.
+                if let Err(err) = state.store.record_refused_token(daemon_id).await {
+                    tracing::warn!(error = %err.message(), "cannot count a refused daemon token");
+                }
+            }
+            return Err(e);
+        }
+    };
+    authorize(&ctx.actor, Action::ReportHealth, Scope::Global)?;
+    let ApiJson(report) = body?;
+    crate::health::check_report(&ctx.actor, &daemon_id, &report)?;
+    let crate::policy::Actor::Daemon { id, .. } = ctx.actor else {
+        return Err(AppError::internal("check_report passed a non-daemon"));
+    };
+    state.store.record_daemon_health(id, report).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reader and daemon health (keepers, administrators): per daemon its last
+/// contact, backlog and refused tokens; per reader `ok`, `stale` (no tag read
+/// for `stale_after_secs`), `offline` (daemon not heard of for
+/// `offline_after_secs`, or the reader's link down) or `auth_failing`.
+/// `?role=desk` keeps one role's readers (the desk page polls that).
+#[utoipa::path(get, path = "/api/v1/health/readers", tag = "readers",
+    params(crate::health::HealthQuery),
+    responses((status = 200, body = crate::health::ReaderHealthView)))]
+async fn reader_health(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<crate::health::HealthQuery>,
+) -> AppResult<Json<crate::health::ReaderHealthView>> {
+    authorize(&ctx.actor, Action::ViewReaderHealth, Scope::Global)?;
+    Ok(Json(
+        state
+            .store
+            .reader_health(state.config.health_thresholds(), q.role)
+            .await?,
+    ))
 }
 
 // ---- assets ---------------------------------------------------------------

@@ -145,7 +145,8 @@ fn close_step_bodies(doc: &mut utoipa::openapi::OpenApi) {
         api::list_warehouses, api::create_warehouse, api::list_locations, api::create_location,
         api::list_categories, api::create_category, api::list_batches, api::create_batch,
         api::list_readers, api::create_reader, api::list_daemons, api::register_daemon,
-        api::rotate_daemon_token, api::revoke_daemon_token, api::ingest, api::foreign_sightings,
+        api::rotate_daemon_token, api::revoke_daemon_token, api::report_health,
+        api::reader_health, api::ingest, api::foreign_sightings,
         api::search_assets, api::create_asset, api::export_assets, api::asset_by_epc,
         api::get_asset, api::update_asset, api::grant_emergency_pass,
         api::commission_tag, api::confirm_commission,
@@ -160,6 +161,8 @@ fn close_step_bodies(doc: &mut utoipa::openapi::OpenApi) {
         shared::sync::ObservationKind,
         shared::sync::Commission,
         shared::sync::StockTakeLine,
+        shared::sync::DaemonHealth,
+        shared::sync::ReaderReport,
     ))
 )]
 pub struct ApiDoc;

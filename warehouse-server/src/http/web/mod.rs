@@ -10,6 +10,7 @@
 //! lives here. Sits on the shell (`crate::http`) only; never imports the
 //! JSON API (the sibling `api`).
 
+pub mod health;
 mod pages;
 
 use std::collections::HashMap;
