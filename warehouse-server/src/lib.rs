@@ -26,6 +26,7 @@ pub mod money;
 pub mod paging;
 pub mod policy;
 pub mod register;
+pub mod reports;
 pub mod serving;
 pub mod spreadsheet;
 pub mod stocktake;

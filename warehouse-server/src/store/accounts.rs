@@ -5,6 +5,7 @@ use rusqlite::{Connection, OptionalExtension};
 use super::{paging, Store};
 use crate::accounts::{new_token, token_hash, READER_PREFIX, SESSION_PREFIX};
 use crate::error::{AppError, AppResult, Reason};
+use crate::paging::Page;
 use crate::policy::{Actor, Role};
 use crate::register::User;
 use crate::time::now_ms;
@@ -84,11 +85,28 @@ impl Store {
     }
 
     pub async fn list_users(&self, page: i64, per_page: i64) -> AppResult<(Vec<User>, i64)> {
+        let users = self.search_users(None, page, per_page).await?;
+        Ok((users.items, users.total))
+    }
+
+    /// Users whose username or display name holds `q`.
+    pub async fn search_users(
+        &self,
+        q: Option<String>,
+        page: i64,
+        per_page: i64,
+    ) -> AppResult<Page<User>> {
+        let words = q.map(|w| w.trim().to_owned()).filter(|w| !w.is_empty());
         self.read(move |c| {
-            let users = paging::page(c, USER_COLUMNS, "users", "id", &[], (page, per_page), |r| {
-                row_to_user(r).map(|(u, _)| u)
-            })?;
-            Ok((users.items, users.total))
+            paging::page(
+                c,
+                USER_COLUMNS,
+                "users WHERE (?1 IS NULL OR instr(username, ?1) > 0 OR instr(display_name, ?1) > 0)",
+                "id",
+                &[words.clone().into()],
+                (page, per_page),
+                |r| row_to_user(r).map(|(u, _)| u),
+            )
         })
         .await
     }

@@ -157,13 +157,25 @@ impl Store {
 
     /// Daemons with their readers, oldest first.
     pub async fn list_daemons(&self, page: i64, per_page: i64) -> AppResult<Page<Daemon>> {
+        self.search_daemons(None, page, per_page).await
+    }
+
+    /// Daemons whose id, or one of whose readers' names, holds `q`.
+    pub async fn search_daemons(
+        &self,
+        q: Option<String>,
+        page: i64,
+        per_page: i64,
+    ) -> AppResult<Page<Daemon>> {
+        let words = q.map(|w| w.trim().to_owned()).filter(|w| !w.is_empty());
         self.read(move |c| {
             let mut daemons = paging::page(
                 c,
                 "id, daemon_id, created_at, revoked_at, expires_at",
-                "daemons",
+                "daemons d WHERE (?1 IS NULL OR instr(d.daemon_id, ?1) > 0
+                    OR EXISTS (SELECT 1 FROM readers r WHERE r.daemon = d.id AND instr(r.name, ?1) > 0))",
                 "id",
-                &[],
+                &[words.clone().into()],
                 (page, per_page),
                 row_to_daemon,
             )?;

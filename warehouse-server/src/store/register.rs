@@ -91,13 +91,24 @@ impl Store {
     }
 
     pub async fn list_units(&self, page: i64, per_page: i64) -> AppResult<Page<Unit>> {
+        self.search_units(None, page, per_page).await
+    }
+
+    /// Units whose name holds `q`.
+    pub async fn search_units(
+        &self,
+        q: Option<String>,
+        page: i64,
+        per_page: i64,
+    ) -> AppResult<Page<Unit>> {
+        let words = q.map(|w| w.trim().to_owned()).filter(|w| !w.is_empty());
         self.read(move |c| {
             paging::page(
                 c,
                 "id, name, parent_id, level, created_at",
-                "units",
+                "units WHERE (?1 IS NULL OR instr(name, ?1) > 0)",
                 "id",
-                &[],
+                &[words.clone().into()],
                 (page, per_page),
                 row_to_unit,
             )

@@ -498,13 +498,27 @@ impl Store {
     }
 
     pub async fn list_stocktakes(&self, page: i64, per_page: i64) -> AppResult<Page<StockTake>> {
+        self.search_stocktakes(None, page, per_page).await
+    }
+
+    /// Stock-takes whose warehouse or location name, or opener, holds `q`.
+    pub async fn search_stocktakes(
+        &self,
+        q: Option<String>,
+        page: i64,
+        per_page: i64,
+    ) -> AppResult<Page<StockTake>> {
+        let words = q.map(|w| w.trim().to_owned()).filter(|w| !w.is_empty());
         self.read(move |c| {
             let ids = paging::page(
                 c,
-                "id",
-                "stocktakes",
-                "id DESC",
-                &[],
+                "s.id",
+                "stocktakes s JOIN warehouses w ON w.id = s.warehouse_id
+                 LEFT JOIN locations l ON l.id = s.location_id
+                 WHERE (?1 IS NULL OR instr(w.name, ?1) > 0 OR instr(COALESCE(l.name, ''), ?1) > 0
+                        OR instr(s.opened_by, ?1) > 0)",
+                "s.id DESC",
+                &[words.clone().into()],
                 (page, per_page),
                 |r| r.get::<_, i64>(0),
             )?;
@@ -646,12 +660,28 @@ impl Store {
         page: i64,
         per_page: i64,
     ) -> AppResult<Page<Alarm>> {
+        self.search_alarms(status, None, page, per_page).await
+    }
+
+    /// Alarms whose asset number, asset name or EPC (hex) holds `q`.
+    pub async fn search_alarms(
+        &self,
+        status: Option<String>,
+        q: Option<String>,
+        page: i64,
+        per_page: i64,
+    ) -> AppResult<Page<Alarm>> {
+        let words = q.map(|w| w.trim().to_owned()).filter(|w| !w.is_empty());
         self.read(move |c| {
-            let filter = if status.is_some() {
+            let status_filter = if status.is_some() {
                 "WHERE g.status = ?1"
             } else {
                 "WHERE ?1 IS NULL"
             };
+            let filter = format!(
+                "{status_filter} AND (?2 IS NULL OR instr(a.asset_number, ?2) > 0
+                    OR instr(a.name, ?2) > 0 OR instr(hex(g.epc), upper(?2)) > 0)"
+            );
             paging::page(
                 c,
                 "g.id, g.asset_id, a.asset_number, a.name, g.reader_id, g.epc, g.status,
@@ -659,7 +689,7 @@ impl Store {
                  g.comment",
                 &format!("gate_alarms g JOIN assets a ON a.id = g.asset_id {filter}"),
                 "g.id DESC",
-                &[status.into()],
+                &[status.into(), words.into()],
                 (page, per_page),
                 |r| {
                     let epc: Vec<u8> = r.get(5)?;

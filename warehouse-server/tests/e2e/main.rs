@@ -13,6 +13,7 @@ mod health;
 mod ingest;
 mod log_and_backup;
 mod register;
+mod reports_lists;
 mod run_script;
 mod security_auth;
 mod security_chain;

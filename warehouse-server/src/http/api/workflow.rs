@@ -286,6 +286,7 @@ async fn virtual_warehouse(
             .store
             .virtual_warehouse(
                 q.category_id,
+                None,
                 Paging {
                     page: q.page,
                     per_page: q.per_page,

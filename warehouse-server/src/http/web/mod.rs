@@ -198,6 +198,11 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
 
 /// The page frame: header, navigation, content.
 pub fn layout(w: &Web, title: &str, body: Markup) -> Response {
+    let flash = w
+        .cookies
+        .get(FLASH_COOKIE)
+        .map(String::as_str)
+        .and_then(Done::parse);
     let doc = html! {
         (DOCTYPE)
         html lang=(w.lang.code()) {
@@ -219,18 +224,27 @@ pub fn layout(w: &Web, title: &str, body: Markup) -> Response {
                     a.who href="/account/password" title=(w.t("change_password")) { (w.username) " · " (w.tv(w.role.as_str())) }
                     a.lang href=(if w.lang == Lang::Zh { "/lang/en" } else { "/lang/zh" }) { (w.t("language")) }
                     form.inline method="post" action="/logout" {
-                        (csrf_field(&w))
+                        (csrf_field(w))
                         button.link type="submit" { (w.t("logout")) }
                     }
                 }
                 main {
                     h1 { (title) }
+                    @if let Some(done) = &flash {
+                        p.flash role="status" data-test="flash" { (done.text(w.lang)) }
+                    }
                     (body)
                 }
             }
         }
     };
-    Html(doc.into_string()).into_response()
+    let resp = Html(doc.into_string()).into_response();
+    if w.cookies.contains_key(FLASH_COOKIE) {
+        // Shown once: the next page no longer has it.
+        set_cookie(resp, &format!("{FLASH_COOKIE}=; Path=/; Max-Age=0"))
+    } else {
+        resp
+    }
 }
 
 /// A page for an error the person can act on (403, 404, 409…).
@@ -273,6 +287,181 @@ pub fn form_error(lang: Lang, err: Option<&AppError>, fields: &[&str]) -> Markup
 
 pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
+}
+
+/// The short-lived cookie carrying what the last action did to the next page.
+const FLASH_COOKIE: &str = "flash";
+
+/// What an action did, said once on the page it redirects to
+/// ("已提交申请，编号 12", "已批准", "已出库 3 件"). Carried in a
+/// short-lived cookie (not the URL, so a reload or a shared link does not
+/// say it again); the layout shows it and clears it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    /// A request filed, with its number.
+    Filed(i64),
+    Approved,
+    Rejected,
+    Withdrawn,
+    Received,
+    /// Any other step of a request.
+    Step,
+    CheckedOut(i64),
+    Returned(i64),
+    Saved,
+    Uploaded,
+    Listed,
+    AlarmHandled,
+    StocktakeOpened,
+    Resolved,
+    StocktakeClosed,
+}
+
+impl Done {
+    /// The confirmation of a request step, by the step's form action.
+    pub fn step(action: &str) -> Done {
+        match action {
+            "approve" => Done::Approved,
+            "reject" => Done::Rejected,
+            "withdraw" => Done::Withdrawn,
+            "confirm_receipt" => Done::Received,
+            _ => Done::Step,
+        }
+    }
+
+    fn key_and_count(self) -> (&'static str, Option<i64>) {
+        match self {
+            Done::Filed(n) => ("filed", Some(n)),
+            Done::Approved => ("approved", None),
+            Done::Rejected => ("rejected", None),
+            Done::Withdrawn => ("withdrawn", None),
+            Done::Received => ("received", None),
+            Done::Step => ("step", None),
+            Done::CheckedOut(n) => ("checked_out", Some(n)),
+            Done::Returned(n) => ("returned", Some(n)),
+            Done::Saved => ("saved", None),
+            Done::Uploaded => ("uploaded", None),
+            Done::Listed => ("listed", None),
+            Done::AlarmHandled => ("alarm", None),
+            Done::StocktakeOpened => ("stocktake_opened", None),
+            Done::Resolved => ("resolved", None),
+            Done::StocktakeClosed => ("stocktake_closed", None),
+        }
+    }
+
+    /// The cookie value: `key` or `key.N`.
+    fn cookie_value(self) -> String {
+        match self.key_and_count() {
+            (k, Some(n)) => format!("{k}.{n}"),
+            (k, None) => k.to_owned(),
+        }
+    }
+
+    /// Reads a cookie value back; anything else (a forged or stale value)
+    /// shows nothing.
+    fn parse(v: &str) -> Option<Done> {
+        let (key, n) = match v.split_once('.') {
+            Some((k, n)) => (k, Some(n.parse::<i64>().ok()?)),
+            None => (v, None),
+        };
+        let done = match (key, n) {
+            ("filed", Some(n)) => Done::Filed(n),
+            ("checked_out", Some(n)) => Done::CheckedOut(n),
+            ("returned", Some(n)) => Done::Returned(n),
+            (_, Some(_)) => return None,
+            ("approved", None) => Done::Approved,
+            ("rejected", None) => Done::Rejected,
+            ("withdrawn", None) => Done::Withdrawn,
+            ("received", None) => Done::Received,
+            ("step", None) => Done::Step,
+            ("saved", None) => Done::Saved,
+            ("uploaded", None) => Done::Uploaded,
+            ("listed", None) => Done::Listed,
+            ("alarm", None) => Done::AlarmHandled,
+            ("stocktake_opened", None) => Done::StocktakeOpened,
+            ("resolved", None) => Done::Resolved,
+            ("stocktake_closed", None) => Done::StocktakeClosed,
+            _ => return None,
+        };
+        Some(done)
+    }
+
+    /// The sentence in `lang`.
+    pub fn text(self, lang: Lang) -> String {
+        let (key, n) = self.key_and_count();
+        let word = t(lang, &format!("done_{key}"));
+        match n {
+            Some(n) => word.replace("{n}", &n.to_string()),
+            None => word.to_owned(),
+        }
+    }
+}
+
+/// Redirects (303) after an action and says on the next page what it did.
+pub fn see_other_with(to: &str, done: Done) -> Response {
+    set_cookie(
+        see_other(to),
+        &format!(
+            "{FLASH_COOKIE}={}; Path=/; Max-Age=60; SameSite=Lax; HttpOnly",
+            done.cookie_value()
+        ),
+    )
+}
+
+/// The pager under every list: how many match, previous/next and page
+/// numbers around this one. `link(p)` is the list's URL for page `p`,
+/// keeping its search and filters.
+pub fn pager<T>(w: &Web, page: &crate::paging::Page<T>, link: impl Fn(i64) -> String) -> Markup {
+    let pages = ((page.total + page.per_page - 1) / page.per_page.max(1)).max(1);
+    let here = page.page;
+    // First, last, and two either side of this page; gaps shown as "…".
+    let mut shown: Vec<i64> = vec![1, pages];
+    shown.extend((here - 2)..=(here + 2));
+    shown.retain(|p| (1..=pages).contains(p));
+    shown.sort_unstable();
+    shown.dedup();
+    html! {
+        nav.pager aria-label=(w.t("pager_total").replace("{n}", &page.total.to_string())) data-test="pager" {
+            span.count data-test="pager-total" { (w.t("pager_total").replace("{n}", &page.total.to_string())) }
+            @if here > 1 { a href=(link(here - 1)) rel="prev" { (w.t("prev")) } }
+            @for (i, p) in shown.iter().enumerate() {
+                @if i > 0 && shown[i - 1] + 1 < *p { span.gap { "…" } }
+                @if *p == here { strong aria-current="page" { (p) } } @else { a href=(link(*p)) { (p) } }
+            }
+            @if here < pages { a href=(link(here + 1)) rel="next" { (w.t("next")) } }
+        }
+    }
+}
+
+/// A list's URL: `path` with the non-empty `params` and `page`.
+pub fn list_url(path: &str, params: &[(&str, Option<&str>)], page: i64) -> String {
+    let mut qs: Vec<String> = params
+        .iter()
+        .filter_map(|(k, v)| {
+            v.filter(|v| !v.trim().is_empty())
+                .map(|v| format!("{k}={}", percent_encode(v)))
+        })
+        .collect();
+    qs.push(format!("page={page}"));
+    format!("{path}?{}", qs.join("&"))
+}
+
+/// The search box on top of a list: `q`, with the list's other filters
+/// kept as hidden fields.
+pub fn search_box(
+    w: &Web,
+    path: &str,
+    q: Option<&str>,
+    placeholder: &str,
+    keep: &[(&str, Option<&str>)],
+) -> Markup {
+    html! {
+        form.filters role="search" method="get" action=(path) {
+            @for (k, v) in keep { @if let Some(v) = v.filter(|v| !v.is_empty()) { input type="hidden" name=(k) value=(v); } }
+            input type="search" name="q" value=(q.unwrap_or_default()) placeholder=(placeholder) aria-label=(w.t("list_search"));
+            button type="submit" { (w.t("list_search")) }
+        }
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -430,20 +619,38 @@ pub fn yuan(fen: i64) -> String {
 }
 
 /// A horizontal bar chart as inline SVG (no script needed).
+/// The label column is as wide as the longest label and the figures have
+/// room after the longest bar, so nothing is cut off.
 pub fn bar_chart(rows: &[(String, i64)], unit: &str) -> Markup {
+    // Width at the chart's 12px font: a CJK character is a full em, others
+    // about 0.6 em.
+    let width = |s: &str| -> i64 {
+        s.chars()
+            .map(|c| if c.len_utf8() > 1 { 12 } else { 7 })
+            .sum()
+    };
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
     let h = 24 * rows.len().max(1) + 4;
+    let label_w = rows.iter().map(|r| width(&r.0)).max().unwrap_or(0) + 8;
+    let figure_w = rows
+        .iter()
+        .map(|r| width(&format!("{}{unit}", r.1)))
+        .max()
+        .unwrap_or(0)
+        + 12;
+    let bars_w = 220;
+    let total_w = label_w + bars_w + figure_w;
     html! {
         @if rows.is_empty() {
             p.empty { "—" }
         } @else {
-            svg.chart viewBox=(format!("0 0 400 {h}")) role="img" {
+            svg.chart viewBox=(format!("0 0 {total_w} {h}")) role="img" {
                 @for (i, (label, v)) in rows.iter().enumerate() {
                     @let y = 4 + i * 24;
-                    @let wdt = 1 + (*v as f64 / max as f64 * 220.0) as i64;
+                    @let wdt = 1 + ((*v).max(0) as f64 / max as f64 * bars_w as f64) as i64;
                     text x="0" y=(y + 14) { (label) }
-                    rect x="120" y=(y) width=(wdt) height="16" rx="2" {}
-                    text x=(126 + wdt) y=(y + 13) { (v) (unit) }
+                    rect x=(label_w) y=(y) width=(wdt) height="16" rx="2" {}
+                    text x=(label_w + 6 + wdt) y=(y + 13) { (v) (unit) }
                 }
             }
         }
@@ -453,6 +660,50 @@ pub fn bar_chart(rows: &[(String, i64)], unit: &str) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_confirmation_reads_back_and_has_both_languages() {
+        let all = [
+            Done::Filed(12),
+            Done::Approved,
+            Done::Rejected,
+            Done::Withdrawn,
+            Done::Received,
+            Done::Step,
+            Done::CheckedOut(3),
+            Done::Returned(2),
+            Done::Saved,
+            Done::Uploaded,
+            Done::Listed,
+            Done::AlarmHandled,
+            Done::StocktakeOpened,
+            Done::Resolved,
+            Done::StocktakeClosed,
+        ];
+        for d in all {
+            assert_eq!(Done::parse(&d.cookie_value()), Some(d), "{d:?}");
+            for lang in [Lang::Zh, Lang::En] {
+                let text = d.text(lang);
+                assert!(!text.contains('?') && !text.contains('{'), "{d:?}: {text}");
+            }
+            assert!(
+                !d.text(Lang::Zh).chars().any(|c| c.is_ascii_alphabetic()),
+                "{d:?} has English in Chinese"
+            );
+        }
+        assert_eq!(Done::Filed(12).text(Lang::Zh), "已提交申请，编号 12");
+        assert_eq!(Done::CheckedOut(3).text(Lang::Zh), "已出库 3 件");
+        for forged in [
+            "",
+            "filed",
+            "approved.3",
+            "filed.x",
+            "<script>",
+            "checked_out.1.2",
+        ] {
+            assert_eq!(Done::parse(forged), None, "{forged:?}");
+        }
+    }
 
     #[test]
     fn next_stays_on_this_site() {

@@ -82,11 +82,14 @@ impl Store {
     pub async fn virtual_warehouse(
         &self,
         category_id: Option<i64>,
+        q: Option<String>,
         paging: Paging,
     ) -> AppResult<Page<Listing>> {
         let (page, per_page) = paging.resolve()?;
         self.read(move |c| {
             let cat = category_id.unwrap_or(-1);
+            // Words in the asset number, the asset's name or the unit's name.
+            let words = q.map(|w| w.trim().to_owned()).filter(|w| !w.is_empty());
             // The count joins units too; a listing's unit always exists.
             crate::store::paging::page(
                 c,
@@ -95,9 +98,11 @@ impl Store {
                  EXISTS (SELECT 1 FROM request_items i WHERE i.asset_id = a.id AND i.active = 1),
                  EXISTS (SELECT 1 FROM asset_photos p WHERE p.asset_id = a.id)",
                 "idle_listings l JOIN assets a ON a.id = l.asset_id JOIN units u ON u.id = l.unit_id
-                 WHERE (?1 = -1 OR a.category_id = ?1)",
+                 WHERE (?1 = -1 OR a.category_id = ?1)
+                   AND (?2 IS NULL OR instr(a.asset_number, ?2) > 0 OR instr(a.name, ?2) > 0
+                        OR instr(u.name, ?2) > 0)",
                 "l.listed_at DESC, a.id",
-                &[cat.into()],
+                &[cat.into(), words.into()],
                 (page, per_page),
                 |r| {
                     let cond: String = r.get(5)?;

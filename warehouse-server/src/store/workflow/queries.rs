@@ -119,6 +119,8 @@ pub struct RequestQuery {
     pub overdue: Option<bool>,
     /// Only requests waiting on the caller's role (the inbox).
     pub mine: Option<bool>,
+    /// Words in the reason or the applicant's name, or the request number.
+    pub q: Option<String>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
 }
@@ -173,6 +175,15 @@ pub(super) fn list_requests(
             "stage = 'on_loan' AND loan_due < ?",
             shanghai_today().into(),
         );
+    }
+    if let Some(words) = q.q.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
+        let number = words.trim_start_matches('#').parse::<i64>().unwrap_or(-1);
+        args.push(number.into());
+        args.push(words.to_owned().into());
+        let (n, w) = (args.len() - 1, args.len());
+        filter.push(format!(
+            "(id = ?{n} OR instr(COALESCE(reason, ''), ?{w}) > 0 OR instr(applicant, ?{w}) > 0)"
+        ));
     }
     // Unit staff see their own unit's requests (and transfers asking them).
     if authorize(actor, Action::ViewRequests, Scope::Global).is_err() {

@@ -2,15 +2,66 @@
 
 use super::*;
 
-pub(super) async fn admin(State(st): State<AppState>, w: Web) -> Response {
+/// The admin page's one search (over users, units and daemons) and each
+/// list's page.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct AdminFilter {
+    q: Option<String>,
+    users_page: Option<i64>,
+    units_page: Option<i64>,
+    daemons_page: Option<i64>,
+}
+
+const ADMIN_PER_PAGE: i64 = 20;
+
+pub(super) async fn admin(
+    State(st): State<AppState>,
+    w: Web,
+    Query(f): Query<AdminFilter>,
+) -> Response {
     tryp!(
         w,
         authorize(&w.ctx.actor, Action::ManageRegister, Scope::Global)
     );
+    // Every unit for the new-user form; the list shows one page of the search.
     let units = tryp!(w, st.store.list_units(1, 500).await).items;
+    let unit_page = tryp!(
+        w,
+        st.store
+            .search_units(f.q.clone(), f.units_page.unwrap_or(1), ADMIN_PER_PAGE)
+            .await
+    );
     let cats = tryp!(w, st.store.list_categories(1, 500).await).items;
-    let daemons = tryp!(w, st.store.list_daemons(1, 500).await).items;
-    let (users, _) = tryp!(w, st.store.list_users(1, 500).await);
+    let daemon_page = tryp!(
+        w,
+        st.store
+            .search_daemons(f.q.clone(), f.daemons_page.unwrap_or(1), ADMIN_PER_PAGE)
+            .await
+    );
+    let user_page = tryp!(
+        w,
+        st.store
+            .search_users(f.q.clone(), f.users_page.unwrap_or(1), ADMIN_PER_PAGE)
+            .await
+    );
+    // A list's link keeps the search and the other lists' pages.
+    let link = |which: &str, p: i64| {
+        let pages = [
+            ("users_page", f.users_page),
+            ("units_page", f.units_page),
+            ("daemons_page", f.daemons_page),
+        ];
+        let mut qs: Vec<String> = pages
+            .iter()
+            .filter(|(k, _)| *k != which)
+            .filter_map(|(k, v)| v.map(|v| format!("{k}={v}")))
+            .collect();
+        if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
+            qs.insert(0, format!("q={}", percent_encode(q)));
+        }
+        qs.push(format!("{which}={p}"));
+        format!("/admin?{}", qs.join("&"))
+    };
     let token = w.cookies.get("new_reader_token").cloned();
     let warehouses = tryp!(w, st.store.list_warehouses(1, 100).await).items;
     let mut locations = Vec::new();
@@ -34,6 +85,7 @@ pub(super) async fn admin(State(st): State<AppState>, w: Web) -> Response {
             p { "GS1 company prefix: " code { (prefix) } " " small.hint { (w.t("prefix_fixed")) } }
             button type="submit" { (w.t("save")) }
         }
+        (search_box(&w, "/admin", f.q.as_deref(), w.t("search_admin"), &[]))
         section.grid {
             div {
                 h2 { (w.t("warehouses")) }
@@ -56,7 +108,8 @@ pub(super) async fn admin(State(st): State<AppState>, w: Web) -> Response {
             }
             div {
                 h2 { (w.t("units")) }
-                ul { @for u in &units { li { (u.id) " " (u.name) " · " (w.tv(u.level.as_str())) } } }
+                ul data-test="units" { @for u in &unit_page.items { li { (u.id) " " (u.name) " · " (w.tv(u.level.as_str())) } } }
+                (pager(&w, &unit_page, |p| link("units_page", p)))
                 form.stack method="post" action="/admin/units" {
                     (csrf_field(&w))
                     label { (w.t("name")) input name="name" required; }
@@ -65,7 +118,7 @@ pub(super) async fn admin(State(st): State<AppState>, w: Web) -> Response {
             }
             div {
                 h2 { (w.t("users")) }
-                ul { @for u in &users { li {
+                ul data-test="users" { @for u in &user_page.items { li {
                     (u.username) " · " (w.tv(u.role.as_str()))
                     @if !u.active { " · " span.badge { (w.t("inactive")) } }
                     form.inline method="post" action=(format!("/admin/users/{}/active", u.id)) data-confirm=(w.t("confirm_delete")) {
@@ -79,6 +132,7 @@ pub(super) async fn admin(State(st): State<AppState>, w: Web) -> Response {
                         button.link type="submit" { (w.t("reset_password")) }
                     }
                 } } }
+                (pager(&w, &user_page, |p| link("users_page", p)))
                 form.stack method="post" action="/admin/users" {
                     (csrf_field(&w))
                     label { (w.t("username")) input name="username" required; }
@@ -101,14 +155,15 @@ pub(super) async fn admin(State(st): State<AppState>, w: Web) -> Response {
             div {
                 h2 { (w.t("daemons")) }
                 ul data-test="daemons" {
-                    @for d in &daemons {
+                    @for d in &daemon_page.items {
                         li {
                             strong { (d.daemon_id) }
                             @if d.revoked_at.is_some() { " · " (w.t("revoked")) }
-                            ul { @for r in &d.readers { li { (r.name) " · " (r.role.as_str()) } } }
+                            ul { @for r in &d.readers { li { (r.name) " · " (w.tv(r.role.as_str())) } } }
                         }
                     }
                 }
+                (pager(&w, &daemon_page, |p| link("daemons_page", p)))
                 form.stack method="post" action="/admin/daemons" {
                     (csrf_field(&w))
                     label { (w.t("daemon_id")) input name="daemon_id" required; }
@@ -148,7 +203,7 @@ pub(super) async fn admin_post<T: serde::de::DeserializeOwned>(
 pub(super) async fn admin_unit(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
     let u: crate::register::NewUnit = tryp!(w, admin_post(&w, &body).await);
     tryp!(w, st.store.create_unit(u).await);
-    see_other("/admin")
+    see_other_with("/admin", Done::Saved)
 }
 
 pub(super) async fn admin_user(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
@@ -165,7 +220,7 @@ pub(super) async fn admin_user(State(st): State<AppState>, w: Web, body: Bytes) 
             .create_user(u.username, display, hash, u.role, u.unit_id)
             .await
     );
-    see_other("/admin")
+    see_other_with("/admin", Done::Saved)
 }
 
 #[derive(serde::Deserialize)]
@@ -203,7 +258,7 @@ pub(super) async fn admin_user_change(
         }
         _ => return fail(&w, Reason::NoRoute.into()),
     }
-    see_other("/admin")
+    see_other_with("/admin", Done::Saved)
 }
 
 pub(super) fn own_password_form(w: &Web, err: Option<&AppError>, done: bool) -> Response {
@@ -212,7 +267,7 @@ pub(super) fn own_password_form(w: &Web, err: Option<&AppError>, done: bool) -> 
         @if done { p.notice { (w.t("password_changed")) } }
         (form_error(w.lang, err, &fields))
         form.stack method="post" action="/account/password" {
-            (csrf_field(&w))
+            (csrf_field(w))
             label { (w.t("old_password")) input name="old_password" type="password" autocomplete="current-password" required; (field_error(w.lang, err, "old_password")) }
             label { (w.t("new_password")) input name="new_password" type="password" autocomplete="new-password" required; (field_error(w.lang, err, "password")) }
             button type="submit" { (w.t("change_password")) }
@@ -255,7 +310,7 @@ pub(super) async fn own_password_submit(
 pub(super) async fn admin_category(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
     let c: crate::register::NewCategory = tryp!(w, admin_post(&w, &body).await);
     tryp!(w, st.store.create_category(c).await);
-    see_other("/admin")
+    see_other_with("/admin", Done::Saved)
 }
 
 /// Registers a daemon from the form: its id and one reader a line, in the
@@ -286,7 +341,7 @@ pub(super) async fn admin_daemon(State(st): State<AppState>, w: Web, body: Bytes
             .await
     );
     set_cookie(
-        see_other("/admin"),
+        see_other_with("/admin", Done::Saved),
         &format!(
             "new_reader_token={}; HttpOnly; SameSite=Strict; Path=/admin; Max-Age=60",
             created.token
@@ -297,7 +352,7 @@ pub(super) async fn admin_daemon(State(st): State<AppState>, w: Web, body: Bytes
 pub(super) async fn admin_warehouse(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
     let n: crate::register::NewWarehouse = tryp!(w, admin_post(&w, &body).await);
     tryp!(w, st.store.create_warehouse(n).await);
-    see_other("/admin")
+    see_other_with("/admin", Done::Saved)
 }
 
 pub(super) async fn admin_location(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
@@ -307,7 +362,7 @@ pub(super) async fn admin_location(State(st): State<AppState>, w: Web, body: Byt
     let body = Bytes::from(serde_urlencoded::to_string(&f).unwrap_or_default());
     let n: crate::register::NewLocation = tryp!(w, admin_post(&w, &body).await);
     tryp!(w, st.store.create_location(warehouse, n).await);
-    see_other("/admin")
+    see_other_with("/admin", Done::Saved)
 }
 
 pub(super) async fn admin_settings(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
@@ -328,5 +383,5 @@ pub(super) async fn admin_settings(State(st): State<AppState>, w: Web, body: Byt
         w,
         st.store.set_settings(vec![("org.name".into(), name)]).await
     );
-    see_other("/admin")
+    see_other_with("/admin", Done::Saved)
 }

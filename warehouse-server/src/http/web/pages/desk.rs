@@ -218,12 +218,20 @@ pub(super) async fn desk_check_out(
         accept_shortfall: f.contains_key("accept_shortfall"),
         comment: None,
     };
+    let out_count =
+        |o: &crate::workflow::StepOutcome| o.scan.as_ref().map_or(0, |s| s.matched.len() as i64);
     match st.store.take_step(w.ctx.clone(), id, step).await {
-        Ok(out) if out.request.stage == Stage::Checkout => see_other(&format!(
-            "/requests/{id}/desk?reader={reader}&since={}",
-            crate::time::now_ms()
-        )),
-        Ok(_) => see_other(&format!("/requests/{id}")),
+        Ok(out) if out.request.stage == Stage::Checkout => see_other_with(
+            &format!(
+                "/requests/{id}/desk?reader={reader}&since={}",
+                crate::time::now_ms()
+            ),
+            Done::CheckedOut(out_count(&out)),
+        ),
+        Ok(out) => see_other_with(
+            &format!("/requests/{id}"),
+            Done::CheckedOut(out_count(&out)),
+        ),
         Err(e) => fail(&w, e),
     }
 }
@@ -264,5 +272,8 @@ pub(super) async fn desk_return(
             .map_err(|e| not_understood("items", e))
     );
     tryp!(w, st.store.take_step(w.ctx.clone(), id, step).await);
-    see_other(&format!("/requests/{id}"))
+    see_other_with(
+        &format!("/requests/{id}"),
+        Done::Returned(items.len() as i64),
+    )
 }

@@ -67,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         .route("/alarms", get(alarms))
         .route("/alarms/{id}/ack", post(alarm_ack))
         .route("/reports", get(reports))
+        .route("/reports/export", get(report_export))
         .route("/admin", get(admin))
         .route("/admin/units", post(admin_unit))
         .route("/admin/users", post(admin_user))

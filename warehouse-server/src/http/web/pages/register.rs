@@ -84,7 +84,6 @@ pub(super) async fn assets(
         .filter(|v: &Vec<String>| !v.is_empty())
         .unwrap_or_else(|| DEFAULT_COLUMNS.iter().map(|s| (*s).to_owned()).collect());
     let show = |c: &str| chosen.iter().any(|x| x == c);
-    let pages = (page.total + page.per_page - 1) / page.per_page.max(1);
     let link = |p: i64| {
         let mut qs = vec![format!("page={p}")];
         if let Some(q) = &f.q {
@@ -168,11 +167,7 @@ pub(super) async fn assets(
                     }
                 }
             } }
-            nav.pager {
-                @if page.page > 1 { a href=(link(page.page - 1)) { (w.t("prev")) } }
-                span { (page.page) " / " (pages.max(1)) }
-                @if page.page < pages { a href=(link(page.page + 1)) { (w.t("next")) } }
-            }
+            (pager(&w, &page, link))
         }
     };
     let resp = layout(&w, w.t("register"), body);
@@ -265,10 +260,20 @@ pub(super) async fn asset_list_idle(
             .list_idle(w.ctx.clone(), id, text(&f, "notes"))
             .await
     );
-    see_other(&format!("/assets/{id}"))
+    see_other_with(&format!("/assets/{id}"), Done::Uploaded)
 }
 
-pub(super) async fn virtual_warehouse(State(st): State<AppState>, w: Web) -> Response {
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct ListingFilter {
+    q: Option<String>,
+    page: Option<i64>,
+}
+
+pub(super) async fn virtual_warehouse(
+    State(st): State<AppState>,
+    w: Web,
+    Query(f): Query<ListingFilter>,
+) -> Response {
     tryp!(
         w,
         authorize(&w.ctx.actor, Action::BrowseVirtualWarehouse, Scope::Global)
@@ -278,33 +283,42 @@ pub(super) async fn virtual_warehouse(State(st): State<AppState>, w: Web) -> Res
         st.store
             .virtual_warehouse(
                 None,
+                f.q.clone(),
                 Paging {
-                    page: Some(1),
-                    per_page: Some(200)
+                    page: f.page,
+                    per_page: Some(50)
                 }
             )
             .await
     );
     let body = html! {
+        (search_box(&w, "/virtual-warehouse", f.q.as_deref(), w.t("search_listings"), &[]))
         @if page.items.is_empty() { p.empty { (w.t("empty")) } } @else {
-            table { tbody {
-                @for l in &page.items {
-                    tr {
-                        td { @if l.has_photo { img.thumb src=(format!("/assets/{}/photo", l.asset_id)) alt=(l.name); } }
-                        td { (l.asset_number) } td { (l.name) } td { (l.unit_name) }
-                        td { (w.tv(l.condition.as_str())) } td { (l.notes.clone().unwrap_or_default()) }
-                        td { @if w.role == Role::UnitStaff && w.unit_id != Some(l.unit_id) && !l.requested {
-                            form method="post" action="/requests/new/transfer" {
-                                (csrf_field(&w))
-                                input type="hidden" name="asset_ids" value=(l.asset_id);
-                                input type="hidden" name="reason" value="虚拟仓调剂";
-                                button type="submit" { (w.t("ask_for_it")) }
-                            }
-                        } }
+            div.scroll { table data-test="listings" {
+                thead { tr {
+                    th {} th { (w.t("asset_number")) } th { (w.t("name")) } th { (w.t("unit")) }
+                    th { (w.t("condition")) } th { (w.t("value")) } th { (w.t("notes")) } th {}
+                } }
+                tbody {
+                    @for l in &page.items {
+                        tr {
+                            td { @if l.has_photo { img.thumb src=(format!("/assets/{}/photo", l.asset_id)) alt=(l.name); } }
+                            td { a href=(format!("/assets/{}", l.asset_id)) data-test="listing-link" { (l.asset_number) } }
+                            td { a href=(format!("/assets/{}", l.asset_id)) { (l.name) } }
+                            td { (l.unit_name) }
+                            td { (w.tv(l.condition.as_str())) } td.num { (yuan(l.original_value_fen)) }
+                            td { (l.notes.clone().unwrap_or_default()) }
+                            td { @if w.role == Role::UnitStaff && w.unit_id != Some(l.unit_id) {
+                                @if l.requested { span.badge { (w.t("asked_for")) } } @else {
+                                    a.button href=(format!("/requests/new/transfer?id={}", l.asset_id)) data-test="ask-for-it" { (w.t("ask_for_it")) }
+                                }
+                            } }
+                        }
                     }
                 }
             } }
         }
+        (pager(&w, &page, |p| list_url("/virtual-warehouse", &[("q", f.q.as_deref())], p)))
     };
     layout(&w, w.t("virtual_warehouse"), body)
 }
@@ -377,5 +391,5 @@ pub(super) async fn asset_photo_upload(
         w,
         st.store.add_asset_photo(w.ctx.clone(), id, ct, data).await
     );
-    see_other(&format!("/assets/{id}"))
+    see_other_with(&format!("/assets/{id}"), Done::Uploaded)
 }

@@ -6,6 +6,7 @@ use super::*;
 pub(super) struct RequestFilter {
     kind: Option<String>,
     stage: Option<String>,
+    q: Option<String>,
     page: Option<i64>,
 }
 
@@ -22,6 +23,7 @@ pub(super) async fn requests(
                 RequestQuery {
                     kind: f.kind.clone().filter(|s| !s.is_empty()),
                     stage: f.stage.clone().filter(|s| !s.is_empty()),
+                    q: f.q.clone().filter(|s| !s.trim().is_empty()),
                     page: f.page,
                     per_page: Some(50),
                     ..RequestQuery::default()
@@ -47,7 +49,8 @@ pub(super) async fn requests(
                 @for k in kinds { a.button href=(format!("/requests/new/{}", k.as_str())) { (w.tv(k.as_str())) } " " }
             }
         }
-        form.filters method="get" action="/requests" {
+        form.filters role="search" method="get" action="/requests" {
+            input type="search" name="q" value=(f.q.clone().unwrap_or_default()) placeholder=(w.t("search_requests")) aria-label=(w.t("list_search"));
             select name="kind" {
                 option value="" { (w.t("kind")) ": " (w.t("all")) }
                 @for k in RequestKind::ALL { option value=(k.as_str()) selected[f.kind.as_deref() == Some(k.as_str())] { (w.tv(k.as_str())) } }
@@ -57,9 +60,10 @@ pub(super) async fn requests(
                 @for s in Stage::ALL { option value=(s.as_str()) selected[f.stage.as_deref() == Some(s.as_str())] { (stage_word(&w, *s)) } }
             }
             button type="submit" { (w.t("search")) }
+            a href="/requests" { (w.t("reset")) }
         }
-        p.summary { (w.t("total")) " " (page.total) }
         (request_table(&w, &page.items))
+        (pager(&w, &page, |p| list_url("/requests", &[("q", f.q.as_deref()), ("kind", f.kind.as_deref()), ("stage", f.stage.as_deref())], p)))
     };
     layout(&w, w.t("requests"), body)
 }
@@ -102,7 +106,7 @@ pub(super) async fn render_new_request(
     let body = html! {
         (form_error(w.lang, err, &["category_id", "quantity", "asset_ids", "budget_fen", "reason", "needed_by", "loan_start", "loan_due", "disposal_method", "loss"]))
         form.stack method="post" action=(format!("/requests/new/{}", kind.as_str())) novalidate {
-            (csrf_field(&w))
+            (csrf_field(w))
             @for f in fields {
                 @let api_field = if *f == "budget" { "budget_fen" } else { f };
                 label {
@@ -224,7 +228,7 @@ pub(super) async fn new_request_submit(
         Err(e) => Err(e),
     };
     match result {
-        Ok(r) => see_other(&format!("/requests/{}", r.id)),
+        Ok(r) => see_other_with(&format!("/requests/{}", r.id), Done::Filed(r.id)),
         Err(e) if e.kind == ErrorKind::Forbidden => fail(&w, e),
         Err(e) => render_new_request(&st, &w, kind, &f, Some(&e)).await,
     }
@@ -243,7 +247,7 @@ pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup
         div.steps {
             @if can(K::Approve) {
                 form.stack method="post" action=(action) {
-                    (csrf_field(&w))
+                    (csrf_field(w))
                     input type="hidden" name="action" value="approve";
                     (comment)
                     button type="submit" data-test="approve" { (w.t("approve")) }
@@ -251,7 +255,7 @@ pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup
             }
             @if can(K::Reject) {
                 form.stack method="post" action=(action) data-confirm=(w.t("confirm_delete")) {
-                    (csrf_field(&w))
+                    (csrf_field(w))
                     input type="hidden" name="action" value="reject";
                     label { (w.t("comment")) input name="comment" required; (field_error(w.lang, err, "comment")) }
                     button.danger type="submit" { (w.t("reject")) }
@@ -259,14 +263,14 @@ pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup
             }
             @if can(K::Withdraw) && (w.role == Role::UnitStaff || r.applicant.ends_with(&format!(":{}", w.username))) {
                 form method="post" action=(action) data-confirm=(w.t("confirm_delete")) {
-                    (csrf_field(&w))
+                    (csrf_field(w))
                     input type="hidden" name="action" value="withdraw";
                     button.danger type="submit" { (w.t("withdraw")) }
                 }
             }
             @if can(K::ConfirmReceipt) {
                 form method="post" action=(action) {
-                    (csrf_field(&w))
+                    (csrf_field(w))
                     input type="hidden" name="action" value="confirm_receipt";
                     button type="submit" data-test="confirm-receipt" { (w.t("confirm_receipt")) }
                 }
@@ -276,7 +280,7 @@ pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup
             }
             @if can(K::Appraise) {
                 form.stack method="post" action=(action) {
-                    (csrf_field(&w))
+                    (csrf_field(w))
                     input type="hidden" name="action" value="appraise";
                     label { (w.t("appraised_value")) input name="appraised_value" required; (field_error(w.lang, err, "appraised_value_fen")) }
                     label { (w.t("appraiser")) input name="appraiser" required; (field_error(w.lang, err, "appraiser")) }
@@ -286,7 +290,7 @@ pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup
             }
             @if can(K::RecordSale) {
                 form.stack method="post" action=(action) {
-                    (csrf_field(&w))
+                    (csrf_field(w))
                     input type="hidden" name="action" value="record_sale";
                     label { (w.t("hammer_price")) input name="hammer_price" required; (field_error(w.lang, err, "hammer_price_fen")) }
                     label { (w.t("buyer")) input name="buyer" required; (field_error(w.lang, err, "buyer")) }
@@ -295,7 +299,7 @@ pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup
             }
             @if can(K::ConfirmRemittance) {
                 form.stack method="post" action=(action) {
-                    (csrf_field(&w))
+                    (csrf_field(w))
                     input type="hidden" name="action" value="confirm_remittance";
                     label { (w.t("amount")) input name="amount" value=(r.hammer_fen.map(yuan).unwrap_or_default()) required; (field_error(w.lang, err, "amount_fen")) }
                     label { (w.t("treasury_ref")) input name="treasury_ref" required; (field_error(w.lang, err, "treasury_ref")) }
@@ -304,7 +308,7 @@ pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup
             }
             @if can(K::DecideCause) {
                 form.stack method="post" action=(action) {
-                    (csrf_field(&w))
+                    (csrf_field(w))
                     input type="hidden" name="action" value="decide_cause";
                     label { (w.t("cause")) select name="cause" { option value="human" { (w.t("human")) } option value="natural" { (w.t("natural")) } } }
                     label { (w.t("responsible")) input name="responsible"; (field_error(w.lang, err, "responsible")) }
@@ -316,7 +320,7 @@ pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup
             }
             @if can(K::ConfirmPayment) {
                 form.stack method="post" action=(action) {
-                    (csrf_field(&w))
+                    (csrf_field(w))
                     input type="hidden" name="action" value="confirm_payment";
                     label { (w.t("amount")) input name="amount" value=(r.compensation_fen.map(yuan).unwrap_or_default()) required; (field_error(w.lang, err, "amount_fen")) }
                     label { (w.t("treasury_ref")) input name="receipt_ref"; }
@@ -325,7 +329,7 @@ pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup
             }
             @if can(K::Procure) {
                 form.stack method="post" action=(action) {
-                    (csrf_field(&w))
+                    (csrf_field(w))
                     input type="hidden" name="action" value="procure";
                     label { (w.t("supplier")) input name="supplier" required; (field_error(w.lang, err, "supplier")) }
                     label { (w.t("contract_number")) input name="contract_number" required; (field_error(w.lang, err, "contract_number")) }
@@ -335,7 +339,7 @@ pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup
             }
             @if can(K::Receive) && r.kind == RequestKind::Purchase {
                 form.stack method="post" action=(action) {
-                    (csrf_field(&w))
+                    (csrf_field(w))
                     input type="hidden" name="action" value="receive";
                     label { (w.t("location")) input name="location_id" required; (field_error(w.lang, err, "location_id")) }
                     label { (w.t("received")) input name="received" value=(r.quantity.unwrap_or(0)); (field_error(w.lang, err, "received")) }
@@ -404,7 +408,7 @@ pub(super) async fn render_request(
                     @let want = r.quantity.unwrap_or(1).max(1) as usize;
                     @let pick: Vec<String> = m.listed_idle.iter().chain(m.in_stock.iter()).take(want).map(|i| i.to_string()).collect();
                     form.stack method="post" action=(format!("/requests/{}/step", r.id)) {
-                        (csrf_field(&w))
+                        (csrf_field(w))
                         input type="hidden" name="action" value="fulfil";
                         label { (w.t("asset_ids")) input name="asset_ids" value=(pick.join(",")); (field_error(w.lang, err, "asset_ids")) }
                         button type="submit" data-test="fulfil" { (w.t("fulfil")) }
@@ -440,7 +444,7 @@ pub(super) async fn render_request(
             }
         }
         @if can_upload {
-            form.stack method="post" action=(with_form_token(&w, &format!("/requests/{}/documents", r.id))) enctype="multipart/form-data" {
+            form.stack method="post" action=(with_form_token(w, &format!("/requests/{}/documents", r.id))) enctype="multipart/form-data" {
                 label { (w.t("documents")) " (PDF / PNG / JPEG / WebP, ≤ 5 MB)" input type="file" name="file" required; (field_error(w.lang, err, "content-type")) (field_error(w.lang, err, "body")) }
                 button type="submit" { (w.t("upload")) }
             }
@@ -543,7 +547,10 @@ pub(super) async fn request_step(
         Err(e) => Err(e),
     };
     match result {
-        Ok(()) => see_other(&format!("/requests/{id}")),
+        Ok(()) => see_other_with(
+            &format!("/requests/{id}"),
+            Done::step(f.get("action").map_or("", |a| a.trim())),
+        ),
         Err(e) if e.kind == ErrorKind::Internal => fail(&w, e),
         Err(e) => render_request(&st, &w, id, Some(&e)).await,
     }
@@ -598,7 +605,7 @@ pub(super) async fn upload_document(
         },
     };
     match result {
-        Ok(()) => see_other(&format!("/requests/{id}")),
+        Ok(()) => see_other_with(&format!("/requests/{id}"), Done::Uploaded),
         Err(e) => render_request(&st, &w, id, Some(&e)).await,
     }
 }

@@ -2,12 +2,27 @@
 
 use super::*;
 
-pub(super) async fn stocktakes(State(st): State<AppState>, w: Web) -> Response {
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct StockTakeFilter {
+    q: Option<String>,
+    page: Option<i64>,
+}
+
+pub(super) async fn stocktakes(
+    State(st): State<AppState>,
+    w: Web,
+    Query(f): Query<StockTakeFilter>,
+) -> Response {
     tryp!(
         w,
         authorize(&w.ctx.actor, Action::ViewStockTake, Scope::Warehouse)
     );
-    let page = tryp!(w, st.store.list_stocktakes(1, 100).await);
+    let page = tryp!(
+        w,
+        st.store
+            .search_stocktakes(f.q.clone(), f.page.unwrap_or(1), 50)
+            .await
+    );
     let can_run = authorize(&w.ctx.actor, Action::RunStockTake, Scope::Warehouse).is_ok();
     let warehouses = tryp!(w, st.store.list_warehouses(1, 100).await).items;
     let mut locations = Vec::new();
@@ -38,13 +53,23 @@ pub(super) async fn stocktakes(State(st): State<AppState>, w: Web) -> Response {
                 button type="submit" data-test="open-stocktake" { (w.t("open_stocktake")) }
             }
         }
+        (search_box(&w, "/stocktakes", f.q.as_deref(), w.t("search_stocktakes"), &[]))
         @if page.items.is_empty() { p.empty { (w.t("empty")) } } @else {
-            table { tbody {
+            div.scroll { table {
+                thead { tr { th { (w.t("warehouses")) } th { (w.t("state")) } th { (w.t("opened_at")) } th { (w.t("opened_by")) } } }
+                tbody {
                 @for s in &page.items {
-                    tr { td { a href=(format!("/stocktakes/{}", s.id)) { "#" (s.id) } } td { (w.tv(&s.status)) } td { (when(&s.opened_at)) } td { (s.opened_by) } }
+                    @let wh = warehouses.iter().find(|x| x.id == s.warehouse_id).map_or(String::new(), |x| x.name.clone());
+                    @let loc = s.location_id.and_then(|id| locations.iter().find(|(_, l)| l.id == id)).map(|(_, l)| format!(" · {} {}", l.code, l.name));
+                    tr {
+                        td { a href=(format!("/stocktakes/{}", s.id)) { (wh) (loc.unwrap_or_default()) } }
+                        td { (w.tv(&s.status)) } td { (when(&s.opened_at)) }
+                        td { (s.opened_by.split_once(':').map_or(s.opened_by.as_str(), |(_, name)| name)) }
+                    }
                 }
-            } }
+            } } }
         }
+        (pager(&w, &page, |p| list_url("/stocktakes", &[("q", f.q.as_deref())], p)))
     };
     layout(&w, w.t("stocktakes"), body)
 }
@@ -201,7 +226,7 @@ pub(super) async fn stocktake_open(State(st): State<AppState>, w: Web, body: Byt
         reader_ids,
     };
     let opened = tryp!(w, st.store.open_stocktake(w.ctx.clone(), new).await);
-    see_other(&format!("/stocktakes/{}", opened.id))
+    see_other_with(&format!("/stocktakes/{}", opened.id), Done::StocktakeOpened)
 }
 
 pub(super) async fn stocktake_resolve(
@@ -231,7 +256,7 @@ pub(super) async fn stocktake_resolve(
         w,
         st.store.resolve_stocktake_line(w.ctx.clone(), id, r).await
     );
-    see_other(&format!("/stocktakes/{id}"))
+    see_other_with(&format!("/stocktakes/{id}"), Done::Resolved)
 }
 
 pub(super) async fn stocktake_close(
@@ -244,5 +269,5 @@ pub(super) async fn stocktake_close(
         authorize(&w.ctx.actor, Action::RunStockTake, Scope::Warehouse)
     );
     tryp!(w, st.store.close_stocktake(w.ctx.clone(), id).await);
-    see_other(&format!("/stocktakes/{id}"))
+    see_other_with(&format!("/stocktakes/{id}"), Done::StocktakeClosed)
 }
