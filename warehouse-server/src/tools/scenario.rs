@@ -40,6 +40,10 @@ pub struct ScenarioArgs {
     /// Further in-stock assets on the desk shelf.
     #[arg(long, default_value_t = 10)]
     pub shelf: usize,
+    /// And this many more free in-stock assets of every category, so a
+    /// loan filed during the demo finds its category on the shelf.
+    #[arg(long, default_value_t = 3)]
+    pub per_category: usize,
     /// Visitors' tags (not in the register) at the desk.
     #[arg(long, default_value_t = 3)]
     pub visitors: usize,
@@ -254,9 +258,9 @@ pub fn render(plan: &FieldPlan, a: &ScenarioArgs) -> anyhow::Result<(String, Str
 /// Writes the scenario for the register in `store`; returns the guide.
 pub async fn export(store: &Store, a: &ScenarioArgs) -> anyhow::Result<String> {
     let store2 = store.clone();
-    let (requests, shelf, stock) = (a.requests, a.shelf, a.stock);
+    let (requests, shelf, per_category, stock) = (a.requests, a.shelf, a.per_category, a.stock);
     let plan = tokio::task::spawn_blocking(move || {
-        store2.field_plan_blocking(requests, shelf, stock.saturating_add(1))
+        store2.field_plan_blocking(requests, shelf, per_category, stock.saturating_add(1))
     })
     .await??;
     let (text, guide) = render(&plan, a)?;

@@ -133,7 +133,9 @@ pub struct FieldPlan {
     /// Oldest first.
     pub waiting: Vec<WaitingCheckout>,
     /// Other in-stock tagged assets, not held by any request, for the desk
-    /// shelf (none of them is in `waiting`).
+    /// shelf (none of them is in `waiting`): the first `shelf` free ones,
+    /// then `per_category` more of every category, so a new loan of any
+    /// category finds some on the shelf.
     pub shelf: Vec<FieldAsset>,
     /// The location holding the most assets, if any.
     pub stock: Option<StockLocation>,
@@ -190,6 +192,7 @@ impl Store {
         &self,
         requests: usize,
         shelf: usize,
+        per_category: usize,
         stock: usize,
     ) -> AppResult<FieldPlan> {
         self.read_blocking(|c| {
@@ -252,7 +255,19 @@ impl Store {
                 w.assets = assets;
                 waiting.push(w);
             }
-            let shelf = free_in_stock(c, None, &taken, shelf)?;
+            let mut shelf = free_in_stock(c, None, &taken, shelf)?;
+            if per_category > 0 {
+                taken.extend(shelf.iter().map(|a| a.id));
+                let categories: Vec<i64> = c
+                    .prepare_cached("SELECT id FROM categories ORDER BY id")?
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                for category in categories {
+                    let more = free_in_stock(c, Some(category), &taken, per_category)?;
+                    taken.extend(more.iter().map(|a| a.id));
+                    shelf.extend(more);
+                }
+            }
             let fullest: Option<(i64, i64)> = c
                 .query_row(
                     "SELECT holder_location_id, COUNT(*) FROM assets
