@@ -12,16 +12,23 @@
 mod api;
 mod bin;
 mod daemon;
+mod main_job;
 mod process;
 mod server;
 mod sim;
+mod words;
 
 pub use api::{api_login, id, Api, BlockingApi};
 pub use bin::workspace_bin;
 pub use daemon::{Daemon, DaemonConfig, ReaderLine};
+pub use main_job::{
+    bin_dir, field, free_port, population_epcs, processes_under, run_command, MainJob,
+    DEMO_PASSWORD,
+};
 pub use process::{collect, text_of, wait_until, Process};
 pub use server::{admin_init, chain_key_file, cli, cli_ok, Server, WarehouseServer};
 pub use sim::SimProcess;
+pub use words::unreadable;
 
 /// The administrator `admin init` creates.
 pub const ADMIN: &str = "admin";

@@ -5,155 +5,14 @@
 //! check out the loan it says is waiting) next to a few visitors' tags; and
 //! when it ends, none of the processes it started is left.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use serde_json::{json, Value};
-use test_support::{collect, text_of, wait_until, workspace_bin, Api};
-
-/// The demo password `run.sh` gives every login.
-const DEMO_PASSWORD: &str = "gongwucang-demo";
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/run.sh")
-}
-
-/// One directory holding the three binaries (links to where they are).
-fn bin_dir(dir: &Path) -> Result<PathBuf> {
-    let bins = dir.join("bin");
-    std::fs::create_dir_all(&bins)?;
-    for name in ["warehouse-server", "hardware-sim", "reader-daemon"] {
-        std::os::unix::fs::symlink(workspace_bin(name)?, bins.join(name))
-            .with_context(|| format!("linking {name}"))?;
-    }
-    Ok(bins)
-}
-
-fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
-}
-
-fn run_command(bins: &Path, run_dir: &Path, port: u16, seconds: u32) -> Command {
-    let mut cmd = Command::new("bash");
-    cmd.arg(script())
-        .env("BIN_DIR", bins)
-        .env("RUN_DIR", run_dir)
-        .env("PORT", port.to_string())
-        .env("RUN_SECONDS", seconds.to_string())
-        .env("STARTUP_TIMEOUT", "40")
-        .stdin(Stdio::null());
-    cmd
-}
-
-/// A running `run.sh`; on drop (a failed test) it gets SIGTERM, which its
-/// trap turns into stopping its children, and SIGKILL if that hangs.
-struct Run {
-    child: Child,
-    out: Arc<Mutex<String>>,
-    err: Arc<Mutex<String>>,
-}
-
-impl Run {
-    fn start(mut cmd: Command) -> Result<Self> {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("starting run.sh")?;
-        let out = collect(child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?);
-        let err = collect(child.stderr.take().ok_or_else(|| anyhow!("no stderr"))?);
-        Ok(Self { child, out, err })
-    }
-
-    fn stdout(&self) -> String {
-        text_of(&self.out)
-    }
-
-    fn text(&self) -> String {
-        format!(
-            "stdout:\n{}\nstderr:\n{}",
-            text_of(&self.out),
-            text_of(&self.err)
-        )
-    }
-
-    fn wait(&mut self, within: Duration) -> Result<ExitStatus> {
-        let end = Instant::now() + within;
-        loop {
-            if let Some(s) = self.child.try_wait()? {
-                return Ok(s);
-            }
-            if Instant::now() > end {
-                bail!("run.sh still running after {within:?}\n{}", self.text());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Run {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = Command::new("kill")
-                .args(["-TERM", &self.child.id().to_string()])
-                .status();
-            let child = &mut self.child;
-            if !wait_until(Duration::from_secs(20), || {
-                matches!(child.try_wait(), Ok(Some(_)))
-            }) {
-                let _ = self.child.kill();
-            }
-        }
-        let _ = self.child.wait();
-    }
-}
-
-/// Processes whose command line mentions `dir`: `pid: args`.
-fn processes_under(dir: &Path) -> Vec<String> {
-    let needle = dir.to_string_lossy().into_owned();
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        let Ok(raw) = std::fs::read(e.path().join("cmdline")) else {
-            continue;
-        };
-        let args = String::from_utf8_lossy(&raw).replace('\0', " ");
-        if args.contains(&needle) {
-            found.push(format!("{pid}: {}", args.trim()));
-        }
-    }
-    found
-}
-
-/// The EPCs of a population of the written scenario.
-fn population_epcs(scenario: &Value, name: &str) -> Result<Vec<String>> {
-    let pops = scenario["population"]
-        .as_array()
-        .ok_or_else(|| anyhow!("scenario has no [[population]]"))?;
-    let pop = pops
-        .iter()
-        .find(|p| p["name"] == name)
-        .ok_or_else(|| anyhow!("scenario has no population {name}"))?;
-    Ok(pop["epcs"]
-        .as_array()
-        .ok_or_else(|| anyhow!("population {name} has no epcs"))?
-        .iter()
-        .filter_map(|e| e.as_str().map(str::to_owned))
-        .collect())
-}
+use test_support::{
+    bin_dir, field, free_port, population_epcs, processes_under, run_command, Api, MainJob,
+    DEMO_PASSWORD,
+};
 
 #[tokio::test]
 async fn run_sh_reads_the_register_refuses_a_taken_port_and_leaves_nothing_behind() -> Result<()> {
@@ -164,14 +23,8 @@ async fn run_sh_reads_the_register_refuses_a_taken_port_and_leaves_nothing_behin
     let dir_a = tmp.path().join("run-a");
     let dir_b = tmp.path().join("run-b");
 
-    let mut first = Run::start(run_command(&bins, &dir_a, port, 15))?;
-    let up = wait_until(Duration::from_secs(60), || {
-        first.stdout().contains("Ctrl-C stops everything")
-            || matches!(first.child.try_wait(), Ok(Some(_)))
-    });
-    if !up || !first.stdout().contains("Ctrl-C stops everything") {
-        bail!("the first run.sh did not come up\n{}", first.text());
-    }
+    let mut first = MainJob::start(run_command(&bins, &dir_a, port, 15))?;
+    first.wait_up(Duration::from_secs(60))?;
 
     // A second run on the same port refuses before it touches anything.
     let second = run_command(&bins, &dir_b, port, 5)
@@ -197,11 +50,7 @@ async fn run_sh_reads_the_register_refuses_a_taken_port_and_leaves_nothing_behin
         .and_then(|rs| rs.iter().find(|r| r["name"] == "desk-1"))
         .and_then(|r| r["id"].as_i64())
         .ok_or_else(|| anyhow!("no reader desk-1 registered: {readers}"))?;
-    let scenario: Value = {
-        let text = std::fs::read_to_string(dir_a.join("field.toml"))?;
-        let t: toml::Value = toml::from_str(&text).context("field.toml is not TOML")?;
-        serde_json::to_value(t)?
-    };
+    let scenario = field(&dir_a)?;
     let shelf = population_epcs(&scenario, "desk-shelf")?;
     assert!(shelf.len() >= 2, "desk shelf too small: {shelf:?}");
     let mut shelf_assets = Vec::new();
