@@ -7,7 +7,7 @@
 //! `WAREHOUSE_SKIP_BROWSER=1` to skip them deliberately.
 
 #[allow(dead_code)]
-#[path = "e2e/support.rs"]
+#[path = "../e2e/support.rs"]
 mod support;
 
 use std::net::TcpListener;
@@ -20,6 +20,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 use support::*;
+
+mod walk;
 use test_support::{wait_until, Daemon, DaemonConfig, Process, SimProcess};
 
 /// The smallest PNG (1×1).
@@ -115,6 +117,10 @@ impl Ui<'_> {
     }
 
     async fn login(&self, user: &str) -> Result<()> {
+        self.login_as(user, PASSWORD).await
+    }
+
+    async fn login_as(&self, user: &str, password: &str) -> Result<()> {
         self.go("/login").await?;
         self.c.delete_all_cookies().await?;
         self.go("/login").await?;
@@ -126,7 +132,7 @@ impl Ui<'_> {
         self.c
             .find(Locator::Css("input[name=password]"))
             .await?
-            .send_keys(PASSWORD)
+            .send_keys(password)
             .await?;
         self.click("button[type=submit]").await?;
         self.wait_text("header.top .who", user).await
