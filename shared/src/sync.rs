@@ -130,6 +130,10 @@ pub struct StockTakeLine {
     pub recorded_location_id: Option<i64>,
     pub recorded_unit_id: Option<i64>,
     pub resolution: Option<Resolution>,
+    /// Who typed the asset number (手工录入) when its tag would not read;
+    /// none for a line a reader scanned (or a missing one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entered_by: Option<String>,
 }
 
 /// The outcome of one line of a stock-take.

@@ -473,6 +473,30 @@ pub enum Reason {
     },
     /// Our fault: the detail goes to the log, never to a person.
     Internal(String),
+    /// An asset number typed by hand (手工录入) that the register does not
+    /// hold.
+    UnknownAssetNumber {
+        field: String,
+        value: String,
+    },
+    /// An asset typed by hand that has no tag yet: desk and stock-take
+    /// entries count as reads of its tag.
+    AssetUntagged {
+        field: String,
+        asset_id: i64,
+        asset_number: String,
+    },
+    /// Settling as missing (or otherwise) a stock-take line whose asset has
+    /// been read since the page showed it.
+    LineNowFound {
+        stocktake_id: i64,
+        asset_number: String,
+    },
+    /// A tag to confirm from the desk reader that no desk reader has read
+    /// since it was to be written.
+    TagNotAtDesk {
+        epc: String,
+    },
 }
 
 /// Why an asset's state rules it out of a request.
@@ -710,6 +734,10 @@ impl Reason {
             R::TooManyStreams { .. } => (K::TooManyRequests, "too_many_streams"),
             R::Timeout { .. } => (K::Unavailable, "request_timeout"),
             R::Internal(_) => (K::Internal, "internal"),
+            R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
+            R::AssetUntagged { .. } => (K::Conflict, "untagged"),
+            R::LineNowFound { .. } => (K::Conflict, "line_now_found"),
+            R::TagNotAtDesk { .. } => (K::Conflict, "not_at_desk"),
         }
     }
 
@@ -743,7 +771,9 @@ impl Reason {
             | R::NotOnLoan { field, .. }
             | R::NoSuchLine { field, .. }
             | R::ReaderNotBound { field, .. }
-            | R::ReaderTwice { field, .. } => Some(field),
+            | R::ReaderTwice { field, .. }
+            | R::UnknownAssetNumber { field, .. }
+            | R::AssetUntagged { field, .. } => Some(field),
             R::PageOutOfRange { .. } => Some("page"),
             R::AssetNamedTwice
             | R::PurchaseNamesAssets
@@ -1082,6 +1112,23 @@ impl Reason {
                 "the request took longer than the server's limit of {limit_secs} s and was stopped"
             ),
             R::Internal(detail) => detail.clone(),
+            R::UnknownAssetNumber { value, .. } => {
+                format!("asset number `{value}` is not in the register")
+            }
+            R::AssetUntagged { asset_number, .. } => format!(
+                "asset {asset_number} has no tag yet; write its tag first (its page offers it)"
+            ),
+            R::LineNowFound {
+                stocktake_id,
+                asset_number,
+            } => format!(
+                "asset {asset_number} has been read in stock-take {stocktake_id} since the list \
+                 was shown: it is found, not missing"
+            ),
+            R::TagNotAtDesk { epc } => format!(
+                "no desk reader has read {epc} since it was to be written; lay the tag on the \
+                 desk reader, or type the EPC read back"
+            ),
         }
     }
 
@@ -1335,6 +1382,22 @@ impl Reason {
                 format!("服务器处理超时（超过 {limit_secs} 秒），请稍后重试")
             }
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
+            R::UnknownAssetNumber { value, .. } => {
+                format!("资产编号「{value}」不在资产台账中，请核对标签上印的编号")
+            }
+            R::AssetUntagged { asset_number, .. } => {
+                format!("资产 {asset_number} 还没有写标签，请先在资产页面写标签")
+            }
+            R::LineNowFound {
+                stocktake_id,
+                asset_number,
+            } => format!(
+                "资产 {asset_number} 在盘点 {stocktake_id} 中已经盘到，不能报失；差异列表已更新"
+            ),
+            R::TagNotAtDesk { .. } => {
+                "出库台读写器还没有读到这张标签：请把写好的标签放到出库台读写器上，或输入读回的编码"
+                    .into()
+            }
         }
     }
 }
@@ -1651,6 +1714,20 @@ mod tests {
                 detail: f("CHECK constraint failed"),
             },
             R::Internal(f("database error: disk I/O")),
+            R::UnknownAssetNumber {
+                field: f("asset_number"),
+                value: f("A-404"),
+            },
+            R::AssetUntagged {
+                field: f("asset_number"),
+                asset_id: 7,
+                asset_number: f("20240001"),
+            },
+            R::LineNowFound {
+                stocktake_id: 3,
+                asset_number: f("1003"),
+            },
+            R::TagNotAtDesk { epc: f("3034ff") },
             R::TooMany {
                 field: f("asset_ids"),
                 max: 5000,
@@ -1922,9 +1999,13 @@ mod tests {
             R::WrongOldPassword => 118,
             R::MethodNotAllowed => 119,
             R::SumTooLarge { .. } => 120,
+            R::UnknownAssetNumber { .. } => 121,
+            R::AssetUntagged { .. } => 122,
+            R::LineNowFound { .. } => 123,
+            R::TagNotAtDesk { .. } => 124,
         }
     }
-    const VARIANTS: usize = 121;
+    const VARIANTS: usize = 125;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

@@ -512,6 +512,51 @@ impl Store {
         .await
     }
 
+    /// Allocates the GIAI EPC an asset's tag is to carry (company prefix +
+    /// asset number: GIAI-96 when the number fits, else GIAI-202) and
+    /// opens its commission; a writer (the daemon's `commission`, or a
+    /// keeper on the tag page) writes it and confirms. The API and the tag
+    /// page both come here.
+    pub async fn commission_tag(
+        &self,
+        ctx: Ctx,
+        asset_id: i64,
+    ) -> AppResult<shared::sync::Commission> {
+        let asset = self.asset(asset_id).await?;
+        let prefix = self
+            .get_setting(crate::commission::COMPANY_PREFIX_KEY)
+            .await?
+            .ok_or_else(|| AppError::from(Reason::NoCompanyPrefix))?;
+        let epc = crate::commission::giai_for(&prefix, &asset.asset_number)?;
+        let commission_id = self
+            .start_commission(ctx, asset_id, epc.bytes().to_vec())
+            .await?;
+        Ok(shared::sync::Commission {
+            commission_id,
+            asset_id,
+            epc: epc.hex().to_string(),
+            tag_uri: epc.tag_uri().to_string(),
+            id_uri: epc.id_uri().to_string(),
+        })
+    }
+
+    /// The asset's commission waiting to be written, if any: (id, EPC,
+    /// requested at, unix ms).
+    pub async fn pending_commission(
+        &self,
+        asset_id: i64,
+    ) -> AppResult<Option<(i64, Vec<u8>, i64)>> {
+        self.read(move |c| {
+            Ok(c.prepare_cached(
+                "SELECT id, epc, requested_at FROM tag_commissions
+                 WHERE asset_id = ?1 AND status = 'pending' ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row([asset_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?)
+        })
+        .await
+    }
+
     /// The daemon verified the write: bind the tag (re-tagging unbinds the
     /// old one, keeping it as history).
     pub async fn confirm_commission(

@@ -12,6 +12,7 @@ mod daemons;
 mod events;
 mod health;
 mod ingest;
+pub(crate) mod manual;
 mod paging;
 mod register;
 mod reports;
@@ -31,8 +32,8 @@ pub use assets::BulkAsset;
 pub use ingest::{apply_batch, validate_batch, ForeignSighting, IngestOutcome};
 pub use reports::*;
 pub use workflow::{
-    Document, FieldAsset, FieldPlan, Listing, PurchaseMatches, RequestQuery, SampleAsset,
-    StockLocation, WaitingCheckout,
+    DeskEntry, Document, FieldAsset, FieldPlan, Listing, PickLine, PickList, PurchaseMatches,
+    RequestQuery, SampleAsset, StockLocation, WaitingCheckout,
 };
 
 /// Schema migrations, applied in order at start; never edit one that has
@@ -48,6 +49,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../../migrations/0008_login_throttle.sql")),
     (9, include_str!("../../migrations/0009_daemons.sql")),
     (10, include_str!("../../migrations/0010_reader_health.sql")),
+    (11, include_str!("../../migrations/0011_manual_entry.sql")),
 ];
 
 #[derive(Debug)]
@@ -256,4 +258,5 @@ impl Store {
     }
 }
 
-pub use stocktake::report_csv;
+pub use manual::TypedAsset;
+pub use stocktake::{report_csv, ManualSighting};

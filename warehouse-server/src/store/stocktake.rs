@@ -6,6 +6,7 @@ use rusqlite::{Connection, OptionalExtension};
 use serde_json::json;
 
 use super::events::{append, NewEvent};
+use super::manual::{record_entry, typed_asset, TypedAsset};
 use super::register::require_exists;
 use super::{paging, Store};
 use crate::error::{AppError, AppResult, Reason};
@@ -16,6 +17,16 @@ use crate::policy::Ctx;
 use crate::spreadsheet::Sheet;
 use crate::stocktake::*;
 use crate::time::{now_ms, ts};
+
+/// An asset number typed in a stock-take (手工录入), for the page's list.
+#[derive(Debug, Clone)]
+pub struct ManualSighting {
+    pub asset_number: String,
+    pub name: String,
+    /// The actor label of who typed it.
+    pub entered_by: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
 
 /// A sighting whose observation names a stock-take (a keeper's handheld
 /// that joined it with `reader-daemon stocktake --session`) counts toward
@@ -183,7 +194,7 @@ fn every_line(
     let (mut scanned, mut bound) = (0, 0);
     let mut stmt = c.prepare_cached(
         "SELECT s.epc, a.id, a.asset_number, a.name, a.holder_location_id, a.holder_unit_id,
-                e.asset_id IS NOT NULL
+                e.asset_id IS NOT NULL, s.entered_by
          FROM stocktake_scans s
          LEFT JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL
          LEFT JOIN assets a ON a.id = t.asset_id
@@ -217,6 +228,7 @@ fn every_line(
             recorded_location_id: r.get(4)?,
             recorded_unit_id: r.get(5)?,
             resolution: None,
+            entered_by: r.get(7)?,
         }));
     }
     let counts = Counts::tally(
@@ -295,7 +307,7 @@ fn group_lines(
     out: &mut Vec<Line>,
 ) -> AppResult<()> {
     const SCANNED_KNOWN: &str = "SELECT s.epc, a.id, a.asset_number, a.name, a.holder_location_id,
-                a.holder_unit_id
+                a.holder_unit_id, s.entered_by
          FROM stocktake_scans s
          JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL
          JOIN assets a ON a.id = t.asset_id
@@ -304,7 +316,7 @@ fn group_lines(
                                 WHERE e.stocktake_id = ?1 AND e.asset_id = t.asset_id)";
     let sql = match outcome {
         Outcome::Missing => "SELECT t.epc, a.id, a.asset_number, a.name, a.holder_location_id,
-                    a.holder_unit_id
+                    a.holder_unit_id, NULL
              FROM stocktake_expected e
              JOIN assets a ON a.id = e.asset_id
              LEFT JOIN tags t ON t.asset_id = e.asset_id AND t.unbound_at IS NULL
@@ -319,7 +331,7 @@ fn group_lines(
         Outcome::Misplaced => {
             format!("{SCANNED_KNOWN} NOT {IN_SNAPSHOT} ORDER BY s.epc LIMIT ?2 OFFSET ?3")
         }
-        Outcome::Foreign => "SELECT s.epc, NULL, NULL, NULL, NULL, NULL
+        Outcome::Foreign => "SELECT s.epc, NULL, NULL, NULL, NULL, NULL, NULL
              FROM stocktake_scans s
              WHERE s.stocktake_id = ?1
                AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.epc = s.epc AND t.unbound_at IS NULL)
@@ -342,6 +354,7 @@ fn group_lines(
             recorded_location_id: r.get(4)?,
             recorded_unit_id: r.get(5)?,
             resolution: None,
+            entered_by: r.get(6)?,
         });
     }
     Ok(())
@@ -373,6 +386,7 @@ fn find_line(c: &Connection, id: i64, r: &NewResolution) -> AppResult<Option<Lin
             recorded_location_id: None,
             recorded_unit_id: None,
             resolution: None,
+            entered_by: None,
         }));
     };
     let line = c
@@ -393,6 +407,7 @@ fn find_line(c: &Connection, id: i64, r: &NewResolution) -> AppResult<Option<Lin
                 recorded_location_id: row.get(3)?,
                 recorded_unit_id: row.get(4)?,
                 resolution: None,
+                entered_by: None,
             })
         })
         .optional()?;
@@ -569,6 +584,15 @@ impl Store {
                     },
                 })
             })?;
+            if line.outcome == Outcome::Found {
+                // The page showed this line before the tag was read: it is
+                // no longer a difference, whatever the keeper chose.
+                return Err(Reason::LineNowFound {
+                    stocktake_id: id,
+                    asset_number: line.asset_number.clone().unwrap_or_default(),
+                }
+                .into());
+            }
             if !applies_to(r.action, line.outcome) {
                 return Err(Reason::ActionNotForLine {
                     action: r.action.as_str().into(),
@@ -625,6 +649,59 @@ impl Store {
                 (id, subject(&line), r.action.as_str(), &comment, ctx.actor.label(), now_ms()),
             )?;
             reconciliation(tx, id, LineQuery::FIRST_PAGE)
+        })
+        .await
+    }
+
+    /// A keeper typed an asset number (手工录入) in an open stock-take: it
+    /// counts as a scan of the asset's tag, marked with who typed it, and
+    /// is chained as a `manual_entry` event. Returns the asset and the line
+    /// it now has (found here, or misplaced).
+    pub async fn stocktake_manual_entry(
+        &self,
+        ctx: Ctx,
+        id: i64,
+        typed: String,
+    ) -> AppResult<(TypedAsset, Option<Outcome>)> {
+        self.write(move |tx| {
+            if load(tx, id)?.0.status != "open" {
+                return Err(Reason::StocktakeClosed { id }.into());
+            }
+            let a = typed_asset(tx, "asset_number", &typed)?;
+            // A tag already read stays a read: the first sighting counts.
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO stocktake_scans (stocktake_id, epc, first_seen, entered_by)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(rusqlite::params![id, a.epc, now_ms(), ctx.actor.label()])?;
+            record_entry(tx, &ctx, &a, format!("stocktake:{id}"))?;
+            let outcome = asset_outcome(tx, id, a.id)?;
+            Ok((a, outcome))
+        })
+        .await
+    }
+
+    /// The typed entries of an open stock-take, latest first.
+    pub async fn stocktake_manual_entries(&self, id: i64) -> AppResult<Vec<ManualSighting>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT a.asset_number, a.name, s.entered_by, s.first_seen
+                 FROM stocktake_scans s
+                 JOIN tags t ON t.epc = s.epc
+                 JOIN assets a ON a.id = t.asset_id
+                 WHERE s.stocktake_id = ?1 AND s.entered_by IS NOT NULL
+                 GROUP BY s.epc
+                 ORDER BY s.first_seen DESC LIMIT 200",
+            )?;
+            let rows = stmt.query_map([id], |r| {
+                Ok(ManualSighting {
+                    asset_number: r.get(0)?,
+                    name: r.get(1)?,
+                    entered_by: r.get(2)?,
+                    at: ts(r.get(3)?),
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
     }

@@ -192,6 +192,28 @@ impl Ui<'_> {
         }
     }
 
+    /// Waits (bounded) until `css` matches exactly `n` elements.
+    async fn wait_count(&self, css: &str, n: usize) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let got = self.c.find_all(Locator::Css(css)).await?.len();
+            if got == n {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("{css}: {got} elements, not {n}");
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+
+    /// A number the page's script computes.
+    async fn number(&self, script: &str) -> Result<f64> {
+        let v = self.c.execute(script, vec![]).await?;
+        v.as_f64()
+            .ok_or_else(|| anyhow!("`{script}` gave {v}, not a number"))
+    }
+
     async fn shot(&self, name: &str) -> Result<()> {
         let png = self.c.screenshot().await?;
         std::fs::write(shots_dir()?.join(format!("{name}.png")), png)?;
@@ -566,19 +588,45 @@ async fn the_stocktake_page_counts_up_as_the_handheld_scans() -> Result<()> {
         .trim_start_matches("/stocktakes/")
         .parse::<i64>()?;
     ui.wait_text("[data-test=found]", "0").await?;
+    // The differences list starts with all 30 not yet found.
+    let missing_rows = "[data-test=differences] tr[data-outcome=missing]";
+    ui.wait_count(missing_rows, 30).await?;
+    // A comment typed into a line that stays is kept while the list updates.
+    let last = format!(
+        "[data-test=differences] tr[data-line='asset:{}'] input[name=comment]",
+        w.asset_wh
+    );
+    ui.c.find(Locator::Css(&last))
+        .await?
+        .send_keys("再找找")
+        .await?;
     // The keeper walks the shelf: 10, 20, then all 30 in the handheld's
-    // field; the page counts up live, without a reload.
-    handheld.place("desk", 0, 1)?;
-    handheld.place("cabinets", 0, 9)?;
+    // field; the page counts up live, without a reload, and the list of
+    // differences shrinks with the counts.
+    handheld.place("cabinets", 0, 10)?;
     ui.wait_text("[data-test=found]", "10").await?;
-    handheld.place("cabinets", 9, 10)?;
+    ui.wait_count(missing_rows, 20).await?;
+    let kept = ui.c.find(Locator::Css(&last)).await?.prop("value").await?;
+    assert_eq!(
+        kept.as_deref(),
+        Some("再找找"),
+        "the typed comment was lost"
+    );
+    handheld.place("cabinets", 10, 10)?;
     ui.wait_text("[data-test=found]", "20").await?;
-    handheld.place("cabinets", 19, 10)?;
+    ui.wait_count(missing_rows, 10).await?;
+    handheld.place("desk", 0, 1)?;
+    handheld.place("cabinets", 20, 9)?;
     ui.wait_text("[data-test=found]", "30").await?;
+    ui.wait_count(missing_rows, 0).await?;
+    ui.wait_count("[data-test=differences] tr", 0).await?;
     assert_eq!(epcs.len(), 30);
     // A visitor's tag shows as foreign; the keeper settles it and closes.
     handheld.place("visitor", 0, 1)?;
     ui.wait_text("[data-live-key=foreign]", "1").await?;
+    // The new foreign line arrives in the list, live.
+    ui.wait_count("[data-test=differences] tr[data-outcome=foreign]", 1)
+        .await?;
     ui.shot("stocktake-live").await?;
     ui.c.refresh().await?;
     ui.c.find(Locator::Css("input[name=comment]"))
@@ -684,6 +732,114 @@ async fn the_register_remembers_columns_and_selects_in_bulk_on_a_tablet() -> Res
             .await?
             .unwrap_or_default();
     assert_eq!(prefilled, ids.join(","));
+    ui.c.clone().close().await?;
+    Ok(())
+}
+
+/// A keeper's phone (390×844): the menu folds behind ☰, the desk's
+/// counters and the stock-take's counts are on the first screen, and a
+/// number typed on the phone counts.
+#[tokio::test]
+async fn the_desk_and_the_stocktake_work_on_a_phone() -> Result<()> {
+    if skip() {
+        eprintln!("WAREHOUSE_SKIP_BROWSER=1: browser test skipped");
+        return Ok(());
+    }
+    let d = driver()?;
+    let w = World::new().await?;
+    let s = &w.server;
+    w.tag(w.asset_wh).await?;
+    let rid = id(&s
+        .post_ok(
+            "/api/v1/requests",
+            &w.staff_a,
+            json!({"kind": "loan", "category_id": w.category, "quantity": 1, "reason": "培训",
+                   "loan_start": "2030-01-10", "loan_due": "2030-01-12"}),
+            201,
+        )
+        .await?)?;
+    s.post_ok(
+        &format!("/api/v1/requests/{rid}/steps"),
+        &w.approver,
+        json!({"action": "approve"}),
+        200,
+    )
+    .await?;
+    let sid = id(&s
+        .post_ok(
+            "/api/v1/stocktakes",
+            &w.keeper,
+            json!({"warehouse_id": w.warehouse, "location_id": w.loc_1, "reader_ids": [w.handheld]}),
+            201,
+        )
+        .await?)?;
+    let ui = Ui {
+        c: browser(&d).await?,
+        base: &s.base,
+    };
+    ui.login("keeper").await?;
+    ui.c.set_window_size(390, 844).await?;
+    // The header is one short line; its menu opens from ☰.
+    ui.go(&format!("/requests/{rid}/desk")).await?;
+    let header = "return document.querySelector('header.top').getBoundingClientRect().height;";
+    let h = ui.number(header).await?;
+    assert!(h < 120.0, "the header is {h} px tall on a phone");
+    let nav = "return document.querySelector('header.top nav').getBoundingClientRect().height;";
+    assert_eq!(ui.number(nav).await?, 0.0, "the menu is open before ☰");
+    ui.click("[data-test=menu-button]").await?;
+    assert!(ui.number(nav).await? > 100.0, "☰ did not open the menu");
+    ui.click("[data-test=menu-button]").await?;
+    // The desk without a reader: numbers typed on the phone.
+    ui.select("select[name=reader]", "0").await?;
+    ui.click("[data-test=start-scan]").await?;
+    ui.wait_text("[data-test=matched]", "0").await?;
+    let bottom = |css: &str| {
+        format!("return document.querySelector('{css}').getBoundingClientRect().bottom;")
+    };
+    let screen = ui.number("return window.innerHeight;").await?;
+    let counts = ui.number(&bottom("[data-test=desk-counts]")).await?;
+    assert!(
+        counts <= screen,
+        "desk counters end at {counts} px, below the first screen ({screen} px)"
+    );
+    assert!(ui.number(header).await? < 120.0);
+    ui.c.find(Locator::Css("input[name=asset_number]"))
+        .await?
+        .send_keys("1003")
+        .await?;
+    ui.click("[data-test=manual-submit]").await?;
+    ui.wait_text("[data-test=matched]", "1").await?;
+    ui.wait_text("[data-test=shortfall]", "0").await?;
+    ui.wait_text("main", "手工录入").await?;
+    let fits =
+        ui.c.execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+            vec![],
+        )
+        .await?;
+    assert_eq!(fits, json!(true), "the desk is wider than a phone");
+    ui.shot("phone-desk").await?;
+
+    // The stock-take: counts on the first screen, a typed number found.
+    ui.go(&format!("/stocktakes/{sid}")).await?;
+    ui.wait_text("[data-test=found]", "0").await?;
+    let counts = ui.number(&bottom("[data-test=stocktake-counts]")).await?;
+    assert!(counts <= screen, "stock-take counts end at {counts} px");
+    ui.c.find(Locator::Css("input[name=asset_number]"))
+        .await?
+        .send_keys("1003")
+        .await?;
+    ui.click("[data-test=manual-submit]").await?;
+    ui.wait_text("[data-test=found]", "1").await?;
+    ui.wait_count("[data-test=differences] tr", 0).await?;
+    let fits =
+        ui.c.execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+            vec![],
+        )
+        .await?;
+    assert_eq!(fits, json!(true), "the stock-take is wider than a phone");
+    ui.shot("phone-stocktake").await?;
     ui.c.clone().close().await?;
     Ok(())
 }

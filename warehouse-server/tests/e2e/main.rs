@@ -11,6 +11,7 @@ mod contract;
 mod exports_and_bounds;
 mod health;
 mod ingest;
+mod keepers;
 mod log_and_backup;
 mod register;
 mod reports_lists;

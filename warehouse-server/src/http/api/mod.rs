@@ -695,25 +695,9 @@ async fn commission_tag(
 ) -> AppResult<(StatusCode, Json<Commission>)> {
     let asset = state.store.asset(id).await?;
     authorize(&ctx.actor, Action::CommissionTag, asset.scope())?;
-    let prefix = state
-        .store
-        .get_setting(crate::commission::COMPANY_PREFIX_KEY)
-        .await?
-        .ok_or_else(|| AppError::from(Reason::NoCompanyPrefix))?;
-    let epc = crate::commission::giai_for(&prefix, &asset.asset_number)?;
-    let commission_id = state
-        .store
-        .start_commission(ctx, id, epc.bytes().to_vec())
-        .await?;
     Ok((
         StatusCode::CREATED,
-        Json(Commission {
-            commission_id,
-            asset_id: id,
-            epc: epc.hex().to_string(),
-            tag_uri: epc.tag_uri().to_string(),
-            id_uri: epc.id_uri().to_string(),
-        }),
+        Json(state.store.commission_tag(ctx, id).await?),
     ))
 }
 

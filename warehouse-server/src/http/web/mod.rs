@@ -216,16 +216,21 @@ pub fn layout(w: &Web, title: &str, body: Markup) -> Response {
             body {
                 header.top {
                     a.brand href="/dashboard" { (w.t("app")) }
-                    nav {
-                        @for (href, word) in nav(w.role) {
-                            a href=(href) class=@if w.path.starts_with(href) { "on" } { (w.t(word)) }
+                    // Phone width: the menu folds behind ☰ (CSS only).
+                    input #menu-toggle .menu-toggle type="checkbox" aria-label=(w.t("menu"));
+                    label.menu-button for="menu-toggle" title=(w.t("menu")) data-test="menu-button" { "☰" }
+                    div.menu {
+                        nav {
+                            @for (href, word) in nav(w.role) {
+                                a href=(href) class=@if w.path.starts_with(href) { "on" } { (w.t(word)) }
+                            }
                         }
-                    }
-                    a.who href="/account/password" title=(w.t("change_password")) { (w.username) " · " (w.tv(w.role.as_str())) }
-                    a.lang href=(if w.lang == Lang::Zh { "/lang/en" } else { "/lang/zh" }) { (w.t("language")) }
-                    form.inline method="post" action="/logout" {
-                        (csrf_field(w))
-                        button.link type="submit" { (w.t("logout")) }
+                        a.who href="/account/password" title=(w.t("change_password")) { (w.username) " · " (w.tv(w.role.as_str())) }
+                        a.lang href=(if w.lang == Lang::Zh { "/lang/en" } else { "/lang/zh" }) { (w.t("language")) }
+                        form.inline method="post" action="/logout" {
+                            (csrf_field(w))
+                            button.link type="submit" { (w.t("logout")) }
+                        }
                     }
                 }
                 main {
@@ -315,6 +320,10 @@ pub enum Done {
     StocktakeOpened,
     Resolved,
     StocktakeClosed,
+    /// An asset number typed at the desk or in a stock-take (手工录入).
+    Entered,
+    /// A tag written and bound to its asset.
+    TagWritten,
 }
 
 impl Done {
@@ -346,6 +355,8 @@ impl Done {
             Done::StocktakeOpened => ("stocktake_opened", None),
             Done::Resolved => ("resolved", None),
             Done::StocktakeClosed => ("stocktake_closed", None),
+            Done::Entered => ("entered", None),
+            Done::TagWritten => ("tag_written", None),
         }
     }
 
@@ -381,6 +392,8 @@ impl Done {
             ("stocktake_opened", None) => Done::StocktakeOpened,
             ("resolved", None) => Done::Resolved,
             ("stocktake_closed", None) => Done::StocktakeClosed,
+            ("entered", None) => Done::Entered,
+            ("tag_written", None) => Done::TagWritten,
             _ => return None,
         };
         Some(done)
@@ -679,6 +692,8 @@ mod tests {
             Done::StocktakeOpened,
             Done::Resolved,
             Done::StocktakeClosed,
+            Done::Entered,
+            Done::TagWritten,
         ];
         for d in all {
             assert_eq!(Done::parse(&d.cookie_value()), Some(d), "{d:?}");

@@ -35,6 +35,7 @@ use moves::*;
 use queries::*;
 
 pub(crate) use cases::open_case;
+pub use desk::{DeskEntry, PickLine, PickList};
 pub use documents::Document;
 pub use idle::Listing;
 pub(crate) use moves::{move_asset, Move};

@@ -76,8 +76,15 @@ pub(super) async fn admin(
             .await
     )
     .unwrap_or_default();
+    let health = tryp!(
+        w,
+        st.store
+            .reader_health(st.config.health_thresholds(), None)
+            .await
+    );
     let body = html! {
         @if let Some(t) = token { p.notice { (w.t("token_once")) ": " code { (t) } } }
+        (crate::http::web::health::reader_health_panel(&w, &health, None))
         h2 { (w.t("settings")) }
         form.stack method="post" action="/admin/settings" {
             (csrf_field(&w))

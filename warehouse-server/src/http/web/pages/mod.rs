@@ -58,6 +58,11 @@ pub fn routes() -> Router<AppState> {
         .route("/requests/{id}/desk/events", get(desk_events))
         .route("/requests/{id}/desk/check-out", post(desk_check_out))
         .route("/requests/{id}/desk/return", post(desk_return))
+        .route("/requests/{id}/desk/manual", post(desk_manual))
+        .route("/requests/{id}/pick-list", get(pick_list))
+        .route("/assets/{id}/tag", get(tag_page).post(tag_start))
+        .route("/assets/{id}/tag/confirm", post(tag_confirm))
+        .route("/stocktakes/{id}/manual", post(stocktake_manual))
         .route("/virtual-warehouse", get(virtual_warehouse))
         .route("/stocktakes", get(stocktakes).post(stocktake_open))
         .route("/stocktakes/{id}", get(stocktake_page))
@@ -149,8 +154,22 @@ mod register;
 mod reports;
 mod requests;
 mod stocktake;
+mod tags;
 
-use {admin::*, alarms::*, desk::*, home::*, register::*, reports::*, requests::*, stocktake::*};
+use {
+    admin::*, alarms::*, desk::*, home::*, register::*, reports::*, requests::*, stocktake::*,
+    tags::*,
+};
+
+/// The "未写标签" badge of an untagged asset: for those who may write
+/// tags, a link to the asset's tag page.
+fn no_tag_badge(w: &Web, asset_id: i64) -> Markup {
+    if authorize(&w.ctx.actor, Action::CommissionTag, Scope::Warehouse).is_ok() {
+        html! { a.badge.s-lost href=(format!("/assets/{asset_id}/tag")) data-test="write-tag" { (w.t("no_tag")) " · " (w.t("write_tag")) } }
+    } else {
+        html! { span.badge.s-lost { (w.t("no_tag")) } }
+    }
+}
 
 fn state_badge(w: &Web, s: &str) -> Markup {
     html! { span class=(format!("badge s-{s}")) { (w.tv(s)) } }

@@ -215,7 +215,7 @@ pub(super) async fn asset_page(
                 dt { (w.t("value")) } dd { (yuan(a.original_value_fen)) }
                 dt { (w.t("purchase_date")) } dd { (a.purchase_date.clone().unwrap_or_default()) }
                 dt { (w.t("holder")) } dd { (holder(&w, a.holder_unit_id, a.holder_location_id)) }
-                dt { (w.t("epc")) } dd.mono { (a.epc.clone().unwrap_or_default()) }
+                dt { (w.t("epc")) } dd.mono { @match &a.epc { Some(e) => { (e) }, None => { (no_tag_badge(&w, a.id)) } } }
                 dt { (w.t("last_seen")) } dd { (a.last_seen_at.as_ref().map(when).unwrap_or_default()) }
             }
         }

@@ -276,7 +276,10 @@ pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup
                 }
             }
             @if can(K::CheckOut) || can(K::ReturnItems) {
-                p { a.button href=(format!("/requests/{}/desk", r.id)) data-test="open-desk" { (w.t("desk")) } }
+                p {
+                    a.button href=(format!("/requests/{}/desk", r.id)) data-test="open-desk" { (w.t("desk")) }
+                    @if can(K::CheckOut) { " " a href=(format!("/requests/{}/pick-list", r.id)) data-test="pick-list-link" { (w.t("pick_list")) } }
+                }
             }
             @if can(K::Appraise) {
                 form.stack method="post" action=(action) {
@@ -424,7 +427,7 @@ pub(super) async fn render_request(
                     tr {
                         td { a href=(format!("/assets/{}", i.asset_id)) { (i.asset_number) } }
                         td { (i.name) } td { (state_badge(w, &i.asset_state)) } td { (i.status) }
-                        td.mono { @match &i.epc { Some(e) => { (e) }, None => { span.badge.s-lost { (w.t("no_tag")) } } } }
+                        td.mono { @match &i.epc { Some(e) => { (e) }, None => { (no_tag_badge(w, i.asset_id)) } } }
                         td { (i.return_condition.clone().map(|c| w.tv(&c)).unwrap_or_default()) }
                     }
                 }

@@ -1,4 +1,6 @@
-//! Stock-takes: the list, one stock-take live, opening, resolving lines, closing.
+//! Stock-takes: the list, one stock-take live (counts and the differences
+//! list both follow the handheld's reads), typed entries (手工录入),
+//! opening, resolving lines, closing.
 
 use super::*;
 
@@ -49,6 +51,12 @@ pub(super) async fn stocktakes(
                 }
                 fieldset { legend { (w.t("readers")) }
                     @for r in &handhelds { label { input type="checkbox" name="reader_id" value=(r.id) checked; (r.name) } }
+                    @if handhelds.is_empty() {
+                        p.hint data-test="no-handheld" {
+                            (w.t("no_handheld"))
+                            @if w.role == Role::Administrator { " " a href="/admin" { (w.t("admin")) } }
+                        }
+                    }
                 }
                 button type="submit" data-test="open-stocktake" { (w.t("open_stocktake")) }
             }
@@ -79,6 +87,80 @@ pub(super) async fn stocktake_page(
     w: Web,
     Path(id): Path<i64>,
 ) -> Response {
+    stocktake_render(&st, &w, id, None).await
+}
+
+/// The differences a keeper settles: missing, misplaced, foreign (first
+/// 100 each), as the live list shows them.
+async fn difference_lines(st: &AppState, id: i64) -> Result<Vec<crate::stocktake::Line>, AppError> {
+    let mut lines = Vec::new();
+    for outcome in [
+        crate::stocktake::Outcome::Missing,
+        crate::stocktake::Outcome::Misplaced,
+        crate::stocktake::Outcome::Foreign,
+    ] {
+        let part = st
+            .store
+            .stocktake_reconciliation(
+                id,
+                LineQuery {
+                    outcome: Some(outcome),
+                    page: Some((1, 100)),
+                },
+            )
+            .await?;
+        lines.extend(part.lines);
+    }
+    Ok(lines)
+}
+
+/// The differences list's rows, keyed by line (`data-line`): the page
+/// renders them and the live stream sends them again when the counts
+/// change, so a line the handheld has just found leaves the list (the
+/// script keeps rows still there, with anything typed into them).
+fn difference_rows(w: &Web, id: i64, lines: &[crate::stocktake::Line]) -> Markup {
+    use crate::stocktake::ResolutionAction as A;
+    html! {
+        @for l in lines {
+            tr data-line=(crate::stocktake::subject(l)) data-outcome=(l.outcome.as_str()) {
+                td { (w.t(l.outcome.as_str())) }
+                td {
+                    (l.asset_number.clone().unwrap_or_default()) " " (l.name.clone().unwrap_or_default())
+                    @if l.entered_by.is_some() { " " span.badge.manual { (w.t("manual_entry")) } }
+                }
+                td.mono { (l.epc.clone().unwrap_or_default()) }
+                td {
+                    @if let Some(res) = &l.resolution {
+                        (w.t(res.action.as_str())) @if let Some(c) = &res.comment { " — " (c) }
+                    } @else {
+                        form.inline method="post" action=(format!("/stocktakes/{id}/resolve")) {
+                            (csrf_field(w))
+                            @if let Some(a) = l.asset_id { input type="hidden" name="asset_id" value=(a); }
+                            @else { input type="hidden" name="epc" value=(l.epc.clone().unwrap_or_default()); }
+                            select name="action" {
+                                @for act in [A::Relocate, A::MarkMissing, A::Ignore] {
+                                    @if crate::stocktake::applies_to(act, l.outcome) { option value=(act.as_str()) { (w.t(act.as_str())) } }
+                                }
+                            }
+                            input name="comment" placeholder=(w.t("comment"));
+                            button type="submit" { (w.t("resolve")) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The live page; `typed` is an asset number just refused, shown again in
+/// its box with the reason beside it.
+async fn stocktake_render(
+    st: &AppState,
+    w: &Web,
+    id: i64,
+    typed: Option<(&str, &AppError)>,
+) -> Response {
+    let w = w.clone();
     tryp!(
         w,
         authorize(&w.ctx.actor, Action::ViewStockTake, Scope::Warehouse)
@@ -92,80 +174,101 @@ pub(super) async fn stocktake_page(
     let c = &r.counts;
     let open = r.stocktake.status == "open";
     let can_run = authorize(&w.ctx.actor, Action::RunStockTake, Scope::Warehouse).is_ok();
-    // The differences a keeper settles: missing, misplaced, foreign (first 100 each).
-    let mut lines = Vec::new();
-    if open && can_run {
-        for outcome in [
-            crate::stocktake::Outcome::Missing,
-            crate::stocktake::Outcome::Misplaced,
-            crate::stocktake::Outcome::Foreign,
-        ] {
-            let part = tryp!(
-                w,
-                st.store
-                    .stocktake_reconciliation(
-                        id,
-                        LineQuery {
-                            outcome: Some(outcome),
-                            page: Some((1, 100)),
-                        },
-                    )
-                    .await
-            );
-            lines.extend(part.lines);
-        }
-    }
+    let lines = if open && can_run {
+        tryp!(w, difference_lines(st, id).await)
+    } else {
+        Vec::new()
+    };
+    let typed_entries = if open {
+        tryp!(w, st.store.stocktake_manual_entries(id).await)
+    } else {
+        Vec::new()
+    };
+    let health = if authorize(&w.ctx.actor, Action::ViewReaderHealth, Scope::Global).is_ok() {
+        Some(tryp!(
+            w,
+            st.store
+                .reader_health(
+                    st.config.health_thresholds(),
+                    Some(crate::register::ReaderRole::Handheld)
+                )
+                .await
+        ))
+    } else {
+        None
+    };
     let body = html! {
         p.hint { (w.t("live_hint")) }
-        section.cards data-live=(format!("/stocktakes/{id}/events")) {
+        section.cards data-live=(format!("/stocktakes/{id}/events")) data-test="stocktake-counts" {
             div.card { strong data-live-key="expected" { (c.expected) } span { (w.t("expected")) } }
             div.card { strong data-live-key="found" data-test="found" { (c.found) } span { (w.t("found")) } }
-            div.card { strong data-live-key="missing" { (c.missing) } span { (w.t("missing")) } }
+            div.card { strong data-live-key="missing" data-test="missing" { (c.missing) } span { (w.t("missing")) } }
             div.card { strong data-live-key="misplaced" { (c.misplaced) } span { (w.t("misplaced")) } }
             div.card { strong data-live-key="foreign" { (c.foreign) } span { (w.t("foreign")) } }
         }
         progress max=(c.expected.max(1)) value=(c.found) data-live-progress {}
+        @if open && can_run {
+            form.manual-entry method="post" action=(format!("/stocktakes/{id}/manual")) data-test="manual-entry" {
+                (csrf_field(&w))
+                label { (w.t("manual_entry_label")) " "
+                    input name="asset_number" required autocomplete="off"
+                        value=(typed.map_or("", |t| t.0)) placeholder=(w.t("asset_number"));
+                }
+                " " button type="submit" data-test="manual-submit" { (w.t("manual_entry_submit")) }
+                (field_error(w.lang, typed.map(|t| t.1), "asset_number"))
+                (form_error(w.lang, typed.map(|t| t.1), &["asset_number"]))
+            }
+        }
         p { a href=(format!("/api/v1/stocktakes/{id}/report.csv")) { (w.t("export_csv")) } }
         @if open && can_run {
             h2 { (w.t("differences")) }
-            @if lines.is_empty() { p.empty { (w.t("empty")) } } @else {
-                table { tbody {
-                    @for l in &lines {
+            p.empty data-live-empty hidden[!lines.is_empty()] { (w.t("no_differences")) }
+            div.scroll { table.differences { tbody data-live-lines data-test="differences" {
+                (difference_rows(&w, id, &lines))
+            } } }
+        }
+        @if !typed_entries.is_empty() {
+            h2 { (w.t("manual_entries")) }
+            div.scroll { table data-test="manual-entries" {
+                thead { tr { th { (w.t("asset_number")) } th { (w.t("name")) } th { (w.t("entered_by")) } th { (w.t("entered_at")) } } }
+                tbody {
+                    @for e in &typed_entries {
                         tr {
-                            td { (w.t(l.outcome.as_str())) }
-                            td { (l.asset_number.clone().unwrap_or_default()) " " (l.name.clone().unwrap_or_default()) }
-                            td.mono { (l.epc.clone().unwrap_or_default()) }
-                            td {
-                                @if let Some(res) = &l.resolution {
-                                    (w.t(res.action.as_str())) @if let Some(c) = &res.comment { " — " (c) }
-                                } @else {
-                                    form.inline method="post" action=(format!("/stocktakes/{id}/resolve")) {
-                                        (csrf_field(&w))
-                                        @if let Some(a) = l.asset_id { input type="hidden" name="asset_id" value=(a); }
-                                        @else { input type="hidden" name="epc" value=(l.epc.clone().unwrap_or_default()); }
-                                        select name="action" {
-                                            @for act in [crate::stocktake::ResolutionAction::Relocate, crate::stocktake::ResolutionAction::MarkMissing, crate::stocktake::ResolutionAction::Ignore] {
-                                                @if crate::stocktake::applies_to(act, l.outcome) { option value=(act.as_str()) { (w.t(act.as_str())) } }
-                                            }
-                                        }
-                                        input name="comment" placeholder=(w.t("comment"));
-                                        button type="submit" { (w.t("resolve")) }
-                                    }
-                                }
-                            }
+                            td { (e.asset_number) " " span.badge.manual { (w.t("manual_entry")) } }
+                            td { (e.name) }
+                            td { (e.entered_by.split_once(':').map_or(e.entered_by.as_str(), |(_, n)| n)) }
+                            td { (when(&e.at)) }
                         }
                     }
-                } }
+                }
+            } }
+        }
+        @if let Some(h) = &health {
+            (crate::http::web::health::reader_health_panel(&w, h, Some(crate::register::ReaderRole::Handheld)))
+            @if h.readers().next().is_none() {
+                p.hint data-test="no-handheld" { (w.t("no_handheld")) }
             }
+        }
+        @if open && can_run {
             form method="post" action=(format!("/stocktakes/{id}/close")) data-confirm=(w.t("confirm_delete")) {
                 (csrf_field(&w))
                 button.danger type="submit" data-test="close-stocktake" { (w.t("close_stocktake")) }
             }
         }
     };
-    layout(&w, &format!("{} #{id}", w.t("stocktakes")), body)
+    let resp = layout(&w, &format!("{} #{id}", w.t("stocktakes")), body);
+    match typed {
+        Some((_, e)) => {
+            let mut resp = resp;
+            *resp.status_mut() = crate::http::error::status_of(e.kind);
+            resp
+        }
+        None => resp,
+    }
 }
 
+/// Live counts every 0.7 s; the differences rows (`lines`) again whenever
+/// the counts change, for those who settle them.
 pub(super) async fn stocktake_events(
     State(st): State<AppState>,
     w: Web,
@@ -176,25 +279,74 @@ pub(super) async fn stocktake_events(
         w,
         authorize(&w.ctx.actor, Action::ViewStockTake, Scope::Warehouse)
     );
-    let stream = futures_util::stream::unfold(st, move |st| async move {
-        tokio::time::sleep(Duration::from_millis(700)).await;
-        let data = match st
-            .store
-            .stocktake_reconciliation(id, LineQuery::COUNTS_ONLY)
-            .await
-        {
-            Ok(r) => json!({
-                "expected": r.counts.expected, "found": r.counts.found, "missing": r.counts.missing,
-                "misplaced": r.counts.misplaced, "foreign": r.counts.foreign,
-            }),
-            Err(e) => json!({ "error": e.text(w.lang) }),
-        };
-        let ev = Event::default().event("counts").data(data.to_string());
-        Some((Ok::<_, Infallible>(ev), st))
+    let can_run = authorize(&w.ctx.actor, Action::RunStockTake, Scope::Warehouse).is_ok();
+    let last: Option<crate::stocktake::Counts> = None;
+    let stream = futures_util::stream::unfold((st, last), move |(st, last)| {
+        let w = w.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            let mut seen = last;
+            let data = match st
+                .store
+                .stocktake_reconciliation(id, LineQuery::COUNTS_ONLY)
+                .await
+            {
+                Ok(r) => {
+                    let mut data = json!({
+                        "expected": r.counts.expected, "found": r.counts.found,
+                        "missing": r.counts.missing, "misplaced": r.counts.misplaced,
+                        "foreign": r.counts.foreign,
+                    });
+                    let open = r.stocktake.status == "open";
+                    if can_run && open && last != Some(r.counts) {
+                        match difference_lines(&st, id).await {
+                            Ok(lines) => {
+                                data["lines"] =
+                                    json!(difference_rows(&w, id, &lines).into_string());
+                                data["lines_count"] = json!(lines.len());
+                                seen = Some(r.counts);
+                            }
+                            Err(e) => data = json!({ "error": e.text(w.lang) }),
+                        }
+                    }
+                    data
+                }
+                Err(e) => json!({ "error": e.text(w.lang) }),
+            };
+            let ev = Event::default().event("counts").data(data.to_string());
+            Some((Ok::<_, Infallible>(ev), (st, seen)))
+        }
     });
     Sse::new(live.bind(stream))
         .keep_alive(KeepAlive::default())
         .into_response()
+}
+
+/// A typed asset number in a stock-take: counted as a read (and chained),
+/// then the page again; a refused number comes back in its box.
+pub(super) async fn stocktake_manual(
+    State(st): State<AppState>,
+    w: Web,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    tryp!(
+        w,
+        authorize(&w.ctx.actor, Action::RunStockTake, Scope::Warehouse)
+    );
+    let f = form(&body);
+    let typed = f.get("asset_number").cloned().unwrap_or_default();
+    match st
+        .store
+        .stocktake_manual_entry(w.ctx.clone(), id, typed.clone())
+        .await
+    {
+        Ok(_) => see_other_with(&format!("/stocktakes/{id}"), Done::Entered),
+        Err(e) if e.field.as_deref() == Some("asset_number") => {
+            stocktake_render(&st, &w, id, Some((&typed, &e))).await
+        }
+        Err(e) => fail(&w, e),
+    }
 }
 
 pub(super) async fn stocktake_open(State(st): State<AppState>, w: Web, body: Bytes) -> Response {

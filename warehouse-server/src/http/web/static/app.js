@@ -17,6 +17,26 @@
       });
       var bar = document.querySelector("[data-live-progress]");
       if (bar && data.found !== undefined) { bar.max = Math.max(1, data.expected); bar.value = data.found; }
+      // The stock-take's differences list: the server sends its rows
+      // again when the counts change. A row still there is kept (with
+      // whatever the keeper typed into it) unless its text changed; a line
+      // now found is gone.
+      var list = document.querySelector("[data-live-lines]");
+      if (list && typeof data.lines === "string") {
+        var fresh = document.createElement("tbody");
+        fresh.innerHTML = data.lines;
+        var old = {};
+        list.querySelectorAll("tr[data-line]").forEach(function (tr) { old[tr.getAttribute("data-line")] = tr; });
+        var next = document.createDocumentFragment();
+        Array.prototype.slice.call(fresh.children).forEach(function (tr) {
+          var had = old[tr.getAttribute("data-line")];
+          next.appendChild(had && had.textContent === tr.textContent ? had : tr);
+        });
+        list.textContent = "";
+        list.appendChild(next);
+        var none = document.querySelector("[data-live-empty]");
+        if (none) none.hidden = list.children.length > 0;
+      }
       var rows = document.querySelector("[data-live-rows]");
       var sig = Array.isArray(data.rows) ? data.rows.map(function (r) { return r.join(" "); }).join("|") : null;
       if (rows && sig !== null && rows.getAttribute("data-sig") !== sig) {
@@ -86,6 +106,10 @@
     a.addEventListener("click", function (ev) {
       if (window.history.length > 1) { ev.preventDefault(); window.history.back(); }
     });
+  });
+  // Print buttons (the pick list); no inline script under the CSP.
+  document.querySelectorAll("[data-print]").forEach(function (b) {
+    b.addEventListener("click", function () { window.print(); });
   });
   // Confirm destructive actions.
   document.querySelectorAll("form[data-confirm]").forEach(function (f) {
