@@ -473,6 +473,19 @@ pub enum Reason {
     },
     /// Our fault: the detail goes to the log, never to a person.
     Internal(String),
+    /// A code or number typed by a person (an asset number, a location
+    /// code) that names nothing.
+    NoSuchCode {
+        field: String,
+        value: String,
+    },
+    /// A location code used in several warehouses; `places` are the
+    /// candidates as "warehouse code".
+    AmbiguousCode {
+        field: String,
+        value: String,
+        places: Vec<String>,
+    },
 }
 
 /// Why an asset's state rules it out of a request.
@@ -710,6 +723,8 @@ impl Reason {
             R::TooManyStreams { .. } => (K::TooManyRequests, "too_many_streams"),
             R::Timeout { .. } => (K::Unavailable, "request_timeout"),
             R::Internal(_) => (K::Internal, "internal"),
+            R::NoSuchCode { .. } => (K::Invalid, "no_such_code"),
+            R::AmbiguousCode { .. } => (K::Invalid, "ambiguous_code"),
         }
     }
 
@@ -732,6 +747,8 @@ impl Reason {
             | R::FormNotUnderstood { field, .. }
             | R::BadField { field, .. }
             | R::DoesNotExist { field, .. }
+            | R::NoSuchCode { field, .. }
+            | R::AmbiguousCode { field, .. }
             | R::TooMany { field, .. }
             | R::StartsAtOne { field }
             | R::SumTooLarge { field }
@@ -1082,6 +1099,17 @@ impl Reason {
                 "the request took longer than the server's limit of {limit_secs} s and was stopped"
             ),
             R::Internal(detail) => detail.clone(),
+            R::NoSuchCode { field, value } => format!("no {field} `{value}` is registered"),
+            R::AmbiguousCode {
+                field,
+                value,
+                places,
+            } => format!(
+                "{field} `{value}` is used in several warehouses ({}); name the warehouse too, \
+                 for example `{}`",
+                places.join(", "),
+                places.first().map(String::as_str).unwrap_or_default()
+            ),
         }
     }
 
@@ -1335,6 +1363,19 @@ impl Reason {
                 format!("服务器处理超时（超过 {limit_secs} 秒），请稍后重试")
             }
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
+            R::NoSuchCode { field, value } => {
+                format!("没有{}为“{value}”的记录，请核对后重新填写", label(field))
+            }
+            R::AmbiguousCode {
+                field,
+                value,
+                places,
+            } => format!(
+                "{}“{value}”在多个仓库中都有（{}），请连同仓库名称填写，例如“{}”",
+                label(field),
+                places.join("、"),
+                places.first().map(String::as_str).unwrap_or_default()
+            ),
         }
     }
 }
@@ -1795,6 +1836,15 @@ mod tests {
                 name: f("gate-1"),
             },
             R::BadReaderSpec { value: f("gate-1") },
+            R::NoSuchCode {
+                field: f("asset_numbers"),
+                value: f("9999"),
+            },
+            R::AmbiguousCode {
+                field: f("location_code"),
+                value: f("A01"),
+                places: vec![f("WH1 A01"), f("WH2 A01")],
+            },
         ]
     }
 
@@ -1922,9 +1972,11 @@ mod tests {
             R::WrongOldPassword => 118,
             R::MethodNotAllowed => 119,
             R::SumTooLarge { .. } => 120,
+            R::NoSuchCode { .. } => 121,
+            R::AmbiguousCode { .. } => 122,
         }
     }
-    const VARIANTS: usize = 121;
+    const VARIANTS: usize = 123;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

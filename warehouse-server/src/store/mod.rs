@@ -12,6 +12,7 @@ mod daemons;
 mod events;
 mod health;
 mod ingest;
+mod names;
 mod paging;
 mod register;
 mod reports;
@@ -29,6 +30,7 @@ use crate::error::{AppError, AppResult, Reason};
 pub use accounts::AuthenticatedSession;
 pub use assets::BulkAsset;
 pub use ingest::{apply_batch, validate_batch, ForeignSighting, IngestOutcome};
+pub use names::{split_numbers, AssetName, LocationName, NameQuery, Names};
 pub use reports::*;
 pub use workflow::{
     Document, FieldAsset, FieldPlan, Listing, PurchaseMatches, RequestQuery, SampleAsset,
