@@ -12,6 +12,7 @@ mod exports_and_bounds;
 mod health;
 mod ingest;
 mod log_and_backup;
+mod pages_words;
 mod register;
 mod reports_lists;
 mod run_script;

@@ -510,7 +510,7 @@ pub(super) async fn render_request(
             dt { (w.t("stage")) } dd data-test="stage" { (stage_word(w, r.stage)) @if r.overdue { " " span.badge.s-lost { (w.t("overdue")) } } }
             dt { (w.t("next_step")) } dd data-test="next-step" {
                 @match &next {
-                    Some((who, actions)) => { (w.t("waiting_for")) "：" strong { (who) } @if !actions.is_empty() { " · " (actions.join("、")) } }
+                    Some((who, actions)) => { (w.t("waiting_for")) (if w.lang == Lang::Zh { "：" } else { ": " }) strong { (who) } @if !actions.is_empty() { " · " (actions.join("、")) } }
                     None => { (w.t("nothing_next")) }
                 }
             }
