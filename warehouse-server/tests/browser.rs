@@ -553,7 +553,7 @@ async fn the_stocktake_page_counts_up_as_the_handheld_scans() -> Result<()> {
         .select_by_value(&w.loc_1.to_string())
         .await?;
     ui.click("[data-test=open-stocktake]").await?;
-    ui.wait_text("h1", "#").await?;
+    ui.wait_text("h1", "编号").await?;
     let sid = ui
         .path()
         .await?

@@ -161,7 +161,11 @@ pub(super) async fn desk_page(
     };
     layout(
         &w,
-        &format!("{} · {} #{}", w.t("desk"), w.tv(r.kind.as_str()), r.id),
+        &format!(
+            "{} · {}",
+            w.t("desk"),
+            words::request_title(w.lang, r.kind, r.id)
+        ),
         body,
     )
 }
