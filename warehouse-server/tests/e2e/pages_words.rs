@@ -532,6 +532,15 @@ async fn pages_name_units_people_and_shelves_and_requests_show_themselves() -> R
     ] {
         check_page(&c, base, path, session, &["市财政局", "赵六"]).await?;
     }
+    // People search for an applicant by the name they know.
+    check_page(
+        &c,
+        base,
+        "/requests?q=%E8%B5%B5%E5%85%AD", // 赵六
+        &approver,
+        &["共 2 条", "赵六"],
+    )
+    .await?;
     check_page(&c, base, "/dashboard", &keeper, &[]).await?;
     // Administration: people by name, units, shelves and readers in words.
     check_page(
