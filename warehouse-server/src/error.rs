@@ -497,6 +497,19 @@ pub enum Reason {
     TagNotAtDesk {
         epc: String,
     },
+    /// A code or number typed by a person (an asset number, a location
+    /// code) that names nothing.
+    NoSuchCode {
+        field: String,
+        value: String,
+    },
+    /// A location code used in several warehouses; `places` are the
+    /// candidates as "warehouse code".
+    AmbiguousCode {
+        field: String,
+        value: String,
+        places: Vec<String>,
+    },
 }
 
 /// Why an asset's state rules it out of a request.
@@ -738,6 +751,8 @@ impl Reason {
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
             R::LineNowFound { .. } => (K::Conflict, "line_now_found"),
             R::TagNotAtDesk { .. } => (K::Conflict, "not_at_desk"),
+            R::NoSuchCode { .. } => (K::Invalid, "no_such_code"),
+            R::AmbiguousCode { .. } => (K::Invalid, "ambiguous_code"),
         }
     }
 
@@ -760,6 +775,8 @@ impl Reason {
             | R::FormNotUnderstood { field, .. }
             | R::BadField { field, .. }
             | R::DoesNotExist { field, .. }
+            | R::NoSuchCode { field, .. }
+            | R::AmbiguousCode { field, .. }
             | R::TooMany { field, .. }
             | R::StartsAtOne { field }
             | R::SumTooLarge { field }
@@ -1129,6 +1146,17 @@ impl Reason {
                 "no desk reader has read {epc} since it was to be written; lay the tag on the \
                  desk reader, or type the EPC read back"
             ),
+            R::NoSuchCode { field, value } => format!("no {field} `{value}` is registered"),
+            R::AmbiguousCode {
+                field,
+                value,
+                places,
+            } => format!(
+                "{field} `{value}` is used in several warehouses ({}); name the warehouse too, \
+                 for example `{}`",
+                places.join(", "),
+                places.first().map(String::as_str).unwrap_or_default()
+            ),
         }
     }
 
@@ -1398,6 +1426,19 @@ impl Reason {
                 "出库台读写器还没有读到这张标签：请把写好的标签放到出库台读写器上，或输入读回的编码"
                     .into()
             }
+            R::NoSuchCode { field, value } => {
+                format!("没有{}为“{value}”的记录，请核对后重新填写", label(field))
+            }
+            R::AmbiguousCode {
+                field,
+                value,
+                places,
+            } => format!(
+                "{}“{value}”在多个仓库中都有（{}），请连同仓库名称填写，例如“{}”",
+                label(field),
+                places.join("、"),
+                places.first().map(String::as_str).unwrap_or_default()
+            ),
         }
     }
 }
@@ -1872,6 +1913,15 @@ mod tests {
                 name: f("gate-1"),
             },
             R::BadReaderSpec { value: f("gate-1") },
+            R::NoSuchCode {
+                field: f("asset_numbers"),
+                value: f("9999"),
+            },
+            R::AmbiguousCode {
+                field: f("location_code"),
+                value: f("A01"),
+                places: vec![f("WH1 A01"), f("WH2 A01")],
+            },
         ]
     }
 
@@ -2003,9 +2053,11 @@ mod tests {
             R::AssetUntagged { .. } => 122,
             R::LineNowFound { .. } => 123,
             R::TagNotAtDesk { .. } => 124,
+            R::NoSuchCode { .. } => 125,
+            R::AmbiguousCode { .. } => 126,
         }
     }
-    const VARIANTS: usize = 125;
+    const VARIANTS: usize = 127;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

@@ -13,6 +13,7 @@ mod events;
 mod health;
 mod ingest;
 pub(crate) mod manual;
+mod names;
 mod paging;
 mod register;
 mod reports;
@@ -30,6 +31,7 @@ use crate::error::{AppError, AppResult, Reason};
 pub use accounts::AuthenticatedSession;
 pub use assets::BulkAsset;
 pub use ingest::{apply_batch, validate_batch, ForeignSighting, IngestOutcome};
+pub use names::{split_numbers, AssetName, LocationName, NameQuery, Names};
 pub use reports::*;
 pub use workflow::{
     DeskEntry, Document, FieldAsset, FieldPlan, Listing, PickLine, PickList, PurchaseMatches,

@@ -581,7 +581,7 @@ async fn the_stocktake_page_counts_up_as_the_handheld_scans() -> Result<()> {
         .select_by_value(&w.loc_1.to_string())
         .await?;
     ui.click("[data-test=open-stocktake]").await?;
-    ui.wait_text("h1", "#").await?;
+    ui.wait_text("h1", "编号").await?;
     let sid = ui
         .path()
         .await?
@@ -716,22 +716,22 @@ async fn the_register_remembers_columns_and_selects_in_bulk_on_a_tablet() -> Res
     // Bulk: two rows selected start one disposal request for both.
     let boxes = ui.c.find_all(Locator::Css("input[data-select]")).await?;
     assert!(boxes.len() >= 2, "too few rows");
-    let mut ids = Vec::new();
+    let mut numbers = Vec::new();
     for b in boxes.iter().take(2) {
         b.click().await?;
-        ids.push(b.attr("value").await?.unwrap_or_default());
+        numbers.push(b.attr("value").await?.unwrap_or_default());
     }
     ui.wait_text("[data-selected-count]", "2").await?;
     ui.click("button[data-bulk][formaction='/requests/new/disposal']")
         .await?;
     ui.wait_text("h1", "处置").await?;
     let prefilled =
-        ui.c.find(Locator::Css("input[name=asset_ids]"))
+        ui.c.find(Locator::Css("input[name=asset_numbers]"))
             .await?
             .prop("value")
             .await?
             .unwrap_or_default();
-    assert_eq!(prefilled, ids.join(","));
+    assert_eq!(prefilled, numbers.join(","));
     ui.c.clone().close().await?;
     Ok(())
 }

@@ -13,6 +13,7 @@ mod health;
 mod ingest;
 mod keepers;
 mod log_and_backup;
+mod pages_words;
 mod register;
 mod reports_lists;
 mod run_script;

@@ -373,8 +373,8 @@ async fn virtual_warehouse_rows_link_and_ask_with_the_asset_filled_in() -> Resul
     let (status, form, _) = page(&c, &s.base, &ask, &w.staff_a, "").await?;
     ensure!(status == StatusCode::OK);
     ensure!(
-        hidden(&form, "asset_ids")? == w.asset_b.to_string(),
-        "asset not pre-filled"
+        hidden(&form, "asset_numbers")? == "1002",
+        "asset number not pre-filled"
     );
     // Search: by asset number, and a miss.
     let (_, hit, _) = page(&c, &s.base, "/virtual-warehouse?q=1002", &w.staff_a, "").await?;

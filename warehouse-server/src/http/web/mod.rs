@@ -12,6 +12,7 @@
 
 pub mod health;
 mod pages;
+pub mod words;
 
 use std::collections::HashMap;
 

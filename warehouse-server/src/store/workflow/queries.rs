@@ -119,7 +119,8 @@ pub struct RequestQuery {
     pub overdue: Option<bool>,
     /// Only requests waiting on the caller's role (the inbox).
     pub mine: Option<bool>,
-    /// Words in the reason or the applicant's name, or the request number.
+    /// Words in the reason or the applicant's username or display name,
+    /// or the request number.
     pub q: Option<String>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
@@ -182,7 +183,8 @@ pub(super) fn list_requests(
         args.push(words.to_owned().into());
         let (n, w) = (args.len() - 1, args.len());
         filter.push(format!(
-            "(id = ?{n} OR instr(COALESCE(reason, ''), ?{w}) > 0 OR instr(applicant, ?{w}) > 0)"
+            "(id = ?{n} OR instr(COALESCE(reason, ''), ?{w}) > 0 OR instr(applicant, ?{w}) > 0
+              OR applicant_user_id IN (SELECT u.id FROM users u WHERE instr(u.display_name, ?{w}) > 0))"
         ));
     }
     // Unit staff see their own unit's requests (and transfers asking them).

@@ -69,6 +69,17 @@ pub(super) async fn admin(
         locations.push(tryp!(w, st.store.list_locations(wh.id, 1, 500).await).items);
     }
     let org = tryp!(w, st.store.get_setting("org.name").await).unwrap_or_default();
+    // Users' units and readers' locations by name.
+    let mut q = NameQuery::default();
+    for u in &user_page.items {
+        q.unit(u.unit_id);
+    }
+    for d in &daemon_page.items {
+        for r in &d.readers {
+            q.location(r.location_id);
+        }
+    }
+    let names = tryp!(w, st.store.names(q).await);
     let prefix = tryp!(
         w,
         st.store
@@ -89,7 +100,7 @@ pub(super) async fn admin(
         form.stack method="post" action="/admin/settings" {
             (csrf_field(&w))
             label { (w.t("org_name")) input name="org_name" value=(org) required; }
-            p { "GS1 company prefix: " code { (prefix) } " " small.hint { (w.t("prefix_fixed")) } }
+            p { (w.t("company_prefix")) "：" code { (prefix) } " " small.hint { (w.t("prefix_fixed")) } }
             button type="submit" { (w.t("save")) }
         }
         (search_box(&w, "/admin", f.q.as_deref(), w.t("search_admin"), &[]))
@@ -97,8 +108,8 @@ pub(super) async fn admin(
             div {
                 h2 { (w.t("warehouses")) }
                 @for (wh, locs) in warehouses.iter().zip(&locations) {
-                    p { strong { (wh.name) } " #" (wh.id) }
-                    ul { @for l in locs { li { (l.code) " " (l.name) " (#" (l.id) ")" } } }
+                    p { strong { (wh.name) } }
+                    ul data-test="locations" { @for l in locs { li { (l.code) " " (l.name) } } }
                 }
                 form.stack method="post" action="/admin/warehouses" {
                     (csrf_field(&w))
@@ -115,7 +126,7 @@ pub(super) async fn admin(
             }
             div {
                 h2 { (w.t("units")) }
-                ul data-test="units" { @for u in &unit_page.items { li { (u.id) " " (u.name) " · " (w.tv(u.level.as_str())) } } }
+                ul data-test="units" { @for u in &unit_page.items { li { (u.name) " · " (w.tv(u.level.as_str())) } } }
                 (pager(&w, &unit_page, |p| link("units_page", p)))
                 form.stack method="post" action="/admin/units" {
                     (csrf_field(&w))
@@ -126,7 +137,8 @@ pub(super) async fn admin(
             div {
                 h2 { (w.t("users")) }
                 ul data-test="users" { @for u in &user_page.items { li {
-                    (u.username) " · " (w.tv(u.role.as_str()))
+                    strong { (u.display_name) } " (" (u.username) ") · " (w.tv(u.role.as_str()))
+                    @if let Some(unit) = u.unit_id { " · " (words::unit(w.lang, &names, unit)) }
                     @if !u.active { " · " span.badge { (w.t("inactive")) } }
                     form.inline method="post" action=(format!("/admin/users/{}/active", u.id)) data-confirm=(w.t("confirm_delete")) {
                         (csrf_field(&w))
@@ -143,6 +155,7 @@ pub(super) async fn admin(
                 form.stack method="post" action="/admin/users" {
                     (csrf_field(&w))
                     label { (w.t("username")) input name="username" required; }
+                    label { (w.t("display_name")) input name="display_name"; }
                     label { (w.t("password")) input name="password" type="password" required; }
                     label { (w.t("role")) select name="role" { @for r in ["unit_staff", "keeper", "approver", "finance", "administrator"] { option value=(r) { (w.tv(r)) } } } }
                     label { (w.t("unit")) select name="unit_id" { option value="" { "—" } @for u in &units { option value=(u.id) { (u.name) } } } }
@@ -166,7 +179,10 @@ pub(super) async fn admin(
                         li {
                             strong { (d.daemon_id) }
                             @if d.revoked_at.is_some() { " · " (w.t("revoked")) }
-                            ul { @for r in &d.readers { li { (r.name) " · " (w.tv(r.role.as_str())) } } }
+                            ul { @for r in &d.readers { li {
+                                (r.name) " · " (w.tv(r.role.as_str()))
+                                @if let Some(l) = r.location_id { " · " (words::location_in_warehouse(w.lang, &names, l)) }
+                            } } }
                         }
                     }
                 }
@@ -175,7 +191,7 @@ pub(super) async fn admin(
                     (csrf_field(&w))
                     label { (w.t("daemon_id")) input name="daemon_id" required; }
                     label { (w.t("daemon_readers"))
-                        textarea name="readers" rows="3" required placeholder="gate-1:gate\ndesk-1:desk" {}
+                        textarea name="readers" rows="3" required placeholder=(w.t("daemon_readers_example")) {}
                     }
                     button type="submit" { (w.t("create")) }
                 }
@@ -329,12 +345,39 @@ pub(super) async fn admin_daemon(State(st): State<AppState>, w: Web, body: Bytes
     );
     let f = form(&body);
     let text = |k: &str| f.get(k).cloned().unwrap_or_default();
+    // People type a reader's use in words ("出库台") and its location by
+    // code ("desk-1:出库台:A01"); the command line's spec takes the role's
+    // API name and the location id.
+    let role_of = |word: &str| {
+        crate::register::ReaderRole::ALL
+            .iter()
+            .find(|r| w.tv(r.as_str()) == word || crate::i18n::tv(Lang::Zh, r.as_str()) == word)
+            .map_or_else(|| word.to_owned(), |r| r.as_str().to_owned())
+    };
+    let mut lines = Vec::new();
+    for line in text("readers").lines().filter(|l| !l.trim().is_empty()) {
+        let line = line.replace('：', ":");
+        let parts: Vec<&str> = line.split(':').map(str::trim).collect();
+        match parts.as_slice() {
+            [name, role] => lines.push(format!("{name}:{}", role_of(role))),
+            [name, role, code] if code.parse::<i64>().is_err() => {
+                let l = tryp!(
+                    w,
+                    st.store
+                        .location_by_code("readers", (*code).to_owned())
+                        .await
+                );
+                lines.push(format!("{name}:{}:{l}", role_of(role)));
+            }
+            [name, role, id] => lines.push(format!("{name}:{}:{id}", role_of(role))),
+            _ => lines.push(line.clone()),
+        }
+    }
     let readers = tryp!(
         w,
-        text("readers")
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(crate::daemons::parse_reader_spec)
+        lines
+            .iter()
+            .map(|l| crate::daemons::parse_reader_spec(l))
             .collect::<Result<Vec<_>, _>>()
     );
     let created = tryp!(

@@ -402,7 +402,11 @@ pub(super) async fn pick_list(State(st): State<AppState>, w: Web, Path(id): Path
     };
     layout(
         &w,
-        &format!("{} · {} #{}", w.t("pick_list"), w.tv(r.kind.as_str()), r.id),
+        &format!(
+            "{} · {}",
+            w.t("pick_list"),
+            words::request_title(w.lang, r.kind, r.id)
+        ),
         body,
     )
 }

@@ -96,6 +96,9 @@ pub(super) async fn dashboard(State(st): State<AppState>, w: Web) -> Response {
     } else {
         0
     };
+    let mut q = NameQuery::default();
+    ask_requests(&mut q, &inbox.items);
+    let names = tryp!(w, st.store.names(q).await);
     let body = html! {
         section.cards {
             a.card href="/inbox" data-test="inbox-count" { strong { (inbox.total) } span { (w.t("waiting_on_me")) } }
@@ -109,20 +112,22 @@ pub(super) async fn dashboard(State(st): State<AppState>, w: Web) -> Response {
             }
         }
         h2 { (w.t("notifications")) " · " (w.t("waiting_on_me")) }
-        (request_table(&w, &inbox.items))
+        (request_table(&w, &names, &inbox.items))
     };
     layout(&w, w.t("dashboard"), body)
 }
 
-pub(super) fn request_table(w: &Web, items: &[Request]) -> Markup {
+/// A list of requests: number, kind, stage, unit and applicant by name.
+/// `names` holds what [`ask_requests`] asked for these items.
+pub(super) fn request_table(w: &Web, names: &Names, items: &[Request]) -> Markup {
     html! {
         @if items.is_empty() {
             p.empty { (w.t("empty")) }
         } @else {
-            table {
+            table data-test="requests" {
                 thead { tr {
-                    th { "#" } th { (w.t("kind")) } th { (w.t("stage")) } th { (w.t("unit")) }
-                    th { (w.t("reason")) } th { (w.t("created")) }
+                    th { (w.t("rc_request_id")) } th { (w.t("kind")) } th { (w.t("stage")) } th { (w.t("unit")) }
+                    th { (w.t("applicant")) } th { (w.t("reason")) } th { (w.t("created")) }
                 } }
                 tbody {
                     @for r in items {
@@ -130,7 +135,8 @@ pub(super) fn request_table(w: &Web, items: &[Request]) -> Markup {
                             td { a href=(format!("/requests/{}", r.id)) { (r.id) } }
                             td { (w.tv(r.kind.as_str())) }
                             td { (stage_word(w, r.stage)) @if r.overdue { " " span.badge.s-lost { (w.t("overdue")) } } }
-                            td { (r.unit_id.map(|u| u.to_string()).unwrap_or_default()) }
+                            td { (r.unit_id.map(|u| words::unit(w.lang, names, u)).unwrap_or_default()) }
+                            td { (words::person(w.lang, names, &r.applicant)) }
                             td { (r.reason.clone().unwrap_or_default()) }
                             td { (when(&r.created_at)) }
                         }
@@ -155,5 +161,8 @@ pub(super) async fn inbox(State(st): State<AppState>, w: Web) -> Response {
             )
             .await
     );
-    layout(&w, w.t("inbox"), request_table(&w, &page.items))
+    let mut q = NameQuery::default();
+    ask_requests(&mut q, &page.items);
+    let names = tryp!(w, st.store.names(q).await);
+    layout(&w, w.t("inbox"), request_table(&w, &names, &page.items))
 }

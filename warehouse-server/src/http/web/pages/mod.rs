@@ -15,6 +15,7 @@ use axum::Router;
 use maud::{html, Markup};
 use serde_json::{json, Value};
 
+use super::words;
 use super::*;
 use crate::error::Reason;
 use crate::money::parse_yuan;
@@ -23,7 +24,7 @@ use crate::policy::{asset_visibility, authorize, Action, Scope};
 use crate::register::{AssetQuery, AssetState};
 use crate::serving::live::LiveSlot;
 use crate::stocktake::LineQuery;
-use crate::store::RequestQuery;
+use crate::store::{NameQuery, Names, RequestQuery};
 use crate::workflow::{NewRequest, Request, RequestKind, Stage, StepBody};
 
 pub fn routes() -> Router<AppState> {
@@ -189,10 +190,17 @@ fn when(d: &chrono::DateTime<chrono::Utc>) -> String {
         .to_string()
 }
 
-fn holder(w: &Web, unit: Option<i64>, location: Option<i64>) -> String {
-    match (unit, location) {
-        (Some(u), _) => format!("{} #{u}", w.t("unit")),
-        (_, Some(l)) => format!("{} #{l}", w.t("location")),
-        _ => String::new(),
+/// Who holds an asset, by name (`words::holder`).
+fn holder(w: &Web, names: &Names, unit: Option<i64>, location: Option<i64>) -> String {
+    words::holder(w.lang, names, unit, location)
+}
+
+/// The names a list of requests shows: units and applicants.
+fn ask_requests(q: &mut NameQuery, items: &[Request]) {
+    for r in items {
+        q.unit(r.unit_id)
+            .unit(r.other_unit_id)
+            .category(r.category_id);
+        words::ask_who(q, &r.applicant);
     }
 }

@@ -64,6 +64,11 @@ pub(super) async fn assets(
             .await
     );
     let cats = tryp!(w, st.store.list_categories(1, 500).await).items;
+    let mut q = NameQuery::default();
+    for a in &page.items {
+        q.unit(a.holder_unit_id).location(a.holder_location_id);
+    }
+    let names = tryp!(w, st.store.names(q).await);
     let cat_name = |id: i64| {
         cats.iter()
             .find(|c| c.id == id)
@@ -151,14 +156,14 @@ pub(super) async fn assets(
                 tbody {
                     @for a in &page.items {
                         tr {
-                            td { input type="checkbox" name="id" value=(a.id) form="bulk" data-select; }
+                            td { input type="checkbox" name="number" value=(a.asset_number) form="bulk" data-select; }
                             @if show("asset_number") { td { a href=(format!("/assets/{}", a.id)) { (a.asset_number) } } }
                             @if show("name") { td { (a.name) } }
                             @if show("category") { td { (cat_name(a.category_id)) } }
                             @if show("model") { td { (a.model.clone().unwrap_or_default()) } }
                             @if show("state") { td { (state_badge(&w, a.state.as_str())) } }
                             @if show("condition") { td { (w.tv(a.condition.as_str())) } }
-                            @if show("holder") { td { (holder(&w, a.holder_unit_id, a.holder_location_id)) } }
+                            @if show("holder") { td { (holder(&w, &names, a.holder_unit_id, a.holder_location_id)) } }
                             @if show("value") { td.num { (yuan(a.original_value_fen)) } }
                             @if show("purchase_date") { td { (a.purchase_date.clone().unwrap_or_default()) } }
                             @if show("epc") { td.mono { (a.epc.clone().unwrap_or_default()) } }
@@ -199,6 +204,14 @@ pub(super) async fn asset_page(
         && authorize(&w.ctx.actor, Action::ListIdle, a.scope()).is_ok();
     let can_photo = authorize(&w.ctx.actor, Action::UpdateAsset, a.scope()).is_ok();
     let has_photo = tryp!(w, st.store.asset_photo(id).await).is_some();
+    let mut q = NameQuery::default();
+    q.unit(a.holder_unit_id)
+        .location(a.holder_location_id)
+        .category(Some(a.category_id));
+    for e in &d.timeline {
+        words::ask_event(&mut q, e);
+    }
+    let names = tryp!(w, st.store.names(q).await);
     let body = html! {
         div.asset {
             @if has_photo {
@@ -209,12 +222,13 @@ pub(super) async fn asset_page(
             dl {
                 dt { (w.t("asset_number")) } dd { (a.asset_number) }
                 dt { (w.t("name")) } dd { (a.name) }
+                dt { (w.t("category")) } dd { (words::category(w.lang, &names, a.category_id)) }
                 dt { (w.t("state")) } dd { (state_badge(&w, a.state.as_str())) }
                 dt { (w.t("condition")) } dd { (w.tv(a.condition.as_str())) }
                 dt { (w.t("model")) } dd { (a.model.clone().unwrap_or_default()) }
                 dt { (w.t("value")) } dd { (yuan(a.original_value_fen)) }
                 dt { (w.t("purchase_date")) } dd { (a.purchase_date.clone().unwrap_or_default()) }
-                dt { (w.t("holder")) } dd { (holder(&w, a.holder_unit_id, a.holder_location_id)) }
+                dt { (w.t("holder")) } dd data-test="holder" { (holder(&w, &names, a.holder_unit_id, a.holder_location_id)) }
                 dt { (w.t("epc")) } dd.mono { @match &a.epc { Some(e) => { (e) }, None => { (no_tag_badge(&w, a.id)) } } }
                 dt { (w.t("last_seen")) } dd { (a.last_seen_at.as_ref().map(when).unwrap_or_default()) }
             }
@@ -233,13 +247,11 @@ pub(super) async fn asset_page(
             }
         }
         h2 { (w.t("timeline")) }
-        ol.timeline {
+        ol.timeline data-test="timeline" {
             @for e in &d.timeline {
                 li {
                     time { (when(&crate::time::ts(e.at))) }
-                    " " strong { (e.action) } " " span { (e.actor) }
-                    @if let Some(r) = &e.reason { " — " (r) }
-                    @if let Some(p) = &e.place { " @ " (p) }
+                    " " (words::event_sentence(w.lang, &names, e))
                 }
             }
         }

@@ -31,6 +31,9 @@ pub(super) async fn requests(
             )
             .await
     );
+    let mut q = NameQuery::default();
+    ask_requests(&mut q, &page.items);
+    let names = tryp!(w, st.store.names(q).await);
     let kinds: &[RequestKind] = match w.role {
         Role::UnitStaff => &[
             RequestKind::Loan,
@@ -62,7 +65,7 @@ pub(super) async fn requests(
             button type="submit" { (w.t("search")) }
             a href="/requests" { (w.t("reset")) }
         }
-        (request_table(&w, &page.items))
+        (request_table(&w, &names, &page.items))
         (pager(&w, &page, |p| list_url("/requests", &[("q", f.q.as_deref()), ("kind", f.kind.as_deref()), ("stage", f.stage.as_deref())], p)))
     };
     layout(&w, w.t("requests"), body)
@@ -74,16 +77,16 @@ pub(super) fn request_fields(kind: RequestKind) -> &'static [&'static str] {
         RequestKind::Loan => &[
             "category_id",
             "quantity",
-            "asset_ids",
+            "asset_numbers",
             "reason",
             "loan_start",
             "loan_due",
         ],
-        RequestKind::Allocation => &["category_id", "quantity", "asset_ids", "reason"],
+        RequestKind::Allocation => &["category_id", "quantity", "asset_numbers", "reason"],
         RequestKind::Purchase => &["category_id", "quantity", "budget", "reason", "needed_by"],
-        RequestKind::Transfer | RequestKind::Intake => &["asset_ids", "reason"],
-        RequestKind::Disposal => &["asset_ids", "disposal_method", "reason"],
-        RequestKind::Damage => &["asset_ids", "loss", "reason"],
+        RequestKind::Transfer | RequestKind::Intake => &["asset_numbers", "reason"],
+        RequestKind::Disposal => &["asset_numbers", "disposal_method", "reason"],
+        RequestKind::Damage => &["asset_numbers", "loss", "reason"],
     }
 }
 
@@ -99,12 +102,12 @@ pub(super) async fn render_new_request(
     let v = |k: &str| values.get(k).cloned().unwrap_or_default();
     let word = |k: &str| match k {
         "budget" => w.t("budget"),
-        "asset_ids" => w.t("asset_ids"),
+        "asset_numbers" => w.t("asset_numbers"),
         "category_id" => w.t("category"),
         other => w.t(other),
     };
     let body = html! {
-        (form_error(w.lang, err, &["category_id", "quantity", "asset_ids", "budget_fen", "reason", "needed_by", "loan_start", "loan_due", "disposal_method", "loss"]))
+        (form_error(w.lang, err, &["category_id", "quantity", "asset_ids", "asset_numbers", "budget_fen", "reason", "needed_by", "loan_start", "loan_due", "disposal_method", "loss"]))
         form.stack method="post" action=(format!("/requests/new/{}", kind.as_str())) novalidate {
             (csrf_field(w))
             @for f in fields {
@@ -130,6 +133,8 @@ pub(super) async fn render_new_request(
                         _ => { input name=(f) value=(v(f)); }
                     }
                     (field_error(w.lang, err, api_field))
+                    // The box takes numbers; the store names the ids it refuses.
+                    @if *f == "asset_numbers" { (field_error(w.lang, err, "asset_ids")) }
                 }
             }
             button type="submit" { (w.t("submit")) }
@@ -156,18 +161,55 @@ pub(super) async fn new_request(
         return fail(&w, AppError::not_found("request kind", kind));
     };
     let mut values = Form::new();
-    // Bulk selection from the register: ?id=1&id=2 pre-fills the assets.
-    let ids: Vec<String> =
-        serde_urlencoded::from_str::<Vec<(String, String)>>(query.as_deref().unwrap_or(""))
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(k, _)| k == "id")
-            .map(|(_, v)| v)
-            .collect();
-    if !ids.is_empty() {
-        values.insert("asset_ids".into(), ids.join(","));
+    // Bulk selection from the register (?number=1001&number=1002) or a
+    // virtual-warehouse row (?id=5) pre-fills the asset numbers.
+    let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query.as_deref().unwrap_or(""))
+        .unwrap_or_default();
+    let mut q = NameQuery::default();
+    for (_, v) in pairs.iter().filter(|(k, _)| k == "id") {
+        q.asset(v.trim().parse().ok());
+    }
+    let names = tryp!(w, st.store.names(q).await);
+    let numbers: Vec<String> = pairs
+        .into_iter()
+        .filter_map(|(k, v)| match k.as_str() {
+            "number" => Some(v.trim().to_owned()),
+            "id" => v
+                .trim()
+                .parse()
+                .ok()
+                .and_then(|id| names.assets.get(&id))
+                .map(|a| a.number.clone()),
+            _ => None,
+        })
+        .filter(|n| !n.is_empty())
+        .collect();
+    if !numbers.is_empty() {
+        values.insert("asset_numbers".into(), numbers.join(","));
     }
     render_new_request(&st, &w, kind, &values, None).await
+}
+
+/// The web forms take what people know: asset numbers (`asset_numbers`)
+/// and location codes (`location_code`). This turns them into the ids the
+/// request and step bodies carry (`asset_ids`, `location_id`), so the rest
+/// is the API's path; a number or code that names nothing is refused on
+/// the field the person typed it in.
+pub(super) async fn ids_from_words(st: &AppState, f: &Form) -> Result<Form, AppError> {
+    let mut f = f.clone();
+    if let Some(numbers) = text(&f, "asset_numbers") {
+        let ids = st
+            .store
+            .asset_ids_by_number("asset_numbers", crate::store::split_numbers(&numbers))
+            .await?;
+        let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+        f.insert("asset_ids".into(), ids.join(","));
+    }
+    if let Some(code) = text(&f, "location_code") {
+        let id = st.store.location_by_code("location_code", code).await?;
+        f.insert("location_id".into(), id.to_string());
+    }
+    Ok(f)
 }
 
 pub(super) fn parse_ids(field: &str, s: &str) -> Result<Vec<i64>, AppError> {
@@ -223,7 +265,10 @@ pub(super) async fn new_request_submit(
         return fail(&w, AppError::not_found("request kind", kind));
     };
     let f = form(&body);
-    let result = match request_from_form(kind, &f) {
+    let result = match ids_from_words(&st, &f)
+        .await
+        .and_then(|ids| request_from_form(kind, &ids))
+    {
         Ok(new) => st.store.create_request(w.ctx.clone(), new).await,
         Err(e) => Err(e),
     };
@@ -234,16 +279,26 @@ pub(super) async fn new_request_submit(
     }
 }
 
-/// Which step forms this person sees on this request.
-pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup {
+/// Which step forms this person sees on this request. `typed` is what the
+/// person last posted (kept in the boxes when a step is refused);
+/// `locations` are the (code, "code name · warehouse") the receiving form
+/// suggests.
+pub(super) fn step_forms(
+    w: &Web,
+    r: &Request,
+    err: Option<&AppError>,
+    typed: &Form,
+    locations: &[(String, String)],
+) -> Markup {
     use crate::workflow::step as chain;
     let can =
         |a: crate::workflow::StepKind| chain(r.kind, r.stage, a, w.role, r.disposal_method).is_ok();
     use crate::workflow::StepKind as K;
     let action = format!("/requests/{}/step", r.id);
-    let comment = html! { label { (w.t("comment")) input name="comment"; (field_error(w.lang, err, "comment")) } };
+    let v = |k: &str| typed.get(k).cloned().unwrap_or_default();
+    let comment = html! { label { (w.t("comment")) input name="comment" value=(v("comment")); (field_error(w.lang, err, "comment")) } };
     html! {
-        (form_error(w.lang, err, &["comment", "amount_fen", "appraised_value_fen", "appraiser", "report_ref", "hammer_price_fen", "buyer", "treasury_ref", "responsible", "remedy", "supplier", "contract_number", "unit_price_fen", "location_id", "received"]))
+        (form_error(w.lang, err, &["comment", "amount_fen", "appraised_value_fen", "appraiser", "report_ref", "hammer_price_fen", "buyer", "treasury_ref", "responsible", "remedy", "supplier", "contract_number", "unit_price_fen", "location_id", "location_code", "received", "asset_ids", "asset_numbers"]))
         div.steps {
             @if can(K::Approve) {
                 form.stack method="post" action=(action) {
@@ -285,9 +340,9 @@ pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup
                 form.stack method="post" action=(action) {
                     (csrf_field(w))
                     input type="hidden" name="action" value="appraise";
-                    label { (w.t("appraised_value")) input name="appraised_value" required; (field_error(w.lang, err, "appraised_value_fen")) }
-                    label { (w.t("appraiser")) input name="appraiser" required; (field_error(w.lang, err, "appraiser")) }
-                    label { (w.t("report_ref")) input name="report_ref" required; (field_error(w.lang, err, "report_ref")) }
+                    label { (w.t("appraised_value")) input name="appraised_value" value=(v("appraised_value")) required; (field_error(w.lang, err, "appraised_value_fen")) }
+                    label { (w.t("appraiser")) input name="appraiser" value=(v("appraiser")) required; (field_error(w.lang, err, "appraiser")) }
+                    label { (w.t("report_ref")) input name="report_ref" value=(v("report_ref")) required; (field_error(w.lang, err, "report_ref")) }
                     button type="submit" { (w.t("appraise")) }
                 }
             }
@@ -295,8 +350,8 @@ pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup
                 form.stack method="post" action=(action) {
                     (csrf_field(w))
                     input type="hidden" name="action" value="record_sale";
-                    label { (w.t("hammer_price")) input name="hammer_price" required; (field_error(w.lang, err, "hammer_price_fen")) }
-                    label { (w.t("buyer")) input name="buyer" required; (field_error(w.lang, err, "buyer")) }
+                    label { (w.t("hammer_price")) input name="hammer_price" value=(v("hammer_price")) required; (field_error(w.lang, err, "hammer_price_fen")) }
+                    label { (w.t("buyer")) input name="buyer" value=(v("buyer")) required; (field_error(w.lang, err, "buyer")) }
                     button type="submit" { (w.t("record_sale")) }
                 }
             }
@@ -304,8 +359,8 @@ pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup
                 form.stack method="post" action=(action) {
                     (csrf_field(w))
                     input type="hidden" name="action" value="confirm_remittance";
-                    label { (w.t("amount")) input name="amount" value=(r.hammer_fen.map(yuan).unwrap_or_default()) required; (field_error(w.lang, err, "amount_fen")) }
-                    label { (w.t("treasury_ref")) input name="treasury_ref" required; (field_error(w.lang, err, "treasury_ref")) }
+                    label { (w.t("amount")) input name="amount" value=(typed.get("amount").cloned().or(r.hammer_fen.map(yuan)).unwrap_or_default()) required; (field_error(w.lang, err, "amount_fen")) }
+                    label { (w.t("treasury_ref")) input name="treasury_ref" value=(v("treasury_ref")) required; (field_error(w.lang, err, "treasury_ref")) }
                     button type="submit" { (w.t("confirm_remittance")) }
                 }
             }
@@ -313,10 +368,10 @@ pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup
                 form.stack method="post" action=(action) {
                     (csrf_field(w))
                     input type="hidden" name="action" value="decide_cause";
-                    label { (w.t("cause")) select name="cause" { option value="human" { (w.t("human")) } option value="natural" { (w.t("natural")) } } }
-                    label { (w.t("responsible")) input name="responsible"; (field_error(w.lang, err, "responsible")) }
-                    label { (w.t("remedy")) select name="remedy" { option value="compensate" { (w.t("compensate")) } option value="repair" { (w.t("repair")) } } (field_error(w.lang, err, "remedy")) }
-                    label { (w.t("amount")) input name="amount"; (field_error(w.lang, err, "amount_fen")) }
+                    label { (w.t("cause")) select name="cause" { option value="human" { (w.t("human")) } option value="natural" selected[v("cause") == "natural"] { (w.t("natural")) } } }
+                    label { (w.t("responsible")) input name="responsible" value=(v("responsible")); (field_error(w.lang, err, "responsible")) }
+                    label { (w.t("remedy")) select name="remedy" { option value="compensate" { (w.t("compensate")) } option value="repair" selected[v("remedy") == "repair"] { (w.t("repair")) } } (field_error(w.lang, err, "remedy")) }
+                    label { (w.t("amount")) input name="amount" value=(v("amount")); (field_error(w.lang, err, "amount_fen")) }
                     (comment)
                     button type="submit" { (w.t("decide_cause")) }
                 }
@@ -325,8 +380,8 @@ pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup
                 form.stack method="post" action=(action) {
                     (csrf_field(w))
                     input type="hidden" name="action" value="confirm_payment";
-                    label { (w.t("amount")) input name="amount" value=(r.compensation_fen.map(yuan).unwrap_or_default()) required; (field_error(w.lang, err, "amount_fen")) }
-                    label { (w.t("treasury_ref")) input name="receipt_ref"; }
+                    label { (w.t("amount")) input name="amount" value=(typed.get("amount").cloned().or(r.compensation_fen.map(yuan)).unwrap_or_default()) required; (field_error(w.lang, err, "amount_fen")) }
+                    label { (w.t("treasury_ref")) input name="receipt_ref" value=(v("receipt_ref")); }
                     button type="submit" data-test="confirm-payment" { (w.t("confirm_payment")) }
                 }
             }
@@ -334,23 +389,49 @@ pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup
                 form.stack method="post" action=(action) {
                     (csrf_field(w))
                     input type="hidden" name="action" value="procure";
-                    label { (w.t("supplier")) input name="supplier" required; (field_error(w.lang, err, "supplier")) }
-                    label { (w.t("contract_number")) input name="contract_number" required; (field_error(w.lang, err, "contract_number")) }
-                    label { (w.t("unit_price")) input name="unit_price" required; (field_error(w.lang, err, "unit_price_fen")) }
-                    button type="submit" { (w.t("procure")) }
+                    label { (w.t("supplier")) input name="supplier" value=(v("supplier")) required; (field_error(w.lang, err, "supplier")) }
+                    label { (w.t("contract_number")) input name="contract_number" value=(v("contract_number")) required; (field_error(w.lang, err, "contract_number")) }
+                    label { (w.t("unit_price")) input name="unit_price" value=(v("unit_price")) required; (field_error(w.lang, err, "unit_price_fen")) }
+                    button type="submit" data-test="procure" { (w.t("procure")) }
                 }
             }
             @if can(K::Receive) && r.kind == RequestKind::Purchase {
                 form.stack method="post" action=(action) {
                     (csrf_field(w))
                     input type="hidden" name="action" value="receive";
-                    label { (w.t("location")) input name="location_id" required; (field_error(w.lang, err, "location_id")) }
-                    label { (w.t("received")) input name="received" value=(r.quantity.unwrap_or(0)); (field_error(w.lang, err, "received")) }
-                    button type="submit" { (w.t("receive")) }
+                    label { (w.t("location_code"))
+                        input name="location_code" value=(v("location_code")) list="location-codes" required autocomplete="off";
+                        (field_error(w.lang, err, "location_code")) (field_error(w.lang, err, "location_id"))
+                    }
+                    datalist id="location-codes" { @for (code, label) in locations { option value=(code) { (label) } } }
+                    label { (w.t("received")) input name="received" value=(typed.get("received").cloned().unwrap_or_else(|| r.quantity.unwrap_or(0).to_string())); (field_error(w.lang, err, "received")) }
+                    button type="submit" data-test="receive" { (w.t("receive")) }
                 }
             }
         }
     }
+}
+
+/// Who the request waits for (a role, and the unit when it is a unit's
+/// turn) and what they can do next, in words.
+fn next_action(w: &Web, names: &Names, r: &Request) -> Option<(String, Vec<String>)> {
+    use crate::workflow::StepKind as K;
+    let role = r.awaiting?;
+    let who = match (role, r.unit_id) {
+        (Role::UnitStaff, Some(u)) => format!(
+            "{} · {}",
+            words::unit(w.lang, names, u),
+            w.tv(role.as_str())
+        ),
+        _ => w.tv(role.as_str()),
+    };
+    let actions = K::ALL
+        .iter()
+        .filter(|k| !matches!(k, K::Reject | K::Withdraw))
+        .filter(|k| crate::workflow::step(r.kind, r.stage, **k, role, r.disposal_method).is_ok())
+        .map(|k| w.t(&format!("sa_{}", k.as_str())).to_owned())
+        .collect();
+    Some((who, actions))
 }
 
 pub(super) async fn render_request(
@@ -358,6 +439,7 @@ pub(super) async fn render_request(
     w: &Web,
     id: i64,
     err: Option<&AppError>,
+    typed: &Form,
 ) -> Response {
     let r = tryp!(w, st.store.request(w.ctx.actor.clone(), id).await);
     let money = |v: Option<i64>| v.map(yuan).unwrap_or_else(|| "—".into());
@@ -379,6 +461,38 @@ pub(super) async fn render_request(
     } else {
         None
     };
+    // Receiving suggests every location by code.
+    let receiving = r.kind == RequestKind::Purchase
+        && crate::workflow::step(
+            r.kind,
+            r.stage,
+            crate::workflow::StepKind::Receive,
+            w.role,
+            None,
+        )
+        .is_ok();
+    let mut locations = Vec::new();
+    if receiving {
+        for wh in tryp!(w, st.store.list_warehouses(1, 100).await).items {
+            for l in tryp!(w, st.store.list_locations(wh.id, 1, 500).await).items {
+                locations.push((
+                    l.code.clone(),
+                    format!("{} {} · {}", l.code, l.name, wh.name),
+                ));
+            }
+        }
+    }
+    let mut q = NameQuery::default();
+    ask_requests(&mut q, std::slice::from_ref(&r));
+    for s in &r.steps {
+        words::ask_who(&mut q, &s.actor);
+    }
+    if let Some(m) = &matches {
+        for a in m.listed_idle.iter().chain(&m.in_stock) {
+            q.asset(Some(*a));
+        }
+    }
+    let names = tryp!(w, st.store.names(q).await);
     let can_upload = authorize(
         &w.ctx.actor,
         Action::ActOnRequest,
@@ -386,22 +500,68 @@ pub(super) async fn render_request(
     )
     .is_ok()
         && !r.stage.is_terminal();
+    let next = next_action(w, &names, &r);
+    let figures: Vec<(&crate::workflow::Step, Vec<(&str, String)>)> = r
+        .steps
+        .iter()
+        .map(|s| (s, words::step_figures(w.lang, &s.details)))
+        .filter(|(_, f)| !f.is_empty())
+        .collect();
     let body = html! {
-        dl.request {
+        dl.request data-test="request" {
             dt { (w.t("kind")) } dd { (w.tv(r.kind.as_str())) }
             dt { (w.t("stage")) } dd data-test="stage" { (stage_word(w, r.stage)) @if r.overdue { " " span.badge.s-lost { (w.t("overdue")) } } }
-            dt { (w.t("applicant")) } dd { (r.applicant) }
-            dt { (w.t("unit")) } dd { (r.unit_id.map(|u| u.to_string()).unwrap_or_default()) }
-            dt { (w.t("reason")) } dd { (r.reason.clone().unwrap_or_default()) }
-            @if let Some(q) = r.quantity { dt { (w.t("quantity")) } dd { (q) } }
-            @if r.budget_fen.is_some() { dt { (w.t("budget")) } dd { (money(r.budget_fen)) } }
-            @if let (Some(a), Some(b)) = (&r.loan_start, &r.loan_due) { dt { (w.t("loan_due")) } dd { (a) " → " (b) } }
-            @if r.compensation_fen.is_some() {
-                dt { (w.t("owed")) } dd data-test="owed" { (money(r.compensation_fen)) }
-                dt { (w.t("paid")) } dd { (money(r.compensation_paid_fen)) }
+            dt { (w.t("next_step")) } dd data-test="next-step" {
+                @match &next {
+                    Some((who, actions)) => { (w.t("waiting_for")) (if w.lang == Lang::Zh { "：" } else { ": " }) strong { (who) } @if !actions.is_empty() { " · " (actions.join("、")) } }
+                    None => { (w.t("nothing_next")) }
+                }
             }
-            @if r.hammer_fen.is_some() { dt { (w.t("hammer_price")) } dd { (money(r.hammer_fen)) } }
-            @if r.savings_fen.is_some() { dt { "节约资金" } dd { (money(r.savings_fen)) } }
+            dt { (w.t("applicant")) } dd data-test="applicant" { (words::person(w.lang, &names, &r.applicant)) }
+            dt { (w.t("unit")) } dd data-test="unit" { (r.unit_id.map(|u| words::unit(w.lang, &names, u)).unwrap_or_default()) }
+            @if let Some(o) = r.other_unit_id { dt { (w.t("giving_unit")) } dd { (words::unit(w.lang, &names, o)) } }
+            dt { (w.t("created")) } dd { (when(&r.created_at)) }
+        }
+        h2 { (w.t("what_is_asked")) }
+        dl.request data-test="asked" {
+            @if let Some(c) = r.category_id { dt { (w.t("category")) } dd data-test="category" { (words::category(w.lang, &names, c)) } }
+            @if let Some(q) = r.quantity { dt { (w.t("quantity")) } dd data-test="quantity" { (q) } }
+            @if r.budget_fen.is_some() { dt { (w.t("budget")) } dd { (money(r.budget_fen)) } }
+            @if let Some(d) = &r.needed_by { dt { (w.t("needed_by")) } dd { (d) } }
+            @if let (Some(a), Some(b)) = (&r.loan_start, &r.loan_due) { dt { (w.t("loan_period")) } dd data-test="loan-period" { (a) " " (w.t("period_to")) " " (b) } }
+            @if let Some(m) = r.disposal_method { dt { (w.t("disposal_method")) } dd { (w.tv(m.as_str())) } }
+            @if r.kind == RequestKind::Damage { dt { (w.t("kind")) } dd { (w.t(if r.loss { "loss" } else { "damaged" })) } }
+            dt { (w.t("reason")) } dd { (r.reason.clone().unwrap_or_default()) }
+            @if !r.items.is_empty() { dt { (w.t("items")) } dd { (r.items.len()) } }
+        }
+        @if !figures.is_empty() || r.spent_fen.is_some() || r.compensation_fen.is_some() || r.remitted_fen.is_some() {
+            h2 { (w.t("figures")) }
+            dl.request data-test="totals" {
+                @if r.spent_fen.is_some() { dt { (w.t("spent")) } dd data-test="spent" { (money(r.spent_fen)) } }
+                @if r.savings_fen.is_some() { dt { (w.t("savings")) } dd data-test="savings" { (money(r.savings_fen)) } }
+                @if r.appraised_fen.is_some() { dt { (w.t("appraised_value")) } dd { (money(r.appraised_fen)) } }
+                @if r.hammer_fen.is_some() { dt { (w.t("hammer_price")) } dd { (money(r.hammer_fen)) } }
+                @if r.remitted_fen.is_some() { dt { (w.t("remitted")) } dd { (money(r.remitted_fen)) } }
+                @if r.compensation_fen.is_some() {
+                    dt { (w.t("owed")) } dd data-test="owed" { (money(r.compensation_fen)) }
+                    dt { (w.t("paid")) } dd { (money(r.compensation_paid_fen)) }
+                }
+            }
+            @if !figures.is_empty() {
+                div.scroll { table data-test="figures" {
+                    thead { tr { th { (w.t("stage")) } th { (w.t("applicant")) } th { (w.t("created")) } th { (w.t("notes")) } } }
+                    tbody {
+                        @for (s, f) in &figures {
+                            tr {
+                                td { (w.t(&format!("sa_{}", s.action))) }
+                                td { (words::person(w.lang, &names, &s.actor)) }
+                                td { (when(&s.at)) }
+                                td { @for (i, (label, value)) in f.iter().enumerate() { @if i > 0 { "；" } (label) "：" strong { (value) } } }
+                            }
+                        }
+                    }
+                } }
+            }
         }
         @if let Some(m) = &matches {
             section.matches {
@@ -409,34 +569,40 @@ pub(super) async fn render_request(
                 p { (w.t("in_stock")) ": " (m.in_stock.len()) " · " (w.t("virtual_warehouse")) ": " (m.listed_idle.len()) }
                 @if !(m.in_stock.is_empty() && m.listed_idle.is_empty()) {
                     @let want = r.quantity.unwrap_or(1).max(1) as usize;
-                    @let pick: Vec<String> = m.listed_idle.iter().chain(m.in_stock.iter()).take(want).map(|i| i.to_string()).collect();
+                    @let pick: Vec<String> = m.listed_idle.iter().chain(m.in_stock.iter()).take(want).filter_map(|i| names.assets.get(i)).map(|a| a.number.clone()).collect();
                     form.stack method="post" action=(format!("/requests/{}/step", r.id)) {
                         (csrf_field(w))
                         input type="hidden" name="action" value="fulfil";
-                        label { (w.t("asset_ids")) input name="asset_ids" value=(pick.join(",")); (field_error(w.lang, err, "asset_ids")) }
+                        label { (w.t("asset_numbers")) input name="asset_numbers" value=(typed.get("asset_numbers").cloned().unwrap_or_else(|| pick.join(","))); (field_error(w.lang, err, "asset_numbers")) (field_error(w.lang, err, "asset_ids")) }
                         button type="submit" data-test="fulfil" { (w.t("fulfil")) }
                     }
                 }
             }
         }
-        (step_forms(w, &r, err))
+        (step_forms(w, &r, err, typed, &locations))
         h2 { (w.t("items")) " (" (r.items.len()) ")" }
         @if r.items.is_empty() { p.empty { (w.t("empty")) } } @else {
-            table { tbody {
-                @for i in &r.items {
-                    tr {
-                        td { a href=(format!("/assets/{}", i.asset_id)) { (i.asset_number) } }
-                        td { (i.name) } td { (state_badge(w, &i.asset_state)) } td { (i.status) }
-                        td.mono { @match &i.epc { Some(e) => { (e) }, None => { (no_tag_badge(w, i.asset_id)) } } }
-                        td { (i.return_condition.clone().map(|c| w.tv(&c)).unwrap_or_default()) }
+            div.scroll { table data-test="items" {
+                thead { tr {
+                    th { (w.t("asset_number")) } th { (w.t("name")) } th { (w.t("state")) } th { (w.t("item_status")) }
+                    th { (w.t("epc")) } th { (w.t("condition")) }
+                } }
+                tbody {
+                    @for i in &r.items {
+                        tr {
+                            td { a href=(format!("/assets/{}", i.asset_id)) { (i.asset_number) } }
+                            td { (i.name) } td { (state_badge(w, &i.asset_state)) } td { (words::item_status(w.lang, &i.status)) }
+                            td.mono { @match &i.epc { Some(e) => { (e) }, None => { (no_tag_badge(w, i.asset_id)) } } }
+                            td { (i.return_condition.clone().map(|c| w.tv(&c)).unwrap_or_default()) }
+                        }
                     }
                 }
             } }
         }
         h2 { (w.t("history")) }
-        ol.timeline {
+        ol.timeline data-test="history" {
             @for s in &r.steps {
-                li { time { (when(&s.at)) } " " strong { (w.tv(&s.action)) } " " (s.actor) @if let Some(c) = &s.comment { " — " (c) } }
+                li { time { (when(&s.at)) } " " (words::step_sentence(w.lang, &names, s)) }
             }
         }
         h2 { (w.t("documents")) }
@@ -453,7 +619,7 @@ pub(super) async fn render_request(
             }
         }
     };
-    let mut resp = layout(w, &format!("{} #{}", w.tv(r.kind.as_str()), r.id), body);
+    let mut resp = layout(w, &words::request_title(w.lang, r.kind, r.id), body);
     if let Some(e) = err {
         *resp.status_mut() = crate::http::error::status_of(e.kind);
     }
@@ -465,7 +631,7 @@ pub(super) async fn request_page(
     w: Web,
     Path(id): Path<i64>,
 ) -> Response {
-    render_request(&st, &w, id, None).await
+    render_request(&st, &w, id, None, &Form::new()).await
 }
 
 pub(super) fn money_field(f: &Form, form_field: &str, api_field: &str) -> Result<i64, AppError> {
@@ -545,7 +711,10 @@ pub(super) async fn request_step(
     body: Bytes,
 ) -> Response {
     let f = form(&body);
-    let result = match step_from_form(&f) {
+    let result = match ids_from_words(&st, &f)
+        .await
+        .and_then(|ids| step_from_form(&ids))
+    {
         Ok(b) => st.store.take_step(w.ctx.clone(), id, b).await.map(|_| ()),
         Err(e) => Err(e),
     };
@@ -555,7 +724,7 @@ pub(super) async fn request_step(
             Done::step(f.get("action").map_or("", |a| a.trim())),
         ),
         Err(e) if e.kind == ErrorKind::Internal => fail(&w, e),
-        Err(e) => render_request(&st, &w, id, Some(&e)).await,
+        Err(e) => render_request(&st, &w, id, Some(&e), &f).await,
     }
 }
 
@@ -579,7 +748,7 @@ pub(super) async fn upload_document(
                             limit_bytes: crate::workflow::MAX_DOCUMENT_BYTES,
                             size: None,
                         });
-                        return render_request(&st, &w, id, Some(&err)).await;
+                        return render_request(&st, &w, id, Some(&err), &Form::new()).await;
                     }
                 }
             }
@@ -589,7 +758,7 @@ pub(super) async fn upload_document(
                 let err = AppError::from(Reason::UploadUnreadable {
                     detail: e.to_string(),
                 });
-                return render_request(&st, &w, id, Some(&err)).await;
+                return render_request(&st, &w, id, Some(&err), &Form::new()).await;
             }
         }
     }
@@ -609,6 +778,6 @@ pub(super) async fn upload_document(
     };
     match result {
         Ok(()) => see_other_with(&format!("/requests/{id}"), Done::Uploaded),
-        Err(e) => render_request(&st, &w, id, Some(&e)).await,
+        Err(e) => render_request(&st, &w, id, Some(&e), &Form::new()).await,
     }
 }

@@ -38,6 +38,11 @@ pub(super) async fn stocktakes(
         .into_iter()
         .filter(|r| r.role == crate::register::ReaderRole::Handheld)
         .collect();
+    let mut q = NameQuery::default();
+    for s in &page.items {
+        words::ask_who(&mut q, &s.opened_by);
+    }
+    let names = tryp!(w, st.store.names(q).await);
     let body = html! {
         @if can_run {
             form.stack method="post" action="/stocktakes" {
@@ -72,7 +77,7 @@ pub(super) async fn stocktakes(
                     tr {
                         td { a href=(format!("/stocktakes/{}", s.id)) { (wh) (loc.unwrap_or_default()) } }
                         td { (w.tv(&s.status)) } td { (when(&s.opened_at)) }
-                        td { (s.opened_by.split_once(':').map_or(s.opened_by.as_str(), |(_, name)| name)) }
+                        td { (words::person(w.lang, &names, &s.opened_by)) }
                     }
                 }
             } } }
@@ -256,7 +261,15 @@ async fn stocktake_render(
             }
         }
     };
-    let resp = layout(&w, &format!("{} #{id}", w.t("stocktakes")), body);
+    let resp = layout(
+        &w,
+        &format!(
+            "{} · {}",
+            w.t("stocktakes"),
+            w.t("request_no").replace("{n}", &id.to_string())
+        ),
+        body,
+    );
     match typed {
         Some((_, e)) => {
             let mut resp = resp;
