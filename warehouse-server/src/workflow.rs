@@ -541,7 +541,60 @@ pub struct ScanMatch {
 pub struct Extra {
     pub epc: String,
     pub asset_id: Option<i64>,
+    /// Why it does not fit, in English (for logs and API clients).
     pub reason: String,
+    /// The same, typed: what pages render in the person's language.
+    pub why: ExtraWhy,
+}
+
+impl Extra {
+    pub fn new(epc: String, asset_id: Option<i64>, why: ExtraWhy) -> Self {
+        Extra {
+            epc,
+            asset_id,
+            reason: why.english(),
+            why,
+        }
+    }
+}
+
+/// Why a scanned tag does not fit a check-out or intake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum ExtraWhy {
+    /// The tag is not bound to any asset in the register.
+    UnknownTag,
+    /// The request names its assets and this is not one of them.
+    NotPartOfRequest,
+    /// Already checked out for this request.
+    AlreadyOut,
+    /// Another request holds the asset.
+    HeldBy { request_id: i64 },
+    /// The asset is not in stock.
+    NotInStock { state: crate::register::AssetState },
+    /// The asset is of another category than the request asks for.
+    WrongCategory,
+    /// The request already has all the items it needs.
+    MoreThanNeeded,
+    /// An intake's asset this request did not hand in.
+    NotHandedIn,
+}
+
+impl ExtraWhy {
+    pub fn english(&self) -> String {
+        match self {
+            ExtraWhy::UnknownTag => "unknown tag (not in the register)".into(),
+            ExtraWhy::NotPartOfRequest => "not part of this request".into(),
+            ExtraWhy::AlreadyOut => "already checked out for this request".into(),
+            ExtraWhy::HeldBy { request_id } => format!("held by request {request_id}"),
+            ExtraWhy::NotInStock { state } => {
+                format!("asset is {}, not in stock", state.as_str())
+            }
+            ExtraWhy::WrongCategory => "wrong category".into(),
+            ExtraWhy::MoreThanNeeded => "more items than the request needs".into(),
+            ExtraWhy::NotHandedIn => "not handed in by this request".into(),
+        }
+    }
 }
 
 /// Result of a step.

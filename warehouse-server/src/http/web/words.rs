@@ -267,6 +267,23 @@ pub fn item_status(lang: Lang, status: &str) -> String {
     }
 }
 
+/// Why a scanned tag does not fit a check-out or intake.
+pub fn extra_why(lang: Lang, why: &crate::workflow::ExtraWhy) -> String {
+    use crate::workflow::ExtraWhy as X;
+    match why {
+        X::HeldBy { request_id } => t(lang, "why_held_by").replace("{n}", &request_id.to_string()),
+        X::NotInStock { state } => {
+            t(lang, "why_not_in_stock").replace("{state}", &tv(lang, state.as_str()))
+        }
+        X::UnknownTag => t(lang, "why_unknown_tag").to_owned(),
+        X::NotPartOfRequest => t(lang, "why_not_part").to_owned(),
+        X::AlreadyOut => t(lang, "why_already_out").to_owned(),
+        X::WrongCategory => t(lang, "why_wrong_category").to_owned(),
+        X::MoreThanNeeded => t(lang, "why_more_than_needed").to_owned(),
+        X::NotHandedIn => t(lang, "why_not_handed_in").to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,11 +36,7 @@ pub(super) fn resolve_scans(tx: &Transaction<'_>, epcs: &[String]) -> AppResult<
         }
         match asset_by_epc(tx, &norm)? {
             Some(a) => known.push((norm, a)),
-            None => extras.push(Extra {
-                epc: norm,
-                asset_id: None,
-                reason: "unknown tag (not in the register)".into(),
-            }),
+            None => extras.push(Extra::new(norm, None, ExtraWhy::UnknownTag)),
         }
     }
     Ok((known, extras))
@@ -73,26 +69,22 @@ pub(super) fn check_out(
         let a = get_asset(tx, asset_id)?;
         let holder = holding_request(tx, asset_id)?;
         let why = if specific && !reserved.contains(&asset_id) {
-            Some("not part of this request".to_owned())
+            Some(ExtraWhy::NotPartOfRequest)
         } else if holder == Some(r.id) && !reserved.contains(&asset_id) {
-            Some("already checked out for this request".to_owned())
+            Some(ExtraWhy::AlreadyOut)
         } else if let Some(other) = holder.filter(|h| *h != r.id) {
-            Some(format!("held by request {other}"))
+            Some(ExtraWhy::HeldBy { request_id: other })
         } else if a.state != AssetState::InStock {
-            Some(format!("asset is {}, not in stock", a.state.as_str()))
+            Some(ExtraWhy::NotInStock { state: a.state })
         } else if !specific && Some(a.category_id) != r.category_id {
-            Some("wrong category".to_owned())
+            Some(ExtraWhy::WrongCategory)
         } else if needed <= 0 {
-            Some("more items than the request needs".to_owned())
+            Some(ExtraWhy::MoreThanNeeded)
         } else {
             None
         };
         match why {
-            Some(reason) => extras.push(Extra {
-                epc,
-                asset_id: Some(asset_id),
-                reason,
-            }),
+            Some(why) => extras.push(Extra::new(epc, Some(asset_id), why)),
             None => {
                 needed -= 1;
                 matched.push(asset_id);
@@ -860,11 +852,7 @@ fn receive_intake(
             set_item(tx, r.id, asset, "done", false)?;
             matched.push(asset);
         } else {
-            extras.push(Extra {
-                epc,
-                asset_id: Some(asset),
-                reason: "not handed in by this request".into(),
-            });
+            extras.push(Extra::new(epc, Some(asset), ExtraWhy::NotHandedIn));
         }
     }
     if matched.is_empty() {

@@ -88,7 +88,7 @@ pub(super) async fn desk_view(
                     .extras
                     .iter()
                     .find(|x| &x.epc == epc)
-                    .map(|x| x.reason.clone());
+                    .map(|x| words::extra_why(w.lang, &x.why));
                 if why.is_none() {
                     matched += 1;
                 } else {
