@@ -687,10 +687,9 @@ impl Store {
             let mut stmt = c.prepare_cached(
                 "SELECT a.asset_number, a.name, s.entered_by, s.first_seen
                  FROM stocktake_scans s
-                 JOIN tags t ON t.epc = s.epc
+                 JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL
                  JOIN assets a ON a.id = t.asset_id
                  WHERE s.stocktake_id = ?1 AND s.entered_by IS NOT NULL
-                 GROUP BY s.epc
                  ORDER BY s.first_seen DESC LIMIT 200",
             )?;
             let rows = stmt.query_map([id], |r| {
