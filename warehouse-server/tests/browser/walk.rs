@@ -263,8 +263,8 @@ async fn the_walk_on_the_main_jobs_data_from_loan_to_stocktake() -> Result<()> {
 
     // A keeper's phone: the desk of the loan run.sh left waiting, and a
     // stock-take of the location run.sh's handheld stands at.
-    ui.c.set_window_size(390, 844).await?;
     ui.login_as("keeper", DEMO_PASSWORD).await?;
+    ui.c.set_window_size(390, 844).await?;
     let guide = job.stdout();
     let waiting: i64 = guide
         .split("open request ")
@@ -330,8 +330,24 @@ async fn the_walk_on_the_main_jobs_data_from_loan_to_stocktake() -> Result<()> {
         .await?;
     ui.select("select[name=location_id]", &lid.to_string())
         .await?;
+    // The handheld reads its `stock` tags; those still held at the location
+    // (the walk's loan may have taken some) are the ones found.
+    let mut still_there = 0;
+    for epc in population_epcs(&field(&run_dir)?, "stock")? {
+        let a = api
+            .get_ok(&format!("/api/v1/assets/by-epc/{epc}"), &admin)
+            .await?;
+        if a["holder_location_id"].as_i64() == Some(lid) {
+            still_there += 1;
+        }
+    }
+    assert!(
+        still_there > 0 && still_there <= seen,
+        "{still_there} of the handheld's {seen} tags are held at {code}"
+    );
     ui.click("[data-test=open-stocktake]").await?;
-    ui.wait_text("[data-test=found]", &seen.to_string()).await?;
+    ui.wait_text("[data-test=found]", &still_there.to_string())
+        .await?;
     read.check(&ui, "stock-take on a phone").await?;
     ui.shot("walk-5-phone-stocktake").await?;
     ui.c.clone().close().await?;

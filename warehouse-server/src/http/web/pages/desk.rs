@@ -280,7 +280,7 @@ async fn desk_render(
     };
     let resp = layout(
         &w,
-        &format!("{} · {} #{}", title, w.tv(r.kind.as_str()), r.id),
+        &format!("{} · {}", title, words::request_title(w.lang, r.kind, r.id)),
         body,
     );
     match typed {

@@ -36,7 +36,8 @@ pub(super) async fn dashboard(State(st): State<AppState>, w: Web) -> Response {
             .iter()
             .map(|r| {
                 (
-                    r[1].as_str().unwrap_or_default().chars().take(8).collect(),
+                    // Whole names: the chart sizes its label column to them.
+                    r[1].as_str().unwrap_or_default().to_owned(),
                     r[5].as_f64().unwrap_or(0.0).round() as i64,
                 )
             })
