@@ -416,6 +416,13 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("done_stocktake_opened", "已开始盘点", "Stock-take opened"),
     ("done_resolved", "已处理该差异", "Line resolved"),
     ("done_stocktake_closed", "盘点已结束", "Stock-take closed"),
+    // Checks a clerk expects and errors with a way back.
+    (
+        "problems_below",
+        "有 {n} 处需要修改，见各项旁的说明",
+        "{n} things to fix; see beside each field",
+    ),
+    ("back", "返回", "Back"),
 ];
 
 /// The word for `key` in `lang`.

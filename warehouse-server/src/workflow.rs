@@ -128,6 +128,25 @@ impl Stage {
 }
 
 impl RequestKind {
+    /// Who files a request of this kind: unit staff for their unit, and
+    /// keepers the disposal and damage reports of warehouse stock.
+    pub fn filed_by(self) -> &'static [Role] {
+        match self {
+            RequestKind::Disposal | RequestKind::Damage => &[Role::UnitStaff, Role::Keeper],
+            _ => &[Role::UnitStaff],
+        }
+    }
+
+    /// The refusal for someone who may not file this kind (403 naming
+    /// who files it).
+    pub fn not_filed_by(self) -> AppError {
+        Reason::FiledBy {
+            kind: self.as_str().into(),
+            keepers_too: self.filed_by().contains(&Role::Keeper),
+        }
+        .into()
+    }
+
     /// The stage a new request starts at.
     pub fn first_stage(self) -> Stage {
         match self {
@@ -136,6 +155,12 @@ impl RequestKind {
             _ => Stage::Approval,
         }
     }
+}
+
+/// May a person of `role` file a request of `kind`? The pages offer a
+/// form by it and filing refuses by it: one rule for both.
+pub fn may_file(role: Role, kind: RequestKind) -> bool {
+    kind.filed_by().contains(&role)
 }
 
 /// Why a step was refused.
@@ -641,78 +666,118 @@ pub struct CheckedRequest {
 
 impl NewRequest {
     /// Checks what each kind of request must carry (and must not), the
-    /// dates, the quantity and the budget; the error names the field.
-    pub fn check(&self) -> AppResult<CheckedRequest> {
+    /// dates (a loan starts today or later: `today` is the Asia/Shanghai
+    /// date, `time::shanghai_today()`), the quantity and the budget. Every
+    /// problem is reported at once, each naming its field
+    /// ([`AppError::collect`]).
+    pub fn check_on(&self, today: &str) -> AppResult<CheckedRequest> {
         use RequestKind as K;
-        let reason = optional_text("reason", self.reason.as_deref(), 2000)?;
-        let needed_by = parse_date("needed_by", self.needed_by.as_deref())?;
-        let loan_start = parse_date("loan_start", self.loan_start.as_deref())?;
-        let loan_due = parse_date("loan_due", self.loan_due.as_deref())?;
+        let mut problems: Vec<AppError> = Vec::new();
+        let mut keep = |r: AppResult<Option<String>>| match r {
+            Ok(v) => v,
+            Err(e) => {
+                problems.push(e);
+                None
+            }
+        };
+        let reason = keep(optional_text("reason", self.reason.as_deref(), 2000));
+        let needed_by = keep(parse_date("needed_by", self.needed_by.as_deref()));
+        let loan_start = keep(parse_date("loan_start", self.loan_start.as_deref()));
+        let loan_due = keep(parse_date("loan_due", self.loan_due.as_deref()));
+        // Which dates were given but unreadable (already blamed).
+        let unreadable =
+            |given: &Option<String>, read: &Option<String>| given.is_some() && read.is_none();
+        let bad_reason = unreadable(
+            &self.reason.clone().filter(|r| !r.trim().is_empty()),
+            &reason,
+        );
+        let bad_start = unreadable(&self.loan_start, &loan_start);
+        let bad_due = unreadable(&self.loan_due, &loan_due);
         let asset_ids = self.asset_ids.clone().unwrap_or_default();
         if asset_ids.len() > 5000 {
-            return Err(Reason::TooMany {
-                field: "asset_ids".into(),
-                max: 5000,
-                given: None,
-            }
-            .into());
+            problems.push(
+                Reason::TooMany {
+                    field: "asset_ids".into(),
+                    max: 5000,
+                    given: None,
+                }
+                .into(),
+            );
         }
         let mut dedup = asset_ids.clone();
         dedup.sort_unstable();
         dedup.dedup();
         if dedup.len() != asset_ids.len() {
-            return Err(Reason::AssetNamedTwice.into());
+            problems.push(Reason::AssetNamedTwice.into());
         }
-        let need = |field: &str, present: bool| -> AppResult<()> {
-            if present {
-                Ok(())
-            } else {
-                Err(Reason::RequiredFor {
-                    field: field.into(),
-                    kind: self.kind.as_str().into(),
-                }
-                .into())
+        let mut need = |field: &str, present: bool| {
+            if !present {
+                problems.push(
+                    Reason::RequiredFor {
+                        field: field.into(),
+                        kind: self.kind.as_str().into(),
+                    }
+                    .into(),
+                );
             }
         };
         match self.kind {
             K::Purchase => {
-                need("category_id", self.category_id.is_some())?;
-                need("quantity", self.quantity.is_some())?;
-                need("budget_fen", self.budget_fen.is_some())?;
-                need("reason", reason.is_some())?;
-                if !asset_ids.is_empty() {
-                    return Err(Reason::PurchaseNamesAssets.into());
-                }
+                need("category_id", self.category_id.is_some());
+                need("quantity", self.quantity.is_some());
+                need("budget_fen", self.budget_fen.is_some());
+                need("reason", reason.is_some() || bad_reason);
             }
             K::Allocation | K::Loan => {
                 if asset_ids.is_empty() {
-                    need("category_id", self.category_id.is_some())?;
-                    need("quantity", self.quantity.is_some())?;
+                    need("category_id", self.category_id.is_some());
+                    need("quantity", self.quantity.is_some());
                 }
                 if self.kind == K::Loan {
-                    need("loan_start", loan_start.is_some())?;
-                    need("loan_due", loan_due.is_some())?;
-                    if loan_due < loan_start {
-                        return Err(Reason::DueBeforeStart.into());
-                    }
+                    need("loan_start", loan_start.is_some() || bad_start);
+                    need("loan_due", loan_due.is_some() || bad_due);
                 }
             }
             K::Transfer | K::Intake | K::Disposal | K::Damage => {
-                need("asset_ids", !asset_ids.is_empty())?;
+                need("asset_ids", !asset_ids.is_empty());
             }
         }
         if self.kind == K::Disposal {
-            need("disposal_method", self.disposal_method.is_some())?;
+            need("disposal_method", self.disposal_method.is_some());
         }
         if self.kind == K::Damage {
-            need("reason", reason.is_some())?;
+            need("reason", reason.is_some() || bad_reason);
+        }
+        if self.kind == K::Purchase && !asset_ids.is_empty() {
+            problems.push(Reason::PurchaseNamesAssets.into());
+        }
+        if self.kind == K::Loan {
+            if loan_start.as_deref().is_some_and(|s| s < today) {
+                problems.push(
+                    Reason::BeforeToday {
+                        field: "loan_start".into(),
+                        today: today.into(),
+                    }
+                    .into(),
+                );
+            }
+            if let (Some(start), Some(due)) = (&loan_start, &loan_due) {
+                if due < start {
+                    problems.push(Reason::DueBeforeStart.into());
+                }
+            }
         }
         if let Some(q) = self.quantity {
-            in_range("quantity", q, 1, 100_000)?;
+            if let Err(e) = in_range("quantity", q, 1, 100_000) {
+                problems.push(e);
+            }
         }
         if let Some(b) = self.budget_fen {
-            amount("budget_fen", b)?;
+            if let Err(e) = amount("budget_fen", b) {
+                problems.push(e);
+            }
         }
+        AppError::collect(problems)?;
         Ok(CheckedRequest {
             reason,
             needed_by,
@@ -744,8 +809,53 @@ mod tests {
         }
     }
 
+    const TODAY: &str = "2024-01-01";
+
     fn field_of(r: &NewRequest) -> Option<String> {
-        r.check().err().and_then(|e| e.field)
+        r.check_on(TODAY).err().and_then(|e| e.field)
+    }
+
+    fn fields_of(r: &NewRequest) -> Vec<String> {
+        r.check_on(TODAY)
+            .err()
+            .map(|e| e.field_problems().iter().map(|p| p.0.to_owned()).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn an_empty_request_names_every_missing_field_at_once() {
+        assert_eq!(
+            fields_of(&request(RequestKind::Loan)),
+            ["category_id", "quantity", "loan_start", "loan_due"]
+        );
+        assert_eq!(
+            fields_of(&request(RequestKind::Purchase)),
+            ["category_id", "quantity", "budget_fen", "reason"]
+        );
+        let mut l = request(RequestKind::Loan);
+        l.loan_start = Some("tomorrow".into());
+        l.quantity = Some(0);
+        // An unreadable date is blamed once, for what it is.
+        assert_eq!(
+            fields_of(&l),
+            ["loan_start", "category_id", "loan_due", "quantity"]
+        );
+    }
+
+    #[test]
+    fn a_loan_starts_today_or_later() {
+        let mut l = request(RequestKind::Loan);
+        l.asset_ids = Some(vec![1]);
+        l.loan_start = Some("2023-12-31".into());
+        l.loan_due = Some("2024-01-02".into());
+        let e = l.check_on(TODAY).err();
+        assert_eq!(
+            e.as_ref().map(|e| e.text(crate::i18n::Lang::Zh)).as_deref(),
+            Some("借用开始日期不能早于今天（2024-01-01）")
+        );
+        assert_eq!(e.and_then(|e| e.field).as_deref(), Some("loan_start"));
+        l.loan_start = Some(TODAY.into());
+        assert!(l.check_on(TODAY).is_ok());
     }
 
     #[test]
@@ -758,7 +868,7 @@ mod tests {
         assert_eq!(field_of(&p), Some("reason".into()));
         p.reason = Some("  新办公室  ".into());
         assert_eq!(
-            p.check().ok().and_then(|c| c.reason),
+            p.check_on(TODAY).ok().and_then(|c| c.reason),
             Some("新办公室".into())
         );
         p.budget_fen = Some(-1);

@@ -44,7 +44,10 @@ const ERROR_STATUSES: &[(&str, &str)] = &[
         "conflicts with what is stored (duplicate, wrong state or stage)",
     ),
     ("413", "the body is larger than the limit"),
-    ("422", "well-formed but invalid; `field` names the input"),
+    (
+        "422",
+        "well-formed but invalid; `field` names the input, `errors` every field's problem",
+    ),
     ("429", "too many live streams"),
     ("503", "the request ran past the server's time limit"),
 ];
@@ -156,6 +159,7 @@ fn close_step_bodies(doc: &mut utoipa::openapi::OpenApi) {
     ),
     components(schemas(
         crate::http::error::ErrorBody,
+        crate::http::error::FieldProblem,
         shared::sync::ObservationBatch,
         shared::sync::Observation,
         shared::sync::ObservationKind,

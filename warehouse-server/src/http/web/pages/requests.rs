@@ -31,18 +31,19 @@ pub(super) async fn requests(
             )
             .await
     );
-    let kinds: &[RequestKind] = match w.role {
-        Role::UnitStaff => &[
-            RequestKind::Loan,
-            RequestKind::Allocation,
-            RequestKind::Purchase,
-            RequestKind::Intake,
-            RequestKind::Disposal,
-            RequestKind::Damage,
-        ],
-        Role::Keeper => &[RequestKind::Disposal, RequestKind::Damage],
-        _ => &[],
-    };
+    // The forms this person may submit (transfers are asked for from the
+    // virtual warehouse's rows).
+    let kinds: Vec<RequestKind> = [
+        RequestKind::Loan,
+        RequestKind::Allocation,
+        RequestKind::Purchase,
+        RequestKind::Intake,
+        RequestKind::Disposal,
+        RequestKind::Damage,
+    ]
+    .into_iter()
+    .filter(|k| may_file(w.role, *k))
+    .collect();
     let body = html! {
         @if !kinds.is_empty() {
             p.actions { (w.t("new_request")) ": "
@@ -155,6 +156,9 @@ pub(super) async fn new_request(
     let Some(kind) = RequestKind::parse(&kind) else {
         return fail(&w, AppError::not_found("request kind", kind));
     };
+    if !may_file(w.role, kind) {
+        return fail(&w, kind.not_filed_by());
+    }
     let mut values = Form::new();
     // Bulk selection from the register: ?id=1&id=2 pre-fills the assets.
     let ids: Vec<String> =
@@ -186,19 +190,35 @@ pub(super) fn parse_ids(field: &str, s: &str) -> Result<Vec<i64>, AppError> {
         .collect()
 }
 
-pub(super) fn request_from_form(kind: RequestKind, f: &Form) -> Result<NewRequest, AppError> {
-    let ids = match text(f, "asset_ids") {
-        Some(s) => Some(parse_ids("asset_ids", &s)?),
-        None => None,
-    };
-    let budget = match text(f, "budget") {
-        Some(b) => Some(parse_yuan("budget_fen", &b)?),
-        None => None,
-    };
-    Ok(NewRequest {
+/// The request a form describes, and the values it could not read (each
+/// blamed on its field; the field is left out of the request).
+pub(super) fn request_from_form(kind: RequestKind, f: &Form) -> (NewRequest, Vec<AppError>) {
+    fn keep<T>(problems: &mut Vec<AppError>, r: Result<Option<T>, AppError>) -> Option<T> {
+        r.unwrap_or_else(|e| {
+            problems.push(e);
+            None
+        })
+    }
+    let mut problems = Vec::new();
+    let p = &mut problems;
+    let ids = keep(
+        p,
+        text(f, "asset_ids")
+            .map(|s| parse_ids("asset_ids", &s))
+            .transpose(),
+    );
+    let budget = keep(
+        p,
+        text(f, "budget")
+            .map(|b| parse_yuan("budget_fen", &b))
+            .transpose(),
+    );
+    let category_id = keep(p, get_i64(f, "category_id"));
+    let quantity = keep(p, get_i64(f, "quantity"));
+    let new = NewRequest {
         kind,
-        category_id: get_i64(f, "category_id")?,
-        quantity: get_i64(f, "quantity")?,
+        category_id,
+        quantity,
         asset_ids: ids,
         budget_fen: budget,
         reason: text(f, "reason"),
@@ -210,7 +230,30 @@ pub(super) fn request_from_form(kind: RequestKind, f: &Form) -> Result<NewReques
             .and_then(crate::workflow::DisposalMethod::parse),
         loss: Some(f.get("loss").is_some()),
         unit_id: None,
-    })
+    };
+    (new, problems)
+}
+
+/// Every problem of a new-request form at once: the values that could not
+/// be read, and what the request itself lacks in the other fields.
+fn form_problems(new: &NewRequest, unreadable: Vec<AppError>) -> Result<(), AppError> {
+    let blamed: Vec<String> = unreadable
+        .iter()
+        .flat_map(|e| e.field_problems())
+        .map(|(f, _)| f.to_owned())
+        .collect();
+    let mut all = unreadable;
+    if let Err(e) = new.check_on(&crate::time::shanghai_today()) {
+        if e.kind != ErrorKind::Invalid {
+            return Err(e);
+        }
+        for (field, reason) in e.field_problems() {
+            if !blamed.iter().any(|b| b == field) {
+                all.push(AppError::from(reason.clone()).with_field(field));
+            }
+        }
+    }
+    AppError::collect(all)
 }
 
 pub(super) async fn new_request_submit(
@@ -222,9 +265,13 @@ pub(super) async fn new_request_submit(
     let Some(kind) = RequestKind::parse(&kind) else {
         return fail(&w, AppError::not_found("request kind", kind));
     };
+    if !may_file(w.role, kind) {
+        return fail(&w, kind.not_filed_by());
+    }
     let f = form(&body);
-    let result = match request_from_form(kind, &f) {
-        Ok(new) => st.store.create_request(w.ctx.clone(), new).await,
+    let (new, unreadable) = request_from_form(kind, &f);
+    let result = match form_problems(&new, unreadable) {
+        Ok(()) => st.store.create_request(w.ctx.clone(), new).await,
         Err(e) => Err(e),
     };
     match result {
