@@ -48,6 +48,9 @@ string_enum! {
         Finance = "finance",
         /// 采购 — a purchase waits for the procurement record.
         Procurement = "procurement",
+        /// 超预算审核 — the purchase cost more than its approved budget;
+        /// finance approves the overspending (with a reason) or rejects.
+        OverBudget = "over_budget",
         /// 入库 — the keeper receives goods or handed-in items.
         Receiving = "receiving",
         /// 出库 — the keeper checks items out at the desk.
@@ -119,7 +122,9 @@ impl Stage {
     pub fn awaiting(self) -> Option<Role> {
         Some(match self {
             Stage::Approval | Stage::Procurement | Stage::Sale | Stage::Cause => Role::Approver,
-            Stage::Finance | Stage::Remittance | Stage::Payment => Role::Finance,
+            Stage::Finance | Stage::OverBudget | Stage::Remittance | Stage::Payment => {
+                Role::Finance
+            }
             Stage::Appraisal | Stage::Receiving | Stage::Checkout | Stage::OnLoan => Role::Keeper,
             Stage::Receipt => Role::UnitStaff,
             Stage::Completed | Stage::Rejected | Stage::Withdrawn => return None,
@@ -194,16 +199,46 @@ impl Refusal {
     }
 }
 
+/// What of a request (or of the step's own figures) chooses between two
+/// next stages: the disposal's method (an auction goes on to the sale),
+/// and whether a procurement spends more than the approved budget.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Route {
+    pub method: Option<DisposalMethod>,
+    pub over_budget: bool,
+}
+
+impl From<Option<DisposalMethod>> for Route {
+    fn from(method: Option<DisposalMethod>) -> Self {
+        Route {
+            method,
+            over_budget: false,
+        }
+    }
+}
+
+/// Does buying `quantity` at `unit_price_fen` spend more than the approved
+/// budget? (A product too large to count is over any budget.)
+pub fn over_budget(budget_fen: Option<i64>, quantity: Option<i64>, unit_price_fen: i64) -> bool {
+    match budget_fen {
+        Some(budget) => unit_price_fen
+            .checked_mul(quantity.unwrap_or(0))
+            .is_none_or(|total| total > budget),
+        None => false,
+    }
+}
+
 /// The chain: for a request of `kind` at `stage`, may `role` take `step`,
 /// and which stage follows once the step is complete? (Partial steps —
 /// part of a check-out, some returns — stay at their stage; the store
-/// decides completeness.) `method` is the disposal's method.
+/// decides completeness.) `route` carries the facts that choose between
+/// next stages.
 pub fn step(
     kind: RequestKind,
     stage: Stage,
     action: StepKind,
     role: Role,
-    method: Option<DisposalMethod>,
+    route: Route,
 ) -> Result<Stage, Refusal> {
     use RequestKind as K;
     use Role::*;
@@ -213,13 +248,21 @@ pub fn step(
         // The applicant may withdraw before anyone has decided.
         (k, s, A::Withdraw) if s == k.first_stage() => (&[UnitStaff, Keeper], S::Withdrawn),
         (_, S::Approval, A::Reject) => (&[Approver], S::Rejected),
-        (_, S::Finance, A::Reject) => (&[Finance], S::Rejected),
+        (_, S::Finance | S::OverBudget, A::Reject) => (&[Finance], S::Rejected),
         (K::Damage, S::Cause, A::Reject) => (&[Approver], S::Rejected),
 
         (K::Purchase, S::Approval, A::Approve) => (&[Approver], S::Finance),
         (K::Purchase, S::Approval, A::Fulfil) => (&[Approver], S::Checkout),
         (K::Purchase, S::Finance, A::Approve) => (&[Finance], S::Procurement),
-        (K::Purchase, S::Procurement, A::Procure) => (&[Approver], S::Receiving),
+        (K::Purchase, S::Procurement, A::Procure) => (
+            &[Approver],
+            if route.over_budget {
+                S::OverBudget
+            } else {
+                S::Receiving
+            },
+        ),
+        (K::Purchase, S::OverBudget, A::Approve) => (&[Finance], S::Receiving),
         (K::Purchase, S::Receiving, A::Receive) => (&[Keeper], S::Checkout),
 
         (K::Allocation | K::Loan, S::Approval, A::Approve) => (&[Approver], S::Checkout),
@@ -241,7 +284,7 @@ pub fn step(
         (K::Disposal, S::Approval, A::Approve) => (&[Approver], S::Finance),
         (K::Disposal, S::Finance, A::Approve) => (
             &[Finance],
-            if method == Some(DisposalMethod::Auction) {
+            if route.method == Some(DisposalMethod::Auction) {
                 S::Sale
             } else {
                 S::Completed
@@ -535,8 +578,11 @@ pub struct Request {
     pub batch_id: Option<i64>,
     /// Procurement total (unit price × quantity).
     pub spent_fen: Option<i64>,
-    /// Budget − spent, for purchases.
+    /// Budget − spent, for purchases within their budget.
     pub savings_fen: Option<i64>,
+    /// Spent − budget, for purchases that cost more than their budget
+    /// (超支: finance approves it at the stage `over_budget`).
+    pub overspent_fen: Option<i64>,
     pub appraised_fen: Option<i64>,
     pub hammer_fen: Option<i64>,
     pub remitted_fen: Option<i64>,
@@ -548,6 +594,70 @@ pub struct Request {
     pub items: Vec<RequestItem>,
     pub steps: Vec<Step>,
     pub documents: Vec<DocumentInfo>,
+    /// For an allocation or loan asked by category: what is asked against
+    /// what is in stock, until the items are checked out.
+    pub stock: Option<StockCheck>,
+}
+
+/// 库存核对 — what a request by category asks against the in-stock items
+/// of the category that no open request holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct StockCheck {
+    pub category_id: i64,
+    pub asked: i64,
+    pub in_stock: i64,
+    /// How many more are asked than are in stock (0: enough).
+    pub short_by: i64,
+}
+
+impl StockCheck {
+    pub fn new(category_id: i64, asked: i64, in_stock: i64) -> Self {
+        Self {
+            category_id,
+            asked,
+            in_stock,
+            short_by: asked.saturating_sub(in_stock).max(0),
+        }
+    }
+
+    pub fn is_short(&self) -> bool {
+        self.short_by > 0
+    }
+
+    /// The approval rule: a request short of stock is not approved
+    /// (409 `short_of_stock` with the figures) until stock has arrived.
+    pub fn approvable(&self, request_id: i64, category: &str) -> AppResult<()> {
+        if self.is_short() {
+            return Err(Reason::ShortOfStock {
+                request_id,
+                category_id: self.category_id,
+                category: category.into(),
+                asked: self.asked,
+                in_stock: self.in_stock,
+            }
+            .into());
+        }
+        Ok(())
+    }
+}
+
+/// Which requests are served from stock by category: allocations and
+/// loans asking a category and quantity (named items are held from
+/// filing), from filing until the keeper checks them out. Returns the
+/// category and quantity to check.
+pub fn served_by_category(
+    kind: RequestKind,
+    stage: Stage,
+    category_id: Option<i64>,
+    quantity: Option<i64>,
+    names_items: bool,
+) -> Option<(i64, i64)> {
+    let by_category = matches!(kind, RequestKind::Allocation | RequestKind::Loan) && !names_items;
+    let waiting = matches!(stage, Stage::Approval | Stage::Checkout);
+    match (by_category && waiting, category_id, quantity) {
+        (true, Some(c), Some(q)) => Some((c, q)),
+        _ => None,
+    }
 }
 
 /// What a desk scan matched against a request.
@@ -890,22 +1000,108 @@ mod tests {
     }
 
     #[test]
+    fn requests_short_of_stock_are_not_approved() {
+        let short = StockCheck::new(5, 9999, 44);
+        assert_eq!(short.short_by, 9955);
+        let e = short.approvable(3, "椅子").err();
+        assert_eq!(e.as_ref().map(|e| e.code), Some("short_of_stock"));
+        assert_eq!(
+            e.map(|e| e.text(crate::i18n::Lang::Zh)).as_deref(),
+            Some("申请 3 需要椅子 9999 件，在库仅 44 件，库存不足；待到货入库后再批准")
+        );
+        assert!(StockCheck::new(5, 44, 44).approvable(3, "椅子").is_ok());
+        use RequestKind::*;
+        assert_eq!(
+            served_by_category(Loan, Stage::Approval, Some(5), Some(3), false),
+            Some((5, 3))
+        );
+        assert_eq!(
+            served_by_category(Loan, Stage::Approval, Some(5), Some(3), true),
+            None
+        );
+        assert_eq!(
+            served_by_category(Purchase, Stage::Approval, Some(5), Some(3), false),
+            None
+        );
+        assert_eq!(
+            served_by_category(Allocation, Stage::Receipt, Some(5), Some(3), false),
+            None
+        );
+    }
+
+    #[test]
     fn purchase_chain_in_order() {
         use RequestKind::Purchase as P;
-        let s = step(P, Stage::Approval, StepKind::Approve, Role::Approver, None);
+        let s = step(
+            P,
+            Stage::Approval,
+            StepKind::Approve,
+            Role::Approver,
+            Route::default(),
+        );
         assert_eq!(s, Ok(Stage::Finance));
-        let s = step(P, Stage::Finance, StepKind::Approve, Role::Finance, None);
+        let s = step(
+            P,
+            Stage::Finance,
+            StepKind::Approve,
+            Role::Finance,
+            Route::default(),
+        );
         assert_eq!(s, Ok(Stage::Procurement));
         let s = step(
             P,
             Stage::Procurement,
             StepKind::Procure,
             Role::Approver,
-            None,
+            Route::default(),
         );
         assert_eq!(s, Ok(Stage::Receiving));
-        let s = step(P, Stage::Receiving, StepKind::Receive, Role::Keeper, None);
+        let s = step(
+            P,
+            Stage::Receiving,
+            StepKind::Receive,
+            Role::Keeper,
+            Route::default(),
+        );
         assert_eq!(s, Ok(Stage::Checkout));
+    }
+
+    #[test]
+    fn spending_over_budget_waits_for_finance() {
+        use RequestKind::Purchase as P;
+        // 3 × 6,000 against 15,000: over; 3 × 5,000: within.
+        assert!(over_budget(Some(1_500_000), Some(3), 600_000));
+        assert!(!over_budget(Some(1_500_000), Some(3), 500_000));
+        assert!(over_budget(Some(1), Some(2), i64::MAX));
+        assert!(!over_budget(None, Some(3), 600_000));
+        let over = Route {
+            method: None,
+            over_budget: true,
+        };
+        let s = step(
+            P,
+            Stage::Procurement,
+            StepKind::Procure,
+            Role::Approver,
+            over,
+        );
+        assert_eq!(s, Ok(Stage::OverBudget));
+        assert_eq!(Stage::OverBudget.awaiting(), Some(Role::Finance));
+        let s = step(P, Stage::OverBudget, StepKind::Approve, Role::Finance, over);
+        assert_eq!(s, Ok(Stage::Receiving));
+        let s = step(
+            P,
+            Stage::OverBudget,
+            StepKind::Approve,
+            Role::Approver,
+            over,
+        );
+        assert!(matches!(s, Err(Refusal::WrongRole { .. })));
+        // Nothing is received before finance decides.
+        let s = step(P, Stage::OverBudget, StepKind::Receive, Role::Keeper, over);
+        assert_eq!(s, Err(Refusal::WrongStage));
+        let s = step(P, Stage::OverBudget, StepKind::Reject, Role::Finance, over);
+        assert_eq!(s, Ok(Stage::Rejected));
     }
 
     #[test]
@@ -917,14 +1113,20 @@ mod tests {
                 Stage::Approval,
                 StepKind::Approve,
                 Role::Finance,
-                None
+                Route::default()
             ),
             Err(Refusal::WrongRole {
                 allowed: &[Role::Approver]
             })
         );
         assert_eq!(
-            step(Loan, Stage::OnLoan, StepKind::Approve, Role::Approver, None),
+            step(
+                Loan,
+                Stage::OnLoan,
+                StepKind::Approve,
+                Role::Approver,
+                Route::default()
+            ),
             Err(Refusal::WrongStage)
         );
         // Withdrawal only before the first decision.
@@ -934,7 +1136,7 @@ mod tests {
                 Stage::Checkout,
                 StepKind::Withdraw,
                 Role::UnitStaff,
-                None
+                Route::default()
             ),
             Err(Refusal::WrongStage)
         );
@@ -945,9 +1147,21 @@ mod tests {
         use RequestKind::Disposal as D;
         let auction = Some(DisposalMethod::Auction);
         let scrap = Some(DisposalMethod::Scrap);
-        let f = step(D, Stage::Finance, StepKind::Approve, Role::Finance, auction);
+        let f = step(
+            D,
+            Stage::Finance,
+            StepKind::Approve,
+            Role::Finance,
+            auction.into(),
+        );
         assert_eq!(f, Ok(Stage::Sale));
-        let f = step(D, Stage::Finance, StepKind::Approve, Role::Finance, scrap);
+        let f = step(
+            D,
+            Stage::Finance,
+            StepKind::Approve,
+            Role::Finance,
+            scrap.into(),
+        );
         assert_eq!(f, Ok(Stage::Completed));
     }
 
@@ -963,7 +1177,7 @@ mod tests {
                         Role::Keeper,
                         Role::UnitStaff,
                     ] {
-                        assert!(step(*kind, stage, *action, role, None).is_err());
+                        assert!(step(*kind, stage, *action, role, Route::default()).is_err());
                     }
                 }
             }

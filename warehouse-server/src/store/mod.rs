@@ -22,7 +22,7 @@ mod workflow;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::error::{AppError, AppResult, Reason};
 
@@ -48,6 +48,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../../migrations/0008_login_throttle.sql")),
     (9, include_str!("../../migrations/0009_daemons.sql")),
     (10, include_str!("../../migrations/0010_reader_health.sql")),
+    (
+        12,
+        include_str!("../../migrations/0012_over_budget_stage.sql"),
+    ),
 ];
 
 #[derive(Debug)]
@@ -103,6 +107,16 @@ fn migrate(conn: &mut Connection) -> AppResult<()> {
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
     )?;
+    // A migration may rebuild a table others refer to (SQLite cannot alter
+    // a CHECK): foreign keys are off while migrating (the pragma is a no-op
+    // inside a transaction) and checked before each commit.
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let migrated = apply_migrations(conn);
+    conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    migrated
+}
+
+fn apply_migrations(conn: &mut Connection) -> AppResult<()> {
     for (version, sql) in MIGRATIONS {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let done: bool = tx.query_row(
@@ -113,6 +127,14 @@ fn migrate(conn: &mut Connection) -> AppResult<()> {
         if !done {
             tracing::info!(version, "applying schema migration");
             tx.execute_batch(sql)?;
+            let broken: Option<String> = tx
+                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+                .optional()?;
+            if let Some(table) = broken {
+                return Err(AppError::internal(format!(
+                    "schema migration {version} leaves rows of {table} referring to nothing"
+                )));
+            }
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
                 (version, crate::time::now_ms()),

@@ -335,7 +335,240 @@ async fn forms_are_offered_only_to_roles_that_may_submit_them() -> Result<()> {
 }
 
 /// The id of a created record in an API answer.
-#[allow(dead_code)]
 fn rid(v: &Value) -> Result<i64> {
     v["id"].as_i64().ok_or_else(|| anyhow!("no id in {v}"))
+}
+
+/// Registers an in-stock desk of the world's category on shelf A01.
+async fn desk_in_stock(w: &World, number: &str) -> Result<i64> {
+    id(&w
+        .server
+        .post_ok(
+            "/api/v1/assets",
+            &w.admin,
+            json!({"asset_number": number, "name": "办公桌", "category_id": w.category,
+                "original_value_fen": 150000, "holder_location_id": w.loc_1}),
+            201,
+        )
+        .await?)
+}
+
+#[tokio::test]
+async fn more_asked_than_in_stock_warns_and_is_not_approved_until_stock_arrives() -> Result<()> {
+    let w = World::new().await?;
+    let s = &w.server;
+    let c = client()?;
+    // One desk is in stock (the world's `asset_wh`); three are asked for.
+    let loan = s
+        .post_ok(
+            "/api/v1/requests",
+            &w.staff_a,
+            json!({"kind": "loan", "category_id": w.category, "quantity": 3,
+                "reason": "年终表彰大会", "loan_start": "2099-01-05", "loan_due": "2099-01-06"}),
+            201,
+        )
+        .await?;
+    let id = rid(&loan)?;
+    ensure!(
+        loan["stock"]
+            == json!({"category_id": w.category, "asked": 3, "in_stock": 1, "short_by": 2}),
+        "{loan}"
+    );
+
+    // Filing: the page the applicant lands on warns.
+    let (_, html, _) = page(&c, &s.base, &format!("/requests/{id}"), &w.staff_a, "").await?;
+    ensure!(
+        html.contains("库存不足：申请 3 件，在库仅 1 件，缺 2 件"),
+        "no warning after filing:\n{html}"
+    );
+    // The approver sees the shortfall in the inbox and on the request.
+    let (_, inbox, _) = page(&c, &s.base, "/inbox", &w.approver, "").await?;
+    ensure!(
+        inbox.contains("缺货 2 件"),
+        "no shortfall in the inbox:\n{inbox}"
+    );
+
+    // Approval is refused while short: 409 short_of_stock, in Chinese with
+    // the figures on the page, and the request stays where it was.
+    let steps = format!("/api/v1/requests/{id}/steps");
+    let (st, e) = s
+        .post(&steps, &w.approver, json!({"action": "approve"}))
+        .await?;
+    ensure!(st == StatusCode::CONFLICT, "{st} {e}");
+    ensure!(e["error"]["code"] == "short_of_stock", "{e}");
+    let (st, html) = post_form_page(
+        &c,
+        &s.base,
+        &format!("/requests/{id}/step"),
+        &w.approver,
+        &[("action", "approve")],
+    )
+    .await?;
+    ensure!(st == StatusCode::CONFLICT, "{st}");
+    ensure!(
+        html.contains(&format!(
+            "申请 {id} 需要办公桌 3 件，在库仅 1 件，库存不足；待到货入库后再批准"
+        )),
+        "no Chinese refusal with the figures:\n{html}"
+    );
+    let v = s
+        .get_ok(&format!("/api/v1/requests/{id}"), &w.approver)
+        .await?;
+    ensure!(v["stage"] == "approval", "{v}");
+
+    // Stock arrives: two more desks; now it is approved.
+    desk_in_stock(&w, "2001").await?;
+    desk_in_stock(&w, "2002").await?;
+    let v = s
+        .get_ok(&format!("/api/v1/requests/{id}"), &w.approver)
+        .await?;
+    ensure!(v["stock"]["short_by"] == 0, "{v}");
+    let v = s
+        .post_ok(&steps, &w.approver, json!({"action": "approve"}), 200)
+        .await?;
+    ensure!(v["request"]["stage"] == "checkout", "{v}");
+
+    // Enough from the start: no warning.
+    let ok = s
+        .post_ok(
+            "/api/v1/requests",
+            &w.staff_a,
+            json!({"kind": "allocation", "category_id": w.category, "quantity": 1, "reason": "新进人员"}),
+            201,
+        )
+        .await?;
+    ensure!(ok["stock"]["short_by"] == 0, "{ok}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn spending_over_the_budget_waits_for_finances_recorded_approval() -> Result<()> {
+    let w = World::new().await?;
+    let s = &w.server;
+    let c = client()?;
+    let buy = s
+        .post_ok(
+            "/api/v1/requests",
+            &w.staff_a,
+            json!({"kind": "purchase", "category_id": w.category, "quantity": 3,
+                "budget_fen": 1_500_000, "reason": "新办公室"}),
+            201,
+        )
+        .await?;
+    let id = rid(&buy)?;
+    let steps = format!("/api/v1/requests/{id}/steps");
+    s.post_ok(&steps, &w.approver, json!({"action": "approve"}), 200)
+        .await?;
+    s.post_ok(&steps, &w.finance, json!({"action": "approve"}), 200)
+        .await?;
+    // 3 × 6,000 against a budget of 15,000.
+    let v = s
+        .post_ok(
+            &steps,
+            &w.approver,
+            json!({"action": "procure", "supplier": "某某家具公司", "contract_number": "ZC-2099-001",
+                "unit_price_fen": 600_000}),
+            200,
+        )
+        .await?;
+    let r = &v["request"];
+    ensure!(
+        r["stage"] == "over_budget" && r["awaiting"] == "finance",
+        "{r}"
+    );
+    ensure!(
+        r["overspent_fen"] == 300_000 && r["savings_fen"].is_null(),
+        "{r}"
+    );
+
+    // Nothing is received before finance decides.
+    let (st, e) = s
+        .post(
+            &steps,
+            &w.keeper,
+            json!({"action": "receive", "location_id": w.loc_1}),
+        )
+        .await?;
+    ensure!(
+        st == StatusCode::CONFLICT && e["error"]["code"] == "wrong_stage",
+        "{st} {e}"
+    );
+    // Finance sees it waiting, with the figures.
+    let inbox = s.get_ok("/api/v1/inbox", &w.finance).await?;
+    ensure!(
+        inbox["items"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|r| r["id"] == id)),
+        "{inbox}"
+    );
+    let (_, html, _) = page(&c, &s.base, &format!("/requests/{id}"), &w.finance, "").await?;
+    ensure!(
+        html.contains("实际支出 18000.00 元，超出批准预算 15000.00 元 3000.00 元"),
+        "no over-budget note:\n{html}"
+    );
+    ensure!(html.contains("超预算审核"), "stage not in words");
+    // Only finance decides, and only with a reason.
+    let (st, _) = s
+        .post(
+            &steps,
+            &w.approver,
+            json!({"action": "approve", "comment": "同意"}),
+        )
+        .await?;
+    ensure!(st == StatusCode::FORBIDDEN, "{st}");
+    let (st, e) = s
+        .post(&steps, &w.finance, json!({"action": "approve"}))
+        .await?;
+    ensure!(
+        st == StatusCode::UNPROCESSABLE_ENTITY && e["error"]["field"] == "comment",
+        "{st} {e}"
+    );
+    let v = s
+        .post_ok(
+            &steps,
+            &w.finance,
+            json!({"action": "approve", "comment": "会议室扩容，差额由追加预算解决"}),
+            200,
+        )
+        .await?;
+    let r = &v["request"];
+    ensure!(r["stage"] == "receiving", "{r}");
+    // The approval is recorded: who, when, why and the figures.
+    let last = r["steps"]
+        .as_array()
+        .and_then(|a| a.last())
+        .ok_or_else(|| anyhow!("no steps"))?;
+    ensure!(
+        last["stage"] == "over_budget" && last["action"] == "approve",
+        "{last}"
+    );
+    ensure!(
+        last["actor"] == "user:finance" && last["at"].is_string(),
+        "{last}"
+    );
+    ensure!(
+        last["comment"] == "会议室扩容，差额由追加预算解决",
+        "{last}"
+    );
+    ensure!(last["details"]["overspent_fen"] == 300_000, "{last}");
+
+    // The savings report shows 超支, never negative savings.
+    let rep = s.get_ok("/api/v1/reports/procurement", &w.finance).await?;
+    ensure!(rep["totals"]["savings_fen"] == 0, "{rep}");
+    ensure!(rep["totals"]["overspent_fen"] == 300_000, "{rep}");
+    let (_, html, _) = page(&c, &s.base, "/reports?name=procurement", &w.finance, "").await?;
+    ensure!(
+        html.contains("超支（元）") && html.contains("3000.00"),
+        "{html}"
+    );
+    ensure!(
+        !html.contains("-3000.00"),
+        "negative savings shown:\n{html}"
+    );
+    let (_, html, _) = page(&c, &s.base, &format!("/requests/{id}"), &w.finance, "").await?;
+    ensure!(
+        html.contains(r#"data-test="overspent">3000.00<"#) && !html.contains("节约资金"),
+        "{html}"
+    );
+    Ok(())
 }

@@ -129,7 +129,7 @@ pub(super) fn request_table(w: &Web, items: &[Request]) -> Markup {
                         tr class=@if r.overdue { "overdue" } {
                             td { a href=(format!("/requests/{}", r.id)) { (r.id) } }
                             td { (w.tv(r.kind.as_str())) }
-                            td { (stage_word(w, r.stage)) @if r.overdue { " " span.badge.s-lost { (w.t("overdue")) } } }
+                            td { (stage_word(w, r.stage)) @if r.overdue { " " span.badge.s-lost { (w.t("overdue")) } } (stock_badge(w, r)) }
                             td { (r.unit_id.map(|u| u.to_string()).unwrap_or_default()) }
                             td { (r.reason.clone().unwrap_or_default()) }
                             td { (when(&r.created_at)) }

@@ -146,6 +146,7 @@ macro_rules! tryp {
 
 mod admin;
 mod alarms;
+mod checks;
 mod desk;
 mod home;
 mod register;
@@ -153,7 +154,10 @@ mod reports;
 mod requests;
 mod stocktake;
 
-use {admin::*, alarms::*, desk::*, home::*, register::*, reports::*, requests::*, stocktake::*};
+use {
+    admin::*, alarms::*, checks::*, desk::*, home::*, register::*, reports::*, requests::*,
+    stocktake::*,
+};
 
 fn state_badge(w: &Web, s: &str) -> Markup {
     html! { span class=(format!("badge s-{s}")) { (w.tv(s)) } }

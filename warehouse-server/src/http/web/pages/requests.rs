@@ -284,8 +284,9 @@ pub(super) async fn new_request_submit(
 /// Which step forms this person sees on this request.
 pub(super) fn step_forms(w: &Web, r: &Request, err: Option<&AppError>) -> Markup {
     use crate::workflow::step as chain;
-    let can =
-        |a: crate::workflow::StepKind| chain(r.kind, r.stage, a, w.role, r.disposal_method).is_ok();
+    let can = |a: crate::workflow::StepKind| {
+        chain(r.kind, r.stage, a, w.role, r.disposal_method.into()).is_ok()
+    };
     use crate::workflow::StepKind as K;
     let action = format!("/requests/{}/step", r.id);
     let comment = html! { label { (w.t("comment")) input name="comment"; (field_error(w.lang, err, "comment")) } };
@@ -412,7 +413,7 @@ pub(super) async fn render_request(
             r.stage,
             crate::workflow::StepKind::Fulfil,
             w.role,
-            None,
+            Default::default(),
         )
         .is_ok()
     {
@@ -431,6 +432,8 @@ pub(super) async fn render_request(
     .is_ok()
         && !r.stage.is_terminal();
     let body = html! {
+        (stock_note(w, &r))
+        (over_budget_note(w, &r))
         dl.request {
             dt { (w.t("kind")) } dd { (w.tv(r.kind.as_str())) }
             dt { (w.t("stage")) } dd data-test="stage" { (stage_word(w, r.stage)) @if r.overdue { " " span.badge.s-lost { (w.t("overdue")) } } }
@@ -445,7 +448,7 @@ pub(super) async fn render_request(
                 dt { (w.t("paid")) } dd { (money(r.compensation_paid_fen)) }
             }
             @if r.hammer_fen.is_some() { dt { (w.t("hammer_price")) } dd { (money(r.hammer_fen)) } }
-            @if r.savings_fen.is_some() { dt { "节约资金" } dd { (money(r.savings_fen)) } }
+            (spending_rows(w, &r))
         }
         @if let Some(m) = &matches {
             section.matches {
