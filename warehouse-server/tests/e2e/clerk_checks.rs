@@ -280,6 +280,31 @@ async fn error_pages_are_chinese_and_lead_back() -> Result<()> {
         "查看报表需要系统管理员、审批人、财政或仓管员的权限",
         None,
     )?;
+
+    // A form whose token has expired (posted after logging in again):
+    // a page in Chinese leading back to the form, not the API's JSON.
+    let resp = c
+        .post(format!("{}/requests/new/loan", s.base))
+        .header("cookie", format!("wh_session={}", w.staff_a))
+        .header("referer", format!("{}/requests/new/loan", s.base))
+        .form(&[("_csrf", "stale"), ("reason", "培训")])
+        .send()
+        .await?;
+    ensure!(resp.status() == StatusCode::FORBIDDEN, "{}", resp.status());
+    let html = resp.text().await?;
+    ensure!(
+        html.contains("已拒绝：表单已过期，请刷新页面后重试"),
+        "{html}"
+    );
+    ensure!(
+        html.contains(r#"href="/requests/new/loan" data-test="back-to-form""#),
+        "no way back to the form:\n{html}"
+    );
+    ensure!(
+        english_in(&html).is_empty(),
+        "English: {:?}",
+        english_in(&html)
+    );
     Ok(())
 }
 

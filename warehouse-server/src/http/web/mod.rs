@@ -114,7 +114,7 @@ impl FromRequestParts<AppState> for Web {
         let ctx = match Ctx::from_request_parts(parts, state).await {
             Ok(ctx) => ctx,
             Err(e) if e.kind == ErrorKind::Unauthenticated => return Err(to_login()),
-            Err(e) => return Err(e.into_response()),
+            Err(e) => return Err(refusal_page(&parts.headers, &e)),
         };
         let Actor::User {
             username,
@@ -271,6 +271,47 @@ pub fn error_page(w: &Web, e: &AppError) -> Response {
         },
     );
     *resp.status_mut() = status;
+    resp
+}
+
+/// An error page for a request refused before any page could run (a
+/// form whose token has expired, a cross-site post): in the language of
+/// the `lang` cookie, without the logged-in frame, with a way back to the
+/// page the form was on (same-site `Referer`) and to the dashboard.
+pub fn refusal_page(headers: &HeaderMap, e: &AppError) -> Response {
+    let lang = lang_of(headers);
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|r| r.find('/').map(|i| r[i..].to_owned()))
+        .map(|p| safe_next(Some(&p)));
+    let doc = html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (t(lang, "error")) " · " (t(lang, "app")) }
+                link rel="stylesheet" href="/static/app.css";
+            }
+            body {
+                main {
+                    h1 { (t(lang, "error")) }
+                    p.error role="alert" data-test="error" { (e.text(lang)) }
+                    p.way-back data-test="way-back" {
+                        @if let Some(b) = &back {
+                            a href=(b) data-test="back-to-form" { "← " (t(lang, "back")) }
+                            " "
+                        }
+                        a href="/dashboard" data-test="back-home" { (t(lang, "dashboard")) }
+                    }
+                }
+            }
+        }
+    };
+    let mut resp = Html(doc.into_string()).into_response();
+    *resp.status_mut() = crate::http::error::status_of(e.kind);
     resp
 }
 
