@@ -281,6 +281,28 @@ mod tests {
         Ok(())
     }
 
+    /// The error body lists every field's problem (`FieldProblem`); a
+    /// request says its stock check and overspending; the stage
+    /// `over_budget` is one of the stages.
+    #[test]
+    fn checks_are_in_the_document() -> Result<(), serde_json::Error> {
+        let json = serde_json::to_value(document())?;
+        let schemas = &json["components"]["schemas"];
+        let errors = &schemas["ErrorDetail"]["properties"]["errors"];
+        assert_eq!(
+            errors["items"]["$ref"], "#/components/schemas/FieldProblem",
+            "{errors}"
+        );
+        assert!(schemas["FieldProblem"]["properties"]["message"].is_object());
+        let request = &schemas["Request"]["properties"];
+        assert!(request["overspent_fen"].is_object(), "{request}");
+        assert!(request["stock"].is_object(), "{request}");
+        assert!(schemas["StockCheck"]["properties"]["short_by"].is_object());
+        let stages = schemas["Stage"]["enum"].as_array().cloned().unwrap_or_default();
+        assert!(stages.contains(&serde_json::json!("over_budget")), "{stages:?}");
+        Ok(())
+    }
+
     #[test]
     fn observation_schema_names_every_field_the_type_writes() -> Result<(), serde_json::Error> {
         let json = serde_json::to_value(ApiDoc::openapi())?;
