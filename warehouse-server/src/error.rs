@@ -190,10 +190,11 @@ pub enum Reason {
     FormTokenMissing,
     /// A password change whose old password is wrong.
     WrongOldPassword,
-    /// `policy::authorize` said no.
+    /// `policy::authorize` said no; `roles` may (none: no person may).
     NotAllowed {
         actor: String,
         action: String,
+        roles: Vec<String>,
     },
     /// The lifecycle refuses this action to the actor's role.
     RoleMayNot {
@@ -510,6 +511,32 @@ pub enum Reason {
         value: String,
         places: Vec<String>,
     },
+    /// A date that may not lie before today (a loan's start).
+    BeforeToday {
+        field: String,
+        today: String,
+    },
+    /// Several fields wrong at once; each names its own (the form shows
+    /// every one beside its field, the API lists them in `errors`).
+    Several {
+        problems: Vec<FieldProblem>,
+    },
+    /// An approval asked for more items of a category than are in stock.
+    ShortOfStock {
+        request_id: i64,
+        category_id: i64,
+        /// The category's name (for the Chinese text).
+        category: String,
+        asked: i64,
+        in_stock: i64,
+    },
+}
+
+/// One field's problem inside [`Reason::Several`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    pub field: String,
+    pub reason: Reason,
 }
 
 /// Why an asset's state rules it out of a request.
@@ -557,12 +584,13 @@ fn or_en(words: &[impl AsRef<str>]) -> String {
         .join(" or ")
 }
 
+/// Words joined as Chinese lists them: "甲、乙或丙".
 fn or_zh(words: &[impl AsRef<str>]) -> String {
-    words
-        .iter()
-        .map(|w| word_zh(w.as_ref()))
-        .collect::<Vec<_>>()
-        .join("或")
+    let words: Vec<String> = words.iter().map(|w| word_zh(w.as_ref())).collect();
+    match words.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{}或{last}", rest.join("、")),
+        _ => words.concat(),
+    }
 }
 
 /// A state, stage, role or kind in Chinese, from the one word table.
@@ -598,6 +626,34 @@ fn noun_zh(what: &str) -> &'static str {
         "daemon" => "读写器主机",
         _ => "记录",
     }
+}
+
+/// What a `policy::Action` (by its Rust name) lets one do, in Chinese.
+fn action_zh(action: &str) -> Option<&'static str> {
+    Some(match action {
+        "ViewAsset" => "查看资产",
+        "CreateAsset" => "登记资产",
+        "UpdateAsset" => "修改资产信息",
+        "GrantEmergencyPass" => "紧急放行",
+        "CommissionTag" => "写入电子标签",
+        "ManageRegister" => "维护基础数据",
+        "ViewRegister" => "查看基础数据",
+        "RunStockTake" => "盘点",
+        "ViewStockTake" => "查看盘点",
+        "HandleAlarm" => "处理出口报警",
+        "ViewAlarms" => "查看出口报警",
+        "VerifyLog" => "校验事件日志",
+        "IngestObservations" => "上报读取记录",
+        "FileRequest" => "提交申请",
+        "ViewRequests" => "查看申请",
+        "ActOnRequest" => "办理申请",
+        "ListIdle" => "挂出闲置资产",
+        "BrowseVirtualWarehouse" => "浏览虚拟仓",
+        "ViewReports" => "查看报表",
+        "ViewReaderHealth" => "查看读写器状态",
+        "ReportHealth" => "上报读写器状态",
+        _ => return None,
+    })
 }
 
 /// A byte count as people say it: "5 MB", "64 KB", "100 B".
@@ -690,7 +746,10 @@ impl Reason {
             | R::BadDaemonId { .. }
             | R::NoReaders
             | R::ReaderTwice { .. }
-            | R::BadReaderSpec { .. } => (K::Invalid, "invalid"),
+            | R::BadReaderSpec { .. }
+            | R::BeforeToday { .. }
+            | R::Several { .. } => (K::Invalid, "invalid"),
+            R::ShortOfStock { .. } => (K::Conflict, "short_of_stock"),
             R::ForeignDaemon { .. } | R::ReaderNotBound { .. } => (K::Forbidden, "not_bound"),
             R::TooLarge { .. } => (K::PayloadTooLarge, "too_large"),
             R::BodyTooLarge => (K::PayloadTooLarge, "body_too_large"),
@@ -790,7 +849,9 @@ impl Reason {
             | R::ReaderNotBound { field, .. }
             | R::ReaderTwice { field, .. }
             | R::UnknownAssetNumber { field, .. }
-            | R::AssetUntagged { field, .. } => Some(field),
+            | R::AssetUntagged { field, .. }
+            | R::BeforeToday { field, .. } => Some(field),
+            R::Several { problems } => problems.first().map(|p| p.field.as_str()),
             R::PageOutOfRange { .. } => Some("page"),
             R::AssetNamedTwice
             | R::PurchaseNamesAssets
@@ -919,7 +980,17 @@ impl Reason {
                 "refused: the form token is missing or stale; reload the page and try again".into()
             }
             R::WrongOldPassword => "the current password is wrong".into(),
-            R::NotAllowed { actor, action } => format!("{actor} may not {action} here"),
+            R::NotAllowed {
+                actor,
+                action,
+                roles,
+            } => {
+                if roles.is_empty() {
+                    format!("{actor} may not {action} here")
+                } else {
+                    format!("{actor} may not {action} here; it takes {}", or_en(roles))
+                }
+            }
             R::RoleMayNot { asset_id, action } => {
                 format!("your role may not {action} asset {asset_id}")
             }
@@ -1157,6 +1228,29 @@ impl Reason {
                 places.join(", "),
                 places.first().map(String::as_str).unwrap_or_default()
             ),
+            R::BeforeToday { field, today } => {
+                format!("{field} must not be before today ({today})")
+            }
+            R::Several { problems } => format!(
+                "{} problems: {}",
+                problems.len(),
+                problems
+                    .iter()
+                    .map(|p| format!("{}: {}", p.field, p.reason.en()))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            R::ShortOfStock {
+                request_id,
+                category_id,
+                asked,
+                in_stock,
+                ..
+            } => format!(
+                "request {request_id} asks for {asked} items of category {category_id} but \
+                 {in_stock} are in stock; \
+                 it can be approved once stock has arrived"
+            ),
         }
     }
 
@@ -1222,7 +1316,11 @@ impl Reason {
             R::CrossSite => "已拒绝：该操作来自其他网站".into(),
             R::FormTokenMissing => "已拒绝：表单已过期，请刷新页面后重试".into(),
             R::WrongOldPassword => "当前密码不正确".into(),
-            R::NotAllowed { .. } => t(Lang::Zh, "not_allowed").into(),
+            R::NotAllowed { action, roles, .. } => match (action_zh(action), roles.is_empty()) {
+                (_, true) => t(Lang::Zh, "not_allowed").into(),
+                (Some(what), false) => format!("{what}需要{}的权限", or_zh(roles)),
+                (None, false) => format!("此操作需要{}的权限", or_zh(roles)),
+            },
             R::RoleMayNot { asset_id, .. } => {
                 format!("{}（资产 {asset_id}）", t(Lang::Zh, "not_allowed"))
             }
@@ -1439,6 +1537,28 @@ impl Reason {
                 places.join("、"),
                 places.first().map(String::as_str).unwrap_or_default()
             ),
+            R::BeforeToday { field, today } => {
+                format!("{}不能早于今天（{today}）", label(field))
+            }
+            R::Several { problems } => format!(
+                "有 {} 处需要修改：{}",
+                problems.len(),
+                problems
+                    .iter()
+                    .map(|p| p.reason.zh())
+                    .collect::<Vec<_>>()
+                    .join("；")
+            ),
+            R::ShortOfStock {
+                request_id,
+                category,
+                asked,
+                in_stock,
+                ..
+            } => format!(
+                "申请 {request_id} 需要{category} {asked} 件，在库仅 {in_stock} 件，库存不足；\
+                 待到货入库后再批准"
+            ),
         }
     }
 }
@@ -1484,6 +1604,54 @@ impl AppError {
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
         self
+    }
+
+    /// One error for several checks: none is `Ok`; one is itself; more
+    /// become [`Reason::Several`] (422), each problem under its own field.
+    /// An error that is not about a value sent (403, 404, 409…) is not
+    /// mixed with field problems: the first such one is returned alone.
+    pub fn collect(errors: Vec<AppError>) -> AppResult<()> {
+        if let Some(e) = errors.iter().find(|e| e.kind != ErrorKind::Invalid) {
+            return Err(e.clone());
+        }
+        let mut problems: Vec<FieldProblem> = Vec::new();
+        let mut unnamed = Vec::new();
+        for e in errors {
+            let named: Vec<FieldProblem> = e
+                .field_problems()
+                .into_iter()
+                .map(|(field, reason)| FieldProblem {
+                    field: field.to_owned(),
+                    reason: reason.clone(),
+                })
+                .collect();
+            if named.is_empty() {
+                unnamed.push(e);
+            }
+            problems.extend(named);
+        }
+        match (unnamed.into_iter().next(), problems.len()) {
+            (Some(e), _) => Err(e),
+            (None, 0) => Ok(()),
+            (None, 1) => {
+                let p = problems.remove(0);
+                Err(AppError::from(p.reason).with_field(p.field))
+            }
+            (None, _) => Err(Reason::Several { problems }.into()),
+        }
+    }
+
+    /// Each field blamed and why: every problem of [`Reason::Several`],
+    /// else this error's own field (if it names one).
+    pub fn field_problems(&self) -> Vec<(&str, &Reason)> {
+        match (&*self.reason, &self.field) {
+            (Reason::Several { problems }, _) => problems
+                .iter()
+                .map(|p| (p.field.as_str(), &p.reason))
+                .collect(),
+            (r, Some(f)) => vec![(f.as_str(), r)],
+            (_, None) => Vec::new(),
+        }
     }
 
     /// A 400 for a reason that is otherwise a 422: the value sits in the
@@ -1704,7 +1872,8 @@ mod tests {
             R::WrongOldPassword,
             R::NotAllowed {
                 actor: f("user:alice"),
-                action: f("ManageUsers"),
+                action: f("ViewReports"),
+                roles: vec![f("keeper"), f("approver")],
             },
             R::RoleMayNot {
                 asset_id: 7,
@@ -1922,6 +2091,34 @@ mod tests {
                 value: f("A01"),
                 places: vec![f("WH1 A01"), f("WH2 A01")],
             },
+            R::BeforeToday {
+                field: f("loan_start"),
+                today: f("2026-12-01"),
+            },
+            R::Several {
+                problems: vec![
+                    FieldProblem {
+                        field: f("category_id"),
+                        reason: R::Required {
+                            field: f("category_id"),
+                        },
+                    },
+                    FieldProblem {
+                        field: f("loan_start"),
+                        reason: R::BadDate {
+                            field: f("loan_start"),
+                            value: f("tomorrow"),
+                        },
+                    },
+                ],
+            },
+            R::ShortOfStock {
+                request_id: 3,
+                category_id: 5,
+                category: f("椅子"),
+                asked: 9999,
+                in_stock: 44,
+            },
         ]
     }
 
@@ -2055,9 +2252,12 @@ mod tests {
             R::TagNotAtDesk { .. } => 124,
             R::NoSuchCode { .. } => 125,
             R::AmbiguousCode { .. } => 126,
+            R::BeforeToday { .. } => 127,
+            R::Several { .. } => 128,
+            R::ShortOfStock { .. } => 129,
         }
     }
-    const VARIANTS: usize = 127;
+    const VARIANTS: usize = 130;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.
@@ -2115,6 +2315,43 @@ mod tests {
             .code,
             "wrong_stage"
         );
+    }
+
+    #[test]
+    fn several_problems_are_kept_each_under_its_field() {
+        let e = |field: &str| -> AppError {
+            Reason::Required {
+                field: field.into(),
+            }
+            .into()
+        };
+        assert!(AppError::collect(Vec::new()).is_ok());
+        let one = AppError::collect(vec![e("reason")]).err();
+        assert_eq!(one.and_then(|e| e.field).as_deref(), Some("reason"));
+        let Err(both) = AppError::collect(vec![e("category_id"), e("loan_start")]) else {
+            panic!("two problems collected into none");
+        };
+        assert_eq!(both.code, "invalid");
+        let fields: Vec<&str> = both.field_problems().iter().map(|p| p.0).collect();
+        assert_eq!(fields, ["category_id", "loan_start"]);
+        assert_eq!(
+            both.text(Lang::Zh),
+            "有 2 处需要修改：请填写分类；请填写借用开始日期"
+        );
+        // A refusal is not a field problem: it stands alone.
+        let refused = AppError::collect(vec![e("reason"), Reason::NoUnit.into()]).err();
+        assert_eq!(refused.map(|e| e.code), Some("forbidden"));
+    }
+
+    #[test]
+    fn refusals_name_the_roles_that_may() {
+        let e = AppError::from(Reason::NotAllowed {
+            actor: "user:unit".into(),
+            action: "ViewReports".into(),
+            roles: vec!["keeper".into(), "approver".into()],
+        });
+        assert_eq!(e.text(Lang::Zh), "查看报表需要仓管员或审批人的权限");
+        assert!(e.message().contains("keeper or approver"));
     }
 
     #[test]

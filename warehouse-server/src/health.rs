@@ -145,6 +145,7 @@ pub fn check_report(actor: &Actor, path_id: &str, report: &DaemonHealth) -> AppR
         return Err(Reason::NotAllowed {
             actor: actor.label(),
             action: "ReportHealth".into(),
+            roles: Vec::new(),
         }
         .into());
     };

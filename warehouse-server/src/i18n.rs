@@ -367,6 +367,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("rc_budget_fen", "预算（元）", "Budget (yuan)"),
     ("rc_spent_fen", "实付（元）", "Spent (yuan)"),
     ("rc_savings_fen", "节约（元）", "Saved (yuan)"),
+    ("rc_overspent_fen", "超支（元）", "Overspent (yuan)"),
     ("rc_month", "月份", "Month"),
     ("rc_auctions", "拍卖笔数", "Auctions"),
     ("rc_hammer_fen", "成交价（元）", "Hammer price (yuan)"),
@@ -615,6 +616,33 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("is_returned", "已归还", "Returned"),
     ("is_done", "已办结", "Done"),
     ("is_released", "已释放", "Released"),
+    // Checks a clerk expects and errors with a way back.
+    (
+        "problems_below",
+        "有 {n} 处需要修改，见各项旁的说明",
+        "{n} things to fix; see beside each field",
+    ),
+    ("back", "返回", "Back"),
+    (
+        "short_of_stock_note",
+        "库存不足：申请 {asked} 件，在库仅 {in_stock} 件，缺 {short} 件；到货入库前不能批准",
+        "Short of stock: {asked} asked, {in_stock} in stock, {short} short; it cannot be approved until stock arrives",
+    ),
+    (
+        "stock_ok_note",
+        "在库 {in_stock} 件，够本申请的 {asked} 件",
+        "{in_stock} in stock, enough for the {asked} asked",
+    ),
+    ("short_badge", "缺货 {n} 件", "{n} short"),
+    ("savings", "节约资金", "Savings"),
+    ("overspent", "超支", "Overspent"),
+    ("over_budget", "超预算审核", "Over-budget review"),
+    (
+        "over_budget_note",
+        "实际支出 {spent} 元，超出批准预算 {budget} 元 {over} 元；须由财政审核同意（填写理由）后方可入库",
+        "Spent {spent} yuan, {over} yuan over the approved budget of {budget} yuan; finance must approve it (with a reason) before receiving",
+    ),
+    ("overspending_reason", "同意超支的理由", "Reason for approving the overspending"),
 ];
 
 /// The word for `key` in `lang`.

@@ -25,6 +25,14 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Administrator,
+        Role::Approver,
+        Role::Finance,
+        Role::Keeper,
+        Role::UnitStaff,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Administrator => "administrator",
@@ -137,7 +145,8 @@ pub enum Scope {
     Global,
 }
 
-/// The rule. Returns 403 naming the action when not allowed.
+/// The rule. Returns 403 naming the action and the roles that may take
+/// it when not allowed.
 pub fn authorize(actor: &Actor, action: Action, scope: Scope) -> AppResult<()> {
     if allowed(actor, action, scope) {
         Ok(())
@@ -145,9 +154,34 @@ pub fn authorize(actor: &Actor, action: Action, scope: Scope) -> AppResult<()> {
         Err(crate::error::Reason::NotAllowed {
             actor: actor.label(),
             action: format!("{action:?}"),
+            roles: roles_allowed(action, scope)
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
         }
         .into())
     }
+}
+
+/// The roles whose people may take `action` in `scope` (unit staff: of
+/// the unit in scope); what a refusal names and what pages offer.
+pub fn roles_allowed(action: Action, scope: Scope) -> Vec<Role> {
+    let unit_id = match scope {
+        Scope::Unit(u) => Some(u),
+        _ => None,
+    };
+    Role::ALL
+        .into_iter()
+        .filter(|&role| {
+            let person = Actor::User {
+                id: 0,
+                username: String::new(),
+                role,
+                unit_id,
+            };
+            allowed(&person, action, scope)
+        })
+        .collect()
 }
 
 fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
@@ -268,6 +302,25 @@ mod tests {
         assert!(authorize(&staff, Action::UpdateAsset, Scope::Warehouse).is_err());
         assert!(authorize(&staff, Action::CommissionTag, Scope::Unit(7)).is_err());
         assert_eq!(asset_visibility(&staff), Visibility::UnitAndWarehouse(7));
+    }
+
+    #[test]
+    fn refusals_know_who_may() {
+        use Role::*;
+        assert_eq!(
+            roles_allowed(Action::ViewReports, Scope::Global),
+            [Administrator, Approver, Finance, Keeper]
+        );
+        assert_eq!(
+            roles_allowed(Action::FileRequest, Scope::Unit(7)),
+            [Keeper, UnitStaff]
+        );
+        let staff = user(UnitStaff, Some(7));
+        let e = authorize(&staff, Action::ViewReports, Scope::Global).err();
+        assert_eq!(
+            e.map(|e| e.text(crate::i18n::Lang::Zh)).as_deref(),
+            Some("查看报表需要系统管理员、审批人、财政或仓管员的权限")
+        );
     }
 
     #[test]

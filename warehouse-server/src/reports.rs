@@ -318,6 +318,7 @@ mod tests {
             "budget_fen",
             "spent_fen",
             "savings_fen",
+            "overspent_fen",
             "month",
             "auctions",
             "hammer_fen",

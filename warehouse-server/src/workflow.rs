@@ -48,6 +48,9 @@ string_enum! {
         Finance = "finance",
         /// 采购 — a purchase waits for the procurement record.
         Procurement = "procurement",
+        /// 超预算审核 — the purchase cost more than its approved budget;
+        /// finance approves the overspending (with a reason) or rejects.
+        OverBudget = "over_budget",
         /// 入库 — the keeper receives goods or handed-in items.
         Receiving = "receiving",
         /// 出库 — the keeper checks items out at the desk.
@@ -119,7 +122,9 @@ impl Stage {
     pub fn awaiting(self) -> Option<Role> {
         Some(match self {
             Stage::Approval | Stage::Procurement | Stage::Sale | Stage::Cause => Role::Approver,
-            Stage::Finance | Stage::Remittance | Stage::Payment => Role::Finance,
+            Stage::Finance | Stage::OverBudget | Stage::Remittance | Stage::Payment => {
+                Role::Finance
+            }
             Stage::Appraisal | Stage::Receiving | Stage::Checkout | Stage::OnLoan => Role::Keeper,
             Stage::Receipt => Role::UnitStaff,
             Stage::Completed | Stage::Rejected | Stage::Withdrawn => return None,
@@ -128,6 +133,25 @@ impl Stage {
 }
 
 impl RequestKind {
+    /// Who files a request of this kind: unit staff for their unit, and
+    /// keepers the disposal and damage reports of warehouse stock.
+    pub fn filed_by(self) -> &'static [Role] {
+        match self {
+            RequestKind::Disposal | RequestKind::Damage => &[Role::UnitStaff, Role::Keeper],
+            _ => &[Role::UnitStaff],
+        }
+    }
+
+    /// The refusal for someone who may not file this kind (403 naming
+    /// who files it).
+    pub fn not_filed_by(self) -> AppError {
+        Reason::FiledBy {
+            kind: self.as_str().into(),
+            keepers_too: self.filed_by().contains(&Role::Keeper),
+        }
+        .into()
+    }
+
     /// The stage a new request starts at.
     pub fn first_stage(self) -> Stage {
         match self {
@@ -136,6 +160,12 @@ impl RequestKind {
             _ => Stage::Approval,
         }
     }
+}
+
+/// May a person of `role` file a request of `kind`? The pages offer a
+/// form by it and filing refuses by it: one rule for both.
+pub fn may_file(role: Role, kind: RequestKind) -> bool {
+    kind.filed_by().contains(&role)
 }
 
 /// Why a step was refused.
@@ -169,16 +199,46 @@ impl Refusal {
     }
 }
 
+/// What of a request (or of the step's own figures) chooses between two
+/// next stages: the disposal's method (an auction goes on to the sale),
+/// and whether a procurement spends more than the approved budget.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Route {
+    pub method: Option<DisposalMethod>,
+    pub over_budget: bool,
+}
+
+impl From<Option<DisposalMethod>> for Route {
+    fn from(method: Option<DisposalMethod>) -> Self {
+        Route {
+            method,
+            over_budget: false,
+        }
+    }
+}
+
+/// Does buying `quantity` at `unit_price_fen` spend more than the approved
+/// budget? (A product too large to count is over any budget.)
+pub fn over_budget(budget_fen: Option<i64>, quantity: Option<i64>, unit_price_fen: i64) -> bool {
+    match budget_fen {
+        Some(budget) => unit_price_fen
+            .checked_mul(quantity.unwrap_or(0))
+            .is_none_or(|total| total > budget),
+        None => false,
+    }
+}
+
 /// The chain: for a request of `kind` at `stage`, may `role` take `step`,
 /// and which stage follows once the step is complete? (Partial steps —
 /// part of a check-out, some returns — stay at their stage; the store
-/// decides completeness.) `method` is the disposal's method.
+/// decides completeness.) `route` carries the facts that choose between
+/// next stages.
 pub fn step(
     kind: RequestKind,
     stage: Stage,
     action: StepKind,
     role: Role,
-    method: Option<DisposalMethod>,
+    route: Route,
 ) -> Result<Stage, Refusal> {
     use RequestKind as K;
     use Role::*;
@@ -188,13 +248,21 @@ pub fn step(
         // The applicant may withdraw before anyone has decided.
         (k, s, A::Withdraw) if s == k.first_stage() => (&[UnitStaff, Keeper], S::Withdrawn),
         (_, S::Approval, A::Reject) => (&[Approver], S::Rejected),
-        (_, S::Finance, A::Reject) => (&[Finance], S::Rejected),
+        (_, S::Finance | S::OverBudget, A::Reject) => (&[Finance], S::Rejected),
         (K::Damage, S::Cause, A::Reject) => (&[Approver], S::Rejected),
 
         (K::Purchase, S::Approval, A::Approve) => (&[Approver], S::Finance),
         (K::Purchase, S::Approval, A::Fulfil) => (&[Approver], S::Checkout),
         (K::Purchase, S::Finance, A::Approve) => (&[Finance], S::Procurement),
-        (K::Purchase, S::Procurement, A::Procure) => (&[Approver], S::Receiving),
+        (K::Purchase, S::Procurement, A::Procure) => (
+            &[Approver],
+            if route.over_budget {
+                S::OverBudget
+            } else {
+                S::Receiving
+            },
+        ),
+        (K::Purchase, S::OverBudget, A::Approve) => (&[Finance], S::Receiving),
         (K::Purchase, S::Receiving, A::Receive) => (&[Keeper], S::Checkout),
 
         (K::Allocation | K::Loan, S::Approval, A::Approve) => (&[Approver], S::Checkout),
@@ -216,7 +284,7 @@ pub fn step(
         (K::Disposal, S::Approval, A::Approve) => (&[Approver], S::Finance),
         (K::Disposal, S::Finance, A::Approve) => (
             &[Finance],
-            if method == Some(DisposalMethod::Auction) {
+            if route.method == Some(DisposalMethod::Auction) {
                 S::Sale
             } else {
                 S::Completed
@@ -510,8 +578,11 @@ pub struct Request {
     pub batch_id: Option<i64>,
     /// Procurement total (unit price × quantity).
     pub spent_fen: Option<i64>,
-    /// Budget − spent, for purchases.
+    /// Budget − spent, for purchases within their budget.
     pub savings_fen: Option<i64>,
+    /// Spent − budget, for purchases that cost more than their budget
+    /// (超支: finance approves it at the stage `over_budget`).
+    pub overspent_fen: Option<i64>,
     pub appraised_fen: Option<i64>,
     pub hammer_fen: Option<i64>,
     pub remitted_fen: Option<i64>,
@@ -523,6 +594,70 @@ pub struct Request {
     pub items: Vec<RequestItem>,
     pub steps: Vec<Step>,
     pub documents: Vec<DocumentInfo>,
+    /// For an allocation or loan asked by category: what is asked against
+    /// what is in stock, until the items are checked out.
+    pub stock: Option<StockCheck>,
+}
+
+/// 库存核对 — what a request by category asks against the in-stock items
+/// of the category that no open request holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct StockCheck {
+    pub category_id: i64,
+    pub asked: i64,
+    pub in_stock: i64,
+    /// How many more are asked than are in stock (0: enough).
+    pub short_by: i64,
+}
+
+impl StockCheck {
+    pub fn new(category_id: i64, asked: i64, in_stock: i64) -> Self {
+        Self {
+            category_id,
+            asked,
+            in_stock,
+            short_by: asked.saturating_sub(in_stock).max(0),
+        }
+    }
+
+    pub fn is_short(&self) -> bool {
+        self.short_by > 0
+    }
+
+    /// The approval rule: a request short of stock is not approved
+    /// (409 `short_of_stock` with the figures) until stock has arrived.
+    pub fn approvable(&self, request_id: i64, category: &str) -> AppResult<()> {
+        if self.is_short() {
+            return Err(Reason::ShortOfStock {
+                request_id,
+                category_id: self.category_id,
+                category: category.into(),
+                asked: self.asked,
+                in_stock: self.in_stock,
+            }
+            .into());
+        }
+        Ok(())
+    }
+}
+
+/// Which requests are served from stock by category: allocations and
+/// loans asking a category and quantity (named items are held from
+/// filing), from filing until the keeper checks them out. Returns the
+/// category and quantity to check.
+pub fn served_by_category(
+    kind: RequestKind,
+    stage: Stage,
+    category_id: Option<i64>,
+    quantity: Option<i64>,
+    names_items: bool,
+) -> Option<(i64, i64)> {
+    let by_category = matches!(kind, RequestKind::Allocation | RequestKind::Loan) && !names_items;
+    let waiting = matches!(stage, Stage::Approval | Stage::Checkout);
+    match (by_category && waiting, category_id, quantity) {
+        (true, Some(c), Some(q)) => Some((c, q)),
+        _ => None,
+    }
 }
 
 /// What a desk scan matched against a request.
@@ -694,78 +829,118 @@ pub struct CheckedRequest {
 
 impl NewRequest {
     /// Checks what each kind of request must carry (and must not), the
-    /// dates, the quantity and the budget; the error names the field.
-    pub fn check(&self) -> AppResult<CheckedRequest> {
+    /// dates (a loan starts today or later: `today` is the Asia/Shanghai
+    /// date, `time::shanghai_today()`), the quantity and the budget. Every
+    /// problem is reported at once, each naming its field
+    /// ([`AppError::collect`]).
+    pub fn check_on(&self, today: &str) -> AppResult<CheckedRequest> {
         use RequestKind as K;
-        let reason = optional_text("reason", self.reason.as_deref(), 2000)?;
-        let needed_by = parse_date("needed_by", self.needed_by.as_deref())?;
-        let loan_start = parse_date("loan_start", self.loan_start.as_deref())?;
-        let loan_due = parse_date("loan_due", self.loan_due.as_deref())?;
+        let mut problems: Vec<AppError> = Vec::new();
+        let mut keep = |r: AppResult<Option<String>>| match r {
+            Ok(v) => v,
+            Err(e) => {
+                problems.push(e);
+                None
+            }
+        };
+        let reason = keep(optional_text("reason", self.reason.as_deref(), 2000));
+        let needed_by = keep(parse_date("needed_by", self.needed_by.as_deref()));
+        let loan_start = keep(parse_date("loan_start", self.loan_start.as_deref()));
+        let loan_due = keep(parse_date("loan_due", self.loan_due.as_deref()));
+        // Which dates were given but unreadable (already blamed).
+        let unreadable =
+            |given: &Option<String>, read: &Option<String>| given.is_some() && read.is_none();
+        let bad_reason = unreadable(
+            &self.reason.clone().filter(|r| !r.trim().is_empty()),
+            &reason,
+        );
+        let bad_start = unreadable(&self.loan_start, &loan_start);
+        let bad_due = unreadable(&self.loan_due, &loan_due);
         let asset_ids = self.asset_ids.clone().unwrap_or_default();
         if asset_ids.len() > 5000 {
-            return Err(Reason::TooMany {
-                field: "asset_ids".into(),
-                max: 5000,
-                given: None,
-            }
-            .into());
+            problems.push(
+                Reason::TooMany {
+                    field: "asset_ids".into(),
+                    max: 5000,
+                    given: None,
+                }
+                .into(),
+            );
         }
         let mut dedup = asset_ids.clone();
         dedup.sort_unstable();
         dedup.dedup();
         if dedup.len() != asset_ids.len() {
-            return Err(Reason::AssetNamedTwice.into());
+            problems.push(Reason::AssetNamedTwice.into());
         }
-        let need = |field: &str, present: bool| -> AppResult<()> {
-            if present {
-                Ok(())
-            } else {
-                Err(Reason::RequiredFor {
-                    field: field.into(),
-                    kind: self.kind.as_str().into(),
-                }
-                .into())
+        let mut need = |field: &str, present: bool| {
+            if !present {
+                problems.push(
+                    Reason::RequiredFor {
+                        field: field.into(),
+                        kind: self.kind.as_str().into(),
+                    }
+                    .into(),
+                );
             }
         };
         match self.kind {
             K::Purchase => {
-                need("category_id", self.category_id.is_some())?;
-                need("quantity", self.quantity.is_some())?;
-                need("budget_fen", self.budget_fen.is_some())?;
-                need("reason", reason.is_some())?;
-                if !asset_ids.is_empty() {
-                    return Err(Reason::PurchaseNamesAssets.into());
-                }
+                need("category_id", self.category_id.is_some());
+                need("quantity", self.quantity.is_some());
+                need("budget_fen", self.budget_fen.is_some());
+                need("reason", reason.is_some() || bad_reason);
             }
             K::Allocation | K::Loan => {
                 if asset_ids.is_empty() {
-                    need("category_id", self.category_id.is_some())?;
-                    need("quantity", self.quantity.is_some())?;
+                    need("category_id", self.category_id.is_some());
+                    need("quantity", self.quantity.is_some());
                 }
                 if self.kind == K::Loan {
-                    need("loan_start", loan_start.is_some())?;
-                    need("loan_due", loan_due.is_some())?;
-                    if loan_due < loan_start {
-                        return Err(Reason::DueBeforeStart.into());
-                    }
+                    need("loan_start", loan_start.is_some() || bad_start);
+                    need("loan_due", loan_due.is_some() || bad_due);
                 }
             }
             K::Transfer | K::Intake | K::Disposal | K::Damage => {
-                need("asset_ids", !asset_ids.is_empty())?;
+                need("asset_ids", !asset_ids.is_empty());
             }
         }
         if self.kind == K::Disposal {
-            need("disposal_method", self.disposal_method.is_some())?;
+            need("disposal_method", self.disposal_method.is_some());
         }
         if self.kind == K::Damage {
-            need("reason", reason.is_some())?;
+            need("reason", reason.is_some() || bad_reason);
+        }
+        if self.kind == K::Purchase && !asset_ids.is_empty() {
+            problems.push(Reason::PurchaseNamesAssets.into());
+        }
+        if self.kind == K::Loan {
+            if loan_start.as_deref().is_some_and(|s| s < today) {
+                problems.push(
+                    Reason::BeforeToday {
+                        field: "loan_start".into(),
+                        today: today.into(),
+                    }
+                    .into(),
+                );
+            }
+            if let (Some(start), Some(due)) = (&loan_start, &loan_due) {
+                if due < start {
+                    problems.push(Reason::DueBeforeStart.into());
+                }
+            }
         }
         if let Some(q) = self.quantity {
-            in_range("quantity", q, 1, 100_000)?;
+            if let Err(e) = in_range("quantity", q, 1, 100_000) {
+                problems.push(e);
+            }
         }
         if let Some(b) = self.budget_fen {
-            amount("budget_fen", b)?;
+            if let Err(e) = amount("budget_fen", b) {
+                problems.push(e);
+            }
         }
+        AppError::collect(problems)?;
         Ok(CheckedRequest {
             reason,
             needed_by,
@@ -797,8 +972,53 @@ mod tests {
         }
     }
 
+    const TODAY: &str = "2024-01-01";
+
     fn field_of(r: &NewRequest) -> Option<String> {
-        r.check().err().and_then(|e| e.field)
+        r.check_on(TODAY).err().and_then(|e| e.field)
+    }
+
+    fn fields_of(r: &NewRequest) -> Vec<String> {
+        r.check_on(TODAY)
+            .err()
+            .map(|e| e.field_problems().iter().map(|p| p.0.to_owned()).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn an_empty_request_names_every_missing_field_at_once() {
+        assert_eq!(
+            fields_of(&request(RequestKind::Loan)),
+            ["category_id", "quantity", "loan_start", "loan_due"]
+        );
+        assert_eq!(
+            fields_of(&request(RequestKind::Purchase)),
+            ["category_id", "quantity", "budget_fen", "reason"]
+        );
+        let mut l = request(RequestKind::Loan);
+        l.loan_start = Some("tomorrow".into());
+        l.quantity = Some(0);
+        // An unreadable date is blamed once, for what it is.
+        assert_eq!(
+            fields_of(&l),
+            ["loan_start", "category_id", "loan_due", "quantity"]
+        );
+    }
+
+    #[test]
+    fn a_loan_starts_today_or_later() {
+        let mut l = request(RequestKind::Loan);
+        l.asset_ids = Some(vec![1]);
+        l.loan_start = Some("2023-12-31".into());
+        l.loan_due = Some("2024-01-02".into());
+        let e = l.check_on(TODAY).err();
+        assert_eq!(
+            e.as_ref().map(|e| e.text(crate::i18n::Lang::Zh)).as_deref(),
+            Some("借用开始日期不能早于今天（2024-01-01）")
+        );
+        assert_eq!(e.and_then(|e| e.field).as_deref(), Some("loan_start"));
+        l.loan_start = Some(TODAY.into());
+        assert!(l.check_on(TODAY).is_ok());
     }
 
     #[test]
@@ -811,7 +1031,7 @@ mod tests {
         assert_eq!(field_of(&p), Some("reason".into()));
         p.reason = Some("  新办公室  ".into());
         assert_eq!(
-            p.check().ok().and_then(|c| c.reason),
+            p.check_on(TODAY).ok().and_then(|c| c.reason),
             Some("新办公室".into())
         );
         p.budget_fen = Some(-1);
@@ -833,22 +1053,108 @@ mod tests {
     }
 
     #[test]
+    fn requests_short_of_stock_are_not_approved() {
+        let short = StockCheck::new(5, 9999, 44);
+        assert_eq!(short.short_by, 9955);
+        let e = short.approvable(3, "椅子").err();
+        assert_eq!(e.as_ref().map(|e| e.code), Some("short_of_stock"));
+        assert_eq!(
+            e.map(|e| e.text(crate::i18n::Lang::Zh)).as_deref(),
+            Some("申请 3 需要椅子 9999 件，在库仅 44 件，库存不足；待到货入库后再批准")
+        );
+        assert!(StockCheck::new(5, 44, 44).approvable(3, "椅子").is_ok());
+        use RequestKind::*;
+        assert_eq!(
+            served_by_category(Loan, Stage::Approval, Some(5), Some(3), false),
+            Some((5, 3))
+        );
+        assert_eq!(
+            served_by_category(Loan, Stage::Approval, Some(5), Some(3), true),
+            None
+        );
+        assert_eq!(
+            served_by_category(Purchase, Stage::Approval, Some(5), Some(3), false),
+            None
+        );
+        assert_eq!(
+            served_by_category(Allocation, Stage::Receipt, Some(5), Some(3), false),
+            None
+        );
+    }
+
+    #[test]
     fn purchase_chain_in_order() {
         use RequestKind::Purchase as P;
-        let s = step(P, Stage::Approval, StepKind::Approve, Role::Approver, None);
+        let s = step(
+            P,
+            Stage::Approval,
+            StepKind::Approve,
+            Role::Approver,
+            Route::default(),
+        );
         assert_eq!(s, Ok(Stage::Finance));
-        let s = step(P, Stage::Finance, StepKind::Approve, Role::Finance, None);
+        let s = step(
+            P,
+            Stage::Finance,
+            StepKind::Approve,
+            Role::Finance,
+            Route::default(),
+        );
         assert_eq!(s, Ok(Stage::Procurement));
         let s = step(
             P,
             Stage::Procurement,
             StepKind::Procure,
             Role::Approver,
-            None,
+            Route::default(),
         );
         assert_eq!(s, Ok(Stage::Receiving));
-        let s = step(P, Stage::Receiving, StepKind::Receive, Role::Keeper, None);
+        let s = step(
+            P,
+            Stage::Receiving,
+            StepKind::Receive,
+            Role::Keeper,
+            Route::default(),
+        );
         assert_eq!(s, Ok(Stage::Checkout));
+    }
+
+    #[test]
+    fn spending_over_budget_waits_for_finance() {
+        use RequestKind::Purchase as P;
+        // 3 × 6,000 against 15,000: over; 3 × 5,000: within.
+        assert!(over_budget(Some(1_500_000), Some(3), 600_000));
+        assert!(!over_budget(Some(1_500_000), Some(3), 500_000));
+        assert!(over_budget(Some(1), Some(2), i64::MAX));
+        assert!(!over_budget(None, Some(3), 600_000));
+        let over = Route {
+            method: None,
+            over_budget: true,
+        };
+        let s = step(
+            P,
+            Stage::Procurement,
+            StepKind::Procure,
+            Role::Approver,
+            over,
+        );
+        assert_eq!(s, Ok(Stage::OverBudget));
+        assert_eq!(Stage::OverBudget.awaiting(), Some(Role::Finance));
+        let s = step(P, Stage::OverBudget, StepKind::Approve, Role::Finance, over);
+        assert_eq!(s, Ok(Stage::Receiving));
+        let s = step(
+            P,
+            Stage::OverBudget,
+            StepKind::Approve,
+            Role::Approver,
+            over,
+        );
+        assert!(matches!(s, Err(Refusal::WrongRole { .. })));
+        // Nothing is received before finance decides.
+        let s = step(P, Stage::OverBudget, StepKind::Receive, Role::Keeper, over);
+        assert_eq!(s, Err(Refusal::WrongStage));
+        let s = step(P, Stage::OverBudget, StepKind::Reject, Role::Finance, over);
+        assert_eq!(s, Ok(Stage::Rejected));
     }
 
     #[test]
@@ -860,14 +1166,20 @@ mod tests {
                 Stage::Approval,
                 StepKind::Approve,
                 Role::Finance,
-                None
+                Route::default()
             ),
             Err(Refusal::WrongRole {
                 allowed: &[Role::Approver]
             })
         );
         assert_eq!(
-            step(Loan, Stage::OnLoan, StepKind::Approve, Role::Approver, None),
+            step(
+                Loan,
+                Stage::OnLoan,
+                StepKind::Approve,
+                Role::Approver,
+                Route::default()
+            ),
             Err(Refusal::WrongStage)
         );
         // Withdrawal only before the first decision.
@@ -877,7 +1189,7 @@ mod tests {
                 Stage::Checkout,
                 StepKind::Withdraw,
                 Role::UnitStaff,
-                None
+                Route::default()
             ),
             Err(Refusal::WrongStage)
         );
@@ -888,9 +1200,21 @@ mod tests {
         use RequestKind::Disposal as D;
         let auction = Some(DisposalMethod::Auction);
         let scrap = Some(DisposalMethod::Scrap);
-        let f = step(D, Stage::Finance, StepKind::Approve, Role::Finance, auction);
+        let f = step(
+            D,
+            Stage::Finance,
+            StepKind::Approve,
+            Role::Finance,
+            auction.into(),
+        );
         assert_eq!(f, Ok(Stage::Sale));
-        let f = step(D, Stage::Finance, StepKind::Approve, Role::Finance, scrap);
+        let f = step(
+            D,
+            Stage::Finance,
+            StepKind::Approve,
+            Role::Finance,
+            scrap.into(),
+        );
         assert_eq!(f, Ok(Stage::Completed));
     }
 
@@ -906,7 +1230,7 @@ mod tests {
                         Role::Keeper,
                         Role::UnitStaff,
                     ] {
-                        assert!(step(*kind, stage, *action, role, None).is_err());
+                        assert!(step(*kind, stage, *action, role, Route::default()).is_err());
                     }
                 }
             }

@@ -96,11 +96,26 @@ pub async fn refuse_cross_site(req: Request, next: Next) -> Response {
             origin = ?req.headers().get(header::ORIGIN),
             "cross-site request refused"
         );
-        return AppError::from(Reason::CrossSite).into_response();
+        return refused(req.uri().path(), req.headers(), Reason::CrossSite.into());
     }
-    match check_form_token(req).await {
-        Ok(req) => next.run(req).await,
-        Err(e) => e.into_response(),
+    // A page's form refused gets a page: keep what it needs (only for
+    // changes, which are the only requests refused here).
+    let page = (changes(req.method()) && !req.uri().path().starts_with("/api/"))
+        .then(|| req.headers().clone());
+    match (check_form_token(req).await, page) {
+        (Ok(req), _) => next.run(req).await,
+        (Err(e), Some(headers)) => super::web::refusal_page(&headers, &e),
+        (Err(e), None) => e.into_response(),
+    }
+}
+
+/// The refusal: the JSON error for the API, a page with a way back for a
+/// browser's form.
+fn refused(path: &str, headers: &HeaderMap, e: AppError) -> Response {
+    if path.starts_with("/api/") {
+        e.into_response()
+    } else {
+        super::web::refusal_page(headers, &e)
     }
 }
 

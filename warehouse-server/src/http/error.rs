@@ -18,9 +18,21 @@ pub struct ErrorDetail {
     /// Stable machine-readable code, e.g. `invalid`, `not_found`, `duplicate`.
     pub code: String,
     pub message: String,
-    /// The field to blame, when there is one.
+    /// The field to blame, when there is one (the first, when several are).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Every field to blame and why (a 422 names all of a body's problems
+    /// at once); absent when the error names no field.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+/// One field's problem.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FieldProblem {
+    /// The field, by its API name (`loan_start`, `items[2].epc`).
+    pub field: String,
+    pub message: String,
 }
 
 pub fn status_of(kind: ErrorKind) -> StatusCode {
@@ -48,11 +60,20 @@ impl IntoResponse for AppError {
         }
         let retry_after = self.retry_after_secs();
         let message = self.text(Lang::En);
+        let errors = self
+            .field_problems()
+            .into_iter()
+            .map(|(field, reason)| FieldProblem {
+                field: field.to_owned(),
+                message: reason.en(),
+            })
+            .collect();
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code.to_owned(),
                 message,
                 field: self.field,
+                errors,
             },
         };
         let mut resp = (status, Json(body)).into_response();

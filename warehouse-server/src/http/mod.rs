@@ -72,8 +72,18 @@ async fn request_context(mut req: Request, next: Next) -> Response {
     resp
 }
 
-async fn not_found() -> AppError {
-    Reason::NoRoute.into()
+/// No route: the JSON error under `/api/`, the error page (with a way
+/// back) for a page address.
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+) -> Response {
+    use axum::response::IntoResponse;
+    if req.uri().path().starts_with("/api/") {
+        return AppError::from(Reason::NoRoute).into_response();
+    }
+    let (mut parts, _) = req.into_parts();
+    web::page_not_found(&mut parts, &state).await
 }
 
 /// A known path with the wrong method: 405 with the error body, like every

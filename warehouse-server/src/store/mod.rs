@@ -24,7 +24,7 @@ mod workflow;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 
 use crate::error::{AppError, AppResult, Reason};
 
@@ -52,6 +52,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("../../migrations/0009_daemons.sql")),
     (10, include_str!("../../migrations/0010_reader_health.sql")),
     (11, include_str!("../../migrations/0011_manual_entry.sql")),
+    (
+        12,
+        include_str!("../../migrations/0012_over_budget_stage.sql"),
+    ),
 ];
 
 #[derive(Debug)]
@@ -103,11 +107,26 @@ fn migrate(conn: &mut Connection) -> AppResult<()> {
             "database refused WAL journal mode (got {mode})"
         )));
     }
+    run_migrations(conn, MIGRATIONS)
+}
+
+/// Applies the migrations not yet applied, each in its own transaction.
+/// A migration may rebuild a table others refer to (SQLite cannot alter a
+/// CHECK): foreign keys are off while migrating (the pragma is a no-op
+/// inside a transaction) and checked before each commit.
+fn run_migrations(conn: &mut Connection, migrations: &[(i64, &str)]) -> AppResult<()> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
              version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
     )?;
-    for (version, sql) in MIGRATIONS {
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let migrated = apply_migrations(conn, migrations);
+    conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    migrated
+}
+
+fn apply_migrations(conn: &mut Connection, migrations: &[(i64, &str)]) -> AppResult<()> {
+    for (version, sql) in migrations {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let done: bool = tx.query_row(
             "SELECT EXISTS(SELECT 1 FROM schema_migrations WHERE version = ?1)",
@@ -117,6 +136,14 @@ fn migrate(conn: &mut Connection) -> AppResult<()> {
         if !done {
             tracing::info!(version, "applying schema migration");
             tx.execute_batch(sql)?;
+            let broken: Option<String> = tx
+                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+                .optional()?;
+            if let Some(table) = broken {
+                return Err(AppError::internal(format!(
+                    "schema migration {version} leaves rows of {table} referring to nothing"
+                )));
+            }
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
                 (version, crate::time::now_ms()),
@@ -262,3 +289,45 @@ impl Store {
 
 pub use manual::TypedAsset;
 pub use stocktake::{report_csv, ManualSighting};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database made before the stage `over_budget` keeps its requests
+    /// and their steps through the rebuild of `requests`, and then takes
+    /// the new stage.
+    #[test]
+    fn the_over_budget_migration_keeps_requests_and_their_steps() -> AppResult<()> {
+        let mut conn = Connection::open_in_memory()?;
+        let before: Vec<(i64, &str)> = MIGRATIONS.iter().copied().filter(|m| m.0 < 12).collect();
+        run_migrations(&mut conn, &before)?;
+        conn.execute_batch(
+            "INSERT INTO requests (id, kind, stage, applicant, budget_fen, created_at, updated_at)
+                 VALUES (7, 'purchase', 'procurement', 'user:u', 1500000, 1, 1);
+             INSERT INTO request_steps (request_id, stage, action, actor, at)
+                 VALUES (7, 'approval', 'submit', 'user:u', 1);",
+        )?;
+        assert!(conn
+            .execute("UPDATE requests SET stage = 'over_budget' WHERE id = 7", [])
+            .is_err());
+        run_migrations(&mut conn, MIGRATIONS)?;
+        conn.execute("UPDATE requests SET stage = 'over_budget' WHERE id = 7", [])?;
+        let (budget, steps): (i64, i64) = conn.query_row(
+            "SELECT budget_fen, (SELECT COUNT(*) FROM request_steps WHERE request_id = r.id)
+             FROM requests r WHERE id = 7",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        assert_eq!((budget, steps), (1_500_000, 1));
+        // The steps still refer to requests: an orphan is refused.
+        assert!(conn
+            .execute(
+                "INSERT INTO request_steps (request_id, stage, action, actor, at)
+                 VALUES (99, 'approval', 'submit', 'user:u', 1)",
+                [],
+            )
+            .is_err());
+        Ok(())
+    }
+}

@@ -181,17 +181,21 @@ fn build(c: &Connection, name: &str) -> AppResult<Report> {
                 "budget_fen",
                 "spent_fen",
                 "savings_fen",
+                "overspent_fen",
             ];
+            // Savings and overspending apart: an overspent purchase never
+            // reads as negative savings.
             let rows = table(
                 c,
                 "SELECT r.id, b.code, b.supplier, r.quantity, r.budget_fen, r.spent_fen,
-                        r.budget_fen - r.spent_fen
+                        MAX(r.budget_fen - r.spent_fen, 0), MAX(r.spent_fen - r.budget_fen, 0)
                  FROM requests r JOIN procurement_batches b ON b.id = r.batch_id
                  WHERE r.kind = 'purchase' AND r.spent_fen IS NOT NULL ORDER BY r.id",
                 cols.len(),
             )?;
             let t = json!({ "budget_fen": sum(&rows, 4, "budget_fen")?, "spent_fen": sum(&rows, 5, "spent_fen")?,
-                "savings_fen": sum(&rows, 6, "savings_fen")? });
+                "savings_fen": sum(&rows, 6, "savings_fen")?,
+                "overspent_fen": sum(&rows, 7, "overspent_fen")? });
             (cols, rows, t)
         }
         "disposals" => {

@@ -121,6 +121,11 @@ struct Sim<'a> {
     bought: i64,
 }
 
+/// The simulated date the script files its requests on: its loans start
+/// then (a loan may not start before the day it is filed), and those due
+/// soon after are overdue today.
+const FILED_ON: &str = "2026-01-10";
+
 fn body(v: Value) -> AppResult<StepBody> {
     serde_json::from_value(v).map_err(|e| AppError::internal(format!("simulated step: {e}")))
 }
@@ -140,7 +145,11 @@ impl Sim<'_> {
         let new: NewRequest = serde_json::from_value(new)
             .map_err(|e| AppError::internal(format!("simulated request: {e}")))?;
         *self.requests.entry(new.kind.as_str().into()).or_default() += 1;
-        Ok(self.store.create_request(who.clone(), new).await?.id)
+        Ok(self
+            .store
+            .create_request_on(who.clone(), new, FILED_ON.into())
+            .await?
+            .id)
     }
 
     fn end(&mut self, kind: &str, how: &str) {
@@ -248,7 +257,7 @@ impl Sim<'_> {
             new["asset_ids"] = json!(same[..n].iter().map(|a| a.id).collect::<Vec<_>>());
         }
         if loan {
-            new["loan_start"] = json!("2026-01-10");
+            new["loan_start"] = json!(FILED_ON);
             new["loan_due"] = json!(if past_due { "2026-01-12" } else { "2099-12-31" });
         }
         let id = self.file(&staff, new).await?;
@@ -345,7 +354,7 @@ impl Sim<'_> {
             .file(
                 &staff,
                 json!({"kind": "loan", "reason": "会议借用", "asset_ids": ids,
-                    "loan_start": "2026-01-10", "loan_due": "2099-12-31"}),
+                    "loan_start": FILED_ON, "loan_due": "2099-12-31"}),
             )
             .await?;
         let approver = self.p.approver.clone();

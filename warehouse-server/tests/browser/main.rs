@@ -304,8 +304,8 @@ async fn fill_loan(ui: &Ui<'_>, chairs: i64, quantity: &str) -> Result<()> {
     qty.send_keys(quantity).await?;
     for (name, v) in [
         ("reason", "年终表彰大会"),
-        ("loan_start", "2026-12-01"),
-        ("loan_due", "2026-12-03"),
+        ("loan_start", "2099-12-01"),
+        ("loan_due", "2099-12-03"),
     ] {
         let e = ui.c.find(Locator::Css(&format!("[name={name}]"))).await?;
         // Set through script: date inputs are locale-dependent to type into.

@@ -7,6 +7,7 @@ mod support;
 mod admin_cli;
 mod auth;
 mod bad_input;
+mod clerk_checks;
 mod contract;
 mod exports_and_bounds;
 mod health;

@@ -11,60 +11,6 @@ use serde_json::json;
 
 use crate::support::*;
 
-fn client() -> Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?)
-}
-
-/// GETs a page as a browser session (`wh_session`), plus extra cookies.
-async fn page(
-    c: &reqwest::Client,
-    base: &str,
-    path: &str,
-    session: &str,
-    extra: &str,
-) -> Result<(StatusCode, String, Option<String>)> {
-    let resp = c
-        .get(format!("{base}{path}"))
-        .header(
-            "cookie",
-            format!("wh_session={session}; {extra}").trim_end_matches("; "),
-        )
-        .send()
-        .await?;
-    let status = resp.status();
-    let flash = set_cookie(&resp, "flash");
-    Ok((status, resp.text().await?, flash))
-}
-
-/// POSTs a form as a browser session; returns the status, `Location` and
-/// the `flash` cookie set.
-async fn post_form(
-    c: &reqwest::Client,
-    base: &str,
-    path: &str,
-    session: &str,
-    form: &[(&str, &str)],
-) -> Result<(StatusCode, String, Option<String>)> {
-    let csrf = form_token(c, base, session).await?;
-    let mut form = form.to_vec();
-    form.push(("_csrf", &csrf));
-    let resp = c
-        .post(format!("{base}{path}"))
-        .header("cookie", format!("wh_session={session}"))
-        .form(&form)
-        .send()
-        .await?;
-    let location = resp
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    Ok((resp.status(), location, set_cookie(&resp, "flash")))
-}
-
 /// Yuan with two decimals ("1234.56") as fen.
 fn fen(yuan: &str) -> Result<i64> {
     let (int, dec) = yuan
@@ -298,7 +244,7 @@ async fn the_requests_list_pages_and_searches() -> Result<()> {
             "/api/v1/requests",
             &w.staff_a,
             json!({"kind": "loan", "category_id": w.category, "quantity": 1, "reason": reason,
-                "loan_start": "2026-01-05", "loan_due": "2026-01-06"}),
+                "loan_start": "2099-01-05", "loan_due": "2099-01-06"}),
             201,
         )
         .await?;
@@ -405,8 +351,8 @@ async fn a_confirmation_shows_once_after_filing_and_approving() -> Result<()> {
             ("category_id", &w.category.to_string()),
             ("quantity", "1"),
             ("reason", "培训"),
-            ("loan_start", "2026-01-05"),
-            ("loan_due", "2026-01-06"),
+            ("loan_start", "2099-01-05"),
+            ("loan_due", "2099-01-06"),
         ],
     )
     .await?;

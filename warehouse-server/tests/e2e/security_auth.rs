@@ -252,7 +252,11 @@ async fn cross_site_form_posts_are_refused_and_store_nothing() -> Result<()> {
     };
     let resp = own_site("mallory5", None).await?;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    assert!(resp.text().await?.contains("form_token"));
+    // Said on a page, in Chinese, with a way back (not the API's JSON).
+    assert!(resp
+        .text()
+        .await?
+        .contains("已拒绝：表单已过期，请刷新页面后重试"));
     // Another session's token (the attacker's own login) is no good either.
     let other = s.login(ADMIN, PASSWORD).await?;
     let other_token = form_token(&c, &s.base, &other).await?;

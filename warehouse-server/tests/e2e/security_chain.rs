@@ -34,7 +34,7 @@ impl Record {
                 "/api/v1/requests",
                 &w.staff_a,
                 json!({"kind": "loan", "asset_ids": [w.asset_wh], "reason": "培训",
-                    "loan_start": "2026-12-01", "loan_due": "2026-12-03"}),
+                    "loan_start": "2099-12-01", "loan_due": "2099-12-03"}),
                 201,
             )
             .await?;

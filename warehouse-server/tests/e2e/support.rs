@@ -4,6 +4,7 @@
 //! HTTP client come from the `test-support` crate, re-exported here.
 
 use anyhow::{anyhow, Result};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 #[allow(unused_imports)]
@@ -232,4 +233,98 @@ pub async fn add_keeper(s: &Server, admin: &str, name: &str, password: &str) -> 
             201,
         )
         .await?)
+}
+
+/// Time passes for a loan: its period is rewritten in the database to
+/// `start`..`due` (a loan may not be filed in the past, so an overdue one
+/// is made by ageing it). The period is not part of the event chain.
+pub fn backdate_loan(db: &std::path::Path, request: i64, start: &str, due: &str) -> Result<()> {
+    let conn = rusqlite::Connection::open(db)?;
+    let n = conn.execute(
+        "UPDATE requests SET loan_start = ?2, loan_due = ?3 WHERE id = ?1",
+        (request, start, due),
+    )?;
+    anyhow::ensure!(n == 1, "no request {request} to backdate");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// A browser session's pages: cookie `wh_session`, form token `_csrf`, no
+// redirects followed.
+
+/// An HTTP client that, like a test of a browser's view, does not follow
+/// redirects.
+pub fn client() -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?)
+}
+
+/// GETs a page as a browser session (`wh_session`), plus extra cookies.
+pub async fn page(
+    c: &reqwest::Client,
+    base: &str,
+    path: &str,
+    session: &str,
+    extra: &str,
+) -> Result<(StatusCode, String, Option<String>)> {
+    let resp = c
+        .get(format!("{base}{path}"))
+        .header(
+            "cookie",
+            format!("wh_session={session}; {extra}").trim_end_matches("; "),
+        )
+        .send()
+        .await?;
+    let status = resp.status();
+    let flash = set_cookie(&resp, "flash");
+    Ok((status, resp.text().await?, flash))
+}
+
+/// POSTs a form as a browser session; returns the status, `Location` and
+/// the `flash` cookie set.
+pub async fn post_form(
+    c: &reqwest::Client,
+    base: &str,
+    path: &str,
+    session: &str,
+    form: &[(&str, &str)],
+) -> Result<(StatusCode, String, Option<String>)> {
+    let csrf = form_token(c, base, session).await?;
+    let mut form = form.to_vec();
+    form.push(("_csrf", &csrf));
+    let resp = c
+        .post(format!("{base}{path}"))
+        .header("cookie", format!("wh_session={session}"))
+        .form(&form)
+        .send()
+        .await?;
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    Ok((resp.status(), location, set_cookie(&resp, "flash")))
+}
+
+/// POSTs a form as a browser session; returns the status and the page
+/// answered (a form re-rendered with its errors, an error page).
+pub async fn post_form_page(
+    c: &reqwest::Client,
+    base: &str,
+    path: &str,
+    session: &str,
+    form: &[(&str, &str)],
+) -> Result<(StatusCode, String)> {
+    let csrf = form_token(c, base, session).await?;
+    let mut form = form.to_vec();
+    form.push(("_csrf", &csrf));
+    let resp = c
+        .post(format!("{base}{path}"))
+        .header("cookie", format!("wh_session={session}"))
+        .form(&form)
+        .send()
+        .await?;
+    Ok((resp.status(), resp.text().await?))
 }

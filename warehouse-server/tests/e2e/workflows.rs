@@ -192,7 +192,7 @@ async fn loan_for_an_event_goes_out_and_comes_back_with_a_damage_case() -> Resul
         .file(
             &w.staff_a,
             json!({"kind": "loan", "category_id": f.chairs, "quantity": 3,
-                "reason": "年终表彰大会", "loan_start": "2026-01-05", "loan_due": "2026-01-06"}),
+                "reason": "年终表彰大会", "loan_start": "2099-01-05", "loan_due": "2099-01-06"}),
         )
         .await?;
     let id = rid(&loan)?;
@@ -296,7 +296,8 @@ async fn loan_for_an_event_goes_out_and_comes_back_with_a_damage_case() -> Resul
     assert_eq!(a0["state"], "on_loan");
     assert_eq!(a0["holder_unit_id"], w.unit_a);
 
-    // Due date passed: the loan is overdue.
+    // Time passes: the due date is behind us, and the loan is overdue.
+    backdate_loan(&w.server.db, id, "2026-01-05", "2026-01-06")?;
     let overdue = f.s().get_ok("/api/v1/loans/overdue", &w.keeper).await?;
     assert_eq!(overdue["total"], 1);
     assert_eq!(overdue["items"][0]["overdue"], true);
@@ -576,12 +577,12 @@ async fn rejection_and_withdrawal_release_what_was_held() -> Result<()> {
     let f = Flow::new(2).await?;
     let w = &f.w;
     let a = f.stock[0].0;
-    let req = |due: &str| json!({"kind": "loan", "asset_ids": [a], "reason": "培训", "loan_start": "2026-12-01", "loan_due": due});
-    let first = rid(&f.file(&w.staff_a, req("2026-12-03")).await?)?;
+    let req = |due: &str| json!({"kind": "loan", "asset_ids": [a], "reason": "培训", "loan_start": "2099-12-01", "loan_due": due});
+    let first = rid(&f.file(&w.staff_a, req("2099-12-03")).await?)?;
     // The asset is held by the first request.
     let (st, e) = f
         .s()
-        .post("/api/v1/requests", &w.staff_a, req("2026-12-04"))
+        .post("/api/v1/requests", &w.staff_a, req("2099-12-04"))
         .await?;
     assert_eq!(st, StatusCode::CONFLICT, "{e}");
     assert!(e["error"]["message"]
@@ -606,7 +607,7 @@ async fn rejection_and_withdrawal_release_what_was_held() -> Result<()> {
     assert_eq!(stage(&v), "rejected");
     assert_eq!(v["request"]["steps"][1]["comment"], "库存另有安排");
     // Released: a new request may hold it; the applicant withdraws it.
-    let second = rid(&f.file(&w.staff_a, req("2026-12-04")).await?)?;
+    let second = rid(&f.file(&w.staff_a, req("2099-12-04")).await?)?;
     let (st, _) = f
         .step(&w.approver, second, json!({"action": "withdraw"}))
         .await?;
@@ -620,7 +621,7 @@ async fn rejection_and_withdrawal_release_what_was_held() -> Result<()> {
         .await?;
     assert_eq!(stage(&v), "withdrawn");
     // After a decision, withdrawal is a wrong-stage 409 naming the stage.
-    let third = rid(&f.file(&w.staff_a, req("2026-12-05")).await?)?;
+    let third = rid(&f.file(&w.staff_a, req("2099-12-05")).await?)?;
     f.ok(&w.approver, third, json!({"action": "approve"}))
         .await?;
     let (st, e) = f
@@ -782,7 +783,7 @@ async fn auction_disposal_ends_with_proceeds_in_the_treasury() -> Result<()> {
         .post(
             "/api/v1/requests",
             &w.staff_a,
-            json!({"kind": "loan", "asset_ids": [items[0]], "loan_start": "2026-12-01", "loan_due": "2026-12-02"}),
+            json!({"kind": "loan", "asset_ids": [items[0]], "loan_start": "2099-12-01", "loan_due": "2099-12-02"}),
         )
         .await?;
     assert_eq!(st, StatusCode::CONFLICT);
@@ -1007,7 +1008,7 @@ async fn wrong_roles_and_wrong_stages_are_refused_and_change_nothing() -> Result
     let f = Flow::new(1).await?;
     let w = &f.w;
     let loan = rid(&f
-        .file(&w.staff_a, json!({"kind": "loan", "asset_ids": [f.stock[0].0], "loan_start": "2026-12-01", "loan_due": "2026-12-02"}))
+        .file(&w.staff_a, json!({"kind": "loan", "asset_ids": [f.stock[0].0], "loan_start": "2099-12-01", "loan_due": "2099-12-02"}))
         .await?)?;
     let purchase = rid(&f
         .file(&w.staff_a, json!({"kind": "purchase", "category_id": f.chairs, "quantity": 1, "budget_fen": 1, "reason": "x"}))
@@ -1135,7 +1136,7 @@ async fn fifty_concurrent_borrowers_of_one_asset_one_wins() -> Result<()> {
                 .bearer_auth(token)
                 .json(
                     &json!({"kind": "loan", "asset_ids": [asset], "reason": format!("活动{i}"),
-                    "loan_start": "2026-12-01", "loan_due": "2026-12-02"}),
+                    "loan_start": "2099-12-01", "loan_due": "2099-12-02"}),
                 )
                 .send()
                 .await?;
@@ -1175,7 +1176,7 @@ async fn form_errors_are_shown_in_chinese_beside_their_field() -> Result<()> {
             .body(body)
             .send()
     };
-    let dates = "reason=%E5%80%9F%E7%94%A8&loan_start=2026-01-05&loan_due=2026-02-05";
+    let dates = "reason=%E5%80%9F%E7%94%A8&loan_start=2099-01-05&loan_due=2099-02-05";
 
     // The same asset twice: blamed on the assets field.
     let page = post(format!("asset_ids={a}%2C{a}&{dates}", a = w.asset_wh)).await?;

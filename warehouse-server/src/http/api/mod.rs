@@ -256,6 +256,7 @@ async fn change_password(
         return Err(AppError::from(Reason::NotAllowed {
             actor: ctx.actor.label(),
             action: "change a password".into(),
+            roles: Vec::new(),
         }));
     };
     let (parts, body) = req.into_parts();

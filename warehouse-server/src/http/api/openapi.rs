@@ -44,7 +44,10 @@ const ERROR_STATUSES: &[(&str, &str)] = &[
         "conflicts with what is stored (duplicate, wrong state or stage)",
     ),
     ("413", "the body is larger than the limit"),
-    ("422", "well-formed but invalid; `field` names the input"),
+    (
+        "422",
+        "well-formed but invalid; `field` names the input, `errors` every field's problem",
+    ),
     ("429", "too many live streams"),
     ("503", "the request ran past the server's time limit"),
 ];
@@ -156,6 +159,7 @@ fn close_step_bodies(doc: &mut utoipa::openapi::OpenApi) {
     ),
     components(schemas(
         crate::http::error::ErrorBody,
+        crate::http::error::FieldProblem,
         shared::sync::ObservationBatch,
         shared::sync::Observation,
         shared::sync::ObservationKind,
@@ -274,6 +278,34 @@ mod tests {
         }
         assert!(checked >= 30, "only {checked} body objects");
         assert!(open.is_empty(), "open body schemas:\n{}", open.join("\n"));
+        Ok(())
+    }
+
+    /// The error body lists every field's problem (`FieldProblem`); a
+    /// request says its stock check and overspending; the stage
+    /// `over_budget` is one of the stages.
+    #[test]
+    fn checks_are_in_the_document() -> Result<(), serde_json::Error> {
+        let json = serde_json::to_value(document())?;
+        let schemas = &json["components"]["schemas"];
+        let errors = &schemas["ErrorDetail"]["properties"]["errors"];
+        assert_eq!(
+            errors["items"]["$ref"], "#/components/schemas/FieldProblem",
+            "{errors}"
+        );
+        assert!(schemas["FieldProblem"]["properties"]["message"].is_object());
+        let request = &schemas["Request"]["properties"];
+        assert!(request["overspent_fen"].is_object(), "{request}");
+        assert!(request["stock"].is_object(), "{request}");
+        assert!(schemas["StockCheck"]["properties"]["short_by"].is_object());
+        let stages = schemas["Stage"]["enum"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            stages.contains(&serde_json::json!("over_budget")),
+            "{stages:?}"
+        );
         Ok(())
     }
 

@@ -115,7 +115,7 @@ impl FromRequestParts<AppState> for Web {
         let ctx = match Ctx::from_request_parts(parts, state).await {
             Ok(ctx) => ctx,
             Err(e) if e.kind == ErrorKind::Unauthenticated => return Err(to_login()),
-            Err(e) => return Err(e.into_response()),
+            Err(e) => return Err(refusal_page(&parts.headers, &e)),
         };
         let Actor::User {
             username,
@@ -253,41 +253,197 @@ pub fn layout(w: &Web, title: &str, body: Markup) -> Response {
     }
 }
 
-/// A page for an error the person can act on (403, 404, 409…).
+/// A page for an error the person can act on (400, 403, 404, 409…), in
+/// the person's language, with a way back: to the list the page belongs
+/// to (when the person's menu has it) and to the dashboard.
 pub fn error_page(w: &Web, e: &AppError) -> Response {
     if e.kind == ErrorKind::Internal {
         tracing::error!(error = %e.message(), "internal error on a page");
     }
     let status = crate::http::error::status_of(e.kind);
+    let list = way_back(w.role, &w.path);
     let mut resp = layout(
         w,
         w.t("error"),
         html! {
-            p.error role="alert" { (e.text(w.lang)) }
-            p { a href="/dashboard" data-back { "←" } " " a href="/dashboard" { (w.t("dashboard")) } }
+            p.error role="alert" data-test="error" { (e.text(w.lang)) }
+            p.way-back data-test="way-back" {
+                @if let Some((href, word)) = list {
+                    a href=(href) data-test="back-to-list" { "← " (w.t("back")) " · " (w.t(word)) }
+                    " "
+                }
+                a href="/dashboard" data-test="back-home" { (w.t("dashboard")) }
+            }
         },
     );
     *resp.status_mut() = status;
     resp
 }
 
-/// Message next to a form field when the error names it.
-pub fn field_error(lang: Lang, err: Option<&AppError>, field: &str) -> Markup {
-    match err {
-        Some(e) if e.field.as_deref() == Some(field) => {
-            html! { span.field-error role="alert" data-field=(field) { (e.text(lang)) } }
+/// An error page for a request refused before any page could run (a
+/// form whose token has expired, a cross-site post): in the language of
+/// the `lang` cookie, without the logged-in frame, with a way back to the
+/// page the form was on (same-site `Referer`) and to the dashboard.
+pub fn refusal_page(headers: &HeaderMap, e: &AppError) -> Response {
+    let lang = lang_of(headers);
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|r| r.find('/').map(|i| r[i..].to_owned()))
+        .map(|p| safe_next(Some(&p)));
+    let doc = html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (t(lang, "error")) " · " (t(lang, "app")) }
+                link rel="stylesheet" href="/static/app.css";
+            }
+            body {
+                main {
+                    h1 { (t(lang, "error")) }
+                    p.error role="alert" data-test="error" { (e.text(lang)) }
+                    p.way-back data-test="way-back" {
+                        @if let Some(b) = &back {
+                            a href=(b) data-test="back-to-form" { "← " (t(lang, "back")) }
+                            " "
+                        }
+                        a href="/dashboard" data-test="back-home" { (t(lang, "dashboard")) }
+                    }
+                }
+            }
         }
-        _ => html! {},
+    };
+    let mut resp = Html(doc.into_string()).into_response();
+    *resp.status_mut() = crate::http::error::status_of(e.kind);
+    resp
+}
+
+/// The list a page at `path` belongs to, if the role's menu has it:
+/// `/requests/12` → `/requests`. A refused list itself has none (home is
+/// the way back).
+fn way_back(role: Role, path: &str) -> Option<(&'static str, &'static str)> {
+    let first = path.split('/').nth(1).unwrap_or("");
+    nav(role)
+        .iter()
+        .find(|(href, _)| href.trim_start_matches('/') == first && *href != path)
+        .copied()
+}
+
+/// Path parameters of a page. One that does not read (`/requests/abc`)
+/// gets the error page in the person's language with a way back (400),
+/// not the framework's English text. Pages name it `Path`.
+#[derive(Debug)]
+pub struct PagePath<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for PagePath<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(p) => Ok(PagePath(p.0)),
+            Err(rejection) => Err(bad_address(
+                parts,
+                state,
+                crate::error::Reason::BadPath {
+                    detail: rejection.body_text(),
+                },
+            )
+            .await),
+        }
     }
 }
 
-/// The error when it names no field of the form (shown above the form).
-pub fn form_error(lang: Lang, err: Option<&AppError>, fields: &[&str]) -> Markup {
-    match err {
-        Some(e) if !e.field.as_deref().is_some_and(|f| fields.contains(&f)) => {
-            html! { p.error role="alert" { (e.text(lang)) } }
+/// A page's query string; one that does not read (`?page=abc`) gets the
+/// error page as [`PagePath`] does. Pages name it `Query`.
+#[derive(Debug)]
+pub struct PageQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for PageQuery<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(q) => Ok(PageQuery(q.0)),
+            Err(rejection) => Err(bad_address(
+                parts,
+                state,
+                crate::error::Reason::BadQuery {
+                    detail: rejection.body_text(),
+                },
+            )
+            .await),
         }
-        _ => html! {},
+    }
+}
+
+/// The 400 page for an address that does not read (or the login, for
+/// someone not logged in).
+async fn bad_address(parts: &mut Parts, state: &AppState, why: crate::error::Reason) -> Response {
+    let e = AppError::from(why);
+    match Web::from_request_parts(parts, state).await {
+        Ok(w) => error_page(&w, &e),
+        Err(to_login) => to_login,
+    }
+}
+
+/// The 404 for a page address that names no page: the error page (or the
+/// login) instead of the API's JSON, which a browser would show raw.
+pub async fn page_not_found(parts: &mut Parts, state: &AppState) -> Response {
+    let e = AppError::from(crate::error::Reason::NoRoute);
+    match Web::from_request_parts(parts, state).await {
+        Ok(w) => error_page(&w, &e),
+        Err(to_login) => to_login,
+    }
+}
+
+/// A reason in the page's language.
+fn reason_text(lang: Lang, r: &crate::error::Reason) -> String {
+    match lang {
+        Lang::Zh => r.zh(),
+        Lang::En => r.en(),
+    }
+}
+
+/// Message next to a form field when the error names it (each of
+/// several problems goes beside its own field).
+pub fn field_error(lang: Lang, err: Option<&AppError>, field: &str) -> Markup {
+    let Some(e) = err else { return html! {} };
+    let mine: Vec<String> = e
+        .field_problems()
+        .into_iter()
+        .filter(|(f, _)| *f == field)
+        .map(|(_, r)| reason_text(lang, r))
+        .collect();
+    if mine.is_empty() {
+        return html! {};
+    }
+    html! { span.field-error role="alert" data-field=(field) { (mine.join("；")) } }
+}
+
+/// Above the form: the error when it names no field of the form, or the
+/// problems that lie outside it; with several problems, how many there
+/// are to fix.
+pub fn form_error(lang: Lang, err: Option<&AppError>, fields: &[&str]) -> Markup {
+    let Some(e) = err else { return html! {} };
+    let problems = e.field_problems();
+    if problems.is_empty() {
+        return html! { p.error role="alert" { (e.text(lang)) } };
+    }
+    let outside: Vec<String> = problems
+        .iter()
+        .filter(|(f, _)| !fields.contains(f))
+        .map(|(_, r)| reason_text(lang, r))
+        .collect();
+    html! {
+        @if problems.len() > 1 {
+            p.error role="alert" data-test="problem-count" {
+                (t(lang, "problems_below").replace("{n}", &problems.len().to_string()))
+            }
+        }
+        @for text in &outside { p.error role="alert" { (text) } }
     }
 }
 

@@ -176,8 +176,14 @@ impl Store {
             } else {
                 StepKind::CheckOut
             };
-            step(r.kind, r.stage, action, role_of(&ctx.actor)?, r.method)
-                .map_err(|e| e.into_error(r.id, r.kind, r.stage, action))?;
+            step(
+                r.kind,
+                r.stage,
+                action,
+                role_of(&ctx.actor)?,
+                r.method.into(),
+            )
+            .map_err(|e| e.into_error(r.id, r.kind, r.stage, action))?;
             let a = crate::store::manual::typed_asset(tx, "asset_number", &typed)?;
             tx.prepare_cached(
                 "INSERT INTO desk_manual_entries

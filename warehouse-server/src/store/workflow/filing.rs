@@ -6,9 +6,17 @@ use super::*;
 // ---------------------------------------------------------------------------
 // Filing a request.
 
-pub(super) fn create_blocking(tx: &Transaction<'_>, ctx: &Ctx, new: NewRequest) -> AppResult<i64> {
+pub(super) fn create_blocking(
+    tx: &Transaction<'_>,
+    ctx: &Ctx,
+    new: NewRequest,
+    today: &str,
+) -> AppResult<i64> {
     use RequestKind as K;
     let role = role_of(&ctx.actor)?;
+    if !may_file(role, new.kind) {
+        return Err(new.kind.not_filed_by());
+    }
     // Whose request: unit staff act for their unit; keepers file disposal
     // and damage reports for warehouse stock (or a named unit's damage).
     let unit = match role {
@@ -19,14 +27,7 @@ pub(super) fn create_blocking(tx: &Transaction<'_>, ctx: &Ctx, new: NewRequest) 
             }
             own
         }
-        Role::Keeper if matches!(new.kind, K::Disposal | K::Damage) => new.unit_id,
-        _ => {
-            return Err(Reason::FiledBy {
-                kind: new.kind.as_str().into(),
-                keepers_too: matches!(new.kind, K::Disposal | K::Damage),
-            }
-            .into())
-        }
+        _ => new.unit_id,
     };
     authorize(
         &ctx.actor,
@@ -42,7 +43,7 @@ pub(super) fn create_blocking(tx: &Transaction<'_>, ctx: &Ctx, new: NewRequest) 
         loan_start,
         loan_due,
         asset_ids,
-    } = new.check()?;
+    } = new.check_on(today)?;
     let mut other_unit = None;
     if let Some(c) = new.category_id {
         require_exists(tx, "categories", "category_id", c)?;
@@ -180,16 +181,29 @@ pub(super) fn create_blocking(tx: &Transaction<'_>, ctx: &Ctx, new: NewRequest) 
 }
 
 impl Store {
-    /// Files a request; returns it with its items and first step.
+    /// Files a request as of today (Asia/Shanghai); returns it with its
+    /// items and first step.
     pub async fn create_request(&self, ctx: Ctx, new: NewRequest) -> AppResult<Request> {
+        self.create_request_on(ctx, new, shanghai_today()).await
+    }
+
+    /// Files a request as on `today` (`YYYY-MM-DD`): the date a loan may
+    /// not start before. `admin simulate-year` files as on its simulated
+    /// date; everyone else through [`Store::create_request`].
+    pub async fn create_request_on(
+        &self,
+        ctx: Ctx,
+        new: NewRequest,
+        today: String,
+    ) -> AppResult<Request> {
         self.write(move |tx| {
-            let id = create_blocking(tx, &ctx, new)?;
+            let id = create_blocking(tx, &ctx, new, &today)?;
             get_request(tx, id)
         })
         .await
     }
 
     pub fn create_request_blocking(&self, ctx: &Ctx, new: NewRequest) -> AppResult<i64> {
-        self.write_blocking(|tx| create_blocking(tx, ctx, new))
+        self.write_blocking(|tx| create_blocking(tx, ctx, new, &shanghai_today()))
     }
 }

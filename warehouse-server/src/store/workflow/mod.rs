@@ -12,6 +12,7 @@ mod moves;
 mod photos;
 mod queries;
 mod steps;
+mod stock;
 mod tools;
 
 use rusqlite::{Connection, OptionalExtension, Transaction};
@@ -33,6 +34,7 @@ use crate::workflow::*;
 use documents::*;
 use moves::*;
 use queries::*;
+use stock::*;
 
 pub(crate) use cases::open_case;
 pub use desk::{DeskEntry, PickLine, PickList};
@@ -74,6 +76,7 @@ struct Row {
     applicant_user_id: Option<i64>,
     category_id: Option<i64>,
     quantity: Option<i64>,
+    budget_fen: Option<i64>,
     method: Option<DisposalMethod>,
     loss: bool,
     cause: Option<Cause>,
@@ -88,7 +91,7 @@ fn load_row(c: &Connection, id: i64) -> AppResult<Row> {
     c.prepare_cached(
         "SELECT id, kind, stage, unit_id, other_unit_id, applicant_user_id, category_id,
                 quantity, disposal_method, loss, cause, remedy, spent_fen, hammer_fen,
-                compensation_fen, batch_id
+                compensation_fen, batch_id, budget_fen
          FROM requests WHERE id = ?1",
     )?
     .query_row([id], |r| {
@@ -106,6 +109,7 @@ fn load_row(c: &Connection, id: i64) -> AppResult<Row> {
             applicant_user_id: r.get(5)?,
             category_id: r.get(6)?,
             quantity: r.get(7)?,
+            budget_fen: r.get(16)?,
             method: method.as_deref().and_then(DisposalMethod::parse),
             loss: r.get(9)?,
             cause: cause.as_deref().and_then(Cause::parse),

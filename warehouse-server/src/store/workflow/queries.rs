@@ -44,7 +44,11 @@ pub(super) fn row_to_request(r: &rusqlite::Row<'_>) -> rusqlite::Result<Request>
         loss: r.get(14)?,
         batch_id: r.get(15)?,
         spent_fen: spent,
-        savings_fen: budget.zip(spent).map(|(b, s)| b - s),
+        savings_fen: budget
+            .zip(spent)
+            .filter(|(b, s)| b >= s)
+            .map(|(b, s)| b - s),
+        overspent_fen: budget.zip(spent).filter(|(b, s)| s > b).map(|(b, s)| s - b),
         appraised_fen: r.get(17)?,
         hammer_fen: r.get(18)?,
         remitted_fen: r.get(19)?,
@@ -56,6 +60,7 @@ pub(super) fn row_to_request(r: &rusqlite::Row<'_>) -> rusqlite::Result<Request>
         items: Vec::new(),
         steps: Vec::new(),
         documents: Vec::new(),
+        stock: None,
     })
 }
 
@@ -105,6 +110,7 @@ pub(super) fn get_request(c: &Connection, id: i64) -> AppResult<Request> {
         })?
         .collect::<Result<_, _>>()?;
     req.documents = list_documents(c, id)?;
+    attach_stock(c, &mut req)?;
     Ok(req)
 }
 
@@ -215,7 +221,7 @@ pub(super) fn list_requests(
             arg(&mut filter, &mut args, "unit_id = ?", u.into());
         }
     }
-    crate::store::paging::page(
+    let mut found = crate::store::paging::page(
         c,
         REQUEST_COLUMNS,
         &format!("requests WHERE {}", filter.join(" AND ")),
@@ -223,7 +229,11 @@ pub(super) fn list_requests(
         &args,
         (page, per_page),
         row_to_request,
-    )
+    )?;
+    for r in &mut found.items {
+        attach_stock(c, r)?;
+    }
+    Ok(found)
 }
 
 impl Store {

@@ -183,7 +183,16 @@ pub(super) fn apply(
 ) -> AppResult<Effects> {
     let role = role_of(&ctx.actor)?;
     let action = body.kind();
-    let next = step(r.kind, r.stage, action, role, r.method)
+    let route = Route {
+        method: r.method,
+        over_budget: match body {
+            StepBody::Procure { unit_price_fen, .. } => {
+                over_budget(r.budget_fen, r.quantity, *unit_price_fen)
+            }
+            _ => false,
+        },
+    };
+    let next = step(r.kind, r.stage, action, role, route)
         .map_err(|e| e.into_error(r.id, r.kind, r.stage, action))?;
     let s = &Step {
         tx,
@@ -297,7 +306,17 @@ fn reject(s: &Step<'_, '_>, comment: &str) -> AppResult<Effects> {
 /// An approver says yes; a transfer moves its items, a final disposal approval disposes them.
 fn approve(s: &Step<'_, '_>) -> AppResult<Effects> {
     let Step { tx, ctx, r, .. } = *s;
-    let fx = s.effects();
+    let mut fx = s.effects();
+    approval_in_stock(tx, r)?;
+    if r.stage == Stage::OverBudget {
+        // Finance's approval of the overspending is recorded with its
+        // reason and figures (who and when are the step's own).
+        required_text("comment", s.reason.as_deref().unwrap_or(""), 1000)?;
+        let budget = r.budget_fen.unwrap_or(0);
+        let spent = r.spent_fen.unwrap_or(0);
+        fx.details = json!({ "budget_fen": budget, "spent_fen": spent,
+            "overspent_fen": spent.saturating_sub(budget) });
+    }
     if r.kind == RequestKind::Transfer {
         for (asset, _, _, _) in active_items(tx, r.id)? {
             remove_listing(tx, asset)?;

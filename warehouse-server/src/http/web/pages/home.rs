@@ -135,7 +135,7 @@ pub(super) fn request_table(w: &Web, names: &Names, items: &[Request]) -> Markup
                         tr class=@if r.overdue { "overdue" } {
                             td { a href=(format!("/requests/{}", r.id)) { (r.id) } }
                             td { (w.tv(r.kind.as_str())) }
-                            td { (stage_word(w, r.stage)) @if r.overdue { " " span.badge.s-lost { (w.t("overdue")) } } }
+                            td { (stage_word(w, r.stage)) @if r.overdue { " " span.badge.s-lost { (w.t("overdue")) } } (stock_badge(w, r)) }
                             td { (r.unit_id.map(|u| words::unit(w.lang, names, u)).unwrap_or_default()) }
                             td { (words::person(w.lang, names, &r.applicant)) }
                             td { (r.reason.clone().unwrap_or_default()) }

@@ -7,7 +7,10 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+// The pages' own extractors: a bad id or query gets a page, not axum's text.
+use super::{PagePath as Path, PageQuery as Query};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,7 +28,7 @@ use crate::register::{AssetQuery, AssetState};
 use crate::serving::live::LiveSlot;
 use crate::stocktake::LineQuery;
 use crate::store::{NameQuery, Names, RequestQuery};
-use crate::workflow::{NewRequest, Request, RequestKind, Stage, StepBody};
+use crate::workflow::{may_file, NewRequest, Request, RequestKind, Stage, StepBody};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -149,6 +152,7 @@ macro_rules! tryp {
 
 mod admin;
 mod alarms;
+mod checks;
 mod desk;
 mod home;
 mod register;
@@ -158,8 +162,8 @@ mod stocktake;
 mod tags;
 
 use {
-    admin::*, alarms::*, desk::*, home::*, register::*, reports::*, requests::*, stocktake::*,
-    tags::*,
+    admin::*, alarms::*, checks::*, desk::*, home::*, register::*, reports::*, requests::*,
+    stocktake::*, tags::*,
 };
 
 /// The "未写标签" badge of an untagged asset: for those who may write

@@ -137,14 +137,11 @@ pub(super) async fn assets(
         } @else {
             form method="get" action="/requests/new/disposal" id="bulk" {
                 p.bulk { (w.t("selected")) ": " span data-selected-count { "0" } " "
-                    @if matches!(w.role, Role::UnitStaff | Role::Keeper) {
-                        button type="submit" formaction="/requests/new/disposal" data-bulk { (w.tv("disposal")) }
-                        " "
-                        button type="submit" formaction="/requests/new/damage" data-bulk { (w.tv("damage")) }
-                    }
-                    @if w.role == Role::UnitStaff {
-                        " "
-                        button type="submit" formaction="/requests/new/intake" data-bulk { (w.tv("intake")) }
+                    @for k in [RequestKind::Disposal, RequestKind::Damage, RequestKind::Intake] {
+                        @if may_file(w.role, k) {
+                            " "
+                            button type="submit" formaction=(format!("/requests/new/{}", k.as_str())) data-bulk { (w.tv(k.as_str())) }
+                        }
                     }
                 }
             }
@@ -320,7 +317,7 @@ pub(super) async fn virtual_warehouse(
                             td { (l.unit_name) }
                             td { (w.tv(l.condition.as_str())) } td.num { (yuan(l.original_value_fen)) }
                             td { (l.notes.clone().unwrap_or_default()) }
-                            td { @if w.role == Role::UnitStaff && w.unit_id != Some(l.unit_id) {
+                            td { @if may_file(w.role, RequestKind::Transfer) && w.unit_id != Some(l.unit_id) {
                                 @if l.requested { span.badge { (w.t("asked_for")) } } @else {
                                     a.button href=(format!("/requests/new/transfer?id={}", l.asset_id)) data-test="ask-for-it" { (w.t("ask_for_it")) }
                                 }

@@ -34,18 +34,19 @@ pub(super) async fn requests(
     let mut q = NameQuery::default();
     ask_requests(&mut q, &page.items);
     let names = tryp!(w, st.store.names(q).await);
-    let kinds: &[RequestKind] = match w.role {
-        Role::UnitStaff => &[
-            RequestKind::Loan,
-            RequestKind::Allocation,
-            RequestKind::Purchase,
-            RequestKind::Intake,
-            RequestKind::Disposal,
-            RequestKind::Damage,
-        ],
-        Role::Keeper => &[RequestKind::Disposal, RequestKind::Damage],
-        _ => &[],
-    };
+    // The forms this person may submit (transfers are asked for from the
+    // virtual warehouse's rows).
+    let kinds: Vec<RequestKind> = [
+        RequestKind::Loan,
+        RequestKind::Allocation,
+        RequestKind::Purchase,
+        RequestKind::Intake,
+        RequestKind::Disposal,
+        RequestKind::Damage,
+    ]
+    .into_iter()
+    .filter(|k| may_file(w.role, *k))
+    .collect();
     let body = html! {
         @if !kinds.is_empty() {
             p.actions { (w.t("new_request")) ": "
@@ -160,6 +161,9 @@ pub(super) async fn new_request(
     let Some(kind) = RequestKind::parse(&kind) else {
         return fail(&w, AppError::not_found("request kind", kind));
     };
+    if !may_file(w.role, kind) {
+        return fail(&w, kind.not_filed_by());
+    }
     let mut values = Form::new();
     // Bulk selection from the register (?number=1001&number=1002) or a
     // virtual-warehouse row (?id=5) pre-fills the asset numbers.
@@ -228,19 +232,35 @@ pub(super) fn parse_ids(field: &str, s: &str) -> Result<Vec<i64>, AppError> {
         .collect()
 }
 
-pub(super) fn request_from_form(kind: RequestKind, f: &Form) -> Result<NewRequest, AppError> {
-    let ids = match text(f, "asset_ids") {
-        Some(s) => Some(parse_ids("asset_ids", &s)?),
-        None => None,
-    };
-    let budget = match text(f, "budget") {
-        Some(b) => Some(parse_yuan("budget_fen", &b)?),
-        None => None,
-    };
-    Ok(NewRequest {
+/// The request a form describes, and the values it could not read (each
+/// blamed on its field; the field is left out of the request).
+pub(super) fn request_from_form(kind: RequestKind, f: &Form) -> (NewRequest, Vec<AppError>) {
+    fn keep<T>(problems: &mut Vec<AppError>, r: Result<Option<T>, AppError>) -> Option<T> {
+        r.unwrap_or_else(|e| {
+            problems.push(e);
+            None
+        })
+    }
+    let mut problems = Vec::new();
+    let p = &mut problems;
+    let ids = keep(
+        p,
+        text(f, "asset_ids")
+            .map(|s| parse_ids("asset_ids", &s))
+            .transpose(),
+    );
+    let budget = keep(
+        p,
+        text(f, "budget")
+            .map(|b| parse_yuan("budget_fen", &b))
+            .transpose(),
+    );
+    let category_id = keep(p, get_i64(f, "category_id"));
+    let quantity = keep(p, get_i64(f, "quantity"));
+    let new = NewRequest {
         kind,
-        category_id: get_i64(f, "category_id")?,
-        quantity: get_i64(f, "quantity")?,
+        category_id,
+        quantity,
         asset_ids: ids,
         budget_fen: budget,
         reason: text(f, "reason"),
@@ -252,7 +272,30 @@ pub(super) fn request_from_form(kind: RequestKind, f: &Form) -> Result<NewReques
             .and_then(crate::workflow::DisposalMethod::parse),
         loss: Some(f.get("loss").is_some()),
         unit_id: None,
-    })
+    };
+    (new, problems)
+}
+
+/// Every problem of a new-request form at once: the values that could not
+/// be read, and what the request itself lacks in the other fields.
+fn form_problems(new: &NewRequest, unreadable: Vec<AppError>) -> Result<(), AppError> {
+    let blamed: Vec<String> = unreadable
+        .iter()
+        .flat_map(|e| e.field_problems())
+        .map(|(f, _)| f.to_owned())
+        .collect();
+    let mut all = unreadable;
+    if let Err(e) = new.check_on(&crate::time::shanghai_today()) {
+        if e.kind != ErrorKind::Invalid {
+            return Err(e);
+        }
+        for (field, reason) in e.field_problems() {
+            if !blamed.iter().any(|b| b == field) {
+                all.push(AppError::from(reason.clone()).with_field(field));
+            }
+        }
+    }
+    AppError::collect(all)
 }
 
 pub(super) async fn new_request_submit(
@@ -264,12 +307,20 @@ pub(super) async fn new_request_submit(
     let Some(kind) = RequestKind::parse(&kind) else {
         return fail(&w, AppError::not_found("request kind", kind));
     };
+    if !may_file(w.role, kind) {
+        return fail(&w, kind.not_filed_by());
+    }
     let f = form(&body);
-    let result = match ids_from_words(&st, &f)
-        .await
-        .and_then(|ids| request_from_form(kind, &ids))
-    {
-        Ok(new) => st.store.create_request(w.ctx.clone(), new).await,
+    // Numbers and codes people type become ids first; a number that names
+    // nothing is one more problem beside the others.
+    let (f, by_words) = match ids_from_words(&st, &f).await {
+        Ok(resolved) => (resolved, None),
+        Err(e) => (f.clone(), Some(e)),
+    };
+    let (new, mut unreadable) = request_from_form(kind, &f);
+    unreadable.extend(by_words);
+    let result = match form_problems(&new, unreadable) {
+        Ok(()) => st.store.create_request(w.ctx.clone(), new).await,
         Err(e) => Err(e),
     };
     match result {
@@ -291,8 +342,9 @@ pub(super) fn step_forms(
     locations: &[(String, String)],
 ) -> Markup {
     use crate::workflow::step as chain;
-    let can =
-        |a: crate::workflow::StepKind| chain(r.kind, r.stage, a, w.role, r.disposal_method).is_ok();
+    let can = |a: crate::workflow::StepKind| {
+        chain(r.kind, r.stage, a, w.role, r.disposal_method.into()).is_ok()
+    };
     use crate::workflow::StepKind as K;
     let action = format!("/requests/{}/step", r.id);
     let v = |k: &str| typed.get(k).cloned().unwrap_or_default();
@@ -428,7 +480,9 @@ fn next_action(w: &Web, names: &Names, r: &Request) -> Option<(String, Vec<Strin
     let actions = K::ALL
         .iter()
         .filter(|k| !matches!(k, K::Reject | K::Withdraw))
-        .filter(|k| crate::workflow::step(r.kind, r.stage, **k, role, r.disposal_method).is_ok())
+        .filter(|k| {
+            crate::workflow::step(r.kind, r.stage, **k, role, r.disposal_method.into()).is_ok()
+        })
         .map(|k| w.t(&format!("sa_{}", k.as_str())).to_owned())
         .collect();
     Some((who, actions))
@@ -450,7 +504,7 @@ pub(super) async fn render_request(
             r.stage,
             crate::workflow::StepKind::Fulfil,
             w.role,
-            None,
+            Default::default(),
         )
         .is_ok()
     {
@@ -468,7 +522,7 @@ pub(super) async fn render_request(
             r.stage,
             crate::workflow::StepKind::Receive,
             w.role,
-            None,
+            crate::workflow::Route::default(),
         )
         .is_ok();
     let mut locations = Vec::new();
@@ -508,6 +562,8 @@ pub(super) async fn render_request(
         .filter(|(_, f)| !f.is_empty())
         .collect();
     let body = html! {
+        (stock_note(w, &r))
+        (over_budget_note(w, &r))
         dl.request data-test="request" {
             dt { (w.t("kind")) } dd { (w.tv(r.kind.as_str())) }
             dt { (w.t("stage")) } dd data-test="stage" { (stage_word(w, r.stage)) @if r.overdue { " " span.badge.s-lost { (w.t("overdue")) } } }
@@ -562,6 +618,8 @@ pub(super) async fn render_request(
                     }
                 } }
             }
+            @if r.hammer_fen.is_some() { dt { (w.t("hammer_price")) } dd { (money(r.hammer_fen)) } }
+            (spending_rows(w, &r))
         }
         @if let Some(m) = &matches {
             section.matches {
