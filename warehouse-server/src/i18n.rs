@@ -634,7 +634,6 @@ const WORDS: &[(&str, &str, &str)] = &[
         "{in_stock} in stock, enough for the {asked} asked",
     ),
     ("short_badge", "缺货 {n} 件", "{n} short"),
-    ("savings", "节约资金", "Savings"),
     ("overspent", "超支", "Overspent"),
     ("over_budget", "超预算审核", "Over-budget review"),
     (

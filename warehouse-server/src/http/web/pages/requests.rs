@@ -590,11 +590,11 @@ pub(super) async fn render_request(
             dt { (w.t("reason")) } dd { (r.reason.clone().unwrap_or_default()) }
             @if !r.items.is_empty() { dt { (w.t("items")) } dd { (r.items.len()) } }
         }
-        @if !figures.is_empty() || r.spent_fen.is_some() || r.compensation_fen.is_some() || r.remitted_fen.is_some() {
+        @if !figures.is_empty() || r.spent_fen.is_some() || r.overspent_fen.is_some() || r.compensation_fen.is_some() || r.remitted_fen.is_some() {
             h2 { (w.t("figures")) }
             dl.request data-test="totals" {
                 @if r.spent_fen.is_some() { dt { (w.t("spent")) } dd data-test="spent" { (money(r.spent_fen)) } }
-                @if r.savings_fen.is_some() { dt { (w.t("savings")) } dd data-test="savings" { (money(r.savings_fen)) } }
+                (spending_rows(w, &r))
                 @if r.appraised_fen.is_some() { dt { (w.t("appraised_value")) } dd { (money(r.appraised_fen)) } }
                 @if r.hammer_fen.is_some() { dt { (w.t("hammer_price")) } dd { (money(r.hammer_fen)) } }
                 @if r.remitted_fen.is_some() { dt { (w.t("remitted")) } dd { (money(r.remitted_fen)) } }
@@ -618,8 +618,6 @@ pub(super) async fn render_request(
                     }
                 } }
             }
-            @if r.hammer_fen.is_some() { dt { (w.t("hammer_price")) } dd { (money(r.hammer_fen)) } }
-            (spending_rows(w, &r))
         }
         @if let Some(m) = &matches {
             section.matches {
