@@ -135,7 +135,24 @@ impl Ui<'_> {
             .send_keys(password)
             .await?;
         self.click("button[type=submit]").await?;
-        self.wait_text("header.top .who", user).await
+        if let Err(e) = self.wait_text("header.top .who", user).await {
+            let src = self.c.source().await.unwrap_or_default();
+            let url = self
+                .c
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            let cookies = self.c.get_all_cookies().await.unwrap_or_default();
+            let cookies: Vec<String> = cookies
+                .iter()
+                .map(|c| format!("{}={} path={:?}", c.name(), c.value(), c.path()))
+                .collect();
+            return Err(e.context(format!(
+                "login as {user} ended at {url} with cookies {cookies:?}:\n{src}"
+            )));
+        }
+        Ok(())
     }
 
     async fn click(&self, css: &str) -> Result<()> {

@@ -663,8 +663,15 @@ fn safe_next(next: Option<&str>) -> String {
 /// the form but can neither read nor set the cookie.
 const LOGIN_COOKIE: &str = "wh_login";
 
-fn login_form(lang: Lang, next: &str, error: Option<&str>) -> Response {
-    let token = crate::accounts::new_token("");
+/// The login form. A browser that already holds a login token keeps it,
+/// so a second login tab, or a redirect to the login of a stray request
+/// (the browser's own `/favicon.ico`), does not invalidate the form on
+/// screen.
+fn login_form(headers: &HeaderMap, lang: Lang, next: &str, error: Option<&str>) -> Response {
+    let token = cookie(headers, LOGIN_COOKIE)
+        .filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| crate::accounts::new_token(""));
     let resp = login_form_with(lang, next, error, &token);
     set_cookie(
         resp,
@@ -700,7 +707,12 @@ fn login_form_with(lang: Lang, next: &str, error: Option<&str>, token: &str) -> 
 }
 
 async fn login_page(headers: HeaderMap, q: axum::extract::Query<LoginQuery>) -> Response {
-    login_form(lang_of(&headers), &safe_next(q.next.as_deref()), None)
+    login_form(
+        &headers,
+        lang_of(&headers),
+        &safe_next(q.next.as_deref()),
+        None,
+    )
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -713,8 +725,8 @@ struct LoginForm {
 
 /// The login form again, with why the attempt was refused, its status and
 /// (when throttled) `Retry-After`.
-fn login_refused(lang: Lang, next: &str, e: &AppError) -> Response {
-    let mut r = login_form(lang, next, Some(&e.text(lang)));
+fn login_refused(headers: &HeaderMap, lang: Lang, next: &str, e: &AppError) -> Response {
+    let mut r = login_form(headers, lang, next, Some(&e.text(lang)));
     *r.status_mut() = crate::http::error::status_of(e.kind);
     if let Some(v) = e.retry_after_secs() {
         r.headers_mut().insert(header::RETRY_AFTER, v.into());
@@ -731,12 +743,17 @@ async fn login_submit(
     let lang = lang_of(&headers);
     let form: LoginForm = match serde_urlencoded::from_bytes(&body) {
         Ok(f) => f,
-        Err(_) => return login_form(lang, "/dashboard", Some(t(lang, "bad_login"))),
+        Err(_) => return login_form(&headers, lang, "/dashboard", Some(t(lang, "bad_login"))),
     };
     let next = safe_next(form.next.as_deref());
     let expected = cookie(&headers, LOGIN_COOKIE).filter(|t| !t.is_empty());
     if expected.is_none() || expected != form.login_token.as_deref() {
-        return login_refused(lang, &next, &crate::error::Reason::FormTokenMissing.into());
+        return login_refused(
+            &headers,
+            lang,
+            &next,
+            &crate::error::Reason::FormTokenMissing.into(),
+        );
     }
     let attempt = crate::login::Attempt {
         username: form.username,
@@ -746,7 +763,7 @@ async fn login_submit(
     let session = match crate::login::log_in(&state.store, &state.config, attempt).await {
         Ok(s) => s,
         Err(e) if e.kind == ErrorKind::Unauthenticated || e.kind == ErrorKind::TooManyRequests => {
-            return login_refused(lang, &next, &e);
+            return login_refused(&headers, lang, &next, &e);
         }
         Err(e) => return e.into_response(),
     };
