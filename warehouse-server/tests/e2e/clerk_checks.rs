@@ -271,6 +271,15 @@ async fn error_pages_are_chinese_and_lead_back() -> Result<()> {
     let (st, html, _) = page(&c, &s.base, "/nowhere", &w.staff_a, "").await?;
     ensure!(st == StatusCode::NOT_FOUND, "{st}");
     is_error_page(&html, "没有这个页面", None)?;
+    // Not logged in (a browser's own `/favicon.ico`): still a 404 page,
+    // never the login, whose cookie would replace the one of a login form
+    // being filled in.
+    let resp = c.get(format!("{}/favicon.ico", s.base)).send().await?;
+    ensure!(resp.status() == StatusCode::NOT_FOUND, "{}", resp.status());
+    ensure!(
+        set_cookie(&resp, "wh_login").is_none(),
+        "a login cookie was set"
+    );
 
     // A refusal names the roles that may: 403.
     let (st, html, _) = page(&c, &s.base, "/reports", &w.staff_a, "").await?;

@@ -298,8 +298,14 @@ mod tests {
         assert!(request["overspent_fen"].is_object(), "{request}");
         assert!(request["stock"].is_object(), "{request}");
         assert!(schemas["StockCheck"]["properties"]["short_by"].is_object());
-        let stages = schemas["Stage"]["enum"].as_array().cloned().unwrap_or_default();
-        assert!(stages.contains(&serde_json::json!("over_budget")), "{stages:?}");
+        let stages = schemas["Stage"]["enum"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            stages.contains(&serde_json::json!("over_budget")),
+            "{stages:?}"
+        );
         Ok(())
     }
 
