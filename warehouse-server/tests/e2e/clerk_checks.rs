@@ -495,6 +495,46 @@ async fn spending_over_the_budget_waits_for_finances_recorded_approval() -> Resu
         .await?;
     s.post_ok(&steps, &w.finance, json!({"action": "approve"}), 200)
         .await?;
+    // An empty procurement form: every field's problem beside it; the
+    // API lists them all.
+    let (st, html) = post_form_page(
+        &c,
+        &s.base,
+        &format!("/requests/{id}/step"),
+        &w.approver,
+        &[("action", "procure")],
+    )
+    .await?;
+    ensure!(st == StatusCode::UNPROCESSABLE_ENTITY, "{st}");
+    for (field, text) in [
+        ("supplier", "请填写供应商"),
+        ("contract_number", "请填写合同号"),
+        ("unit_price_fen", "请填写单价"),
+    ] {
+        let got = field_error(&html, field);
+        ensure!(
+            got.as_deref() == Some(text),
+            "beside {field}: {got:?}\n{html}"
+        );
+    }
+    let (st, e) = s
+        .post(
+            &steps,
+            &w.approver,
+            json!({"action": "procure", "supplier": " ", "contract_number": "", "unit_price_fen": -5}),
+        )
+        .await?;
+    ensure!(st == StatusCode::UNPROCESSABLE_ENTITY, "{st} {e}");
+    let fields: Vec<&str> = e["error"]["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["field"].as_str())
+        .collect();
+    ensure!(
+        fields == ["supplier", "contract_number", "unit_price_fen"],
+        "{e}"
+    );
     // 3 × 6,000 against a budget of 15,000.
     let v = s
         .post_ok(
