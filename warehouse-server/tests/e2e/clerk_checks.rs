@@ -368,6 +368,23 @@ async fn forms_are_offered_only_to_roles_that_may_submit_them() -> Result<()> {
     Ok(())
 }
 
+#[tokio::test]
+async fn offering_an_idle_asset_says_so() -> Result<()> {
+    let w = World::new().await?;
+    let s = &w.server;
+    let c = client()?;
+    let path = format!("/assets/{}/idle", w.asset_a);
+    let (st, to, flash) = post_form(&c, &s.base, &path, &w.staff_a, &[("notes", "八成新")]).await?;
+    ensure!(st == StatusCode::SEE_OTHER, "{st}");
+    let flash = flash.ok_or_else(|| anyhow!("no confirmation"))?;
+    let (_, html, _) = page(&c, &s.base, &to, &w.staff_a, &flash).await?;
+    ensure!(
+        html.contains(r#"data-test="flash">已发布到虚拟仓<"#),
+        "the confirmation does not say what was done:\n{html}"
+    );
+    Ok(())
+}
+
 /// The id of a created record in an API answer.
 fn rid(v: &Value) -> Result<i64> {
     v["id"].as_i64().ok_or_else(|| anyhow!("no id in {v}"))
