@@ -504,6 +504,63 @@ impl StepBody {
         }
     }
 
+    /// Checks the step's own figures that need nothing stored: the texts
+    /// it requires ([`step_text`]) and its amounts. Every problem at once,
+    /// each naming its field; the store runs it before the step.
+    pub fn check(&self) -> AppResult<()> {
+        let mut problems: Vec<AppError> = Vec::new();
+        let mut keep = |r: AppResult<()>| {
+            if let Err(e) = r {
+                problems.push(e);
+            }
+        };
+        let text = |field: &str, v: &str| step_text(field, v).map(drop);
+        let money = |field: &str, v: i64| amount(field, v).map(drop);
+        match self {
+            StepBody::Reject { comment } => keep(text("comment", comment)),
+            StepBody::Procure {
+                supplier,
+                contract_number,
+                unit_price_fen,
+                purchased_on,
+                ..
+            } => {
+                keep(text("supplier", supplier));
+                keep(text("contract_number", contract_number));
+                keep(money("unit_price_fen", *unit_price_fen));
+                keep(parse_date("purchased_on", purchased_on.as_deref()).map(drop));
+            }
+            StepBody::Appraise {
+                appraised_value_fen,
+                appraiser,
+                report_ref,
+                ..
+            } => {
+                keep(money("appraised_value_fen", *appraised_value_fen));
+                keep(text("appraiser", appraiser));
+                keep(text("report_ref", report_ref));
+            }
+            StepBody::RecordSale {
+                hammer_price_fen,
+                buyer,
+                ..
+            } => {
+                keep(money("hammer_price_fen", *hammer_price_fen));
+                keep(text("buyer", buyer));
+            }
+            StepBody::ConfirmRemittance {
+                amount_fen,
+                treasury_ref,
+                ..
+            } => {
+                keep(money("amount_fen", *amount_fen));
+                keep(text("treasury_ref", treasury_ref));
+            }
+            _ => {}
+        }
+        AppError::collect(problems)
+    }
+
     pub fn comment(&self) -> Option<&str> {
         match self {
             StepBody::Reject { comment } => Some(comment.as_str()),
@@ -522,6 +579,18 @@ impl StepBody {
             | StepBody::ConfirmPayment { comment, .. } => comment.as_deref(),
         }
     }
+}
+
+/// A text a step requires, trimmed, within its field's length: names
+/// (supplier, appraiser, buyer, responsible party) up to 200 characters,
+/// references up to 200 (a contract number 100), a comment up to 1000.
+pub fn step_text(field: &str, value: &str) -> AppResult<String> {
+    let max = match field {
+        "comment" => 1000,
+        "contract_number" => 100,
+        _ => 200,
+    };
+    crate::input::required_text(field, value, max)
 }
 
 /// An asset a request holds or moved.
@@ -1050,6 +1119,38 @@ mod tests {
         t.asset_ids = Some(vec![3]);
         t.quantity = Some(0);
         assert_eq!(field_of(&t), Some("quantity".into()));
+    }
+
+    #[test]
+    fn a_step_names_all_its_missing_figures() {
+        let empty = StepBody::Procure {
+            supplier: " ".into(),
+            contract_number: String::new(),
+            unit_price_fen: -1,
+            purchased_on: Some("someday".into()),
+            comment: None,
+        };
+        let fields: Vec<String> = empty
+            .check()
+            .err()
+            .map(|e| e.field_problems().iter().map(|p| p.0.to_owned()).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            fields,
+            [
+                "supplier",
+                "contract_number",
+                "unit_price_fen",
+                "purchased_on"
+            ]
+        );
+        assert!(StepBody::Approve { comment: None }.check().is_ok());
+        assert_eq!(
+            step_text("contract_number", &"8".repeat(101))
+                .err()
+                .map(|e| e.text(crate::i18n::Lang::Zh)),
+            Some("合同号不能超过 100 个字".into())
+        );
     }
 
     #[test]

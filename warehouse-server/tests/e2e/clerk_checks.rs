@@ -271,6 +271,15 @@ async fn error_pages_are_chinese_and_lead_back() -> Result<()> {
     let (st, html, _) = page(&c, &s.base, "/nowhere", &w.staff_a, "").await?;
     ensure!(st == StatusCode::NOT_FOUND, "{st}");
     is_error_page(&html, "没有这个页面", None)?;
+    // Not logged in (a browser's own `/favicon.ico`): still a 404 page,
+    // never the login, whose cookie would replace the one of a login form
+    // being filled in.
+    let resp = c.get(format!("{}/favicon.ico", s.base)).send().await?;
+    ensure!(resp.status() == StatusCode::NOT_FOUND, "{}", resp.status());
+    ensure!(
+        set_cookie(&resp, "wh_login").is_none(),
+        "a login cookie was set"
+    );
 
     // A refusal names the roles that may: 403.
     let (st, html, _) = page(&c, &s.base, "/reports", &w.staff_a, "").await?;
@@ -356,6 +365,23 @@ async fn forms_are_offered_only_to_roles_that_may_submit_them() -> Result<()> {
         )
         .await?;
     ensure!(st == StatusCode::FORBIDDEN, "{st} {e}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn offering_an_idle_asset_says_so() -> Result<()> {
+    let w = World::new().await?;
+    let s = &w.server;
+    let c = client()?;
+    let path = format!("/assets/{}/idle", w.asset_a);
+    let (st, to, flash) = post_form(&c, &s.base, &path, &w.staff_a, &[("notes", "八成新")]).await?;
+    ensure!(st == StatusCode::SEE_OTHER, "{st}");
+    let flash = flash.ok_or_else(|| anyhow!("no confirmation"))?;
+    let (_, html, _) = page(&c, &s.base, &to, &w.staff_a, &flash).await?;
+    ensure!(
+        html.contains(r#"data-test="flash">已发布到虚拟仓<"#),
+        "the confirmation does not say what was done:\n{html}"
+    );
     Ok(())
 }
 
@@ -486,6 +512,46 @@ async fn spending_over_the_budget_waits_for_finances_recorded_approval() -> Resu
         .await?;
     s.post_ok(&steps, &w.finance, json!({"action": "approve"}), 200)
         .await?;
+    // An empty procurement form: every field's problem beside it; the
+    // API lists them all.
+    let (st, html) = post_form_page(
+        &c,
+        &s.base,
+        &format!("/requests/{id}/step"),
+        &w.approver,
+        &[("action", "procure")],
+    )
+    .await?;
+    ensure!(st == StatusCode::UNPROCESSABLE_ENTITY, "{st}");
+    for (field, text) in [
+        ("supplier", "请填写供应商"),
+        ("contract_number", "请填写合同号"),
+        ("unit_price_fen", "请填写单价"),
+    ] {
+        let got = field_error(&html, field);
+        ensure!(
+            got.as_deref() == Some(text),
+            "beside {field}: {got:?}\n{html}"
+        );
+    }
+    let (st, e) = s
+        .post(
+            &steps,
+            &w.approver,
+            json!({"action": "procure", "supplier": " ", "contract_number": "", "unit_price_fen": -5}),
+        )
+        .await?;
+    ensure!(st == StatusCode::UNPROCESSABLE_ENTITY, "{st} {e}");
+    let fields: Vec<&str> = e["error"]["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["field"].as_str())
+        .collect();
+    ensure!(
+        fields == ["supplier", "contract_number", "unit_price_fen"],
+        "{e}"
+    );
     // 3 × 6,000 against a budget of 15,000.
     let v = s
         .post_ok(

@@ -389,13 +389,16 @@ async fn bad_address(parts: &mut Parts, state: &AppState, why: crate::error::Rea
     }
 }
 
-/// The 404 for a page address that names no page: the error page (or the
-/// login) instead of the API's JSON, which a browser would show raw.
+/// The 404 for a page address that names no page: the error page instead
+/// of the API's JSON, which a browser would show raw. Never a redirect to
+/// the login: a browser asks for addresses nobody typed (`/favicon.ico`)
+/// in the background, and a login page served to one would replace the
+/// login form's cookie under the form the person is filling in.
 pub async fn page_not_found(parts: &mut Parts, state: &AppState) -> Response {
     let e = AppError::from(crate::error::Reason::NoRoute);
     match Web::from_request_parts(parts, state).await {
         Ok(w) => error_page(&w, &e),
-        Err(to_login) => to_login,
+        Err(_) => refusal_page(&parts.headers, &e),
     }
 }
 

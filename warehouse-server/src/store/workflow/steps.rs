@@ -194,6 +194,7 @@ pub(super) fn apply(
     };
     let next = step(r.kind, r.stage, action, role, route)
         .map_err(|e| e.into_error(r.id, r.kind, r.stage, action))?;
+    body.check()?;
     let s = &Step {
         tx,
         ctx,
@@ -298,7 +299,7 @@ fn withdraw(s: &Step<'_, '_>) -> AppResult<Effects> {
 fn reject(s: &Step<'_, '_>, comment: &str) -> AppResult<Effects> {
     let Step { tx, ctx, r, .. } = *s;
     let fx = s.effects();
-    required_text("comment", comment, 1000)?;
+    step_text("comment", comment)?;
     release_all(tx, ctx, r, s.reason.clone())?;
     Ok(fx)
 }
@@ -311,7 +312,7 @@ fn approve(s: &Step<'_, '_>) -> AppResult<Effects> {
     if r.stage == Stage::OverBudget {
         // Finance's approval of the overspending is recorded with its
         // reason and figures (who and when are the step's own).
-        required_text("comment", s.reason.as_deref().unwrap_or(""), 1000)?;
+        step_text("comment", s.reason.as_deref().unwrap_or(""))?;
         let budget = r.budget_fen.unwrap_or(0);
         let spent = r.spent_fen.unwrap_or(0);
         fx.details = json!({ "budget_fen": budget, "spent_fen": spent,
@@ -403,8 +404,8 @@ fn procure(
 ) -> AppResult<Effects> {
     let Step { tx, r, .. } = *s;
     let mut fx = s.effects();
-    let supplier = required_text("supplier", supplier, 200)?;
-    let contract = required_text("contract_number", contract_number, 100)?;
+    let supplier = step_text("supplier", supplier)?;
+    let contract = step_text("contract_number", contract_number)?;
     let price = amount("unit_price_fen", *unit_price_fen)?;
     let purchased_on = parse_date("purchased_on", purchased_on.as_deref())?;
     let qty = r.quantity.unwrap_or(0);
@@ -589,8 +590,8 @@ fn appraise(
     let Step { tx, r, .. } = *s;
     let mut fx = s.effects();
     let v = amount("appraised_value_fen", *appraised_value_fen)?;
-    let appraiser = required_text("appraiser", appraiser, 200)?;
-    let report = required_text("report_ref", report_ref, 200)?;
+    let appraiser = step_text("appraiser", appraiser)?;
+    let report = step_text("report_ref", report_ref)?;
     tx.execute(
         "UPDATE requests SET appraised_fen = ?2 WHERE id = ?1",
         (r.id, v),
@@ -604,7 +605,7 @@ fn record_sale(s: &Step<'_, '_>, hammer_price_fen: &i64, buyer: &str) -> AppResu
     let Step { tx, r, .. } = *s;
     let mut fx = s.effects();
     let v = amount("hammer_price_fen", *hammer_price_fen)?;
-    let buyer = required_text("buyer", buyer, 200)?;
+    let buyer = step_text("buyer", buyer)?;
     tx.execute(
         "UPDATE requests SET hammer_fen = ?2 WHERE id = ?1",
         (r.id, v),
@@ -622,7 +623,7 @@ fn confirm_remittance(
     let Step { tx, ctx, r, .. } = *s;
     let mut fx = s.effects();
     let v = amount("amount_fen", *amount_fen)?;
-    let treasury = required_text("treasury_ref", treasury_ref, 200)?;
+    let treasury = step_text("treasury_ref", treasury_ref)?;
     if Some(v) != r.hammer_fen {
         return Err(Reason::NotHammerPrice {
             hammer_fen: r.hammer_fen.unwrap_or(0),
@@ -655,7 +656,7 @@ fn decide_cause(
     let (responsible, remedy, amount) = match cause {
         Cause::Human => {
             let who = responsible.as_deref().unwrap_or("");
-            let who = required_text("responsible", who, 200)?;
+            let who = step_text("responsible", who)?;
             let Some(remedy) = remedy else {
                 return Err(Reason::Required {
                     field: "remedy".into(),

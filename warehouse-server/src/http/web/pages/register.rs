@@ -269,7 +269,7 @@ pub(super) async fn asset_list_idle(
             .list_idle(w.ctx.clone(), id, text(&f, "notes"))
             .await
     );
-    see_other_with(&format!("/assets/{id}"), Done::Uploaded)
+    see_other_with(&format!("/assets/{id}"), Done::Listed)
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

@@ -700,7 +700,17 @@ pub(super) fn money_field(f: &Form, form_field: &str, api_field: &str) -> Result
     }
 }
 
+/// The step a form posts. An amount missing or unreadable is blamed on its
+/// field and the step's other problems are found too (`StepBody::check`),
+/// so the form shows them all at once.
 pub(super) fn step_from_form(f: &Form) -> Result<StepBody, AppError> {
+    let mut problems: Vec<AppError> = Vec::new();
+    let mut money = |form_field: &str, api_field: &str| -> i64 {
+        money_field(f, form_field, api_field).unwrap_or_else(|e| {
+            problems.push(e);
+            0
+        })
+    };
     let action = text(f, "action").unwrap_or_default();
     let mut v = json!({ "action": action });
     if let Some(c) = text(f, "comment") {
@@ -711,17 +721,16 @@ pub(super) fn step_from_form(f: &Form) -> Result<StepBody, AppError> {
             v["comment"] = json!(f.get("comment").cloned().unwrap_or_default());
         }
         "appraise" => {
-            v["appraised_value_fen"] =
-                json!(money_field(f, "appraised_value", "appraised_value_fen")?);
+            v["appraised_value_fen"] = json!(money("appraised_value", "appraised_value_fen"));
             v["appraiser"] = json!(f.get("appraiser").cloned().unwrap_or_default());
             v["report_ref"] = json!(f.get("report_ref").cloned().unwrap_or_default());
         }
         "record_sale" => {
-            v["hammer_price_fen"] = json!(money_field(f, "hammer_price", "hammer_price_fen")?);
+            v["hammer_price_fen"] = json!(money("hammer_price", "hammer_price_fen"));
             v["buyer"] = json!(f.get("buyer").cloned().unwrap_or_default());
         }
         "confirm_remittance" => {
-            v["amount_fen"] = json!(money_field(f, "amount", "amount_fen")?);
+            v["amount_fen"] = json!(money("amount", "amount_fen"));
             v["treasury_ref"] = json!(f.get("treasury_ref").cloned().unwrap_or_default());
         }
         "decide_cause" => {
@@ -736,13 +745,13 @@ pub(super) fn step_from_form(f: &Form) -> Result<StepBody, AppError> {
             }
         }
         "confirm_payment" => {
-            v["amount_fen"] = json!(money_field(f, "amount", "amount_fen")?);
+            v["amount_fen"] = json!(money("amount", "amount_fen"));
             v["receipt_ref"] = json!(text(f, "receipt_ref"));
         }
         "procure" => {
             v["supplier"] = json!(f.get("supplier").cloned().unwrap_or_default());
             v["contract_number"] = json!(f.get("contract_number").cloned().unwrap_or_default());
-            v["unit_price_fen"] = json!(money_field(f, "unit_price", "unit_price_fen")?);
+            v["unit_price_fen"] = json!(money("unit_price", "unit_price_fen"));
         }
         "fulfil" => {
             v["asset_ids"] = json!(parse_ids(
@@ -757,7 +766,23 @@ pub(super) fn step_from_form(f: &Form) -> Result<StepBody, AppError> {
         }
         _ => {}
     }
-    serde_json::from_value(v).map_err(|e| not_understood("action", e))
+    let body: StepBody = serde_json::from_value(v).map_err(|e| not_understood("action", e))?;
+    if problems.is_empty() {
+        return Ok(body);
+    }
+    let blamed: Vec<String> = problems
+        .iter()
+        .flat_map(|e| e.field_problems())
+        .map(|(f, _)| f.to_owned())
+        .collect();
+    if let Err(e) = body.check() {
+        for (field, reason) in e.field_problems() {
+            if !blamed.iter().any(|b| b == field) {
+                problems.push(AppError::from(reason.clone()).with_field(field));
+            }
+        }
+    }
+    AppError::collect(problems).map(|()| body)
 }
 
 pub(super) async fn request_step(
