@@ -10,15 +10,21 @@ pub struct Hex<'a>(pub &'a [u8]);
 
 const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
 
+/// Upper-case hex digits of `bytes` into `dst`, two per byte, as far as
+/// `dst` reaches (callers give it `2 * bytes.len()`).
+pub(crate) fn encode_upper_into(bytes: &[u8], dst: &mut [u8]) {
+    for (pair, &b) in dst.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0x0F)];
+    }
+}
+
 impl fmt::Display for Hex<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut buf = [0u8; 128];
         for chunk in self.0.chunks(64) {
             let n = chunk.len() * 2;
-            for (i, b) in chunk.iter().enumerate() {
-                buf[2 * i] = DIGITS[usize::from(b >> 4)];
-                buf[2 * i + 1] = DIGITS[usize::from(b & 0x0F)];
-            }
+            encode_upper_into(chunk, &mut buf[..n]);
             // Only ASCII hex digits were written, so this cannot fail.
             f.write_str(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)?;
         }
