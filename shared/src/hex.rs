@@ -10,12 +10,22 @@ pub struct Hex<'a>(pub &'a [u8]);
 
 const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
 
+/// The two upper-case hex digits of every byte value.
+const PAIRS: [[u8; 2]; 256] = {
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [DIGITS[i >> 4], DIGITS[i & 0x0F]];
+        i += 1;
+    }
+    t
+};
+
 /// Upper-case hex digits of `bytes` into `dst`, two per byte, as far as
 /// `dst` reaches (callers give it `2 * bytes.len()`).
 pub(crate) fn encode_upper_into(bytes: &[u8], dst: &mut [u8]) {
     for (pair, &b) in dst.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = DIGITS[usize::from(b >> 4)];
-        pair[1] = DIGITS[usize::from(b & 0x0F)];
+        pair.copy_from_slice(&PAIRS[usize::from(b)]);
     }
 }
 

@@ -44,30 +44,42 @@ fn escapes_in_word(x: u64) -> u64 {
         | below(x ^ (u64::from(b'\\') * ONES), 1)
 }
 
-/// Eight bytes from `bytes` at `at`; a missing byte reads as a control
-/// byte, which only sends the string to serde_json's escaping (callers
-/// never ask past the end).
-fn word(bytes: &[u8], at: usize) -> u64 {
+/// `N` bytes from `bytes` at `at`; bytes that are not there read as zero,
+/// a control byte, which only sends the string to serde_json's escaping
+/// (callers never ask past the end).
+fn bytes_at<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
     bytes
-        .get(at..at + 8)
+        .get(at..at + N)
         .and_then(|b| b.try_into().ok())
-        .map_or(0, u64::from_le_bytes)
+        .unwrap_or([0; N])
 }
 
-/// Whether any byte needs a JSON escape, eight bytes per step; the last
-/// step re-reads the final eight bytes (overlapping the one before) instead
-/// of a byte-by-byte tail. Strings shorter than a word go byte by byte.
+/// Whether any byte needs a JSON escape, eight bytes per step. No step
+/// goes byte by byte: the last word re-reads the final eight bytes
+/// (overlapping the one before); 4–7 bytes are two overlapping halves of
+/// one word, 1–3 bytes their first, middle and last byte padded with
+/// spaces (which need no escape).
 fn needs_escape(bytes: &[u8]) -> bool {
     let n = bytes.len();
-    if n < 8 {
-        return bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
-    }
-    let mut hits = escapes_in_word(word(bytes, n - 8));
-    let mut at = 0;
-    while at + 8 < n {
-        hits |= escapes_in_word(word(bytes, at));
-        at += 8;
-    }
+    let word = |at: usize| u64::from_le_bytes(bytes_at(bytes, at));
+    let half = |at: usize| u64::from(u32::from_le_bytes(bytes_at(bytes, at)));
+    let hits = match n {
+        0 => 0,
+        1..=3 => {
+            let [a, b, c] = [0, n / 2, n - 1].map(|i| bytes.get(i).copied().unwrap_or(0));
+            escapes_in_word(u64::from_le_bytes([a, b, c, b' ', b' ', b' ', b' ', b' ']))
+        }
+        4..=7 => escapes_in_word(half(0) | half(n - 4) << 32),
+        _ => {
+            let mut hits = escapes_in_word(word(n - 8));
+            let mut at = 0;
+            while at + 8 < n {
+                hits |= escapes_in_word(word(at));
+                at += 8;
+            }
+            hits
+        }
+    };
     hits != 0
 }
 
@@ -365,6 +377,12 @@ mod tests {
                 assert!(!needs_escape(&fine), "0x7f at {at} of {len}");
                 assert!(!needs_escape("é!#[]".as_bytes()));
             }
+            // No false alarm from the padding, overlaps or bytes above ASCII.
+            for fine in [b' ', b'#', 0x7F, 0x80, 0xA2, 0xFF] {
+                assert!(!needs_escape(&vec![fine; len]), "{fine:#x} × {len}");
+            }
+            let text = "é中!".repeat(len);
+            assert!(!needs_escape(text.as_bytes()), "{text}");
         }
     }
 
