@@ -10,15 +10,31 @@ pub struct Hex<'a>(pub &'a [u8]);
 
 const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
 
+/// The two upper-case hex digits of every byte value.
+const PAIRS: [[u8; 2]; 256] = {
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [DIGITS[i >> 4], DIGITS[i & 0x0F]];
+        i += 1;
+    }
+    t
+};
+
+/// Upper-case hex digits of `bytes` into `dst`, two per byte, as far as
+/// `dst` reaches (callers give it `2 * bytes.len()`).
+pub(crate) fn encode_upper_into(bytes: &[u8], dst: &mut [u8]) {
+    for (pair, &b) in dst.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&PAIRS[usize::from(b)]);
+    }
+}
+
 impl fmt::Display for Hex<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut buf = [0u8; 128];
         for chunk in self.0.chunks(64) {
             let n = chunk.len() * 2;
-            for (i, b) in chunk.iter().enumerate() {
-                buf[2 * i] = DIGITS[usize::from(b >> 4)];
-                buf[2 * i + 1] = DIGITS[usize::from(b & 0x0F)];
-            }
+            encode_upper_into(chunk, &mut buf[..n]);
             // Only ASCII hex digits were written, so this cannot fail.
             f.write_str(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)?;
         }
@@ -82,19 +98,19 @@ pub fn decode_into(text: &str, out: &mut Vec<u8>) -> Result<(), HexError> {
 /// UTF-8; anything outside ASCII is an invalid digit). On error `out` may
 /// hold the bytes decoded before the bad digit.
 pub fn decode_bytes_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), HexError> {
-    // The common case — a bare run of digit pairs — takes a branch-light path.
+    // The common case — a bare run of digit pairs — takes a branch-free
+    // path: every pair is decoded (one reservation, no per-byte capacity
+    // check), bad digits are noticed once at the end, and only then is the
+    // line re-read by the general path for separators and the error.
     if text.len().is_multiple_of(2) {
         let start = out.len();
-        let mut clean = true;
-        for pair in text.chunks_exact(2) {
+        let mut seen = 0u8;
+        out.extend(text.chunks_exact(2).map(|pair| {
             let (h, l) = (NIBBLE[usize::from(pair[0])], NIBBLE[usize::from(pair[1])]);
-            if (h | l) > 0x0F {
-                clean = false;
-                break;
-            }
-            out.push(h << 4 | l);
-        }
-        if clean {
+            seen |= h | l;
+            h << 4 | l
+        }));
+        if seen <= 0x0F {
             return Ok(());
         }
         out.truncate(start);

@@ -20,19 +20,26 @@ enum LineError {
 ///
 /// Both buffers are reused across items, so a stream costs no allocation
 /// per line; the JSON line is built in memory by the flat JSON writer
-/// ([`super::json`], serde_json's bytes without its per-byte escape scan)
-/// and handed to `out` in one write.
+/// ([`super::json`], serde_json's bytes without its per-byte escape scan).
+/// [`Decoder::item`] hands each line to `out` at once; [`decode_stream`]
+/// lets lines gather into batches of [`BATCH`] bytes, one write each.
 #[derive(Debug)]
 pub struct Decoder {
     scratch: Vec<u8>,
-    line: Vec<u8>,
+    pending: Vec<u8>,
 }
+
+/// Output gathered before one write in [`decode_stream`]. A write per line
+/// through `BufWriter` costs more than the line itself takes to copy; and a
+/// batch at least as large as the `BufWriter` in `main.rs` (`PIPE_BUFFER`,
+/// 1 MiB) is handed straight to the pipe by it, not copied once more.
+const BATCH: usize = 1 << 20;
 
 impl Default for Decoder {
     fn default() -> Self {
         Self {
             scratch: Vec::with_capacity(MAX_EPC_BYTES),
-            line: Vec::with_capacity(1024),
+            pending: Vec::with_capacity(1024),
         }
     }
 }
@@ -41,18 +48,28 @@ impl Decoder {
     /// Decodes `item`, writing one JSON line to `out`; `Ok(false)` when the
     /// item was bad (its error line was written), `Err` only for output IO.
     pub fn item(&mut self, item: impl AsRef<[u8]>, out: &mut impl Write) -> io::Result<bool> {
-        let item = item.as_ref();
+        let ok = self.append(item.as_ref());
+        let written = out.write_all(&self.pending);
+        self.pending.clear();
+        written?;
+        ok
+    }
+
+    /// Appends `item`'s JSON line, or its error line, to the pending output.
+    fn append(&mut self, item: &[u8]) -> io::Result<bool> {
         match self.parse(item) {
             Ok(()) => {
-                self.line.clear();
-                super::json::append(&mut self.line, &epc::decode(&self.scratch))
-                    .map_err(io::Error::other)?;
-                self.line.push(b'\n');
-                out.write_all(&self.line)?;
+                let start = self.pending.len();
+                let written = super::json::append(&mut self.pending, &epc::decode(&self.scratch));
+                if let Err(e) = written {
+                    self.pending.truncate(start);
+                    return Err(io::Error::other(e));
+                }
+                self.pending.push(b'\n');
                 Ok(true)
             }
             Err(e) => {
-                write_error(out, item, &e)?;
+                write_error(&mut self.pending, item, &e)?;
                 Ok(false)
             }
         }
@@ -68,17 +85,26 @@ impl Decoder {
     }
 }
 
-/// Decodes every non-blank line of `input`.
+/// Decodes every non-blank line of `input`. The lines decoded before an
+/// error (reading input, or writing output) are still written.
 pub fn decode_stream(input: impl BufRead, out: &mut impl Write) -> io::Result<Tally> {
     let mut decoder = Decoder::default();
+    decoder.pending.reserve(BATCH + 4096);
     let mut tally = Tally::default();
-    for_each_line(input, |line| {
+    let read = for_each_line(input, |line| {
         if is_blank(line) {
             return Ok(());
         }
-        tally.record(decoder.item(line, out)?);
+        tally.record(decoder.append(line)?);
+        if decoder.pending.len() >= BATCH {
+            let written = out.write_all(&decoder.pending);
+            decoder.pending.clear();
+            written?;
+        }
         Ok(())
-    })?;
+    });
+    out.write_all(&decoder.pending)?;
+    read?;
     Ok(tally)
 }
 

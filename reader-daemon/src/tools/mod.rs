@@ -34,28 +34,50 @@ impl Tally {
     }
 }
 
-/// Calls `each` with every line of `input` (without the line ending),
-/// reusing one buffer so memory stays constant however long the stream.
-/// Lines are bytes: the hex paths never need them as `str`, and a line that
-/// is not UTF-8 is still named (lossily) in its error.
+/// Calls `each` with every line of `input` (without the line ending) while
+/// memory stays constant however long the stream. Lines are found in the
+/// reader's own buffer (`memchr` over a whole read, not one search and copy
+/// per line) and handed out in place; only a line split across two reads is
+/// copied, into one reused buffer. Lines are bytes: the hex paths never need
+/// them as `str`, and a line that is not UTF-8 is still named (lossily) in
+/// its error.
 pub(crate) fn for_each_line(
     mut input: impl BufRead,
     mut each: impl FnMut(&[u8]) -> io::Result<()>,
 ) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(256);
+    fn strip_cr(line: &[u8]) -> &[u8] {
+        line.strip_suffix(b"\r").unwrap_or(line)
+    }
+    let mut split = Vec::new();
     loop {
-        buf.clear();
-        if input.read_until(b'\n', &mut buf)? == 0 {
-            return Ok(());
+        let chunk = match input.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            // The last line, without a newline.
+            return if split.is_empty() {
+                Ok(())
+            } else {
+                each(strip_cr(&split))
+            };
         }
-        let mut line: &[u8] = &buf;
-        if let Some(rest) = line.strip_suffix(b"\n") {
-            line = rest;
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', chunk) {
+            let line = &chunk[start..end];
+            if split.is_empty() {
+                each(strip_cr(line))?;
+            } else {
+                split.extend_from_slice(line);
+                each(strip_cr(&split))?;
+                split.clear();
+            }
+            start = end + 1;
         }
-        if let Some(rest) = line.strip_suffix(b"\r") {
-            line = rest;
-        }
-        each(line)?;
+        split.extend_from_slice(&chunk[start..]);
+        let read = chunk.len();
+        input.consume(read);
     }
 }
 
@@ -82,4 +104,56 @@ pub(crate) fn write_error(
     let input = &*String::from_utf8_lossy(input);
     serde_json::to_writer(&mut *out, &ErrorLine { input, error })?;
     out.write_all(b"\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lines `read_until` would give (the behaviour before lines were
+    /// found in place), to compare with.
+    fn by_read_until(text: &[u8]) -> Vec<Vec<u8>> {
+        let mut lines = Vec::new();
+        let mut input = text;
+        let mut buf = Vec::new();
+        while input.read_until(b'\n', &mut buf).unwrap_or(0) > 0 {
+            let mut line: &[u8] = &buf;
+            line = line.strip_suffix(b"\n").unwrap_or(line);
+            line = line.strip_suffix(b"\r").unwrap_or(line);
+            lines.push(line.to_vec());
+            buf.clear();
+        }
+        lines
+    }
+
+    #[test]
+    fn splits_lines_like_read_until_whatever_the_read_size() {
+        let texts: [&[u8]; 8] = [
+            b"",
+            b"\n",
+            b"a",
+            b"30\r\n3074\n\n\r\n  \nlast",
+            b"one\ntwo\n",
+            b"\r\r\n\r",
+            b"long line without any end at all, longer than the reads",
+            b"x\n\xff\xfe\nyz\r\n",
+        ];
+        for text in texts {
+            for capacity in [1, 2, 3, 5, 8, 64] {
+                let reader = io::BufReader::with_capacity(capacity, text);
+                let mut lines = Vec::new();
+                let done = for_each_line(reader, |line| {
+                    lines.push(line.to_vec());
+                    Ok(())
+                });
+                assert!(done.is_ok());
+                assert_eq!(
+                    lines,
+                    by_read_until(text),
+                    "{:?} read {capacity} bytes at a time",
+                    String::from_utf8_lossy(text)
+                );
+            }
+        }
+    }
 }

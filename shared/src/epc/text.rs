@@ -60,43 +60,44 @@ impl fmt::Display for Digits {
 /// Writes `value` in decimal, left-padded with zeros to `width`, into the end
 /// of `buf`. Hand-rolled, two digits at a time, because `{:0width$}` goes
 /// through the generic padding machinery and this sits in the decode→JSON
-/// loop (three times per field: tag URI, id URI, JSON value).
+/// loop.
 pub(crate) fn format_padded(buf: &mut [u8; 20], value: u64, width: usize) -> &str {
-    let start = digits_into(buf, value, width);
+    let n = decimal_len(value).max(width).min(buf.len());
+    let start = buf.len() - n;
+    write_padded(&mut buf[start..], value);
     // Only ASCII digits were written.
     std::str::from_utf8(&buf[start..]).unwrap_or_default()
 }
 
-/// Like [`format_padded`], returning where the digits start in `buf`.
-pub(crate) fn digits_into(buf: &mut [u8; 20], mut value: u64, width: usize) -> usize {
+/// Number of decimal digits of `value` (1 for zero).
+pub(crate) fn decimal_len(value: u64) -> usize {
+    value.checked_ilog10().map_or(1, |l| l as usize + 1)
+}
+
+/// Fills all of `dst` with the low `dst.len()` decimal digits of `value`,
+/// zero-padded on the left; callers size `dst` to fit the value.
+pub(crate) fn write_padded(dst: &mut [u8], mut value: u64) {
     const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
         2021222324252627282930313233343536373839\
         4041424344454647484950515253545556575859\
         6061626364656667686970717273747576777879\
         8081828384858687888990919293949596979899";
-    let mut i = buf.len();
-    while value >= 100 {
+    let mut i = dst.len();
+    while i >= 2 {
         let pair = (value % 100) as usize * 2;
         value /= 100;
+        dst[i - 2] = PAIRS[pair];
+        dst[i - 1] = PAIRS[pair + 1];
         i -= 2;
-        buf[i] = PAIRS[pair];
-        buf[i + 1] = PAIRS[pair + 1];
+        if value == 0 {
+            break;
+        }
     }
-    if value >= 10 {
-        let pair = value as usize * 2;
-        i -= 2;
-        buf[i] = PAIRS[pair];
-        buf[i + 1] = PAIRS[pair + 1];
-    } else {
-        i -= 1;
-        buf[i] = b'0' + value as u8;
+    if i == 1 {
+        dst[0] = b'0' + (value % 10) as u8;
+        i = 0;
     }
-    let width = width.min(buf.len());
-    while buf.len() - i < width {
-        i -= 1;
-        buf[i] = b'0';
-    }
-    i
+    dst[..i].fill(b'0');
 }
 
 /// The most characters any supported scheme stores in one string field
@@ -291,6 +292,20 @@ mod tests {
         assert_eq!(Digits::new(10, 1), None);
         assert_eq!(Digits::new(u64::MAX, 19), None);
         assert_eq!(Digits::new(1, 20), None);
+    }
+
+    #[test]
+    fn writes_padded_decimals_of_every_length() {
+        let mut values = vec![0u64, 1, 9, 10, 99, 100, 12_345, u64::MAX];
+        values.extend((1..20).flat_map(|p| [10u64.pow(p) - 1, 10u64.pow(p), 7 * 10u64.pow(p - 1)]));
+        for v in values {
+            for width in 0..=20 {
+                let mut buf = [0u8; 20];
+                let ours = format_padded(&mut buf, v, width).to_string();
+                assert_eq!(ours, format!("{v:0width$}"), "{v} to {width}");
+                assert_eq!(decimal_len(v), v.to_string().len());
+            }
+        }
     }
 
     #[test]

@@ -1,14 +1,15 @@
 //! EPC URIs rendered lazily (TDS pure identity URI, tag URI and raw URI):
 //! `Display` types that build the URI in a stack buffer and hand the
 //! formatter one `&str` — no heap, one write — and the JSON form of an
-//! [`Epc`], which renders the shared body of both URIs once.
+//! [`Epc`], which renders every string of the object into one stack buffer
+//! (the shared body of both URIs once) and checks its UTF-8 once.
 
 use std::fmt;
 
 use serde::ser::SerializeStruct;
 
 use super::scheme::Identity;
-use super::text::{digits_into, uri_escape, Component, Digits};
+use super::text::{decimal_len, uri_escape, write_padded, Component, Digits};
 use super::Epc;
 
 /// `urn:epc:tag:…` (or `urn:epc:raw:…`) for an [`Epc`]; see [`Epc::tag_uri`].
@@ -147,51 +148,64 @@ fn render_body(epc: &Epc, w: &mut StackBuf) -> Result<[usize; 3], fmt::Error> {
 /// (and `afi` when known). Field values are strings because leading zeros
 /// are significant and GS1 numbers exceed JavaScript's safe integers.
 ///
-/// The URIs are built once on the stack and passed as `&str` (no heap, as
-/// with `collect_str`, but without a `fmt::write` round trip per value);
+/// The hex and both URIs are rendered into one stack buffer (the URI body
+/// once, copied for the second URI), whose UTF-8 is checked once, and are
+/// passed as `&str` slices of it (no heap, no `fmt::write` round trip);
 /// numeric field values are slices of the already-rendered URI body.
 impl serde::Serialize for Epc {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::Error;
-        let fail = |_| S::Error::custom("EPC URI longer than its buffer");
+        let fail = |_| S::Error::custom("EPC rendering longer than its buffer");
         let extra = match self.identity() {
             Identity::Sscc { .. } | Identity::Giai { .. } => 2,
             Identity::Raw(_) => 1 + usize::from(self.afi().is_some()),
             _ => 3,
         };
-        let mut m = s.serialize_struct("Epc", 5 + extra)?;
-        m.serialize_field("hex", &self.hex())?;
-        m.serialize_field("scheme", &self.scheme())?;
-        m.serialize_field("filter", &self.filter())?;
+        let mut b = StackBuf::new();
+        b.hex(self.bytes()).map_err(fail)?;
+        let hex_end = b.len;
 
         if let Identity::Raw(reason) = self.identity() {
-            let mut raw = StackBuf::new();
-            render_raw(self, &mut raw).map_err(fail)?;
-            m.serialize_field("tag_uri", raw.as_str())?;
-            m.serialize_field("id_uri", raw.as_str())?;
-            m.serialize_field("reason", reason)?;
+            render_raw(self, &mut b).map_err(fail)?;
+            let uri_end = b.len;
             if let Some(afi) = self.afi() {
-                let mut hex = StackBuf::new();
-                hex.hex(&[afi]).map_err(fail)?;
-                m.serialize_field("afi", hex.as_str())?;
+                b.hex(&[afi]).map_err(fail)?;
+            }
+            let text = b.text().map_err(fail)?;
+            let at = |start: usize, end: usize| text.get(start..end).unwrap_or_default();
+            let mut m = s.serialize_struct("Epc", 5 + extra)?;
+            m.serialize_field("hex", at(0, hex_end))?;
+            m.serialize_field("scheme", &self.scheme())?;
+            m.serialize_field("filter", &self.filter())?;
+            m.serialize_field("tag_uri", at(hex_end, uri_end))?;
+            m.serialize_field("id_uri", at(hex_end, uri_end))?;
+            m.serialize_field("reason", reason)?;
+            if self.afi().is_some() {
+                m.serialize_field("afi", at(uri_end, text.len()))?;
             }
             return m.end();
         }
 
-        let mut tag = StackBuf::new();
-        render_prefix(self, true, &mut tag).map_err(fail)?;
-        let body_start = tag.len;
-        let ends = render_body(self, &mut tag).map_err(fail)?;
-        let mut id = StackBuf::new();
-        render_prefix(self, false, &mut id).map_err(fail)?;
-        id.push(&tag.buf[body_start..tag.len]).map_err(fail)?;
-        m.serialize_field("tag_uri", tag.as_str())?;
-        m.serialize_field("id_uri", id.as_str())?;
+        render_prefix(self, true, &mut b).map_err(fail)?;
+        let body_start = b.len;
+        let ends = render_body(self, &mut b).map_err(fail)?;
+        let tag_end = b.len;
+        render_prefix(self, false, &mut b).map_err(fail)?;
+        b.repeat(body_start, tag_end).map_err(fail)?;
+        let text = b.text().map_err(fail)?;
+        let at = |start: usize, end: usize| text.get(start..end).unwrap_or_default();
+
+        let mut m = s.serialize_struct("Epc", 5 + extra)?;
+        m.serialize_field("hex", at(0, hex_end))?;
+        m.serialize_field("scheme", &self.scheme())?;
+        m.serialize_field("filter", &self.filter())?;
+        m.serialize_field("tag_uri", at(hex_end, tag_end))?;
+        m.serialize_field("id_uri", at(tag_end, text.len()))?;
 
         // Component `i` of the body, as rendered (unescaped for digits).
         let part = |i: usize| {
             let start = if i == 0 { body_start } else { ends[i - 1] + 1 };
-            tag.slice(start, ends[i])
+            at(start, ends[i])
         };
         // Alphanumeric components go out unescaped, straight from the Text.
         fn value<'a>(c: &'a Component, rendered: &'a str) -> &'a str {
@@ -237,12 +251,15 @@ impl serde::Serialize for Epc {
     }
 }
 
-/// Longest URI: a 62-byte raw EPC with AFI, `urn:epc:raw:496.xC1.x` + 124
-/// hex digits (145 bytes); GIAI-202 with 24 escaped characters is ~110.
-const CAP: usize = 160;
+/// Room for every string of one EPC's JSON object. Longest: a 62-byte raw
+/// EPC with AFI — 124 hex digits, `urn:epc:raw:496.xC1.x` + 124 (145) and
+/// the AFI (2): 271 bytes; a GIAI-202 with 24 escaped characters needs
+/// ~54 + 2 × ~110.
+const CAP: usize = 384;
 
 /// A fixed ASCII buffer; overflow is a `fmt::Error`, never a panic (it
-/// cannot happen with the lengths above).
+/// cannot happen with the lengths above). Only ASCII is ever written, so
+/// the one UTF-8 check when it is read as text cannot fail.
 struct StackBuf {
     buf: [u8; CAP],
     len: usize,
@@ -256,40 +273,49 @@ impl StackBuf {
         }
     }
 
-    fn as_str(&self) -> &str {
-        self.slice(0, self.len)
+    /// Everything written so far, checked as UTF-8 once.
+    fn text(&self) -> Result<&str, fmt::Error> {
+        let bytes = self.buf.get(..self.len).ok_or(fmt::Error)?;
+        std::str::from_utf8(bytes).map_err(|_| fmt::Error)
     }
 
-    fn slice(&self, start: usize, end: usize) -> &str {
-        // Only ASCII is ever pushed.
-        self.buf
-            .get(start..end)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .unwrap_or_default()
+    fn as_str(&self) -> &str {
+        self.text().unwrap_or_default()
+    }
+
+    /// The next `n` bytes of the buffer, now counted as written.
+    fn grow(&mut self, n: usize) -> Result<&mut [u8], fmt::Error> {
+        let start = self.len;
+        let dst = self.buf.get_mut(start..start + n).ok_or(fmt::Error)?;
+        self.len = start + n;
+        Ok(dst)
     }
 
     fn push(&mut self, s: &[u8]) -> fmt::Result {
-        let end = self.len + s.len();
-        let dst = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
-        dst.copy_from_slice(s);
-        self.len = end;
+        self.grow(s.len())?.copy_from_slice(s);
+        Ok(())
+    }
+
+    /// Appends a copy of what was written at `start..end`.
+    fn repeat(&mut self, start: usize, end: usize) -> fmt::Result {
+        if start > end {
+            return Err(fmt::Error);
+        }
+        let at = self.len;
+        self.grow(end - start)?;
+        self.buf.copy_within(start..end, at);
         Ok(())
     }
 
     fn decimal(&mut self, v: u64) -> fmt::Result {
-        let mut tmp = [0u8; 20];
-        let start = digits_into(&mut tmp, v, 0);
-        self.push(&tmp[start..])
+        write_padded(self.grow(decimal_len(v))?, v);
+        Ok(())
     }
 
     /// Zero-padded to the field's digit count; nothing for zero digits.
     fn digits(&mut self, d: &Digits) -> fmt::Result {
-        if d.is_empty() {
-            return Ok(());
-        }
-        let mut tmp = [0u8; 20];
-        let start = digits_into(&mut tmp, d.value(), d.len());
-        self.push(&tmp[start..])
+        write_padded(self.grow(d.len())?, d.value());
+        Ok(())
     }
 
     /// Integers in decimal, strings with the TDS URI escapes.
@@ -309,10 +335,7 @@ impl StackBuf {
     }
 
     fn hex(&mut self, bytes: &[u8]) -> fmt::Result {
-        const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-        for &b in bytes {
-            self.push(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0x0F)]])?;
-        }
+        crate::hex::encode_upper_into(bytes, self.grow(2 * bytes.len())?);
         Ok(())
     }
 }
