@@ -3,11 +3,13 @@
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::config::Config;
+use crate::servers::Servers;
 use crate::status::{self, StatusReport};
 
 /// `reader-daemon status`: asks the running daemon's loopback endpoint,
@@ -82,16 +84,20 @@ fn fetch_live(addr: std::net::SocketAddr) -> Option<StatusReport> {
 // commission
 // ---------------------------------------------------------------------------
 
-/// A small blocking HTTP client for the operator commands.
+/// A small blocking HTTP client for the operator commands. It calls the
+/// current one of the config's server URLs and fails over like the sync
+/// ([`Servers`]): to the next URL when one cannot be reached — a GET also
+/// on a timeout or a 5xx; a POST only when it never reached the server
+/// (the connection was refused), since it may have been applied.
 struct Api {
     runtime: tokio::runtime::Runtime,
     client: reqwest::Client,
-    base: String,
+    servers: Arc<Servers>,
     token: String,
 }
 
 impl Api {
-    fn new(config: &Config, token: &str) -> anyhow::Result<Self> {
+    fn new(config: &Config, servers: Arc<Servers>, token: &str) -> anyhow::Result<Self> {
         Ok(Self {
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -100,7 +106,7 @@ impl Api {
             client: crate::sync::client(Duration::from_secs_f64(
                 config.server.request_timeout_s.max(0.1),
             ))?,
-            base: config.server.url.trim_end_matches('/').to_string(),
+            servers,
             token: token.to_string(),
         })
     }
@@ -111,38 +117,69 @@ impl Api {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> anyhow::Result<serde_json::Value> {
-        let url = format!("{}{path}", self.base);
+        let get = method == reqwest::Method::GET;
         self.runtime.block_on(async {
-            let send = || {
-                let mut req = self
-                    .client
-                    .request(method.clone(), &url)
-                    .bearer_auth(&self.token);
-                if let Some(b) = &body {
-                    req = req.json(b);
+            let mut last = None;
+            for _ in 0..self.servers.len() {
+                let Some((at, base)) = self.servers.current() else {
+                    break;
+                };
+                let url = format!("{base}{path}");
+                let send = || {
+                    let mut req = self
+                        .client
+                        .request(method.clone(), &url)
+                        .bearer_auth(&self.token);
+                    if let Some(b) = &body {
+                        req = req.json(b);
+                    }
+                    req.send()
+                };
+                // A pooled connection to a server that restarted since fails
+                // the first request on it; a GET is safe to send once more.
+                let resp = match send().await {
+                    Err(e) if get && e.status().is_none() => {
+                        tracing::debug!("{method} {url}: {e}; retrying once on a fresh connection");
+                        send().await
+                    }
+                    other => other,
+                };
+                let now = chrono::Utc::now();
+                let resp = match resp {
+                    Err(e) if get || e.is_connect() => {
+                        let reason = format!(
+                            "{method} {url}: server unreachable: {}",
+                            crate::sync::error_chain(&e)
+                        );
+                        self.servers.failed(at, &reason, true, now);
+                        last = Some(anyhow::anyhow!(reason));
+                        continue;
+                    }
+                    Err(e) => {
+                        return Err(anyhow::Error::new(e)
+                            .context(format!("{method} {url}: server unreachable")))
+                    }
+                    Ok(r) => r,
+                };
+                let status = resp.status();
+                let text = resp.text().await.unwrap_or_default();
+                if get && status.is_server_error() {
+                    let reason = format!("{method} {url}: server answered {status}: {text}");
+                    self.servers.failed(at, &reason, true, now);
+                    last = Some(anyhow::anyhow!(reason));
+                    continue;
                 }
-                req.send()
-            };
-            // A pooled connection to a server that restarted since fails
-            // the first request on it; a GET is safe to send once more.
-            let resp = match send().await {
-                Err(e) if method == reqwest::Method::GET && e.status().is_none() => {
-                    tracing::debug!("{method} {url}: {e}; retrying once on a fresh connection");
-                    send().await
+                if !status.is_success() {
+                    anyhow::bail!("{method} {url}: server answered {status}: {text}");
                 }
-                other => other,
+                self.servers.worked(at, now);
+                if text.is_empty() {
+                    return Ok(serde_json::Value::Null);
+                }
+                return serde_json::from_str(&text)
+                    .with_context(|| format!("{method} {url}: answer is not JSON: {text}"));
             }
-            .with_context(|| format!("{method} {url}: server unreachable"))?;
-            let status = resp.status();
-            let text = resp.text().await.unwrap_or_default();
-            if !status.is_success() {
-                anyhow::bail!("{method} {url}: server answered {status}: {text}");
-            }
-            if text.is_empty() {
-                return Ok(serde_json::Value::Null);
-            }
-            serde_json::from_str(&text)
-                .with_context(|| format!("{method} {url}: answer is not JSON: {text}"))
+            Err(last.unwrap_or_else(|| anyhow::anyhow!("no server URL in the config")))
         })
     }
 }
@@ -201,7 +238,11 @@ fn check_field(
 pub fn commission(config: &Path, args: CommissionArgs) -> anyhow::Result<ExitCode> {
     let config = Config::load(config)?;
     let reader_cfg = config.reader(&args.reader).map_err(anyhow::Error::msg)?;
-    let api = Api::new(&config, &config.server.token)?;
+    let api = Api::new(
+        &config,
+        crate::daemon::servers(&config),
+        &config.server.token,
+    )?;
     let mut handheld = crate::handheld::Handheld::open(reader_cfg)?;
     eprintln!(
         "reader {} ready ({})",
@@ -382,7 +423,7 @@ fn tally(expected: &Expected, seen: &std::collections::BTreeSet<String>) -> Tall
 /// in the background, or later when offline) and prints the summary.
 pub fn stocktake(config: &Path, args: StocktakeArgs) -> anyhow::Result<ExitCode> {
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex};
+    use std::sync::Mutex;
 
     let config = Config::load(config)?;
     let reader_cfg = config
@@ -402,10 +443,12 @@ pub fn stocktake(config: &Path, args: StocktakeArgs) -> anyhow::Result<ExitCode>
         .map(Path::to_path_buf)
         .unwrap_or_default();
 
-    // 1. Session and expected list (server, else the cache).
+    // 1. Session and expected list (server, else the cache). The keeper's
+    //    calls and the background sync share one choice of server URL.
+    let servers = crate::daemon::servers(&config);
     let api = keeper
         .as_deref()
-        .map(|t| Api::new(&config, t))
+        .map(|t| Api::new(&config, servers.clone(), t))
         .transpose()?;
     let session = match (args.session, args.open_location) {
         (Some(id), _) => id,
@@ -492,7 +535,12 @@ pub fn stocktake(config: &Path, args: StocktakeArgs) -> anyhow::Result<ExitCode>
     let wake = Arc::new(tokio::sync::Notify::new());
     let sync_status = Arc::new(Mutex::new(crate::sync::SyncStatus::default()));
     let sync_thread = {
-        let (journal, wake, sync_status) = (journal.clone(), wake.clone(), sync_status.clone());
+        let (journal, wake, sync_status, servers) = (
+            journal.clone(),
+            wake.clone(),
+            sync_status.clone(),
+            servers.clone(),
+        );
         std::thread::spawn(move || {
             if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -501,6 +549,7 @@ pub fn stocktake(config: &Path, args: StocktakeArgs) -> anyhow::Result<ExitCode>
                 rt.block_on(crate::sync::run(
                     journal,
                     settings,
+                    servers,
                     sync_status,
                     wake,
                     shutdown_rx,

@@ -29,8 +29,15 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
-    /// Base URL, e.g. `http://10.0.0.5:8080`.
-    pub url: String,
+    /// Base URL, e.g. `https://10.0.0.5:8443` — one server. Exactly one of
+    /// `url` and `urls` is given.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Base URLs of several replicas of one deployment (one database), in
+    /// the order they are tried; the daemon fails over between them
+    /// (`crate::servers`).
+    #[serde(default)]
+    pub urls: Option<Vec<String>>,
     /// The reader token an administrator issued (bearer).
     pub token: String,
     /// Seconds before one HTTP request is abandoned.
@@ -43,14 +50,78 @@ pub struct ServerConfig {
     pub allow_plain_http: bool,
 }
 
+impl ServerConfig {
+    /// The server URLs in the order they are tried: `[url]`, or `urls`.
+    pub fn url_list(&self) -> Vec<String> {
+        match (&self.url, &self.urls) {
+            (Some(url), _) => vec![url.clone()],
+            (None, Some(urls)) => urls.clone(),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    /// One of `url` and `urls`, each URL by [`check_server_url`], no URL twice.
+    fn validate(&self) -> Result<(), String> {
+        let urls = match (&self.url, &self.urls) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    "give server.url (one server) or server.urls (several replicas), \
+                     not both"
+                        .into(),
+                )
+            }
+            (None, None) => {
+                return Err(
+                    "server.url is missing (or server.urls = [\"https://…\", …] for several \
+                     replicas)"
+                        .into(),
+                )
+            }
+            (Some(url), None) => return check_server_url(url, self.allow_plain_http),
+            (None, Some(urls)) => urls,
+        };
+        if urls.is_empty() {
+            return Err("server.urls is empty: name at least one server".into());
+        }
+        let mut seen: Vec<String> = Vec::with_capacity(urls.len());
+        for (i, url) in urls.iter().enumerate() {
+            let key = format!("server.urls[{i}]");
+            check_url_at(&key, url, self.allow_plain_http)?;
+            let same = normalised(url);
+            if let Some(j) = seen.iter().position(|u| *u == same) {
+                return Err(format!(
+                    "{key} {url:?} is the same server as server.urls[{j}] {:?}: list each \
+                     replica once",
+                    urls[j]
+                ));
+            }
+            seen.push(same);
+        }
+        Ok(())
+    }
+}
+
+/// A URL as the HTTP client sees it (lower-case host, default port
+/// dropped, no trailing slash), to spot one server listed twice.
+fn normalised(url: &str) -> String {
+    reqwest::Url::parse(url)
+        .map(|u| u.as_str().trim_end_matches('/').to_owned())
+        .unwrap_or_else(|_| url.trim_end_matches('/').to_owned())
+}
+
 /// The server URL rule: `https://` anywhere; `http://` only to this machine
 /// (`localhost`, 127.0.0.0/8, `::1`), where nothing crosses a network, or
 /// when `server.allow_plain_http = true` says an operator chose it.
 pub fn check_server_url(url: &str, allow_plain_http: bool) -> Result<(), String> {
+    check_url_at("server.url", url, allow_plain_http)
+}
+
+/// [`check_server_url`] for the config key `key` (`server.urls[2]`).
+fn check_url_at(key: &str, url: &str, allow_plain_http: bool) -> Result<(), String> {
     let parsed =
-        reqwest::Url::parse(url).map_err(|e| format!("server.url {url:?} is not a URL: {e}"))?;
+        reqwest::Url::parse(url).map_err(|e| format!("{key} {url:?} is not a URL: {e}"))?;
     let Some(host) = parsed.host_str() else {
-        return Err(format!("server.url {url:?} names no host"));
+        return Err(format!("{key} {url:?} names no host"));
     };
     // IPv6 hosts come bracketed; IPv4 ones already normalised (0x7f.1 → 127.0.0.1).
     let loopback = host.eq_ignore_ascii_case("localhost")
@@ -63,12 +134,12 @@ pub fn check_server_url(url: &str, allow_plain_http: bool) -> Result<(), String>
         "https" => Ok(()),
         "http" if loopback || allow_plain_http => Ok(()),
         "http" => Err(format!(
-            "server.url {url:?} is plain http to another machine: the reader token and every \
+            "{key} {url:?} is plain http to another machine: the reader token and every \
              batch would cross the network unencrypted. Use https://, or set \
              server.allow_plain_http = true if this network is trusted"
         )),
         other => Err(format!(
-            "server.url {url:?} must start with https:// (or http:// to this machine), not {other}://"
+            "{key} {url:?} must start with https:// (or http:// to this machine), not {other}://"
         )),
     }
 }
@@ -258,7 +329,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), String> {
-        check_server_url(&self.server.url, self.server.allow_plain_http)?;
+        self.server.validate()?;
         if !(0.1..=600.0).contains(&self.server.request_timeout_s) {
             return Err("server.request_timeout_s must be between 0.1 and 600".into());
         }
@@ -473,5 +544,63 @@ mod tests {
             "token = \"rt_secret\"\nallow_plain_http = true",
         );
         assert!(Config::parse(&allowed, Path::new("x.toml")).is_ok());
+    }
+
+    #[test]
+    fn one_url_or_a_list_of_replicas_each_checked_none_twice() -> Result<(), ConfigError> {
+        let one = Config::parse(EXAMPLE, Path::new("x.toml"))?;
+        assert_eq!(one.server.url_list(), ["http://127.0.0.1:8080"]);
+        let list = |urls: &str| {
+            EXAMPLE.replace("url = \"http://127.0.0.1:8080\"", &format!("urls = {urls}"))
+        };
+        let two = Config::parse(
+            &list(r#"["https://a.example.gov.cn", "http://127.0.0.1:8081"]"#),
+            Path::new("x.toml"),
+        )?;
+        assert_eq!(
+            two.server.url_list(),
+            ["https://a.example.gov.cn", "http://127.0.0.1:8081"]
+        );
+        let refused = |text: &str| {
+            format!(
+                "{:?}",
+                Config::parse(text, Path::new("x.toml")).map(|_| ()).err()
+            )
+        };
+        // Both keys, neither, an empty list: the keys are named.
+        let both = EXAMPLE.replace(
+            "token = \"rt_secret\"",
+            "token = \"rt_secret\"\nurls = [\"https://b.example\"]",
+        );
+        let e = refused(&both);
+        assert!(
+            e.contains("server.url ") && e.contains("server.urls") && e.contains("not both"),
+            "{e}"
+        );
+        let neither = EXAMPLE.replace("url = \"http://127.0.0.1:8080\"\n", "");
+        let e = refused(&neither);
+        assert!(
+            e.contains("server.url is missing") && e.contains("server.urls"),
+            "{e}"
+        );
+        let e = refused(&list("[]"));
+        assert!(e.contains("server.urls is empty"), "{e}");
+        // Each entry by the URL rule, named by its index.
+        let e = refused(&list(r#"["https://a.example", "http://10.0.0.5:8080"]"#));
+        assert!(
+            e.contains("server.urls[1]") && e.contains("allow_plain_http"),
+            "{e}"
+        );
+        let e = refused(&list(r#"["https://a.example", "ftp://b.example"]"#));
+        assert!(e.contains("server.urls[1]"), "{e}");
+        // The same server twice, however it is spelled.
+        let e = refused(&list(
+            r#"["https://a.example", "https://b.example", "https://A.example:443/"]"#,
+        ));
+        assert!(
+            e.contains("server.urls[2]") && e.contains("server.urls[0]") && e.contains("once"),
+            "{e}"
+        );
+        Ok(())
     }
 }

@@ -23,6 +23,7 @@ use crate::aggregate::Aggregator;
 use crate::config::Config;
 use crate::journal::{Journal, Limits};
 use crate::reader::{self, ReadChunk, ReaderHealth};
+use crate::servers::Servers;
 use crate::status::{self, Live};
 use crate::sync::{self, SyncSettings, SyncStatus};
 
@@ -42,10 +43,14 @@ pub fn open_journal(config: &Config) -> anyhow::Result<Journal> {
     .with_context(|| format!("opening the journal {}", config.journal.path.display()))
 }
 
+/// The config's server URLs (one, or several replicas), the first current.
+pub fn servers(config: &Config) -> Arc<Servers> {
+    Arc::new(Servers::new(config.server.url_list()))
+}
+
 /// Sync settings from the config.
 pub fn sync_settings(config: &Config) -> SyncSettings {
     SyncSettings {
-        url: config.server.url.clone(),
         token: config.server.token.clone(),
         daemon_id: config.daemon.id.clone(),
         batch_max: config.sync.batch_max_observations,
@@ -76,12 +81,15 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
         last_seq = stats.last_seq,
         applied_through = stats.applied_through,
         readers = config.readers.len(),
+        servers = ?config.server.url_list(),
         "reader-daemon starting"
     );
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let stop = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(Notify::new());
     let sync_status = Arc::new(Mutex::new(SyncStatus::default()));
+    // One choice of server URL for the sync and the health reports.
+    let servers = servers(&config);
     let healths: Vec<Arc<Mutex<ReaderHealth>>> = config
         .readers
         .iter()
@@ -92,6 +100,7 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
         started_at: Utc::now(),
         readers: healths.clone(),
         sync: sync_status.clone(),
+        servers: servers.clone(),
         journal: Mutex::new(stats),
         observations_committed: Default::default(),
         metrics_addr: Mutex::new(None),
@@ -162,6 +171,7 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
     let sync_task = tokio::spawn(sync::run(
         journal.clone(),
         sync_settings(&config),
+        servers.clone(),
         sync_status,
         wake.clone(),
         shutdown_rx.clone(),
@@ -172,6 +182,7 @@ async fn run_async(config: Config) -> anyhow::Result<()> {
             live.clone(),
             journal.clone(),
             sync_settings(&config),
+            servers.clone(),
             Duration::from_millis(config.sync.health_interval_ms),
             shutdown_rx.clone(),
         ))

@@ -7,7 +7,9 @@
 //! Reads per second are averaged over the last minute ([`RateWindow`]); a
 //! 401 counts as a token refusal like a refused batch
 //! ([`SyncStatus::auth_refused`]), so `status` and the log say so even when
-//! there is nothing to send.
+//! there is nothing to send. Reports go to the sync's current server URL
+//! ([`Servers`]); one that cannot be reached (or answers 5xx) moves the
+//! choice on and the next URL is tried in the same tick, each at most once.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -19,6 +21,7 @@ use tokio::sync::watch;
 
 use crate::journal::Journal;
 use crate::reader::LinkState;
+use crate::servers::Servers;
 use crate::status::{Live, StatusReport};
 use crate::sync::{self, SyncSettings};
 
@@ -90,11 +93,49 @@ pub fn report(r: &StatusReport, rates: &[f64], now: DateTime<Utc>) -> DaemonHeal
     }
 }
 
+/// Posts `body` to the current server, moving on to the next URL when one
+/// is away or failing (each URL once); the URL that answered and its status.
+async fn deliver(
+    client: &reqwest::Client,
+    servers: &Servers,
+    path: &str,
+    token: &str,
+    body: &DaemonHealth,
+) -> Option<(String, u16)> {
+    for _ in 0..servers.len() {
+        let (at, base) = servers.current()?;
+        let url = format!("{base}{path}");
+        let answer = client.post(&url).bearer_auth(token).json(body).send().await;
+        let now = Utc::now();
+        match answer {
+            Ok(r) if !r.status().is_server_error() => {
+                let code = r.status().as_u16();
+                if r.status().is_success() {
+                    servers.worked(at, now);
+                }
+                return Some((url, code));
+            }
+            Ok(r) => {
+                let reason = format!("health report to {url}: server answered {}", r.status());
+                tracing::debug!("{reason}");
+                servers.failed(at, &reason, true, now);
+            }
+            Err(e) => {
+                let reason = format!("cannot reach {url}: {}", sync::error_chain(&e));
+                tracing::debug!("health report not delivered: {reason}");
+                servers.failed(at, &reason, true, now);
+            }
+        }
+    }
+    None
+}
+
 /// Posts a health report every `interval` until `shutdown`.
 pub async fn run(
     live: Arc<Live>,
     journal: Arc<Mutex<Journal>>,
     settings: SyncSettings,
+    servers: Arc<Servers>,
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -105,11 +146,7 @@ pub async fn run(
             return;
         }
     };
-    let url = format!(
-        "{}{}",
-        settings.url.trim_end_matches('/'),
-        health_path(&settings.daemon_id)
-    );
+    let path = health_path(&settings.daemon_id);
     let mut rates = RateWindow::default();
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -123,18 +160,9 @@ pub async fn run(
         let status = live.report();
         let totals: Vec<u64> = status.readers.iter().map(|h| h.reads_total).collect();
         let body = report(&status, &rates.sample(now, &totals), now);
-        let answer = client
-            .post(&url)
-            .bearer_auth(&settings.token)
-            .json(&body)
-            .send()
-            .await;
-        let code = match answer {
-            Ok(r) => r.status().as_u16(),
-            Err(e) => {
-                tracing::debug!(error = %e, "health report not delivered");
-                continue;
-            }
+        let Some((url, code)) = deliver(&client, &servers, &path, &settings.token, &body).await
+        else {
+            continue;
         };
         match code {
             200..=299 => {

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::journal::JournalStats;
 use crate::reader::ReaderHealth;
+use crate::servers::{Servers, ServersReport};
 use crate::sync::SyncStatus;
 
 /// Everything `status` shows, as one JSON document.
@@ -30,6 +31,10 @@ pub struct StatusReport {
     pub readers: Vec<ReaderHealth>,
     pub journal: JournalStats,
     pub sync: SyncStatus,
+    /// The server URLs, which one is current, each one's last error, and
+    /// the fail-overs between them.
+    #[serde(default)]
+    pub servers: ServersReport,
     /// Observations committed to the journal by this run.
     pub observations_committed: u64,
 }
@@ -41,6 +46,7 @@ pub struct Live {
     pub started_at: DateTime<Utc>,
     pub readers: Vec<Arc<Mutex<ReaderHealth>>>,
     pub sync: Arc<Mutex<SyncStatus>>,
+    pub servers: Arc<Servers>,
     pub journal: Mutex<JournalStats>,
     pub observations_committed: std::sync::atomic::AtomicU64,
     pub metrics_addr: Mutex<Option<SocketAddr>>,
@@ -61,6 +67,7 @@ impl Live {
             readers: self.readers.iter().map(|r| lock(r).clone()).collect(),
             journal: lock(&self.journal).clone(),
             sync: lock(&self.sync).clone(),
+            servers: self.servers.report(),
             observations_committed: self
                 .observations_committed
                 .load(std::sync::atomic::Ordering::Relaxed),
@@ -198,6 +205,31 @@ pub fn render_metrics(r: &StatusReport) -> String {
         "Batch POSTs made.",
         one(sy.requests as f64),
     );
+    let per_server = |f: &dyn Fn(&crate::servers::ServerHealth) -> f64| -> Vec<(String, f64)> {
+        r.servers
+            .urls
+            .iter()
+            .map(|h| (format!("{{url=\"{}\"}}", escape(&h.url)), f(h)))
+            .collect()
+    };
+    family(
+        "reader_daemon_server_current",
+        "gauge",
+        "1 for the server URL requests go to now.",
+        per_server(&|h| f64::from(u8::from(h.current))),
+    );
+    family(
+        "reader_daemon_server_errors_total",
+        "counter",
+        "Failed requests (batches, health reports) per server URL.",
+        per_server(&|h| h.errors as f64),
+    );
+    family(
+        "reader_daemon_sync_failovers_total",
+        "counter",
+        "Times the daemon moved to the next server URL (one unreachable, timed out or answered 5xx).",
+        one(r.servers.failovers as f64),
+    );
     family(
         "reader_daemon_sync_last_latency_seconds",
         "gauge",
@@ -306,7 +338,49 @@ pub fn render_human(r: &StatusReport, stale: bool) -> String {
             .map(|e| format!(", last error: {e}"))
             .unwrap_or_default()
     );
+    render_servers(&mut s, &r.servers);
     s
+}
+
+/// The server lines: each URL, the current one marked, its last success
+/// and last error; then the fail-overs, the last one named.
+fn render_servers(s: &mut String, r: &ServersReport) {
+    use std::fmt::Write;
+    let time = |t: Option<DateTime<Utc>>| {
+        t.map(|t| t.format("%H:%M:%S").to_string())
+            .unwrap_or_else(|| "never".into())
+    };
+    for h in &r.urls {
+        let _ = writeln!(
+            s,
+            "server {} {}: last success {}, errors {}{}",
+            h.url,
+            if h.current { "(current)" } else { "(standby)" },
+            time(h.last_success),
+            h.errors,
+            h.last_error
+                .as_ref()
+                .map(|e| format!(", last error at {}: {e}", time(h.last_error_at)))
+                .unwrap_or_default()
+        );
+    }
+    if r.urls.len() > 1 || r.failovers > 0 {
+        let _ = writeln!(
+            s,
+            "fail-overs: {}{}",
+            r.failovers,
+            r.last_failover
+                .as_ref()
+                .map(|f| format!(
+                    ", last at {} from {} to {} ({})",
+                    f.at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    f.from,
+                    f.to,
+                    f.reason
+                ))
+                .unwrap_or_default()
+        );
+    }
 }
 
 #[cfg(test)]
@@ -346,6 +420,7 @@ mod tests {
                 acks_refused: 3,
                 ..SyncStatus::default()
             },
+            servers: ServersReport::default(),
             observations_committed: 0,
         }
     }
@@ -407,5 +482,51 @@ mod tests {
             metrics.contains("reader_daemon_sync_auth_failing 1"),
             "{metrics}"
         );
+    }
+
+    #[test]
+    fn status_names_the_current_server_each_last_error_and_the_fail_over() {
+        let t = Utc::now();
+        let servers = Servers::new(vec![
+            "http://127.0.0.1:1".into(),
+            "http://127.0.0.1:2".into(),
+        ]);
+        servers.worked(0, t);
+        servers.failed(0, "cannot reach http://127.0.0.1:1: refused", true, t);
+        servers.worked(1, t);
+        let mut r = report();
+        r.servers = servers.report();
+        let text = render_human(&r, false);
+        assert!(
+            text.contains("server http://127.0.0.1:1 (standby): last success")
+                && text.contains("errors 1, last error at")
+                && text.contains("refused"),
+            "{text}"
+        );
+        assert!(
+            text.contains("server http://127.0.0.1:2 (current)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("fail-overs: 1, last at")
+                && text.contains("from http://127.0.0.1:1 to http://127.0.0.1:2"),
+            "{text}"
+        );
+        let metrics = render_metrics(&r);
+        for line in [
+            "reader_daemon_sync_failovers_total 1",
+            "reader_daemon_server_current{url=\"http://127.0.0.1:2\"} 1",
+            "reader_daemon_server_current{url=\"http://127.0.0.1:1\"} 0",
+            "reader_daemon_server_errors_total{url=\"http://127.0.0.1:1\"} 1",
+        ] {
+            assert!(metrics.contains(line), "{line}\n{metrics}");
+        }
+        // A status file from before server lists still reads.
+        let mut old = serde_json::to_value(&r).unwrap_or_default();
+        if let Some(o) = old.as_object_mut() {
+            o.remove("servers");
+        }
+        let back: Result<StatusReport, _> = serde_json::from_value(old);
+        assert!(back.is_ok_and(|b| b.servers.urls.is_empty()));
     }
 }

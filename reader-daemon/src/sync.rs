@@ -2,11 +2,14 @@
 //!
 //! The decisions live in sans-IO pieces tested without a network:
 //! [`Backoff`] (exponential with jitter; the caller supplies the random
-//! number) and [`classify`] (what an HTTP answer means for the batch). The
-//! async [`run`] loop only moves bytes: take the next batch from the journal,
-//! POST it, hand the acknowledgement back to the journal. One batch is in
-//! flight at a time, in sequence order, so the server's high-water mark is
-//! never passed by a later batch while an earlier one is still unapplied.
+//! number), [`classify`] (what an HTTP answer means for the batch) and,
+//! with several server URLs, [`crate::servers::Round`] (try the next URL at
+//! once, back off once per round). The async [`run`] loop only moves bytes:
+//! take the next batch from the journal, POST it to the current URL, hand
+//! the acknowledgement back to the journal. One batch is in flight at a
+//! time, in sequence order, so the server's high-water mark is never passed
+//! by a later batch while an earlier one is still unapplied — whichever
+//! replica takes it.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,6 +21,7 @@ use shared::sync::{BatchAck, ObservationBatch, OBSERVATIONS_PATH};
 use tokio::sync::{watch, Notify};
 
 use crate::journal::{Journal, JournalError};
+use crate::servers::{Round, Servers};
 
 /// Exponential back-off with "equal jitter": the n-th consecutive failure
 /// waits between half and all of `min(max, base · 2ⁿ)`, so retries from many
@@ -69,11 +73,14 @@ pub enum Outcome {
     Acked(BatchAck),
     /// Keep the batch and try again later; `loud` when an operator must act
     /// (token refused, batch refused), not just a server that is away;
-    /// `auth` when the server refused the token itself (401).
+    /// `auth` when the server refused the token itself (401); `elsewhere`
+    /// when another replica may answer differently (no connection, a
+    /// timeout, a 5xx): the next server URL is tried.
     Retry {
         reason: String,
         loud: bool,
         auth: bool,
+        elsewhere: bool,
     },
 }
 
@@ -91,6 +98,7 @@ pub fn classify(status: u16, body: &[u8]) -> Outcome {
                 ),
                 loud: true,
                 auth: false,
+                elsewhere: false,
             },
         },
         401 | 403 => Outcome::Retry {
@@ -100,16 +108,19 @@ pub fn classify(status: u16, body: &[u8]) -> Outcome {
             ),
             loud: true,
             auth: status == 401,
+            elsewhere: false,
         },
         400 | 404 | 409 | 413 | 422 => Outcome::Retry {
             reason: format!("server refused the batch ({status}): {}", text()),
             loud: true,
             auth: false,
+            elsewhere: false,
         },
         _ => Outcome::Retry {
             reason: format!("server answered {status}: {}", text()),
             loud: false,
             auth: false,
+            elsewhere: (500..=599).contains(&status),
         },
     }
 }
@@ -206,10 +217,10 @@ pub fn grouped(n: u64) -> String {
     out
 }
 
-/// How the sync loop is set up.
+/// How the sync loop is set up (the server URLs are [`Servers`], shared
+/// with the health reports).
 #[derive(Debug, Clone)]
 pub struct SyncSettings {
-    pub url: String,
     pub token: String,
     pub daemon_id: String,
     pub batch_max: usize,
@@ -228,20 +239,17 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
         .build()
 }
 
-/// POSTs one batch and classifies the answer.
+/// POSTs one batch to the server at `base` and classifies the answer.
 pub async fn post_batch(
     client: &reqwest::Client,
-    settings: &SyncSettings,
+    base: &str,
+    token: &str,
     batch: &ObservationBatch,
 ) -> Outcome {
-    let url = format!(
-        "{}{}",
-        settings.url.trim_end_matches('/'),
-        OBSERVATIONS_PATH
-    );
+    let url = format!("{}{}", base.trim_end_matches('/'), OBSERVATIONS_PATH);
     let response = client
         .post(&url)
-        .bearer_auth(&settings.token)
+        .bearer_auth(token)
         .json(batch)
         .send()
         .await;
@@ -250,6 +258,7 @@ pub async fn post_batch(
             reason: format!("cannot reach {url}: {}", error_chain(&e)),
             loud: false,
             auth: false,
+            elsewhere: true,
         },
         Ok(r) => {
             let status = r.status().as_u16();
@@ -259,13 +268,15 @@ pub async fn post_batch(
                     reason: format!("reading the answer from {url}: {}", error_chain(&e)),
                     loud: false,
                     auth: false,
+                    elsewhere: true,
                 },
             }
         }
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error and its causes on one line.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
@@ -289,11 +300,12 @@ async fn with_journal<T: Send + 'static>(
     .ok()
 }
 
-/// Sends batches until `shutdown` turns true. `wake` is notified when new
-/// observations are committed.
+/// Sends batches until `shutdown` turns true, to the current one of
+/// `servers`. `wake` is notified when new observations are committed.
 pub async fn run(
     journal: Arc<Mutex<Journal>>,
     settings: SyncSettings,
+    servers: Arc<Servers>,
     status: Arc<Mutex<SyncStatus>>,
     wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
@@ -306,6 +318,8 @@ pub async fn run(
         }
     };
     let mut backoff = Backoff::new(settings.retry_base, settings.retry_max);
+    let mut round = Round::new(servers.len());
+    let mut failures: u32 = 0;
     let idle_wait = (settings.batch_max_age / 2).max(Duration::from_millis(10));
     loop {
         if *shutdown.borrow() {
@@ -336,7 +350,11 @@ pub async fn run(
         };
         let seq = batch.sequence;
         let newest = batch.observations.iter().map(|o| o.last_seen).max();
-        let outcome = match post_batch(&client, &settings, &batch).await {
+        let Some((at, base)) = servers.current() else {
+            tracing::error!("no server URL configured; sync disabled");
+            return;
+        };
+        let outcome = match post_batch(&client, base, &settings.token, &batch).await {
             // An ack below what was sent would resend the batch at once,
             // forever: treat it as a refusal (with back-off) instead.
             Outcome::Acked(ack) if ack.applied_through < seq => Outcome::Retry {
@@ -346,15 +364,20 @@ pub async fn run(
                 ),
                 loud: true,
                 auth: false,
+                elsewhere: false,
             },
             other => other,
         };
         let now = Utc::now();
-        // Some((reason, loud)) when the batch stays and is retried later.
+        // Some((reason, loud, auth, elsewhere)) when the batch stays and is
+        // retried later.
         let failure = match outcome {
             Outcome::Acked(ack) => match with_journal(&journal, move |j| j.ack(seq, ack)).await {
                 Some(Ok(n)) => {
                     backoff.succeeded();
+                    round.succeeded();
+                    failures = 0;
+                    servers.worked(at, now);
                     let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
                     s.last_success = Some(now);
                     s.last_attempt = Some(now);
@@ -377,7 +400,7 @@ pub async fn run(
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .acks_refused += 1;
-                    Some((refused.to_string(), true, false))
+                    Some((refused.to_string(), true, false, false))
                 }
                 Some(Err(e)) => {
                     tracing::error!(error = %e, sequence = seq, "cannot record the ack; the batch will be resent");
@@ -386,15 +409,27 @@ pub async fn run(
                 }
                 None => return,
             },
-            Outcome::Retry { reason, loud, auth } => Some((reason, loud, auth)),
+            Outcome::Retry {
+                reason,
+                loud,
+                auth,
+                elsewhere,
+            } => Some((reason, loud, auth, elsewhere)),
         };
-        if let Some((reason, loud, auth)) = failure {
-            let wait = backoff.failed(rand::thread_rng().gen_range(0.0..=1.0));
+        if let Some((reason, loud, auth, elsewhere)) = failure {
+            servers.failed(at, &reason, elsewhere, now);
+            failures = failures.saturating_add(1);
+            // Another URL is tried at once; the back-off once per round.
+            let wait = if round.failed(elsewhere) {
+                backoff.failed(rand::thread_rng().gen_range(0.0..=1.0))
+            } else {
+                Duration::ZERO
+            };
             let log_refusal = {
                 let mut s = status.lock().unwrap_or_else(|e| e.into_inner());
                 s.last_attempt = Some(now);
                 s.last_error = Some(reason.clone());
-                s.consecutive_failures = backoff.failures();
+                s.consecutive_failures = failures;
                 s.requests += 1;
                 auth && s.auth_refused(now)
             };
@@ -417,7 +452,9 @@ pub async fn run(
                     "{reason}"
                 );
             }
-            sleep_or_shutdown(wait, &mut shutdown).await;
+            if !wait.is_zero() {
+                sleep_or_shutdown(wait, &mut shutdown).await;
+            }
         }
     }
 }
@@ -510,11 +547,18 @@ mod tests {
             classify(502, b"bad gateway"),
             Outcome::Retry { loud: false, .. }
         ));
-        let Outcome::Retry { reason, loud, auth } = classify(401, b"bad token") else {
+        let Outcome::Retry {
+            reason,
+            loud,
+            auth,
+            elsewhere,
+        } = classify(401, b"bad token")
+        else {
             unreachable!()
         };
         assert!(loud && reason.contains("server.token"), "{reason}");
         assert!(auth, "a 401 is a token refusal");
+        assert!(!elsewhere, "another replica would refuse the token too");
         assert!(matches!(
             classify(403, b"not bound"),
             Outcome::Retry { auth: false, .. }
@@ -523,5 +567,42 @@ mod tests {
             classify(422, b"too big"),
             Outcome::Retry { loud: true, .. }
         ));
+    }
+
+    #[test]
+    fn only_a_server_that_is_away_or_failing_sends_the_batch_elsewhere() {
+        let elsewhere = |status: u16| {
+            matches!(
+                classify(status, b"x"),
+                Outcome::Retry {
+                    elsewhere: true,
+                    ..
+                }
+            )
+        };
+        for status in [500, 502, 503, 504] {
+            assert!(elsewhere(status), "{status}");
+        }
+        // The same answer on every replica: stay and back off.
+        for status in [200, 400, 401, 403, 404, 409, 413, 422, 429] {
+            assert!(!elsewhere(status), "{status}");
+        }
+    }
+
+    #[test]
+    fn with_two_urls_the_back_off_grows_once_per_round() {
+        // The loop's rule: wait only when the round says so.
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
+        let mut round = Round::new(2);
+        let mut waits = Vec::new();
+        for _ in 0..6 {
+            waits.push(if round.failed(true) {
+                backoff.failed(1.0)
+            } else {
+                Duration::ZERO
+            });
+        }
+        let ms: Vec<u128> = waits.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, [0, 100, 0, 200, 0, 400]);
     }
 }

@@ -8,7 +8,6 @@
 
 mod support;
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,7 +16,6 @@ use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use reader_daemon::journal::MAX_SEQUENCE;
-use reader_daemon::status::StatusReport;
 use shared::sync::{BatchAck, ObservationBatch, OBSERVATIONS_PATH};
 use support::*;
 
@@ -54,11 +52,6 @@ async fn observations(
     })
 }
 
-fn status(journal: &Path) -> Option<StatusReport> {
-    let bytes = std::fs::read(journal.with_extension("status.json")).ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
 #[test]
 fn an_ack_above_the_batch_sent_keeps_the_journal() -> R {
     let dir = tempfile::tempdir()?;
@@ -89,11 +82,11 @@ fn an_ack_above_the_batch_sent_keeps_the_journal() -> R {
     // Several forged answers, and the status file has counted them.
     let refused_twice = wait_until(Duration::from_secs(20), || {
         answers.sequences().len() >= 3
-            && status(&config.journal).is_some_and(|s| s.sync.acks_refused >= 2)
+            && daemon_status(&config.journal).is_some_and(|s| s.sync.acks_refused >= 2)
     });
     let log = Daemon::log(&config_path);
     assert!(refused_twice, "{:?}\n{log}", answers.sequences());
-    let s = status(&config.journal).ok_or("no status file")?;
+    let s = daemon_status(&config.journal).ok_or("no status file")?;
     let err = s.sync.last_error.clone().unwrap_or_default();
     assert!(err.contains("nothing was deleted"), "{err}");
     assert!(s.sync.consecutive_failures >= 2, "{:?}", s.sync);

@@ -7,28 +7,11 @@
 
 mod support;
 
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{json, Value};
 use support::*;
-
-/// `reader-daemon status --config CONFIG [--json]`: (exit code, stdout, stderr).
-fn status(config: &Path, json: bool) -> R<(i32, String, String)> {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("status").arg("--config").arg(config);
-    if json {
-        cmd.arg("--json");
-    }
-    let out = cmd.stdin(Stdio::null()).output()?;
-    Ok((
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
-}
 
 /// The server's view of one daemon, by id.
 fn daemon_health(http: &Http, token: &str, daemon: &str) -> R<Value> {

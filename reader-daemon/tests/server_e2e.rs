@@ -8,53 +8,11 @@
 mod support;
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::time::Duration;
 
 use hardware_sim::{ProtocolKind, Scenario, Simulator};
 use rand::Rng;
-use reader_daemon::status::StatusReport;
 use support::*;
-
-fn status(journal: &Path) -> Option<StatusReport> {
-    let bytes = std::fs::read(journal.with_extension("status.json")).ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-/// The server holds every observation the journal had acknowledged, each
-/// exactly once, and the journal holds nothing else.
-fn assert_server_holds_each_once(server: &WarehouseServer, journal: &Path) -> R<usize> {
-    let rows = sightings(&server.db)?;
-    let mut keys = HashSet::new();
-    for r in &rows {
-        let key = (
-            r.epc.clone(),
-            r.reader.clone(),
-            r.antenna,
-            r.kind.clone(),
-            r.first_seen,
-            r.last_seen,
-        );
-        assert!(keys.insert(key), "sighting stored twice: {r:?}");
-    }
-    let stats = journal_stats(journal)?;
-    assert_eq!(stats.backlog, 0, "{stats:?}");
-    assert_eq!(stats.dropped_total, 0);
-    assert_eq!(
-        rows.len() as u64,
-        stats.committed_total,
-        "server rows {} vs journal committed {}",
-        rows.len(),
-        stats.committed_total
-    );
-    Ok(rows.len())
-}
-
-fn drained(journal: &Path) -> bool {
-    journal_stats(journal)
-        .map(|s| s.backlog == 0 && s.committed_total > 0)
-        .unwrap_or(false)
-}
 
 #[test]
 fn real_server_exactly_once_through_outage_and_twenty_sigkills() -> R {
@@ -90,7 +48,7 @@ fn real_server_exactly_once_through_outage_and_twenty_sigkills() -> R {
         .unwrap_or(4u64);
     server.kill();
     std::thread::sleep(Duration::from_secs(outage));
-    let s = status(&cfg.journal).ok_or("no status file")?;
+    let s = daemon_status(&cfg.journal).ok_or("no status file")?;
     assert!(s.sync.consecutive_failures > 0, "{:?}", s.sync);
     assert!(s.journal.backlog > 0, "reads went on: {:?}", s.journal);
     server.start()?;
@@ -115,7 +73,7 @@ fn real_server_exactly_once_through_outage_and_twenty_sigkills() -> R {
         Daemon::log(&config)
     );
     daemon.stop()?;
-    let n = assert_server_holds_each_once(&server, &cfg.journal)?;
+    let n = assert_server_holds_each_once(&server.db, &cfg.journal)?;
     assert!(n > 0);
     Ok(())
 }
@@ -163,7 +121,7 @@ fn chainway_reads_reach_the_real_server_once() -> R {
             && text.contains("sync: last success 20")
     });
     assert!(shown, "{}", status_text());
-    let addr = status(&cfg.journal)
+    let addr = daemon_status(&cfg.journal)
         .and_then(|s| s.metrics_addr)
         .ok_or("no metrics address in the status file")?;
     let metrics = tokio::runtime::Builder::new_current_thread()
@@ -184,7 +142,7 @@ fn chainway_reads_reach_the_real_server_once() -> R {
         "{metrics}"
     );
     daemon.stop()?;
-    assert_server_holds_each_once(&server, &cfg.journal)?;
+    assert_server_holds_each_once(&server.db, &cfg.journal)?;
     // Every EPC the server stored is one the simulator's field holds.
     let field: HashSet<String> = sim
         .epcs(&hardware_sim::TagSelector::population("assets"))
@@ -244,14 +202,14 @@ fn unplug_and_garbage_burst_recover_by_themselves() -> R {
         );
         // The status file is rewritten every second.
         let healed = wait_until(Duration::from_secs(5), || {
-            status(&cfg.journal)
+            daemon_status(&cfg.journal)
                 .map(|s| s.readers[0].reconnects >= 1 && s.readers[0].skipped_bytes > 0)
                 .unwrap_or(false)
         });
-        let s = status(&cfg.journal).ok_or("no status file")?;
+        let s = daemon_status(&cfg.journal).ok_or("no status file")?;
         assert!(healed, "{name}: {:?}", s.readers[0]);
         daemon.stop()?;
-        assert_server_holds_each_once(&server, &cfg.journal)?;
+        assert_server_holds_each_once(&server.db, &cfg.journal)?;
     }
     Ok(())
 }

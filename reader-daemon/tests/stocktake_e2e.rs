@@ -27,6 +27,8 @@ struct Shelf {
     reader_id: i64,
     reader_token: String,
     epcs: Vec<EpcBytes>,
+    /// `[server] urls` for the daemon's config instead of the server's URL.
+    replicas: Vec<String>,
 }
 
 impl Shelf {
@@ -48,6 +50,7 @@ impl Shelf {
             reader_id,
             reader_token,
             epcs,
+            replicas: Vec::new(),
         })
     }
 
@@ -67,8 +70,10 @@ impl Shelf {
 
     /// The daemon's config with hand-1 on `link`.
     fn config(&self, link: &Path, protocol: &'static str) -> R<PathBuf> {
+        let replicas: Vec<&str> = self.replicas.iter().map(String::as_str).collect();
         let mut cfg = DaemonConfig::new(&self.server.url, self.path())
-            .reader("hand-1", link, protocol, "handheld");
+            .reader("hand-1", link, protocol, "handheld")
+            .replicas(&replicas);
         cfg.token = self.reader_token.clone();
         // `POST /readers` registered hand-1 as a daemon named after it.
         cfg.daemon_id = "hand-1".into();
@@ -247,6 +252,38 @@ fn opens_a_stocktake_by_location_and_reconciles() -> R {
         shelf.counts(st)?,
         want(EXPECTED, PRESENT, MISPLACED, FOREIGN)
     );
+    Ok(())
+}
+
+/// Two replicas on one database and the first one down: the keeper's calls
+/// of `--open` (the reader list, opening, the expected lines) and the
+/// command's background sync all fail over to the second, which reconciles.
+#[test]
+fn a_stocktake_fails_over_to_the_second_replica() -> R {
+    const EXPECTED: usize = 20;
+    const PRESENT: usize = 15;
+    let mut shelf = Shelf::new(EXPECTED, 50_000)?;
+    let mut second = shelf.server.replica("b")?;
+    second.start()?;
+    shelf.replicas = vec![shelf.server.url.clone(), second.url.clone()];
+    let present = shelf.epcs[..PRESENT].to_vec();
+    let (_sim, config) = shelf.handheld("r2000", &[("shelf", &present)])?;
+    shelf.server.kill();
+    shelf.http = Http::new(&second.url)?;
+    let open = [
+        "--open",
+        &shelf.site.location.to_string(),
+        "--warehouse",
+        &shelf.site.warehouse.to_string(),
+    ]
+    .map(|s| s.to_string());
+    let (ok, text) = shelf.stocktake(&config, &open, 3)?;
+    assert!(ok, "{text}\n{}", second.log_text());
+    assert!(text.contains(&summary(PRESENT, EXPECTED, 0)), "{text}");
+    assert!(!text.contains("not yet at the server"), "{text}");
+    let list = shelf.http.get("/api/v1/stocktakes", &shelf.site.keeper)?;
+    let st = id(list["items"].get(0).ok_or("no stock-take")?)?;
+    assert_eq!(shelf.counts(st)?, want(EXPECTED, PRESENT, 0, 0));
     Ok(())
 }
 

@@ -24,6 +24,8 @@ pub struct ReaderLine {
 #[derive(Debug, Clone)]
 pub struct DaemonConfig {
     pub url: String,
+    /// `[server] urls` (replicas, in order) instead of `url` when not empty.
+    pub urls: Vec<String>,
     pub token: String,
     pub daemon_id: String,
     pub journal: PathBuf,
@@ -41,6 +43,7 @@ impl DaemonConfig {
     pub fn new(url: &str, dir: &Path) -> Self {
         Self {
             url: url.to_string(),
+            urls: Vec::new(),
             token: "whr_test_token".to_string(),
             daemon_id: "test-daemon".into(),
             journal: dir.join("journal.db"),
@@ -71,15 +74,25 @@ impl DaemonConfig {
         self
     }
 
+    /// Syncs to these replicas (`[server] urls`) instead of the one `url`.
+    pub fn replicas(mut self, urls: &[&str]) -> Self {
+        self.urls = urls.iter().map(|u| (*u).to_owned()).collect();
+        self
+    }
+
     pub fn toml(&self) -> String {
+        let server = if self.urls.is_empty() {
+            format!("url = {:?}", self.url)
+        } else {
+            format!("urls = {:?}", self.urls)
+        };
         let mut s = format!(
-            "[server]\nurl = {:?}\ntoken = {:?}\nrequest_timeout_s = 3\n\n\
+            "[server]\n{server}\ntoken = {:?}\nrequest_timeout_s = 3\n\n\
              [daemon]\nid = {:?}\nmetrics_listen = \"127.0.0.1:0\"\n\n\
              [journal]\npath = {:?}\n\n\
              [sync]\nbatch_max_observations = {}\nbatch_max_age_ms = 50\nretry_base_ms = 50\nretry_max_ms = {}\n\
              health_interval_ms = {}\n\n\
              [aggregation]\ncycle_ms = {}\nstable_set_ms = {}\n",
-            self.url,
             self.token,
             self.daemon_id,
             self.journal.display().to_string(),

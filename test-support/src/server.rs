@@ -92,6 +92,25 @@ impl WarehouseServer {
         }
     }
 
+    /// A second `serve` process on the same database file (SQLite in WAL
+    /// mode takes several processes; each transaction is IMMEDIATE), with
+    /// the same environment and arguments, its own reserved loopback port
+    /// and its stderr in `DB.NAME.log`: a replica for fail-over tests.
+    pub fn replica(&self, name: &str) -> Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        Ok(Self {
+            db: self.db.clone(),
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            env: self.env.clone(),
+            args: self.args.clone(),
+            log: self.db.with_extension(format!("{name}.log")),
+            child: None,
+        })
+    }
+
     /// An extra environment variable for `serve`.
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.to_owned(), value.to_owned()));

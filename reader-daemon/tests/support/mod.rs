@@ -56,6 +56,64 @@ pub fn open_journal(path: &Path) -> R<reader_daemon::journal::Journal> {
     )?)
 }
 
+/// The daemon's status file (beside its journal), if it has written one.
+pub fn daemon_status(journal: &Path) -> Option<reader_daemon::status::StatusReport> {
+    let bytes = std::fs::read(journal.with_extension("status.json")).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// `reader-daemon status --config CONFIG [--json]`: (exit code, stdout, stderr).
+pub fn status(config: &Path, json: bool) -> R<(i32, String, String)> {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("status").arg("--config").arg(config);
+    if json {
+        cmd.arg("--json");
+    }
+    let out = cmd.stdin(Stdio::null()).output()?;
+    Ok((
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ))
+}
+
+/// The journal has sent everything it committed (and committed something).
+pub fn drained(journal: &Path) -> bool {
+    journal_stats(journal)
+        .map(|s| s.backlog == 0 && s.committed_total > 0)
+        .unwrap_or(false)
+}
+
+/// The server's database `db` holds every observation the journal
+/// committed, each exactly once, and nothing else; the journal has nothing
+/// left to send and dropped nothing. Returns the number of rows.
+pub fn assert_server_holds_each_once(db: &Path, journal: &Path) -> R<usize> {
+    let rows = sightings(db)?;
+    let mut keys = std::collections::HashSet::new();
+    for r in &rows {
+        let key = (
+            r.epc.clone(),
+            r.reader.clone(),
+            r.antenna,
+            r.kind.clone(),
+            r.first_seen,
+            r.last_seen,
+        );
+        assert!(keys.insert(key), "sighting stored twice: {r:?}");
+    }
+    let stats = journal_stats(journal)?;
+    assert_eq!(stats.backlog, 0, "{stats:?}");
+    assert_eq!(stats.dropped_total, 0);
+    assert_eq!(
+        rows.len() as u64,
+        stats.committed_total,
+        "server rows {} vs journal committed {}",
+        rows.len(),
+        stats.committed_total
+    );
+    Ok(rows.len())
+}
+
 // ---------------------------------------------------------------------------
 // What the real warehouse-server stored.
 // ---------------------------------------------------------------------------
