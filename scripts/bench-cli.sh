@@ -4,13 +4,22 @@
 # Then the same first 300,000 lines through the Node epc-tds library (npm,
 # installed into a temp dir; skipped with a message without node/npm), and,
 # when valgrind is installed, callgrind instructions per line (independent
-# of the machine's load).
+# of the machine's load). Every timing gives wall time and the process's
+# CPU time (user + sys, from wait4): on a shared machine the wall time
+# mostly measures the other jobs, the CPU time much less so. The load
+# average is printed at the start and the end.
 # Usage: scripts/bench-cli.sh [LINES]   (default 2,000,000)
+#        BENCH_BIN=path/to/reader-daemon scripts/bench-cli.sh [LINES]
+#        (measures that binary, e.g. an older build, instead of building)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-2000000}
-cargo build --release --locked -p reader-daemon >/dev/null 2>&1
-bin=${CARGO_TARGET_DIR:-target}/release/reader-daemon
+if [ -n "${BENCH_BIN:-}" ]; then
+  bin=$BENCH_BIN
+else
+  cargo build --release --locked -p reader-daemon >/dev/null 2>&1
+  bin=${CARGO_TARGET_DIR:-target}/release/reader-daemon
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -25,33 +34,41 @@ with open(path, "w") as f:
         # vary the last 6 hex digits so no two neighbouring lines are equal
         f.write(s[:-6] + format((i * 2654435761) & 0xFFFFFF, "06X") + "\n")
 PY
+# timed RUNS IN OUT CMD...: runs CMD < IN > OUT, RUNS times; prints the best
+# wall seconds and the least CPU seconds (user + sys of CMD and its children).
+cat > "$work/timed.py" <<'PY'
+import os, subprocess, sys, time
+runs, src, dst, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+wall = cpu = None
+for _ in range(runs):
+    with open(src, "rb") as i, open(dst, "wb") as o:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdin=i, stdout=o)
+        _, _, ru = os.wait4(p.pid, 0)
+        w = time.perf_counter() - t0
+    c = ru.ru_utime + ru.ru_stime
+    wall = w if wall is None else min(wall, w)
+    cpu = c if cpu is None else min(cpu, c)
+print(f"{wall:.4f} {cpu:.4f}")
+PY
+timed() { python3 "$work/timed.py" "$@"; }
+
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 for round in 1 2 3; do
-  start=$(date +%s%N)
-  "$bin" epc decode < "$work/in.txt" > "$work/out.jsonl" || true
-  end=$(date +%s%N)
+  read -r wall cpu < <(timed 1 "$work/in.txt" "$work/out.jsonl" "$bin" epc decode)
   lines=$(wc -l < "$work/out.jsonl")
-  awk -v n="$lines" -v ns=$((end - start)) -v r="$round" \
-    'BEGIN { printf "round %d: %d lines in %.3f s = %.0f lines/s\n", r, n, ns/1e9, n/(ns/1e9) }'
+  awk -v n="$lines" -v w="$wall" -v c="$cpu" -v r="$round" \
+    'BEGIN { printf "round %d: %d lines in %.3f s = %.0f lines/s wall; CPU %.3f s = %.0f lines per CPU-second\n", r, n, w, n/w, c, n/c }'
 done
 
 # --- against epc-tds, same 300,000 lines ----------------------------------
 cmp_n=300000
 head -n "$cmp_n" "$work/in.txt" > "$work/cmp.txt"
-best_ns() { # best of three wall times (ns) of "$@" reading cmp.txt
-  local best=0
-  for _ in 1 2 3; do
-    local s e
-    s=$(date +%s%N)
-    "$@" > "$work/cmp.out" || true
-    e=$(date +%s%N)
-    if [ "$best" -eq 0 ] || [ $((e - s)) -lt "$best" ]; then best=$((e - s)); fi
-  done
-  echo "$best"
-}
-ours=$(best_ns sh -c '"$0" epc decode < "$1"' "$bin" "$work/cmp.txt")
-awk -v n="$cmp_n" -v ns="$ours" 'BEGIN { printf "reader-daemon, %d lines: %.3f s = %.0f lines/s\n", n, ns/1e9, n/(ns/1e9) }'
+read -r ours_wall ours_cpu < <(timed 3 "$work/cmp.txt" "$work/cmp.out" "$bin" epc decode)
+awk -v n="$cmp_n" -v w="$ours_wall" -v c="$ours_cpu" \
+  'BEGIN { printf "reader-daemon, %d lines: %.3f s wall = %.0f lines/s; CPU %.3f s (best of three)\n", n, w, n/w, c }'
 if command -v node >/dev/null && command -v npm >/dev/null \
-  && (cd "$work" && npm install --silent --no-audit --no-fund epc-tds >/dev/null 2>&1); then
+  && (cd "$work" && npm install --silent --no-audit --no-fund epc-tds@1.4.1 >/dev/null 2>&1); then
   cat > "$work/tds.js" <<'JS'
 // One hex EPC per line → one JSON line (hex, scheme, filter, both URIs).
 const fs = require('fs');
@@ -70,9 +87,10 @@ for (const hex of fs.readFileSync(process.argv[2], 'utf8').split('\n')) {
 }
 process.stdout.write(out.join('\n') + '\n');
 JS
-  theirs=$(best_ns node "$work/tds.js" "$work/cmp.txt")
-  awk -v n="$cmp_n" -v a="$ours" -v b="$theirs" -v nv="$(node --version)" \
-    'BEGIN { printf "epc-tds (node %s), %d lines: %.3f s = %.0f lines/s; reader-daemon is %.1fx faster\n", nv, n, b/1e9, n/(b/1e9), b/a }'
+  read -r tds_wall tds_cpu < <(timed 3 /dev/null "$work/cmp.out" node "$work/tds.js" "$work/cmp.txt")
+  awk -v n="$cmp_n" -v w="$tds_wall" -v c="$tds_cpu" -v ow="$ours_wall" -v oc="$ours_cpu" -v nv="$(node --version)" \
+    'BEGIN { printf "epc-tds (node %s), %d lines: %.3f s wall = %.0f lines/s; CPU %.3f s (best of three)\n", nv, n, w, n/w, c;
+             printf "reader-daemon is %.1fx faster by wall time, %.1fx by CPU time\n", w/ow, c/oc }'
 else
   echo "epc-tds comparison skipped: node/npm not installed or the npm registry is unreachable"
 fi
@@ -87,3 +105,4 @@ if command -v valgrind >/dev/null; then
 else
   echo "callgrind count skipped: valgrind not installed"
 fi
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -334,6 +334,10 @@ mod tests {
             "3774257BF40C0E59B2C2BF1000000000000000000000",
             "350007AB70425D4000000586",
             "3174257BF4499602D2000000",
+            // Text fields holding `"`, which JSON escapes: SGTIN-198 serial
+            // `a"b`, GIAI-202 asset reference `x"y%z/<>?&!`.
+            "3674257BF7194E70A2C400000000000000000000000000000000",
+            "3834257BF7C22F297D2F78F9FA64200000000000000000000000",
         ];
         let mut checked = 0;
         for h in hex {
@@ -360,7 +364,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert!(checked >= 22);
+        assert!(checked >= 26);
     }
 
     #[test]
