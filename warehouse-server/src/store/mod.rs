@@ -9,6 +9,7 @@
 mod accounts;
 mod assets;
 mod daemons;
+pub mod dialect;
 mod events;
 mod health;
 mod ingest;
