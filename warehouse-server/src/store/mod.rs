@@ -16,6 +16,7 @@ mod ingest;
 pub(crate) mod manual;
 mod names;
 mod paging;
+pub mod pg;
 mod register;
 mod reports;
 mod stocktake;
