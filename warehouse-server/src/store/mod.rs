@@ -42,7 +42,7 @@ pub use workflow::{
 
 /// Schema migrations, applied in order at start; never edit one that has
 /// shipped, add a new file.
-const MIGRATIONS: &[(i64, &str)] = &[
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_ingest_indexes.sql")),
     (3, include_str!("../../migrations/0003_workflows.sql")),

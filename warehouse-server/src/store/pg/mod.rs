@@ -4,7 +4,11 @@
 //! ([`refuse_until_complete`]). Queries share their text with SQLite
 //! through [`super::dialect`].
 
+mod migrate;
+
 use std::path::Path;
+
+pub use migrate::{run_migrations, PG_MIGRATIONS};
 
 /// True if `db` names a PostgreSQL database rather than a SQLite file.
 pub fn is_postgres_url(db: &Path) -> bool {
