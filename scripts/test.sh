@@ -10,6 +10,13 @@ cd "$(dirname "$0")/.."
 echo "== browser test prerequisites"
 bash scripts/setup-browser.sh
 
+# The PostgreSQL store's tests (issue 14) use the server on
+# 127.0.0.1:5432 with trust auth, a fresh database per test
+# (test-support's PgDatabase; WAREHOUSE_TEST_PG overrides the URL).
+# Started here if it is not running; the suite stops if it cannot be.
+echo "== PostgreSQL on 127.0.0.1:5432"
+bash scripts/start-postgres.sh
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -13,6 +13,7 @@ mod api;
 mod bin;
 mod daemon;
 mod main_job;
+mod pg;
 mod process;
 mod server;
 mod sim;
@@ -25,6 +26,7 @@ pub use main_job::{
     bin_dir, field, free_port, population_epcs, processes_under, run_command, MainJob,
     DEMO_PASSWORD,
 };
+pub use pg::{pg_admin_url, PgDatabase, DEFAULT_PG_URL};
 pub use process::{collect, text_of, wait_until, Process};
 pub use server::{admin_init, chain_key_file, cli, cli_ok, Server, WarehouseServer};
 pub use sim::SimProcess;

@@ -9,12 +9,14 @@
 mod accounts;
 mod assets;
 mod daemons;
+pub mod dialect;
 mod events;
 mod health;
 mod ingest;
 pub(crate) mod manual;
 mod names;
 mod paging;
+pub mod pg;
 mod register;
 mod reports;
 mod stocktake;
@@ -40,7 +42,7 @@ pub use workflow::{
 
 /// Schema migrations, applied in order at start; never edit one that has
 /// shipped, add a new file.
-const MIGRATIONS: &[(i64, &str)] = &[
+pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_ingest_indexes.sql")),
     (3, include_str!("../../migrations/0003_workflows.sql")),

@@ -1,0 +1,195 @@
+//! A fresh PostgreSQL database per test: [`PgDatabase::create`] makes a
+//! database with a unique name on the server at `WAREHOUSE_TEST_PG`
+//! (default `postgres://postgres@127.0.0.1:5432/postgres`, trust auth, as
+//! `scripts/test.sh` starts it) and drops it when dropped, closing any
+//! connection a test left open. Create and drop run on a thread of their
+//! own with a one-thread runtime, so the fixture works from plain and from
+//! `#[tokio::test]` tests alike.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{anyhow, Context};
+
+/// Where the test PostgreSQL server is, if `WAREHOUSE_TEST_PG` does not say.
+pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// The server's administrative URL (any database on it; new ones are
+/// created beside it).
+pub fn pg_admin_url() -> String {
+    std::env::var("WAREHOUSE_TEST_PG")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_PG_URL.to_owned())
+}
+
+/// A database made for one test; dropped (with its connections) on drop.
+#[derive(Debug)]
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+impl PgDatabase {
+    /// Creates a database named `wh_test_<pid>_<n>_<time>` and returns its
+    /// handle. Fails, saying where it tried, if the server is not up.
+    pub fn create() -> anyhow::Result<Self> {
+        let admin_url = pg_admin_url();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let name = format!(
+            "wh_test_{}_{}_{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let url = database_url(&admin_url, &name)?;
+        let sql = format!("CREATE DATABASE {name}");
+        on_own_thread(&admin_url, sql).with_context(|| {
+            format!(
+                "creating test database {name} on {admin_url} (is PostgreSQL running? \
+                 scripts/test.sh starts it; WAREHOUSE_TEST_PG overrides the URL)"
+            )
+        })?;
+        Ok(Self {
+            admin_url,
+            name,
+            url,
+        })
+    }
+
+    /// The URL of this test's database.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        if let Err(e) = on_own_thread(&self.admin_url, sql) {
+            eprintln!("warning: dropping test database {}: {e:#}", self.name);
+        }
+    }
+}
+
+/// `admin_url` with its database name replaced by `name`.
+fn database_url(admin_url: &str, name: &str) -> anyhow::Result<String> {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (admin_url, None),
+    };
+    let scheme_end = base
+        .find("://")
+        .ok_or_else(|| anyhow!("WAREHOUSE_TEST_PG is not a postgres:// URL: {admin_url}"))?
+        + 3;
+    let host_part = match base[scheme_end..].find('/') {
+        Some(k) => &base[..scheme_end + k],
+        None => base,
+    };
+    Ok(match query {
+        Some(q) => format!("{host_part}/{name}?{q}"),
+        None => format!("{host_part}/{name}"),
+    })
+}
+
+/// Runs one statement on `url` from a thread with its own runtime.
+fn on_own_thread(url: &str, sql: String) -> anyhow::Result<()> {
+    let url = url.to_owned();
+    std::thread::spawn(move || -> anyhow::Result<()> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async move {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+            let driver = tokio::spawn(conn);
+            client.batch_execute(&sql).await?;
+            drop(client);
+            let _ = driver.await;
+            Ok(())
+        })
+    })
+    .join()
+    .map_err(|_| anyhow!("the PostgreSQL fixture thread panicked"))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_database_name_replaces_the_admin_one() -> anyhow::Result<()> {
+        assert_eq!(
+            database_url("postgres://postgres@127.0.0.1:5432/postgres", "wh_x")?,
+            "postgres://postgres@127.0.0.1:5432/wh_x"
+        );
+        assert_eq!(
+            database_url("postgres://postgres@127.0.0.1:5432", "wh_x")?,
+            "postgres://postgres@127.0.0.1:5432/wh_x"
+        );
+        assert_eq!(
+            database_url("postgres://u@h/db?sslmode=disable", "wh_x")?,
+            "postgres://u@h/wh_x?sslmode=disable"
+        );
+        assert!(database_url("127.0.0.1:5432", "wh_x").is_err());
+        Ok(())
+    }
+
+    /// Needs the server `scripts/test.sh` starts: a database is there
+    /// after create and gone after drop.
+    #[test]
+    fn a_test_database_exists_until_dropped() -> anyhow::Result<()> {
+        let count = |name: &str| -> anyhow::Result<i64> {
+            let admin = pg_admin_url();
+            let name = name.to_owned();
+            std::thread::spawn(move || -> anyhow::Result<i64> {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                rt.block_on(async move {
+                    let (client, conn) =
+                        tokio_postgres::connect(&admin, tokio_postgres::NoTls).await?;
+                    tokio::spawn(conn);
+                    let row = client
+                        .query_one(
+                            "SELECT count(*) FROM pg_database WHERE datname = $1",
+                            &[&name],
+                        )
+                        .await?;
+                    Ok(row.get::<_, i64>(0))
+                })
+            })
+            .join()
+            .map_err(|_| anyhow!("thread panicked"))?
+        };
+        let db = PgDatabase::create()?;
+        let name = db.name().to_owned();
+        assert_eq!(count(&name)?, 1);
+        // A connection left open does not keep it alive.
+        let url = db.url().to_owned();
+        let held = std::thread::spawn(move || -> anyhow::Result<()> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+                tokio::spawn(conn);
+                client.batch_execute("CREATE TABLE t (a BIGINT)").await?;
+                std::mem::forget(client);
+                Ok(())
+            })
+        });
+        held.join().map_err(|_| anyhow!("thread panicked"))??;
+        drop(db);
+        assert_eq!(count(&name)?, 0);
+        Ok(())
+    }
+}
