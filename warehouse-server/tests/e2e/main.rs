@@ -15,6 +15,7 @@ mod ingest;
 mod keepers;
 mod log_and_backup;
 mod pages_words;
+mod pages_words2;
 mod register;
 mod reports_lists;
 mod run_script;

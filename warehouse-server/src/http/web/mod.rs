@@ -83,6 +83,9 @@ pub struct Web {
     pub ctx: Ctx,
     pub lang: Lang,
     pub username: String,
+    /// What the header calls the person: the display name (姓名), or the
+    /// login name for someone without one.
+    pub display_name: String,
     pub role: Role,
     pub unit_id: Option<i64>,
     pub path: String,
@@ -132,17 +135,36 @@ impl FromRequestParts<AppState> for Web {
         let form_token = crate::http::csrf::form_token(
             &crate::http::extract::credential(parts).unwrap_or_default(),
         );
+        let display_name = display_name(state, &username).await;
         Ok(Web {
             form_token,
             ctx,
             lang: lang_of(&parts.headers),
             username,
+            display_name,
             role,
             unit_id,
             path: parts.uri.path().to_owned(),
             cookies,
         })
     }
+}
+
+/// A person's display name, through the one name lookup; the login name
+/// when they have none (or the lookup fails: the header is no reason to
+/// refuse a page).
+async fn display_name(state: &AppState, username: &str) -> String {
+    let mut q = crate::store::NameQuery::default();
+    q.user(Some(username));
+    state
+        .store
+        .names(q)
+        .await
+        .ok()
+        .and_then(|n| n.users.get(username).cloned())
+        .map(|d| d.trim().to_owned())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| username.to_owned())
 }
 
 /// The hidden field every state-changing url-encoded form carries
@@ -226,7 +248,9 @@ pub fn layout(w: &Web, title: &str, body: Markup) -> Response {
                                 a href=(href) class=@if w.path.starts_with(href) { "on" } { (w.t(word)) }
                             }
                         }
-                        a.who href="/account/password" title=(w.t("change_password")) { (w.username) " · " (w.tv(w.role.as_str())) }
+                        // The login name stays readable as the tooltip and
+                        // `data-user` (the browser tests wait for it).
+                        a.who href="/account/password" data-user=(w.username) title=(format!("{} · {}", w.username, w.t("change_password"))) { (w.display_name) " · " (w.tv(w.role.as_str())) }
                         a.lang href=(if w.lang == Lang::Zh { "/lang/en" } else { "/lang/zh" }) { (w.t("language")) }
                         form.inline method="post" action="/logout" {
                             (csrf_field(w))
