@@ -217,7 +217,7 @@ async fn an_empty_or_bad_form_shows_every_problem_at_once() -> Result<()> {
 
 /// An error page: in Chinese, saying `says`, with a way back to `list`
 /// (or only home).
-fn is_error_page(html: &str, says: &str, list: Option<&str>) -> Result<()> {
+pub(crate) fn is_error_page(html: &str, says: &str, list: Option<&str>) -> Result<()> {
     let text = main_text(html);
     ensure!(
         text.contains(says),

@@ -10,6 +10,7 @@ use anyhow::{ensure, Result};
 use reqwest::StatusCode;
 use serde_json::json;
 
+use crate::clerk_checks::is_error_page;
 use crate::pages_words::{client, page, post_form, request_id, visible_text};
 use crate::support::*;
 
@@ -43,7 +44,7 @@ async fn refusals_name_assets_by_their_number_not_their_id() -> Result<()> {
     let form = loan_form(w.category, "1001");
     let (status, _, html) =
         post_form(&c, &s.base, "/requests/new/loan", &w.staff_a, &pairs(&form)).await?;
-    ensure!(status == StatusCode::CONFLICT, "{status}");
+    ensure!(status == StatusCode::CONFLICT, "step 1: {status}");
     let text = visible_text(&html);
     ensure!(
         text.contains("资产 1001 当前为「已调配」，只能申请在库的资产"),
@@ -58,11 +59,11 @@ async fn refusals_name_assets_by_their_number_not_their_id() -> Result<()> {
     let form = loan_form(w.category, "1003");
     let (status, location, _) =
         post_form(&c, &s.base, "/requests/new/loan", &w.staff_a, &pairs(&form)).await?;
-    ensure!(status == StatusCode::SEE_OTHER, "{status}");
+    ensure!(status == StatusCode::SEE_OTHER, "step 2: {status}");
     let first = request_id(&location)?;
     let (status, _, html) =
         post_form(&c, &s.base, "/requests/new/loan", &w.staff_a, &pairs(&form)).await?;
-    ensure!(status == StatusCode::CONFLICT, "{status}");
+    ensure!(status == StatusCode::CONFLICT, "step 3: {status}");
     let text = visible_text(&html);
     ensure!(
         text.contains(&format!("资产 1003 已被未办结的申请（编号 {first}）占用")),
@@ -104,7 +105,7 @@ async fn the_header_names_the_person_with_the_login_name_beside() -> Result<()> 
     let keeper = s.login("zhangsan", PASSWORD).await?;
     let c = client()?;
     let (status, html) = page(&c, &s.base, "/dashboard", &keeper, "zh").await?;
-    ensure!(status == StatusCode::OK, "{status}");
+    ensure!(status == StatusCode::OK, "step 4: {status}");
     let who = html
         .split("<a class=\"who\"")
         .nth(1)
@@ -126,5 +127,237 @@ async fn the_header_names_the_person_with_the_login_name_beside() -> Result<()> 
         "{}",
         visible_text(&html)
     );
+    Ok(())
+}
+
+/// A browser's POST of `body` (as `content_type`) to a page, with the
+/// session's form token in the query string as upload forms carry it.
+async fn raw_post(
+    c: &reqwest::Client,
+    base: &str,
+    path: &str,
+    session: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Result<(StatusCode, String)> {
+    let token = form_token(c, base, session).await?;
+    let resp = c
+        .post(format!("{base}{path}?_csrf={token}"))
+        .header("cookie", format!("wh_session={session}"))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await?;
+    Ok((resp.status(), resp.text().await?))
+}
+
+/// A page in Chinese saying `says`, with nothing of the framework's
+/// English (or any English word, or raw id) in its text.
+fn in_chinese(html: &str, says: &str) -> Result<()> {
+    let text = visible_text(html);
+    ensure!(
+        text.contains(says),
+        "the page does not say {says:?}:\n{text}"
+    );
+    let data = ["赵六", "市财政局", "办公椅"].map(String::from);
+    let found = test_support::unreadable(&text, &data);
+    ensure!(found.is_empty(), "{found:?} on the page:\n{text}");
+    Ok(())
+}
+
+/// A multipart body with one file field of `size` bytes of a PDF.
+fn one_file(boundary: &str, size: usize) -> Vec<u8> {
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\
+         Content-Type: application/pdf\r\n\r\n%PDF-1.4\n"
+    )
+    .into_bytes();
+    body.resize(body.len() + size, b'x');
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body
+}
+
+#[tokio::test]
+async fn the_frameworks_refusals_are_chinese_pages_with_a_way_back() -> Result<()> {
+    // A small body limit, so an oversized form is cheap to send.
+    let s = Server::start_fresh(&[("WAREHOUSE_MAX_BODY_BYTES", "65536")], &[])?;
+    let admin = s.login(ADMIN, PASSWORD).await?;
+    let unit = id(&s
+        .post_ok("/api/v1/units", &admin, json!({"name": "市财政局"}), 201)
+        .await?)?;
+    let category = id(&s
+        .post_ok(
+            "/api/v1/categories",
+            &admin,
+            json!({"code": "0201", "name": "办公椅"}),
+            201,
+        )
+        .await?)?;
+    s.post_ok(
+        "/api/v1/users",
+        &admin,
+        json!({"username": "zhaoliu", "display_name": "赵六", "password": PASSWORD,
+            "role": "unit_staff", "unit_id": unit}),
+        201,
+    )
+    .await?;
+    let staff = s.login("zhaoliu", PASSWORD).await?;
+    // No kept connections: the server may close one whose body it refused
+    // before reading it all.
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
+        .build()?;
+    let base = &s.base;
+    let (status, location, _) = post_form(
+        &c,
+        base,
+        "/requests/new/purchase",
+        &staff,
+        &[
+            ("category_id", &category.to_string()),
+            ("quantity", "2"),
+            ("budget", "1500.00"),
+            ("reason", "新增会议室座椅"),
+        ],
+    )
+    .await?;
+    ensure!(status == StatusCode::SEE_OTHER, "step 5: {status}");
+    let request = request_id(&location)?;
+    let docs = format!("/requests/{request}/documents");
+
+    // A document over the 5 MB limit: 413, the limit in Chinese, a way back.
+    let (status, html) = raw_post(
+        &c,
+        base,
+        &docs,
+        &staff,
+        "multipart/form-data; boundary=XyZ",
+        one_file("XyZ", 6 * 1024 * 1024),
+    )
+    .await?;
+    // The request page again, the refusal beside its upload form.
+    ensure!(status == StatusCode::PAYLOAD_TOO_LARGE, "step 6: {status}");
+    in_chinese(&html, "文件超过 5 MB，不能上传")?;
+    // An asset photo too: the same limit, the same words.
+    let chair = id(&s
+        .post_ok(
+            "/api/v1/assets",
+            &admin,
+            json!({"asset_number": "1001", "name": "办公椅甲", "category_id": category,
+                "original_value_fen": 60000, "holder_unit_id": unit}),
+            201,
+        )
+        .await?)?;
+    let (status, html) = raw_post(
+        &c,
+        base,
+        &format!("/assets/{chair}/photo"),
+        &admin,
+        "multipart/form-data; boundary=XyZ",
+        one_file("XyZ", 6 * 1024 * 1024),
+    )
+    .await?;
+    ensure!(status == StatusCode::PAYLOAD_TOO_LARGE, "step 7: {status}");
+    is_error_page(&html, "文件超过 5 MB，不能上传", Some("/assets"))?;
+
+    // An upload whose body is no multipart at all: the error page.
+    let (status, html) = raw_post(
+        &c,
+        base,
+        &docs,
+        &staff,
+        "multipart/form-data",
+        b"file=abc".to_vec(),
+    )
+    .await?;
+    ensure!(status == StatusCode::BAD_REQUEST, "step 8: {status}");
+    is_error_page(&html, "文件未能读取，请重新上传", Some("/requests"))?;
+    // One cut short: the request page, saying so.
+    let (status, html) = raw_post(
+        &c,
+        base,
+        &docs,
+        &staff,
+        "multipart/form-data; boundary=XyZ",
+        b"--XyZ\r\nContent-Disposition: form-da".to_vec(),
+    )
+    .await?;
+    ensure!(status.is_client_error(), "{status}");
+    in_chinese(&html, "文件未能读取，请重新上传")?;
+
+    // A form larger than the server takes: 413 as a page.
+    let (status, html) = raw_post(
+        &c,
+        base,
+        "/requests/new/loan",
+        &staff,
+        "application/x-www-form-urlencoded",
+        format!("reason={}", "x".repeat(100 * 1024)).into_bytes(),
+    )
+    .await?;
+    ensure!(status == StatusCode::PAYLOAD_TOO_LARGE, "step 9: {status}");
+    is_error_page(&html, "提交的内容超过服务器允许的大小", Some("/requests"))?;
+
+    // A malformed form: bytes that are no text. Refused beside its fields
+    // in Chinese; nothing filed.
+    let (status, html) = raw_post(
+        &c,
+        base,
+        "/requests/new/loan",
+        &staff,
+        "application/x-www-form-urlencoded",
+        b"category_id=%FF%FE&quantity=\xff\xfe&&&=&loan_start".to_vec(),
+    )
+    .await?;
+    ensure!(
+        status == StatusCode::UNPROCESSABLE_ENTITY,
+        "step 10: {status}"
+    );
+    ensure!(
+        html.contains("data-field=\"category_id\"") && html.contains("分类"),
+        "no field error:\n{}",
+        visible_text(&html)
+    );
+    let filed = s.get_ok("/api/v1/requests", &staff).await?;
+    ensure!(filed["total"] == 1, "{filed}");
+
+    // A page address asked with a method it does not take: 405 as a page.
+    let (status, html) = page(&c, base, &format!("/requests/{request}/step"), &staff, "zh").await?;
+    ensure!(
+        status == StatusCode::METHOD_NOT_ALLOWED,
+        "step 11: {status}"
+    );
+    is_error_page(&html, "这个页面不支持这种操作", Some("/requests"))?;
+
+    // The login page with a query it cannot read, and a language switch
+    // to an address that is no text: still pages, not the framework's text.
+    let resp = c
+        .get(format!("{base}/login?next=/a&next=/b"))
+        .send()
+        .await?;
+    ensure!(resp.status() == StatusCode::OK, "{}", resp.status());
+    let html = resp.text().await?;
+    ensure!(html.contains("name=\"password\""), "no login form:\n{html}");
+    let resp = c
+        .get(format!("{base}/lang/%FF"))
+        .header("cookie", format!("wh_session={staff}"))
+        .send()
+        .await?;
+    ensure!(resp.status() == StatusCode::SEE_OTHER, "{}", resp.status());
+
+    // The JSON API keeps its JSON errors.
+    let resp = c
+        .get(format!("{base}/api/v1/requests/{request}/steps"))
+        .header("authorization", format!("Bearer {staff}"))
+        .send()
+        .await?;
+    ensure!(
+        resp.status() == StatusCode::METHOD_NOT_ALLOWED,
+        "{}",
+        resp.status()
+    );
+    let v: serde_json::Value = resp.json().await?;
+    ensure!(v["error"]["code"] == "method_not_allowed", "{v}");
     Ok(())
 }

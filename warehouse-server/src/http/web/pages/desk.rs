@@ -325,7 +325,7 @@ pub(super) async fn desk_manual(
     State(st): State<AppState>,
     w: Web,
     Path(id): Path<i64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     let f = form(&body);
     let reader = tryp!(w, get_i64(&f, "reader")).unwrap_or(NO_READER);
@@ -451,7 +451,7 @@ pub(super) async fn desk_check_out(
     State(st): State<AppState>,
     w: Web,
     Path(id): Path<i64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     let f = form(&body);
     let reader = tryp!(w, get_i64(&f, "reader")).unwrap_or(-1);
@@ -485,7 +485,7 @@ pub(super) async fn desk_return(
     State(st): State<AppState>,
     w: Web,
     Path(id): Path<i64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     let f = form(&body);
     let reader = tryp!(w, get_i64(&f, "reader")).unwrap_or(-1);

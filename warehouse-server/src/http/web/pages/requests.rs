@@ -302,7 +302,7 @@ pub(super) async fn new_request_submit(
     State(st): State<AppState>,
     w: Web,
     Path(kind): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     let Some(kind) = RequestKind::parse(&kind) else {
         return fail(&w, AppError::not_found("request kind", kind));
@@ -789,7 +789,7 @@ pub(super) async fn request_step(
     State(st): State<AppState>,
     w: Web,
     Path(id): Path<i64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     let f = form(&body);
     let result = match ids_from_words(&st, &f)
@@ -813,7 +813,7 @@ pub(super) async fn upload_document(
     State(st): State<AppState>,
     w: Web,
     Path(id): Path<i64>,
-    mut multipart: axum::extract::Multipart,
+    PageMultipart(mut multipart): PageMultipart,
 ) -> Response {
     let mut file: Option<(String, String, Vec<u8>)> = None;
     loop {
@@ -824,11 +824,7 @@ pub(super) async fn upload_document(
                 match field.bytes().await {
                     Ok(b) => file = Some((name, ct, b.to_vec())),
                     Err(e) => {
-                        let _ = e;
-                        let err = AppError::from(Reason::TooLarge {
-                            limit_bytes: crate::workflow::MAX_DOCUMENT_BYTES,
-                            size: None,
-                        });
+                        let err = upload_failed(&e, crate::workflow::MAX_DOCUMENT_BYTES);
                         return render_request(&st, &w, id, Some(&err), &Form::new()).await;
                     }
                 }
@@ -836,9 +832,7 @@ pub(super) async fn upload_document(
             Ok(Some(_)) => {}
             Ok(None) => break,
             Err(e) => {
-                let err = AppError::from(Reason::UploadUnreadable {
-                    detail: e.to_string(),
-                });
+                let err = upload_failed(&e, crate::workflow::MAX_DOCUMENT_BYTES);
                 return render_request(&st, &w, id, Some(&err), &Form::new()).await;
             }
         }
