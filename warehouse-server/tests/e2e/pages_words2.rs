@@ -361,3 +361,235 @@ async fn the_frameworks_refusals_are_chinese_pages_with_a_way_back() -> Result<(
     ensure!(v["error"]["code"] == "method_not_allowed", "{v}");
     Ok(())
 }
+
+#[tokio::test]
+async fn english_pages_have_no_chinese_interface_text() -> Result<()> {
+    let s = Server::start()?;
+    let admin = s.login(ADMIN, PASSWORD).await?;
+    // Every name is Chinese: what is left Chinese after taking them out is
+    // the interface's.
+    let names = [
+        "市财政局",
+        "主仓",
+        "一号库房",
+        "办公椅",
+        "张三",
+        "李四",
+        "王五",
+        "赵六",
+        "办公椅甲",
+        "办公椅乙",
+        "年终表彰大会",
+        "新增会议室座椅",
+        "同意",
+        test_support::ORG_NAME,
+        // The switch back to Chinese names the language in its own words.
+        "中文",
+    ];
+    let data: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    let unit = id(&s
+        .post_ok("/api/v1/units", &admin, json!({"name": "市财政局"}), 201)
+        .await?)?;
+    let wh = id(&s
+        .post_ok("/api/v1/warehouses", &admin, json!({"name": "主仓"}), 201)
+        .await?)?;
+    let a01 = id(&s
+        .post_ok(
+            &format!("/api/v1/warehouses/{wh}/locations"),
+            &admin,
+            json!({"code": "A01", "name": "一号库房"}),
+            201,
+        )
+        .await?)?;
+    let chairs = id(&s
+        .post_ok(
+            "/api/v1/categories",
+            &admin,
+            json!({"code": "0201", "name": "办公椅"}),
+            201,
+        )
+        .await?)?;
+    let mut sessions = Vec::new();
+    for (username, name, role, unit) in [
+        ("zhangsan", "张三", "keeper", None),
+        ("lisi", "李四", "approver", None),
+        ("wangwu", "王五", "finance", None),
+        ("zhaoliu", "赵六", "unit_staff", Some(unit)),
+    ] {
+        s.post_ok(
+            "/api/v1/users",
+            &admin,
+            json!({"username": username, "display_name": name, "password": PASSWORD,
+                "role": role, "unit_id": unit}),
+            201,
+        )
+        .await?;
+        sessions.push(s.login(username, PASSWORD).await?);
+    }
+    let [keeper, approver, finance, staff] =
+        <[String; 4]>::try_from(sessions).map_err(|_| anyhow::anyhow!("four sessions"))?;
+    let (desk, _) = s.add_reader(&admin, "desk-1", "desk", Some(a01)).await?;
+    let chair = id(&s
+        .post_ok(
+            "/api/v1/assets",
+            &keeper,
+            json!({"asset_number": "1001", "name": "办公椅甲", "category_id": chairs,
+                "original_value_fen": 60000, "holder_location_id": a01}),
+            201,
+        )
+        .await?)?;
+    let held = id(&s
+        .post_ok(
+            "/api/v1/assets",
+            &keeper,
+            json!({"asset_number": "1002", "name": "办公椅乙", "category_id": chairs,
+                "original_value_fen": 60000, "holder_unit_id": unit}),
+            201,
+        )
+        .await?)?;
+    let c = client()?;
+    let base = &s.base;
+    let form = loan_form(chairs, "1001");
+    let mut form = pairs(&form);
+    form[3] = ("reason", "年终表彰大会");
+    let (status, location, _) = post_form(&c, base, "/requests/new/loan", &staff, &form).await?;
+    ensure!(status == StatusCode::SEE_OTHER, "{status}");
+    let loan = request_id(&location)?;
+    crate::pages_words::step(
+        &c,
+        base,
+        loan,
+        &approver,
+        &[("action", "approve"), ("comment", "同意")],
+    )
+    .await?;
+    let (status, location, _) = post_form(
+        &c,
+        base,
+        "/requests/new/purchase",
+        &staff,
+        &[
+            ("category_id", &chairs.to_string()),
+            ("quantity", "2"),
+            ("budget", "1500.00"),
+            ("reason", "新增会议室座椅"),
+        ],
+    )
+    .await?;
+    ensure!(status == StatusCode::SEE_OTHER, "{status}");
+    let purchase = request_id(&location)?;
+    let stocktake = id(&s
+        .post_ok(
+            "/api/v1/stocktakes",
+            &keeper,
+            json!({"warehouse_id": wh, "location_id": a01, "reader_ids": [desk]}),
+            201,
+        )
+        .await?)?;
+
+    let mut walk: Vec<(&str, String)> = Vec::new();
+    for who in [&staff, &keeper, &approver, &finance, &admin] {
+        for path in [
+            "/dashboard",
+            "/inbox",
+            "/assets",
+            "/requests",
+            "/account/password",
+        ] {
+            walk.push((who, path.to_owned()));
+        }
+        walk.push((who, format!("/requests/{loan}")));
+        walk.push((who, format!("/requests/{purchase}")));
+        walk.push((who, format!("/assets/{chair}")));
+    }
+    for kind in [
+        "loan",
+        "allocation",
+        "purchase",
+        "transfer",
+        "intake",
+        "disposal",
+        "damage",
+    ] {
+        walk.push((&staff, format!("/requests/new/{kind}")));
+        walk.push((&keeper, format!("/requests/new/{kind}")));
+    }
+    walk.push((&staff, "/virtual-warehouse".to_owned()));
+    walk.push((&staff, format!("/assets/{held}")));
+    walk.push((&approver, "/virtual-warehouse".to_owned()));
+    walk.push((&approver, "/reports".to_owned()));
+    for path in [
+        "/stocktakes".to_owned(),
+        format!("/stocktakes/{stocktake}"),
+        "/alarms".to_owned(),
+        "/reports".to_owned(),
+        format!("/requests/{loan}/desk"),
+        format!("/requests/{loan}/pick-list"),
+        format!("/assets/{chair}/tag"),
+    ] {
+        walk.push((&keeper, path));
+    }
+    for report in [
+        "assets-by-state",
+        "utilisation",
+        "loans",
+        "requests",
+        "procurement",
+        "disposals",
+        "compensation",
+    ] {
+        walk.push((&approver, format!("/reports?name={report}")));
+    }
+    // The desk with its reader chosen (silent: nothing reports).
+    walk.push((
+        &keeper,
+        format!("/requests/{loan}/desk?reader={desk}&since=0"),
+    ));
+    walk.push((&admin, "/admin".to_owned()));
+    // Error pages: a record not there, a refused page, a bad address.
+    walk.push((&staff, "/requests/424242".to_owned()));
+    walk.push((&staff, "/admin".to_owned()));
+    walk.push((&staff, "/assets?page=abc".to_owned()));
+
+    let mut problems = Vec::new();
+    for (session, path) in &walk {
+        let (status, html) = page(&c, base, path, session, "en").await?;
+        ensure!(
+            status.is_success() || status.is_client_error(),
+            "{path}: {status}"
+        );
+        let text = visible_text(&html);
+        let found = test_support::chinese_outside(&text, &data);
+        if !found.is_empty() {
+            problems.push(format!("{path}: {found:?}"));
+        }
+    }
+    // A refused form, in English: the refusal and the form around it.
+    let token = form_token(&c, base, &staff).await?;
+    let mut refused = loan_form(chairs, "1002");
+    refused.push(("_csrf", token));
+    let resp = c
+        .post(format!("{base}/requests/new/loan"))
+        .header("cookie", format!("wh_session={staff}; lang=en"))
+        .form(&refused)
+        .send()
+        .await?;
+    ensure!(resp.status() == StatusCode::CONFLICT, "{}", resp.status());
+    let text = visible_text(&resp.text().await?);
+    ensure!(
+        text.contains("asset 1002 (id"),
+        "no English refusal naming 1002:\n{text}"
+    );
+    let found = test_support::chinese_outside(&text, &data);
+    if !found.is_empty() {
+        problems.push(format!("refused loan form: {found:?}"));
+    }
+    problems.sort();
+    problems.dedup();
+    ensure!(
+        problems.is_empty(),
+        "Chinese on English pages:\n{}",
+        problems.join("\n")
+    );
+    Ok(())
+}

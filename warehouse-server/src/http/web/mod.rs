@@ -529,7 +529,7 @@ pub fn field_error(lang: Lang, err: Option<&AppError>, field: &str) -> Markup {
     if mine.is_empty() {
         return html! {};
     }
-    html! { span.field-error role="alert" data-field=(field) { (mine.join("；")) } }
+    html! { span.field-error role="alert" data-field=(field) { (mine.join(lang.semicolon())) } }
 }
 
 /// Above the form: the error when it names no field of the form, or the

@@ -100,7 +100,7 @@ pub(super) async fn admin(
         form.stack method="post" action="/admin/settings" {
             (csrf_field(&w))
             label { (w.t("org_name")) input name="org_name" value=(org) required; }
-            p { (w.t("company_prefix")) "：" code { (prefix) } " " small.hint { (w.t("prefix_fixed")) } }
+            p { (w.t("company_prefix")) (w.lang.colon()) code { (prefix) } " " small.hint { (w.t("prefix_fixed")) } }
             button type="submit" { (w.t("save")) }
         }
         (search_box(&w, "/admin", f.q.as_deref(), w.t("search_admin"), &[]))

@@ -569,7 +569,7 @@ pub(super) async fn render_request(
             dt { (w.t("stage")) } dd data-test="stage" { (stage_word(w, r.stage)) @if r.overdue { " " span.badge.s-lost { (w.t("overdue")) } } }
             dt { (w.t("next_step")) } dd data-test="next-step" {
                 @match &next {
-                    Some((who, actions)) => { (w.t("waiting_for")) (if w.lang == Lang::Zh { "：" } else { ": " }) strong { (who) } @if !actions.is_empty() { " · " (actions.join("、")) } }
+                    Some((who, actions)) => { (w.t("waiting_for")) (w.lang.colon()) strong { (who) } @if !actions.is_empty() { " · " (actions.join(w.lang.comma())) } }
                     None => { (w.t("nothing_next")) }
                 }
             }
@@ -612,7 +612,7 @@ pub(super) async fn render_request(
                                 td { (w.t(&format!("sa_{}", s.action))) }
                                 td { (words::person(w.lang, &names, &s.actor)) }
                                 td { (when(&s.at)) }
-                                td { @for (i, (label, value)) in f.iter().enumerate() { @if i > 0 { "；" } (label) "：" strong { (value) } } }
+                                td { @for (i, (label, value)) in f.iter().enumerate() { @if i > 0 { (w.lang.semicolon()) } (label) (w.lang.colon()) strong { (value) } } }
                             }
                         }
                     }
