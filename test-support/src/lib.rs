@@ -30,7 +30,7 @@ pub use pg::{pg_admin_url, PgDatabase, DEFAULT_PG_URL};
 pub use process::{collect, text_of, wait_until, Process};
 pub use server::{admin_init, chain_key_file, cli, cli_ok, Server, WarehouseServer};
 pub use sim::SimProcess;
-pub use words::unreadable;
+pub use words::{chinese_outside, unreadable};
 
 /// The administrator `admin init` creates.
 pub const ADMIN: &str = "admin";

@@ -68,6 +68,58 @@ pub fn unreadable(text: &str, data: &[String]) -> Vec<String> {
     found
 }
 
+/// Chinese in an English page's `text` outside the data names in `data`
+/// (the register's names are data, in whatever language they were typed):
+/// each run of CJK characters or CJK punctuation left, with a little
+/// context. Empty for a page whose interface is all English.
+pub fn chinese_outside(text: &str, data: &[String]) -> Vec<String> {
+    let mut data: Vec<&str> = data
+        .iter()
+        .map(String::as_str)
+        .filter(|d| !d.is_empty())
+        .collect();
+    data.sort_by_key(|d| std::cmp::Reverse(d.len()));
+    let mut t = text.to_owned();
+    for d in data {
+        t = t.replace(d, " ");
+    }
+    let chars: Vec<char> = t.chars().collect();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if !is_chinese(chars[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && is_chinese(chars[i]) {
+            i += 1;
+        }
+        let a = start.saturating_sub(12);
+        let b = (i + 12).min(chars.len());
+        let run: String = chars[start..i].iter().collect();
+        let context: String = chars[a..b].iter().collect();
+        found.push(format!(
+            "`{run}` in `{}`",
+            context.split_whitespace().collect::<Vec<_>>().join(" ")
+        ));
+    }
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// A CJK ideograph, or punctuation only Chinese text uses (、，。「」（）…).
+fn is_chinese(c: char) -> bool {
+    matches!(c,
+        '\u{2e80}'..='\u{2fdf}'
+        | '\u{3000}'..='\u{303f}'
+        | '\u{3400}'..='\u{4dbf}'
+        | '\u{4e00}'..='\u{9fff}'
+        | '\u{f900}'..='\u{faff}'
+        | '\u{ff01}'..='\u{ff60}')
+}
+
 fn around(chars: &[char], i: usize) -> String {
     let a = i.saturating_sub(8);
     let b = (i + 12).min(chars.len());
@@ -108,6 +160,16 @@ mod tests {
             );
         }
         assert!(!unreadable("原因 wrong category", &[]).is_empty());
+        // English pages: Chinese outside the data is found, the data is not.
+        let data = vec!["市财政局".to_owned(), "办公椅".to_owned()];
+        assert!(chinese_outside("Unit 市财政局 · Category 办公椅 · 3 items", &data).is_empty());
+        let bad = chinese_outside("Unit 市财政局 状态 已批准（2）", &data);
+        assert_eq!(bad.len(), 3, "{bad:?}");
+        assert!(
+            bad[0].starts_with("`状态`") || bad[1].starts_with("`状态`"),
+            "{bad:?}"
+        );
+        assert!(bad.iter().any(|b| b.starts_with("`已批准（`")), "{bad:?}");
         // Allowed technical words and plain numbers pass.
         assert!(unreadable("EPC 3034257BF400ABCDEF00 下载 CSV 共 12 条 第 2 页", &[]).is_empty());
     }

@@ -198,7 +198,7 @@ pub enum Reason {
     },
     /// The lifecycle refuses this action to the actor's role.
     RoleMayNot {
-        asset_id: i64,
+        asset: AssetRef,
         action: String,
     },
     /// A request step that belongs to other roles at this stage.
@@ -211,7 +211,7 @@ pub enum Reason {
     },
     /// An asset action its state does not allow.
     WrongState {
-        asset_id: i64,
+        asset: AssetRef,
         state: String,
         action: String,
         expected: Vec<String>,
@@ -225,7 +225,7 @@ pub enum Reason {
     },
     /// The asset is already in another open request.
     AssetHeld {
-        asset_id: i64,
+        asset: AssetRef,
         request_id: i64,
     },
     NotFound {
@@ -283,13 +283,13 @@ pub enum Reason {
     PurchaseNamesAssets,
     /// A transfer of an asset the applicant's unit already holds.
     AlreadyYours {
-        asset_id: i64,
+        asset: AssetRef,
     },
     /// One transfer request asks one other unit.
     TransferOneUnit,
     /// An asset whose state rules it out of the request (`rule` says which).
     NotEligible {
-        asset_id: i64,
+        asset: AssetRef,
         state: String,
         rule: Eligibility,
     },
@@ -316,7 +316,7 @@ pub enum Reason {
     /// A purchase fulfilled without naming any asset.
     NoAssetsToFulfil,
     WrongCategory {
-        asset_id: i64,
+        asset: AssetRef,
     },
     /// Unit price × quantity does not fit an amount.
     TotalTooLarge,
@@ -337,7 +337,7 @@ pub enum Reason {
     },
     NotOnLoan {
         field: String,
-        asset_id: i64,
+        asset: AssetRef,
         request_id: i64,
     },
     /// 上缴 must equal the hammer price.
@@ -377,7 +377,7 @@ pub enum Reason {
     },
     EpcBound {
         epc: String,
-        asset_id: i64,
+        asset: AssetRef,
     },
     /// `admin export-head` on a chain that does not verify.
     HeadNotExported {
@@ -396,18 +396,18 @@ pub enum Reason {
     /// A listing withdrawn while a transfer request asks for it.
     AskedFor {
         request_id: i64,
-        asset_id: i64,
+        asset: AssetRef,
     },
     HeldByLossCase {
         request_id: i64,
-        asset_id: i64,
+        asset: AssetRef,
     },
     StocktakeClosed {
         id: i64,
     },
     RelocateNeedsLocation,
     HeldByUnit {
-        asset_id: i64,
+        asset: AssetRef,
     },
     AlarmAcknowledged {
         id: i64,
@@ -425,7 +425,7 @@ pub enum Reason {
         keepers_too: bool,
     },
     KeeperReports {
-        asset_id: i64,
+        asset: AssetRef,
     },
     /// Reader daemons never take request steps.
     PeopleOnly,
@@ -539,6 +539,41 @@ pub struct FieldProblem {
     pub reason: Reason,
 }
 
+/// An asset as an error names it: people know it by its number (资产编号,
+/// printed on its label), API clients by the id they sent. `number` is
+/// `None` only for an id that names no asset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetRef {
+    pub id: i64,
+    pub number: Option<String>,
+}
+
+impl AssetRef {
+    pub fn new(id: i64, number: impl Into<String>) -> Self {
+        Self {
+            id,
+            number: Some(number.into()),
+        }
+    }
+
+    /// "asset 1001 (id 5)": the number people read and the id the API
+    /// was sent.
+    fn en(&self) -> String {
+        match &self.number {
+            Some(n) => format!("asset {n} (id {})", self.id),
+            None => format!("asset {}", self.id),
+        }
+    }
+
+    /// "资产 1001 "; never the database id.
+    fn zh(&self) -> String {
+        match &self.number {
+            Some(n) => format!("资产 {n} "),
+            None => "该资产".into(),
+        }
+    }
+}
+
 /// Why an asset's state rules it out of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Eligibility {
@@ -573,6 +608,11 @@ impl Eligibility {
             Self::FulfilFrom => "请用在库资产或其他单位挂出的闲置资产配发",
         }
     }
+}
+
+/// A request as the pages number it: "申请（编号 12）".
+fn request_zh(id: i64) -> String {
+    format!("申请（编号 {id}）")
 }
 
 /// Words joined with "or" / "或".
@@ -991,8 +1031,8 @@ impl Reason {
                     format!("{actor} may not {action} here; it takes {}", or_en(roles))
                 }
             }
-            R::RoleMayNot { asset_id, action } => {
-                format!("your role may not {action} asset {asset_id}")
+            R::RoleMayNot { asset, action } => {
+                format!("your role may not {action} {}", asset.en())
             }
             R::StepNotYours {
                 request_id,
@@ -1005,12 +1045,13 @@ impl Reason {
                 or_en(roles)
             ),
             R::WrongState {
-                asset_id,
+                asset,
                 state,
                 action,
                 expected,
             } => format!(
-                "asset {asset_id} is {state}; {action} needs it to be {}",
+                "{} is {state}; {action} needs it to be {}",
+                asset.en(),
                 or_en(expected)
             ),
             R::WrongStage {
@@ -1021,10 +1062,10 @@ impl Reason {
             } => format!(
                 "{kind} request {request_id} is at stage {stage}; {step} does not apply there"
             ),
-            R::AssetHeld {
-                asset_id,
-                request_id,
-            } => format!("asset {asset_id} is already held by open request {request_id}"),
+            R::AssetHeld { asset, request_id } => format!(
+                "{} is already held by open request {request_id}",
+                asset.en()
+            ),
             R::NotFound { what, id } => format!("{what} {id} not found"),
             R::ForeignDaemon { own, claimed } => {
                 format!("this token belongs to daemon `{own}`; it may not send as `{claimed}`")
@@ -1078,13 +1119,11 @@ impl Reason {
             R::PurchaseNamesAssets => {
                 "a purchase asks for a category and quantity, not specific assets".into()
             }
-            R::AlreadyYours { asset_id } => format!("asset {asset_id} is already your unit's"),
+            R::AlreadyYours { asset } => format!("{} is already your unit's", asset.en()),
             R::TransferOneUnit => "one transfer asks one unit; file one request per unit".into(),
-            R::NotEligible {
-                asset_id,
-                state,
-                rule,
-            } => format!("asset {asset_id} is {state}; {}", rule.en()),
+            R::NotEligible { asset, state, rule } => {
+                format!("{} is {state}; {}", asset.en(), rule.en())
+            }
             R::EpcMismatch { written, allocated } => {
                 format!("written EPC {written} differs from the allocated {allocated}")
             }
@@ -1096,8 +1135,8 @@ impl Reason {
             } => format!("none of the {scanned} scanned tags fits request {request_id}"),
             R::NoneOfIntake => "none of the scanned items belongs to this intake".into(),
             R::NoAssetsToFulfil => "name the assets to fulfil from".into(),
-            R::WrongCategory { asset_id } => {
-                format!("asset {asset_id} is not of the requested category")
+            R::WrongCategory { asset } => {
+                format!("{} is not of the requested category", asset.en())
             }
             R::TotalTooLarge => "unit price × quantity is too large".into(),
             R::SumTooLarge { field } => format!("the total of {field} is too large to record"),
@@ -1105,10 +1144,8 @@ impl Reason {
             R::TagNotRegistered { epc, .. } => format!("tag {epc} is not in the register"),
             R::EpcOrAssetId { .. } => "give the epc or the asset_id".into(),
             R::NotOnLoan {
-                asset_id,
-                request_id,
-                ..
-            } => format!("asset {asset_id} is not out on loan {request_id}"),
+                asset, request_id, ..
+            } => format!("{} is not out on loan {request_id}", asset.en()),
             R::NotHammerPrice { hammer_fen } => {
                 format!("the proceeds remitted must equal the hammer price ({hammer_fen} fen)")
             }
@@ -1134,7 +1171,7 @@ impl Reason {
                 commission_id,
                 status,
             } => format!("tag commission {commission_id} is {status}, not pending"),
-            R::EpcBound { epc, asset_id } => format!("EPC {epc} is bound to asset {asset_id}"),
+            R::EpcBound { epc, asset } => format!("EPC {epc} is bound to {}", asset.en()),
             R::HeadNotExported { problem } => {
                 format!("the database does not verify, so its head is not exported: {problem}")
             }
@@ -1155,20 +1192,21 @@ impl Reason {
             R::WarehouseStockNotListed => {
                 "warehouse stock is not listed; units list what they hold".into()
             }
-            R::AskedFor {
-                request_id,
-                asset_id,
-            } => format!("request {request_id} asks for asset {asset_id}; it must be decided first"),
-            R::HeldByLossCase {
-                request_id,
-                asset_id,
-            } => format!("loss case {request_id} holds asset {asset_id}; decide it first"),
+            R::AskedFor { request_id, asset } => format!(
+                "request {request_id} asks for {}; it must be decided first",
+                asset.en()
+            ),
+            R::HeldByLossCase { request_id, asset } => format!(
+                "loss case {request_id} holds {}; decide it first",
+                asset.en()
+            ),
             R::StocktakeClosed { id } => format!("stock-take {id} is closed"),
             R::RelocateNeedsLocation => "this stock-take covers a whole warehouse; relocate needs \
                                          a stock-take of one location"
                 .into(),
-            R::HeldByUnit { asset_id } => format!(
-                "asset {asset_id} is held by a unit; return it through a request, not a stock-take"
+            R::HeldByUnit { asset } => format!(
+                "{} is held by a unit; return it through a request, not a stock-take",
+                asset.en()
             ),
             R::AlarmAcknowledged { id } => format!("alarm {id} is already acknowledged"),
             R::SeedTaken { seed } => {
@@ -1181,8 +1219,8 @@ impl Reason {
                 "{kind} requests are filed by unit staff{}",
                 if *keepers_too { " or keepers" } else { "" }
             ),
-            R::KeeperReports { asset_id } => {
-                format!("asset {asset_id} is warehouse stock; a keeper reports it")
+            R::KeeperReports { asset } => {
+                format!("{} is warehouse stock; a keeper reports it", asset.en())
             }
             R::PeopleOnly => "only people take steps on requests".into(),
             R::ApplicantOnly { request_id } => {
@@ -1321,8 +1359,8 @@ impl Reason {
                 (Some(what), false) => format!("{what}需要{}的权限", or_zh(roles)),
                 (None, false) => format!("此操作需要{}的权限", or_zh(roles)),
             },
-            R::RoleMayNot { asset_id, .. } => {
-                format!("{}（资产 {asset_id}）", t(Lang::Zh, "not_allowed"))
+            R::RoleMayNot { asset, .. } => {
+                format!("{}（{}）", t(Lang::Zh, "not_allowed"), asset.zh().trim_end())
             }
             R::StepNotYours {
                 request_id,
@@ -1330,31 +1368,43 @@ impl Reason {
                 roles,
                 ..
             } => format!(
-                "申请 {request_id} 在「{}」阶段的这一步应由{}办理",
+                "{} 在「{}」阶段的这一步应由{}办理",
+                request_zh(*request_id),
                 word_zh(stage),
                 or_zh(roles)
             ),
             R::WrongState {
-                asset_id,
+                asset,
                 state,
                 expected,
                 ..
             } => format!(
-                "资产 {asset_id} 当前为「{}」，此操作需要其为「{}」",
+                "{}当前为「{}」，此操作需要其为「{}」",
+                asset.zh(),
                 word_zh(state),
                 or_zh(expected)
             ),
             R::WrongStage {
                 request_id, stage, ..
             } => format!(
-                "申请 {request_id} 当前处于「{}」阶段，不能办理此步骤",
+                "{}当前处于「{}」阶段，不能办理此步骤",
+                request_zh(*request_id),
                 word_zh(stage)
             ),
-            R::AssetHeld {
-                asset_id,
-                request_id,
-            } => format!("资产 {asset_id} 已被未办结的申请 {request_id} 占用"),
-            R::NotFound { what, id } => format!("找不到{}（{id}）", noun_zh(what)),
+            R::AssetHeld { asset, request_id } => format!(
+                "{}已被未办结的{}占用",
+                asset.zh(),
+                request_zh(*request_id)
+            ),
+            R::NotFound { what, id } => match (id.parse::<i64>(), *what) {
+                // Requests and stock-takes are numbered by their id on the
+                // pages; other records' ids mean nothing to a person.
+                (Ok(n), "request" | "stocktake" | "stock-take") => {
+                    format!("找不到编号为 {n} 的{}", noun_zh(what))
+                }
+                (Ok(_), _) => format!("找不到该{}", noun_zh(what)),
+                (Err(_), _) => format!("找不到{}（{id}）", noun_zh(what)),
+            },
             R::ForeignDaemon { .. } => "此令牌只能以其所属读写器主机的标识上报".into(),
             R::ReaderNotBound { .. } => "此令牌所属的读写器主机未连接该读写器".into(),
             R::BadDaemonId { .. } => "主机标识不能含有冒号".into(),
@@ -1363,7 +1413,7 @@ impl Reason {
             R::BadReaderSpec { .. } => {
                 "读写器应写作“名称:角色[:货位编号]”，角色为出口、出库台或手持机的代码".into()
             }
-            R::DoesNotExist { field, id } => format!("{}（{id}）不存在", label(field)),
+            R::DoesNotExist { field, .. } => format!("所选的{}不存在", label(field)),
             R::NoRoute => "没有这个页面".into(),
             R::MethodNotAllowed => "这个页面不支持这种操作".into(),
             R::Duplicate { field, .. } => match field.as_deref() {
@@ -1392,14 +1442,11 @@ impl Reason {
             R::Unknown { field, .. } => format!("{}的取值无效", label(field)),
             R::AssetNamedTwice => "同一资产不能重复选择".into(),
             R::PurchaseNamesAssets => "采购申请只填写分类和数量，不能指定具体资产".into(),
-            R::AlreadyYours { asset_id } => format!("资产 {asset_id} 已属于本单位，无需调剂"),
+            R::AlreadyYours { asset } => format!("{}已属于本单位，无需调剂", asset.zh()),
             R::TransferOneUnit => "一份调剂申请只能向一个单位申请，请按单位分别提交".into(),
-            R::NotEligible {
-                asset_id,
-                state,
-                rule,
-            } => format!(
-                "资产 {asset_id} 当前为「{}」，{}",
+            R::NotEligible { asset, state, rule } => format!(
+                "{}当前为「{}」，{}",
+                asset.zh(),
                 word_zh(state),
                 rule.zh()
             ),
@@ -1409,20 +1456,24 @@ impl Reason {
             R::NoScanFits {
                 scanned,
                 request_id,
-            } => format!("扫描到的 {scanned} 个标签都不属于申请 {request_id}"),
+            } => format!(
+                "扫描到的 {scanned} 个标签都不属于{}",
+                request_zh(*request_id)
+            ),
             R::NoneOfIntake => "扫描到的资产都不属于本次交回".into(),
             R::NoAssetsToFulfil => "请选择用于配发的资产".into(),
-            R::WrongCategory { asset_id } => format!("资产 {asset_id} 不属于申请的分类"),
+            R::WrongCategory { asset } => format!("{}不属于申请的分类", asset.zh()),
             R::TotalTooLarge => "单价乘以数量超出可记录的金额".into(),
             R::SumTooLarge { field } => format!("{}合计超出可记录的金额", label(field)),
             R::NoItemsReturned => "请至少登记一件归还的资产".into(),
             R::TagNotRegistered { .. } => "该电子标签未登记在册".into(),
             R::EpcOrAssetId { .. } => "请填写电子标签或选择资产".into(),
             R::NotOnLoan {
-                asset_id,
-                request_id,
-                ..
-            } => format!("资产 {asset_id} 不在借用申请 {request_id} 的借出资产中"),
+                asset, request_id, ..
+            } => format!(
+                "{}不在借用申请（编号 {request_id}）的借出资产中",
+                asset.zh()
+            ),
             R::NotHammerPrice { hammer_fen } => {
                 format!("上缴金额须等于成交价（{} 元）", fen_to_yuan(*hammer_fen))
             }
@@ -1436,22 +1487,17 @@ impl Reason {
             R::AssetNumberCount { given, items } => {
                 format!("填写了 {given} 个资产编号，但实收 {items} 件")
             }
-            R::LocationElsewhere {
-                location_id,
-                warehouse_id,
-            } => format!("货位 {location_id} 不在仓库 {warehouse_id} 中"),
+            R::LocationElsewhere { .. } => "所选货位不在所选仓库中".into(),
             R::NoSuchLine { stocktake_id, .. } => {
-                format!("盘点 {stocktake_id} 中没有这一条记录")
+                format!("盘点（编号 {stocktake_id}）中没有这一条记录")
             }
             R::ActionNotForLine { action, outcome } => format!(
                 "「{}」的记录不能选择「{}」",
                 word_zh(outcome),
                 word_zh(action)
             ),
-            R::CommissionNotPending { commission_id, .. } => {
-                format!("标签写入任务 {commission_id} 已不在待写入状态")
-            }
-            R::EpcBound { asset_id, .. } => format!("该电子标签已绑定资产 {asset_id}"),
+            R::CommissionNotPending { .. } => "这次标签写入已不在待写入状态".into(),
+            R::EpcBound { asset, .. } => format!("该电子标签已绑定{}", asset.zh()),
             R::HeadNotExported { .. } => "事件日志校验未通过，不能导出链头".into(),
             R::NothingToRekey => "事件链已能用此密钥校验通过，无需重新签名".into(),
             R::UnkeyedChainBroken { .. } => {
@@ -1463,20 +1509,24 @@ impl Reason {
             R::BackupExists { .. } => "备份文件已存在，请另选一个新文件".into(),
             R::AlreadyInitialised => "系统已初始化：管理员账号已存在".into(),
             R::WarehouseStockNotListed => "仓库在库资产不挂出；由各单位挂出其持有的闲置资产".into(),
-            R::AskedFor {
-                request_id,
-                asset_id,
-            } => format!("申请 {request_id} 正在申请资产 {asset_id}，须先办结该申请"),
-            R::HeldByLossCase {
-                request_id,
-                asset_id,
-            } => format!("资产 {asset_id} 在损失处理申请 {request_id} 中，须先办结该申请"),
-            R::StocktakeClosed { id } => format!("盘点 {id} 已结束"),
+            R::AskedFor { request_id, asset } => format!(
+                "{}正在申请{}，须先办结该申请",
+                request_zh(*request_id),
+                asset.zh()
+            ),
+            R::HeldByLossCase { request_id, asset } => format!(
+                "{}在损失处理申请（编号 {request_id}）中，须先办结该申请",
+                asset.zh()
+            ),
+            R::StocktakeClosed { id } => format!("盘点（编号 {id}）已结束"),
             R::RelocateNeedsLocation => "本次盘点覆盖整个仓库，更正货位需要按单个货位盘点".into(),
-            R::HeldByUnit { asset_id } => {
-                format!("资产 {asset_id} 由单位持有，请通过申请交回，不能在盘点中更正")
+            R::HeldByUnit { asset } => {
+                format!(
+                    "{}由单位持有，请通过申请交回，不能在盘点中更正",
+                    asset.zh()
+                )
             }
-            R::AlarmAcknowledged { id } => format!("报警 {id} 已确认"),
+            R::AlarmAcknowledged { .. } => "该报警已确认".into(),
             R::SeedTaken { .. } => "该种子的模拟用户已存在，请换一个种子".into(),
             R::SimulationNeedsUnits => "模拟至少需要两个单位".into(),
             R::NoUnit => "您的账号未绑定单位".into(),
@@ -1491,15 +1541,20 @@ impl Reason {
                     String::new()
                 }
             ),
-            R::KeeperReports { asset_id } => {
+            R::KeeperReports { asset } => {
                 format!(
-                    "资产 {asset_id} 是仓库在库资产，应由{}报告",
+                    "{}是仓库在库资产，应由{}报告",
+                    asset.zh(),
                     word_zh("keeper")
                 )
             }
             R::PeopleOnly => "只有人员才能办理申请步骤".into(),
-            R::ApplicantOnly { request_id } => format!("只有申请人才能撤回申请 {request_id}"),
-            R::OtherUnitsRequest { request_id } => format!("申请 {request_id} 属于其他单位"),
+            R::ApplicantOnly { request_id } => {
+                format!("只有申请人才能撤回{}", request_zh(*request_id))
+            }
+            R::OtherUnitsRequest { request_id } => {
+                format!("{}属于其他单位", request_zh(*request_id))
+            }
             R::TooManyStreams { limit } => {
                 format!("同时打开的实时页面过多（本次登录最多 {limit} 个），请关闭其他标签页")
             }
@@ -1518,7 +1573,7 @@ impl Reason {
                 stocktake_id,
                 asset_number,
             } => format!(
-                "资产 {asset_number} 在盘点 {stocktake_id} 中已经盘到，不能报失；差异列表已更新"
+                "资产 {asset_number} 在盘点（编号 {stocktake_id}）中已经盘到，不能报失；差异列表已更新"
             ),
             R::TagNotAtDesk { .. } => {
                 "出库台读写器还没有读到这张标签：请把写好的标签放到出库台读写器上，或输入读回的编码"
@@ -1556,8 +1611,9 @@ impl Reason {
                 in_stock,
                 ..
             } => format!(
-                "申请 {request_id} 需要{category} {asked} 件，在库仅 {in_stock} 件，库存不足；\
-                 待到货入库后再批准"
+                "{}需要{category} {asked} 件，在库仅 {in_stock} 件，库存不足；\
+                 待到货入库后再批准",
+                request_zh(*request_id)
             ),
         }
     }
@@ -1876,7 +1932,7 @@ mod tests {
                 roles: vec![f("keeper"), f("approver")],
             },
             R::RoleMayNot {
-                asset_id: 7,
+                asset: AssetRef::new(7, "ZC-2024-007"),
                 action: f("dispose"),
             },
             R::StepNotYours {
@@ -1887,7 +1943,7 @@ mod tests {
                 roles: vec![f("approver")],
             },
             R::WrongState {
-                asset_id: 7,
+                asset: AssetRef::new(7, "ZC-2024-007"),
                 state: f("on_loan"),
                 action: f("check_out"),
                 expected: vec![f("in_stock")],
@@ -1899,7 +1955,7 @@ mod tests {
                 step: f("withdraw"),
             },
             R::AssetHeld {
-                asset_id: 7,
+                asset: AssetRef::new(7, "ZC-2024-007"),
                 request_id: 3,
             },
             R::NotFound {
@@ -1956,10 +2012,12 @@ mod tests {
             },
             R::AssetNamedTwice,
             R::PurchaseNamesAssets,
-            R::AlreadyYours { asset_id: 7 },
+            R::AlreadyYours {
+                asset: AssetRef::new(7, "ZC-2024-007"),
+            },
             R::TransferOneUnit,
             R::NotEligible {
-                asset_id: 7,
+                asset: AssetRef::new(7, "ZC-2024-007"),
                 state: f("allocated"),
                 rule: Eligibility::InStockOnly,
             },
@@ -1977,7 +2035,9 @@ mod tests {
             },
             R::NoneOfIntake,
             R::NoAssetsToFulfil,
-            R::WrongCategory { asset_id: 7 },
+            R::WrongCategory {
+                asset: AssetRef::new(7, "ZC-2024-007"),
+            },
             R::TotalTooLarge,
             R::SumTooLarge {
                 field: f("value_fen"),
@@ -1992,7 +2052,7 @@ mod tests {
             },
             R::NotOnLoan {
                 field: f("items[0]"),
-                asset_id: 7,
+                asset: AssetRef::new(7, "ZC-2024-007"),
                 request_id: 3,
             },
             R::NotHammerPrice {
@@ -2023,7 +2083,7 @@ mod tests {
             },
             R::EpcBound {
                 epc: f("3034ff"),
-                asset_id: 8,
+                asset: AssetRef::new(8, "ZC-2024-008"),
             },
             R::HeadNotExported {
                 problem: f("event 4: hash mismatch"),
@@ -2040,15 +2100,17 @@ mod tests {
             R::WarehouseStockNotListed,
             R::AskedFor {
                 request_id: 3,
-                asset_id: 7,
+                asset: AssetRef::new(7, "ZC-2024-007"),
             },
             R::HeldByLossCase {
                 request_id: 3,
-                asset_id: 7,
+                asset: AssetRef::new(7, "ZC-2024-007"),
             },
             R::StocktakeClosed { id: 5 },
             R::RelocateNeedsLocation,
-            R::HeldByUnit { asset_id: 7 },
+            R::HeldByUnit {
+                asset: AssetRef::new(7, "ZC-2024-007"),
+            },
             R::AlarmAcknowledged { id: 2 },
             R::SeedTaken { seed: f("s42") },
             R::SimulationNeedsUnits,
@@ -2058,7 +2120,9 @@ mod tests {
                 kind: f("disposal"),
                 keepers_too: true,
             },
-            R::KeeperReports { asset_id: 7 },
+            R::KeeperReports {
+                asset: AssetRef::new(7, "ZC-2024-007"),
+            },
             R::PeopleOnly,
             R::ApplicantOnly { request_id: 3 },
             R::OtherUnitsRequest { request_id: 3 },
@@ -2298,6 +2362,36 @@ mod tests {
     }
 
     #[test]
+    fn assets_are_named_by_their_number_never_their_id() {
+        for r in samples() {
+            if !format!("{r:?}").contains("AssetRef") {
+                continue;
+            }
+            let (zh, en) = (r.zh(), r.en());
+            assert!(zh.contains("ZC-2024-00"), "{r:?}: `{zh}` lacks the number");
+            assert!(
+                !zh.contains(" 7 ") && !zh.contains(" 8 ") && !zh.contains("id"),
+                "{r:?}: `{zh}` shows the id"
+            );
+            // The API names both: the number people read, the id it was sent.
+            assert!(
+                en.contains("ZC-2024-00") && en.contains("(id "),
+                "{r:?}: `{en}`"
+            );
+        }
+        let gone = Reason::NotOnLoan {
+            field: "items[0]".into(),
+            asset: AssetRef {
+                id: 99,
+                number: None,
+            },
+            request_id: 4,
+        };
+        assert_eq!(gone.zh(), "该资产不在借用申请（编号 4）的借出资产中");
+        assert_eq!(gone.en(), "asset 99 is not out on loan 4");
+    }
+
+    #[test]
     fn every_reason_keeps_a_stable_code() {
         for r in samples() {
             let e = AppError::from(r.clone());
@@ -2408,11 +2502,11 @@ mod tests {
         let zh = |r: Reason| AppError::from(r).text(Lang::Zh);
         assert_eq!(
             zh(Reason::NotEligible {
-                asset_id: 7,
+                asset: AssetRef::new(7, "ZC-2024-007"),
                 state: "allocated".into(),
                 rule: Eligibility::InStockOnly,
             }),
-            "资产 7 当前为「已调配」，只能申请在库的资产"
+            "资产 ZC-2024-007 当前为「已调配」，只能申请在库的资产"
         );
         assert_eq!(
             zh(Reason::FiledBy {

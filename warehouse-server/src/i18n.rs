@@ -17,6 +17,41 @@ impl Lang {
             Lang::En => "en",
         }
     }
+
+    /// A label's colon: "：" / ": ".
+    pub fn colon(self) -> &'static str {
+        self.pick("：", ": ")
+    }
+
+    /// Between items of a list: "、" / ", ".
+    pub fn comma(self) -> &'static str {
+        self.pick("、", ", ")
+    }
+
+    /// Between clauses: "；" / "; ".
+    pub fn semicolon(self) -> &'static str {
+        self.pick("；", "; ")
+    }
+
+    /// The end of a sentence before another: "。" / ". ".
+    pub fn stop(self) -> &'static str {
+        self.pick("。", ". ")
+    }
+
+    /// `s` in brackets: "（s）" / " (s)".
+    pub fn parens(self, s: &str) -> String {
+        match self {
+            Lang::Zh => format!("（{s}）"),
+            Lang::En => format!(" ({s})"),
+        }
+    }
+
+    fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
 }
 
 const WORDS: &[(&str, &str, &str)] = &[
@@ -740,6 +775,30 @@ pub fn field_label(field: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn punctuation_follows_the_language() {
+        assert_eq!(
+            format!(
+                "供应商{}某公司{}合同号",
+                Lang::Zh.colon(),
+                Lang::Zh.semicolon()
+            ),
+            "供应商：某公司；合同号"
+        );
+        assert_eq!(
+            format!(
+                "Supplier{}ACME{}Contract",
+                Lang::En.colon(),
+                Lang::En.semicolon()
+            ),
+            "Supplier: ACME; Contract"
+        );
+        assert_eq!(Lang::Zh.parens("离线"), "（离线）");
+        assert_eq!(Lang::En.parens("Offline"), " (Offline)");
+        assert_eq!(["a", "b"].join(Lang::En.comma()), "a, b");
+        assert_eq!(["甲", "乙"].join(Lang::Zh.comma()), "甲、乙");
+    }
 
     #[test]
     fn every_key_is_unique_and_both_languages_are_filled() {

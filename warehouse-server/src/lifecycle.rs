@@ -83,21 +83,21 @@ pub enum Refusal {
 
 impl Refusal {
     /// The HTTP-facing error, naming the asset and its state.
-    pub fn into_error(self, asset_id: i64) -> AppError {
+    pub fn into_error(self, asset: crate::error::AssetRef) -> AppError {
         match self {
             Refusal::WrongState {
                 state,
                 action,
                 expected,
             } => crate::error::Reason::WrongState {
-                asset_id,
+                asset,
                 state: state.as_str().into(),
                 action: action.as_str().into(),
                 expected: expected.iter().map(|s| s.as_str().to_owned()).collect(),
             }
             .into(),
             Refusal::WrongRole { action } => crate::error::Reason::RoleMayNot {
-                asset_id,
+                asset,
                 action: action.as_str().into(),
             }
             .into(),
@@ -251,8 +251,10 @@ mod tests {
                 expected: &[InStock]
             })
         );
-        let e = err.err().map(|r| r.into_error(7));
-        assert!(e.is_some_and(|e| e.message().contains("asset 7 is on_loan")));
+        let e = err
+            .err()
+            .map(|r| r.into_error(crate::error::AssetRef::new(7, "ZC-7")));
+        assert!(e.is_some_and(|e| e.message().contains("asset ZC-7 (id 7) is on_loan")));
     }
 
     #[test]

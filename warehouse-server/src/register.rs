@@ -225,6 +225,11 @@ pub struct Asset {
 }
 
 impl Asset {
+    /// How an error names this asset (by its number, to people).
+    pub fn asset_ref(&self) -> crate::error::AssetRef {
+        crate::error::AssetRef::new(self.id, &self.asset_number)
+    }
+
     pub fn scope(&self) -> crate::policy::Scope {
         match self.holder_unit_id {
             Some(u) => crate::policy::Scope::Unit(u),

@@ -1161,7 +1161,7 @@ mod tests {
         assert_eq!(e.as_ref().map(|e| e.code), Some("short_of_stock"));
         assert_eq!(
             e.map(|e| e.text(crate::i18n::Lang::Zh)).as_deref(),
-            Some("申请 3 需要椅子 9999 件，在库仅 44 件，库存不足；待到货入库后再批准")
+            Some("申请（编号 3）需要椅子 9999 件，在库仅 44 件，库存不足；待到货入库后再批准")
         );
         assert!(StockCheck::new(5, 44, 44).approvable(3, "椅子").is_ok());
         use RequestKind::*;

@@ -87,9 +87,19 @@ async fn not_found(
 }
 
 /// A known path with the wrong method: 405 with the error body, like every
-/// other error (axum's own 405 has an empty body). Axum still adds `Allow`.
-async fn method_not_allowed() -> AppError {
-    Reason::MethodNotAllowed.into()
+/// other error (axum's own 405 has an empty body), or the error page for a
+/// page address. Axum still adds `Allow`.
+async fn method_not_allowed(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+) -> Response {
+    use axum::response::IntoResponse;
+    let e = AppError::from(Reason::MethodNotAllowed);
+    if req.uri().path().starts_with("/api/") {
+        return e.into_response();
+    }
+    let (mut parts, _) = req.into_parts();
+    web::page_refusal(&mut parts, &state, &e).await
 }
 
 pub fn router(state: AppState) -> Router {

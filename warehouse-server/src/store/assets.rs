@@ -67,6 +67,16 @@ pub(crate) fn get_asset(conn: &Connection, id: i64) -> AppResult<Asset> {
     .ok_or_else(|| AppError::not_found("asset", id))
 }
 
+/// How an error names the asset `id`: by its number (an id that names no
+/// asset keeps only the id).
+pub(crate) fn asset_ref(conn: &Connection, id: i64) -> AppResult<crate::error::AssetRef> {
+    let number: Option<String> = conn
+        .prepare_cached("SELECT asset_number FROM assets WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    Ok(crate::error::AssetRef { id, number })
+}
+
 /// The event action of an emergency pass; the gate reads the latest one.
 pub(crate) const EMERGENCY_PASS: &str = "emergency_pass";
 
@@ -600,7 +610,7 @@ impl Store {
             if let Some(other) = other {
                 return Err(Reason::EpcBound {
                     epc: shared::hex::Hex(&epc).to_string(),
-                    asset_id: other,
+                    asset: asset_ref(tx, other)?,
                 }
                 .into());
             }

@@ -607,7 +607,9 @@ impl Store {
                             return Err(Reason::RelocateNeedsLocation.into());
                         };
                         if line.recorded_unit_id.is_some() {
-                            return Err(Reason::HeldByUnit { asset_id }.into());
+                            return Err(Reason::HeldByUnit {
+                                asset: super::assets::asset_ref(tx, asset_id)?,
+                            }.into());
                         }
                         tx.execute(
                             "UPDATE assets SET holder_location_id = ?1, updated_at = ?2 WHERE id = ?3",

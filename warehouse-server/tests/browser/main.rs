@@ -135,7 +135,10 @@ impl Ui<'_> {
             .send_keys(password)
             .await?;
         self.click("button[type=submit]").await?;
-        if let Err(e) = self.wait_text("header.top .who", user).await {
+        // The header shows the display name; the login name is its
+        // `data-user`.
+        let who = format!("header.top .who[data-user=\"{user}\"]");
+        if let Err(e) = self.wait_text(&who, "").await {
             let src = self.c.source().await.unwrap_or_default();
             let url = self
                 .c

@@ -217,7 +217,7 @@ async fn an_empty_or_bad_form_shows_every_problem_at_once() -> Result<()> {
 
 /// An error page: in Chinese, saying `says`, with a way back to `list`
 /// (or only home).
-fn is_error_page(html: &str, says: &str, list: Option<&str>) -> Result<()> {
+pub(crate) fn is_error_page(html: &str, says: &str, list: Option<&str>) -> Result<()> {
     let text = main_text(html);
     ensure!(
         text.contains(says),
@@ -265,7 +265,7 @@ async fn error_pages_are_chinese_and_lead_back() -> Result<()> {
     // A record that is not there: 404, back to its list.
     let (st, html, _) = page(&c, &s.base, "/requests/424242", &w.approver, "").await?;
     ensure!(st == StatusCode::NOT_FOUND, "{st}");
-    is_error_page(&html, "找不到申请（424242）", Some("/requests"))?;
+    is_error_page(&html, "找不到编号为 424242 的申请", Some("/requests"))?;
 
     // A page that does not exist: a page, not the API's JSON.
     let (st, html, _) = page(&c, &s.base, "/nowhere", &w.staff_a, "").await?;
@@ -458,7 +458,7 @@ async fn more_asked_than_in_stock_warns_and_is_not_approved_until_stock_arrives(
     ensure!(st == StatusCode::CONFLICT, "{st}");
     ensure!(
         html.contains(&format!(
-            "申请 {id} 需要办公桌 3 件，在库仅 1 件，库存不足；待到货入库后再批准"
+            "申请（编号 {id}）需要办公桌 3 件，在库仅 1 件，库存不足；待到货入库后再批准"
         )),
         "no Chinese refusal with the figures:\n{html}"
     );

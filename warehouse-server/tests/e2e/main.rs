@@ -16,6 +16,7 @@ mod keepers;
 mod log_and_backup;
 mod pages_words;
 mod postgres;
+mod pages_words2;
 mod register;
 mod reports_lists;
 mod run_script;

@@ -86,7 +86,7 @@ const ENUM_WORDS: &[&str] = &[
 
 /// What a person sees of a page: the text between tags, with scripts and
 /// styles dropped and the escapes read back.
-fn visible_text(html: &str) -> String {
+pub(crate) fn visible_text(html: &str) -> String {
     let mut rest = html.to_owned();
     for tag in ["script", "style"] {
         while let Some(start) = rest.find(&format!("<{tag}")) {
@@ -118,7 +118,7 @@ fn visible_text(html: &str) -> String {
 
 /// Everything in a page's visible text that reads as a raw id or an
 /// English enum name; empty for a page in words.
-fn raw_words(html: &str) -> Vec<String> {
+pub(crate) fn raw_words(html: &str) -> Vec<String> {
     let text = visible_text(html);
     let mut found = Vec::new();
     let chars: Vec<char> = text.chars().collect();
@@ -171,14 +171,14 @@ fn the_check_catches_raw_ids_and_english_names() {
     assert_eq!(raw_words(good), Vec::<String>::new());
 }
 
-fn client() -> Result<reqwest::Client> {
+pub(crate) fn client() -> Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()?)
 }
 
 /// GETs a page as a browser session in `lang` ("zh" or "en").
-async fn page(
+pub(crate) async fn page(
     c: &reqwest::Client,
     base: &str,
     path: &str,
@@ -194,7 +194,7 @@ async fn page(
 }
 
 /// POSTs a form as a browser session: status, `Location` and the page.
-async fn post_form(
+pub(crate) async fn post_form(
     c: &reqwest::Client,
     base: &str,
     path: &str,
@@ -220,7 +220,7 @@ async fn post_form(
 }
 
 /// A step posted on a request page must be taken (303).
-async fn step(
+pub(crate) async fn step(
     c: &reqwest::Client,
     base: &str,
     request: i64,
@@ -237,7 +237,7 @@ async fn step(
     Ok(())
 }
 
-fn request_id(location: &str) -> Result<i64> {
+pub(crate) fn request_id(location: &str) -> Result<i64> {
     Ok(location
         .strip_prefix("/requests/")
         .ok_or_else(|| anyhow!("went to {location}"))?
@@ -245,7 +245,7 @@ fn request_id(location: &str) -> Result<i64> {
 }
 
 /// A page in Chinese with each of `words` and no raw id or English name.
-async fn check_page(
+pub(crate) async fn check_page(
     c: &reqwest::Client,
     base: &str,
     path: &str,

@@ -152,6 +152,7 @@ mod tests {
             },
             lang,
             username: "keeper".into(),
+            display_name: "keeper".into(),
             role: Role::Keeper,
             unit_id: None,
             path: "/".into(),

@@ -16,7 +16,7 @@ pub mod words;
 
 use std::collections::HashMap;
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequest, FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -83,6 +83,9 @@ pub struct Web {
     pub ctx: Ctx,
     pub lang: Lang,
     pub username: String,
+    /// What the header calls the person: the display name (姓名), or the
+    /// login name for someone without one.
+    pub display_name: String,
     pub role: Role,
     pub unit_id: Option<i64>,
     pub path: String,
@@ -132,17 +135,36 @@ impl FromRequestParts<AppState> for Web {
         let form_token = crate::http::csrf::form_token(
             &crate::http::extract::credential(parts).unwrap_or_default(),
         );
+        let display_name = display_name(state, &username).await;
         Ok(Web {
             form_token,
             ctx,
             lang: lang_of(&parts.headers),
             username,
+            display_name,
             role,
             unit_id,
             path: parts.uri.path().to_owned(),
             cookies,
         })
     }
+}
+
+/// A person's display name, through the one name lookup; the login name
+/// when they have none (or the lookup fails: the header is no reason to
+/// refuse a page).
+async fn display_name(state: &AppState, username: &str) -> String {
+    let mut q = crate::store::NameQuery::default();
+    q.user(Some(username));
+    state
+        .store
+        .names(q)
+        .await
+        .ok()
+        .and_then(|n| n.users.get(username).cloned())
+        .map(|d| d.trim().to_owned())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| username.to_owned())
 }
 
 /// The hidden field every state-changing url-encoded form carries
@@ -226,7 +248,9 @@ pub fn layout(w: &Web, title: &str, body: Markup) -> Response {
                                 a href=(href) class=@if w.path.starts_with(href) { "on" } { (w.t(word)) }
                             }
                         }
-                        a.who href="/account/password" title=(w.t("change_password")) { (w.username) " · " (w.tv(w.role.as_str())) }
+                        // The login name stays readable as the tooltip and
+                        // `data-user` (the browser tests wait for it).
+                        a.who href="/account/password" data-user=(w.username) title=(format!("{} · {}", w.username, w.t("change_password"))) { (w.display_name) " · " (w.tv(w.role.as_str())) }
                         a.lang href=(if w.lang == Lang::Zh { "/lang/en" } else { "/lang/zh" }) { (w.t("language")) }
                         form.inline method="post" action="/logout" {
                             (csrf_field(w))
@@ -379,6 +403,92 @@ impl<T: serde::de::DeserializeOwned + Send> FromRequestParts<AppState> for PageQ
     }
 }
 
+/// A page form's body. One larger than the server takes (413) or that
+/// cannot be read (400) gets the error page in the person's language, not
+/// the framework's text. Pages name it `Body`.
+#[derive(Debug)]
+pub struct PageBody(pub axum::body::Bytes);
+
+impl FromRequest<AppState> for PageBody {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, Response> {
+        let (parts, body) = req.into_parts();
+        let mut kept = parts.clone();
+        let req = axum::extract::Request::from_parts(parts, body);
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => Ok(PageBody(b)),
+            Err(rejection) => {
+                let e = if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::from(crate::error::Reason::BodyTooLarge)
+                } else {
+                    AppError::bad_request(crate::error::Reason::BadBody {
+                        detail: rejection.body_text(),
+                    })
+                };
+                Err(page_refusal(&mut kept, state, &e).await)
+            }
+        }
+    }
+}
+
+/// A page's upload form (multipart). A body that is no multipart gets the
+/// error page (400); a failure while reading its fields is the handler's
+/// to show ([`upload_failed`]).
+pub struct PageMultipart(pub axum::extract::Multipart);
+
+impl std::fmt::Debug for PageMultipart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PageMultipart")
+    }
+}
+
+impl FromRequest<AppState> for PageMultipart {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, Response> {
+        let (parts, body) = req.into_parts();
+        let mut kept = parts.clone();
+        let req = axum::extract::Request::from_parts(parts, body);
+        match axum::extract::Multipart::from_request(req, state).await {
+            Ok(m) => Ok(PageMultipart(m)),
+            Err(rejection) => {
+                let e = AppError::bad_request(crate::error::Reason::UploadUnreadable {
+                    detail: rejection.body_text(),
+                });
+                Err(page_refusal(&mut kept, state, &e).await)
+            }
+        }
+    }
+}
+
+/// Why reading an upload's fields failed: over `limit_bytes` (413, the
+/// route's body limit) or unreadable (400: cut short, malformed).
+pub fn upload_failed(e: &axum::extract::multipart::MultipartError, limit_bytes: usize) -> AppError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        crate::error::Reason::TooLarge {
+            limit_bytes,
+            size: None,
+        }
+        .into()
+    } else {
+        AppError::bad_request(crate::error::Reason::UploadUnreadable {
+            detail: e.body_text(),
+        })
+    }
+}
+
+/// The error page for a page request refused by the framework (a body
+/// too large, a method the address does not take): in the logged-in
+/// frame, or the bare refusal page for someone not logged in (never a
+/// redirect to the login, which would lose what was refused).
+pub async fn page_refusal(parts: &mut Parts, state: &AppState, e: &AppError) -> Response {
+    match Web::from_request_parts(parts, state).await {
+        Ok(w) => error_page(&w, e),
+        Err(_) => refusal_page(&parts.headers, e),
+    }
+}
+
 /// The 400 page for an address that does not read (or the login, for
 /// someone not logged in).
 async fn bad_address(parts: &mut Parts, state: &AppState, why: crate::error::Reason) -> Response {
@@ -395,11 +505,7 @@ async fn bad_address(parts: &mut Parts, state: &AppState, why: crate::error::Rea
 /// in the background, and a login page served to one would replace the
 /// login form's cookie under the form the person is filling in.
 pub async fn page_not_found(parts: &mut Parts, state: &AppState) -> Response {
-    let e = AppError::from(crate::error::Reason::NoRoute);
-    match Web::from_request_parts(parts, state).await {
-        Ok(w) => error_page(&w, &e),
-        Err(_) => refusal_page(&parts.headers, &e),
-    }
+    page_refusal(parts, state, &AppError::from(crate::error::Reason::NoRoute)).await
 }
 
 /// A reason in the page's language.
@@ -423,7 +529,7 @@ pub fn field_error(lang: Lang, err: Option<&AppError>, field: &str) -> Markup {
     if mine.is_empty() {
         return html! {};
     }
-    html! { span.field-error role="alert" data-field=(field) { (mine.join("；")) } }
+    html! { span.field-error role="alert" data-field=(field) { (mine.join(lang.semicolon())) } }
 }
 
 /// Above the form: the error when it names no field of the form, or the
@@ -709,11 +815,17 @@ fn login_form_with(lang: Lang, next: &str, error: Option<&str>, token: &str) -> 
     Html(doc.into_string()).into_response()
 }
 
-async fn login_page(headers: HeaderMap, q: axum::extract::Query<LoginQuery>) -> Response {
+/// The login form, for any query: a `next` that does not read (twice,
+/// not text) is no reason to refuse the login, only to go to the
+/// dashboard after it.
+async fn login_page(headers: HeaderMap, q: axum::extract::RawQuery) -> Response {
+    let next =
+        q.0.and_then(|q| serde_urlencoded::from_str::<LoginQuery>(&q).ok())
+            .and_then(|q| q.next);
     login_form(
         &headers,
         lang_of(&headers),
-        &safe_next(q.next.as_deref()),
+        &safe_next(next.as_deref()),
         None,
     )
 }
@@ -786,11 +898,11 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     set_cookie(see_other("/login"), &cookie)
 }
 
-async fn set_lang(
-    axum::extract::Path(code): axum::extract::Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let value = if code == "en" { "en" } else { "zh" };
+/// `/lang/en` and `/lang/zh` (anything else is Chinese, the default).
+/// The raw path, not a `Path` extractor: an address that does not read
+/// still switches, never the framework's text.
+async fn set_lang(uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    let value = if uri.path() == "/lang/en" { "en" } else { "zh" };
     let back = headers
         .get(header::REFERER)
         .and_then(|v| v.to_str().ok())

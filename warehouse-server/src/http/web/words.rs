@@ -189,7 +189,7 @@ pub fn event_sentence(lang: Lang, names: &Names, e: &Event) -> String {
         });
     }
     if let Some(reason) = e.reason.as_deref().filter(|r| !r.trim().is_empty()) {
-        s.push_str(if lang == Lang::Zh { "：" } else { ": " });
+        s.push_str(lang.colon());
         s.push_str(reason);
     }
     s
@@ -203,7 +203,7 @@ pub fn step_sentence(lang: Lang, names: &Names, s: &Step) -> String {
         word(lang, "sa", &s.action)
     );
     if let Some(c) = s.comment.as_deref().filter(|c| !c.trim().is_empty()) {
-        out.push_str(if lang == Lang::Zh { "：" } else { ": " });
+        out.push_str(lang.colon());
         out.push_str(c);
     }
     out

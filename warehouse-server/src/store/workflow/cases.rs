@@ -94,7 +94,7 @@ impl Store {
             if let Some(r) = held {
                 return Err(Reason::HeldByLossCase {
                     request_id: r,
-                    asset_id,
+                    asset: asset_ref(tx, asset_id)?,
                 }
                 .into());
             }

@@ -54,7 +54,7 @@ pub(super) fn create_blocking(
         let a = get_asset(tx, id).map_err(|e| e.with_field("asset_ids"))?;
         let bad = |rule| {
             Err(Reason::NotEligible {
-                asset_id: id,
+                asset: a.asset_ref(),
                 state: a.state.as_str().into(),
                 rule,
             }
@@ -72,7 +72,10 @@ pub(super) fn create_blocking(
                     return bad(Eligibility::ListingsOnly);
                 }
                 if a.holder_unit_id == unit {
-                    return Err(Reason::AlreadyYours { asset_id: id }.into());
+                    return Err(Reason::AlreadyYours {
+                        asset: a.asset_ref(),
+                    }
+                    .into());
                 }
                 if other_unit.is_some() && other_unit != a.holder_unit_id {
                     return Err(Reason::TransferOneUnit.into());
@@ -89,7 +92,10 @@ pub(super) fn create_blocking(
                 let scope = a.scope();
                 authorize(&ctx.actor, Action::FileRequest, scope)?;
                 if role == Role::UnitStaff && scope == Scope::Warehouse {
-                    return Err(Reason::KeeperReports { asset_id: id }.into());
+                    return Err(Reason::KeeperReports {
+                        asset: a.asset_ref(),
+                    }
+                    .into());
                 }
                 if a.state == AssetState::Disposed {
                     return bad(Eligibility::AlreadyDisposed);

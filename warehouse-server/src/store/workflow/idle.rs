@@ -69,7 +69,7 @@ impl Store {
             if let Some(r) = held {
                 return Err(Reason::AskedFor {
                     request_id: r,
-                    asset_id,
+                    asset: a.asset_ref(),
                 }
                 .into());
             }

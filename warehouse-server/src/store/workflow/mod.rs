@@ -18,7 +18,7 @@ mod tools;
 use rusqlite::{Connection, OptionalExtension, Transaction};
 use serde_json::json;
 
-use super::assets::{get_asset, insert_asset};
+use super::assets::{asset_ref, get_asset, insert_asset};
 use super::events::{append, append_step, NewEvent, NewStep};
 use super::register::require_exists;
 use super::Store;
@@ -187,7 +187,7 @@ fn hold_item(
     let holder = holding_request(tx, asset_id)?;
     if let Some(other) = holder.filter(|o| *o != request) {
         return Err(Reason::AssetHeld {
-            asset_id,
+            asset: asset_ref(tx, asset_id)?,
             request_id: other,
         }
         .into());

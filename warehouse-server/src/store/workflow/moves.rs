@@ -38,7 +38,7 @@ pub(crate) fn move_asset(
         a.holder_unit_id.is_some(),
         mv.released_to,
     )
-    .map_err(|r| r.into_error(asset_id))?;
+    .map_err(|r| r.into_error(a.asset_ref()))?;
     let (unit, location) = match (mv.to_unit, mv.to_location) {
         (Some(u), _) => (Some(u), None),
         (None, Some(l)) => (None, Some(l)),

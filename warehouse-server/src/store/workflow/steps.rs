@@ -354,7 +354,10 @@ fn fulfil(s: &Step<'_, '_>, asset_ids: &[i64]) -> AppResult<Effects> {
     for &id in asset_ids {
         let a = get_asset(tx, id).map_err(|e| e.with_field("asset_ids"))?;
         if Some(a.category_id) != r.category_id {
-            return Err(Reason::WrongCategory { asset_id: id }.into());
+            return Err(Reason::WrongCategory {
+                asset: a.asset_ref(),
+            }
+            .into());
         }
         match a.state {
             AssetState::InStock => {
@@ -379,7 +382,7 @@ fn fulfil(s: &Step<'_, '_>, asset_ids: &[i64]) -> AppResult<Effects> {
             }
             s => {
                 return Err(Reason::NotEligible {
-                    asset_id: id,
+                    asset: a.asset_ref(),
                     state: s.as_str().into(),
                     rule: Eligibility::FulfilFrom,
                 }
@@ -526,7 +529,7 @@ fn return_items(
         let Some(row) = out.iter().find(|o| o.0 == asset && o.1 == "received") else {
             return Err(Reason::NotOnLoan {
                 field,
-                asset_id: asset,
+                asset: asset_ref(tx, asset)?,
                 request_id: r.id,
             }
             .into());

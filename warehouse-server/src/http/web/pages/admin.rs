@@ -100,7 +100,7 @@ pub(super) async fn admin(
         form.stack method="post" action="/admin/settings" {
             (csrf_field(&w))
             label { (w.t("org_name")) input name="org_name" value=(org) required; }
-            p { (w.t("company_prefix")) "：" code { (prefix) } " " small.hint { (w.t("prefix_fixed")) } }
+            p { (w.t("company_prefix")) (w.lang.colon()) code { (prefix) } " " small.hint { (w.t("prefix_fixed")) } }
             button type="submit" { (w.t("save")) }
         }
         (search_box(&w, "/admin", f.q.as_deref(), w.t("search_admin"), &[]))
@@ -223,13 +223,13 @@ pub(super) async fn admin_post<T: serde::de::DeserializeOwned>(
     serde_json::from_value(Value::Object(v)).map_err(|e| not_understood("form", e))
 }
 
-pub(super) async fn admin_unit(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+pub(super) async fn admin_unit(State(st): State<AppState>, w: Web, Body(body): Body) -> Response {
     let u: crate::register::NewUnit = tryp!(w, admin_post(&w, &body).await);
     tryp!(w, st.store.create_unit(u).await);
     see_other_with("/admin", Done::Saved)
 }
 
-pub(super) async fn admin_user(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+pub(super) async fn admin_user(State(st): State<AppState>, w: Web, Body(body): Body) -> Response {
     let u: crate::register::NewUser = tryp!(w, admin_post(&w, &body).await);
     tryp!(w, u.validate());
     let hash = tryp!(
@@ -260,7 +260,7 @@ pub(super) async fn admin_user_change(
     State(st): State<AppState>,
     w: Web,
     Path((id, what)): Path<(i64, String)>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     let change: UserChange = tryp!(w, admin_post(&w, &body).await);
     match (what.as_str(), change) {
@@ -310,7 +310,7 @@ pub(super) async fn own_password_page(w: Web) -> Response {
 pub(super) async fn own_password_submit(
     State(st): State<AppState>,
     w: Web,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     let f = form(&body);
     let field = |k: &str| f.get(k).cloned().unwrap_or_default();
@@ -330,7 +330,11 @@ pub(super) async fn own_password_submit(
     }
 }
 
-pub(super) async fn admin_category(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+pub(super) async fn admin_category(
+    State(st): State<AppState>,
+    w: Web,
+    Body(body): Body,
+) -> Response {
     let c: crate::register::NewCategory = tryp!(w, admin_post(&w, &body).await);
     tryp!(w, st.store.create_category(c).await);
     see_other_with("/admin", Done::Saved)
@@ -338,7 +342,7 @@ pub(super) async fn admin_category(State(st): State<AppState>, w: Web, body: Byt
 
 /// Registers a daemon from the form: its id and one reader a line, in the
 /// command line's `NAME:ROLE[:LOCATION_ID]` form.
-pub(super) async fn admin_daemon(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+pub(super) async fn admin_daemon(State(st): State<AppState>, w: Web, Body(body): Body) -> Response {
     tryp!(
         w,
         authorize(&w.ctx.actor, Action::ManageRegister, Scope::Global)
@@ -399,13 +403,21 @@ pub(super) async fn admin_daemon(State(st): State<AppState>, w: Web, body: Bytes
     )
 }
 
-pub(super) async fn admin_warehouse(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+pub(super) async fn admin_warehouse(
+    State(st): State<AppState>,
+    w: Web,
+    Body(body): Body,
+) -> Response {
     let n: crate::register::NewWarehouse = tryp!(w, admin_post(&w, &body).await);
     tryp!(w, st.store.create_warehouse(n).await);
     see_other_with("/admin", Done::Saved)
 }
 
-pub(super) async fn admin_location(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+pub(super) async fn admin_location(
+    State(st): State<AppState>,
+    w: Web,
+    Body(body): Body,
+) -> Response {
     let mut f = form(&body);
     let warehouse = tryp!(w, get_i64(&f, "warehouse_id")).unwrap_or(-1);
     f.remove("warehouse_id");
@@ -415,7 +427,11 @@ pub(super) async fn admin_location(State(st): State<AppState>, w: Web, body: Byt
     see_other_with("/admin", Done::Saved)
 }
 
-pub(super) async fn admin_settings(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+pub(super) async fn admin_settings(
+    State(st): State<AppState>,
+    w: Web,
+    Body(body): Body,
+) -> Response {
     tryp!(
         w,
         authorize(&w.ctx.actor, Action::ManageRegister, Scope::Global)

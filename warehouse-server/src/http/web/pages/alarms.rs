@@ -66,7 +66,7 @@ pub(super) async fn alarm_ack(
     State(st): State<AppState>,
     w: Web,
     Path(id): Path<i64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     tryp!(
         w,

@@ -183,15 +183,19 @@ async fn desk_render(
             let silent = match (&reader_name, status_of(reader)) {
                 (None, _) => Some(w.t("desk_no_reader_chosen").to_owned()),
                 (Some(name), Some(s)) if !reporting(s) => Some(format!(
-                    "{} {name}：{}。{}",
+                    "{} {name}{}{}{}{}",
                     w.t("desk_reader"),
+                    w.lang.colon(),
                     crate::http::web::health::status_word(w.lang, s),
+                    w.lang.stop(),
                     w.t("desk_reader_silent")
                 )),
                 (Some(name), None) if health.is_some() => Some(format!(
-                    "{} {name}：{}。{}",
+                    "{} {name}{}{}{}{}",
                     w.t("desk_reader"),
+                    w.lang.colon(),
                     w.t("health_never"),
+                    w.lang.stop(),
                     w.t("desk_reader_silent")
                 )),
                 _ => None,
@@ -253,7 +257,7 @@ async fn desk_render(
                             @let s = status_of(d.id);
                             option value=(d.id) {
                                 (d.name)
-                                @if let Some(s) = s { "（" (crate::http::web::health::status_word(w.lang, s)) "）" }
+                                @if let Some(s) = s { (w.lang.parens(crate::http::web::health::status_word(w.lang, s))) }
                             }
                         }
                         option value=(NO_READER) { (w.t("desk_manual_only")) }
@@ -325,7 +329,7 @@ pub(super) async fn desk_manual(
     State(st): State<AppState>,
     w: Web,
     Path(id): Path<i64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     let f = form(&body);
     let reader = tryp!(w, get_i64(&f, "reader")).unwrap_or(NO_READER);
@@ -451,7 +455,7 @@ pub(super) async fn desk_check_out(
     State(st): State<AppState>,
     w: Web,
     Path(id): Path<i64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     let f = form(&body);
     let reader = tryp!(w, get_i64(&f, "reader")).unwrap_or(-1);
@@ -485,7 +489,7 @@ pub(super) async fn desk_return(
     State(st): State<AppState>,
     w: Web,
     Path(id): Path<i64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     let f = form(&body);
     let reader = tryp!(w, get_i64(&f, "reader")).unwrap_or(-1);

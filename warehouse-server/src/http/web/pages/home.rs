@@ -67,7 +67,7 @@ pub(super) async fn dashboard(State(st): State<AppState>, w: Web) -> Response {
                 )
             })
             .collect();
-        charts.push((w.t("proceeds"), bar_chart(&rows, "元")));
+        charts.push((w.t("proceeds"), bar_chart(&rows, w.t("rv_yuan"))));
     } else if let Some(unit) = w.unit_id {
         // Unit staff: their own assets by state.
         let mut counts = Vec::new();

@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 
 // The pages' own extractors: a bad id or query gets a page, not axum's text.
-use super::{PagePath as Path, PageQuery as Query};
+use super::{PageBody as Body, PagePath as Path, PageQuery as Query};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};

@@ -260,7 +260,7 @@ pub(super) async fn asset_list_idle(
     State(st): State<AppState>,
     w: Web,
     Path(id): Path<i64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     let f = form(&body);
     tryp!(
@@ -359,24 +359,22 @@ pub(super) async fn asset_photo_upload(
     State(st): State<AppState>,
     w: Web,
     Path(id): Path<i64>,
-    mut multipart: axum::extract::Multipart,
+    PageMultipart(mut multipart): PageMultipart,
 ) -> Response {
+    let limit = crate::workflow::MAX_DOCUMENT_BYTES;
     let mut file = None;
-    while let Ok(Some(field)) = multipart.next_field().await {
-        if field.name() == Some("file") {
-            let ct = field.content_type().unwrap_or("").to_ascii_lowercase();
-            match field.bytes().await {
-                Ok(b) => file = Some((ct, b.to_vec())),
-                Err(e) => {
-                    return fail(
-                        &w,
-                        Reason::UploadUnreadable {
-                            detail: e.to_string(),
-                        }
-                        .into(),
-                    )
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) if field.name() == Some("file") => {
+                let ct = field.content_type().unwrap_or("").to_ascii_lowercase();
+                match field.bytes().await {
+                    Ok(b) => file = Some((ct, b.to_vec())),
+                    Err(e) => return fail(&w, upload_failed(&e, limit)),
                 }
             }
+            Ok(Some(_)) => {}
+            Ok(None) => break,
+            Err(e) => return fail(&w, upload_failed(&e, limit)),
         }
     }
     let Some((ct, data)) = file else {

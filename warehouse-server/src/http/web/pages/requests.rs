@@ -302,7 +302,7 @@ pub(super) async fn new_request_submit(
     State(st): State<AppState>,
     w: Web,
     Path(kind): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     let Some(kind) = RequestKind::parse(&kind) else {
         return fail(&w, AppError::not_found("request kind", kind));
@@ -569,7 +569,7 @@ pub(super) async fn render_request(
             dt { (w.t("stage")) } dd data-test="stage" { (stage_word(w, r.stage)) @if r.overdue { " " span.badge.s-lost { (w.t("overdue")) } } }
             dt { (w.t("next_step")) } dd data-test="next-step" {
                 @match &next {
-                    Some((who, actions)) => { (w.t("waiting_for")) (if w.lang == Lang::Zh { "：" } else { ": " }) strong { (who) } @if !actions.is_empty() { " · " (actions.join("、")) } }
+                    Some((who, actions)) => { (w.t("waiting_for")) (w.lang.colon()) strong { (who) } @if !actions.is_empty() { " · " (actions.join(w.lang.comma())) } }
                     None => { (w.t("nothing_next")) }
                 }
             }
@@ -612,7 +612,7 @@ pub(super) async fn render_request(
                                 td { (w.t(&format!("sa_{}", s.action))) }
                                 td { (words::person(w.lang, &names, &s.actor)) }
                                 td { (when(&s.at)) }
-                                td { @for (i, (label, value)) in f.iter().enumerate() { @if i > 0 { "；" } (label) "：" strong { (value) } } }
+                                td { @for (i, (label, value)) in f.iter().enumerate() { @if i > 0 { (w.lang.semicolon()) } (label) (w.lang.colon()) strong { (value) } } }
                             }
                         }
                     }
@@ -789,7 +789,7 @@ pub(super) async fn request_step(
     State(st): State<AppState>,
     w: Web,
     Path(id): Path<i64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     let f = form(&body);
     let result = match ids_from_words(&st, &f)
@@ -813,7 +813,7 @@ pub(super) async fn upload_document(
     State(st): State<AppState>,
     w: Web,
     Path(id): Path<i64>,
-    mut multipart: axum::extract::Multipart,
+    PageMultipart(mut multipart): PageMultipart,
 ) -> Response {
     let mut file: Option<(String, String, Vec<u8>)> = None;
     loop {
@@ -824,11 +824,7 @@ pub(super) async fn upload_document(
                 match field.bytes().await {
                     Ok(b) => file = Some((name, ct, b.to_vec())),
                     Err(e) => {
-                        let _ = e;
-                        let err = AppError::from(Reason::TooLarge {
-                            limit_bytes: crate::workflow::MAX_DOCUMENT_BYTES,
-                            size: None,
-                        });
+                        let err = upload_failed(&e, crate::workflow::MAX_DOCUMENT_BYTES);
                         return render_request(&st, &w, id, Some(&err), &Form::new()).await;
                     }
                 }
@@ -836,9 +832,7 @@ pub(super) async fn upload_document(
             Ok(Some(_)) => {}
             Ok(None) => break,
             Err(e) => {
-                let err = AppError::from(Reason::UploadUnreadable {
-                    detail: e.to_string(),
-                });
+                let err = upload_failed(&e, crate::workflow::MAX_DOCUMENT_BYTES);
                 return render_request(&st, &w, id, Some(&err), &Form::new()).await;
             }
         }

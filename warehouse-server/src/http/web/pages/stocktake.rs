@@ -341,7 +341,7 @@ pub(super) async fn stocktake_manual(
     State(st): State<AppState>,
     w: Web,
     Path(id): Path<i64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     tryp!(
         w,
@@ -362,7 +362,11 @@ pub(super) async fn stocktake_manual(
     }
 }
 
-pub(super) async fn stocktake_open(State(st): State<AppState>, w: Web, body: Bytes) -> Response {
+pub(super) async fn stocktake_open(
+    State(st): State<AppState>,
+    w: Web,
+    Body(body): Body,
+) -> Response {
     tryp!(
         w,
         authorize(&w.ctx.actor, Action::RunStockTake, Scope::Warehouse)
@@ -398,7 +402,7 @@ pub(super) async fn stocktake_resolve(
     State(st): State<AppState>,
     w: Web,
     Path(id): Path<i64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     tryp!(
         w,

@@ -98,7 +98,7 @@ pub(super) async fn tag_confirm(
     State(st): State<AppState>,
     w: Web,
     Path(id): Path<i64>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Response {
     let a = tryp!(w, st.store.asset(id).await);
     tryp!(w, authorize(&w.ctx.actor, Action::CommissionTag, a.scope()));
