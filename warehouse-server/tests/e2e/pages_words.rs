@@ -8,7 +8,6 @@
 
 use anyhow::{anyhow, ensure, Result};
 use reqwest::StatusCode;
-use serde_json::json;
 
 use crate::support::*;
 
@@ -271,67 +270,17 @@ pub(crate) async fn check_page(
 #[tokio::test]
 async fn pages_name_units_people_and_shelves_and_requests_show_themselves() -> Result<()> {
     let s = Server::start()?;
-    let admin = s.login(ADMIN, PASSWORD).await?;
-    let unit = id(&s
-        .post_ok("/api/v1/units", &admin, json!({"name": "市财政局"}), 201)
-        .await?)?;
-    let wh = id(&s
-        .post_ok("/api/v1/warehouses", &admin, json!({"name": "主仓"}), 201)
-        .await?)?;
-    let a01 = id(&s
-        .post_ok(
-            &format!("/api/v1/warehouses/{wh}/locations"),
-            &admin,
-            json!({"code": "A01", "name": "一号库房"}),
-            201,
-        )
-        .await?)?;
-    let chairs = id(&s
-        .post_ok(
-            "/api/v1/categories",
-            &admin,
-            json!({"code": "0201", "name": "办公椅"}),
-            201,
-        )
-        .await?)?;
-    let mut sessions = Vec::new();
-    for (username, name, role, unit) in [
-        ("zhangsan", "张三", "keeper", None),
-        ("lisi", "李四", "approver", None),
-        ("wangwu", "王五", "finance", None),
-        ("zhaoliu", "赵六", "unit_staff", Some(unit)),
-    ] {
-        s.post_ok(
-            "/api/v1/users",
-            &admin,
-            json!({"username": username, "display_name": name, "password": PASSWORD,
-                "role": role, "unit_id": unit}),
-            201,
-        )
-        .await?;
-        sessions.push(s.login(username, PASSWORD).await?);
-    }
-    let [keeper, approver, finance, staff] =
-        <[String; 4]>::try_from(sessions).map_err(|_| anyhow!("four sessions expected"))?;
-    s.add_reader(&admin, "desk-1", "desk", Some(a01)).await?;
-    // The keeper registers a chair on shelf A01 and one the unit holds.
-    let chair = id(&s
-        .post_ok(
-            "/api/v1/assets",
-            &keeper,
-            json!({"asset_number": "1001", "name": "办公椅甲", "category_id": chairs,
-                "original_value_fen": 60000, "holder_location_id": a01}),
-            201,
-        )
-        .await?)?;
-    s.post_ok(
-        "/api/v1/assets",
-        &keeper,
-        json!({"asset_number": "1002", "name": "办公椅乙", "category_id": chairs,
-            "original_value_fen": 60000, "holder_unit_id": unit}),
-        201,
-    )
-    .await?;
+    // The keeper has registered a chair on shelf A01 and one the unit holds.
+    let NamedWorld {
+        admin,
+        chairs,
+        keeper,
+        approver,
+        finance,
+        staff,
+        chair,
+        ..
+    } = NamedWorld::new(&s).await?;
     let c = client()?;
     let base = &s.base;
 

@@ -365,7 +365,6 @@ async fn the_frameworks_refusals_are_chinese_pages_with_a_way_back() -> Result<(
 #[tokio::test]
 async fn english_pages_have_no_chinese_interface_text() -> Result<()> {
     let s = Server::start()?;
-    let admin = s.login(ADMIN, PASSWORD).await?;
     // Every name is Chinese: what is left Chinese after taking them out is
     // the interface's.
     let names = [
@@ -387,66 +386,20 @@ async fn english_pages_have_no_chinese_interface_text() -> Result<()> {
         "中文",
     ];
     let data: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    let unit = id(&s
-        .post_ok("/api/v1/units", &admin, json!({"name": "市财政局"}), 201)
-        .await?)?;
-    let wh = id(&s
-        .post_ok("/api/v1/warehouses", &admin, json!({"name": "主仓"}), 201)
-        .await?)?;
-    let a01 = id(&s
-        .post_ok(
-            &format!("/api/v1/warehouses/{wh}/locations"),
-            &admin,
-            json!({"code": "A01", "name": "一号库房"}),
-            201,
-        )
-        .await?)?;
-    let chairs = id(&s
-        .post_ok(
-            "/api/v1/categories",
-            &admin,
-            json!({"code": "0201", "name": "办公椅"}),
-            201,
-        )
-        .await?)?;
-    let mut sessions = Vec::new();
-    for (username, name, role, unit) in [
-        ("zhangsan", "张三", "keeper", None),
-        ("lisi", "李四", "approver", None),
-        ("wangwu", "王五", "finance", None),
-        ("zhaoliu", "赵六", "unit_staff", Some(unit)),
-    ] {
-        s.post_ok(
-            "/api/v1/users",
-            &admin,
-            json!({"username": username, "display_name": name, "password": PASSWORD,
-                "role": role, "unit_id": unit}),
-            201,
-        )
-        .await?;
-        sessions.push(s.login(username, PASSWORD).await?);
-    }
-    let [keeper, approver, finance, staff] =
-        <[String; 4]>::try_from(sessions).map_err(|_| anyhow::anyhow!("four sessions"))?;
-    let (desk, _) = s.add_reader(&admin, "desk-1", "desk", Some(a01)).await?;
-    let chair = id(&s
-        .post_ok(
-            "/api/v1/assets",
-            &keeper,
-            json!({"asset_number": "1001", "name": "办公椅甲", "category_id": chairs,
-                "original_value_fen": 60000, "holder_location_id": a01}),
-            201,
-        )
-        .await?)?;
-    let held = id(&s
-        .post_ok(
-            "/api/v1/assets",
-            &keeper,
-            json!({"asset_number": "1002", "name": "办公椅乙", "category_id": chairs,
-                "original_value_fen": 60000, "holder_unit_id": unit}),
-            201,
-        )
-        .await?)?;
+    let NamedWorld {
+        admin,
+        wh,
+        a01,
+        chairs,
+        keeper,
+        approver,
+        finance,
+        staff,
+        desk,
+        chair,
+        held,
+        ..
+    } = NamedWorld::new(&s).await?;
     let c = client()?;
     let base = &s.base;
     let form = loan_form(chairs, "1001");

@@ -15,6 +15,104 @@ pub use test_support::{
 /// The standard world: two units, a warehouse with two locations, a
 /// category, one user per role, a gate and a handheld reader, and three
 /// assets (in unit A, in unit B, in the warehouse).
+/// A small register where every name is Chinese and people have display
+/// names (the pages-in-words tests): unit 市财政局, warehouse 主仓 with
+/// shelf A01 一号库房, category 办公椅, 张三 keeper, 李四 approver, 王五
+/// finance, 赵六 unit staff, a desk reader at A01, chair 1001 on the shelf
+/// and 1002 held by the unit.
+pub struct NamedWorld {
+    pub admin: String,
+    pub wh: i64,
+    pub a01: i64,
+    pub chairs: i64,
+    pub keeper: String,
+    pub approver: String,
+    pub finance: String,
+    pub staff: String,
+    pub desk: i64,
+    pub chair: i64,
+    pub held: i64,
+}
+
+impl NamedWorld {
+    pub async fn new(s: &Server) -> Result<Self> {
+        let admin = s.login(ADMIN, PASSWORD).await?;
+        let unit = id(&s
+            .post_ok("/api/v1/units", &admin, json!({"name": "市财政局"}), 201)
+            .await?)?;
+        let wh = id(&s
+            .post_ok("/api/v1/warehouses", &admin, json!({"name": "主仓"}), 201)
+            .await?)?;
+        let a01 = id(&s
+            .post_ok(
+                &format!("/api/v1/warehouses/{wh}/locations"),
+                &admin,
+                json!({"code": "A01", "name": "一号库房"}),
+                201,
+            )
+            .await?)?;
+        let chairs = id(&s
+            .post_ok(
+                "/api/v1/categories",
+                &admin,
+                json!({"code": "0201", "name": "办公椅"}),
+                201,
+            )
+            .await?)?;
+        let mut sessions = Vec::new();
+        for (username, name, role, unit) in [
+            ("zhangsan", "张三", "keeper", None),
+            ("lisi", "李四", "approver", None),
+            ("wangwu", "王五", "finance", None),
+            ("zhaoliu", "赵六", "unit_staff", Some(unit)),
+        ] {
+            s.post_ok(
+                "/api/v1/users",
+                &admin,
+                json!({"username": username, "display_name": name, "password": PASSWORD,
+                    "role": role, "unit_id": unit}),
+                201,
+            )
+            .await?;
+            sessions.push(s.login(username, PASSWORD).await?);
+        }
+        let [keeper, approver, finance, staff] =
+            <[String; 4]>::try_from(sessions).map_err(|_| anyhow!("four sessions expected"))?;
+        let (desk, _) = s.add_reader(&admin, "desk-1", "desk", Some(a01)).await?;
+        let chair = id(&s
+            .post_ok(
+                "/api/v1/assets",
+                &keeper,
+                json!({"asset_number": "1001", "name": "办公椅甲", "category_id": chairs,
+                    "original_value_fen": 60000, "holder_location_id": a01}),
+                201,
+            )
+            .await?)?;
+        let held = id(&s
+            .post_ok(
+                "/api/v1/assets",
+                &keeper,
+                json!({"asset_number": "1002", "name": "办公椅乙", "category_id": chairs,
+                    "original_value_fen": 60000, "holder_unit_id": unit}),
+                201,
+            )
+            .await?)?;
+        Ok(NamedWorld {
+            admin,
+            wh,
+            a01,
+            chairs,
+            keeper,
+            approver,
+            finance,
+            staff,
+            desk,
+            chair,
+            held,
+        })
+    }
+}
+
 pub struct World {
     pub server: Server,
     pub admin: String,
