@@ -4,10 +4,15 @@
 //! ([`refuse_until_complete`]). Queries share their text with SQLite
 //! through [`super::dialect`].
 
+mod ingest;
 mod migrate;
 
 use std::path::Path;
 
+pub use ingest::{
+    apply_batch as apply_batch_pg, fold_last_seen as fold_last_seen_pg, ingest as ingest_pg,
+    raw_copy_baseline,
+};
 pub use migrate::{run_migrations, PG_MIGRATIONS};
 
 /// True if `db` names a PostgreSQL database rather than a SQLite file.

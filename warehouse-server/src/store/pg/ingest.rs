@@ -1,0 +1,361 @@
+//! Batch ingest on PostgreSQL, with the rules of the SQLite one
+//! (`store::ingest`): a batch applies once per (daemon, sequence) above
+//! the daemon's high-water mark, sightings keep the bound asset (NULL:
+//! foreign), each seen asset's last-seen moves to its latest sighting,
+//! open stock-takes of the reader (or the one named) get a scan.
+//!
+//! Exactly once under concurrency: the daemon's `sync_daemons` row is
+//! created if absent (`ON CONFLICT DO NOTHING`, which waits for a
+//! concurrent creator to commit) and then locked `FOR UPDATE`; the second
+//! of two transactions applying the same batch waits there and then reads
+//! the first one's mark, so it acknowledges without applying.
+//!
+//! The observations go in by binary COPY into a temporary staging table;
+//! every other statement is portable SQL rendered by [`dialect`].
+//!
+//! Not yet here: gate alarms. A batch with a sighting from a gate reader
+//! is refused (nothing applied) rather than applied without its alarms.
+
+use std::collections::HashMap;
+
+use futures_util::pin_mut;
+use shared::sync::{decide, BatchDecision, ObservationBatch};
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, Transaction};
+
+use super::migrate::pg_error;
+use crate::error::{AppError, AppResult, Reason};
+use crate::store::dialect::{render, Dialect};
+use crate::store::ingest::{IngestOutcome, RECENT_LAST_SEEN_ROWS};
+
+/// `sql` (portable) rendered for PostgreSQL.
+fn pg(sql: &str) -> AppResult<String> {
+    render(sql, Dialect::Postgres)
+        .map(|s| s.into_owned())
+        .map_err(|e| AppError::internal(e.to_string()))
+}
+
+const STAGE: &str = "CREATE TEMPORARY TABLE IF NOT EXISTS ingest_stage (
+        ord BIGINT NOT NULL, epc BYTEA NOT NULL, reader_id BIGINT NOT NULL,
+        antenna BIGINT NOT NULL, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,
+        count BIGINT NOT NULL, peak_rssi BIGINT, kind TEXT NOT NULL, stocktake_id BIGINT
+    ) ON COMMIT DELETE ROWS";
+
+const STAGE_COPY: &str = "COPY ingest_stage (ord, epc, reader_id, antenna, first_seen, \
+    last_seen, count, peak_rssi, kind, stocktake_id) FROM STDIN (FORMAT binary)";
+
+const STAGE_TYPES: [Type; 10] = [
+    Type::INT8,
+    Type::BYTEA,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::INT8,
+    Type::TEXT,
+    Type::INT8,
+];
+
+/// Creates the daemon's mark row if absent (0: nothing applied; sequences
+/// start at 1) so there is always a row to lock.
+const MARK_ENSURE: &str = "INSERT INTO sync_daemons (daemon_id, applied_through, updated_at)
+    VALUES (?1, 0, ?2) ON CONFLICT (daemon_id) DO NOTHING";
+
+/// PostgreSQL's only (SQLite has no row locks; its writer is single).
+const MARK_LOCK: &str = "SELECT applied_through FROM sync_daemons WHERE daemon_id = $1 FOR UPDATE";
+
+const MARK_SET: &str =
+    "UPDATE sync_daemons SET applied_through = ?2, updated_at = ?3 WHERE daemon_id = ?1";
+
+const SIGHTINGS: &str = "INSERT INTO sightings (epc, asset_id, reader_id, antenna, first_seen,
+        last_seen, count, peak_rssi, kind, daemon_id, sequence)
+    SELECT s.epc, t.asset_id, s.reader_id, s.antenna, s.first_seen, s.last_seen, s.count,
+        s.peak_rssi, s.kind, ?1, ?2
+    FROM ingest_stage s LEFT JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL
+    ORDER BY s.ord";
+
+const COUNTS: &str = "SELECT COUNT(t.asset_id), COUNT(*)
+    FROM ingest_stage s LEFT JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL";
+
+/// Scans for the open stock-takes the reader is assigned to and for the
+/// open one an observation names; the earliest first-seen of the batch
+/// for a new (stock-take, EPC), an existing scan kept.
+const SCANS: &str = "INSERT INTO stocktake_scans (stocktake_id, epc, first_seen)
+    SELECT x.st, x.epc, MIN(x.first_seen) FROM (
+        SELECT sr.stocktake_id AS st, s.epc, s.first_seen FROM ingest_stage s
+        JOIN stocktake_readers sr ON sr.reader_id = s.reader_id
+        JOIN stocktakes k ON k.id = sr.stocktake_id AND k.status = 'open'
+        UNION ALL
+        SELECT s.stocktake_id AS st, s.epc, s.first_seen FROM ingest_stage s
+        JOIN stocktakes k ON k.id = s.stocktake_id AND k.status = 'open'
+    ) x GROUP BY x.st, x.epc
+    ON CONFLICT (stocktake_id, epc) DO NOTHING";
+
+/// One last-seen per asset per batch: its latest sighting, the later
+/// observation on a tie, kept only if not older than what is there.
+const LAST_SEEN: &str = "INSERT INTO asset_last_seen_recent (asset_id, seen_at, reader_id)
+    SELECT asset_id, last_seen, reader_id FROM (
+        SELECT t.asset_id, s.last_seen, s.reader_id, ROW_NUMBER() OVER
+            (PARTITION BY t.asset_id ORDER BY s.last_seen DESC, s.ord DESC) AS n
+        FROM ingest_stage s JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL
+    ) latest WHERE n = 1
+    ORDER BY asset_id
+    ON CONFLICT (asset_id) DO UPDATE SET seen_at = excluded.seen_at,
+        reader_id = excluded.reader_id
+    WHERE excluded.seen_at >= asset_last_seen_recent.seen_at";
+
+const RECENT_COUNT: &str = "SELECT COUNT(*) FROM asset_last_seen_recent";
+
+const FOLD: &str = "INSERT INTO asset_last_seen (asset_id, seen_at, reader_id)
+    SELECT asset_id, seen_at, reader_id FROM asset_last_seen_recent WHERE true
+    ORDER BY asset_id
+    ON CONFLICT (asset_id) DO UPDATE SET seen_at = excluded.seen_at,
+        reader_id = excluded.reader_id
+    WHERE excluded.seen_at >= asset_last_seen.seen_at";
+
+const FOLD_CLEAR: &str = "DELETE FROM asset_last_seen_recent";
+
+/// Validates (as `store::ingest::validate_batch` does for the sender's
+/// rights and the fields) and applies `batch` in one transaction.
+pub async fn ingest(
+    client: &mut Client,
+    actor: &crate::policy::Actor,
+    batch: &ObservationBatch,
+) -> AppResult<IngestOutcome> {
+    crate::store::ingest::validate_batch(actor, batch)?;
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| pg_error("beginning ingest", e))?;
+    let out = apply_batch(&tx, batch).await?;
+    tx.commit()
+        .await
+        .map_err(|e| pg_error("committing ingest", e))?;
+    Ok(out)
+}
+
+/// Applies `batch` inside `tx` at most once (see the module comment).
+/// The batch is assumed validated.
+pub async fn apply_batch(
+    tx: &Transaction<'_>,
+    batch: &ObservationBatch,
+) -> AppResult<IngestOutcome> {
+    let now = crate::time::now_ms();
+    tx.execute(&pg(MARK_ENSURE)?, &[&batch.daemon_id, &now])
+        .await
+        .map_err(|e| pg_error("creating the daemon's mark", e))?;
+    let mark: i64 = tx
+        .query_one(MARK_LOCK, &[&batch.daemon_id])
+        .await
+        .map_err(|e| pg_error("locking the daemon's mark", e))?
+        .get(0);
+    // 0 is "nothing applied yet": the row was just made for the lock.
+    let mark = (mark > 0).then_some(mark as u64);
+    let mut out = IngestOutcome {
+        applied_through: batch.sequence,
+        applied: true,
+        known: 0,
+        foreign: 0,
+        alarms_raised: 0,
+    };
+    if let BatchDecision::AlreadyApplied { applied_through } = decide(mark, batch.sequence) {
+        out.applied_through = applied_through;
+        out.applied = false;
+        return Ok(out);
+    }
+
+    let readers: HashMap<String, (i64, String)> = tx
+        .query(&pg("SELECT id, name, role FROM readers")?, &[])
+        .await
+        .map_err(|e| pg_error("reading readers", e))?
+        .iter()
+        .map(|r| (r.get::<_, String>(1), (r.get(0), r.get(2))))
+        .collect();
+    let mut reader_ids = Vec::with_capacity(batch.observations.len());
+    for o in &batch.observations {
+        let Some((id, role)) = readers.get(&o.reader) else {
+            return Err(Reason::UnknownReader {
+                name: o.reader.clone(),
+            }
+            .into());
+        };
+        if role == "gate" {
+            return Err(AppError::internal(format!(
+                "reader `{}` is a gate: gate alarms are not yet implemented on the \
+                 PostgreSQL store (issue 14); nothing of this batch was applied",
+                o.reader
+            )));
+        }
+        reader_ids.push(*id);
+    }
+
+    tx.batch_execute(STAGE)
+        .await
+        .map_err(|e| pg_error("creating the ingest staging table", e))?;
+    let sink = tx
+        .copy_in(STAGE_COPY)
+        .await
+        .map_err(|e| pg_error("starting the COPY of sightings", e))?;
+    let writer = BinaryCopyInWriter::new(sink, &STAGE_TYPES);
+    pin_mut!(writer);
+    for (i, (o, reader_id)) in batch.observations.iter().zip(&reader_ids).enumerate() {
+        let ord = i as i64;
+        let epc = o.epc.as_slice();
+        let antenna = i64::from(o.antenna);
+        let first = o.first_seen.timestamp_millis();
+        let last = o.last_seen.timestamp_millis();
+        let count = i64::from(o.count);
+        let rssi = o.peak_rssi.map(i64::from);
+        let kind = o.kind.as_str();
+        let row: [&(dyn ToSql + Sync); 10] = [
+            &ord,
+            &epc,
+            reader_id,
+            &antenna,
+            &first,
+            &last,
+            &count,
+            &rssi,
+            &kind,
+            &o.stocktake_id,
+        ];
+        writer
+            .as_mut()
+            .write(&row)
+            .await
+            .map_err(|e| pg_error("copying sightings", e))?;
+    }
+    writer
+        .finish()
+        .await
+        .map_err(|e| pg_error("finishing the COPY of sightings", e))?;
+
+    let sequence = batch.sequence as i64;
+    tx.execute(&pg(SIGHTINGS)?, &[&batch.daemon_id, &sequence])
+        .await
+        .map_err(|e| pg_error("inserting sightings", e))?;
+    let counts = tx
+        .query_one(&pg(COUNTS)?, &[])
+        .await
+        .map_err(|e| pg_error("counting sightings", e))?;
+    let (known, all): (i64, i64) = (counts.get(0), counts.get(1));
+    out.known = known as u64;
+    out.foreign = (all - known) as u64;
+    tx.execute(&pg(SCANS)?, &[])
+        .await
+        .map_err(|e| pg_error("recording stock-take scans", e))?;
+    tx.execute(&pg(LAST_SEEN)?, &[])
+        .await
+        .map_err(|e| pg_error("updating last seen", e))?;
+    fold_last_seen(tx, RECENT_LAST_SEEN_ROWS).await?;
+    tx.execute(&pg(MARK_SET)?, &[&batch.daemon_id, &sequence, &now])
+        .await
+        .map_err(|e| pg_error("moving the daemon's mark", e))?;
+    // The staging rows go at commit (ON COMMIT DELETE ROWS); a later batch
+    // in the same transaction must not see these.
+    tx.batch_execute("TRUNCATE ingest_stage")
+        .await
+        .map_err(|e| pg_error("clearing the staging table", e))?;
+    Ok(out)
+}
+
+/// As `store::ingest::fold_last_seen`: moves the recent last-seen rows
+/// into `asset_last_seen` once there are at least `threshold`.
+pub async fn fold_last_seen(tx: &Transaction<'_>, threshold: i64) -> AppResult<()> {
+    let recent: i64 = tx
+        .query_one(&pg(RECENT_COUNT)?, &[])
+        .await
+        .map_err(|e| pg_error("counting recent last seen", e))?
+        .get(0);
+    if recent < threshold.max(1) {
+        return Ok(());
+    }
+    tx.execute(&pg(FOLD)?, &[])
+        .await
+        .map_err(|e| pg_error("folding last seen", e))?;
+    tx.execute(&pg(FOLD_CLEAR)?, &[])
+        .await
+        .map_err(|e| pg_error("clearing recent last seen", e))?;
+    Ok(())
+}
+
+/// Benchmark baseline: the same rows COPYed raw (binary) into a plain
+/// table, no look-ups, one transaction per batch.
+pub async fn raw_copy_baseline(client: &mut Client, batch: &ObservationBatch) -> AppResult<()> {
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| pg_error("beginning the baseline", e))?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS bench_raw_sightings (
+             id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, epc BYTEA NOT NULL,
+             asset_id BIGINT, reader_id BIGINT NOT NULL, antenna BIGINT NOT NULL,
+             first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, count BIGINT NOT NULL,
+             peak_rssi BIGINT, kind TEXT NOT NULL, daemon_id TEXT NOT NULL,
+             sequence BIGINT NOT NULL)",
+    )
+    .await
+    .map_err(|e| pg_error("creating the baseline table", e))?;
+    let sink = tx
+        .copy_in(
+            "COPY bench_raw_sightings (epc, reader_id, antenna, first_seen, last_seen, count, \
+             peak_rssi, kind, daemon_id, sequence) FROM STDIN (FORMAT binary)",
+        )
+        .await
+        .map_err(|e| pg_error("starting the baseline COPY", e))?;
+    let types = [
+        Type::BYTEA,
+        Type::INT8,
+        Type::INT8,
+        Type::INT8,
+        Type::INT8,
+        Type::INT8,
+        Type::INT8,
+        Type::TEXT,
+        Type::TEXT,
+        Type::INT8,
+    ];
+    let writer = BinaryCopyInWriter::new(sink, &types);
+    pin_mut!(writer);
+    let sequence = batch.sequence as i64;
+    for o in &batch.observations {
+        let epc = o.epc.as_slice();
+        let one = 1i64;
+        let antenna = i64::from(o.antenna);
+        let first = o.first_seen.timestamp_millis();
+        let last = o.last_seen.timestamp_millis();
+        let count = i64::from(o.count);
+        let rssi = o.peak_rssi.map(i64::from);
+        let kind = o.kind.as_str();
+        let row: [&(dyn ToSql + Sync); 10] = [
+            &epc,
+            &one,
+            &antenna,
+            &first,
+            &last,
+            &count,
+            &rssi,
+            &kind,
+            &batch.daemon_id,
+            &sequence,
+        ];
+        writer
+            .as_mut()
+            .write(&row)
+            .await
+            .map_err(|e| pg_error("baseline COPY", e))?;
+    }
+    writer
+        .finish()
+        .await
+        .map_err(|e| pg_error("finishing the baseline COPY", e))?;
+    tx.commit()
+        .await
+        .map_err(|e| pg_error("committing the baseline", e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
