@@ -280,25 +280,33 @@ async fn last_seen_moves_to_the_latest_sighting_only_forward() -> anyhow::Result
 async fn foreign_sightings_are_recorded_and_stocktakes_scanned() -> anyhow::Result<()> {
     let db = test_support::PgDatabase::create()?;
     let mut client = fixture(&db).await?;
-    let stocktake_cols: Vec<String> = client
-        .query(
-            "SELECT column_name FROM information_schema.columns
-             WHERE table_name = 'stocktakes' AND is_nullable = 'NO'",
-            &[],
+    // Stock-take 1 (open) has desk-1 assigned; 2 is open, unassigned, and
+    // named by one observation; 3 is closed and named by another.
+    client
+        .batch_execute(
+            "INSERT INTO warehouses (id, name, created_at) VALUES (1, 'w', 0);
+             INSERT INTO stocktakes (id, warehouse_id, status, opened_by, opened_at) VALUES
+                 (1, 1, 'open', 'user:k', 0), (2, 1, 'open', 'user:k', 0),
+                 (3, 1, 'closed', 'user:k', 0);
+             INSERT INTO stocktake_readers (stocktake_id, reader_id) VALUES (1, 1);
+             INSERT INTO stocktake_scans (stocktake_id, epc, first_seen) VALUES (1, '\\x02', 5);",
         )
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+        .await?;
+    let mut named = obs(1, "desk-1", 700, 800)?;
+    named.stocktake_id = Some(2);
+    let mut closed = obs(2, "desk-1", 600, 600)?;
+    closed.stocktake_id = Some(3);
     let b = batch(
         1,
         vec![
             obs(0xAA, "desk-1", 1_000, 1_000)?,
             obs(0xAA, "desk-1", 900, 1_100)?,
+            named,
+            closed,
         ],
     );
     let out = apply(&mut client, &b).await?;
-    assert_eq!((out.known, out.foreign), (0, 2));
+    assert_eq!((out.known, out.foreign), (2, 2));
     let foreign: Vec<(Vec<u8>, i64)> = client
         .query(
             "SELECT epc, first_seen FROM sightings WHERE asset_id IS NULL ORDER BY id",
@@ -309,7 +317,28 @@ async fn foreign_sightings_are_recorded_and_stocktakes_scanned() -> anyhow::Resu
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     assert_eq!(foreign, vec![(vec![0xAA], 1_000), (vec![0xAA], 900)]);
-    assert!(!stocktake_cols.is_empty());
+    let scans: Vec<(i64, Vec<u8>, i64)> = client
+        .query(
+            "SELECT stocktake_id, epc, first_seen FROM stocktake_scans
+             ORDER BY stocktake_id, epc",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        scans,
+        vec![
+            // The assigned reader's stock-take: every EPC, foreign too;
+            // the scan already there kept.
+            (1, vec![0x01], 700),
+            (1, vec![0x02], 5),
+            (1, vec![0xAA], 900),
+            // The named open one; the closed one gets nothing.
+            (2, vec![0x01], 700),
+        ]
+    );
     Ok(())
 }
 
