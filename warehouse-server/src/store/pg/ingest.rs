@@ -39,7 +39,8 @@ fn pg(sql: &str) -> AppResult<String> {
 const STAGE: &str = "CREATE TEMPORARY TABLE IF NOT EXISTS ingest_stage (
         ord BIGINT NOT NULL, epc BYTEA NOT NULL, reader_id BIGINT NOT NULL,
         antenna BIGINT NOT NULL, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,
-        count BIGINT NOT NULL, peak_rssi BIGINT, kind TEXT NOT NULL, stocktake_id BIGINT
+        count BIGINT NOT NULL, peak_rssi BIGINT, kind TEXT NOT NULL, stocktake_id BIGINT,
+        asset_id BIGINT
     ) ON COMMIT DELETE ROWS";
 
 const STAGE_COPY: &str = "COPY ingest_stage (ord, epc, reader_id, antenna, first_seen, \
@@ -69,15 +70,17 @@ const MARK_LOCK: &str = "SELECT applied_through FROM sync_daemons WHERE daemon_i
 const MARK_SET: &str =
     "UPDATE sync_daemons SET applied_through = ?2, updated_at = ?3 WHERE daemon_id = ?1";
 
+/// Each staged EPC's bound asset, looked up once (NULL: foreign).
+const RESOLVE: &str = "UPDATE ingest_stage SET asset_id = t.asset_id FROM tags t
+    WHERE t.epc = ingest_stage.epc AND t.unbound_at IS NULL";
+
 const SIGHTINGS: &str = "INSERT INTO sightings (epc, asset_id, reader_id, antenna, first_seen,
         last_seen, count, peak_rssi, kind, daemon_id, sequence)
-    SELECT s.epc, t.asset_id, s.reader_id, s.antenna, s.first_seen, s.last_seen, s.count,
-        s.peak_rssi, s.kind, ?1, ?2
-    FROM ingest_stage s LEFT JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL
-    ORDER BY s.ord";
+    SELECT epc, asset_id, reader_id, antenna, first_seen, last_seen, count, peak_rssi, kind,
+        ?1, ?2
+    FROM ingest_stage ORDER BY ord";
 
-const COUNTS: &str = "SELECT COUNT(t.asset_id), COUNT(*)
-    FROM ingest_stage s LEFT JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL";
+const COUNTS: &str = "SELECT COUNT(asset_id), COUNT(*) FROM ingest_stage";
 
 /// Scans for the open stock-takes the reader is assigned to and for the
 /// open one an observation names; the earliest first-seen of the batch
@@ -97,9 +100,9 @@ const SCANS: &str = "INSERT INTO stocktake_scans (stocktake_id, epc, first_seen)
 /// observation on a tie, kept only if not older than what is there.
 const LAST_SEEN: &str = "INSERT INTO asset_last_seen_recent (asset_id, seen_at, reader_id)
     SELECT asset_id, last_seen, reader_id FROM (
-        SELECT t.asset_id, s.last_seen, s.reader_id, ROW_NUMBER() OVER
-            (PARTITION BY t.asset_id ORDER BY s.last_seen DESC, s.ord DESC) AS n
-        FROM ingest_stage s JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL
+        SELECT asset_id, last_seen, reader_id, ROW_NUMBER() OVER
+            (PARTITION BY asset_id ORDER BY last_seen DESC, ord DESC) AS n
+        FROM ingest_stage WHERE asset_id IS NOT NULL
     ) latest WHERE n = 1
     ORDER BY asset_id
     ON CONFLICT (asset_id) DO UPDATE SET seen_at = excluded.seen_at,
@@ -233,6 +236,9 @@ pub async fn apply_batch(
         .map_err(|e| pg_error("finishing the COPY of sightings", e))?;
 
     let sequence = batch.sequence as i64;
+    tx.execute(&pg(RESOLVE)?, &[])
+        .await
+        .map_err(|e| pg_error("looking up EPCs", e))?;
     tx.execute(&pg(SIGHTINGS)?, &[&batch.daemon_id, &sequence])
         .await
         .map_err(|e| pg_error("inserting sightings", e))?;
