@@ -10,11 +10,8 @@
 //! of two transactions applying the same batch waits there and then reads
 //! the first one's mark, so it acknowledges without applying.
 //!
-//! The observations go by binary COPY straight into `sightings`, each
-//! EPC's asset resolved first by one `epc = ANY($1)` look-up; stock-take
-//! scans and last-seen are computed in Rust and written from arrays
-//! (`unnest`). These statements are PostgreSQL's only (arrays); the mark
-//! statements are portable text rendered by [`dialect`].
+//! The observations go in by binary COPY into a temporary staging table;
+//! every other statement is portable SQL rendered by [`dialect`].
 //!
 //! Not yet here: gate alarms. A batch with a sighting from a gate reader
 //! is refused (nothing applied) rather than applied without its alarms.
@@ -39,13 +36,18 @@ fn pg(sql: &str) -> AppResult<String> {
         .map_err(|e| AppError::internal(e.to_string()))
 }
 
-/// PostgreSQL's only: array parameter.
-const LOOKUP: &str = "SELECT epc, asset_id FROM tags WHERE epc = ANY($1) AND unbound_at IS NULL";
+const STAGE: &str = "CREATE TEMPORARY TABLE IF NOT EXISTS ingest_stage (
+        ord BIGINT NOT NULL, epc BYTEA NOT NULL, reader_id BIGINT NOT NULL,
+        antenna BIGINT NOT NULL, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,
+        count BIGINT NOT NULL, peak_rssi BIGINT, kind TEXT NOT NULL, stocktake_id BIGINT,
+        asset_id BIGINT
+    ) ON COMMIT DELETE ROWS";
 
-const SIGHTINGS_COPY: &str = "COPY sightings (epc, asset_id, reader_id, antenna, first_seen, \
-    last_seen, count, peak_rssi, kind, daemon_id, sequence) FROM STDIN (FORMAT binary)";
+const STAGE_COPY: &str = "COPY ingest_stage (ord, epc, reader_id, antenna, first_seen, \
+    last_seen, count, peak_rssi, kind, stocktake_id) FROM STDIN (FORMAT binary)";
 
-const SIGHTING_TYPES: [Type; 11] = [
+const STAGE_TYPES: [Type; 10] = [
+    Type::INT8,
     Type::BYTEA,
     Type::INT8,
     Type::INT8,
@@ -53,15 +55,9 @@ const SIGHTING_TYPES: [Type; 11] = [
     Type::INT8,
     Type::INT8,
     Type::INT8,
-    Type::INT8,
-    Type::TEXT,
     Type::TEXT,
     Type::INT8,
 ];
-
-/// Open stock-takes and their assigned readers (NULL: none).
-const OPEN_STOCKTAKES: &str = "SELECT k.id, sr.reader_id FROM stocktakes k
-    LEFT JOIN stocktake_readers sr ON sr.stocktake_id = k.id WHERE k.status = 'open'";
 
 /// Creates the daemon's mark row if absent (0: nothing applied; sequences
 /// start at 1) so there is always a row to lock.
@@ -75,14 +71,40 @@ const MARK_SET: &str =
     "UPDATE sync_daemons SET applied_through = ?2, updated_at = ?3 WHERE daemon_id = ?1";
 
 /// Each staged EPC's bound asset, looked up once (NULL: foreign).
-/// PostgreSQL's only (`unnest` of array parameters): a scan kept if there.
+const RESOLVE: &str = "UPDATE ingest_stage SET asset_id = t.asset_id FROM tags t
+    WHERE t.epc = ingest_stage.epc AND t.unbound_at IS NULL";
+
+const SIGHTINGS: &str = "INSERT INTO sightings (epc, asset_id, reader_id, antenna, first_seen,
+        last_seen, count, peak_rssi, kind, daemon_id, sequence)
+    SELECT epc, asset_id, reader_id, antenna, first_seen, last_seen, count, peak_rssi, kind,
+        ?1, ?2
+    FROM ingest_stage ORDER BY ord";
+
+const COUNTS: &str = "SELECT COUNT(asset_id), COUNT(*) FROM ingest_stage";
+
+/// Scans for the open stock-takes the reader is assigned to and for the
+/// open one an observation names; the earliest first-seen of the batch
+/// for a new (stock-take, EPC), an existing scan kept.
 const SCANS: &str = "INSERT INTO stocktake_scans (stocktake_id, epc, first_seen)
-    SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bigint[])
+    SELECT x.st, x.epc, MIN(x.first_seen) FROM (
+        SELECT sr.stocktake_id AS st, s.epc, s.first_seen FROM ingest_stage s
+        JOIN stocktake_readers sr ON sr.reader_id = s.reader_id
+        JOIN stocktakes k ON k.id = sr.stocktake_id AND k.status = 'open'
+        UNION ALL
+        SELECT s.stocktake_id AS st, s.epc, s.first_seen FROM ingest_stage s
+        JOIN stocktakes k ON k.id = s.stocktake_id AND k.status = 'open'
+    ) x GROUP BY x.st, x.epc
     ON CONFLICT (stocktake_id, epc) DO NOTHING";
 
-/// PostgreSQL's only (`unnest`): one row per asset, never backwards.
+/// One last-seen per asset per batch: its latest sighting, the later
+/// observation on a tie, kept only if not older than what is there.
 const LAST_SEEN: &str = "INSERT INTO asset_last_seen_recent (asset_id, seen_at, reader_id)
-    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])
+    SELECT asset_id, last_seen, reader_id FROM (
+        SELECT asset_id, last_seen, reader_id, ROW_NUMBER() OVER
+            (PARTITION BY asset_id ORDER BY last_seen DESC, ord DESC) AS n
+        FROM ingest_stage WHERE asset_id IS NOT NULL
+    ) latest WHERE n = 1
+    ORDER BY asset_id
     ON CONFLICT (asset_id) DO UPDATE SET seen_at = excluded.seen_at,
         reader_id = excluded.reader_id
     WHERE excluded.seen_at >= asset_last_seen_recent.seen_at";
@@ -172,35 +194,17 @@ pub async fn apply_batch(
         reader_ids.push(*id);
     }
 
-    // Each distinct EPC's bound asset, one look-up (None: foreign).
-    let mut epcs: Vec<&[u8]> = batch
-        .observations
-        .iter()
-        .map(|o| o.epc.as_slice())
-        .collect();
-    epcs.sort_unstable();
-    epcs.dedup();
-    let bound: HashMap<Vec<u8>, i64> = tx
-        .query(LOOKUP, &[&epcs])
+    tx.batch_execute(STAGE)
         .await
-        .map_err(|e| pg_error("looking up EPCs", e))?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    let assets: Vec<Option<i64>> = batch
-        .observations
-        .iter()
-        .map(|o| bound.get(o.epc.as_slice()).copied())
-        .collect();
-
-    let sequence = batch.sequence as i64;
+        .map_err(|e| pg_error("creating the ingest staging table", e))?;
     let sink = tx
-        .copy_in(SIGHTINGS_COPY)
+        .copy_in(STAGE_COPY)
         .await
         .map_err(|e| pg_error("starting the COPY of sightings", e))?;
-    let writer = BinaryCopyInWriter::new(sink, &SIGHTING_TYPES);
+    let writer = BinaryCopyInWriter::new(sink, &STAGE_TYPES);
     pin_mut!(writer);
-    for ((o, reader_id), asset) in batch.observations.iter().zip(&reader_ids).zip(&assets) {
+    for (i, (o, reader_id)) in batch.observations.iter().zip(&reader_ids).enumerate() {
+        let ord = i as i64;
         let epc = o.epc.as_slice();
         let antenna = i64::from(o.antenna);
         let first = o.first_seen.timestamp_millis();
@@ -208,9 +212,9 @@ pub async fn apply_batch(
         let count = i64::from(o.count);
         let rssi = o.peak_rssi.map(i64::from);
         let kind = o.kind.as_str();
-        let row: [&(dyn ToSql + Sync); 11] = [
+        let row: [&(dyn ToSql + Sync); 10] = [
+            &ord,
             &epc,
-            asset,
             reader_id,
             &antenna,
             &first,
@@ -218,8 +222,7 @@ pub async fn apply_batch(
             &count,
             &rssi,
             &kind,
-            &batch.daemon_id,
-            &sequence,
+            &o.stocktake_id,
         ];
         writer
             .as_mut()
@@ -231,79 +234,36 @@ pub async fn apply_batch(
         .finish()
         .await
         .map_err(|e| pg_error("finishing the COPY of sightings", e))?;
-    out.known = assets.iter().filter(|a| a.is_some()).count() as u64;
-    out.foreign = assets.len() as u64 - out.known;
 
-    // Stock-take scans: the open stock-takes each reader is assigned to,
-    // and an open one an observation names; the first observation of a
-    // (stock-take, EPC) in the batch gives its first-seen, as on SQLite.
-    let open: Vec<(i64, Option<i64>)> = tx
-        .query(&pg(OPEN_STOCKTAKES)?, &[])
+    let sequence = batch.sequence as i64;
+    tx.execute(&pg(RESOLVE)?, &[])
         .await
-        .map_err(|e| pg_error("reading open stock-takes", e))?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-    if !open.is_empty() {
-        let mut by_reader: HashMap<i64, Vec<i64>> = HashMap::new();
-        let mut open_ids = std::collections::HashSet::new();
-        for (st, reader) in &open {
-            open_ids.insert(*st);
-            if let Some(r) = reader {
-                by_reader.entry(*r).or_default().push(*st);
-            }
-        }
-        let mut scans: HashMap<(i64, &[u8]), i64> = HashMap::new();
-        for (o, reader_id) in batch.observations.iter().zip(&reader_ids) {
-            let first = o.first_seen.timestamp_millis();
-            let named = o.stocktake_id.filter(|st| open_ids.contains(st));
-            for st in by_reader.get(reader_id).into_iter().flatten().chain(&named) {
-                scans.entry((*st, o.epc.as_slice())).or_insert(first);
-            }
-        }
-        let (mut sts, mut sepcs, mut firsts) = (Vec::new(), Vec::new(), Vec::new());
-        for ((st, epc), first) in scans {
-            sts.push(st);
-            sepcs.push(epc);
-            firsts.push(first);
-        }
-        tx.execute(SCANS, &[&sts, &sepcs, &firsts])
-            .await
-            .map_err(|e| pg_error("recording stock-take scans", e))?;
-    }
-
-    // One last-seen per asset: its latest sighting, the later observation
-    // on a tie; in asset order.
-    let mut latest: std::collections::BTreeMap<i64, (i64, usize, i64)> =
-        std::collections::BTreeMap::new();
-    for (i, ((o, reader_id), asset)) in batch
-        .observations
-        .iter()
-        .zip(&reader_ids)
-        .zip(&assets)
-        .enumerate()
-    {
-        if let Some(asset) = asset {
-            let key = (o.last_seen.timestamp_millis(), i, *reader_id);
-            let e = latest.entry(*asset).or_insert(key);
-            if (key.0, key.1) > (e.0, e.1) {
-                *e = key;
-            }
-        }
-    }
-    let (mut ids, mut ats, mut rds) = (Vec::new(), Vec::new(), Vec::new());
-    for (asset, (at, _, reader)) in latest {
-        ids.push(asset);
-        ats.push(at);
-        rds.push(reader);
-    }
-    tx.execute(LAST_SEEN, &[&ids, &ats, &rds])
+        .map_err(|e| pg_error("looking up EPCs", e))?;
+    tx.execute(&pg(SIGHTINGS)?, &[&batch.daemon_id, &sequence])
+        .await
+        .map_err(|e| pg_error("inserting sightings", e))?;
+    let counts = tx
+        .query_one(&pg(COUNTS)?, &[])
+        .await
+        .map_err(|e| pg_error("counting sightings", e))?;
+    let (known, all): (i64, i64) = (counts.get(0), counts.get(1));
+    out.known = known as u64;
+    out.foreign = (all - known) as u64;
+    tx.execute(&pg(SCANS)?, &[])
+        .await
+        .map_err(|e| pg_error("recording stock-take scans", e))?;
+    tx.execute(&pg(LAST_SEEN)?, &[])
         .await
         .map_err(|e| pg_error("updating last seen", e))?;
     fold_last_seen(tx, RECENT_LAST_SEEN_ROWS).await?;
     tx.execute(&pg(MARK_SET)?, &[&batch.daemon_id, &sequence, &now])
         .await
         .map_err(|e| pg_error("moving the daemon's mark", e))?;
+    // The staging rows go at commit (ON COMMIT DELETE ROWS); a later batch
+    // in the same transaction must not see these.
+    tx.batch_execute("TRUNCATE ingest_stage")
+        .await
+        .map_err(|e| pg_error("clearing the staging table", e))?;
     Ok(out)
 }
 
