@@ -83,17 +83,22 @@ const SIGHTINGS: &str = "INSERT INTO sightings (epc, asset_id, reader_id, antenn
 const COUNTS: &str = "SELECT COUNT(asset_id), COUNT(*) FROM ingest_stage";
 
 /// Scans for the open stock-takes the reader is assigned to and for the
-/// open one an observation names; the earliest first-seen of the batch
-/// for a new (stock-take, EPC), an existing scan kept.
+/// open one an observation names; a new (stock-take, EPC) takes the first
+/// observation's first-seen (as SQLite's `INSERT OR IGNORE` in order), an
+/// existing scan is kept.
 const SCANS: &str = "INSERT INTO stocktake_scans (stocktake_id, epc, first_seen)
-    SELECT x.st, x.epc, MIN(x.first_seen) FROM (
-        SELECT sr.stocktake_id AS st, s.epc, s.first_seen FROM ingest_stage s
-        JOIN stocktake_readers sr ON sr.reader_id = s.reader_id
-        JOIN stocktakes k ON k.id = sr.stocktake_id AND k.status = 'open'
-        UNION ALL
-        SELECT s.stocktake_id AS st, s.epc, s.first_seen FROM ingest_stage s
-        JOIN stocktakes k ON k.id = s.stocktake_id AND k.status = 'open'
-    ) x GROUP BY x.st, x.epc
+    SELECT st, epc, first_seen FROM (
+        SELECT x.st, x.epc, x.first_seen,
+            ROW_NUMBER() OVER (PARTITION BY x.st, x.epc ORDER BY x.ord) AS n
+        FROM (
+            SELECT sr.stocktake_id AS st, s.epc, s.first_seen, s.ord FROM ingest_stage s
+            JOIN stocktake_readers sr ON sr.reader_id = s.reader_id
+            JOIN stocktakes k ON k.id = sr.stocktake_id AND k.status = 'open'
+            UNION ALL
+            SELECT s.stocktake_id AS st, s.epc, s.first_seen, s.ord FROM ingest_stage s
+            JOIN stocktakes k ON k.id = s.stocktake_id AND k.status = 'open'
+        ) x
+    ) firsts WHERE n = 1
     ON CONFLICT (stocktake_id, epc) DO NOTHING";
 
 /// One last-seen per asset per batch: its latest sighting, the later

@@ -331,10 +331,11 @@ async fn foreign_sightings_are_recorded_and_stocktakes_scanned() -> anyhow::Resu
         scans,
         vec![
             // The assigned reader's stock-take: every EPC, foreign too;
-            // the scan already there kept.
+            // the scan already there kept; a new one takes the first
+            // observation's first-seen, as on SQLite (INSERT OR IGNORE).
             (1, vec![0x01], 700),
             (1, vec![0x02], 5),
-            (1, vec![0xAA], 900),
+            (1, vec![0xAA], 1_000),
             // The named open one; the closed one gets nothing.
             (2, vec![0x01], 700),
         ]
