@@ -11,7 +11,8 @@
 //! the first one's mark, so it acknowledges without applying.
 //!
 //! The observations go in by binary COPY into a temporary staging table;
-//! every other statement is portable SQL rendered by [`dialect`].
+//! every other statement is portable SQL rendered by [`dialect`], except
+//! the mark's `FOR UPDATE` and the staging table's own DDL/TRUNCATE.
 //!
 //! Not yet here: gate alarms. A batch with a sighting from a gate reader
 //! is refused (nothing applied) rather than applied without its alarms.
