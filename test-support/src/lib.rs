@@ -26,9 +26,11 @@ pub use main_job::{
     bin_dir, field, free_port, population_epcs, processes_under, run_command, MainJob,
     DEMO_PASSWORD,
 };
-pub use pg::{pg_admin_url, PgDatabase, DEFAULT_PG_URL};
+pub use pg::{db_execute, db_scalar, pg_admin_url, PgDatabase, DEFAULT_PG_URL};
 pub use process::{collect, text_of, wait_until, Process};
-pub use server::{admin_init, chain_key_file, cli, cli_ok, Server, WarehouseServer};
+pub use server::{
+    admin_init, chain_key_file, cli, cli_ok, fresh_db, on_postgres, Server, WarehouseServer,
+};
 pub use sim::SimProcess;
 pub use words::{chinese_outside, unreadable};
 

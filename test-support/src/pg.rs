@@ -121,6 +121,63 @@ fn on_own_thread(url: &str, sql: String) -> anyhow::Result<()> {
     .map_err(|_| anyhow!("the PostgreSQL fixture thread panicked"))?
 }
 
+/// Runs `sql` (statements without parameters, values written in) on the
+/// database `db` names, a SQLite file or a PostgreSQL URL, for the tests
+/// that change what no API may change (ageing a loan, say); returns the
+/// rows the last statement changed on SQLite, 0 on PostgreSQL.
+pub fn db_execute(db: &std::path::Path, sql: &str) -> anyhow::Result<u64> {
+    let text = db.to_string_lossy();
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        on_own_thread(&text, sql.to_owned())?;
+        Ok(0)
+    } else {
+        let conn = rusqlite::Connection::open(db)?;
+        conn.execute_batch(sql)?;
+        Ok(conn.changes())
+    }
+}
+
+/// The first column of the first row `sql` returns, as an integer (NULL
+/// or no row: None), on a SQLite file or a PostgreSQL URL.
+pub fn db_scalar(db: &std::path::Path, sql: &str) -> anyhow::Result<Option<i64>> {
+    let text = db.to_string_lossy().into_owned();
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        let sql = sql.to_owned();
+        std::thread::spawn(move || -> anyhow::Result<Option<i64>> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let (client, conn) = tokio_postgres::connect(&text, tokio_postgres::NoTls).await?;
+                tokio::spawn(conn);
+                let rows = client.simple_query(&sql).await?;
+                for m in rows {
+                    if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
+                        return Ok(match r.get(0) {
+                            Some(v) => Some(v.parse::<i64>().or_else(|_| match v {
+                                "t" => Ok(1),
+                                "f" => Ok(0),
+                                _ => Err(anyhow!("{v} is not an integer")),
+                            })?),
+                            None => None,
+                        });
+                    }
+                }
+                Ok(None)
+            })
+        })
+        .join()
+        .map_err(|_| anyhow!("the PostgreSQL query thread panicked"))?
+    } else {
+        use rusqlite::OptionalExtension;
+        let conn = rusqlite::Connection::open(db)?;
+        Ok(conn
+            .query_row(sql, [], |r| r.get::<_, Option<i64>>(0))
+            .optional()?
+            .flatten())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

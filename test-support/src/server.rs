@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 
+use std::sync::Arc;
+
 use crate::api::Api;
+use crate::pg::PgDatabase;
 use crate::process::Process;
 use crate::{workspace_bin, ADMIN, COMPANY_PREFIX, ORG_NAME, PASSWORD};
 
@@ -22,13 +25,29 @@ fn test_env(cmd: &mut Command) -> &mut Command {
         .env("WAREHOUSE_LOG", "warn")
 }
 
+/// True if `db` is a PostgreSQL URL rather than a SQLite file.
+fn is_postgres(db: &Path) -> bool {
+    let text = db.to_string_lossy();
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
+}
+
+/// The environment for a server over `db`: a PostgreSQL database's chain
+/// key lives in the temp dir (see [`chain_key_file`]).
+fn db_env<'a>(cmd: &'a mut Command, db: &Path) -> &'a mut Command {
+    if is_postgres(db) {
+        cmd.env("WAREHOUSE_CHAIN_KEY_FILE", chain_key_file(db));
+    }
+    test_env(cmd)
+}
+
 /// Runs `warehouse-server --db DB ARGS…` to completion.
 pub fn cli(db: &Path, args: &[&str]) -> Result<Output> {
-    test_env(
+    db_env(
         Command::new(workspace_bin("warehouse-server")?)
             .arg("--db")
             .arg(db)
             .args(args),
+        db,
     )
     .output()
     .context("running warehouse-server")
@@ -46,6 +65,43 @@ pub fn cli_ok(db: &Path, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8(out.stdout)?)
 }
 
+/// Which database the fixtures give a server: SQLite files unless
+/// `WAREHOUSE_TEST_BACKEND=postgres`, then a fresh PostgreSQL database per
+/// server (scripts/test.sh runs the e2e suite both ways).
+pub fn on_postgres() -> bool {
+    std::env::var("WAREHOUSE_TEST_BACKEND")
+        .map(|b| b.trim().eq_ignore_ascii_case("postgres"))
+        .unwrap_or(false)
+}
+
+/// A fresh, not yet initialised database for one test: `DIR/NAME` on
+/// SQLite, a new PostgreSQL database (dropped with the handle) under
+/// `WAREHOUSE_TEST_BACKEND=postgres`. Pass the path to `--db`.
+pub fn fresh_db(dir: &Path, name: &str) -> Result<(PathBuf, Option<Arc<PgDatabase>>)> {
+    if on_postgres() {
+        let pg = PgDatabase::create()?;
+        Ok((PathBuf::from(pg.url()), Some(Arc::new(pg))))
+    } else {
+        Ok((dir.join(name), None))
+    }
+}
+
+/// Where a server over `db` logs: `DB.log` beside a SQLite file; for a
+/// PostgreSQL URL, a file named after the database in the temp dir.
+fn log_beside(db: &Path) -> PathBuf {
+    let text = db.to_string_lossy();
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        let name = text
+            .rsplit('/')
+            .next()
+            .unwrap_or("pg")
+            .replace(['?', '&', '='], "_");
+        std::env::temp_dir().join(format!("{name}.log"))
+    } else {
+        db.with_extension("log")
+    }
+}
+
 /// The server process over one database file. It can be killed and started
 /// again at the same URL (a server that goes away and comes back); it is
 /// killed on drop.
@@ -60,6 +116,8 @@ pub struct WarehouseServer {
     args: Vec<String>,
     log: PathBuf,
     child: Option<Process>,
+    /// The PostgreSQL database, kept while any replica uses it.
+    pg: Option<Arc<PgDatabase>>,
 }
 
 impl WarehouseServer {
@@ -67,12 +125,14 @@ impl WarehouseServer {
     /// [`PASSWORD`], company prefix [`COMPANY_PREFIX`]), with a loopback port
     /// reserved now so a config can name the server before it runs.
     pub fn init(dir: &Path) -> Result<Self> {
-        let db = dir.join("warehouse.db");
+        let (db, pg) = fresh_db(dir, "warehouse.db")?;
         admin_init(&db)?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
         let mut server = Self::on(db);
+        server.pg = pg;
+        server.log = dir.join("warehouse.log");
         server.port = port;
         server.url = format!("http://127.0.0.1:{port}");
         Ok(server)
@@ -82,14 +142,21 @@ impl WarehouseServer {
     /// The server's stderr goes to `DB.log`.
     pub fn on(db: PathBuf) -> Self {
         Self {
-            log: db.with_extension("log"),
+            log: log_beside(&db),
             db,
             url: String::new(),
             port: 0,
             env: Vec::new(),
             args: Vec::new(),
             child: None,
+            pg: None,
         }
+    }
+
+    /// Keeps `pg` (the database `db` names) alive as long as this server.
+    pub fn keeping(mut self, pg: Option<Arc<PgDatabase>>) -> Self {
+        self.pg = pg;
+        self
     }
 
     /// A second `serve` process on the same database file (SQLite in WAL
@@ -106,8 +173,9 @@ impl WarehouseServer {
             port,
             env: self.env.clone(),
             args: self.args.clone(),
-            log: self.db.with_extension(format!("{name}.log")),
+            log: self.log.with_extension(format!("{name}.log")),
             child: None,
+            pg: self.pg.clone(),
         })
     }
 
@@ -157,12 +225,13 @@ impl WarehouseServer {
             .with_context(|| format!("opening {}", self.log.display()))?;
         let listen = format!("127.0.0.1:{}", self.port);
         let mut process = Process::spawn(
-            test_env(
+            db_env(
                 Command::new(workspace_bin("warehouse-server")?)
                     .arg("--db")
                     .arg(&self.db)
                     .args(["serve", "--listen", &listen])
                     .args(&self.args),
+                &self.db,
             )
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
@@ -226,6 +295,9 @@ impl WarehouseServer {
 /// Where the server keeps a database's chain key by default
 /// (`<db>.chainkey`, created by `admin init`).
 pub fn chain_key_file(db: &Path) -> PathBuf {
+    if is_postgres(db) {
+        return log_beside(db).with_extension("chainkey");
+    }
     let mut p = db.as_os_str().to_owned();
     p.push(".chainkey");
     p.into()
@@ -281,9 +353,11 @@ impl Server {
     /// arguments.
     pub fn start_fresh(env: &[(&str, &str)], args: &[&str]) -> Result<Self> {
         let dir = tempfile::tempdir()?;
-        let db = dir.path().join("warehouse.db");
+        let (db, pg) = fresh_db(dir.path(), "warehouse.db")?;
         admin_init(&db)?;
-        Self::start_with_args(dir, db, env, args)
+        let mut server = Self::start_with_args(dir, db, env, args)?;
+        server.process.pg = pg;
+        Ok(server)
     }
 
     /// Serves an existing database file.

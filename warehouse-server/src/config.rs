@@ -105,9 +105,22 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Where the chain key is: `chain_key_file`, or `<db>.chainkey`.
+    /// Where the chain key is: `chain_key_file`, or `<db>.chainkey`; for a
+    /// PostgreSQL database, `<database name>.chainkey` in the working
+    /// directory (every replica needs the same key: set
+    /// `WAREHOUSE_CHAIN_KEY_FILE`).
     pub fn chain_key_path(&self) -> PathBuf {
         self.chain_key_file.clone().unwrap_or_else(|| {
+            if crate::store::pg::is_postgres_url(&self.db) {
+                let url = self.db.to_string_lossy();
+                let name = url
+                    .split('?')
+                    .next()
+                    .and_then(|u| u.rsplit('/').next())
+                    .filter(|n| !n.is_empty() && !n.contains(['@', ':']))
+                    .unwrap_or("warehouse");
+                return PathBuf::from(format!("{name}.chainkey"));
+            }
             let mut p = self.db.clone().into_os_string();
             p.push(".chainkey");
             p.into()

@@ -119,11 +119,6 @@ impl ChainKey {
         }
     }
 
-    /// For the store to hold it in memory beside the writer connection.
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
     fn mac(&self) -> Sealer {
         let Ok(m) = <HmacSha256 as Mac>::new_from_slice(&self.0) else {
             unreachable!("HMAC takes keys of any length")

@@ -194,7 +194,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(db) = cli.db {
         config.db = db;
     }
-    warehouse_server::store::pg::refuse_until_complete(&config.db)?;
     init_logging(&config);
     // Every command but `init` needs the chain key that `init` created.
     let open_with = |config: &Config, key: ChainKey| {

@@ -1,6 +1,6 @@
 //! Users, sessions and reader credentials.
 
-use rusqlite::{Connection, OptionalExtension};
+use crate::store::db::{Db, OptionalExtension};
 
 use super::{paging, Store};
 use crate::accounts::{new_token, token_hash, READER_PREFIX, SESSION_PREFIX};
@@ -18,7 +18,7 @@ pub struct AuthenticatedSession {
     pub user: User,
 }
 
-fn row_to_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String)> {
+fn row_to_user(r: &crate::store::db::Row<'_>) -> rusqlite::Result<(User, String)> {
     let role: String = r.get(3)?;
     Ok((
         User {
@@ -36,7 +36,7 @@ fn row_to_user(r: &rusqlite::Row<'_>) -> rusqlite::Result<(User, String)> {
 const USER_COLUMNS: &str = "id, username, display_name, role, unit_id, active, password_hash";
 
 pub(crate) fn insert_user(
-    conn: &Connection,
+    conn: &Db<'_>,
     username: &str,
     display_name: &str,
     password_hash: &str,
@@ -59,7 +59,7 @@ pub(crate) fn insert_user(
         ),
     )?;
     Ok(User {
-        id: conn.last_insert_rowid(),
+        id: conn.last_insert_rowid()?,
         username: username.to_owned(),
         display_name: display_name.to_owned(),
         role,
@@ -267,7 +267,7 @@ impl Store {
         self.write(move |tx| {
             let admins: i64 = tx.query_row(
                 "SELECT count(*) FROM users WHERE role = 'administrator'",
-                [],
+                (),
                 |r| r.get(0),
             )?;
             if admins > 0 {

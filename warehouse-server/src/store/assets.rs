@@ -1,7 +1,7 @@
 //! Assets, their tags and their commissioning. Every change appends an
 //! event in the same transaction.
 
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use crate::store::db::{Db, OptionalExtension};
 use serde_json::json;
 
 use super::events::{append, timeline, NewEvent};
@@ -22,14 +22,14 @@ pub(crate) const ASSET_COLUMNS: &str = "a.id, a.asset_number, a.name, a.category
     a.holder_unit_id, a.custodian, a.state, a.condition, a.notes, a.checkout_approved,
     (SELECT t.epc FROM tags t WHERE t.asset_id = a.id AND t.unbound_at IS NULL),
     (SELECT max(seen_at) FROM (SELECT seen_at FROM asset_last_seen WHERE asset_id = a.id
-        UNION ALL SELECT seen_at FROM asset_last_seen_recent WHERE asset_id = a.id)),
+        UNION ALL SELECT seen_at FROM asset_last_seen_recent WHERE asset_id = a.id) AS ls),
     (SELECT reader_id FROM (SELECT seen_at, reader_id, 0 AS newer FROM asset_last_seen
             WHERE asset_id = a.id
-        UNION ALL SELECT seen_at, reader_id, 1 FROM asset_last_seen_recent WHERE asset_id = a.id)
+        UNION ALL SELECT seen_at, reader_id, 1 FROM asset_last_seen_recent WHERE asset_id = a.id) AS lr
         ORDER BY seen_at DESC, newer DESC LIMIT 1),
     a.created_at, a.updated_at";
 
-pub(crate) fn row_to_asset(r: &rusqlite::Row<'_>) -> rusqlite::Result<Asset> {
+pub(crate) fn row_to_asset(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Asset> {
     let state: String = r.get(12)?;
     let condition: String = r.get(13)?;
     let epc: Option<Vec<u8>> = r.get(16)?;
@@ -58,7 +58,7 @@ pub(crate) fn row_to_asset(r: &rusqlite::Row<'_>) -> rusqlite::Result<Asset> {
     })
 }
 
-pub(crate) fn get_asset(conn: &Connection, id: i64) -> AppResult<Asset> {
+pub(crate) fn get_asset(conn: &Db<'_>, id: i64) -> AppResult<Asset> {
     conn.prepare_cached(&format!(
         "SELECT {ASSET_COLUMNS} FROM assets a WHERE a.id = ?1"
     ))?
@@ -69,7 +69,7 @@ pub(crate) fn get_asset(conn: &Connection, id: i64) -> AppResult<Asset> {
 
 /// How an error names the asset `id`: by its number (an id that names no
 /// asset keeps only the id).
-pub(crate) fn asset_ref(conn: &Connection, id: i64) -> AppResult<crate::error::AssetRef> {
+pub(crate) fn asset_ref(conn: &Db<'_>, id: i64) -> AppResult<crate::error::AssetRef> {
     let number: Option<String> = conn
         .prepare_cached("SELECT asset_number FROM assets WHERE id = ?1")?
         .query_row([id], |r| r.get(0))
@@ -90,7 +90,7 @@ fn holder_place(a: &Asset) -> String {
 
 /// Inserts an asset and its `registered` event.
 pub(crate) fn insert_asset(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     ctx: &Ctx,
     a: &NewAsset,
     state: AssetState,
@@ -121,7 +121,7 @@ pub(crate) fn insert_asset(
         crate::lifecycle::may_pass_gate(state),
         now
     ])?;
-    let id = tx.last_insert_rowid();
+    let id = tx.last_insert_rowid()?;
     if with_event {
         append(
             tx,
@@ -146,7 +146,7 @@ pub(crate) fn insert_asset(
     Ok(id)
 }
 
-fn check_references(tx: &Connection, a: &NewAsset) -> AppResult<()> {
+fn check_references(tx: &Db<'_>, a: &NewAsset) -> AppResult<()> {
     require_exists(tx, "categories", "category_id", a.category_id)?;
     if let Some(b) = a.batch_id {
         require_exists(tx, "procurement_batches", "batch_id", b)?;
@@ -348,7 +348,7 @@ impl Store {
                             (SELECT max(seen_at) FROM (
                                 SELECT seen_at FROM asset_last_seen WHERE asset_id = a.id
                                 UNION ALL
-                                SELECT seen_at FROM asset_last_seen_recent WHERE asset_id = a.id)),
+                                SELECT seen_at FROM asset_last_seen_recent WHERE asset_id = a.id) AS ls),
                             a.notes, a.created_at, a.id
                      FROM assets a
                      JOIN categories c ON c.id = a.category_id
@@ -358,7 +358,7 @@ impl Store {
                      LEFT JOIN units u ON u.id = a.holder_unit_id
                      {filter} ORDER BY a.id"
                 ))?;
-                let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
+                let mut rows = stmt.query(crate::store::db::params_from_iter(args.iter()))?;
                 while let Some(r) = rows.next()? {
                     let text = |i: usize| -> rusqlite::Result<String> {
                         Ok(r.get::<_, Option<String>>(i)?.unwrap_or_default())
@@ -517,7 +517,7 @@ impl Store {
                  VALUES (?1, ?2, 'pending', ?3, ?4)",
                 (asset_id, &epc, ctx.actor.label(), now_ms()),
             )?;
-            Ok(tx.last_insert_rowid())
+            Ok(tx.last_insert_rowid()?)
         })
         .await
     }
@@ -658,7 +658,7 @@ impl Store {
     }
 }
 
-pub(crate) fn tag_history(c: &Connection, asset_id: i64) -> AppResult<Vec<TagBinding>> {
+pub(crate) fn tag_history(c: &Db<'_>, asset_id: i64) -> AppResult<Vec<TagBinding>> {
     let mut stmt = c.prepare_cached(
         "SELECT epc, asset_id, bound_at, unbound_at, unbind_reason FROM tags
          WHERE asset_id = ?1 ORDER BY id",
@@ -709,16 +709,22 @@ impl Store {
                     .execute(rusqlite::params![epc, id, now])?;
                 }
             }
-            Ok(tx.query_row("SELECT count(*) FROM assets", [], |r| r.get::<_, i64>(0))? as usize)
+            Ok(tx.query_row("SELECT count(*) FROM assets", (), |r| r.get::<_, i64>(0))? as usize)
         })
     }
 
     /// Number of assets and the highest numeric asset number (for seeding).
     pub fn asset_count_blocking(&self) -> AppResult<(i64, i64)> {
         self.read_blocking(|c| {
+            let numeric = match c.dialect() {
+                crate::store::dialect::Dialect::Sqlite => "CAST(asset_number AS INTEGER)",
+                crate::store::dialect::Dialect::Postgres => {
+                    "CASE WHEN asset_number ~ '^[0-9]{1,18}$' THEN CAST(asset_number AS BIGINT) END"
+                }
+            };
             Ok(c.query_row(
-                "SELECT count(*), COALESCE(max(CAST(asset_number AS INTEGER)), 0) FROM assets",
-                [],
+                &format!("SELECT count(*), COALESCE(max({numeric}), 0) FROM assets"),
+                (),
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?)
         })

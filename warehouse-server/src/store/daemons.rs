@@ -1,7 +1,7 @@
 //! Reader daemons, their tokens and the readers bound to them: the one
 //! place that inserts readers and turns a reader token into an actor.
 
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use crate::store::db::{Db, OptionalExtension};
 
 use super::register::require_exists;
 use super::{paging, Store};
@@ -15,7 +15,7 @@ use crate::time::{now_ms, ts};
 
 pub(crate) const READER_COLUMNS: &str = "id, name, role, location_id, created_at";
 
-pub(crate) fn row_to_reader(r: &rusqlite::Row<'_>) -> rusqlite::Result<Reader> {
+pub(crate) fn row_to_reader(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Reader> {
     let role: String = r.get(2)?;
     Ok(Reader {
         id: r.get(0)?,
@@ -26,7 +26,7 @@ pub(crate) fn row_to_reader(r: &rusqlite::Row<'_>) -> rusqlite::Result<Reader> {
     })
 }
 
-fn readers_of(c: &Connection, daemon: i64) -> AppResult<Vec<Reader>> {
+fn readers_of(c: &Db<'_>, daemon: i64) -> AppResult<Vec<Reader>> {
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {READER_COLUMNS} FROM readers WHERE daemon = ?1 ORDER BY id"
     ))?;
@@ -34,7 +34,7 @@ fn readers_of(c: &Connection, daemon: i64) -> AppResult<Vec<Reader>> {
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-fn insert_daemon(tx: &Transaction<'_>, new: NewDaemon) -> AppResult<CreatedDaemon> {
+fn insert_daemon(tx: &Db<'_>, new: NewDaemon) -> AppResult<CreatedDaemon> {
     let daemon_id = new.check()?;
     let token = new_token(READER_PREFIX);
     let now = now_ms();
@@ -46,7 +46,7 @@ fn insert_daemon(tx: &Transaction<'_>, new: NewDaemon) -> AppResult<CreatedDaemo
          VALUES (?1, ?2, ?3, ?4)",
         (&daemon_id, token_hash(&token), now, expires_at),
     )?;
-    let id = tx.last_insert_rowid();
+    let id = tx.last_insert_rowid()?;
     let mut readers = Vec::with_capacity(new.readers.len());
     for (i, r) in new.readers.iter().enumerate() {
         if let Some(l) = r.location_id {
@@ -68,7 +68,7 @@ fn insert_daemon(tx: &Transaction<'_>, new: NewDaemon) -> AppResult<CreatedDaemo
             ),
         )?;
         readers.push(Reader {
-            id: tx.last_insert_rowid(),
+            id: tx.last_insert_rowid()?,
             name,
             role: r.role,
             location_id: r.location_id,
@@ -90,7 +90,7 @@ fn insert_daemon(tx: &Transaction<'_>, new: NewDaemon) -> AppResult<CreatedDaemo
 
 /// The daemon a reader token belongs to, if it is valid now (not revoked,
 /// not expired), with the names of its readers.
-pub(super) fn daemon_for_token(c: &Connection, token: &str) -> AppResult<Option<Actor>> {
+pub(super) fn daemon_for_token(c: &Db<'_>, token: &str) -> AppResult<Option<Actor>> {
     let found = c
         .prepare_cached(
             "SELECT id, daemon_id FROM daemons WHERE token_hash = ?1
@@ -114,7 +114,7 @@ pub(super) fn daemon_for_token(c: &Connection, token: &str) -> AppResult<Option<
     }))
 }
 
-fn row_to_daemon(r: &rusqlite::Row<'_>) -> rusqlite::Result<Daemon> {
+fn row_to_daemon(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Daemon> {
     Ok(Daemon {
         id: r.get(0)?,
         daemon_id: r.get(1)?,
@@ -244,10 +244,15 @@ mod tests {
     /// daemon of its own named as it last synced (else by its name).
     #[test]
     fn readers_before_version_9_become_daemons_keeping_their_tokens() -> AppResult<()> {
-        let c = Connection::open_in_memory()?;
+        let lite = rusqlite::Connection::open_in_memory()?;
+        let key = crate::events::ChainKey::generate();
+        let c = Db::Lite {
+            conn: &lite,
+            key: &key,
+        };
         for (version, sql) in super::super::MIGRATIONS {
             if *version < 9 {
-                c.execute_batch(sql)?;
+                lite.execute_batch(sql)?;
             }
         }
         let hash = |t: &str| token_hash(t);
@@ -266,7 +271,7 @@ mod tests {
             .find(|(v, _)| *v == 9)
             .map(|(_, sql)| *sql)
             .unwrap_or_default();
-        c.execute_batch(v9)?;
+        lite.execute_batch(v9)?;
         let as_daemon = |token: &str| -> AppResult<Option<(String, Vec<String>)>> {
             Ok(daemon_for_token(&c, token)?.and_then(|a| match a {
                 Actor::Daemon {
@@ -291,11 +296,11 @@ mod tests {
         // Revoked or expired tokens authenticate as nobody.
         c.execute(
             "UPDATE daemons SET revoked_at = 1 WHERE daemon_id = 'hand-1'",
-            [],
+            (),
         )?;
         c.execute(
             "UPDATE daemons SET expires_at = 1 WHERE daemon_id = 'edge-1'",
-            [],
+            (),
         )?;
         assert_eq!(as_daemon("whr_b")?, None);
         assert_eq!(as_daemon("whr_a")?, None);

@@ -55,14 +55,14 @@ const SQLITE_ONLY: &[(&[&str], &str)] = &[
     ),
     (&["GLOB"], "use LIKE"),
     (&["ifnull"], "use COALESCE"),
-    (
-        &["instr"],
-        "use strpos/LIKE through the dialect (not portable)",
-    ),
 ];
 
 /// Functions written in PostgreSQL's spelling, renamed for SQLite.
 const RENAMED_FOR_SQLITE: &[(&str, &str)] = &[("GREATEST", "max"), ("LEAST", "min")];
+
+/// Functions written in SQLite's spelling, renamed for PostgreSQL (same
+/// arguments, same meaning): `instr(haystack, needle)` is `strpos`.
+const RENAMED_FOR_POSTGRES: &[(&str, &str)] = &[("instr", "strpos")];
 
 /// Renders `sql` for `dialect`, or says what is not portable in it.
 /// Borrows when nothing changes (SQLite with no renamed function).
@@ -71,9 +71,7 @@ pub fn render(sql: &str, dialect: Dialect) -> Result<Cow<'_, str>, NotPortable> 
     check_portable(sql, &tokens)?;
     let changes = tokens.iter().any(|t| match t.kind {
         Kind::Param(_) => dialect == Dialect::Postgres,
-        Kind::Word => {
-            dialect == Dialect::Sqlite && renamed_for_sqlite(&sql[t.start..t.end]).is_some()
-        }
+        Kind::Word => renamed(&sql[t.start..t.end], dialect).is_some(),
         Kind::Other => false,
     });
     if !changes {
@@ -84,9 +82,7 @@ pub fn render(sql: &str, dialect: Dialect) -> Result<Cow<'_, str>, NotPortable> 
     for t in &tokens {
         let replacement: Option<Cow<'_, str>> = match t.kind {
             Kind::Param(n) if dialect == Dialect::Postgres => Some(format!("${n}").into()),
-            Kind::Word if dialect == Dialect::Sqlite => {
-                renamed_for_sqlite(&sql[t.start..t.end]).map(Cow::Borrowed)
-            }
+            Kind::Word => renamed(&sql[t.start..t.end], dialect).map(Cow::Borrowed),
             _ => None,
         };
         if let Some(r) = replacement {
@@ -114,11 +110,15 @@ pub fn parameter_count(sql: &str) -> Result<usize, NotPortable> {
         .unwrap_or(0))
 }
 
-fn renamed_for_sqlite(word: &str) -> Option<&'static str> {
-    RENAMED_FOR_SQLITE
+fn renamed(word: &str, dialect: Dialect) -> Option<&'static str> {
+    let table = match dialect {
+        Dialect::Sqlite => RENAMED_FOR_SQLITE,
+        Dialect::Postgres => RENAMED_FOR_POSTGRES,
+    };
+    table
         .iter()
-        .find(|(pg, _)| pg.eq_ignore_ascii_case(word))
-        .map(|(_, lite)| *lite)
+        .find(|(from, _)| from.eq_ignore_ascii_case(word))
+        .map(|(_, to)| *to)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

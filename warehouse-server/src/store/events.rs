@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use crate::store::db::{Db, OptionalExtension};
 
 use super::Store;
 use crate::error::{AppError, AppResult, Reason};
@@ -40,29 +40,8 @@ pub(crate) struct NewStep<'a> {
     pub details: serde_json::Value,
 }
 
-/// Makes `key` the chain key of the writer connection.
-pub(crate) fn install_key(conn: &Connection, key: &ChainKey) -> AppResult<()> {
-    let bytes = key.as_bytes();
-    conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS chain_key (k BLOB NOT NULL);
-         DELETE FROM temp.chain_key;",
-    )?;
-    conn.execute("INSERT INTO temp.chain_key (k) VALUES (?1)", [bytes])?;
-    Ok(())
-}
-
-fn installed_key(conn: &Connection) -> AppResult<ChainKey> {
-    let k: Vec<u8> = conn
-        .prepare_cached("SELECT k FROM temp.chain_key")?
-        .query_row([], |r| r.get(0))?;
-    let k: [u8; crate::events::KEY_LEN] = k
-        .try_into()
-        .map_err(|_| AppError::internal("the installed chain key has the wrong length"))?;
-    Ok(ChainKey::from_bytes(k))
-}
-
 /// The recorded head: (last seq, its hash).
-fn head(conn: &Connection) -> AppResult<(i64, Vec<u8>)> {
+fn head(conn: &Db<'_>) -> AppResult<(i64, Vec<u8>)> {
     let head: Option<String> = conn
         .prepare_cached("SELECT value FROM settings WHERE key = ?1")?
         .query_row([HEAD_KEY], |r| r.get(0))
@@ -81,12 +60,12 @@ fn head(conn: &Connection) -> AppResult<(i64, Vec<u8>)> {
 
 /// Where the next entry goes: the key to seal it with, its seq, and the
 /// hash it links to.
-fn next_link(tx: &Transaction<'_>) -> AppResult<(ChainKey, i64, Vec<u8>)> {
+fn next_link(tx: &Db<'_>) -> AppResult<(ChainKey, i64, Vec<u8>)> {
     let (last_seq, prev_hash) = head(tx)?;
-    Ok((installed_key(tx)?, last_seq + 1, prev_hash))
+    Ok((tx.chain_key().clone(), last_seq + 1, prev_hash))
 }
 
-fn set_head(tx: &Transaction<'_>, seq: i64, hash: &[u8]) -> AppResult<()> {
+fn set_head(tx: &Db<'_>, seq: i64, hash: &[u8]) -> AppResult<()> {
     tx.prepare_cached(
         "INSERT INTO settings (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -96,7 +75,7 @@ fn set_head(tx: &Transaction<'_>, seq: i64, hash: &[u8]) -> AppResult<()> {
 }
 
 /// Appends one event inside the caller's transaction.
-pub(crate) fn append(tx: &Transaction<'_>, ctx: &Ctx, new: NewEvent<'_>) -> AppResult<Event> {
+pub(crate) fn append(tx: &Db<'_>, ctx: &Ctx, new: NewEvent<'_>) -> AppResult<Event> {
     let (key, seq, prev_hash) = next_link(tx)?;
     let mut e = Event {
         seq,
@@ -136,7 +115,7 @@ pub(crate) fn append(tx: &Transaction<'_>, ctx: &Ctx, new: NewEvent<'_>) -> AppR
 
 /// Records one request step as the chain's next entry, inside the caller's
 /// transaction: the one place request steps are inserted.
-pub(crate) fn append_step(tx: &Transaction<'_>, ctx: &Ctx, new: NewStep<'_>) -> AppResult<()> {
+pub(crate) fn append_step(tx: &Db<'_>, ctx: &Ctx, new: NewStep<'_>) -> AppResult<()> {
     let (key, seq, prev_hash) = next_link(tx)?;
     let mut s = StepEntry {
         seq: Some(seq),
@@ -173,7 +152,7 @@ pub(crate) fn append_step(tx: &Transaction<'_>, ctx: &Ctx, new: NewStep<'_>) -> 
     Ok(())
 }
 
-fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
+fn row_to_event(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Event> {
     Ok(Event {
         seq: r.get(0)?,
         asset_id: r.get(1)?,
@@ -192,7 +171,7 @@ fn row_to_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
 const COLUMNS: &str =
     "seq, asset_id, at, actor, place, action, reason, request_id, details, prev_hash, hash";
 
-pub(crate) fn timeline(conn: &Connection, asset_id: i64) -> AppResult<Vec<Event>> {
+pub(crate) fn timeline(conn: &Db<'_>, asset_id: i64) -> AppResult<Vec<Event>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM asset_events WHERE asset_id = ?1 ORDER BY seq"
     ))?;
@@ -201,12 +180,12 @@ pub(crate) fn timeline(conn: &Connection, asset_id: i64) -> AppResult<Vec<Event>
 }
 
 /// Every asset as its events tell it.
-pub(crate) fn replay_assets(conn: &Connection) -> AppResult<HashMap<i64, Replayed>> {
+pub(crate) fn replay_assets(conn: &Db<'_>) -> AppResult<HashMap<i64, Replayed>> {
     let mut assets = HashMap::new();
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM asset_events ORDER BY seq"))?;
-    let mut rows = stmt.query([])?;
+    let mut rows = stmt.query(())?;
     while let Some(row) = rows.next()? {
-        replay(&mut assets, &row_to_event(row)?);
+        replay(&mut assets, &row_to_event(&row)?);
     }
     Ok(assets)
 }
@@ -242,7 +221,7 @@ const CHAIN_STEPS: &str = steps_select!();
 /// Checks that `key` seals the chain's last entry, so a server started
 /// with the wrong key file refuses to start instead of appending entries
 /// no verifier can link. One row read, whatever the chain's length.
-pub(crate) fn check_key(conn: &Connection, key: &ChainKey) -> AppResult<()> {
+pub(crate) fn check_key(conn: &Db<'_>, key: &ChainKey) -> AppResult<()> {
     let (seq, _) = head(conn)?;
     if seq == 0 {
         return Ok(());
@@ -250,7 +229,7 @@ pub(crate) fn check_key(conn: &Connection, key: &ChainKey) -> AppResult<()> {
     let sql = format!(
         "SELECT * FROM (SELECT 0, seq, asset_id, at, actor, place, action, reason, request_id,
                 details, prev_hash, hash, NULL, NULL FROM asset_events WHERE seq = ?1
-              UNION ALL {} WHERE seq = ?1)",
+              UNION ALL {} WHERE seq = ?1) AS e",
         CHAIN_STEPS
     );
     let entry = conn
@@ -274,7 +253,7 @@ pub(crate) fn check_key(conn: &Connection, key: &ChainKey) -> AppResult<()> {
     }
 }
 
-fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+fn row_to_entry(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Entry> {
     let kind: i64 = r.get(0)?;
     if kind == 0 {
         return Ok(Entry::Event(Event {
@@ -311,7 +290,7 @@ fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
 /// exported head); that every asset's register row shows the state and
 /// holder its events tell.
 pub(crate) fn verify(
-    conn: &Connection,
+    conn: &Db<'_>,
     key: &ChainKey,
     against: Option<&SignedHead>,
 ) -> AppResult<Verification> {
@@ -324,9 +303,9 @@ pub(crate) fn verify(
     let mut pinned_seen = pinned.as_ref().is_some_and(|(seq, _)| *seq == 0);
     {
         let mut stmt = conn.prepare(CHAIN)?;
-        let mut rows = stmt.query([])?;
+        let mut rows = stmt.query(())?;
         while let Some(row) = rows.next()? {
-            let entry = row_to_entry(row)?;
+            let entry = row_to_entry(&row)?;
             let fed = match &entry {
                 Entry::Event(e) => v.feed(e),
                 Entry::Step(s) => v.feed(s),
@@ -396,12 +375,12 @@ pub(crate) fn verify(
 
 /// The first asset whose register row is not what its events tell.
 fn register_disagrees(
-    conn: &Connection,
+    conn: &Db<'_>,
     replayed: &HashMap<i64, Replayed>,
 ) -> AppResult<Option<(i64, String)>> {
     let mut stmt = conn
         .prepare("SELECT id, state, holder_unit_id, holder_location_id FROM assets ORDER BY id")?;
-    let mut rows = stmt.query([])?;
+    let mut rows = stmt.query(())?;
     let none = Replayed::default();
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
@@ -435,7 +414,7 @@ fn register_disagrees(
 }
 
 /// The current head, signed, once the whole database verifies.
-pub(crate) fn export_head(conn: &Connection, key: &ChainKey) -> AppResult<SignedHead> {
+pub(crate) fn export_head(conn: &Db<'_>, key: &ChainKey) -> AppResult<SignedHead> {
     let v = verify(conn, key, None)?;
     if !v.ok {
         return Err(Reason::HeadNotExported {
@@ -467,13 +446,13 @@ pub struct Rekeyed {
 /// unkeyed chain link by link and against its head (refusing a broken
 /// one, which must be investigated, not blessed), recomputes every link
 /// with the key and appends the request steps recorded before keying.
-fn rekey(tx: &Transaction<'_>, key: &ChainKey) -> AppResult<Rekeyed> {
+fn rekey(tx: &Db<'_>, key: &ChainKey) -> AppResult<Rekeyed> {
     if verify(tx, key, None)?.ok {
         return Err(Reason::NothingToRekey.into());
     }
     let mut events: Vec<Event> = {
         let mut stmt = tx.prepare(&format!("SELECT {COLUMNS} FROM asset_events ORDER BY seq"))?;
-        let rows = stmt.query_map([], row_to_event)?;
+        let rows = stmt.query_map((), row_to_event)?;
         rows.collect::<Result<_, _>>()?
     };
     let mut prev = GENESIS.to_vec();
@@ -500,7 +479,7 @@ fn rekey(tx: &Transaction<'_>, key: &ChainKey) -> AppResult<Rekeyed> {
     }
     let steps: Vec<StepEntry> = {
         let mut stmt = tx.prepare(&format!("{CHAIN_STEPS} WHERE seq IS NULL ORDER BY id"))?;
-        let rows = stmt.query_map([], row_to_entry)?;
+        let rows = stmt.query_map((), row_to_entry)?;
         rows.filter_map(|r| match r {
             Ok(Entry::Step(s)) => Some(Ok(s)),
             Ok(Entry::Event(_)) => None,

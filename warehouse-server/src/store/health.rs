@@ -1,7 +1,7 @@
 //! Daemon and reader health: the daemon's reports, the tokens refused on a
 //! daemon's behalf, and the rows `crate::health` classifies.
 
-use rusqlite::OptionalExtension;
+use crate::store::db::OptionalExtension;
 use shared::sync::DaemonHealth;
 
 use super::Store;
@@ -153,7 +153,7 @@ impl Store {
                  ORDER BY d.daemon_id",
             )?;
             let daemons = stmt
-                .query_map([], |r| {
+                .query_map((), |r| {
                     Ok(DaemonRow {
                         id: r.get(0)?,
                         daemon_id: r.get(1)?,
@@ -180,7 +180,7 @@ impl Store {
                  WHERE r.daemon IS NOT NULL ORDER BY r.name",
             )?;
             let readers = stmt
-                .query_map([], |r| {
+                .query_map((), |r| {
                     let role: String = r.get(3)?;
                     let reported_at: Option<i64> = r.get(5)?;
                     let connected: Option<bool> = r.get(6)?;

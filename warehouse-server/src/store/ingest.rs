@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, Transaction};
+use crate::store::db::{Db, OptionalExtension};
 use serde::Serialize;
 use serde_json::json;
 use shared::sync::{
@@ -88,10 +88,10 @@ struct ReaderInfo {
     stocktakes: Vec<i64>,
 }
 
-fn load_readers(tx: &Transaction<'_>) -> AppResult<HashMap<String, ReaderInfo>> {
+fn load_readers(tx: &Db<'_>) -> AppResult<HashMap<String, ReaderInfo>> {
     let mut readers = HashMap::new();
     let mut stmt = tx.prepare_cached("SELECT id, name, role FROM readers")?;
-    let mut rows = stmt.query([])?;
+    let mut rows = stmt.query(())?;
     while let Some(r) = rows.next()? {
         let name: String = r.get(1)?;
         let role: String = r.get(2)?;
@@ -110,7 +110,7 @@ fn load_readers(tx: &Transaction<'_>) -> AppResult<HashMap<String, ReaderInfo>> 
          JOIN stocktakes s ON s.id = sr.stocktake_id AND s.status = 'open'
          JOIN readers r ON r.id = sr.reader_id",
     )?;
-    let mut rows = stmt.query([])?;
+    let mut rows = stmt.query(())?;
     while let Some(r) = rows.next()? {
         let name: String = r.get(0)?;
         if let Some(info) = readers.get_mut(&name) {
@@ -120,11 +120,7 @@ fn load_readers(tx: &Transaction<'_>) -> AppResult<HashMap<String, ReaderInfo>> 
     Ok(readers)
 }
 
-pub fn apply_batch(
-    tx: &Transaction<'_>,
-    ctx: &Ctx,
-    batch: &ObservationBatch,
-) -> AppResult<IngestOutcome> {
+pub fn apply_batch(tx: &Db<'_>, ctx: &Ctx, batch: &ObservationBatch) -> AppResult<IngestOutcome> {
     let mark: Option<i64> = tx
         .query_row(
             "SELECT applied_through FROM sync_daemons WHERE daemon_id = ?1",
@@ -165,11 +161,12 @@ pub fn apply_batch(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     let mut scan = tx.prepare_cached(
-        "INSERT OR IGNORE INTO stocktake_scans (stocktake_id, epc, first_seen) VALUES (?1, ?2, ?3)",
+        "INSERT INTO stocktake_scans (stocktake_id, epc, first_seen) VALUES (?1, ?2, ?3)
+         ON CONFLICT DO NOTHING",
     )?;
     let mut state = tx.prepare_cached("SELECT state FROM assets WHERE id = ?1")?;
     let mut pass = tx.prepare_cached(
-        "SELECT json_extract(details, '$.expires_at') FROM asset_events
+        "SELECT details FROM asset_events
          WHERE asset_id = ?1 AND action = ?2 ORDER BY seq DESC LIMIT 1",
     )?;
     let sequence = batch.sequence as i64;
@@ -218,9 +215,9 @@ pub fn apply_batch(
             let pass_expires_at = if state_may_pass {
                 None
             } else {
-                pass.query_row((asset_id, EMERGENCY_PASS), |r| r.get(0))
+                pass.query_row((asset_id, EMERGENCY_PASS), |r| r.get::<_, String>(0))
                     .optional()?
-                    .flatten()
+                    .and_then(|d| pass_expiry(&d))
             };
             let clear = Clearance {
                 state_may_pass,
@@ -267,10 +264,10 @@ pub const RECENT_LAST_SEEN_ROWS: i64 = 100_000;
 
 /// Moves recent last-seen rows into `asset_last_seen` (keeping the later
 /// of the two) once there are at least `threshold` of them.
-pub(crate) fn fold_last_seen(tx: &Transaction<'_>, threshold: i64) -> AppResult<()> {
+pub(crate) fn fold_last_seen(tx: &Db<'_>, threshold: i64) -> AppResult<()> {
     let recent: i64 = tx
         .prepare_cached("SELECT count(*) FROM asset_last_seen_recent")?
-        .query_row([], |r| r.get(0))?;
+        .query_row((), |r| r.get(0))?;
     if recent < threshold.max(1) {
         return Ok(());
     }
@@ -282,24 +279,30 @@ pub(crate) fn fold_last_seen(tx: &Transaction<'_>, threshold: i64) -> AppResult<
              reader_id = excluded.reader_id
          WHERE excluded.seen_at >= asset_last_seen.seen_at",
     )?
-    .execute([])?;
+    .execute(())?;
     tx.prepare_cached("DELETE FROM asset_last_seen_recent")?
-        .execute([])?;
+        .execute(())?;
     Ok(())
 }
 
 /// The asset each observation's EPC is bound to (None: foreign). Each
 /// distinct EPC is looked up once, in key order, so consecutive look-ups
 /// walk neighbouring index pages instead of seeking at random.
-fn bound_assets(tx: &Transaction<'_>, obs: &[Observation]) -> AppResult<Vec<Option<i64>>> {
+fn bound_assets(tx: &Db<'_>, obs: &[Observation]) -> AppResult<Vec<Option<i64>>> {
     let mut order: Vec<usize> = (0..obs.len()).collect();
     order.sort_unstable_by(|&a, &b| obs[a].epc.as_slice().cmp(obs[b].epc.as_slice()));
     // The covering index; left alone, SQLite picks the unique one and then
     // seeks into `tags` for asset_id.
-    let mut lookup = tx.prepare_cached(
-        "SELECT asset_id FROM tags INDEXED BY tags_active_epc_asset
-         WHERE epc = ?1 AND unbound_at IS NULL",
-    )?;
+    // (The index hint is SQLite's only; PostgreSQL plans it by itself.)
+    let mut lookup = match tx.dialect() {
+        crate::store::dialect::Dialect::Sqlite => tx.prepare_cached_sqlite_only(
+            "SELECT asset_id FROM tags INDEXED BY tags_active_epc_asset
+             WHERE epc = ?1 AND unbound_at IS NULL",
+        )?,
+        crate::store::dialect::Dialect::Postgres => {
+            tx.prepare_cached("SELECT asset_id FROM tags WHERE epc = ?1 AND unbound_at IS NULL")?
+        }
+    };
     let mut assets = vec![None; obs.len()];
     let mut previous: Option<(&[u8], Option<i64>)> = None;
     for i in order {
@@ -317,7 +320,7 @@ fn bound_assets(tx: &Transaction<'_>, obs: &[Observation]) -> AppResult<Vec<Opti
 /// Opens an alarm (and logs it on the asset) or, if one is already open
 /// for this asset at this gate, counts the sighting. True if opened.
 fn raise_alarm(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     ctx: &Ctx,
     asset_id: i64,
     reader: &ReaderInfo,
@@ -326,7 +329,7 @@ fn raise_alarm(
 ) -> AppResult<bool> {
     let bumped = tx
         .prepare_cached(
-            "UPDATE gate_alarms SET sightings = sightings + 1, last_seen = max(last_seen, ?1)
+            "UPDATE gate_alarms SET sightings = sightings + 1, last_seen = GREATEST(last_seen, ?1)
              WHERE asset_id = ?2 AND reader_id = ?3 AND status = 'open'",
         )?
         .execute(rusqlite::params![at, asset_id, reader.id])?;
@@ -338,7 +341,7 @@ fn raise_alarm(
          VALUES (?1, ?2, ?3, 'open', ?4, ?4, 1)",
     )?
     .execute(rusqlite::params![asset_id, reader.id, epc, at])?;
-    let alarm_id = tx.last_insert_rowid();
+    let alarm_id = tx.last_insert_rowid()?;
     append(
         tx,
         ctx,
@@ -353,11 +356,31 @@ fn raise_alarm(
     Ok(true)
 }
 
+/// Applies `batch` by the backend's fastest path with these rules: on
+/// PostgreSQL a batch without gate sightings goes through binary COPY
+/// (`pg::apply_batch_pg`, under the writers' lock this transaction
+/// holds); gate sightings, which may raise alarms, and SQLite take
+/// [`apply_batch`].
+fn apply(tx: &Db<'_>, ctx: &Ctx, batch: &ObservationBatch) -> AppResult<IngestOutcome> {
+    if let Some(pg) = tx.postgres() {
+        let gates = tx
+            .prepare_cached("SELECT name FROM readers WHERE role = 'gate'")?
+            .query_map((), |r| r.get::<_, String>(0))?
+            .collect::<Result<std::collections::HashSet<_>, _>>()?;
+        if !batch.observations.iter().any(|o| gates.contains(&o.reader)) {
+            return pg
+                .rt
+                .block_on(crate::store::pg::apply_batch_pg(pg.tx, batch));
+        }
+    }
+    apply_batch(tx, ctx, batch)
+}
+
 impl Store {
     /// Applies a daemon's batch at most once.
     pub async fn ingest(&self, ctx: Ctx, batch: ObservationBatch) -> AppResult<IngestOutcome> {
         validate_batch(&ctx.actor, &batch)?;
-        self.write(move |tx| apply_batch(tx, &ctx, &batch)).await
+        self.write(move |tx| apply(tx, &ctx, &batch)).await
     }
 }
 
@@ -400,7 +423,7 @@ impl Store {
     /// Applies a batch from the calling (blocking) thread.
     pub fn ingest_blocking(&self, ctx: &Ctx, batch: &ObservationBatch) -> AppResult<IngestOutcome> {
         validate_batch(&ctx.actor, batch)?;
-        self.write_blocking(|tx| apply_batch(tx, ctx, batch))
+        self.write_blocking(|tx| apply(tx, ctx, batch))
     }
 }
 
@@ -456,6 +479,14 @@ impl Store {
         })
         .await
     }
+}
+
+/// `expires_at` of an emergency pass event's details (unix ms).
+fn pass_expiry(details: &str) -> Option<i64> {
+    serde_json::from_str::<serde_json::Value>(details)
+        .ok()?
+        .get("expires_at")?
+        .as_i64()
 }
 
 #[cfg(test)]
@@ -515,7 +546,7 @@ mod tests {
         let recent = |store: &Store| {
             store.read_blocking(|c| {
                 Ok(
-                    c.query_row("SELECT count(*) FROM asset_last_seen_recent", [], |r| {
+                    c.query_row("SELECT count(*) FROM asset_last_seen_recent", (), |r| {
                         r.get::<_, i64>(0)
                     })?,
                 )

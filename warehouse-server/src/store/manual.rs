@@ -4,7 +4,7 @@
 //! here are the two things every entry shares: finding the asset by the
 //! number typed, and the `manual_entry` event that chains who typed what.
 
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use crate::store::db::{Db, OptionalExtension};
 use serde_json::json;
 
 use super::events::{append, NewEvent};
@@ -27,7 +27,7 @@ pub struct TypedAsset {
 
 /// The asset whose number is `typed` (trimmed), with its active tag.
 /// Unknown numbers and untagged assets are refused naming `field`.
-pub(crate) fn typed_asset(c: &Connection, field: &str, typed: &str) -> AppResult<TypedAsset> {
+pub(crate) fn typed_asset(c: &Db<'_>, field: &str, typed: &str) -> AppResult<TypedAsset> {
     let number = required_text(field, typed, 64)?;
     let row: Option<(i64, String, String, Option<Vec<u8>>)> = c
         .prepare_cached(
@@ -65,12 +65,7 @@ pub(crate) fn typed_asset(c: &Connection, field: &str, typed: &str) -> AppResult
 /// Chains the entry: who typed which number, where (`place`, e.g.
 /// `request:7` or `stocktake:3`). Not a change of the asset: its state
 /// and holder stay as they are.
-pub(crate) fn record_entry(
-    tx: &Transaction<'_>,
-    ctx: &Ctx,
-    a: &TypedAsset,
-    place: String,
-) -> AppResult<()> {
+pub(crate) fn record_entry(tx: &Db<'_>, ctx: &Ctx, a: &TypedAsset, place: String) -> AppResult<()> {
     append(
         tx,
         ctx,

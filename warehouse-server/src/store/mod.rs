@@ -9,6 +9,7 @@
 mod accounts;
 mod assets;
 mod daemons;
+pub(crate) mod db;
 pub mod dialect;
 mod events;
 mod health;
@@ -26,7 +27,9 @@ mod workflow;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+pub(crate) use db::Db;
 
 use crate::error::{AppError, AppResult, Reason};
 
@@ -60,14 +63,26 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     ),
 ];
 
+/// The SQLite backend: one writer, a pool of readers.
 #[derive(Debug)]
-struct Inner {
+struct Lite {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     /// Read connections kept; extra ones opened under load are closed.
     max_readers: usize,
-    /// Keys the event chain; also installed on the writer connection.
+}
+
+#[derive(Debug)]
+enum Backend {
+    Lite(Lite),
+    Pg(pg::PgBackend),
+}
+
+#[derive(Debug)]
+struct Inner {
+    backend: Backend,
+    /// Keys the event chain.
     chain_key: crate::events::ChainKey,
 }
 
@@ -157,44 +172,67 @@ fn apply_migrations(conn: &mut Connection, migrations: &[(i64, &str)]) -> AppRes
 }
 
 impl Store {
-    /// Opens (creating if needed) and migrates the database; `chain_key`
-    /// seals and verifies its event chain.
+    /// Opens (creating if needed) and migrates the database: a SQLite
+    /// file, or a PostgreSQL database when `path` is a `postgres://` URL;
+    /// `chain_key` seals and verifies its event chain.
     pub fn open(
         path: &Path,
         read_connections: usize,
         chain_key: crate::events::ChainKey,
     ) -> AppResult<Self> {
-        let mut writer = open_connection(path)?;
-        migrate(&mut writer)?;
-        events::install_key(&writer, &chain_key)?;
-        let readers = (0..read_connections.max(1))
-            .map(|_| open_connection(path))
-            .collect::<AppResult<Vec<_>>>()?;
-        Ok(Self {
-            inner: Arc::new(Inner {
+        let backend = if pg::is_postgres_url(path) {
+            let url = path.to_str().unwrap_or_default().trim().to_owned();
+            Backend::Pg(pg::PgBackend::open(&url, read_connections.max(1))?)
+        } else {
+            let mut writer = open_connection(path)?;
+            migrate(&mut writer)?;
+            let readers = (0..read_connections.max(1))
+                .map(|_| open_connection(path))
+                .collect::<AppResult<Vec<_>>>()?;
+            Backend::Lite(Lite {
                 path: path.to_owned(),
                 writer: Mutex::new(writer),
                 readers: Mutex::new(readers),
                 max_readers: read_connections.max(1),
-                chain_key,
-            }),
+            })
+        };
+        Ok(Self {
+            inner: Arc::new(Inner { backend, chain_key }),
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.inner.path
+    /// The SQLite file, or the PostgreSQL URL (without its password).
+    pub fn location(&self) -> String {
+        match &self.inner.backend {
+            Backend::Lite(l) => l.path.display().to_string(),
+            Backend::Pg(p) => p.url_for_display(),
+        }
+    }
+
+    /// The SQLite file, if the store is on SQLite.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match &self.inner.backend {
+            Backend::Lite(l) => Some(&l.path),
+            Backend::Pg(_) => None,
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.inner.backend, Backend::Pg(_))
     }
 
     pub(crate) fn chain_key(&self) -> &crate::events::ChainKey {
         &self.inner.chain_key
     }
 
-    /// Runs `f` in one IMMEDIATE transaction on the writer, off the async
-    /// runtime. An error rolls everything back.
+    /// Runs `f` in one write transaction, off the async runtime. An
+    /// error rolls everything back. Writers are serialised: SQLite's one
+    /// writer, and on PostgreSQL a transaction-scoped advisory lock that
+    /// every replica's writers take first.
     pub(crate) async fn write<T, F>(&self, f: F) -> AppResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&Db<'_>) -> AppResult<T> + Send + 'static,
     {
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.write_blocking(f)).await?
@@ -203,24 +241,29 @@ impl Store {
     /// [`Store::write`] for callers already off the runtime (CLI, bench).
     pub fn write_blocking<T, F>(&self, f: F) -> AppResult<T>
     where
-        F: FnOnce(&Transaction<'_>) -> AppResult<T>,
+        F: FnOnce(&Db<'_>) -> AppResult<T>,
     {
-        let mut conn = self
-            .inner
-            .writer
-            .lock()
-            .map_err(|_| AppError::internal("database writer lock poisoned"))?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        let key = &self.inner.chain_key;
+        match &self.inner.backend {
+            Backend::Lite(lite) => {
+                let mut conn = lite
+                    .writer
+                    .lock()
+                    .map_err(|_| AppError::internal("database writer lock poisoned"))?;
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let out = f(&Db::Lite { conn: &tx, key })?;
+                tx.commit()?;
+                Ok(out)
+            }
+            Backend::Pg(pg) => pg.write(key, f),
+        }
     }
 
-    /// Runs `f` on a read connection, off the async runtime.
+    /// Runs `f` on a read snapshot, off the async runtime.
     pub(crate) async fn read<T, F>(&self, f: F) -> AppResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
+        F: FnOnce(&Db<'_>) -> AppResult<T> + Send + 'static,
     {
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.read_blocking(f)).await?
@@ -228,24 +271,28 @@ impl Store {
 
     pub fn read_blocking<T, F>(&self, f: F) -> AppResult<T>
     where
-        F: FnOnce(&Connection) -> AppResult<T>,
+        F: FnOnce(&Db<'_>) -> AppResult<T>,
     {
-        let pooled = self
-            .inner
+        let key = &self.inner.chain_key;
+        let lite = match &self.inner.backend {
+            Backend::Lite(lite) => lite,
+            Backend::Pg(pg) => return pg.read(key, f),
+        };
+        let pooled = lite
             .readers
             .lock()
             .map_err(|_| AppError::internal("database reader pool poisoned"))?
             .pop();
         let conn = match pooled {
             Some(c) => c,
-            None => open_connection(&self.inner.path)?,
+            None => open_connection(&lite.path)?,
         };
         // A read transaction gives one consistent snapshot.
         conn.execute_batch("BEGIN DEFERRED")?;
-        let out = f(&conn);
+        let out = f(&Db::Lite { conn: &conn, key });
         let end = conn.execute_batch("COMMIT");
-        if let Ok(mut pool) = self.inner.readers.lock() {
-            if pool.len() < self.inner.max_readers {
+        if let Ok(mut pool) = lite.readers.lock() {
+            if pool.len() < lite.max_readers {
                 pool.push(conn);
             }
         }
@@ -262,13 +309,19 @@ impl Store {
     }
 
     pub fn backup_blocking(&self, dest: &Path) -> AppResult<()> {
+        let Backend::Lite(lite) = &self.inner.backend else {
+            return Err(AppError::internal(
+                "backup copies a SQLite database; back up PostgreSQL with pg_dump \
+                 (docs/operations.md, \"PostgreSQL\")",
+            ));
+        };
         if dest.exists() {
             return Err(Reason::BackupExists {
                 path: dest.display().to_string(),
             }
             .into());
         }
-        let src = open_connection(&self.inner.path)?;
+        let src = open_connection(&lite.path)?;
         let mut out = Connection::open(dest)
             .map_err(|e| AppError::internal(format!("creating {}: {e}", dest.display())))?;
         let backup = rusqlite::backup::Backup::new(&src, &mut out)?;

@@ -9,7 +9,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use rusqlite::Connection;
+use crate::store::db::Db;
+use crate::store::dialect::Dialect;
 
 use super::Store;
 use crate::error::{AppResult, Reason};
@@ -80,10 +81,10 @@ fn json_keys<T: serde::Serialize>(keys: &BTreeSet<T>) -> String {
 }
 
 fn lookup<K, V>(
-    c: &Connection,
+    c: &Db<'_>,
     sql: &str,
     keys: &BTreeSet<K>,
-    row: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<(K, V)>,
+    row: impl Fn(&crate::store::db::Row<'_>) -> rusqlite::Result<(K, V)>,
 ) -> AppResult<HashMap<K, V>>
 where
     K: serde::Serialize + std::hash::Hash + Eq,
@@ -91,12 +92,31 @@ where
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
-    let mut stmt = c.prepare_cached(sql)?;
+    let sql = match c.dialect() {
+        Dialect::Sqlite => std::borrow::Cow::Borrowed(sql),
+        Dialect::Postgres => {
+            // The keys are numbers unless they are usernames.
+            let ty = if sql.contains("username IN") {
+                "TEXT"
+            } else {
+                "BIGINT"
+            };
+            sql.replace(
+                "SELECT value FROM json_each(?1)",
+                &format!(
+                    "SELECT CAST(value AS {ty}) FROM \
+                     jsonb_array_elements_text(CAST(CAST(?1 AS TEXT) AS jsonb)) AS t(value)"
+                ),
+            )
+            .into()
+        }
+    };
+    let mut stmt = c.prepare_cached(&sql)?;
     let rows = stmt.query_map([json_keys(keys)], row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-pub(crate) fn names(c: &Connection, q: &NameQuery) -> AppResult<Names> {
+pub(crate) fn names(c: &Db<'_>, q: &NameQuery) -> AppResult<Names> {
     Ok(Names {
         units: lookup(
             c,
@@ -181,7 +201,7 @@ impl Store {
             numbers
                 .iter()
                 .map(|n| {
-                    use rusqlite::OptionalExtension;
+                    use crate::store::db::OptionalExtension;
                     stmt.query_row([n.as_str()], |r| r.get::<_, i64>(0))
                         .optional()?
                         .ok_or_else(|| {

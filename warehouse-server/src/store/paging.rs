@@ -3,8 +3,8 @@
 //! [`crate::paging::offset`], so an absurd page is a clear 422, never an
 //! overflow.
 
+use crate::store::db::Db;
 use rusqlite::types::Value;
-use rusqlite::Connection;
 
 use crate::error::AppResult;
 use crate::paging::{offset, Page};
@@ -14,18 +14,20 @@ use crate::paging::{offset, Page};
 /// tables, joins and `WHERE` and refers to `args` as `?1..?n`; the pager
 /// binds `LIMIT` and `OFFSET` after them.
 pub(crate) fn page<T>(
-    c: &Connection,
+    c: &Db<'_>,
     columns: &str,
     from: &str,
     order_by: &str,
     args: &[Value],
     (page, per_page): (i64, i64),
-    map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    map: impl FnMut(&crate::store::db::Row<'_>) -> rusqlite::Result<T>,
 ) -> AppResult<Page<T>> {
     let skip = offset(page, per_page)?;
     let total: i64 = c
         .prepare_cached(&format!("SELECT count(*) FROM {from}"))?
-        .query_row(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+        .query_row(crate::store::db::params_from_iter(args.iter()), |r| {
+            r.get(0)
+        })?;
     let n = args.len();
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {columns} FROM {from} ORDER BY {order_by} LIMIT ?{} OFFSET ?{}",
@@ -34,7 +36,10 @@ pub(crate) fn page<T>(
     ))?;
     let window = [Value::Integer(per_page), Value::Integer(skip)];
     let items = stmt
-        .query_map(rusqlite::params_from_iter(args.iter().chain(&window)), map)?
+        .query_map(
+            crate::store::db::params_from_iter(args.iter().chain(&window)),
+            map,
+        )?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Page {
         items,

@@ -1,7 +1,7 @@
 //! Reference data of the register: units, warehouses, locations,
 //! categories, procurement batches, settings (readers: `daemons.rs`).
 
-use rusqlite::{Connection, OptionalExtension};
+use crate::store::db::{Db, OptionalExtension};
 
 use super::{paging, Store};
 use crate::error::{AppError, AppResult};
@@ -10,7 +10,7 @@ use crate::paging::Page;
 use crate::register::*;
 use crate::time::{now_ms, ts};
 
-pub(crate) fn get_setting(conn: &Connection, key: &str) -> AppResult<Option<String>> {
+pub(crate) fn get_setting(conn: &Db<'_>, key: &str) -> AppResult<Option<String>> {
     Ok(conn
         .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
             r.get(0)
@@ -20,12 +20,7 @@ pub(crate) fn get_setting(conn: &Connection, key: &str) -> AppResult<Option<Stri
 
 /// 422 naming `field` when `id` is not a row of `table`. `table` is always
 /// a literal from this module.
-pub(crate) fn require_exists(
-    conn: &Connection,
-    table: &str,
-    field: &str,
-    id: i64,
-) -> AppResult<()> {
+pub(crate) fn require_exists(conn: &Db<'_>, table: &str, field: &str, id: i64) -> AppResult<()> {
     let found: bool = conn
         .prepare_cached(&format!(
             "SELECT EXISTS(SELECT 1 FROM {table} WHERE id = ?1)"
@@ -42,7 +37,7 @@ pub(crate) fn require_exists(
     }
 }
 
-fn row_to_unit(r: &rusqlite::Row<'_>) -> rusqlite::Result<Unit> {
+fn row_to_unit(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Unit> {
     let level: String = r.get(3)?;
     Ok(Unit {
         id: r.get(0)?,
@@ -67,7 +62,7 @@ impl Store {
                 (&name, u.parent_id, level.as_str(), now),
             )?;
             Ok(Unit {
-                id: tx.last_insert_rowid(),
+                id: tx.last_insert_rowid()?,
                 name,
                 parent_id: u.parent_id,
                 level,
@@ -126,7 +121,7 @@ impl Store {
                 (&name, &address, now),
             )?;
             Ok(Warehouse {
-                id: tx.last_insert_rowid(),
+                id: tx.last_insert_rowid()?,
                 name,
                 address,
                 created_at: ts(now),
@@ -174,7 +169,7 @@ impl Store {
                 (warehouse_id, &code, &name),
             )?;
             Ok(Location {
-                id: tx.last_insert_rowid(),
+                id: tx.last_insert_rowid()?,
                 warehouse_id,
                 code,
                 name,
@@ -224,7 +219,7 @@ impl Store {
                 (&code, &name, cat.parent_id),
             )?;
             Ok(Category {
-                id: tx.last_insert_rowid(),
+                id: tx.last_insert_rowid()?,
                 code,
                 name,
                 parent_id: cat.parent_id,
@@ -270,7 +265,7 @@ impl Store {
                 (&code, &supplier, &purchased_on, b.total_fen, &notes, now_ms()),
             )?;
             Ok(Batch {
-                id: tx.last_insert_rowid(),
+                id: tx.last_insert_rowid()?,
                 code,
                 supplier,
                 purchased_on,

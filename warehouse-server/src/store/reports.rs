@@ -1,7 +1,8 @@
 //! Management reports (统计报表): tables computed in SQL from the register
 //! and the requests, served as JSON and as Excel-compatible CSV.
 
-use rusqlite::Connection;
+use crate::store::db::Db;
+use crate::store::dialect::Dialect;
 use serde_json::{json, Value};
 
 use super::Store;
@@ -35,9 +36,9 @@ pub const REPORTS: &[(&str, &str)] = &[
     ("compensation", "损坏赔偿应收与实收"),
 ];
 
-fn table(c: &Connection, sql: &str, ncols: usize) -> AppResult<Vec<Vec<Value>>> {
+fn table(c: &Db<'_>, sql: &str, ncols: usize) -> AppResult<Vec<Vec<Value>>> {
     let mut stmt = c.prepare(sql)?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map((), |r| {
         (0..ncols)
             .map(|i| {
                 Ok(match r.get_ref(i)? {
@@ -68,7 +69,7 @@ fn sum(rows: &[Vec<Value>], col: usize, field: &str) -> AppResult<i64> {
     crate::money::total(field, values)
 }
 
-fn build(c: &Connection, name: &str) -> AppResult<Report> {
+fn build(c: &Db<'_>, name: &str) -> AppResult<Report> {
     let now = crate::time::now_ms();
     let today = crate::time::shanghai_today();
     let (columns, rows, totals): (&[&str], Vec<Vec<Value>>, Value) = match name {
@@ -137,12 +138,16 @@ fn build(c: &Connection, name: &str) -> AppResult<Report> {
                 "overdue",
                 "days_overdue",
             ];
+            let days_late = match c.dialect() {
+                Dialect::Sqlite => format!("julianday('{today}') - julianday(r.loan_due)"),
+                Dialect::Postgres => format!("DATE '{today}' - CAST(r.loan_due AS DATE)"),
+            };
             let sql = format!(
                 "SELECT r.id, r.unit_id, u.name, r.reason, r.loan_start, r.loan_due,
                         (SELECT COUNT(*) FROM request_items i WHERE i.request_id = r.id AND i.active = 1
                             AND i.status IN ('checked_out', 'received')),
                         r.loan_due < '{today}',
-                        MAX(0, CAST(julianday('{today}') - julianday(r.loan_due) AS INTEGER))
+                        GREATEST(0, CAST({days_late} AS INTEGER))
                  FROM requests r LEFT JOIN units u ON u.id = r.unit_id
                  WHERE r.kind = 'loan' AND r.stage IN ('receipt', 'on_loan', 'checkout')
                    AND EXISTS (SELECT 1 FROM request_items i WHERE i.request_id = r.id AND i.active = 1
@@ -188,7 +193,7 @@ fn build(c: &Connection, name: &str) -> AppResult<Report> {
             let rows = table(
                 c,
                 "SELECT r.id, b.code, b.supplier, r.quantity, r.budget_fen, r.spent_fen,
-                        MAX(r.budget_fen - r.spent_fen, 0), MAX(r.spent_fen - r.budget_fen, 0)
+                        GREATEST(r.budget_fen - r.spent_fen, 0), GREATEST(r.spent_fen - r.budget_fen, 0)
                  FROM requests r JOIN procurement_batches b ON b.id = r.batch_id
                  WHERE r.kind = 'purchase' AND r.spent_fen IS NOT NULL ORDER BY r.id",
                 cols.len(),
@@ -200,10 +205,19 @@ fn build(c: &Connection, name: &str) -> AppResult<Report> {
         }
         "disposals" => {
             let cols: &[&str] = &["month", "auctions", "hammer_fen", "remitted_fen"];
+            let month = match c.dialect() {
+                Dialect::Sqlite => format!(
+                    "strftime('%Y-%m', remitted_at / 1000 + {SHANGHAI_OFFSET_SECS}, 'unixepoch')"
+                ),
+                Dialect::Postgres => format!(
+                    "to_char(to_timestamp(remitted_at / 1000 + {SHANGHAI_OFFSET_SECS}) \
+                     AT TIME ZONE 'UTC', 'YYYY-MM')"
+                ),
+            };
             let rows = table(
                 c,
                 &format!(
-                    "SELECT strftime('%Y-%m', remitted_at / 1000 + {SHANGHAI_OFFSET_SECS}, 'unixepoch'),
+                    "SELECT {month},
                             COUNT(*), SUM(hammer_fen), SUM(remitted_fen)
                      FROM requests WHERE kind = 'disposal' AND remitted_at IS NOT NULL
                      GROUP BY 1 ORDER BY 1"
@@ -212,7 +226,7 @@ fn build(c: &Connection, name: &str) -> AppResult<Report> {
             )?;
             let disposed: i64 = c.query_row(
                 "SELECT COALESCE(SUM(n), 0) FROM asset_summary WHERE state = 'disposed'",
-                [],
+                (),
                 |r| r.get(0),
             )?;
             let t = json!({ "auctions": sum(&rows, 1, "auctions")?, "remitted_fen": sum(&rows, 3, "remitted_fen")?,

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension};
+use crate::store::db::{Db, OptionalExtension};
 use serde_json::json;
 
 use super::events::{append, NewEvent};
@@ -35,7 +35,7 @@ pub struct ManualSighting {
 /// batch, whose sightings stand on their own. `assigned` are the reader's
 /// stock-takes, already counted by ingest.
 pub(crate) fn scan_for_named(
-    c: &Connection,
+    c: &Db<'_>,
     stocktake_id: i64,
     assigned: &[i64],
     epc: &[u8],
@@ -45,15 +45,16 @@ pub(crate) fn scan_for_named(
         return Ok(());
     }
     c.prepare_cached(
-        "INSERT OR IGNORE INTO stocktake_scans (stocktake_id, epc, first_seen)
+        "INSERT INTO stocktake_scans (stocktake_id, epc, first_seen)
          SELECT ?1, ?2, ?3 WHERE EXISTS
-             (SELECT 1 FROM stocktakes WHERE id = ?1 AND status = 'open')",
+             (SELECT 1 FROM stocktakes WHERE id = ?1 AND status = 'open')
+         ON CONFLICT DO NOTHING",
     )?
     .execute(rusqlite::params![stocktake_id, epc, first_seen_ms])?;
     Ok(())
 }
 
-fn load(c: &Connection, id: i64) -> AppResult<(StockTake, Option<String>)> {
+fn load(c: &Db<'_>, id: i64) -> AppResult<(StockTake, Option<String>)> {
     let row = c
         .query_row(
             "SELECT id, warehouse_id, location_id, status, opened_by, opened_at, closed_by,
@@ -87,7 +88,7 @@ fn load(c: &Connection, id: i64) -> AppResult<(StockTake, Option<String>)> {
     Ok((st, report))
 }
 
-fn resolutions(c: &Connection, id: i64) -> AppResult<HashMap<String, Resolution>> {
+fn resolutions(c: &Db<'_>, id: i64) -> AppResult<HashMap<String, Resolution>> {
     let mut stmt = c.prepare_cached(
         "SELECT subject, action, comment, resolved_by, resolved_at
          FROM stocktake_resolutions WHERE stocktake_id = ?1",
@@ -109,7 +110,7 @@ fn resolutions(c: &Connection, id: i64) -> AppResult<HashMap<String, Resolution>
 
 /// Live comparison of an open stock-take (or the kept report of a closed
 /// one): counts of every outcome, and the lines `q` asks for.
-pub(crate) fn reconciliation(c: &Connection, id: i64, q: LineQuery) -> AppResult<Reconciliation> {
+pub(crate) fn reconciliation(c: &Db<'_>, id: i64, q: LineQuery) -> AppResult<Reconciliation> {
     let (stocktake, report) = load(c, id)?;
     if let Some(report) = report {
         let mut rec: Reconciliation = serde_json::from_str(&report)
@@ -154,7 +155,7 @@ pub(crate) fn reconciliation(c: &Connection, id: i64, q: LineQuery) -> AppResult
 
 /// Every outcome counted by the database: one pass over the scans (each
 /// EPC looked up in the active-tag index and the expected snapshot).
-fn counts(c: &Connection, id: i64, resolutions: &HashMap<String, Resolution>) -> AppResult<Counts> {
+fn counts(c: &Db<'_>, id: i64, resolutions: &HashMap<String, Resolution>) -> AppResult<Counts> {
     let expected: i64 = c
         .prepare_cached("SELECT count(*) FROM stocktake_expected WHERE stocktake_id = ?1")?
         .query_row([id], |r| r.get(0))?;
@@ -181,7 +182,7 @@ fn counts(c: &Connection, id: i64, resolutions: &HashMap<String, Resolution>) ->
 /// (and counting), one over the snapshot for the missing, instead of the
 /// four counting and listing passes a page takes.
 fn every_line(
-    c: &Connection,
+    c: &Db<'_>,
     id: i64,
     only: Option<Outcome>,
     resolutions: &HashMap<String, Resolution>,
@@ -249,7 +250,7 @@ fn every_line(
 /// How many resolutions settle a current difference line. Resolutions are
 /// a keeper's clicks (few): each is checked against the current lines
 /// rather than joining on the subject text.
-fn resolved(c: &Connection, id: i64, resolutions: &HashMap<String, Resolution>) -> AppResult<u64> {
+fn resolved(c: &Db<'_>, id: i64, resolutions: &HashMap<String, Resolution>) -> AppResult<u64> {
     let mut resolved = 0;
     for subject in resolutions.keys() {
         let outcome = if let Some(asset) = subject.strip_prefix("asset:") {
@@ -270,7 +271,7 @@ fn resolved(c: &Connection, id: i64, resolutions: &HashMap<String, Resolution>) 
 }
 
 /// The line an asset has in a stock-take, if any.
-fn asset_outcome(c: &Connection, id: i64, asset_id: i64) -> AppResult<Option<Outcome>> {
+fn asset_outcome(c: &Db<'_>, id: i64, asset_id: i64) -> AppResult<Option<Outcome>> {
     let (expected, scanned): (bool, bool) = c
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM stocktake_expected
@@ -284,7 +285,7 @@ fn asset_outcome(c: &Connection, id: i64, asset_id: i64) -> AppResult<Option<Out
 }
 
 /// Whether `epc_hex` was scanned in the stock-take and is no asset's tag.
-fn foreign_scan(c: &Connection, id: i64, epc_hex: &str) -> AppResult<bool> {
+fn foreign_scan(c: &Db<'_>, id: i64, epc_hex: &str) -> AppResult<bool> {
     let Ok(epc) = shared::hex::decode(epc_hex) else {
         return Ok(false);
     };
@@ -299,7 +300,7 @@ fn foreign_scan(c: &Connection, id: i64, epc_hex: &str) -> AppResult<bool> {
 /// Lines of one outcome, `limit` of them from `offset`: missing ones in
 /// asset order, the scanned ones in EPC order.
 fn group_lines(
-    c: &Connection,
+    c: &Db<'_>,
     id: i64,
     outcome: Outcome,
     offset: u64,
@@ -361,7 +362,7 @@ fn group_lines(
 }
 
 /// The one line a resolution names, if the stock-take has it.
-fn find_line(c: &Connection, id: i64, r: &NewResolution) -> AppResult<Option<Line>> {
+fn find_line(c: &Db<'_>, id: i64, r: &NewResolution) -> AppResult<Option<Line>> {
     let (outcome, asset_id, epc) = match (r.asset_id, r.epc.as_deref()) {
         (Some(asset_id), _) => match asset_outcome(c, id, asset_id)? {
             Some(o) => (o, Some(asset_id), None),
@@ -461,9 +462,11 @@ impl Store {
             require_exists(tx, "warehouses", "warehouse_id", n.warehouse_id)?;
             if let Some(l) = n.location_id {
                 let wh: Option<i64> = tx
-                    .query_row("SELECT warehouse_id FROM locations WHERE id = ?1", [l], |r| {
-                        r.get(0)
-                    })
+                    .query_row(
+                        "SELECT warehouse_id FROM locations WHERE id = ?1",
+                        [l],
+                        |r| r.get(0),
+                    )
                     .optional()?;
                 if wh != Some(n.warehouse_id) {
                     return Err(Reason::LocationElsewhere {
@@ -484,7 +487,7 @@ impl Store {
                  VALUES (?1, ?2, 'open', ?3, ?4)",
                 (n.warehouse_id, n.location_id, ctx.actor.label(), now_ms()),
             )?;
-            let id = tx.last_insert_rowid();
+            let id = tx.last_insert_rowid()?;
             // Snapshot of what the register expects, so resolving lines
             // (relocations) does not move the goalposts.
             match n.location_id {
@@ -503,7 +506,8 @@ impl Store {
             for r in &n.reader_ids {
                 require_exists(tx, "readers", "reader_ids", *r)?;
                 tx.execute(
-                    "INSERT OR IGNORE INTO stocktake_readers (stocktake_id, reader_id) VALUES (?1, ?2)",
+                    "INSERT INTO stocktake_readers (stocktake_id, reader_id) VALUES (?1, ?2)
+                     ON CONFLICT DO NOTHING",
                     (id, r),
                 )?;
             }
@@ -672,8 +676,8 @@ impl Store {
             let a = typed_asset(tx, "asset_number", &typed)?;
             // A tag already read stays a read: the first sighting counts.
             tx.prepare_cached(
-                "INSERT OR IGNORE INTO stocktake_scans (stocktake_id, epc, first_seen, entered_by)
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO stocktake_scans (stocktake_id, epc, first_seen, entered_by)
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
             )?
             .execute(rusqlite::params![id, a.epc, now_ms(), ctx.actor.label()])?;
             record_entry(tx, &ctx, &a, format!("stocktake:{id}"))?;
@@ -756,9 +760,13 @@ impl Store {
             } else {
                 "WHERE ?1 IS NULL"
             };
+            let hex = match c.dialect() {
+                crate::store::dialect::Dialect::Sqlite => "hex(g.epc)",
+                crate::store::dialect::Dialect::Postgres => "upper(encode(g.epc, 'hex'))",
+            };
             let filter = format!(
                 "{status_filter} AND (?2 IS NULL OR instr(a.asset_number, ?2) > 0
-                    OR instr(a.name, ?2) > 0 OR instr(hex(g.epc), upper(?2)) > 0)"
+                    OR instr(a.name, ?2) > 0 OR instr({hex}, upper(?2)) > 0)"
             );
             paging::page(
                 c,

@@ -1,7 +1,7 @@
 //! Counts of failed logins per key, and the lockout audit trail. The rule
 //! is `crate::throttle`; this file only keeps what it needs.
 
-use rusqlite::OptionalExtension;
+use crate::store::db::OptionalExtension;
 
 use super::Store;
 use crate::error::AppResult;

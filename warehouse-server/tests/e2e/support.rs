@@ -337,12 +337,23 @@ pub async fn add_keeper(s: &Server, admin: &str, name: &str, password: &str) -> 
 /// `start`..`due` (a loan may not be filed in the past, so an overdue one
 /// is made by ageing it). The period is not part of the event chain.
 pub fn backdate_loan(db: &std::path::Path, request: i64, start: &str, due: &str) -> Result<()> {
-    let conn = rusqlite::Connection::open(db)?;
-    let n = conn.execute(
-        "UPDATE requests SET loan_start = ?2, loan_due = ?3 WHERE id = ?1",
-        (request, start, due),
+    for date in [start, due] {
+        anyhow::ensure!(
+            date.len() == 10 && date.chars().all(|c| c.is_ascii_digit() || c == '-'),
+            "{date} is not a YYYY-MM-DD date"
+        );
+    }
+    let found = test_support::db_scalar(
+        db,
+        &format!("SELECT count(*) FROM requests WHERE id = {request}"),
     )?;
-    anyhow::ensure!(n == 1, "no request {request} to backdate");
+    anyhow::ensure!(found == Some(1), "no request {request} to backdate");
+    test_support::db_execute(
+        db,
+        &format!(
+            "UPDATE requests SET loan_start = '{start}', loan_due = '{due}' WHERE id = {request}"
+        ),
+    )?;
     Ok(())
 }
 

@@ -152,6 +152,9 @@ mod tests {
             crate::events::ChainKey::generate(),
         )?;
         let schema = store.read_blocking(|c| {
+            let c = c
+                .sqlite()
+                .ok_or_else(|| AppError::internal("a SQLite store was opened"))?;
             let mut tables = Columns::new();
             let names: Vec<String> = c
                 .prepare(

@@ -1,11 +1,13 @@
-//! The PostgreSQL store (issue 14), built beside the SQLite one. This
-//! slice has the schema and its migrator; the `Store` methods are not yet
-//! implemented on it, so `serve`/`admin` refuse a `postgres://` database
-//! ([`refuse_until_complete`]). Queries share their text with SQLite
-//! through [`super::dialect`].
+//! The PostgreSQL backend of the store (issue 14): its schema and
+//! migrator, its connections ([`PgBackend`]) and its bulk ingest. The
+//! store's queries are shared with SQLite through [`super::db`] and
+//! [`super::dialect`].
 
+mod backend;
 mod ingest;
 mod migrate;
+
+pub use backend::{without_password, PgBackend, WRITER_LOCK};
 
 use std::path::Path;
 
@@ -25,20 +27,6 @@ pub fn is_postgres_url(db: &Path) -> bool {
     })
 }
 
-/// What every command says when given a `postgres://` database before the
-/// PostgreSQL store is complete.
-pub const NOT_COMPLETE: &str = "the PostgreSQL store is not complete yet (issue 14): \
-    this version serves and administers SQLite databases only; give --db a SQLite \
-    file path (docs/operations.md, \"PostgreSQL\")";
-
-/// Refuses a `postgres://` database with [`NOT_COMPLETE`].
-pub fn refuse_until_complete(db: &Path) -> anyhow::Result<()> {
-    if is_postgres_url(db) {
-        anyhow::bail!("{NOT_COMPLETE}");
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,7 +39,6 @@ mod tests {
             "POSTGRES://h/w",
         ] {
             assert!(is_postgres_url(Path::new(url)), "{url}");
-            assert!(refuse_until_complete(Path::new(url)).is_err());
         }
         for path in [
             "warehouse.db",
@@ -60,7 +47,6 @@ mod tests {
             "./postgres:/x",
         ] {
             assert!(!is_postgres_url(Path::new(path)), "{path}");
-            assert!(refuse_until_complete(Path::new(path)).is_ok());
         }
     }
 }

@@ -6,7 +6,7 @@ use super::*;
 /// A damage (or, with `loss`, loss) case opened by another step: a
 /// damaged return, an item missing at a stock-take.
 pub(crate) fn open_case(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     ctx: &Ctx,
     unit: Option<i64>,
     asset_id: i64,
@@ -27,7 +27,7 @@ pub(crate) fn open_case(
         now,
         loss
     ])?;
-    let id = tx.last_insert_rowid();
+    let id = tx.last_insert_rowid()?;
     hold_item(tx, id, asset_id, "requested", None)?;
     let a = get_asset(tx, asset_id)?;
     note_event(

@@ -14,7 +14,7 @@ impl Store {
         let desks: Vec<String> = self
             .read(|c| {
                 let mut stmt = c.prepare_cached("SELECT name FROM readers WHERE role = 'desk'")?;
-                let rows = stmt.query_map([], |r| r.get(0))?;
+                let rows = stmt.query_map((), |r| r.get(0))?;
                 Ok(rows.collect::<Result<Vec<String>, _>>()?)
             })
             .await?;
@@ -131,7 +131,7 @@ impl Store {
                      UNION ALL
                      SELECT m.epc, m.asset_id, m.entered_by, m.entered_at
                      FROM desk_manual_entries m
-                     WHERE m.request_id = ?3 AND m.entered_at >= ?2)
+                     WHERE m.request_id = ?3 AND m.entered_at >= ?2) AS entries
                  ORDER BY at, epc LIMIT 10000",
             )?;
             let rows = stmt.query_map((reader_id, since_ms, request_id), |r| {
@@ -229,7 +229,7 @@ impl Store {
                  LEFT JOIN locations l ON l.id = a.holder_location_id
                  LEFT JOIN warehouses w ON w.id = l.warehouse_id";
             const ORDER: &str = "ORDER BY w.name, l.code, a.asset_number";
-            let line = |row: &rusqlite::Row<'_>| {
+            let line = |row: &crate::store::db::Row<'_>| {
                 Ok(PickLine {
                     asset_id: row.get(0)?,
                     asset_number: row.get(1)?,

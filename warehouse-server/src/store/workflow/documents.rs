@@ -5,7 +5,7 @@ use super::*;
 // ---------------------------------------------------------------------------
 // Documents.
 
-pub(super) fn list_documents(c: &Connection, request: i64) -> AppResult<Vec<DocumentInfo>> {
+pub(super) fn list_documents(c: &Db<'_>, request: i64) -> AppResult<Vec<DocumentInfo>> {
     let mut stmt = c.prepare_cached(
         "SELECT id, request_id, filename, content_type, size, sha256, uploaded_by, uploaded_at
          FROM documents WHERE request_id = ?1 ORDER BY id",
@@ -68,7 +68,7 @@ impl Store {
                     now_ms()
                 ],
             )?;
-            let id = tx.last_insert_rowid();
+            let id = tx.last_insert_rowid()?;
             list_documents(tx, request_id)?
                 .into_iter()
                 .find(|d| d.id == id)

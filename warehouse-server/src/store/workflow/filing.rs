@@ -7,7 +7,7 @@ use super::*;
 // Filing a request.
 
 pub(super) fn create_blocking(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     ctx: &Ctx,
     new: NewRequest,
     today: &str,
@@ -134,7 +134,7 @@ pub(super) fn create_blocking(
         new.loss.unwrap_or(false),
         now
     ])?;
-    let id = tx.last_insert_rowid();
+    let id = tx.last_insert_rowid()?;
     for a in &assets {
         hold_item(tx, id, a.id, "requested", Some(a.state))?;
         match new.kind {

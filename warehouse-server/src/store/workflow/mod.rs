@@ -15,7 +15,7 @@ mod steps;
 mod stock;
 mod tools;
 
-use rusqlite::{Connection, OptionalExtension, Transaction};
+use crate::store::db::{Db, OptionalExtension};
 use serde_json::json;
 
 use super::assets::{asset_ref, get_asset, insert_asset};
@@ -87,7 +87,7 @@ struct Row {
     batch_id: Option<i64>,
 }
 
-fn load_row(c: &Connection, id: i64) -> AppResult<Row> {
+fn load_row(c: &Db<'_>, id: i64) -> AppResult<Row> {
     c.prepare_cached(
         "SELECT id, kind, stage, unit_id, other_unit_id, applicant_user_id, category_id,
                 quantity, disposal_method, loss, cause, remedy, spent_fen, hammer_fen,
@@ -142,7 +142,7 @@ fn may_view(actor: &Actor, r: &Row) -> bool {
 }
 
 fn record_step(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     ctx: &Ctx,
     id: i64,
     stage: Stage,
@@ -165,7 +165,7 @@ fn record_step(
 }
 
 /// The open request holding an asset, if any.
-fn holding_request(c: &Connection, asset_id: i64) -> AppResult<Option<i64>> {
+fn holding_request(c: &Db<'_>, asset_id: i64) -> AppResult<Option<i64>> {
     Ok(
         c.prepare_cached(
             "SELECT request_id FROM request_items WHERE asset_id = ?1 AND active = 1",
@@ -178,7 +178,7 @@ fn holding_request(c: &Connection, asset_id: i64) -> AppResult<Option<i64>> {
 /// Puts an asset under a request; an asset is held by at most one open
 /// request (the unique index is the backstop for concurrent writers).
 fn hold_item(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     request: i64,
     asset_id: i64,
     status: &str,
@@ -206,13 +206,7 @@ fn hold_item(
     Ok(())
 }
 
-fn set_item(
-    tx: &Transaction<'_>,
-    request: i64,
-    asset_id: i64,
-    status: &str,
-    active: bool,
-) -> AppResult<()> {
+fn set_item(tx: &Db<'_>, request: i64, asset_id: i64, status: &str, active: bool) -> AppResult<()> {
     tx.prepare_cached(
         "UPDATE request_items SET status = ?3, active = ?4 WHERE request_id = ?1 AND asset_id = ?2",
     )?
@@ -228,7 +222,7 @@ type HeldItem = (i64, String, Option<AssetState>, Option<i64>);
 type Scans = (Vec<(String, i64)>, Vec<Extra>);
 
 /// Active items of a request with their status and recorded previous state.
-fn active_items(c: &Connection, request: i64) -> AppResult<Vec<HeldItem>> {
+fn active_items(c: &Db<'_>, request: i64) -> AppResult<Vec<HeldItem>> {
     let mut stmt = c.prepare_cached(
         "SELECT asset_id, status, prev_state, from_location_id FROM request_items
          WHERE request_id = ?1 AND active = 1 ORDER BY asset_id",
@@ -245,14 +239,14 @@ fn active_items(c: &Connection, request: i64) -> AppResult<Vec<HeldItem>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn remove_listing(tx: &Transaction<'_>, asset_id: i64) -> AppResult<()> {
+fn remove_listing(tx: &Db<'_>, asset_id: i64) -> AppResult<()> {
     tx.prepare_cached("DELETE FROM idle_listings WHERE asset_id = ?1")?
         .execute([asset_id])?;
     Ok(())
 }
 
 /// EPC (hex) → asset id of the active binding.
-fn asset_by_epc(c: &Connection, epc_hex: &str) -> AppResult<Option<i64>> {
+fn asset_by_epc(c: &Db<'_>, epc_hex: &str) -> AppResult<Option<i64>> {
     let bytes = shared::hex::decode(epc_hex.trim()).map_err(|e| {
         AppError::from(Reason::NotHex {
             field: "epcs".into(),
@@ -268,7 +262,7 @@ fn asset_by_epc(c: &Connection, epc_hex: &str) -> AppResult<Option<i64>> {
 }
 
 /// Releases everything a request holds (rejection, withdrawal, shortfall).
-fn release_all(tx: &Transaction<'_>, ctx: &Ctx, r: &Row, reason: Option<String>) -> AppResult<()> {
+fn release_all(tx: &Db<'_>, ctx: &Ctx, r: &Row, reason: Option<String>) -> AppResult<()> {
     for (asset, status, prev, _) in active_items(tx, r.id)? {
         if r.kind == RequestKind::Disposal {
             move_asset(

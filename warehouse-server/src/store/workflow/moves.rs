@@ -24,7 +24,7 @@ pub(super) fn place_of(unit: Option<i64>, location: Option<i64>) -> Option<Strin
 
 /// The one path that changes an asset's state.
 pub(crate) fn move_asset(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     ctx: &Ctx,
     asset_id: i64,
     action: AssetAction,
@@ -84,7 +84,7 @@ pub(crate) fn move_asset(
 
 /// Appends an event that changes no state (a request step naming the asset).
 pub(super) fn note_event(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     ctx: &Ctx,
     a: &Asset,
     action: &str,

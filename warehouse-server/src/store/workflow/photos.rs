@@ -27,7 +27,7 @@ impl Store {
                     now_ms()
                 ],
             )?;
-            let photo = tx.last_insert_rowid();
+            let photo = tx.last_insert_rowid()?;
             note_event(
                 tx,
                 &ctx,

@@ -12,7 +12,7 @@ pub(super) const REQUEST_COLUMNS: &str =
     batch_id, spent_fen, appraised_fen, hammer_fen, remitted_fen, compensation_fen,
     compensation_paid_fen, created_at, updated_at, closed_at";
 
-pub(super) fn row_to_request(r: &rusqlite::Row<'_>) -> rusqlite::Result<Request> {
+pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Request> {
     let kind: String = r.get(1)?;
     let stage: String = r.get(2)?;
     let method: Option<String> = r.get(13)?;
@@ -64,7 +64,7 @@ pub(super) fn row_to_request(r: &rusqlite::Row<'_>) -> rusqlite::Result<Request>
     })
 }
 
-pub(super) fn get_request(c: &Connection, id: i64) -> AppResult<Request> {
+pub(super) fn get_request(c: &Db<'_>, id: i64) -> AppResult<Request> {
     let mut req = c
         .prepare_cached(&format!(
             "SELECT {REQUEST_COLUMNS} FROM requests WHERE id = ?1"
@@ -133,7 +133,7 @@ pub struct RequestQuery {
 }
 
 pub(super) fn list_requests(
-    c: &Connection,
+    c: &Db<'_>,
     actor: &Actor,
     q: &RequestQuery,
 ) -> AppResult<Page<Request>> {

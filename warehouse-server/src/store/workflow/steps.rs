@@ -17,7 +17,7 @@ pub(super) struct Effects {
     dry_run: bool,
 }
 
-pub(super) fn resolve_scans(tx: &Transaction<'_>, epcs: &[String]) -> AppResult<Scans> {
+pub(super) fn resolve_scans(tx: &Db<'_>, epcs: &[String]) -> AppResult<Scans> {
     if epcs.len() > 10_000 {
         return Err(Reason::TooMany {
             field: "epcs".into(),
@@ -43,7 +43,7 @@ pub(super) fn resolve_scans(tx: &Transaction<'_>, epcs: &[String]) -> AppResult<
 }
 
 pub(super) fn check_out(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     ctx: &Ctx,
     r: &Row,
     epcs: &[String],
@@ -144,7 +144,7 @@ pub(super) fn check_out(
 /// role), the request as it stands, the stage the chain table says comes
 /// next, and the step's comment (the reason recorded on moved assets).
 pub(super) struct Step<'a, 't> {
-    tx: &'a Transaction<'t>,
+    tx: &'a Db<'t>,
     ctx: &'a Ctx,
     r: &'a Row,
     role: Role,
@@ -175,12 +175,7 @@ impl Step<'_, '_> {
 }
 
 /// Checks the step against the chain table, then does what it does.
-pub(super) fn apply(
-    tx: &Transaction<'_>,
-    ctx: &Ctx,
-    r: &Row,
-    body: &StepBody,
-) -> AppResult<Effects> {
+pub(super) fn apply(tx: &Db<'_>, ctx: &Ctx, r: &Row, body: &StepBody) -> AppResult<Effects> {
     let role = role_of(&ctx.actor)?;
     let action = body.kind();
     let route = Route {
@@ -429,7 +424,7 @@ fn procure(
             ],
         )
         .map_err(|e| AppError::from(e).with_field("contract_number"))?;
-    let batch = tx.last_insert_rowid();
+    let batch = tx.last_insert_rowid()?;
     tx.execute(
         "UPDATE requests SET batch_id = ?2, spent_fen = ?3 WHERE id = ?1",
         (r.id, batch, total),
@@ -900,7 +895,7 @@ fn receive_intake(
 }
 
 pub(super) fn step_blocking(
-    tx: &Transaction<'_>,
+    tx: &Db<'_>,
     ctx: &Ctx,
     id: i64,
     body: &StepBody,

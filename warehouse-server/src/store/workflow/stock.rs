@@ -7,7 +7,7 @@ use super::*;
 /// In-stock items of a category that no open request holds: the
 /// category's in-stock count from `asset_summary` (kept by triggers, so no
 /// scan of the register) less those reserved by open requests.
-pub(super) fn free_stock(c: &Connection, category_id: i64) -> AppResult<i64> {
+pub(super) fn free_stock(c: &Db<'_>, category_id: i64) -> AppResult<i64> {
     let in_stock: i64 = c
         .prepare_cached(
             "SELECT COALESCE(SUM(n), 0) FROM asset_summary
@@ -24,7 +24,7 @@ pub(super) fn free_stock(c: &Connection, category_id: i64) -> AppResult<i64> {
 }
 
 /// The stock check of a request served by category, if it is one.
-pub(super) fn attach_stock(c: &Connection, req: &mut Request) -> AppResult<()> {
+pub(super) fn attach_stock(c: &Db<'_>, req: &mut Request) -> AppResult<()> {
     req.stock = match served_by_category(
         req.kind,
         req.stage,
@@ -39,7 +39,7 @@ pub(super) fn attach_stock(c: &Connection, req: &mut Request) -> AppResult<()> {
 }
 
 /// Whether a request names items (listings read requests without them).
-fn request_names_items(c: &Connection, id: i64) -> AppResult<bool> {
+fn request_names_items(c: &Db<'_>, id: i64) -> AppResult<bool> {
     Ok(
         c.prepare_cached("SELECT EXISTS(SELECT 1 FROM request_items WHERE request_id = ?1)")?
             .query_row([id], |r| r.get(0))?,
@@ -48,7 +48,7 @@ fn request_names_items(c: &Connection, id: i64) -> AppResult<bool> {
 
 /// Refuses the approval of a request by category while its category is
 /// short of stock.
-pub(super) fn approval_in_stock(tx: &Transaction<'_>, r: &Row) -> AppResult<()> {
+pub(super) fn approval_in_stock(tx: &Db<'_>, r: &Row) -> AppResult<()> {
     let names_items = request_names_items(tx, r.id)?;
     let Some((category, asked)) =
         served_by_category(r.kind, r.stage, r.category_id, r.quantity, names_items)

@@ -71,7 +71,7 @@ impl Store {
             }
             let mut stmt = c.prepare("SELECT state, COUNT(*) FROM assets GROUP BY state")?;
             let register = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
             Ok((replayed, register))
         })
@@ -81,12 +81,16 @@ impl Store {
     /// request trail, to check reports against).
     pub fn step_sum_blocking(&self, action: &str, field: &str) -> AppResult<i64> {
         self.read_blocking(|c| {
-            Ok(c.query_row(
-                "SELECT COALESCE(SUM(json_extract(details, '$.' || ?2)), 0)
-                 FROM request_steps WHERE action = ?1",
-                (action, field),
-                |r| r.get(0),
-            )?)
+            let details = c
+                .prepare_cached("SELECT details FROM request_steps WHERE action = ?1")?
+                .query_map([action], |r| r.get::<_, Option<String>>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(details
+                .iter()
+                .flatten()
+                .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+                .filter_map(|d| d.get(field).and_then(serde_json::Value::as_i64))
+                .sum())
         })
     }
 }
@@ -144,7 +148,7 @@ pub struct FieldPlan {
 const FIELD_ASSET: &str = "SELECT a.id, a.asset_number, a.name, t.epc FROM assets a
      JOIN tags t ON t.asset_id = a.id AND t.unbound_at IS NULL";
 
-fn field_asset(r: &rusqlite::Row<'_>) -> rusqlite::Result<FieldAsset> {
+fn field_asset(r: &crate::store::db::Row<'_>) -> rusqlite::Result<FieldAsset> {
     let epc: Vec<u8> = r.get(3)?;
     Ok(FieldAsset {
         id: r.get(0)?,
@@ -157,7 +161,7 @@ fn field_asset(r: &rusqlite::Row<'_>) -> rusqlite::Result<FieldAsset> {
 /// In-stock tagged assets free of any open request (of `category` when
 /// given), by id, skipping `taken`, at most `n`.
 fn free_in_stock(
-    c: &Connection,
+    c: &Db<'_>,
     category: Option<i64>,
     taken: &[i64],
     n: usize,
@@ -260,7 +264,7 @@ impl Store {
                 taken.extend(shelf.iter().map(|a| a.id));
                 let categories: Vec<i64> = c
                     .prepare_cached("SELECT id FROM categories ORDER BY id")?
-                    .query_map([], |r| r.get(0))?
+                    .query_map((), |r| r.get(0))?
                     .collect::<Result<_, _>>()?;
                 for category in categories {
                     let more = free_in_stock(c, Some(category), &taken, per_category)?;
@@ -274,7 +278,7 @@ impl Store {
                      WHERE holder_location_id IS NOT NULL
                      GROUP BY holder_location_id ORDER BY COUNT(*) DESC, holder_location_id
                      LIMIT 1",
-                    [],
+                    (),
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
