@@ -4,11 +4,15 @@
 //! ([`refuse_until_complete`]). Queries share their text with SQLite
 //! through [`super::dialect`].
 
+mod copy;
 mod ingest;
 mod migrate;
 
 use std::path::Path;
 
+pub use copy::{
+    copy_from_sqlite, redact_url, verify_target_chain, CopyError, CopyReport, TableCopy, NOT_COPIED,
+};
 pub use ingest::{
     apply_batch as apply_batch_pg, fold_last_seen as fold_last_seen_pg, ingest as ingest_pg,
     raw_copy_baseline,
