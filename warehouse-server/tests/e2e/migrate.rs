@@ -1,8 +1,10 @@
 //! `admin migrate`: a SQLite deployment built by the real binary (a world
 //! of units, users and readers over HTTP, a tagged asset, sightings, then
 //! `seed` and `simulate-year`) copied into a fresh PostgreSQL database, and
-//! everything there; a second run refused; a missing file, a file that is
-//! not a warehouse and an unreachable server each refused clearly.
+//! everything there; a second run refused; a value that does not fit, a
+//! column on one side only and a tampered chain each stop the copy with
+//! the target left empty; a missing file, a file that is not a warehouse
+//! and an unreachable server each refused clearly.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -319,4 +321,85 @@ fn a_missing_or_foreign_source_and_an_unreachable_server_are_refused() -> Result
     );
     ensure!(!stderr.contains("hunter2"), "the password shows: {stderr}");
     Ok(())
+}
+
+/// A value that cannot go into its column stops the copy part-way: the
+/// error names the table, column and row, and the tables copied before it
+/// are empty again (one transaction). A column the target lacks is named
+/// before anything is copied.
+#[tokio::test]
+async fn a_failed_copy_leaves_the_target_empty() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("warehouse.db");
+    admin_init(&db)?;
+    let lite = Connection::open(&db)?;
+    // INTEGER affinity keeps text that does not look like a number.
+    lite.execute(
+        "INSERT INTO units (id, name, level, created_at) VALUES (7, '单位', 'unit', 'yesterday')",
+        [],
+    )?;
+    drop(lite);
+    let pg = test_support::PgDatabase::create()?;
+    let out = migrate(&db, pg.url())?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(!out.status.success(), "a text timestamp was copied");
+    ensure!(
+        stderr.contains("units.created_at of the row with id = 7:")
+            && stderr.contains("the text `yesterday`")
+            && stderr.contains("BIGINT"),
+        "{stderr}"
+    );
+    let client = connect(pg.url()).await?;
+    let counts = pg_counts(&client).await?;
+    // Tables before units in the copy (settings, users' roles…) were written
+    // and rolled back; only the schema's own record remains.
+    ensure!(
+        source_has_rows(&db, "settings")?,
+        "the source has settings to copy"
+    );
+    for (table, n) in &counts {
+        if table != "schema_migrations" {
+            assert_eq!(*n, 0, "{table} kept rows of a failed copy");
+        }
+    }
+
+    // A column on the SQLite side only: named, nothing copied.
+    let lite = Connection::open(&db)?;
+    lite.execute("UPDATE units SET created_at = 0 WHERE id = 7", [])?;
+    lite.execute("ALTER TABLE units ADD COLUMN nickname TEXT", [])?;
+    drop(lite);
+    let out = migrate(&db, pg.url())?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(!out.status.success(), "an extra column was ignored");
+    ensure!(
+        stderr.contains("column units.nickname is in the SQLite database only"),
+        "{stderr}"
+    );
+    assert_eq!(pg_counts(&client).await?, counts);
+
+    // A source whose chain does not verify is not copied.
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("warehouse.db");
+    admin_init(&db)?;
+    cli_ok(&db, &["admin", "seed", "--assets", "3"])?;
+    let lite = Connection::open(&db)?;
+    lite.execute_batch(
+        "DROP TRIGGER asset_events_no_update;
+         UPDATE asset_events SET actor = 'user:someone-else'
+         WHERE seq = (SELECT MIN(seq) FROM asset_events);",
+    )?;
+    drop(lite);
+    let out = migrate(&db, pg.url())?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(!out.status.success(), "a tampered chain was copied");
+    ensure!(
+        stderr.contains("event chain of") && stderr.contains("does not verify"),
+        "{stderr}"
+    );
+    assert_eq!(pg_counts(&client).await?, counts);
+    Ok(())
+}
+
+fn source_has_rows(db: &Path, table: &str) -> Result<bool> {
+    Ok(sqlite_counts(db)?.get(table).is_some_and(|n| *n > 0))
 }

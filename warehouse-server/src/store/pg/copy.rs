@@ -101,7 +101,7 @@ pub enum CopyError {
         column: String,
         ty: String,
     },
-    #[error("{table}.{column} of the row with {key}: {problem}")]
+    #[error("{table}.{column} of the row with {key}: {problem}; nothing was committed")]
     Value {
         table: String,
         column: String,
@@ -110,7 +110,7 @@ pub enum CopyError {
     },
     #[error("the foreign keys among the tables {0} form a cycle, so no order copies them")]
     ForeignKeyCycle(String),
-    #[error("table {table} did not arrive intact: {what}")]
+    #[error("table {table} did not arrive intact: {what}; nothing was committed")]
     Mismatch { table: String, what: String },
     #[error("{0}")]
     Internal(String),
@@ -1126,8 +1126,14 @@ impl TablePlan {
             .key
             .iter()
             .map(|&i| {
-                let value = row.get_ref(i).map_or_else(|e| e.to_string(), describe);
-                format!("{} {value}", self.columns[i].name)
+                let value = match row.get_ref(i) {
+                    Ok(ValueRef::Integer(v)) => v.to_string(),
+                    Ok(ValueRef::Text(t)) => format!("'{}'", String::from_utf8_lossy(t)),
+                    Ok(ValueRef::Blob(b)) => format!("x'{}'", shared::hex::Hex(b)),
+                    Ok(other) => describe(other),
+                    Err(e) => e.to_string(),
+                };
+                format!("{} = {value}", self.columns[i].name)
             })
             .collect();
         parts.join(", ")
