@@ -320,6 +320,19 @@ fn a_missing_or_foreign_source_and_an_unreachable_server_are_refused() -> Result
         "{stderr}"
     );
     ensure!(!stderr.contains("hunter2"), "the password shows: {stderr}");
+
+    // A file from an older version: told to bring it up to date first.
+    Connection::open(&db)?.execute(
+        "DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)",
+        [],
+    )?;
+    let out = migrate(&db, &nowhere)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(!out.status.success());
+    ensure!(
+        stderr.contains("is at schema version") && stderr.contains("brings its schema up to date"),
+        "{stderr}"
+    );
     Ok(())
 }
 
