@@ -145,6 +145,19 @@ enum Admin {
     /// Write a hardware-sim scenario whose readers see the register's own
     /// tags (desk shelf, exit gate, handheld), and print what to try.
     ExportScenario(scenario::ScenarioArgs),
+    /// Copy a SQLite deployment into a new, empty PostgreSQL database in
+    /// one transaction, and check every table arrived intact (the global
+    /// --db is not used; docs/operations.md, "Moving a deployment to
+    /// PostgreSQL").
+    Migrate {
+        /// The SQLite database file to copy (opened read-only); its chain
+        /// key is `chain_key_file` or FILE.chainkey.
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL database: postgres://USER[:PASSWORD]@HOST[:PORT]/NAME.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -388,6 +401,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let store = open(&config)?;
                 let guide = scenario::export(&store, &args).await?;
                 print!("{guide}");
+            }
+            Admin::Migrate { from, to } => {
+                // The key sits beside the source file unless configured.
+                config.db = from.clone();
+                let report = warehouse_server::store::pg::copy_from_sqlite(
+                    &from,
+                    &to,
+                    &config.chain_key_path(),
+                )
+                .await?;
+                for t in &report.tables {
+                    println!(
+                        "{:<24} {:>10} rows  digest {}  equal in both",
+                        t.table,
+                        t.rows,
+                        shared::hex::Hex(&t.digest[..8])
+                    );
+                }
+                for (table, rows) in &report.not_copied {
+                    println!("{table:<24} {rows:>10} rows  not copied");
+                }
+                let rows: u64 = report.tables.iter().map(|t| t.rows).sum();
+                println!(
+                    "copied {} tables, {rows} rows, from {} to {}; the PostgreSQL deployment \
+                     needs the same chain key file ({})",
+                    report.tables.len(),
+                    from.display(),
+                    warehouse_server::store::pg::redact_url(&to),
+                    config.chain_key_path().display()
+                );
             }
             Admin::Seed { assets } => {
                 let store = open(&config)?;

@@ -14,6 +14,7 @@ mod health;
 mod ingest;
 mod keepers;
 mod log_and_backup;
+mod migrate;
 mod pages_words;
 mod pages_words2;
 mod postgres;

@@ -4,6 +4,7 @@
 //! [`super::dialect`].
 
 mod backend;
+mod copy;
 mod ingest;
 mod migrate;
 
@@ -11,6 +12,9 @@ pub use backend::{without_password, PgBackend, WRITER_LOCK};
 
 use std::path::Path;
 
+pub use copy::{
+    copy_from_sqlite, redact_url, verify_target_chain, CopyError, CopyReport, TableCopy, NOT_COPIED,
+};
 pub use ingest::{
     apply_batch as apply_batch_pg, fold_last_seen as fold_last_seen_pg, ingest as ingest_pg,
     raw_copy_baseline,

@@ -1,0 +1,418 @@
+//! `admin migrate`: a SQLite deployment built by the real binary (a world
+//! of units, users and readers over HTTP, a tagged asset, sightings, then
+//! `seed` and `simulate-year`) copied into a fresh PostgreSQL database, and
+//! everything there; a second run refused; a value that does not fit, a
+//! column on one side only and a tampered chain each stop the copy with
+//! the target left empty; a missing file, a file that is not a warehouse
+//! and an unreachable server each refused clearly.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Output;
+
+use anyhow::{ensure, Context, Result};
+use rusqlite::{Connection, OpenFlags};
+use tokio_postgres::{Client, NoTls};
+
+use crate::support::*;
+
+/// `warehouse-server admin migrate --from FROM --to TO` (no `--db`).
+fn migrate(from: &Path, to: &str) -> Result<Output> {
+    std::process::Command::new(test_support::workspace_bin("warehouse-server")?)
+        .args(["admin", "migrate", "--from"])
+        .arg(from)
+        .args(["--to", to])
+        .env("WAREHOUSE_LOG", "warn")
+        .env_remove("WAREHOUSE_CONFIG")
+        .env_remove("WAREHOUSE_CHAIN_KEY_FILE")
+        .output()
+        .context("running warehouse-server admin migrate")
+}
+
+async fn connect(url: &str) -> Result<Client> {
+    let (client, conn) = tokio_postgres::connect(url, NoTls).await?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+/// Row counts of every table of the SQLite file.
+fn sqlite_counts(db: &Path) -> Result<BTreeMap<String, i64>> {
+    let c = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let tables: Vec<String> = c
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    tables
+        .into_iter()
+        .map(|t| {
+            let n = c.query_row(&format!("SELECT COUNT(*) FROM \"{t}\""), [], |r| r.get(0))?;
+            Ok((t, n))
+        })
+        .collect()
+}
+
+/// Row counts of every table of the PostgreSQL database.
+async fn pg_counts(client: &Client) -> Result<BTreeMap<String, i64>> {
+    let tables: Vec<String> = client
+        .query(
+            "SELECT table_name::text FROM information_schema.tables
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut counts = BTreeMap::new();
+    for t in tables {
+        let n: i64 = client
+            .query_one(&format!("SELECT COUNT(*) FROM \"{t}\""), &[])
+            .await?
+            .get(0);
+        counts.insert(t, n);
+    }
+    Ok(counts)
+}
+
+#[tokio::test]
+async fn a_sqlite_deployment_moves_to_postgres_whole() -> Result<()> {
+    // A deployment with a bit of everything: users, units, readers and
+    // daemons, a tagged asset, a known and a foreign sighting, a session.
+    let mut w = World::new().await?;
+    let epc = w.tag(w.asset_wh).await?;
+    w.server
+        .post_ok(
+            "/api/v1/readers/observations",
+            &w.handheld_token,
+            batch(
+                "handheld-1",
+                1,
+                vec![
+                    obs(&epc, "handheld-1", "seen"),
+                    obs("E2801160600002", "handheld-1", "seen"),
+                ],
+            ),
+            200,
+        )
+        .await?;
+    let (asset_a, asset_wh) = (w.asset_a, w.asset_wh);
+    w.server.process.kill();
+    let db = w.server.db.clone();
+    cli_ok(&db, &["admin", "seed", "--assets", "150"])?;
+    cli_ok(
+        &db,
+        &["admin", "simulate-year", "--requests", "60", "--seed", "5"],
+    )?;
+    let source = sqlite_counts(&db)?;
+    for busy in [
+        "assets",
+        "tags",
+        "asset_events",
+        "requests",
+        "request_steps",
+        "sightings",
+        "daemons",
+        "sessions",
+        "asset_summary",
+    ] {
+        ensure!(
+            source.get(busy).is_some_and(|n| *n > 0),
+            "the source deployment has no {busy}: {source:?}"
+        );
+    }
+
+    let pg = test_support::PgDatabase::create()?;
+    let out = migrate(&db, pg.url())?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(out.status.success(), "migrate failed: {stderr}\n{stdout}");
+    ensure!(
+        stdout.contains("asset_events") && stdout.contains("sessions"),
+        "no summary per table: {stdout}"
+    );
+
+    let client = connect(pg.url()).await?;
+    let target = pg_counts(&client).await?;
+    for (table, n) in &source {
+        let arrived = target.get(table).copied();
+        match table.as_str() {
+            "sessions" | "login_failures" => assert_eq!(arrived, Some(0), "{table} is dropped"),
+            "schema_migrations" => assert_eq!(arrived, Some(*n), "{table}: the target's own"),
+            _ => assert_eq!(arrived, Some(*n), "rows of {table}"),
+        }
+    }
+    assert_eq!(
+        target.keys().collect::<Vec<_>>(),
+        source.keys().collect::<Vec<_>>(),
+        "the same tables"
+    );
+
+    // A few values, read on both sides.
+    let lite = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let price: i64 = lite.query_row(
+        "SELECT original_value_fen FROM assets WHERE id = ?1",
+        [asset_a],
+        |r| r.get(0),
+    )?;
+    assert_eq!(price, 150_000);
+    let pg_price: i64 = client
+        .query_one(
+            "SELECT original_value_fen FROM assets WHERE id = $1",
+            &[&asset_a],
+        )
+        .await?
+        .get(0);
+    assert_eq!(pg_price, price);
+    let pg_epc: Vec<u8> = client
+        .query_one(
+            "SELECT epc FROM tags WHERE asset_id = $1 AND unbound_at IS NULL",
+            &[&asset_wh],
+        )
+        .await?
+        .get(0);
+    assert_eq!(
+        shared::hex::Hex(&pg_epc).to_string(),
+        epc.to_ascii_uppercase()
+    );
+    let foreign: i64 = client
+        .query_one(
+            "SELECT COUNT(*) FROM sightings WHERE asset_id IS NULL AND epc = $1",
+            &[&shared::hex::decode("E2801160600002")?],
+        )
+        .await?
+        .get(0);
+    assert_eq!(foreign, 1);
+    let (seq, hash): (i64, Vec<u8>) = lite.query_row(
+        "SELECT seq, hash FROM asset_events ORDER BY seq DESC LIMIT 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let pg_hash: Vec<u8> = client
+        .query_one("SELECT hash FROM asset_events WHERE seq = $1", &[&seq])
+        .await?
+        .get(0);
+    assert_eq!(pg_hash, hash);
+    assert_eq!(hash.len(), 32);
+    let step_hash: Vec<u8> = lite.query_row(
+        "SELECT hash FROM request_steps WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1",
+        [],
+        |r| r.get(0),
+    )?;
+    let pg_step_hash: Vec<u8> = client
+        .query_one(
+            "SELECT hash FROM request_steps WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
+        .await?
+        .get(0);
+    assert_eq!(pg_step_hash, step_hash);
+    let head: String = lite.query_row(
+        "SELECT value FROM settings WHERE key = 'events.head'",
+        [],
+        |r| r.get(0),
+    )?;
+    let pg_head: String = client
+        .query_one("SELECT value FROM settings WHERE key = 'events.head'", &[])
+        .await?
+        .get(0);
+    assert_eq!(pg_head, head);
+
+    // The derived summary is the source's, not recomputed twice over.
+    let summary: Vec<(String, i64, i64)> = lite
+        .prepare(
+            "SELECT state, n, value_fen FROM asset_summary
+             ORDER BY state, category_id, unit_id, location_id",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let pg_summary: Vec<(String, i64, i64)> = client
+        .query(
+            "SELECT state, n, value_fen FROM asset_summary
+             ORDER BY state COLLATE \"C\", category_id, unit_id, location_id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(pg_summary, summary);
+
+    // New rows get fresh ids, and the triggers are back on.
+    let max_unit: i64 = client
+        .query_one("SELECT MAX(id) FROM units", &[])
+        .await?
+        .get(0);
+    let new_unit: i64 = client
+        .query_one(
+            "INSERT INTO units (name, level, created_at) VALUES ('新单位', 'unit', 0) RETURNING id",
+            &[],
+        )
+        .await?
+        .get(0);
+    assert!(new_unit > max_unit, "{new_unit} after {max_unit}");
+    let refused = client
+        .batch_execute("UPDATE asset_events SET actor = 'x'")
+        .await
+        .err()
+        .map(|e| format!("{e:?}"));
+    assert!(
+        refused
+            .as_deref()
+            .is_some_and(|e| e.contains("append-only")),
+        "{refused:?}"
+    );
+    client
+        .batch_execute("DELETE FROM units WHERE name = '新单位'")
+        .await?;
+
+    // Again into the same database: refused, naming a table, nothing changed.
+    let before = pg_counts(&client).await?;
+    let again = migrate(&db, pg.url())?;
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    ensure!(!again.status.success(), "a second migrate succeeded");
+    ensure!(
+        stderr.contains("is not empty") && stderr.contains("table "),
+        "{stderr}"
+    );
+    let named = source
+        .keys()
+        .any(|t| stderr.contains(&format!("table {t} has")));
+    ensure!(named, "no table named: {stderr}");
+    assert_eq!(pg_counts(&client).await?, before);
+    Ok(())
+}
+
+#[test]
+fn a_missing_or_foreign_source_and_an_unreachable_server_are_refused() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let port = test_support::free_port()?;
+    let nowhere = format!("postgres://postgres:hunter2@127.0.0.1:{port}/warehouse");
+
+    let missing = dir.path().join("nope.db");
+    let out = migrate(&missing, &nowhere)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(!out.status.success());
+    ensure!(
+        stderr.contains(&format!("{} does not exist", missing.display())),
+        "{stderr}"
+    );
+
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not a database, just words, long enough to be read")?;
+    let out = migrate(&text, &nowhere)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(!out.status.success());
+    ensure!(stderr.contains("is not a warehouse database"), "{stderr}");
+
+    // A real deployment, but PostgreSQL is not there: the URL is named,
+    // its password is not.
+    let db = dir.path().join("warehouse.db");
+    admin_init(&db)?;
+    let out = migrate(&db, &nowhere)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(!out.status.success());
+    ensure!(
+        stderr.contains(&format!(
+            "cannot connect to PostgreSQL at postgres://postgres:***@127.0.0.1:{port}/warehouse"
+        )),
+        "{stderr}"
+    );
+    ensure!(!stderr.contains("hunter2"), "the password shows: {stderr}");
+
+    // A file from an older version: told to bring it up to date first.
+    Connection::open(&db)?.execute(
+        "DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)",
+        [],
+    )?;
+    let out = migrate(&db, &nowhere)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(!out.status.success());
+    ensure!(
+        stderr.contains("is at schema version") && stderr.contains("brings its schema up to date"),
+        "{stderr}"
+    );
+    Ok(())
+}
+
+/// A value that cannot go into its column stops the copy part-way: the
+/// error names the table, column and row, and the tables copied before it
+/// are empty again (one transaction). A column the target lacks is named
+/// before anything is copied.
+#[tokio::test]
+async fn a_failed_copy_leaves_the_target_empty() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("warehouse.db");
+    admin_init(&db)?;
+    let lite = Connection::open(&db)?;
+    // INTEGER affinity keeps text that does not look like a number.
+    lite.execute(
+        "INSERT INTO units (id, name, level, created_at) VALUES (7, '单位', 'unit', 'yesterday')",
+        [],
+    )?;
+    drop(lite);
+    let pg = test_support::PgDatabase::create()?;
+    let out = migrate(&db, pg.url())?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(!out.status.success(), "a text timestamp was copied");
+    ensure!(
+        stderr.contains("units.created_at of the row with id = 7:")
+            && stderr.contains("the text `yesterday`")
+            && stderr.contains("BIGINT"),
+        "{stderr}"
+    );
+    let client = connect(pg.url()).await?;
+    let counts = pg_counts(&client).await?;
+    // Tables before units in the copy (settings, users' roles…) were written
+    // and rolled back; only the schema's own record remains.
+    ensure!(
+        source_has_rows(&db, "settings")?,
+        "the source has settings to copy"
+    );
+    for (table, n) in &counts {
+        if table != "schema_migrations" {
+            assert_eq!(*n, 0, "{table} kept rows of a failed copy");
+        }
+    }
+
+    // A column on the SQLite side only: named, nothing copied.
+    let lite = Connection::open(&db)?;
+    lite.execute("UPDATE units SET created_at = 0 WHERE id = 7", [])?;
+    lite.execute("ALTER TABLE units ADD COLUMN nickname TEXT", [])?;
+    drop(lite);
+    let out = migrate(&db, pg.url())?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(!out.status.success(), "an extra column was ignored");
+    ensure!(
+        stderr.contains("column units.nickname is in the SQLite database only"),
+        "{stderr}"
+    );
+    assert_eq!(pg_counts(&client).await?, counts);
+
+    // A source whose chain does not verify is not copied.
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("warehouse.db");
+    admin_init(&db)?;
+    cli_ok(&db, &["admin", "seed", "--assets", "3"])?;
+    let lite = Connection::open(&db)?;
+    lite.execute_batch(
+        "DROP TRIGGER asset_events_no_update;
+         UPDATE asset_events SET actor = 'user:someone-else'
+         WHERE seq = (SELECT MIN(seq) FROM asset_events);",
+    )?;
+    drop(lite);
+    let out = migrate(&db, pg.url())?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(!out.status.success(), "a tampered chain was copied");
+    ensure!(
+        stderr.contains("event chain of") && stderr.contains("does not verify"),
+        "{stderr}"
+    );
+    assert_eq!(pg_counts(&client).await?, counts);
+    Ok(())
+}
+
+fn source_has_rows(db: &Path, table: &str) -> Result<bool> {
+    Ok(sqlite_counts(db)?.get(table).is_some_and(|n| *n > 0))
+}
