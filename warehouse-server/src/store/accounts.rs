@@ -209,7 +209,7 @@ impl Store {
                 return Err(AppError::not_found("user", user_id));
             }
             tx.execute(
-                "DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2",
+                "DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS DISTINCT FROM ?2",
                 (user_id, keep.map(|t| token_hash(&t))),
             )?;
             Ok(())

@@ -339,12 +339,16 @@ impl Store {
         self.read(move |c| {
             let mut w = Sheet::new(CSV_HEADER)?;
             {
+                let hex = match c.dialect() {
+                    crate::store::dialect::Dialect::Sqlite => "hex(t.epc)",
+                    crate::store::dialect::Dialect::Postgres => "upper(encode(t.epc, 'hex'))",
+                };
                 let mut stmt = c.prepare(&format!(
                     "SELECT a.asset_number, a.name, c.name, a.model, a.original_value_fen,
                             a.purchase_date, a.funding_source, b.code,
                             COALESCE(w.name || '/' || l.code, u.name), a.custodian, a.state,
                             a.condition,
-                            (SELECT hex(t.epc) FROM tags t WHERE t.asset_id = a.id AND t.unbound_at IS NULL),
+                            (SELECT {hex} FROM tags t WHERE t.asset_id = a.id AND t.unbound_at IS NULL),
                             (SELECT max(seen_at) FROM (
                                 SELECT seen_at FROM asset_last_seen WHERE asset_id = a.id
                                 UNION ALL

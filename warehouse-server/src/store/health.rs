@@ -121,8 +121,9 @@ impl Store {
             tx.prepare_cached(
                 "INSERT INTO daemon_health (daemon, refused, refused_first_at, refused_last_at)
                  SELECT id, 1, ?2, ?2 FROM daemons WHERE daemon_id = ?1
-                 ON CONFLICT (daemon) DO UPDATE SET refused = refused + 1,
-                     refused_first_at = coalesce(refused_first_at, excluded.refused_first_at),
+                 ON CONFLICT (daemon) DO UPDATE SET refused = daemon_health.refused + 1,
+                     refused_first_at = coalesce(daemon_health.refused_first_at,
+                                                 excluded.refused_first_at),
                      refused_last_at = excluded.refused_last_at",
             )?
             .execute(rusqlite::params![daemon_id, now])?;

@@ -95,7 +95,7 @@ fn build(c: &Db<'_>, name: &str) -> AppResult<Report> {
                  LEFT JOIN locations l ON l.id = s.location_id
                  LEFT JOIN warehouses w ON w.id = l.warehouse_id
                  WHERE s.n > 0
-                 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3",
                 cols.len(),
             )?;
             let t = json!({ "count": sum(&rows, 4, "count")?, "value_fen": sum(&rows, 5, "value_fen")? });

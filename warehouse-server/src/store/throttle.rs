@@ -45,7 +45,8 @@ impl Store {
                     "INSERT INTO login_failures (key, failures, locked_until, updated_at)
                      VALUES (?1, 1, 0, ?2)
                      ON CONFLICT (key) DO UPDATE SET
-                       failures = CASE WHEN updated_at < ?2 - ?3 THEN 1 ELSE failures + 1 END,
+                       failures = CASE WHEN login_failures.updated_at < ?2 - ?3 THEN 1
+                                  ELSE login_failures.failures + 1 END,
                        updated_at = ?2
                      RETURNING failures",
                     (&stored, now, FORGET_AFTER_MS),

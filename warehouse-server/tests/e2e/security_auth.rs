@@ -148,14 +148,11 @@ async fn guessing_is_throttled_and_locks_are_audited() -> Result<()> {
     let right = api_login(&c, &s.base, ADMIN, PASSWORD).await?;
     assert_eq!(right.status(), StatusCode::OK);
     // The lockout is in the audit trail and the log.
-    let db =
-        rusqlite::Connection::open_with_flags(&s.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    let locks: i64 = db.query_row(
+    let locks = test_support::db_scalar(
+        &s.db,
         "SELECT count(*) FROM login_lockouts WHERE key = 'account:admin'",
-        [],
-        |r| r.get(0),
     )?;
-    assert_eq!(locks, 1);
+    assert_eq!(locks, Some(1));
     assert!(
         s.process.log_text().contains("login locked"),
         "{}",

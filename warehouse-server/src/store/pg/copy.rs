@@ -567,20 +567,19 @@ impl Source {
     }
 
     fn verify_chain(&self, key: &ChainKey) -> Result<(), CopyError> {
-        let v =
-            crate::store::events::verify(
-                &crate::store::Db::Lite {
-                    conn: &self.conn,
-                    key,
-                },
+        let v = crate::store::events::verify(
+            &crate::store::Db::Lite {
+                conn: &self.conn,
                 key,
-                None,
-            )
-            .map_err(|e| CopyError::Source {
-                path: self.path.clone(),
-                what: "verifying the event chain".into(),
-                detail: e.to_string(),
-            })?;
+            },
+            key,
+            None,
+        )
+        .map_err(|e| CopyError::Source {
+            path: self.path.clone(),
+            what: "verifying the event chain".into(),
+            detail: e.to_string(),
+        })?;
         if v.ok {
             Ok(())
         } else {
