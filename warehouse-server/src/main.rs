@@ -210,7 +210,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     init_logging(&config);
     // Every command but `init` needs the chain key that `init` created.
     let open_with = |config: &Config, key: ChainKey| {
-        Store::open(&config.db, 1, key).with_context(|| format!("opening {}", config.db.display()))
+        Store::open(&config.db, 1, key).with_context(|| {
+            format!(
+                "opening {}",
+                warehouse_server::store::pg::without_password(&config.db.to_string_lossy())
+            )
+        })
     };
     let open = |config: &Config| open_with(config, ChainKey::read(&config.chain_key_path())?);
     match cli.command {

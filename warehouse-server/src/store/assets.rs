@@ -187,7 +187,7 @@ fn search_filter(
     };
     match vis {
         Visibility::All => {}
-        Visibility::Nothing => clauses.push("0".into()),
+        Visibility::Nothing => clauses.push("1 = 0".into()),
         Visibility::UnitAndWarehouse(u) => {
             let p = arg(Value::Integer(u), &mut args);
             clauses.push(format!(

@@ -437,3 +437,16 @@ pub async fn post_form_page(
         .await?;
     Ok((resp.status(), resp.text().await?))
 }
+
+/// True (and says so on stderr) when the suite runs on PostgreSQL and the
+/// calling test is about something only SQLite has: copying the database
+/// file (`admin backup`) and tampering with the copies. The chain
+/// verifier itself runs on both (`log_and_backup`).
+pub fn sqlite_only(why: &str) -> bool {
+    if test_support::on_postgres() {
+        eprintln!("SQLite only, not run on PostgreSQL: {why}");
+        true
+    } else {
+        false
+    }
+}

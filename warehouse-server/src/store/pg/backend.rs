@@ -120,7 +120,7 @@ impl PgBackend {
             .build()
             .map_err(|e| AppError::internal(format!("starting the PostgreSQL runtime: {e}")))?;
         let handle = rt.handle().clone();
-        let (writer, readers) = block_on_anywhere(&handle, {
+        let opened = block_on_anywhere(&handle, {
             let handle = handle.clone();
             let url = url.to_owned();
             async move {
@@ -137,7 +137,16 @@ impl PgBackend {
                     .await
                     .map_err(AppError::from)?
             }
-        })?;
+        });
+        // A runtime may not be dropped on an async thread: shut it down
+        // without waiting when opening fails.
+        let (writer, readers) = match opened {
+            Ok(conns) => conns,
+            Err(e) => {
+                rt.shutdown_background();
+                return Err(e);
+            }
+        };
         let wrap = |client| PgConn {
             client,
             cache: RefCell::new(HashMap::new()),
