@@ -34,7 +34,21 @@ if [ "$total" -eq 0 ]; then
   echo "error: the test suite ran no test" >&2
   exit 1
 fi
-echo "== $total tests passed"
+echo "== $total tests passed on SQLite"
+
+# The server's end-to-end suite and the daemon's two-replica fail-over
+# test again, on PostgreSQL: each server gets a fresh database on the
+# local server (test-support, WAREHOUSE_TEST_BACKEND=postgres).
+echo "== cargo test on PostgreSQL (server e2e suite, replica fail-over)"
+WAREHOUSE_TEST_BACKEND=postgres cargo test --locked -p warehouse-server --test e2e 2>&1 | tee "$log"
+pg_total=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
+WAREHOUSE_TEST_BACKEND=postgres cargo test --locked -p reader-daemon --test failover_e2e 2>&1 | tee "$log"
+pg_total=$((pg_total + $(grep -Eo 'test result: ok\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')))
+if [ "$pg_total" -eq 0 ]; then
+  echo "error: no test ran on PostgreSQL" >&2
+  exit 1
+fi
+echo "== $pg_total tests passed on PostgreSQL"
 
 # Every fuzz target for a short, bounded run on the stable toolchain
 # (docs/fuzzing.md); a crash fails the suite. FUZZ_SECONDS=0 skips it.

@@ -178,6 +178,64 @@ pub fn db_scalar(db: &std::path::Path, sql: &str) -> anyhow::Result<Option<i64>>
     }
 }
 
+/// Every row `sql` returns, each column as text (NULL: None), from a
+/// SQLite file or a PostgreSQL URL. Write the query in SQL both accept
+/// (`hex_of` gives an upper-case hex expression for a BLOB column).
+pub fn db_rows(db: &std::path::Path, sql: &str) -> anyhow::Result<Vec<Vec<Option<String>>>> {
+    let text = db.to_string_lossy().into_owned();
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        let sql = sql.to_owned();
+        std::thread::spawn(move || -> anyhow::Result<Vec<Vec<Option<String>>>> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let (client, conn) = tokio_postgres::connect(&text, tokio_postgres::NoTls).await?;
+                tokio::spawn(conn);
+                let mut out = Vec::new();
+                for m in client.simple_query(&sql).await? {
+                    if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
+                        out.push((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect());
+                    }
+                }
+                Ok(out)
+            })
+        })
+        .join()
+        .map_err(|_| anyhow!("the PostgreSQL query thread panicked"))?
+    } else {
+        use rusqlite::types::ValueRef;
+        let conn =
+            rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let mut stmt = conn.prepare(sql)?;
+        let n = stmt.column_count();
+        let rows = stmt.query_map([], |r| {
+            (0..n)
+                .map(|i| {
+                    Ok(match r.get_ref(i)? {
+                        ValueRef::Null => None,
+                        ValueRef::Integer(v) => Some(v.to_string()),
+                        ValueRef::Real(v) => Some(v.to_string()),
+                        ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                        ValueRef::Blob(b) => Some(b.iter().map(|x| format!("{x:02X}")).collect()),
+                    })
+                })
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+/// An upper-case hex expression of BLOB/BYTEA `column` for `db`'s backend.
+pub fn hex_of(db: &std::path::Path, column: &str) -> String {
+    let text = db.to_string_lossy();
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        format!("upper(encode({column}, 'hex'))")
+    } else {
+        format!("hex({column})")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -120,25 +120,32 @@ pub fn assert_server_holds_each_once(db: &Path, journal: &Path) -> R<usize> {
 
 /// Every sighting the server stored in `db`.
 pub fn sightings(db: &Path) -> R<Vec<Sighting>> {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    let mut stmt = conn.prepare(
-        "SELECT hex(s.epc), r.name, s.antenna, s.kind, s.first_seen, s.last_seen, s.daemon_id, s.sequence
+    let sql = format!(
+        "SELECT {}, r.name, s.antenna, s.kind, s.first_seen, s.last_seen, s.daemon_id, s.sequence
              FROM sightings s JOIN readers r ON r.id = s.reader_id ORDER BY s.id",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Sighting {
-            epc: r.get(0)?,
-            reader: r.get(1)?,
-            antenna: r.get(2)?,
-            kind: r.get(3)?,
-            first_seen: r.get(4)?,
-            last_seen: r.get(5)?,
-            daemon: r.get(6)?,
-            sequence: r.get(7)?,
+        test_support::hex_of(db, "s.epc")
+    );
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let int =
+        |v: &Option<String>| -> R<i64> { Ok(v.as_deref().unwrap_or_default().parse::<i64>()?) };
+    test_support::db_rows(db, &sql)?
+        .iter()
+        .map(|r| {
+            if r.len() != 8 {
+                return Err(format!("sightings row of {} columns", r.len()).into());
+            }
+            Ok(Sighting {
+                epc: text(&r[0]),
+                reader: text(&r[1]),
+                antenna: int(&r[2])?,
+                kind: text(&r[3]),
+                first_seen: int(&r[4])?,
+                last_seen: int(&r[5])?,
+                daemon: text(&r[6]),
+                sequence: int(&r[7])?,
+            })
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        .collect()
 }
 
 /// One row of the server's `sightings` table.

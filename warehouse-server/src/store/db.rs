@@ -418,10 +418,16 @@ impl<'a> Db<'a> {
     }
 }
 
-/// Prepares `text`; a parameter whose type PostgreSQL cannot infer (one
-/// only tested with `IS NULL`, say) is declared TEXT, as SQLite would
-/// take it.
+/// Types tried, in order, for a parameter PostgreSQL cannot type by
+/// itself (one only tested with `IS NULL` before its other use, say).
+const GUESSES: [Type; 4] = [Type::INT8, Type::TEXT, Type::BYTEA, Type::FLOAT8];
+
+/// Prepares `text`. A parameter whose type PostgreSQL cannot infer is
+/// declared with the first of [`GUESSES`] the statement accepts (SQLite
+/// would take any): an INT8 compared with text fails to prepare, and the
+/// next guess is tried.
 fn pg_prepare(pg: &PgTx<'_>, text: &str) -> DbResult<tokio_postgres::Statement> {
+    use tokio_postgres::error::SqlState;
     let unspecified = Type::new(
         "unspecified".into(),
         0,
@@ -429,7 +435,9 @@ fn pg_prepare(pg: &PgTx<'_>, text: &str) -> DbResult<tokio_postgres::Statement> 
         String::new(),
     );
     let mut types: Vec<Type> = Vec::new();
-    loop {
+    // (parameter index, guess index) of the parameter guessed last.
+    let mut guessing: Option<(usize, usize)> = None;
+    for _ in 0..32 {
         // A refused statement aborts the transaction: try it under a
         // savepoint (once per connection and text: prepared ones are
         // cached).
@@ -450,32 +458,41 @@ fn pg_prepare(pg: &PgTx<'_>, text: &str) -> DbResult<tokio_postgres::Statement> 
         };
         pg.rt
             .block_on(pg.tx.batch_execute("ROLLBACK TO SAVEPOINT wh_prepare"))?;
-        let which = e
+        let code = e.as_db_error().map(|d| d.code().clone());
+        let untyped = e
             .as_db_error()
             .filter(|d| {
-                use tokio_postgres::error::SqlState;
                 [
                     SqlState::INDETERMINATE_DATATYPE,
                     SqlState::AMBIGUOUS_PARAMETER,
                 ]
                 .contains(d.code())
             })
-            .and_then(|d| d.message().rsplit('$').next()?.trim().parse::<usize>().ok());
-        match which {
-            Some(n) if n >= 1 && n <= 64 && types.get(n - 1) != Some(&Type::TEXT) => {
-                if types.len() < n {
-                    types.resize(n, unspecified.clone());
-                }
-                types[n - 1] = Type::TEXT;
-            }
-            _ => {
-                tracing::error!(sql = %text, "PostgreSQL refused a query: {}", DbError::Postgres(e));
-                return Err(DbError::Convert(
-                    "a query the PostgreSQL store sent was refused (see the log)".into(),
-                ));
-            }
+            .and_then(|d| d.message().rsplit('$').next()?.trim().parse::<usize>().ok())
+            .filter(|n| (1..=64).contains(n));
+        let mismatch = code.as_ref().is_some_and(|c| {
+            [SqlState::UNDEFINED_FUNCTION, SqlState::DATATYPE_MISMATCH].contains(c)
+        });
+        let next = match (untyped, guessing) {
+            (Some(n), _) if types.get(n - 1).is_none_or(|t| t.oid() == 0) => Some((n - 1, 0)),
+            (None, Some((k, g))) if mismatch && g + 1 < GUESSES.len() => Some((k, g + 1)),
+            _ => None,
+        };
+        let Some((k, g)) = next else {
+            tracing::error!(sql = %text, "PostgreSQL refused a query: {}", DbError::Postgres(e));
+            return Err(DbError::Convert(
+                "a query the PostgreSQL store sent was refused (see the log)".into(),
+            ));
+        };
+        if types.len() <= k {
+            types.resize(k + 1, unspecified.clone());
         }
+        types[k] = GUESSES[g].clone();
+        guessing = Some((k, g));
     }
+    Err(DbError::Convert(format!(
+        "no parameter types found for a query: {text}"
+    )))
 }
 
 fn rendered(sql: &str, dialect: Dialect) -> DbResult<std::borrow::Cow<'_, str>> {

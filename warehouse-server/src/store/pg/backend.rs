@@ -96,6 +96,19 @@ fn block_on<F: std::future::Future>(handle: &tokio::runtime::Handle, fut: F) -> 
     handle.block_on(fut)
 }
 
+/// Runs `f`, which blocks on this backend's runtime, from any thread: on a
+/// worker of a multi-thread runtime (a CLI command calling a `_blocking`
+/// store method from async code) through `block_in_place`, which lets it
+/// block; elsewhere (the blocking pool, plain threads) directly.
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 /// Runs `fut` on `handle` from any thread, also one of an async runtime
 /// (where blocking on another runtime is not allowed): through a scoped
 /// thread. For the rare calls (opening, reconnecting).
@@ -188,6 +201,13 @@ impl PgBackend {
     where
         F: FnOnce(&Db<'_>) -> AppResult<T>,
     {
+        blocking(|| self.write_here(key, f))
+    }
+
+    fn write_here<T, F>(&self, key: &ChainKey, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&Db<'_>) -> AppResult<T>,
+    {
         let mut guard = self
             .writer
             .lock()
@@ -217,6 +237,13 @@ impl PgBackend {
 
     /// One read-only snapshot.
     pub fn read<T, F>(&self, key: &ChainKey, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&Db<'_>) -> AppResult<T>,
+    {
+        blocking(|| self.read_here(key, f))
+    }
+
+    fn read_here<T, F>(&self, key: &ChainKey, f: F) -> AppResult<T>
     where
         F: FnOnce(&Db<'_>) -> AppResult<T>,
     {
