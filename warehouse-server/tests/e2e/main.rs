@@ -19,6 +19,7 @@ mod pages_words;
 mod pages_words2;
 mod postgres;
 mod register;
+mod replicas;
 mod reports_lists;
 mod run_script;
 mod security_auth;
