@@ -315,6 +315,89 @@ impl Drop for KeyCopy {
     }
 }
 
+/// A SQLite deployment and its copy made by `admin migrate`, each served,
+/// each with an administrator's session. The PostgreSQL server reads the
+/// SQLite deployment's chain key; `admin verify-log` has said ok on it.
+struct SideBySide {
+    lite: Api,
+    lite_admin: String,
+    pg: Api,
+    pg_admin: String,
+    // Dropped in this order: servers, then the key, then the database.
+    _servers: (WarehouseServer, WarehouseServer),
+    _key: KeyCopy,
+    _database: test_support::PgDatabase,
+}
+
+impl SideBySide {
+    async fn migrate(db: &Path) -> Result<Self> {
+        let database = test_support::PgDatabase::create()?;
+        let out = migrate(db, database.url())?;
+        ensure!(
+            out.status.success(),
+            "migrate failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pg_db = PathBuf::from(database.url());
+        let key = KeyCopy(chain_key_file(&pg_db));
+        std::fs::copy(chain_key_file(db), &key.0)
+            .with_context(|| format!("copying the chain key to {}", key.0.display()))?;
+        let verified = cli_ok(&pg_db, &["admin", "verify-log"])?;
+        ensure!(
+            verified.contains("\"ok\": true"),
+            "verify-log on PostgreSQL: {verified}"
+        );
+        let (lite_server, lite, lite_admin) = serve(db.to_owned()).await?;
+        let (pg_server, pg, pg_admin) = serve(pg_db).await?;
+        Ok(Self {
+            lite,
+            lite_admin,
+            pg,
+            pg_admin,
+            _servers: (lite_server, pg_server),
+            _key: key,
+            _database: database,
+        })
+    }
+
+    /// GET on SQLite.
+    async fn lite(&self, path: &str) -> Result<serde_json::Value> {
+        self.lite.get_ok(path, &self.lite_admin).await
+    }
+
+    /// GET on PostgreSQL.
+    async fn pg(&self, path: &str) -> Result<serde_json::Value> {
+        self.pg.get_ok(path, &self.pg_admin).await
+    }
+
+    /// Every path read on both; fails naming each whose answers differ
+    /// (where they first differ), or that is empty on SQLite (nothing
+    /// would be compared).
+    async fn same(&self, paths: &[String]) -> Result<()> {
+        let mut differ = Vec::new();
+        for path in paths {
+            let on_sqlite = self.lite(path).await?;
+            let on_pg = self.pg(path).await?;
+            let empty = on_sqlite.is_null()
+                || on_sqlite == serde_json::json!([])
+                || on_sqlite["items"] == serde_json::json!([])
+                || on_sqlite["rows"] == serde_json::json!([]);
+            ensure!(!empty, "{path} is empty on SQLite: nothing compared");
+            if on_sqlite != on_pg {
+                differ.push(format!("{path}: {}", first_difference(&on_sqlite, &on_pg)));
+            }
+        }
+        ensure!(
+            differ.is_empty(),
+            "{} of {} reads differ between the backends:\n{}",
+            differ.len(),
+            paths.len(),
+            differ.join("\n")
+        );
+        Ok(())
+    }
+}
+
 /// Where two bodies first differ: the line (of the CSV text or the pretty
 /// JSON) on each side after the three lines before it, so a report of a
 /// difference stays short.
@@ -340,7 +423,8 @@ fn first_difference(sqlite: &serde_json::Value, pg: &serde_json::Value) -> Strin
     }
 }
 
-/// The id of the asset with the longest timeline in the SQLite file.
+/// The id of the asset with the longest timeline in the SQLite file, and
+/// the length of that timeline.
 fn busiest_asset(db: &Path) -> Result<(i64, i64)> {
     let c = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     Ok(c.query_row(
@@ -360,26 +444,13 @@ fn busiest_asset(db: &Path) -> Result<(i64, i64)> {
 async fn a_migrated_deployment_reads_the_same_on_both_backends() -> Result<()> {
     let (w, _epc) = busy_sqlite_deployment().await?;
     let db = w.server.db.clone();
-    let pg = test_support::PgDatabase::create()?;
-    let out = migrate(&db, pg.url())?;
-    ensure!(
-        out.status.success(),
-        "migrate failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pg_db = PathBuf::from(pg.url());
-    let key = KeyCopy(chain_key_file(&pg_db));
-    std::fs::copy(chain_key_file(&db), &key.0)
-        .with_context(|| format!("copying the chain key to {}", key.0.display()))?;
-
-    let verified = cli_ok(&pg_db, &["admin", "verify-log"])?;
-    ensure!(
-        verified.contains("\"ok\": true"),
-        "verify-log on PostgreSQL: {verified}"
-    );
-
-    let (lite_server, lite, lite_admin) = serve(db.clone()).await?;
-    let (pg_server, pg_api, pg_admin) = serve(pg_db).await?;
+    // Requests filed days and hours apart, so the requests report's ages
+    // (an integer and a rounded average) are not all zero.
+    Connection::open(&db)?.execute(
+        "UPDATE requests SET created_at = created_at - (id % 7) * 86400000 - (id % 5) * 3600000",
+        [],
+    )?;
+    let both = SideBySide::migrate(&db).await?;
 
     let mut paths = vec![
         "/api/v1/reports".to_owned(),
@@ -390,9 +461,7 @@ async fn a_migrated_deployment_reads_the_same_on_both_backends() -> Result<()> {
         "/api/v1/events/verify".to_owned(),
     ];
     // The last page, however many the seed made.
-    let total = lite
-        .get_ok("/api/v1/assets?per_page=50", &lite_admin)
-        .await?["total"]
+    let total = both.lite("/api/v1/assets?per_page=50").await?["total"]
         .as_i64()
         .ok_or_else(|| anyhow::anyhow!("no total in the register's first page"))?;
     ensure!(total > 150, "the register has {total} assets");
@@ -400,7 +469,7 @@ async fn a_migrated_deployment_reads_the_same_on_both_backends() -> Result<()> {
         "/api/v1/assets?page={}&per_page=50",
         (total + 49) / 50
     ));
-    let reports = lite.get_ok("/api/v1/reports", &lite_admin).await?;
+    let reports = both.lite("/api/v1/reports").await?;
     let names: Vec<String> = reports
         .as_array()
         .map(|a| {
@@ -419,55 +488,57 @@ async fn a_migrated_deployment_reads_the_same_on_both_backends() -> Result<()> {
     for asset in [w.asset_a, w.asset_wh, busiest] {
         paths.push(format!("/api/v1/assets/{asset}"));
     }
-
-    let mut differ = Vec::new();
-    for path in &paths {
-        let on_sqlite = lite.get_ok(path, &lite_admin).await?;
-        let on_pg = pg_api.get_ok(path, &pg_admin).await?;
-        // Nothing empty is compared: every report has rows in this world.
-        let empty = on_sqlite.is_null()
-            || on_sqlite == serde_json::json!([])
-            || on_sqlite["rows"] == serde_json::json!([]);
-        ensure!(!empty, "{path} is empty on SQLite: nothing compared");
-        if on_sqlite != on_pg {
-            differ.push(format!("{path}: {}", first_difference(&on_sqlite, &on_pg)));
-        }
-    }
-    ensure!(
-        differ.is_empty(),
-        "{} of {} reads differ between the backends:\n{}",
-        differ.len(),
-        paths.len(),
-        differ.join("\n")
-    );
+    both.same(&paths).await?;
 
     // The comparisons above are of real content: full pages, a timeline,
-    // a verified chain that covered every event.
-    let page = lite
-        .get_ok("/api/v1/assets?page=3&per_page=50", &lite_admin)
-        .await?;
+    // ages in the requests report, a verified chain over every event.
+    let page = both.lite("/api/v1/assets?page=3&per_page=50").await?;
     ensure!(
         page["items"].as_array().is_some_and(|a| a.len() == 50),
         "page 3 is not full: {page}"
     );
-    let detail = lite
-        .get_ok(&format!("/api/v1/assets/{busiest}"), &lite_admin)
-        .await?;
+    let detail = both.lite(&format!("/api/v1/assets/{busiest}")).await?;
     ensure!(
         detail["timeline"]
             .as_array()
             .is_some_and(|t| t.len() as i64 == events),
         "the timeline of asset {busiest} is not its {events} events: {detail}"
     );
-    let verify = pg_api.get_ok("/api/v1/events/verify", &pg_admin).await?;
+    let requests = both.lite("/api/v1/reports/requests").await?;
+    let aged = requests["rows"]
+        .as_array()
+        .is_some_and(|rows| rows.iter().any(|r| r[3].as_i64().is_some_and(|d| d > 0)));
+    ensure!(aged, "no request is a day old: {requests}");
+    let verify = both.pg("/api/v1/events/verify").await?;
     ensure!(verify["ok"] == true, "PostgreSQL chain: {verify}");
     let all_events = source_count(&db, "asset_events")?;
     ensure!(
         verify["checked"].as_i64().is_some_and(|n| n >= all_events),
         "verify checked fewer than the {all_events} events: {verify}"
     );
-    drop((lite_server, pg_server));
     Ok(())
+}
+
+/// The register's text search ignores ASCII case on SQLite (`LIKE`) and
+/// must on PostgreSQL too. It does not yet: `search_filter` in
+/// src/store/assets.rs writes `a.name LIKE ?` / `a.asset_number LIKE ?`,
+/// case-sensitive on PostgreSQL, so `q=OFFICE` finds the seeded
+/// "办公桌 office desk" on SQLite only. Run with `--ignored`.
+#[tokio::test]
+#[ignore = "issue 14: the register's q= search is case-sensitive on PostgreSQL (LIKE in store/assets.rs search_filter)"]
+async fn a_search_ignores_case_on_both_backends() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("warehouse.db");
+    admin_init(&db)?;
+    cli_ok(&db, &["admin", "seed", "--assets", "20"])?;
+    let both = SideBySide::migrate(&db).await?;
+    both.same(&[
+        "/api/v1/assets?q=office".to_owned(),
+        "/api/v1/assets?q=OFFICE".to_owned(),
+        "/api/v1/assets?q=Office%20Desk".to_owned(),
+        "/api/v1/assets/export.csv?q=OFFICE".to_owned(),
+    ])
+    .await
 }
 
 #[test]
