@@ -4,10 +4,12 @@
 //! everything there; a second run refused; a value that does not fit, a
 //! column on one side only and a tampered chain each stop the copy with
 //! the target left empty; a missing file, a file that is not a warehouse
-//! and an unreachable server each refused clearly.
+//! and an unreachable server each refused clearly. And the round trip:
+//! the migrated deployment, served beside its SQLite original, answers
+//! every report, register page and timeline the same.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use anyhow::{ensure, Context, Result};
@@ -15,6 +17,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio_postgres::{Client, NoTls};
 
 use crate::support::*;
+use test_support::{Api, WarehouseServer};
 
 /// `warehouse-server admin migrate --from FROM --to TO` (no `--db`).
 fn migrate(from: &Path, to: &str) -> Result<Output> {
@@ -76,10 +79,12 @@ async fn pg_counts(client: &Client) -> Result<BTreeMap<String, i64>> {
     Ok(counts)
 }
 
-#[tokio::test]
-async fn a_sqlite_deployment_moves_to_postgres_whole() -> Result<()> {
-    // A deployment with a bit of everything: users, units, readers and
-    // daemons, a tagged asset, a known and a foreign sighting, a session.
+/// A SQLite deployment with a bit of everything, built by the real binary:
+/// users, units, readers and daemons, a tagged asset (its EPC is returned),
+/// a known and a foreign sighting, a session; then `admin seed` and
+/// `admin simulate-year`. The world's server is stopped; its file is
+/// `world.server.db`.
+async fn busy_sqlite_deployment() -> Result<(World, String)> {
     let mut w = World::new().await?;
     let epc = w.tag(w.asset_wh).await?;
     w.server
@@ -97,7 +102,6 @@ async fn a_sqlite_deployment_moves_to_postgres_whole() -> Result<()> {
             200,
         )
         .await?;
-    let (asset_a, asset_wh) = (w.asset_a, w.asset_wh);
     w.server.process.kill();
     let db = w.server.db.clone();
     cli_ok(&db, &["admin", "seed", "--assets", "150"])?;
@@ -105,6 +109,14 @@ async fn a_sqlite_deployment_moves_to_postgres_whole() -> Result<()> {
         &db,
         &["admin", "simulate-year", "--requests", "60", "--seed", "5"],
     )?;
+    Ok((w, epc))
+}
+
+#[tokio::test]
+async fn a_sqlite_deployment_moves_to_postgres_whole() -> Result<()> {
+    let (w, epc) = busy_sqlite_deployment().await?;
+    let (asset_a, asset_wh) = (w.asset_a, w.asset_wh);
+    let db = w.server.db.clone();
     let source = sqlite_counts(&db)?;
     for busy in [
         "assets",
@@ -284,6 +296,251 @@ async fn a_sqlite_deployment_moves_to_postgres_whole() -> Result<()> {
     Ok(())
 }
 
+/// A server over the database at `db` (a SQLite file or a PostgreSQL URL),
+/// started, with an administrator's session.
+async fn serve(db: PathBuf) -> Result<(WarehouseServer, Api, String)> {
+    let mut server = WarehouseServer::on(db);
+    let api = Api::new(server.start()?)?;
+    let admin = api.login(ADMIN, PASSWORD).await?;
+    Ok((server, api, admin))
+}
+
+/// The chain key copied beside the PostgreSQL database; removed on drop so
+/// the temp dir does not collect one per run.
+struct KeyCopy(PathBuf);
+
+impl Drop for KeyCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A SQLite deployment and its copy made by `admin migrate`, each served,
+/// each with an administrator's session. The PostgreSQL server reads the
+/// SQLite deployment's chain key; `admin verify-log` has said ok on it.
+struct SideBySide {
+    lite: Api,
+    lite_admin: String,
+    pg: Api,
+    pg_admin: String,
+    // Dropped in this order: servers, then the key, then the database.
+    _servers: (WarehouseServer, WarehouseServer),
+    _key: KeyCopy,
+    _database: test_support::PgDatabase,
+}
+
+impl SideBySide {
+    async fn migrate(db: &Path) -> Result<Self> {
+        let database = test_support::PgDatabase::create()?;
+        let out = migrate(db, database.url())?;
+        ensure!(
+            out.status.success(),
+            "migrate failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pg_db = PathBuf::from(database.url());
+        let key = KeyCopy(chain_key_file(&pg_db));
+        std::fs::copy(chain_key_file(db), &key.0)
+            .with_context(|| format!("copying the chain key to {}", key.0.display()))?;
+        let verified = cli_ok(&pg_db, &["admin", "verify-log"])?;
+        ensure!(
+            verified.contains("\"ok\": true"),
+            "verify-log on PostgreSQL: {verified}"
+        );
+        let (lite_server, lite, lite_admin) = serve(db.to_owned()).await?;
+        let (pg_server, pg, pg_admin) = serve(pg_db).await?;
+        Ok(Self {
+            lite,
+            lite_admin,
+            pg,
+            pg_admin,
+            _servers: (lite_server, pg_server),
+            _key: key,
+            _database: database,
+        })
+    }
+
+    /// GET on SQLite.
+    async fn lite(&self, path: &str) -> Result<serde_json::Value> {
+        self.lite.get_ok(path, &self.lite_admin).await
+    }
+
+    /// GET on PostgreSQL.
+    async fn pg(&self, path: &str) -> Result<serde_json::Value> {
+        self.pg.get_ok(path, &self.pg_admin).await
+    }
+
+    /// Every path read on both; fails naming each whose answers differ
+    /// (where they first differ), or that is empty on SQLite (nothing
+    /// would be compared).
+    async fn same(&self, paths: &[String]) -> Result<()> {
+        let mut differ = Vec::new();
+        for path in paths {
+            let on_sqlite = self.lite(path).await?;
+            let on_pg = self.pg(path).await?;
+            let empty = on_sqlite.is_null()
+                || on_sqlite == serde_json::json!([])
+                || on_sqlite["items"] == serde_json::json!([])
+                || on_sqlite["rows"] == serde_json::json!([]);
+            ensure!(!empty, "{path} is empty on SQLite: nothing compared");
+            if on_sqlite != on_pg {
+                differ.push(format!("{path}: {}", first_difference(&on_sqlite, &on_pg)));
+            }
+        }
+        ensure!(
+            differ.is_empty(),
+            "{} of {} reads differ between the backends:\n{}",
+            differ.len(),
+            paths.len(),
+            differ.join("\n")
+        );
+        Ok(())
+    }
+}
+
+/// Where two bodies first differ: the line (of the CSV text or the pretty
+/// JSON) on each side after the three lines before it, so a report of a
+/// difference stays short.
+fn first_difference(sqlite: &serde_json::Value, pg: &serde_json::Value) -> String {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => serde_json::to_string_pretty(other).unwrap_or_default(),
+    };
+    let (a, b) = (text(sqlite), text(pg));
+    let before: Vec<&str> = a.lines().collect();
+    let mut lines = a.lines().zip(b.lines()).enumerate();
+    match lines.find(|(_, (x, y))| x != y) {
+        Some((n, (x, y))) => format!(
+            "line {}, after\n{}\n  SQLite:     {x}\n  PostgreSQL: {y}",
+            n + 1,
+            before[n.saturating_sub(3)..n].join("\n")
+        ),
+        None => format!(
+            "{} lines on SQLite, {} on PostgreSQL",
+            a.lines().count(),
+            b.lines().count()
+        ),
+    }
+}
+
+/// The id of the asset with the longest timeline in the SQLite file, and
+/// the length of that timeline.
+fn busiest_asset(db: &Path) -> Result<(i64, i64)> {
+    let c = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    Ok(c.query_row(
+        "SELECT asset_id, COUNT(*) FROM asset_events
+         GROUP BY asset_id ORDER BY COUNT(*) DESC, asset_id LIMIT 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
+/// The "done when" of issue 14: a deployment moved with `admin migrate`
+/// reads the same on PostgreSQL as on SQLite. Both are served side by side
+/// (the PostgreSQL server with the SQLite deployment's chain key) and every
+/// report, as JSON and as CSV, the register's pages and export, asset pages
+/// with their timelines and the chain verification must be equal.
+#[tokio::test]
+async fn a_migrated_deployment_reads_the_same_on_both_backends() -> Result<()> {
+    let (w, _epc) = busy_sqlite_deployment().await?;
+    let db = w.server.db.clone();
+    // Requests filed days and hours apart, so the requests report's ages
+    // (an integer and a rounded average) are not all zero.
+    Connection::open(&db)?.execute(
+        "UPDATE requests SET created_at = created_at - (id % 7) * 86400000 - (id % 5) * 3600000",
+        [],
+    )?;
+    let both = SideBySide::migrate(&db).await?;
+
+    let mut paths = vec![
+        "/api/v1/reports".to_owned(),
+        "/api/v1/assets?page=1&per_page=50".to_owned(),
+        "/api/v1/assets?page=3&per_page=50".to_owned(),
+        "/api/v1/assets?page=2&per_page=20&q=%E6%A1%8C".to_owned(),
+        "/api/v1/assets/export.csv".to_owned(),
+        "/api/v1/events/verify".to_owned(),
+    ];
+    // The last page, however many the seed made.
+    let total = both.lite("/api/v1/assets?per_page=50").await?["total"]
+        .as_i64()
+        .ok_or_else(|| anyhow::anyhow!("no total in the register's first page"))?;
+    ensure!(total > 150, "the register has {total} assets");
+    paths.push(format!(
+        "/api/v1/assets?page={}&per_page=50",
+        (total + 49) / 50
+    ));
+    let reports = both.lite("/api/v1/reports").await?;
+    let names: Vec<String> = reports
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    ensure!(names.len() >= 7, "the reports listed: {reports}");
+    for name in &names {
+        paths.push(format!("/api/v1/reports/{name}"));
+        paths.push(format!("/api/v1/reports/{name}?format=csv"));
+    }
+    let (busiest, events) = busiest_asset(&db)?;
+    ensure!(events > 3, "the busiest asset has only {events} events");
+    for asset in [w.asset_a, w.asset_wh, busiest] {
+        paths.push(format!("/api/v1/assets/{asset}"));
+    }
+    both.same(&paths).await?;
+
+    // The comparisons above are of real content: full pages, a timeline,
+    // ages in the requests report, a verified chain over every event.
+    let page = both.lite("/api/v1/assets?page=3&per_page=50").await?;
+    ensure!(
+        page["items"].as_array().is_some_and(|a| a.len() == 50),
+        "page 3 is not full: {page}"
+    );
+    let detail = both.lite(&format!("/api/v1/assets/{busiest}")).await?;
+    ensure!(
+        detail["timeline"]
+            .as_array()
+            .is_some_and(|t| t.len() as i64 == events),
+        "the timeline of asset {busiest} is not its {events} events: {detail}"
+    );
+    let requests = both.lite("/api/v1/reports/requests").await?;
+    let aged = requests["rows"]
+        .as_array()
+        .is_some_and(|rows| rows.iter().any(|r| r[3].as_i64().is_some_and(|d| d > 0)));
+    ensure!(aged, "no request is a day old: {requests}");
+    let verify = both.pg("/api/v1/events/verify").await?;
+    ensure!(verify["ok"] == true, "PostgreSQL chain: {verify}");
+    let all_events = source_count(&db, "asset_events")?;
+    ensure!(
+        verify["checked"].as_i64().is_some_and(|n| n >= all_events),
+        "verify checked fewer than the {all_events} events: {verify}"
+    );
+    Ok(())
+}
+
+/// The register's text search ignores ASCII case on SQLite (`LIKE`) and
+/// must on PostgreSQL too. It does not yet: `search_filter` in
+/// src/store/assets.rs writes `a.name LIKE ?` / `a.asset_number LIKE ?`,
+/// case-sensitive on PostgreSQL, so `q=OFFICE` finds the seeded
+/// "办公桌 office desk" on SQLite only. Run with `--ignored`.
+#[tokio::test]
+#[ignore = "issue 14: the register's q= search is case-sensitive on PostgreSQL (LIKE in store/assets.rs search_filter)"]
+async fn a_search_ignores_case_on_both_backends() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("warehouse.db");
+    admin_init(&db)?;
+    cli_ok(&db, &["admin", "seed", "--assets", "20"])?;
+    let both = SideBySide::migrate(&db).await?;
+    both.same(&[
+        "/api/v1/assets?q=office".to_owned(),
+        "/api/v1/assets?q=OFFICE".to_owned(),
+        "/api/v1/assets?q=Office%20Desk".to_owned(),
+        "/api/v1/assets/export.csv?q=OFFICE".to_owned(),
+    ])
+    .await
+}
+
 #[test]
 fn a_missing_or_foreign_source_and_an_unreachable_server_are_refused() -> Result<()> {
     let dir = tempfile::tempdir()?;
@@ -414,5 +671,9 @@ async fn a_failed_copy_leaves_the_target_empty() -> Result<()> {
 }
 
 fn source_has_rows(db: &Path, table: &str) -> Result<bool> {
-    Ok(sqlite_counts(db)?.get(table).is_some_and(|n| *n > 0))
+    Ok(source_count(db, table)? > 0)
+}
+
+fn source_count(db: &Path, table: &str) -> Result<i64> {
+    Ok(sqlite_counts(db)?.get(table).copied().unwrap_or(0))
 }
