@@ -551,9 +551,7 @@ impl Stmt<'_> {
     pub fn query<P: Params>(&mut self, params: P) -> DbResult<Rows<'_>> {
         let values = params.values()?;
         match self {
-            Stmt::Lite(s) => Ok(Rows::Lite(
-                s.query(rusqlite::params_from_iter(values.into_iter()))?,
-            )),
+            Stmt::Lite(s) => Ok(Rows::Lite(s.query(rusqlite::params_from_iter(values))?)),
             Stmt::Pg { pg, stmt } => {
                 let rows = pg_query(pg, stmt, values)?;
                 Ok(Rows::Pg {

@@ -60,9 +60,10 @@ const SQLITE_ONLY: &[(&[&str], &str)] = &[
 /// Functions written in PostgreSQL's spelling, renamed for SQLite.
 const RENAMED_FOR_SQLITE: &[(&str, &str)] = &[("GREATEST", "max"), ("LEAST", "min")];
 
-/// Functions written in SQLite's spelling, renamed for PostgreSQL (same
-/// arguments, same meaning): `instr(haystack, needle)` is `strpos`.
-const RENAMED_FOR_POSTGRES: &[(&str, &str)] = &[("instr", "strpos")];
+/// Words written in SQLite's spelling, renamed for PostgreSQL (same
+/// arguments, same meaning): `instr(haystack, needle)` is `strpos`, and
+/// SQLite's `LIKE`, which ignores the case of ASCII letters, is `ILIKE`.
+const RENAMED_FOR_POSTGRES: &[(&str, &str)] = &[("instr", "strpos"), ("LIKE", "ILIKE")];
 
 /// Renders `sql` for `dialect`, or says what is not portable in it.
 /// Borrows when nothing changes (SQLite with no renamed function).
@@ -326,6 +327,21 @@ mod tests {
         );
         assert_eq!(lite(q), q);
         assert_eq!(parameter_count(q), Ok(5));
+    }
+
+    #[test]
+    fn instr_and_like_take_postgresql_spellings_there_only() {
+        let sql = "SELECT 1 FROM a WHERE instr(name, ?1) > 0 OR code LIKE ?2 ESCAPE '\\'";
+        assert_eq!(
+            pg(sql),
+            "SELECT 1 FROM a WHERE strpos(name, $1) > 0 OR code ILIKE $2 ESCAPE '\\'"
+        );
+        assert_eq!(lite(sql), sql);
+        // Not inside literals or as part of a longer word.
+        assert_eq!(
+            pg("SELECT 'LIKE', likely FROM t"),
+            "SELECT 'LIKE', likely FROM t"
+        );
     }
 
     #[test]

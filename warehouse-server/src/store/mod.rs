@@ -76,7 +76,7 @@ struct Lite {
 #[derive(Debug)]
 enum Backend {
     Lite(Lite),
-    Pg(pg::PgBackend),
+    Pg(Box<pg::PgBackend>),
 }
 
 #[derive(Debug)]
@@ -182,7 +182,10 @@ impl Store {
     ) -> AppResult<Self> {
         let backend = if pg::is_postgres_url(path) {
             let url = path.to_str().unwrap_or_default().trim().to_owned();
-            Backend::Pg(pg::PgBackend::open(&url, read_connections.max(1))?)
+            Backend::Pg(Box::new(pg::PgBackend::open(
+                &url,
+                read_connections.max(1),
+            )?))
         } else {
             let mut writer = open_connection(path)?;
             migrate(&mut writer)?;
