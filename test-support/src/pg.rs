@@ -74,6 +74,10 @@ impl PgDatabase {
 
 impl Drop for PgDatabase {
     fn drop(&mut self) {
+        // The chain key test_support kept for a server on this database
+        // (server.rs, `chain_key_file`); the log stays for a failure's
+        // reader.
+        let _ = std::fs::remove_file(std::env::temp_dir().join(format!("{}.chainkey", self.name)));
         let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
         if let Err(e) = on_own_thread(&self.admin_url, sql) {
             eprintln!("warning: dropping test database {}: {e:#}", self.name);
@@ -101,24 +105,40 @@ fn database_url(admin_url: &str, name: &str) -> anyhow::Result<String> {
     })
 }
 
-/// Runs one statement on `url` from a thread with its own runtime.
-fn on_own_thread(url: &str, sql: String) -> anyhow::Result<()> {
-    let url = url.to_owned();
-    std::thread::spawn(move || -> anyhow::Result<()> {
+/// Runs `sql` (statements without parameters) on `url` from a thread
+/// with its own runtime, so it works from plain and async tests alike;
+/// returns the rows, each column as text (NULL: None).
+fn pg_simple(url: &str, sql: &str) -> anyhow::Result<Vec<Vec<Option<String>>>> {
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    std::thread::spawn(move || -> anyhow::Result<Vec<Vec<Option<String>>>> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         rt.block_on(async move {
             let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
             let driver = tokio::spawn(conn);
-            client.batch_execute(&sql).await?;
+            let mut out = Vec::new();
+            for m in client.simple_query(&sql).await? {
+                if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
+                    out.push((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect());
+                }
+            }
             drop(client);
             let _ = driver.await;
-            Ok(())
+            Ok(out)
         })
     })
     .join()
     .map_err(|_| anyhow!("the PostgreSQL fixture thread panicked"))?
+}
+
+fn on_own_thread(url: &str, sql: String) -> anyhow::Result<()> {
+    pg_simple(url, &sql).map(drop)
+}
+
+fn is_url(db: &std::path::Path) -> bool {
+    let text = db.to_string_lossy();
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
 }
 
 /// Runs `sql` (statements without parameters, values written in) on the
@@ -126,9 +146,8 @@ fn on_own_thread(url: &str, sql: String) -> anyhow::Result<()> {
 /// that change what no API may change (ageing a loan, say); returns the
 /// rows the last statement changed on SQLite, 0 on PostgreSQL.
 pub fn db_execute(db: &std::path::Path, sql: &str) -> anyhow::Result<u64> {
-    let text = db.to_string_lossy();
-    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-        on_own_thread(&text, sql.to_owned())?;
+    if is_url(db) {
+        pg_simple(&db.to_string_lossy(), sql)?;
         Ok(0)
     } else {
         let conn = rusqlite::Connection::open(db)?;
@@ -140,41 +159,14 @@ pub fn db_execute(db: &std::path::Path, sql: &str) -> anyhow::Result<u64> {
 /// The first column of the first row `sql` returns, as an integer (NULL
 /// or no row: None), on a SQLite file or a PostgreSQL URL.
 pub fn db_scalar(db: &std::path::Path, sql: &str) -> anyhow::Result<Option<i64>> {
-    let text = db.to_string_lossy().into_owned();
-    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-        let sql = sql.to_owned();
-        std::thread::spawn(move || -> anyhow::Result<Option<i64>> {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(async move {
-                let (client, conn) = tokio_postgres::connect(&text, tokio_postgres::NoTls).await?;
-                tokio::spawn(conn);
-                let rows = client.simple_query(&sql).await?;
-                for m in rows {
-                    if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
-                        return Ok(match r.get(0) {
-                            Some(v) => Some(v.parse::<i64>().or_else(|_| match v {
-                                "t" => Ok(1),
-                                "f" => Ok(0),
-                                _ => Err(anyhow!("{v} is not an integer")),
-                            })?),
-                            None => None,
-                        });
-                    }
-                }
-                Ok(None)
-            })
-        })
-        .join()
-        .map_err(|_| anyhow!("the PostgreSQL query thread panicked"))?
-    } else {
-        use rusqlite::OptionalExtension;
-        let conn = rusqlite::Connection::open(db)?;
-        Ok(conn
-            .query_row(sql, [], |r| r.get::<_, Option<i64>>(0))
-            .optional()?
-            .flatten())
+    let rows = db_rows(db, sql)?;
+    match rows.first().and_then(|r| r.first()).cloned().flatten() {
+        None => Ok(None),
+        Some(v) => Ok(Some(v.parse::<i64>().or_else(|_| match v.as_str() {
+            "t" => Ok(1),
+            "f" => Ok(0),
+            _ => Err(anyhow!("{v} is not an integer")),
+        })?)),
     }
 }
 
@@ -182,54 +174,33 @@ pub fn db_scalar(db: &std::path::Path, sql: &str) -> anyhow::Result<Option<i64>>
 /// SQLite file or a PostgreSQL URL. Write the query in SQL both accept
 /// (`hex_of` gives an upper-case hex expression for a BLOB column).
 pub fn db_rows(db: &std::path::Path, sql: &str) -> anyhow::Result<Vec<Vec<Option<String>>>> {
-    let text = db.to_string_lossy().into_owned();
-    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-        let sql = sql.to_owned();
-        std::thread::spawn(move || -> anyhow::Result<Vec<Vec<Option<String>>>> {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(async move {
-                let (client, conn) = tokio_postgres::connect(&text, tokio_postgres::NoTls).await?;
-                tokio::spawn(conn);
-                let mut out = Vec::new();
-                for m in client.simple_query(&sql).await? {
-                    if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
-                        out.push((0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect());
-                    }
-                }
-                Ok(out)
-            })
-        })
-        .join()
-        .map_err(|_| anyhow!("the PostgreSQL query thread panicked"))?
-    } else {
-        use rusqlite::types::ValueRef;
-        let conn =
-            rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        let mut stmt = conn.prepare(sql)?;
-        let n = stmt.column_count();
-        let rows = stmt.query_map([], |r| {
-            (0..n)
-                .map(|i| {
-                    Ok(match r.get_ref(i)? {
-                        ValueRef::Null => None,
-                        ValueRef::Integer(v) => Some(v.to_string()),
-                        ValueRef::Real(v) => Some(v.to_string()),
-                        ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
-                        ValueRef::Blob(b) => Some(b.iter().map(|x| format!("{x:02X}")).collect()),
-                    })
-                })
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    if is_url(db) {
+        return pg_simple(&db.to_string_lossy(), sql);
     }
+    use rusqlite::types::ValueRef;
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut stmt = conn.prepare(sql)?;
+    let n = stmt.column_count();
+    let rows = stmt.query_map([], |r| {
+        (0..n)
+            .map(|i| {
+                Ok(match r.get_ref(i)? {
+                    ValueRef::Null => None,
+                    ValueRef::Integer(v) => Some(v.to_string()),
+                    ValueRef::Real(v) => Some(v.to_string()),
+                    ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Some(b.iter().map(|x| format!("{x:02X}")).collect()),
+                })
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// An upper-case hex expression of BLOB/BYTEA `column` for `db`'s backend.
 pub fn hex_of(db: &std::path::Path, column: &str) -> String {
-    let text = db.to_string_lossy();
-    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+    if is_url(db) {
         format!("upper(encode({column}, 'hex'))")
     } else {
         format!("hex({column})")
