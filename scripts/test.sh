@@ -36,13 +36,16 @@ if [ "$total" -eq 0 ]; then
 fi
 echo "== $total tests passed on SQLite"
 
-# The server's end-to-end suite and the daemon's two-replica fail-over
-# test again, on PostgreSQL: each server gets a fresh database on the
-# local server (test-support, WAREHOUSE_TEST_BACKEND=postgres).
-echo "== cargo test on PostgreSQL (server e2e suite, replica fail-over)"
+# The server's end-to-end suite and the daemon's end-to-end tests (real
+# simulators and daemons, the two-replica kill -9 fail-over) again, on
+# PostgreSQL: each server gets a fresh database on the local server
+# (test-support, WAREHOUSE_TEST_BACKEND=postgres).
+echo "== cargo test on PostgreSQL (server e2e suite, daemon e2e, replica fail-over)"
 WAREHOUSE_TEST_BACKEND=postgres cargo test --locked -p warehouse-server --test e2e 2>&1 | tee "$log"
 pg_total=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
-WAREHOUSE_TEST_BACKEND=postgres cargo test --locked -p reader-daemon --test failover_e2e 2>&1 | tee "$log"
+WAREHOUSE_TEST_BACKEND=postgres cargo test --locked -p reader-daemon \
+  --test failover_e2e --test server_e2e --test stocktake_e2e --test commission_e2e \
+  --test health_e2e --test forged_ack_e2e 2>&1 | tee "$log"
 pg_total=$((pg_total + $(grep -Eo 'test result: ok\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')))
 if [ "$pg_total" -eq 0 ]; then
   echo "error: no test ran on PostgreSQL" >&2
