@@ -47,13 +47,24 @@ impl PgDatabase {
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
         let url = database_url(&admin_url, &name)?;
-        let sql = format!("CREATE DATABASE {name}");
-        on_own_thread(&admin_url, sql).with_context(|| {
-            format!(
-                "creating test database {name} on {admin_url} (is PostgreSQL running? \
+        // Byte-order collation, as SQLite sorts (docs/operations.md); a
+        // commit need not wait for the disk in a test database (what it
+        // changes is speed, not what a committed transaction sees).
+        let sql =
+            format!("CREATE DATABASE {name} TEMPLATE template0 LOCALE 'C.UTF-8' ENCODING 'UTF8'");
+        on_own_thread(&admin_url, sql)
+            .and_then(|()| {
+                on_own_thread(
+                    &admin_url,
+                    format!("ALTER DATABASE {name} SET synchronous_commit = off"),
+                )
+            })
+            .with_context(|| {
+                format!(
+                    "creating test database {name} on {admin_url} (is PostgreSQL running? \
                  scripts/test.sh starts it; WAREHOUSE_TEST_PG overrides the URL)"
-            )
-        })?;
+                )
+            })?;
         Ok(Self {
             admin_url,
             name,
