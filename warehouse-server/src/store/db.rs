@@ -801,3 +801,132 @@ impl<'a> tokio_postgres::types::FromSql<'a> for Numeric {
         *ty == Type::NUMERIC
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    /// The same statements and row closures on a SQLite file and on a
+    /// fresh PostgreSQL database give the same values.
+    fn on_both(check: impl Fn(&Store) -> anyhow::Result<()>) -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let lite = Store::open(&dir.path().join("t.db"), 1, ChainKey::generate())?;
+        check(&lite)?;
+        let pg = test_support::PgDatabase::create()?;
+        let store = Store::open(std::path::Path::new(pg.url()), 1, ChainKey::generate())?;
+        check(&store)?;
+        Ok(())
+    }
+
+    #[test]
+    fn values_round_trip_alike_on_both_backends() -> anyhow::Result<()> {
+        on_both(|s| {
+            let got = s.write_blocking(|c| {
+                c.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)",
+                    ("名称", "公物仓 \u{1F4E6}"),
+                )?;
+                // An integer bound where text is expected is its decimal text.
+                c.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)",
+                    ("n", 42_i64),
+                )?;
+                let text: String = c.query_row(
+                    "SELECT value FROM settings WHERE key = ?1",
+                    ["名称"],
+                    |r| r.get(0),
+                )?;
+                let n: String =
+                    c.query_row("SELECT value FROM settings WHERE key = ?1", ["n"], |r| {
+                        r.get(0)
+                    })?;
+                // Untyped parameters (only tested with IS NULL) are accepted.
+                let both: i64 = c.query_row(
+                    "SELECT count(*) FROM settings WHERE (?1 IS NULL OR key = ?1)",
+                    [None::<String>],
+                    |r| r.get(0),
+                )?;
+                // SUM of integers is an integer, EXISTS a boolean read as 0/1,
+                // a fraction a real.
+                let (sum, exists, avg): (i64, bool, f64) = c.query_row(
+                    "SELECT CAST(SUM(length(key)) AS BIGINT) + SUM(1), \
+                     EXISTS(SELECT 1 FROM settings WHERE key = 'n'), AVG(1.5) FROM settings",
+                    (),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?;
+                let none = c
+                    .query_row("SELECT value FROM settings WHERE key = ?1", ["x"], |r| {
+                        r.get::<_, String>(0)
+                    })
+                    .optional()?;
+                Ok((text, n, both, sum, exists, avg, none))
+            })?;
+            assert_eq!(
+                got,
+                (
+                    "公物仓 \u{1F4E6}".to_owned(),
+                    "42".to_owned(),
+                    2,
+                    2 + 1 + 2,
+                    true,
+                    1.5,
+                    None
+                )
+            );
+            // Bytes and the largest integers survive.
+            let (blob, big): (Vec<u8>, i64) = s.write_blocking(|c| {
+                c.execute(
+                    "INSERT INTO stocktake_scans (stocktake_id, epc, first_seen) VALUES (?1, ?2, ?3)",
+                    (1_i64, vec![0_u8, 255, 7], i64::MAX),
+                )?;
+                Ok(c.query_row(
+                    "SELECT epc, first_seen FROM stocktake_scans WHERE stocktake_id = ?1",
+                    [1_i64],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })?;
+            assert_eq!((blob, big), (vec![0, 255, 7], i64::MAX));
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn a_duplicate_is_the_same_reason_on_both_backends() -> anyhow::Result<()> {
+        on_both(|s| {
+            let e = s
+                .write_blocking(|c| {
+                    c.execute("INSERT INTO settings (key, value) VALUES ('k', 'a')", ())?;
+                    c.execute("INSERT INTO settings (key, value) VALUES ('k', 'b')", ())?;
+                    Ok(())
+                })
+                .err()
+                .ok_or_else(|| anyhow::anyhow!("a duplicate key was stored"))?;
+            assert!(matches!(*e.reason, Reason::Duplicate { .. }), "{e:?}");
+            // Nothing of the failed transaction stayed.
+            let n: i64 = s.read_blocking(|c| {
+                Ok(
+                    c.query_row("SELECT count(*) FROM settings WHERE key = 'k'", (), |r| {
+                        r.get(0)
+                    })?,
+                )
+            })?;
+            assert_eq!(n, 0);
+            Ok(())
+        })
+    }
+
+    #[test]
+    fn sqlite_only_sql_is_refused_before_it_reaches_either_backend() -> anyhow::Result<()> {
+        on_both(|s| {
+            let e = s
+                .read_blocking(|c| {
+                    Ok(c.query_row("SELECT ifnull(NULL, 1)", (), |r| r.get::<_, i64>(0))?)
+                })
+                .err()
+                .ok_or_else(|| anyhow::anyhow!("ifnull ran"))?;
+            assert!(format!("{e:?}").contains("COALESCE"), "{e:?}");
+            Ok(())
+        })
+    }
+}
