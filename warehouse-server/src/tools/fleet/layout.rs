@@ -138,7 +138,12 @@ mod tests {
             first_id: 5,
             assets,
             warehouses: (0..warehouses)
-                .map(|w| (100 + w as i64, vec![1000 + 10 * w as i64, 1001 + 10 * w as i64]))
+                .map(|w| {
+                    (
+                        100 + w as i64,
+                        vec![1000 + 10 * w as i64, 1001 + 10 * w as i64],
+                    )
+                })
                 .collect(),
             units: vec![7, 8, 9],
             categories: (1..=CATEGORIES.len() as i64).collect(),

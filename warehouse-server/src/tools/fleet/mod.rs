@@ -125,7 +125,10 @@ impl FleetArgs {
             (1..=64).contains(&self.readers_per_daemon),
             "--readers-per-daemon must be 1 to 64"
         );
-        ensure!(self.tags_per_reader >= 1, "--tags-per-reader must be at least 1");
+        ensure!(
+            self.tags_per_reader >= 1,
+            "--tags-per-reader must be at least 1"
+        );
         ensure!(self.read_rate >= 1, "--read-rate must be at least 1");
         ensure!(
             (100..=60_000).contains(&self.cycle_ms),
@@ -137,8 +140,8 @@ impl FleetArgs {
         );
         ensure!(self.seconds >= 1, "--seconds must be at least 1");
         ensure!(self.api_rps >= 1, "--api-rps must be at least 1");
-        let reads = u64::from(self.read_rate) * self.cycle_ms / 1000
-            * self.readers_per_daemon as u64;
+        let reads =
+            u64::from(self.read_rate) * self.cycle_ms / 1000 * self.readers_per_daemon as u64;
         ensure!(
             reads <= MAX_OBSERVATIONS_PER_BATCH as u64
                 || self.tags_per_reader * self.readers_per_daemon <= MAX_OBSERVATIONS_PER_BATCH,
@@ -313,6 +316,8 @@ struct LoadStats {
     /// Observations generated (offered), acknowledged or not.
     offered: u64,
     post: Vec<Duration>,
+    /// When the first batch was posted, and the last acknowledged.
+    first_post: Option<Instant>,
     last_ack: Option<Instant>,
     /// Batches kept for the raw baseline.
     sample: Vec<ObservationBatch>,
@@ -456,10 +461,11 @@ async fn run_daemon(
         };
         let body = serde_json::to_vec(&batch)?;
         let n = batch.observations.len();
+        let posted = Instant::now();
         if let Ok(mut s) = shared.stats.lock() {
             s.offered += n as u64;
+            s.first_post = Some(s.first_post.map_or(posted, |f| f.min(posted)));
         }
-        let posted = Instant::now();
         let posted_at = Utc::now();
         let r = deliver(
             &shared.http,
@@ -527,10 +533,7 @@ fn spread(v: &mut [Duration]) -> (f64, f64, f64) {
 }
 
 /// Rows in `sightings` per (daemon, sequence) of the run's daemons.
-fn sightings_per_batch(
-    store: &Store,
-    run: &str,
-) -> anyhow::Result<HashMap<(String, u64), usize>> {
+fn sightings_per_batch(store: &Store, run: &str) -> anyhow::Result<HashMap<(String, u64), usize>> {
     let pattern = format!("{run}-d%");
     Ok(store.read_blocking(|c| {
         let mut stmt = c.prepare(
@@ -629,8 +632,12 @@ async fn api_load(
                 rng.gen_range(1..=20)
             ),
         };
-        let (http, token, results, errors) =
-            (http.clone(), token.to_owned(), results.clone(), errors.clone());
+        let (http, token, results, errors) = (
+            http.clone(),
+            token.to_owned(),
+            results.clone(),
+            errors.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let ok = match http.get(url).bearer_auth(token).send().await {
                 Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
@@ -755,7 +762,9 @@ async fn stocktake(
     let ingest = started.elapsed();
     let t = Instant::now();
     let resp = http
-        .get(format!("{base}/api/v1/stocktakes/{st_id}?page=1&per_page=50"))
+        .get(format!(
+            "{base}/api/v1/stocktakes/{st_id}?page=1&per_page=50"
+        ))
         .bearer_auth(keeper)
         .send()
         .await?;
@@ -889,17 +898,23 @@ pub async fn run(args: FleetArgs, config: Config) -> anyhow::Result<()> {
         t.await??;
     }
     let (stats, visible) = {
-        let mut s = shared.stats.lock().map_err(|_| anyhow::anyhow!("stats lock"))?;
+        let mut s = shared
+            .stats
+            .lock()
+            .map_err(|_| anyhow::anyhow!("stats lock"))?;
         let mut v = shared
             .visible
             .lock()
             .map_err(|_| anyhow::anyhow!("visibility lock"))?;
         (std::mem::take(&mut *s), std::mem::take(&mut *v))
     };
-    let window = stats
-        .last_ack
-        .map(|t| t - start)
-        .unwrap_or(Duration::from_secs(args.seconds));
+    // From when the first batch's reads began (one cycle before it was
+    // posted) to the last acknowledgement.
+    let window = match (stats.first_post, stats.last_ack) {
+        (Some(first), Some(last)) => (last + cycle).saturating_duration_since(first),
+        _ => Duration::from_secs(args.seconds),
+    }
+    .max(Duration::from_millis(1));
     let ingest_rate = stats.observations as f64 / window.as_secs_f64();
     let mut post = stats.post.clone();
     let (post50, post99, post_max) = spread(&mut post);
@@ -925,7 +940,10 @@ pub async fn run(args: FleetArgs, config: Config) -> anyhow::Result<()> {
         .iter()
         .filter(|(k, n)| rows.get(*k) != Some(*n))
         .count()
-        + rows.keys().filter(|k| !stats.batches.contains_key(*k)).count();
+        + rows
+            .keys()
+            .filter(|k| !stats.batches.contains_key(*k))
+            .count();
     println!(
         "exactly once: {stored} rows in sightings for {} observations sent; {wrong} batches \
          with a different count",

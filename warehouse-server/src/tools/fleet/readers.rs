@@ -145,7 +145,12 @@ impl SimReader {
 
     /// Replaces each tag with chance `how.churn`: by another asset of the
     /// pool, or (chance `how.foreign`) by a foreign tag.
-    pub fn churn<R: Rng>(&mut self, layout: &Layout, how: &Reading, rng: &mut R) -> anyhow::Result<()> {
+    pub fn churn<R: Rng>(
+        &mut self,
+        layout: &Layout,
+        how: &Reading,
+        rng: &mut R,
+    ) -> anyhow::Result<()> {
         let n = self.pool.end - self.pool.start;
         for slot in 0..self.field.len() {
             if !rng.gen_bool(how.churn.clamp(0.0, 1.0)) {
@@ -202,7 +207,11 @@ mod tests {
         let end = Utc::now();
         let obs = r.cycle(&HOW, end, &mut rng);
         // 1,100 reads over 200 tags: nearly every tag is seen.
-        assert!((190..=200).contains(&obs.len()), "{} observations", obs.len());
+        assert!(
+            (190..=200).contains(&obs.len()),
+            "{} observations",
+            obs.len()
+        );
         let reads: u32 = obs.iter().map(|o| o.count).sum();
         assert_eq!(reads, 1_100);
         let mut keys: Vec<_> = obs.iter().map(|o| (o.antenna, o.epc)).collect();

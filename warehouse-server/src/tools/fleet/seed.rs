@@ -171,9 +171,11 @@ pub async fn reference(store: &Store, assets: u64, warehouses: usize) -> anyhow:
         let s = store.clone();
         tokio::task::spawn_blocking(move || {
             s.read_blocking(|c| {
-                Ok(c.query_row("SELECT COALESCE(max(id), 0) FROM assets", (), |r| {
-                    r.get::<_, i64>(0)
-                })?)
+                Ok(
+                    c.query_row("SELECT COALESCE(max(id), 0) FROM assets", (), |r| {
+                        r.get::<_, i64>(0)
+                    })?,
+                )
             })
         })
         .await??
