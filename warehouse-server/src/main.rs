@@ -12,7 +12,7 @@ use warehouse_server::events::{ChainKey, SignedHead};
 use warehouse_server::policy::Role;
 use warehouse_server::register::{NewReader, ReaderRole};
 use warehouse_server::store::Store;
-use warehouse_server::tools::{bench, bench_pages, scenario, seed, simulate};
+use warehouse_server::tools::{bench, bench_pages, fleet, scenario, seed, simulate};
 use warehouse_server::{accounts, commission};
 
 #[derive(Parser, Debug)]
@@ -53,6 +53,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Web UI page times with a large register; see docs/performance.md.
     BenchPages(bench_pages::BenchPagesArgs),
+    /// A fleet of readers on serve replicas: seeding, ingest, read-to-visible,
+    /// API latency, stock-take reconcile; see docs/performance.md, "Fleet".
+    BenchFleet(fleet::FleetArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -234,6 +237,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(args) => bench::run(args, config).await?,
         Command::BenchPages(args) => bench_pages::run(args, config).await?,
+        Command::BenchFleet(args) => fleet::run(args, config).await?,
         Command::Admin(admin) => match admin {
             Admin::Init {
                 admin_username,

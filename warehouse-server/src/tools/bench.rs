@@ -98,7 +98,7 @@ async fn reader(store: &Store, name: &str, role: ReaderRole) -> anyhow::Result<(
     ))
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }

@@ -14,7 +14,7 @@ use crate::policy::Ctx;
 use crate::register::*;
 use crate::store::{BulkAsset, Store};
 
-const CATEGORIES: &[(&str, &str, i64)] = &[
+pub(super) const CATEGORIES: &[(&str, &str, i64)] = &[
     ("0101", "办公桌 office desk", 150_000),
     ("0102", "办公椅 office chair", 48_000),
     ("0103", "文件柜 filing cabinet", 120_000),
@@ -25,7 +25,7 @@ const CATEGORIES: &[(&str, &str, i64)] = &[
     ("0402", "音响 PA system", 990_000),
 ];
 
-const FUNDING: &[&str] = &["财政拨款 budget", "专项资金 special fund", "捐赠 donation"];
+pub(super) const FUNDING: &[&str] = &["财政拨款 budget", "专项资金 special fund", "捐赠 donation"];
 
 /// What was created.
 #[derive(Debug, Clone, Copy)]

@@ -10,6 +10,7 @@ mod bad_input;
 mod clerk_checks;
 mod contract;
 mod exports_and_bounds;
+mod fleet;
 mod health;
 mod ingest;
 mod keepers;
