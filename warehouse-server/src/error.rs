@@ -345,6 +345,12 @@ pub enum Reason {
         hammer_fen: i64,
     },
     LostNotRepairable,
+    /// A region must sit under a region one level up (a province under
+    /// none).
+    RegionParent {
+        level: String,
+        parent: Option<String>,
+    },
     /// A compensation confirmed for another amount than is owed.
     OwedAmount {
         owed_fen: i64,
@@ -777,6 +783,7 @@ impl Reason {
             | R::NotOnLoan { .. }
             | R::NotHammerPrice { .. }
             | R::LostNotRepairable
+            | R::RegionParent { .. }
             | R::OwedAmount { .. }
             | R::ShortDelivery { .. }
             | R::AssetNumberCount { .. }
@@ -906,6 +913,7 @@ impl Reason {
             R::NoItemsReturned => Some("items"),
             R::NotHammerPrice { .. } | R::OwedAmount { .. } => Some("amount_fen"),
             R::LostNotRepairable => Some("remedy"),
+            R::RegionParent { .. } => Some("parent_id"),
             R::ShortDelivery { .. } => Some("received"),
             R::AssetNumberCount { .. } => Some("asset_numbers"),
             R::LocationElsewhere { .. } => Some("location_id"),
@@ -1150,6 +1158,10 @@ impl Reason {
                 format!("the proceeds remitted must equal the hammer price ({hammer_fen} fen)")
             }
             R::LostNotRepairable => "a lost item cannot be repaired".into(),
+            R::RegionParent { level, parent } => match parent {
+                Some(p) => format!("a {level} region must be under a {p} region"),
+                None => format!("a {level} region is at the top and has no parent"),
+            },
             R::OwedAmount { owed_fen } => format!("{owed_fen} fen is owed; confirm that amount"),
             R::ShortDelivery { bought, arrived } => format!(
                 "{bought} were bought but {arrived} arrived; set accept_shortfall to record a short delivery"
@@ -1478,6 +1490,15 @@ impl Reason {
                 format!("上缴金额须等于成交价（{} 元）", fen_to_yuan(*hammer_fen))
             }
             R::LostNotRepairable => "丢失的资产不能选择维修".into(),
+            R::RegionParent { level, parent } => {
+                let zh = |l: &str| {
+                    crate::register::RegionLevel::parse(l).map_or(l.to_owned(), |l| l.zh().to_owned())
+                };
+                match parent {
+                    Some(p) => format!("{}级区域须隶属于{}级区域", zh(level), zh(p)),
+                    None => format!("{}级区域是最高一级，不能有上级区域", zh(level)),
+                }
+            }
             R::OwedAmount { owed_fen } => {
                 format!("应赔偿 {} 元，请确认该金额", fen_to_yuan(*owed_fen))
             }
@@ -2059,6 +2080,10 @@ mod tests {
                 hammer_fen: 150_000,
             },
             R::LostNotRepairable,
+            R::RegionParent {
+                level: f("county"),
+                parent: Some(f("city")),
+            },
             R::OwedAmount { owed_fen: 32_000 },
             R::ShortDelivery {
                 bought: 5,
@@ -2319,9 +2344,10 @@ mod tests {
             R::BeforeToday { .. } => 127,
             R::Several { .. } => 128,
             R::ShortOfStock { .. } => 129,
+            R::RegionParent { .. } => 130,
         }
     }
-    const VARIANTS: usize = 130;
+    const VARIANTS: usize = 131;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

@@ -101,6 +101,21 @@ enum Admin {
         #[arg(long = "reader", required = true)]
         readers: Vec<String>,
     },
+    /// Add a region of the network (三级联网) and its agency: a province,
+    /// a city under a province, a county under a city. Prints its id.
+    AddRegion {
+        #[arg(long)]
+        name: String,
+        /// province, city or county.
+        #[arg(long)]
+        level: String,
+        /// The region one level up (none for a province).
+        #[arg(long)]
+        parent_id: Option<i64>,
+        /// The agency (机关事务管理局); default `<name>机关事务管理局`.
+        #[arg(long)]
+        agency: Option<String>,
+    },
     /// Revoke a daemon's token; it is refused (401) from then on.
     RevokeDaemon {
         #[arg(long)]
@@ -350,6 +365,33 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     names.join(", ")
                 );
                 println!("{}", created.token);
+            }
+            Admin::AddRegion {
+                name,
+                level,
+                parent_id,
+                agency,
+            } => {
+                let level =
+                    warehouse_server::register::RegionLevel::parse(&level).ok_or_else(|| {
+                        anyhow::anyhow!("level `{level}` is not province, city or county")
+                    })?;
+                let store = open(&config)?;
+                let region = store
+                    .create_region(warehouse_server::register::NewRegion {
+                        name,
+                        level,
+                        parent_id,
+                        agency,
+                    })
+                    .await?;
+                println!(
+                    "region `{}` ({}, id {}), agency {}",
+                    region.name,
+                    region.level.as_str(),
+                    region.id,
+                    region.agency
+                );
             }
             Admin::RevokeDaemon { daemon_id } => {
                 let store = open(&config)?;

@@ -45,12 +45,62 @@ string_enum! {
     UnitLevel { Province = "province", City = "city", County = "county", Unit = "unit" }
 }
 
+string_enum! {
+    /// Level of a region in the network (三级联网): 省/自治区, 市, 县/区.
+    RegionLevel { Province = "province", City = "city", County = "county" }
+}
+
+impl RegionLevel {
+    /// The level a region of this level sits under (None: the top).
+    pub fn parent(self) -> Option<RegionLevel> {
+        match self {
+            Self::Province => None,
+            Self::City => Some(Self::Province),
+            Self::County => Some(Self::City),
+        }
+    }
+
+    /// 省 / 市 / 县.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Self::Province => "省",
+            Self::City => "市",
+            Self::County => "县",
+        }
+    }
+}
+
+/// A region of the network and the agency (机关事务管理局) that runs its
+/// warehouses.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Region {
+    pub id: i64,
+    pub name: String,
+    pub level: RegionLevel,
+    pub parent_id: Option<i64>,
+    pub agency: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRegion {
+    pub name: String,
+    pub level: RegionLevel,
+    /// The region one level up; none for a province.
+    pub parent_id: Option<i64>,
+    /// The agency's name; default `<name>机关事务管理局`.
+    pub agency: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Unit {
     pub id: i64,
     pub name: String,
     pub parent_id: Option<i64>,
     pub level: UnitLevel,
+    /// The region the unit belongs to (None: not placed yet).
+    pub region_id: Option<i64>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -60,6 +110,8 @@ pub struct NewUnit {
     pub name: String,
     pub parent_id: Option<i64>,
     pub level: Option<UnitLevel>,
+    #[serde(default)]
+    pub region_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -67,6 +119,8 @@ pub struct Warehouse {
     pub id: i64,
     pub name: String,
     pub address: Option<String>,
+    /// The region whose agency runs it (None: not placed yet).
+    pub region_id: Option<i64>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -75,6 +129,8 @@ pub struct Warehouse {
 pub struct NewWarehouse {
     pub name: String,
     pub address: Option<String>,
+    #[serde(default)]
+    pub region_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -61,6 +61,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         12,
         include_str!("../../migrations/0012_over_budget_stage.sql"),
     ),
+    (13, include_str!("../../migrations/0013_regions.sql")),
 ];
 
 /// The SQLite backend: one writer, a pool of readers.

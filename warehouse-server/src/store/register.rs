@@ -45,6 +45,7 @@ fn row_to_unit(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Unit> {
         parent_id: r.get(2)?,
         level: UnitLevel::parse(&level).unwrap_or(UnitLevel::Unit),
         created_at: ts(r.get(4)?),
+        region_id: r.get(5)?,
     })
 }
 
@@ -55,17 +56,22 @@ impl Store {
             if let Some(p) = u.parent_id {
                 require_exists(tx, "units", "parent_id", p)?;
             }
+            if let Some(r) = u.region_id {
+                require_exists(tx, "regions", "region_id", r)?;
+            }
             let level = u.level.unwrap_or(UnitLevel::Unit);
             let now = now_ms();
             tx.execute(
-                "INSERT INTO units (name, parent_id, level, created_at) VALUES (?1, ?2, ?3, ?4)",
-                (&name, u.parent_id, level.as_str(), now),
+                "INSERT INTO units (name, parent_id, level, region_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                (&name, u.parent_id, level.as_str(), u.region_id, now),
             )?;
             Ok(Unit {
                 id: tx.last_insert_rowid()?,
                 name,
                 parent_id: u.parent_id,
                 level,
+                region_id: u.region_id,
                 created_at: ts(now),
             })
         })
@@ -75,7 +81,7 @@ impl Store {
     pub async fn get_unit(&self, id: i64) -> AppResult<Unit> {
         self.read(move |c| {
             c.query_row(
-                "SELECT id, name, parent_id, level, created_at FROM units WHERE id = ?1",
+                "SELECT id, name, parent_id, level, created_at, region_id FROM units WHERE id = ?1",
                 [id],
                 row_to_unit,
             )
@@ -100,7 +106,7 @@ impl Store {
         self.read(move |c| {
             paging::page(
                 c,
-                "id, name, parent_id, level, created_at",
+                "id, name, parent_id, level, created_at, region_id",
                 "units WHERE (?1 IS NULL OR instr(name, ?1) > 0)",
                 "id",
                 &[words.clone().into()],
@@ -115,15 +121,19 @@ impl Store {
         let name = required_text("name", &w.name, 200)?;
         let address = optional_text("address", w.address.as_deref(), 500)?;
         self.write(move |tx| {
+            if let Some(r) = w.region_id {
+                require_exists(tx, "regions", "region_id", r)?;
+            }
             let now = now_ms();
             tx.execute(
-                "INSERT INTO warehouses (name, address, created_at) VALUES (?1, ?2, ?3)",
-                (&name, &address, now),
+                "INSERT INTO warehouses (name, address, region_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+                (&name, &address, w.region_id, now),
             )?;
             Ok(Warehouse {
                 id: tx.last_insert_rowid()?,
                 name,
                 address,
+                region_id: w.region_id,
                 created_at: ts(now),
             })
         })
@@ -134,7 +144,7 @@ impl Store {
         self.read(move |c| {
             paging::page(
                 c,
-                "id, name, address, created_at",
+                "id, name, address, created_at, region_id",
                 "warehouses",
                 "id",
                 &[],
@@ -145,6 +155,7 @@ impl Store {
                         name: r.get(1)?,
                         address: r.get(2)?,
                         created_at: ts(r.get(3)?),
+                        region_id: r.get(4)?,
                     })
                 },
             )
@@ -296,6 +307,105 @@ impl Store {
                     })
                 },
             )
+        })
+        .await
+    }
+}
+
+fn row_to_region(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Region> {
+    let level: String = r.get(2)?;
+    Ok(Region {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        level: RegionLevel::parse(&level).unwrap_or(RegionLevel::County),
+        parent_id: r.get(3)?,
+        agency: r.get(4)?,
+        created_at: ts(r.get(5)?),
+    })
+}
+
+const REGION_COLUMNS: &str = "id, name, level, parent_id, agency, created_at";
+
+impl Store {
+    /// A region of the network: a province at the top, a city under a
+    /// province, a county under a city (refused otherwise, naming the
+    /// level the parent must have).
+    pub async fn create_region(&self, n: NewRegion) -> AppResult<Region> {
+        let name = required_text("name", &n.name, 200)?;
+        let agency = match optional_text("agency", n.agency.as_deref(), 200)? {
+            Some(a) => a,
+            None => format!("{name}机关事务管理局"),
+        };
+        self.write(move |tx| {
+            let parent_level = match n.parent_id {
+                None => None,
+                Some(p) => {
+                    let level: Option<String> = tx
+                        .query_row("SELECT level FROM regions WHERE id = ?1", [p], |r| r.get(0))
+                        .optional()?;
+                    match level {
+                        Some(l) => RegionLevel::parse(&l),
+                        None => {
+                            return Err(crate::error::Reason::DoesNotExist {
+                                field: "parent_id".into(),
+                                id: p,
+                            }
+                            .into())
+                        }
+                    }
+                }
+            };
+            let expected = n.level.parent();
+            if parent_level != expected {
+                return Err(crate::error::Reason::RegionParent {
+                    level: n.level.as_str().into(),
+                    parent: expected.map(|l| l.as_str().to_owned()),
+                }
+                .into());
+            }
+            let now = now_ms();
+            tx.execute(
+                "INSERT INTO regions (name, level, parent_id, agency, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                (&name, n.level.as_str(), n.parent_id, &agency, now),
+            )?;
+            Ok(Region {
+                id: tx.last_insert_rowid()?,
+                name,
+                level: n.level,
+                parent_id: n.parent_id,
+                agency,
+                created_at: ts(now),
+            })
+        })
+        .await
+    }
+
+    /// Every region, in id order (a parent is made before its children).
+    pub async fn list_regions(&self, page: i64, per_page: i64) -> AppResult<Page<Region>> {
+        self.read(move |c| {
+            paging::page(
+                c,
+                REGION_COLUMNS,
+                "regions",
+                "id",
+                &[],
+                (page, per_page),
+                row_to_region,
+            )
+        })
+        .await
+    }
+
+    pub async fn get_region(&self, id: i64) -> AppResult<Region> {
+        self.read(move |c| {
+            c.query_row(
+                &format!("SELECT {REGION_COLUMNS} FROM regions WHERE id = ?1"),
+                [id],
+                row_to_region,
+            )
+            .optional()?
+            .ok_or_else(|| AppError::not_found("region", id))
         })
         .await
     }

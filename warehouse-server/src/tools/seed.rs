@@ -72,6 +72,7 @@ async fn reference(store: &Store, n: u64) -> AppResult<Reference> {
     }
     let province = store
         .create_unit(NewUnit {
+            region_id: None,
             name: "省机关事务管理局 Province".into(),
             parent_id: None,
             level: Some(UnitLevel::Province),
@@ -81,6 +82,7 @@ async fn reference(store: &Store, n: u64) -> AppResult<Reference> {
     for c in 1..=3 {
         let city = store
             .create_unit(NewUnit {
+                region_id: None,
                 name: format!("市{c} City {c}"),
                 parent_id: Some(province.id),
                 level: Some(UnitLevel::City),
@@ -89,6 +91,7 @@ async fn reference(store: &Store, n: u64) -> AppResult<Reference> {
         for k in 1..=3 {
             let county = store
                 .create_unit(NewUnit {
+                    region_id: None,
                     name: format!("市{c}县{k} County {c}-{k}"),
                     parent_id: Some(city.id),
                     level: Some(UnitLevel::County),
@@ -97,6 +100,7 @@ async fn reference(store: &Store, n: u64) -> AppResult<Reference> {
             for u in 1..=4 {
                 let unit = store
                     .create_unit(NewUnit {
+                        region_id: None,
                         name: format!("单位 Unit {c}-{k}-{u}"),
                         parent_id: Some(county.id),
                         level: Some(UnitLevel::Unit),
@@ -110,6 +114,7 @@ async fn reference(store: &Store, n: u64) -> AppResult<Reference> {
     for w in 1..=(n / 200_000).max(1) {
         let wh = store
             .create_warehouse(NewWarehouse {
+                region_id: None,
                 name: format!("公物仓 Warehouse {w}"),
                 address: None,
             })

@@ -19,6 +19,7 @@ mod migrate;
 mod pages_words;
 mod pages_words2;
 mod postgres;
+mod regions;
 mod register;
 mod replicas;
 mod reports_lists;

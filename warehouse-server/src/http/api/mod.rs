@@ -48,6 +48,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/users/{id}/active", post(set_user_active))
         .route("/api/v1/units", get(list_units).post(create_unit))
         .route("/api/v1/units/{id}", get(get_unit))
+        .route("/api/v1/regions", get(list_regions).post(create_region))
+        .route("/api/v1/regions/{id}", get(get_region))
         .route(
             "/api/v1/warehouses",
             get(list_warehouses).post(create_warehouse),
@@ -381,6 +383,27 @@ list_and_create!(
     list_batches,
     create_batch
 );
+
+list_and_create!(
+    list_regions,
+    create_region,
+    "/api/v1/regions",
+    "register",
+    Region,
+    NewRegion,
+    list_regions,
+    create_region
+);
+
+#[utoipa::path(get, path = "/api/v1/regions/{id}", tag = "register", responses((status = 200, body = Region)))]
+async fn get_region(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Json<Region>> {
+    authorize(&ctx.actor, Action::ViewRegister, Scope::Global)?;
+    Ok(Json(state.store.get_region(id).await?))
+}
 
 #[utoipa::path(get, path = "/api/v1/units/{id}", tag = "register", responses((status = 200, body = Unit)))]
 async fn get_unit(

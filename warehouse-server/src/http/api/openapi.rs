@@ -145,6 +145,7 @@ fn close_step_bodies(doc: &mut utoipa::openapi::OpenApi) {
         api::login, api::logout, api::me, api::list_users, api::create_user,
         api::change_password, api::reset_password, api::set_user_active,
         api::list_units, api::create_unit, api::get_unit,
+        api::list_regions, api::create_region, api::get_region,
         api::list_warehouses, api::create_warehouse, api::list_locations, api::create_location,
         api::list_categories, api::create_category, api::list_batches, api::create_batch,
         api::list_readers, api::create_reader, api::list_daemons, api::register_daemon,

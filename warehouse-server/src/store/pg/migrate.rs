@@ -60,6 +60,10 @@ pub const PG_MIGRATIONS: &[(i64, &str)] = &[
         12,
         include_str!("../../../migrations/postgres/0012_over_budget_stage.sql"),
     ),
+    (
+        13,
+        include_str!("../../../migrations/postgres/0013_regions.sql"),
+    ),
 ];
 
 /// Any number for `pg_advisory_xact_lock`, fixed: "migrations of this

@@ -95,6 +95,7 @@ pub async fn reference(store: &Store, assets: u64, warehouses: usize) -> anyhow:
     };
     let province = store
         .create_unit(NewUnit {
+            region_id: None,
             name: "省机关事务管理局 Province (fleet)".into(),
             parent_id: None,
             level: Some(UnitLevel::Province),
@@ -105,6 +106,7 @@ pub async fn reference(store: &Store, assets: u64, warehouses: usize) -> anyhow:
         units.push(
             store
                 .create_unit(NewUnit {
+                    region_id: None,
                     name: format!("单位 Unit F-{u}"),
                     parent_id: Some(province.id),
                     level: Some(UnitLevel::Unit),
@@ -117,6 +119,7 @@ pub async fn reference(store: &Store, assets: u64, warehouses: usize) -> anyhow:
     for w in 1..=warehouses {
         let wh = store
             .create_warehouse(NewWarehouse {
+                region_id: None,
                 name: format!("公物仓 Fleet warehouse {w}"),
                 address: None,
             })
