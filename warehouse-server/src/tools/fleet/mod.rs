@@ -73,11 +73,12 @@ pub struct FleetArgs {
     /// Seconds of reader load.
     #[arg(long, default_value_t = 30)]
     pub seconds: u64,
-    /// API requests per second offered (by id, by EPC, register page).
+    /// API requests per second offered (by id, by EPC, register page:
+    /// each kind in turn at this rate).
     #[arg(long, default_value_t = 2_000)]
     pub api_rps: u64,
-    /// Seconds of API load.
-    #[arg(long, default_value_t = 10)]
+    /// Seconds of API load of each kind.
+    #[arg(long, default_value_t = 5)]
     pub api_seconds: u64,
     /// EPCs scanned into the stock-take.
     #[arg(long, default_value_t = 100_000)]
@@ -601,11 +602,11 @@ async fn raw_rate(store: &Store, db: &Path, sample: Vec<ObservationBatch>) -> an
     Ok(rows as f64 / took.as_secs_f64())
 }
 
-/// API latency at a fixed offered rate: asset by id, asset by EPC and a
-/// register page in turn, round-robin over the replicas; each latency
-/// from the request's scheduled start (a late start counts).
+/// API latency at a fixed offered rate, one kind of request at a time
+/// (asset by id, asset by EPC, a register page among the first 20), each
+/// for `--api-seconds`, round-robin over the replicas; each latency from
+/// the request's scheduled start (a late start counts).
 async fn api_load(
-    http: &reqwest::Client,
     urls: &[String],
     token: &str,
     layout: &Layout,
@@ -616,45 +617,67 @@ async fn api_load(
     let results: Arc<Mutex<[Vec<Duration>; 3]>> = Arc::default();
     let errors: Arc<[AtomicU64; 3]> = Arc::default();
     let mut rng = StdRng::seed_from_u64(2_000);
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / args.api_rps as f64));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut tasks = Vec::with_capacity(total as usize);
-    for i in 0..total {
-        let scheduled = tick.tick().await;
-        let kind = (i % 3) as usize;
-        let k = rng.gen_range(0..layout.assets);
-        let base = &urls[(i as usize) % urls.len()];
-        let url = match kind {
-            0 => format!("{base}/api/v1/assets/{}", layout.first_id + k as i64),
-            1 => format!("{base}/api/v1/assets/by-epc/{}", layout.epc(k)?),
-            _ => format!(
-                "{base}/api/v1/assets?page={}&per_page=50",
-                rng.gen_range(1..=20)
-            ),
-        };
-        let (http, token, results, errors) = (
-            http.clone(),
-            token.to_owned(),
-            results.clone(),
-            errors.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let ok = match http.get(url).bearer_auth(token).send().await {
-                Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
-                Err(_) => false,
+    for kind in 0..KINDS.len() {
+        // A client of its own: no connection the last phase left behind.
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(1024)
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / args.api_rps as f64));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let mut tasks = Vec::with_capacity(total as usize);
+        for i in 0..total {
+            let scheduled = tick.tick().await;
+            let k = rng.gen_range(0..layout.assets);
+            let base = &urls[(i as usize) % urls.len()];
+            let url = match kind {
+                0 => format!("{base}/api/v1/assets/{}", layout.first_id + k as i64),
+                1 => format!("{base}/api/v1/assets/by-epc/{}", layout.epc(k)?),
+                _ => format!(
+                    "{base}/api/v1/assets?page={}&per_page=50",
+                    rng.gen_range(1..=20)
+                ),
             };
-            let took = scheduled.elapsed();
-            if ok {
-                if let Ok(mut r) = results.lock() {
-                    r[kind].push(took);
+            let (http, token, results, errors) = (
+                http.clone(),
+                token.to_owned(),
+                results.clone(),
+                errors.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let failed = match http.get(url).bearer_auth(token).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        r.bytes().await.err().map(|e| e.to_string())
+                    }
+                    Ok(r) => Some(format!("answered {}", r.status())),
+                    Err(e) => {
+                        let mut why = e.to_string();
+                        let mut cause = std::error::Error::source(&e);
+                        while let Some(c) = cause {
+                            why.push_str(&format!(": {c}"));
+                            cause = c.source();
+                        }
+                        Some(why)
+                    }
+                };
+                let took = scheduled.elapsed();
+                match failed {
+                    None => {
+                        if let Ok(mut r) = results.lock() {
+                            r[kind].push(took);
+                        }
+                    }
+                    Some(why) => {
+                        if errors[kind].fetch_add(1, Ordering::Relaxed) == 0 {
+                            eprintln!("api {}: first error: {why}", KINDS[kind]);
+                        }
+                    }
                 }
-            } else {
-                errors[kind].fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
+            }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
     }
     let results = results.lock().map(|r| r.clone()).unwrap_or_default();
     Ok(KINDS
@@ -975,13 +998,13 @@ pub async fn run(args: FleetArgs, config: Config) -> anyhow::Result<()> {
     );
 
     // --- API ---------------------------------------------------------------
-    let api = api_load(&http, &urls, &keeper, &layout, &args).await?;
+    let api = api_load(&urls, &keeper, &layout, &args).await?;
     let mut api_worst = 0.0f64;
     for (kind, mut lat, errors) in api {
         let (p50, p99, max) = spread(&mut lat);
         api_worst = api_worst.max(p99);
         println!(
-            "api {kind}: {} answered at {} req/s offered (all kinds), {errors} errors; \
+            "api {kind}: {} answered at {} req/s offered, {errors} errors; \
              p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms",
             lat.len(),
             args.api_rps
