@@ -106,6 +106,8 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// each exhausted the machine's memory: the rest wait here, their wait
 /// counted in their latency.
 const API_IN_FLIGHT: usize = 64;
+/// How long after its last request an API phase waits for answers.
+const API_GRACE: Duration = Duration::from_secs(10);
 /// Observations kept for the raw-insert baseline.
 const RAW_SAMPLE: usize = 1_000_000;
 
@@ -684,8 +686,26 @@ async fn api_load(
                 }
             }));
         }
+        // A request not answered soon after the phase is a failure, not
+        // a reason to wait minutes for an endpoint that cannot keep up.
+        let cut = tokio::time::Instant::now() + API_GRACE;
+        let mut unanswered = 0u64;
         for t in tasks {
-            let _ = t.await;
+            let abort = t.abort_handle();
+            if tokio::time::timeout_at(cut, t).await.is_err() {
+                abort.abort();
+                unanswered += 1;
+            }
+        }
+        if unanswered > 0 {
+            if errors[kind].fetch_add(unanswered, Ordering::Relaxed) == 0 {
+                eprintln!("api {}: first error: not answered in time", KINDS[kind]);
+            }
+            eprintln!(
+                "api {}: {unanswered} requests not answered within {API_GRACE:?} of the \
+                 phase's end (counted as errors)",
+                KINDS[kind]
+            );
         }
     }
     let results = results.lock().map(|r| r.clone()).unwrap_or_default();
