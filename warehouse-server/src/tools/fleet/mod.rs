@@ -769,7 +769,7 @@ async fn stocktake(
     let mut epcs: Vec<EpcBytes> = Vec::with_capacity(wanted);
     let mut k = layout.block(0).start;
     while epcs.len() < wanted * 95 / 100 && k < layout.assets {
-        if mix(k ^ 0x5EED) % 20 != 0 {
+        if !mix(k ^ 0x5EED).is_multiple_of(20) {
             epcs.push(layout.epc(k)?);
         }
         k += 1;
@@ -1029,9 +1029,11 @@ pub async fn run(args: FleetArgs, config: Config) -> anyhow::Result<()> {
     // --- API ---------------------------------------------------------------
     let api = api_load(&urls, &keeper, &layout, &args).await?;
     let mut api_worst = 0.0f64;
+    let mut api_errors = 0u64;
     for (kind, mut lat, errors) in api {
         let (p50, p99, max) = spread(&mut lat);
         api_worst = api_worst.max(p99);
+        api_errors += errors;
         println!(
             "api {kind}: {} answered at {} req/s offered, {errors} errors; \
              p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms",
@@ -1068,6 +1070,7 @@ pub async fn run(args: FleetArgs, config: Config) -> anyhow::Result<()> {
     println!("fleet.visible_p50_ms={r50:.1}");
     println!("fleet.visible_p99_ms={r99:.1}");
     println!("fleet.api_p99_ms={api_worst:.1}");
+    println!("fleet.api_errors={api_errors}");
     println!("fleet.stocktake_scans={}", st.scans);
     println!("fleet.reconcile_ms={:.1}", ms(st.close));
     println!("# targets");
@@ -1082,9 +1085,9 @@ pub async fn run(args: FleetArgs, config: Config) -> anyhow::Result<()> {
         met(st.close < Duration::from_secs(1))
     );
     println!(
-        "API p99 < 20 ms at {} req/s: {}",
+        "API p99 < 20 ms at {} req/s, every request answered: {}",
         args.api_rps,
-        met(api_worst < 20.0)
+        met(api_worst < 20.0 && api_errors == 0)
     );
     println!("read-to-visible p99 < 1 s: {}", met(r99 < 1_000.0));
     ensure!(
