@@ -138,7 +138,7 @@ impl SimReader {
                 o.peak_rssi = o.peak_rssi.max(Some(peak));
             }
             out = by_key.into_values().collect();
-            out.sort_by(|a, b| (a.antenna, a.epc).cmp(&(b.antenna, b.epc)));
+            out.sort_by_key(|o| (o.antenna, o.epc));
         }
         out
     }
