@@ -260,7 +260,7 @@ mod tests {
         let db = test_support::PgDatabase::create()?;
         let mut client = connect(db.url()).await?;
         let applied = run_migrations(&mut client, PG_MIGRATIONS).await?;
-        assert_eq!(applied, (1..=12).collect::<Vec<_>>());
+        assert_eq!(applied, (1..=13).collect::<Vec<_>>());
         // The same numbers as SQLite's, in order.
         let lite: Vec<i64> = crate::store::MIGRATIONS.iter().map(|m| m.0).collect();
         let pg: Vec<i64> = PG_MIGRATIONS.iter().map(|m| m.0).collect();
