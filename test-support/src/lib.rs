@@ -27,7 +27,7 @@ pub use main_job::{
     DEMO_PASSWORD,
 };
 pub use pg::{db_execute, db_rows, db_scalar, hex_of, pg_admin_url, PgDatabase, DEFAULT_PG_URL};
-pub use process::{collect, text_of, wait_until, Process};
+pub use process::{collect, output_within, text_of, wait_until, Process};
 pub use server::{
     admin_init, chain_key_file, cli, cli_ok, fresh_db, on_postgres, Server, WarehouseServer,
 };

@@ -110,3 +110,53 @@ pub fn collect(mut pipe: impl Read + Send + 'static) -> Arc<Mutex<String>> {
 pub fn text_of(t: &Mutex<String>) -> String {
     t.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
+
+/// Runs `command` to its end with its output gathered, like
+/// [`Command::output`], but for at most `within`: a child still running
+/// then is SIGKILLed and the answer is an error carrying what it printed,
+/// so a hung child fails its test instead of holding the suite.
+pub fn output_within(
+    command: &mut Command,
+    name: &str,
+    within: Duration,
+) -> Result<std::process::Output> {
+    use std::process::Stdio;
+    let mut p = Process::spawn(command.stdout(Stdio::piped()).stderr(Stdio::piped()), name)?;
+    let out = collect(
+        p.child()
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow!("{name}: no stdout pipe"))?,
+    );
+    let err = collect(
+        p.child()
+            .stderr
+            .take()
+            .ok_or_else(|| anyhow!("{name}: no stderr pipe"))?,
+    );
+    let end = Instant::now() + within;
+    let status = loop {
+        if let Some(status) = p.child().try_wait()? {
+            break status;
+        }
+        if Instant::now() > end {
+            let _ = p.child().kill();
+            let _ = p.child().wait();
+            bail!(
+                "{name} did not finish within {within:?}; it printed:\n{}\n{}",
+                text_of(&out),
+                text_of(&err)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // The gathering threads end at the pipes' end, just after the exit.
+    let _ = wait_until(Duration::from_secs(5), || {
+        Arc::strong_count(&out) == 1 && Arc::strong_count(&err) == 1
+    });
+    Ok(std::process::Output {
+        status,
+        stdout: text_of(&out).into_bytes(),
+        stderr: text_of(&err).into_bytes(),
+    })
+}

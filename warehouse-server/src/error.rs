@@ -449,6 +449,11 @@ pub enum Reason {
     Timeout {
         limit_secs: u64,
     },
+    /// Every database connection stayed busy for as long as a request may
+    /// wait for one.
+    DatabaseBusy {
+        waited_secs: u64,
+    },
     /// A reader token sent under a daemon id other than its own (or a
     /// sub-space of it).
     ForeignDaemon {
@@ -852,6 +857,7 @@ impl Reason {
             R::MethodNotAllowed => (K::MethodNotAllowed, "method_not_allowed"),
             R::TooManyStreams { .. } => (K::TooManyRequests, "too_many_streams"),
             R::Timeout { .. } => (K::Unavailable, "request_timeout"),
+            R::DatabaseBusy { .. } => (K::Unavailable, "database_busy"),
             R::Internal(_) => (K::Internal, "internal"),
             R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
@@ -1249,6 +1255,9 @@ impl Reason {
             R::Timeout { limit_secs } => format!(
                 "the request took longer than the server's limit of {limit_secs} s and was stopped"
             ),
+            R::DatabaseBusy { waited_secs } => format!(
+                "every database connection stayed busy for {waited_secs} s; try again shortly"
+            ),
             R::Internal(detail) => detail.clone(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("asset number `{value}` is not in the register")
@@ -1582,6 +1591,9 @@ impl Reason {
             R::LiveNeedsSession => "实时页面需要先登录".into(),
             R::Timeout { limit_secs } => {
                 format!("服务器处理超时（超过 {limit_secs} 秒），请稍后重试")
+            }
+            R::DatabaseBusy { waited_secs } => {
+                format!("数据库连接全部繁忙（已等待 {waited_secs} 秒），请稍后重试")
             }
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
             R::UnknownAssetNumber { value, .. } => {
@@ -2154,6 +2166,7 @@ mod tests {
             R::TooManyStreams { limit: 4 },
             R::LiveNeedsSession,
             R::Timeout { limit_secs: 30 },
+            R::DatabaseBusy { waited_secs: 30 },
             R::ForeignDaemon {
                 own: f("edge-1"),
                 claimed: f("edge-2"),
@@ -2345,9 +2358,10 @@ mod tests {
             R::Several { .. } => 128,
             R::ShortOfStock { .. } => 129,
             R::RegionParent { .. } => 130,
+            R::DatabaseBusy { .. } => 131,
         }
     }
-    const VARIANTS: usize = 131;
+    const VARIANTS: usize = 132;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

@@ -18,6 +18,7 @@ pub(crate) mod manual;
 mod names;
 mod paging;
 pub mod pg;
+pub(crate) mod pool;
 mod register;
 mod reports;
 mod stocktake;
@@ -69,10 +70,12 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
 struct Lite {
     path: PathBuf,
     writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
-    /// Read connections kept; extra ones opened under load are closed.
-    max_readers: usize,
+    readers: pool::Pool<Connection>,
 }
+
+/// Reads open at most this many times `read_connections` connections at
+/// once under load; further reads wait (`store::pool`).
+pub(crate) const READ_BURST: usize = 4;
 
 #[derive(Debug)]
 enum Backend {
@@ -193,11 +196,11 @@ impl Store {
             let readers = (0..read_connections.max(1))
                 .map(|_| open_connection(path))
                 .collect::<AppResult<Vec<_>>>()?;
+            let readers = pool::Pool::new(readers, read_connections.max(1) * READ_BURST);
             Backend::Lite(Lite {
                 path: path.to_owned(),
                 writer: Mutex::new(writer),
-                readers: Mutex::new(readers),
-                max_readers: read_connections.max(1),
+                readers,
             })
         };
         Ok(Self {
@@ -282,27 +285,19 @@ impl Store {
             Backend::Lite(lite) => lite,
             Backend::Pg(pg) => return pg.read(key, f),
         };
-        let pooled = lite
-            .readers
-            .lock()
-            .map_err(|_| AppError::internal("database reader pool poisoned"))?
-            .pop();
-        let conn = match pooled {
-            Some(c) => c,
-            None => open_connection(&lite.path)?,
-        };
+        let conn = lite.readers.take(|| open_connection(&lite.path))?;
         // A read transaction gives one consistent snapshot.
-        conn.execute_batch("BEGIN DEFERRED")?;
-        let out = f(&Db::Lite { conn: &conn, key });
-        let end = conn.execute_batch("COMMIT");
-        if let Ok(mut pool) = lite.readers.lock() {
-            if pool.len() < lite.max_readers {
-                pool.push(conn);
-            }
+        if let Err(e) = conn.execute_batch("BEGIN DEFERRED") {
+            conn.discard();
+            return Err(e.into());
         }
-        let out = out?;
-        end?;
-        Ok(out)
+        let out = f(&Db::Lite { conn: &conn, key });
+        if let Err(e) = conn.execute_batch("COMMIT") {
+            // Rolled back or not, it is not handed to the next read.
+            conn.discard();
+            return Err(e.into());
+        }
+        out
     }
 
     /// Consistent online copy of the whole database to `dest`

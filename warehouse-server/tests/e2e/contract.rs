@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
@@ -88,8 +88,8 @@ async fn every_operation_keeps_the_openapi_contract_for_every_role() -> Result<(
     ];
     for (role, token) in roles {
         let started = Instant::now();
-        let out = Command::new(&st)
-            .arg("run")
+        let mut cmd = Command::new(&st);
+        cmd.arg("run")
             .arg(format!("{}/api/v1/openapi.json", w.server.base))
             .arg("--experimental=openapi-3.1")
             .args(["-H", &format!("Authorization: Bearer {token}")])
@@ -109,9 +109,21 @@ async fn every_operation_keeps_the_openapi_contract_for_every_role() -> Result<(
             .args(["--hypothesis-database", "none"])
             .current_dir(&work)
             .env("PYTHONPATH", &hooks)
-            .env("SCHEMATHESIS_HOOKS", "st_hooks")
-            .output()
-            .context("running schemathesis")?;
+            .env("SCHEMATHESIS_HOOKS", "st_hooks");
+        // One role's run takes about ten seconds; a server that stops
+        // answering must fail the test, not hold the suite (each request
+        // has its own timeout, but thousands of them add up to hours).
+        let out = match output_within(&mut cmd, "schemathesis", Duration::from_secs(300)) {
+            Ok(out) => out,
+            Err(e) => {
+                let log = w.server.process.log_text();
+                let tail: Vec<&str> = log.lines().rev().take(40).collect();
+                bail!(
+                    "schemathesis as {role}: {e:#}\nthe server's log ends:\n{}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
+        };
         let text = String::from_utf8_lossy(&out.stdout);
         eprintln!(
             "schemathesis as {role}: {:.1} s, {}",

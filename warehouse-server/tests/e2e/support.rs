@@ -9,7 +9,8 @@ use serde_json::{json, Value};
 
 #[allow(unused_imports)]
 pub use test_support::{
-    admin_init, api_login, chain_key_file, cli, cli_ok, id, Server, ADMIN, COMPANY_PREFIX, PASSWORD,
+    admin_init, api_login, chain_key_file, cli, cli_ok, id, output_within, Server, ADMIN,
+    COMPANY_PREFIX, PASSWORD,
 };
 
 /// The standard world: two units, a warehouse with two locations, a

@@ -14,6 +14,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use crate::store::pool::Pool;
+
 use tokio_postgres::{Client, NoTls, Statement};
 
 use super::migrate::{pg_error, run_migrations, PG_MIGRATIONS};
@@ -41,8 +43,7 @@ pub struct PgBackend {
     rt: Option<tokio::runtime::Runtime>,
     handle: tokio::runtime::Handle,
     writer: Mutex<PgConn>,
-    readers: Mutex<Vec<PgConn>>,
-    max_readers: usize,
+    readers: Pool<PgConn>,
 }
 
 impl std::fmt::Debug for PgBackend {
@@ -79,8 +80,9 @@ pub fn without_password(url: &str) -> String {
 async fn connect(url: &str) -> AppResult<Client> {
     let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(|e| {
         AppError::internal(format!(
-            "cannot connect to PostgreSQL at {}: {e}",
-            without_password(url)
+            "cannot connect to PostgreSQL at {}: {}",
+            without_password(url),
+            super::migrate::pg_detail(&e)
         ))
     })?;
     tokio::spawn(async move {
@@ -88,6 +90,15 @@ async fn connect(url: &str) -> AppResult<Client> {
             tracing::warn!("PostgreSQL connection ended: {e}");
         }
     });
+    // Nothing waits forever: a write queued behind the writers' lock for
+    // a minute fails (and is retried by its sender) instead of hanging its
+    // request, and a transaction left open by a stuck process is ended.
+    client
+        .batch_execute(
+            "SET lock_timeout = '60s'; SET idle_in_transaction_session_timeout = '10min'",
+        )
+        .await
+        .map_err(|e| pg_error("setting the session's timeouts", e))?;
     Ok(client)
 }
 
@@ -169,8 +180,10 @@ impl PgBackend {
             rt: Some(rt),
             handle,
             writer: Mutex::new(wrap(writer)),
-            readers: Mutex::new(readers.into_iter().map(wrap).collect()),
-            max_readers: read_connections,
+            readers: Pool::new(
+                readers.into_iter().map(wrap).collect(),
+                read_connections * crate::store::READ_BURST,
+            ),
         })
     }
 
@@ -247,43 +260,30 @@ impl PgBackend {
     where
         F: FnOnce(&Db<'_>) -> AppResult<T>,
     {
-        let pooled = self
-            .readers
-            .lock()
-            .map_err(|_| AppError::internal("database reader pool poisoned"))?
-            .pop();
-        let mut conn = match pooled {
-            Some(c) if !c.client.is_closed() => c,
-            _ => self.new_conn()?,
-        };
-        let out = {
-            let PgConn { client, cache } = &mut conn;
-            let h = &self.handle;
-            let tx = block_on(
-                h,
-                client
-                    .build_transaction()
-                    .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-                    .read_only(true)
-                    .start(),
-            )
-            .map_err(|e| pg_error("beginning a read", e))?;
-            let out = f(&Db::Pg {
-                pg: PgTx {
-                    tx: &tx,
-                    rt: h,
-                    cache,
-                },
-                key,
-            });
-            let end = block_on(h, tx.commit()).map_err(|e| pg_error("ending a read", e));
-            out.and_then(|o| end.map(|()| o))
-        };
-        if let Ok(mut pool) = self.readers.lock() {
-            if pool.len() < self.max_readers {
-                pool.push(conn);
-            }
+        let mut conn = self.readers.take(|| self.new_conn())?;
+        if conn.client.is_closed() {
+            *conn = self.new_conn()?;
         }
+        let PgConn { client, cache } = &mut *conn;
+        let h = &self.handle;
+        let tx = block_on(
+            h,
+            client
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start(),
+        )
+        .map_err(|e| pg_error("beginning a read", e))?;
+        let out = f(&Db::Pg {
+            pg: PgTx {
+                tx: &tx,
+                rt: h,
+                cache,
+            },
+            key,
+        });
+        block_on(h, tx.commit()).map_err(|e| pg_error("ending a read", e))?;
         out
     }
 }

@@ -71,7 +71,16 @@ pub const PG_MIGRATIONS: &[(i64, &str)] = &[
 const MIGRATION_LOCK: i64 = 0x5748_4D49_4752_4154;
 
 pub(crate) fn pg_error(what: &str, e: tokio_postgres::Error) -> AppError {
-    AppError::internal(format!("PostgreSQL, {what}: {e}"))
+    AppError::internal(format!("PostgreSQL, {what}: {}", pg_detail(&e)))
+}
+
+/// An error's text with the server's own message: tokio-postgres shows a
+/// server-side error as just "db error".
+pub(crate) fn pg_detail(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{e}: {} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
 }
 
 /// Applies the migrations of `migrations` not yet applied, each in its own
