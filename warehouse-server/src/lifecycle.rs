@@ -224,6 +224,7 @@ mod tests {
             username: "u".into(),
             role,
             unit_id: Some(1),
+            reach: crate::policy::Reach::Network,
         }
     }
 

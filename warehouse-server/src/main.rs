@@ -193,6 +193,10 @@ struct CreateUser {
     unit_id: Option<i64>,
     #[arg(long)]
     display_name: Option<String>,
+    /// The region the role acts in (and below it, for approvers, finance
+    /// and administrators); left out: the whole network.
+    #[arg(long)]
+    region_id: Option<i64>,
 }
 
 fn init_logging(config: &Config) {
@@ -293,6 +297,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     password: u.password.clone(),
                     role,
                     unit_id: u.unit_id,
+                    region_id: u.region_id,
                 };
                 new.validate()?;
                 let store = open(&config)?;
@@ -304,6 +309,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         hash,
                         role,
                         u.unit_id,
+                        u.region_id,
                     )
                     .await?;
                 println!(

@@ -5,6 +5,8 @@
 //! expressed as a filter. A unit's staff never see another unit's assets
 //! (the virtual warehouse, a later issue, is the only window).
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppResult;
@@ -55,6 +57,75 @@ impl Role {
     }
 }
 
+/// Where a person's role acts (三级联网): the whole network, or one
+/// region together with the regions below it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Reach {
+    /// Every region (and what is in none): an account not placed in a
+    /// region, as every account of a single-agency deployment.
+    #[default]
+    Network,
+    Region {
+        id: i64,
+        /// The regions below `id` (a city's counties), sorted.
+        below: Arc<[i64]>,
+    },
+}
+
+/// How a thing's region stands to an actor's [`Reach`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// The actor reaches the whole network.
+    Network,
+    /// The actor's own region.
+    Same,
+    /// A region below the actor's (a county of a city's approver).
+    Below,
+    /// Above, beside, in another branch, or in no region at all.
+    Outside,
+}
+
+impl Reach {
+    /// The reach of a person placed in `id`, given `id` and the regions
+    /// below it (`store::register::region_and_below`).
+    pub fn region(id: i64, and_below: &[i64]) -> Self {
+        let mut below: Vec<i64> = and_below.iter().copied().filter(|&r| r != id).collect();
+        below.sort_unstable();
+        Reach::Region {
+            id,
+            below: below.into(),
+        }
+    }
+
+    pub fn relation(&self, region: Option<i64>) -> Relation {
+        match (self, region) {
+            (Reach::Network, _) => Relation::Network,
+            (Reach::Region { .. }, None) => Relation::Outside,
+            (Reach::Region { id, below }, Some(r)) => {
+                if r == *id {
+                    Relation::Same
+                } else if below.binary_search(&r).is_ok() {
+                    Relation::Below
+                } else {
+                    Relation::Outside
+                }
+            }
+        }
+    }
+
+    /// The region ids a listing is limited to (`None`: no limit).
+    pub fn regions(&self) -> Option<Vec<i64>> {
+        match self {
+            Reach::Network => None,
+            Reach::Region { id, below } => {
+                let mut all = vec![*id];
+                all.extend(below.iter().copied());
+                Some(all)
+            }
+        }
+    }
+}
+
 /// Who is making a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
@@ -63,6 +134,8 @@ pub enum Actor {
         username: String,
         role: Role,
         unit_id: Option<i64>,
+        /// Where the role acts.
+        reach: Reach,
     },
     /// A reader daemon (edge box) authenticated by its reader token: its
     /// registered id and the names of the readers bound to it, which are
@@ -134,15 +207,28 @@ pub enum Action {
     ReportHealth,
 }
 
-/// Whose assets an action touches.
+/// Whose assets an action touches, and in which region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// Held by this unit.
-    Unit(i64),
-    /// In a warehouse location (the physical warehouse's stock).
+    /// Held by this unit, which is in `region` (`None`: in no region).
+    Unit { unit: i64, region: Option<i64> },
+    /// A warehouse's stock (or a request for it) in `region`.
+    Stock { region: Option<i64> },
+    /// Warehouse stock in general: may the role work warehouses at all
+    /// (a page, a list that is then limited to the actor's reach).
     Warehouse,
-    /// Not about any one asset.
+    /// Not about any one asset or region.
     Global,
+}
+
+impl Scope {
+    /// The region the scope is in, if it names one.
+    fn region(self) -> Option<Option<i64>> {
+        match self {
+            Scope::Unit { region, .. } | Scope::Stock { region } => Some(region),
+            Scope::Warehouse | Scope::Global => None,
+        }
+    }
 }
 
 /// The rule. Returns 403 naming the action and the roles that may take
@@ -167,7 +253,7 @@ pub fn authorize(actor: &Actor, action: Action, scope: Scope) -> AppResult<()> {
 /// the unit in scope); what a refusal names and what pages offer.
 pub fn roles_allowed(action: Action, scope: Scope) -> Vec<Role> {
     let unit_id = match scope {
-        Scope::Unit(u) => Some(u),
+        Scope::Unit { unit, .. } => Some(unit),
         _ => None,
     };
     Role::ALL
@@ -178,6 +264,7 @@ pub fn roles_allowed(action: Action, scope: Scope) -> Vec<Role> {
                 username: String::new(),
                 role,
                 unit_id,
+                reach: Reach::Network,
             };
             allowed(&person, action, scope)
         })
@@ -186,13 +273,33 @@ pub fn roles_allowed(action: Action, scope: Scope) -> Vec<Role> {
 
 fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
     use Action::*;
-    let (role, unit) = match actor {
+    let (role, unit, reach) = match actor {
         Actor::System => return true,
         Actor::Daemon { .. } => {
             return matches!(action, IngestObservations | CommissionTag | ReportHealth)
         }
-        Actor::User { role, unit_id, .. } => (*role, *unit_id),
+        Actor::User {
+            role,
+            unit_id,
+            reach,
+            ..
+        } => (*role, *unit_id, reach),
     };
+    // The region: administrators, approvers and finance act in their
+    // region and every region below it (a city decides for its counties);
+    // keepers work their own region's warehouses only; unit staff are
+    // bound to their unit, wherever it is.
+    if let Some(region) = scope.region() {
+        let relation = reach.relation(region);
+        let in_reach = match role {
+            Role::Administrator | Role::Approver | Role::Finance => relation != Relation::Outside,
+            Role::Keeper => matches!(relation, Relation::Network | Relation::Same),
+            Role::UnitStaff => true,
+        };
+        if !in_reach {
+            return false;
+        }
+    }
     match role {
         Role::Administrator => !matches!(
             action,
@@ -239,12 +346,16 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
             ViewRegister => true,
             // The warehouse's own stock is the catalogue units borrow from.
             ViewAsset => match scope {
-                Scope::Unit(u) => unit == Some(u),
+                Scope::Unit { unit: u, .. } => unit == Some(u),
+                // Stock of the warehouses of their unit's region.
+                Scope::Stock { region } => {
+                    matches!(reach.relation(region), Relation::Network | Relation::Same)
+                }
                 Scope::Warehouse => true,
                 Scope::Global => false,
             },
             UpdateAsset | FileRequest | ViewRequests | ActOnRequest | ListIdle => {
-                matches!(scope, Scope::Unit(u) if unit == Some(u))
+                matches!(scope, Scope::Unit { unit: u, .. } if unit == Some(u))
             }
             BrowseVirtualWarehouse => true,
             _ => false,
@@ -254,11 +365,18 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
 
 /// Which assets an actor may see in listings and exports; the filter form
 /// of `authorize(actor, ViewAsset, …)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Visibility {
     All,
-    /// Own unit's assets plus warehouse stock.
-    UnitAndWarehouse(i64),
+    /// Assets of these regions: held by their units or in their
+    /// warehouses.
+    Regions(Vec<i64>),
+    /// Own unit's assets plus the stock of the warehouses in `stock`
+    /// (`None`: every warehouse's).
+    UnitAndWarehouse {
+        unit: i64,
+        stock: Option<Vec<i64>>,
+    },
     Nothing,
 }
 
@@ -267,15 +385,55 @@ pub fn asset_visibility(actor: &Actor) -> Visibility {
         Actor::User {
             role: Role::UnitStaff,
             unit_id: Some(u),
+            reach,
             ..
-        } => Visibility::UnitAndWarehouse(*u),
+        } => Visibility::UnitAndWarehouse {
+            unit: *u,
+            stock: match reach {
+                Reach::Network => None,
+                Reach::Region { id, .. } => Some(vec![*id]),
+            },
+        },
         Actor::User {
             role: Role::UnitStaff,
             unit_id: None,
             ..
         } => Visibility::Nothing,
-        a if allowed(a, Action::ViewAsset, Scope::Unit(i64::MIN)) => Visibility::All,
+        Actor::User { .. } if allowed(actor, Action::ViewAsset, Scope::Warehouse) => {
+            match regions_in_reach(actor) {
+                None => Visibility::All,
+                Some(r) => Visibility::Regions(r),
+            }
+        }
+        a if allowed(a, Action::ViewAsset, Scope::Warehouse) => Visibility::All,
         _ => Visibility::Nothing,
+    }
+}
+
+/// The regions a person's lists are limited to (`None`: all): requests,
+/// reports, the virtual warehouse.
+pub fn regions_in_reach(actor: &Actor) -> Option<Vec<i64>> {
+    match actor {
+        // Keepers work their own region's warehouses only.
+        Actor::User {
+            role: Role::Keeper,
+            reach: Reach::Region { id, .. },
+            ..
+        } => Some(vec![*id]),
+        Actor::User { reach, .. } => reach.regions(),
+        Actor::Daemon { .. } | Actor::System => None,
+    }
+}
+
+/// The region a person files in (the warehouse's own stock requests):
+/// their own, or none for a person reaching the whole network.
+pub fn home_region(actor: &Actor) -> Option<i64> {
+    match actor {
+        Actor::User {
+            reach: Reach::Region { id, .. },
+            ..
+        } => Some(*id),
+        _ => None,
     }
 }
 
@@ -289,19 +447,209 @@ mod tests {
             username: "u".into(),
             role,
             unit_id: unit,
+            reach: Reach::Network,
+        }
+    }
+
+    fn unit(u: i64) -> Scope {
+        Scope::Unit {
+            unit: u,
+            region: None,
         }
     }
 
     #[test]
     fn unit_staff_stay_in_their_unit() {
         let staff = user(Role::UnitStaff, Some(7));
-        assert!(authorize(&staff, Action::ViewAsset, Scope::Unit(7)).is_ok());
-        assert!(authorize(&staff, Action::ViewAsset, Scope::Unit(8)).is_err());
-        assert!(authorize(&staff, Action::UpdateAsset, Scope::Unit(7)).is_ok());
-        assert!(authorize(&staff, Action::UpdateAsset, Scope::Unit(8)).is_err());
+        assert!(authorize(&staff, Action::ViewAsset, unit(7)).is_ok());
+        assert!(authorize(&staff, Action::ViewAsset, unit(8)).is_err());
+        assert!(authorize(&staff, Action::UpdateAsset, unit(7)).is_ok());
+        assert!(authorize(&staff, Action::UpdateAsset, unit(8)).is_err());
         assert!(authorize(&staff, Action::UpdateAsset, Scope::Warehouse).is_err());
-        assert!(authorize(&staff, Action::CommissionTag, Scope::Unit(7)).is_err());
-        assert_eq!(asset_visibility(&staff), Visibility::UnitAndWarehouse(7));
+        assert!(authorize(&staff, Action::CommissionTag, unit(7)).is_err());
+        assert_eq!(
+            asset_visibility(&staff),
+            Visibility::UnitAndWarehouse {
+                unit: 7,
+                stock: None
+            }
+        );
+    }
+
+    /// The authorization table's region dimension. The tree: province 1;
+    /// city 10 with counties 100 and 101; city 20 with county 200. Each
+    /// row is one role placed in city 10 taking one action on something
+    /// in its own region, a region below (county 100), its parent
+    /// (province 1) and a sibling (city 20); every cell is asserted.
+    #[test]
+    fn the_region_decides_with_the_role_cell_by_cell() {
+        use Action::*;
+        let in_city = |role: Role, unit_id: Option<i64>| Actor::User {
+            id: 1,
+            username: "u".into(),
+            role,
+            unit_id,
+            reach: Reach::region(10, &[10, 100, 101]),
+        };
+        let on_unit = |unit: i64| {
+            move |region| Scope::Unit {
+                unit,
+                region: Some(region),
+            }
+        };
+        let on_stock = |region| Scope::Stock {
+            region: Some(region),
+        };
+        type Cell = (
+            Role,
+            Option<i64>,
+            Action,
+            Box<dyn Fn(i64) -> Scope>,
+            [bool; 4],
+        );
+        //                                    same   child  parent sibling
+        let table: Vec<Cell> = vec![
+            (
+                Role::Approver,
+                None,
+                ActOnRequest,
+                Box::new(on_unit(9)),
+                [true, true, false, false],
+            ),
+            (
+                Role::Approver,
+                None,
+                ViewRequests,
+                Box::new(on_stock),
+                [true, true, false, false],
+            ),
+            (
+                Role::Approver,
+                None,
+                GrantEmergencyPass,
+                Box::new(on_stock),
+                [true, true, false, false],
+            ),
+            (
+                Role::Finance,
+                None,
+                ActOnRequest,
+                Box::new(on_unit(9)),
+                [true, true, false, false],
+            ),
+            (
+                Role::Finance,
+                None,
+                ViewAsset,
+                Box::new(on_stock),
+                [true, true, false, false],
+            ),
+            (
+                Role::Administrator,
+                None,
+                ViewAsset,
+                Box::new(on_unit(9)),
+                [true, true, false, false],
+            ),
+            (
+                Role::Administrator,
+                None,
+                ActOnRequest,
+                Box::new(on_unit(9)),
+                [false, false, false, false],
+            ),
+            (
+                Role::Keeper,
+                None,
+                RunStockTake,
+                Box::new(on_stock),
+                [true, false, false, false],
+            ),
+            (
+                Role::Keeper,
+                None,
+                ActOnRequest,
+                Box::new(on_stock),
+                [true, false, false, false],
+            ),
+            (
+                Role::Keeper,
+                None,
+                CommissionTag,
+                Box::new(on_unit(9)),
+                [true, false, false, false],
+            ),
+            // Unit staff are bound to their unit wherever it is…
+            (
+                Role::UnitStaff,
+                Some(9),
+                ViewRequests,
+                Box::new(on_unit(9)),
+                [true, true, true, true],
+            ),
+            (
+                Role::UnitStaff,
+                Some(9),
+                ViewRequests,
+                Box::new(on_unit(8)),
+                [false, false, false, false],
+            ),
+            // …and see the stock of their own region's warehouses.
+            (
+                Role::UnitStaff,
+                Some(9),
+                ViewAsset,
+                Box::new(on_stock),
+                [true, false, false, false],
+            ),
+        ];
+        for (role, unit, action, scope, expected) in table {
+            let actor = in_city(role, unit);
+            let got: Vec<bool> = [10, 100, 1, 20]
+                .into_iter()
+                .map(|region| authorize(&actor, action, scope(region)).is_ok())
+                .collect();
+            assert_eq!(
+                got, expected,
+                "{role:?} {action:?} (same, child, parent, sibling)"
+            );
+        }
+        // A county's approver reaches nothing above or beside it.
+        let county = Actor::User {
+            id: 2,
+            username: "c".into(),
+            role: Role::Approver,
+            unit_id: None,
+            reach: Reach::region(100, &[100]),
+        };
+        let got: Vec<bool> = [100, 10, 101, 200]
+            .into_iter()
+            .map(|r| authorize(&county, ActOnRequest, on_unit(9)(r)).is_ok())
+            .collect();
+        assert_eq!(got, [true, false, false, false]);
+        // Something in no region is the network's: only a person who
+        // reaches the whole network acts on it.
+        let unplaced = Scope::Unit {
+            unit: 9,
+            region: None,
+        };
+        assert!(authorize(&county, ActOnRequest, unplaced).is_err());
+        assert!(authorize(&user(Role::Approver, None), ActOnRequest, unplaced).is_ok());
+        assert!(authorize(&user(Role::Approver, None), ActOnRequest, on_stock(200)).is_ok());
+        // Capability checks name no region: a placed keeper may still run
+        // stock-takes (of its own warehouses).
+        assert!(authorize(&in_city(Role::Keeper, None), RunStockTake, Scope::Warehouse).is_ok());
+        assert_eq!(
+            asset_visibility(&in_city(Role::Approver, None)),
+            Visibility::Regions(vec![10, 100, 101])
+        );
+        assert_eq!(
+            asset_visibility(&in_city(Role::UnitStaff, Some(9))),
+            Visibility::UnitAndWarehouse {
+                unit: 9,
+                stock: Some(vec![10])
+            }
+        );
     }
 
     #[test]
@@ -312,7 +660,7 @@ mod tests {
             [Administrator, Approver, Finance, Keeper]
         );
         assert_eq!(
-            roles_allowed(Action::FileRequest, Scope::Unit(7)),
+            roles_allowed(Action::FileRequest, unit(7)),
             [Keeper, UnitStaff]
         );
         let staff = user(UnitStaff, Some(7));

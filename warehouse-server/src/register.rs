@@ -217,6 +217,9 @@ pub struct User {
     pub role: Role,
     pub unit_id: Option<i64>,
     pub active: bool,
+    /// Where the role acts (and below, for approvers, finance and
+    /// administrators); `None`: the whole network.
+    pub region_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -227,6 +230,10 @@ pub struct NewUser {
     pub password: String,
     pub role: Role,
     pub unit_id: Option<i64>,
+    /// The region the person's role acts in; unit staff take their
+    /// unit's when left out. Leave out for the whole network.
+    #[serde(default)]
+    pub region_id: Option<i64>,
 }
 
 impl NewUser {
@@ -278,6 +285,8 @@ pub struct Asset {
     pub last_seen_reader_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The region it is in: its holder unit's, or its warehouse's.
+    pub region_id: Option<i64>,
 }
 
 impl Asset {
@@ -288,8 +297,13 @@ impl Asset {
 
     pub fn scope(&self) -> crate::policy::Scope {
         match self.holder_unit_id {
-            Some(u) => crate::policy::Scope::Unit(u),
-            None => crate::policy::Scope::Warehouse,
+            Some(unit) => crate::policy::Scope::Unit {
+                unit,
+                region: self.region_id,
+            },
+            None => crate::policy::Scope::Stock {
+                region: self.region_id,
+            },
         }
     }
 }

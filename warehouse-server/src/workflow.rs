@@ -660,6 +660,9 @@ pub struct Request {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// The region it belongs to: its unit's (the filer's for the
+    /// warehouse's own stock).
+    pub region_id: Option<i64>,
     pub items: Vec<RequestItem>,
     pub steps: Vec<Step>,
     pub documents: Vec<DocumentInfo>,

@@ -6,7 +6,7 @@ use super::{paging, Store};
 use crate::accounts::{new_token, token_hash, READER_PREFIX, SESSION_PREFIX};
 use crate::error::{AppError, AppResult, Reason};
 use crate::paging::Page;
-use crate::policy::{Actor, Role};
+use crate::policy::{Actor, Reach, Role};
 use crate::register::User;
 use crate::time::now_ms;
 
@@ -28,12 +28,14 @@ fn row_to_user(r: &crate::store::db::Row<'_>) -> rusqlite::Result<(User, String)
             role: Role::parse(&role).unwrap_or(Role::UnitStaff),
             unit_id: r.get(4)?,
             active: r.get(5)?,
+            region_id: r.get(7)?,
         },
         r.get(6)?,
     ))
 }
 
-const USER_COLUMNS: &str = "id, username, display_name, role, unit_id, active, password_hash";
+const USER_COLUMNS: &str =
+    "id, username, display_name, role, unit_id, active, password_hash, region_id";
 
 pub(crate) fn insert_user(
     conn: &Db<'_>,
@@ -42,13 +44,18 @@ pub(crate) fn insert_user(
     password_hash: &str,
     role: Role,
     unit_id: Option<i64>,
+    region_id: Option<i64>,
 ) -> AppResult<User> {
     if let Some(u) = unit_id {
         super::register::require_exists(conn, "units", "unit_id", u)?;
     }
+    if let Some(r) = region_id {
+        super::register::require_exists(conn, "regions", "region_id", r)?;
+    }
     conn.execute(
-        "INSERT INTO users (username, display_name, password_hash, role, unit_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO users (username, display_name, password_hash, role, unit_id, created_at,
+                            region_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         (
             username,
             display_name,
@@ -56,6 +63,7 @@ pub(crate) fn insert_user(
             role.as_str(),
             unit_id,
             now_ms(),
+            region_id,
         ),
     )?;
     Ok(User {
@@ -65,6 +73,7 @@ pub(crate) fn insert_user(
         role,
         unit_id,
         active: true,
+        region_id,
     })
 }
 
@@ -77,9 +86,18 @@ impl Store {
         password_hash: String,
         role: Role,
         unit_id: Option<i64>,
+        region_id: Option<i64>,
     ) -> AppResult<User> {
         self.write(move |tx| {
-            insert_user(tx, &username, &display_name, &password_hash, role, unit_id)
+            insert_user(
+                tx,
+                &username,
+                &display_name,
+                &password_hash,
+                role,
+                unit_id,
+                region_id,
+            )
         })
         .await
     }
@@ -167,25 +185,43 @@ impl Store {
             }
             let found = c
                 .prepare_cached(
-                    "SELECT u.id, u.username, u.role, u.unit_id, u.active, s.expires_at
-                     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
+                    "SELECT u.id, u.username, u.role, u.unit_id, u.active, s.expires_at,
+                            COALESCE(u.region_id, un.region_id)
+                     FROM sessions s JOIN users u ON u.id = s.user_id
+                     LEFT JOIN units un ON un.id = u.unit_id
+                     WHERE s.token_hash = ?1",
                 )?
                 .query_row([hash], |r| {
                     let role: String = r.get(2)?;
                     Ok((
-                        Actor::User {
-                            id: r.get(0)?,
-                            username: r.get(1)?,
-                            role: Role::parse(&role).unwrap_or(Role::UnitStaff),
-                            unit_id: r.get(3)?,
-                        },
+                        (
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            Role::parse(&role).unwrap_or(Role::UnitStaff),
+                            r.get::<_, Option<i64>>(3)?,
+                        ),
                         r.get::<_, bool>(4)?,
                         r.get::<_, i64>(5)?,
+                        r.get::<_, Option<i64>>(6)?,
                     ))
                 })
                 .optional()?;
             Ok(match found {
-                Some((actor, true, expires)) if expires > now_ms() => Some(actor),
+                Some(((id, username, role, unit_id), true, expires, region))
+                    if expires > now_ms() =>
+                {
+                    let reach = match region {
+                        None => Reach::Network,
+                        Some(r) => Reach::region(r, &super::register::region_and_below(c, r)?),
+                    };
+                    Some(Actor::User {
+                        id,
+                        username,
+                        role,
+                        unit_id,
+                        reach,
+                    })
+                }
                 _ => None,
             })
         })
@@ -286,6 +322,7 @@ impl Store {
                 &username,
                 &password_hash,
                 Role::Administrator,
+                None,
                 None,
             )
         })

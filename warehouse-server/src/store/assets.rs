@@ -27,7 +27,10 @@ pub(crate) const ASSET_COLUMNS: &str = "a.id, a.asset_number, a.name, a.category
             WHERE asset_id = a.id
         UNION ALL SELECT seen_at, reader_id, 1 FROM asset_last_seen_recent WHERE asset_id = a.id) AS lr
         ORDER BY seen_at DESC, newer DESC LIMIT 1),
-    a.created_at, a.updated_at";
+    a.created_at, a.updated_at,
+    COALESCE((SELECT u.region_id FROM units u WHERE u.id = a.holder_unit_id),
+        (SELECT w.region_id FROM locations l JOIN warehouses w ON w.id = l.warehouse_id
+          WHERE l.id = a.holder_location_id))";
 
 pub(crate) fn row_to_asset(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Asset> {
     let state: String = r.get(12)?;
@@ -55,6 +58,7 @@ pub(crate) fn row_to_asset(r: &crate::store::db::Row<'_>) -> rusqlite::Result<As
         last_seen_reader_id: r.get(18)?,
         created_at: ts(r.get(19)?),
         updated_at: ts(r.get(20)?),
+        region_id: r.get(21)?,
     })
 }
 
@@ -173,6 +177,18 @@ fn like_escape(s: &str) -> String {
     out
 }
 
+/// Region ids as an SQL list (numbers from the database, never text from
+/// a request); an empty list matches nothing.
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    if ids.is_empty() {
+        return "NULL".into();
+    }
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// WHERE clause and arguments for a search, visibility included.
 fn search_filter(
     q: &AssetQuery,
@@ -188,11 +204,24 @@ fn search_filter(
     match vis {
         Visibility::All => {}
         Visibility::Nothing => clauses.push("1 = 0".into()),
-        Visibility::UnitAndWarehouse(u) => {
-            let p = arg(Value::Integer(u), &mut args);
-            clauses.push(format!(
-                "(a.holder_unit_id = {p} OR a.holder_location_id IS NOT NULL)"
-            ));
+        Visibility::Regions(regions) => clauses.push(format!(
+            "(a.holder_unit_id IN (SELECT u.id FROM units u WHERE u.region_id IN ({ids}))
+              OR a.holder_location_id IN (SELECT l.id FROM locations l
+                   JOIN warehouses w ON w.id = l.warehouse_id WHERE w.region_id IN ({ids})))",
+            ids = id_list(&regions)
+        )),
+        Visibility::UnitAndWarehouse { unit, stock } => {
+            let p = arg(Value::Integer(unit), &mut args);
+            match stock {
+                None => clauses.push(format!(
+                    "(a.holder_unit_id = {p} OR a.holder_location_id IS NOT NULL)"
+                )),
+                Some(regions) => clauses.push(format!(
+                    "(a.holder_unit_id = {p} OR a.holder_location_id IN (SELECT l.id FROM locations l
+                       JOIN warehouses w ON w.id = l.warehouse_id WHERE w.region_id IN ({ids})))",
+                    ids = id_list(&regions)
+                )),
+            }
         }
     }
     if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
@@ -269,7 +298,15 @@ impl Store {
         self.write(move |tx| {
             check_references(tx, &a)?;
             let id = insert_asset(tx, &ctx, &a, state, true)?;
-            get_asset(tx, id)
+            let asset = get_asset(tx, id)?;
+            // Where it landed decides (its unit's or warehouse's region);
+            // a refusal rolls the insert back.
+            crate::policy::authorize(
+                &ctx.actor,
+                crate::policy::Action::CreateAsset,
+                asset.scope(),
+            )?;
+            Ok(asset)
         })
         .await
     }

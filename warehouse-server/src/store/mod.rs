@@ -63,6 +63,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0012_over_budget_stage.sql"),
     ),
     (13, include_str!("../../migrations/0013_regions.sql")),
+    (14, include_str!("../../migrations/0014_scoped_roles.sql")),
 ];
 
 /// The SQLite backend: one writer, a pool of readers.

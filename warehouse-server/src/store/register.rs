@@ -410,3 +410,19 @@ impl Store {
         .await
     }
 }
+
+/// `id` and every region below it (its cities' counties included), in
+/// id order: what a region's figures roll up and whom its people reach.
+/// The tree is three levels deep, so two steps down find everything.
+pub(crate) fn region_and_below(c: &Db<'_>, id: i64) -> AppResult<Vec<i64>> {
+    let mut ids: Vec<i64> = c
+        .prepare_cached(
+            "SELECT id FROM regions
+             WHERE id = ?1 OR parent_id = ?1
+                OR parent_id IN (SELECT r.id FROM regions r WHERE r.parent_id = ?1)",
+        )?
+        .query_map([id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    ids.sort_unstable();
+    Ok(ids)
+}

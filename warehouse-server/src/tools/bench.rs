@@ -278,6 +278,7 @@ pub async fn run(args: BenchArgs, config: Config) -> anyhow::Result<()> {
             hash,
             Role::Keeper,
             None,
+            None,
         )
         .await
     {

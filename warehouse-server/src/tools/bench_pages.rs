@@ -37,7 +37,7 @@ async fn session(
                 PasswordCost::InsecureFastForTests,
             )?;
             store
-                .create_user(name.into(), name.into(), hash, role, unit)
+                .create_user(name.into(), name.into(), hash, role, unit, None)
                 .await?
         }
     };

@@ -54,6 +54,7 @@ fn ctx(u: &crate::register::User) -> Ctx {
             username: u.username.clone(),
             role: u.role,
             unit_id: u.unit_id,
+            reach: crate::policy::Reach::Network,
         },
         request_id: Some("simulate-year".into()),
     }
@@ -69,7 +70,7 @@ async fn people(store: &Store, tag: &str) -> AppResult<People> {
         let hash = hash.clone();
         async move {
             store
-                .create_user(name.clone(), name, hash, role, unit)
+                .create_user(name.clone(), name, hash, role, unit, None)
                 .await
                 .map_err(|e| {
                     if e.code == "duplicate" {

@@ -64,6 +64,10 @@ pub const PG_MIGRATIONS: &[(i64, &str)] = &[
         13,
         include_str!("../../../migrations/postgres/0013_regions.sql"),
     ),
+    (
+        14,
+        include_str!("../../../migrations/postgres/0014_scoped_roles.sql"),
+    ),
 ];
 
 /// Any number for `pg_advisory_xact_lock`, fixed: "migrations of this
@@ -269,7 +273,10 @@ mod tests {
         let db = test_support::PgDatabase::create()?;
         let mut client = connect(db.url()).await?;
         let applied = run_migrations(&mut client, PG_MIGRATIONS).await?;
-        assert_eq!(applied, (1..=13).collect::<Vec<_>>());
+        assert_eq!(
+            applied,
+            (1..=PG_MIGRATIONS.len() as i64).collect::<Vec<_>>()
+        );
         // The same numbers as SQLite's, in order.
         let lite: Vec<i64> = crate::store::MIGRATIONS.iter().map(|m| m.0).collect();
         let pg: Vec<i64> = PG_MIGRATIONS.iter().map(|m| m.0).collect();

@@ -29,14 +29,25 @@ pub(super) fn create_blocking(
         }
         _ => new.unit_id,
     };
+    // The request's region: its unit's, or for the warehouse's own stock
+    // the filer's.
+    let region = match unit {
+        Some(u) => {
+            require_exists(tx, "units", "unit_id", u)?;
+            tx.query_row("SELECT region_id FROM units WHERE id = ?1", [u], |r| {
+                r.get::<_, Option<i64>>(0)
+            })?
+        }
+        None => crate::policy::home_region(&ctx.actor),
+    };
     authorize(
         &ctx.actor,
         Action::FileRequest,
-        unit.map_or(Scope::Warehouse, Scope::Unit),
+        match unit {
+            Some(unit) => Scope::Unit { unit, region },
+            None => Scope::Stock { region },
+        },
     )?;
-    if let Some(u) = unit {
-        require_exists(tx, "units", "unit_id", u)?;
-    }
     let CheckedRequest {
         reason,
         needed_by,
@@ -91,7 +102,7 @@ pub(super) fn create_blocking(
             K::Disposal | K::Damage => {
                 let scope = a.scope();
                 authorize(&ctx.actor, Action::FileRequest, scope)?;
-                if role == Role::UnitStaff && scope == Scope::Warehouse {
+                if role == Role::UnitStaff && matches!(scope, Scope::Stock { .. }) {
                     return Err(Reason::KeeperReports {
                         asset: a.asset_ref(),
                     }
@@ -109,8 +120,8 @@ pub(super) fn create_blocking(
     tx.prepare_cached(
         "INSERT INTO requests (kind, stage, unit_id, other_unit_id, applicant, applicant_user_id,
              category_id, quantity, budget_fen, reason, needed_by, loan_start, loan_due,
-             disposal_method, loss, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+             disposal_method, loss, created_at, updated_at, region_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17)",
     )?
     .execute(rusqlite::params![
         new.kind.as_str(),
@@ -132,7 +143,8 @@ pub(super) fn create_blocking(
         loan_due,
         new.disposal_method.map(|m| m.as_str()),
         new.loss.unwrap_or(false),
-        now
+        now,
+        region
     ])?;
     let id = tx.last_insert_rowid()?;
     for a in &assets {

@@ -85,13 +85,17 @@ struct Row {
     hammer_fen: Option<i64>,
     compensation_fen: Option<i64>,
     batch_id: Option<i64>,
+    region_id: Option<i64>,
+    /// The region of `other_unit_id` (the other side of a transfer).
+    other_region_id: Option<i64>,
 }
 
 fn load_row(c: &Db<'_>, id: i64) -> AppResult<Row> {
     c.prepare_cached(
         "SELECT id, kind, stage, unit_id, other_unit_id, applicant_user_id, category_id,
                 quantity, disposal_method, loss, cause, remedy, spent_fen, hammer_fen,
-                compensation_fen, batch_id, budget_fen
+                compensation_fen, batch_id, budget_fen, region_id,
+                (SELECT u.region_id FROM units u WHERE u.id = requests.other_unit_id)
          FROM requests WHERE id = ?1",
     )?
     .query_row([id], |r| {
@@ -118,6 +122,8 @@ fn load_row(c: &Db<'_>, id: i64) -> AppResult<Row> {
             hammer_fen: r.get(13)?,
             compensation_fen: r.get(14)?,
             batch_id: r.get(15)?,
+            region_id: r.get(17)?,
+            other_region_id: r.get(18)?,
         })
     })
     .optional()?
@@ -126,19 +132,28 @@ fn load_row(c: &Db<'_>, id: i64) -> AppResult<Row> {
 
 /// The scope a request belongs to, for [`authorize`].
 fn scope_of(r: &Row) -> Scope {
-    r.unit_id.map_or(Scope::Warehouse, Scope::Unit)
+    match r.unit_id {
+        Some(unit) => Scope::Unit {
+            unit,
+            region: r.region_id,
+        },
+        None => Scope::Stock {
+            region: r.region_id,
+        },
+    }
 }
 
 /// May the actor see this request? Unit staff see their unit's requests
 /// and transfers asking for their listed items.
 fn may_view(actor: &Actor, r: &Row) -> bool {
-    if authorize(actor, Action::ViewRequests, Scope::Global).is_ok() {
-        return true;
-    }
-    [r.unit_id, r.other_unit_id]
+    let other = r.other_unit_id.map(|unit| Scope::Unit {
+        unit,
+        region: r.other_region_id,
+    });
+    [Some(scope_of(r)), other]
         .into_iter()
         .flatten()
-        .any(|u| authorize(actor, Action::ViewRequests, Scope::Unit(u)).is_ok())
+        .any(|scope| authorize(actor, Action::ViewRequests, scope).is_ok())
 }
 
 fn record_step(

@@ -10,7 +10,7 @@ pub(super) const REQUEST_COLUMNS: &str =
     "id, kind, stage, unit_id, other_unit_id, applicant, category_id,
     quantity, budget_fen, reason, needed_by, loan_start, loan_due, disposal_method, loss,
     batch_id, spent_fen, appraised_fen, hammer_fen, remitted_fen, compensation_fen,
-    compensation_paid_fen, created_at, updated_at, closed_at";
+    compensation_paid_fen, created_at, updated_at, closed_at, region_id";
 
 pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Request> {
     let kind: String = r.get(1)?;
@@ -57,6 +57,7 @@ pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<
         created_at: ts(r.get(22)?),
         updated_at: ts(r.get(23)?),
         closed_at: r.get::<_, Option<i64>>(24)?.map(ts),
+        region_id: r.get(25)?,
         items: Vec::new(),
         steps: Vec::new(),
         documents: Vec::new(),
@@ -196,13 +197,20 @@ pub(super) fn list_requests(
     // Unit staff see their own unit's requests (and transfers asking them).
     if authorize(actor, Action::ViewRequests, Scope::Global).is_err() {
         let u = unit_of(actor).ok_or_else(|| AppError::from(Reason::NoUnit))?;
-        authorize(actor, Action::ViewRequests, Scope::Unit(u))?;
         arg(
             &mut filter,
             &mut args,
             "(unit_id = ? OR other_unit_id = ?)",
             u.into(),
         );
+    } else if let Some(regions) = crate::policy::regions_in_reach(actor) {
+        // Everyone else sees the requests of the regions they reach, and
+        // those asking a unit of theirs (a transfer across regions).
+        let ids = crate::store::assets::id_list(&regions);
+        filter.push(format!(
+            "(region_id IN ({ids}) OR other_unit_id IN
+               (SELECT u.id FROM units u WHERE u.region_id IN ({ids})))"
+        ));
     }
     if q.mine == Some(true) {
         let role = role_of(actor)?;

@@ -176,7 +176,7 @@ async fn session(store: &Store, name: String, role: Role) -> anyhow::Result<Stri
         PasswordCost::InsecureFastForTests,
     )?;
     let user = store
-        .create_user(name.clone(), name, hash, role, None)
+        .create_user(name.clone(), name, hash, role, None, None)
         .await?;
     Ok(store.create_session(user, 24 * 3600).await?.token)
 }

@@ -240,7 +240,7 @@ pub(super) async fn admin_user(State(st): State<AppState>, w: Web, Body(body): B
     tryp!(
         w,
         st.store
-            .create_user(u.username, display, hash, u.role, u.unit_id)
+            .create_user(u.username, display, hash, u.role, u.unit_id, u.region_id)
             .await
     );
     see_other_with("/admin", Done::Saved)

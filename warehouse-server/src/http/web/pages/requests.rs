@@ -550,7 +550,15 @@ pub(super) async fn render_request(
     let can_upload = authorize(
         &w.ctx.actor,
         Action::ActOnRequest,
-        r.unit_id.map_or(Scope::Warehouse, Scope::Unit),
+        match r.unit_id {
+            Some(unit) => Scope::Unit {
+                unit,
+                region: r.region_id,
+            },
+            None => Scope::Stock {
+                region: r.region_id,
+            },
+        },
     )
     .is_ok()
         && !r.stage.is_terminal();
