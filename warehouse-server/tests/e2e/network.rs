@@ -171,6 +171,7 @@ async fn a_county_approver_neither_sees_nor_decides_another_countys_request() ->
     let p1 = n.file(&n.staff_1, purchase(n.w.category)).await?;
     let filed = n.request(&n.approver_2, p2).await?;
     assert_eq!(filed["region_id"], n.county_2, "{filed}");
+    assert_eq!(n.request(&n.approver_1, p1).await?["region_id"], n.county_1);
 
     // County 1's approver: not found, not listed, and a decision is
     // refused with nothing changed.
