@@ -274,6 +274,14 @@ async fn a_transfer_across_counties_needs_both_approvals_and_keeps_tag_and_histo
     let n = Net::new().await?;
     let s = n.s();
     let epc = n.w.tag(n.asset_1).await?;
+    // County 2 offers its own item first; county 1's offer is newer.
+    s.post_ok(
+        &format!("/api/v1/assets/{}/idle-listing", n.asset_2),
+        &n.staff_2,
+        json!({"notes": "备用"}),
+        200,
+    )
+    .await?;
     s.post_ok(
         &format!("/api/v1/assets/{}/idle-listing", n.asset_1),
         &n.staff_1,
@@ -281,6 +289,31 @@ async fn a_transfer_across_counties_needs_both_approvals_and_keeps_tag_and_histo
         200,
     )
     .await?;
+    // Re-use looks near first: county 2's approver sees its own county's
+    // offer before the neighbouring county's, each marked how near.
+    let vw = s.get_ok("/api/v1/virtual-warehouse", &n.approver_2).await?;
+    let order: Vec<(Option<i64>, Option<i64>, Option<&str>)> = vw["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|l| {
+                    (
+                        l["asset_id"].as_i64(),
+                        l["nearness"].as_i64(),
+                        l["region_name"].as_str(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        order,
+        [
+            (Some(n.asset_2), Some(0), Some("横州市")),
+            (Some(n.asset_1), Some(1), Some("武鸣区"))
+        ]
+    );
     let history_before = s
         .get_ok(&format!("/api/v1/assets/{}", n.asset_1), &n.approver_1)
         .await?;
