@@ -420,3 +420,92 @@ async fn a_transfer_across_counties_needs_both_approvals_and_keeps_tag_and_histo
     assert_eq!((st, &body["ok"]), (StatusCode::OK, &json!(true)), "{body}");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_admin_page_builds_the_region_tree_and_places_units_in_it() -> Result<()> {
+    let w = World::new().await?;
+    let (c, base) = (client()?, w.server.base.clone());
+    let (st, to, _) = post_form(
+        &c,
+        &base,
+        "/admin/regions",
+        &w.admin,
+        &[("name", "广西壮族自治区"), ("level", "province")],
+    )
+    .await?;
+    assert_eq!((st, to.as_str()), (StatusCode::SEE_OTHER, "/admin"));
+    let gx = w.server.get_ok("/api/v1/regions", &w.admin).await?["items"][0]["id"]
+        .as_i64()
+        .ok_or_else(|| anyhow!("no region"))?;
+    let gx_text = gx.to_string();
+    post_form(
+        &c,
+        &base,
+        "/admin/regions",
+        &w.admin,
+        &[
+            ("name", "柳州市"),
+            ("level", "city"),
+            ("parent_id", &gx_text),
+        ],
+    )
+    .await?;
+    // A county straight under the province is refused in Chinese, and
+    // nothing is stored.
+    let (st, _, _) = post_form(
+        &c,
+        &base,
+        "/admin/regions",
+        &w.admin,
+        &[
+            ("name", "某县"),
+            ("level", "county"),
+            ("parent_id", &gx_text),
+        ],
+    )
+    .await?;
+    assert_ne!(st, StatusCode::SEE_OTHER);
+    let regions = w.server.get_ok("/api/v1/regions", &w.admin).await?;
+    assert_eq!(regions["total"], 2, "{regions}");
+    let lz = regions["items"][1]["id"]
+        .as_i64()
+        .unwrap_or_default()
+        .to_string();
+    post_form(
+        &c,
+        &base,
+        "/admin/units",
+        &w.admin,
+        &[("name", "柳州市财政局"), ("region_id", &lz)],
+    )
+    .await?;
+    let (st, html, _) = page(&c, &base, "/admin", &w.admin, "").await?;
+    assert_eq!(st, StatusCode::OK);
+    assert!(
+        html.contains("广西壮族自治区机关事务管理局"),
+        "the page lists the regions with their agencies"
+    );
+    let unit_line = html
+        .split("柳州市财政局")
+        .nth(1)
+        .and_then(|rest| rest.split("</li>").next())
+        .unwrap_or_default();
+    assert!(
+        unit_line.contains("柳州市"),
+        "the unit's region: {unit_line}"
+    );
+    let units = w.server.get_ok("/api/v1/units", &w.admin).await?;
+    let placed: Vec<(Option<&str>, Option<i64>)> = units["items"]
+        .as_array()
+        .map(|u| {
+            u.iter()
+                .map(|u| (u["name"].as_str(), u["region_id"].as_i64()))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        placed.contains(&(Some("柳州市财政局"), Some(lz.parse()?))),
+        "{placed:?}"
+    );
+    Ok(())
+}
