@@ -123,14 +123,14 @@ pub(super) async fn admin(
         (search_box(&w, "/admin", f.q.as_deref(), w.t("search_admin"), &[]))
         h2 { (w.t("regions")) }
         ul data-test="regions" { @for r in &regions { li {
-            (depth(r)) strong { (r.name) } " · " (r.level.zh()) " · " (r.agency)
+            (depth(r)) strong { (r.name) } " · " (w.tv(r.level.as_str())) " · " (r.agency)
         } } }
         form.stack method="post" action="/admin/regions" data-test="new-region" {
             (csrf_field(&w))
             label { (w.t("name")) input name="name" required; }
             label { (w.t("region_level")) select name="level" {
                 @for l in [crate::register::RegionLevel::Province, crate::register::RegionLevel::City, crate::register::RegionLevel::County] {
-                    option value=(l.as_str()) { (l.zh()) }
+                    option value=(l.as_str()) { (w.tv(l.as_str())) }
                 }
             } }
             label { (w.t("region_parent")) select name="parent_id" {
