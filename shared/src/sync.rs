@@ -134,6 +134,10 @@ pub struct StockTakeLine {
     /// none for a line a reader scanned (or a missing one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entered_by: Option<String>,
+    /// The asset belongs to another region than the stock-take's
+    /// warehouse (三级联网): its register is another agency's.
+    #[serde(default)]
+    pub other_region: bool,
 }
 
 /// The outcome of one line of a stock-take.

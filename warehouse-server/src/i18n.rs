@@ -438,6 +438,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ),
     ("asked_for", "已有单位申请", "Already asked for"),
     ("listing_region", "所在地区", "Region"),
+    ("other_region", "属其他地区", "In another region"),
     ("regions", "地区（三级联网）", "Regions of the network"),
     ("region", "所属地区", "Region"),
     ("whole_network", "全网（不限地区）", "Whole network"),

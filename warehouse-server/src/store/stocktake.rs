@@ -195,7 +195,12 @@ fn every_line(
     let (mut scanned, mut bound) = (0, 0);
     let mut stmt = c.prepare_cached(
         "SELECT s.epc, a.id, a.asset_number, a.name, a.holder_location_id, a.holder_unit_id,
-                e.asset_id IS NOT NULL, s.entered_by
+                e.asset_id IS NOT NULL, s.entered_by,
+                a.id IS NOT NULL AND COALESCE((SELECT u.region_id FROM units u WHERE u.id = a.holder_unit_id),
+                    (SELECT w.region_id FROM locations l JOIN warehouses w ON w.id = l.warehouse_id
+                      WHERE l.id = a.holder_location_id))
+                  IS DISTINCT FROM (SELECT w.region_id FROM stocktakes st
+                      JOIN warehouses w ON w.id = st.warehouse_id WHERE st.id = ?1)
          FROM stocktake_scans s
          LEFT JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL
          LEFT JOIN assets a ON a.id = t.asset_id
@@ -230,6 +235,7 @@ fn every_line(
             recorded_unit_id: r.get(5)?,
             resolution: None,
             entered_by: r.get(7)?,
+            other_region: r.get(8)?,
         }));
     }
     let counts = Counts::tally(
@@ -308,7 +314,12 @@ fn group_lines(
     out: &mut Vec<Line>,
 ) -> AppResult<()> {
     const SCANNED_KNOWN: &str = "SELECT s.epc, a.id, a.asset_number, a.name, a.holder_location_id,
-                a.holder_unit_id, s.entered_by
+                a.holder_unit_id, s.entered_by,
+                COALESCE((SELECT u.region_id FROM units u WHERE u.id = a.holder_unit_id),
+                    (SELECT w.region_id FROM locations l JOIN warehouses w ON w.id = l.warehouse_id
+                      WHERE l.id = a.holder_location_id))
+                  IS DISTINCT FROM (SELECT w.region_id FROM stocktakes st
+                      JOIN warehouses w ON w.id = st.warehouse_id WHERE st.id = ?1)
          FROM stocktake_scans s
          JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL
          JOIN assets a ON a.id = t.asset_id
@@ -317,7 +328,7 @@ fn group_lines(
                                 WHERE e.stocktake_id = ?1 AND e.asset_id = t.asset_id)";
     let sql = match outcome {
         Outcome::Missing => "SELECT t.epc, a.id, a.asset_number, a.name, a.holder_location_id,
-                    a.holder_unit_id, NULL
+                    a.holder_unit_id, NULL, 1 = 0
              FROM stocktake_expected e
              JOIN assets a ON a.id = e.asset_id
              LEFT JOIN tags t ON t.asset_id = e.asset_id AND t.unbound_at IS NULL
@@ -332,7 +343,7 @@ fn group_lines(
         Outcome::Misplaced => {
             format!("{SCANNED_KNOWN} NOT {IN_SNAPSHOT} ORDER BY s.epc LIMIT ?2 OFFSET ?3")
         }
-        Outcome::Foreign => "SELECT s.epc, NULL, NULL, NULL, NULL, NULL, NULL
+        Outcome::Foreign => "SELECT s.epc, NULL, NULL, NULL, NULL, NULL, NULL, 1 = 0
              FROM stocktake_scans s
              WHERE s.stocktake_id = ?1
                AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.epc = s.epc AND t.unbound_at IS NULL)
@@ -356,6 +367,7 @@ fn group_lines(
             recorded_unit_id: r.get(5)?,
             resolution: None,
             entered_by: r.get(6)?,
+            other_region: r.get(7)?,
         });
     }
     Ok(())
@@ -388,15 +400,21 @@ fn find_line(c: &Db<'_>, id: i64, r: &NewResolution) -> AppResult<Option<Line>> 
             recorded_unit_id: None,
             resolution: None,
             entered_by: None,
+            other_region: false,
         }));
     };
     let line = c
         .prepare_cached(
-            "SELECT t.epc, a.asset_number, a.name, a.holder_location_id, a.holder_unit_id
+            "SELECT t.epc, a.asset_number, a.name, a.holder_location_id, a.holder_unit_id,
+                    COALESCE((SELECT u.region_id FROM units u WHERE u.id = a.holder_unit_id),
+                    (SELECT w.region_id FROM locations l JOIN warehouses w ON w.id = l.warehouse_id
+                      WHERE l.id = a.holder_location_id))
+                  IS DISTINCT FROM (SELECT w.region_id FROM stocktakes st
+                      JOIN warehouses w ON w.id = st.warehouse_id WHERE st.id = ?2)
              FROM assets a LEFT JOIN tags t ON t.asset_id = a.id AND t.unbound_at IS NULL
              WHERE a.id = ?1",
         )?
-        .query_row([asset_id], |row| {
+        .query_row([asset_id, id], |row| {
             Ok(Line {
                 outcome,
                 epc: row
@@ -409,6 +427,7 @@ fn find_line(c: &Db<'_>, id: i64, r: &NewResolution) -> AppResult<Option<Line>> 
                 recorded_unit_id: row.get(4)?,
                 resolution: None,
                 entered_by: None,
+                other_region: row.get(5)?,
             })
         })
         .optional()?;

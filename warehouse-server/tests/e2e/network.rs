@@ -561,3 +561,118 @@ async fn the_admin_page_builds_the_region_tree_and_places_units_in_it() -> Resul
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_tag_of_one_county_read_at_another_countys_gate_resolves() -> Result<()> {
+    let n = Net::new().await?;
+    let s = n.s();
+    let a = &n.w.admin;
+    let wh = id(&s
+        .post_ok(
+            "/api/v1/warehouses",
+            a,
+            json!({"name": "横州市公物仓", "region_id": n.county_2}),
+            201,
+        )
+        .await?)?;
+    let door = id(&s
+        .post_ok(
+            &format!("/api/v1/warehouses/{wh}/locations"),
+            a,
+            json!({"code": "GATE", "name": "大门"}),
+            201,
+        )
+        .await?)?;
+    let (gate, token) = s.add_reader(a, "gate-hz", "gate", Some(door)).await?;
+    let epc = n.w.tag(n.asset_1).await?;
+    let ack = s
+        .post_ok(
+            "/api/v1/readers/observations",
+            &token,
+            batch("gate-hz", 1, vec![obs(&epc, "gate-hz", "added")]),
+            200,
+        )
+        .await?;
+    assert_eq!(
+        ack["alarms_raised"], 0,
+        "allocated to its unit: it may pass"
+    );
+    // County 1's projector, read at county 2's gate, is county 1's asset.
+    let seen = s
+        .get_ok(&format!("/api/v1/assets/{}", n.asset_1), &n.approver_1)
+        .await?;
+    assert_eq!(
+        (
+            seen["asset"]["last_seen_reader_id"].as_i64(),
+            seen["asset"]["region_id"].as_i64()
+        ),
+        (Some(gate), Some(n.county_1)),
+        "{seen}"
+    );
+    let found = s
+        .get_ok(&format!("/api/v1/assets/by-epc/{epc}"), &n.approver_city)
+        .await?;
+    assert_eq!(found["id"], n.asset_1, "{found}");
+
+    // A stock-take of county 2's warehouse that reads it names it as
+    // county 1's (misplaced, in another region); its own stock is not.
+    let (hand, hand_token) = s.add_reader(a, "hand-hz", "handheld", Some(door)).await?;
+    let own = id(&s
+        .post_ok(
+            "/api/v1/assets",
+            a,
+            json!({"asset_number": "HZ-0002", "name": "折叠椅", "category_id": n.w.category,
+                "original_value_fen": 12000, "holder_location_id": door}),
+            201,
+        )
+        .await?)?;
+    let own_epc = n.w.tag(own).await?;
+    let take = id(&s
+        .post_ok(
+            "/api/v1/stocktakes",
+            &n.w.keeper,
+            json!({"warehouse_id": wh, "reader_ids": [hand]}),
+            201,
+        )
+        .await?)?;
+    s.post_ok(
+        "/api/v1/readers/observations",
+        &hand_token,
+        batch(
+            "hand-hz",
+            1,
+            vec![
+                obs(&epc, "hand-hz", "added"),
+                obs(&own_epc, "hand-hz", "added"),
+            ],
+        ),
+        200,
+    )
+    .await?;
+    let st = s
+        .get_ok(&format!("/api/v1/stocktakes/{take}"), &n.w.keeper)
+        .await?;
+    let lines: Vec<(Option<&str>, Option<&str>, Option<bool>)> = st["lines"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .map(|l| {
+                    (
+                        l["asset_number"].as_str(),
+                        l["outcome"].as_str(),
+                        l["other_region"].as_bool(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        lines.contains(&(Some("WM-0001"), Some("misplaced"), Some(true)))
+            && lines.contains(&(Some("HZ-0002"), Some("found"), Some(false))),
+        "{lines:?}"
+    );
+    let (c, base) = (client()?, s.base.clone());
+    let (_, html, _) = page(&c, &base, &format!("/stocktakes/{take}"), &n.w.keeper, "").await?;
+    assert!(html.contains("属其他地区"), "the stock-take page marks it");
+    Ok(())
+}

@@ -132,6 +132,7 @@ fn difference_rows(w: &Web, id: i64, lines: &[crate::stocktake::Line]) -> Markup
                 td {
                     (l.asset_number.clone().unwrap_or_default()) " " (l.name.clone().unwrap_or_default())
                     @if l.entered_by.is_some() { " " span.badge.manual { (w.t("manual_entry")) } }
+                    @if l.other_region { " " span.badge.s-lost data-test="other-region" { (w.t("other_region")) } }
                 }
                 td.mono { (l.epc.clone().unwrap_or_default()) }
                 td {
