@@ -7,6 +7,7 @@
 //! read connections (WAL lets them read while the writer writes).
 
 mod accounts;
+mod cockpit;
 mod assets;
 mod daemons;
 pub(crate) mod db;

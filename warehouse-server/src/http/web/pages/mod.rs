@@ -76,6 +76,7 @@ pub fn routes() -> Router<AppState> {
         .route("/alarms", get(alarms))
         .route("/alarms/{id}/ack", post(alarm_ack))
         .route("/reports", get(reports))
+        .route("/cockpit", get(cockpit))
         .route("/reports/export", get(report_export))
         .route("/admin", get(admin))
         .route("/admin/units", post(admin_unit))
@@ -156,13 +157,14 @@ mod checks;
 mod desk;
 mod home;
 mod register;
+mod cockpit;
 mod reports;
 mod requests;
 mod stocktake;
 mod tags;
 
 use {
-    admin::*, alarms::*, checks::*, desk::*, home::*, register::*, reports::*, requests::*,
+    admin::*, alarms::*, checks::*, cockpit::*, desk::*, home::*, register::*, reports::*, requests::*,
     stocktake::*, tags::*,
 };
 
