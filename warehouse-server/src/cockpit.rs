@@ -265,7 +265,9 @@ pub fn build(
     }
     path.reverse();
     Cockpit {
-        region: region.and_then(|id| by_id.get(&id)).map(|r| RegionRef::from(*r)),
+        region: region
+            .and_then(|id| by_id.get(&id))
+            .map(|r| RegionRef::from(*r)),
         path,
         total,
         rows,
@@ -340,9 +342,17 @@ mod tests {
 
     fn own() -> HashMap<Option<i64>, Figures> {
         let mut m = HashMap::new();
-        for (i, id) in [None, Some(1), Some(10), Some(20), Some(100), Some(101), Some(200)]
-            .into_iter()
-            .enumerate()
+        for (i, id) in [
+            None,
+            Some(1),
+            Some(10),
+            Some(20),
+            Some(100),
+            Some(101),
+            Some(200),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let mut f = Figures::default();
             f.add_state("in_stock", i as i64 + 1, 100);

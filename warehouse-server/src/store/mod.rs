@@ -7,8 +7,8 @@
 //! read connections (WAL lets them read while the writer writes).
 
 mod accounts;
-mod cockpit;
 mod assets;
+mod cockpit;
 mod daemons;
 pub(crate) mod db;
 pub mod dialect;

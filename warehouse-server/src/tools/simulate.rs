@@ -625,8 +625,7 @@ async fn check_regions(store: &Store, checks: &mut Vec<Check>) -> AppResult<()> 
     if regions.is_empty() {
         return Ok(());
     }
-    let parent: BTreeMap<i64, Option<i64>> =
-        regions.iter().map(|r| (r.id, r.parent_id)).collect();
+    let parent: BTreeMap<i64, Option<i64>> = regions.iter().map(|r| (r.id, r.parent_id)).collect();
     // Whether `id` is `top` or below it.
     let under = |mut id: i64, top: i64| loop {
         if id == top {

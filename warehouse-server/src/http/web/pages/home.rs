@@ -24,7 +24,12 @@ pub(super) async fn dashboard(State(st): State<AppState>, w: Web) -> Response {
             reach: crate::policy::regions_in_reach(&w.ctx.actor),
             ..Default::default()
         };
-        let by_state = tryp!(w, st.store.report("assets-by-state".into(), scope.clone()).await);
+        let by_state = tryp!(
+            w,
+            st.store
+                .report("assets-by-state".into(), scope.clone())
+                .await
+        );
         let mut counts: Vec<(String, i64)> = Vec::new();
         for row in &by_state.rows {
             let s = row[0].as_str().unwrap_or_default();
@@ -35,7 +40,10 @@ pub(super) async fn dashboard(State(st): State<AppState>, w: Web) -> Response {
             }
         }
         charts.push((w.t("assets_by_state"), bar_chart(&counts, "")));
-        let util = tryp!(w, st.store.report("utilisation".into(), scope.clone()).await);
+        let util = tryp!(
+            w,
+            st.store.report("utilisation".into(), scope.clone()).await
+        );
         let rows: Vec<(String, i64)> = util
             .rows
             .iter()

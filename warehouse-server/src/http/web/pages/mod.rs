@@ -154,18 +154,18 @@ macro_rules! tryp {
 mod admin;
 mod alarms;
 mod checks;
+mod cockpit;
 mod desk;
 mod home;
 mod register;
-mod cockpit;
 mod reports;
 mod requests;
 mod stocktake;
 mod tags;
 
 use {
-    admin::*, alarms::*, checks::*, cockpit::*, desk::*, home::*, register::*, reports::*, requests::*,
-    stocktake::*, tags::*,
+    admin::*, alarms::*, checks::*, cockpit::*, desk::*, home::*, register::*, reports::*,
+    requests::*, stocktake::*, tags::*,
 };
 
 /// The "未写标签" badge of an untagged asset: for those who may write

@@ -43,7 +43,10 @@ impl ReportQuery {
     fn link(&self, path: &str, name: &str) -> String {
         let mut s = format!("{path}?name={name}");
         if let Some(r) = self.region.as_deref().filter(|r| !r.trim().is_empty()) {
-            s.push_str(&format!("&region={}", crate::http::respond::percent_encode(r)));
+            s.push_str(&format!(
+                "&region={}",
+                crate::http::respond::percent_encode(r)
+            ));
         }
         if self.by_region() {
             s.push_str("&by=region");
