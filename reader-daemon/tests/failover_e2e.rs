@@ -164,11 +164,24 @@ fn two_replicas_one_killed_during_sync_again_and_again_nothing_lost_or_doubled()
     for r in &mut replicas {
         r.start()?;
     }
-    assert!(
-        wait_until(Duration::from_secs(30), || drained(&cfg.journal)),
-        "backlog not drained\n{}",
-        logs(&replicas)
-    );
+    let drained_in_time = wait_until(Duration::from_secs(60), || drained(&cfg.journal));
+    if !drained_in_time {
+        // Say what each replica is doing: running, exited or killed.
+        let states: Vec<String> = replicas
+            .iter_mut()
+            .map(|r| {
+                let running = r.running();
+                format!("{} running: {running:?}", r.url)
+            })
+            .collect();
+        return Err(format!(
+            "backlog not drained within 60 s; {}; daemon status: {:?}\n{}",
+            states.join(", "),
+            daemon_status(&cfg.journal).map(|s| (s.servers, s.journal)),
+            logs(&replicas)
+        )
+        .into());
+    }
     daemon.stop()?;
     let n = assert_server_holds_each_once(&db, &cfg.journal)?;
     assert!(n > 0);

@@ -281,6 +281,13 @@ impl WarehouseServer {
         self.child.as_ref().map(Process::pid)
     }
 
+    /// Whether the server's process is still running (for assertion
+    /// messages): `None` if it was never started or was killed.
+    pub fn running(&mut self) -> Option<bool> {
+        let child = self.child.as_mut()?;
+        Some(matches!(child.child().try_wait(), Ok(None)))
+    }
+
     /// Kills the server (it is "away" until [`WarehouseServer::start`] again).
     pub fn kill(&mut self) {
         drop(self.child.take());

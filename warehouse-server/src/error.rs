@@ -454,6 +454,11 @@ pub enum Reason {
     DatabaseBusy {
         waited_secs: u64,
     },
+    /// A transfer across regions already approved by the approver's side
+    /// (`giving` or `receiving`); the other side's approval is awaited.
+    SideApproved {
+        side: String,
+    },
     /// A reader token sent under a daemon id other than its own (or a
     /// sub-space of it).
     ForeignDaemon {
@@ -858,6 +863,7 @@ impl Reason {
             R::TooManyStreams { .. } => (K::TooManyRequests, "too_many_streams"),
             R::Timeout { .. } => (K::Unavailable, "request_timeout"),
             R::DatabaseBusy { .. } => (K::Unavailable, "database_busy"),
+            R::SideApproved { .. } => (K::Conflict, "side_approved"),
             R::Internal(_) => (K::Internal, "internal"),
             R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
@@ -1258,6 +1264,9 @@ impl Reason {
             R::DatabaseBusy { waited_secs } => format!(
                 "every database connection stayed busy for {waited_secs} s; try again shortly"
             ),
+            R::SideApproved { side } => format!(
+                "the {side} region has already approved this transfer; the other region's approval is awaited"
+            ),
             R::Internal(detail) => detail.clone(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("asset number `{value}` is not in the register")
@@ -1594,6 +1603,10 @@ impl Reason {
             }
             R::DatabaseBusy { waited_secs } => {
                 format!("数据库连接全部繁忙（已等待 {waited_secs} 秒），请稍后重试")
+            }
+            R::SideApproved { side } => {
+                let side = if side == "giving" { "调出方" } else { "调入方" };
+                format!("{side}地区已审批同意本次跨地区调剂，正在等待另一方地区审批")
             }
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
             R::UnknownAssetNumber { value, .. } => {
@@ -2167,6 +2180,7 @@ mod tests {
             R::LiveNeedsSession,
             R::Timeout { limit_secs: 30 },
             R::DatabaseBusy { waited_secs: 30 },
+            R::SideApproved { side: f("giving") },
             R::ForeignDaemon {
                 own: f("edge-1"),
                 claimed: f("edge-2"),
@@ -2359,9 +2373,10 @@ mod tests {
             R::ShortOfStock { .. } => 129,
             R::RegionParent { .. } => 130,
             R::DatabaseBusy { .. } => 131,
+            R::SideApproved { .. } => 132,
         }
     }
-    const VARIANTS: usize = 132;
+    const VARIANTS: usize = 133;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

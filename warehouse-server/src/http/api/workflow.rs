@@ -290,6 +290,7 @@ async fn virtual_warehouse(
             .virtual_warehouse(
                 q.category_id,
                 None,
+                crate::policy::home_region(&ctx.actor),
                 Paging {
                     page: q.page,
                     per_page: q.per_page,

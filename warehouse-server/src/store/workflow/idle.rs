@@ -23,6 +23,13 @@ pub struct Listing {
     pub requested: bool,
     /// A photo is at `/assets/{id}/photo`.
     pub has_photo: bool,
+    /// The offering unit's region.
+    pub region_id: Option<i64>,
+    pub region_name: Option<String>,
+    /// How near the offer is to the person browsing, nearest first (the
+    /// order of the list): 0 their own region, 1 the same city (its
+    /// counties, or the city itself), 2 elsewhere in the network.
+    pub nearness: i64,
 }
 
 impl Store {
@@ -79,10 +86,14 @@ impl Store {
         .await
     }
 
+    /// Every unit's listings, those nearest `near` (the browsing
+    /// person's region) first: re-use searches the caller's region, then
+    /// its city, then the network.
     pub async fn virtual_warehouse(
         &self,
         category_id: Option<i64>,
         q: Option<String>,
+        near: Option<i64>,
         paging: Paging,
     ) -> AppResult<Page<Listing>> {
         let (page, per_page) = paging.resolve()?;
@@ -96,13 +107,23 @@ impl Store {
                 "a.id, a.asset_number, a.name, a.category_id, a.model, a.condition,
                  a.original_value_fen, l.unit_id, u.name, l.notes, l.listed_at,
                  EXISTS (SELECT 1 FROM request_items i WHERE i.asset_id = a.id AND i.active = 1),
-                 EXISTS (SELECT 1 FROM asset_photos p WHERE p.asset_id = a.id)",
-                "idle_listings l JOIN assets a ON a.id = l.asset_id JOIN units u ON u.id = l.unit_id
+                 EXISTS (SELECT 1 FROM asset_photos p WHERE p.asset_id = a.id),
+                 u.region_id, rg.name, nearness",
+                "(SELECT l0.*, CASE
+                        WHEN ?3 IS NULL OR u0.region_id = ?3 THEN 0
+                        WHEN r0.id = me.parent_id OR r0.parent_id = ?3
+                          OR (me.parent_id IS NOT NULL AND r0.parent_id = me.parent_id) THEN 1
+                        ELSE 2 END AS nearness
+                  FROM idle_listings l0 JOIN units u0 ON u0.id = l0.unit_id
+                  LEFT JOIN regions r0 ON r0.id = u0.region_id
+                  LEFT JOIN regions me ON me.id = ?3) l
+                 JOIN assets a ON a.id = l.asset_id JOIN units u ON u.id = l.unit_id
+                 LEFT JOIN regions rg ON rg.id = u.region_id
                  WHERE (?1 = -1 OR a.category_id = ?1)
                    AND (?2 IS NULL OR instr(a.asset_number, ?2) > 0 OR instr(a.name, ?2) > 0
                         OR instr(u.name, ?2) > 0)",
-                "l.listed_at DESC, a.id",
-                &[cat.into(), words.into()],
+                "nearness, l.listed_at DESC, a.id",
+                &[cat.into(), words.into(), near.into()],
                 (page, per_page),
                 |r| {
                     let cond: String = r.get(5)?;
@@ -120,6 +141,9 @@ impl Store {
                         listed_at: ts(r.get(10)?),
                         requested: r.get(11)?,
                         has_photo: r.get(12)?,
+                        region_id: r.get(13)?,
+                        region_name: r.get(14)?,
+                        nearness: r.get(15)?,
                     })
                 },
             )

@@ -143,6 +143,26 @@ fn scope_of(r: &Row) -> Scope {
     }
 }
 
+/// The scope of the giving side of a transfer across regions: the unit
+/// whose listed item is asked for, in its own region. `None` for every
+/// other request (one region decides).
+fn giving_side(r: &Row) -> Option<Scope> {
+    let unit = r.other_unit_id?;
+    (r.kind == RequestKind::Transfer && r.other_region_id != r.region_id).then_some(Scope::Unit {
+        unit,
+        region: r.other_region_id,
+    })
+}
+
+/// May the actor act on this request: for its region, or for the giving
+/// side of a transfer across regions (which both sides approve).
+fn authorize_act(actor: &Actor, r: &Row) -> AppResult<()> {
+    authorize(actor, Action::ActOnRequest, scope_of(r)).or_else(|refused| match giving_side(r) {
+        Some(giving) => authorize(actor, Action::ActOnRequest, giving).map_err(|_| refused),
+        None => Err(refused),
+    })
+}
+
 /// May the actor see this request? Unit staff see their unit's requests
 /// and transfers asking for their listed items.
 fn may_view(actor: &Actor, r: &Row) -> bool {

@@ -313,6 +313,35 @@ fn approve(s: &Step<'_, '_>) -> AppResult<Effects> {
         fx.details = json!({ "budget_fen": budget, "spent_fen": spent,
             "overspent_fen": spent.saturating_sub(budget) });
     }
+    if let Some(giving) = giving_side(r) {
+        // Across regions both sides approve: the giving region lets the
+        // item go, the receiving region takes it on its register. Each
+        // approval is a step naming its side(s); the move waits for both.
+        let mut sides: Vec<&str> = Vec::new();
+        if authorize(&ctx.actor, Action::ActOnRequest, giving).is_ok() {
+            sides.push("giving");
+        }
+        if authorize(&ctx.actor, Action::ActOnRequest, scope_of(r)).is_ok() {
+            sides.push("receiving");
+        }
+        let before = approved_sides(tx, r.id)?;
+        if let Some(side) = sides.iter().find(|s| before.iter().any(|b| b == *s)) {
+            if sides.iter().all(|s| before.iter().any(|b| b == s)) {
+                return Err(Reason::SideApproved {
+                    side: (*side).to_owned(),
+                }
+                .into());
+            }
+        }
+        let both = ["giving", "receiving"]
+            .iter()
+            .all(|s| sides.contains(s) || before.iter().any(|b| b == s));
+        fx.details = json!({ "sides": sides });
+        if !both {
+            fx.next = Stage::Approval;
+            return Ok(fx);
+        }
+    }
     if r.kind == RequestKind::Transfer {
         for (asset, _, _, _) in active_items(tx, r.id)? {
             remove_listing(tx, asset)?;
@@ -336,6 +365,26 @@ fn approve(s: &Step<'_, '_>) -> AppResult<Effects> {
         }
     }
     Ok(fx)
+}
+
+/// The sides (`giving`, `receiving`) that have approved a transfer across
+/// regions so far, from its approval steps.
+fn approved_sides(tx: &Db<'_>, request_id: i64) -> AppResult<Vec<String>> {
+    let details: Vec<String> = tx
+        .prepare_cached(
+            "SELECT details FROM request_steps
+             WHERE request_id = ?1 AND action = 'approve' AND stage = 'approval'",
+        )?
+        .query_map([request_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut sides = Vec::new();
+    for d in details {
+        let v: serde_json::Value = serde_json::from_str(&d).unwrap_or_default();
+        if let Some(list) = v.get("sides").and_then(|s| s.as_array()) {
+            sides.extend(list.iter().filter_map(|s| s.as_str().map(str::to_owned)));
+        }
+    }
+    Ok(sides)
 }
 
 /// The keeper names the assets that fill an allocation: in-stock ones are reserved, other units' listings are transferred at once.
@@ -904,7 +953,7 @@ pub(super) fn step_blocking(
     if !may_view(&ctx.actor, &r) {
         return Err(Reason::OtherUnitsRequest { request_id: id }.into());
     }
-    authorize(&ctx.actor, Action::ActOnRequest, scope_of(&r))?;
+    authorize_act(&ctx.actor, &r)?;
     let fx = apply(tx, ctx, &r, body)?;
     if fx.dry_run {
         return Ok((fx.scan, fx.opened));

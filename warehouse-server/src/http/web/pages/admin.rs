@@ -69,6 +69,23 @@ pub(super) async fn admin(
         locations.push(tryp!(w, st.store.list_locations(wh.id, 1, 500).await).items);
     }
     let org = tryp!(w, st.store.get_setting("org.name").await).unwrap_or_default();
+    // The region tree (三级联网), parents before children.
+    let regions = tryp!(w, st.store.list_regions(1, 500).await).items;
+    let region_name = |id: Option<i64>| {
+        id.and_then(|id| regions.iter().find(|r| r.id == id))
+            .map(|r| r.name.clone())
+    };
+    let depth = |r: &crate::register::Region| match r.level {
+        crate::register::RegionLevel::Province => "",
+        crate::register::RegionLevel::City => "　",
+        crate::register::RegionLevel::County => "　　",
+    };
+    let region_select = html! {
+        label { (w.t("region")) select name="region_id" {
+            option value="" { (w.t("whole_network")) }
+            @for r in &regions { option value=(r.id) { (depth(r)) (r.name) } }
+        } }
+    };
     // Users' units and readers' locations by name.
     let mut q = NameQuery::default();
     for u in &user_page.items {
@@ -104,16 +121,38 @@ pub(super) async fn admin(
             button type="submit" { (w.t("save")) }
         }
         (search_box(&w, "/admin", f.q.as_deref(), w.t("search_admin"), &[]))
+        h2 { (w.t("regions")) }
+        ul data-test="regions" { @for r in &regions { li {
+            (depth(r)) strong { (r.name) } " · " (w.tv(r.level.as_str())) " · " (r.agency)
+        } } }
+        form.stack method="post" action="/admin/regions" data-test="new-region" {
+            (csrf_field(&w))
+            label { (w.t("name")) input name="name" required; }
+            label { (w.t("region_level")) select name="level" {
+                @for l in [crate::register::RegionLevel::Province, crate::register::RegionLevel::City, crate::register::RegionLevel::County] {
+                    option value=(l.as_str()) { (w.tv(l.as_str())) }
+                }
+            } }
+            label { (w.t("region_parent")) select name="parent_id" {
+                option value="" { "—" }
+                @for r in regions.iter().filter(|r| r.level != crate::register::RegionLevel::County) {
+                    option value=(r.id) { (depth(r)) (r.name) }
+                }
+            } }
+            label { (w.t("region_agency")) input name="agency" placeholder=(w.t("region_agency_hint")); }
+            button type="submit" { (w.t("create")) }
+        }
         section.grid {
             div {
                 h2 { (w.t("warehouses")) }
                 @for (wh, locs) in warehouses.iter().zip(&locations) {
-                    p { strong { (wh.name) } }
+                    p { strong { (wh.name) } @if let Some(r) = region_name(wh.region_id) { " · " (r) } }
                     ul data-test="locations" { @for l in locs { li { (l.code) " " (l.name) } } }
                 }
                 form.stack method="post" action="/admin/warehouses" {
                     (csrf_field(&w))
                     label { (w.t("name")) input name="name" required; }
+                    (region_select)
                     button type="submit" { (w.t("create")) }
                 }
                 form.stack method="post" action="/admin/locations" {
@@ -126,11 +165,15 @@ pub(super) async fn admin(
             }
             div {
                 h2 { (w.t("units")) }
-                ul data-test="units" { @for u in &unit_page.items { li { (u.name) " · " (w.tv(u.level.as_str())) } } }
+                ul data-test="units" { @for u in &unit_page.items { li {
+                    (u.name) " · " (w.tv(u.level.as_str()))
+                    @if let Some(r) = region_name(u.region_id) { " · " (r) }
+                } } }
                 (pager(&w, &unit_page, |p| link("units_page", p)))
                 form.stack method="post" action="/admin/units" {
                     (csrf_field(&w))
                     label { (w.t("name")) input name="name" required; }
+                    (region_select)
                     button type="submit" { (w.t("create")) }
                 }
             }
@@ -139,6 +182,7 @@ pub(super) async fn admin(
                 ul data-test="users" { @for u in &user_page.items { li {
                     strong { (u.display_name) } " (" (u.username) ") · " (w.tv(u.role.as_str()))
                     @if let Some(unit) = u.unit_id { " · " (words::unit(w.lang, &names, unit)) }
+                    @if let Some(r) = region_name(u.region_id) { " · " (r) }
                     @if !u.active { " · " span.badge { (w.t("inactive")) } }
                     form.inline method="post" action=(format!("/admin/users/{}/active", u.id)) data-confirm=(w.t("confirm_delete")) {
                         (csrf_field(&w))
@@ -159,6 +203,7 @@ pub(super) async fn admin(
                     label { (w.t("password")) input name="password" type="password" required; }
                     label { (w.t("role")) select name="role" { @for r in ["unit_staff", "keeper", "approver", "finance", "administrator"] { option value=(r) { (w.tv(r)) } } } }
                     label { (w.t("unit")) select name="unit_id" { option value="" { "—" } @for u in &units { option value=(u.id) { (u.name) } } } }
+                    (region_select)
                     button type="submit" { (w.t("create")) }
                 }
             }
@@ -401,6 +446,12 @@ pub(super) async fn admin_daemon(State(st): State<AppState>, w: Web, Body(body):
             created.token
         ),
     )
+}
+
+pub(super) async fn admin_region(State(st): State<AppState>, w: Web, Body(body): Body) -> Response {
+    let n: crate::register::NewRegion = tryp!(w, admin_post(&w, &body).await);
+    tryp!(w, st.store.create_region(n).await);
+    see_other_with("/admin", Done::Saved)
 }
 
 pub(super) async fn admin_warehouse(

@@ -89,6 +89,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/categories", post(admin_category))
         .route("/admin/daemons", post(admin_daemon))
         .route("/admin/warehouses", post(admin_warehouse))
+        .route("/admin/regions", post(admin_region))
         .route("/admin/settings", post(admin_settings))
         .route("/admin/locations", post(admin_location))
 }

@@ -293,6 +293,7 @@ pub(super) async fn virtual_warehouse(
             .virtual_warehouse(
                 None,
                 f.q.clone(),
+                crate::policy::home_region(&w.ctx.actor),
                 Paging {
                     page: f.page,
                     per_page: Some(50)
@@ -300,13 +301,15 @@ pub(super) async fn virtual_warehouse(
             )
             .await
     );
+    // Nearness is only told to a person placed in a region.
+    let placed = crate::policy::home_region(&w.ctx.actor).is_some();
     let body = html! {
         (search_box(&w, "/virtual-warehouse", f.q.as_deref(), w.t("search_listings"), &[]))
         @if page.items.is_empty() { p.empty { (w.t("empty")) } } @else {
             div.scroll { table data-test="listings" {
                 thead { tr {
                     th {} th { (w.t("asset_number")) } th { (w.t("name")) } th { (w.t("unit")) }
-                    th { (w.t("condition")) } th { (w.t("value")) } th { (w.t("notes")) } th {}
+                    th { (w.t("listing_region")) } th { (w.t("condition")) } th { (w.t("value")) } th { (w.t("notes")) } th {}
                 } }
                 tbody {
                     @for l in &page.items {
@@ -315,6 +318,14 @@ pub(super) async fn virtual_warehouse(
                             td { a href=(format!("/assets/{}", l.asset_id)) data-test="listing-link" { (l.asset_number) } }
                             td { a href=(format!("/assets/{}", l.asset_id)) { (l.name) } }
                             td { (l.unit_name) }
+                            td data-test="listing-region" {
+                                (l.region_name.clone().unwrap_or_default())
+                                @match (l.region_id.filter(|_| placed), l.nearness) {
+                                    (Some(_), 0) => { " " span.badge { (w.t("near_own")) } }
+                                    (Some(_), 1) => { " " span.badge { (w.t("near_city")) } }
+                                    _ => {}
+                                }
+                            }
                             td { (w.tv(l.condition.as_str())) } td.num { (yuan(l.original_value_fen)) }
                             td { (l.notes.clone().unwrap_or_default()) }
                             td { @if may_file(w.role, RequestKind::Transfer) && w.unit_id != Some(l.unit_id) {
