@@ -262,7 +262,9 @@ pub async fn seed(store: &Store, n: u64, show_progress: bool) -> anyhow::Result<
 /// The demo network (`admin seed --network`): 广西壮族自治区, three cities
 /// and three counties under each, as (name, login code, counties).
 const NETWORK: (&str, &str) = ("广西壮族自治区", "gx");
-const CITIES: &[(&str, &str, [(&str, &str); 3])] = &[
+/// A region's name and the code its logins start with.
+type Named = (&'static str, &'static str);
+const CITIES: &[(&str, &str, [Named; 3])] = &[
     (
         "南宁市",
         "nanning",

@@ -45,6 +45,12 @@ struct People {
     keeper: Ctx,
     /// (unit id, its staff).
     units: Vec<(i64, Ctx)>,
+    /// On a network seed: a keeper placed in each region that has a
+    /// warehouse, by region, and the region of each warehouse location.
+    /// A disposal of stock is filed by its warehouse's keeper, so it
+    /// counts in that region.
+    regional_keepers: BTreeMap<i64, Ctx>,
+    location_region: BTreeMap<i64, i64>,
 }
 
 fn ctx(u: &crate::register::User) -> Ctx {
@@ -117,11 +123,46 @@ async fn people(store: &Store, tag: &str) -> AppResult<People> {
     if units.len() < 2 {
         return Err(Reason::SimulationNeedsUnits.into());
     }
+    let mut regional_keepers = BTreeMap::new();
+    let mut location_region = BTreeMap::new();
+    for page in 1.. {
+        let p = store.list_warehouses(page, 500).await?;
+        let last = p.items.len() < 500;
+        for w in p.items {
+            let Some(region) = w.region_id else { continue };
+            for l in store.list_locations(w.id, 1, 500).await?.items {
+                location_region.insert(l.id, region);
+            }
+            if let std::collections::btree_map::Entry::Vacant(e) = regional_keepers.entry(region) {
+                let u = store
+                    .create_user(
+                        format!("sim{tag}-keeper-r{region}"),
+                        format!("sim{tag}-keeper-r{region}"),
+                        hash.clone(),
+                        Role::Keeper,
+                        None,
+                        Some(region),
+                    )
+                    .await?;
+                let mut k = ctx(&u);
+                if let Actor::User { reach, .. } = &mut k.actor {
+                    // Keepers work their own region's warehouses only.
+                    *reach = crate::policy::Reach::region(region, &[region]);
+                }
+                e.insert(k);
+            }
+        }
+        if last {
+            break;
+        }
+    }
     Ok(People {
         approver,
         finance,
         keeper,
         units,
+        regional_keepers,
+        location_region,
     })
 }
 
@@ -518,8 +559,23 @@ impl Sim<'_> {
         } else {
             DisposalMethod::Scrap
         };
-        let keeper = self.p.keeper.clone();
-        let ids: Vec<i64> = stock.iter().map(|a| a.id).collect();
+        // The keeper of the first asset's warehouse files, for the assets
+        // of that region.
+        let mut regions = Vec::new();
+        for a in &stock {
+            let held = self.store.asset(a.id).await?.holder_location_id;
+            regions.push(held.and_then(|l| self.p.location_region.get(&l).copied()));
+        }
+        let keeper = match regions[0].and_then(|r| self.p.regional_keepers.get(&r)) {
+            Some(k) => k.clone(),
+            None => self.p.keeper.clone(),
+        };
+        let ids: Vec<i64> = stock
+            .iter()
+            .zip(&regions)
+            .filter(|(_, r)| **r == regions[0])
+            .map(|(a, _)| a.id)
+            .collect();
         let id = self
             .file(
                 &keeper,

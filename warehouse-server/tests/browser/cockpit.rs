@@ -46,7 +46,14 @@ async fn the_cockpit_drills_down_from_the_province_to_a_city() -> Result<()> {
     ui.wait_text("h1", "广西壮族自治区").await?;
     ui.wait_count("table.cockpit tbody tr", 4).await?;
     let text = readable(&ui).await?;
-    for want in ["广西壮族自治区（本级）", "南宁市", "柳州市", "桂林市", "闲置率", "节约资金"] {
+    for want in [
+        "广西壮族自治区（本级）",
+        "南宁市",
+        "柳州市",
+        "桂林市",
+        "闲置率",
+        "节约资金",
+    ] {
         if !text.contains(want) {
             bail!("the province's cockpit does not say {want}:\n{text}");
         }
@@ -72,7 +79,12 @@ async fn the_cockpit_drills_down_from_the_province_to_a_city() -> Result<()> {
             bail!("the city's cockpit does not say {want}:\n{text}");
         }
     }
-    if ui.c.find_all(Locator::Css("a[data-test=drill]")).await?.len() != 0 {
+    if !ui
+        .c
+        .find_all(Locator::Css("a[data-test=drill]"))
+        .await?
+        .is_empty()
+    {
         bail!("a county has nothing below it to drill into");
     }
     ui.shot("cockpit-city").await?;
