@@ -49,9 +49,39 @@ async fn network() -> Result<(Server, String, BTreeMap<String, i64>)> {
         .context("simulate-year on the network")?;
     let year: Value = serde_json::from_str(&year)?;
     ensure!(year["ok"] == true, "the year's books do not add up: {year}");
+    // The books were checked per region too, for every report.
+    let per_region = year["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| {
+            c["name"].as_str().is_some_and(|n| {
+                n.ends_with("each region's report equals the sum of its regions' rows")
+            })
+        })
+        .count();
+    ensure!(
+        per_region == 7,
+        "per-region checks: {per_region} of 7: {year}"
+    );
     let admin = s.login(ADMIN, PASSWORD).await?;
     let r = regions(&s, &admin).await?;
     ensure!(r.len() == 13, "13 regions expected: {r:?}");
+    // A second seed is refused, saying why, and adds nothing.
+    let again = test_support::cli(
+        &s.db,
+        &["admin", "seed", "--network", "--password", PASSWORD],
+    )?;
+    let err = String::from_utf8_lossy(&again.stderr);
+    ensure!(
+        !again.status.success() && err.contains("already seeded"),
+        "a second seed --network: {} {err}",
+        again.status
+    );
+    ensure!(
+        regions(&s, &admin).await?.len() == 13,
+        "the second seed added regions"
+    );
     Ok((s, admin, r))
 }
 
@@ -393,6 +423,15 @@ async fn the_cockpit_rolls_regions_up_and_drills_down() -> Result<()> {
     )
     .await?;
     assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _, _) = page(
+        &web,
+        &s.base,
+        &format!("/reports?name=loans&region={}", r["柳州市"]),
+        &nanning,
+        "",
+    )
+    .await?;
+    assert_eq!(st, StatusCode::NOT_FOUND, "a report page out of reach");
     let (_, home, _) = page(&web, &s.base, "/dashboard", &nanning, "").await?;
     assert!(
         home.contains("href=\"/cockpit\""),
