@@ -389,6 +389,10 @@ pub struct AssetQuery {
     pub state: Option<AssetState>,
     pub holder_unit_id: Option<i64>,
     pub holder_location_id: Option<i64>,
+    /// Only this region's assets and those of the regions below it (a
+    /// city with its counties); a region outside the caller's reach is
+    /// not found.
+    pub region: Option<i64>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
 }

@@ -190,9 +190,46 @@ pub(crate) fn id_list(ids: &[i64]) -> String {
 }
 
 /// WHERE clause and arguments for a search, visibility included.
+/// The regions a visibility is limited to (`None`: no limit).
+fn reach_of(vis: &Visibility) -> Option<&[i64]> {
+    match vis {
+        Visibility::Regions(r) => Some(r),
+        Visibility::UnitAndWarehouse { stock: Some(r), .. } => Some(r),
+        Visibility::All | Visibility::UnitAndWarehouse { stock: None, .. } => None,
+        Visibility::Nothing => Some(&[]),
+    }
+}
+
+/// The assets of the regions `ids`: held by their units or in their
+/// warehouses.
+fn in_regions(ids: &[i64]) -> String {
+    format!(
+        "(a.holder_unit_id IN (SELECT u.id FROM units u WHERE u.region_id IN ({ids}))
+          OR a.holder_location_id IN (SELECT l.id FROM locations l
+               JOIN warehouses w ON w.id = l.warehouse_id WHERE w.region_id IN ({ids})))",
+        ids = id_list(ids)
+    )
+}
+
+/// The regions a `region` filter covers (it and those below), refused
+/// as not found outside what `vis` lets the caller see.
+pub(crate) fn region_filter(
+    c: &Db<'_>,
+    region: Option<i64>,
+    reach: Option<&[i64]>,
+) -> AppResult<Option<Vec<i64>>> {
+    let Some(r) = region else { return Ok(None) };
+    let ids = super::register::region_and_below(c, r)?;
+    if ids.is_empty() || reach.is_some_and(|reach| !reach.contains(&r)) {
+        return Err(AppError::not_found("region", r));
+    }
+    Ok(Some(ids))
+}
+
 fn search_filter(
     q: &AssetQuery,
     vis: Visibility,
+    regions: Option<&[i64]>,
 ) -> AppResult<(String, Vec<rusqlite::types::Value>)> {
     use rusqlite::types::Value;
     let mut clauses: Vec<String> = Vec::new();
@@ -204,12 +241,7 @@ fn search_filter(
     match vis {
         Visibility::All => {}
         Visibility::Nothing => clauses.push("1 = 0".into()),
-        Visibility::Regions(regions) => clauses.push(format!(
-            "(a.holder_unit_id IN (SELECT u.id FROM units u WHERE u.region_id IN ({ids}))
-              OR a.holder_location_id IN (SELECT l.id FROM locations l
-                   JOIN warehouses w ON w.id = l.warehouse_id WHERE w.region_id IN ({ids})))",
-            ids = id_list(&regions)
-        )),
+        Visibility::Regions(regions) => clauses.push(in_regions(&regions)),
         Visibility::UnitAndWarehouse { unit, stock } => {
             let p = arg(Value::Integer(unit), &mut args);
             match stock {
@@ -223,6 +255,9 @@ fn search_filter(
                 )),
             }
         }
+    }
+    if let Some(ids) = regions {
+        clauses.push(in_regions(ids));
     }
     if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let p = arg(Value::Text(like_escape(text)), &mut args);
@@ -354,8 +389,9 @@ impl Store {
             per_page: q.per_page,
         }
         .resolve()?;
-        let (filter, args) = search_filter(&q, vis)?;
         self.read(move |c| {
+            let regions = region_filter(c, q.region, reach_of(&vis))?;
+            let (filter, args) = search_filter(&q, vis, regions.as_deref())?;
             paging::page(
                 c,
                 ASSET_COLUMNS,
@@ -372,8 +408,9 @@ impl Store {
     /// The register as CSV that Excel opens correctly and safely
     /// ([`Sheet`]), money in yuan with two decimals.
     pub async fn export_assets_csv(&self, q: AssetQuery, vis: Visibility) -> AppResult<Vec<u8>> {
-        let (filter, args) = search_filter(&q, vis)?;
         self.read(move |c| {
+            let regions = region_filter(c, q.region, reach_of(&vis))?;
+            let (filter, args) = search_filter(&q, vis, regions.as_deref())?;
             let mut w = Sheet::new(CSV_HEADER)?;
             {
                 let hex = match c.dialect() {

@@ -214,6 +214,58 @@ async fn a_county_approver_neither_sees_nor_decides_another_countys_request() ->
     let mut both = n.ids("/api/v1/requests", &n.approver_city).await?;
     both.sort_unstable();
     assert_eq!(both, [p2.min(p1), p2.max(p1)]);
+    // The city switches to one county at a time; a county cannot switch
+    // to its neighbour.
+    assert_eq!(
+        n.ids(
+            &format!("/api/v1/requests?region={}", n.county_1),
+            &n.approver_city
+        )
+        .await?,
+        [p1]
+    );
+    let (st, _) = s
+        .get(
+            &format!("/api/v1/requests?region={}", n.county_2),
+            &n.approver_1,
+        )
+        .await?;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(
+        n.ids(
+            &format!("/api/v1/assets?region={}", n.county_2),
+            &n.approver_city
+        )
+        .await?,
+        [n.asset_2]
+    );
+    let (st, _) = s
+        .get(
+            &format!("/api/v1/assets?region={}", n.county_2),
+            &n.approver_1,
+        )
+        .await?;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    // The pages show each row's region and offer the regions in reach.
+    let (c, base) = (client()?, s.base.clone());
+    let (_, html, _) = page(&c, &base, "/requests", &n.approver_city, "").await?;
+    for words in ["武鸣区", "横州市", "data-test=\"region-switch\""] {
+        assert!(html.contains(words), "{words} on the city's request list");
+    }
+    let (_, html, _) = page(
+        &c,
+        &base,
+        &format!("/assets?region={}", n.county_1),
+        &n.approver_city,
+        "",
+    )
+    .await?;
+    assert!(html.contains("WM-0001") && !html.contains("HZ-0001"));
+    let (_, html, _) = page(&c, &base, "/requests", &n.approver_1, "").await?;
+    assert!(
+        !html.contains("data-test=\"region-switch\""),
+        "one region in reach: nothing to switch"
+    );
     let (st, body) = s
         .post(
             &format!("/api/v1/requests/{p1}/steps"),

@@ -129,6 +129,9 @@ pub struct RequestQuery {
     /// Words in the reason or the applicant's username or display name,
     /// or the request number.
     pub q: Option<String>,
+    /// Only this region's requests and those of the regions below it; a
+    /// region outside the caller's reach is not found.
+    pub region: Option<i64>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
 }
@@ -194,7 +197,17 @@ pub(super) fn list_requests(
               OR applicant_user_id IN (SELECT u.id FROM users u WHERE instr(u.display_name, ?{w}) > 0))"
         ));
     }
-    // Unit staff see their own unit's requests (and transfers asking them).
+    // Unit staff see their own unit's requests (and transfers asking them);
+    // everyone else those of the regions they reach, and those asking a
+    // unit of theirs (a transfer across regions).
+    let of_regions = |ids: &[i64]| {
+        let ids = crate::store::assets::id_list(ids);
+        format!(
+            "(region_id IN ({ids}) OR other_unit_id IN
+               (SELECT u.id FROM units u WHERE u.region_id IN ({ids})))"
+        )
+    };
+    let reach = crate::policy::regions_in_reach(actor);
     if authorize(actor, Action::ViewRequests, Scope::Global).is_err() {
         let u = unit_of(actor).ok_or_else(|| AppError::from(Reason::NoUnit))?;
         arg(
@@ -203,14 +216,12 @@ pub(super) fn list_requests(
             "(unit_id = ? OR other_unit_id = ?)",
             u.into(),
         );
-    } else if let Some(regions) = crate::policy::regions_in_reach(actor) {
-        // Everyone else sees the requests of the regions they reach, and
-        // those asking a unit of theirs (a transfer across regions).
-        let ids = crate::store::assets::id_list(&regions);
-        filter.push(format!(
-            "(region_id IN ({ids}) OR other_unit_id IN
-               (SELECT u.id FROM units u WHERE u.region_id IN ({ids})))"
-        ));
+    } else if let Some(regions) = &reach {
+        filter.push(of_regions(regions));
+    }
+    // A region chosen from those in reach, with the regions below it.
+    if let Some(ids) = crate::store::assets::region_filter(c, q.region, reach.as_deref())? {
+        filter.push(of_regions(&ids));
     }
     if q.mine == Some(true) {
         let role = role_of(actor)?;

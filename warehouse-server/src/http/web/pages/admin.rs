@@ -77,8 +77,8 @@ pub(super) async fn admin(
     };
     let depth = |r: &crate::register::Region| match r.level {
         crate::register::RegionLevel::Province => "",
-        crate::register::RegionLevel::City => "　",
-        crate::register::RegionLevel::County => "　　",
+        crate::register::RegionLevel::City => "\u{a0}\u{a0}",
+        crate::register::RegionLevel::County => "\u{a0}\u{a0}\u{a0}\u{a0}",
     };
     let region_select = html! {
         label { (w.t("region")) select name="region_id" {

@@ -113,6 +113,7 @@ pub(super) async fn dashboard(State(st): State<AppState>, w: Web) -> Response {
     let mut q = NameQuery::default();
     ask_requests(&mut q, &inbox.items);
     let names = tryp!(w, st.store.names(q).await);
+    let regions = tryp!(w, regions_in_scope(&st, &w).await);
     let body = html! {
         section.cards {
             a.card href="/inbox" data-test="inbox-count" { strong { (inbox.total) } span { (w.t("waiting_on_me")) } }
@@ -126,14 +127,21 @@ pub(super) async fn dashboard(State(st): State<AppState>, w: Web) -> Response {
             }
         }
         h2 { (w.t("notifications")) " · " (w.t("waiting_on_me")) }
-        (request_table(&w, &names, &inbox.items))
+        (request_table(&w, &names, &regions, &inbox.items))
     };
     layout(&w, w.t("dashboard"), body)
 }
 
 /// A list of requests: number, kind, stage, unit and applicant by name.
 /// `names` holds what [`ask_requests`] asked for these items.
-pub(super) fn request_table(w: &Web, names: &Names, items: &[Request]) -> Markup {
+/// Requests as a table; a region column when the network has regions
+/// (`regions`: those in the person's scope, for their names).
+pub(super) fn request_table(
+    w: &Web,
+    names: &Names,
+    regions: &[crate::register::Region],
+    items: &[Request],
+) -> Markup {
     html! {
         @if items.is_empty() {
             p.empty { (w.t("empty")) }
@@ -141,6 +149,7 @@ pub(super) fn request_table(w: &Web, names: &Names, items: &[Request]) -> Markup
             table data-test="requests" {
                 thead { tr {
                     th { (w.t("rc_request_id")) } th { (w.t("kind")) } th { (w.t("stage")) } th { (w.t("unit")) }
+                    @if !regions.is_empty() { th { (w.t("region")) } }
                     th { (w.t("applicant")) } th { (w.t("reason")) } th { (w.t("created")) }
                 } }
                 tbody {
@@ -150,6 +159,7 @@ pub(super) fn request_table(w: &Web, names: &Names, items: &[Request]) -> Markup
                             td { (w.tv(r.kind.as_str())) }
                             td { (stage_word(w, r.stage)) @if r.overdue { " " span.badge.s-lost { (w.t("overdue")) } } (stock_badge(w, r)) }
                             td { (r.unit_id.map(|u| words::unit(w.lang, names, u)).unwrap_or_default()) }
+                            @if !regions.is_empty() { td data-test="request-region" { (region_name(regions, r.region_id)) } }
                             td { (words::person(w.lang, names, &r.applicant)) }
                             td { (r.reason.clone().unwrap_or_default()) }
                             td { (when(&r.created_at)) }
@@ -178,5 +188,10 @@ pub(super) async fn inbox(State(st): State<AppState>, w: Web) -> Response {
     let mut q = NameQuery::default();
     ask_requests(&mut q, &page.items);
     let names = tryp!(w, st.store.names(q).await);
-    layout(&w, w.t("inbox"), request_table(&w, &names, &page.items))
+    let regions = tryp!(w, regions_in_scope(&st, &w).await);
+    layout(
+        &w,
+        w.t("inbox"),
+        request_table(&w, &names, &regions, &page.items),
+    )
 }

@@ -179,6 +179,48 @@ fn no_tag_badge(w: &Web, asset_id: i64) -> Markup {
     }
 }
 
+/// The regions a person's lists may switch between: those in their reach
+/// (every region for a person of the whole network), parents first.
+async fn regions_in_scope(
+    st: &AppState,
+    w: &Web,
+) -> crate::error::AppResult<Vec<crate::register::Region>> {
+    let all = st.store.list_regions(1, 500).await?.items;
+    Ok(match crate::policy::regions_in_reach(&w.ctx.actor) {
+        None => all,
+        Some(reach) => all.into_iter().filter(|r| reach.contains(&r.id)).collect(),
+    })
+}
+
+/// The region switcher of a list's filter form (nothing when the network
+/// has no regions, or the person reaches one region only).
+fn region_select(w: &Web, regions: &[crate::register::Region], current: Option<i64>) -> Markup {
+    html! {
+        @if regions.len() > 1 {
+            select name="region" data-test="region-switch" aria-label=(w.t("region")) {
+                option value="" { (w.t("region")) ": " (w.t("all")) }
+                @for r in regions {
+                    option value=(r.id) selected[current == Some(r.id)] {
+                        @match r.level {
+                            crate::register::RegionLevel::Province => {}
+                            crate::register::RegionLevel::City => { "\u{a0}\u{a0}" }
+                            crate::register::RegionLevel::County => { "\u{a0}\u{a0}\u{a0}\u{a0}" }
+                        }
+                        (r.name)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A region's name among `regions` (empty when none or out of the list).
+fn region_name(regions: &[crate::register::Region], id: Option<i64>) -> String {
+    id.and_then(|id| regions.iter().find(|r| r.id == id))
+        .map(|r| r.name.clone())
+        .unwrap_or_default()
+}
+
 fn state_badge(w: &Web, s: &str) -> Markup {
     html! { span class=(format!("badge s-{s}")) { (w.tv(s)) } }
 }

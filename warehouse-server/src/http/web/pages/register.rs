@@ -14,6 +14,7 @@ pub(super) const COLUMNS: &[&str] = &[
     "purchase_date",
     "epc",
     "last_seen",
+    "region",
 ];
 pub(super) const DEFAULT_COLUMNS: &[&str] = &[
     "asset_number",
@@ -27,6 +28,7 @@ pub(super) const DEFAULT_COLUMNS: &[&str] = &[
 #[derive(Debug, Default, serde::Deserialize)]
 pub(super) struct AssetFilter {
     q: Option<String>,
+    region: Option<String>,
     state: Option<String>,
     category_id: Option<String>,
     page: Option<i64>,
@@ -46,6 +48,8 @@ pub(super) async fn assets(
         .cloned();
     let state = f.state.as_deref().and_then(AssetState::parse);
     let category = f.category_id.as_deref().and_then(|c| c.parse().ok());
+    let region: Option<i64> = f.region.as_deref().and_then(|r| r.parse().ok());
+    let regions = tryp!(w, regions_in_scope(&st, &w).await);
     let page = tryp!(
         w,
         st.store
@@ -55,6 +59,7 @@ pub(super) async fn assets(
                     epc,
                     state,
                     category_id: category,
+                    region,
                     page: f.page,
                     per_page: Some(50),
                     ..AssetQuery::default()
@@ -87,7 +92,15 @@ pub(super) async fn assets(
                 .collect()
         })
         .filter(|v: &Vec<String>| !v.is_empty())
-        .unwrap_or_else(|| DEFAULT_COLUMNS.iter().map(|s| (*s).to_owned()).collect());
+        .unwrap_or_else(|| {
+            // The region column by default once the network has regions.
+            DEFAULT_COLUMNS
+                .iter()
+                .copied()
+                .chain((!regions.is_empty()).then_some("region"))
+                .map(str::to_owned)
+                .collect()
+        });
     let show = |c: &str| chosen.iter().any(|x| x == c);
     let link = |p: i64| {
         let mut qs = vec![format!("page={p}")];
@@ -99,6 +112,9 @@ pub(super) async fn assets(
         }
         if let Some(c) = &f.category_id {
             qs.push(format!("category_id={c}"));
+        }
+        if let Some(r) = region {
+            qs.push(format!("region={r}"));
         }
         format!("/assets?{}", qs.join("&"))
     };
@@ -117,6 +133,7 @@ pub(super) async fn assets(
                     option value=(c.id) selected[category == Some(c.id)] { (c.name) }
                 }
             }
+            (region_select(&w, &regions, region))
             button type="submit" { (w.t("search")) }
             a href="/assets" { (w.t("reset")) }
             a href="/api/v1/assets/export.csv" { (w.t("export_csv")) }
@@ -165,6 +182,7 @@ pub(super) async fn assets(
                             @if show("purchase_date") { td { (a.purchase_date.clone().unwrap_or_default()) } }
                             @if show("epc") { td.mono { (a.epc.clone().unwrap_or_default()) } }
                             @if show("last_seen") { td { (a.last_seen_at.as_ref().map(when).unwrap_or_default()) } }
+                            @if show("region") { td data-test="asset-region" { (region_name(&regions, a.region_id)) } }
                         }
                     }
                 }

@@ -7,6 +7,7 @@ pub(super) struct RequestFilter {
     kind: Option<String>,
     stage: Option<String>,
     q: Option<String>,
+    region: Option<String>,
     page: Option<i64>,
 }
 
@@ -15,6 +16,8 @@ pub(super) async fn requests(
     w: Web,
     Query(f): Query<RequestFilter>,
 ) -> Response {
+    let region: Option<i64> = f.region.as_deref().and_then(|r| r.parse().ok());
+    let regions = tryp!(w, regions_in_scope(&st, &w).await);
     let page = tryp!(
         w,
         st.store
@@ -24,6 +27,7 @@ pub(super) async fn requests(
                     kind: f.kind.clone().filter(|s| !s.is_empty()),
                     stage: f.stage.clone().filter(|s| !s.is_empty()),
                     q: f.q.clone().filter(|s| !s.trim().is_empty()),
+                    region,
                     page: f.page,
                     per_page: Some(50),
                     ..RequestQuery::default()
@@ -63,11 +67,12 @@ pub(super) async fn requests(
                 option value="" { (w.t("stage")) ": " (w.t("all")) }
                 @for s in Stage::ALL { option value=(s.as_str()) selected[f.stage.as_deref() == Some(s.as_str())] { (stage_word(&w, *s)) } }
             }
+            (region_select(&w, &regions, region))
             button type="submit" { (w.t("search")) }
             a href="/requests" { (w.t("reset")) }
         }
-        (request_table(&w, &names, &page.items))
-        (pager(&w, &page, |p| list_url("/requests", &[("q", f.q.as_deref()), ("kind", f.kind.as_deref()), ("stage", f.stage.as_deref())], p)))
+        (request_table(&w, &names, &regions, &page.items))
+        (pager(&w, &page, |p| list_url("/requests", &[("q", f.q.as_deref()), ("kind", f.kind.as_deref()), ("stage", f.stage.as_deref()), ("region", f.region.as_deref())], p)))
     };
     layout(&w, w.t("requests"), body)
 }
