@@ -274,45 +274,6 @@ pub fn build(
     }
 }
 
-/// Regions in tree order: each region followed by the regions below it.
-pub fn tree_order(mut regions: Vec<Region>) -> Vec<Region> {
-    regions.sort_by_key(|r| r.id);
-    let ids: Vec<i64> = regions.iter().map(|r| r.id).collect();
-    let mut out = Vec::with_capacity(regions.len());
-    let mut taken = vec![false; regions.len()];
-    fn walk(
-        parent: Option<i64>,
-        regions: &[Region],
-        ids: &[i64],
-        taken: &mut [bool],
-        out: &mut Vec<Region>,
-    ) {
-        for (i, r) in regions.iter().enumerate() {
-            // A region whose parent is unknown counts as a top one.
-            let parent_here = match r.parent_id {
-                Some(p) if ids.contains(&p) => Some(p),
-                _ => None,
-            };
-            if !taken[i] && parent_here == parent {
-                taken[i] = true;
-                out.push(r.clone());
-                walk(Some(r.id), regions, ids, taken, out);
-            }
-        }
-    }
-    walk(None, &regions, &ids, &mut taken, &mut out);
-    out
-}
-
-/// Indentation that shows a region's level in a list.
-pub fn indent(level: RegionLevel) -> &'static str {
-    match level {
-        RegionLevel::Province => "",
-        RegionLevel::City => "\u{3000}",
-        RegionLevel::County => "\u{3000}\u{3000}",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,13 +378,5 @@ mod tests {
             net.rows.iter().all(|r| r.region.is_some()),
             "no 'in no region' row for a placed person"
         );
-    }
-
-    #[test]
-    fn the_tree_order_puts_each_region_before_those_below_it() {
-        let mut t = tree();
-        t.reverse();
-        let ids: Vec<i64> = tree_order(t).iter().map(|r| r.id).collect();
-        assert_eq!(ids, vec![1, 10, 100, 101, 20, 200]);
     }
 }

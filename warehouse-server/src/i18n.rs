@@ -689,7 +689,6 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("overspending_reason", "同意超支的理由", "Reason for approving the overspending"),
     ("cockpit", "驾驶舱", "Cockpit"),
     ("rc_region", "区域", "Region"),
-    ("all_in_reach", "全部（本人可见区域）", "All regions in reach"),
     ("by_region", "按区域分行", "One row per region"),
     ("own_level", "本级", "own level"),
     ("no_region", "未划分区域", "In no region"),

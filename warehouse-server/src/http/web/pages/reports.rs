@@ -80,27 +80,13 @@ async fn people_report(
     Ok((name, for_people(&r, w.lang, &units)))
 }
 
-/// The regions a person may pick: every region in their reach, in tree
-/// order, indented by level.
-pub(super) async fn regions_to_pick(
-    st: &AppState,
-    w: &Web,
-) -> Result<Vec<crate::register::Region>, AppError> {
-    let reach = crate::policy::regions_in_reach(&w.ctx.actor);
-    let all = st.store.list_regions(1, 500).await?.items;
-    Ok(crate::cockpit::tree_order(all)
-        .into_iter()
-        .filter(|r| reach.as_ref().is_none_or(|ids| ids.contains(&r.id)))
-        .collect())
-}
-
 pub(super) async fn reports(
     State(st): State<AppState>,
     w: Web,
     Query(q): Query<ReportQuery>,
 ) -> Response {
     let (name, r) = tryp!(w, people_report(&st, &w, &q).await);
-    let regions = tryp!(w, regions_to_pick(&st, &w).await);
+    let regions = tryp!(w, regions_in_scope(&st, &w).await);
     let chosen = q.region().ok().flatten();
     let body = html! {
         nav.tabs { @for (n, _) in crate::store::REPORTS {
@@ -109,16 +95,7 @@ pub(super) async fn reports(
         @if !regions.is_empty() {
             form.filters method="get" action="/reports" data-test="report-region" {
                 input type="hidden" name="name" value=(name);
-                label { (w.t("region")) (w.lang.colon())
-                    select name="region" {
-                        option value="" { (w.t("all_in_reach")) }
-                        @for g in &regions {
-                            option value=(g.id) selected[chosen == Some(g.id)] {
-                                (crate::cockpit::indent(g.level)) (g.name)
-                            }
-                        }
-                    }
-                }
+                (region_select(&w, &regions, chosen))
                 label { input type="checkbox" name="by" value="region" checked[q.by_region()]; (w.t("by_region")) }
                 button type="submit" { (w.t("search")) }
             }
