@@ -128,6 +128,10 @@ echo "== warehouse-server: new register in $run_dir/warehouse.db"
 server admin init --admin-username admin --admin-password "$admin_password" \
   --org-name "演示公物仓" --company-prefix 0614141 >/dev/null
 server admin seed --assets 500 >/dev/null 2>&1
+# The demo network (三级联网): 广西壮族自治区, 3 cities, 9 counties, each
+# with its agency's warehouse, units, staff and assets; its logins (all
+# with the admin's password) are printed at the end.
+server admin seed --network --password "$admin_password" >"$run_dir/network-logins.txt"
 # A scripted year of requests so the web UI has something to show; two
 # loans are left approved and waiting for check-out at the desk.
 server admin simulate-year --requests 120 --waiting 2 >/dev/null
@@ -230,6 +234,9 @@ cat <<MSG
 
 Running. Web UI: http://127.0.0.1:$port/  (admin, approver, finance, keeper
   or unit, all with password $admin_password)
+  The province cockpit (驾驶舱): http://127.0.0.1:$port/cockpit
+  The demo network's logins (same password):
+$(sed -n 's/^  /    /p' "$run_dir/network-logins.txt")
   API document: http://127.0.0.1:$port/api/v1/openapi.json
   Logs and state: $run_dir
 

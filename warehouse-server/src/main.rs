@@ -141,10 +141,19 @@ enum Admin {
     /// Print the chain's current head, signed with the chain key, as JSON
     /// to keep outside the database (refused if the database does not verify).
     ExportHead,
-    /// Generate realistic demo data.
+    /// Generate realistic demo data: N assets (`--assets`), or the demo
+    /// network of regions (`--network`: 1 province, 3 cities, 9 counties,
+    /// each with its agency's warehouse, units, staff and assets; refused
+    /// when it is already there).
     Seed {
-        #[arg(long)]
-        assets: u64,
+        #[arg(long, required_unless_present = "network")]
+        assets: Option<u64>,
+        #[arg(long, conflicts_with = "assets")]
+        network: bool,
+        /// The password of every login `--network` makes; or set
+        /// WAREHOUSE_USER_PASSWORD.
+        #[arg(long, env = "WAREHOUSE_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
     },
     /// Run a scripted year of requests of every kind and check that the
     /// hash chain verifies and the reports add up; exit 1 if not.
@@ -489,7 +498,47 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     config.chain_key_path().display()
                 );
             }
-            Admin::Seed { assets } => {
+            Admin::Seed {
+                network: true,
+                password,
+                ..
+            } => {
+                let password = password.context(
+                    "seed --network makes logins: give --password (or WAREHOUSE_USER_PASSWORD)",
+                )?;
+                warehouse_server::register::NewUser {
+                    username: "network".into(),
+                    display_name: None,
+                    password: password.clone(),
+                    role: Role::Approver,
+                    unit_id: None,
+                    region_id: None,
+                }
+                .validate()?;
+                let store = open(&config)?;
+                let hash = accounts::hash_password(&password, config.password_cost)?;
+                let report = seed::seed_network(&store, &hash).await?;
+                println!(
+                    "seeded the network: {} regions, {} warehouses, {} units, {} assets",
+                    report.regions, report.warehouses, report.units, report.assets
+                );
+                println!("logins (password as given):");
+                for l in &report.logins {
+                    println!(
+                        "  {:<20} {:<6} {:<10} {}{}",
+                        l.username,
+                        l.display_name,
+                        l.role.as_str(),
+                        l.region,
+                        l.unit
+                            .as_deref()
+                            .map(|u| format!(" · {u}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+            Admin::Seed { assets, .. } => {
+                let assets = assets.context("give --assets N or --network")?;
                 let store = open(&config)?;
                 let report = seed::seed(&store, assets, true).await?;
                 println!(

@@ -28,6 +28,8 @@ enum Kind {
     YesNo,
     /// A unit's id, shown as the unit's name.
     Unit,
+    /// A region's name; none: in no region.
+    Region,
     /// An id that a name beside it already says: not shown.
     Hidden,
     /// Text or a number, as it is.
@@ -41,7 +43,8 @@ fn kind(column: &str) -> Kind {
         "state" | "holder_kind" | "kind" | "stage" | "cause" | "remedy" => Kind::Word,
         "overdue" => Kind::YesNo,
         "unit_id" => Kind::Unit,
-        "holder_id" | "category_id" => Kind::Hidden,
+        "region" => Kind::Region,
+        "holder_id" | "category_id" | "region_id" => Kind::Hidden,
         _ => Kind::Plain,
     }
 }
@@ -83,6 +86,7 @@ pub struct PeopleReport {
 
 fn cell(lang: Lang, k: Kind, v: &Value, units: &HashMap<i64, String>) -> String {
     match (k, v) {
+        (Kind::Region, Value::Null) => t(lang, "no_region").to_owned(),
         (_, Value::Null) => String::new(),
         (Kind::Money, Value::Number(n)) => n.as_i64().map(fen_to_yuan).unwrap_or(n.to_string()),
         (Kind::Percent, Value::Number(n)) => format!("{n}%"),

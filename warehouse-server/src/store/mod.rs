@@ -8,6 +8,7 @@
 
 mod accounts;
 mod assets;
+mod cockpit;
 mod daemons;
 pub(crate) mod db;
 pub mod dialect;

@@ -1,5 +1,10 @@
 //! Management reports (统计报表): tables computed in SQL from the register
-//! and the requests, served as JSON and as Excel-compatible CSV.
+//! and the requests, served as JSON and as Excel-compatible CSV. Every
+//! report covers a set of regions (三级联网: a region and those below it,
+//! limited to the reader's reach) and can cut its rows by region.
+//!
+//! An asset belongs to the region of its holder unit, or of the warehouse
+//! its location is in; a request to the region it was filed in.
 
 use crate::store::db::Db;
 use crate::store::dialect::Dialect;
@@ -36,6 +41,91 @@ pub const REPORTS: &[(&str, &str)] = &[
     ("compensation", "损坏赔偿应收与实收"),
 ];
 
+/// What a report covers: which regions, and whether its rows are cut by
+/// region.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportScope {
+    /// The regions the reader reaches (`policy::regions_in_reach`; `None`:
+    /// the whole network, regions or none).
+    pub reach: Option<Vec<i64>>,
+    /// The region asked for: its figures and those of every region below
+    /// it. Outside the reach it does not exist (404).
+    pub region: Option<i64>,
+    /// Rows per region (`by=region`): each row starts with the region's id
+    /// and name (its own region, not rolled up), so the rows of a city add
+    /// up to the city's report.
+    pub by_region: bool,
+}
+
+impl ReportScope {
+    /// The whole network, one table (the command line, the simulator).
+    pub fn network() -> Self {
+        Self::default()
+    }
+}
+
+/// The regions `scope` covers (`None`: no limit). A region the reach does
+/// not hold answers exactly as one that does not exist.
+pub(crate) fn covered_regions(c: &Db<'_>, scope: &ReportScope) -> AppResult<Option<Vec<i64>>> {
+    let Some(id) = scope.region else {
+        return Ok(scope.reach.clone());
+    };
+    if scope.reach.as_ref().is_some_and(|r| !r.contains(&id)) {
+        return Err(AppError::not_found("region", id));
+    }
+    let below = super::register::region_and_below(c, id)?;
+    if below.is_empty() {
+        return Err(AppError::not_found("region", id));
+    }
+    Ok(Some(match &scope.reach {
+        None => below,
+        Some(reach) => below.into_iter().filter(|r| reach.contains(r)).collect(),
+    }))
+}
+
+/// ` AND {expr} IN (…)` for a covered set of regions; nothing for none.
+fn within(expr: &str, regions: &Option<Vec<i64>>) -> String {
+    match regions {
+        None => String::new(),
+        Some(ids) => format!(" AND {expr} IN ({})", super::assets::id_list(ids)),
+    }
+}
+
+/// The region an asset summary row (`s`) is in: its unit's, else its
+/// warehouse's (`u`, `w` joined).
+const SUMMARY_REGION: &str = "COALESCE(u.region_id, w.region_id)";
+const SUMMARY_HOLDERS: &str = "LEFT JOIN units u ON u.id = s.unit_id
+                 LEFT JOIN locations l ON l.id = s.location_id
+                 LEFT JOIN warehouses w ON w.id = l.warehouse_id";
+
+/// The SQL pieces that cut a report by region: leading columns, the join
+/// that names the region, its GROUP BY terms.
+struct Cut {
+    cols: String,
+    join: String,
+    group: String,
+    /// How many leading columns the cut adds (0 or 2).
+    offset: usize,
+}
+
+fn cut(by_region: bool, expr: &str) -> Cut {
+    if by_region {
+        Cut {
+            cols: format!("{expr}, g.name, "),
+            join: format!(" LEFT JOIN regions g ON g.id = {expr}"),
+            group: format!("{expr}, g.name, "),
+            offset: 2,
+        }
+    } else {
+        Cut {
+            cols: String::new(),
+            join: String::new(),
+            group: String::new(),
+            offset: 0,
+        }
+    }
+}
+
 fn table(c: &Db<'_>, sql: &str, ncols: usize) -> AppResult<Vec<Vec<Value>>> {
     let mut stmt = c.prepare(sql)?;
     let rows = stmt.query_map((), |r| {
@@ -69,9 +159,11 @@ fn sum(rows: &[Vec<Value>], col: usize, field: &str) -> AppResult<i64> {
     crate::money::total(field, values)
 }
 
-fn build(c: &Db<'_>, name: &str) -> AppResult<Report> {
+fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
     let now = crate::time::now_ms();
     let today = crate::time::shanghai_today();
+    let regions = covered_regions(c, scope)?;
+    let by = scope.by_region;
     let (columns, rows, totals): (&[&str], Vec<Vec<Value>>, Value) = match name {
         "assets-by-state" => {
             let cols: &[&str] = &[
@@ -82,23 +174,31 @@ fn build(c: &Db<'_>, name: &str) -> AppResult<Report> {
                 "count",
                 "value_fen",
             ];
+            let k = cut(by, SUMMARY_REGION);
+            let o = k.offset;
+            let group: Vec<String> = (1..=4 + o).map(|i| i.to_string()).collect();
             let rows = table(
                 c,
                 // From the trigger-kept summary (migration 5), not a scan.
-                "SELECT s.state,
+                &format!(
+                    "SELECT {}s.state,
                         CASE WHEN s.unit_id <> 0 THEN 'unit' ELSE 'warehouse' END,
                         CASE WHEN s.unit_id <> 0 THEN s.unit_id ELSE w.id END,
                         COALESCE(u.name, w.name),
                         SUM(s.n), SUM(s.value_fen)
                  FROM asset_summary s
-                 LEFT JOIN units u ON u.id = s.unit_id
-                 LEFT JOIN locations l ON l.id = s.location_id
-                 LEFT JOIN warehouses w ON w.id = l.warehouse_id
-                 WHERE s.n > 0
-                 GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3",
-                cols.len(),
+                 {SUMMARY_HOLDERS}{}
+                 WHERE s.n > 0{}
+                 GROUP BY {} ORDER BY {}",
+                    k.cols,
+                    k.join,
+                    within(SUMMARY_REGION, &regions),
+                    group.join(", "),
+                    group[..3 + o].join(", "),
+                ),
+                cols.len() + o,
             )?;
-            let t = json!({ "count": sum(&rows, 4, "count")?, "value_fen": sum(&rows, 5, "value_fen")? });
+            let t = json!({ "count": sum(&rows, o + 4, "count")?, "value_fen": sum(&rows, o + 5, "value_fen")? });
             (cols, rows, t)
         }
         "utilisation" => {
@@ -111,19 +211,29 @@ fn build(c: &Db<'_>, name: &str) -> AppResult<Report> {
                 "utilisation_pct",
                 "idle_pct",
             ];
+            let k = cut(by, SUMMARY_REGION);
+            let o = k.offset;
             let rows = table(
                 c,
-                "SELECT c.id, c.name, SUM(s.n),
+                &format!(
+                    "SELECT {}c.id, c.name, SUM(s.n),
                         SUM(CASE WHEN s.state IN ('allocated', 'on_loan', 'in_transit') THEN s.n ELSE 0 END),
                         SUM(CASE WHEN s.state IN ('in_stock', 'listed_idle') THEN s.n ELSE 0 END),
                         ROUND(100.0 * SUM(CASE WHEN s.state IN ('allocated', 'on_loan', 'in_transit') THEN s.n ELSE 0 END) / SUM(s.n), 1),
                         ROUND(100.0 * SUM(CASE WHEN s.state IN ('in_stock', 'listed_idle') THEN s.n ELSE 0 END) / SUM(s.n), 1)
                  FROM categories c JOIN asset_summary s ON s.category_id = c.id AND s.state <> 'disposed'
-                 WHERE s.n > 0
-                 GROUP BY c.id HAVING SUM(s.n) > 0 ORDER BY c.id",
-                cols.len(),
+                 {SUMMARY_HOLDERS}{}
+                 WHERE s.n > 0{}
+                 GROUP BY {}c.id, c.name HAVING SUM(s.n) > 0 ORDER BY {}c.id",
+                    k.cols,
+                    k.join,
+                    within(SUMMARY_REGION, &regions),
+                    k.group,
+                    k.group,
+                ),
+                cols.len() + o,
             )?;
-            let t = json!({ "total": sum(&rows, 2, "total")?, "in_use": sum(&rows, 3, "in_use")?, "idle": sum(&rows, 4, "idle")? });
+            let t = json!({ "total": sum(&rows, o + 2, "total")?, "in_use": sum(&rows, o + 3, "in_use")?, "idle": sum(&rows, o + 4, "idle")? });
             (cols, rows, t)
         }
         "loans" => {
@@ -138,25 +248,33 @@ fn build(c: &Db<'_>, name: &str) -> AppResult<Report> {
                 "overdue",
                 "days_overdue",
             ];
+            let k = cut(by, "r.region_id");
+            let o = k.offset;
             let days_late = match c.dialect() {
                 Dialect::Sqlite => format!("julianday('{today}') - julianday(r.loan_due)"),
                 Dialect::Postgres => format!("DATE '{today}' - CAST(r.loan_due AS DATE)"),
             };
             let sql = format!(
-                "SELECT r.id, r.unit_id, u.name, r.reason, r.loan_start, r.loan_due,
+                "SELECT {}r.id, r.unit_id, u.name, r.reason, r.loan_start, r.loan_due,
                         (SELECT COUNT(*) FROM request_items i WHERE i.request_id = r.id AND i.active = 1
                             AND i.status IN ('checked_out', 'received')),
                         r.loan_due < '{today}',
                         GREATEST(0, CAST({days_late} AS INTEGER))
-                 FROM requests r LEFT JOIN units u ON u.id = r.unit_id
+                 FROM requests r LEFT JOIN units u ON u.id = r.unit_id{}
                  WHERE r.kind = 'loan' AND r.stage IN ('receipt', 'on_loan', 'checkout')
                    AND EXISTS (SELECT 1 FROM request_items i WHERE i.request_id = r.id AND i.active = 1
-                            AND i.status IN ('checked_out', 'received'))
-                 ORDER BY r.loan_due, r.id"
+                            AND i.status IN ('checked_out', 'received')){}
+                 ORDER BY r.loan_due, r.id",
+                k.cols,
+                k.join,
+                within("r.region_id", &regions),
             );
-            let rows = table(c, &sql, cols.len())?;
-            let overdue = rows.iter().filter(|r| r.get(7) == Some(&json!(1))).count();
-            let t = json!({ "loans": rows.len(), "items_out": sum(&rows, 6, "items_out")?, "overdue": overdue });
+            let rows = table(c, &sql, cols.len() + o)?;
+            let overdue = rows
+                .iter()
+                .filter(|r| r.get(o + 7) == Some(&json!(1)))
+                .count();
+            let t = json!({ "loans": rows.len(), "items_out": sum(&rows, o + 6, "items_out")?, "overdue": overdue });
             (cols, rows, t)
         }
         "requests" => {
@@ -167,14 +285,23 @@ fn build(c: &Db<'_>, name: &str) -> AppResult<Report> {
                 "oldest_age_days",
                 "average_age_days",
             ];
+            let k = cut(by, "r.region_id");
+            let o = k.offset;
             let sql = format!(
-                "SELECT kind, stage, COUNT(*),
-                        CAST(({now} - MIN(created_at)) / 86400000 AS INTEGER),
-                        ROUND(AVG({now} - created_at) / 86400000.0, 1)
-                 FROM requests GROUP BY kind, stage ORDER BY kind, stage"
+                "SELECT {}r.kind, r.stage, COUNT(*),
+                        CAST(({now} - MIN(r.created_at)) / 86400000 AS INTEGER),
+                        ROUND(AVG({now} - r.created_at) / 86400000.0, 1)
+                 FROM requests r{}
+                 WHERE 1 = 1{}
+                 GROUP BY {}r.kind, r.stage ORDER BY {}r.kind, r.stage",
+                k.cols,
+                k.join,
+                within("r.region_id", &regions),
+                k.group,
+                k.group,
             );
-            let rows = table(c, &sql, cols.len())?;
-            let t = json!({ "count": sum(&rows, 2, "count")? });
+            let rows = table(c, &sql, cols.len() + o)?;
+            let t = json!({ "count": sum(&rows, o + 2, "count")? });
             (cols, rows, t)
         }
         "procurement" => {
@@ -188,48 +315,68 @@ fn build(c: &Db<'_>, name: &str) -> AppResult<Report> {
                 "savings_fen",
                 "overspent_fen",
             ];
+            let k = cut(by, "r.region_id");
+            let o = k.offset;
             // Savings and overspending apart: an overspent purchase never
             // reads as negative savings.
             let rows = table(
                 c,
-                "SELECT r.id, b.code, b.supplier, r.quantity, r.budget_fen, r.spent_fen,
+                &format!(
+                    "SELECT {}r.id, b.code, b.supplier, r.quantity, r.budget_fen, r.spent_fen,
                         GREATEST(r.budget_fen - r.spent_fen, 0), GREATEST(r.spent_fen - r.budget_fen, 0)
-                 FROM requests r JOIN procurement_batches b ON b.id = r.batch_id
-                 WHERE r.kind = 'purchase' AND r.spent_fen IS NOT NULL ORDER BY r.id",
-                cols.len(),
+                 FROM requests r JOIN procurement_batches b ON b.id = r.batch_id{}
+                 WHERE r.kind = 'purchase' AND r.spent_fen IS NOT NULL{} ORDER BY r.id",
+                    k.cols,
+                    k.join,
+                    within("r.region_id", &regions),
+                ),
+                cols.len() + o,
             )?;
-            let t = json!({ "budget_fen": sum(&rows, 4, "budget_fen")?, "spent_fen": sum(&rows, 5, "spent_fen")?,
-                "savings_fen": sum(&rows, 6, "savings_fen")?,
-                "overspent_fen": sum(&rows, 7, "overspent_fen")? });
+            let t = json!({ "budget_fen": sum(&rows, o + 4, "budget_fen")?, "spent_fen": sum(&rows, o + 5, "spent_fen")?,
+                "savings_fen": sum(&rows, o + 6, "savings_fen")?,
+                "overspent_fen": sum(&rows, o + 7, "overspent_fen")? });
             (cols, rows, t)
         }
         "disposals" => {
             let cols: &[&str] = &["month", "auctions", "hammer_fen", "remitted_fen"];
             let month = match c.dialect() {
                 Dialect::Sqlite => format!(
-                    "strftime('%Y-%m', remitted_at / 1000 + {SHANGHAI_OFFSET_SECS}, 'unixepoch')"
+                    "strftime('%Y-%m', r.remitted_at / 1000 + {SHANGHAI_OFFSET_SECS}, 'unixepoch')"
                 ),
                 Dialect::Postgres => format!(
-                    "to_char(to_timestamp(remitted_at / 1000 + {SHANGHAI_OFFSET_SECS}) \
+                    "to_char(to_timestamp(r.remitted_at / 1000 + {SHANGHAI_OFFSET_SECS}) \
                      AT TIME ZONE 'UTC', 'YYYY-MM')"
                 ),
             };
+            let k = cut(by, "r.region_id");
+            let o = k.offset;
+            let group: Vec<String> = (1..=1 + o).map(|i| i.to_string()).collect();
             let rows = table(
                 c,
                 &format!(
-                    "SELECT {month},
-                            COUNT(*), SUM(hammer_fen), SUM(remitted_fen)
-                     FROM requests WHERE kind = 'disposal' AND remitted_at IS NOT NULL
-                     GROUP BY 1 ORDER BY 1"
+                    "SELECT {}{month},
+                            COUNT(*), SUM(r.hammer_fen), SUM(r.remitted_fen)
+                     FROM requests r{}
+                     WHERE r.kind = 'disposal' AND r.remitted_at IS NOT NULL{}
+                     GROUP BY {} ORDER BY {}",
+                    k.cols,
+                    k.join,
+                    within("r.region_id", &regions),
+                    group.join(", "),
+                    group.join(", "),
                 ),
-                cols.len(),
+                cols.len() + o,
             )?;
             let disposed: i64 = c.query_row(
-                "SELECT COALESCE(SUM(n), 0) FROM asset_summary WHERE state = 'disposed'",
+                &format!(
+                    "SELECT COALESCE(SUM(s.n), 0) FROM asset_summary s {SUMMARY_HOLDERS}
+                     WHERE s.state = 'disposed'{}",
+                    within(SUMMARY_REGION, &regions)
+                ),
                 (),
                 |r| r.get(0),
             )?;
-            let t = json!({ "auctions": sum(&rows, 1, "auctions")?, "remitted_fen": sum(&rows, 3, "remitted_fen")?,
+            let t = json!({ "auctions": sum(&rows, o + 1, "auctions")?, "remitted_fen": sum(&rows, o + 3, "remitted_fen")?,
                 "assets_disposed": disposed });
             (cols, rows, t)
         }
@@ -243,15 +390,23 @@ fn build(c: &Db<'_>, name: &str) -> AppResult<Report> {
                 "owed_fen",
                 "paid_fen",
             ];
+            let k = cut(by, "r.region_id");
+            let o = k.offset;
             let rows = table(
                 c,
-                "SELECT id, unit_id, cause, remedy, stage, compensation_fen,
-                        COALESCE(compensation_paid_fen, 0)
-                 FROM requests WHERE kind = 'damage' AND compensation_fen IS NOT NULL ORDER BY id",
-                cols.len(),
+                &format!(
+                    "SELECT {}r.id, r.unit_id, r.cause, r.remedy, r.stage, r.compensation_fen,
+                        COALESCE(r.compensation_paid_fen, 0)
+                 FROM requests r{}
+                 WHERE r.kind = 'damage' AND r.compensation_fen IS NOT NULL{} ORDER BY r.id",
+                    k.cols,
+                    k.join,
+                    within("r.region_id", &regions),
+                ),
+                cols.len() + o,
             )?;
-            let owed = sum(&rows, 5, "owed_fen")?;
-            let paid = sum(&rows, 6, "paid_fen")?;
+            let owed = sum(&rows, o + 5, "owed_fen")?;
+            let paid = sum(&rows, o + 6, "paid_fen")?;
             let t = json!({ "owed_fen": owed, "paid_fen": paid, "outstanding_fen": owed - paid });
             (cols, rows, t)
         }
@@ -268,10 +423,15 @@ fn build(c: &Db<'_>, name: &str) -> AppResult<Report> {
         .find(|(n, _)| *n == name)
         .map(|(_, t)| (*t).to_owned())
         .unwrap_or_default();
+    let lead: &[&str] = if by { &["region_id", "region"] } else { &[] };
     Ok(Report {
         name: name.to_owned(),
         title,
-        columns: columns.iter().map(|s| (*s).to_owned()).collect(),
+        columns: lead
+            .iter()
+            .chain(columns)
+            .map(|s| (*s).to_owned())
+            .collect(),
         rows,
         totals,
     })
@@ -291,11 +451,11 @@ pub fn report_to_csv(r: &Report) -> AppResult<Vec<u8>> {
 }
 
 impl Store {
-    pub async fn report(&self, name: String) -> AppResult<Report> {
-        self.read(move |c| build(c, &name)).await
+    pub async fn report(&self, name: String, scope: ReportScope) -> AppResult<Report> {
+        self.read(move |c| build(c, &name, &scope)).await
     }
 
-    pub fn report_blocking(&self, name: &str) -> AppResult<Report> {
-        self.read_blocking(|c| build(c, name))
+    pub fn report_blocking(&self, name: &str, scope: &ReportScope) -> AppResult<Report> {
+        self.read_blocking(|c| build(c, name, scope))
     }
 }

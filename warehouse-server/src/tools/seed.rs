@@ -1,6 +1,8 @@
 //! `admin seed --assets N`: realistic generated data for demos and
 //! benchmarks — a province/city/county tree of units, warehouses with
 //! locations, categories, procurement batches and N tagged assets.
+//! `admin seed --network`: the demo network of regions (三级联网), each
+//! with its agency's warehouse, units, staff and assets.
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +12,9 @@ use rand::{Rng, SeedableRng};
 
 use crate::commission::{giai_for, COMPANY_PREFIX_KEY};
 use crate::error::AppResult;
-use crate::policy::Ctx;
+use serde::Serialize;
+
+use crate::policy::{Ctx, Role};
 use crate::register::*;
 use crate::store::{BulkAsset, Store};
 
@@ -253,4 +257,325 @@ pub async fn seed(store: &Store, n: u64, show_progress: bool) -> anyhow::Result<
         assets_total: total,
         elapsed: started.elapsed(),
     })
+}
+
+/// The demo network (`admin seed --network`): 广西壮族自治区, three cities
+/// and three counties under each, as (name, login code, counties).
+const NETWORK: (&str, &str) = ("广西壮族自治区", "gx");
+/// A region's name and the code its logins start with.
+type Named = (&'static str, &'static str);
+const CITIES: &[(&str, &str, [Named; 3])] = &[
+    (
+        "南宁市",
+        "nanning",
+        [
+            ("武鸣区", "wuming"),
+            ("宾阳县", "binyang"),
+            ("上林县", "shanglin"),
+        ],
+    ),
+    (
+        "柳州市",
+        "liuzhou",
+        [
+            ("柳江区", "liujiang"),
+            ("柳城县", "liucheng"),
+            ("鹿寨县", "luzhai"),
+        ],
+    ),
+    (
+        "桂林市",
+        "guilin",
+        [
+            ("临桂区", "lingui"),
+            ("阳朔县", "yangshuo"),
+            ("灵川县", "lingchuan"),
+        ],
+    ),
+];
+
+/// Each region's units, by level (the region's name goes before them).
+const PROVINCE_UNITS: &[&str] = &["自治区财政厅", "自治区教育厅", "自治区卫生健康委员会"];
+const CITY_UNITS: &[&str] = &["教育局", "卫生健康委员会", "文化广电和旅游局"];
+const COUNTY_UNITS: &[&str] = &["人民政府办公室", "教育局", "农业农村局"];
+
+const SURNAMES: &[char] = &[
+    '张', '王', '李', '赵', '刘', '陈', '杨', '黄', '周', '吴', '韦', '覃', '蒙', '莫', '梁',
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "敏", "静", "强", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超",
+    "秀英", "丽华", "建国", "海燕",
+];
+
+/// Assets placed in each region by the network seed.
+pub const NETWORK_ASSETS_PER_REGION: u64 = 40;
+
+/// One login the network seed made.
+#[derive(Debug, Clone, Serialize)]
+pub struct Login {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub region: String,
+    pub unit: Option<String>,
+}
+
+/// What `seed --network` made.
+#[derive(Debug, Clone, Serialize)]
+pub struct NetworkReport {
+    pub regions: usize,
+    pub warehouses: usize,
+    pub units: usize,
+    pub assets: u64,
+    pub logins: Vec<Login>,
+}
+
+/// One region of the demo network being built.
+struct Place {
+    region: Region,
+    code: String,
+    unit_names: Vec<String>,
+}
+
+/// Builds the demo network: 1 province, 3 cities, 9 counties, each with
+/// its agency, a warehouse with four locations, three units, an
+/// approver, a finance officer and a keeper placed in the region, one
+/// staff login per unit, and [`NETWORK_ASSETS_PER_REGION`] tagged assets
+/// (most in the warehouse, some with the units). Every login gets
+/// `password_hash`. Refuses a second run (the province exists) before
+/// changing anything.
+pub async fn seed_network(store: &Store, password_hash: &str) -> anyhow::Result<NetworkReport> {
+    let existing = store.all_regions().await?;
+    if let Some(r) = existing
+        .iter()
+        .find(|r| r.parent_id.is_none() && r.name == NETWORK.0)
+    {
+        anyhow::bail!(
+            "the demo network is already seeded ({} is region {}); a second run would duplicate \
+             its people and assets — start from a new database to seed it again",
+            r.name,
+            r.id
+        );
+    }
+    let new_region = |name: &str, level: RegionLevel, parent: Option<i64>| NewRegion {
+        name: name.to_owned(),
+        level,
+        parent_id: parent,
+        agency: Some(format!("{name}机关事务管理局")),
+    };
+    let province = store
+        .create_region(new_region(NETWORK.0, RegionLevel::Province, None))
+        .await?;
+    let mut places = vec![Place {
+        region: province.clone(),
+        code: NETWORK.1.into(),
+        unit_names: PROVINCE_UNITS.iter().map(|u| (*u).to_owned()).collect(),
+    }];
+    for (city, code, counties) in CITIES {
+        let c = store
+            .create_region(new_region(city, RegionLevel::City, Some(province.id)))
+            .await?;
+        places.push(Place {
+            unit_names: CITY_UNITS.iter().map(|u| format!("{city}{u}")).collect(),
+            region: c.clone(),
+            code: (*code).into(),
+        });
+        for (county, code) in counties {
+            let k = store
+                .create_region(new_region(county, RegionLevel::County, Some(c.id)))
+                .await?;
+            places.push(Place {
+                unit_names: COUNTY_UNITS
+                    .iter()
+                    .map(|u| format!("{city}{county}{u}"))
+                    .collect(),
+                region: k,
+                code: (*code).into(),
+            });
+        }
+    }
+    let categories = network_categories(store).await?;
+    let prefix = store.get_setting(COMPANY_PREFIX_KEY).await?;
+    let mut rng = StdRng::seed_from_u64(15);
+    let mut person = 0usize;
+    let mut name = || {
+        person += 1;
+        format!(
+            "{}{}",
+            SURNAMES[person % SURNAMES.len()],
+            GIVEN[(person * 7) % GIVEN.len()]
+        )
+    };
+    let mut logins = Vec::new();
+    let mut units = 0;
+    let mut assets = Vec::new();
+    let (_, mut next) = store.asset_count_blocking()?;
+    next = next.max(10_000_000);
+    for p in &places {
+        let r = &p.region;
+        let wh = store
+            .create_warehouse(NewWarehouse {
+                name: format!("{}公物仓", r.name),
+                address: Some(format!("{}行政中心", r.name)),
+                region_id: Some(r.id),
+            })
+            .await?;
+        let mut locations = Vec::new();
+        for (i, shelf) in ["一号库房", "二号库房", "三号库房", "会议设备区"]
+            .iter()
+            .enumerate()
+        {
+            let l = store
+                .create_location(
+                    wh.id,
+                    NewLocation {
+                        code: format!("A{:02}", i + 1),
+                        name: (*shelf).into(),
+                    },
+                )
+                .await?;
+            locations.push(l.id);
+        }
+        for (role, word) in [
+            (Role::Approver, "approver"),
+            (Role::Finance, "finance"),
+            (Role::Keeper, "keeper"),
+        ] {
+            let display = name();
+            let username = format!("{}-{word}", p.code);
+            store
+                .create_user(
+                    username.clone(),
+                    display.clone(),
+                    password_hash.to_owned(),
+                    role,
+                    None,
+                    Some(r.id),
+                )
+                .await?;
+            logins.push(Login {
+                username,
+                display_name: display,
+                role,
+                region: r.name.clone(),
+                unit: None,
+            });
+        }
+        let mut unit_ids = Vec::new();
+        for (i, unit_name) in p.unit_names.iter().enumerate() {
+            let u = store
+                .create_unit(NewUnit {
+                    name: unit_name.clone(),
+                    parent_id: None,
+                    level: Some(UnitLevel::Unit),
+                    region_id: Some(r.id),
+                })
+                .await?;
+            units += 1;
+            unit_ids.push(u.id);
+            let display = name();
+            let username = format!("{}-unit{}", p.code, i + 1);
+            store
+                .create_user(
+                    username.clone(),
+                    display.clone(),
+                    password_hash.to_owned(),
+                    Role::UnitStaff,
+                    Some(u.id),
+                    Some(r.id),
+                )
+                .await?;
+            logins.push(Login {
+                username,
+                display_name: display,
+                role: Role::UnitStaff,
+                region: r.name.clone(),
+                unit: Some(unit_name.clone()),
+            });
+        }
+        for _ in 0..NETWORK_ASSETS_PER_REGION {
+            next += 1;
+            let number = next.to_string();
+            let (category_id, cat_name, value) =
+                categories[rng.gen_range(0..categories.len())].clone();
+            let in_warehouse = rng.gen_bool(0.6);
+            let epc = match &prefix {
+                Some(p) => giai_for(p, &number)?.bytes().to_vec(),
+                None => {
+                    let mut b = vec![0u8; 12];
+                    rng.fill(&mut b[..]);
+                    b
+                }
+            };
+            assets.push(BulkAsset {
+                asset: NewAsset {
+                    asset_number: number,
+                    name: cat_name,
+                    category_id,
+                    model: Some(format!("M-{}", rng.gen_range(100..999))),
+                    original_value_fen: value + rng.gen_range(-value / 5..=value / 5),
+                    purchase_date: Some(format!(
+                        "202{}-{:02}-{:02}",
+                        rng.gen_range(0..5),
+                        rng.gen_range(1..13),
+                        rng.gen_range(1..29)
+                    )),
+                    funding_source: Some(
+                        FUNDING[rng.gen_range(0..FUNDING.len())]
+                            .split(' ')
+                            .next()
+                            .unwrap_or("财政拨款")
+                            .into(),
+                    ),
+                    batch_id: None,
+                    holder_location_id: in_warehouse
+                        .then(|| locations[rng.gen_range(0..locations.len())]),
+                    holder_unit_id: (!in_warehouse)
+                        .then(|| unit_ids[rng.gen_range(0..unit_ids.len())]),
+                    custodian: None,
+                    condition: Some(Condition::Good),
+                    notes: None,
+                },
+                epc: Some(epc),
+            });
+        }
+    }
+    let n = assets.len() as u64;
+    let store2 = store.clone();
+    tokio::task::spawn_blocking(move || {
+        store2.register_bulk_blocking(&Ctx::system("seed-network"), assets)
+    })
+    .await??;
+    Ok(NetworkReport {
+        regions: places.len(),
+        warehouses: places.len(),
+        units,
+        assets: n,
+        logins,
+    })
+}
+
+/// The categories the network's assets take: the register's own when it
+/// has the seed's codes, else made here. (id, Chinese name, typical value).
+async fn network_categories(store: &Store) -> AppResult<Vec<(i64, String, i64)>> {
+    let existing = store.list_categories(1, 500).await?.items;
+    let mut out = Vec::new();
+    for (code, name, value) in CATEGORIES {
+        let zh = name.split(' ').next().unwrap_or(name).to_owned();
+        let id = match existing.iter().find(|c| c.code == *code) {
+            Some(c) => c.id,
+            None => {
+                store
+                    .create_category(NewCategory {
+                        code: (*code).into(),
+                        name: zh.clone(),
+                        parent_id: None,
+                    })
+                    .await?
+                    .id
+            }
+        };
+        out.push((id, zh, *value));
+    }
+    Ok(out)
 }

@@ -17,7 +17,7 @@ use crate::config::PasswordCost;
 use crate::error::{AppError, AppResult, Reason};
 use crate::policy::{Actor, Ctx, Role};
 use crate::register::AssetState;
-use crate::store::{SampleAsset, Store};
+use crate::store::{ReportScope, SampleAsset, Store};
 use crate::workflow::{Cause, DisposalMethod, NewRequest, Remedy, RequestKind, StepBody};
 
 /// One check and whether it held.
@@ -45,6 +45,12 @@ struct People {
     keeper: Ctx,
     /// (unit id, its staff).
     units: Vec<(i64, Ctx)>,
+    /// On a network seed: a keeper placed in each region that has a
+    /// warehouse, by region, and the region of each warehouse location.
+    /// A disposal of stock is filed by its warehouse's keeper, so it
+    /// counts in that region.
+    regional_keepers: BTreeMap<i64, Ctx>,
+    location_region: BTreeMap<i64, i64>,
 }
 
 fn ctx(u: &crate::register::User) -> Ctx {
@@ -87,7 +93,25 @@ async fn people(store: &Store, tag: &str) -> AppResult<People> {
     let finance = ctx(&mk(format!("sim{tag}-finance"), Role::Finance, None).await?);
     let keeper = ctx(&mk(format!("sim{tag}-keeper"), Role::Keeper, None).await?);
     let mut units = Vec::new();
-    for u in store.list_units(1, 8).await?.items {
+    let mut chosen = store.list_units(1, 8).await?.items;
+    // On a network seed, a unit of every region files too: requests are
+    // filed (and counted) across the regions.
+    let mut placed = std::collections::HashSet::new();
+    for page in 1.. {
+        let p = store.list_units(page, 500).await?;
+        let last = p.items.len() < 500;
+        for u in p.items {
+            if let Some(r) = u.region_id {
+                if placed.insert(r) && !chosen.iter().any(|c| c.id == u.id) {
+                    chosen.push(u);
+                }
+            }
+        }
+        if last {
+            break;
+        }
+    }
+    for u in chosen {
         let staff = mk(
             format!("sim{tag}-unit{}", u.id),
             Role::UnitStaff,
@@ -99,11 +123,46 @@ async fn people(store: &Store, tag: &str) -> AppResult<People> {
     if units.len() < 2 {
         return Err(Reason::SimulationNeedsUnits.into());
     }
+    let mut regional_keepers = BTreeMap::new();
+    let mut location_region = BTreeMap::new();
+    for page in 1.. {
+        let p = store.list_warehouses(page, 500).await?;
+        let last = p.items.len() < 500;
+        for w in p.items {
+            let Some(region) = w.region_id else { continue };
+            for l in store.list_locations(w.id, 1, 500).await?.items {
+                location_region.insert(l.id, region);
+            }
+            if let std::collections::btree_map::Entry::Vacant(e) = regional_keepers.entry(region) {
+                let u = store
+                    .create_user(
+                        format!("sim{tag}-keeper-r{region}"),
+                        format!("sim{tag}-keeper-r{region}"),
+                        hash.clone(),
+                        Role::Keeper,
+                        None,
+                        Some(region),
+                    )
+                    .await?;
+                let mut k = ctx(&u);
+                if let Actor::User { reach, .. } = &mut k.actor {
+                    // Keepers work their own region's warehouses only.
+                    *reach = crate::policy::Reach::region(region, &[region]);
+                }
+                e.insert(k);
+            }
+        }
+        if last {
+            break;
+        }
+    }
     Ok(People {
         approver,
         finance,
         keeper,
         units,
+        regional_keepers,
+        location_region,
     })
 }
 
@@ -500,8 +559,23 @@ impl Sim<'_> {
         } else {
             DisposalMethod::Scrap
         };
-        let keeper = self.p.keeper.clone();
-        let ids: Vec<i64> = stock.iter().map(|a| a.id).collect();
+        // The keeper of the first asset's warehouse files, for the assets
+        // of that region.
+        let mut regions = Vec::new();
+        for a in &stock {
+            let held = self.store.asset(a.id).await?.holder_location_id;
+            regions.push(held.and_then(|l| self.p.location_region.get(&l).copied()));
+        }
+        let keeper = match regions[0].and_then(|r| self.p.regional_keepers.get(&r)) {
+            Some(k) => k.clone(),
+            None => self.p.keeper.clone(),
+        };
+        let ids: Vec<i64> = stock
+            .iter()
+            .zip(&regions)
+            .filter(|(_, r)| **r == regions[0])
+            .map(|(a, _)| a.id)
+            .collect();
         let id = self
             .file(
                 &keeper,
@@ -597,6 +671,92 @@ impl Sim<'_> {
     }
 }
 
+/// The books per region (三级联网): every report cut by region adds up to
+/// the network's, and each region's report (the region and every region
+/// below it) equals the sum of the rows of the regions in its subtree, per
+/// column; the cockpit counts the same assets. Nothing to check without
+/// regions.
+async fn check_regions(store: &Store, checks: &mut Vec<Check>) -> AppResult<()> {
+    let regions = store.all_regions().await?;
+    if regions.is_empty() {
+        return Ok(());
+    }
+    let parent: BTreeMap<i64, Option<i64>> = regions.iter().map(|r| (r.id, r.parent_id)).collect();
+    // Whether `id` is `top` or below it.
+    let under = |mut id: i64, top: i64| loop {
+        if id == top {
+            return true;
+        }
+        match parent.get(&id).copied().flatten() {
+            Some(p) => id = p,
+            None => return false,
+        }
+    };
+    for (name, _) in crate::store::REPORTS {
+        let net = store.report_blocking(name, &ReportScope::network())?;
+        let cut = store.report_blocking(
+            name,
+            &ReportScope {
+                by_region: true,
+                ..ReportScope::default()
+            },
+        )?;
+        check(
+            checks,
+            &format!("{name}: the rows per region add up to the network's totals"),
+            cut.totals == net.totals,
+            format!("per region {}, network {}", cut.totals, net.totals),
+        );
+        let mut wrong = Vec::new();
+        for r in &regions {
+            let one = store.report_blocking(
+                name,
+                &ReportScope {
+                    region: Some(r.id),
+                    ..ReportScope::default()
+                },
+            )?;
+            for (i, col) in cut.columns.iter().enumerate() {
+                let Some(want) = one.totals.get(col).and_then(Value::as_i64) else {
+                    continue;
+                };
+                let got: i64 = cut
+                    .rows
+                    .iter()
+                    .filter(|row| row[0].as_i64().is_some_and(|g| under(g, r.id)))
+                    .filter_map(|row| row.get(i).and_then(Value::as_i64))
+                    .sum();
+                if got != want {
+                    wrong.push(format!("{} {col}: report {want}, rows {got}", r.name));
+                }
+            }
+        }
+        check(
+            checks,
+            &format!("{name}: each region's report equals the sum of its regions' rows"),
+            wrong.is_empty(),
+            if wrong.is_empty() {
+                format!("{} regions", regions.len())
+            } else {
+                wrong.join("; ")
+            },
+        );
+    }
+    let cockpit = store.cockpit(None, None, None).await?;
+    let by_state = store.report_blocking("assets-by-state", &ReportScope::network())?;
+    let counted = by_state.totals["count"].as_i64().unwrap_or(-1);
+    check(
+        checks,
+        "the cockpit counts every asset of the register once",
+        cockpit.total.assets + cockpit.total.assets_disposed == counted,
+        format!(
+            "cockpit {} + {} disposed, report {counted}",
+            cockpit.total.assets, cockpit.total.assets_disposed
+        ),
+    );
+    Ok(())
+}
+
 fn check(checks: &mut Vec<Check>, name: &str, ok: bool, detail: String) {
     checks.push(Check {
         name: name.into(),
@@ -681,7 +841,7 @@ pub async fn simulate_year(
         replayed == register,
         format!("log {replayed:?} register {register:?}"),
     );
-    let by_state = store.report_blocking("assets-by-state")?;
+    let by_state = store.report_blocking("assets-by-state", &ReportScope::network())?;
     let mut reported: BTreeMap<String, i64> = BTreeMap::new();
     for row in &by_state.rows {
         let state = row[0].as_str().unwrap_or_default().to_owned();
@@ -693,7 +853,7 @@ pub async fn simulate_year(
         reported == register,
         format!("report {reported:?}"),
     );
-    let disposals = store.report_blocking("disposals")?;
+    let disposals = store.report_blocking("disposals", &ReportScope::network())?;
     let remitted = disposals.totals["remitted_fen"].as_i64().unwrap_or(-1);
     let trail = store.step_sum_blocking("confirm_remittance", "amount_fen")?;
     check(
@@ -702,7 +862,7 @@ pub async fn simulate_year(
         remitted == trail && trail == sim.remitted,
         format!("report {remitted}, trail {trail}, script {}", sim.remitted),
     );
-    let comp = store.report_blocking("compensation")?;
+    let comp = store.report_blocking("compensation", &ReportScope::network())?;
     let paid = comp.totals["paid_fen"].as_i64().unwrap_or(-1);
     let trail = store.step_sum_blocking("confirm_payment", "amount_fen")?;
     check(
@@ -714,7 +874,7 @@ pub async fn simulate_year(
             sim.compensation_paid
         ),
     );
-    let proc_ = store.report_blocking("procurement")?;
+    let proc_ = store.report_blocking("procurement", &ReportScope::network())?;
     let savings = proc_.totals["savings_fen"].as_i64().unwrap_or(-1);
     check(
         &mut checks,
@@ -722,7 +882,7 @@ pub async fn simulate_year(
         savings == sim.savings,
         format!("report {savings}, script {}", sim.savings),
     );
-    let loans = store.report_blocking("loans")?;
+    let loans = store.report_blocking("loans", &ReportScope::network())?;
     let still_out = sim.outcomes.get("loan:still_out").copied().unwrap_or(0);
     check(
         &mut checks,
@@ -730,7 +890,7 @@ pub async fn simulate_year(
         loans.totals["loans"].as_i64() == Some(still_out),
         format!("report {}, script {still_out}", loans.totals["loans"]),
     );
-    let reqs = store.report_blocking("requests")?;
+    let reqs = store.report_blocking("requests", &ReportScope::network())?;
     let filed: i64 = sim.requests.values().sum();
     // Damage cases opened by returns are requests the script did not file.
     let opened = reqs.totals["count"].as_i64().unwrap_or(-1) - filed;
@@ -740,6 +900,7 @@ pub async fn simulate_year(
         opened >= 0,
         format!("report {}, filed {filed}", reqs.totals["count"]),
     );
+    check_regions(store, &mut checks).await?;
     let ok = checks.iter().all(|c| c.ok);
     Ok(YearReport {
         requests: sim.requests,

@@ -21,6 +21,7 @@ use serde_json::json;
 
 use support::*;
 
+mod cockpit;
 mod walk;
 use test_support::{wait_until, Daemon, DaemonConfig, Process, SimProcess};
 

@@ -8,6 +8,7 @@ mod admin_cli;
 mod auth;
 mod bad_input;
 mod clerk_checks;
+mod cockpit;
 mod contract;
 mod exports_and_bounds;
 mod fleet;

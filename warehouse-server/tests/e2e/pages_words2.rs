@@ -471,6 +471,8 @@ async fn english_pages_have_no_chinese_interface_text() -> Result<()> {
     walk.push((&staff, format!("/assets/{held}")));
     walk.push((&approver, "/virtual-warehouse".to_owned()));
     walk.push((&approver, "/reports".to_owned()));
+    walk.push((&approver, "/cockpit".to_owned()));
+    walk.push((&approver, "/reports?name=loans&by=region".to_owned()));
     for path in [
         "/stocktakes".to_owned(),
         format!("/stocktakes/{stocktake}"),

@@ -18,7 +18,9 @@ use crate::http::AppState;
 use crate::paging::{Page, Paging};
 use crate::policy::{authorize, Action, Ctx, Scope};
 use crate::register::Asset;
-use crate::store::{report_to_csv, Listing, PurchaseMatches, Report, RequestQuery, REPORTS};
+use crate::store::{
+    report_to_csv, Listing, PurchaseMatches, Report, ReportScope, RequestQuery, REPORTS,
+};
 use crate::workflow::{
     check_document, clean_filename, DocumentInfo, NewRequest, Request, StepBody, StepBodyByName,
     StepOutcome, MAX_DOCUMENT_BYTES,
@@ -50,6 +52,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/assets/{id}/found", post(found))
         .route("/api/v1/reports", get(list_reports))
         .route("/api/v1/reports/{name}", get(report))
+        .route("/api/v1/cockpit", get(cockpit))
 }
 
 /// File a request. Unit staff file for their unit; keepers file disposal
@@ -368,9 +371,42 @@ async fn list_reports(ctx: Ctx) -> AppResult<Json<Vec<ReportName>>> {
 pub struct ReportQuery {
     /// `json` (default) or `csv`.
     pub format: Option<String>,
+    /// A region of the network: the figures of that region and every
+    /// region below it (a city and its counties). Left out: the regions
+    /// the caller reaches (the whole network for a person placed in
+    /// none). A region outside the caller's reach answers 404.
+    pub region: Option<i64>,
+    /// `region`: one row per region (each row starts with `region_id` and
+    /// `region`, the row's own region), so the rows add up to the report.
+    pub by: Option<String>,
 }
 
-/// One report as JSON or CSV (`?format=csv`, Excel-compatible).
+impl ReportQuery {
+    /// The scope these parameters ask for, within `actor`'s reach.
+    pub fn scope(&self, actor: &crate::policy::Actor) -> AppResult<ReportScope> {
+        let by_region = match self.by.as_deref() {
+            None => false,
+            Some("region") => true,
+            Some(other) => {
+                return Err(Reason::NotOneOf {
+                    field: "by".into(),
+                    value: other.into(),
+                    allowed: &["region"],
+                }
+                .into())
+            }
+        };
+        Ok(ReportScope {
+            reach: crate::policy::regions_in_reach(actor),
+            region: self.region,
+            by_region,
+        })
+    }
+}
+
+/// One report as JSON or CSV (`?format=csv`, Excel-compatible), for a
+/// region and those below it (`?region=`), optionally one row per region
+/// (`?by=region`).
 #[utoipa::path(get, path = "/api/v1/reports/{name}", tag = "reports", params(ReportQuery),
     responses((status = 200, body = Report), (status = 404, body = ErrorBody)))]
 async fn report(
@@ -380,7 +416,8 @@ async fn report(
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> AppResult<Response> {
     authorize(&ctx.actor, Action::ViewReports, Scope::Global)?;
-    let r = state.store.report(name.clone()).await?;
+    let scope = q.scope(&ctx.actor)?;
+    let r = state.store.report(name.clone(), scope).await?;
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(r).into_response()),
         Some("csv") => Ok(respond::csv(&format!("{name}.csv"), report_to_csv(&r)?)),
@@ -391,6 +428,42 @@ async fn report(
         }
         .into()),
     }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CockpitQuery {
+    /// The region to show: its own figures and each region directly below
+    /// it (rolled up) as rows. Left out: the caller's own region, or the
+    /// whole network (each province, and what is in no region) for a
+    /// person placed in none. A region outside the caller's reach answers
+    /// 404.
+    pub region: Option<i64>,
+}
+
+/// The cockpit (驾驶舱): the network's figures per region — assets and
+/// value by state, idle rate, re-use and the value it saved, loans out,
+/// disposals and proceeds, open requests by age. The rows add up to
+/// `total`; a row with `drillable` has regions below it (ask for it as
+/// `region`).
+#[utoipa::path(get, path = "/api/v1/cockpit", tag = "reports", params(CockpitQuery),
+    responses((status = 200, body = crate::cockpit::Cockpit), (status = 404, body = ErrorBody)))]
+async fn cockpit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<CockpitQuery>,
+) -> AppResult<Json<crate::cockpit::Cockpit>> {
+    authorize(&ctx.actor, Action::ViewReports, Scope::Global)?;
+    Ok(Json(
+        state
+            .store
+            .cockpit(
+                crate::policy::regions_in_reach(&ctx.actor),
+                crate::policy::home_region(&ctx.actor),
+                q.region,
+            )
+            .await?,
+    ))
 }
 
 /// The lifecycle part of the OpenAPI document (merged into [`super::ApiDoc`]).
@@ -413,7 +486,8 @@ async fn report(
         repaired,
         found,
         list_reports,
-        report
+        report,
+        cockpit
     ),
     components(schemas(
         crate::workflow::ReturnedItem,

@@ -200,6 +200,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/stocktakes", "stocktakes"),
             ("/alarms", "alarms"),
             ("/reports", "reports"),
+            ("/cockpit", "cockpit"),
         ],
         Role::Approver | Role::Finance => &[
             ("/dashboard", "dashboard"),
@@ -208,6 +209,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/requests", "requests"),
             ("/virtual-warehouse", "virtual_warehouse"),
             ("/reports", "reports"),
+            ("/cockpit", "cockpit"),
         ],
         Role::Administrator => &[
             ("/dashboard", "dashboard"),
@@ -215,6 +217,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/requests", "requests"),
             ("/admin", "admin"),
             ("/reports", "reports"),
+            ("/cockpit", "cockpit"),
         ],
     }
 }

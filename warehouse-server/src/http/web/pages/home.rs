@@ -19,7 +19,17 @@ pub(super) async fn dashboard(State(st): State<AppState>, w: Web) -> Response {
     let reports_ok = authorize(&w.ctx.actor, Action::ViewReports, Scope::Global).is_ok();
     let mut charts = Vec::new();
     if reports_ok {
-        let by_state = tryp!(w, st.store.report("assets-by-state".into()).await);
+        // The figures of the regions the person reaches.
+        let scope = crate::store::ReportScope {
+            reach: crate::policy::regions_in_reach(&w.ctx.actor),
+            ..Default::default()
+        };
+        let by_state = tryp!(
+            w,
+            st.store
+                .report("assets-by-state".into(), scope.clone())
+                .await
+        );
         let mut counts: Vec<(String, i64)> = Vec::new();
         for row in &by_state.rows {
             let s = row[0].as_str().unwrap_or_default();
@@ -30,7 +40,10 @@ pub(super) async fn dashboard(State(st): State<AppState>, w: Web) -> Response {
             }
         }
         charts.push((w.t("assets_by_state"), bar_chart(&counts, "")));
-        let util = tryp!(w, st.store.report("utilisation".into()).await);
+        let util = tryp!(
+            w,
+            st.store.report("utilisation".into(), scope.clone()).await
+        );
         let rows: Vec<(String, i64)> = util
             .rows
             .iter()
@@ -43,7 +56,7 @@ pub(super) async fn dashboard(State(st): State<AppState>, w: Web) -> Response {
             })
             .collect();
         charts.push((w.t("utilisation"), bar_chart(&rows, "%")));
-        let loans = tryp!(w, st.store.report("loans".into()).await);
+        let loans = tryp!(w, st.store.report("loans".into(), scope.clone()).await);
         let out = loans.totals["items_out"].as_i64().unwrap_or(0);
         let overdue = loans.totals["overdue"].as_i64().unwrap_or(0);
         charts.push((
@@ -56,7 +69,7 @@ pub(super) async fn dashboard(State(st): State<AppState>, w: Web) -> Response {
                 "",
             ),
         ));
-        let disposals = tryp!(w, st.store.report("disposals".into()).await);
+        let disposals = tryp!(w, st.store.report("disposals".into(), scope.clone()).await);
         let rows: Vec<(String, i64)> = disposals
             .rows
             .iter()
