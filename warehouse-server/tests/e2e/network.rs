@@ -674,5 +674,17 @@ async fn a_tag_of_one_county_read_at_another_countys_gate_resolves() -> Result<(
     let (c, base) = (client()?, s.base.clone());
     let (_, html, _) = page(&c, &base, &format!("/stocktakes/{take}"), &n.w.keeper, "").await?;
     assert!(html.contains("属其他地区"), "the stock-take page marks it");
+
+    // Disposing of county 2's stock is county 2's request, whoever files.
+    let d = s
+        .post_ok(
+            "/api/v1/requests",
+            &n.w.keeper,
+            json!({"kind": "disposal", "asset_ids": [own], "disposal_method": "scrap",
+                "reason": "损坏无法修复"}),
+            201,
+        )
+        .await?;
+    assert_eq!(d["region_id"], n.county_2, "{d}");
     Ok(())
 }

@@ -31,7 +31,7 @@ pub(super) fn create_blocking(
     };
     // The request's region: its unit's, or for the warehouse's own stock
     // the filer's.
-    let region = match unit {
+    let mut region = match unit {
         Some(u) => {
             require_exists(tx, "units", "unit_id", u)?;
             tx.query_row("SELECT region_id FROM units WHERE id = ?1", [u], |r| {
@@ -115,6 +115,14 @@ pub(super) fn create_blocking(
             K::Purchase => {}
         }
         assets.push(a);
+    }
+    // A request about the warehouse's own stock belongs to the region of
+    // the warehouse its items are in (a network-wide keeper files for
+    // every region's warehouses).
+    if unit.is_none() {
+        if let Some(r) = assets.iter().find_map(|a| a.region_id) {
+            region = Some(r);
+        }
     }
     let now = now_ms();
     tx.prepare_cached(
