@@ -42,7 +42,7 @@ pub use names::{split_numbers, AssetName, LocationName, NameQuery, Names};
 pub use reports::*;
 pub use workflow::{
     DeskEntry, Document, FieldAsset, FieldPlan, Listing, PickLine, PickList, PurchaseMatches,
-    RequestQuery, SampleAsset, StockLocation, WaitingCheckout,
+    RequestQuery, SampleAsset, StockLocation, WaitingCheckout, REUSE_REACH_KEY,
 };
 
 /// Schema migrations, applied in order at start; never edit one that has

@@ -366,6 +366,43 @@ async fn a_transfer_across_counties_needs_both_approvals_and_keeps_tag_and_histo
             (Some(n.asset_1), Some(1), Some("武鸣区"))
         ]
     );
+    // A purchase in county 2 is shown county 1's idle projector first…
+    let p = n.file(&n.staff_2, purchase(n.w.category)).await?;
+    let matches = |token: String| async move {
+        s.get_ok(&format!("/api/v1/requests/{p}/matches"), &token)
+            .await
+    };
+    let m = matches(n.approver_2.clone()).await?;
+    assert_eq!(m["listed_idle"], json!([n.asset_1]), "{m}");
+    // …unless the agencies keep re-use within each region.
+    let (c, base) = (client()?, s.base.clone());
+    let set = |reach: &'static str| {
+        let (c, base, admin) = (c.clone(), base.clone(), n.w.admin.clone());
+        async move {
+            post_form(
+                &c,
+                &base,
+                "/admin/settings",
+                &admin,
+                &[
+                    ("org_name", "广西壮族自治区机关事务管理局"),
+                    ("reuse_reach", reach),
+                ],
+            )
+            .await
+        }
+    };
+    let (st, _, _) = set("region").await?;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let m = matches(n.approver_2.clone()).await?;
+    assert_eq!(m["listed_idle"], json!([]), "{m}");
+    let vw = s.get_ok("/api/v1/virtual-warehouse", &n.approver_2).await?;
+    assert_eq!(vw["total"], 1, "{vw}");
+    let (st, _, _) = set("everywhere").await?;
+    assert_ne!(st, StatusCode::SEE_OTHER, "an unknown reach is refused");
+    set("network").await?;
+    let vw = s.get_ok("/api/v1/virtual-warehouse", &n.approver_2).await?;
+    assert_eq!(vw["total"], 2, "{vw}");
     let history_before = s
         .get_ok(&format!("/api/v1/assets/{}", n.asset_1), &n.approver_1)
         .await?;

@@ -32,6 +32,38 @@ pub struct Listing {
     pub nearness: i64,
 }
 
+/// The setting that says how far re-use looks (三级联网): `region` (the
+/// asker's own region only), `city` (also the city's other counties, the
+/// city itself, a city's counties), `network` (everywhere; the default).
+pub const REUSE_REACH_KEY: &str = "reuse.reach";
+
+/// The largest [`nearness_sql`] re-use may look at, from the setting.
+pub(crate) fn reuse_limit(c: &Db<'_>) -> AppResult<i64> {
+    Ok(
+        match crate::store::register::get_setting(c, REUSE_REACH_KEY)?.as_deref() {
+            Some("region") => 0,
+            Some("city") => 1,
+            _ => 2,
+        },
+    )
+}
+
+/// How near the region `region` (an SQL expression) is to the region in
+/// `near` (an SQL parameter): 0 the same (or nobody's region given), 1 the
+/// same city (a county's city and its other counties; a city's counties),
+/// 2 elsewhere. One rule for the virtual warehouse and purchase matches.
+pub(crate) fn nearness_sql(region: &str, near: &str) -> String {
+    format!(
+        "CASE WHEN {near} IS NULL OR {region} = {near} THEN 0
+              WHEN {region} = (SELECT n1.parent_id FROM regions n1 WHERE n1.id = {near})
+                OR {region} IN (SELECT n2.id FROM regions n2 WHERE n2.parent_id = {near})
+                OR ((SELECT n3.level FROM regions n3 WHERE n3.id = {near}) = 'county'
+                    AND (SELECT n4.parent_id FROM regions n4 WHERE n4.id = {region})
+                      = (SELECT n5.parent_id FROM regions n5 WHERE n5.id = {near}))
+              THEN 1 ELSE 2 END"
+    )
+}
+
 impl Store {
     /// Offers an idle asset in the virtual warehouse.
     pub async fn list_idle(
@@ -101,6 +133,9 @@ impl Store {
             let cat = category_id.unwrap_or(-1);
             // Words in the asset number, the asset's name or the unit's name.
             let words = q.map(|w| w.trim().to_owned()).filter(|w| !w.is_empty());
+            // How far the agencies let re-use look (a person of the whole
+            // network sees everything).
+            let limit = if near.is_some() { reuse_limit(c)? } else { 2 };
             // The count joins units too; a listing's unit always exists.
             crate::store::paging::page(
                 c,
@@ -109,21 +144,18 @@ impl Store {
                  EXISTS (SELECT 1 FROM request_items i WHERE i.asset_id = a.id AND i.active = 1),
                  EXISTS (SELECT 1 FROM asset_photos p WHERE p.asset_id = a.id),
                  u.region_id, rg.name, nearness",
-                "(SELECT l0.*, CASE
-                        WHEN ?3 IS NULL OR u0.region_id = ?3 THEN 0
-                        WHEN r0.id = me.parent_id OR r0.parent_id = ?3
-                          OR (me.parent_id IS NOT NULL AND r0.parent_id = me.parent_id) THEN 1
-                        ELSE 2 END AS nearness
-                  FROM idle_listings l0 JOIN units u0 ON u0.id = l0.unit_id
-                  LEFT JOIN regions r0 ON r0.id = u0.region_id
-                  LEFT JOIN regions me ON me.id = ?3) l
-                 JOIN assets a ON a.id = l.asset_id JOIN units u ON u.id = l.unit_id
-                 LEFT JOIN regions rg ON rg.id = u.region_id
-                 WHERE (?1 = -1 OR a.category_id = ?1)
-                   AND (?2 IS NULL OR instr(a.asset_number, ?2) > 0 OR instr(a.name, ?2) > 0
-                        OR instr(u.name, ?2) > 0)",
+                &format!(
+                    "(SELECT l0.*, {nearness} AS nearness
+                      FROM idle_listings l0 JOIN units u0 ON u0.id = l0.unit_id) l
+                     JOIN assets a ON a.id = l.asset_id JOIN units u ON u.id = l.unit_id
+                     LEFT JOIN regions rg ON rg.id = u.region_id
+                     WHERE l.nearness <= ?4 AND (?1 = -1 OR a.category_id = ?1)
+                       AND (?2 IS NULL OR instr(a.asset_number, ?2) > 0 OR instr(a.name, ?2) > 0
+                            OR instr(u.name, ?2) > 0)",
+                    nearness = nearness_sql("u0.region_id", "?3")
+                ),
                 "nearness, l.listed_at DESC, a.id",
-                &[cat.into(), words.into(), near.into()],
+                &[cat.into(), words.into(), near.into(), limit.into()],
                 (page, per_page),
                 |r| {
                     let cond: String = r.get(5)?;

@@ -39,7 +39,7 @@ use stock::*;
 pub(crate) use cases::open_case;
 pub use desk::{DeskEntry, PickLine, PickList};
 pub use documents::Document;
-pub use idle::Listing;
+pub use idle::{Listing, REUSE_REACH_KEY};
 pub(crate) use moves::{move_asset, Move};
 pub use queries::{PurchaseMatches, RequestQuery};
 pub use tools::{FieldAsset, FieldPlan, SampleAsset, StockLocation, WaitingCheckout};

@@ -284,22 +284,38 @@ impl Store {
                 return Err(AppError::not_found("request", id));
             }
             let cat = r.category_id.unwrap_or(-1);
-            let ids = |sql: &str| -> AppResult<Vec<i64>> {
-                let mut stmt = c.prepare_cached(sql)?;
-                let rows = stmt.query_map((cat, r.unit_id.unwrap_or(-1)), |row| row.get(0))?;
+            // Nearest first: the request's own region, then its city, then
+            // the network, as far as the agencies let re-use look.
+            let limit = if r.region_id.is_some() {
+                super::idle::reuse_limit(c)?
+            } else {
+                2
+            };
+            let ids = |state: &str, region: &str, holder: &str| -> AppResult<Vec<i64>> {
+                let near = super::idle::nearness_sql(region, "?3");
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT id FROM (SELECT a.id, {near} AS nearness FROM assets a
+                       WHERE a.category_id = ?1 AND a.state = '{state}' AND {holder}
+                         AND NOT EXISTS (SELECT 1 FROM request_items i
+                                         WHERE i.asset_id = a.id AND i.active = 1)) AS m
+                     WHERE nearness <= ?4 ORDER BY nearness, id LIMIT 200"
+                ))?;
+                let rows = stmt.query_map(
+                    rusqlite::params![cat, r.unit_id.unwrap_or(-1), r.region_id, limit],
+                    |row| row.get(0),
+                )?;
                 Ok(rows.collect::<Result<_, _>>()?)
             };
             let in_stock = ids(
-                "SELECT a.id FROM assets a WHERE a.category_id = ?1 AND a.state = 'in_stock'
-                   AND ?2 = ?2
-                   AND NOT EXISTS (SELECT 1 FROM request_items i WHERE i.asset_id = a.id AND i.active = 1)
-                 ORDER BY a.id LIMIT 200",
+                "in_stock",
+                "(SELECT w.region_id FROM locations l JOIN warehouses w ON w.id = l.warehouse_id
+                   WHERE l.id = a.holder_location_id)",
+                "?2 = ?2",
             )?;
             let listed = ids(
-                "SELECT a.id FROM assets a WHERE a.category_id = ?1 AND a.state = 'listed_idle'
-                   AND a.holder_unit_id <> ?2
-                   AND NOT EXISTS (SELECT 1 FROM request_items i WHERE i.asset_id = a.id AND i.active = 1)
-                 ORDER BY a.id LIMIT 200",
+                "listed_idle",
+                "(SELECT u.region_id FROM units u WHERE u.id = a.holder_unit_id)",
+                "a.holder_unit_id <> ?2",
             )?;
             Ok(PurchaseMatches {
                 request_id: id,

@@ -69,6 +69,8 @@ pub(super) async fn admin(
         locations.push(tryp!(w, st.store.list_locations(wh.id, 1, 500).await).items);
     }
     let org = tryp!(w, st.store.get_setting("org.name").await).unwrap_or_default();
+    let reuse = tryp!(w, st.store.get_setting(crate::store::REUSE_REACH_KEY).await)
+        .unwrap_or_else(|| "network".into());
     // The region tree (三级联网), parents before children.
     let regions = tryp!(w, st.store.list_regions(1, 500).await).items;
     let region_name = |id: Option<i64>| {
@@ -117,6 +119,11 @@ pub(super) async fn admin(
         form.stack method="post" action="/admin/settings" {
             (csrf_field(&w))
             label { (w.t("org_name")) input name="org_name" value=(org) required; }
+            label { (w.t("reuse_reach")) select name="reuse_reach" data-test="reuse-reach" {
+                @for (v, k) in [("network", "reuse_network"), ("city", "reuse_city"), ("region", "reuse_region")] {
+                    option value=(v) selected[reuse == v] { (w.t(k)) }
+                }
+            } }
             p { (w.t("company_prefix")) (w.lang.colon()) code { (prefix) } " " small.hint { (w.t("prefix_fixed")) } }
             button type="submit" { (w.t("save")) }
         }
@@ -496,9 +503,23 @@ pub(super) async fn admin_settings(
             200
         )
     );
-    tryp!(
-        w,
-        st.store.set_settings(vec![("org.name".into(), name)]).await
-    );
+    let mut settings = vec![("org.name".to_owned(), name)];
+    match f.get("reuse_reach").map(String::as_str) {
+        None | Some("") => {}
+        Some(v @ ("network" | "city" | "region")) => {
+            settings.push((crate::store::REUSE_REACH_KEY.to_owned(), v.to_owned()));
+        }
+        Some(other) => {
+            return fail(
+                &w,
+                Reason::Unknown {
+                    field: "reuse_reach".into(),
+                    value: other.into(),
+                }
+                .into(),
+            )
+        }
+    }
+    tryp!(w, st.store.set_settings(settings).await);
     see_other_with("/admin", Done::Saved)
 }
