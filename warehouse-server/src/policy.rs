@@ -347,11 +347,9 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
             // The warehouse's own stock is the catalogue units borrow from.
             ViewAsset => match scope {
                 Scope::Unit { unit: u, .. } => unit == Some(u),
-                // Stock of the warehouses of their unit's region.
-                Scope::Stock { region } => {
-                    matches!(reach.relation(region), Relation::Network | Relation::Same)
-                }
-                Scope::Warehouse => true,
+                // Every warehouse's stock is the network's catalogue units
+                // borrow from, in any region.
+                Scope::Stock { .. } | Scope::Warehouse => true,
                 Scope::Global => false,
             },
             UpdateAsset | FileRequest | ViewRequests | ActOnRequest | ListIdle => {
@@ -371,12 +369,8 @@ pub enum Visibility {
     /// Assets of these regions: held by their units or in their
     /// warehouses.
     Regions(Vec<i64>),
-    /// Own unit's assets plus the stock of the warehouses in `stock`
-    /// (`None`: every warehouse's).
-    UnitAndWarehouse {
-        unit: i64,
-        stock: Option<Vec<i64>>,
-    },
+    /// Own unit's assets plus every warehouse's stock.
+    UnitAndWarehouse(i64),
     Nothing,
 }
 
@@ -385,15 +379,8 @@ pub fn asset_visibility(actor: &Actor) -> Visibility {
         Actor::User {
             role: Role::UnitStaff,
             unit_id: Some(u),
-            reach,
             ..
-        } => Visibility::UnitAndWarehouse {
-            unit: *u,
-            stock: match reach {
-                Reach::Network => None,
-                Reach::Region { id, .. } => Some(vec![*id]),
-            },
-        },
+        } => Visibility::UnitAndWarehouse(*u),
         Actor::User {
             role: Role::UnitStaff,
             unit_id: None,
@@ -467,13 +454,7 @@ mod tests {
         assert!(authorize(&staff, Action::UpdateAsset, unit(8)).is_err());
         assert!(authorize(&staff, Action::UpdateAsset, Scope::Warehouse).is_err());
         assert!(authorize(&staff, Action::CommissionTag, unit(7)).is_err());
-        assert_eq!(
-            asset_visibility(&staff),
-            Visibility::UnitAndWarehouse {
-                unit: 7,
-                stock: None
-            }
-        );
+        assert_eq!(asset_visibility(&staff), Visibility::UnitAndWarehouse(7));
     }
 
     /// The authorization table's region dimension. The tree: province 1;
@@ -594,13 +575,14 @@ mod tests {
                 Box::new(on_unit(8)),
                 [false, false, false, false],
             ),
-            // …and see the stock of their own region's warehouses.
+            // …and see every warehouse's stock (the catalogue they borrow
+            // from, across the network).
             (
                 Role::UnitStaff,
                 Some(9),
                 ViewAsset,
                 Box::new(on_stock),
-                [true, false, false, false],
+                [true, true, true, true],
             ),
         ];
         for (role, unit, action, scope, expected) in table {
@@ -645,10 +627,7 @@ mod tests {
         );
         assert_eq!(
             asset_visibility(&in_city(Role::UnitStaff, Some(9))),
-            Visibility::UnitAndWarehouse {
-                unit: 9,
-                stock: Some(vec![10])
-            }
+            Visibility::UnitAndWarehouse(9)
         );
     }
 

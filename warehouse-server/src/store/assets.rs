@@ -194,8 +194,7 @@ pub(crate) fn id_list(ids: &[i64]) -> String {
 fn reach_of(vis: &Visibility) -> Option<&[i64]> {
     match vis {
         Visibility::Regions(r) => Some(r),
-        Visibility::UnitAndWarehouse { stock: Some(r), .. } => Some(r),
-        Visibility::All | Visibility::UnitAndWarehouse { stock: None, .. } => None,
+        Visibility::All | Visibility::UnitAndWarehouse(_) => None,
         Visibility::Nothing => Some(&[]),
     }
 }
@@ -242,18 +241,11 @@ fn search_filter(
         Visibility::All => {}
         Visibility::Nothing => clauses.push("1 = 0".into()),
         Visibility::Regions(regions) => clauses.push(in_regions(&regions)),
-        Visibility::UnitAndWarehouse { unit, stock } => {
+        Visibility::UnitAndWarehouse(unit) => {
             let p = arg(Value::Integer(unit), &mut args);
-            match stock {
-                None => clauses.push(format!(
-                    "(a.holder_unit_id = {p} OR a.holder_location_id IS NOT NULL)"
-                )),
-                Some(regions) => clauses.push(format!(
-                    "(a.holder_unit_id = {p} OR a.holder_location_id IN (SELECT l.id FROM locations l
-                       JOIN warehouses w ON w.id = l.warehouse_id WHERE w.region_id IN ({ids})))",
-                    ids = id_list(&regions)
-                )),
-            }
+            clauses.push(format!(
+                "(a.holder_unit_id = {p} OR a.holder_location_id IS NOT NULL)"
+            ));
         }
     }
     if let Some(ids) = regions {

@@ -725,3 +725,101 @@ async fn a_tag_of_one_county_read_at_another_countys_gate_resolves() -> Result<(
     assert_eq!(d["region_id"], n.county_2, "{d}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_loan_of_another_countys_stock_needs_both_approvals_and_its_keeper() -> Result<()> {
+    let n = Net::new().await?;
+    let s = n.s();
+    let a = &n.w.admin;
+    // County 1's warehouse lends a sound system to a unit of county 2.
+    let wh = id(&s
+        .post_ok(
+            "/api/v1/warehouses",
+            a,
+            json!({"name": "武鸣区公物仓", "region_id": n.county_1}),
+            201,
+        )
+        .await?)?;
+    let shelf = id(&s
+        .post_ok(
+            &format!("/api/v1/warehouses/{wh}/locations"),
+            a,
+            json!({"code": "B01", "name": "音响架"}),
+            201,
+        )
+        .await?)?;
+    let kit = id(&s
+        .post_ok(
+            "/api/v1/assets",
+            a,
+            json!({"asset_number": "WM-0100", "name": "音响套装", "category_id": n.w.category,
+                "original_value_fen": 860000, "holder_location_id": shelf}),
+            201,
+        )
+        .await?)?;
+    let epc = n.w.tag(kit).await?;
+    let loan = n
+        .file(
+            &n.staff_2,
+            json!({"kind": "loan", "asset_ids": [kit], "reason": "文艺汇演",
+                "loan_start": "2099-03-01", "loan_due": "2099-03-03"}),
+        )
+        .await?;
+    let step = |token: &str, body: Value| {
+        let token = token.to_owned();
+        async move {
+            s.post(&format!("/api/v1/requests/{loan}/steps"), &token, body)
+                .await
+        }
+    };
+    let approve = || json!({"action": "approve"});
+    // The borrowing county approves; the lending county has not yet.
+    let (st, body) = step(&n.approver_2, approve()).await?;
+    assert_eq!(
+        (st, &body["request"]["stage"]),
+        (StatusCode::OK, &json!("approval")),
+        "{body}"
+    );
+    // The lending county's keeper cannot hand it out before that.
+    let (st, _) = step(&n.keeper_1, json!({"action": "check_out", "epcs": [epc]})).await?;
+    assert_eq!(st, StatusCode::CONFLICT, "not approved by both yet");
+    let (st, body) = step(&n.approver_1, approve()).await?;
+    assert_eq!(
+        (st, &body["request"]["stage"]),
+        (StatusCode::OK, &json!("checkout")),
+        "{body}"
+    );
+    // County 1's keeper sees it in its list and hands it out at its desk.
+    let listed = n.ids("/api/v1/requests", &n.keeper_1).await?;
+    assert!(listed.contains(&loan), "{listed:?}");
+    let (st, body) = step(&n.keeper_1, json!({"action": "check_out", "epcs": [epc]})).await?;
+    assert_eq!(
+        (st, &body["request"]["stage"]),
+        (StatusCode::OK, &json!("receipt")),
+        "{body}"
+    );
+    let (st, _) = step(&n.staff_2, json!({"action": "confirm_receipt"})).await?;
+    assert_eq!(st, StatusCode::OK);
+    // And takes it back when the event is over.
+    let (st, body) = step(
+        &n.keeper_1,
+        json!({"action": "return_items", "items": [{"epc": epc, "condition": "good"}]}),
+    )
+    .await?;
+    assert_eq!(
+        (st, &body["request"]["stage"]),
+        (StatusCode::OK, &json!("completed")),
+        "{body}"
+    );
+    let back = s
+        .get_ok(&format!("/api/v1/assets/{kit}"), &n.approver_1)
+        .await?;
+    assert_eq!(
+        (
+            back["asset"]["state"].as_str(),
+            back["asset"]["region_id"].as_i64()
+        ),
+        (Some("in_stock"), Some(n.county_1))
+    );
+    Ok(())
+}

@@ -88,6 +88,9 @@ struct Row {
     region_id: Option<i64>,
     /// The region of `other_unit_id` (the other side of a transfer).
     other_region_id: Option<i64>,
+    /// The region of the warehouse the request's named items are in (a
+    /// loan or allocation of another region's stock).
+    stock_region_id: Option<i64>,
 }
 
 fn load_row(c: &Db<'_>, id: i64) -> AppResult<Row> {
@@ -95,7 +98,13 @@ fn load_row(c: &Db<'_>, id: i64) -> AppResult<Row> {
         "SELECT id, kind, stage, unit_id, other_unit_id, applicant_user_id, category_id,
                 quantity, disposal_method, loss, cause, remedy, spent_fen, hammer_fen,
                 compensation_fen, batch_id, budget_fen, region_id,
-                (SELECT u.region_id FROM units u WHERE u.id = requests.other_unit_id)
+                (SELECT u.region_id FROM units u WHERE u.id = requests.other_unit_id),
+                (SELECT w.region_id FROM request_items i
+                   JOIN assets a ON a.id = i.asset_id
+                   JOIN locations l ON l.id = COALESCE(i.from_location_id, a.holder_location_id)
+                   JOIN warehouses w ON w.id = l.warehouse_id
+                  WHERE i.request_id = requests.id
+                  ORDER BY i.asset_id LIMIT 1)
          FROM requests WHERE id = ?1",
     )?
     .query_row([id], |r| {
@@ -124,6 +133,7 @@ fn load_row(c: &Db<'_>, id: i64) -> AppResult<Row> {
             batch_id: r.get(15)?,
             region_id: r.get(17)?,
             other_region_id: r.get(18)?,
+            stock_region_id: r.get(19)?,
         })
     })
     .optional()?
@@ -143,15 +153,28 @@ fn scope_of(r: &Row) -> Scope {
     }
 }
 
-/// The scope of the giving side of a transfer across regions: the unit
-/// whose listed item is asked for, in its own region. `None` for every
-/// other request (one region decides).
+/// The scope of the giving side of a request across regions: for a
+/// transfer, the unit whose listed item is asked for, in its region; for
+/// a loan or allocation of named items, the region of the warehouse they
+/// are in (whose keepers hand them out and take them back). `None` for
+/// every other request (one region decides).
 fn giving_side(r: &Row) -> Option<Scope> {
-    let unit = r.other_unit_id?;
-    (r.kind == RequestKind::Transfer && r.other_region_id != r.region_id).then_some(Scope::Unit {
-        unit,
-        region: r.other_region_id,
-    })
+    match r.kind {
+        RequestKind::Transfer => {
+            let unit = r.other_unit_id?;
+            (r.other_region_id != r.region_id).then_some(Scope::Unit {
+                unit,
+                region: r.other_region_id,
+            })
+        }
+        RequestKind::Loan | RequestKind::Allocation => {
+            let region = r.stock_region_id?;
+            (r.region_id != Some(region)).then_some(Scope::Stock {
+                region: Some(region),
+            })
+        }
+        _ => None,
+    }
 }
 
 /// May the actor act on this request: for its region, or for the giving
@@ -170,7 +193,7 @@ fn may_view(actor: &Actor, r: &Row) -> bool {
         unit,
         region: r.other_region_id,
     });
-    [Some(scope_of(r)), other]
+    [Some(scope_of(r)), other, giving_side(r)]
         .into_iter()
         .flatten()
         .any(|scope| authorize(actor, Action::ViewRequests, scope).is_ok())

@@ -204,7 +204,13 @@ pub(super) fn list_requests(
         let ids = crate::store::assets::id_list(ids);
         format!(
             "(region_id IN ({ids}) OR other_unit_id IN
-               (SELECT u.id FROM units u WHERE u.region_id IN ({ids})))"
+               (SELECT u.id FROM units u WHERE u.region_id IN ({ids}))
+              OR (kind IN ('loan', 'allocation') AND id IN
+               (SELECT i.request_id FROM request_items i
+                  JOIN assets a ON a.id = i.asset_id
+                  JOIN locations l ON l.id = COALESCE(i.from_location_id, a.holder_location_id)
+                  JOIN warehouses w ON w.id = l.warehouse_id
+                 WHERE w.region_id IN ({ids}))))"
         )
     };
     let reach = crate::policy::regions_in_reach(actor);
