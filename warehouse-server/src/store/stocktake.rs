@@ -479,6 +479,17 @@ impl Store {
     pub async fn open_stocktake(&self, ctx: Ctx, n: NewStockTake) -> AppResult<StockTake> {
         self.write(move |tx| {
             require_exists(tx, "warehouses", "warehouse_id", n.warehouse_id)?;
+            // A keeper counts the warehouses of their own region.
+            let region: Option<i64> = tx.query_row(
+                "SELECT region_id FROM warehouses WHERE id = ?1",
+                [n.warehouse_id],
+                |r| r.get(0),
+            )?;
+            crate::policy::authorize(
+                &ctx.actor,
+                crate::policy::Action::RunStockTake,
+                crate::policy::Scope::Stock { region },
+            )?;
             if let Some(l) = n.location_id {
                 let wh: Option<i64> = tx
                     .query_row(

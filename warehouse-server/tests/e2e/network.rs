@@ -664,6 +664,26 @@ async fn a_tag_of_one_county_read_at_another_countys_gate_resolves() -> Result<(
         )
         .await?)?;
     let own_epc = n.w.tag(own).await?;
+    // County 1's keeper does not count county 2's warehouse.
+    let (st, _) = s
+        .post(
+            "/api/v1/stocktakes",
+            &n.keeper_1,
+            json!({"warehouse_id": wh, "reader_ids": [hand]}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (c, base) = (client()?, s.base.clone());
+    let (_, html, _) = page(&c, &base, "/stocktakes", &n.keeper_1, "").await?;
+    assert!(
+        !html.contains("横州市公物仓"),
+        "not offered to county 1's keeper"
+    );
+    let (_, html, _) = page(&c, &base, "/stocktakes", &n.w.keeper, "").await?;
+    assert!(
+        html.contains("横州市公物仓 · 横州市"),
+        "offered with its region"
+    );
     let take = id(&s
         .post_ok(
             "/api/v1/stocktakes",
@@ -708,7 +728,6 @@ async fn a_tag_of_one_county_read_at_another_countys_gate_resolves() -> Result<(
             && lines.contains(&(Some("HZ-0002"), Some("found"), Some(false))),
         "{lines:?}"
     );
-    let (c, base) = (client()?, s.base.clone());
     let (_, html, _) = page(&c, &base, &format!("/stocktakes/{take}"), &n.w.keeper, "").await?;
     assert!(html.contains("属其他地区"), "the stock-take page marks it");
 

@@ -26,7 +26,17 @@ pub(super) async fn stocktakes(
             .await
     );
     let can_run = authorize(&w.ctx.actor, Action::RunStockTake, Scope::Warehouse).is_ok();
-    let warehouses = tryp!(w, st.store.list_warehouses(1, 100).await).items;
+    // The warehouses this person may count: those of the regions in reach.
+    let reach = crate::policy::regions_in_reach(&w.ctx.actor);
+    let regions = tryp!(w, regions_in_scope(&st, &w).await);
+    let warehouses: Vec<_> = tryp!(w, st.store.list_warehouses(1, 100).await)
+        .items
+        .into_iter()
+        .filter(|wh| match &reach {
+            None => true,
+            Some(r) => wh.region_id.is_some_and(|id| r.contains(&id)),
+        })
+        .collect();
     let mut locations = Vec::new();
     for wh in &warehouses {
         for l in tryp!(w, st.store.list_locations(wh.id, 1, 500).await).items {
@@ -47,7 +57,9 @@ pub(super) async fn stocktakes(
         @if can_run {
             form.stack method="post" action="/stocktakes" {
                 (csrf_field(&w))
-                label { (w.t("warehouses")) select name="warehouse_id" { @for wh in &warehouses { option value=(wh.id) { (wh.name) } } } }
+                label { (w.t("warehouses")) select name="warehouse_id" { @for wh in &warehouses { option value=(wh.id) {
+                    (wh.name) @if wh.region_id.is_some() { " · " (region_name(&regions, wh.region_id)) }
+                } } } }
                 label { (w.t("location"))
                     select name="location_id" {
                         option value="" { (w.t("all")) }
