@@ -766,13 +766,16 @@ impl Store {
         .await
     }
 
+    /// Alarms, of the gates of `regions` when given (a person's reach).
     pub async fn list_alarms(
         &self,
         status: Option<String>,
+        regions: Option<Vec<i64>>,
         page: i64,
         per_page: i64,
     ) -> AppResult<Page<Alarm>> {
-        self.search_alarms(status, None, page, per_page).await
+        self.search_alarms(status, None, regions, page, per_page)
+            .await
     }
 
     /// Alarms whose asset number, asset name or EPC (hex) holds `q`.
@@ -780,6 +783,7 @@ impl Store {
         &self,
         status: Option<String>,
         q: Option<String>,
+        regions: Option<Vec<i64>>,
         page: i64,
         per_page: i64,
     ) -> AppResult<Page<Alarm>> {
@@ -794,9 +798,18 @@ impl Store {
                 crate::store::dialect::Dialect::Sqlite => "hex(g.epc)",
                 crate::store::dialect::Dialect::Postgres => "upper(encode(g.epc, 'hex'))",
             };
+            // A gate is in the region of the warehouse its reader stands in.
+            let in_reach = match &regions {
+                None => String::new(),
+                Some(ids) => format!(
+                    " AND (SELECT w.region_id FROM readers rd JOIN locations l ON l.id = rd.location_id
+                   JOIN warehouses w ON w.id = l.warehouse_id WHERE rd.id = g.reader_id) IN ({})",
+                    crate::store::assets::id_list(ids)
+                ),
+            };
             let filter = format!(
                 "{status_filter} AND (?2 IS NULL OR instr(a.asset_number, ?2) > 0
-                    OR instr(a.name, ?2) > 0 OR instr({hex}, upper(?2)) > 0)"
+                    OR instr(a.name, ?2) > 0 OR instr({hex}, upper(?2)) > 0){in_reach}"
             );
             paging::page(
                 c,
@@ -838,14 +851,23 @@ impl Store {
     ) -> AppResult<()> {
         let comment = required_text("comment", &ack.comment, 500)?;
         self.write(move |tx| {
-            let row: Option<(i64, String)> = tx
+            let row: Option<(i64, String, Option<i64>)> = tx
                 .query_row(
-                    "SELECT asset_id, status FROM gate_alarms WHERE id = ?1",
+                    "SELECT asset_id, status, (SELECT w.region_id FROM readers rd JOIN locations l ON l.id = rd.location_id
+                   JOIN warehouses w ON w.id = l.warehouse_id WHERE rd.id = g.reader_id)
+                     FROM gate_alarms g WHERE g.id = ?1",
                     [id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
-            let (asset_id, status) = row.ok_or_else(|| AppError::not_found("alarm", id))?;
+            let (asset_id, status, region) =
+                row.ok_or_else(|| AppError::not_found("alarm", id))?;
+            // The keepers of the gate's region handle its alarms.
+            crate::policy::authorize(
+                &ctx.actor,
+                crate::policy::Action::HandleAlarm,
+                crate::policy::Scope::Stock { region },
+            )?;
             if status != "open" {
                 return Err(Reason::AlarmAcknowledged { id }.into());
             }

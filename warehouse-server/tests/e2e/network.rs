@@ -731,6 +731,31 @@ async fn a_tag_of_one_county_read_at_another_countys_gate_resolves() -> Result<(
     let (_, html, _) = page(&c, &base, &format!("/stocktakes/{take}"), &n.w.keeper, "").await?;
     assert!(html.contains("属其他地区"), "the stock-take page marks it");
 
+    // County 2's stock walking out of county 2's gate alarms county 2's
+    // keepers, not county 1's.
+    let ack = s
+        .post_ok(
+            "/api/v1/readers/observations",
+            &token,
+            batch("gate-hz", 2, vec![obs(&own_epc, "gate-hz", "added")]),
+            200,
+        )
+        .await?;
+    assert_eq!(ack["alarms_raised"], 1, "{ack}");
+    let theirs = s.get_ok("/api/v1/alarms?status=open", &n.w.keeper).await?;
+    assert_eq!(theirs["total"], 1, "{theirs}");
+    let mine = s.get_ok("/api/v1/alarms?status=open", &n.keeper_1).await?;
+    assert_eq!(mine["total"], 0, "{mine}");
+    let alarm = id(&theirs["items"][0])?;
+    let (st, _) = s
+        .post(
+            &format!("/api/v1/alarms/{alarm}/acknowledge"),
+            &n.keeper_1,
+            json!({"comment": "不是本县的门"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+
     // Disposing of county 2's stock is county 2's request, whoever files.
     let d = s
         .post_ok(

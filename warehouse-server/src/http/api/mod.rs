@@ -935,7 +935,15 @@ async fn list_alarms(
     }
     .resolve()?;
     Ok(Json(
-        state.store.list_alarms(q.status, page, per_page).await?,
+        state
+            .store
+            .list_alarms(
+                q.status,
+                crate::policy::regions_in_reach(&ctx.actor),
+                page,
+                per_page,
+            )
+            .await?,
     ))
 }
 

@@ -20,7 +20,13 @@ pub(super) async fn alarms(
     let page = tryp!(
         w,
         st.store
-            .search_alarms(None, f.q.clone(), f.page.unwrap_or(1), 50)
+            .search_alarms(
+                None,
+                f.q.clone(),
+                crate::policy::regions_in_reach(&w.ctx.actor),
+                f.page.unwrap_or(1),
+                50
+            )
             .await
     );
     // Without a gate reader no alarm can ever be raised: say so, and how.

@@ -106,7 +106,18 @@ pub(super) async fn dashboard(State(st): State<AppState>, w: Web) -> Response {
         charts.push((w.t("assets_by_state"), bar_chart(&counts, "")));
     }
     let alarms = if authorize(&w.ctx.actor, Action::ViewAlarms, Scope::Global).is_ok() {
-        tryp!(w, st.store.list_alarms(Some("open".into()), 1, 1).await).total
+        tryp!(
+            w,
+            st.store
+                .list_alarms(
+                    Some("open".into()),
+                    crate::policy::regions_in_reach(&w.ctx.actor),
+                    1,
+                    1
+                )
+                .await
+        )
+        .total
     } else {
         0
     };
