@@ -134,6 +134,10 @@ pub struct Alarm {
     pub acknowledged_by: Option<String>,
     pub acknowledged_at: Option<chrono::DateTime<chrono::Utc>>,
     pub comment: Option<String>,
+    /// The gate's region (its warehouse's).
+    pub region_id: Option<i64>,
+    /// The asset belongs to another region than the gate's.
+    pub other_region: bool,
 }
 
 /// A keeper's acknowledgement.

@@ -815,7 +815,13 @@ impl Store {
                 c,
                 "g.id, g.asset_id, a.asset_number, a.name, g.reader_id, g.epc, g.status,
                  g.raised_at, g.last_seen, g.sightings, g.acknowledged_by, g.acknowledged_at,
-                 g.comment",
+                 g.comment, (SELECT w.region_id FROM readers rd JOIN locations l ON l.id = rd.location_id
+                   JOIN warehouses w ON w.id = l.warehouse_id WHERE rd.id = g.reader_id),
+                 (SELECT w.region_id FROM readers rd JOIN locations l ON l.id = rd.location_id
+                   JOIN warehouses w ON w.id = l.warehouse_id WHERE rd.id = g.reader_id) IS DISTINCT FROM
+                 COALESCE((SELECT u.region_id FROM units u WHERE u.id = a.holder_unit_id),
+                   (SELECT w2.region_id FROM locations l2 JOIN warehouses w2 ON w2.id = l2.warehouse_id
+                     WHERE l2.id = a.holder_location_id))",
                 &format!("gate_alarms g JOIN assets a ON a.id = g.asset_id {filter}"),
                 "g.id DESC",
                 &[status.into(), words.into()],
@@ -836,6 +842,8 @@ impl Store {
                         acknowledged_by: r.get(10)?,
                         acknowledged_at: r.get::<_, Option<i64>>(11)?.map(ts),
                         comment: r.get(12)?,
+                        region_id: r.get(13)?,
+                        other_region: r.get(14)?,
                     })
                 },
             )

@@ -744,6 +744,14 @@ async fn a_tag_of_one_county_read_at_another_countys_gate_resolves() -> Result<(
     assert_eq!(ack["alarms_raised"], 1, "{ack}");
     let theirs = s.get_ok("/api/v1/alarms?status=open", &n.w.keeper).await?;
     assert_eq!(theirs["total"], 1, "{theirs}");
+    assert_eq!(
+        (
+            &theirs["items"][0]["region_id"],
+            &theirs["items"][0]["other_region"]
+        ),
+        (&json!(n.county_2), &json!(false)),
+        "{theirs}"
+    );
     let mine = s.get_ok("/api/v1/alarms?status=open", &n.keeper_1).await?;
     assert_eq!(mine["total"], 0, "{mine}");
     let alarm = id(&theirs["items"][0])?;
@@ -755,6 +763,23 @@ async fn a_tag_of_one_county_read_at_another_countys_gate_resolves() -> Result<(
         )
         .await?;
     assert_eq!(st, StatusCode::FORBIDDEN);
+    // Another register's stock at this gate is marked as such.
+    let stray = n.w.tag(n.w.asset_wh).await?;
+    s.post_ok(
+        "/api/v1/readers/observations",
+        &token,
+        batch("gate-hz", 3, vec![obs(&stray, "gate-hz", "added")]),
+        200,
+    )
+    .await?;
+    let all = s.get_ok("/api/v1/alarms?status=open", &n.w.keeper).await?;
+    assert_eq!(all["items"][0]["asset_id"], n.w.asset_wh, "{all}");
+    assert_eq!(all["items"][0]["other_region"], true, "{all}");
+    let (_, html, _) = page(&c, &base, "/alarms", &n.w.keeper, "").await?;
+    assert!(
+        html.contains("data-test=\"alarm-region\">横州市") && html.contains("属其他地区"),
+        "the alarm list names the gate's region and marks the stray"
+    );
 
     // Disposing of county 2's stock is county 2's request, whoever files.
     let d = s

@@ -36,6 +36,7 @@ pub(super) async fn alarms(
         .filter(|r| r.role == crate::register::ReaderRole::Gate)
         .count();
     let can_ack = authorize(&w.ctx.actor, Action::HandleAlarm, Scope::Global).is_ok();
+    let regions = tryp!(w, regions_in_scope(&st, &w).await);
     let body = html! {
         @if gate_readers == 0 {
             p.notice role="note" data-test="no-gate-reader" {
@@ -46,11 +47,21 @@ pub(super) async fn alarms(
         (search_box(&w, "/alarms", f.q.as_deref(), w.t("search_alarms"), &[]))
         @if page.items.is_empty() { p.empty { (w.t("empty")) } } @else {
             div.scroll { table {
-                thead { tr { th { (w.t("raised_at")) } th { (w.t("asset_number")) } th { (w.t("epc")) } th { (w.t("alarm_status")) } th {} } }
+                thead { tr {
+                    th { (w.t("raised_at")) } th { (w.t("asset_number")) } th { (w.t("epc")) }
+                    @if !regions.is_empty() { th { (w.t("region")) } }
+                    th { (w.t("alarm_status")) } th {}
+                } }
                 tbody {
                 @for a in &page.items {
                     tr {
-                        td { (when(&a.raised_at)) } td { a href=(format!("/assets/{}", a.asset_id)) { (a.asset_number) } " " (a.asset_name) } td.mono { (a.epc) }
+                        td { (when(&a.raised_at)) }
+                        td {
+                            a href=(format!("/assets/{}", a.asset_id)) { (a.asset_number) } " " (a.asset_name)
+                            @if a.other_region { " " span.badge.s-lost data-test="other-region" { (w.t("other_region")) } }
+                        }
+                        td.mono { (a.epc) }
+                        @if !regions.is_empty() { td data-test="alarm-region" { (region_name(&regions, a.region_id)) } }
                         td { (w.tv(&a.status)) }
                         td { @if a.status == "open" && can_ack {
                             form.inline method="post" action=(format!("/alarms/{}/ack", a.id)) {
