@@ -340,9 +340,12 @@ pub enum Reason {
         asset: AssetRef,
         request_id: i64,
     },
-    /// 上缴 must equal the hammer price.
-    NotHammerPrice {
+    /// 上缴 must equal the hammer price less the auction fees.
+    NotNetProceeds {
         hammer_fen: i64,
+        fees_fen: i64,
+        expected_fen: i64,
+        given_fen: i64,
     },
     LostNotRepairable,
     /// A region must sit under a region one level up (a province under
@@ -458,6 +461,27 @@ pub enum Reason {
     /// (`giving` or `receiving`); the other side's approval is awaited.
     SideApproved {
         side: String,
+    },
+    /// A compensation of another amount than the items' original value,
+    /// without the approver's reason (`amount_reason`).
+    CompensationNeedsReason {
+        original_fen: i64,
+        given_fen: i64,
+    },
+    /// Auction fees larger than the hammer price.
+    FeesOverHammer {
+        hammer_fen: i64,
+        fees_fen: i64,
+    },
+    /// Auction fees recorded without the document that shows them.
+    FeesNeedDocument {
+        fees_fen: i64,
+    },
+    /// A document named for a step that is not attached to the request.
+    NotRequestDocument {
+        field: String,
+        document_id: i64,
+        request_id: i64,
     },
     /// A reader token sent under a daemon id other than its own (or a
     /// sub-space of it).
@@ -791,7 +815,11 @@ impl Reason {
             | R::TagNotRegistered { .. }
             | R::EpcOrAssetId { .. }
             | R::NotOnLoan { .. }
-            | R::NotHammerPrice { .. }
+            | R::NotNetProceeds { .. }
+            | R::CompensationNeedsReason { .. }
+            | R::FeesOverHammer { .. }
+            | R::FeesNeedDocument { .. }
+            | R::NotRequestDocument { .. }
             | R::LostNotRepairable
             | R::RegionParent { .. }
             | R::OwedAmount { .. }
@@ -923,7 +951,11 @@ impl Reason {
             R::NoScanFits { .. } | R::NoneOfIntake => Some("epcs"),
             R::TotalTooLarge => Some("unit_price_fen"),
             R::NoItemsReturned => Some("items"),
-            R::NotHammerPrice { .. } | R::OwedAmount { .. } => Some("amount_fen"),
+            R::NotNetProceeds { .. } | R::OwedAmount { .. } => Some("amount_fen"),
+            R::CompensationNeedsReason { .. } => Some("amount_reason"),
+            R::FeesOverHammer { .. } => Some("fees_fen"),
+            R::FeesNeedDocument { .. } => Some("fees_document_id"),
+            R::NotRequestDocument { field, .. } => Some(field),
             R::LostNotRepairable => Some("remedy"),
             R::RegionParent { .. } => Some("parent_id"),
             R::ShortDelivery { .. } => Some("received"),
@@ -1166,9 +1198,37 @@ impl Reason {
             R::NotOnLoan {
                 asset, request_id, ..
             } => format!("{} is not out on loan {request_id}", asset.en()),
-            R::NotHammerPrice { hammer_fen } => {
-                format!("the proceeds remitted must equal the hammer price ({hammer_fen} fen)")
-            }
+            R::NotNetProceeds {
+                hammer_fen,
+                fees_fen,
+                expected_fen,
+                given_fen,
+            } => format!(
+                "the proceeds remitted must be the hammer price less the auction fees: \
+                 {hammer_fen} - {fees_fen} = {expected_fen} fen; {given_fen} fen given"
+            ),
+            R::CompensationNeedsReason {
+                original_fen,
+                given_fen,
+            } => format!(
+                "compensation defaults to the items' original value ({original_fen} fen); \
+                 another amount ({given_fen} fen) needs amount_reason"
+            ),
+            R::FeesOverHammer {
+                hammer_fen,
+                fees_fen,
+            } => format!(
+                "the auction fees ({fees_fen} fen) exceed the hammer price ({hammer_fen} fen)"
+            ),
+            R::FeesNeedDocument { fees_fen } => format!(
+                "auction fees of {fees_fen} fen need their document: upload it to the request \
+                 and give its id as fees_document_id"
+            ),
+            R::NotRequestDocument {
+                field,
+                document_id,
+                request_id,
+            } => format!("{field}: document {document_id} is not attached to request {request_id}"),
             R::LostNotRepairable => "a lost item cannot be repaired".into(),
             R::RegionParent { level, parent } => match parent {
                 Some(p) => format!("a {level} region must be under a {p} region"),
@@ -1504,9 +1564,46 @@ impl Reason {
                 "{}不在借用申请（编号 {request_id}）的借出资产中",
                 asset.zh()
             ),
-            R::NotHammerPrice { hammer_fen } => {
-                format!("上缴金额须等于成交价（{} 元）", fen_to_yuan(*hammer_fen))
-            }
+            R::NotNetProceeds {
+                hammer_fen,
+                fees_fen,
+                expected_fen,
+                given_fen,
+            } => format!(
+                "上缴金额须等于成交价减拍卖费用：{} − {} = {} 元；填写的是 {} 元",
+                fen_to_yuan(*hammer_fen),
+                fen_to_yuan(*fees_fen),
+                fen_to_yuan(*expected_fen),
+                fen_to_yuan(*given_fen)
+            ),
+            R::CompensationNeedsReason {
+                original_fen,
+                given_fen,
+            } => format!(
+                "赔偿金额默认为原值 {} 元；填写的是 {} 元，其他金额须填写理由",
+                fen_to_yuan(*original_fen),
+                fen_to_yuan(*given_fen)
+            ),
+            R::FeesOverHammer {
+                hammer_fen,
+                fees_fen,
+            } => format!(
+                "拍卖费用 {} 元不能超过成交价 {} 元",
+                fen_to_yuan(*fees_fen),
+                fen_to_yuan(*hammer_fen)
+            ),
+            R::FeesNeedDocument { fees_fen } => format!(
+                "拍卖费用 {} 元须附费用凭证：请先把凭证上传到本申请，再选择它",
+                fen_to_yuan(*fees_fen)
+            ),
+            R::NotRequestDocument {
+                document_id,
+                request_id,
+                ..
+            } => format!(
+                "附件（编号 {document_id}）不是{}的附件",
+                request_zh(*request_id)
+            ),
             R::LostNotRepairable => "丢失的资产不能选择维修".into(),
             R::RegionParent { level, parent } => {
                 let zh = |l: &str| {
@@ -2101,8 +2198,11 @@ mod tests {
                 asset: AssetRef::new(7, "ZC-2024-007"),
                 request_id: 3,
             },
-            R::NotHammerPrice {
+            R::NotNetProceeds {
                 hammer_fen: 150_000,
+                fees_fen: 5_000,
+                expected_fen: 145_000,
+                given_fen: 150_000,
             },
             R::LostNotRepairable,
             R::RegionParent {
@@ -2181,6 +2281,20 @@ mod tests {
             R::Timeout { limit_secs: 30 },
             R::DatabaseBusy { waited_secs: 30 },
             R::SideApproved { side: f("giving") },
+            R::CompensationNeedsReason {
+                original_fen: 150_000,
+                given_fen: 90_000,
+            },
+            R::FeesOverHammer {
+                hammer_fen: 26_500,
+                fees_fen: 30_000,
+            },
+            R::FeesNeedDocument { fees_fen: 1_500 },
+            R::NotRequestDocument {
+                field: f("fees_document_id"),
+                document_id: 9,
+                request_id: 3,
+            },
             R::ForeignDaemon {
                 own: f("edge-1"),
                 claimed: f("edge-2"),
@@ -2315,7 +2429,7 @@ mod tests {
             R::TagNotRegistered { .. } => 71,
             R::EpcOrAssetId { .. } => 72,
             R::NotOnLoan { .. } => 73,
-            R::NotHammerPrice { .. } => 74,
+            R::NotNetProceeds { .. } => 74,
             R::LostNotRepairable => 75,
             R::OwedAmount { .. } => 76,
             R::ShortDelivery { .. } => 77,
@@ -2374,9 +2488,13 @@ mod tests {
             R::RegionParent { .. } => 130,
             R::DatabaseBusy { .. } => 131,
             R::SideApproved { .. } => 132,
+            R::CompensationNeedsReason { .. } => 133,
+            R::FeesOverHammer { .. } => 134,
+            R::FeesNeedDocument { .. } => 135,
+            R::NotRequestDocument { .. } => 136,
         }
     }
-    const VARIANTS: usize = 133;
+    const VARIANTS: usize = 137;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

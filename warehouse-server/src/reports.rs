@@ -326,6 +326,7 @@ mod tests {
             "month",
             "auctions",
             "hammer_fen",
+            "fees_fen",
             "remitted_fen",
             "cause",
             "remedy",

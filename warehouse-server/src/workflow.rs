@@ -228,6 +228,94 @@ pub fn over_budget(budget_fen: Option<i64>, quantity: Option<i64>, unit_price_fe
     }
 }
 
+/// 赔偿金额 — what a compensation decision comes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compensation {
+    pub amount_fen: i64,
+    /// The items' original value (the default amount).
+    pub original_value_fen: i64,
+    /// Why another amount than the original value (given then).
+    pub reason: Option<String>,
+}
+
+/// The compensation rule (按原值赔偿): compensation is the items' original
+/// value; the approver may set another amount only with a reason
+/// (`amount_reason`), which is recorded with the decision.
+pub fn compensation(
+    original_value_fen: i64,
+    given_fen: Option<i64>,
+    reason: Option<&str>,
+) -> AppResult<Compensation> {
+    let reason = optional_text("amount_reason", reason, 1000)?;
+    let amount_fen = match given_fen {
+        Some(g) => amount("amount_fen", g)?,
+        None => original_value_fen,
+    };
+    if amount_fen != original_value_fen && reason.is_none() {
+        return Err(Reason::CompensationNeedsReason {
+            original_fen: original_value_fen,
+            given_fen: amount_fen,
+        }
+        .into());
+    }
+    Ok(Compensation {
+        amount_fen,
+        original_value_fen,
+        reason,
+    })
+}
+
+/// 上缴金额 — what an auction owes the treasury: the hammer price less the
+/// recorded auction fees, which cannot exceed it.
+pub fn net_proceeds(hammer_fen: i64, fees_fen: i64) -> AppResult<i64> {
+    if fees_fen > hammer_fen {
+        return Err(Reason::FeesOverHammer {
+            hammer_fen,
+            fees_fen,
+        }
+        .into());
+    }
+    Ok(hammer_fen - fees_fen)
+}
+
+/// The remittance rule: finance confirms exactly the hammer price less
+/// the fees (the refusal names both amounts).
+pub fn check_remittance(hammer_fen: i64, fees_fen: i64, given_fen: i64) -> AppResult<()> {
+    let expected_fen = net_proceeds(hammer_fen, fees_fen)?;
+    if given_fen != expected_fen {
+        return Err(Reason::NotNetProceeds {
+            hammer_fen,
+            fees_fen,
+            expected_fen,
+            given_fen,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// What becomes of a damage case's items once finance confirms payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement {
+    /// Repaired at the party's cost: the item stays (under repair).
+    Keep,
+    /// Written off (disposed): natural wear, or a lost item compensated.
+    WriteOff,
+    /// 残值评估 — a damaged item compensated still has a residual value:
+    /// it goes to a disposal opened at its appraisal, not to write-off.
+    ResidualAppraisal,
+}
+
+/// The settlement rule of a damage case by its decided cause and remedy.
+pub fn settlement(cause: Option<Cause>, remedy: Option<Remedy>, loss: bool) -> Settlement {
+    match (cause, remedy) {
+        (Some(Cause::Natural), _) => Settlement::WriteOff,
+        (_, Some(Remedy::Compensate)) if loss => Settlement::WriteOff,
+        (_, Some(Remedy::Compensate)) => Settlement::ResidualAppraisal,
+        _ => Settlement::Keep,
+    }
+}
+
 /// The chain: for a request of `kind` at `stage`, may `role` take `step`,
 /// and which stage follows once the step is complete? (Partial steps —
 /// part of a check-out, some returns — stay at their stage; the store
@@ -454,11 +542,20 @@ step_body! {    Approve {
         appraised_value_fen: i64,
         appraiser: String,
         report_ref: String,
+        /// How the items go, when the appraisal settles it otherwise than
+        /// filed (a residual value worth selling goes to `auction`).
+        disposal_method: Option<DisposalMethod>,
         comment: Option<String>,
     },
     RecordSale {
         hammer_price_fen: i64,
         buyer: String,
+        /// 拍卖费用 — the auction's fees (fen) deducted from the hammer
+        /// price; the remittance is the hammer price less these.
+        fees_fen: Option<i64>,
+        /// The document attached to this request that shows the fees
+        /// (required when `fees_fen` > 0; upload it first).
+        fees_document_id: Option<i64>,
         comment: Option<String>,
     },
     ConfirmRemittance {
@@ -472,8 +569,12 @@ step_body! {    Approve {
         responsible: Option<String>,
         /// Human cause: repair or compensate.
         remedy: Option<Remedy>,
-        /// Repair cost in fen (repair); compensation defaults to original value.
+        /// Repair cost in fen (repair); compensation defaults to the
+        /// items' original value.
         amount_fen: Option<i64>,
+        /// Compensation of another amount than the original value: why
+        /// (required then; recorded with the decision).
+        amount_reason: Option<String>,
         comment: Option<String>,
     },
     ConfirmPayment {
@@ -543,10 +644,14 @@ impl StepBody {
             StepBody::RecordSale {
                 hammer_price_fen,
                 buyer,
+                fees_fen,
                 ..
             } => {
                 keep(money("hammer_price_fen", *hammer_price_fen));
                 keep(text("buyer", buyer));
+                if let Some(f) = fees_fen {
+                    keep(money("fees_fen", *f));
+                }
             }
             StepBody::ConfirmRemittance {
                 amount_fen,
@@ -586,7 +691,7 @@ impl StepBody {
 /// references up to 200 (a contract number 100), a comment up to 1000.
 pub fn step_text(field: &str, value: &str) -> AppResult<String> {
     let max = match field {
-        "comment" => 1000,
+        "comment" | "amount_reason" => 1000,
         "contract_number" => 100,
         _ => 200,
     };
@@ -654,6 +759,10 @@ pub struct Request {
     pub overspent_fen: Option<i64>,
     pub appraised_fen: Option<i64>,
     pub hammer_fen: Option<i64>,
+    /// 拍卖费用 — the auction fees recorded with the sale.
+    pub fees_fen: Option<i64>,
+    /// The proceeds due to the treasury: hammer price − fees.
+    pub net_fen: Option<i64>,
     pub remitted_fen: Option<i64>,
     pub compensation_fen: Option<i64>,
     pub compensation_paid_fen: Option<i64>,
@@ -663,6 +772,9 @@ pub struct Request {
     /// The region it belongs to: its unit's (the filer's for the
     /// warehouse's own stock).
     pub region_id: Option<i64>,
+    /// For a residual-value disposal (残值评估): the damage case whose
+    /// compensated item it appraises and disposes of.
+    pub origin_request_id: Option<i64>,
     pub items: Vec<RequestItem>,
     pub steps: Vec<Step>,
     pub documents: Vec<DocumentInfo>,
@@ -1320,6 +1432,65 @@ mod tests {
             scrap.into(),
         );
         assert_eq!(f, Ok(Stage::Completed));
+    }
+
+    #[test]
+    fn compensation_is_the_original_value_unless_a_reason_is_given() {
+        let c = compensation(150_000, None, None).ok();
+        assert_eq!(c.map(|c| (c.amount_fen, c.reason)), Some((150_000, None)));
+        // The original value typed out needs no reason either.
+        assert!(compensation(150_000, Some(150_000), Some("  ")).is_ok());
+        let e = compensation(150_000, Some(90_000), None).err();
+        assert_eq!(
+            e.as_ref().and_then(|e| e.field.as_deref()),
+            Some("amount_reason")
+        );
+        assert_eq!(
+            e.map(|e| e.text(crate::i18n::Lang::Zh)).as_deref(),
+            Some("赔偿金额默认为原值 1500.00 元；填写的是 900.00 元，其他金额须填写理由")
+        );
+        let c = compensation(150_000, Some(90_000), Some(" 已使用五年，按净值赔偿 ")).ok();
+        assert_eq!(
+            c.map(|c| (c.amount_fen, c.reason)),
+            Some((90_000, Some("已使用五年，按净值赔偿".into())))
+        );
+        assert!(compensation(150_000, Some(-1), Some("x")).is_err());
+    }
+
+    #[test]
+    fn remittance_is_the_hammer_price_less_the_fees() {
+        assert_eq!(net_proceeds(26_500, 1_500).ok(), Some(25_000));
+        assert_eq!(net_proceeds(26_500, 26_500).ok(), Some(0));
+        let over = net_proceeds(26_500, 26_501).err();
+        assert_eq!(over.and_then(|e| e.field).as_deref(), Some("fees_fen"));
+        assert!(check_remittance(26_500, 1_500, 25_000).is_ok());
+        assert!(check_remittance(26_500, 0, 26_500).is_ok());
+        let e = check_remittance(26_500, 1_500, 26_500).err();
+        assert_eq!(
+            e.as_ref().map(|e| e.reason.as_ref()),
+            Some(&Reason::NotNetProceeds {
+                hammer_fen: 26_500,
+                fees_fen: 1_500,
+                expected_fen: 25_000,
+                given_fen: 26_500,
+            })
+        );
+        assert_eq!(e.and_then(|e| e.field).as_deref(), Some("amount_fen"));
+    }
+
+    #[test]
+    fn a_compensated_damaged_item_is_appraised_not_written_off() {
+        use Settlement::*;
+        let (h, c, r) = (
+            Some(Cause::Human),
+            Some(Remedy::Compensate),
+            Some(Remedy::Repair),
+        );
+        assert_eq!(settlement(h, c, false), ResidualAppraisal);
+        assert_eq!(settlement(h, c, true), WriteOff);
+        assert_eq!(settlement(h, r, false), Keep);
+        assert_eq!(settlement(Some(Cause::Natural), None, false), WriteOff);
+        assert_eq!(settlement(Some(Cause::Natural), None, true), WriteOff);
     }
 
     #[test]

@@ -338,7 +338,15 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
             (cols, rows, t)
         }
         "disposals" => {
-            let cols: &[&str] = &["month", "auctions", "hammer_fen", "remitted_fen"];
+            // The remittance is the hammer price less the auction fees:
+            // each month shows all three.
+            let cols: &[&str] = &[
+                "month",
+                "auctions",
+                "hammer_fen",
+                "fees_fen",
+                "remitted_fen",
+            ];
             let month = match c.dialect() {
                 Dialect::Sqlite => format!(
                     "strftime('%Y-%m', r.remitted_at / 1000 + {SHANGHAI_OFFSET_SECS}, 'unixepoch')"
@@ -355,7 +363,8 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                 c,
                 &format!(
                     "SELECT {}{month},
-                            COUNT(*), SUM(r.hammer_fen), SUM(r.remitted_fen)
+                            COUNT(*), SUM(r.hammer_fen), SUM(COALESCE(r.fees_fen, 0)),
+                            SUM(r.remitted_fen)
                      FROM requests r{}
                      WHERE r.kind = 'disposal' AND r.remitted_at IS NOT NULL{}
                      GROUP BY {} ORDER BY {}",
@@ -376,7 +385,9 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                 (),
                 |r| r.get(0),
             )?;
-            let t = json!({ "auctions": sum(&rows, o + 1, "auctions")?, "remitted_fen": sum(&rows, o + 3, "remitted_fen")?,
+            let t = json!({ "auctions": sum(&rows, o + 1, "auctions")?,
+                "hammer_fen": sum(&rows, o + 2, "hammer_fen")?, "fees_fen": sum(&rows, o + 3, "fees_fen")?,
+                "remitted_fen": sum(&rows, o + 4, "remitted_fen")?,
                 "assets_disposed": disposed });
             (cols, rows, t)
         }

@@ -176,6 +176,10 @@ struct Sim<'a> {
     requests: BTreeMap<String, i64>,
     outcomes: BTreeMap<String, i64>,
     remitted: i64,
+    /// Auction fees deducted from the hammer prices.
+    fees: i64,
+    /// Residual-value disposals opened by compensated damage cases.
+    residual: i64,
     compensation_paid: i64,
     savings: i64,
     bought: i64,
@@ -583,37 +587,63 @@ impl Sim<'_> {
                     "reason": "超过最低使用年限"}),
             )
             .await?;
+        self.dispose(&keeper, id, None).await
+    }
+
+    /// Drives a disposal from its appraisal to its end: `method` is what
+    /// the appraisal settles (a residual value worth selling goes to
+    /// auction). An auction pays fees, shown by a document, some of the
+    /// time; the remittance is the hammer price less the fees.
+    async fn dispose(
+        &mut self,
+        appraiser: &Ctx,
+        id: i64,
+        method: Option<DisposalMethod>,
+    ) -> AppResult<()> {
         let appraised = self.rng.gen_range(0..50_000i64);
-        self.step(
-            &keeper,
-            id,
-            json!({"action": "appraise", "appraised_value_fen": appraised, "appraiser": "模拟评估",
-                "report_ref": format!("PG-{id}")}),
-        )
-        .await?;
+        let mut appraisal = json!({"action": "appraise", "appraised_value_fen": appraised,
+            "appraiser": "模拟评估", "report_ref": format!("PG-{id}")});
+        if let Some(m) = method {
+            appraisal["disposal_method"] = json!(m.as_str());
+        }
+        let r = self.step(appraiser, id, appraisal).await?;
         if !self.decide(id, "disposal").await? {
             return Ok(());
         }
         let finance = self.p.finance.clone();
         self.step(&finance, id, json!({"action": "approve"}))
             .await?;
-        if method == DisposalMethod::Auction {
+        if r.request.disposal_method == Some(DisposalMethod::Auction) {
             let hammer = appraised + self.rng.gen_range(0..20_000i64);
             let approver = self.p.approver.clone();
-            self.step(
-                &approver,
-                id,
-                json!({"action": "record_sale", "hammer_price_fen": hammer, "buyer": "竞买人"}),
-            )
-            .await?;
+            let mut sale =
+                json!({"action": "record_sale", "hammer_price_fen": hammer, "buyer": "竞买人"});
+            let mut fees = 0;
+            if self.rng.gen_bool(0.5) {
+                fees = self.rng.gen_range(0..=hammer / 10);
+                let doc = self
+                    .store
+                    .add_document(
+                        approver.actor.clone(),
+                        id,
+                        format!("拍卖费用-{id}.pdf"),
+                        "application/pdf".into(),
+                        b"%PDF-1.4 auction fees".to_vec(),
+                    )
+                    .await?;
+                sale["fees_fen"] = json!(fees);
+                sale["fees_document_id"] = json!(doc.id);
+            }
+            self.step(&approver, id, sale).await?;
             self.step(
                 &finance,
                 id,
-                json!({"action": "confirm_remittance", "amount_fen": hammer,
+                json!({"action": "confirm_remittance", "amount_fen": hammer - fees,
                     "treasury_ref": format!("JK-{id}")}),
             )
             .await?;
-            self.remitted += hammer;
+            self.remitted += hammer - fees;
+            self.fees += fees;
         }
         self.end("disposal", "completed");
         Ok(())
@@ -651,13 +681,26 @@ impl Sim<'_> {
         };
         let r = self.step(&approver, id, decision).await?;
         let owed = r.request.compensation_fen.unwrap_or(0);
-        self.step(
-            &finance,
-            id,
-            json!({"action": "confirm_payment", "amount_fen": owed}),
-        )
-        .await?;
+        let paid = self
+            .step(
+                &finance,
+                id,
+                json!({"action": "confirm_payment", "amount_fen": owed}),
+            )
+            .await?;
         self.compensation_paid += owed;
+        // A compensated damaged item is appraised for its residual value
+        // and disposed of by the disposal the payment opened.
+        for disposal in paid.opened {
+            self.residual += 1;
+            let keeper = self.p.keeper.clone();
+            let method = if self.rng.gen_bool(0.5) {
+                DisposalMethod::Auction
+            } else {
+                DisposalMethod::Scrap
+            };
+            self.dispose(&keeper, disposal, Some(method)).await?;
+        }
         if roll == 1 && !loss {
             let keeper = self.p.keeper.clone();
             for item in &r.request.items {
@@ -794,6 +837,8 @@ pub async fn simulate_year(
         requests: BTreeMap::new(),
         outcomes: BTreeMap::new(),
         remitted: 0,
+        fees: 0,
+        residual: 0,
         compensation_paid: 0,
         savings: 0,
         bought: 0,
@@ -861,6 +906,27 @@ pub async fn simulate_year(
         "proceeds remitted: report = request trail = script",
         remitted == trail && trail == sim.remitted,
         format!("report {remitted}, trail {trail}, script {}", sim.remitted),
+    );
+    let hammer = disposals.totals["hammer_fen"].as_i64().unwrap_or(-1);
+    let fees = disposals.totals["fees_fen"].as_i64().unwrap_or(-1);
+    check(
+        &mut checks,
+        "remitted = hammer price - auction fees (report); fees = script",
+        remitted == hammer - fees && fees == sim.fees,
+        format!(
+            "hammer {hammer}, fees {fees}, remitted {remitted}, script fees {}",
+            sim.fees
+        ),
+    );
+    let residual = store.residual_disposals_blocking()?;
+    check(
+        &mut checks,
+        "every compensated damaged item went to a residual appraisal",
+        residual == sim.residual,
+        format!(
+            "disposals from damage cases {residual}, script {}",
+            sim.residual
+        ),
     );
     let comp = store.report_blocking("compensation", &ReportScope::network())?;
     let paid = comp.totals["paid_fen"].as_i64().unwrap_or(-1);

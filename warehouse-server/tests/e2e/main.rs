@@ -17,6 +17,7 @@ mod ingest;
 mod keepers;
 mod log_and_backup;
 mod migrate;
+mod money_rules;
 mod network;
 mod pages_words;
 mod pages_words2;

@@ -223,13 +223,21 @@ pub fn step_figures(lang: Lang, details: &Value) -> Vec<(&'static str, String)> 
         "report_ref",
         "hammer_price_fen",
         "buyer",
+        "fees_fen",
+        "fees_document",
+        "net_fen",
         "amount_fen",
+        "original_value_fen",
+        "amount_reason",
         "treasury_ref",
         "receipt_ref",
         "cause",
         "responsible",
         "remedy",
         "written_off",
+        "residual_disposal",
+        "damage_case",
+        "disposal_method",
         "expected",
         "received",
         "matched",
@@ -249,7 +257,9 @@ pub fn step_figures(lang: Lang, details: &Value) -> Vec<(&'static str, String)> 
                 Value::Number(n) => n.to_string(),
                 Value::Array(a) => a.len().to_string(),
                 Value::Bool(b) => t(lang, if *b { "rv_yes" } else { "rv_no" }).to_owned(),
-                Value::String(s) if matches!(*k, "cause" | "remedy") => tv(lang, s),
+                Value::String(s) if matches!(*k, "cause" | "remedy" | "disposal_method") => {
+                    tv(lang, s)
+                }
                 Value::String(s) if s.trim().is_empty() => return None,
                 Value::String(s) => s.clone(),
                 Value::Object(_) => return None,
@@ -394,6 +404,7 @@ mod tests {
             "requested",
             "damage_reported",
             "loss_reported",
+            "residual_appraisal",
         ];
         let actions = lifecycle.iter().map(|a| a.as_str()).chain(others);
         for a in actions {

@@ -54,6 +54,61 @@ pub(crate) fn open_case(
     Ok(id)
 }
 
+/// 残值评估 — the disposal a damage case opens when its damaged items
+/// were compensated: the items (already `disposal_pending`, held by the
+/// case) pass to a disposal at its first stage, appraisal, for the case's
+/// unit and region. It is opened as a scrap; the appraisal may send it to
+/// auction. Should it be rejected, the items go back to where they were
+/// before the case.
+pub(super) fn open_residual_disposal(
+    tx: &Db<'_>,
+    ctx: &Ctx,
+    case: &Row,
+    items: &[HeldItem],
+) -> AppResult<i64> {
+    let now = now_ms();
+    let reason = format!("损坏案件（编号 {}）已赔偿，残值评估后处置", case.id);
+    tx.prepare_cached(
+        "INSERT INTO requests (kind, stage, unit_id, applicant, applicant_user_id, quantity,
+             reason, disposal_method, loss, created_at, updated_at, region_id,
+             origin_request_id)
+         VALUES ('disposal', 'appraisal', ?1, ?2, ?3, ?4, ?5, 'scrap', 0, ?6, ?6, ?7, ?8)",
+    )?
+    .execute(rusqlite::params![
+        case.unit_id,
+        ctx.actor.label(),
+        user_id(&ctx.actor),
+        items.len() as i64,
+        reason,
+        now,
+        case.region_id,
+        case.id
+    ])?;
+    let id = tx.last_insert_rowid()?;
+    for (asset, _, prev, _) in items {
+        hold_item(tx, id, *asset, "requested", *prev)?;
+        let a = get_asset(tx, *asset)?;
+        note_event(
+            tx,
+            ctx,
+            &a,
+            "residual_appraisal",
+            Some(reason.clone()),
+            json!({ "request": id, "damage_case": case.id }),
+        )?;
+    }
+    record_step(
+        tx,
+        ctx,
+        id,
+        Stage::Appraisal,
+        "submit",
+        Some(&reason),
+        json!({ "damage_case": case.id }),
+    )?;
+    Ok(id)
+}
+
 impl Store {
     /// Keeper: a repair is done; the asset goes back to its holder's state.
     pub async fn finish_repair(

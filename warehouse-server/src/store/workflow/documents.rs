@@ -26,6 +26,28 @@ pub(super) fn list_documents(c: &Db<'_>, request: i64) -> AppResult<Vec<Document
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The file name of document `id` when it is attached to `request`; a
+/// step naming another request's document (or none) is refused, naming
+/// `field`.
+pub(super) fn request_document(
+    c: &Db<'_>,
+    request: i64,
+    field: &str,
+    id: i64,
+) -> AppResult<String> {
+    c.prepare_cached("SELECT filename FROM documents WHERE id = ?1 AND request_id = ?2")?
+        .query_row((id, request), |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| {
+            Reason::NotRequestDocument {
+                field: field.into(),
+                document_id: id,
+                request_id: request,
+            }
+            .into()
+        })
+}
+
 /// A downloaded document.
 #[derive(Debug)]
 pub struct Document {

@@ -31,6 +31,7 @@ use crate::policy::{authorize, Action, Actor, Ctx, Role, Scope};
 use crate::register::*;
 use crate::time::{now_ms, shanghai_today, ts};
 use crate::workflow::*;
+use cases::open_residual_disposal;
 use documents::*;
 use moves::*;
 use queries::*;
@@ -83,6 +84,7 @@ struct Row {
     remedy: Option<Remedy>,
     spent_fen: Option<i64>,
     hammer_fen: Option<i64>,
+    fees_fen: Option<i64>,
     compensation_fen: Option<i64>,
     batch_id: Option<i64>,
     region_id: Option<i64>,
@@ -91,6 +93,8 @@ struct Row {
     /// The region of the warehouse the request's named items are in (a
     /// loan or allocation of another region's stock).
     stock_region_id: Option<i64>,
+    /// The damage case a residual-value disposal comes from.
+    origin_request_id: Option<i64>,
 }
 
 fn load_row(c: &Db<'_>, id: i64) -> AppResult<Row> {
@@ -104,7 +108,8 @@ fn load_row(c: &Db<'_>, id: i64) -> AppResult<Row> {
                    JOIN locations l ON l.id = COALESCE(i.from_location_id, a.holder_location_id)
                    JOIN warehouses w ON w.id = l.warehouse_id
                   WHERE i.request_id = requests.id
-                  ORDER BY i.asset_id LIMIT 1)
+                  ORDER BY i.asset_id LIMIT 1),
+                fees_fen, origin_request_id
          FROM requests WHERE id = ?1",
     )?
     .query_row([id], |r| {
@@ -134,6 +139,8 @@ fn load_row(c: &Db<'_>, id: i64) -> AppResult<Row> {
             region_id: r.get(17)?,
             other_region_id: r.get(18)?,
             stock_region_id: r.get(19)?,
+            fees_fen: r.get(20)?,
+            origin_request_id: r.get(21)?,
         })
     })
     .optional()?

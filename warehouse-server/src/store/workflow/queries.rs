@@ -10,7 +10,8 @@ pub(super) const REQUEST_COLUMNS: &str =
     "id, kind, stage, unit_id, other_unit_id, applicant, category_id,
     quantity, budget_fen, reason, needed_by, loan_start, loan_due, disposal_method, loss,
     batch_id, spent_fen, appraised_fen, hammer_fen, remitted_fen, compensation_fen,
-    compensation_paid_fen, created_at, updated_at, closed_at, region_id";
+    compensation_paid_fen, created_at, updated_at, closed_at, region_id, fees_fen,
+    origin_request_id";
 
 pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Request> {
     let kind: String = r.get(1)?;
@@ -20,6 +21,8 @@ pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<
     let budget: Option<i64> = r.get(8)?;
     let spent: Option<i64> = r.get(16)?;
     let loan_due: Option<String> = r.get(12)?;
+    let hammer: Option<i64> = r.get(18)?;
+    let fees: Option<i64> = r.get(26)?;
     let overdue = stage == Stage::OnLoan
         && loan_due
             .as_deref()
@@ -50,7 +53,9 @@ pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<
             .map(|(b, s)| b - s),
         overspent_fen: budget.zip(spent).filter(|(b, s)| s > b).map(|(b, s)| s - b),
         appraised_fen: r.get(17)?,
-        hammer_fen: r.get(18)?,
+        hammer_fen: hammer,
+        fees_fen: fees,
+        net_fen: hammer.map(|h| h - fees.unwrap_or(0)),
         remitted_fen: r.get(19)?,
         compensation_fen: r.get(20)?,
         compensation_paid_fen: r.get(21)?,
@@ -58,6 +63,7 @@ pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<
         updated_at: ts(r.get(23)?),
         closed_at: r.get::<_, Option<i64>>(24)?.map(ts),
         region_id: r.get(25)?,
+        origin_request_id: r.get(27)?,
         items: Vec::new(),
         steps: Vec::new(),
         documents: Vec::new(),

@@ -250,13 +250,22 @@ pub(super) fn apply(tx: &Db<'_>, ctx: &Ctx, r: &Row, body: &StepBody) -> AppResu
             appraised_value_fen,
             appraiser,
             report_ref,
+            disposal_method,
             ..
-        } => appraise(s, appraised_value_fen, appraiser, report_ref),
+        } => appraise(
+            s,
+            appraised_value_fen,
+            appraiser,
+            report_ref,
+            disposal_method,
+        ),
         StepBody::RecordSale {
             hammer_price_fen,
             buyer,
+            fees_fen,
+            fees_document_id,
             ..
-        } => record_sale(s, hammer_price_fen, buyer),
+        } => record_sale(s, hammer_price_fen, buyer, fees_fen, fees_document_id),
         StepBody::ConfirmRemittance {
             amount_fen,
             treasury_ref,
@@ -267,8 +276,9 @@ pub(super) fn apply(tx: &Db<'_>, ctx: &Ctx, r: &Row, body: &StepBody) -> AppResu
             responsible,
             remedy,
             amount_fen,
+            amount_reason,
             ..
-        } => decide_cause(s, cause, responsible, remedy, amount_fen),
+        } => decide_cause(s, cause, responsible, remedy, amount_fen, amount_reason),
         StepBody::ConfirmPayment {
             amount_fen,
             receipt_ref,
@@ -282,7 +292,11 @@ fn withdraw(s: &Step<'_, '_>) -> AppResult<Effects> {
     let Step { tx, ctx, r, .. } = *s;
     let fx = s.effects();
     let mine = r.applicant_user_id.is_some() && r.applicant_user_id == user_id(&ctx.actor);
-    let same_unit = s.role == Role::UnitStaff && r.unit_id == unit_of(&ctx.actor);
+    // A residual-value disposal was opened by its damage case, not filed
+    // by the unit: only the approver's rejection ends it early.
+    let same_unit = s.role == Role::UnitStaff
+        && r.unit_id == unit_of(&ctx.actor)
+        && r.origin_request_id.is_none();
     if !(mine || same_unit) {
         return Err(Reason::ApplicantOnly { request_id: r.id }.into());
     }
@@ -627,37 +641,61 @@ fn return_items(
     Ok(fx)
 }
 
-/// A disposal is appraised.
+/// A disposal is appraised (for a residual-value disposal, 残值评估); the
+/// appraisal may settle the method (a residual value worth selling goes
+/// to auction).
 fn appraise(
     s: &Step<'_, '_>,
     appraised_value_fen: &i64,
     appraiser: &str,
     report_ref: &str,
+    method: &Option<DisposalMethod>,
 ) -> AppResult<Effects> {
     let Step { tx, r, .. } = *s;
     let mut fx = s.effects();
     let v = amount("appraised_value_fen", *appraised_value_fen)?;
     let appraiser = step_text("appraiser", appraiser)?;
     let report = step_text("report_ref", report_ref)?;
+    let method = method.or(r.method);
     tx.execute(
-        "UPDATE requests SET appraised_fen = ?2 WHERE id = ?1",
-        (r.id, v),
+        "UPDATE requests SET appraised_fen = ?2, disposal_method = ?3 WHERE id = ?1",
+        rusqlite::params![r.id, v, method.map(|m| m.as_str())],
     )?;
     fx.details = json!({ "appraised_value_fen": v, "appraiser": appraiser, "report_ref": report });
+    if method != r.method {
+        fx.details["disposal_method"] = json!(method.map(|m| m.as_str()));
+    }
     Ok(fx)
 }
 
-/// The auction result of a disposal.
-fn record_sale(s: &Step<'_, '_>, hammer_price_fen: &i64, buyer: &str) -> AppResult<Effects> {
+/// The auction result of a disposal: hammer price, buyer, and the
+/// auction's fees with the document attached to the request that shows
+/// them. The remittance is the hammer price less the fees.
+fn record_sale(
+    s: &Step<'_, '_>,
+    hammer_price_fen: &i64,
+    buyer: &str,
+    fees_fen: &Option<i64>,
+    fees_document_id: &Option<i64>,
+) -> AppResult<Effects> {
     let Step { tx, r, .. } = *s;
     let mut fx = s.effects();
     let v = amount("hammer_price_fen", *hammer_price_fen)?;
     let buyer = step_text("buyer", buyer)?;
+    let fees = amount("fees_fen", fees_fen.unwrap_or(0))?;
+    let net = net_proceeds(v, fees)?;
+    let document = match fees_document_id {
+        Some(doc) => Some(request_document(tx, r.id, "fees_document_id", *doc)?),
+        None if fees > 0 => return Err(Reason::FeesNeedDocument { fees_fen: fees }.into()),
+        None => None,
+    };
     tx.execute(
-        "UPDATE requests SET hammer_fen = ?2 WHERE id = ?1",
-        (r.id, v),
+        "UPDATE requests SET hammer_fen = ?2, fees_fen = ?3 WHERE id = ?1",
+        (r.id, v, fees),
     )?;
-    fx.details = json!({ "hammer_price_fen": v, "buyer": buyer });
+    fx.details = json!({ "hammer_price_fen": v, "buyer": buyer, "fees_fen": fees,
+        "net_fen": net, "fees_document_id": fees_document_id,
+        "fees_document": document });
     Ok(fx)
 }
 
@@ -671,12 +709,7 @@ fn confirm_remittance(
     let mut fx = s.effects();
     let v = amount("amount_fen", *amount_fen)?;
     let treasury = step_text("treasury_ref", treasury_ref)?;
-    if Some(v) != r.hammer_fen {
-        return Err(Reason::NotHammerPrice {
-            hammer_fen: r.hammer_fen.unwrap_or(0),
-        }
-        .into());
-    }
+    check_remittance(r.hammer_fen.unwrap_or(0), r.fees_fen.unwrap_or(0), v)?;
     tx.execute(
         "UPDATE requests SET remitted_fen = ?2, remitted_at = ?3 WHERE id = ?1",
         (r.id, v, now_ms()),
@@ -696,10 +729,12 @@ fn decide_cause(
     responsible: &Option<String>,
     remedy: &Option<Remedy>,
     amount_fen: &Option<i64>,
+    amount_reason: &Option<String>,
 ) -> AppResult<Effects> {
     let Step { tx, ctx, r, .. } = *s;
     let mut fx = s.effects();
     let items = active_items(tx, r.id)?;
+    let mut compensated: Option<Compensation> = None;
     let (responsible, remedy, amount) = match cause {
         Cause::Human => {
             let who = responsible.as_deref().unwrap_or("");
@@ -720,13 +755,17 @@ fn decide_cause(
                     }
                     .into())
                 }
-                (_, Some(a)) => amount("amount_fen", *a)?,
-                (Remedy::Compensate, None) => {
+                (Remedy::Repair, Some(a)) => amount("amount_fen", *a)?,
+                (Remedy::Compensate, given) => {
                     let values = items
                         .iter()
                         .map(|(asset, _, _, _)| Ok(get_asset(tx, *asset)?.original_value_fen))
                         .collect::<AppResult<Vec<i64>>>()?;
-                    crate::money::total("amount_fen", values)?
+                    let original = crate::money::total("amount_fen", values)?;
+                    let c = compensation(original, *given, amount_reason.as_deref())?;
+                    let owed = c.amount_fen;
+                    compensated = Some(c);
+                    owed
                 }
             };
             (Some(who), Some(*remedy), amount)
@@ -754,6 +793,10 @@ fn decide_cause(
     )?;
     fx.details = json!({ "cause": cause.as_str(), "responsible": responsible,
             "remedy": remedy.map(|m| m.as_str()), "amount_fen": amount });
+    if let Some(c) = compensated {
+        fx.details["original_value_fen"] = json!(c.original_value_fen);
+        fx.details["amount_reason"] = json!(c.reason);
+    }
     Ok(fx)
 }
 
@@ -775,14 +818,23 @@ fn confirm_payment(
         "UPDATE requests SET compensation_paid_fen = ?2 WHERE id = ?1",
         (r.id, v),
     )?;
-    let write_off = r.cause == Some(Cause::Natural) || r.remedy == Some(Remedy::Compensate);
-    for (asset, _, _, _) in active_items(tx, r.id)? {
-        if write_off {
-            move_asset(tx, ctx, asset, AssetAction::Dispose, s.mv())?;
+    let settled = settlement(r.cause, r.remedy, r.loss);
+    let items = active_items(tx, r.id)?;
+    for (asset, _, _, _) in &items {
+        if settled == Settlement::WriteOff {
+            move_asset(tx, ctx, *asset, AssetAction::Dispose, s.mv())?;
         }
-        set_item(tx, r.id, asset, "done", false)?;
+        set_item(tx, r.id, *asset, "done", false)?;
     }
-    fx.details = json!({ "amount_fen": v, "receipt_ref": receipt, "written_off": write_off });
+    fx.details = json!({ "amount_fen": v, "receipt_ref": receipt,
+        "written_off": settled == Settlement::WriteOff });
+    if settled == Settlement::ResidualAppraisal && !items.is_empty() {
+        // The compensated item still has a residual value: it is appraised
+        // and disposed of by a disposal of its own, not written off.
+        let disposal = open_residual_disposal(tx, ctx, r, &items)?;
+        fx.details["residual_disposal"] = json!(disposal);
+        fx.opened.push(disposal);
+    }
     Ok(fx)
 }
 

@@ -77,6 +77,19 @@ impl Store {
         })
     }
 
+    /// How many disposals damage cases opened for their compensated
+    /// items' residual value (残值评估).
+    pub fn residual_disposals_blocking(&self) -> AppResult<i64> {
+        self.read_blocking(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM requests
+                 WHERE kind = 'disposal' AND origin_request_id IS NOT NULL",
+                (),
+                |r| r.get(0),
+            )?)
+        })
+    }
+
     /// Sum of a numeric field over the recorded steps of one action (the
     /// request trail, to check reports against).
     pub fn step_sum_blocking(&self, action: &str, field: &str) -> AppResult<i64> {

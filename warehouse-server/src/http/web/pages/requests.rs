@@ -355,7 +355,7 @@ pub(super) fn step_forms(
     let v = |k: &str| typed.get(k).cloned().unwrap_or_default();
     let comment = html! { label { (w.t("comment")) input name="comment" value=(v("comment")); (field_error(w.lang, err, "comment")) } };
     html! {
-        (form_error(w.lang, err, &["comment", "amount_fen", "appraised_value_fen", "appraiser", "report_ref", "hammer_price_fen", "buyer", "treasury_ref", "responsible", "remedy", "supplier", "contract_number", "unit_price_fen", "location_id", "location_code", "received", "asset_ids", "asset_numbers"]))
+        (form_error(w.lang, err, &["comment", "amount_fen", "appraised_value_fen", "appraiser", "report_ref", "hammer_price_fen", "buyer", "fees_fen", "fees_document_id", "disposal_method", "treasury_ref", "responsible", "remedy", "amount_reason", "supplier", "contract_number", "unit_price_fen", "location_id", "location_code", "received", "asset_ids", "asset_numbers"]))
         div.steps {
             @if can(K::Approve) {
                 form.stack method="post" action=(action) {
@@ -373,7 +373,7 @@ pub(super) fn step_forms(
                     button.danger type="submit" { (w.t("reject")) }
                 }
             }
-            @if can(K::Withdraw) && (w.role == Role::UnitStaff || r.applicant.ends_with(&format!(":{}", w.username))) {
+            @if can(K::Withdraw) && r.origin_request_id.is_none() && (w.role == Role::UnitStaff || r.applicant.ends_with(&format!(":{}", w.username))) {
                 form method="post" action=(action) data-confirm=(w.t("confirm_delete")) {
                     (csrf_field(w))
                     input type="hidden" name="action" value="withdraw";
@@ -400,6 +400,10 @@ pub(super) fn step_forms(
                     label { (w.t("appraised_value")) input name="appraised_value" value=(v("appraised_value")) required; (field_error(w.lang, err, "appraised_value_fen")) }
                     label { (w.t("appraiser")) input name="appraiser" value=(v("appraiser")) required; (field_error(w.lang, err, "appraiser")) }
                     label { (w.t("report_ref")) input name="report_ref" value=(v("report_ref")) required; (field_error(w.lang, err, "report_ref")) }
+                    label { (w.t("disposal_method")) select name="disposal_method" data-test="appraise-method" {
+                        option value="" { (w.t("keep_method")) }
+                        @for m in crate::workflow::DisposalMethod::ALL { option value=(m.as_str()) selected[v("disposal_method") == m.as_str()] { (w.tv(m.as_str())) } }
+                    } (field_error(w.lang, err, "disposal_method")) }
                     button type="submit" { (w.t("appraise")) }
                 }
             }
@@ -409,6 +413,12 @@ pub(super) fn step_forms(
                     input type="hidden" name="action" value="record_sale";
                     label { (w.t("hammer_price")) input name="hammer_price" value=(v("hammer_price")) required; (field_error(w.lang, err, "hammer_price_fen")) }
                     label { (w.t("buyer")) input name="buyer" value=(v("buyer")) required; (field_error(w.lang, err, "buyer")) }
+                    label { (w.t("auction_fees")) input name="fees" value=(v("fees")) data-test="fees"; (field_error(w.lang, err, "fees_fen")) }
+                    label { (w.t("fees_document")) select name="fees_document_id" data-test="fees-document" {
+                        option value="" { (w.t("fees_document_none")) }
+                        @for d in &r.documents { option value=(d.id) selected[v("fees_document_id") == d.id.to_string()] { (d.filename) } }
+                    } (field_error(w.lang, err, "fees_document_id")) }
+                    p.hint { (w.t("fees_document_hint")) }
                     button type="submit" { (w.t("record_sale")) }
                 }
             }
@@ -416,7 +426,7 @@ pub(super) fn step_forms(
                 form.stack method="post" action=(action) {
                     (csrf_field(w))
                     input type="hidden" name="action" value="confirm_remittance";
-                    label { (w.t("amount")) input name="amount" value=(typed.get("amount").cloned().or(r.hammer_fen.map(yuan)).unwrap_or_default()) required; (field_error(w.lang, err, "amount_fen")) }
+                    label { (w.t("amount")) input name="amount" value=(typed.get("amount").cloned().or(r.net_fen.map(yuan)).unwrap_or_default()) required; (field_error(w.lang, err, "amount_fen")) }
                     label { (w.t("treasury_ref")) input name="treasury_ref" value=(v("treasury_ref")) required; (field_error(w.lang, err, "treasury_ref")) }
                     button type="submit" { (w.t("confirm_remittance")) }
                 }
@@ -428,7 +438,9 @@ pub(super) fn step_forms(
                     label { (w.t("cause")) select name="cause" { option value="human" { (w.t("human")) } option value="natural" selected[v("cause") == "natural"] { (w.t("natural")) } } }
                     label { (w.t("responsible")) input name="responsible" value=(v("responsible")); (field_error(w.lang, err, "responsible")) }
                     label { (w.t("remedy")) select name="remedy" { option value="compensate" { (w.t("compensate")) } option value="repair" selected[v("remedy") == "repair"] { (w.t("repair")) } } (field_error(w.lang, err, "remedy")) }
+                    p.hint data-test="compensation-rule" { (w.t("compensation_rule")) }
                     label { (w.t("amount")) input name="amount" value=(v("amount")); (field_error(w.lang, err, "amount_fen")) }
+                    label { (w.t("amount_reason")) input name="amount_reason" value=(v("amount_reason")); (field_error(w.lang, err, "amount_reason")) }
                     (comment)
                     button type="submit" { (w.t("decide_cause")) }
                 }
@@ -599,6 +611,7 @@ pub(super) async fn render_request(
             @if let Some(d) = &r.needed_by { dt { (w.t("needed_by")) } dd { (d) } }
             @if let (Some(a), Some(b)) = (&r.loan_start, &r.loan_due) { dt { (w.t("loan_period")) } dd data-test="loan-period" { (a) " " (w.t("period_to")) " " (b) } }
             @if let Some(m) = r.disposal_method { dt { (w.t("disposal_method")) } dd { (w.tv(m.as_str())) } }
+            @if let Some(o) = r.origin_request_id { dt { (w.t("residual_of")) } dd data-test="origin" { a href=(format!("/requests/{o}")) { "#" (o) } } }
             @if r.kind == RequestKind::Damage { dt { (w.t("kind")) } dd { (w.t(if r.loss { "loss" } else { "damaged" })) } }
             dt { (w.t("reason")) } dd { (r.reason.clone().unwrap_or_default()) }
             @if !r.items.is_empty() { dt { (w.t("items")) } dd { (r.items.len()) } }
@@ -610,6 +623,10 @@ pub(super) async fn render_request(
                 (spending_rows(w, &r))
                 @if r.appraised_fen.is_some() { dt { (w.t("appraised_value")) } dd { (money(r.appraised_fen)) } }
                 @if r.hammer_fen.is_some() { dt { (w.t("hammer_price")) } dd { (money(r.hammer_fen)) } }
+                @if r.fees_fen.is_some() {
+                    dt { (w.t("auction_fees")) } dd data-test="fees" { (money(r.fees_fen)) }
+                    dt { (w.t("net_proceeds")) } dd data-test="net" { (money(r.net_fen)) }
+                }
                 @if r.remitted_fen.is_some() { dt { (w.t("remitted")) } dd { (money(r.remitted_fen)) } }
                 @if r.compensation_fen.is_some() {
                     dt { (w.t("owed")) } dd data-test="owed" { (money(r.compensation_fen)) }
@@ -737,10 +754,15 @@ pub(super) fn step_from_form(f: &Form) -> Result<StepBody, AppError> {
             v["appraised_value_fen"] = json!(money("appraised_value", "appraised_value_fen"));
             v["appraiser"] = json!(f.get("appraiser").cloned().unwrap_or_default());
             v["report_ref"] = json!(f.get("report_ref").cloned().unwrap_or_default());
+            v["disposal_method"] = json!(text(f, "disposal_method"));
         }
         "record_sale" => {
             v["hammer_price_fen"] = json!(money("hammer_price", "hammer_price_fen"));
             v["buyer"] = json!(f.get("buyer").cloned().unwrap_or_default());
+            if text(f, "fees").is_some() {
+                v["fees_fen"] = json!(money("fees", "fees_fen"));
+            }
+            v["fees_document_id"] = json!(get_i64(f, "fees_document_id")?);
         }
         "confirm_remittance" => {
             v["amount_fen"] = json!(money("amount", "amount_fen"));
@@ -755,6 +777,7 @@ pub(super) fn step_from_form(f: &Form) -> Result<StepBody, AppError> {
                 if let Some(a) = text(f, "amount") {
                     v["amount_fen"] = json!(parse_yuan("amount_fen", &a)?);
                 }
+                v["amount_reason"] = json!(text(f, "amount_reason"));
             }
         }
         "confirm_payment" => {
