@@ -170,6 +170,9 @@ struct Sim<'a> {
     store: &'a Store,
     p: People,
     rng: StdRng,
+    /// The draws of the money rules (auction fees, residual disposals),
+    /// apart from `rng`: a seed's year of requests is the same with them.
+    money_rng: StdRng,
     location: i64,
     steps: i64,
     skipped: i64,
@@ -619,8 +622,8 @@ impl Sim<'_> {
             let mut sale =
                 json!({"action": "record_sale", "hammer_price_fen": hammer, "buyer": "竞买人"});
             let mut fees = 0;
-            if self.rng.gen_bool(0.5) {
-                fees = self.rng.gen_range(0..=hammer / 10);
+            if self.money_rng.gen_bool(0.5) {
+                fees = self.money_rng.gen_range(0..=hammer / 10);
                 let doc = self
                     .store
                     .add_document(
@@ -691,15 +694,20 @@ impl Sim<'_> {
         self.compensation_paid += owed;
         // A compensated damaged item is appraised for its residual value
         // and disposed of by the disposal the payment opened.
+        // Its draws come from the money generator, so that the rest of
+        // the year stays the seed's year.
         for disposal in paid.opened {
             self.residual += 1;
             let keeper = self.p.keeper.clone();
-            let method = if self.rng.gen_bool(0.5) {
+            let method = if self.money_rng.gen_bool(0.5) {
                 DisposalMethod::Auction
             } else {
                 DisposalMethod::Scrap
             };
-            self.dispose(&keeper, disposal, Some(method)).await?;
+            std::mem::swap(&mut self.rng, &mut self.money_rng);
+            let done = self.dispose(&keeper, disposal, Some(method)).await;
+            std::mem::swap(&mut self.rng, &mut self.money_rng);
+            done?;
         }
         if roll == 1 && !loss {
             let keeper = self.p.keeper.clone();
@@ -831,6 +839,7 @@ pub async fn simulate_year(
         store,
         p,
         rng: StdRng::seed_from_u64(seed),
+        money_rng: StdRng::seed_from_u64(seed.wrapping_add(0x6d6f_6e65)),
         location,
         steps: 0,
         skipped: 0,
