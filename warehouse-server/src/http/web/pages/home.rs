@@ -70,13 +70,23 @@ pub(super) async fn dashboard(State(st): State<AppState>, w: Web) -> Response {
             ),
         ));
         let disposals = tryp!(w, st.store.report("disposals".into(), scope.clone()).await);
+        // Columns by name: the report also shows hammer prices and fees.
+        let col = |name: &str| disposals.columns.iter().position(|c| c == name);
+        let (month, remitted) = (col("month").unwrap_or(0), col("remitted_fen"));
         let rows: Vec<(String, i64)> = disposals
             .rows
             .iter()
             .map(|r| {
                 (
-                    r[0].as_str().unwrap_or_default().to_owned(),
-                    r[3].as_i64().unwrap_or(0) / 100,
+                    r.get(month)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_owned(),
+                    remitted
+                        .and_then(|i| r.get(i))
+                        .and_then(|v| v.as_i64())
+                        .unwrap_or(0)
+                        / 100,
                 )
             })
             .collect();
