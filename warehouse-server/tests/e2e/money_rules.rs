@@ -201,6 +201,22 @@ async fn remittance_is_the_hammer_price_less_documented_fees() -> Result<()> {
     };
     // Fees without their document; fees above the hammer price; another
     // request's document: each refused, naming its field.
+    let english = f
+        .s()
+        .http
+        .get(format!("{}/requests/{d}", f.s().base))
+        .bearer_auth(&w.approver)
+        .header("cookie", "lang=en")
+        .send()
+        .await?
+        .text()
+        .await?;
+    if !english.contains("Auction fees (yuan)")
+        || !english.contains("Fees document")
+        || english.contains("拍卖费用")
+    {
+        bail!("the English sale form is not in English:\n{english}");
+    }
     let (st, field, _) = refused(&f, &w.approver, d, sale(json!(1500), Value::Null)).await?;
     assert_eq!(
         (st, field.as_str()),
