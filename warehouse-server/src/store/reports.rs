@@ -322,7 +322,9 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
             let rows = table(
                 c,
                 &format!(
-                    "SELECT {}r.id, b.code, b.supplier, r.quantity, r.budget_fen, r.spent_fen,
+                    "SELECT {}r.id, b.code, b.supplier,
+                        (SELECT SUM(l.quantity) FROM request_lines l WHERE l.request_id = r.id),
+                        r.budget_fen, r.spent_fen,
                         GREATEST(r.budget_fen - r.spent_fen, 0), GREATEST(r.spent_fen - r.budget_fen, 0)
                  FROM requests r JOIN procurement_batches b ON b.id = r.batch_id{}
                  WHERE r.kind = 'purchase' AND r.spent_fen IS NOT NULL{} ORDER BY r.id",

@@ -17,6 +17,7 @@ mod ingest;
 mod keepers;
 mod log_and_backup;
 mod migrate;
+mod multi_line;
 mod network;
 mod pages_words;
 mod pages_words2;

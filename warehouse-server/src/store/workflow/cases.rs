@@ -28,7 +28,7 @@ pub(crate) fn open_case(
         loss
     ])?;
     let id = tx.last_insert_rowid()?;
-    hold_item(tx, id, asset_id, "requested", None)?;
+    hold_item(tx, id, asset_id, "requested", None, 1)?;
     let a = get_asset(tx, asset_id)?;
     note_event(
         tx,

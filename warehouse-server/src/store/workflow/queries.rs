@@ -10,7 +10,7 @@ pub(super) const REQUEST_COLUMNS: &str =
     "id, kind, stage, unit_id, other_unit_id, applicant, category_id,
     quantity, budget_fen, reason, needed_by, loan_start, loan_due, disposal_method, loss,
     batch_id, spent_fen, appraised_fen, hammer_fen, remitted_fen, compensation_fen,
-    compensation_paid_fen, created_at, updated_at, closed_at, region_id";
+    compensation_paid_fen, created_at, updated_at, closed_at, region_id, event";
 
 pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Request> {
     let kind: String = r.get(1)?;
@@ -34,6 +34,7 @@ pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<
         applicant: r.get(5)?,
         category_id: r.get(6)?,
         quantity: r.get(7)?,
+        event: r.get(26)?,
         budget_fen: budget,
         reason: r.get(9)?,
         needed_by: r.get(10)?,
@@ -58,6 +59,7 @@ pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<
         updated_at: ts(r.get(23)?),
         closed_at: r.get::<_, Option<i64>>(24)?.map(ts),
         region_id: r.get(25)?,
+        lines: Vec::new(),
         items: Vec::new(),
         steps: Vec::new(),
         documents: Vec::new(),
@@ -75,7 +77,8 @@ pub(super) fn get_request(c: &Db<'_>, id: i64) -> AppResult<Request> {
         .ok_or_else(|| AppError::not_found("request", id))?;
     let mut stmt = c.prepare_cached(
         "SELECT i.asset_id, a.asset_number, a.name, i.status, a.state, i.return_condition,
-                (SELECT t.epc FROM tags t WHERE t.asset_id = a.id AND t.unbound_at IS NULL)
+                (SELECT t.epc FROM tags t WHERE t.asset_id = a.id AND t.unbound_at IS NULL),
+                i.line_no
          FROM request_items i JOIN assets a ON a.id = i.asset_id
          WHERE i.request_id = ?1 ORDER BY i.asset_id",
     )?;
@@ -90,6 +93,7 @@ pub(super) fn get_request(c: &Db<'_>, id: i64) -> AppResult<Request> {
                 asset_state: r.get(4)?,
                 return_condition: r.get(5)?,
                 epc: epc.map(|e| shared::hex::Hex(&e).to_string()),
+                line_no: r.get(7)?,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -111,7 +115,7 @@ pub(super) fn get_request(c: &Db<'_>, id: i64) -> AppResult<Request> {
         })?
         .collect::<Result<_, _>>()?;
     req.documents = list_documents(c, id)?;
-    attach_stock(c, &mut req)?;
+    attach_lines(c, &mut req)?;
     Ok(req)
 }
 
@@ -256,7 +260,7 @@ pub(super) fn list_requests(
         row_to_request,
     )?;
     for r in &mut found.items {
-        attach_stock(c, r)?;
+        attach_lines(c, r)?;
     }
     Ok(found)
 }
@@ -289,7 +293,11 @@ impl Store {
             if !may_view(&actor, &r) {
                 return Err(AppError::not_found("request", id));
             }
-            let cat = r.category_id.unwrap_or(-1);
+            let cats: Vec<i64> = lines_of(c, id)?
+                .iter()
+                .filter_map(|l| l.category_id)
+                .collect();
+            let cats = crate::store::assets::id_list(&cats);
             // Nearest first: the request's own region, then its city, then
             // the network, as far as the agencies let re-use look.
             let limit = if r.region_id.is_some() {
@@ -301,13 +309,14 @@ impl Store {
                 let near = super::idle::nearness_sql(region, "?3");
                 let mut stmt = c.prepare_cached(&format!(
                     "SELECT id FROM (SELECT a.id, {near} AS nearness FROM assets a
-                       WHERE a.category_id = ?1 AND a.state = '{state}' AND {holder}
+                       WHERE a.category_id IN ({cats}) AND ?1 = ?1
+                         AND a.state = '{state}' AND {holder}
                          AND NOT EXISTS (SELECT 1 FROM request_items i
                                          WHERE i.asset_id = a.id AND i.active = 1)) AS m
                      WHERE nearness <= ?4 ORDER BY nearness, id LIMIT 200"
                 ))?;
                 let rows = stmt.query_map(
-                    rusqlite::params![cat, r.unit_id.unwrap_or(-1), r.region_id, limit],
+                    rusqlite::params![0, r.unit_id.unwrap_or(-1), r.region_id, limit],
                     |row| row.get(0),
                 )?;
                 Ok(rows.collect::<Result<_, _>>()?)
