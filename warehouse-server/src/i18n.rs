@@ -392,6 +392,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("rc_items_out", "未还（件）", "Items out"),
     ("rc_overdue", "是否逾期", "Overdue"),
     ("rc_days_overdue", "逾期天数", "Days overdue"),
+    ("rc_event", "活动名称", "Event"),
     ("rc_kind", "申请类型", "Kind"),
     ("rc_stage", "环节", "Stage"),
     ("rc_oldest_age_days", "最久（天）", "Oldest (days)"),

@@ -246,15 +246,24 @@ async fn a_purchase_of_two_lines_is_priced_and_received_per_line() -> Result<()>
         .await?;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     assert_eq!(e["error"]["field"], "line_prices[1].line_no");
-    let v = f
-        .ok(
-            &w.approver,
-            id,
-            json!({"action": "procure", "supplier": "某家具公司", "contract_number": "ZC-2",
-                "line_prices": [{"line_no": 1, "unit_price_fen": 30000},
-                                {"line_no": 2, "unit_price_fen": 40000}]}),
-        )
-        .await?;
+    // On the request page: a price box per line.
+    let c = client()?;
+    let base = &f.s().base;
+    crate::pages_words::step(
+        &c,
+        base,
+        id,
+        &w.approver,
+        &[
+            ("action", "procure"),
+            ("supplier", "某家具公司"),
+            ("contract_number", "ZC-2"),
+            ("line_price_1", "300.00"),
+            ("line_price_2", "400.00"),
+        ],
+    )
+    .await?;
+    let v = json!({"request": f.s().get_ok(&format!("/api/v1/requests/{id}"), &w.approver).await?});
     assert_eq!(stage(&v), "receiving");
     assert_eq!(v["request"]["spent_fen"], 170000);
     assert_eq!(v["request"]["savings_fen"], 30000);
@@ -266,13 +275,30 @@ async fn a_purchase_of_two_lines_is_priced_and_received_per_line() -> Result<()>
         vec![json!(90000), json!(80000)]
     );
 
-    let v = f
-        .ok(
-            &w.keeper,
-            id,
-            json!({"action": "receive", "location_id": w.loc_1}),
-        )
-        .await?;
+    let (status, html, _) = page(&c, base, &format!("/requests/{id}"), &w.keeper, "").await?;
+    ensure!(status == StatusCode::OK, "{status}");
+    ensure!(
+        html.contains("900.00") && html.contains("800.00") && html.contains("小计"),
+        "no line totals on the request page"
+    );
+    ensure!(
+        html.contains("name=\"received_line_2\""),
+        "no count box per line"
+    );
+    crate::pages_words::step(
+        &c,
+        base,
+        id,
+        &w.keeper,
+        &[
+            ("action", "receive"),
+            ("location_code", "A01"),
+            ("received_line_1", "3"),
+            ("received_line_2", "2"),
+        ],
+    )
+    .await?;
+    let v = json!({"request": f.s().get_ok(&format!("/api/v1/requests/{id}"), &w.keeper).await?});
     assert_eq!(stage(&v), "checkout");
     let items = v["request"]["items"]
         .as_array()

@@ -174,3 +174,64 @@ impl Store {
         self.read(move |c| demand_by_category(c, request_id)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A loan of chairs ×4 (one out, one returned), tables ×2 (none out)
+    /// and a named projector; and a purchase line with a price.
+    #[test]
+    fn lines_carry_their_items_progress_and_demand() -> AppResult<()> {
+        let dir = tempfile::tempdir().map_err(|e| AppError::internal(e.to_string()))?;
+        let store = Store::open(
+            &dir.path().join("t.db"),
+            1,
+            crate::events::ChainKey::generate(),
+        )?;
+        store.write_blocking(|tx| {
+            tx.execute_batch(
+                "INSERT INTO categories (id, code, name) VALUES (1, 'c', '椅子'), (2, 't', '桌子'),
+                     (3, 'p', '投影仪');
+                 INSERT INTO units (id, name, level, created_at) VALUES (1, 'u', 'unit', 0);
+                 INSERT INTO assets (id, asset_number, name, category_id, original_value_fen,
+                     holder_unit_id, state, condition, created_at, updated_at)
+                 VALUES (1, '1', 'a', 1, 0, 1, 'on_loan', 'good', 0, 0),
+                        (2, '2', 'b', 1, 0, 1, 'allocated', 'good', 0, 0),
+                        (3, '3', 'c', 3, 0, 1, 'allocated', 'good', 0, 0),
+                        (4, '4', 'd', 1, 0, 1, 'allocated', 'good', 0, 0);
+                 INSERT INTO requests (id, kind, stage, applicant, created_at, updated_at)
+                 VALUES (1, 'loan', 'checkout', 'x', 0, 0);
+                 INSERT INTO request_lines (request_id, line_no, category_id, quantity, notes)
+                 VALUES (1, 1, 1, 4, '主席台'), (1, 2, 2, 2, NULL), (1, 3, NULL, 1, NULL);
+                 INSERT INTO request_items (request_id, asset_id, status, active, line_no)
+                 VALUES (1, 1, 'received', 1, 1), (1, 2, 'returned', 0, 1),
+                        (1, 3, 'requested', 1, 3), (1, 4, 'released', 0, 1);",
+            )?;
+            Ok(())
+        })?;
+        let (lines, demand) =
+            store.read_blocking(|c| Ok((lines_of(c, 1)?, demand_by_category(c, 1)?)))?;
+        assert_eq!(lines.len(), 3);
+        let chairs = &lines[0];
+        assert_eq!(
+            (chairs.items.clone(), chairs.checked_out, chairs.returned),
+            (vec![1, 2], 2, 1),
+            "a released item is no longer the line's"
+        );
+        assert!(chairs.by_category());
+        assert_eq!(chairs.still_needed(), 2);
+        assert_eq!(chairs.notes.as_deref(), Some("主席台"));
+        assert_eq!(lines[1].still_needed(), 2);
+        let projector = &lines[2];
+        assert!(!projector.by_category());
+        assert_eq!(
+            (projector.named.clone(), projector.still_needed()),
+            (vec![3], 1)
+        );
+        // Chairs: two out and two more; tables: two; the projector's
+        // category: one.
+        assert_eq!(demand, vec![(1, 4), (2, 2), (3, 1)]);
+        Ok(())
+    }
+}

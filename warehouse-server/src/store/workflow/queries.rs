@@ -130,7 +130,7 @@ pub struct RequestQuery {
     pub overdue: Option<bool>,
     /// Only requests waiting on the caller's role (the inbox).
     pub mine: Option<bool>,
-    /// Words in the reason or the applicant's username or display name,
+    /// Words in the reason, the event (活动名称) or the applicant's username or display name,
     /// or the request number.
     pub q: Option<String>,
     /// Only this region's requests and those of the regions below it; a
@@ -198,6 +198,7 @@ pub(super) fn list_requests(
         let (n, w) = (args.len() - 1, args.len());
         filter.push(format!(
             "(id = ?{n} OR instr(COALESCE(reason, ''), ?{w}) > 0 OR instr(applicant, ?{w}) > 0
+              OR instr(COALESCE(event, ''), ?{w}) > 0
               OR applicant_user_id IN (SELECT u.id FROM users u WHERE instr(u.display_name, ?{w}) > 0))"
         ));
     }

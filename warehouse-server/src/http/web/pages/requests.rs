@@ -620,7 +620,16 @@ pub(super) fn step_forms(
                         (field_error(w.lang, err, "location_code")) (field_error(w.lang, err, "location_id"))
                     }
                     datalist id="location-codes" { @for (code, label) in locations { option value=(code) { (label) } } }
-                    label { (w.t("received")) input name="received" value=(typed.get("received").cloned().unwrap_or_else(|| r.quantity.unwrap_or(0).to_string())); (field_error(w.lang, err, "received")) }
+                    @if r.lines.len() > 1 {
+                        // How many arrived of each line (`received_line_<line_no>`).
+                        @for (i, l) in r.lines.iter().enumerate() {
+                            @let name = format!("received_line_{}", l.line_no);
+                            label { (w.t("received")) " · " (w.t("line_no")) " " (l.line_no) input type="number" min="0" name=(name) value=(typed.get(&name).cloned().unwrap_or_else(|| l.quantity.to_string())); (field_error(w.lang, err, &format!("received_lines[{i}].received"))) }
+                        }
+                        (field_error(w.lang, err, "received"))
+                    } @else {
+                        label { (w.t("received")) input name="received" value=(typed.get("received").cloned().unwrap_or_else(|| r.quantity.unwrap_or(0).to_string())); (field_error(w.lang, err, "received")) }
+                    }
                     button type="submit" data-test="receive" { (w.t("receive")) }
                 }
             }
@@ -1007,6 +1016,25 @@ pub(super) fn step_from_form(f: &Form) -> Result<StepBody, AppError> {
             v["location_id"] =
                 json!(get_i64(f, "location_id")?.ok_or_else(|| required("location_id"))?);
             v["received"] = json!(get_i64(f, "received")?);
+            let mut counts: Vec<(i64, String)> = f
+                .iter()
+                .filter_map(|(k, val)| {
+                    let n = k.strip_prefix("received_line_")?.parse().ok()?;
+                    Some((n, val.clone()))
+                })
+                .collect();
+            counts.sort();
+            if !counts.is_empty() {
+                let mut lines = Vec::new();
+                for (i, (line_no, typed)) in counts.iter().enumerate() {
+                    let field = format!("received_lines[{i}].received");
+                    let mut one = Form::new();
+                    one.insert(field.clone(), typed.clone());
+                    let received = get_i64(&one, &field)?.unwrap_or(0);
+                    lines.push(json!({ "line_no": line_no, "received": received }));
+                }
+                v["received_lines"] = json!(lines);
+            }
         }
         _ => {}
     }
