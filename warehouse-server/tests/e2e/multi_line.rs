@@ -206,6 +206,64 @@ async fn a_loan_of_three_lines_goes_out_line_by_line_and_comes_back() -> Result<
 }
 
 #[tokio::test]
+async fn a_shortfall_accepted_at_the_desk_names_the_short_lines() -> Result<()> {
+    let f = Flow::new(2).await?;
+    let w = &f.w;
+    // The world's one table, tagged: the only one in stock.
+    w.tag(w.asset_wh).await?;
+    let r = f
+        .file(
+            &w.staff_a,
+            json!({"kind": "allocation", "reason": "新科室", "event": "科室成立",
+                "lines": [{"category_id": f.chairs, "quantity": 2},
+                          {"category_id": w.category, "quantity": 1}]}),
+        )
+        .await?;
+    let id = rid(&r)?;
+    f.ok(&w.approver, id, json!({"action": "approve"})).await?;
+    // The desk page shows the lines and their progress.
+    let c = client()?;
+    let (status, html, _) = page(
+        &c,
+        &f.s().base,
+        &format!("/requests/{id}/desk"),
+        &w.keeper,
+        "",
+    )
+    .await?;
+    ensure!(status == StatusCode::OK, "{status}");
+    ensure!(
+        html.contains("data-test=\"lines\"") && html.contains("已出库"),
+        "no line progress on the desk page"
+    );
+    // Only the chairs are found; the keeper closes the check-out short.
+    let chairs: Vec<String> = f.stock.iter().map(|(_, e)| e.clone()).collect();
+    let v = f
+        .ok(
+            &w.keeper,
+            id,
+            json!({"action": "check_out", "epcs": chairs, "accept_shortfall": true}),
+        )
+        .await?;
+    assert_eq!(stage(&v), "receipt");
+    assert_eq!(
+        v["scan"]["short_lines"],
+        json!([{"line_no": 2, "short_by": 1}])
+    );
+    let last = v["request"]["steps"]
+        .as_array()
+        .and_then(|s| s.last().cloned())
+        .unwrap_or_default();
+    assert_eq!(
+        last["details"]["short_lines"],
+        json!([{"line_no": 2, "short_by": 1}])
+    );
+    assert_eq!(progress(&v), vec![(1, 2, 0), (2, 0, 0)]);
+    assert_eq!(f.state(w.asset_wh).await?, "in_stock");
+    f.verify_log().await
+}
+
+#[tokio::test]
 async fn a_purchase_of_two_lines_is_priced_and_received_per_line() -> Result<()> {
     let f = Flow::new(0).await?;
     let w = &f.w;

@@ -600,8 +600,8 @@ fn scan_out(
         fx.next = Stage::Checkout;
     }
     fx.dry_run = *dry;
-    fx.details =
-        json!({ "matched": m.matched, "extras": m.extras.len(), "shortfall": m.shortfall });
+    fx.details = json!({ "matched": m.matched, "extras": m.extras.len(), "shortfall": m.shortfall,
+        "short_lines": m.short_lines });
     fx.scan = Some(m);
     Ok(fx)
 }
