@@ -538,6 +538,18 @@ async fn the_filing_page_adds_rows_and_files_several_lines() -> Result<()> {
     assert_eq!(ls.len(), 2);
     assert_eq!(ls[0]["notes"], "前排");
     assert_eq!(ls[1]["category_id"], w.category);
+    // The request list shows the event; the search finds it.
+    let (status, html, _) = page(&c, base, "/requests?q=培训班", &session, "").await?;
+    ensure!(status == StatusCode::OK, "{status}");
+    ensure!(
+        html.contains("data-test=\"request-event\">培训班<"),
+        "no event in the list"
+    );
+    let found = f
+        .s()
+        .get_ok("/api/v1/requests?q=培训班", &w.staff_a)
+        .await?;
+    assert_eq!(found["total"], 1);
     // The English page of the request shows its lines without Chinese
     // words (data names aside).
     let (status, html, _) = page(&c, base, &format!("/requests/{id}"), &session, "lang=en").await?;
