@@ -393,7 +393,7 @@ async fn a_purchase_of_two_lines_is_priced_and_received_per_line() -> Result<()>
 
 #[tokio::test]
 async fn a_bad_line_is_named_by_its_path_and_both_forms_are_refused() -> Result<()> {
-    let f = Flow::new(1).await?;
+    let f = Flow::new(2).await?;
     let w = &f.w;
     let refused = |body: Value| {
         let f = &f;
@@ -441,6 +441,47 @@ async fn a_bad_line_is_named_by_its_path_and_both_forms_are_refused() -> Result<
     // Nothing was filed.
     let none = f.s().get_ok("/api/v1/requests", &w.staff_a).await?;
     assert_eq!(none["total"], 0);
+
+    // Fulfilling a purchase from stock fills each line up to its quantity:
+    // two chairs for a line of one are refused, nothing held.
+    let p = f
+        .file(
+            &w.staff_a,
+            json!({"kind": "purchase", "budget_fen": 100000, "reason": "补充",
+                "lines": [{"category_id": f.chairs, "quantity": 1},
+                          {"category_id": w.category, "quantity": 1}]}),
+        )
+        .await?;
+    let id = rid(&p)?;
+    let chairs: Vec<i64> = f.stock.iter().map(|(a, _)| *a).collect();
+    let (st, e) = f
+        .step(
+            &w.approver,
+            id,
+            json!({"action": "fulfil", "asset_ids": chairs}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["error"]["field"], "asset_ids");
+    let v = f
+        .ok(
+            &w.approver,
+            id,
+            json!({"action": "fulfil", "asset_ids": [chairs[0], w.asset_wh]}),
+        )
+        .await?;
+    assert_eq!(stage(&v), "checkout");
+    assert_eq!(progress(&v), vec![(1, 0, 0), (2, 0, 0)]);
+    let held: Vec<(i64, i64)> = lines(&v)
+        .iter()
+        .map(|l| {
+            (
+                l["line_no"].as_i64().unwrap_or(-1),
+                l["items"].as_array().map_or(0, |i| i.len() as i64),
+            )
+        })
+        .collect();
+    assert_eq!(held, vec![(1, 1), (2, 1)]);
     Ok(())
 }
 

@@ -429,19 +429,40 @@ fn fulfil(s: &Step<'_, '_>, asset_ids: &[i64]) -> AppResult<Effects> {
     }
     let mut from_stock = 0;
     let lines = lines_of(tx, r.id)?;
+    // Each line takes at most its quantity.
+    let mut room: Vec<i64> = lines
+        .iter()
+        .map(|l| l.quantity - l.items.len() as i64)
+        .collect();
     for &id in asset_ids {
         let a = get_asset(tx, id).map_err(|e| e.with_field("asset_ids"))?;
-        // The asset fills the line asking its category.
-        let Some(line_no) = lines
-            .iter()
-            .find(|l| l.category_id == Some(a.category_id))
-            .map(|l| l.line_no)
-        else {
+        // The asset fills the first line asking its category with room.
+        let of_category: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].category_id == Some(a.category_id))
+            .collect();
+        if of_category.is_empty() {
             return Err(Reason::WrongCategory {
                 asset: a.asset_ref(),
             }
             .into());
+        }
+        let Some(i) = of_category.iter().copied().find(|&i| room[i] > 0) else {
+            let given = asset_ids
+                .iter()
+                .filter(|&&x| get_asset(tx, x).is_ok_and(|b| b.category_id == a.category_id))
+                .count();
+            return Err(Reason::TooMany {
+                field: "asset_ids".into(),
+                max: of_category
+                    .iter()
+                    .map(|&i| usize::try_from(lines[i].quantity).unwrap_or(0))
+                    .sum(),
+                given: Some(given),
+            }
+            .into());
         };
+        room[i] -= 1;
+        let line_no = lines[i].line_no;
         match a.state {
             AssetState::InStock => {
                 hold_item(tx, r.id, id, "requested", Some(a.state), line_no)?;
