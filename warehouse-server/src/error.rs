@@ -483,6 +483,21 @@ pub enum Reason {
         document_id: i64,
         request_id: i64,
     },
+    /// A request sent both `lines` and the one-line shorthand
+    /// (`category_id`, `quantity`, `asset_ids`).
+    LinesAndShorthand,
+    /// A field that a request of this kind does not take (`lines` on a
+    /// transfer, `event` on a purchase).
+    NotForKind {
+        field: String,
+        kind: String,
+    },
+    /// A line number that the request does not have.
+    NoSuchRequestLine {
+        field: String,
+        request_id: i64,
+        line_no: i64,
+    },
     /// A reader token sent under a daemon id other than its own (or a
     /// sub-space of it).
     ForeignDaemon {
@@ -680,6 +695,12 @@ fn word_zh(key: &str) -> String {
 
 /// A field's Chinese name; "此项" for one without a label.
 fn label(field: &str) -> &'static str {
+    // A request line's field (`lines[2].quantity`) is named as the field;
+    // the page shows it beside its row.
+    let field = match field.strip_prefix("lines[") {
+        Some(rest) => rest.split_once("].").map_or(field, |(_, f)| f),
+        None => field,
+    };
     match field_label(field) {
         "" => "此项",
         l => l,
@@ -892,6 +913,9 @@ impl Reason {
             R::Timeout { .. } => (K::Unavailable, "request_timeout"),
             R::DatabaseBusy { .. } => (K::Unavailable, "database_busy"),
             R::SideApproved { .. } => (K::Conflict, "side_approved"),
+            R::LinesAndShorthand => (K::Invalid, "lines_and_shorthand"),
+            R::NotForKind { .. } => (K::Invalid, "not_for_kind"),
+            R::NoSuchRequestLine { .. } => (K::Invalid, "no_such_request_line"),
             R::Internal(_) => (K::Internal, "internal"),
             R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
@@ -937,7 +961,10 @@ impl Reason {
             | R::ReaderTwice { field, .. }
             | R::UnknownAssetNumber { field, .. }
             | R::AssetUntagged { field, .. }
-            | R::BeforeToday { field, .. } => Some(field),
+            | R::BeforeToday { field, .. }
+            | R::NotForKind { field, .. }
+            | R::NoSuchRequestLine { field, .. } => Some(field),
+            R::LinesAndShorthand => Some("lines"),
             R::Several { problems } => problems.first().map(|p| p.field.as_str()),
             R::PageOutOfRange { .. } => Some("page"),
             R::AssetNamedTwice
@@ -1327,6 +1354,11 @@ impl Reason {
             R::SideApproved { side } => format!(
                 "the {side} region has already approved this transfer; the other region's approval is awaited"
             ),
+            R::LinesAndShorthand => "send either `lines` or the one-line shorthand (category_id, quantity, asset_ids), not both".into(),
+            R::NotForKind { field, kind } => format!("{field} does not apply to a {kind} request"),
+            R::NoSuchRequestLine { request_id, line_no, .. } => {
+                format!("request {request_id} has no line {line_no}")
+            }
             R::Internal(detail) => detail.clone(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("asset number `{value}` is not in the register")
@@ -1704,6 +1736,11 @@ impl Reason {
             R::SideApproved { side } => {
                 let side = if side == "giving" { "调出方" } else { "调入方" };
                 format!("{side}地区已审批同意本次跨地区调剂，正在等待另一方地区审批")
+            }
+            R::LinesAndShorthand => "请按行填写申请明细，或只填一个分类和数量，不能两者同时填写".into(),
+            R::NotForKind { .. } => "这类申请不填写此项".into(),
+            R::NoSuchRequestLine { request_id, line_no, .. } => {
+                format!("申请（编号 {request_id}）没有第 {line_no} 行")
             }
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
             R::UnknownAssetNumber { value, .. } => {
@@ -2295,6 +2332,16 @@ mod tests {
                 document_id: 9,
                 request_id: 3,
             },
+            R::LinesAndShorthand,
+            R::NotForKind {
+                field: f("event"),
+                kind: f("purchase"),
+            },
+            R::NoSuchRequestLine {
+                field: f("line_prices[0].line_no"),
+                request_id: 3,
+                line_no: 4,
+            },
             R::ForeignDaemon {
                 own: f("edge-1"),
                 claimed: f("edge-2"),
@@ -2492,9 +2539,12 @@ mod tests {
             R::FeesOverHammer { .. } => 134,
             R::FeesNeedDocument { .. } => 135,
             R::NotRequestDocument { .. } => 136,
+            R::LinesAndShorthand => 137,
+            R::NotForKind { .. } => 138,
+            R::NoSuchRequestLine { .. } => 139,
         }
     }
-    const VARIANTS: usize = 137;
+    const VARIANTS: usize = 140;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

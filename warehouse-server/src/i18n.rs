@@ -405,6 +405,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("rc_items_out", "未还（件）", "Items out"),
     ("rc_overdue", "是否逾期", "Overdue"),
     ("rc_days_overdue", "逾期天数", "Days overdue"),
+    ("rc_event", "活动名称", "Event"),
     ("rc_kind", "申请类型", "Kind"),
     ("rc_stage", "环节", "Stage"),
     ("rc_oldest_age_days", "最久（天）", "Oldest (days)"),
@@ -740,6 +741,16 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("ck_open_old", "待办申请·超30天", "Open > 30 days"),
     ("ck_states", "资产状态分布", "Assets by state"),
     ("ck_count_value", "件 / 元", "count / yuan"),
+    ("request_lines", "申请明细", "Lines"),
+    ("add_line", "添加一行", "Add a line"),
+    ("line_no", "行号", "Line"),
+    ("line_notes", "备注", "Notes"),
+    ("line_checked_out", "已出库", "Checked out"),
+    ("line_returned", "已归还", "Returned"),
+    ("line_named", "指定资产", "Named assets"),
+    ("line_progress", "分行进度", "Progress by line"),
+    ("line_total", "小计（元）", "Line total (yuan)"),
+    ("event_name", "活动名称", "Event"),
 ];
 
 /// The word for `key` in `lang`.
@@ -777,6 +788,10 @@ pub fn field_label(field: &str) -> &'static str {
     match field {
         "category_id" => "分类",
         "quantity" => "数量",
+        "lines" => "申请明细",
+        "event" => "活动名称",
+        "notes" => "备注",
+        "line_prices" => "分行单价",
         "asset_ids" => "资产",
         "budget_fen" => "预算",
         "reason" => "事由",

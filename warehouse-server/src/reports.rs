@@ -312,6 +312,7 @@ mod tests {
             "items_out",
             "overdue",
             "days_overdue",
+            "event",
             "kind",
             "stage",
             "oldest_age_days",

@@ -217,13 +217,11 @@ impl From<Option<DisposalMethod>> for Route {
     }
 }
 
-/// Does buying `quantity` at `unit_price_fen` spend more than the approved
-/// budget? (A product too large to count is over any budget.)
-pub fn over_budget(budget_fen: Option<i64>, quantity: Option<i64>, unit_price_fen: i64) -> bool {
+/// Does a purchase whose lines cost `spent_fen` in all spend more than the
+/// approved budget? (`None`: a total too large to count, over any budget.)
+pub fn over_budget(budget_fen: Option<i64>, spent_fen: Option<i64>) -> bool {
     match budget_fen {
-        Some(budget) => unit_price_fen
-            .checked_mul(quantity.unwrap_or(0))
-            .is_none_or(|total| total > budget),
+        Some(budget) => spent_fen.is_none_or(|total| total > budget),
         None => false,
     }
 }
@@ -314,6 +312,16 @@ pub fn settlement(cause: Option<Cause>, remedy: Option<Remedy>, loss: bool) -> S
         (_, Some(Remedy::Compensate)) => Settlement::ResidualAppraisal,
         _ => Settlement::Keep,
     }
+}
+
+/// What a purchase's lines cost: Σ unit price × quantity per line, each
+/// `(quantity, unit_price_fen)`; `None` when the sum is too large to count.
+pub fn lines_total(lines: &[(i64, i64)]) -> Option<i64> {
+    lines.iter().try_fold(0i64, |sum, (quantity, price)| {
+        price
+            .checked_mul(*quantity)
+            .and_then(|t| sum.checked_add(t))
+    })
 }
 
 /// The chain: for a request of `kind` at `stage`, may `role` take `step`,
@@ -426,6 +434,51 @@ pub struct NewRequest {
     /// Unit concerned when a keeper files a disposal or damage report for a
     /// unit's assets; unit staff always act for their own unit.
     pub unit_id: Option<i64>,
+    /// The request's lines (purchase, allocation, loan): several
+    /// categories or named assets in one request. Instead of the one-line
+    /// shorthand `category_id` / `quantity` / `asset_ids`, never with it.
+    pub lines: Option<Vec<NewLine>>,
+    /// 活动名称 — the event a loan or allocation serves (≤ 200 characters).
+    pub event: Option<String>,
+}
+
+/// One line of a new request: a category and a quantity, or named assets
+/// (allocation and loan), with notes.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewLine {
+    pub category_id: Option<i64>,
+    /// How many (1–100000); for named assets, their count if given.
+    pub quantity: Option<i64>,
+    /// Specific in-stock assets (allocation, loan).
+    pub asset_ids: Option<Vec<i64>>,
+    /// ≤ 500 characters.
+    pub notes: Option<String>,
+}
+
+/// A line of a new request, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedLine {
+    pub category_id: Option<i64>,
+    pub quantity: i64,
+    pub asset_ids: Vec<i64>,
+    pub notes: Option<String>,
+}
+
+/// A purchase line's unit price, given at procurement.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinePrice {
+    pub line_no: i64,
+    pub unit_price_fen: i64,
+}
+
+/// How many of a purchase line's items arrived.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineCount {
+    pub line_no: i64,
+    pub received: i64,
 }
 
 /// One returned item with its condition check.
@@ -488,10 +541,13 @@ step_body! {    Approve {
         asset_ids: Vec<i64>,
         comment: Option<String>,
     },
+    /// The unit price: `unit_price_fen` for a one-line purchase, or
+    /// `line_prices` (one per line) for several lines.
     Procure {
         supplier: String,
         contract_number: String,
-        unit_price_fen: i64,
+        unit_price_fen: Option<i64>,
+        line_prices: Option<Vec<LinePrice>>,
         /// YYYY-MM-DD.
         purchased_on: Option<String>,
         comment: Option<String>,
@@ -501,8 +557,11 @@ step_body! {    Approve {
     Receive {
         location_id: i64,
         /// Purchase: how many arrived (must equal the quantity bought unless
-        /// `accept_shortfall`).
+        /// `accept_shortfall`); a purchase of several lines: `received_lines`.
         received: Option<i64>,
+        /// Purchase of several lines: how many arrived per line (a line
+        /// not named arrived in full).
+        received_lines: Option<Vec<LineCount>>,
         /// Purchase: asset numbers for the new assets, in order (default:
         /// year, request number and item number, digits only).
         asset_numbers: Option<Vec<String>>,
@@ -623,12 +682,21 @@ impl StepBody {
                 supplier,
                 contract_number,
                 unit_price_fen,
+                line_prices,
                 purchased_on,
                 ..
             } => {
                 keep(text("supplier", supplier));
                 keep(text("contract_number", contract_number));
-                keep(money("unit_price_fen", *unit_price_fen));
+                if let Some(p) = unit_price_fen {
+                    keep(money("unit_price_fen", *p));
+                }
+                for (i, p) in line_prices.iter().flatten().enumerate() {
+                    keep(money(
+                        &format!("line_prices[{i}].unit_price_fen"),
+                        p.unit_price_fen,
+                    ));
+                }
                 keep(parse_date("purchased_on", purchased_on.as_deref()).map(drop));
             }
             StepBody::Appraise {
@@ -710,6 +778,31 @@ pub struct RequestItem {
     pub return_condition: Option<String>,
     /// The asset's bound tag (hex); none yet = still to be commissioned.
     pub epc: Option<String>,
+    /// The request line the item belongs to.
+    pub line_no: i64,
+}
+
+/// 申请明细 — one line of a request: what it asks and how far it has got.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RequestLine {
+    pub line_no: i64,
+    /// The category asked (none for a line of named assets filed without one).
+    pub category_id: Option<i64>,
+    /// How many are asked.
+    pub quantity: i64,
+    pub notes: Option<String>,
+    /// Checked out at the desk (or, for a purchase, bought and handed out).
+    pub checked_out: i64,
+    /// Back from loan.
+    pub returned: i64,
+    /// The line's assets (named at filing, or matched at the desk).
+    pub items: Vec<i64>,
+    /// Purchase: the unit price recorded at procurement, and the line's total.
+    pub unit_price_fen: Option<i64>,
+    pub total_fen: Option<i64>,
+    /// A line asked by category of an allocation or loan, until checked
+    /// out: the category's stock against what the request asks of it.
+    pub stock: Option<StockCheck>,
 }
 
 /// One recorded step: who, when, what, why.
@@ -738,8 +831,12 @@ pub struct Request {
     /// For a transfer: the unit giving the item.
     pub other_unit_id: Option<i64>,
     pub applicant: String,
+    /// Summary: the first line's category (see `lines`).
     pub category_id: Option<i64>,
+    /// Summary: the lines' quantities together (see `lines`).
     pub quantity: Option<i64>,
+    /// 活动名称 — the event a loan or allocation serves.
+    pub event: Option<String>,
     pub budget_fen: Option<i64>,
     pub reason: Option<String>,
     pub needed_by: Option<String>,
@@ -775,11 +872,14 @@ pub struct Request {
     /// For a residual-value disposal (残值评估): the damage case whose
     /// compensated item it appraises and disposes of.
     pub origin_request_id: Option<i64>,
+    /// What the request asks, line by line, and each line's progress.
+    pub lines: Vec<RequestLine>,
     pub items: Vec<RequestItem>,
     pub steps: Vec<Step>,
     pub documents: Vec<DocumentInfo>,
     /// For an allocation or loan asked by category: what is asked against
-    /// what is in stock, until the items are checked out.
+    /// what is in stock, until the items are checked out (of several
+    /// categories: the first one short, else the first; each line has its own).
     pub stock: Option<StockCheck>,
 }
 
@@ -853,7 +953,16 @@ pub struct ScanMatch {
     pub extras: Vec<Extra>,
     /// How many more items the request still needs.
     pub shortfall: i64,
+    /// The lines still short, each with how many it lacks.
+    pub short_lines: Vec<ShortLine>,
     pub committed: bool,
+}
+
+/// A request line the desk has not yet filled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ShortLine {
+    pub line_no: i64,
+    pub short_by: i64,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -864,6 +973,8 @@ pub struct Extra {
     pub reason: String,
     /// The same, typed: what pages render in the person's language.
     pub why: ExtraWhy,
+    /// The request line it would have filled (an item over a full line).
+    pub line_no: Option<i64>,
 }
 
 impl Extra {
@@ -873,6 +984,7 @@ impl Extra {
             asset_id,
             reason: why.english(),
             why,
+            line_no: None,
         }
     }
 }
@@ -1008,7 +1120,11 @@ pub struct CheckedRequest {
     pub needed_by: Option<String>,
     pub loan_start: Option<String>,
     pub loan_due: Option<String>,
+    /// Every named asset, of every line.
     pub asset_ids: Vec<i64>,
+    /// The lines to store (the shorthand is one line).
+    pub lines: Vec<CheckedLine>,
+    pub event: Option<String>,
 }
 
 impl NewRequest {
@@ -1040,7 +1156,21 @@ impl NewRequest {
         );
         let bad_start = unreadable(&self.loan_start, &loan_start);
         let bad_due = unreadable(&self.loan_due, &loan_due);
-        let asset_ids = self.asset_ids.clone().unwrap_or_default();
+        let event = keep(optional_text("event", self.event.as_deref(), 200));
+        if event.is_some() && !matches!(self.kind, K::Loan | K::Allocation) {
+            problems.push(
+                Reason::NotForKind {
+                    field: "event".into(),
+                    kind: self.kind.as_str().into(),
+                }
+                .into(),
+            );
+        }
+        let lines = self.check_lines(&mut problems);
+        let asset_ids: Vec<i64> = match &self.lines {
+            Some(_) => lines.iter().flat_map(|l| l.asset_ids.clone()).collect(),
+            None => self.asset_ids.clone().unwrap_or_default(),
+        };
         if asset_ids.len() > 5000 {
             problems.push(
                 Reason::TooMany {
@@ -1068,15 +1198,16 @@ impl NewRequest {
                 );
             }
         };
+        let shorthand = self.lines.is_none();
         match self.kind {
             K::Purchase => {
-                need("category_id", self.category_id.is_some());
-                need("quantity", self.quantity.is_some());
+                need("category_id", self.category_id.is_some() || !shorthand);
+                need("quantity", self.quantity.is_some() || !shorthand);
                 need("budget_fen", self.budget_fen.is_some());
                 need("reason", reason.is_some() || bad_reason);
             }
             K::Allocation | K::Loan => {
-                if asset_ids.is_empty() {
+                if asset_ids.is_empty() && shorthand {
                     need("category_id", self.category_id.is_some());
                     need("quantity", self.quantity.is_some());
                 }
@@ -1095,7 +1226,7 @@ impl NewRequest {
         if self.kind == K::Damage {
             need("reason", reason.is_some() || bad_reason);
         }
-        if self.kind == K::Purchase && !asset_ids.is_empty() {
+        if self.kind == K::Purchase && !asset_ids.is_empty() && shorthand {
             problems.push(Reason::PurchaseNamesAssets.into());
         }
         if self.kind == K::Loan {
@@ -1125,15 +1256,150 @@ impl NewRequest {
             }
         }
         AppError::collect(problems)?;
+        let lines = match &self.lines {
+            Some(_) => lines,
+            // The shorthand is one line: a category and quantity, or the
+            // named assets.
+            None => match (self.quantity, asset_ids.is_empty()) {
+                (_, false) => vec![CheckedLine {
+                    category_id: None,
+                    quantity: asset_ids.len() as i64,
+                    asset_ids: asset_ids.clone(),
+                    notes: None,
+                }],
+                (Some(quantity), true) => vec![CheckedLine {
+                    category_id: self.category_id,
+                    quantity,
+                    asset_ids: Vec::new(),
+                    notes: None,
+                }],
+                (None, true) => Vec::new(),
+            },
+        };
         Ok(CheckedRequest {
             reason,
             needed_by,
             loan_start,
             loan_due,
             asset_ids,
+            lines,
+            event,
         })
     }
+
+    /// Checks `lines` (when sent): not with the shorthand, only on a
+    /// purchase, allocation or loan, each line a category and quantity or
+    /// named assets (never on a purchase); every problem names its line
+    /// (`lines[2].quantity`).
+    fn check_lines(&self, problems: &mut Vec<AppError>) -> Vec<CheckedLine> {
+        use RequestKind as K;
+        let Some(lines) = &self.lines else {
+            return Vec::new();
+        };
+        if self.category_id.is_some() || self.quantity.is_some() || self.asset_ids.is_some() {
+            problems.push(Reason::LinesAndShorthand.into());
+        }
+        if !matches!(self.kind, K::Purchase | K::Allocation | K::Loan) {
+            problems.push(
+                Reason::NotForKind {
+                    field: "lines".into(),
+                    kind: self.kind.as_str().into(),
+                }
+                .into(),
+            );
+            return Vec::new();
+        }
+        if lines.is_empty() {
+            problems.push(
+                Reason::RequiredFor {
+                    field: "lines".into(),
+                    kind: self.kind.as_str().into(),
+                }
+                .into(),
+            );
+        }
+        if lines.len() > MAX_LINES {
+            problems.push(
+                Reason::TooMany {
+                    field: "lines".into(),
+                    max: MAX_LINES,
+                    given: Some(lines.len()),
+                }
+                .into(),
+            );
+            return Vec::new();
+        }
+        let mut checked = Vec::with_capacity(lines.len());
+        for (i, line) in lines.iter().enumerate() {
+            let field = |name: &str| format!("lines[{i}].{name}");
+            let named = line.asset_ids.clone().unwrap_or_default();
+            let notes = match optional_text(&field("notes"), line.notes.as_deref(), 500) {
+                Ok(n) => n,
+                Err(e) => {
+                    problems.push(e);
+                    None
+                }
+            };
+            if self.kind == K::Purchase && !named.is_empty() {
+                problems.push(
+                    AppError::from(Reason::PurchaseNamesAssets).with_field(field("asset_ids")),
+                );
+            }
+            let quantity = if named.is_empty() {
+                if line.category_id.is_none() {
+                    problems.push(
+                        Reason::RequiredFor {
+                            field: field("category_id"),
+                            kind: self.kind.as_str().into(),
+                        }
+                        .into(),
+                    );
+                }
+                match line.quantity {
+                    Some(q) => q,
+                    None => {
+                        problems.push(
+                            Reason::RequiredFor {
+                                field: field("quantity"),
+                                kind: self.kind.as_str().into(),
+                            }
+                            .into(),
+                        );
+                        1
+                    }
+                }
+            } else {
+                let n = named.len() as i64;
+                if let Some(q) = line.quantity.filter(|q| *q != n) {
+                    // Named assets are counted; a quantity given must agree.
+                    if let Err(e) = in_range(&field("quantity"), q, n, n) {
+                        problems.push(e);
+                    }
+                }
+                n
+            };
+            if let Err(e) = in_range(&field("quantity"), quantity, 1, 100_000) {
+                problems.push(e);
+            }
+            checked.push(CheckedLine {
+                // A line of named assets asks for those assets, whatever
+                // their category.
+                category_id: if named.is_empty() {
+                    line.category_id
+                } else {
+                    None
+                },
+                quantity,
+                asset_ids: named,
+                notes,
+            });
+        }
+        checked
+    }
 }
+
+/// Most lines one request holds.
+pub const MAX_LINES: usize = 200;
 
 #[cfg(test)]
 mod tests {
@@ -1153,6 +1419,8 @@ mod tests {
             disposal_method: None,
             loss: None,
             unit_id: None,
+            lines: None,
+            event: None,
         }
     }
 
@@ -1160,6 +1428,106 @@ mod tests {
 
     fn field_of(r: &NewRequest) -> Option<String> {
         r.check_on(TODAY).err().and_then(|e| e.field)
+    }
+
+    fn line(category_id: Option<i64>, quantity: Option<i64>) -> NewLine {
+        NewLine {
+            category_id,
+            quantity,
+            ..NewLine::default()
+        }
+    }
+
+    #[test]
+    fn lines_are_checked_one_by_one_and_named_by_their_path() {
+        let mut r = request(RequestKind::Allocation);
+        r.lines = Some(vec![line(Some(1), Some(4)), line(Some(2), Some(0))]);
+        assert_eq!(field_of(&r), Some("lines[1].quantity".into()));
+        r.lines = Some(vec![line(None, Some(2))]);
+        assert_eq!(field_of(&r), Some("lines[0].category_id".into()));
+        r.lines = Some(vec![line(Some(1), None)]);
+        assert_eq!(field_of(&r), Some("lines[0].quantity".into()));
+        r.lines = Some(vec![]);
+        assert_eq!(field_of(&r), Some("lines".into()));
+        // Both forms at once.
+        r.lines = Some(vec![line(Some(1), Some(1))]);
+        r.category_id = Some(1);
+        let e = r.check_on(TODAY).err().map(|e| e.code);
+        assert_eq!(e, Some("lines_and_shorthand"));
+        // Good lines: a named line counts its assets and has no category
+        // of its own; notes are kept.
+        r.category_id = None;
+        r.lines = Some(vec![
+            NewLine {
+                notes: Some(" 主席台 ".into()),
+                ..line(Some(1), Some(4))
+            },
+            NewLine {
+                category_id: Some(9),
+                asset_ids: Some(vec![7, 8]),
+                ..NewLine::default()
+            },
+        ]);
+        let c = r.check_on(TODAY).ok();
+        let lines = c.as_ref().map(|c| c.lines.clone()).unwrap_or_default();
+        assert_eq!(
+            lines,
+            vec![
+                CheckedLine {
+                    category_id: Some(1),
+                    quantity: 4,
+                    asset_ids: vec![],
+                    notes: Some("主席台".into())
+                },
+                CheckedLine {
+                    category_id: None,
+                    quantity: 2,
+                    asset_ids: vec![7, 8],
+                    notes: None
+                },
+            ]
+        );
+        assert_eq!(c.map(|c| c.asset_ids), Some(vec![7, 8]));
+        // An asset on two lines is named twice.
+        r.lines = Some(vec![
+            NewLine {
+                asset_ids: Some(vec![7]),
+                ..NewLine::default()
+            },
+            NewLine {
+                asset_ids: Some(vec![7]),
+                ..NewLine::default()
+            },
+        ]);
+        assert_eq!(field_of(&r), Some("asset_ids".into()));
+    }
+
+    #[test]
+    fn lines_and_events_belong_to_some_kinds_only() {
+        let mut t = request(RequestKind::Transfer);
+        t.asset_ids = Some(vec![3]);
+        t.lines = Some(vec![line(Some(1), Some(1))]);
+        assert!(fields_of(&t).contains(&"lines".to_owned()));
+        let mut p = request(RequestKind::Purchase);
+        p.budget_fen = Some(100);
+        p.reason = Some("x".into());
+        p.lines = Some(vec![NewLine {
+            asset_ids: Some(vec![3]),
+            ..NewLine::default()
+        }]);
+        assert_eq!(field_of(&p), Some("lines[0].asset_ids".into()));
+        p.lines = Some(vec![line(Some(1), Some(2))]);
+        assert_eq!(field_of(&p), None);
+        p.event = Some("年会".into());
+        assert_eq!(field_of(&p), Some("event".into()));
+        let mut l = request(RequestKind::Allocation);
+        l.category_id = Some(1);
+        l.quantity = Some(1);
+        l.event = Some("年会".into());
+        assert_eq!(
+            l.check_on(TODAY).ok().and_then(|c| c.event),
+            Some("年会".into())
+        );
     }
 
     fn fields_of(r: &NewRequest) -> Vec<String> {
@@ -1241,7 +1609,8 @@ mod tests {
         let empty = StepBody::Procure {
             supplier: " ".into(),
             contract_number: String::new(),
-            unit_price_fen: -1,
+            unit_price_fen: Some(-1),
+            line_prices: None,
             purchased_on: Some("someday".into()),
             comment: None,
         };
@@ -1339,10 +1708,20 @@ mod tests {
     fn spending_over_budget_waits_for_finance() {
         use RequestKind::Purchase as P;
         // 3 × 6,000 against 15,000: over; 3 × 5,000: within.
-        assert!(over_budget(Some(1_500_000), Some(3), 600_000));
-        assert!(!over_budget(Some(1_500_000), Some(3), 500_000));
-        assert!(over_budget(Some(1), Some(2), i64::MAX));
-        assert!(!over_budget(None, Some(3), 600_000));
+        assert!(over_budget(Some(1_500_000), lines_total(&[(3, 600_000)])));
+        assert!(!over_budget(Some(1_500_000), lines_total(&[(3, 500_000)])));
+        assert!(over_budget(Some(1), lines_total(&[(2, i64::MAX)])));
+        assert!(!over_budget(None, lines_total(&[(3, 600_000)])));
+        // Several lines: the sum counts.
+        assert!(over_budget(
+            Some(1_000_000),
+            lines_total(&[(1, 600_000), (1, 500_000)])
+        ));
+        assert!(!over_budget(
+            Some(1_100_000),
+            lines_total(&[(1, 600_000), (1, 500_000)])
+        ));
+        assert_eq!(lines_total(&[(1, i64::MAX), (1, 1)]), None);
         let over = Route {
             method: None,
             over_budget: true,

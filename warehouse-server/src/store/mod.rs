@@ -66,6 +66,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("../../migrations/0013_regions.sql")),
     (14, include_str!("../../migrations/0014_scoped_roles.sql")),
     (15, include_str!("../../migrations/0015_money_rules.sql")),
+    (17, include_str!("../../migrations/0017_request_lines.sql")),
 ];
 
 /// The SQLite backend: one writer, a pool of readers.

@@ -247,6 +247,7 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                 "items_out",
                 "overdue",
                 "days_overdue",
+                "event",
             ];
             let k = cut(by, "r.region_id");
             let o = k.offset;
@@ -259,7 +260,7 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                         (SELECT COUNT(*) FROM request_items i WHERE i.request_id = r.id AND i.active = 1
                             AND i.status IN ('checked_out', 'received')),
                         r.loan_due < '{today}',
-                        GREATEST(0, CAST({days_late} AS INTEGER))
+                        GREATEST(0, CAST({days_late} AS INTEGER)), r.event
                  FROM requests r LEFT JOIN units u ON u.id = r.unit_id{}
                  WHERE r.kind = 'loan' AND r.stage IN ('receipt', 'on_loan', 'checkout')
                    AND EXISTS (SELECT 1 FROM request_items i WHERE i.request_id = r.id AND i.active = 1
@@ -322,7 +323,9 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
             let rows = table(
                 c,
                 &format!(
-                    "SELECT {}r.id, b.code, b.supplier, r.quantity, r.budget_fen, r.spent_fen,
+                    "SELECT {}r.id, b.code, b.supplier,
+                        (SELECT SUM(l.quantity) FROM request_lines l WHERE l.request_id = r.id),
+                        r.budget_fen, r.spent_fen,
                         GREATEST(r.budget_fen - r.spent_fen, 0), GREATEST(r.spent_fen - r.budget_fen, 0)
                  FROM requests r JOIN procurement_batches b ON b.id = r.batch_id{}
                  WHERE r.kind = 'purchase' AND r.spent_fen IS NOT NULL{} ORDER BY r.id",

@@ -173,6 +173,10 @@ struct Sim<'a> {
     /// The draws of the money rules (auction fees, residual disposals),
     /// apart from `rng`: a seed's year of requests is the same with them.
     money_rng: StdRng,
+    /// Whether a request asks several lines, and what the second line
+    /// is: drawn apart from `rng`, so the year's other decisions stay
+    /// those of the seed.
+    lines_rng: StdRng,
     location: i64,
     steps: i64,
     skipped: i64,
@@ -316,8 +320,22 @@ impl Sim<'_> {
         let n = self.rng.gen_range(1..=same.len().min(5));
         let by_category = self.rng.gen_bool(0.5);
         let past_due = self.rng.gen_bool(0.2);
-        let mut new = json!({"kind": kind, "reason": "活动保障"});
-        if by_category {
+        let mut new = json!({"kind": kind, "reason": "活动保障", "event": "年度工作会议"});
+        // Some by category ask two categories in one request (two lines).
+        let second: Vec<&SampleAsset> = match stock.iter().find(|a| a.category_id != cat) {
+            Some(b) if by_category && self.lines_rng.gen_bool(0.4) => stock
+                .iter()
+                .filter(|a| a.category_id == b.category_id)
+                .take(3)
+                .collect(),
+            _ => Vec::new(),
+        };
+        if !second.is_empty() {
+            new["lines"] = json!([
+                {"category_id": cat, "quantity": n, "notes": "主会场"},
+                {"category_id": second[0].category_id, "quantity": second.len()},
+            ]);
+        } else if by_category {
             new["category_id"] = json!(cat);
             new["quantity"] = json!(n);
         } else {
@@ -341,7 +359,11 @@ impl Sim<'_> {
         if !self.decide(id, kind).await? {
             return Ok(());
         }
-        let epcs: Vec<String> = same[..n].iter().filter_map(|a| a.epc.clone()).collect();
+        let epcs: Vec<String> = same[..n]
+            .iter()
+            .chain(second.iter())
+            .filter_map(|a| a.epc.clone())
+            .collect();
         self.checkout(id, epcs).await?;
         self.step(&staff, id, json!({"action": "confirm_receipt"}))
             .await?;
@@ -441,14 +463,34 @@ impl Sim<'_> {
         let cat = cats[self.rng.gen_range(0..cats.len())].id;
         let qty = self.rng.gen_range(1..=4i64);
         let price = self.rng.gen_range(10_000..200_000i64);
-        let budget = price * qty + self.rng.gen_range(0..50_000i64);
-        let id = self
-            .file(
-                &staff,
-                json!({"kind": "purchase", "category_id": cat, "quantity": qty,
-                    "budget_fen": budget, "reason": "新增配置"}),
-            )
-            .await?;
+        // Some purchases buy a second category too (a second line, its
+        // own price).
+        let second = if self.lines_rng.gen_bool(0.3) {
+            let c2 = cats[self.lines_rng.gen_range(0..cats.len())].id;
+            Some((
+                c2,
+                self.lines_rng.gen_range(1..=3i64),
+                self.lines_rng.gen_range(10_000..100_000i64),
+            ))
+        } else {
+            None
+        };
+        let spend = price * qty + second.map_or(0, |(_, q, p)| q * p);
+        let budget = spend + self.rng.gen_range(0..50_000i64);
+        let mut new = json!({"kind": "purchase", "budget_fen": budget, "reason": "新增配置"});
+        match second {
+            Some((c2, q2, _)) => {
+                new["lines"] = json!([
+                    {"category_id": cat, "quantity": qty},
+                    {"category_id": c2, "quantity": q2, "notes": "配套"},
+                ]);
+            }
+            None => {
+                new["category_id"] = json!(cat);
+                new["quantity"] = json!(qty);
+            }
+        }
+        let id = self.file(&staff, new).await?;
         if !self.decide(id, "purchase").await? {
             return Ok(());
         }
@@ -467,15 +509,20 @@ impl Sim<'_> {
             .await?;
         let approver = self.p.approver.clone();
         let contract = format!("SIM-{id}");
-        self.step(
-            &approver,
-            id,
-            json!({"action": "procure", "supplier": "模拟供应商", "contract_number": contract,
-                "unit_price_fen": price}),
-        )
-        .await?;
-        self.savings += budget - price * qty;
-        self.bought += qty;
+        let mut procure = json!({"action": "procure", "supplier": "模拟供应商",
+            "contract_number": contract});
+        match second {
+            Some((_, _, p2)) => {
+                procure["line_prices"] = json!([
+                    {"line_no": 1, "unit_price_fen": price},
+                    {"line_no": 2, "unit_price_fen": p2},
+                ]);
+            }
+            None => procure["unit_price_fen"] = json!(price),
+        }
+        self.step(&approver, id, procure).await?;
+        self.savings += budget - spend;
+        self.bought += qty + second.map_or(0, |(_, q, _)| q);
         let keeper = self.p.keeper.clone();
         let r = self
             .step(
@@ -840,6 +887,7 @@ pub async fn simulate_year(
         p,
         rng: StdRng::seed_from_u64(seed),
         money_rng: StdRng::seed_from_u64(seed.wrapping_add(0x6d6f_6e65)),
+        lines_rng: StdRng::seed_from_u64(seed ^ 0x4c49_4e45),
         location,
         steps: 0,
         skipped: 0,

@@ -18,6 +18,7 @@ mod keepers;
 mod log_and_backup;
 mod migrate;
 mod money_rules;
+mod multi_line;
 mod network;
 mod pages_words;
 mod pages_words2;

@@ -72,6 +72,10 @@ pub const PG_MIGRATIONS: &[(i64, &str)] = &[
         15,
         include_str!("../../../migrations/postgres/0015_money_rules.sql"),
     ),
+    (
+        17,
+        include_str!("../../../migrations/postgres/0017_request_lines.sql"),
+    ),
 ];
 
 /// Any number for `pg_advisory_xact_lock`, fixed: "migrations of this
@@ -277,9 +281,11 @@ mod tests {
         let db = test_support::PgDatabase::create()?;
         let mut client = connect(db.url()).await?;
         let applied = run_migrations(&mut client, PG_MIGRATIONS).await?;
+        // Every migration, in order (numbers are unique, not always
+        // consecutive while branches are merged).
         assert_eq!(
             applied,
-            (1..=PG_MIGRATIONS.len() as i64).collect::<Vec<_>>()
+            PG_MIGRATIONS.iter().map(|m| m.0).collect::<Vec<_>>()
         );
         // The same numbers as SQLite's, in order.
         let lite: Vec<i64> = crate::store::MIGRATIONS.iter().map(|m| m.0).collect();

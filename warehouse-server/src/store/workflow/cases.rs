@@ -28,7 +28,7 @@ pub(crate) fn open_case(
         loss
     ])?;
     let id = tx.last_insert_rowid()?;
-    hold_item(tx, id, asset_id, "requested", None)?;
+    hold_item(tx, id, asset_id, "requested", None, 1)?;
     let a = get_asset(tx, asset_id)?;
     note_event(
         tx,
@@ -85,8 +85,14 @@ pub(super) fn open_residual_disposal(
         case.id
     ])?;
     let id = tx.last_insert_rowid()?;
+    // One line: the named items (as every request's lines hold them).
+    tx.prepare_cached(
+        "INSERT INTO request_lines (request_id, line_no, category_id, quantity, notes)
+         VALUES (?1, 1, NULL, ?2, NULL)",
+    )?
+    .execute((id, items.len() as i64))?;
     for (asset, _, prev, _) in items {
-        hold_item(tx, id, *asset, "requested", *prev)?;
+        hold_item(tx, id, *asset, "requested", *prev, 1)?;
         let a = get_asset(tx, *asset)?;
         note_event(
             tx,

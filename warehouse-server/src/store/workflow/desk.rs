@@ -215,13 +215,7 @@ impl Store {
             if !may_view(&actor, &r) {
                 return Err(Reason::OtherUnitsRequest { request_id }.into());
             }
-            let items = active_items(c, request_id)?;
-            let named: Vec<i64> = items
-                .iter()
-                .filter(|i| i.1 == "requested")
-                .map(|i| i.0)
-                .collect();
-            let out = items.iter().filter(|i| i.1 == "checked_out").count() as i64;
+            let lines = lines_of(c, request_id)?;
             const COLUMNS: &str = "SELECT a.id, a.asset_number, a.name, a.model, t.epc, w.name,
                      l.code, l.name
                  FROM assets a
@@ -244,40 +238,43 @@ impl Store {
                 })
             };
             let picking = matches!(r.stage, Stage::Checkout);
-            if !named.is_empty() || r.category_id.is_none() {
-                let mut stmt = c.prepare_cached(&format!(
-                    "{COLUMNS} JOIN request_items i ON i.asset_id = a.id
-                     WHERE i.request_id = ?1 AND i.active = 1 AND i.status = 'requested'
-                     {ORDER}"
-                ))?;
-                let lines = stmt
-                    .query_map([request_id], line)?
-                    .collect::<Result<Vec<_>, _>>()?;
-                return Ok(PickList {
-                    needed: if picking { lines.len() as i64 } else { 0 },
-                    lines,
-                    named: true,
-                });
-            }
-            let needed = if picking {
-                (r.quantity.unwrap_or(0) - out).max(0)
-            } else {
-                0
-            };
+            // The named (held) assets of every line, then for each line
+            // asked by category as many free in-stock assets as it needs.
             let mut stmt = c.prepare_cached(&format!(
-                "{COLUMNS}
-                 WHERE a.category_id = ?1 AND a.state = 'in_stock'
-                   AND NOT EXISTS (SELECT 1 FROM request_items i
-                                   WHERE i.asset_id = a.id AND i.active = 1)
-                 {ORDER} LIMIT ?2"
+                "{COLUMNS} JOIN request_items i ON i.asset_id = a.id
+                 WHERE i.request_id = ?1 AND i.active = 1 AND i.status = 'requested'
+                 {ORDER}"
             ))?;
-            let lines = stmt
-                .query_map((r.category_id, needed), line)?
+            let mut picks = stmt
+                .query_map([request_id], line)?
                 .collect::<Result<Vec<_>, _>>()?;
+            let named = !lines.iter().any(Line::by_category);
+            let mut needed = if picking { picks.len() as i64 } else { 0 };
+            for l in lines.iter().filter(|l| l.by_category()) {
+                let want = if picking { l.still_needed() } else { 0 };
+                needed += want;
+                let taken: Vec<i64> = picks.iter().map(|p| p.asset_id).collect();
+                let mut stmt = c.prepare_cached(&format!(
+                    "{COLUMNS}
+                     WHERE a.category_id = ?1 AND a.state = 'in_stock'
+                       AND NOT EXISTS (SELECT 1 FROM request_items i
+                                       WHERE i.asset_id = a.id AND i.active = 1)
+                     {ORDER} LIMIT ?2"
+                ))?;
+                let more = stmt
+                    .query_map((l.category_id, want + taken.len() as i64), line)?
+                    .collect::<Result<Vec<_>, _>>()?;
+                // Two lines of one category do not pick the same asset.
+                picks.extend(
+                    more.into_iter()
+                        .filter(|p| !taken.contains(&p.asset_id))
+                        .take(want as usize),
+                );
+            }
             Ok(PickList {
-                lines,
+                lines: picks,
                 needed,
-                named: false,
+                named,
             })
         })
         .await

@@ -54,11 +54,25 @@ pub(super) fn create_blocking(
         loan_start,
         loan_due,
         asset_ids,
+        lines,
+        event,
     } = new.check_on(today)?;
     let mut other_unit = None;
     if let Some(c) = new.category_id {
         require_exists(tx, "categories", "category_id", c)?;
     }
+    for (i, l) in lines.iter().enumerate() {
+        if let (Some(c), Some(_)) = (l.category_id, &new.lines) {
+            require_exists(tx, "categories", &format!("lines[{i}].category_id"), c)?;
+        }
+    }
+    // The line each named asset belongs to.
+    let line_of = |asset: i64| -> i64 {
+        lines
+            .iter()
+            .position(|l| l.asset_ids.contains(&asset))
+            .map_or(1, |i| i as i64 + 1)
+    };
     // Check every named asset before writing anything.
     let mut assets = Vec::with_capacity(asset_ids.len());
     for &id in &asset_ids {
@@ -125,11 +139,20 @@ pub(super) fn create_blocking(
         }
     }
     let now = now_ms();
+    // The request row keeps a summary of its lines for listings: the
+    // first line's category and the total quantity (the lines are the truth).
+    let summary_category = match &new.lines {
+        Some(_) => lines.first().and_then(|l| l.category_id),
+        None => new.category_id,
+    };
+    let summary_quantity =
+        (!lines.is_empty()).then(|| lines.iter().map(|l| l.quantity).sum::<i64>());
     tx.prepare_cached(
         "INSERT INTO requests (kind, stage, unit_id, other_unit_id, applicant, applicant_user_id,
              category_id, quantity, budget_fen, reason, needed_by, loan_start, loan_due,
-             disposal_method, loss, created_at, updated_at, region_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17)",
+             disposal_method, loss, created_at, updated_at, region_id, event)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17,
+             ?18)",
     )?
     .execute(rusqlite::params![
         new.kind.as_str(),
@@ -138,12 +161,8 @@ pub(super) fn create_blocking(
         other_unit,
         ctx.actor.label(),
         user_id(&ctx.actor),
-        new.category_id,
-        if asset_ids.is_empty() {
-            new.quantity
-        } else {
-            Some(asset_ids.len() as i64)
-        },
+        summary_category,
+        summary_quantity,
         new.budget_fen,
         reason,
         needed_by,
@@ -152,11 +171,13 @@ pub(super) fn create_blocking(
         new.disposal_method.map(|m| m.as_str()),
         new.loss.unwrap_or(false),
         now,
-        region
+        region,
+        event
     ])?;
     let id = tx.last_insert_rowid()?;
+    insert_lines(tx, id, &lines)?;
     for a in &assets {
-        hold_item(tx, id, a.id, "requested", Some(a.state))?;
+        hold_item(tx, id, a.id, "requested", Some(a.state), line_of(a.id))?;
         match new.kind {
             K::Disposal => {
                 remove_listing(tx, a.id)?;

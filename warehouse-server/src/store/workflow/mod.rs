@@ -8,6 +8,7 @@ mod desk;
 mod documents;
 mod filing;
 mod idle;
+pub mod lines;
 mod moves;
 mod photos;
 mod queries;
@@ -33,6 +34,7 @@ use crate::time::{now_ms, shanghai_today, ts};
 use crate::workflow::*;
 use cases::open_residual_disposal;
 use documents::*;
+use lines::*;
 use moves::*;
 use queries::*;
 use stock::*;
@@ -248,6 +250,7 @@ fn hold_item(
     asset_id: i64,
     status: &str,
     prev_state: Option<AssetState>,
+    line_no: i64,
 ) -> AppResult<()> {
     let holder = holding_request(tx, asset_id)?;
     if let Some(other) = holder.filter(|o| *o != request) {
@@ -258,15 +261,16 @@ fn hold_item(
         .into());
     }
     tx.prepare_cached(
-        "INSERT INTO request_items (request_id, asset_id, status, active, prev_state)
-         VALUES (?1, ?2, ?3, 1, ?4)
+        "INSERT INTO request_items (request_id, asset_id, status, active, prev_state, line_no)
+         VALUES (?1, ?2, ?3, 1, ?4, ?5)
          ON CONFLICT (request_id, asset_id) DO UPDATE SET status = excluded.status, active = 1",
     )?
     .execute(rusqlite::params![
         request,
         asset_id,
         status,
-        prev_state.map(|s| s.as_str())
+        prev_state.map(|s| s.as_str()),
+        line_no
     ])?;
     Ok(())
 }

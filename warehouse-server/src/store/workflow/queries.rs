@@ -11,7 +11,7 @@ pub(super) const REQUEST_COLUMNS: &str =
     quantity, budget_fen, reason, needed_by, loan_start, loan_due, disposal_method, loss,
     batch_id, spent_fen, appraised_fen, hammer_fen, remitted_fen, compensation_fen,
     compensation_paid_fen, created_at, updated_at, closed_at, region_id, fees_fen,
-    origin_request_id";
+    origin_request_id, event";
 
 pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Request> {
     let kind: String = r.get(1)?;
@@ -37,6 +37,7 @@ pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<
         applicant: r.get(5)?,
         category_id: r.get(6)?,
         quantity: r.get(7)?,
+        event: r.get(28)?,
         budget_fen: budget,
         reason: r.get(9)?,
         needed_by: r.get(10)?,
@@ -64,6 +65,7 @@ pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<
         closed_at: r.get::<_, Option<i64>>(24)?.map(ts),
         region_id: r.get(25)?,
         origin_request_id: r.get(27)?,
+        lines: Vec::new(),
         items: Vec::new(),
         steps: Vec::new(),
         documents: Vec::new(),
@@ -81,7 +83,8 @@ pub(super) fn get_request(c: &Db<'_>, id: i64) -> AppResult<Request> {
         .ok_or_else(|| AppError::not_found("request", id))?;
     let mut stmt = c.prepare_cached(
         "SELECT i.asset_id, a.asset_number, a.name, i.status, a.state, i.return_condition,
-                (SELECT t.epc FROM tags t WHERE t.asset_id = a.id AND t.unbound_at IS NULL)
+                (SELECT t.epc FROM tags t WHERE t.asset_id = a.id AND t.unbound_at IS NULL),
+                i.line_no
          FROM request_items i JOIN assets a ON a.id = i.asset_id
          WHERE i.request_id = ?1 ORDER BY i.asset_id",
     )?;
@@ -96,6 +99,7 @@ pub(super) fn get_request(c: &Db<'_>, id: i64) -> AppResult<Request> {
                 asset_state: r.get(4)?,
                 return_condition: r.get(5)?,
                 epc: epc.map(|e| shared::hex::Hex(&e).to_string()),
+                line_no: r.get(7)?,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -117,7 +121,7 @@ pub(super) fn get_request(c: &Db<'_>, id: i64) -> AppResult<Request> {
         })?
         .collect::<Result<_, _>>()?;
     req.documents = list_documents(c, id)?;
-    attach_stock(c, &mut req)?;
+    attach_lines(c, &mut req)?;
     Ok(req)
 }
 
@@ -132,7 +136,7 @@ pub struct RequestQuery {
     pub overdue: Option<bool>,
     /// Only requests waiting on the caller's role (the inbox).
     pub mine: Option<bool>,
-    /// Words in the reason or the applicant's username or display name,
+    /// Words in the reason, the event (活动名称) or the applicant's username or display name,
     /// or the request number.
     pub q: Option<String>,
     /// Only this region's requests and those of the regions below it; a
@@ -200,6 +204,7 @@ pub(super) fn list_requests(
         let (n, w) = (args.len() - 1, args.len());
         filter.push(format!(
             "(id = ?{n} OR instr(COALESCE(reason, ''), ?{w}) > 0 OR instr(applicant, ?{w}) > 0
+              OR instr(COALESCE(event, ''), ?{w}) > 0
               OR applicant_user_id IN (SELECT u.id FROM users u WHERE instr(u.display_name, ?{w}) > 0))"
         ));
     }
@@ -262,7 +267,7 @@ pub(super) fn list_requests(
         row_to_request,
     )?;
     for r in &mut found.items {
-        attach_stock(c, r)?;
+        attach_lines(c, r)?;
     }
     Ok(found)
 }
@@ -295,7 +300,11 @@ impl Store {
             if !may_view(&actor, &r) {
                 return Err(AppError::not_found("request", id));
             }
-            let cat = r.category_id.unwrap_or(-1);
+            let cats: Vec<i64> = lines_of(c, id)?
+                .iter()
+                .filter_map(|l| l.category_id)
+                .collect();
+            let cats = crate::store::assets::id_list(&cats);
             // Nearest first: the request's own region, then its city, then
             // the network, as far as the agencies let re-use look.
             let limit = if r.region_id.is_some() {
@@ -307,13 +316,14 @@ impl Store {
                 let near = super::idle::nearness_sql(region, "?3");
                 let mut stmt = c.prepare_cached(&format!(
                     "SELECT id FROM (SELECT a.id, {near} AS nearness FROM assets a
-                       WHERE a.category_id = ?1 AND a.state = '{state}' AND {holder}
+                       WHERE a.category_id IN ({cats}) AND ?1 = ?1
+                         AND a.state = '{state}' AND {holder}
                          AND NOT EXISTS (SELECT 1 FROM request_items i
                                          WHERE i.asset_id = a.id AND i.active = 1)) AS m
                      WHERE nearness <= ?4 ORDER BY nearness, id LIMIT 200"
                 ))?;
                 let rows = stmt.query_map(
-                    rusqlite::params![cat, r.unit_id.unwrap_or(-1), r.region_id, limit],
+                    rusqlite::params![0, r.unit_id.unwrap_or(-1), r.region_id, limit],
                     |row| row.get(0),
                 )?;
                 Ok(rows.collect::<Result<_, _>>()?)

@@ -42,6 +42,11 @@ pub(super) fn resolve_scans(tx: &Db<'_>, epcs: &[String]) -> AppResult<Scans> {
     Ok((known, extras))
 }
 
+/// Matches the desk's scans to the request's lines: a named asset fills
+/// its own line, any other in-stock asset the first line asking its
+/// category that still needs one; a line is never over-filled (the extra
+/// item is refused naming the line). Done when every line is filled, or
+/// when the keeper accepts the shortfall (the short lines are reported).
 pub(super) fn check_out(
     tx: &Db<'_>,
     ctx: &Ctx,
@@ -51,47 +56,58 @@ pub(super) fn check_out(
     accept_shortfall: bool,
 ) -> AppResult<(ScanMatch, bool)> {
     let (known, mut extras) = resolve_scans(tx, epcs)?;
-    let items = active_items(tx, r.id)?;
-    let reserved: Vec<i64> = items
-        .iter()
-        .filter(|i| i.1 == "requested")
-        .map(|i| i.0)
-        .collect();
-    let out_count = items.iter().filter(|i| i.1 == "checked_out").count() as i64;
-    let specific = !reserved.is_empty();
-    let mut needed = if specific {
-        reserved.len() as i64
-    } else {
-        r.quantity.unwrap_or(0) - out_count
-    };
-    let mut matched = Vec::new();
+    let lines = lines_of(tx, r.id)?;
+    let mut needed: Vec<i64> = lines.iter().map(Line::still_needed).collect();
+    let by_category = lines.iter().any(Line::by_category);
+    let mut matched: Vec<(i64, i64)> = Vec::new();
     for (epc, asset_id) in known {
         let a = get_asset(tx, asset_id)?;
         let holder = holding_request(tx, asset_id)?;
-        let why = if specific && !reserved.contains(&asset_id) {
+        let named = lines.iter().position(|l| l.named.contains(&asset_id));
+        let of_category: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].by_category() && lines[i].category_id == Some(a.category_id))
+            .collect();
+        let line = named.or_else(|| of_category.iter().copied().find(|&i| needed[i] > 0));
+        let mut full_line = None;
+        let why = if named.is_none() && !by_category {
             Some(ExtraWhy::NotPartOfRequest)
-        } else if holder == Some(r.id) && !reserved.contains(&asset_id) {
+        } else if holder == Some(r.id) && named.is_none() {
             Some(ExtraWhy::AlreadyOut)
         } else if let Some(other) = holder.filter(|h| *h != r.id) {
             Some(ExtraWhy::HeldBy { request_id: other })
         } else if a.state != AssetState::InStock {
             Some(ExtraWhy::NotInStock { state: a.state })
-        } else if !specific && Some(a.category_id) != r.category_id {
+        } else if named.is_none() && of_category.is_empty() {
             Some(ExtraWhy::WrongCategory)
-        } else if needed <= 0 {
+        } else if line.is_none_or(|i| needed[i] <= 0) {
+            full_line = line.or(of_category.first().copied());
             Some(ExtraWhy::MoreThanNeeded)
         } else {
             None
         };
-        match why {
-            Some(why) => extras.push(Extra::new(epc, Some(asset_id), why)),
-            None => {
-                needed -= 1;
-                matched.push(asset_id);
+        match (why, line) {
+            (None, Some(i)) => {
+                needed[i] -= 1;
+                matched.push((asset_id, lines[i].line_no));
+            }
+            (why, _) => {
+                let mut extra =
+                    Extra::new(epc, Some(asset_id), why.unwrap_or(ExtraWhy::MoreThanNeeded));
+                extra.line_no = full_line.map(|i| lines[i].line_no);
+                extras.push(extra);
             }
         }
     }
-    let shortfall = needed.max(0);
+    let short_lines: Vec<ShortLine> = lines
+        .iter()
+        .zip(&needed)
+        .filter(|(_, n)| **n > 0)
+        .map(|(l, n)| ShortLine {
+            line_no: l.line_no,
+            short_by: *n,
+        })
+        .collect();
+    let shortfall = short_lines.iter().map(|s| s.short_by).sum::<i64>();
     let committed = !dry_run && !matched.is_empty();
     if !dry_run {
         if matched.is_empty() {
@@ -101,9 +117,9 @@ pub(super) fn check_out(
             }
             .into());
         }
-        for &asset_id in &matched {
+        for &(asset_id, line_no) in &matched {
             let from = get_asset(tx, asset_id)?.holder_location_id;
-            hold_item(tx, r.id, asset_id, "checked_out", None)?;
+            hold_item(tx, r.id, asset_id, "checked_out", None, line_no)?;
             tx.prepare_cached(
                 "UPDATE request_items SET from_location_id = ?3
                  WHERE request_id = ?1 AND asset_id = ?2",
@@ -131,9 +147,10 @@ pub(super) fn check_out(
     }
     Ok((
         ScanMatch {
-            matched,
+            matched: matched.iter().map(|m| m.0).collect(),
             extras,
             shortfall,
+            short_lines,
             committed,
         },
         done,
@@ -181,9 +198,15 @@ pub(super) fn apply(tx: &Db<'_>, ctx: &Ctx, r: &Row, body: &StepBody) -> AppResu
     let route = Route {
         method: r.method,
         over_budget: match body {
-            StepBody::Procure { unit_price_fen, .. } => {
-                over_budget(r.budget_fen, r.quantity, *unit_price_fen)
-            }
+            // A price that cannot be read is refused by the step itself.
+            StepBody::Procure {
+                unit_price_fen,
+                line_prices,
+                ..
+            } => match line_prices_of(tx, r, unit_price_fen, line_prices) {
+                Ok(prices) => over_budget(r.budget_fen, lines_total(&prices)),
+                Err(_) => false,
+            },
             _ => false,
         },
     };
@@ -207,12 +230,21 @@ pub(super) fn apply(tx: &Db<'_>, ctx: &Ctx, r: &Row, body: &StepBody) -> AppResu
             supplier,
             contract_number,
             unit_price_fen,
+            line_prices,
             purchased_on,
             ..
-        } => procure(s, supplier, contract_number, unit_price_fen, purchased_on),
+        } => procure(
+            s,
+            supplier,
+            contract_number,
+            unit_price_fen,
+            line_prices,
+            purchased_on,
+        ),
         StepBody::Receive {
             location_id,
             received,
+            received_lines,
             asset_numbers,
             name,
             model,
@@ -227,6 +259,7 @@ pub(super) fn apply(tx: &Db<'_>, ctx: &Ctx, r: &Row, body: &StepBody) -> AppResu
                     s,
                     location_id,
                     received,
+                    received_lines,
                     asset_numbers,
                     name,
                     model,
@@ -409,21 +442,48 @@ fn fulfil(s: &Step<'_, '_>, asset_ids: &[i64]) -> AppResult<Effects> {
         return Err(Reason::NoAssetsToFulfil.into());
     }
     let mut from_stock = 0;
+    let lines = lines_of(tx, r.id)?;
+    // Each line takes at most its quantity.
+    let mut room: Vec<i64> = lines
+        .iter()
+        .map(|l| l.quantity - l.items.len() as i64)
+        .collect();
     for &id in asset_ids {
         let a = get_asset(tx, id).map_err(|e| e.with_field("asset_ids"))?;
-        if Some(a.category_id) != r.category_id {
+        // The asset fills the first line asking its category with room.
+        let of_category: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].category_id == Some(a.category_id))
+            .collect();
+        if of_category.is_empty() {
             return Err(Reason::WrongCategory {
                 asset: a.asset_ref(),
             }
             .into());
         }
+        let Some(i) = of_category.iter().copied().find(|&i| room[i] > 0) else {
+            let given = asset_ids
+                .iter()
+                .filter(|&&x| get_asset(tx, x).is_ok_and(|b| b.category_id == a.category_id))
+                .count();
+            return Err(Reason::TooMany {
+                field: "asset_ids".into(),
+                max: of_category
+                    .iter()
+                    .map(|&i| usize::try_from(lines[i].quantity).unwrap_or(0))
+                    .sum(),
+                given: Some(given),
+            }
+            .into());
+        };
+        room[i] -= 1;
+        let line_no = lines[i].line_no;
         match a.state {
             AssetState::InStock => {
-                hold_item(tx, r.id, id, "requested", Some(a.state))?;
+                hold_item(tx, r.id, id, "requested", Some(a.state), line_no)?;
                 from_stock += 1;
             }
             AssetState::ListedIdle if a.holder_unit_id != r.unit_id => {
-                hold_item(tx, r.id, id, "requested", Some(a.state))?;
+                hold_item(tx, r.id, id, "requested", Some(a.state), line_no)?;
                 remove_listing(tx, id)?;
                 // The approver's decision is the transfer.
                 move_asset(
@@ -455,23 +515,75 @@ fn fulfil(s: &Step<'_, '_>, asset_ids: &[i64]) -> AppResult<Effects> {
     Ok(fx)
 }
 
-/// The purchase is bought: a procurement batch and the money spent.
+/// Each purchase line's `(quantity, unit price)`: the line's entry in
+/// `line_prices` (by `line_no`), else `unit_price_fen` (the one price of a
+/// one-line purchase, or the price of every line not listed).
+fn line_prices_of(
+    tx: &Db<'_>,
+    r: &Row,
+    unit_price_fen: &Option<i64>,
+    line_prices: &Option<Vec<LinePrice>>,
+) -> AppResult<Vec<(i64, i64)>> {
+    let lines = lines_of(tx, r.id)?;
+    let listed = line_prices.as_deref().unwrap_or_default();
+    for (i, p) in listed.iter().enumerate() {
+        if !lines.iter().any(|l| l.line_no == p.line_no) {
+            return Err(Reason::NoSuchRequestLine {
+                field: format!("line_prices[{i}].line_no"),
+                request_id: r.id,
+                line_no: p.line_no,
+            }
+            .into());
+        }
+        amount(
+            &format!("line_prices[{i}].unit_price_fen"),
+            p.unit_price_fen,
+        )?;
+    }
+    let default = match unit_price_fen {
+        Some(p) => Some(amount("unit_price_fen", *p)?),
+        None => None,
+    };
+    lines
+        .iter()
+        .map(|l| {
+            let price = listed
+                .iter()
+                .find(|p| p.line_no == l.line_no)
+                .map(|p| p.unit_price_fen)
+                .or(default);
+            match price {
+                Some(p) => Ok((l.quantity, p)),
+                None => Err(Reason::Required {
+                    field: if lines.len() > 1 {
+                        "line_prices".into()
+                    } else {
+                        "unit_price_fen".into()
+                    },
+                }
+                .into()),
+            }
+        })
+        .collect()
+}
+
+/// The purchase is bought: a procurement batch, each line's unit price
+/// and the money spent (Σ unit price × quantity).
 fn procure(
     s: &Step<'_, '_>,
     supplier: &str,
     contract_number: &str,
-    unit_price_fen: &i64,
+    unit_price_fen: &Option<i64>,
+    line_prices: &Option<Vec<LinePrice>>,
     purchased_on: &Option<String>,
 ) -> AppResult<Effects> {
     let Step { tx, r, .. } = *s;
     let mut fx = s.effects();
     let supplier = step_text("supplier", supplier)?;
     let contract = step_text("contract_number", contract_number)?;
-    let price = amount("unit_price_fen", *unit_price_fen)?;
     let purchased_on = parse_date("purchased_on", purchased_on.as_deref())?;
-    let qty = r.quantity.unwrap_or(0);
-    let total = price
-        .checked_mul(qty)
+    let prices = line_prices_of(tx, r, unit_price_fen, line_prices)?;
+    let total = lines_total(&prices)
         .and_then(|t| amount("unit_price_fen", t).ok())
         .ok_or_else(|| AppError::from(Reason::TotalTooLarge))?;
     tx.execute(
@@ -492,8 +604,20 @@ fn procure(
         "UPDATE requests SET batch_id = ?2, spent_fen = ?3 WHERE id = ?1",
         (r.id, batch, total),
     )?;
+    let mut per_line = Vec::new();
+    for (line, (quantity, price)) in lines_of(tx, r.id)?.iter().zip(&prices) {
+        tx.execute(
+            "UPDATE request_lines SET unit_price_fen = ?3 WHERE request_id = ?1 AND line_no = ?2",
+            (r.id, line.line_no, *price),
+        )?;
+        per_line.push(json!({ "line_no": line.line_no, "unit_price_fen": price,
+            "quantity": quantity, "total_fen": price * quantity }));
+    }
     fx.details = json!({ "batch_id": batch, "supplier": supplier, "contract_number": contract,
-            "unit_price_fen": price, "total_fen": total });
+            "total_fen": total, "lines": per_line });
+    if let [(_, price)] = prices.as_slice() {
+        fx.details["unit_price_fen"] = json!(price);
+    }
     Ok(fx)
 }
 
@@ -511,8 +635,8 @@ fn scan_out(
         fx.next = Stage::Checkout;
     }
     fx.dry_run = *dry;
-    fx.details =
-        json!({ "matched": m.matched, "extras": m.extras.len(), "shortfall": m.shortfall });
+    fx.details = json!({ "matched": m.matched, "extras": m.extras.len(), "shortfall": m.shortfall,
+        "short_lines": m.short_lines });
     fx.scan = Some(m);
     Ok(fx)
 }
@@ -839,11 +963,14 @@ fn confirm_payment(
 }
 
 /// Goods arrive for a purchase: the bought assets are registered in the
-/// location and held for the request (a short delivery only when accepted).
+/// location, line by line with the line's category and unit price, and
+/// held for the request (a short delivery only when accepted).
+#[allow(clippy::too_many_arguments)]
 fn receive_purchase(
     s: &Step<'_, '_>,
     location_id: &i64,
     received: &Option<i64>,
+    received_lines: &Option<Vec<LineCount>>,
     asset_numbers: &Option<Vec<String>>,
     name: &Option<String>,
     model: &Option<String>,
@@ -851,10 +978,45 @@ fn receive_purchase(
 ) -> AppResult<Effects> {
     let Step { tx, ctx, r, .. } = *s;
     let mut fx = s.effects();
-    let qty = r.quantity.unwrap_or(0);
-    let got = received.unwrap_or(qty);
-    // At least one, at most the quantity bought.
-    in_range("received", got, 1, qty)?;
+    let lines = lines_of(tx, r.id)?;
+    // How many arrived of each line.
+    let mut arrived: Vec<i64> = lines.iter().map(|l| l.quantity).collect();
+    match (received, received_lines) {
+        (Some(got), _) if lines.len() == 1 => {
+            // At least one, at most the quantity bought.
+            in_range("received", *got, 1, lines[0].quantity)?;
+            arrived[0] = *got;
+        }
+        (Some(_), _) => {
+            return Err(Reason::Required {
+                field: "received_lines".into(),
+            }
+            .into())
+        }
+        (None, Some(counts)) => {
+            for (i, c) in counts.iter().enumerate() {
+                let Some(k) = lines.iter().position(|l| l.line_no == c.line_no) else {
+                    return Err(Reason::NoSuchRequestLine {
+                        field: format!("received_lines[{i}].line_no"),
+                        request_id: r.id,
+                        line_no: c.line_no,
+                    }
+                    .into());
+                };
+                in_range(
+                    &format!("received_lines[{i}].received"),
+                    c.received,
+                    0,
+                    lines[k].quantity,
+                )?;
+                arrived[k] = c.received;
+            }
+        }
+        (None, None) => {}
+    }
+    let qty: i64 = lines.iter().map(|l| l.quantity).sum();
+    let got: i64 = arrived.iter().sum();
+    in_range("received", got, 1, qty.max(1))?;
     if got < qty && !accept_shortfall {
         return Err(Reason::ShortDelivery {
             bought: qty,
@@ -871,20 +1033,10 @@ fn receive_purchase(
             .into());
         }
     }
-    let category = r.category_id.unwrap_or_default();
-    let cat_name: String = tx
-        .query_row(
-            "SELECT name FROM categories WHERE id = ?1",
-            [category],
-            |row| row.get(0),
-        )
-        .optional()?
-        .unwrap_or_default();
     let name = match name {
-        Some(n) => required_text("name", n, 200)?,
-        None => cat_name,
+        Some(n) => Some(required_text("name", n, 200)?),
+        None => None,
     };
-    let unit_price = r.spent_fen.unwrap_or(0) / qty.max(1);
     let purchased_on: Option<String> = match r.batch_id {
         Some(b) => tx.query_row(
             "SELECT purchased_on FROM procurement_batches WHERE id = ?1",
@@ -893,42 +1045,61 @@ fn receive_purchase(
         )?,
         None => None,
     };
+    // Bought before lines had prices: the request's spending split evenly.
+    let even_price = r.spent_fen.unwrap_or(0) / qty.max(1);
     let mut created = Vec::new();
-    for i in 0..got {
-        let number = match asset_numbers {
-            Some(n) => n[i as usize].clone(),
-            // Numeric, so it fits a GIAI-96 tag: year, request, item.
-            None => {
-                format!("{}{:06}{:04}", chrono::Utc::now().format("%Y"), r.id, i + 1)
-            }
-        };
-        let mut new = NewAsset {
-            asset_number: number,
-            name: name.clone(),
-            category_id: category,
-            model: model.clone(),
-            original_value_fen: unit_price,
-            purchase_date: purchased_on.clone(),
-            funding_source: Some("财政拨款".into()),
-            batch_id: r.batch_id,
-            holder_location_id: Some(*location_id),
-            holder_unit_id: None,
-            custodian: None,
-            condition: Some(Condition::New),
-            notes: Some(format!("purchase request {}", r.id)),
-        };
-        new.validate().map_err(|e| {
-            if e.field.as_deref() == Some("asset_number") {
-                e.with_field("asset_numbers")
-            } else {
-                e
-            }
-        })?;
-        let id = insert_asset(tx, ctx, &new, AssetState::InStock, true)?;
-        hold_item(tx, r.id, id, "requested", None)?;
-        created.push(id);
+    let mut per_line = Vec::new();
+    let mut n: i64 = 0;
+    for (line, &count) in lines.iter().zip(&arrived) {
+        let category = line.category_id.unwrap_or_default();
+        let cat_name: String = tx
+            .query_row(
+                "SELECT name FROM categories WHERE id = ?1",
+                [category],
+                |row| row.get(0),
+            )
+            .optional()?
+            .unwrap_or_default();
+        for _ in 0..count {
+            let number = match asset_numbers {
+                Some(list) => list[n as usize].clone(),
+                // Numeric, so it fits a GIAI-96 tag: year, request, item.
+                None => {
+                    format!("{}{:06}{:04}", chrono::Utc::now().format("%Y"), r.id, n + 1)
+                }
+            };
+            n += 1;
+            let mut new = NewAsset {
+                asset_number: number,
+                name: name.clone().unwrap_or_else(|| cat_name.clone()),
+                category_id: category,
+                model: model.clone(),
+                original_value_fen: line.unit_price_fen.unwrap_or(even_price),
+                purchase_date: purchased_on.clone(),
+                funding_source: Some("财政拨款".into()),
+                batch_id: r.batch_id,
+                holder_location_id: Some(*location_id),
+                holder_unit_id: None,
+                custodian: None,
+                condition: Some(Condition::New),
+                notes: Some(format!("purchase request {}", r.id)),
+            };
+            new.validate().map_err(|e| {
+                if e.field.as_deref() == Some("asset_number") {
+                    e.with_field("asset_numbers")
+                } else {
+                    e
+                }
+            })?;
+            let id = insert_asset(tx, ctx, &new, AssetState::InStock, true)?;
+            hold_item(tx, r.id, id, "requested", None, line.line_no)?;
+            created.push(id);
+        }
+        per_line.push(json!({ "line_no": line.line_no, "received": count,
+            "expected": line.quantity }));
     }
-    fx.details = json!({ "received": got, "expected": qty, "asset_ids": created });
+    fx.details = json!({ "received": got, "expected": qty, "asset_ids": created,
+        "lines": per_line });
     Ok(fx)
 }
 
@@ -990,6 +1161,7 @@ fn receive_intake(
         matched,
         extras,
         shortfall,
+        short_lines: Vec::new(),
         committed: true,
     });
     Ok(fx)

@@ -23,45 +23,68 @@ pub(super) fn free_stock(c: &Db<'_>, category_id: i64) -> AppResult<i64> {
     Ok((in_stock - held).max(0))
 }
 
-/// The stock check of a request served by category, if it is one.
-pub(super) fn attach_stock(c: &Db<'_>, req: &mut Request) -> AppResult<()> {
-    req.stock = match served_by_category(
-        req.kind,
-        req.stage,
-        req.category_id,
-        req.quantity,
-        !req.items.is_empty() || request_names_items(c, req.id)?,
-    ) {
-        Some((category, asked)) => Some(StockCheck::new(category, asked, free_stock(c, category)?)),
-        None => None,
-    };
+/// The stock checks of a request served by category: one per category
+/// its lines ask by category (summed over lines of the same category),
+/// while it waits for approval or the desk.
+pub(super) fn stock_checks(
+    c: &Db<'_>,
+    kind: RequestKind,
+    stage: Stage,
+    lines: &[Line],
+) -> AppResult<Vec<StockCheck>> {
+    let mut asked: Vec<(i64, i64)> = Vec::new();
+    for l in lines {
+        let Some((category, quantity)) = served_by_category(
+            kind,
+            stage,
+            l.category_id,
+            Some(l.quantity),
+            !l.by_category(),
+        ) else {
+            continue;
+        };
+        match asked.iter_mut().find(|(c, _)| *c == category) {
+            Some((_, q)) => *q += quantity,
+            None => asked.push((category, quantity)),
+        }
+    }
+    asked
+        .into_iter()
+        .map(|(category, quantity)| {
+            Ok(StockCheck::new(
+                category,
+                quantity,
+                free_stock(c, category)?,
+            ))
+        })
+        .collect()
+}
+
+/// A request's lines, and its stock checks while it waits for stock: the
+/// request's own `stock` is the first category short (else the first).
+pub(super) fn attach_lines(c: &Db<'_>, req: &mut Request) -> AppResult<()> {
+    let lines = lines_of(c, req.id)?;
+    let checks = stock_checks(c, req.kind, req.stage, &lines)?;
+    req.stock = checks
+        .iter()
+        .find(|c| c.is_short())
+        .or(checks.first())
+        .copied();
+    req.lines = request_lines(&lines, &checks);
     Ok(())
 }
 
-/// Whether a request names items (listings read requests without them).
-fn request_names_items(c: &Db<'_>, id: i64) -> AppResult<bool> {
-    Ok(
-        c.prepare_cached("SELECT EXISTS(SELECT 1 FROM request_items WHERE request_id = ?1)")?
-            .query_row([id], |r| r.get(0))?,
-    )
-}
-
-/// Refuses the approval of a request by category while its category is
-/// short of stock.
+/// Refuses the approval of a request by category while a category it asks
+/// is short of stock.
 pub(super) fn approval_in_stock(tx: &Db<'_>, r: &Row) -> AppResult<()> {
-    let names_items = request_names_items(tx, r.id)?;
-    let Some((category, asked)) =
-        served_by_category(r.kind, r.stage, r.category_id, r.quantity, names_items)
-    else {
+    let lines = lines_of(tx, r.id)?;
+    let checks = stock_checks(tx, r.kind, r.stage, &lines)?;
+    let Some(check) = checks.into_iter().find(|c| c.is_short()) else {
         return Ok(());
     };
-    let check = StockCheck::new(category, asked, free_stock(tx, category)?);
-    if !check.is_short() {
-        return Ok(());
-    }
     let name: String = tx
         .prepare_cached("SELECT name FROM categories WHERE id = ?1")?
-        .query_row([category], |r| r.get(0))
+        .query_row([check.category_id], |r| r.get(0))
         .optional()?
         .unwrap_or_default();
     check.approvable(r.id, &name)

@@ -239,7 +239,7 @@ impl Store {
                 })?;
                 rows.collect::<Result<_, _>>()?
             };
-            for (mut w, category, quantity) in heads {
+            for (mut w, _, _) in heads {
                 let request_id = w.request_id;
                 let mut stmt = c.prepare_cached(&format!(
                     "{FIELD_ASSET} JOIN request_items i ON i.asset_id = a.id
@@ -250,22 +250,17 @@ impl Store {
                 let mut assets: Vec<FieldAsset> = stmt
                     .query_map([request_id], field_asset)?
                     .collect::<Result<_, _>>()?;
-                let reserved: i64 = c.query_row(
-                    "SELECT COUNT(*) FROM request_items WHERE request_id = ?1 AND active = 1
-                       AND status = 'requested'",
-                    [request_id],
-                    |r| r.get(0),
-                )?;
-                if reserved == 0 {
-                    let out: i64 = c.query_row(
-                        "SELECT COUNT(*) FROM request_items WHERE request_id = ?1 AND active = 1
-                           AND status = 'checked_out'",
-                        [request_id],
-                        |r| r.get(0),
-                    )?;
-                    let needed = usize::try_from(quantity.unwrap_or(0) - out).unwrap_or(0);
-                    if category.is_some() && needed > 0 {
-                        assets = free_in_stock(c, category, &taken, needed)?;
+                // Each line asked by category: as many free in-stock
+                // assets of its category as it still needs.
+                for line in lines_of(c, request_id)? {
+                    let needed = usize::try_from(line.still_needed()).unwrap_or(0);
+                    if line.by_category() && needed > 0 {
+                        let held: Vec<i64> = taken
+                            .iter()
+                            .chain(assets.iter().map(|a| &a.id))
+                            .copied()
+                            .collect();
+                        assets.extend(free_in_stock(c, line.category_id, &held, needed)?);
                     }
                 }
                 taken.extend(assets.iter().map(|a| a.id));

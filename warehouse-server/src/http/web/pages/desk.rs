@@ -165,6 +165,9 @@ async fn desk_render(
             .and_then(|h| h.readers().find(|(_, r)| r.reader_id == reader))
             .map(|(_, r)| r.status)
     };
+    let mut nq = NameQuery::default();
+    ask_requests(&mut nq, std::slice::from_ref(&r));
+    let names = tryp!(w, st.store.names(nq).await);
     let returning = r.stage == Stage::OnLoan;
     let pick = r.stage == Stage::Checkout
         && matches!(
@@ -273,6 +276,8 @@ async fn desk_render(
             p { a href=(format!("/requests/{id}/pick-list")) data-test="pick-list-link" { (w.t("pick_list")) } }
         }
         (body)
+        // Each line's progress: how many are out and back of how many asked.
+        (super::requests::lines_table(&w, &names, &r))
         @if let Some(h) = &health {
             (crate::http::web::health::reader_health_panel(&w, h, Some(crate::register::ReaderRole::Desk)))
         }

@@ -182,7 +182,11 @@ pub(super) fn request_table(
                             td { (r.unit_id.map(|u| words::unit(w.lang, names, u)).unwrap_or_default()) }
                             @if !regions.is_empty() { td data-test="request-region" { (region_name(regions, r.region_id)) } }
                             td { (words::person(w.lang, names, &r.applicant)) }
-                            td { (r.reason.clone().unwrap_or_default()) }
+                            td {
+                                // 活动名称 first: the event the items serve.
+                                @if let Some(e) = &r.event { span.badge data-test="request-event" { (e) } " " }
+                                (r.reason.clone().unwrap_or_default())
+                            }
                             td { (when(&r.created_at)) }
                         }
                     }

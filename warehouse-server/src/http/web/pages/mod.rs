@@ -28,7 +28,7 @@ use crate::register::{AssetQuery, AssetState};
 use crate::serving::live::LiveSlot;
 use crate::stocktake::LineQuery;
 use crate::store::{NameQuery, Names, RequestQuery};
-use crate::workflow::{may_file, NewRequest, Request, RequestKind, Stage, StepBody};
+use crate::workflow::{may_file, NewLine, NewRequest, Request, RequestKind, Stage, StepBody};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -250,6 +250,9 @@ fn ask_requests(q: &mut NameQuery, items: &[Request]) {
         q.unit(r.unit_id)
             .unit(r.other_unit_id)
             .category(r.category_id);
+        for l in &r.lines {
+            q.category(l.category_id);
+        }
         words::ask_who(q, &r.applicant);
     }
 }

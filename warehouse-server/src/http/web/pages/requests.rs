@@ -81,15 +81,15 @@ pub(super) async fn requests(
 pub(super) fn request_fields(kind: RequestKind) -> &'static [&'static str] {
     match kind {
         RequestKind::Loan => &[
-            "category_id",
-            "quantity",
+            "lines",
             "asset_numbers",
+            "event",
             "reason",
             "loan_start",
             "loan_due",
         ],
-        RequestKind::Allocation => &["category_id", "quantity", "asset_numbers", "reason"],
-        RequestKind::Purchase => &["category_id", "quantity", "budget", "reason", "needed_by"],
+        RequestKind::Allocation => &["lines", "asset_numbers", "event", "reason"],
+        RequestKind::Purchase => &["lines", "budget", "reason", "needed_by"],
         RequestKind::Transfer | RequestKind::Intake => &["asset_numbers", "reason"],
         RequestKind::Disposal => &["asset_numbers", "disposal_method", "reason"],
         RequestKind::Damage => &["asset_numbers", "loss", "reason"],
@@ -110,14 +110,44 @@ pub(super) async fn render_new_request(
         "budget" => w.t("budget"),
         "asset_numbers" => w.t("asset_numbers"),
         "category_id" => w.t("category"),
+        "event" => w.t("event_name"),
         other => w.t(other),
     };
+    let rows = line_rows(values);
+    let mut shown: Vec<String> = [
+        "category_id",
+        "quantity",
+        "asset_ids",
+        "asset_numbers",
+        "budget_fen",
+        "reason",
+        "needed_by",
+        "loan_start",
+        "loan_due",
+        "disposal_method",
+        "loss",
+        "event",
+    ]
+    .iter()
+    .map(|f| (*f).to_owned())
+    .collect();
+    if fields.contains(&"lines") {
+        for i in 0..rows {
+            for f in ["category_id", "quantity", "notes"] {
+                shown.push(format!("lines[{i}].{f}"));
+            }
+        }
+    }
+    let shown: Vec<&str> = shown.iter().map(String::as_str).collect();
     let body = html! {
-        (form_error(w.lang, err, &["category_id", "quantity", "asset_ids", "asset_numbers", "budget_fen", "reason", "needed_by", "loan_start", "loan_due", "disposal_method", "loss"]))
+        (form_error(w.lang, err, &shown))
         form.stack method="post" action=(format!("/requests/new/{}", kind.as_str())) novalidate {
             (csrf_field(w))
             @for f in fields {
                 @let api_field = if *f == "budget" { "budget_fen" } else { f };
+                @if *f == "lines" {
+                    (line_rows_form(w, &cats, values, err, rows))
+                } @else {
                 label {
                     (word(f))
                     @match *f {
@@ -142,6 +172,7 @@ pub(super) async fn render_new_request(
                     // The box takes numbers; the store names the ids it refuses.
                     @if *f == "asset_numbers" { (field_error(w.lang, err, "asset_ids")) }
                 }
+                }
             }
             button type="submit" { (w.t("submit")) }
         }
@@ -155,6 +186,76 @@ pub(super) async fn render_new_request(
         *resp.status_mut() = crate::http::error::status_of(e.kind);
     }
     resp
+}
+
+/// How many line rows the filing form shows (`line_rows`, one more after
+/// "添加一行").
+fn line_rows(values: &Form) -> usize {
+    values
+        .get("line_rows")
+        .and_then(|n| n.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, crate::workflow::MAX_LINES)
+}
+
+/// The form's name of a line row's field: the first row keeps the
+/// one-line names (`category_id`, `quantity`), the others the API's path
+/// (`lines[2].quantity`), so a refusal lands beside its row.
+fn line_field(i: usize, f: &str) -> String {
+    match (i, f) {
+        (0, "category_id" | "quantity") => f.to_owned(),
+        _ => format!("lines[{i}].{f}"),
+    }
+}
+
+/// The line rows of the filing form (category, quantity, notes) and the
+/// "添加一行" button, which posts the form back with one more row (no
+/// script needed).
+fn line_rows_form(
+    w: &Web,
+    cats: &[crate::register::Category],
+    values: &Form,
+    err: Option<&AppError>,
+    rows: usize,
+) -> Markup {
+    let v = |k: &str| values.get(k).cloned().unwrap_or_default();
+    html! {
+        fieldset.lines data-test="request-lines" {
+            legend { (w.t("request_lines")) }
+            table {
+                thead { tr { th { (w.t("line_no")) } th { (w.t("category")) } th { (w.t("quantity")) } th { (w.t("line_notes")) } } }
+                tbody {
+                    @for i in 0..rows {
+                        @let cat = line_field(i, "category_id");
+                        @let qty = line_field(i, "quantity");
+                        @let notes = line_field(i, "notes");
+                        tr {
+                            td { (i + 1) }
+                            td {
+                                select name=(cat) aria-label=(w.t("category")) {
+                                    option value="" { "—" }
+                                    @for c in cats { option value=(c.id) selected[v(&cat) == c.id.to_string()] { (c.name) } }
+                                }
+                                (field_error(w.lang, err, &cat))
+                                @if i == 0 { (field_error(w.lang, err, "lines[0].category_id")) }
+                            }
+                            td {
+                                input type="number" min="1" name=(qty) value=(v(&qty)) aria-label=(w.t("quantity"));
+                                (field_error(w.lang, err, &qty))
+                                @if i == 0 { (field_error(w.lang, err, "lines[0].quantity")) }
+                            }
+                            td {
+                                input name=(notes) value=(v(&notes)) aria-label=(w.t("line_notes"));
+                                (field_error(w.lang, err, &notes))
+                            }
+                        }
+                    }
+                }
+            }
+            input type="hidden" name="line_rows" value=(rows);
+            button type="submit" name="add_line" value="1" formnovalidate data-test="add-line" { (w.t("add_line")) }
+        }
+    }
 }
 
 pub(super) async fn new_request(
@@ -260,8 +361,50 @@ pub(super) fn request_from_form(kind: RequestKind, f: &Form) -> (NewRequest, Vec
             .map(|b| parse_yuan("budget_fen", &b))
             .transpose(),
     );
-    let category_id = keep(p, get_i64(f, "category_id"));
-    let quantity = keep(p, get_i64(f, "quantity"));
+    let mut category_id = keep(p, get_i64(f, "category_id"));
+    let mut quantity = keep(p, get_i64(f, "quantity"));
+    let mut ids = ids;
+    // Several rows (or a note on the first) file as lines; one plain row
+    // is the one-line shorthand, as before. Empty rows are skipped.
+    let mut rows: Vec<NewLine> = Vec::new();
+    for i in 1..line_rows(f) {
+        let line = NewLine {
+            category_id: keep(p, get_i64(f, &line_field(i, "category_id"))),
+            quantity: keep(p, get_i64(f, &line_field(i, "quantity"))),
+            asset_ids: None,
+            notes: text(f, &line_field(i, "notes")),
+        };
+        if line.category_id.is_some() || line.quantity.is_some() || line.notes.is_some() {
+            rows.push(line);
+        }
+    }
+    let first_notes = text(f, &line_field(0, "notes"));
+    let lined = matches!(
+        kind,
+        RequestKind::Purchase | RequestKind::Allocation | RequestKind::Loan
+    );
+    let lines = if lined && (!rows.is_empty() || first_notes.is_some()) {
+        let mut lines = Vec::new();
+        if category_id.is_some() || quantity.is_some() || first_notes.is_some() {
+            lines.push(NewLine {
+                category_id: category_id.take(),
+                quantity: quantity.take(),
+                asset_ids: None,
+                notes: first_notes,
+            });
+        }
+        lines.extend(rows);
+        // Named assets typed in the numbers box are one more line.
+        if let Some(named) = ids.take().filter(|n| !n.is_empty()) {
+            lines.push(NewLine {
+                asset_ids: Some(named),
+                ..NewLine::default()
+            });
+        }
+        Some(lines)
+    } else {
+        None
+    };
     let new = NewRequest {
         kind,
         category_id,
@@ -277,6 +420,8 @@ pub(super) fn request_from_form(kind: RequestKind, f: &Form) -> (NewRequest, Vec
             .and_then(crate::workflow::DisposalMethod::parse),
         loss: Some(f.get("loss").is_some()),
         unit_id: None,
+        lines,
+        event: text(f, "event"),
     };
     (new, problems)
 }
@@ -315,7 +460,13 @@ pub(super) async fn new_request_submit(
     if !may_file(w.role, kind) {
         return fail(&w, kind.not_filed_by());
     }
-    let f = form(&body);
+    let mut f = form(&body);
+    // "添加一行": the same form again with one more row, nothing filed.
+    if f.contains_key("add_line") {
+        let rows = (line_rows(&f) + 1).min(crate::workflow::MAX_LINES);
+        f.insert("line_rows".into(), rows.to_string());
+        return render_new_request(&st, &w, kind, &f, None).await;
+    }
     // Numbers and codes people type become ids first; a number that names
     // nothing is one more problem beside the others.
     let (f, by_words) = match ids_from_words(&st, &f).await {
@@ -460,7 +611,15 @@ pub(super) fn step_forms(
                     input type="hidden" name="action" value="procure";
                     label { (w.t("supplier")) input name="supplier" value=(v("supplier")) required; (field_error(w.lang, err, "supplier")) }
                     label { (w.t("contract_number")) input name="contract_number" value=(v("contract_number")) required; (field_error(w.lang, err, "contract_number")) }
-                    label { (w.t("unit_price")) input name="unit_price" value=(v("unit_price")) required; (field_error(w.lang, err, "unit_price_fen")) }
+                    @if r.lines.len() > 1 {
+                        @for (i, l) in r.lines.iter().enumerate() {
+                            @let name = format!("line_price_{}", l.line_no);
+                            label { (w.t("unit_price")) " · " (w.t("line_no")) " " (l.line_no) input name=(name) value=(v(&name)) required; (field_error(w.lang, err, &format!("line_prices[{i}].unit_price_fen"))) }
+                        }
+                        (field_error(w.lang, err, "line_prices"))
+                    } @else {
+                        label { (w.t("unit_price")) input name="unit_price" value=(v("unit_price")) required; (field_error(w.lang, err, "unit_price_fen")) }
+                    }
                     button type="submit" data-test="procure" { (w.t("procure")) }
                 }
             }
@@ -473,7 +632,16 @@ pub(super) fn step_forms(
                         (field_error(w.lang, err, "location_code")) (field_error(w.lang, err, "location_id"))
                     }
                     datalist id="location-codes" { @for (code, label) in locations { option value=(code) { (label) } } }
-                    label { (w.t("received")) input name="received" value=(typed.get("received").cloned().unwrap_or_else(|| r.quantity.unwrap_or(0).to_string())); (field_error(w.lang, err, "received")) }
+                    @if r.lines.len() > 1 {
+                        // How many arrived of each line (`received_line_<line_no>`).
+                        @for (i, l) in r.lines.iter().enumerate() {
+                            @let name = format!("received_line_{}", l.line_no);
+                            label { (w.t("received")) " · " (w.t("line_no")) " " (l.line_no) input type="number" min="0" name=(name) value=(typed.get(&name).cloned().unwrap_or_else(|| l.quantity.to_string())); (field_error(w.lang, err, &format!("received_lines[{i}].received"))) }
+                        }
+                        (field_error(w.lang, err, "received"))
+                    } @else {
+                        label { (w.t("received")) input name="received" value=(typed.get("received").cloned().unwrap_or_else(|| r.quantity.unwrap_or(0).to_string())); (field_error(w.lang, err, "received")) }
+                    }
                     button type="submit" data-test="receive" { (w.t("receive")) }
                 }
             }
@@ -503,6 +671,51 @@ fn next_action(w: &Web, names: &Names, r: &Request) -> Option<(String, Vec<Strin
         .map(|k| w.t(&format!("sa_{}", k.as_str())).to_owned())
         .collect();
     Some((who, actions))
+}
+
+/// 申请明细: each line's category (or its named assets), quantity, how
+/// many are out and back, notes, and for a purchase its price.
+pub(super) fn lines_table(w: &Web, names: &Names, r: &Request) -> Markup {
+    let purchase = r.kind == RequestKind::Purchase;
+    html! {
+        @if !r.lines.is_empty() && matches!(r.kind, RequestKind::Purchase | RequestKind::Allocation | RequestKind::Loan) {
+            h2 { (w.t("request_lines")) }
+            div.scroll { table data-test="lines" {
+                thead { tr {
+                    th { (w.t("line_no")) } th { (w.t("category")) } th { (w.t("quantity")) }
+                    th { (w.t("line_checked_out")) } th { (w.t("line_returned")) } th { (w.t("line_notes")) }
+                    @if purchase { th { (w.t("unit_price")) } th { (w.t("line_total")) } }
+                } }
+                tbody {
+                    @for l in &r.lines {
+                        tr data-line=(l.line_no) {
+                            td { (l.line_no) }
+                            td {
+                                @match l.category_id {
+                                    Some(c) => { (words::category(w.lang, names, c)) }
+                                    None => {
+                                        (w.t("line_named")) (w.lang.colon())
+                                        @for (k, i) in r.items.iter().filter(|i| i.line_no == l.line_no).enumerate() {
+                                            @if k > 0 { (w.lang.comma()) }
+                                            a href=(format!("/assets/{}", i.asset_id)) { (i.asset_number) }
+                                        }
+                                    }
+                                }
+                            }
+                            td { (l.quantity) }
+                            td data-test="line-out" { (l.checked_out) }
+                            td data-test="line-back" { (l.returned) }
+                            td { (l.notes.clone().unwrap_or_default()) }
+                            @if purchase {
+                                td { (l.unit_price_fen.map(yuan).unwrap_or_else(|| "—".into())) }
+                                td { (l.total_fen.map(yuan).unwrap_or_else(|| "—".into())) }
+                            }
+                        }
+                    }
+                }
+            } }
+        }
+    }
 }
 
 pub(super) async fn render_request(
@@ -605,8 +818,11 @@ pub(super) async fn render_request(
         }
         h2 { (w.t("what_is_asked")) }
         dl.request data-test="asked" {
-            @if let Some(c) = r.category_id { dt { (w.t("category")) } dd data-test="category" { (words::category(w.lang, &names, c)) } }
-            @if let Some(q) = r.quantity { dt { (w.t("quantity")) } dd data-test="quantity" { (q) } }
+            @if r.lines.len() <= 1 {
+                @if let Some(c) = r.category_id { dt { (w.t("category")) } dd data-test="category" { (words::category(w.lang, &names, c)) } }
+                @if let Some(q) = r.quantity { dt { (w.t("quantity")) } dd data-test="quantity" { (q) } }
+            }
+            @if let Some(e) = &r.event { dt { (w.t("event_name")) } dd data-test="event" { (e) } }
             @if r.budget_fen.is_some() { dt { (w.t("budget")) } dd { (money(r.budget_fen)) } }
             @if let Some(d) = &r.needed_by { dt { (w.t("needed_by")) } dd { (d) } }
             @if let (Some(a), Some(b)) = (&r.loan_start, &r.loan_due) { dt { (w.t("loan_period")) } dd data-test="loan-period" { (a) " " (w.t("period_to")) " " (b) } }
@@ -616,6 +832,7 @@ pub(super) async fn render_request(
             dt { (w.t("reason")) } dd { (r.reason.clone().unwrap_or_default()) }
             @if !r.items.is_empty() { dt { (w.t("items")) } dd { (r.items.len()) } }
         }
+        (lines_table(w, &names, &r))
         @if !figures.is_empty() || r.spent_fen.is_some() || r.overspent_fen.is_some() || r.compensation_fen.is_some() || r.remitted_fen.is_some() {
             h2 { (w.t("figures")) }
             dl.request data-test="totals" {
@@ -787,7 +1004,30 @@ pub(super) fn step_from_form(f: &Form) -> Result<StepBody, AppError> {
         "procure" => {
             v["supplier"] = json!(f.get("supplier").cloned().unwrap_or_default());
             v["contract_number"] = json!(f.get("contract_number").cloned().unwrap_or_default());
-            v["unit_price_fen"] = json!(money("unit_price", "unit_price_fen"));
+            // A purchase of several lines has a price box per line
+            // (`line_price_<line_no>`).
+            let mut boxes: Vec<(i64, String)> = f
+                .iter()
+                .filter_map(|(k, val)| {
+                    let n = k.strip_prefix("line_price_")?.parse().ok()?;
+                    Some((n, val.clone()))
+                })
+                .collect();
+            boxes.sort();
+            if boxes.is_empty() {
+                v["unit_price_fen"] = json!(money("unit_price", "unit_price_fen"));
+            } else {
+                let mut prices = Vec::new();
+                for (i, (line_no, typed)) in boxes.iter().enumerate() {
+                    let field = format!("line_prices[{i}].unit_price_fen");
+                    let price = parse_yuan(&field, typed.trim()).unwrap_or_else(|e| {
+                        problems.push(e);
+                        0
+                    });
+                    prices.push(json!({ "line_no": line_no, "unit_price_fen": price }));
+                }
+                v["line_prices"] = json!(prices);
+            }
         }
         "fulfil" => {
             v["asset_ids"] = json!(parse_ids(
@@ -799,6 +1039,25 @@ pub(super) fn step_from_form(f: &Form) -> Result<StepBody, AppError> {
             v["location_id"] =
                 json!(get_i64(f, "location_id")?.ok_or_else(|| required("location_id"))?);
             v["received"] = json!(get_i64(f, "received")?);
+            let mut counts: Vec<(i64, String)> = f
+                .iter()
+                .filter_map(|(k, val)| {
+                    let n = k.strip_prefix("received_line_")?.parse().ok()?;
+                    Some((n, val.clone()))
+                })
+                .collect();
+            counts.sort();
+            if !counts.is_empty() {
+                let mut lines = Vec::new();
+                for (i, (line_no, typed)) in counts.iter().enumerate() {
+                    let field = format!("received_lines[{i}].received");
+                    let mut one = Form::new();
+                    one.insert(field.clone(), typed.clone());
+                    let received = get_i64(&one, &field)?.unwrap_or(0);
+                    lines.push(json!({ "line_no": line_no, "received": received }));
+                }
+                v["received_lines"] = json!(lines);
+            }
         }
         _ => {}
     }
