@@ -89,6 +89,18 @@ string_enum! {
 }
 
 string_enum! {
+    /// Where a purchase's goods end (采购去向).
+    Destination {
+        /// 分配到单位 — received, checked out and confirmed by the requesting unit.
+        Unit = "unit",
+        /// 入库 — received into the warehouse's stock and left there: the
+        /// agency's own stock purchase, or a unit's event purchase lent
+        /// from stock afterwards.
+        Warehouse = "warehouse",
+    }
+}
+
+string_enum! {
     /// For human cause: repair at the party's cost, or compensation at original value.
     Remedy { Repair = "repair", Compensate = "compensate" }
 }
@@ -134,10 +146,13 @@ impl Stage {
 
 impl RequestKind {
     /// Who files a request of this kind: unit staff for their unit, and
-    /// keepers the disposal and damage reports of warehouse stock.
+    /// keepers the disposal and damage reports of warehouse stock and the
+    /// purchases for the warehouse's own stock.
     pub fn filed_by(self) -> &'static [Role] {
         match self {
-            RequestKind::Disposal | RequestKind::Damage => &[Role::UnitStaff, Role::Keeper],
+            RequestKind::Disposal | RequestKind::Damage | RequestKind::Purchase => {
+                &[Role::UnitStaff, Role::Keeper]
+            }
             _ => &[Role::UnitStaff],
         }
     }
@@ -201,18 +216,21 @@ impl Refusal {
 
 /// What of a request (or of the step's own figures) chooses between two
 /// next stages: the disposal's method (an auction goes on to the sale),
-/// and whether a procurement spends more than the approved budget.
+/// whether a procurement spends more than the approved budget, and
+/// whether a purchase's goods stay in the warehouse (`to_warehouse`: the
+/// request completes at receiving, nothing is checked out).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Route {
     pub method: Option<DisposalMethod>,
     pub over_budget: bool,
+    pub to_warehouse: bool,
 }
 
 impl From<Option<DisposalMethod>> for Route {
     fn from(method: Option<DisposalMethod>) -> Self {
         Route {
             method,
-            over_budget: false,
+            ..Route::default()
         }
     }
 }
@@ -252,7 +270,9 @@ pub fn step(
         (K::Damage, S::Cause, A::Reject) => (&[Approver], S::Rejected),
 
         (K::Purchase, S::Approval, A::Approve) => (&[Approver], S::Finance),
-        (K::Purchase, S::Approval, A::Fulfil) => (&[Approver], S::Checkout),
+        // Fulfilling from stock hands items to the unit: not for goods
+        // meant to stay in the warehouse.
+        (K::Purchase, S::Approval, A::Fulfil) if !route.to_warehouse => (&[Approver], S::Checkout),
         (K::Purchase, S::Finance, A::Approve) => (&[Finance], S::Procurement),
         (K::Purchase, S::Procurement, A::Procure) => (
             &[Approver],
@@ -263,7 +283,14 @@ pub fn step(
             },
         ),
         (K::Purchase, S::OverBudget, A::Approve) => (&[Finance], S::Receiving),
-        (K::Purchase, S::Receiving, A::Receive) => (&[Keeper], S::Checkout),
+        (K::Purchase, S::Receiving, A::Receive) => (
+            &[Keeper],
+            if route.to_warehouse {
+                S::Completed
+            } else {
+                S::Checkout
+            },
+        ),
 
         (K::Allocation | K::Loan, S::Approval, A::Approve) => (&[Approver], S::Checkout),
         (K::Purchase | K::Allocation | K::Loan, S::Checkout, A::CheckOut) => {
@@ -338,6 +365,12 @@ pub struct NewRequest {
     /// Unit concerned when a keeper files a disposal or damage report for a
     /// unit's assets; unit staff always act for their own unit.
     pub unit_id: Option<i64>,
+    /// Purchase only: where the goods end. `unit` (the default for unit
+    /// staff) allocates them to the requesting unit; `warehouse` (the only
+    /// one, and the default, for a keeper's stock purchase) leaves them in
+    /// stock, the request complete at receiving.
+    #[serde(default)]
+    pub destination: Option<Destination>,
 }
 
 /// One returned item with its condition check.
@@ -644,6 +677,8 @@ pub struct Request {
     pub overdue: bool,
     pub disposal_method: Option<DisposalMethod>,
     pub loss: bool,
+    /// Purchase: where the goods end (`unit` or `warehouse`).
+    pub destination: Destination,
     pub batch_id: Option<i64>,
     /// Procurement total (unit price × quantity).
     pub spent_fen: Option<i64>,
@@ -669,6 +704,116 @@ pub struct Request {
     /// For an allocation or loan asked by category: what is asked against
     /// what is in stock, until the items are checked out.
     pub stock: Option<StockCheck>,
+}
+
+impl Request {
+    /// The facts of this request that choose between next stages in the
+    /// chain table (the step's own figures, like a procurement's price,
+    /// are added by the step).
+    pub fn route(&self) -> Route {
+        Route {
+            method: self.disposal_method,
+            over_budget: false,
+            to_warehouse: self.destination == Destination::Warehouse,
+        }
+    }
+}
+
+/// 集中采购 — several approved purchases bought under one contract: one
+/// supplier, one contract number, one purchase date, a unit price for
+/// each request. Each request takes its own `procure` step naming the
+/// shared procurement batch.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewProcurement {
+    /// The purchase requests bought together, each at stage `procurement`.
+    pub request_ids: Vec<i64>,
+    pub supplier: String,
+    /// The contract number: one procurement's, never reused by another.
+    pub contract_number: String,
+    /// YYYY-MM-DD.
+    pub purchased_on: Option<String>,
+    /// The unit price of each request (one line per request).
+    pub lines: Vec<ProcurementLine>,
+    pub comment: Option<String>,
+}
+
+/// One request's unit price in a combined procurement.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProcurementLine {
+    pub request_id: i64,
+    pub unit_price_fen: i64,
+}
+
+/// Most requests one procurement combines.
+pub const MAX_PROCUREMENT_REQUESTS: usize = 200;
+
+impl NewProcurement {
+    /// The unit price for each request, in the order of `request_ids`:
+    /// every request named once, each with exactly one line, no line for a
+    /// request not named. (The figures themselves are checked by each
+    /// request's `procure` step.)
+    pub fn prices(&self) -> AppResult<Vec<(i64, i64)>> {
+        if self.request_ids.is_empty() {
+            return Err(Reason::Required {
+                field: "request_ids".into(),
+            }
+            .into());
+        }
+        if self.request_ids.len() > MAX_PROCUREMENT_REQUESTS {
+            return Err(Reason::TooMany {
+                field: "request_ids".into(),
+                max: MAX_PROCUREMENT_REQUESTS,
+                given: Some(self.request_ids.len()),
+            }
+            .into());
+        }
+        let mut seen = Vec::with_capacity(self.request_ids.len());
+        for &id in &self.request_ids {
+            if seen.contains(&id) {
+                return Err(Reason::RequestNamedTwice { request_id: id }.into());
+            }
+            seen.push(id);
+        }
+        if let Some(l) = self
+            .lines
+            .iter()
+            .find(|l| !self.request_ids.contains(&l.request_id))
+        {
+            return Err(Reason::PriceLineNotAsked {
+                request_id: l.request_id,
+            }
+            .into());
+        }
+        self.request_ids
+            .iter()
+            .map(|&id| {
+                let mut lines = self.lines.iter().filter(|l| l.request_id == id);
+                match (lines.next(), lines.next()) {
+                    (Some(l), None) => Ok((id, l.unit_price_fen)),
+                    (None, _) => Err(Reason::NoPriceLine { request_id: id }.into()),
+                    (Some(_), Some(_)) => {
+                        Err(AppError::from(Reason::RequestNamedTwice { request_id: id })
+                            .with_field("lines"))
+                    }
+                }
+            })
+            .collect()
+    }
+}
+
+/// A combined procurement as recorded: the batch (one contract) and its
+/// requests after their `procure` steps.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Procurement {
+    pub batch_id: i64,
+    pub contract_number: String,
+    pub supplier: String,
+    pub purchased_on: Option<String>,
+    /// The sum of the requests' totals (unit price × quantity).
+    pub total_fen: i64,
+    pub requests: Vec<Request>,
 }
 
 /// 库存核对 — what a request by category asks against the in-stock items
@@ -986,6 +1131,14 @@ impl NewRequest {
         if self.kind == K::Purchase && !asset_ids.is_empty() {
             problems.push(Reason::PurchaseNamesAssets.into());
         }
+        if self.kind != K::Purchase && self.destination.is_some() {
+            problems.push(
+                Reason::DestinationPurchaseOnly {
+                    kind: self.kind.as_str().into(),
+                }
+                .into(),
+            );
+        }
         if self.kind == K::Loan {
             if loan_start.as_deref().is_some_and(|s| s < today) {
                 problems.push(
@@ -1041,6 +1194,7 @@ mod tests {
             disposal_method: None,
             loss: None,
             unit_id: None,
+            destination: None,
         }
     }
 

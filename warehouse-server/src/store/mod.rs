@@ -65,6 +65,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (13, include_str!("../../migrations/0013_regions.sql")),
     (14, include_str!("../../migrations/0014_scoped_roles.sql")),
+    (
+        16,
+        include_str!("../../migrations/0016_central_purchasing.sql"),
+    ),
 ];
 
 /// The SQLite backend: one writer, a pool of readers.

@@ -68,6 +68,10 @@ pub const PG_MIGRATIONS: &[(i64, &str)] = &[
         14,
         include_str!("../../../migrations/postgres/0014_scoped_roles.sql"),
     ),
+    (
+        16,
+        include_str!("../../../migrations/postgres/0016_central_purchasing.sql"),
+    ),
 ];
 
 /// Any number for `pg_advisory_xact_lock`, fixed: "migrations of this

@@ -10,6 +10,7 @@ mod filing;
 mod idle;
 mod moves;
 mod photos;
+mod procurement;
 mod queries;
 mod steps;
 mod stock;
@@ -86,6 +87,7 @@ struct Row {
     compensation_fen: Option<i64>,
     batch_id: Option<i64>,
     region_id: Option<i64>,
+    destination: Destination,
     /// The region of `other_unit_id` (the other side of a transfer).
     other_region_id: Option<i64>,
     /// The region of the warehouse the request's named items are in (a
@@ -104,7 +106,8 @@ fn load_row(c: &Db<'_>, id: i64) -> AppResult<Row> {
                    JOIN locations l ON l.id = COALESCE(i.from_location_id, a.holder_location_id)
                    JOIN warehouses w ON w.id = l.warehouse_id
                   WHERE i.request_id = requests.id
-                  ORDER BY i.asset_id LIMIT 1)
+                  ORDER BY i.asset_id LIMIT 1),
+                destination
          FROM requests WHERE id = ?1",
     )?
     .query_row([id], |r| {
@@ -134,6 +137,7 @@ fn load_row(c: &Db<'_>, id: i64) -> AppResult<Row> {
             region_id: r.get(17)?,
             other_region_id: r.get(18)?,
             stock_region_id: r.get(19)?,
+            destination: Destination::parse(&r.get::<_, String>(20)?).unwrap_or(Destination::Unit),
         })
     })
     .optional()?

@@ -10,7 +10,7 @@ pub(super) const REQUEST_COLUMNS: &str =
     "id, kind, stage, unit_id, other_unit_id, applicant, category_id,
     quantity, budget_fen, reason, needed_by, loan_start, loan_due, disposal_method, loss,
     batch_id, spent_fen, appraised_fen, hammer_fen, remitted_fen, compensation_fen,
-    compensation_paid_fen, created_at, updated_at, closed_at, region_id";
+    compensation_paid_fen, created_at, updated_at, closed_at, region_id, destination";
 
 pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Request> {
     let kind: String = r.get(1)?;
@@ -58,6 +58,7 @@ pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<
         updated_at: ts(r.get(23)?),
         closed_at: r.get::<_, Option<i64>>(24)?.map(ts),
         region_id: r.get(25)?,
+        destination: Destination::parse(&r.get::<_, String>(26)?).unwrap_or(Destination::Unit),
         items: Vec::new(),
         steps: Vec::new(),
         documents: Vec::new(),
