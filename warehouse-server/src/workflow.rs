@@ -1386,8 +1386,8 @@ mod tests {
         assert!(over_budget(Some(1), Some(2), i64::MAX));
         assert!(!over_budget(None, Some(3), 600_000));
         let over = Route {
-            method: None,
             over_budget: true,
+            ..Route::default()
         };
         let s = step(
             P,
@@ -1413,6 +1413,80 @@ mod tests {
         assert_eq!(s, Err(Refusal::WrongStage));
         let s = step(P, Stage::OverBudget, StepKind::Reject, Role::Finance, over);
         assert_eq!(s, Ok(Stage::Rejected));
+    }
+
+    #[test]
+    fn a_purchase_for_the_warehouse_completes_at_receiving() {
+        use RequestKind::Purchase as P;
+        let stock = Route {
+            to_warehouse: true,
+            ..Route::default()
+        };
+        let s = step(P, Stage::Receiving, StepKind::Receive, Role::Keeper, stock);
+        assert_eq!(s, Ok(Stage::Completed));
+        let s = step(
+            P,
+            Stage::Receiving,
+            StepKind::Receive,
+            Role::Keeper,
+            Route::default(),
+        );
+        assert_eq!(s, Ok(Stage::Checkout));
+        // Fulfilling from stock hands items to a unit: not for stock.
+        let s = step(P, Stage::Approval, StepKind::Fulfil, Role::Approver, stock);
+        assert_eq!(s, Err(Refusal::WrongStage));
+        // Over budget still waits for finance.
+        let both = Route {
+            over_budget: true,
+            ..stock
+        };
+        let s = step(
+            P,
+            Stage::Procurement,
+            StepKind::Procure,
+            Role::Approver,
+            both,
+        );
+        assert_eq!(s, Ok(Stage::OverBudget));
+        assert!(may_file(Role::Keeper, P) && may_file(Role::UnitStaff, P));
+        assert!(!may_file(Role::Approver, P));
+        let mut l = request(RequestKind::Loan);
+        l.asset_ids = Some(vec![1]);
+        l.loan_start = Some(TODAY.into());
+        l.loan_due = Some(TODAY.into());
+        l.destination = Some(Destination::Warehouse);
+        assert_eq!(field_of(&l), Some("destination".into()));
+    }
+
+    #[test]
+    fn a_combined_procurement_prices_each_request_once() {
+        let line = |request_id, unit_price_fen| ProcurementLine {
+            request_id,
+            unit_price_fen,
+        };
+        let mut p = NewProcurement {
+            request_ids: vec![3, 1, 2],
+            supplier: "某公司".into(),
+            contract_number: "ZC-1".into(),
+            purchased_on: None,
+            lines: vec![line(1, 100), line(2, 200), line(3, 300)],
+            comment: None,
+        };
+        assert_eq!(p.prices().ok(), Some(vec![(3, 300), (1, 100), (2, 200)]));
+        let fault = |p: &NewProcurement| p.prices().err().map(|e| (e.code, e.field));
+        p.lines.pop();
+        assert_eq!(fault(&p), Some(("invalid", Some("lines".into()))));
+        p.lines.push(line(3, 300));
+        p.lines.push(line(4, 1));
+        assert_eq!(fault(&p), Some(("invalid", Some("lines".into()))));
+        p.lines.pop();
+        p.lines.push(line(3, 301));
+        assert_eq!(fault(&p), Some(("invalid", Some("lines".into()))));
+        p.lines.pop();
+        p.request_ids.push(1);
+        assert_eq!(fault(&p), Some(("invalid", Some("request_ids".into()))));
+        p.request_ids.clear();
+        assert_eq!(fault(&p), Some(("invalid", Some("request_ids".into()))));
     }
 
     #[test]
