@@ -441,6 +441,9 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
     })
 }
 
+/// A report's columns, rows and totals.
+type Table = (&'static [&'static str], Vec<Vec<Value>>, Value);
+
 /// 采购合同 — one row per contract (procurement batch): its supplier and
 /// date, the requests bought under it with their units, and the amounts
 /// summed over those requests. Cut by region, a contract whose requests
@@ -449,7 +452,7 @@ fn contracts(
     c: &Db<'_>,
     by: bool,
     regions: &Option<Vec<i64>>,
-) -> AppResult<(&'static [&'static str], Vec<Vec<Value>>, Value)> {
+) -> AppResult<Table> {
     const COLS: &[&str] = &[
         "contract_number",
         "supplier",
