@@ -448,11 +448,7 @@ type Table = (&'static [&'static str], Vec<Vec<Value>>, Value);
 /// date, the requests bought under it with their units, and the amounts
 /// summed over those requests. Cut by region, a contract whose requests
 /// lie in several regions is one row per region (so the rows add up).
-fn contracts(
-    c: &Db<'_>,
-    by: bool,
-    regions: &Option<Vec<i64>>,
-) -> AppResult<Table> {
+fn contracts(c: &Db<'_>, by: bool, regions: &Option<Vec<i64>>) -> AppResult<Table> {
     const COLS: &[&str] = &[
         "contract_number",
         "supplier",
