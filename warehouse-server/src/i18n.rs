@@ -659,6 +659,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("sd_contract_number", "合同号", "Contract number"),
     ("sd_unit_price_fen", "单价（元）", "Unit price (yuan)"),
     ("sd_total_fen", "合计（元）", "Total (yuan)"),
+    ("sd_combined", "集中采购", "Central purchasing"),
     ("sd_appraised_value_fen", "评估值（元）", "Appraised value (yuan)"),
     ("sd_appraiser", "评估机构", "Appraiser"),
     ("sd_report_ref", "报告编号", "Report number"),

@@ -613,6 +613,7 @@ pub(super) async fn render_request(
             @if let Some(q) = r.quantity { dt { (w.t("quantity")) } dd data-test="quantity" { (q) } }
             @if r.budget_fen.is_some() { dt { (w.t("budget")) } dd { (money(r.budget_fen)) } }
             @if let Some(d) = &r.needed_by { dt { (w.t("needed_by")) } dd { (d) } }
+            @if r.kind == RequestKind::Purchase { dt { (w.t("destination")) } dd data-test="destination" { (w.t(&format!("dest_{}", r.destination.as_str()))) } }
             @if let (Some(a), Some(b)) = (&r.loan_start, &r.loan_due) { dt { (w.t("loan_period")) } dd data-test="loan-period" { (a) " " (w.t("period_to")) " " (b) } }
             @if let Some(m) = r.disposal_method { dt { (w.t("disposal_method")) } dd { (w.tv(m.as_str())) } }
             @if r.kind == RequestKind::Damage { dt { (w.t("kind")) } dd { (w.t(if r.loss { "loss" } else { "damaged" })) } }
