@@ -585,6 +585,32 @@ pub enum Reason {
         asked: i64,
         in_stock: i64,
     },
+    /// A contract number already recorded for another procurement (one
+    /// contract is one procurement batch).
+    ContractNumberUsed {
+        contract_number: String,
+        batch_id: i64,
+    },
+    /// A combined procurement names a request without its unit price.
+    NoPriceLine {
+        request_id: i64,
+    },
+    /// A combined procurement's price line for a request it does not name.
+    PriceLineNotAsked {
+        request_id: i64,
+    },
+    /// The same request twice in one combined procurement.
+    RequestNamedTwice {
+        request_id: i64,
+    },
+    /// A keeper's purchase is for the warehouse's own stock; a unit's
+    /// purchase is filed by its staff.
+    KeeperBuysForStock,
+    /// `destination` says where a purchase's goods end; other requests
+    /// have none.
+    DestinationPurchaseOnly {
+        kind: String,
+    },
 }
 
 /// One field's problem inside [`Reason::Several`].
@@ -856,6 +882,12 @@ impl Reason {
             | R::BeforeToday { .. }
             | R::Several { .. } => (K::Invalid, "invalid"),
             R::ShortOfStock { .. } => (K::Conflict, "short_of_stock"),
+            R::ContractNumberUsed { .. } => (K::Conflict, "contract_number_used"),
+            R::NoPriceLine { .. }
+            | R::PriceLineNotAsked { .. }
+            | R::RequestNamedTwice { .. }
+            | R::KeeperBuysForStock
+            | R::DestinationPurchaseOnly { .. } => (K::Invalid, "invalid"),
             R::ForeignDaemon { .. } | R::ReaderNotBound { .. } => (K::Forbidden, "not_bound"),
             R::TooLarge { .. } => (K::PayloadTooLarge, "too_large"),
             R::BodyTooLarge => (K::PayloadTooLarge, "body_too_large"),
@@ -967,6 +999,10 @@ impl Reason {
             R::LinesAndShorthand => Some("lines"),
             R::Several { problems } => problems.first().map(|p| p.field.as_str()),
             R::PageOutOfRange { .. } => Some("page"),
+            R::ContractNumberUsed { .. } => Some("contract_number"),
+            R::NoPriceLine { .. } | R::PriceLineNotAsked { .. } => Some("lines"),
+            R::RequestNamedTwice { .. } => Some("request_ids"),
+            R::KeeperBuysForStock | R::DestinationPurchaseOnly { .. } => Some("destination"),
             R::AssetNamedTwice
             | R::PurchaseNamesAssets
             | R::AlreadyYours { .. }
@@ -1411,6 +1447,29 @@ impl Reason {
                  {in_stock} are in stock; \
                  it can be approved once stock has arrived"
             ),
+            R::ContractNumberUsed {
+                contract_number,
+                batch_id,
+            } => format!(
+                "contract number `{contract_number}` is already the contract of procurement \
+                 batch {batch_id}; one contract is one procurement (buy several requests under \
+                 one contract together: POST /api/v1/procurements)"
+            ),
+            R::NoPriceLine { request_id } => {
+                format!("lines has no unit price for request {request_id}")
+            }
+            R::PriceLineNotAsked { request_id } => format!(
+                "lines prices request {request_id}, which is not in request_ids"
+            ),
+            R::RequestNamedTwice { request_id } => {
+                format!("request {request_id} is named twice in this procurement")
+            }
+            R::KeeperBuysForStock => "a keeper files purchases for the warehouse's own stock \
+                 (destination `warehouse`); a unit's purchase is filed by its staff"
+                .into(),
+            R::DestinationPurchaseOnly { kind } => {
+                format!("destination applies to purchase requests only, not to a {kind} request")
+            }
         }
     }
 
@@ -1795,6 +1854,27 @@ impl Reason {
                  待到货入库后再批准",
                 request_zh(*request_id)
             ),
+            R::ContractNumberUsed {
+                contract_number,
+                batch_id,
+            } => format!(
+                "合同号“{contract_number}”已用于另一次采购（采购批次 {batch_id}）；\
+                 一个合同只对应一次采购，几项申请同一合同请用集中采购一次录入"
+            ),
+            R::NoPriceLine { request_id } => {
+                format!("没有填写{}的单价", request_zh(*request_id))
+            }
+            R::PriceLineNotAsked { request_id } => {
+                format!("{}不在本次集中采购的申请中，不能填写其单价", request_zh(*request_id))
+            }
+            R::RequestNamedTwice { request_id } => {
+                format!("{}在本次采购中出现了两次", request_zh(*request_id))
+            }
+            R::KeeperBuysForStock => {
+                "仓管员只能为仓库库存申请采购（采购去向为入库）；单位的采购由本单位资产管理员申请"
+                    .into()
+            }
+            R::DestinationPurchaseOnly { .. } => "只有采购申请才填写采购去向".into(),
         }
     }
 }
@@ -2396,6 +2476,15 @@ mod tests {
                 asked: 9999,
                 in_stock: 44,
             },
+            R::ContractNumberUsed {
+                contract_number: f("ZC-2026-017"),
+                batch_id: 4,
+            },
+            R::NoPriceLine { request_id: 3 },
+            R::PriceLineNotAsked { request_id: 3 },
+            R::RequestNamedTwice { request_id: 3 },
+            R::KeeperBuysForStock,
+            R::DestinationPurchaseOnly { kind: f("loan") },
         ]
     }
 
@@ -2542,9 +2631,15 @@ mod tests {
             R::LinesAndShorthand => 137,
             R::NotForKind { .. } => 138,
             R::NoSuchRequestLine { .. } => 139,
+            R::ContractNumberUsed { .. } => 140,
+            R::NoPriceLine { .. } => 141,
+            R::PriceLineNotAsked { .. } => 142,
+            R::RequestNamedTwice { .. } => 143,
+            R::KeeperBuysForStock => 144,
+            R::DestinationPurchaseOnly { .. } => 145,
         }
     }
-    const VARIANTS: usize = 140;
+    const VARIANTS: usize = 146;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

@@ -89,6 +89,18 @@ string_enum! {
 }
 
 string_enum! {
+    /// Where a purchase's goods end (采购去向).
+    Destination {
+        /// 分配到单位 — received, checked out and confirmed by the requesting unit.
+        Unit = "unit",
+        /// 入库 — received into the warehouse's stock and left there: the
+        /// agency's own stock purchase, or a unit's event purchase lent
+        /// from stock afterwards.
+        Warehouse = "warehouse",
+    }
+}
+
+string_enum! {
     /// For human cause: repair at the party's cost, or compensation at original value.
     Remedy { Repair = "repair", Compensate = "compensate" }
 }
@@ -134,10 +146,13 @@ impl Stage {
 
 impl RequestKind {
     /// Who files a request of this kind: unit staff for their unit, and
-    /// keepers the disposal and damage reports of warehouse stock.
+    /// keepers the disposal and damage reports of warehouse stock and the
+    /// purchases for the warehouse's own stock.
     pub fn filed_by(self) -> &'static [Role] {
         match self {
-            RequestKind::Disposal | RequestKind::Damage => &[Role::UnitStaff, Role::Keeper],
+            RequestKind::Disposal | RequestKind::Damage | RequestKind::Purchase => {
+                &[Role::UnitStaff, Role::Keeper]
+            }
             _ => &[Role::UnitStaff],
         }
     }
@@ -201,18 +216,21 @@ impl Refusal {
 
 /// What of a request (or of the step's own figures) chooses between two
 /// next stages: the disposal's method (an auction goes on to the sale),
-/// and whether a procurement spends more than the approved budget.
+/// whether a procurement spends more than the approved budget, and
+/// whether a purchase's goods stay in the warehouse (`to_warehouse`: the
+/// request completes at receiving, nothing is checked out).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Route {
     pub method: Option<DisposalMethod>,
     pub over_budget: bool,
+    pub to_warehouse: bool,
 }
 
 impl From<Option<DisposalMethod>> for Route {
     fn from(method: Option<DisposalMethod>) -> Self {
         Route {
             method,
-            over_budget: false,
+            ..Route::default()
         }
     }
 }
@@ -348,7 +366,9 @@ pub fn step(
         (K::Damage, S::Cause, A::Reject) => (&[Approver], S::Rejected),
 
         (K::Purchase, S::Approval, A::Approve) => (&[Approver], S::Finance),
-        (K::Purchase, S::Approval, A::Fulfil) => (&[Approver], S::Checkout),
+        // Fulfilling from stock hands items to the unit: not for goods
+        // meant to stay in the warehouse.
+        (K::Purchase, S::Approval, A::Fulfil) if !route.to_warehouse => (&[Approver], S::Checkout),
         (K::Purchase, S::Finance, A::Approve) => (&[Finance], S::Procurement),
         (K::Purchase, S::Procurement, A::Procure) => (
             &[Approver],
@@ -359,7 +379,14 @@ pub fn step(
             },
         ),
         (K::Purchase, S::OverBudget, A::Approve) => (&[Finance], S::Receiving),
-        (K::Purchase, S::Receiving, A::Receive) => (&[Keeper], S::Checkout),
+        (K::Purchase, S::Receiving, A::Receive) => (
+            &[Keeper],
+            if route.to_warehouse {
+                S::Completed
+            } else {
+                S::Checkout
+            },
+        ),
 
         (K::Allocation | K::Loan, S::Approval, A::Approve) => (&[Approver], S::Checkout),
         (K::Purchase | K::Allocation | K::Loan, S::Checkout, A::CheckOut) => {
@@ -434,6 +461,12 @@ pub struct NewRequest {
     /// Unit concerned when a keeper files a disposal or damage report for a
     /// unit's assets; unit staff always act for their own unit.
     pub unit_id: Option<i64>,
+    /// Purchase only: where the goods end. `unit` (the default for unit
+    /// staff) allocates them to the requesting unit; `warehouse` (the only
+    /// one, and the default, for a keeper's stock purchase) leaves them in
+    /// stock, the request complete at receiving.
+    #[serde(default)]
+    pub destination: Option<Destination>,
     /// The request's lines (purchase, allocation, loan): several
     /// categories or named assets in one request. Instead of the one-line
     /// shorthand `category_id` / `quantity` / `asset_ids`, never with it.
@@ -846,6 +879,8 @@ pub struct Request {
     pub overdue: bool,
     pub disposal_method: Option<DisposalMethod>,
     pub loss: bool,
+    /// Purchase: where the goods end (`unit` or `warehouse`).
+    pub destination: Destination,
     pub batch_id: Option<i64>,
     /// Procurement total (unit price × quantity).
     pub spent_fen: Option<i64>,
@@ -881,6 +916,116 @@ pub struct Request {
     /// what is in stock, until the items are checked out (of several
     /// categories: the first one short, else the first; each line has its own).
     pub stock: Option<StockCheck>,
+}
+
+impl Request {
+    /// The facts of this request that choose between next stages in the
+    /// chain table (the step's own figures, like a procurement's price,
+    /// are added by the step).
+    pub fn route(&self) -> Route {
+        Route {
+            method: self.disposal_method,
+            over_budget: false,
+            to_warehouse: self.destination == Destination::Warehouse,
+        }
+    }
+}
+
+/// 集中采购 — several approved purchases bought under one contract: one
+/// supplier, one contract number, one purchase date, a unit price for
+/// each request. Each request takes its own `procure` step naming the
+/// shared procurement batch.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewProcurement {
+    /// The purchase requests bought together, each at stage `procurement`.
+    pub request_ids: Vec<i64>,
+    pub supplier: String,
+    /// The contract number: one procurement's, never reused by another.
+    pub contract_number: String,
+    /// YYYY-MM-DD.
+    pub purchased_on: Option<String>,
+    /// The unit price of each request (one line per request).
+    pub lines: Vec<ProcurementLine>,
+    pub comment: Option<String>,
+}
+
+/// One request's unit price in a combined procurement.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProcurementLine {
+    pub request_id: i64,
+    pub unit_price_fen: i64,
+}
+
+/// Most requests one procurement combines.
+pub const MAX_PROCUREMENT_REQUESTS: usize = 200;
+
+impl NewProcurement {
+    /// The unit price for each request, in the order of `request_ids`:
+    /// every request named once, each with exactly one line, no line for a
+    /// request not named. (The figures themselves are checked by each
+    /// request's `procure` step.)
+    pub fn prices(&self) -> AppResult<Vec<(i64, i64)>> {
+        if self.request_ids.is_empty() {
+            return Err(Reason::Required {
+                field: "request_ids".into(),
+            }
+            .into());
+        }
+        if self.request_ids.len() > MAX_PROCUREMENT_REQUESTS {
+            return Err(Reason::TooMany {
+                field: "request_ids".into(),
+                max: MAX_PROCUREMENT_REQUESTS,
+                given: Some(self.request_ids.len()),
+            }
+            .into());
+        }
+        let mut seen = Vec::with_capacity(self.request_ids.len());
+        for &id in &self.request_ids {
+            if seen.contains(&id) {
+                return Err(Reason::RequestNamedTwice { request_id: id }.into());
+            }
+            seen.push(id);
+        }
+        if let Some(l) = self
+            .lines
+            .iter()
+            .find(|l| !self.request_ids.contains(&l.request_id))
+        {
+            return Err(Reason::PriceLineNotAsked {
+                request_id: l.request_id,
+            }
+            .into());
+        }
+        self.request_ids
+            .iter()
+            .map(|&id| {
+                let mut lines = self.lines.iter().filter(|l| l.request_id == id);
+                match (lines.next(), lines.next()) {
+                    (Some(l), None) => Ok((id, l.unit_price_fen)),
+                    (None, _) => Err(Reason::NoPriceLine { request_id: id }.into()),
+                    (Some(_), Some(_)) => {
+                        Err(AppError::from(Reason::RequestNamedTwice { request_id: id })
+                            .with_field("lines"))
+                    }
+                }
+            })
+            .collect()
+    }
+}
+
+/// A combined procurement as recorded: the batch (one contract) and its
+/// requests after their `procure` steps.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Procurement {
+    pub batch_id: i64,
+    pub contract_number: String,
+    pub supplier: String,
+    pub purchased_on: Option<String>,
+    /// The sum of the requests' totals (unit price × quantity).
+    pub total_fen: i64,
+    pub requests: Vec<Request>,
 }
 
 /// 库存核对 — what a request by category asks against the in-stock items
@@ -1229,6 +1374,14 @@ impl NewRequest {
         if self.kind == K::Purchase && !asset_ids.is_empty() && shorthand {
             problems.push(Reason::PurchaseNamesAssets.into());
         }
+        if self.kind != K::Purchase && self.destination.is_some() {
+            problems.push(
+                Reason::DestinationPurchaseOnly {
+                    kind: self.kind.as_str().into(),
+                }
+                .into(),
+            );
+        }
         if self.kind == K::Loan {
             if loan_start.as_deref().is_some_and(|s| s < today) {
                 problems.push(
@@ -1421,6 +1574,7 @@ mod tests {
             unit_id: None,
             lines: None,
             event: None,
+            destination: None,
         }
     }
 
@@ -1723,8 +1877,8 @@ mod tests {
         ));
         assert_eq!(lines_total(&[(1, i64::MAX), (1, 1)]), None);
         let over = Route {
-            method: None,
             over_budget: true,
+            ..Route::default()
         };
         let s = step(
             P,
@@ -1750,6 +1904,80 @@ mod tests {
         assert_eq!(s, Err(Refusal::WrongStage));
         let s = step(P, Stage::OverBudget, StepKind::Reject, Role::Finance, over);
         assert_eq!(s, Ok(Stage::Rejected));
+    }
+
+    #[test]
+    fn a_purchase_for_the_warehouse_completes_at_receiving() {
+        use RequestKind::Purchase as P;
+        let stock = Route {
+            to_warehouse: true,
+            ..Route::default()
+        };
+        let s = step(P, Stage::Receiving, StepKind::Receive, Role::Keeper, stock);
+        assert_eq!(s, Ok(Stage::Completed));
+        let s = step(
+            P,
+            Stage::Receiving,
+            StepKind::Receive,
+            Role::Keeper,
+            Route::default(),
+        );
+        assert_eq!(s, Ok(Stage::Checkout));
+        // Fulfilling from stock hands items to a unit: not for stock.
+        let s = step(P, Stage::Approval, StepKind::Fulfil, Role::Approver, stock);
+        assert_eq!(s, Err(Refusal::WrongStage));
+        // Over budget still waits for finance.
+        let both = Route {
+            over_budget: true,
+            ..stock
+        };
+        let s = step(
+            P,
+            Stage::Procurement,
+            StepKind::Procure,
+            Role::Approver,
+            both,
+        );
+        assert_eq!(s, Ok(Stage::OverBudget));
+        assert!(may_file(Role::Keeper, P) && may_file(Role::UnitStaff, P));
+        assert!(!may_file(Role::Approver, P));
+        let mut l = request(RequestKind::Loan);
+        l.asset_ids = Some(vec![1]);
+        l.loan_start = Some(TODAY.into());
+        l.loan_due = Some(TODAY.into());
+        l.destination = Some(Destination::Warehouse);
+        assert_eq!(field_of(&l), Some("destination".into()));
+    }
+
+    #[test]
+    fn a_combined_procurement_prices_each_request_once() {
+        let line = |request_id, unit_price_fen| ProcurementLine {
+            request_id,
+            unit_price_fen,
+        };
+        let mut p = NewProcurement {
+            request_ids: vec![3, 1, 2],
+            supplier: "某公司".into(),
+            contract_number: "ZC-1".into(),
+            purchased_on: None,
+            lines: vec![line(1, 100), line(2, 200), line(3, 300)],
+            comment: None,
+        };
+        assert_eq!(p.prices().ok(), Some(vec![(3, 300), (1, 100), (2, 200)]));
+        let fault = |p: &NewProcurement| p.prices().err().map(|e| (e.code, e.field));
+        p.lines.pop();
+        assert_eq!(fault(&p), Some(("invalid", Some("lines".into()))));
+        p.lines.push(line(3, 300));
+        p.lines.push(line(4, 1));
+        assert_eq!(fault(&p), Some(("invalid", Some("lines".into()))));
+        p.lines.pop();
+        p.lines.push(line(3, 301));
+        assert_eq!(fault(&p), Some(("invalid", Some("lines".into()))));
+        p.lines.pop();
+        p.request_ids.push(1);
+        assert_eq!(fault(&p), Some(("invalid", Some("request_ids".into()))));
+        p.request_ids.clear();
+        assert_eq!(fault(&p), Some(("invalid", Some("request_ids".into()))));
     }
 
     #[test]

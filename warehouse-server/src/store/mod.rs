@@ -66,6 +66,10 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("../../migrations/0013_regions.sql")),
     (14, include_str!("../../migrations/0014_scoped_roles.sql")),
     (15, include_str!("../../migrations/0015_money_rules.sql")),
+    (
+        16,
+        include_str!("../../migrations/0016_central_purchasing.sql"),
+    ),
     (17, include_str!("../../migrations/0017_request_lines.sql")),
 ];
 

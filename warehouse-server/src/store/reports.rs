@@ -37,6 +37,7 @@ pub const REPORTS: &[(&str, &str)] = &[
     ("loans", "未归还及逾期借用"),
     ("requests", "申请环节与时长"),
     ("procurement", "集中采购节约资金"),
+    ("contracts", "采购合同"),
     ("disposals", "处置收入上缴"),
     ("compensation", "损坏赔偿应收与实收"),
 ];
@@ -315,6 +316,7 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                 "spent_fen",
                 "savings_fen",
                 "overspent_fen",
+                "unit_id",
             ];
             let k = cut(by, "r.region_id");
             let o = k.offset;
@@ -326,7 +328,8 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                     "SELECT {}r.id, b.code, b.supplier,
                         (SELECT SUM(l.quantity) FROM request_lines l WHERE l.request_id = r.id),
                         r.budget_fen, r.spent_fen,
-                        GREATEST(r.budget_fen - r.spent_fen, 0), GREATEST(r.spent_fen - r.budget_fen, 0)
+                        GREATEST(r.budget_fen - r.spent_fen, 0), GREATEST(r.spent_fen - r.budget_fen, 0),
+                        r.unit_id
                  FROM requests r JOIN procurement_batches b ON b.id = r.batch_id{}
                  WHERE r.kind = 'purchase' AND r.spent_fen IS NOT NULL{} ORDER BY r.id",
                     k.cols,
@@ -340,6 +343,7 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                 "overspent_fen": sum(&rows, o + 7, "overspent_fen")? });
             (cols, rows, t)
         }
+        "contracts" => contracts(c, by, &regions)?,
         "disposals" => {
             // The remittance is the hammer price less the auction fees:
             // each month shows all three.
@@ -449,6 +453,89 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
         rows,
         totals,
     })
+}
+
+/// A report's columns, rows and totals.
+type Table = (&'static [&'static str], Vec<Vec<Value>>, Value);
+
+/// 采购合同 — one row per contract (procurement batch): its supplier and
+/// date, the requests bought under it with their units, and the amounts
+/// summed over those requests. Cut by region, a contract whose requests
+/// lie in several regions is one row per region (so the rows add up).
+fn contracts(c: &Db<'_>, by: bool, regions: &Option<Vec<i64>>) -> AppResult<Table> {
+    const COLS: &[&str] = &[
+        "contract_number",
+        "supplier",
+        "purchased_on",
+        "requests",
+        "request_ids",
+        "units",
+        "quantity",
+        "budget_fen",
+        "spent_fen",
+        "savings_fen",
+        "overspent_fen",
+    ];
+    let k = cut(by, "r.region_id");
+    let o = k.offset;
+    // One line per request, grouped here: the request numbers and unit
+    // names are lists (no portable string aggregate across the backends).
+    let lines = table(
+        c,
+        &format!(
+            "SELECT {}b.id, b.code, b.supplier, b.purchased_on, r.id, u.name, r.quantity,
+                    r.budget_fen, r.spent_fen
+             FROM requests r JOIN procurement_batches b ON b.id = r.batch_id
+             LEFT JOIN units u ON u.id = r.unit_id{}
+             WHERE r.kind = 'purchase' AND r.spent_fen IS NOT NULL{} ORDER BY b.id, r.id",
+            k.cols,
+            k.join,
+            within("r.region_id", regions),
+        ),
+        9 + o,
+    )?;
+    let int = |v: &Value| v.as_i64().unwrap_or(0);
+    let mut rows: Vec<Vec<Value>> = Vec::new();
+    // Per row: its key (region columns and batch), request ids, unit names.
+    let mut keys: Vec<(Vec<Value>, Vec<String>, Vec<String>)> = Vec::new();
+    for l in &lines {
+        let key: Vec<Value> = l[..=o].to_vec();
+        let at = match keys.iter().position(|(k, _, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                let mut row: Vec<Value> = l[..o].to_vec();
+                row.extend([l[o + 1].clone(), l[o + 2].clone(), l[o + 3].clone()]);
+                row.extend([json!(0), json!(""), json!("")]);
+                row.extend([json!(0), json!(0), json!(0), json!(0), json!(0)]);
+                rows.push(row);
+                keys.push((key, Vec::new(), Vec::new()));
+                rows.len() - 1
+            }
+        };
+        let (_, ids, units) = &mut keys[at];
+        ids.push(int(&l[o + 4]).to_string());
+        if let Some(name) = l[o + 5].as_str() {
+            if !units.iter().any(|u| u == name) {
+                units.push(name.to_owned());
+            }
+        }
+        let (budget, spent) = (int(&l[o + 7]), int(&l[o + 8]));
+        let row = &mut rows[at];
+        let add = |cell: &mut Value, n: i64| *cell = json!(cell.as_i64().unwrap_or(0) + n);
+        add(&mut row[o + 3], 1);
+        row[o + 4] = json!(ids.join(", "));
+        row[o + 5] = json!(units.join(", "));
+        add(&mut row[o + 6], int(&l[o + 6]));
+        add(&mut row[o + 7], budget);
+        add(&mut row[o + 8], spent);
+        add(&mut row[o + 9], (budget - spent).max(0));
+        add(&mut row[o + 10], (spent - budget).max(0));
+    }
+    let t = json!({ "requests": sum(&rows, o + 3, "requests")?,
+        "budget_fen": sum(&rows, o + 7, "budget_fen")?, "spent_fen": sum(&rows, o + 8, "spent_fen")?,
+        "savings_fen": sum(&rows, o + 9, "savings_fen")?,
+        "overspent_fen": sum(&rows, o + 10, "overspent_fen")? });
+    Ok((COLS, rows, t))
 }
 
 /// A report as CSV that Excel opens safely ([`Sheet`]).

@@ -7,6 +7,7 @@ mod support;
 mod admin_cli;
 mod auth;
 mod bad_input;
+mod central_purchasing;
 mod clerk_checks;
 mod cockpit;
 mod contract;

@@ -472,6 +472,7 @@ async fn english_pages_have_no_chinese_interface_text() -> Result<()> {
     walk.push((&approver, "/virtual-warehouse".to_owned()));
     walk.push((&approver, "/reports".to_owned()));
     walk.push((&approver, "/cockpit".to_owned()));
+    walk.push((&approver, "/procurements".to_owned()));
     walk.push((&approver, "/reports?name=loans&by=region".to_owned()));
     for path in [
         "/stocktakes".to_owned(),
@@ -492,6 +493,7 @@ async fn english_pages_have_no_chinese_interface_text() -> Result<()> {
         "procurement",
         "disposals",
         "compensation",
+        "contracts",
     ] {
         walk.push((&approver, format!("/reports?name={report}")));
     }

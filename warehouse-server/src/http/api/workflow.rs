@@ -22,8 +22,8 @@ use crate::store::{
     report_to_csv, Listing, PurchaseMatches, Report, ReportScope, RequestQuery, REPORTS,
 };
 use crate::workflow::{
-    check_document, clean_filename, DocumentInfo, NewRequest, Request, StepBody, StepBodyByName,
-    StepOutcome, MAX_DOCUMENT_BYTES,
+    check_document, clean_filename, DocumentInfo, NewProcurement, NewRequest, Procurement, Request,
+    StepBody, StepBodyByName, StepOutcome, MAX_DOCUMENT_BYTES,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/requests", get(list_requests).post(create_request))
         .route("/api/v1/requests/{id}", get(get_request))
         .route("/api/v1/requests/{id}/steps", post(take_step))
+        .route("/api/v1/procurements", post(procure_together))
         .route("/api/v1/requests/{id}/matches", get(purchase_matches))
         .route(
             "/api/v1/requests/{id}/documents",
@@ -68,6 +69,29 @@ async fn create_request(
     Ok((
         StatusCode::CREATED,
         Json(state.store.create_request(ctx, new).await?),
+    ))
+}
+
+/// 集中采购 — buy several approved purchases (each at stage
+/// `procurement`) under one contract: one supplier, contract number and
+/// purchase date, a unit price per request. The approver records one
+/// procurement batch and each request takes its own `procure` step (an
+/// over-budget one goes to finance). All or nothing: a request not at
+/// procurement or out of reach is named and nothing changes; a contract
+/// number another procurement has is refused (409 `contract_number_used`).
+#[utoipa::path(post, path = "/api/v1/procurements", tag = "requests",
+    request_body = NewProcurement,
+    responses((status = 201, body = Procurement), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn procure_together(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiJson(p): ApiJson<NewProcurement>,
+) -> AppResult<(StatusCode, Json<Procurement>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.procure_together(ctx, p).await?),
     ))
 }
 
@@ -476,6 +500,7 @@ async fn cockpit(
         overdue_loans,
         get_request,
         take_step,
+        procure_together,
         purchase_matches,
         upload_document,
         list_documents,
@@ -494,7 +519,8 @@ async fn cockpit(
         crate::workflow::ScanMatch,
         crate::workflow::Extra,
         crate::workflow::RequestItem,
-        crate::workflow::Step
+        crate::workflow::Step,
+        crate::workflow::ProcurementLine
     ))
 )]
 pub struct WorkflowDoc;

@@ -593,6 +593,8 @@ pub enum Done {
     Entered,
     /// A tag written and bound to its asset.
     TagWritten,
+    /// Several purchases bought under one contract (集中采购), how many.
+    Procured(i64),
 }
 
 impl Done {
@@ -626,6 +628,7 @@ impl Done {
             Done::StocktakeClosed => ("stocktake_closed", None),
             Done::Entered => ("entered", None),
             Done::TagWritten => ("tag_written", None),
+            Done::Procured(n) => ("procured", Some(n)),
         }
     }
 
@@ -648,6 +651,7 @@ impl Done {
             ("filed", Some(n)) => Done::Filed(n),
             ("checked_out", Some(n)) => Done::CheckedOut(n),
             ("returned", Some(n)) => Done::Returned(n),
+            ("procured", Some(n)) => Done::Procured(n),
             (_, Some(_)) => return None,
             ("approved", None) => Done::Approved,
             ("rejected", None) => Done::Rejected,

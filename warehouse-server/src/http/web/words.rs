@@ -218,6 +218,7 @@ pub fn step_figures(lang: Lang, details: &Value) -> Vec<(&'static str, String)> 
         "contract_number",
         "unit_price_fen",
         "total_fen",
+        "combined",
         "appraised_value_fen",
         "appraiser",
         "report_ref",

@@ -73,6 +73,10 @@ pub const PG_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../../migrations/postgres/0015_money_rules.sql"),
     ),
     (
+        16,
+        include_str!("../../../migrations/postgres/0016_central_purchasing.sql"),
+    ),
+    (
         17,
         include_str!("../../../migrations/postgres/0017_request_lines.sql"),
     ),

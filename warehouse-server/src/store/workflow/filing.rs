@@ -29,6 +29,17 @@ pub(super) fn create_blocking(
         }
         _ => new.unit_id,
     };
+    // Where a purchase's goods end: the unit's by default; a keeper buys
+    // for the warehouse's own stock only.
+    let destination = match (new.kind, unit, new.destination) {
+        (K::Purchase, None, None | Some(Destination::Warehouse)) => Destination::Warehouse,
+        (K::Purchase, None, Some(Destination::Unit)) | (K::Purchase, Some(_), _)
+            if role != Role::UnitStaff =>
+        {
+            return Err(Reason::KeeperBuysForStock.into())
+        }
+        (_, _, d) => d.unwrap_or(Destination::Unit),
+    };
     // The request's region: its unit's, or for the warehouse's own stock
     // the filer's.
     let mut region = match unit {
@@ -150,9 +161,9 @@ pub(super) fn create_blocking(
     tx.prepare_cached(
         "INSERT INTO requests (kind, stage, unit_id, other_unit_id, applicant, applicant_user_id,
              category_id, quantity, budget_fen, reason, needed_by, loan_start, loan_due,
-             disposal_method, loss, created_at, updated_at, region_id, event)
+             disposal_method, loss, created_at, updated_at, region_id, event, destination)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17,
-             ?18)",
+             ?18, ?19)",
     )?
     .execute(rusqlite::params![
         new.kind.as_str(),
@@ -172,7 +183,8 @@ pub(super) fn create_blocking(
         new.loss.unwrap_or(false),
         now,
         region,
-        event
+        event,
+        destination.as_str()
     ])?;
     let id = tx.last_insert_rowid()?;
     insert_lines(tx, id, &lines)?;

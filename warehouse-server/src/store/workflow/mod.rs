@@ -11,6 +11,7 @@ mod idle;
 pub mod lines;
 mod moves;
 mod photos;
+mod procurement;
 mod queries;
 mod steps;
 mod stock;
@@ -90,6 +91,7 @@ struct Row {
     compensation_fen: Option<i64>,
     batch_id: Option<i64>,
     region_id: Option<i64>,
+    destination: Destination,
     /// The region of `other_unit_id` (the other side of a transfer).
     other_region_id: Option<i64>,
     /// The region of the warehouse the request's named items are in (a
@@ -111,7 +113,7 @@ fn load_row(c: &Db<'_>, id: i64) -> AppResult<Row> {
                    JOIN warehouses w ON w.id = l.warehouse_id
                   WHERE i.request_id = requests.id
                   ORDER BY i.asset_id LIMIT 1),
-                fees_fen, origin_request_id
+                fees_fen, origin_request_id, destination
          FROM requests WHERE id = ?1",
     )?
     .query_row([id], |r| {
@@ -143,6 +145,7 @@ fn load_row(c: &Db<'_>, id: i64) -> AppResult<Row> {
             stock_region_id: r.get(19)?,
             fees_fen: r.get(20)?,
             origin_request_id: r.get(21)?,
+            destination: Destination::parse(&r.get::<_, String>(22)?).unwrap_or(Destination::Unit),
         })
     })
     .optional()?

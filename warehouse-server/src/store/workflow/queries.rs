@@ -11,7 +11,7 @@ pub(super) const REQUEST_COLUMNS: &str =
     quantity, budget_fen, reason, needed_by, loan_start, loan_due, disposal_method, loss,
     batch_id, spent_fen, appraised_fen, hammer_fen, remitted_fen, compensation_fen,
     compensation_paid_fen, created_at, updated_at, closed_at, region_id, fees_fen,
-    origin_request_id, event";
+    origin_request_id, event, destination";
 
 pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Request> {
     let kind: String = r.get(1)?;
@@ -66,6 +66,7 @@ pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<
         region_id: r.get(25)?,
         origin_request_id: r.get(27)?,
         lines: Vec::new(),
+        destination: Destination::parse(&r.get::<_, String>(29)?).unwrap_or(Destination::Unit),
         items: Vec::new(),
         steps: Vec::new(),
         documents: Vec::new(),

@@ -192,7 +192,15 @@ impl Step<'_, '_> {
 }
 
 /// Checks the step against the chain table, then does what it does.
-pub(super) fn apply(tx: &Db<'_>, ctx: &Ctx, r: &Row, body: &StepBody) -> AppResult<Effects> {
+/// `batch` is the procurement batch a combined procurement already
+/// recorded (its `procure` steps share it); `None` for every other step.
+pub(super) fn apply(
+    tx: &Db<'_>,
+    ctx: &Ctx,
+    r: &Row,
+    body: &StepBody,
+    batch: Option<i64>,
+) -> AppResult<Effects> {
     let role = role_of(&ctx.actor)?;
     let action = body.kind();
     let route = Route {
@@ -209,6 +217,7 @@ pub(super) fn apply(tx: &Db<'_>, ctx: &Ctx, r: &Row, body: &StepBody) -> AppResu
             },
             _ => false,
         },
+        to_warehouse: r.destination == Destination::Warehouse,
     };
     let next = step(r.kind, r.stage, action, role, route)
         .map_err(|e| e.into_error(r.id, r.kind, r.stage, action))?;
@@ -240,6 +249,7 @@ pub(super) fn apply(tx: &Db<'_>, ctx: &Ctx, r: &Row, body: &StepBody) -> AppResu
             unit_price_fen,
             line_prices,
             purchased_on,
+            batch,
         ),
         StepBody::Receive {
             location_id,
@@ -567,8 +577,10 @@ fn line_prices_of(
         .collect()
 }
 
-/// The purchase is bought: a procurement batch, each line's unit price
-/// and the money spent (Σ unit price × quantity).
+/// The purchase is bought: a procurement batch (one contract), each
+/// line's unit price and the money spent (Σ unit price × quantity).
+/// Alone, the step records its own batch; in a combined procurement
+/// (集中采购) the batch is the shared one already recorded.
 fn procure(
     s: &Step<'_, '_>,
     supplier: &str,
@@ -576,6 +588,7 @@ fn procure(
     unit_price_fen: &Option<i64>,
     line_prices: &Option<Vec<LinePrice>>,
     purchased_on: &Option<String>,
+    shared: Option<i64>,
 ) -> AppResult<Effects> {
     let Step { tx, r, .. } = *s;
     let mut fx = s.effects();
@@ -586,20 +599,17 @@ fn procure(
     let total = lines_total(&prices)
         .and_then(|t| amount("unit_price_fen", t).ok())
         .ok_or_else(|| AppError::from(Reason::TotalTooLarge))?;
-    tx.execute(
-            "INSERT INTO procurement_batches (code, supplier, purchased_on, total_fen, notes, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            rusqlite::params![
-                contract,
-                supplier,
-                purchased_on,
-                total,
-                format!("request {}", r.id),
-                now_ms()
-            ],
-        )
-        .map_err(|e| AppError::from(e).with_field("contract_number"))?;
-    let batch = tx.last_insert_rowid()?;
+    let batch = match shared {
+        Some(b) => b,
+        None => new_batch(
+            tx,
+            &contract,
+            &supplier,
+            purchased_on.as_deref(),
+            total,
+            &format!("request {}", r.id),
+        )?,
+    };
     tx.execute(
         "UPDATE requests SET batch_id = ?2, spent_fen = ?3 WHERE id = ?1",
         (r.id, batch, total),
@@ -618,7 +628,41 @@ fn procure(
     if let [(_, price)] = prices.as_slice() {
         fx.details["unit_price_fen"] = json!(price);
     }
+    if shared.is_some() {
+        fx.details["combined"] = json!(true);
+    }
     Ok(fx)
+}
+
+/// Records a procurement batch: one contract, whose number no other
+/// procurement may use (409 `contract_number_used` naming the batch that
+/// has it; the UNIQUE index is the backstop for concurrent writers).
+pub(super) fn new_batch(
+    tx: &Db<'_>,
+    contract: &str,
+    supplier: &str,
+    purchased_on: Option<&str>,
+    total_fen: i64,
+    notes: &str,
+) -> AppResult<i64> {
+    let used: Option<i64> = tx
+        .prepare_cached("SELECT id FROM procurement_batches WHERE code = ?1")?
+        .query_row([contract], |row| row.get(0))
+        .optional()?;
+    if let Some(batch_id) = used {
+        return Err(Reason::ContractNumberUsed {
+            contract_number: contract.to_owned(),
+            batch_id,
+        }
+        .into());
+    }
+    tx.execute(
+        "INSERT INTO procurement_batches (code, supplier, purchased_on, total_fen, notes, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        rusqlite::params![contract, supplier, purchased_on, total_fen, notes, now_ms()],
+    )
+    .map_err(|e| AppError::from(e).with_field("contract_number"))?;
+    Ok(tx.last_insert_rowid()?)
 }
 
 /// The keeper scans items out at the desk.
@@ -1093,6 +1137,11 @@ fn receive_purchase(
             })?;
             let id = insert_asset(tx, ctx, &new, AssetState::InStock, true)?;
             hold_item(tx, r.id, id, "requested", None, line.line_no)?;
+            if s.next == Stage::Completed {
+                // Bought for the warehouse (the chain ends here): the assets
+                // stay in stock, free for loans and allocations.
+                set_item(tx, r.id, id, "done", false)?;
+            }
             created.push(id);
         }
         per_line.push(json!({ "line_no": line.line_no, "received": count,
@@ -1178,7 +1227,20 @@ pub(super) fn step_blocking(
         return Err(Reason::OtherUnitsRequest { request_id: id }.into());
     }
     authorize_act(&ctx.actor, &r)?;
-    let fx = apply(tx, ctx, &r, body)?;
+    take(tx, ctx, &r, body, None)
+}
+
+/// Takes a checked step on a loaded request: the chain table, the step's
+/// effects, the new stage and the step's record.
+pub(super) fn take(
+    tx: &Db<'_>,
+    ctx: &Ctx,
+    r: &Row,
+    body: &StepBody,
+    batch: Option<i64>,
+) -> AppResult<(Option<ScanMatch>, Vec<i64>)> {
+    let id = r.id;
+    let fx = apply(tx, ctx, r, body, batch)?;
     if fx.dry_run {
         return Ok((fx.scan, fx.opened));
     }

@@ -214,9 +214,17 @@ pub(super) async fn inbox(State(st): State<AppState>, w: Web) -> Response {
     ask_requests(&mut q, &page.items);
     let names = tryp!(w, st.store.names(q).await);
     let regions = tryp!(w, regions_in_scope(&st, &w).await);
-    layout(
-        &w,
-        w.t("inbox"),
-        request_table(&w, &names, &regions, &page.items),
-    )
+    // Purchases awaiting procurement may be bought together (集中采购).
+    let to_procure = page
+        .items
+        .iter()
+        .filter(|r| r.kind == RequestKind::Purchase && r.stage == Stage::Procurement)
+        .count();
+    let body = html! {
+        @if to_procure > 0 && w.role == Role::Approver {
+            p.actions { a.button href="/procurements" data-test="central-procurement" { (w.t("central_procurement")) (w.lang.parens(&to_procure.to_string())) } }
+        }
+        (request_table(&w, &names, &regions, &page.items))
+    };
+    layout(&w, w.t("inbox"), body)
 }

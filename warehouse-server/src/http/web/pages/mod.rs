@@ -28,7 +28,10 @@ use crate::register::{AssetQuery, AssetState};
 use crate::serving::live::LiveSlot;
 use crate::stocktake::LineQuery;
 use crate::store::{NameQuery, Names, RequestQuery};
-use crate::workflow::{may_file, NewLine, NewRequest, Request, RequestKind, Stage, StepBody};
+use crate::workflow::{
+    may_file, Destination, NewLine, NewProcurement, NewRequest, ProcurementLine, Request,
+    RequestKind, Stage, StepBody,
+};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -52,6 +55,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/requests/{id}", get(request_page))
         .route("/requests/{id}/step", post(request_step))
+        .route(
+            "/procurements",
+            get(procurements_page).post(procurements_submit),
+        )
         .route(
             "/requests/{id}/documents",
             post(upload_document).layer(axum::extract::DefaultBodyLimit::max(

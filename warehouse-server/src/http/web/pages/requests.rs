@@ -89,7 +89,7 @@ pub(super) fn request_fields(kind: RequestKind) -> &'static [&'static str] {
             "loan_due",
         ],
         RequestKind::Allocation => &["lines", "asset_numbers", "event", "reason"],
-        RequestKind::Purchase => &["lines", "budget", "reason", "needed_by"],
+        RequestKind::Purchase => &["lines", "budget", "reason", "needed_by", "destination"],
         RequestKind::Transfer | RequestKind::Intake => &["asset_numbers", "reason"],
         RequestKind::Disposal => &["asset_numbers", "disposal_method", "reason"],
         RequestKind::Damage => &["asset_numbers", "loss", "reason"],
@@ -166,6 +166,16 @@ pub(super) async fn render_new_request(
                             }
                         }
                         "loss" => { input type="checkbox" name="loss" value="1" checked[v("loss") == "1"]; }
+                        "destination" => {
+                            // A keeper buys for the warehouse's stock; unit staff choose.
+                            select name="destination" {
+                                @for d in Destination::ALL {
+                                    @if w.role == Role::UnitStaff || *d == Destination::Warehouse {
+                                        option value=(d.as_str()) selected[v("destination") == d.as_str()] { (w.t(&format!("dest_{}", d.as_str()))) }
+                                    }
+                                }
+                            }
+                        }
                         _ => { input name=(f) value=(v(f)); }
                     }
                     (field_error(w.lang, err, api_field))
@@ -422,6 +432,9 @@ pub(super) fn request_from_form(kind: RequestKind, f: &Form) -> (NewRequest, Vec
         unit_id: None,
         lines,
         event: text(f, "event"),
+        destination: text(f, "destination")
+            .as_deref()
+            .and_then(Destination::parse),
     };
     (new, problems)
 }
@@ -498,9 +511,7 @@ pub(super) fn step_forms(
     locations: &[(String, String)],
 ) -> Markup {
     use crate::workflow::step as chain;
-    let can = |a: crate::workflow::StepKind| {
-        chain(r.kind, r.stage, a, w.role, r.disposal_method.into()).is_ok()
-    };
+    let can = |a: crate::workflow::StepKind| chain(r.kind, r.stage, a, w.role, r.route()).is_ok();
     use crate::workflow::StepKind as K;
     let action = format!("/requests/{}/step", r.id);
     let v = |k: &str| typed.get(k).cloned().unwrap_or_default();
@@ -665,9 +676,7 @@ fn next_action(w: &Web, names: &Names, r: &Request) -> Option<(String, Vec<Strin
     let actions = K::ALL
         .iter()
         .filter(|k| !matches!(k, K::Reject | K::Withdraw))
-        .filter(|k| {
-            crate::workflow::step(r.kind, r.stage, **k, role, r.disposal_method.into()).is_ok()
-        })
+        .filter(|k| crate::workflow::step(r.kind, r.stage, **k, role, r.route()).is_ok())
         .map(|k| w.t(&format!("sa_{}", k.as_str())).to_owned())
         .collect();
     Some((who, actions))
@@ -752,7 +761,7 @@ pub(super) async fn render_request(
             r.stage,
             crate::workflow::StepKind::Receive,
             w.role,
-            crate::workflow::Route::default(),
+            r.route(),
         )
         .is_ok();
     let mut locations = Vec::new();
@@ -825,6 +834,7 @@ pub(super) async fn render_request(
             @if let Some(e) = &r.event { dt { (w.t("event_name")) } dd data-test="event" { (e) } }
             @if r.budget_fen.is_some() { dt { (w.t("budget")) } dd { (money(r.budget_fen)) } }
             @if let Some(d) = &r.needed_by { dt { (w.t("needed_by")) } dd { (d) } }
+            @if r.kind == RequestKind::Purchase { dt { (w.t("destination")) } dd data-test="destination" { (w.t(&format!("dest_{}", r.destination.as_str()))) } }
             @if let (Some(a), Some(b)) = (&r.loan_start, &r.loan_due) { dt { (w.t("loan_period")) } dd data-test="loan-period" { (a) " " (w.t("period_to")) " " (b) } }
             @if let Some(m) = r.disposal_method { dt { (w.t("disposal_method")) } dd { (w.tv(m.as_str())) } }
             @if let Some(o) = r.origin_request_id { dt { (w.t("residual_of")) } dd data-test="origin" { a href=(format!("/requests/{o}")) { "#" (o) } } }
@@ -1149,5 +1159,130 @@ pub(super) async fn upload_document(
     match result {
         Ok(()) => see_other_with(&format!("/requests/{id}"), Done::Uploaded),
         Err(e) => render_request(&st, &w, id, Some(&e), &Form::new()).await,
+    }
+}
+
+/// 集中采购: the purchases awaiting procurement in the approver's reach,
+/// each with a box to pick it and its unit price, and the one contract's
+/// supplier, number and date.
+pub(super) async fn procurements_page(State(st): State<AppState>, w: Web) -> Response {
+    render_procurements(&st, &w, &Form::new(), None).await
+}
+
+async fn render_procurements(
+    st: &AppState,
+    w: &Web,
+    typed: &Form,
+    err: Option<&AppError>,
+) -> Response {
+    let page = tryp!(
+        w,
+        st.store
+            .requests(
+                w.ctx.actor.clone(),
+                RequestQuery {
+                    kind: Some(RequestKind::Purchase.as_str().into()),
+                    stage: Some(Stage::Procurement.as_str().into()),
+                    per_page: Some(200),
+                    ..RequestQuery::default()
+                },
+            )
+            .await
+    );
+    let mut q = NameQuery::default();
+    ask_requests(&mut q, &page.items);
+    let names = tryp!(w, st.store.names(q).await);
+    let v = |k: &str| typed.get(k).cloned().unwrap_or_default();
+    let picked = |id: i64| typed.is_empty() || typed.contains_key(&format!("pick_{id}"));
+    let body = html! {
+        p { (w.t("central_procurement_hint")) }
+        (form_error(w.lang, err, &["supplier", "contract_number", "purchased_on"]))
+        @if page.items.is_empty() {
+            p.empty { (w.t("none_at_procurement")) }
+        } @else {
+            form.stack method="post" action="/procurements" {
+                (csrf_field(w))
+                table data-test="at-procurement" {
+                    thead { tr {
+                        th { (w.t("pick")) } th { (w.t("rc_request_id")) } th { (w.t("unit")) }
+                        th { (w.t("destination")) } th { (w.t("quantity")) } th { (w.t("budget")) }
+                        th { (w.t("reason")) } th { (w.t("unit_price")) }
+                    } }
+                    tbody {
+                        @for r in &page.items {
+                            tr {
+                                td { input type="checkbox" name=(format!("pick_{}", r.id)) value="1" checked[picked(r.id)] aria-label=(format!("{} {}", w.t("pick"), r.id)); }
+                                td { a href=(format!("/requests/{}", r.id)) { (r.id) } }
+                                td { (r.unit_id.map(|u| words::unit(w.lang, &names, u)).unwrap_or_default()) }
+                                td { (w.t(&format!("dest_{}", r.destination.as_str()))) }
+                                td { (r.quantity.unwrap_or(0)) }
+                                td { (r.budget_fen.map(yuan).unwrap_or_default()) }
+                                td { (r.reason.clone().unwrap_or_default()) }
+                                td { input name=(format!("price_{}", r.id)) value=(v(&format!("price_{}", r.id))) inputmode="decimal" aria-label=(format!("{} {}", w.t("unit_price"), r.id)); }
+                            }
+                        }
+                    }
+                }
+                label { (w.t("supplier")) input name="supplier" value=(v("supplier")) required; (field_error(w.lang, err, "supplier")) }
+                label { (w.t("contract_number")) input name="contract_number" value=(v("contract_number")) required; (field_error(w.lang, err, "contract_number")) }
+                label { (w.t("purchased_on")) input type="date" name="purchased_on" value=(v("purchased_on")); (field_error(w.lang, err, "purchased_on")) }
+                label { (w.t("comment")) input name="comment" value=(v("comment")); }
+                button type="submit" data-test="procure-together" { (w.t("procure_together")) }
+            }
+        }
+    };
+    let mut resp = layout(w, w.t("central_procurement"), body);
+    if let Some(e) = err {
+        *resp.status_mut() = crate::http::error::status_of(e.kind);
+    }
+    resp
+}
+
+/// The procurement a 集中采购 form describes: the picked requests (boxes
+/// `pick_{id}`) with their prices in yuan (`price_{id}`); an unreadable
+/// price is blamed on `lines`.
+fn procurement_from_form(f: &Form) -> Result<NewProcurement, AppError> {
+    let mut ids: Vec<i64> = f
+        .keys()
+        .filter_map(|k| k.strip_prefix("pick_"))
+        .map(|id| parse_ids("request_ids", id))
+        .collect::<Result<Vec<Vec<i64>>, AppError>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    ids.sort_unstable();
+    let mut lines = Vec::with_capacity(ids.len());
+    for &id in &ids {
+        if let Some(p) = text(f, &format!("price_{id}")) {
+            lines.push(ProcurementLine {
+                request_id: id,
+                unit_price_fen: parse_yuan("lines", &p)?,
+            });
+        }
+    }
+    Ok(NewProcurement {
+        request_ids: ids,
+        supplier: f.get("supplier").cloned().unwrap_or_default(),
+        contract_number: f.get("contract_number").cloned().unwrap_or_default(),
+        purchased_on: text(f, "purchased_on"),
+        lines,
+        comment: text(f, "comment"),
+    })
+}
+
+pub(super) async fn procurements_submit(
+    State(st): State<AppState>,
+    w: Web,
+    Body(body): Body,
+) -> Response {
+    let f = form(&body);
+    let result = match procurement_from_form(&f) {
+        Ok(p) => st.store.procure_together(w.ctx.clone(), p).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(p) => see_other_with("/procurements", Done::Procured(p.requests.len() as i64)),
+        Err(e) if e.kind == ErrorKind::Internal => fail(&w, e),
+        Err(e) => render_procurements(&st, &w, &f, Some(&e)).await,
     }
 }
