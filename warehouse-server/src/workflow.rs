@@ -110,6 +110,7 @@ string_enum! {
         ConfirmRemittance = "confirm_remittance",
         DecideCause = "decide_cause",
         ConfirmPayment = "confirm_payment",
+        Extend = "extend",
     }
 }
 
@@ -274,6 +275,10 @@ pub fn step(
         }
         (K::Loan, S::Receipt, A::ConfirmReceipt) => (&[UnitStaff], S::OnLoan),
         (K::Loan, S::OnLoan, A::ReturnItems) => (&[Keeper], S::Completed),
+        // 续借 — the approver moves an approved or lent loan's return day
+        // later (the unit asks through its usual channel; the approver's
+        // step is the record). The loan stays where it is.
+        (K::Loan, S::Checkout | S::Receipt | S::OnLoan, A::Extend) => (&[Approver], stage),
 
         (K::Transfer, S::Approval, A::Approve) => (&[Approver], S::Completed),
 
@@ -482,6 +487,12 @@ step_body! {    Approve {
         receipt_ref: Option<String>,
         comment: Option<String>,
     },
+    /// Loan: extend to a later return day (YYYY-MM-DD); refused as
+    /// `overbooked` when the added days are not free.
+    Extend {
+        new_due: String,
+        comment: Option<String>,
+    },
 }
 
 impl StepBody {
@@ -501,6 +512,7 @@ impl StepBody {
             StepBody::ConfirmRemittance { .. } => StepKind::ConfirmRemittance,
             StepBody::DecideCause { .. } => StepKind::DecideCause,
             StepBody::ConfirmPayment { .. } => StepKind::ConfirmPayment,
+            StepBody::Extend { .. } => StepKind::Extend,
         }
     }
 
@@ -556,6 +568,9 @@ impl StepBody {
                 keep(money("amount_fen", *amount_fen));
                 keep(text("treasury_ref", treasury_ref));
             }
+            StepBody::Extend { new_due, .. } => {
+                keep(parse_date("new_due", Some(new_due)).map(drop));
+            }
             _ => {}
         }
         AppError::collect(problems)
@@ -576,7 +591,8 @@ impl StepBody {
             | StepBody::RecordSale { comment, .. }
             | StepBody::ConfirmRemittance { comment, .. }
             | StepBody::DecideCause { comment, .. }
-            | StepBody::ConfirmPayment { comment, .. } => comment.as_deref(),
+            | StepBody::ConfirmPayment { comment, .. }
+            | StepBody::Extend { comment, .. } => comment.as_deref(),
         }
     }
 }

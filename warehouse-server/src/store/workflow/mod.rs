@@ -11,6 +11,7 @@ mod idle;
 mod moves;
 mod photos;
 mod queries;
+pub(crate) mod reserve;
 mod steps;
 mod stock;
 mod tools;
@@ -42,6 +43,7 @@ pub use documents::Document;
 pub use idle::{Listing, REUSE_REACH_KEY};
 pub(crate) use moves::{move_asset, Move};
 pub use queries::{PurchaseMatches, RequestQuery};
+pub use reserve::{Availability, BookingView, MAX_AVAILABILITY_DAYS};
 pub use tools::{FieldAsset, FieldPlan, SampleAsset, StockLocation, WaitingCheckout};
 
 fn role_of(actor: &Actor) -> AppResult<Role> {
