@@ -634,6 +634,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("sa_confirm_remittance", "确认上缴国库", "confirmed the remittance"),
     ("sa_decide_cause", "认定原因", "decided the cause"),
     ("sa_confirm_payment", "确认到账", "confirmed payment"),
+    ("sa_extend", "续借", "extended the loan"),
     ("sa_other", "办理", "acted"),
     ("sd_supplier", "供应商", "Supplier"),
     ("sd_contract_number", "合同号", "Contract number"),
