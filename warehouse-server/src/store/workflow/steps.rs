@@ -308,8 +308,14 @@ fn approve(s: &Step<'_, '_>) -> AppResult<Effects> {
         // A loan reserves its items for its dates: refused when some day
         // of the window has too few free (`reserve`); the stock of today
         // does not matter for a loan of next month.
+        // When the dates clash and stock in hand is short too, the
+        // shortage of stock is the cause to name (it waits for goods,
+        // not for another loan's return).
         if let Some((first, last)) = reserve::window_of(tx, r.id)? {
-            reserve::check_window(tx, r.id, first, last, false)?;
+            if let Err(overbooked) = reserve::check_window(tx, r.id, first, last, false) {
+                approval_in_stock(tx, r)?;
+                return Err(overbooked);
+            }
         }
     } else {
         approval_in_stock(tx, r)?;
