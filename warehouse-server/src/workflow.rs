@@ -1203,6 +1203,34 @@ mod tests {
     }
 
     #[test]
+    fn only_the_approver_extends_a_loan_and_it_stays_at_its_stage() {
+        use RequestKind::*;
+        use Stage as S;
+        let ext = |kind, stage, role| step(kind, stage, StepKind::Extend, role, Route::default());
+        for stage in [S::Checkout, S::Receipt, S::OnLoan] {
+            assert_eq!(ext(Loan, stage, Role::Approver), Ok(stage), "{stage:?}");
+            for role in [
+                Role::UnitStaff,
+                Role::Keeper,
+                Role::Finance,
+                Role::Administrator,
+            ] {
+                assert!(
+                    matches!(ext(Loan, stage, role), Err(Refusal::WrongRole { .. })),
+                    "{stage:?} {role:?}"
+                );
+            }
+        }
+        for stage in [S::Approval, S::Completed, S::Rejected, S::Withdrawn] {
+            assert_eq!(ext(Loan, stage, Role::Approver), Err(Refusal::WrongStage));
+        }
+        assert_eq!(
+            ext(Allocation, S::Checkout, Role::Approver),
+            Err(Refusal::WrongStage)
+        );
+    }
+
+    #[test]
     fn purchase_chain_in_order() {
         use RequestKind::Purchase as P;
         let s = step(
