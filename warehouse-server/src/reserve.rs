@@ -150,7 +150,7 @@ mod tests {
     use super::*;
 
     fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
     }
 
     fn b(hold: Hold, quantity: i64, first: &str, last: Option<&str>) -> Booking {

@@ -119,12 +119,14 @@ impl BookingView {
     }
 }
 
+/// An open request that holds items by date: id, kind, stage, and its
+/// window as stored (`loan_start`, `loan_due`).
+type Booker<K, S> = (i64, K, S, Option<String>, Option<String>);
+
 /// The open requests that hold items by date: loans approved, out or
 /// being received, and allocations approved but not yet checked out.
-fn open_bookers(
-    c: &Db<'_>,
-) -> AppResult<Vec<(i64, RequestKind, Stage, Option<String>, Option<String>)>> {
-    let rows: Vec<(i64, String, String, Option<String>, Option<String>)> = c
+fn open_bookers(c: &Db<'_>) -> AppResult<Vec<Booker<RequestKind, Stage>>> {
+    let rows: Vec<Booker<String, String>> = c
         .prepare_cached(
             "SELECT id, kind, stage, loan_start, loan_due FROM requests
               WHERE (kind = 'loan' AND stage IN ('checkout', 'receipt', 'on_loan'))
