@@ -168,22 +168,25 @@ fn bookings(
     warehouse: Option<i64>,
     today: NaiveDate,
 ) -> AppResult<Vec<BookingView>> {
-    let mut out = Vec::new();
+    Ok(bookings_by_category(c, warehouse, today)?
+        .remove(&category)
+        .unwrap_or_default())
+}
+
+/// Every open request's bookings, by category: each request and its items
+/// read once, whatever the number of categories shown.
+fn bookings_by_category(
+    c: &Db<'_>,
+    warehouse: Option<i64>,
+    today: NaiveDate,
+) -> AppResult<std::collections::BTreeMap<i64, Vec<BookingView>>> {
+    let mut out: std::collections::BTreeMap<i64, Vec<BookingView>> = Default::default();
     for (id, kind, stage, start, due) in open_bookers(c)? {
-        let Some(demand) = demand_of(c, id)?
-            .into_iter()
-            .find(|d| d.category_id == category)
-        else {
+        let demands = demand_of(c, id)?;
+        if demands.is_empty() {
             continue;
-        };
-        let items: Vec<ItemRow> = items_of(c, id)?
-            .into_iter()
-            .filter(|i| i.0 == category)
-            .collect();
-        let here = |i: &&ItemRow| warehouse.is_none() || i.2 == warehouse;
-        let is_out = |i: &&ItemRow| matches!(i.1.as_str(), "checked_out" | "received");
-        let out_total = items.iter().filter(is_out).count() as i64;
-        let out_here = items.iter().filter(is_out).filter(here).count() as i64;
+        }
+        let all_items = items_of(c, id)?;
         let (first, last) = match kind {
             RequestKind::Loan => {
                 let first = date("loan_start", start.as_deref())?.unwrap_or(today);
@@ -191,38 +194,50 @@ fn bookings(
             }
             _ => (today, None),
         };
-        // Reserved: what is asked and not yet out. In one warehouse's view
-        // only named items standing there count.
-        let reserved = if stage == Stage::Checkout {
-            match warehouse {
-                None => (demand.quantity - out_total).max(0),
-                Some(_) if !demand.asset_ids.is_empty() => items
-                    .iter()
-                    .filter(|i| i.1 == "requested")
-                    .filter(here)
-                    .count() as i64,
-                Some(_) => 0,
+        for demand in demands {
+            let items: Vec<&ItemRow> = all_items
+                .iter()
+                .filter(|i| i.0 == demand.category_id)
+                .collect();
+            let here = |i: &&&ItemRow| warehouse.is_none() || i.2 == warehouse;
+            let is_out = |i: &&&ItemRow| matches!(i.1.as_str(), "checked_out" | "received");
+            let out_total = items.iter().filter(is_out).count() as i64;
+            let out_here = items.iter().filter(is_out).filter(here).count() as i64;
+            // Reserved: what is asked and not yet out. In one warehouse's
+            // view only named items standing there count.
+            let reserved = if stage == Stage::Checkout {
+                match warehouse {
+                    None => (demand.quantity - out_total).max(0),
+                    Some(_) if !demand.asset_ids.is_empty() => items
+                        .iter()
+                        .filter(|i| i.1 == "requested")
+                        .filter(here)
+                        .count()
+                        as i64,
+                    Some(_) => 0,
+                }
+            } else {
+                0
+            };
+            let view = |hold, quantity, last| BookingView {
+                request_id: id,
+                kind,
+                stage,
+                hold,
+                quantity,
+                first,
+                last,
+            };
+            let list = out.entry(demand.category_id).or_default();
+            if reserved > 0 {
+                list.push(view(Hold::Reserved, reserved, last));
             }
-        } else {
-            0
-        };
-        let view = |hold, quantity, last| BookingView {
-            request_id: id,
-            kind,
-            stage,
-            hold,
-            quantity,
-            first,
-            last,
-        };
-        if reserved > 0 {
-            out.push(view(Hold::Reserved, reserved, last));
-        }
-        // Allocated items are gone for good and not in the pool; a loan's
-        // items out are, until returned (an overdue loan holds them on).
-        if kind == RequestKind::Loan && out_here > 0 {
-            let last = last.filter(|l| *l >= today);
-            out.push(view(Hold::Out, out_here, last));
+            // Allocated items are gone for good and not in the pool; a
+            // loan's items out are, until returned (an overdue loan holds
+            // them on).
+            if kind == RequestKind::Loan && out_here > 0 {
+                list.push(view(Hold::Out, out_here, last.filter(|l| *l >= today)));
+            }
         }
     }
     Ok(out)
@@ -288,8 +303,9 @@ pub(super) fn check_window(
 ) -> AppResult<()> {
     let today = today();
     let mut shortages = Vec::new();
+    let mut by_category = bookings_by_category(tx, None, today)?;
     for d in demand_of(tx, request_id)? {
-        let all = bookings(tx, d.category_id, None, today)?;
+        let all = by_category.remove(&d.category_id).unwrap_or_default();
         let asked = if holding {
             all.iter()
                 .filter(|b| b.request_id == request_id)
@@ -385,9 +401,14 @@ impl Store {
                 .prepare_cached("SELECT id FROM categories ORDER BY id")?
                 .query_map((), |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
+            if let Some(w) = warehouse {
+                require_exists(c, "warehouses", "warehouse_id", w)?;
+            }
+            let mut by_category = bookings_by_category(c, warehouse, today())?;
             let mut out = Vec::new();
             for id in ids {
-                let a = availability(c, id, warehouse, from, to)?;
+                let all = by_category.remove(&id).unwrap_or_default();
+                let a = availability_of(c, id, warehouse, from, to, all)?;
                 if a.days.iter().any(|d| d.pool > 0) || !a.bookings.is_empty() {
                     out.push(a);
                 }
@@ -422,6 +443,17 @@ fn availability(
         require_exists(c, "warehouses", "warehouse_id", w)?;
     }
     let all = bookings(c, category, warehouse, today())?;
+    availability_of(c, category, warehouse, from, to, all)
+}
+
+fn availability_of(
+    c: &Db<'_>,
+    category: i64,
+    warehouse: Option<i64>,
+    from: NaiveDate,
+    to: NaiveDate,
+    all: Vec<BookingView>,
+) -> AppResult<Availability> {
     let pool = pool(c, category, warehouse, &all)?;
     let list: Vec<Booking> = all.iter().map(BookingView::booking).collect();
     let days = reserve::days(pool, &list, from, to);
