@@ -121,6 +121,37 @@ async fn an_approval_reserves_the_window_and_an_overlapping_one_is_refused() -> 
         counts(&day(&f, &w.approver, f.chairs, "2099-03-02").await?),
         (10, 0, 6, 0, 4)
     );
+    // One warehouse's view: its items, and those checked out from it.
+    let v = f
+        .s()
+        .get_ok(
+            &format!(
+                "/api/v1/availability?category_id={}&warehouse_id={}&from=2099-03-02&to=2099-03-02",
+                f.chairs, w.warehouse
+            ),
+            &w.keeper,
+        )
+        .await?;
+    assert_eq!(counts(&v["days"][0]), (10, 0, 6, 0, 4), "{v}");
+    // Bad spans and unknown categories are refused naming what is wrong.
+    let (st, e) = f
+        .s()
+        .get(
+            &format!(
+                "/api/v1/availability?category_id={}&from=2099-03-05&to=2099-03-01",
+                f.chairs
+            ),
+            &w.keeper,
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["error"]["field"], "to");
+    let (st, e) = f
+        .s()
+        .get("/api/v1/availability?category_id=424242", &w.keeper)
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["error"]["field"], "category_id");
 
     // A third loan later in the month fits and is approved.
     let c = loan(&f, &f.staff_b, 5, "2099-03-10", "2099-03-12", "培训").await?;
