@@ -611,6 +611,35 @@ pub enum Reason {
     DestinationPurchaseOnly {
         kind: String,
     },
+    /// 档期冲突 — approving or extending a loan would book more items of a
+    /// category than are free on some days of its window.
+    Overbooked {
+        request_id: i64,
+        shortages: Vec<CategoryShortage>,
+    },
+    /// An extension's new return day is not after the current one.
+    DueNotLater {
+        due: String,
+    },
+}
+
+/// One category a loan's window is short of ([`Reason::Overbooked`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct CategoryShortage {
+    pub category_id: i64,
+    /// The category's name.
+    pub category: String,
+    pub asked: i64,
+    /// The fewest items free on any day of the window.
+    pub free: i64,
+    /// `asked − free`.
+    pub short: i64,
+    /// First day short (YYYY-MM-DD).
+    pub first_short: String,
+    /// Last day short (YYYY-MM-DD).
+    pub last_short: String,
+    /// How many days of the window are short.
+    pub days_short: i64,
 }
 
 /// One field's problem inside [`Reason::Several`].
@@ -880,6 +909,7 @@ impl Reason {
             | R::ReaderTwice { .. }
             | R::BadReaderSpec { .. }
             | R::BeforeToday { .. }
+            | R::DueNotLater { .. }
             | R::Several { .. } => (K::Invalid, "invalid"),
             R::ShortOfStock { .. } => (K::Conflict, "short_of_stock"),
             R::ContractNumberUsed { .. } => (K::Conflict, "contract_number_used"),
@@ -888,6 +918,7 @@ impl Reason {
             | R::RequestNamedTwice { .. }
             | R::KeeperBuysForStock
             | R::DestinationPurchaseOnly { .. } => (K::Invalid, "invalid"),
+            R::Overbooked { .. } => (K::Conflict, "overbooked"),
             R::ForeignDaemon { .. } | R::ReaderNotBound { .. } => (K::Forbidden, "not_bound"),
             R::TooLarge { .. } => (K::PayloadTooLarge, "too_large"),
             R::BodyTooLarge => (K::PayloadTooLarge, "body_too_large"),
@@ -1030,6 +1061,7 @@ impl Reason {
             R::BadReaderSpec { .. } => Some("reader"),
             R::Duplicate { field, .. } | R::ConstraintViolated { field, .. } => field.as_deref(),
             R::DueBeforeStart => Some("loan_due"),
+            R::DueNotLater { .. } => Some("new_due"),
             R::PasswordTooShort { .. } => Some("password"),
             R::BadUsername => Some("username"),
             R::WrongOldPassword => Some("old_password"),
@@ -1470,6 +1502,23 @@ impl Reason {
             R::DestinationPurchaseOnly { kind } => {
                 format!("destination applies to purchase requests only, not to a {kind} request")
             }
+            R::Overbooked {
+                request_id,
+                shortages,
+            } => format!(
+                "request {request_id} would overbook its dates: {}",
+                shortages
+                    .iter()
+                    .map(|s| format!(
+                        "category {} asks {} but only {} are free from {} to {} ({} short)",
+                        s.category_id, s.asked, s.free, s.first_short, s.last_short, s.short
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            R::DueNotLater { due } => {
+                format!("new_due must be after the loan's current return day ({due})")
+            }
         }
     }
 
@@ -1875,6 +1924,22 @@ impl Reason {
                     .into()
             }
             R::DestinationPurchaseOnly { .. } => "只有采购申请才填写采购去向".into(),
+            R::Overbooked {
+                request_id,
+                shortages,
+            } => format!(
+                "{}档期冲突：{}",
+                request_zh(*request_id),
+                shortages
+                    .iter()
+                    .map(|s| format!(
+                        "{}需要 {} 件，{} 至 {} 期间最少仅余 {} 件，缺 {} 件",
+                        s.category, s.asked, s.first_short, s.last_short, s.free, s.short
+                    ))
+                    .collect::<Vec<_>>()
+                    .join("；")
+            ),
+            R::DueNotLater { due } => format!("续借的归还日期须晚于当前归还日期（{due}）"),
         }
     }
 }
@@ -2485,6 +2550,22 @@ mod tests {
             R::RequestNamedTwice { request_id: 3 },
             R::KeeperBuysForStock,
             R::DestinationPurchaseOnly { kind: f("loan") },
+            R::Overbooked {
+                request_id: 4,
+                shortages: vec![CategoryShortage {
+                    category_id: 5,
+                    category: f("椅子"),
+                    asked: 120,
+                    free: 80,
+                    short: 40,
+                    first_short: f("2026-12-02"),
+                    last_short: f("2026-12-03"),
+                    days_short: 2,
+                }],
+            },
+            R::DueNotLater {
+                due: f("2026-12-03"),
+            },
         ]
     }
 
@@ -2637,9 +2718,11 @@ mod tests {
             R::RequestNamedTwice { .. } => 143,
             R::KeeperBuysForStock => 144,
             R::DestinationPurchaseOnly { .. } => 145,
+            R::Overbooked { .. } => 146,
+            R::DueNotLater { .. } => 147,
         }
     }
-    const VARIANTS: usize = 146;
+    const VARIANTS: usize = 148;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

@@ -122,6 +122,7 @@ string_enum! {
         ConfirmRemittance = "confirm_remittance",
         DecideCause = "decide_cause",
         ConfirmPayment = "confirm_payment",
+        Extend = "extend",
     }
 }
 
@@ -397,6 +398,10 @@ pub fn step(
         }
         (K::Loan, S::Receipt, A::ConfirmReceipt) => (&[UnitStaff], S::OnLoan),
         (K::Loan, S::OnLoan, A::ReturnItems) => (&[Keeper], S::Completed),
+        // 续借 — the approver moves an approved or lent loan's return day
+        // later (the unit asks through its usual channel; the approver's
+        // step is the record). The loan stays where it is.
+        (K::Loan, S::Checkout | S::Receipt | S::OnLoan, A::Extend) => (&[Approver], stage),
 
         (K::Transfer, S::Approval, A::Approve) => (&[Approver], S::Completed),
 
@@ -675,6 +680,12 @@ step_body! {    Approve {
         receipt_ref: Option<String>,
         comment: Option<String>,
     },
+    /// Loan: extend to a later return day (YYYY-MM-DD); refused as
+    /// `overbooked` when the added days are not free.
+    Extend {
+        new_due: String,
+        comment: Option<String>,
+    },
 }
 
 impl StepBody {
@@ -694,6 +705,7 @@ impl StepBody {
             StepBody::ConfirmRemittance { .. } => StepKind::ConfirmRemittance,
             StepBody::DecideCause { .. } => StepKind::DecideCause,
             StepBody::ConfirmPayment { .. } => StepKind::ConfirmPayment,
+            StepBody::Extend { .. } => StepKind::Extend,
         }
     }
 
@@ -762,6 +774,9 @@ impl StepBody {
                 keep(money("amount_fen", *amount_fen));
                 keep(text("treasury_ref", treasury_ref));
             }
+            StepBody::Extend { new_due, .. } => {
+                keep(parse_date("new_due", Some(new_due)).map(drop));
+            }
             _ => {}
         }
         AppError::collect(problems)
@@ -782,7 +797,8 @@ impl StepBody {
             | StepBody::RecordSale { comment, .. }
             | StepBody::ConfirmRemittance { comment, .. }
             | StepBody::DecideCause { comment, .. }
-            | StepBody::ConfirmPayment { comment, .. } => comment.as_deref(),
+            | StepBody::ConfirmPayment { comment, .. }
+            | StepBody::Extend { comment, .. } => comment.as_deref(),
         }
     }
 }
@@ -1818,6 +1834,34 @@ mod tests {
         assert_eq!(
             served_by_category(Allocation, Stage::Receipt, Some(5), Some(3), false),
             None
+        );
+    }
+
+    #[test]
+    fn only_the_approver_extends_a_loan_and_it_stays_at_its_stage() {
+        use RequestKind::*;
+        use Stage as S;
+        let ext = |kind, stage, role| step(kind, stage, StepKind::Extend, role, Route::default());
+        for stage in [S::Checkout, S::Receipt, S::OnLoan] {
+            assert_eq!(ext(Loan, stage, Role::Approver), Ok(stage), "{stage:?}");
+            for role in [
+                Role::UnitStaff,
+                Role::Keeper,
+                Role::Finance,
+                Role::Administrator,
+            ] {
+                assert!(
+                    matches!(ext(Loan, stage, role), Err(Refusal::WrongRole { .. })),
+                    "{stage:?} {role:?}"
+                );
+            }
+        }
+        for stage in [S::Approval, S::Completed, S::Rejected, S::Withdrawn] {
+            assert_eq!(ext(Loan, stage, Role::Approver), Err(Refusal::WrongStage));
+        }
+        assert_eq!(
+            ext(Allocation, S::Checkout, Role::Approver),
+            Err(Refusal::WrongStage)
         );
     }
 

@@ -25,6 +25,9 @@ pub struct ErrorDetail {
     /// at once); absent when the error names no field.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
+    /// For `overbooked`: per category, asked, free, short and the days.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shortages: Vec<crate::error::CategoryShortage>,
 }
 
 /// One field's problem.
@@ -74,6 +77,10 @@ impl IntoResponse for AppError {
                 message,
                 field: self.field,
                 errors,
+                shortages: match &*self.reason {
+                    crate::error::Reason::Overbooked { shortages, .. } => shortages.clone(),
+                    _ => Vec::new(),
+                },
             },
         };
         let mut resp = (status, Json(body)).into_response();

@@ -41,8 +41,9 @@ pub use ingest::{apply_batch, validate_batch, ForeignSighting, IngestOutcome};
 pub use names::{split_numbers, AssetName, LocationName, NameQuery, Names};
 pub use reports::*;
 pub use workflow::{
-    DeskEntry, Document, FieldAsset, FieldPlan, Listing, PickLine, PickList, PurchaseMatches,
-    RequestQuery, SampleAsset, StockLocation, WaitingCheckout, REUSE_REACH_KEY,
+    Availability, BookingView, DeskEntry, Document, FieldAsset, FieldPlan, Listing, PickLine,
+    PickList, PurchaseMatches, RequestQuery, SampleAsset, StockLocation, WaitingCheckout,
+    MAX_AVAILABILITY_DAYS, REUSE_REACH_KEY,
 };
 
 /// Schema migrations, applied in order at start; never edit one that has

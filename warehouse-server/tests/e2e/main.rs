@@ -28,6 +28,7 @@ mod regions;
 mod register;
 mod replicas;
 mod reports_lists;
+mod reservations;
 mod run_script;
 mod security_auth;
 mod security_chain;

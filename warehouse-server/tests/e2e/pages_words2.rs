@@ -473,6 +473,11 @@ async fn english_pages_have_no_chinese_interface_text() -> Result<()> {
     walk.push((&approver, "/reports".to_owned()));
     walk.push((&approver, "/cockpit".to_owned()));
     walk.push((&approver, "/procurements".to_owned()));
+    // The calendar, in the loan's month (its bookings listed) and today's.
+    for who in [&staff, &keeper, &approver] {
+        walk.push((who, "/calendar".to_owned()));
+        walk.push((who, "/calendar?month=2030-01".to_owned()));
+    }
     walk.push((&approver, "/reports?name=loans&by=region".to_owned()));
     for path in [
         "/stocktakes".to_owned(),

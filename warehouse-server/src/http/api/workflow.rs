@@ -19,7 +19,8 @@ use crate::paging::{Page, Paging};
 use crate::policy::{authorize, Action, Ctx, Scope};
 use crate::register::Asset;
 use crate::store::{
-    report_to_csv, Listing, PurchaseMatches, Report, ReportScope, RequestQuery, REPORTS,
+    report_to_csv, Availability, Listing, PurchaseMatches, Report, ReportScope, RequestQuery,
+    MAX_AVAILABILITY_DAYS, REPORTS,
 };
 use crate::workflow::{
     check_document, clean_filename, DocumentInfo, NewProcurement, NewRequest, Procurement, Request,
@@ -33,6 +34,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/requests/{id}/steps", post(take_step))
         .route("/api/v1/procurements", post(procure_together))
         .route("/api/v1/requests/{id}/matches", get(purchase_matches))
+        .route(
+            "/api/v1/requests/{id}/reservation.ics",
+            get(reservation_ics),
+        )
+        .route("/api/v1/availability", get(availability))
         .route(
             "/api/v1/requests/{id}/documents",
             get(list_documents).post(upload_document).layer(
@@ -179,6 +185,126 @@ async fn purchase_matches(
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<PurchaseMatches>> {
     Ok(Json(state.store.purchase_matches(ctx.actor, id).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AvailabilityQuery {
+    pub category_id: i64,
+    /// Narrow to one warehouse's items (default: the network).
+    pub warehouse_id: Option<i64>,
+    /// First day, YYYY-MM-DD (default: today).
+    pub from: Option<String>,
+    /// Last day, YYYY-MM-DD, included (default: 30 days after `from`;
+    /// at most 366 days in all).
+    pub to: Option<String>,
+}
+
+/// The span of days a calendar query asks for: `from` (default today) to
+/// `to` (default 30 days on), at most [`MAX_AVAILABILITY_DAYS`].
+pub fn day_span(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> AppResult<(chrono::NaiveDate, chrono::NaiveDate)> {
+    use crate::input::parse_date;
+    let day = |field: &str, v: Option<&str>| -> AppResult<Option<chrono::NaiveDate>> {
+        Ok(parse_date(field, v)?
+            .and_then(|s| chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()))
+    };
+    let from = match day("from", from)? {
+        Some(d) => d,
+        None => day("from", Some(&crate::time::shanghai_today()))?.unwrap_or_default(),
+    };
+    let to = day("to", to)?.unwrap_or(from + chrono::Days::new(30));
+    let span = (to - from).num_days() + 1;
+    if !(1..=MAX_AVAILABILITY_DAYS).contains(&span) {
+        return Err(AppError::from(Reason::OutOfRange {
+            field: "to".into(),
+            min: 1,
+            max: MAX_AVAILABILITY_DAYS,
+        })
+        .with_field("to"));
+    }
+    Ok((from, to))
+}
+
+/// 档期 — per day, how many items of a category are in the pool,
+/// reserved (approved loans not yet out), out, under repair and free,
+/// with the bookings occupying those days.
+#[utoipa::path(get, path = "/api/v1/availability", tag = "requests", params(AvailabilityQuery),
+    responses((status = 200, body = Availability), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn availability(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiQuery(q): ApiQuery<AvailabilityQuery>,
+) -> AppResult<Json<Availability>> {
+    authorize(&ctx.actor, Action::ViewRegister, Scope::Global)?;
+    let (from, to) = day_span(q.from.as_deref(), q.to.as_deref())?;
+    Ok(Json(
+        state
+            .store
+            .availability(q.category_id, q.warehouse_id, from, to)
+            .await?,
+    ))
+}
+
+/// A loan's reservation as an iCalendar file (one all-day event from the
+/// pick-up day to the return day), for the unit's own calendar.
+#[utoipa::path(get, path = "/api/v1/requests/{id}/reservation.ics", tag = "requests",
+    responses((status = 200, content_type = "text/calendar", body = String),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn reservation_ics(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+) -> AppResult<Response> {
+    let req = state.store.request(ctx.actor, id).await?;
+    let date = |field: &str, v: &Option<String>| {
+        v.as_deref()
+            .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+            .ok_or_else(|| {
+                AppError::from(Reason::RequiredFor {
+                    field: field.into(),
+                    kind: req.kind.as_str().into(),
+                })
+            })
+    };
+    let (first, last) = (
+        date("loan_start", &req.loan_start)?,
+        date("loan_due", &req.loan_due)?,
+    );
+    let what: Vec<String> = state
+        .store
+        .demand_names(id)
+        .await?
+        .into_iter()
+        .map(|(name, n)| format!("{name} {n} 件"))
+        .collect();
+    let summary = format!("借用（申请 {id}）：{}", what.join("、"));
+    let uid = format!("request-{id}@gongwucang");
+    let text = crate::ics::calendar(&crate::ics::AllDayEvent {
+        uid: &uid,
+        stamp: req.created_at,
+        first,
+        last,
+        summary: &summary,
+        description: req.reason.as_deref().unwrap_or(""),
+    });
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/calendar; charset=utf-8".to_owned(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"reservation-{id}.ics\""),
+            ),
+        ],
+        text,
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -512,7 +638,9 @@ async fn cockpit(
         found,
         list_reports,
         report,
-        cockpit
+        cockpit,
+        availability,
+        reservation_ics
     ),
     components(schemas(
         crate::workflow::ReturnedItem,
@@ -520,7 +648,11 @@ async fn cockpit(
         crate::workflow::Extra,
         crate::workflow::RequestItem,
         crate::workflow::Step,
-        crate::workflow::ProcurementLine
+        crate::workflow::ProcurementLine,
+        crate::store::BookingView,
+        crate::reserve::DayCount,
+        crate::reserve::Hold,
+        crate::error::CategoryShortage
     ))
 )]
 pub struct WorkflowDoc;

@@ -190,6 +190,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/inbox", "inbox"),
             ("/assets", "register"),
             ("/requests", "requests"),
+            ("/calendar", "calendar"),
             ("/virtual-warehouse", "virtual_warehouse"),
         ],
         Role::Keeper => &[
@@ -197,6 +198,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/inbox", "inbox"),
             ("/assets", "register"),
             ("/requests", "requests"),
+            ("/calendar", "calendar"),
             ("/stocktakes", "stocktakes"),
             ("/alarms", "alarms"),
             ("/reports", "reports"),
@@ -207,6 +209,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/inbox", "inbox"),
             ("/assets", "register"),
             ("/requests", "requests"),
+            ("/calendar", "calendar"),
             ("/virtual-warehouse", "virtual_warehouse"),
             ("/reports", "reports"),
             ("/cockpit", "cockpit"),

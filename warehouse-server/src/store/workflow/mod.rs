@@ -13,6 +13,7 @@ mod moves;
 mod photos;
 mod procurement;
 mod queries;
+pub(crate) mod reserve;
 mod steps;
 mod stock;
 mod tools;
@@ -46,6 +47,7 @@ pub use documents::Document;
 pub use idle::{Listing, REUSE_REACH_KEY};
 pub(crate) use moves::{move_asset, Move};
 pub use queries::{PurchaseMatches, RequestQuery};
+pub use reserve::{Availability, BookingView, MAX_AVAILABILITY_DAYS};
 pub use tools::{FieldAsset, FieldPlan, SampleAsset, StockLocation, WaitingCheckout};
 
 fn role_of(actor: &Actor) -> AppResult<Role> {

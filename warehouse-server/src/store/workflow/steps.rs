@@ -327,6 +327,7 @@ pub(super) fn apply(
             receipt_ref,
             ..
         } => confirm_payment(s, amount_fen, receipt_ref),
+        StepBody::Extend { new_due, .. } => extend(s, new_due),
     }
 }
 
@@ -360,7 +361,22 @@ fn reject(s: &Step<'_, '_>, comment: &str) -> AppResult<Effects> {
 fn approve(s: &Step<'_, '_>) -> AppResult<Effects> {
     let Step { tx, ctx, r, .. } = *s;
     let mut fx = s.effects();
-    approval_in_stock(tx, r)?;
+    if r.kind == RequestKind::Loan {
+        // A loan reserves its items for its dates: refused when some day
+        // of the window has too few free (`reserve`); the stock of today
+        // does not matter for a loan of next month.
+        // When the dates clash and stock in hand is short too, the
+        // shortage of stock is the cause to name (it waits for goods,
+        // not for another loan's return).
+        if let Some((first, last)) = reserve::window_of(tx, r.id)? {
+            if let Err(overbooked) = reserve::check_window(tx, r.id, first, last, false) {
+                approval_in_stock(tx, r)?;
+                return Err(overbooked);
+            }
+        }
+    } else {
+        approval_in_stock(tx, r)?;
+    }
     if r.stage == Stage::OverBudget {
         // Finance's approval of the overspending is recorded with its
         // reason and figures (who and when are the step's own).
@@ -421,6 +437,41 @@ fn approve(s: &Step<'_, '_>) -> AppResult<Effects> {
             set_item(tx, r.id, asset, "done", false)?;
         }
     }
+    Ok(fx)
+}
+
+/// 续借 — the approver moves a loan's return day later. The added days
+/// must be free for what the loan holds (reserved or out), by the same
+/// rule as its approval; the step records both days.
+fn extend(s: &Step<'_, '_>, new_due: &str) -> AppResult<Effects> {
+    let Step { tx, r, .. } = *s;
+    let mut fx = s.effects();
+    let new = parse_date("new_due", Some(new_due))?
+        .and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+        .ok_or_else(|| {
+            AppError::from(Reason::Required {
+                field: "new_due".into(),
+            })
+        })?;
+    let Some((_, old)) = reserve::window_of(tx, r.id)? else {
+        return Err(Reason::Required {
+            field: "loan_due".into(),
+        }
+        .into());
+    };
+    if new <= old {
+        return Err(Reason::DueNotLater {
+            due: old.to_string(),
+        }
+        .into());
+    }
+    let from = old.succ_opt().unwrap_or(old).max(reserve::today());
+    if from <= new {
+        reserve::check_window(tx, r.id, from, new, true)?;
+    }
+    tx.prepare_cached("UPDATE requests SET loan_due = ?2 WHERE id = ?1")?
+        .execute(rusqlite::params![r.id, new.to_string()])?;
+    fx.details = json!({ "old_due": old.to_string(), "new_due": new.to_string() });
     Ok(fx)
 }
 

@@ -84,6 +84,7 @@ pub fn routes() -> Router<AppState> {
         .route("/alarms/{id}/ack", post(alarm_ack))
         .route("/reports", get(reports))
         .route("/cockpit", get(cockpit))
+        .route("/calendar", get(calendar))
         .route("/reports/export", get(report_export))
         .route("/admin", get(admin))
         .route("/admin/units", post(admin_unit))
@@ -161,6 +162,7 @@ macro_rules! tryp {
 
 mod admin;
 mod alarms;
+mod calendar;
 mod checks;
 mod cockpit;
 mod desk;
@@ -172,8 +174,8 @@ mod stocktake;
 mod tags;
 
 use {
-    admin::*, alarms::*, checks::*, cockpit::*, desk::*, home::*, register::*, reports::*,
-    requests::*, stocktake::*, tags::*,
+    admin::*, alarms::*, calendar::*, checks::*, cockpit::*, desk::*, home::*, register::*,
+    reports::*, requests::*, stocktake::*, tags::*,
 };
 
 /// The "未写标签" badge of an untagged asset: for those who may write

@@ -517,7 +517,7 @@ pub(super) fn step_forms(
     let v = |k: &str| typed.get(k).cloned().unwrap_or_default();
     let comment = html! { label { (w.t("comment")) input name="comment" value=(v("comment")); (field_error(w.lang, err, "comment")) } };
     html! {
-        (form_error(w.lang, err, &["comment", "amount_fen", "appraised_value_fen", "appraiser", "report_ref", "hammer_price_fen", "buyer", "fees_fen", "fees_document_id", "disposal_method", "treasury_ref", "responsible", "remedy", "amount_reason", "supplier", "contract_number", "unit_price_fen", "location_id", "location_code", "received", "asset_ids", "asset_numbers"]))
+        (form_error(w.lang, err, &["comment", "new_due", "amount_fen", "appraised_value_fen", "appraiser", "report_ref", "hammer_price_fen", "buyer", "fees_fen", "fees_document_id", "disposal_method", "treasury_ref", "responsible", "remedy", "amount_reason", "supplier", "contract_number", "unit_price_fen", "location_id", "location_code", "received", "asset_ids", "asset_numbers"]))
         div.steps {
             @if can(K::Approve) {
                 form.stack method="post" action=(action) {
@@ -614,6 +614,15 @@ pub(super) fn step_forms(
                     label { (w.t("amount")) input name="amount" value=(typed.get("amount").cloned().or(r.compensation_fen.map(yuan)).unwrap_or_default()) required; (field_error(w.lang, err, "amount_fen")) }
                     label { (w.t("treasury_ref")) input name="receipt_ref" value=(v("receipt_ref")); }
                     button type="submit" data-test="confirm-payment" { (w.t("confirm_payment")) }
+                }
+            }
+            @if can(K::Extend) {
+                form.stack method="post" action=(action) {
+                    (csrf_field(w))
+                    input type="hidden" name="action" value="extend";
+                    label { (w.t("new_due")) input type="date" name="new_due" value=(v("new_due")) required; (field_error(w.lang, err, "new_due")) }
+                    (comment)
+                    button type="submit" data-test="extend" { (w.t("extend")) }
                 }
             }
             @if can(K::Procure) {
@@ -835,7 +844,9 @@ pub(super) async fn render_request(
             @if r.budget_fen.is_some() { dt { (w.t("budget")) } dd { (money(r.budget_fen)) } }
             @if let Some(d) = &r.needed_by { dt { (w.t("needed_by")) } dd { (d) } }
             @if r.kind == RequestKind::Purchase { dt { (w.t("destination")) } dd data-test="destination" { (w.t(&format!("dest_{}", r.destination.as_str()))) } }
-            @if let (Some(a), Some(b)) = (&r.loan_start, &r.loan_due) { dt { (w.t("loan_period")) } dd data-test="loan-period" { (a) " " (w.t("period_to")) " " (b) } }
+            @if let (Some(a), Some(b)) = (&r.loan_start, &r.loan_due) { dt { (w.t("loan_period")) } dd data-test="loan-period" { (a) " " (w.t("period_to")) " " (b)
+                " " a href=(format!("/api/v1/requests/{}/reservation.ics", r.id)) data-test="ics" { (w.t("add_to_calendar")) }
+                " " a href=(format!("/calendar?month={}", a.get(..7).unwrap_or_default())) { (w.t("calendar")) } } }
             @if let Some(m) = r.disposal_method { dt { (w.t("disposal_method")) } dd { (w.tv(m.as_str())) } }
             @if let Some(o) = r.origin_request_id { dt { (w.t("residual_of")) } dd data-test="origin" { a href=(format!("/requests/{o}")) { "#" (o) } } }
             @if r.kind == RequestKind::Damage { dt { (w.t("kind")) } dd { (w.t(if r.loss { "loss" } else { "damaged" })) } }
@@ -1006,6 +1017,9 @@ pub(super) fn step_from_form(f: &Form) -> Result<StepBody, AppError> {
                 }
                 v["amount_reason"] = json!(text(f, "amount_reason"));
             }
+        }
+        "extend" => {
+            v["new_due"] = json!(f.get("new_due").cloned().unwrap_or_default());
         }
         "confirm_payment" => {
             v["amount_fen"] = json!(money("amount", "amount_fen"));
