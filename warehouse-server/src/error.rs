@@ -459,6 +459,26 @@ pub enum Reason {
     SideApproved {
         side: String,
     },
+    /// A desk scan (check-out or return) that moves some of a kit's
+    /// members but not all: the kit goes out and comes back whole.
+    KitIncomplete {
+        kit: String,
+        missing: Vec<AssetRef>,
+    },
+    /// An asset already in another kit.
+    InOtherKit {
+        asset: AssetRef,
+        kit: String,
+    },
+    /// A kit taken apart while an open request holds its members.
+    KitInUse {
+        kit: String,
+        request_id: i64,
+    },
+    /// Kits are named by loans and allocations only.
+    KitsLoanOnly {
+        kind: String,
+    },
     /// A reader token sent under a daemon id other than its own (or a
     /// sub-space of it).
     ForeignDaemon {
@@ -602,6 +622,8 @@ pub enum Eligibility {
     AlreadyDisposed,
     /// A purchase fulfilled from in-stock items or listings.
     FulfilFrom,
+    /// A kit is made of in-stock assets.
+    KitFromStock,
 }
 
 impl Eligibility {
@@ -612,6 +634,7 @@ impl Eligibility {
             Self::HeldOnly => "only items the unit holds can be handed in",
             Self::AlreadyDisposed => "it is already disposed",
             Self::FulfilFrom => "fulfil from in-stock items or other units' listings",
+            Self::KitFromStock => "only in-stock assets can be put in a kit",
         }
     }
 
@@ -622,6 +645,7 @@ impl Eligibility {
             Self::HeldOnly => "只能交回本单位持有的资产",
             Self::AlreadyDisposed => "该资产已处置",
             Self::FulfilFrom => "请用在库资产或其他单位挂出的闲置资产配发",
+            Self::KitFromStock => "只有在库资产才能组成套装",
         }
     }
 }
@@ -680,6 +704,7 @@ fn noun_zh(what: &str) -> &'static str {
         "user" => "用户",
         "reader" => "读写器",
         "daemon" => "读写器主机",
+        "kit" => "套装",
         _ => "记录",
     }
 }
@@ -864,6 +889,10 @@ impl Reason {
             R::Timeout { .. } => (K::Unavailable, "request_timeout"),
             R::DatabaseBusy { .. } => (K::Unavailable, "database_busy"),
             R::SideApproved { .. } => (K::Conflict, "side_approved"),
+            R::KitIncomplete { .. } => (K::Conflict, "kit_incomplete"),
+            R::InOtherKit { .. } => (K::Conflict, "in_other_kit"),
+            R::KitInUse { .. } => (K::Conflict, "kit_in_use"),
+            R::KitsLoanOnly { .. } => (K::Invalid, "kits_loan_only"),
             R::Internal(_) => (K::Internal, "internal"),
             R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
@@ -926,6 +955,8 @@ impl Reason {
             R::NotHammerPrice { .. } | R::OwedAmount { .. } => Some("amount_fen"),
             R::LostNotRepairable => Some("remedy"),
             R::RegionParent { .. } => Some("parent_id"),
+            R::InOtherKit { .. } => Some("asset_ids"),
+            R::KitsLoanOnly { .. } => Some("kit_ids"),
             R::ShortDelivery { .. } => Some("received"),
             R::AssetNumberCount { .. } => Some("asset_numbers"),
             R::LocationElsewhere { .. } => Some("location_id"),
@@ -1267,6 +1298,17 @@ impl Reason {
             R::SideApproved { side } => format!(
                 "the {side} region has already approved this transfer; the other region's approval is awaited"
             ),
+            R::KitIncomplete { kit, missing } => format!(
+                "kit `{kit}` goes out and comes back whole; not scanned: {}",
+                missing.iter().map(|a| a.en()).collect::<Vec<_>>().join(", ")
+            ),
+            R::InOtherKit { asset, kit } => format!("{} is already in kit `{kit}`", asset.en()),
+            R::KitInUse { kit, request_id } => format!(
+                "kit `{kit}` is held by request {request_id}; take it apart once that request is closed"
+            ),
+            R::KitsLoanOnly { kind } => {
+                format!("only loans and allocations name kits, not a {kind} request")
+            }
             R::Internal(detail) => detail.clone(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("asset number `{value}` is not in the register")
@@ -1608,6 +1650,16 @@ impl Reason {
                 let side = if side == "giving" { "调出方" } else { "调入方" };
                 format!("{side}地区已审批同意本次跨地区调剂，正在等待另一方地区审批")
             }
+            R::KitIncomplete { kit, missing } => format!(
+                "套装「{kit}」须整套出入库，未扫到：{}",
+                missing.iter().map(|a| a.zh()).collect::<Vec<_>>().join("、")
+            ),
+            R::InOtherKit { asset, kit } => format!("{}已属于套装「{kit}」", asset.zh()),
+            R::KitInUse { kit, request_id } => format!(
+                "套装「{kit}」正被{}占用，该申请办结后才能拆分",
+                request_zh(*request_id)
+            ),
+            R::KitsLoanOnly { .. } => "只有借用和调配申请可以选择套装".into(),
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("资产编号「{value}」不在资产台账中，请核对标签上印的编号")
@@ -2181,6 +2233,21 @@ mod tests {
             R::Timeout { limit_secs: 30 },
             R::DatabaseBusy { waited_secs: 30 },
             R::SideApproved { side: f("giving") },
+            R::KitIncomplete {
+                kit: f("KIT-01"),
+                missing: vec![AssetRef::new(7, "ZC-2024-007")],
+            },
+            R::InOtherKit {
+                asset: AssetRef::new(7, "ZC-2024-007"),
+                kit: f("KIT-01"),
+            },
+            R::KitInUse {
+                kit: f("KIT-01"),
+                request_id: 3,
+            },
+            R::KitsLoanOnly {
+                kind: f("disposal"),
+            },
             R::ForeignDaemon {
                 own: f("edge-1"),
                 claimed: f("edge-2"),
@@ -2374,9 +2441,13 @@ mod tests {
             R::RegionParent { .. } => 130,
             R::DatabaseBusy { .. } => 131,
             R::SideApproved { .. } => 132,
+            R::KitIncomplete { .. } => 133,
+            R::InOtherKit { .. } => 134,
+            R::KitInUse { .. } => 135,
+            R::KitsLoanOnly { .. } => 136,
         }
     }
-    const VARIANTS: usize = 133;
+    const VARIANTS: usize = 137;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

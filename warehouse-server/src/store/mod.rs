@@ -65,6 +65,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (13, include_str!("../../migrations/0013_regions.sql")),
     (14, include_str!("../../migrations/0014_scoped_roles.sql")),
+    (19, include_str!("../../migrations/0019_kits.sql")),
 ];
 
 /// The SQLite backend: one writer, a pool of readers.

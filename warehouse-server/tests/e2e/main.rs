@@ -15,6 +15,7 @@ mod fleet;
 mod health;
 mod ingest;
 mod keepers;
+mod kits;
 mod log_and_backup;
 mod migrate;
 mod network;

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use shared::sync::{Commission, DaemonHealth, ObservationBatch};
 use utoipa::ToSchema;
 
+mod kits;
 mod openapi;
 mod workflow;
 
@@ -101,6 +102,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/alarms/{id}/acknowledge", post(acknowledge_alarm))
         .route("/api/v1/events/verify", get(verify_log))
         .merge(workflow::routes())
+        .merge(kits::routes())
 }
 
 async fn health() -> &'static str {

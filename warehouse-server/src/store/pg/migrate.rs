@@ -68,6 +68,10 @@ pub const PG_MIGRATIONS: &[(i64, &str)] = &[
         14,
         include_str!("../../../migrations/postgres/0014_scoped_roles.sql"),
     ),
+    (
+        19,
+        include_str!("../../../migrations/postgres/0019_kits.sql"),
+    ),
 ];
 
 /// Any number for `pg_advisory_xact_lock`, fixed: "migrations of this

@@ -53,8 +53,16 @@ pub(super) fn create_blocking(
         needed_by,
         loan_start,
         loan_due,
-        asset_ids,
+        mut asset_ids,
     } = new.check_on(today)?;
+    // A kit asked for names each of its members.
+    if let Some(kits) = &new.kit_ids {
+        asset_ids.extend(kit_assets(tx, kits)?);
+        let mut seen = std::collections::HashSet::new();
+        if !asset_ids.iter().all(|a| seen.insert(*a)) {
+            return Err(Reason::AssetNamedTwice.into());
+        }
+    }
     let mut other_unit = None;
     if let Some(c) = new.category_id {
         require_exists(tx, "categories", "category_id", c)?;

@@ -101,6 +101,7 @@ pub(super) fn check_out(
             }
             .into());
         }
+        kit_whole(tx, &kit_members_held(tx, r.id, "requested")?, &matched)?;
         for &asset_id in &matched {
             let from = get_asset(tx, asset_id)?.holder_location_id;
             hold_item(tx, r.id, asset_id, "checked_out", None)?;
@@ -555,6 +556,7 @@ fn return_items(
         require_exists(tx, "locations", "location_id", *l)?;
     }
     let out = active_items(tx, r.id)?;
+    let kits_out = kit_members_held(tx, r.id, "received")?;
     let mut returned = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let field = format!("items[{i}]");
@@ -619,6 +621,10 @@ fn return_items(
         }
         returned.push(asset);
     }
+    // Checked after the moves (against what was out before them): the
+    // step's transaction is rolled back whole when a kit comes back
+    // without one of its members.
+    kit_whole(tx, &kits_out, &returned)?;
     let still_out = active_items(tx, r.id)?.len();
     if still_out > 0 {
         fx.next = Stage::OnLoan;

@@ -74,6 +74,9 @@ pub fn routes() -> Router<AppState> {
         .route("/stocktakes/{id}/close", post(stocktake_close))
         .route("/stocktakes/{id}/events", get(stocktake_events))
         .route("/alarms", get(alarms))
+        .route("/kits", get(kits_page).post(kit_create))
+        .route("/kits/{id}", get(kit_page))
+        .route("/kits/{id}/retire", post(kit_retire))
         .route("/alarms/{id}/ack", post(alarm_ack))
         .route("/reports", get(reports))
         .route("/cockpit", get(cockpit))
@@ -158,6 +161,7 @@ mod checks;
 mod cockpit;
 mod desk;
 mod home;
+mod kits;
 mod register;
 mod reports;
 mod requests;
@@ -165,7 +169,7 @@ mod stocktake;
 mod tags;
 
 use {
-    admin::*, alarms::*, checks::*, cockpit::*, desk::*, home::*, register::*, reports::*,
+    admin::*, alarms::*, checks::*, cockpit::*, desk::*, home::*, kits::*, register::*, reports::*,
     requests::*, stocktake::*, tags::*,
 };
 

@@ -84,11 +84,18 @@ pub(super) fn request_fields(kind: RequestKind) -> &'static [&'static str] {
             "category_id",
             "quantity",
             "asset_numbers",
+            "kit_id",
             "reason",
             "loan_start",
             "loan_due",
         ],
-        RequestKind::Allocation => &["category_id", "quantity", "asset_numbers", "reason"],
+        RequestKind::Allocation => &[
+            "category_id",
+            "quantity",
+            "asset_numbers",
+            "kit_id",
+            "reason",
+        ],
         RequestKind::Purchase => &["category_id", "quantity", "budget", "reason", "needed_by"],
         RequestKind::Transfer | RequestKind::Intake => &["asset_numbers", "reason"],
         RequestKind::Disposal => &["asset_numbers", "disposal_method", "reason"],
@@ -105,19 +112,25 @@ pub(super) async fn render_new_request(
 ) -> Response {
     let cats = tryp!(w, st.store.list_categories(1, 500).await).items;
     let fields = request_fields(kind);
+    let kits = if fields.contains(&"kit_id") {
+        tryp!(w, st.store.kits().await)
+    } else {
+        Vec::new()
+    };
     let v = |k: &str| values.get(k).cloned().unwrap_or_default();
     let word = |k: &str| match k {
         "budget" => w.t("budget"),
         "asset_numbers" => w.t("asset_numbers"),
         "category_id" => w.t("category"),
+        "kit_id" => w.t("kit"),
         other => w.t(other),
     };
     let body = html! {
-        (form_error(w.lang, err, &["category_id", "quantity", "asset_ids", "asset_numbers", "budget_fen", "reason", "needed_by", "loan_start", "loan_due", "disposal_method", "loss"]))
+        (form_error(w.lang, err, &["category_id", "quantity", "asset_ids", "kit_ids", "asset_numbers", "budget_fen", "reason", "needed_by", "loan_start", "loan_due", "disposal_method", "loss"]))
         form.stack method="post" action=(format!("/requests/new/{}", kind.as_str())) novalidate {
             (csrf_field(w))
             @for f in fields {
-                @let api_field = if *f == "budget" { "budget_fen" } else { f };
+                @let api_field = match *f { "budget" => "budget_fen", "kit_id" => "kit_ids", f => f };
                 label {
                     (word(f))
                     @match *f {
@@ -125,6 +138,17 @@ pub(super) async fn render_new_request(
                             select name="category_id" {
                                 option value="" { "—" }
                                 @for c in &cats { option value=(c.id) selected[v("category_id") == c.id.to_string()] { (c.name) } }
+                            }
+                        }
+                        "kit_id" => {
+                            select name="kit_id" {
+                                option value="" { "—" }
+                                @for k in &kits {
+                                    option value=(k.id) selected[v("kit_id") == k.id.to_string()] disabled[!k.available] {
+                                        (k.name) " (" (k.members.len()) ")"
+                                        @if !k.available { " · " (w.t("kit_unavailable")) }
+                                    }
+                                }
                             }
                         }
                         "reason" => { textarea name="reason" rows="2" { (v("reason")) } }
@@ -262,11 +286,13 @@ pub(super) fn request_from_form(kind: RequestKind, f: &Form) -> (NewRequest, Vec
     );
     let category_id = keep(p, get_i64(f, "category_id"));
     let quantity = keep(p, get_i64(f, "quantity"));
+    let kit = keep(p, get_i64(f, "kit_id"));
     let new = NewRequest {
         kind,
         category_id,
         quantity,
         asset_ids: ids,
+        kit_ids: kit.map(|k| vec![k]),
         budget_fen: budget,
         reason: text(f, "reason"),
         needed_by: text(f, "needed_by"),
