@@ -479,6 +479,37 @@ pub enum Reason {
     KitsLoanOnly {
         kind: String,
     },
+    /// A rental window ending before it starts.
+    RentalEndsBeforeStart,
+    /// A temporary tag already bound to a registered asset (`by` =
+    /// `asset`) or to a rented item still out of its supplier's hands
+    /// (`rental`).
+    TagInUse {
+        field: String,
+        epc: String,
+        by: String,
+    },
+    /// A rental serves a loan (an event), not a request of another kind.
+    RentalForLoans {
+        request_id: i64,
+        kind: String,
+    },
+    /// A tag scanned for a rental that is not one of its items, or (with
+    /// `status`) one not at the status the scan moves it from.
+    NotThisRental {
+        field: String,
+        epc: String,
+        status: Option<String>,
+    },
+    /// The rental went back to its supplier already.
+    RentalClosed {
+        rental_id: i64,
+    },
+    /// Returning a rental to its supplier while items are still out.
+    RentalItemsOut {
+        rental_id: i64,
+        items: Vec<String>,
+    },
     /// A reader token sent under a daemon id other than its own (or a
     /// sub-space of it).
     ForeignDaemon {
@@ -705,6 +736,7 @@ fn noun_zh(what: &str) -> &'static str {
         "reader" => "读写器",
         "daemon" => "读写器主机",
         "kit" => "套装",
+        "rental" => "租用合同",
         _ => "记录",
     }
 }
@@ -893,6 +925,12 @@ impl Reason {
             R::InOtherKit { .. } => (K::Conflict, "in_other_kit"),
             R::KitInUse { .. } => (K::Conflict, "kit_in_use"),
             R::KitsLoanOnly { .. } => (K::Invalid, "kits_loan_only"),
+            R::RentalEndsBeforeStart => (K::Invalid, "ends_before_start"),
+            R::TagInUse { .. } => (K::Conflict, "tag_in_use"),
+            R::RentalForLoans { .. } => (K::Invalid, "rental_for_loans"),
+            R::NotThisRental { .. } => (K::Conflict, "not_this_rental"),
+            R::RentalClosed { .. } => (K::Conflict, "rental_closed"),
+            R::RentalItemsOut { .. } => (K::Conflict, "rental_items_out"),
             R::Internal(_) => (K::Internal, "internal"),
             R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
@@ -957,6 +995,9 @@ impl Reason {
             R::RegionParent { .. } => Some("parent_id"),
             R::InOtherKit { .. } => Some("asset_ids"),
             R::KitsLoanOnly { .. } => Some("kit_ids"),
+            R::RentalEndsBeforeStart => Some("ends"),
+            R::TagInUse { field, .. } | R::NotThisRental { field, .. } => Some(field),
+            R::RentalForLoans { .. } => Some("request_id"),
             R::ShortDelivery { .. } => Some("received"),
             R::AssetNumberCount { .. } => Some("asset_numbers"),
             R::LocationElsewhere { .. } => Some("location_id"),
@@ -1309,6 +1350,27 @@ impl Reason {
             R::KitsLoanOnly { kind } => {
                 format!("only loans and allocations name kits, not a {kind} request")
             }
+            R::RentalEndsBeforeStart => "the rental ends before it starts".into(),
+            R::TagInUse { epc, by, .. } => format!(
+                "tag {epc} is already in use by {}",
+                if by == "asset" { "a registered asset" } else { "a rented item not yet returned to its supplier" }
+            ),
+            R::RentalForLoans { request_id, kind } => format!(
+                "request {request_id} is a {kind} request; rentals serve loans (events)"
+            ),
+            R::NotThisRental { epc, status: None, .. } => {
+                format!("tag {epc} is not one of this rental's items")
+            }
+            R::NotThisRental { epc, status: Some(s), .. } => {
+                format!("the rented item with tag {epc} is {s}, not where this scan moves it from")
+            }
+            R::RentalClosed { rental_id } => {
+                format!("rental {rental_id} has gone back to its supplier")
+            }
+            R::RentalItemsOut { rental_id, items } => format!(
+                "rental {rental_id} still has items out with the event: {}",
+                items.join(", ")
+            ),
             R::Internal(detail) => detail.clone(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("asset number `{value}` is not in the register")
@@ -1660,6 +1722,34 @@ impl Reason {
                 request_zh(*request_id)
             ),
             R::KitsLoanOnly { .. } => "只有借用和调配申请可以选择套装".into(),
+            R::RentalEndsBeforeStart => "租用结束日期早于开始日期".into(),
+            R::TagInUse { epc, by, .. } => format!(
+                "临时标签 {epc} 已被{}使用",
+                if by == "asset" { "台账中的资产" } else { "尚未退还供应商的租用物品" }
+            ),
+            R::RentalForLoans { request_id, .. } => format!(
+                "{}不是借用申请；租用只能服务于借用（活动）",
+                request_zh(*request_id)
+            ),
+            R::NotThisRental { epc, status: None, .. } => {
+                format!("标签 {epc} 不是本租用合同的物品")
+            }
+            R::NotThisRental { epc, status: Some(s), .. } => format!(
+                "标签 {epc} 的租用物品当前为「{}」，不能这样出入库",
+                match s.as_str() {
+                    "received" => "在库待用",
+                    "out" => "随活动借出",
+                    "back" => "已归还仓库",
+                    _ => "已退还供应商",
+                }
+            ),
+            R::RentalClosed { rental_id } => {
+                format!("租用合同（编号 {rental_id}）的物品已退还供应商")
+            }
+            R::RentalItemsOut { rental_id, items } => format!(
+                "租用合同（编号 {rental_id}）仍有物品随活动借出未还：{}",
+                items.join("、")
+            ),
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("资产编号「{value}」不在资产台账中，请核对标签上印的编号")
@@ -2248,6 +2338,26 @@ mod tests {
             R::KitsLoanOnly {
                 kind: f("disposal"),
             },
+            R::RentalEndsBeforeStart,
+            R::TagInUse {
+                field: f("items[0].epc"),
+                epc: f("E2801170000002AB12345678"),
+                by: f("asset"),
+            },
+            R::RentalForLoans {
+                request_id: 3,
+                kind: f("purchase"),
+            },
+            R::NotThisRental {
+                field: f("epcs[0]"),
+                epc: f("E2801170000002AB12345678"),
+                status: Some(f("out")),
+            },
+            R::RentalClosed { rental_id: 2 },
+            R::RentalItemsOut {
+                rental_id: 2,
+                items: vec![f("CHAIR (E2801170000002AB12345678)")],
+            },
             R::ForeignDaemon {
                 own: f("edge-1"),
                 claimed: f("edge-2"),
@@ -2445,9 +2555,15 @@ mod tests {
             R::InOtherKit { .. } => 134,
             R::KitInUse { .. } => 135,
             R::KitsLoanOnly { .. } => 136,
+            R::RentalEndsBeforeStart => 137,
+            R::TagInUse { .. } => 138,
+            R::RentalForLoans { .. } => 139,
+            R::NotThisRental { .. } => 140,
+            R::RentalClosed { .. } => 141,
+            R::RentalItemsOut { .. } => 142,
         }
     }
-    const VARIANTS: usize = 137;
+    const VARIANTS: usize = 143;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

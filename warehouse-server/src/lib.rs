@@ -28,6 +28,7 @@ pub mod money;
 pub mod paging;
 pub mod policy;
 pub mod register;
+pub mod rentals;
 pub mod reports;
 pub mod serving;
 pub mod spreadsheet;

@@ -21,6 +21,7 @@ mod paging;
 pub mod pg;
 pub(crate) mod pool;
 mod register;
+mod rentals;
 mod reports;
 mod stocktake;
 mod throttle;
@@ -66,6 +67,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (13, include_str!("../../migrations/0013_regions.sql")),
     (14, include_str!("../../migrations/0014_scoped_roles.sql")),
     (19, include_str!("../../migrations/0019_kits.sql")),
+    (20, include_str!("../../migrations/0020_rentals.sql")),
 ];
 
 /// The SQLite backend: one writer, a pool of readers.

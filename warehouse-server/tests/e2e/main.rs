@@ -24,6 +24,7 @@ mod pages_words2;
 mod postgres;
 mod regions;
 mod register;
+mod rentals;
 mod replicas;
 mod reports_lists;
 mod run_script;

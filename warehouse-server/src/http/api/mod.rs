@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 
 mod kits;
 mod openapi;
+mod rentals;
 mod workflow;
 
 pub use openapi::{document as openapi_document, ApiDoc};
@@ -103,6 +104,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/events/verify", get(verify_log))
         .merge(workflow::routes())
         .merge(kits::routes())
+        .merge(rentals::routes())
 }
 
 async fn health() -> &'static str {

@@ -72,6 +72,10 @@ pub const PG_MIGRATIONS: &[(i64, &str)] = &[
         19,
         include_str!("../../../migrations/postgres/0019_kits.sql"),
     ),
+    (
+        20,
+        include_str!("../../../migrations/postgres/0020_rentals.sql"),
+    ),
 ];
 
 /// Any number for `pg_advisory_xact_lock`, fixed: "migrations of this
