@@ -185,3 +185,67 @@ async fn a_rental_covers_a_shortfall_and_goes_back_to_its_supplier_never_in_the_
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_keeper_records_a_rental_on_the_rentals_page_and_scans_it_out() -> Result<()> {
+    let f = Flow::new(1).await?;
+    let w = &f.w;
+    let s = f.s();
+    let c = client()?;
+    let items = format!("折叠椅,{}\n折叠椅，{}", temp_epc(1), temp_epc(2));
+    // A bad tag is refused on the form, naming it; nothing is stored.
+    let (st, html) = post_form_page(
+        &c,
+        &s.base,
+        "/rentals",
+        &w.keeper,
+        &[
+            ("supplier", "会展租赁公司"),
+            ("contract_number", "ZL-1"),
+            ("starts", "2099-08-01"),
+            ("ends", "2099-08-02"),
+            ("cost", "300.00"),
+            ("items", "折叠椅,NOTHEX"),
+        ],
+    )
+    .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("NOTHEX"), "the bad tag is named");
+    let none = s.get_ok("/api/v1/rentals", &w.keeper).await?;
+    assert_eq!(none.as_array().map(Vec::len), Some(0));
+    let (st, loc, _) = post_form(
+        &c,
+        &s.base,
+        "/rentals",
+        &w.keeper,
+        &[
+            ("supplier", "会展租赁公司"),
+            ("contract_number", "ZL-1"),
+            ("starts", "2099-08-01"),
+            ("ends", "2099-08-02"),
+            ("cost", "300.00"),
+            ("items", items.as_str()),
+        ],
+    )
+    .await?;
+    assert_eq!((st, loc.as_str()), (StatusCode::SEE_OTHER, "/rentals"));
+    let list = s.get_ok("/api/v1/rentals", &w.keeper).await?;
+    let rid = list[0]["id"].as_i64().unwrap_or_default();
+    assert_eq!(list[0]["cost_fen"], 30000);
+    assert_eq!(list[0]["supplier"], "会展租赁公司");
+    assert_eq!(list[0]["items"].as_array().map(Vec::len), Some(2));
+    let tags = format!("{},{}", temp_epc(1), temp_epc(2));
+    let (st, _, _) = post_form(
+        &c,
+        &s.base,
+        &format!("/rentals/{rid}/check-out"),
+        &w.keeper,
+        &[("epcs", tags.as_str())],
+    )
+    .await?;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (st, html, _) = page(&c, &s.base, "/rentals", &w.keeper, "").await?;
+    assert_eq!(st, StatusCode::OK);
+    assert!(html.contains("ZL-1") && html.contains("0/2/0/0"), "two out");
+    Ok(())
+}

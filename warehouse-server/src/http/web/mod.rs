@@ -199,6 +199,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/assets", "register"),
             ("/requests", "requests"),
             ("/kits", "kits"),
+            ("/rentals", "rentals"),
             ("/stocktakes", "stocktakes"),
             ("/alarms", "alarms"),
             ("/reports", "reports"),

@@ -77,6 +77,8 @@ pub fn routes() -> Router<AppState> {
         .route("/kits", get(kits_page).post(kit_create))
         .route("/kits/{id}", get(kit_page))
         .route("/kits/{id}/retire", post(kit_retire))
+        .route("/rentals", get(rentals_page).post(rental_create))
+        .route("/rentals/{id}/{action}", post(rental_action))
         .route("/alarms/{id}/ack", post(alarm_ack))
         .route("/reports", get(reports))
         .route("/cockpit", get(cockpit))
@@ -163,14 +165,15 @@ mod desk;
 mod home;
 mod kits;
 mod register;
+mod rentals;
 mod reports;
 mod requests;
 mod stocktake;
 mod tags;
 
 use {
-    admin::*, alarms::*, checks::*, cockpit::*, desk::*, home::*, kits::*, register::*, reports::*,
-    requests::*, stocktake::*, tags::*,
+    admin::*, alarms::*, checks::*, cockpit::*, desk::*, home::*, kits::*, register::*, rentals::*,
+    reports::*, requests::*, stocktake::*, tags::*,
 };
 
 /// The "未写标签" badge of an untagged asset: for those who may write
