@@ -498,6 +498,57 @@ pub enum Reason {
         request_id: i64,
         line_no: i64,
     },
+    /// A desk scan (check-out or return) that moves some of a kit's
+    /// members but not all: the kit goes out and comes back whole.
+    KitIncomplete {
+        kit: String,
+        missing: Vec<AssetRef>,
+    },
+    /// An asset already in another kit.
+    InOtherKit {
+        asset: AssetRef,
+        kit: String,
+    },
+    /// A kit taken apart while an open request holds its members.
+    KitInUse {
+        kit: String,
+        request_id: i64,
+    },
+    /// Kits are named by loans and allocations only.
+    KitsLoanOnly {
+        kind: String,
+    },
+    /// A rental window ending before it starts.
+    RentalEndsBeforeStart,
+    /// A temporary tag already bound to a registered asset (`by` =
+    /// `asset`) or to a rented item still out of its supplier's hands
+    /// (`rental`).
+    TagInUse {
+        field: String,
+        epc: String,
+        by: String,
+    },
+    /// A rental serves a loan (an event), not a request of another kind.
+    RentalForLoans {
+        request_id: i64,
+        kind: String,
+    },
+    /// A tag scanned for a rental that is not one of its items, or (with
+    /// `status`) one not at the status the scan moves it from.
+    NotThisRental {
+        field: String,
+        epc: String,
+        status: Option<String>,
+    },
+    /// The rental went back to its supplier already.
+    RentalClosed {
+        rental_id: i64,
+    },
+    /// Returning a rental to its supplier while items are still out.
+    RentalItemsOut {
+        rental_id: i64,
+        items: Vec<String>,
+    },
     /// A reader token sent under a daemon id other than its own (or a
     /// sub-space of it).
     ForeignDaemon {
@@ -696,6 +747,8 @@ pub enum Eligibility {
     AlreadyDisposed,
     /// A purchase fulfilled from in-stock items or listings.
     FulfilFrom,
+    /// A kit is made of in-stock assets.
+    KitFromStock,
 }
 
 impl Eligibility {
@@ -706,6 +759,7 @@ impl Eligibility {
             Self::HeldOnly => "only items the unit holds can be handed in",
             Self::AlreadyDisposed => "it is already disposed",
             Self::FulfilFrom => "fulfil from in-stock items or other units' listings",
+            Self::KitFromStock => "only in-stock assets can be put in a kit",
         }
     }
 
@@ -716,6 +770,7 @@ impl Eligibility {
             Self::HeldOnly => "只能交回本单位持有的资产",
             Self::AlreadyDisposed => "该资产已处置",
             Self::FulfilFrom => "请用在库资产或其他单位挂出的闲置资产配发",
+            Self::KitFromStock => "只有在库资产才能组成套装",
         }
     }
 }
@@ -780,6 +835,8 @@ fn noun_zh(what: &str) -> &'static str {
         "user" => "用户",
         "reader" => "读写器",
         "daemon" => "读写器主机",
+        "kit" => "套装",
+        "rental" => "租用合同",
         _ => "记录",
     }
 }
@@ -979,6 +1036,16 @@ impl Reason {
             R::LinesAndShorthand => (K::Invalid, "lines_and_shorthand"),
             R::NotForKind { .. } => (K::Invalid, "not_for_kind"),
             R::NoSuchRequestLine { .. } => (K::Invalid, "no_such_request_line"),
+            R::KitIncomplete { .. } => (K::Conflict, "kit_incomplete"),
+            R::InOtherKit { .. } => (K::Conflict, "in_other_kit"),
+            R::KitInUse { .. } => (K::Conflict, "kit_in_use"),
+            R::KitsLoanOnly { .. } => (K::Invalid, "kits_loan_only"),
+            R::RentalEndsBeforeStart => (K::Invalid, "ends_before_start"),
+            R::TagInUse { .. } => (K::Conflict, "tag_in_use"),
+            R::RentalForLoans { .. } => (K::Invalid, "rental_for_loans"),
+            R::NotThisRental { .. } => (K::Conflict, "not_this_rental"),
+            R::RentalClosed { .. } => (K::Conflict, "rental_closed"),
+            R::RentalItemsOut { .. } => (K::Conflict, "rental_items_out"),
             R::Internal(_) => (K::Internal, "internal"),
             R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
@@ -1052,6 +1119,11 @@ impl Reason {
             R::NotRequestDocument { field, .. } => Some(field),
             R::LostNotRepairable => Some("remedy"),
             R::RegionParent { .. } => Some("parent_id"),
+            R::InOtherKit { .. } => Some("asset_ids"),
+            R::KitsLoanOnly { .. } => Some("kit_ids"),
+            R::RentalEndsBeforeStart => Some("ends"),
+            R::TagInUse { field, .. } | R::NotThisRental { field, .. } => Some(field),
+            R::RentalForLoans { .. } => Some("request_id"),
             R::ShortDelivery { .. } => Some("received"),
             R::AssetNumberCount { .. } => Some("asset_numbers"),
             R::LocationElsewhere { .. } => Some("location_id"),
@@ -1427,6 +1499,38 @@ impl Reason {
             R::NoSuchRequestLine { request_id, line_no, .. } => {
                 format!("request {request_id} has no line {line_no}")
             }
+            R::KitIncomplete { kit, missing } => format!(
+                "kit `{kit}` goes out and comes back whole; not scanned: {}",
+                missing.iter().map(|a| a.en()).collect::<Vec<_>>().join(", ")
+            ),
+            R::InOtherKit { asset, kit } => format!("{} is already in kit `{kit}`", asset.en()),
+            R::KitInUse { kit, request_id } => format!(
+                "kit `{kit}` is held by request {request_id}; take it apart once that request is closed"
+            ),
+            R::KitsLoanOnly { kind } => {
+                format!("only loans and allocations name kits, not a {kind} request")
+            }
+            R::RentalEndsBeforeStart => "the rental ends before it starts".into(),
+            R::TagInUse { epc, by, .. } => format!(
+                "tag {epc} is already in use by {}",
+                if by == "asset" { "a registered asset" } else { "a rented item not yet returned to its supplier" }
+            ),
+            R::RentalForLoans { request_id, kind } => format!(
+                "request {request_id} is a {kind} request; rentals serve loans (events)"
+            ),
+            R::NotThisRental { epc, status: None, .. } => {
+                format!("tag {epc} is not one of this rental's items")
+            }
+            R::NotThisRental { epc, status: Some(s), .. } => {
+                format!("the rented item with tag {epc} is {s}, not where this scan moves it from")
+            }
+            R::RentalClosed { rental_id } => {
+                format!("rental {rental_id} has gone back to its supplier")
+            }
+            R::RentalItemsOut { rental_id, items } => format!(
+                "rental {rental_id} still has items out with the event: {}",
+                items.join(", ")
+            ),
             R::Internal(detail) => detail.clone(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("asset number `{value}` is not in the register")
@@ -1850,6 +1954,44 @@ impl Reason {
             R::NoSuchRequestLine { request_id, line_no, .. } => {
                 format!("申请（编号 {request_id}）没有第 {line_no} 行")
             }
+            R::KitIncomplete { kit, missing } => format!(
+                "套装「{kit}」须整套出入库，未扫到：{}",
+                missing.iter().map(|a| a.zh()).collect::<Vec<_>>().join("、")
+            ),
+            R::InOtherKit { asset, kit } => format!("{}已属于套装「{kit}」", asset.zh()),
+            R::KitInUse { kit, request_id } => format!(
+                "套装「{kit}」正被{}占用，该申请办结后才能拆分",
+                request_zh(*request_id)
+            ),
+            R::KitsLoanOnly { .. } => "只有借用和调配申请可以选择套装".into(),
+            R::RentalEndsBeforeStart => "租用结束日期早于开始日期".into(),
+            R::TagInUse { epc, by, .. } => format!(
+                "临时标签 {epc} 已被{}使用",
+                if by == "asset" { "台账中的资产" } else { "尚未退还供应商的租用物品" }
+            ),
+            R::RentalForLoans { request_id, .. } => format!(
+                "{}不是借用申请；租用只能服务于借用（活动）",
+                request_zh(*request_id)
+            ),
+            R::NotThisRental { epc, status: None, .. } => {
+                format!("标签 {epc} 不是本租用合同的物品")
+            }
+            R::NotThisRental { epc, status: Some(s), .. } => format!(
+                "标签 {epc} 的租用物品当前为「{}」，不能这样出入库",
+                match s.as_str() {
+                    "received" => "在库待用",
+                    "out" => "随活动借出",
+                    "back" => "已归还仓库",
+                    _ => "已退还供应商",
+                }
+            ),
+            R::RentalClosed { rental_id } => {
+                format!("租用合同（编号 {rental_id}）的物品已退还供应商")
+            }
+            R::RentalItemsOut { rental_id, items } => format!(
+                "租用合同（编号 {rental_id}）仍有物品随活动借出未还：{}",
+                items.join("、")
+            ),
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("资产编号「{value}」不在资产台账中，请核对标签上印的编号")
@@ -2487,6 +2629,41 @@ mod tests {
                 request_id: 3,
                 line_no: 4,
             },
+            R::KitIncomplete {
+                kit: f("KIT-01"),
+                missing: vec![AssetRef::new(7, "ZC-2024-007")],
+            },
+            R::InOtherKit {
+                asset: AssetRef::new(7, "ZC-2024-007"),
+                kit: f("KIT-01"),
+            },
+            R::KitInUse {
+                kit: f("KIT-01"),
+                request_id: 3,
+            },
+            R::KitsLoanOnly {
+                kind: f("disposal"),
+            },
+            R::RentalEndsBeforeStart,
+            R::TagInUse {
+                field: f("items[0].epc"),
+                epc: f("E2801170000002AB12345678"),
+                by: f("asset"),
+            },
+            R::RentalForLoans {
+                request_id: 3,
+                kind: f("purchase"),
+            },
+            R::NotThisRental {
+                field: f("epcs[0]"),
+                epc: f("E2801170000002AB12345678"),
+                status: Some(f("out")),
+            },
+            R::RentalClosed { rental_id: 2 },
+            R::RentalItemsOut {
+                rental_id: 2,
+                items: vec![f("CHAIR (E2801170000002AB12345678)")],
+            },
             R::ForeignDaemon {
                 own: f("edge-1"),
                 claimed: f("edge-2"),
@@ -2720,9 +2897,19 @@ mod tests {
             R::DestinationPurchaseOnly { .. } => 145,
             R::Overbooked { .. } => 146,
             R::DueNotLater { .. } => 147,
+            R::KitIncomplete { .. } => 148,
+            R::InOtherKit { .. } => 149,
+            R::KitInUse { .. } => 150,
+            R::KitsLoanOnly { .. } => 151,
+            R::RentalEndsBeforeStart => 152,
+            R::TagInUse { .. } => 153,
+            R::RentalForLoans { .. } => 154,
+            R::NotThisRental { .. } => 155,
+            R::RentalClosed { .. } => 156,
+            R::RentalItemsOut { .. } => 157,
         }
     }
-    const VARIANTS: usize = 148;
+    const VARIANTS: usize = 158;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

@@ -449,6 +449,10 @@ pub struct NewRequest {
     /// Specific assets (allocation/loan of named items, transfer, intake,
     /// disposal, damage).
     pub asset_ids: Option<Vec<i64>>,
+    /// Kits asked for (allocation/loan): each kit's members are named, and
+    /// go out and come back together.
+    #[serde(default)]
+    pub kit_ids: Option<Vec<i64>>,
     /// Purchase budget in fen.
     pub budget_fen: Option<i64>,
     /// Why (the event for a loan, the purpose of a purchase, what happened).
@@ -1368,7 +1372,10 @@ impl NewRequest {
                 need("reason", reason.is_some() || bad_reason);
             }
             K::Allocation | K::Loan => {
-                if asset_ids.is_empty() && shorthand {
+                if asset_ids.is_empty()
+                    && shorthand
+                    && self.kit_ids.as_ref().is_none_or(Vec::is_empty)
+                {
                     need("category_id", self.category_id.is_some());
                     need("quantity", self.quantity.is_some());
                 }
@@ -1386,6 +1393,26 @@ impl NewRequest {
         }
         if self.kind == K::Damage {
             need("reason", reason.is_some() || bad_reason);
+        }
+        if let Some(kits) = &self.kit_ids {
+            if !matches!(self.kind, K::Allocation | K::Loan) && !kits.is_empty() {
+                problems.push(
+                    Reason::KitsLoanOnly {
+                        kind: self.kind.as_str().into(),
+                    }
+                    .into(),
+                );
+            }
+            if kits.len() > 100 {
+                problems.push(
+                    Reason::TooMany {
+                        field: "kit_ids".into(),
+                        max: 100,
+                        given: Some(kits.len()),
+                    }
+                    .into(),
+                );
+            }
         }
         if self.kind == K::Purchase && !asset_ids.is_empty() && shorthand {
             problems.push(Reason::PurchaseNamesAssets.into());
@@ -1580,6 +1607,7 @@ mod tests {
             category_id: None,
             quantity: None,
             asset_ids: None,
+            kit_ids: None,
             budget_fen: None,
             reason: None,
             needed_by: None,

@@ -21,6 +21,7 @@ mod paging;
 pub mod pg;
 pub(crate) mod pool;
 mod register;
+mod rentals;
 mod reports;
 mod stocktake;
 mod throttle;
@@ -72,6 +73,8 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/0016_central_purchasing.sql"),
     ),
     (17, include_str!("../../migrations/0017_request_lines.sql")),
+    (18, include_str!("../../migrations/0018_kits.sql")),
+    (19, include_str!("../../migrations/0019_rentals.sql")),
 ];
 
 /// The SQLite backend: one writer, a pool of readers.

@@ -40,6 +40,7 @@ pub const REPORTS: &[(&str, &str)] = &[
     ("contracts", "采购合同"),
     ("disposals", "处置收入上缴"),
     ("compensation", "损坏赔偿应收与实收"),
+    ("rentals", "活动租用费用"),
 ];
 
 /// What a report covers: which regions, and whether its rows are cut by
@@ -344,6 +345,42 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
             (cols, rows, t)
         }
         "contracts" => contracts(c, by, &regions)?,
+        "rentals" => {
+            // What events rented when stock fell short (管理+租用), and
+            // what it cost; rented items are in no other report.
+            let cols: &[&str] = &[
+                "request_id",
+                "event",
+                "unit",
+                "supplier",
+                "rental_contract",
+                "starts",
+                "ends",
+                "rented_items",
+                "rental_cost_fen",
+            ];
+            let k = cut(by, "q.region_id");
+            let o = k.offset;
+            let rows = table(
+                c,
+                &format!(
+                    "SELECT {}rn.request_id, COALESCE(q.event, q.reason), u.name, s.name, rn.contract_number,
+                        rn.starts, rn.ends,
+                        (SELECT COUNT(*) FROM rental_items i WHERE i.rental_id = rn.id), rn.cost_fen
+                 FROM rentals rn JOIN suppliers s ON s.id = rn.supplier_id
+                 LEFT JOIN requests q ON q.id = rn.request_id
+                 LEFT JOIN units u ON u.id = q.unit_id{}
+                 WHERE 1 = 1{} ORDER BY rn.starts, rn.id",
+                    k.cols,
+                    k.join,
+                    within("q.region_id", &regions),
+                ),
+                cols.len() + o,
+            )?;
+            let t = json!({ "rentals": rows.len(), "rented_items": sum(&rows, o + 7, "rented_items")?,
+                "rental_cost_fen": sum(&rows, o + 8, "rental_cost_fen")? });
+            (cols, rows, t)
+        }
         "disposals" => {
             // The remittance is the hammer price less the auction fees:
             // each month shows all three.

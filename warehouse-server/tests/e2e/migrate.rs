@@ -102,6 +102,27 @@ async fn busy_sqlite_deployment() -> Result<(World, String)> {
             200,
         )
         .await?;
+    // A rental (管理+租用), so the rentals report has a row to compare.
+    let supplier = id(&w
+        .server
+        .post_ok(
+            "/api/v1/suppliers",
+            &w.keeper,
+            serde_json::json!({"name": "会展租赁公司"}),
+            201,
+        )
+        .await?)?;
+    w.server
+        .post_ok(
+            "/api/v1/rentals",
+            &w.keeper,
+            serde_json::json!({"supplier_id": supplier, "contract_number": "ZL-1",
+                "starts": "2099-01-01", "ends": "2099-01-02", "cost_fen": 12345,
+                "items": [{"description": "折叠椅", "epc": "E2801170ABCD000000000001"},
+                          {"description": "折叠椅", "epc": "E2801170ABCD000000000002"}]}),
+            201,
+        )
+        .await?;
     w.server.process.kill();
     let db = w.server.db.clone();
     cli_ok(&db, &["admin", "seed", "--assets", "150"])?;

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use shared::sync::{Commission, DaemonHealth, ObservationBatch};
 use utoipa::ToSchema;
 
+mod kits;
 mod openapi;
+mod rentals;
 mod workflow;
 
 pub use openapi::{document as openapi_document, ApiDoc};
@@ -101,6 +103,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/alarms/{id}/acknowledge", post(acknowledge_alarm))
         .route("/api/v1/events/verify", get(verify_log))
         .merge(workflow::routes())
+        .merge(kits::routes())
+        .merge(rentals::routes())
 }
 
 async fn health() -> &'static str {

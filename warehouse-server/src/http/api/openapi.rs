@@ -176,6 +176,8 @@ pub struct ApiDoc;
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(super::workflow::WorkflowDoc::openapi());
+    doc.merge(super::kits::KitsDoc::openapi());
+    doc.merge(super::rentals::RentalsDoc::openapi());
     // The lifecycle's operations are merged in after `ApiDoc`'s modifiers
     // ran; apply the contract to them too.
     Contract.modify(&mut doc);

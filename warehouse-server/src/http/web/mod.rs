@@ -192,6 +192,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/requests", "requests"),
             ("/calendar", "calendar"),
             ("/virtual-warehouse", "virtual_warehouse"),
+            ("/kits", "kits"),
         ],
         Role::Keeper => &[
             ("/dashboard", "dashboard"),
@@ -199,6 +200,8 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/assets", "register"),
             ("/requests", "requests"),
             ("/calendar", "calendar"),
+            ("/kits", "kits"),
+            ("/rentals", "rentals"),
             ("/stocktakes", "stocktakes"),
             ("/alarms", "alarms"),
             ("/reports", "reports"),

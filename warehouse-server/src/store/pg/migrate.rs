@@ -80,6 +80,14 @@ pub const PG_MIGRATIONS: &[(i64, &str)] = &[
         17,
         include_str!("../../../migrations/postgres/0017_request_lines.sql"),
     ),
+    (
+        18,
+        include_str!("../../../migrations/postgres/0018_kits.sql"),
+    ),
+    (
+        19,
+        include_str!("../../../migrations/postgres/0019_rentals.sql"),
+    ),
 ];
 
 /// Any number for `pg_advisory_xact_lock`, fixed: "migrations of this

@@ -64,10 +64,26 @@ pub(super) fn create_blocking(
         needed_by,
         loan_start,
         loan_due,
-        asset_ids,
-        lines,
+        mut asset_ids,
+        mut lines,
         event,
     } = new.check_on(today)?;
+    // A kit asked for is a line of its own naming each of its members.
+    if let Some(kits) = &new.kit_ids {
+        for (name, members) in kit_assets(tx, kits)? {
+            asset_ids.extend(&members);
+            lines.push(CheckedLine {
+                category_id: None,
+                quantity: members.len() as i64,
+                asset_ids: members,
+                notes: Some(format!("套装：{name}")),
+            });
+        }
+        let mut seen = std::collections::HashSet::new();
+        if !asset_ids.iter().all(|a| seen.insert(*a)) {
+            return Err(Reason::AssetNamedTwice.into());
+        }
+    }
     let mut other_unit = None;
     if let Some(c) = new.category_id {
         require_exists(tx, "categories", "category_id", c)?;

@@ -117,6 +117,8 @@ pub(super) fn check_out(
             }
             .into());
         }
+        let moving: Vec<i64> = matched.iter().map(|m| m.0).collect();
+        kit_whole(tx, &kit_members_held(tx, r.id, "requested")?, &moving)?;
         for &(asset_id, line_no) in &matched {
             let from = get_asset(tx, asset_id)?.holder_location_id;
             hold_item(tx, r.id, asset_id, "checked_out", None, line_no)?;
@@ -788,6 +790,7 @@ fn return_items(
         require_exists(tx, "locations", "location_id", *l)?;
     }
     let out = active_items(tx, r.id)?;
+    let kits_out = kit_members_held(tx, r.id, "received")?;
     let mut returned = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let field = format!("items[{i}]");
@@ -852,6 +855,10 @@ fn return_items(
         }
         returned.push(asset);
     }
+    // Checked after the moves (against what was out before them): the
+    // step's transaction is rolled back whole when a kit comes back
+    // without one of its members.
+    kit_whole(tx, &kits_out, &returned)?;
     let still_out = active_items(tx, r.id)?.len();
     if still_out > 0 {
         fx.next = Stage::OnLoan;

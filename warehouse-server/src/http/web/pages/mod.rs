@@ -81,6 +81,11 @@ pub fn routes() -> Router<AppState> {
         .route("/stocktakes/{id}/close", post(stocktake_close))
         .route("/stocktakes/{id}/events", get(stocktake_events))
         .route("/alarms", get(alarms))
+        .route("/kits", get(kits_page).post(kit_create))
+        .route("/kits/{id}", get(kit_page))
+        .route("/kits/{id}/retire", post(kit_retire))
+        .route("/rentals", get(rentals_page).post(rental_create))
+        .route("/rentals/{id}/{action}", post(rental_action))
         .route("/alarms/{id}/ack", post(alarm_ack))
         .route("/reports", get(reports))
         .route("/cockpit", get(cockpit))
@@ -167,15 +172,17 @@ mod checks;
 mod cockpit;
 mod desk;
 mod home;
+mod kits;
 mod register;
+mod rentals;
 mod reports;
 mod requests;
 mod stocktake;
 mod tags;
 
 use {
-    admin::*, alarms::*, calendar::*, checks::*, cockpit::*, desk::*, home::*, register::*,
-    reports::*, requests::*, stocktake::*, tags::*,
+    admin::*, alarms::*, calendar::*, checks::*, cockpit::*, desk::*, home::*, kits::*,
+    register::*, rentals::*, reports::*, requests::*, stocktake::*, tags::*,
 };
 
 /// The "未写标签" badge of an untagged asset: for those who may write

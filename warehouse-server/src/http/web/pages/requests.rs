@@ -84,11 +84,12 @@ pub(super) fn request_fields(kind: RequestKind) -> &'static [&'static str] {
             "lines",
             "asset_numbers",
             "event",
+            "kit_id",
             "reason",
             "loan_start",
             "loan_due",
         ],
-        RequestKind::Allocation => &["lines", "asset_numbers", "event", "reason"],
+        RequestKind::Allocation => &["lines", "asset_numbers", "kit_id", "event", "reason"],
         RequestKind::Purchase => &["lines", "budget", "reason", "needed_by", "destination"],
         RequestKind::Transfer | RequestKind::Intake => &["asset_numbers", "reason"],
         RequestKind::Disposal => &["asset_numbers", "disposal_method", "reason"],
@@ -105,12 +106,18 @@ pub(super) async fn render_new_request(
 ) -> Response {
     let cats = tryp!(w, st.store.list_categories(1, 500).await).items;
     let fields = request_fields(kind);
+    let kits = if fields.contains(&"kit_id") {
+        tryp!(w, st.store.kits().await)
+    } else {
+        Vec::new()
+    };
     let v = |k: &str| values.get(k).cloned().unwrap_or_default();
     let word = |k: &str| match k {
         "budget" => w.t("budget"),
         "asset_numbers" => w.t("asset_numbers"),
         "category_id" => w.t("category"),
         "event" => w.t("event_name"),
+        "kit_id" => w.t("kit"),
         other => w.t(other),
     };
     let rows = line_rows(values);
@@ -144,7 +151,7 @@ pub(super) async fn render_new_request(
         form.stack method="post" action=(format!("/requests/new/{}", kind.as_str())) novalidate {
             (csrf_field(w))
             @for f in fields {
-                @let api_field = if *f == "budget" { "budget_fen" } else { f };
+                @let api_field = match *f { "budget" => "budget_fen", "kit_id" => "kit_ids", f => f };
                 @if *f == "lines" {
                     (line_rows_form(w, &cats, values, err, rows))
                 } @else {
@@ -155,6 +162,17 @@ pub(super) async fn render_new_request(
                             select name="category_id" {
                                 option value="" { "—" }
                                 @for c in &cats { option value=(c.id) selected[v("category_id") == c.id.to_string()] { (c.name) } }
+                            }
+                        }
+                        "kit_id" => {
+                            select name="kit_id" {
+                                option value="" { "—" }
+                                @for k in &kits {
+                                    option value=(k.id) selected[v("kit_id") == k.id.to_string()] disabled[!k.available] {
+                                        (k.name) " (" (k.members.len()) ")"
+                                        @if !k.available { " · " (w.t("kit_unavailable")) }
+                                    }
+                                }
                             }
                         }
                         "reason" => { textarea name="reason" rows="2" { (v("reason")) } }
@@ -373,6 +391,7 @@ pub(super) fn request_from_form(kind: RequestKind, f: &Form) -> (NewRequest, Vec
     );
     let mut category_id = keep(p, get_i64(f, "category_id"));
     let mut quantity = keep(p, get_i64(f, "quantity"));
+    let kit = keep(p, get_i64(f, "kit_id"));
     let mut ids = ids;
     // Several rows (or a note on the first) file as lines; one plain row
     // is the one-line shorthand, as before. Empty rows are skipped.
@@ -420,6 +439,7 @@ pub(super) fn request_from_form(kind: RequestKind, f: &Form) -> (NewRequest, Vec
         category_id,
         quantity,
         asset_ids: ids,
+        kit_ids: kit.map(|k| vec![k]),
         budget_fen: budget,
         reason: text(f, "reason"),
         needed_by: text(f, "needed_by"),

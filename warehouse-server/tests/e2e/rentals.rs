@@ -1,0 +1,251 @@
+//! Rentals (管理+租用) end to end: an event needs more chairs than the
+//! stock has; the keeper rents the shortfall from a registered supplier,
+//! the rented chairs get temporary tags, go out with the event and come
+//! back, go back to the supplier, and the cost shows in the report — with
+//! none of them ever in the register.
+
+use anyhow::Result;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::*;
+use crate::workflows::Flow;
+
+fn code(e: &Value) -> &str {
+    e["error"]["code"].as_str().unwrap_or_default()
+}
+
+/// A temporary tag's EPC (hex, 96 bits), not a GIAI of the register.
+fn temp_epc(i: usize) -> String {
+    format!("E2801170{:016X}", 0xABCD_0000_0000_0000u64 + i as u64)
+}
+
+async fn register_total(f: &Flow) -> Result<i64> {
+    let page = f
+        .s()
+        .get_ok("/api/v1/assets?per_page=1", &f.w.admin)
+        .await?;
+    Ok(page["total"].as_i64().unwrap_or(-1))
+}
+
+#[tokio::test]
+async fn a_rental_covers_a_shortfall_and_goes_back_to_its_supplier_never_in_the_register(
+) -> Result<()> {
+    let f = Flow::new(2).await?;
+    let w = &f.w;
+    let s = f.s();
+    let before = register_total(&f).await?;
+    // The event wants 5 chairs; the stock has 2.
+    let loan = id(&f
+        .file(
+            &w.staff_a,
+            json!({"kind": "loan", "category_id": f.chairs, "quantity": 2, "reason": "全省表彰大会",
+                "loan_start": "2099-07-01", "loan_due": "2099-07-03"}),
+        )
+        .await?)?;
+    let supplier = id(&s
+        .post_ok(
+            "/api/v1/suppliers",
+            &w.keeper,
+            json!({"name": "会展租赁公司", "contact": "王经理", "phone": "0771-1234567"}),
+            201,
+        )
+        .await?)?;
+    // Unit staff register no suppliers and record no rentals.
+    let (st, _) = s
+        .post(
+            "/api/v1/suppliers",
+            &w.staff_a,
+            json!({"name": "自找供应商"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let items: Vec<Value> = (0..3)
+        .map(|i| json!({"description": "折叠椅", "category_id": f.chairs, "epc": temp_epc(i)}))
+        .collect();
+    let body = json!({"supplier_id": supplier, "request_id": loan, "contract_number": "ZL-2099-018",
+        "starts": "2099-07-01", "ends": "2099-07-03", "cost_fen": 45000, "items": items});
+    let (st, e) = s.post("/api/v1/rentals", &w.staff_a, body.clone()).await?;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{e}");
+    // A temporary tag that is a registered asset's tag is refused, named.
+    let mut clash = body.clone();
+    clash["items"][1]["epc"] = json!(f.stock[0].1);
+    let (st, e) = s.post("/api/v1/rentals", &w.keeper, clash).await?;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    assert_eq!(code(&e), "tag_in_use");
+    assert_eq!(e["error"]["field"], "items[1].epc");
+    // A window ending before it starts is refused.
+    let mut backwards = body.clone();
+    backwards["ends"] = json!("2099-06-30");
+    let (st, e) = s.post("/api/v1/rentals", &w.keeper, backwards).await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["error"]["field"], "ends");
+
+    let rental = s
+        .post_ok("/api/v1/rentals", &w.keeper, body.clone(), 201)
+        .await?;
+    let rid = id(&rental)?;
+    assert_eq!(rental["items"].as_array().map(Vec::len), Some(3));
+    assert_eq!(rental["event"], "全省表彰大会");
+    // The same tags cannot be rented twice while out of the supplier's hands.
+    let mut again = body.clone();
+    again["contract_number"] = json!("ZL-2099-019");
+    let (st, e) = s.post("/api/v1/rentals", &w.keeper, again).await?;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    assert_eq!(code(&e), "tag_in_use");
+
+    // Out with the event: a tag not of this rental names it; nothing moves.
+    let tags: Vec<String> = (0..3).map(temp_epc).collect();
+    let (st, e) = s
+        .post(
+            &format!("/api/v1/rentals/{rid}/check-out"),
+            &w.keeper,
+            json!({"epcs": [tags[0], temp_epc(9)]}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    assert_eq!(code(&e), "not_this_rental");
+    assert_eq!(e["error"]["field"], "epcs[1]");
+    let r = s
+        .get_ok(&format!("/api/v1/rentals/{rid}"), &w.keeper)
+        .await?;
+    assert!(r["items"]
+        .as_array()
+        .is_some_and(|i| i.iter().all(|x| x["status"] == "received")));
+    let out = s
+        .post_ok(
+            &format!("/api/v1/rentals/{rid}/check-out"),
+            &w.keeper,
+            json!({"epcs": tags}),
+            200,
+        )
+        .await?;
+    assert!(out["items"]
+        .as_array()
+        .is_some_and(|i| i.iter().all(|x| x["status"] == "out")));
+    // Back to the supplier while out: refused naming what is out.
+    let (st, e) = s
+        .post(
+            &format!("/api/v1/rentals/{rid}/return-to-supplier"),
+            &w.keeper,
+            json!({}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    assert_eq!(code(&e), "rental_items_out");
+    // Back from the event, then to the supplier.
+    s.post_ok(
+        &format!("/api/v1/rentals/{rid}/return"),
+        &w.keeper,
+        json!({"epcs": tags}),
+        200,
+    )
+    .await?;
+    let closed = s
+        .post_ok(
+            &format!("/api/v1/rentals/{rid}/return-to-supplier"),
+            &w.keeper,
+            json!({}),
+            200,
+        )
+        .await?;
+    assert_eq!(closed["status"], "returned");
+    assert!(closed["closed_at"].is_string());
+    // Closed: no more scans; the tags are free for the next rental.
+    let (st, e) = s
+        .post(
+            &format!("/api/v1/rentals/{rid}/return"),
+            &w.keeper,
+            json!({"epcs": [tags[0]]}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    assert_eq!(code(&e), "rental_closed");
+
+    // The register never held them; the report shows the cost per event.
+    assert_eq!(register_total(&f).await?, before);
+    for t in &tags {
+        let (st, _) = s
+            .get(&format!("/api/v1/assets/by-epc/{t}"), &w.keeper)
+            .await?;
+        assert_eq!(st, StatusCode::NOT_FOUND);
+    }
+    let report = s.get_ok("/api/v1/reports/rentals", &w.approver).await?;
+    assert_eq!(report["totals"]["rentals"], 1, "{report}");
+    assert_eq!(report["totals"]["rented_items"], 3);
+    assert_eq!(report["totals"]["rental_cost_fen"], 45000);
+    assert_eq!(report["rows"][0][0], loan);
+    assert_eq!(report["rows"][0][1], "全省表彰大会");
+    let c = client()?;
+    let (st, html, _) = page(&c, &s.base, "/reports?name=rentals", &w.approver, "").await?;
+    assert_eq!(st, StatusCode::OK);
+    assert!(
+        html.contains("活动租用费用") && html.contains("450.00"),
+        "report page"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_keeper_records_a_rental_on_the_rentals_page_and_scans_it_out() -> Result<()> {
+    let f = Flow::new(1).await?;
+    let w = &f.w;
+    let s = f.s();
+    let c = client()?;
+    let items = format!("折叠椅,{}\n折叠椅，{}", temp_epc(1), temp_epc(2));
+    // A bad tag is refused on the form, naming it; nothing is stored.
+    let (st, html) = post_form_page(
+        &c,
+        &s.base,
+        "/rentals",
+        &w.keeper,
+        &[
+            ("supplier", "会展租赁公司"),
+            ("contract_number", "ZL-1"),
+            ("starts", "2099-08-01"),
+            ("ends", "2099-08-02"),
+            ("cost", "300.00"),
+            ("items", "折叠椅,NOTHEX"),
+        ],
+    )
+    .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("NOTHEX"), "the bad tag is named");
+    let none = s.get_ok("/api/v1/rentals", &w.keeper).await?;
+    assert_eq!(none.as_array().map(Vec::len), Some(0));
+    let (st, loc, _) = post_form(
+        &c,
+        &s.base,
+        "/rentals",
+        &w.keeper,
+        &[
+            ("supplier", "会展租赁公司"),
+            ("contract_number", "ZL-1"),
+            ("starts", "2099-08-01"),
+            ("ends", "2099-08-02"),
+            ("cost", "300.00"),
+            ("items", items.as_str()),
+        ],
+    )
+    .await?;
+    assert_eq!((st, loc.as_str()), (StatusCode::SEE_OTHER, "/rentals"));
+    let list = s.get_ok("/api/v1/rentals", &w.keeper).await?;
+    let rid = list[0]["id"].as_i64().unwrap_or_default();
+    assert_eq!(list[0]["cost_fen"], 30000);
+    assert_eq!(list[0]["supplier"], "会展租赁公司");
+    assert_eq!(list[0]["items"].as_array().map(Vec::len), Some(2));
+    let tags = format!("{},{}", temp_epc(1), temp_epc(2));
+    let (st, _, _) = post_form(
+        &c,
+        &s.base,
+        &format!("/rentals/{rid}/check-out"),
+        &w.keeper,
+        &[("epcs", tags.as_str())],
+    )
+    .await?;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (st, html, _) = page(&c, &s.base, "/rentals", &w.keeper, "").await?;
+    assert_eq!(st, StatusCode::OK);
+    assert!(html.contains("ZL-1") && html.contains("0/2/0/0"), "two out");
+    Ok(())
+}
