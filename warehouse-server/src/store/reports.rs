@@ -41,6 +41,7 @@ pub const REPORTS: &[(&str, &str)] = &[
     ("disposals", "处置收入上缴"),
     ("compensation", "损坏赔偿应收与实收"),
     ("rentals", "活动租用费用"),
+    ("activity", "活动保障统计"),
 ];
 
 /// What a report covers: which regions, and whether its rows are cut by
@@ -379,6 +380,63 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
             )?;
             let t = json!({ "rentals": rows.len(), "rented_items": sum(&rows, o + 7, "rented_items")?,
                 "rental_cost_fen": sum(&rows, o + 8, "rental_cost_fen")? });
+            (cols, rows, t)
+        }
+        "activity" => {
+            // 活动保障 (the seed's "27批次、587余件"): per month of the
+            // first check-out and per unit, the events served (distinct
+            // event names; a loan or allocation without one is an event
+            // of its own), the batches (loans and allocations checked
+            // out) and the items lent and allocated.
+            let cols: &[&str] = &[
+                "month",
+                "unit_id",
+                "unit",
+                "events",
+                "batches",
+                "items_lent",
+                "items_allocated",
+            ];
+            let month = match c.dialect() {
+                Dialect::Sqlite => format!(
+                    "strftime('%Y-%m', r.first_out / 1000 + {SHANGHAI_OFFSET_SECS}, 'unixepoch')"
+                ),
+                Dialect::Postgres => format!(
+                    "to_char(to_timestamp(r.first_out / 1000 + {SHANGHAI_OFFSET_SECS}) \
+                     AT TIME ZONE 'UTC', 'YYYY-MM')"
+                ),
+            };
+            let k = cut(by, "r.region_id");
+            let o = k.offset;
+            let group: Vec<String> = (1..=3 + o).map(|i| i.to_string()).collect();
+            let out_items = "(SELECT COUNT(*) FROM request_items i WHERE i.request_id = r.id
+                               AND i.status IN ('checked_out', 'received', 'returned', 'done'))";
+            let rows = table(
+                c,
+                &format!(
+                    "SELECT {}{month}, r.unit_id, u.name,
+                            COUNT(DISTINCT COALESCE(r.event, '#' || r.id)), COUNT(*),
+                            SUM(CASE WHEN r.kind = 'loan' THEN {out_items} ELSE 0 END),
+                            SUM(CASE WHEN r.kind = 'allocation' THEN {out_items} ELSE 0 END)
+                     FROM (SELECT q.*, (SELECT MIN(s.at) FROM request_steps s
+                                        WHERE s.request_id = q.id AND s.action = 'check_out')
+                                       AS first_out
+                           FROM requests q WHERE q.kind IN ('loan', 'allocation')) r
+                     LEFT JOIN units u ON u.id = r.unit_id{}
+                     WHERE r.first_out IS NOT NULL{}
+                     GROUP BY {} ORDER BY {}",
+                    k.cols,
+                    k.join,
+                    within("r.region_id", &regions),
+                    group.join(", "),
+                    group.join(", "),
+                ),
+                cols.len() + o,
+            )?;
+            let t = json!({ "events": sum(&rows, o + 3, "events")?,
+                "batches": sum(&rows, o + 4, "batches")?,
+                "items_lent": sum(&rows, o + 5, "items_lent")?,
+                "items_allocated": sum(&rows, o + 6, "items_allocated")? });
             (cols, rows, t)
         }
         "disposals" => {

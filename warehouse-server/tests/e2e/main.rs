@@ -4,6 +4,7 @@
 
 mod support;
 
+mod activity;
 mod admin_cli;
 mod auth;
 mod bad_input;
