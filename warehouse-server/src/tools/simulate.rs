@@ -190,6 +190,8 @@ struct Sim<'a> {
     compensation_paid: i64,
     savings: i64,
     bought: i64,
+    /// Loans and allocations checked out (the activity report's batches).
+    batches: std::collections::BTreeSet<i64>,
 }
 
 /// The simulated date the script files its requests on: its loans start
@@ -365,6 +367,7 @@ impl Sim<'_> {
             .filter_map(|a| a.epc.clone())
             .collect();
         self.checkout(id, epcs).await?;
+        self.batches.insert(id);
         self.step(&staff, id, json!({"action": "confirm_receipt"}))
             .await?;
         if !loan {
@@ -899,6 +902,7 @@ pub async fn simulate_year(
         compensation_paid: 0,
         savings: 0,
         bought: 0,
+        batches: Default::default(),
     };
     for _ in 0..requests {
         let roll = sim.rng.gen_range(0..100);
@@ -1022,6 +1026,14 @@ pub async fn simulate_year(
         "requests report counts every request",
         opened >= 0,
         format!("report {}, filed {filed}", reqs.totals["count"]),
+    );
+    let activity = store.report_blocking("activity", &ReportScope::network())?;
+    let batches = activity.totals["batches"].as_i64().unwrap_or(-1);
+    check(
+        &mut checks,
+        "activity report: batches = loans and allocations the script checked out",
+        batches == sim.batches.len() as i64,
+        format!("report {batches}, script {}", sim.batches.len()),
     );
     check_regions(store, &mut checks).await?;
     let ok = checks.iter().all(|c| c.ok);
