@@ -192,6 +192,10 @@ struct Sim<'a> {
     bought: i64,
     /// Loans and allocations checked out (the activity report's batches).
     batches: std::collections::BTreeSet<i64>,
+    /// Whether a kit loan follows a request, and which items make the
+    /// kit: drawn apart from `rng`, so the seed's other decisions stay.
+    kits_rng: StdRng,
+    kits: i64,
 }
 
 /// The simulated date the script files its requests on: its loans start
@@ -419,6 +423,68 @@ impl Sim<'_> {
         }
         let _ = unit;
         self.end(kind, "completed");
+        Ok(())
+    }
+
+    /// A kit (套装) of two or three tagged in-stock items, lent for an
+    /// event as one: filed by the kit, checked out and returned whole.
+    async fn kit_loan(&mut self) -> AppResult<()> {
+        let shuffle = self.kits_rng.gen_range(1..1_000_000);
+        let stock: Vec<SampleAsset> = self
+            .store
+            .sample_assets_blocking(AssetState::InStock, None, None, 10, shuffle)?
+            .into_iter()
+            .filter(|a| a.epc.is_some())
+            .collect();
+        let n = self.kits_rng.gen_range(2..=3usize);
+        if stock.len() < n {
+            self.skipped += 1;
+            return Ok(());
+        }
+        let members = &stock[..n];
+        self.kits += 1;
+        let keeper = self.p.keeper.clone();
+        let kit = self
+            .store
+            .create_kit(
+                keeper.clone(),
+                crate::kits::NewKit {
+                    name: format!("会议室套装{}", self.kits),
+                    asset_ids: members.iter().map(|a| a.id).collect(),
+                    notes: None,
+                },
+            )
+            .await?;
+        let i = self.kits_rng.gen_range(0..self.p.units.len());
+        let (_, staff) = self.p.units[i].clone();
+        let id = self
+            .file(
+                &staff,
+                json!({"kind": "loan", "kit_ids": [kit.id], "reason": "会议保障",
+                    "event": "专题会议", "loan_start": FILED_ON, "loan_due": "2026-01-12"}),
+            )
+            .await?;
+        let approver = self.p.approver.clone();
+        self.step(&approver, id, json!({"action": "approve"}))
+            .await?;
+        let epcs: Vec<String> = members.iter().filter_map(|a| a.epc.clone()).collect();
+        self.checkout(id, epcs.clone()).await?;
+        self.batches.insert(id);
+        self.step(&staff, id, json!({"action": "confirm_receipt"}))
+            .await?;
+        let items: Vec<Value> = epcs
+            .iter()
+            .map(|e| json!({"epc": e, "condition": "good"}))
+            .collect();
+        self.step(
+            &keeper,
+            id,
+            json!({"action": "return_items", "items": items}),
+        )
+        .await?;
+        // Taken apart after the event: its members are single assets again.
+        self.store.retire_kit(keeper, kit.id).await?;
+        self.end("loan", "kit_returned");
         Ok(())
     }
 
@@ -903,6 +969,8 @@ pub async fn simulate_year(
         savings: 0,
         bought: 0,
         batches: Default::default(),
+        kits_rng: StdRng::seed_from_u64(seed ^ 0x4b49_5453),
+        kits: 0,
     };
     for _ in 0..requests {
         let roll = sim.rng.gen_range(0..100);
@@ -925,6 +993,11 @@ pub async fn simulate_year(
             RequestKind::Damage => sim.damage().await,
         };
         r.map_err(|e| anyhow::anyhow!("simulated {} failed: {e}", kind.as_str()))?;
+        if sim.kits_rng.gen_bool(0.05) {
+            sim.kit_loan()
+                .await
+                .map_err(|e| anyhow::anyhow!("simulated kit loan failed: {e}"))?;
+        }
     }
     for _ in 0..waiting {
         sim.waiting_loan()
