@@ -143,7 +143,9 @@ async fn simulate_year_ends_with_the_chain_verifying_and_reports_adding_up() -> 
     let checks = report["checks"].as_array().map(Vec::len).unwrap_or(0);
     ensure!(checks >= 7, "only {checks} checks: {report}");
     // Kits go out and come back whole in the year too.
-    let kits = report["outcomes"]["loan:kit_returned"].as_i64().unwrap_or(0);
+    let kits = report["outcomes"]["loan:kit_returned"]
+        .as_i64()
+        .unwrap_or(0);
     ensure!(kits >= 5, "only {kits} kit loans: {report}");
     for kind in [
         "purchase",
