@@ -833,7 +833,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("cal_until_returned", "直至归还", "until returned"),
     ("extend", "续借", "Extend"),
     ("new_due", "续借至", "New return day"),
-    ("add_to_calendar", "加入日历（.ics）", "Add to calendar (.ics)"),
+    ("add_to_calendar", "加入日历（下载日历文件）", "Add to calendar (.ics)"),
 ];
 
 /// The word for `key` in `lang`.

@@ -336,7 +336,8 @@ async fn fill_loan(ui: &Ui<'_>, chairs: i64, quantity: &str) -> Result<()> {
         )
         .await?;
     }
-    ui.click("form.stack button[type=submit]").await
+    ui.click("form.stack button[type=submit]:not([name=add_line])")
+        .await
 }
 
 #[tokio::test]
