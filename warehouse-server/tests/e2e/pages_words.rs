@@ -293,8 +293,8 @@ async fn pages_name_units_people_and_shelves_and_requests_show_themselves() -> R
             ("quantity", "1".to_owned()),
             ("asset_numbers", numbers.to_owned()),
             ("reason", "年终表彰大会".to_owned()),
-            ("loan_start", "2026-12-01".to_owned()),
-            ("loan_due", "2026-12-03".to_owned()),
+            ("loan_start", "2099-12-01".to_owned()),
+            ("loan_due", "2099-12-03".to_owned()),
         ]
     };
     let form = loan("1001，9999");
@@ -440,7 +440,7 @@ async fn pages_name_units_people_and_shelves_and_requests_show_themselves() -> R
             &format!("借用申请 · 编号 {loan_id}"),
             "办公椅",
             "借用期限",
-            "2026-12-01 至 2026-12-03",
+            "2099-12-01 至 2099-12-03",
             "赵六",
             "市财政局",
             "等待办理：审批人",
@@ -518,7 +518,7 @@ async fn pages_name_units_people_and_shelves_and_requests_show_themselves() -> R
     for w in [
         &format!("Loan request No. {loan_id}"),
         "Loan period",
-        "2026-12-01 to 2026-12-03",
+        "2099-12-01 to 2099-12-03",
         "赵六 filed the request",
         "Waiting for: Approver",
     ] {
