@@ -160,7 +160,7 @@ impl Net {
 
 fn purchase(category: i64) -> Value {
     json!({"kind": "purchase", "category_id": category, "quantity": 2,
-        "budget_fen": 300000, "reason": "乡镇会议室", "needed_by": "2026-12-31"})
+        "budget_fen": 300000, "reason": "乡镇会议室", "needed_by": "2099-12-31"})
 }
 
 #[tokio::test]

@@ -335,7 +335,7 @@ async fn pages_name_units_people_and_shelves_and_requests_show_themselves() -> R
             ("quantity", "2"),
             ("budget", "1500.00"),
             ("reason", "新增会议室座椅"),
-            ("needed_by", "2026-12-20"),
+            ("needed_by", "2099-12-20"),
         ],
     )
     .await?;

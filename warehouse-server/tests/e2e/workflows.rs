@@ -393,7 +393,7 @@ async fn purchase_goes_through_finance_procurement_receiving_and_allocation() ->
         .file(
             &w.staff_a,
             json!({"kind": "purchase", "category_id": f.chairs, "quantity": 4,
-                "budget_fen": 200000, "reason": "新办公室", "needed_by": "2026-12-31"}),
+                "budget_fen": 200000, "reason": "新办公室", "needed_by": "2099-12-31"}),
         )
         .await?;
     let id = rid(&p)?;
