@@ -13,6 +13,19 @@ use crate::register::Region;
 
 const DAY_MS: i64 = 86_400_000;
 
+/// Rows of `sql`: a region id (or none) then `N` integer figures.
+fn by_region<const N: usize>(c: &Db<'_>, sql: &str) -> AppResult<Vec<(Option<i64>, [i64; N])>> {
+    let mut stmt = c.prepare(sql)?;
+    let rows = stmt.query_map((), |r| {
+        let mut figures = [0; N];
+        for (i, f) in figures.iter_mut().enumerate() {
+            *f = r.get::<_, i64>(i + 1)?;
+        }
+        Ok((r.get::<_, Option<i64>>(0)?, figures))
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
 /// Every region's own figures (`None`: what is in no region).
 fn own_figures(c: &Db<'_>) -> AppResult<HashMap<Option<i64>, Figures>> {
     let mut own: HashMap<Option<i64>, Figures> = HashMap::new();
@@ -45,9 +58,9 @@ fn own_figures(c: &Db<'_>) -> AppResult<HashMap<Option<i64>, Figures>> {
     // completed transfer) or from stock in place of a purchase (a purchase
     // fulfilled, never bought: no batch), counted in the receiving
     // request's region at their original value.
-    {
-        let mut stmt = c.prepare(
-            "SELECT r.region_id, COUNT(*), COALESCE(SUM(a.original_value_fen), 0)
+    for (region, [n, value]) in by_region(
+        c,
+        "SELECT r.region_id, COUNT(*), COALESCE(SUM(a.original_value_fen), 0)
              FROM request_items i
              JOIN requests r ON r.id = i.request_id
              JOIN assets a ON a.id = i.asset_id
@@ -55,26 +68,17 @@ fn own_figures(c: &Db<'_>) -> AppResult<HashMap<Option<i64>, Figures>> {
                AND ((r.kind = 'transfer' AND r.stage = 'completed')
                     OR (r.kind = 'purchase' AND r.batch_id IS NULL))
              GROUP BY 1",
-        )?;
-        let rows = stmt.query_map((), |r| {
-            Ok((
-                r.get::<_, Option<i64>>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (region, n, value) = row?;
-            let f = own.entry(region).or_default();
-            f.reused += n;
-            f.saved_fen += value;
-        }
+    )? {
+        let f = own.entry(region).or_default();
+        f.reused += n;
+        f.saved_fen += value;
     }
     // Loans out: as the loans report counts them (items checked out or
     // received and not yet returned).
-    {
-        let today = crate::time::shanghai_today();
-        let mut stmt = c.prepare(&format!(
+    let today = crate::time::shanghai_today();
+    for (region, [loans, overdue, items]) in by_region(
+        c,
+        &format!(
             "SELECT r.region_id, COUNT(*),
                     SUM(CASE WHEN r.loan_due < '{today}' THEN 1 ELSE 0 END),
                     COALESCE(SUM((SELECT COUNT(*) FROM request_items i WHERE i.request_id = r.id
@@ -84,73 +88,44 @@ fn own_figures(c: &Db<'_>) -> AppResult<HashMap<Option<i64>, Figures>> {
                AND EXISTS (SELECT 1 FROM request_items i WHERE i.request_id = r.id AND i.active = 1
                         AND i.status IN ('checked_out', 'received'))
              GROUP BY 1"
-        ))?;
-        let rows = stmt.query_map((), |r| {
-            Ok((
-                r.get::<_, Option<i64>>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
-        })?;
-        for row in rows {
-            let (region, loans, overdue, items) = row?;
-            let f = own.entry(region).or_default();
-            f.loans_out += loans;
-            f.loans_overdue += overdue;
-            f.loan_items_out += items;
-        }
+        ),
+    )? {
+        let f = own.entry(region).or_default();
+        f.loans_out += loans;
+        f.loans_overdue += overdue;
+        f.loan_items_out += items;
     }
     // Disposals completed and the proceeds remitted.
-    {
-        let mut stmt = c.prepare(
-            "SELECT region_id,
+    for (region, [n, remitted]) in by_region(
+        c,
+        "SELECT region_id,
                     SUM(CASE WHEN stage = 'completed' THEN 1 ELSE 0 END),
                     COALESCE(SUM(CASE WHEN remitted_at IS NOT NULL THEN remitted_fen ELSE 0 END), 0)
              FROM requests WHERE kind = 'disposal'
              GROUP BY 1",
-        )?;
-        let rows = stmt.query_map((), |r| {
-            Ok((
-                r.get::<_, Option<i64>>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (region, n, remitted) = row?;
-            let f = own.entry(region).or_default();
-            f.disposals += n;
-            f.proceeds_fen += remitted;
-        }
+    )? {
+        let f = own.entry(region).or_default();
+        f.disposals += n;
+        f.proceeds_fen += remitted;
     }
     // Open requests by age.
-    {
-        let now = crate::time::now_ms();
-        let (d7, d30) = (now - 7 * DAY_MS, now - 30 * DAY_MS);
-        let mut stmt = c.prepare(&format!(
+    let now = crate::time::now_ms();
+    let (d7, d30) = (now - 7 * DAY_MS, now - 30 * DAY_MS);
+    for (region, [a, b, old]) in by_region(
+        c,
+        &format!(
             "SELECT region_id,
                     SUM(CASE WHEN created_at > {d7} THEN 1 ELSE 0 END),
                     SUM(CASE WHEN created_at <= {d7} AND created_at > {d30} THEN 1 ELSE 0 END),
                     SUM(CASE WHEN created_at <= {d30} THEN 1 ELSE 0 END)
              FROM requests WHERE stage NOT IN ('completed', 'rejected', 'withdrawn')
              GROUP BY 1"
-        ))?;
-        let rows = stmt.query_map((), |r| {
-            Ok((
-                r.get::<_, Option<i64>>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, i64>(3)?,
-            ))
-        })?;
-        for row in rows {
-            let (region, a, b, old) = row?;
-            let f = own.entry(region).or_default();
-            f.open_requests.under_7_days += a;
-            f.open_requests.from_7_to_30_days += b;
-            f.open_requests.over_30_days += old;
-        }
+        ),
+    )? {
+        let f = own.entry(region).or_default();
+        f.open_requests.under_7_days += a;
+        f.open_requests.from_7_to_30_days += b;
+        f.open_requests.over_30_days += old;
     }
     Ok(own)
 }
