@@ -222,6 +222,16 @@ pub enum Scope {
 }
 
 impl Scope {
+    /// What a holder is: the unit `unit` (in its region), or, with no
+    /// unit, the warehouse stock of `region`. An asset's scope, a
+    /// request's, a filing's: one rule.
+    pub fn held(unit: Option<i64>, region: Option<i64>) -> Scope {
+        match unit {
+            Some(unit) => Scope::Unit { unit, region },
+            None => Scope::Stock { region },
+        }
+    }
+
     /// The region the scope is in, if it names one.
     fn region(self) -> Option<Option<i64>> {
         match self {

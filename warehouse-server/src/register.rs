@@ -296,15 +296,7 @@ impl Asset {
     }
 
     pub fn scope(&self) -> crate::policy::Scope {
-        match self.holder_unit_id {
-            Some(unit) => crate::policy::Scope::Unit {
-                unit,
-                region: self.region_id,
-            },
-            None => crate::policy::Scope::Stock {
-                region: self.region_id,
-            },
-        }
+        crate::policy::Scope::held(self.holder_unit_id, self.region_id)
     }
 }
 

@@ -51,14 +51,7 @@ pub(super) fn create_blocking(
         }
         None => crate::policy::home_region(&ctx.actor),
     };
-    authorize(
-        &ctx.actor,
-        Action::FileRequest,
-        match unit {
-            Some(unit) => Scope::Unit { unit, region },
-            None => Scope::Stock { region },
-        },
-    )?;
+    authorize(&ctx.actor, Action::FileRequest, Scope::held(unit, region))?;
     let CheckedRequest {
         reason,
         needed_by,

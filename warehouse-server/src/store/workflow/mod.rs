@@ -158,15 +158,7 @@ fn load_row(c: &Db<'_>, id: i64) -> AppResult<Row> {
 
 /// The scope a request belongs to, for [`authorize`].
 fn scope_of(r: &Row) -> Scope {
-    match r.unit_id {
-        Some(unit) => Scope::Unit {
-            unit,
-            region: r.region_id,
-        },
-        None => Scope::Stock {
-            region: r.region_id,
-        },
-    }
+    Scope::held(r.unit_id, r.region_id)
 }
 
 /// The scope of the giving side of a request across regions: for a

@@ -818,15 +818,7 @@ pub(super) async fn render_request(
     let can_upload = authorize(
         &w.ctx.actor,
         Action::ActOnRequest,
-        match r.unit_id {
-            Some(unit) => Scope::Unit {
-                unit,
-                region: r.region_id,
-            },
-            None => Scope::Stock {
-                region: r.region_id,
-            },
-        },
+        Scope::held(r.unit_id, r.region_id),
     )
     .is_ok()
         && !r.stage.is_terminal();
