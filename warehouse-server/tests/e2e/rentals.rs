@@ -249,3 +249,183 @@ async fn a_keeper_records_a_rental_on_the_rentals_page_and_scans_it_out() -> Res
     assert!(html.contains("ZL-1") && html.contains("0/2/0/0"), "two out");
     Ok(())
 }
+
+/// Rented items count toward a loan's need at approval: the loan that
+/// stock alone would overbook is refused; a rental that does not cover its
+/// window changes nothing; one that does lets the approval pass, the
+/// calendar reserves only what stock gives, and the desk checks out the
+/// stock items while the rented ones go out under their rental.
+#[tokio::test]
+async fn a_rental_covering_the_shortfall_lets_an_overbooked_loan_be_approved() -> Result<()> {
+    let f = Flow::new(3).await?;
+    let w = &f.w;
+    let s = f.s();
+    let loan = |token: &str, n: i64, why: &str| {
+        let f = &f;
+        let token = token.to_owned();
+        let why = why.to_owned();
+        async move {
+            crate::workflows::rid(
+                &f.file(
+                    &token,
+                    json!({"kind": "loan", "category_id": f.chairs, "quantity": n, "reason": why,
+                        "loan_start": "2099-08-10", "loan_due": "2099-08-12"}),
+                )
+                .await?,
+            )
+        }
+    };
+    // Another event holds two of the three chairs on the same days.
+    let other = loan(&w.staff_a, 2, "培训班").await?;
+    f.ok(
+        &w.approver,
+        other,
+        json!({"action": "approve", "comment": "同意"}),
+    )
+    .await?;
+    let event = loan(&f.staff_b, 3, "新闻发布会").await?;
+    let approve = json!({"action": "approve", "comment": "同意"});
+    let (st, e) = f.step(&w.approver, event, approve.clone()).await?;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    assert_eq!(code(&e), "overbooked");
+    assert_eq!(e["error"]["shortages"][0]["short"], 2, "{e}");
+
+    let supplier = id(&s
+        .post_ok(
+            "/api/v1/suppliers",
+            &w.keeper,
+            json!({"name": "会务用品租赁站"}),
+            201,
+        )
+        .await?)?;
+    let rent = |n: usize, from: usize, contract: &str, starts: &str, ends: &str| {
+        let items: Vec<Value> = (from..from + n)
+            .map(|i| json!({"description": "折叠椅", "category_id": f.chairs, "epc": temp_epc(i)}))
+            .collect();
+        json!({"supplier_id": supplier, "request_id": event, "contract_number": contract,
+            "starts": starts, "ends": ends, "cost_fen": 20000, "items": items})
+    };
+    // Two chairs rented for only part of the window count for nothing.
+    let part = id(&s
+        .post_ok(
+            "/api/v1/rentals",
+            &w.keeper,
+            rent(2, 40, "ZL-2099-101", "2099-08-11", "2099-08-12"),
+            201,
+        )
+        .await?)?;
+    let (st, e) = f.step(&w.approver, event, approve.clone()).await?;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    assert_eq!(e["error"]["shortages"][0]["short"], 2, "{e}");
+    s.post_ok(
+        &format!("/api/v1/rentals/{part}/return-to-supplier"),
+        &w.keeper,
+        json!({}),
+        200,
+    )
+    .await?;
+    // One chair rented over the whole window: still one short.
+    let one = id(&s
+        .post_ok(
+            "/api/v1/rentals",
+            &w.keeper,
+            rent(1, 50, "ZL-2099-102", "2099-08-09", "2099-08-12"),
+            201,
+        )
+        .await?)?;
+    let (st, e) = f.step(&w.approver, event, approve.clone()).await?;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    assert_eq!(
+        (
+            &e["error"]["shortages"][0]["asked"],
+            &e["error"]["shortages"][0]["short"]
+        ),
+        (&json!(2), &json!(1)),
+        "{e}"
+    );
+    // A second chair over the whole window: the approval passes.
+    let two = id(&s
+        .post_ok(
+            "/api/v1/rentals",
+            &w.keeper,
+            rent(1, 51, "ZL-2099-103", "2099-08-10", "2099-08-12"),
+            201,
+        )
+        .await?)?;
+    let v = f.ok(&w.approver, event, approve.clone()).await?;
+    assert_eq!(crate::workflows::stage(&v), "checkout");
+    // The calendar reserves from stock only what the rentals do not give.
+    let day = s
+        .get_ok(
+            &format!(
+                "/api/v1/availability?category_id={}&from=2099-08-11&to=2099-08-11",
+                f.chairs
+            ),
+            &w.keeper,
+        )
+        .await?;
+    let d = &day["days"][0];
+    assert_eq!(
+        (&d["pool"], &d["reserved"], &d["free"]),
+        (&json!(3), &json!(3), &json!(0)),
+        "{day}"
+    );
+    let mine: Vec<i64> = day["bookings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|b| b["request_id"] == event)
+        .filter_map(|b| b["quantity"].as_i64())
+        .collect();
+    assert_eq!(mine, vec![1], "{day}");
+
+    // At the desk: one stock chair fills the loan, the rented two go out
+    // under their rentals.
+    let stock_epc = &f.stock[2].1;
+    let v = f
+        .ok(
+            &w.keeper,
+            event,
+            json!({"action": "check_out", "epcs": [stock_epc]}),
+        )
+        .await?;
+    assert_eq!(crate::workflows::stage(&v), "receipt", "{v}");
+    for (rental, i) in [(one, 50), (two, 51)] {
+        s.post_ok(
+            &format!("/api/v1/rentals/{rental}/check-out"),
+            &w.keeper,
+            json!({"epcs": [temp_epc(i)]}),
+            200,
+        )
+        .await?;
+    }
+    f.ok(&f.staff_b, event, json!({"action": "confirm_receipt"}))
+        .await?;
+    let v = f
+        .ok(
+            &w.keeper,
+            event,
+            json!({"action": "return_items", "items": [{"epc": stock_epc, "condition": "good"}]}),
+        )
+        .await?;
+    assert_eq!(crate::workflows::stage(&v), "completed", "{v}");
+    for (rental, i) in [(one, 50), (two, 51)] {
+        s.post_ok(
+            &format!("/api/v1/rentals/{rental}/return"),
+            &w.keeper,
+            json!({"epcs": [temp_epc(i)]}),
+            200,
+        )
+        .await?;
+        let closed = s
+            .post_ok(
+                &format!("/api/v1/rentals/{rental}/return-to-supplier"),
+                &w.keeper,
+                json!({}),
+                200,
+            )
+            .await?;
+        assert_eq!(closed["status"], "returned");
+    }
+    f.verify_log().await
+}
