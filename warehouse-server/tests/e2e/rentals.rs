@@ -429,3 +429,141 @@ async fn a_rental_covering_the_shortfall_lets_an_overbooked_loan_be_approved() -
     }
     f.verify_log().await
 }
+
+/// The procurement report compares how events were served: re-use from
+/// stock (at the items' original value), rental (at the contracts' cost)
+/// and purchase (at what was paid), each figure from what the test did.
+#[tokio::test]
+async fn the_procurement_report_compares_reuse_rental_and_purchase_costs() -> Result<()> {
+    let f = Flow::new(2).await?;
+    let w = &f.w;
+    let s = f.s();
+    // Re-use: a loan of the two stock chairs (320 yuan each), out at the desk.
+    let loan = id(&f
+        .file(
+            &w.staff_a,
+            json!({"kind": "loan", "category_id": f.chairs, "quantity": 2, "reason": "迎新晚会",
+                "event": "迎新晚会", "loan_start": "2099-09-01", "loan_due": "2099-09-02"}),
+        )
+        .await?)?;
+    f.ok(
+        &w.approver,
+        loan,
+        json!({"action": "approve", "comment": "同意"}),
+    )
+    .await?;
+    let epcs: Vec<&String> = f.stock.iter().map(|(_, e)| e).collect();
+    f.ok(
+        &w.keeper,
+        loan,
+        json!({"action": "check_out", "epcs": epcs}),
+    )
+    .await?;
+    // Rental: three chairs for the same event, 450 yuan.
+    let supplier = id(&s
+        .post_ok(
+            "/api/v1/suppliers",
+            &w.keeper,
+            json!({"name": "演出器材租赁"}),
+            201,
+        )
+        .await?)?;
+    let items: Vec<Value> = (60..63)
+        .map(|i| json!({"description": "折叠椅", "category_id": f.chairs, "epc": temp_epc(i)}))
+        .collect();
+    s.post_ok(
+        "/api/v1/rentals",
+        &w.keeper,
+        json!({"supplier_id": supplier, "request_id": loan, "contract_number": "ZL-2099-201",
+            "starts": "2099-09-01", "ends": "2099-09-02", "cost_fen": 45000, "items": items}),
+        201,
+    )
+    .await?;
+    // Purchase: four chairs bought at 450 yuan each.
+    let buy = id(&f
+        .file(
+            &w.staff_a,
+            json!({"kind": "purchase", "category_id": f.chairs, "quantity": 4,
+                "budget_fen": 200000, "reason": "新办公室", "needed_by": "2099-12-31"}),
+        )
+        .await?)?;
+    f.ok(&w.approver, buy, json!({"action": "approve"})).await?;
+    f.ok(
+        &w.finance,
+        buy,
+        json!({"action": "approve", "comment": "预算内"}),
+    )
+    .await?;
+    f.ok(
+        &w.approver,
+        buy,
+        json!({"action": "procure", "supplier": "某某家具公司", "contract_number": "ZC-2099-301",
+            "unit_price_fen": 45000, "purchased_on": "2026-11-20"}),
+    )
+    .await?;
+
+    let r = f.report("procurement").await?;
+    let cols: Vec<&str> = r["columns"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let at = |name: &str| cols.iter().position(|c| *c == name).unwrap_or(usize::MAX);
+    assert_eq!(cols[..3], ["request_id", "batch_code", "supplier"], "{r}");
+    let t = &r["totals"];
+    assert_eq!(
+        [
+            &t["reused_items"],
+            &t["reuse_value_fen"],
+            &t["rented_items"],
+            &t["rental_cost_fen"],
+            &t["purchased_items"],
+            &t["purchase_cost_fen"],
+        ],
+        [
+            &json!(2),
+            &json!(64000),
+            &json!(3),
+            &json!(45000),
+            &json!(4),
+            &json!(180000)
+        ],
+        "{r}"
+    );
+    assert_eq!(t["savings_fen"], 20000, "{r}");
+    let rows = r["rows"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 2, "{r}");
+    // The purchase first (its contract), then the event served from stock
+    // and rentals.
+    assert_eq!(
+        (&rows[0][0], &rows[0][1]),
+        (&json!(buy), &json!("ZC-2099-301"))
+    );
+    assert_eq!(rows[0][at("purchased_items")], 4);
+    assert_eq!(rows[0][at("reused_items")], 0);
+    assert_eq!(
+        (&rows[1][0], &rows[1][at("event")]),
+        (&json!(loan), &json!("迎新晚会"))
+    );
+    assert_eq!(rows[1][at("reuse_value_fen")], 64000);
+    assert_eq!(rows[1][at("rental_cost_fen")], 45000);
+    assert_eq!(rows[1][at("purchase_cost_fen")], 0);
+    // Cut by region, the rows add up to the same totals.
+    let by = s
+        .get_ok("/api/v1/reports/procurement?by=region", &w.approver)
+        .await?;
+    assert_eq!(by["totals"], r["totals"], "{by}");
+    assert_eq!(by["rows"].as_array().map(Vec::len), Some(2), "{by}");
+    // The page reads it in Chinese.
+    let c = client()?;
+    let (st, html, _) = page(&c, &s.base, "/reports?name=procurement", &w.approver, "").await?;
+    assert_eq!(st, StatusCode::OK);
+    assert!(
+        html.contains("再利用资产原值（元）")
+            && html.contains("640.00")
+            && html.contains("1800.00"),
+        "report page"
+    );
+    Ok(())
+}
