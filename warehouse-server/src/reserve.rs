@@ -15,7 +15,12 @@
 //! - items **under repair** are unavailable every day (no one knows when
 //!   the repair ends);
 //! - a booking with no last day (an approved allocation waiting for
-//!   check-out, an overdue loan) holds every day from its first on.
+//!   check-out, an overdue loan) holds every day from its first on;
+//! - **rented items** (管理+租用) count toward a loan's need: a rental
+//!   linked to the loan whose window covers the loan's window
+//!   ([`rental_covers`]) supplies its items of a category, and only the
+//!   rest is asked of stock ([`from_stock`]). Rented items never enter the
+//!   pool: they are the supplier's, not the warehouse's.
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -99,6 +104,25 @@ pub fn days(pool: Pool, bookings: &[Booking], from: NaiveDate, to: NaiveDate) ->
         .take_while(|d| *d <= to)
         .map(|d| day(pool, bookings, d))
         .collect()
+}
+
+/// Whether a rental from `rent_first` to `rent_last` (both included)
+/// covers a loan from `first` to `last`: rented items count toward a loan
+/// only when they are in hand every day the loan is out.
+pub fn rental_covers(
+    rent_first: NaiveDate,
+    rent_last: NaiveDate,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> bool {
+    rent_first <= first && last <= rent_last
+}
+
+/// What a loan asks of stock when `rented` of the `asked` items come from
+/// rentals covering it: the rest, never below zero (renting more than
+/// needed frees no stock for others).
+pub fn from_stock(asked: i64, rented: i64) -> i64 {
+    (asked - rented.max(0)).max(0)
 }
 
 /// What a new booking of `asked` items over `first..=last` would lack.
@@ -301,6 +325,51 @@ mod tests {
             shortage(pool, &others, 2, d("2098-12-30"), d("2098-12-31")),
             None
         );
+    }
+
+    #[test]
+    fn a_rental_counts_only_when_it_covers_the_whole_loan() {
+        // (rental first, rental last, loan first, loan last, covers)
+        let table = [
+            ("2099-05-01", "2099-05-10", "2099-05-01", "2099-05-10", true),
+            ("2099-04-30", "2099-05-11", "2099-05-02", "2099-05-09", true),
+            (
+                "2099-05-02",
+                "2099-05-10",
+                "2099-05-01",
+                "2099-05-10",
+                false,
+            ),
+            (
+                "2099-05-01",
+                "2099-05-09",
+                "2099-05-01",
+                "2099-05-10",
+                false,
+            ),
+            (
+                "2099-06-01",
+                "2099-06-05",
+                "2099-05-01",
+                "2099-05-10",
+                false,
+            ),
+        ];
+        for (rf, rl, f, l, want) in table {
+            assert_eq!(
+                rental_covers(d(rf), d(rl), d(f), d(l)),
+                want,
+                "{rf}..{rl} / {f}..{l}"
+            );
+        }
+    }
+
+    #[test]
+    fn rented_items_lower_what_stock_must_give() {
+        // (asked, rented, from stock)
+        for (asked, rented, want) in [(5, 0, 5), (5, 2, 3), (5, 5, 0), (5, 9, 0), (5, -3, 5)] {
+            assert_eq!(from_stock(asked, rented), want, "{asked} - {rented}");
+        }
     }
 
     #[test]

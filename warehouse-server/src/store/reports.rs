@@ -309,6 +309,16 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
             (cols, rows, t)
         }
         "procurement" => {
+            // Two kinds of row, one per request: each purchase bought
+            // under a contract (its savings as before), then each loan or
+            // allocation that served an event from stock or from rentals.
+            // The comparison columns say how each was served — re-use
+            // (items lent or allocated from stock, at the original value
+            // they would have cost to buy), rental (items and cost of the
+            // rentals linked to it) or purchase (items and what was paid) —
+            // and the totals compare the three. Per request, so per event:
+            // a rental's cost is per contract and contract per event, so a
+            // per-category split would have to apportion it by guess.
             let cols: &[&str] = &[
                 "request_id",
                 "batch_code",
@@ -319,19 +329,27 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                 "savings_fen",
                 "overspent_fen",
                 "unit_id",
+                "event",
+                "reused_items",
+                "reuse_value_fen",
+                "rented_items",
+                "rental_cost_fen",
+                "purchased_items",
+                "purchase_cost_fen",
             ];
             let k = cut(by, "r.region_id");
             let o = k.offset;
+            let quantity =
+                "(SELECT SUM(l.quantity) FROM request_lines l WHERE l.request_id = r.id)";
             // Savings and overspending apart: an overspent purchase never
             // reads as negative savings.
-            let rows = table(
+            let mut rows = table(
                 c,
                 &format!(
-                    "SELECT {}r.id, b.code, b.supplier,
-                        (SELECT SUM(l.quantity) FROM request_lines l WHERE l.request_id = r.id),
+                    "SELECT {}r.id, b.code, b.supplier, {quantity},
                         r.budget_fen, r.spent_fen,
                         GREATEST(r.budget_fen - r.spent_fen, 0), GREATEST(r.spent_fen - r.budget_fen, 0),
-                        r.unit_id
+                        r.unit_id, COALESCE(r.event, r.reason), 0, 0, 0, 0, {quantity}, r.spent_fen
                  FROM requests r JOIN procurement_batches b ON b.id = r.batch_id{}
                  WHERE r.kind = 'purchase' AND r.spent_fen IS NOT NULL{} ORDER BY r.id",
                     k.cols,
@@ -340,9 +358,40 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                 ),
                 cols.len() + o,
             )?;
+            let served = "FROM request_items i JOIN assets a ON a.id = i.asset_id
+                 WHERE i.request_id = r.id
+                   AND i.status IN ('checked_out', 'received', 'returned', 'done')";
+            rows.extend(table(
+                c,
+                &format!(
+                    "SELECT {}r.id, NULL, NULL, {quantity}, NULL, NULL, NULL, NULL,
+                        r.unit_id, COALESCE(r.event, r.reason),
+                        (SELECT COUNT(*) {served}),
+                        COALESCE((SELECT SUM(a.original_value_fen) {served}), 0),
+                        (SELECT COUNT(*) FROM rental_items ri JOIN rentals rn ON rn.id = ri.rental_id
+                          WHERE rn.request_id = r.id),
+                        COALESCE((SELECT SUM(rn.cost_fen) FROM rentals rn WHERE rn.request_id = r.id), 0),
+                        0, 0
+                 FROM requests r{}
+                 WHERE r.kind IN ('loan', 'allocation')
+                   AND (EXISTS (SELECT 1 {served})
+                        OR EXISTS (SELECT 1 FROM rentals rn WHERE rn.request_id = r.id)){}
+                 ORDER BY r.id",
+                    k.cols,
+                    k.join,
+                    within("r.region_id", &regions),
+                ),
+                cols.len() + o,
+            )?);
             let t = json!({ "budget_fen": sum(&rows, o + 4, "budget_fen")?, "spent_fen": sum(&rows, o + 5, "spent_fen")?,
                 "savings_fen": sum(&rows, o + 6, "savings_fen")?,
-                "overspent_fen": sum(&rows, o + 7, "overspent_fen")? });
+                "overspent_fen": sum(&rows, o + 7, "overspent_fen")?,
+                "reused_items": sum(&rows, o + 10, "reused_items")?,
+                "reuse_value_fen": sum(&rows, o + 11, "reuse_value_fen")?,
+                "rented_items": sum(&rows, o + 12, "rented_items")?,
+                "rental_cost_fen": sum(&rows, o + 13, "rental_cost_fen")?,
+                "purchased_items": sum(&rows, o + 14, "purchased_items")?,
+                "purchase_cost_fen": sum(&rows, o + 15, "purchase_cost_fen")? });
             (cols, rows, t)
         }
         "contracts" => contracts(c, by, &regions)?,

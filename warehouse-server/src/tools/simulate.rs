@@ -196,6 +196,19 @@ struct Sim<'a> {
     /// kit: drawn apart from `rng`, so the seed's other decisions stay.
     kits_rng: StdRng,
     kits: i64,
+    /// Whether an event loan's shortfall is rented, or several units'
+    /// purchases are bought under one contract, and their figures: drawn
+    /// apart from `rng`, so the seed's other decisions stay.
+    events_rng: StdRng,
+    /// The registered rental supplier (made at the first rental).
+    supplier: Option<i64>,
+    rentals: i64,
+    rental_cost: i64,
+    /// The temporary tags rented (never a registered asset's).
+    rented_epcs: Vec<String>,
+    /// Contract numbers of the combined procurements, with how many
+    /// requests each bought.
+    combined: Vec<(String, i64)>,
 }
 
 /// The simulated date the script files its requests on: its loans start
@@ -485,6 +498,228 @@ impl Sim<'_> {
         // Taken apart after the event: its members are single assets again.
         self.store.retire_kit(keeper, kit.id).await?;
         self.end("loan", "kit_returned");
+        Ok(())
+    }
+
+    /// An event loan whose shortfall is rented (管理+租用): the unit asks
+    /// for more items of a category than the keeper takes from stock; the
+    /// keeper registers the rental (linked to the loan, covering its
+    /// window) before the approval, so the approval counts the rented
+    /// items; the stock items and the temporarily tagged rented ones go
+    /// out and come back, and the rental goes back to its supplier.
+    async fn rented_event(&mut self) -> AppResult<()> {
+        let shuffle = self.events_rng.gen_range(1..1_000_000);
+        let stock: Vec<SampleAsset> = self
+            .store
+            .sample_assets_blocking(AssetState::InStock, None, None, 20, shuffle)?
+            .into_iter()
+            .filter(|a| a.epc.is_some())
+            .collect();
+        let Some(first) = stock.first() else {
+            self.skipped += 1;
+            return Ok(());
+        };
+        let cat = first.category_id;
+        let epcs: Vec<String> = stock
+            .iter()
+            .filter(|a| a.category_id == cat)
+            .take(3)
+            .filter_map(|a| a.epc.clone())
+            .collect();
+        let rented = self.events_rng.gen_range(1..=3usize);
+        let i = self.events_rng.gen_range(0..self.p.units.len());
+        let (_, staff) = self.p.units[i].clone();
+        let due = "2026-01-12";
+        let id = self
+            .file(
+                &staff,
+                json!({"kind": "loan", "category_id": cat, "quantity": epcs.len() + rented,
+                    "reason": "活动保障", "event": "庆典活动", "loan_start": FILED_ON, "loan_due": due}),
+            )
+            .await?;
+        let keeper = self.p.keeper.clone();
+        let supplier = match self.supplier {
+            Some(s) => s,
+            None => {
+                let s = self
+                    .store
+                    .create_supplier(
+                        keeper.clone(),
+                        crate::rentals::NewSupplier {
+                            name: "模拟会展租赁公司".into(),
+                            contact: Some("王经理".into()),
+                            phone: None,
+                            notes: None,
+                        },
+                    )
+                    .await?
+                    .id;
+                self.supplier = Some(s);
+                s
+            }
+        };
+        let tags: Vec<String> = (0..rented)
+            .map(|_| {
+                let mut b = [0u8; 12];
+                self.events_rng.fill(&mut b[..]);
+                // Not a GIAI header (0x34 or 0x38): never a register tag.
+                b[0] = 0xE2;
+                shared::hex::Hex(&b).to_string()
+            })
+            .collect();
+        let cost = self.events_rng.gen_range(5_000..100_000i64);
+        let rental = self
+            .store
+            .create_rental(
+                keeper.clone(),
+                crate::rentals::NewRental {
+                    supplier_id: supplier,
+                    request_id: Some(id),
+                    contract_number: format!("ZL-SIM-{id}"),
+                    starts: FILED_ON.into(),
+                    ends: due.into(),
+                    cost_fen: cost,
+                    items: tags
+                        .iter()
+                        .map(|t| crate::rentals::NewRentalItem {
+                            description: "租用物品".into(),
+                            category_id: Some(cat),
+                            epc: t.clone(),
+                        })
+                        .collect(),
+                },
+            )
+            .await?;
+        self.rentals += 1;
+        self.rental_cost += cost;
+        self.rented_epcs.extend(tags.iter().cloned());
+        let approver = self.p.approver.clone();
+        self.step(
+            &approver,
+            id,
+            json!({"action": "approve", "comment": "同意"}),
+        )
+        .await?;
+        // The stock items alone complete the check-out: the rented ones
+        // count toward the loan (no shortfall accepted).
+        if !epcs.is_empty() {
+            self.step(&keeper, id, json!({"action": "check_out", "epcs": epcs}))
+                .await?;
+            self.batches.insert(id);
+        }
+        let scan = crate::rentals::RentalScan { epcs: tags.clone() };
+        self.store
+            .move_rental_items(
+                keeper.clone(),
+                rental.id,
+                crate::rentals::RentalMove::Out,
+                scan.clone(),
+            )
+            .await?;
+        if !epcs.is_empty() {
+            self.step(&staff, id, json!({"action": "confirm_receipt"}))
+                .await?;
+            let items: Vec<Value> = epcs
+                .iter()
+                .map(|e| json!({"epc": e, "condition": "good"}))
+                .collect();
+            self.step(
+                &keeper,
+                id,
+                json!({"action": "return_items", "items": items}),
+            )
+            .await?;
+        }
+        self.store
+            .move_rental_items(
+                keeper.clone(),
+                rental.id,
+                crate::rentals::RentalMove::Back,
+                scan,
+            )
+            .await?;
+        self.store.return_rental(keeper, rental.id).await?;
+        self.end("loan", "rented_shortfall");
+        Ok(())
+    }
+
+    /// 集中采购: two or three units' purchases, each approved by the
+    /// approver and finance, bought under one contract, each receiving
+    /// its own share (its items, tagged and handed out).
+    async fn central_purchase(&mut self) -> AppResult<()> {
+        let cats = self.store.list_categories(1, 100).await?.items;
+        if cats.is_empty() || self.p.units.is_empty() {
+            self.skipped += 1;
+            return Ok(());
+        }
+        let n = self.events_rng.gen_range(2..=3usize);
+        let cat = cats[self.events_rng.gen_range(0..cats.len())].id;
+        let price = self.events_rng.gen_range(10_000..100_000i64);
+        let approver = self.p.approver.clone();
+        let finance = self.p.finance.clone();
+        // (request, its staff, quantity)
+        let mut bought: Vec<(i64, Ctx, i64)> = Vec::new();
+        for _ in 0..n {
+            let i = self.events_rng.gen_range(0..self.p.units.len());
+            let (_, staff) = self.p.units[i].clone();
+            let qty = self.events_rng.gen_range(1..=3i64);
+            let budget = price * qty + self.events_rng.gen_range(0..20_000i64);
+            let id = self
+                .file(
+                    &staff,
+                    json!({"kind": "purchase", "category_id": cat, "quantity": qty,
+                        "budget_fen": budget, "reason": "集中采购"}),
+                )
+                .await?;
+            self.step(&approver, id, json!({"action": "approve"}))
+                .await?;
+            self.step(&finance, id, json!({"action": "approve"}))
+                .await?;
+            self.savings += budget - price * qty;
+            self.bought += qty;
+            bought.push((id, staff, qty));
+        }
+        let contract = format!("JC-SIM-{}", bought[0].0);
+        let steps = bought.len() as i64;
+        self.store
+            .procure_together(
+                approver,
+                crate::workflow::NewProcurement {
+                    request_ids: bought.iter().map(|b| b.0).collect(),
+                    supplier: "模拟集采供应商".into(),
+                    contract_number: contract.clone(),
+                    purchased_on: None,
+                    lines: bought
+                        .iter()
+                        .map(|b| crate::workflow::ProcurementLine {
+                            request_id: b.0,
+                            unit_price_fen: price,
+                        })
+                        .collect(),
+                    comment: None,
+                },
+            )
+            .await?;
+        self.steps += steps;
+        self.combined.push((contract, steps));
+        let keeper = self.p.keeper.clone();
+        for (id, staff, _) in bought {
+            let r = self
+                .step(
+                    &keeper,
+                    id,
+                    json!({"action": "receive", "location_id": self.location}),
+                )
+                .await?;
+            let mut epcs = Vec::new();
+            for item in &r.request.items {
+                epcs.push(self.tag(item.asset_id).await?);
+            }
+            self.checkout(id, epcs).await?;
+            self.step(&staff, id, json!({"action": "confirm_receipt"}))
+                .await?;
+            self.end("purchase", "central_completed");
+        }
         Ok(())
     }
 
@@ -971,6 +1206,12 @@ pub async fn simulate_year(
         batches: Default::default(),
         kits_rng: StdRng::seed_from_u64(seed ^ 0x4b49_5453),
         kits: 0,
+        events_rng: StdRng::seed_from_u64(seed ^ 0x4556_454e_5453),
+        supplier: None,
+        rentals: 0,
+        rental_cost: 0,
+        rented_epcs: Vec::new(),
+        combined: Vec::new(),
     };
     for _ in 0..requests {
         let roll = sim.rng.gen_range(0..100);
@@ -997,6 +1238,16 @@ pub async fn simulate_year(
             sim.kit_loan()
                 .await
                 .map_err(|e| anyhow::anyhow!("simulated kit loan failed: {e}"))?;
+        }
+        if sim.events_rng.gen_bool(0.04) {
+            sim.rented_event()
+                .await
+                .map_err(|e| anyhow::anyhow!("simulated rented event failed: {e}"))?;
+        }
+        if sim.events_rng.gen_bool(0.03) {
+            sim.central_purchase()
+                .await
+                .map_err(|e| anyhow::anyhow!("simulated central purchase failed: {e}"))?;
         }
     }
     for _ in 0..waiting {
@@ -1107,6 +1358,54 @@ pub async fn simulate_year(
         "activity report: batches = loans and allocations the script checked out",
         batches == sim.batches.len() as i64,
         format!("report {batches}, script {}", sim.batches.len()),
+    );
+    // Rentals (管理+租用): the rented items never entered the register,
+    // and the reports' rental cost is the contracts' sum.
+    let mut registered = Vec::new();
+    for epc in &sim.rented_epcs {
+        let bytes = shared::hex::decode(epc).map_err(|e| anyhow::anyhow!("{epc}: {e}"))?;
+        if store.asset_by_epc(bytes).await.is_ok() {
+            registered.push(epc.clone());
+        }
+    }
+    check(
+        &mut checks,
+        "rented items never in the register",
+        registered.is_empty(),
+        format!(
+            "{} rented tags, registered: {registered:?}",
+            sim.rented_epcs.len()
+        ),
+    );
+    let rentals = store.report_blocking("rentals", &ReportScope::network())?;
+    let rent_cost = rentals.totals["rental_cost_fen"].as_i64().unwrap_or(-1);
+    let compared = proc_.totals["rental_cost_fen"].as_i64().unwrap_or(-1);
+    check(
+        &mut checks,
+        "rental cost: rentals report = procurement report = contracts' sum",
+        rent_cost == sim.rental_cost && compared == sim.rental_cost,
+        format!(
+            "rentals report {rent_cost}, procurement report {compared}, script {} over {} rentals",
+            sim.rental_cost, sim.rentals
+        ),
+    );
+    let contracts = store.report_blocking("contracts", &ReportScope::network())?;
+    let cols = &contracts.columns;
+    let at = |name: &str| cols.iter().position(|c| c == name);
+    let shown: Vec<(String, i64)> = match (at("contract_number"), at("requests")) {
+        (Some(c), Some(n)) => contracts
+            .rows
+            .iter()
+            .filter_map(|r| Some((r[c].as_str()?.to_owned(), r[n].as_i64()?)))
+            .filter(|(c, _)| c.starts_with("JC-SIM-"))
+            .collect(),
+        _ => Vec::new(),
+    };
+    check(
+        &mut checks,
+        "contracts report: each combined procurement is one contract of its requests",
+        shown == sim.combined,
+        format!("report {shown:?}, script {:?}", sim.combined),
     );
     check_regions(store, &mut checks).await?;
     let ok = checks.iter().all(|c| c.ok);

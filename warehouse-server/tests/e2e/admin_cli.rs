@@ -147,6 +147,31 @@ async fn simulate_year_ends_with_the_chain_verifying_and_reports_adding_up() -> 
         .as_i64()
         .unwrap_or(0);
     ensure!(kits >= 5, "only {kits} kit loans: {report}");
+    // So do events whose shortfall is rented, and purchases of several
+    // units bought under one contract.
+    for (outcome, least) in [
+        ("loan:rented_shortfall", 5),
+        ("purchase:central_completed", 5),
+    ] {
+        let n = report["outcomes"][outcome].as_i64().unwrap_or(0);
+        ensure!(n >= least, "only {n} {outcome}: {report}");
+    }
+    let names: Vec<&str> = report["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    for check in [
+        "rented items never in the register",
+        "rental cost",
+        "contracts report",
+    ] {
+        ensure!(
+            names.iter().any(|n| n.starts_with(check)),
+            "no check {check:?}: {report}"
+        );
+    }
     for kind in [
         "purchase",
         "allocation",

@@ -81,6 +81,43 @@ pub(crate) fn demand_of(c: &Db<'_>, request_id: i64) -> AppResult<Vec<Demand>> {
     Ok(out)
 }
 
+/// How many rented items of each category count toward a loan over
+/// `first..=last`: the items (not yet back with their supplier) of open
+/// rentals linked to the loan whose window covers it
+/// ([`reserve::rental_covers`]). Read by the approval and extension check,
+/// the calendar's bookings and the desk's check-out, so all three take
+/// the same items off what stock must give ([`reserve::from_stock`]).
+pub(crate) fn rented_for(
+    c: &Db<'_>,
+    request_id: i64,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> AppResult<std::collections::BTreeMap<i64, i64>> {
+    let rows: Vec<(i64, String, String, i64)> = c
+        .prepare_cached(
+            "SELECT i.category_id, r.starts, r.ends, COUNT(*) FROM rentals r
+               JOIN rental_items i ON i.rental_id = r.id
+              WHERE r.request_id = ?1 AND r.status = 'open' AND i.status <> 'returned'
+                AND i.category_id IS NOT NULL
+              GROUP BY i.category_id, r.id, r.starts, r.ends",
+        )?
+        .query_map([request_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut out = std::collections::BTreeMap::new();
+    for (category, starts, ends, n) in rows {
+        let (Some(s), Some(e)) = (date("starts", Some(&starts))?, date("ends", Some(&ends))?)
+        else {
+            continue;
+        };
+        if reserve::rental_covers(s, e, first, last) {
+            *out.entry(category).or_insert(0) += n;
+        }
+    }
+    Ok(out)
+}
+
 fn date(field: &str, v: Option<&str>) -> AppResult<Option<NaiveDate>> {
     Ok(parse_date(field, v)?.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()))
 }
@@ -194,7 +231,16 @@ fn bookings_by_category(
             }
             _ => (today, None),
         };
+        // Rented items covering the loan are not asked of stock.
+        let rented = match (kind, last) {
+            (RequestKind::Loan, Some(l)) => rented_for(c, id, first, l)?,
+            _ => Default::default(),
+        };
         for demand in demands {
+            let from_stock = reserve::from_stock(
+                demand.quantity,
+                rented.get(&demand.category_id).copied().unwrap_or(0),
+            );
             let items: Vec<&ItemRow> = all_items
                 .iter()
                 .filter(|i| i.0 == demand.category_id)
@@ -207,7 +253,7 @@ fn bookings_by_category(
             // view only named items standing there count.
             let reserved = if stage == Stage::Checkout {
                 match warehouse {
-                    None => (demand.quantity - out_total).max(0),
+                    None => (from_stock - out_total).max(0),
                     Some(_) if !demand.asset_ids.is_empty() => items
                         .iter()
                         .filter(|i| i.1 == "requested")
@@ -304,15 +350,26 @@ pub(super) fn check_window(
     let today = today();
     let mut shortages = Vec::new();
     let mut by_category = bookings_by_category(tx, None, today)?;
+    // Rented items covering these days count toward the need; an
+    // extension past the rental's end asks stock for them again.
+    let rented = rented_for(tx, request_id, first, last)?;
+    let rented_before = match window_of(tx, request_id)? {
+        Some((s, e)) if holding => rented_for(tx, request_id, s, e)?,
+        _ => Default::default(),
+    };
     for d in demand_of(tx, request_id)? {
         let all = by_category.remove(&d.category_id).unwrap_or_default();
+        let here =
+            |m: &std::collections::BTreeMap<i64, i64>| m.get(&d.category_id).copied().unwrap_or(0);
         let asked = if holding {
-            all.iter()
+            let held: i64 = all
+                .iter()
                 .filter(|b| b.request_id == request_id)
                 .map(|b| b.quantity)
-                .sum()
+                .sum();
+            (held + here(&rented_before) - here(&rented)).max(0)
         } else {
-            d.quantity
+            reserve::from_stock(d.quantity, here(&rented))
         };
         let pool = pool(tx, d.category_id, None, &all)?;
         let others: Vec<Booking> = all

@@ -58,6 +58,22 @@ pub(super) fn check_out(
     let (known, mut extras) = resolve_scans(tx, epcs)?;
     let lines = lines_of(tx, r.id)?;
     let mut needed: Vec<i64> = lines.iter().map(Line::still_needed).collect();
+    // A loan's rented items (管理+租用) go out under their rental: the
+    // lines of their category need that many fewer from stock, the same
+    // count the approval's reservation check took off (`reserve`).
+    if r.kind == RequestKind::Loan {
+        if let Some((first, last)) = reserve::window_of(tx, r.id)? {
+            for (category, mut rented) in reserve::rented_for(tx, r.id, first, last)? {
+                for (i, l) in lines.iter().enumerate() {
+                    if l.by_category() && l.category_id == Some(category) && rented > 0 {
+                        let take = rented.min(needed[i]);
+                        needed[i] -= take;
+                        rented -= take;
+                    }
+                }
+            }
+        }
+    }
     let by_category = lines.iter().any(Line::by_category);
     let mut matched: Vec<(i64, i64)> = Vec::new();
     for (epc, asset_id) in known {
