@@ -1062,9 +1062,9 @@ impl Reason {
             R::NotThisRental { .. } => (K::Conflict, "not_this_rental"),
             R::RentalClosed { .. } => (K::Conflict, "rental_closed"),
             R::RentalItemsOut { .. } => (K::Conflict, "rental_items_out"),
-            R::PeriodBackwards { .. } => (K::Invalid, "period_backwards"),
-            R::BadPeriod { .. } => (K::Invalid, "bad_period"),
-            R::PeriodTwice { .. } => (K::Invalid, "period_twice"),
+            R::PeriodBackwards { .. } => (K::BadRequest, "period_backwards"),
+            R::BadPeriod { .. } => (K::BadRequest, "bad_period"),
+            R::PeriodTwice { .. } => (K::BadRequest, "period_twice"),
             R::Internal(_) => (K::Internal, "internal"),
             R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
@@ -1557,7 +1557,8 @@ impl Reason {
                 format!("to ({to}) lies before from ({from}): a period ends on or after its start")
             }
             R::BadPeriod { field, value } => format!(
-                "{field} `{value}` is not a period: a year is written 2025, a quarter 2025Q3 (Q1 to Q4)"
+                "{field} `{value}` is not a period: from and to are YYYY-MM-DD dates, a year is \
+                 written 2025, a quarter 2025Q3 (Q1 to Q4)"
             ),
             R::PeriodTwice { field } => format!(
                 "{field} gives a second period: use one of year, quarter, or from and to"
@@ -2027,7 +2028,7 @@ impl Reason {
                 format!("截止日期（{to}）早于起始日期（{from}），请改为不早于起始日期的日期")
             }
             R::BadPeriod { field, value } => format!(
-                "{}「{value}」不是有效的期间：年度写作 2025，季度写作 2025Q3（第1至第4季度）",
+                "{}「{value}」不是有效的期间：起止日期写作 2025-07-01，年度写作 2025，季度写作 2025Q3（第1至第4季度）",
                 label(field)
             ),
             R::PeriodTwice { field } => format!(

@@ -127,7 +127,7 @@ pub fn parse_period(
     let (from, to, year, quarter) = (given(from), given(to), given(year), given(quarter));
     let day = |field: &str, v: &str| {
         NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
-            AppError::from(Reason::BadDate {
+            AppError::from(Reason::BadPeriod {
                 field: field.into(),
                 value: v.into(),
             })
