@@ -549,6 +549,22 @@ pub enum Reason {
         rental_id: i64,
         items: Vec<String>,
     },
+    /// A report period whose last day (`to`) lies before its first.
+    PeriodBackwards {
+        from: String,
+        to: String,
+    },
+    /// A `year` or `quarter` shortcut that is no year (2025) or quarter
+    /// (2025Q3).
+    BadPeriod {
+        field: String,
+        value: String,
+    },
+    /// A period given twice: `year`, `quarter` and `from`/`to` are
+    /// alternatives.
+    PeriodTwice {
+        field: String,
+    },
     /// A reader token sent under a daemon id other than its own (or a
     /// sub-space of it).
     ForeignDaemon {
@@ -1046,6 +1062,9 @@ impl Reason {
             R::NotThisRental { .. } => (K::Conflict, "not_this_rental"),
             R::RentalClosed { .. } => (K::Conflict, "rental_closed"),
             R::RentalItemsOut { .. } => (K::Conflict, "rental_items_out"),
+            R::PeriodBackwards { .. } => (K::BadRequest, "period_backwards"),
+            R::BadPeriod { .. } => (K::BadRequest, "bad_period"),
+            R::PeriodTwice { .. } => (K::BadRequest, "period_twice"),
             R::Internal(_) => (K::Internal, "internal"),
             R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
@@ -1093,7 +1112,10 @@ impl Reason {
             | R::AssetUntagged { field, .. }
             | R::BeforeToday { field, .. }
             | R::NotForKind { field, .. }
-            | R::NoSuchRequestLine { field, .. } => Some(field),
+            | R::NoSuchRequestLine { field, .. }
+            | R::BadPeriod { field, .. }
+            | R::PeriodTwice { field } => Some(field),
+            R::PeriodBackwards { .. } => Some("to"),
             R::LinesAndShorthand => Some("lines"),
             R::Several { problems } => problems.first().map(|p| p.field.as_str()),
             R::PageOutOfRange { .. } => Some("page"),
@@ -1530,6 +1552,16 @@ impl Reason {
             R::RentalItemsOut { rental_id, items } => format!(
                 "rental {rental_id} still has items out with the event: {}",
                 items.join(", ")
+            ),
+            R::PeriodBackwards { from, to } => {
+                format!("to ({to}) lies before from ({from}): a period ends on or after its start")
+            }
+            R::BadPeriod { field, value } => format!(
+                "{field} `{value}` is not a period: from and to are YYYY-MM-DD dates, a year is \
+                 written 2025, a quarter 2025Q3 (Q1 to Q4)"
+            ),
+            R::PeriodTwice { field } => format!(
+                "{field} gives a second period: use one of year, quarter, or from and to"
             ),
             R::Internal(detail) => detail.clone(),
             R::UnknownAssetNumber { value, .. } => {
@@ -1991,6 +2023,17 @@ impl Reason {
             R::RentalItemsOut { rental_id, items } => format!(
                 "租用合同（编号 {rental_id}）仍有物品随活动借出未还：{}",
                 items.join("、")
+            ),
+            R::PeriodBackwards { from, to } => {
+                format!("截止日期（{to}）早于起始日期（{from}），请改为不早于起始日期的日期")
+            }
+            R::BadPeriod { field, value } => format!(
+                "{}「{value}」不是有效的期间：起止日期写作 2025-07-01，年度写作 2025，季度写作 2025Q3（第1至第4季度）",
+                label(field)
+            ),
+            R::PeriodTwice { field } => format!(
+                "{}与其他期间条件重复：年度、季度、起止日期只能选一种",
+                label(field)
             ),
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
             R::UnknownAssetNumber { value, .. } => {
@@ -2664,6 +2707,15 @@ mod tests {
                 rental_id: 2,
                 items: vec![f("CHAIR (E2801170000002AB12345678)")],
             },
+            R::PeriodBackwards {
+                from: f("2025-07-01"),
+                to: f("2025-06-30"),
+            },
+            R::BadPeriod {
+                field: f("quarter"),
+                value: f("2025Q5"),
+            },
+            R::PeriodTwice { field: f("year") },
             R::ForeignDaemon {
                 own: f("edge-1"),
                 claimed: f("edge-2"),
@@ -2907,9 +2959,12 @@ mod tests {
             R::NotThisRental { .. } => 155,
             R::RentalClosed { .. } => 156,
             R::RentalItemsOut { .. } => 157,
+            R::PeriodBackwards { .. } => 158,
+            R::BadPeriod { .. } => 159,
+            R::PeriodTwice { .. } => 160,
         }
     }
-    const VARIANTS: usize = 158;
+    const VARIANTS: usize = 161;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

@@ -30,6 +30,8 @@ enum Kind {
     Unit,
     /// A region's name; none: in no region.
     Region,
+    /// The unit a `by=unit` row is for; none: warehouse stock.
+    RowUnit,
     /// An id that a name beside it already says: not shown.
     Hidden,
     /// Text or a number, as it is.
@@ -44,7 +46,8 @@ fn kind(column: &str) -> Kind {
         "overdue" => Kind::YesNo,
         "unit_id" => Kind::Unit,
         "region" => Kind::Region,
-        "holder_id" | "category_id" | "region_id" => Kind::Hidden,
+        "row_unit" => Kind::RowUnit,
+        "holder_id" | "category_id" | "region_id" | "row_unit_id" => Kind::Hidden,
         _ => Kind::Plain,
     }
 }
@@ -87,6 +90,7 @@ pub struct PeopleReport {
 fn cell(lang: Lang, k: Kind, v: &Value, units: &HashMap<i64, String>) -> String {
     match (k, v) {
         (Kind::Region, Value::Null) => t(lang, "no_region").to_owned(),
+        (Kind::RowUnit, Value::Null) => t(lang, "no_unit").to_owned(),
         (_, Value::Null) => String::new(),
         (Kind::Money, Value::Number(n)) => n.as_i64().map(fen_to_yuan).unwrap_or(n.to_string()),
         (Kind::Percent, Value::Number(n)) => format!("{n}%"),

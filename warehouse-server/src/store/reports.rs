@@ -11,7 +11,7 @@ use crate::store::dialect::Dialect;
 use serde_json::{json, Value};
 
 use super::Store;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Reason};
 use crate::spreadsheet::Sheet;
 use crate::time::SHANGHAI_OFFSET_SECS;
 
@@ -28,6 +28,12 @@ pub struct Report {
     pub rows: Vec<Vec<Value>>,
     #[schema(value_type = Object)]
     pub totals: Value,
+    /// The period the figures cover (null: all time, or a snapshot).
+    pub period: Option<Period>,
+    /// The date this report's period filters on: `loan_start`, `filed`,
+    /// `purchased_on`, `rental_starts`, `first_check_out`, `remitted`;
+    /// null: the report is a snapshot of now and takes no period.
+    pub dated_by: Option<String>,
 }
 
 /// Every report's name and Chinese title.
@@ -58,12 +64,212 @@ pub struct ReportScope {
     /// and name (its own region, not rolled up), so the rows of a city add
     /// up to the city's report.
     pub by_region: bool,
+    /// Rows per unit (`by=unit`): each row starts with `row_unit_id` and
+    /// `row_unit` (the asset's holder unit, the request's unit; none for
+    /// stock in a warehouse), so the rows add up to the report.
+    pub by_unit: bool,
+    /// The period (Asia/Shanghai days, both ends included); each report
+    /// filters on its own date ([`date_of`]); the stock reports are
+    /// snapshots and take none.
+    pub period: Option<Period>,
+    /// Only this unit's assets or requests.
+    pub unit: Option<i64>,
+    /// Only this category (a request: any of its lines).
+    pub category: Option<i64>,
+    /// Only this warehouse's stock (a request: items taken from it).
+    pub warehouse: Option<i64>,
 }
 
 impl ReportScope {
     /// The whole network, one table (the command line, the simulator).
     pub fn network() -> Self {
         Self::default()
+    }
+}
+
+/// A report period: from the first day to the last, both included, as
+/// days in Asia/Shanghai.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Period {
+    #[schema(value_type = String, format = Date)]
+    pub from: chrono::NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub to: chrono::NaiveDate,
+}
+
+impl Period {
+    /// Unix milliseconds of the first instant of `from` and of the day
+    /// after `to`, in Asia/Shanghai.
+    fn bounds_ms(&self) -> (i64, i64) {
+        let start = |d: chrono::NaiveDate| {
+            d.and_hms_opt(0, 0, 0)
+                .map(|t| t.and_utc().timestamp_millis() - SHANGHAI_OFFSET_SECS * 1000)
+                .unwrap_or(0)
+        };
+        let after = self.to.succ_opt().unwrap_or(self.to);
+        (start(self.from), start(after))
+    }
+}
+
+/// The period a report query asks for: `from`/`to` (`YYYY-MM-DD`, either
+/// may be left out: from the first record, to today), or `year=2025`, or
+/// `quarter=2025Q3`; one of the three at most. `None`: all time.
+pub fn parse_period(
+    from: Option<&str>,
+    to: Option<&str>,
+    year: Option<&str>,
+    quarter: Option<&str>,
+) -> AppResult<Option<Period>> {
+    use chrono::NaiveDate;
+    fn given(v: Option<&str>) -> Option<&str> {
+        v.map(str::trim).filter(|v| !v.is_empty())
+    }
+    let (from, to, year, quarter) = (given(from), given(to), given(year), given(quarter));
+    let day = |field: &str, v: &str| {
+        NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
+            AppError::from(Reason::BadPeriod {
+                field: field.into(),
+                value: v.into(),
+            })
+        })
+    };
+    let bad = |field: &str, v: &str| {
+        AppError::from(Reason::BadPeriod {
+            field: field.into(),
+            value: v.into(),
+        })
+    };
+    let year_of = |field: &str, v: &str| -> AppResult<i32> {
+        match v.parse::<i32>() {
+            Ok(y) if v.len() == 4 && (1900..=9999).contains(&y) => Ok(y),
+            _ => Err(bad(field, v)),
+        }
+    };
+    let twice = |field: &str| {
+        AppError::from(Reason::PeriodTwice {
+            field: field.into(),
+        })
+    };
+    if let Some(y) = year {
+        if quarter.is_some() {
+            return Err(twice("quarter"));
+        }
+        if from.is_some() || to.is_some() {
+            return Err(twice("year"));
+        }
+        let y = year_of("year", y)?;
+        let (Some(a), Some(b)) = (
+            NaiveDate::from_ymd_opt(y, 1, 1),
+            NaiveDate::from_ymd_opt(y, 12, 31),
+        ) else {
+            return Err(bad("year", &y.to_string()));
+        };
+        return Ok(Some(Period { from: a, to: b }));
+    }
+    if let Some(q) = quarter {
+        if from.is_some() || to.is_some() {
+            return Err(twice("quarter"));
+        }
+        let upper = q.to_ascii_uppercase();
+        let (y, n) = upper.split_once('Q').ok_or_else(|| bad("quarter", q))?;
+        let y = year_of("quarter", y).map_err(|_| bad("quarter", q))?;
+        let n: u32 = match n {
+            "1" => 1,
+            "2" => 2,
+            "3" => 3,
+            "4" => 4,
+            _ => return Err(bad("quarter", q)),
+        };
+        let first = NaiveDate::from_ymd_opt(y, 3 * n - 2, 1).ok_or_else(|| bad("quarter", q))?;
+        let next = if n == 4 {
+            NaiveDate::from_ymd_opt(y + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(y, 3 * n + 1, 1)
+        };
+        let last = next
+            .and_then(|d| d.pred_opt())
+            .ok_or_else(|| bad("quarter", q))?;
+        return Ok(Some(Period {
+            from: first,
+            to: last,
+        }));
+    }
+    if from.is_none() && to.is_none() {
+        return Ok(None);
+    }
+    let a = match from {
+        Some(v) => day("from", v)?,
+        None => NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN),
+    };
+    let b = match to {
+        Some(v) => day("to", v)?,
+        None => NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX),
+    };
+    if b < a {
+        return Err(Reason::PeriodBackwards {
+            from: a.to_string(),
+            to: b.to_string(),
+        }
+        .into());
+    }
+    Ok(Some(Period { from: a, to: b }))
+}
+
+/// The date a report's period filters on: unix milliseconds, or a
+/// `YYYY-MM-DD` text column.
+#[derive(Clone, Copy)]
+enum DateCol<'a> {
+    Ms(&'a str),
+    Day(&'a str),
+}
+
+/// What a report's rows are, for its filters and cuts: the SQL
+/// expressions of their region, unit, category test, warehouse test and
+/// date (none for a snapshot).
+#[derive(Clone, Copy)]
+struct Dims<'a> {
+    region: &'a str,
+    unit: &'a str,
+    /// `{}` stands for the category id.
+    category: &'a str,
+    /// `{}` stands for the warehouse id.
+    warehouse: &'a str,
+    date: Option<DateCol<'a>>,
+}
+
+/// Rows of the trigger-kept asset summary (`s`, with `SUMMARY_HOLDERS`).
+const SUMMARY: Dims<'static> = Dims {
+    region: SUMMARY_REGION,
+    unit: "NULLIF(s.unit_id, 0)",
+    category: "s.category_id = {}",
+    warehouse: "w.id = {}",
+    date: None,
+};
+
+/// Rows of requests (`r`) dated by `date`.
+fn requests_dated(date: DateCol<'_>) -> Dims<'_> {
+    Dims {
+        region: "r.region_id",
+        unit: "r.unit_id",
+        category: "EXISTS (SELECT 1 FROM request_lines fl WHERE fl.request_id = r.id AND fl.category_id = {})",
+        warehouse: "EXISTS (SELECT 1 FROM request_items fi JOIN assets fa ON fa.id = fi.asset_id
+             JOIN locations fo ON fo.id = COALESCE(fi.from_location_id, fa.holder_location_id)
+             WHERE fi.request_id = r.id AND fo.warehouse_id = {})",
+        date: Some(date),
+    }
+}
+
+/// Which date each report's period filters on (documented in the API and
+/// the user guide); `None`: a snapshot of now.
+pub fn date_of(name: &str) -> Option<&'static str> {
+    match name {
+        "loans" => Some("loan_start"),
+        "requests" | "compensation" => Some("filed"),
+        "procurement" | "contracts" => Some("purchased_on"),
+        "rentals" => Some("rental_starts"),
+        "activity" => Some("first_check_out"),
+        "disposals" => Some("remitted"),
+        _ => None,
     }
 }
 
@@ -86,12 +292,47 @@ pub(crate) fn covered_regions(c: &Db<'_>, scope: &ReportScope) -> AppResult<Opti
     }))
 }
 
-/// ` AND {expr} IN (…)` for a covered set of regions; nothing for none.
-fn within(expr: &str, regions: &Option<Vec<i64>>) -> String {
-    match regions {
-        None => String::new(),
-        Some(ids) => format!(" AND {expr} IN ({})", super::assets::id_list(ids)),
+/// ` AND …` for a covered set of regions and the scope's filters (unit,
+/// category, warehouse, period) over rows described by `d`; nothing when
+/// nothing limits them. Ids and bounds are numbers or checked dates,
+/// never text from a request.
+fn within(d: &Dims<'_>, regions: &Option<Vec<i64>>, scope: &ReportScope) -> String {
+    let mut s = String::new();
+    if let Some(ids) = regions {
+        s.push_str(&format!(
+            " AND {} IN ({})",
+            d.region,
+            super::assets::id_list(ids)
+        ));
     }
+    if let Some(u) = scope.unit {
+        s.push_str(&format!(" AND {} = {u}", d.unit));
+    }
+    if let Some(c) = scope.category {
+        s.push_str(&format!(
+            " AND {}",
+            d.category.replace("{}", &c.to_string())
+        ));
+    }
+    if let Some(w) = scope.warehouse {
+        s.push_str(&format!(
+            " AND {}",
+            d.warehouse.replace("{}", &w.to_string())
+        ));
+    }
+    match (scope.period, d.date) {
+        (Some(p), Some(DateCol::Ms(e))) => {
+            let (a, b) = p.bounds_ms();
+            s.push_str(&format!(" AND {e} >= {a} AND {e} < {b}"));
+        }
+        (Some(p), Some(DateCol::Day(e))) => s.push_str(&format!(
+            " AND {e} >= '{}' AND {e} <= '{}'",
+            p.from.format("%Y-%m-%d"),
+            p.to.format("%Y-%m-%d")
+        )),
+        _ => {}
+    }
+    s
 }
 
 /// The region an asset summary row (`s`) is in: its unit's, else its
@@ -111,12 +352,21 @@ struct Cut {
     offset: usize,
 }
 
-fn cut(by_region: bool, expr: &str) -> Cut {
-    if by_region {
+fn cut(scope: &ReportScope, d: &Dims<'_>) -> Cut {
+    if scope.by_region {
+        let expr = d.region;
         Cut {
             cols: format!("{expr}, g.name, "),
             join: format!(" LEFT JOIN regions g ON g.id = {expr}"),
             group: format!("{expr}, g.name, "),
+            offset: 2,
+        }
+    } else if scope.by_unit {
+        let expr = d.unit;
+        Cut {
+            cols: format!("{expr}, gu.name, "),
+            join: format!(" LEFT JOIN units gu ON gu.id = {expr}"),
+            group: format!("{expr}, gu.name, "),
             offset: 2,
         }
     } else {
@@ -166,7 +416,16 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
     let now = crate::time::now_ms();
     let today = crate::time::shanghai_today();
     let regions = covered_regions(c, scope)?;
-    let by = scope.by_region;
+    // A filter naming nothing is refused, not answered with empty rows.
+    for (table, field, id) in [
+        ("units", "unit", scope.unit),
+        ("categories", "category", scope.category),
+        ("warehouses", "warehouse", scope.warehouse),
+    ] {
+        if let Some(id) = id {
+            super::register::require_exists(c, table, field, id)?;
+        }
+    }
     let (columns, rows, totals): (&[&str], Vec<Vec<Value>>, Value) = match name {
         "assets-by-state" => {
             let cols: &[&str] = &[
@@ -177,7 +436,7 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                 "count",
                 "value_fen",
             ];
-            let k = cut(by, SUMMARY_REGION);
+            let k = cut(scope, &SUMMARY);
             let o = k.offset;
             let group: Vec<String> = (1..=4 + o).map(|i| i.to_string()).collect();
             let rows = table(
@@ -195,7 +454,7 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                  GROUP BY {} ORDER BY {}",
                     k.cols,
                     k.join,
-                    within(SUMMARY_REGION, &regions),
+                    within(&SUMMARY, &regions, scope),
                     group.join(", "),
                     group[..3 + o].join(", "),
                 ),
@@ -214,7 +473,7 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                 "utilisation_pct",
                 "idle_pct",
             ];
-            let k = cut(by, SUMMARY_REGION);
+            let k = cut(scope, &SUMMARY);
             let o = k.offset;
             let rows = table(
                 c,
@@ -230,7 +489,7 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                  GROUP BY {}c.id, c.name HAVING SUM(s.n) > 0 ORDER BY {}c.id",
                     k.cols,
                     k.join,
-                    within(SUMMARY_REGION, &regions),
+                    within(&SUMMARY, &regions, scope),
                     k.group,
                     k.group,
                 ),
@@ -252,7 +511,8 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                 "days_overdue",
                 "event",
             ];
-            let k = cut(by, "r.region_id");
+            let d = requests_dated(DateCol::Day("r.loan_start"));
+            let k = cut(scope, &d);
             let o = k.offset;
             let days_late = match c.dialect() {
                 Dialect::Sqlite => format!("julianday('{today}') - julianday(r.loan_due)"),
@@ -271,7 +531,7 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                  ORDER BY r.loan_due, r.id",
                 k.cols,
                 k.join,
-                within("r.region_id", &regions),
+                within(&d, &regions, scope),
             );
             let rows = table(c, &sql, cols.len() + o)?;
             let overdue = rows
@@ -289,7 +549,8 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                 "oldest_age_days",
                 "average_age_days",
             ];
-            let k = cut(by, "r.region_id");
+            let d = requests_dated(DateCol::Ms("r.created_at"));
+            let k = cut(scope, &d);
             let o = k.offset;
             let sql = format!(
                 "SELECT {}r.kind, r.stage, COUNT(*),
@@ -300,7 +561,7 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                  GROUP BY {}r.kind, r.stage ORDER BY {}r.kind, r.stage",
                 k.cols,
                 k.join,
-                within("r.region_id", &regions),
+                within(&d, &regions, scope),
                 k.group,
                 k.group,
             );
@@ -337,7 +598,8 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                 "purchased_items",
                 "purchase_cost_fen",
             ];
-            let k = cut(by, "r.region_id");
+            let d = requests_dated(DateCol::Day("b.purchased_on"));
+            let k = cut(scope, &d);
             let o = k.offset;
             let quantity =
                 "(SELECT SUM(l.quantity) FROM request_lines l WHERE l.request_id = r.id)";
@@ -354,7 +616,7 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                  WHERE r.kind = 'purchase' AND r.spent_fen IS NOT NULL{} ORDER BY r.id",
                     k.cols,
                     k.join,
-                    within("r.region_id", &regions),
+                    within(&d, &regions, scope),
                 ),
                 cols.len() + o,
             )?;
@@ -394,7 +656,7 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                 "purchase_cost_fen": sum(&rows, o + 15, "purchase_cost_fen")? });
             (cols, rows, t)
         }
-        "contracts" => contracts(c, by, &regions)?,
+        "contracts" => contracts(c, scope, &regions)?,
         "rentals" => {
             // What events rented when stock fell short (管理+租用), and
             // what it cost; rented items are in no other report.
@@ -409,21 +671,22 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                 "rented_items",
                 "rental_cost_fen",
             ];
-            let k = cut(by, "q.region_id");
+            let d = requests_dated(DateCol::Day("rn.starts"));
+            let k = cut(scope, &d);
             let o = k.offset;
             let rows = table(
                 c,
                 &format!(
-                    "SELECT {}rn.request_id, COALESCE(q.event, q.reason), u.name, s.name, rn.contract_number,
+                    "SELECT {}rn.request_id, COALESCE(r.event, r.reason), u.name, s.name, rn.contract_number,
                         rn.starts, rn.ends,
                         (SELECT COUNT(*) FROM rental_items i WHERE i.rental_id = rn.id), rn.cost_fen
                  FROM rentals rn JOIN suppliers s ON s.id = rn.supplier_id
-                 LEFT JOIN requests q ON q.id = rn.request_id
-                 LEFT JOIN units u ON u.id = q.unit_id{}
+                 LEFT JOIN requests r ON r.id = rn.request_id
+                 LEFT JOIN units u ON u.id = r.unit_id{}
                  WHERE 1 = 1{} ORDER BY rn.starts, rn.id",
                     k.cols,
                     k.join,
-                    within("q.region_id", &regions),
+                    within(&d, &regions, scope),
                 ),
                 cols.len() + o,
             )?;
@@ -455,7 +718,8 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                      AT TIME ZONE 'UTC', 'YYYY-MM')"
                 ),
             };
-            let k = cut(by, "r.region_id");
+            let d = requests_dated(DateCol::Ms("r.first_out"));
+            let k = cut(scope, &d);
             let o = k.offset;
             let group: Vec<String> = (1..=3 + o).map(|i| i.to_string()).collect();
             let out_items = "(SELECT COUNT(*) FROM request_items i WHERE i.request_id = r.id
@@ -476,7 +740,7 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                      GROUP BY {} ORDER BY {}",
                     k.cols,
                     k.join,
-                    within("r.region_id", &regions),
+                    within(&d, &regions, scope),
                     group.join(", "),
                     group.join(", "),
                 ),
@@ -507,7 +771,8 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                      AT TIME ZONE 'UTC', 'YYYY-MM')"
                 ),
             };
-            let k = cut(by, "r.region_id");
+            let d = requests_dated(DateCol::Ms("r.remitted_at"));
+            let k = cut(scope, &d);
             let o = k.offset;
             let group: Vec<String> = (1..=1 + o).map(|i| i.to_string()).collect();
             let rows = table(
@@ -521,21 +786,29 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                      GROUP BY {} ORDER BY {}",
                     k.cols,
                     k.join,
-                    within("r.region_id", &regions),
+                    within(&d, &regions, scope),
                     group.join(", "),
                     group.join(", "),
                 ),
                 cols.len() + o,
             )?;
-            let disposed: i64 = c.query_row(
-                &format!(
+            // With a period: the items of the disposals remitted in it;
+            // without: every disposed asset (scrapped ones too).
+            let disposed_sql = if scope.period.is_some() {
+                format!(
+                    "SELECT COUNT(*) FROM request_items i JOIN requests r ON r.id = i.request_id
+                     WHERE r.kind = 'disposal' AND r.remitted_at IS NOT NULL
+                       AND i.status = 'done'{}",
+                    within(&d, &regions, scope)
+                )
+            } else {
+                format!(
                     "SELECT COALESCE(SUM(s.n), 0) FROM asset_summary s {SUMMARY_HOLDERS}
                      WHERE s.state = 'disposed'{}",
-                    within(SUMMARY_REGION, &regions)
-                ),
-                (),
-                |r| r.get(0),
-            )?;
+                    within(&SUMMARY, &regions, scope)
+                )
+            };
+            let disposed: i64 = c.query_row(&disposed_sql, (), |r| r.get(0))?;
             let t = json!({ "auctions": sum(&rows, o + 1, "auctions")?,
                 "hammer_fen": sum(&rows, o + 2, "hammer_fen")?, "fees_fen": sum(&rows, o + 3, "fees_fen")?,
                 "remitted_fen": sum(&rows, o + 4, "remitted_fen")?,
@@ -552,7 +825,8 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                 "owed_fen",
                 "paid_fen",
             ];
-            let k = cut(by, "r.region_id");
+            let d = requests_dated(DateCol::Ms("r.created_at"));
+            let k = cut(scope, &d);
             let o = k.offset;
             let rows = table(
                 c,
@@ -563,7 +837,7 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                  WHERE r.kind = 'damage' AND r.compensation_fen IS NOT NULL{} ORDER BY r.id",
                     k.cols,
                     k.join,
-                    within("r.region_id", &regions),
+                    within(&d, &regions, scope),
                 ),
                 cols.len() + o,
             )?;
@@ -585,7 +859,13 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
         .find(|(n, _)| *n == name)
         .map(|(_, t)| (*t).to_owned())
         .unwrap_or_default();
-    let lead: &[&str] = if by { &["region_id", "region"] } else { &[] };
+    let lead: &[&str] = if scope.by_region {
+        &["region_id", "region"]
+    } else if scope.by_unit {
+        &["row_unit_id", "row_unit"]
+    } else {
+        &[]
+    };
     Ok(Report {
         name: name.to_owned(),
         title,
@@ -596,6 +876,8 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
             .collect(),
         rows,
         totals,
+        period: scope.period.filter(|_| date_of(name).is_some()),
+        dated_by: date_of(name).map(str::to_owned),
     })
 }
 
@@ -606,7 +888,7 @@ type Table = (&'static [&'static str], Vec<Vec<Value>>, Value);
 /// date, the requests bought under it with their units, and the amounts
 /// summed over those requests. Cut by region, a contract whose requests
 /// lie in several regions is one row per region (so the rows add up).
-fn contracts(c: &Db<'_>, by: bool, regions: &Option<Vec<i64>>) -> AppResult<Table> {
+fn contracts(c: &Db<'_>, scope: &ReportScope, regions: &Option<Vec<i64>>) -> AppResult<Table> {
     const COLS: &[&str] = &[
         "contract_number",
         "supplier",
@@ -620,7 +902,8 @@ fn contracts(c: &Db<'_>, by: bool, regions: &Option<Vec<i64>>) -> AppResult<Tabl
         "savings_fen",
         "overspent_fen",
     ];
-    let k = cut(by, "r.region_id");
+    let d = requests_dated(DateCol::Day("b.purchased_on"));
+    let k = cut(scope, &d);
     let o = k.offset;
     // One line per request, grouped here: the request numbers and unit
     // names are lists (no portable string aggregate across the backends).
@@ -634,7 +917,7 @@ fn contracts(c: &Db<'_>, by: bool, regions: &Option<Vec<i64>>) -> AppResult<Tabl
              WHERE r.kind = 'purchase' AND r.spent_fen IS NOT NULL{} ORDER BY b.id, r.id",
             k.cols,
             k.join,
-            within("r.region_id", regions),
+            within(&d, regions, scope),
         ),
         9 + o,
     )?;

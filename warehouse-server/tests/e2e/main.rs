@@ -30,6 +30,7 @@ mod regions;
 mod register;
 mod rentals;
 mod replicas;
+mod report_periods;
 mod reports_lists;
 mod reservations;
 mod run_script;

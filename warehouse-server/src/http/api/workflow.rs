@@ -527,21 +527,50 @@ pub struct ReportQuery {
     /// none). A region outside the caller's reach answers 404.
     pub region: Option<i64>,
     /// `region`: one row per region (each row starts with `region_id` and
-    /// `region`, the row's own region), so the rows add up to the report.
+    /// `region`, the row's own region); `unit`: one row per unit (each row
+    /// starts with `row_unit_id` and `row_unit`: the holder unit of the
+    /// assets, the unit of the requests; null for stock in a warehouse).
+    /// Either way the rows add up to the report.
     pub by: Option<String>,
+    /// First day of the period (`YYYY-MM-DD`, Asia/Shanghai), included.
+    /// Each report filters on its own date, named in the answer's
+    /// `dated_by`: `loans` the loan's start date, `requests` and
+    /// `compensation` the day the request was filed, `procurement` and
+    /// `contracts` the contract's purchase date, `rentals` the rental's
+    /// first day, `activity` the first check-out, `disposals` the day the
+    /// proceeds were remitted. `assets-by-state` and `utilisation` are
+    /// snapshots of now and ignore the period (`dated_by` null).
+    pub from: Option<String>,
+    /// Last day of the period (`YYYY-MM-DD`), included; not before `from`.
+    pub to: Option<String>,
+    /// A calendar year as the period (`2025`); not with `from`/`to` or
+    /// `quarter`.
+    pub year: Option<String>,
+    /// A quarter as the period (`2025Q3`: 1 July – 30 September 2025); not
+    /// with `from`/`to` or `year`.
+    pub quarter: Option<String>,
+    /// Only this unit: the assets it holds, the requests it filed.
+    pub unit: Option<i64>,
+    /// Only this category: the assets of it, the requests with a line of
+    /// it.
+    pub category: Option<i64>,
+    /// Only this warehouse: the stock in it, the requests whose items were
+    /// taken from it.
+    pub warehouse: Option<i64>,
 }
 
 impl ReportQuery {
     /// The scope these parameters ask for, within `actor`'s reach.
     pub fn scope(&self, actor: &crate::policy::Actor) -> AppResult<ReportScope> {
-        let by_region = match self.by.as_deref() {
-            None => false,
-            Some("region") => true,
+        let (by_region, by_unit) = match self.by.as_deref() {
+            None => (false, false),
+            Some("region") => (true, false),
+            Some("unit") => (false, true),
             Some(other) => {
                 return Err(Reason::NotOneOf {
                     field: "by".into(),
                     value: other.into(),
-                    allowed: &["region"],
+                    allowed: &["region", "unit"],
                 }
                 .into())
             }
@@ -550,6 +579,16 @@ impl ReportQuery {
             reach: crate::policy::regions_in_reach(actor),
             region: self.region,
             by_region,
+            by_unit,
+            period: crate::store::parse_period(
+                self.from.as_deref(),
+                self.to.as_deref(),
+                self.year.as_deref(),
+                self.quarter.as_deref(),
+            )?,
+            unit: self.unit,
+            category: self.category,
+            warehouse: self.warehouse,
         })
     }
 }
