@@ -620,6 +620,9 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                 ),
                 cols.len() + o,
             )?;
+            // A loan or allocation served from stock or rentals falls in
+            // the period of its first check-out (as in the activity report).
+            let served_dims = requests_dated(DateCol::Ms("r.first_out"));
             let served = "FROM request_items i JOIN assets a ON a.id = i.asset_id
                  WHERE i.request_id = r.id
                    AND i.status IN ('checked_out', 'received', 'returned', 'done')";
@@ -634,14 +637,16 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                           WHERE rn.request_id = r.id),
                         COALESCE((SELECT SUM(rn.cost_fen) FROM rentals rn WHERE rn.request_id = r.id), 0),
                         0, 0
-                 FROM requests r{}
-                 WHERE r.kind IN ('loan', 'allocation')
-                   AND (EXISTS (SELECT 1 {served})
+                 FROM (SELECT q.*, (SELECT MIN(s.at) FROM request_steps s
+                                    WHERE s.request_id = q.id AND s.action = 'check_out')
+                                   AS first_out
+                       FROM requests q WHERE q.kind IN ('loan', 'allocation')) r{}
+                 WHERE (EXISTS (SELECT 1 {served})
                         OR EXISTS (SELECT 1 FROM rentals rn WHERE rn.request_id = r.id)){}
                  ORDER BY r.id",
                     k.cols,
                     k.join,
-                    within("r.region_id", &regions),
+                    within(&served_dims, &regions, scope),
                 ),
                 cols.len() + o,
             )?);
