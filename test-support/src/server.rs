@@ -57,8 +57,13 @@ pub fn cli(db: &Path, args: &[&str]) -> Result<Output> {
 pub fn cli_ok(db: &Path, args: &[&str]) -> Result<String> {
     let out = cli(db, args)?;
     if !out.status.success() {
+        // A command such as simulate-year says what failed on stdout:
+        // keep its last lines with stderr.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = stdout.lines().collect();
+        let tail = lines[lines.len().saturating_sub(40)..].join("\n");
         bail!(
-            "warehouse-server {args:?} failed: {}",
+            "warehouse-server {args:?} failed: {}\n--- last lines of stdout:\n{tail}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
