@@ -379,6 +379,33 @@ async fn a_rental_covering_the_shortfall_lets_an_overbooked_loan_be_approved() -
         .collect();
     assert_eq!(mine, vec![1], "{day}");
 
+    // Extending past the rentals' end asks stock for the rented chairs
+    // again: with another loan holding one chair on the 13th, three are
+    // asked and two are free.
+    let later = crate::workflows::rid(
+        &f.file(
+            &w.staff_a,
+            json!({"kind": "loan", "category_id": f.chairs, "quantity": 1, "reason": "闭幕式",
+                "loan_start": "2099-08-13", "loan_due": "2099-08-14"}),
+        )
+        .await?,
+    )?;
+    f.ok(&w.approver, later, approve.clone()).await?;
+    let (st, e) = f
+        .step(
+            &w.approver,
+            event,
+            json!({"action": "extend", "new_due": "2099-08-13", "comment": "活动延期"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    let short = &e["error"]["shortages"][0];
+    assert_eq!(
+        (&short["asked"], &short["free"], &short["first_short"]),
+        (&json!(3), &json!(2), &json!("2099-08-13")),
+        "{e}"
+    );
+
     // At the desk: one stock chair fills the loan, the rented two go out
     // under their rentals.
     let stock_epc = &f.stock[2].1;

@@ -148,7 +148,7 @@ pub(super) async fn calendar(
                         @for b in &a.bookings {
                             tr {
                                 td { (a.category) }
-                                td { a href=(format!("/requests/{}", b.request_id)) { "#" (b.request_id) } " " (w.tv(b.kind.as_str())) }
+                                td { a href=(format!("/requests/{}", b.request_id)) { (words::request_title(w.lang, b.kind, b.request_id)) } }
                                 td { @match b.hold { Hold::Reserved => (w.t("reserved")), Hold::Out => (w.t("cal_out")) } }
                                 td { (b.quantity) }
                                 td { (b.first) }
