@@ -217,9 +217,8 @@ fn fetch(
                 "SELECT s.stocktake_id, s.epc, s.first_seen, st.warehouse_id, st.location_id
                  FROM stocktake_scans s
                  JOIN stocktakes st ON st.id = s.stocktake_id
-                 JOIN tags t ON t.epc = s.epc AND t.bound_at <= s.first_seen
-                      AND (t.unbound_at IS NULL OR t.unbound_at > s.first_seen)
-                 JOIN assets a ON a.id = t.asset_id
+                 JOIN assets a ON a.id = (SELECT t.asset_id FROM tags t WHERE t.epc = s.epc
+                                          ORDER BY t.id DESC LIMIT 1)
                  WHERE (s.stocktake_id > {key} OR (s.stocktake_id = {key} AND s.epc > {key_epc}))
                    {time}{match_epc} AND {vis}
                  ORDER BY s.stocktake_id, s.epc LIMIT {limit}"
