@@ -90,7 +90,7 @@ fn matching_epcs(c: &Db<'_>, uris: &[String]) -> AppResult<Vec<Vec<u8>>> {
     while let Some(r) = rows.next()? {
         let epc: Vec<u8> = r.get(0)?;
         let uri = epcis::epc_uri(&epc);
-        if uris.iter().any(|u| *u == uri) {
+        if uris.contains(&uri) {
             out.push(epc);
         }
     }

@@ -469,6 +469,44 @@ async fn a_unit_sees_only_its_own_assets_and_bad_parameters_are_named() -> Resul
     }
     let (st, e, _) = get(s, &w.admin, "?MATCH_anything=1").await?;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");
+
+    // A location with a GLN: its SGLN is the readPoint of reads there.
+    let sgln = "urn:epc:id:sgln:0614141.12345.0";
+    let (st, e) = s
+        .post(
+            &format!("/api/v1/warehouses/{}/locations", w.warehouse),
+            &w.admin,
+            json!({"code": "G01", "name": "门厅", "sgln": "0614141123452"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["error"]["field"], "sgln");
+    let hall = id(&s
+        .post_ok(
+            &format!("/api/v1/warehouses/{}/locations", w.warehouse),
+            &w.admin,
+            json!({"code": "G01", "name": "门厅", "sgln": sgln}),
+            201,
+        )
+        .await?)?;
+    let (_, token) = s
+        .add_reader(&w.admin, "hall-1", "handheld", Some(hall))
+        .await?;
+    s.post_ok(
+        "/api/v1/readers/observations",
+        &token,
+        batch("hall-1", 1, vec![obs(&epc, "hall-1", "added")]),
+        200,
+    )
+    .await?;
+    let mine = walk(s, &w.admin, &q).await?;
+    assert_eq!(mine.len(), 2);
+    assert_eq!(mine[1]["readPoint"]["id"], sgln);
+    assert_eq!(
+        mine[0]["readPoint"]["id"],
+        format!("urn:gongwucang:unit:{}", w.unit_a),
+        "tagged while unit A held it"
+    );
     Ok(())
 }
 
