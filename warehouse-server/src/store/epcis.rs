@@ -140,11 +140,17 @@ fn fetch(
             let actions = quoted(&q.lifecycle_actions());
             let time = window(q, "e.at", &mut args);
             let match_epc = epc_filter(epcs, "x.epc", &mut args);
+            // The assets ever bound to those EPCs first: their events by
+            // the (asset_id, seq) index rather than the whole chain.
+            let assets = match epc_filter(epcs, "t2.epc", &mut args) {
+                f if f.is_empty() => f,
+                f => format!(" AND e.asset_id IN (SELECT t2.asset_id FROM tags t2 WHERE 1 = 1{f})"),
+            };
             let sql = format!(
                 "SELECT x.seq, x.at, x.action, x.place, x.epc FROM (
                      SELECT e.seq, e.at, e.action, e.place, e.asset_id, {tag} AS epc
                      FROM asset_events e
-                     WHERE e.seq > {key} AND e.action IN ({actions}){time}) x
+                     WHERE e.seq > {key} AND e.action IN ({actions}){time}{assets}) x
                  JOIN assets a ON a.id = x.asset_id
                  WHERE x.epc IS NOT NULL AND {vis}{match_epc}
                  ORDER BY x.seq LIMIT {limit}",
