@@ -571,3 +571,86 @@ async fn paging_returns_every_event_once_while_events_are_added() -> Result<()> 
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_county_sees_only_its_own_regions_events() -> Result<()> {
+    let w = World::new().await?;
+    let s = &w.server;
+    let a = &w.admin;
+    let region = |name: &str, level: &str, parent: Option<i64>| json!({"name": name, "level": level, "parent_id": parent});
+    let province = id(&s
+        .post_ok(
+            "/api/v1/regions",
+            a,
+            region("广西壮族自治区", "province", None),
+            201,
+        )
+        .await?)?;
+    let city = id(&s
+        .post_ok(
+            "/api/v1/regions",
+            a,
+            region("南宁市", "city", Some(province)),
+            201,
+        )
+        .await?)?;
+    let mut counties = Vec::new();
+    let mut uris = Vec::new();
+    for (i, name) in ["武鸣区", "横州市"].into_iter().enumerate() {
+        let county = id(&s
+            .post_ok(
+                "/api/v1/regions",
+                a,
+                region(name, "county", Some(city)),
+                201,
+            )
+            .await?)?;
+        let unit = id(&s
+            .post_ok(
+                "/api/v1/units",
+                a,
+                json!({"name": format!("{name}教育局"), "region_id": county}),
+                201,
+            )
+            .await?)?;
+        let asset = id(&s
+            .post_ok(
+                "/api/v1/assets",
+                a,
+                json!({"asset_number": format!("R-{i}"), "name": "投影仪", "category_id": w.category,
+                    "original_value_fen": 480000, "holder_unit_id": unit}),
+                201,
+            )
+            .await?)?;
+        uris.push(uri_of(&w.tag(asset).await?)?);
+        s.post_ok(
+            "/api/v1/users",
+            a,
+            json!({"username": format!("appr{i}"), "password": PASSWORD, "role": "approver",
+                "region_id": county}),
+            201,
+        )
+        .await?;
+        counties.push(s.login(&format!("appr{i}"), PASSWORD).await?);
+    }
+    s.post_ok(
+        "/api/v1/users",
+        a,
+        json!({"username": "appr_city", "password": PASSWORD, "role": "approver", "region_id": city}),
+        201,
+    )
+    .await?;
+    let city_approver = s.login("appr_city", PASSWORD).await?;
+    let epcs_of = |evs: &[Value]| -> Vec<String> {
+        evs.iter()
+            .filter_map(|e| e["epcList"][0].as_str().map(str::to_owned))
+            .collect()
+    };
+    for (i, token) in counties.iter().enumerate() {
+        let got = walk(s, token, "").await?;
+        assert_eq!(epcs_of(&got), vec![uris[i].clone()], "county {i}");
+    }
+    let got = walk(s, &city_approver, "").await?;
+    assert_eq!(epcs_of(&got), uris, "the city sees both counties");
+    Ok(())
+}
