@@ -834,6 +834,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("extend", "续借", "Extend"),
     ("new_due", "续借至", "New return day"),
     ("add_to_calendar", "加入日历（下载日历文件）", "Add to calendar (.ics)"),
+    ("sgln_optional", "GS1 位置标识（选填）", "GS1 location (SGLN URI, optional)"),
 ];
 
 /// The word for `key` in `lang`.
@@ -937,6 +938,7 @@ pub fn field_label(field: &str) -> &'static str {
         "destination" => "采购去向",
         "request_ids" => "申请",
         "purchased_on" => "采购日期",
+        "sgln" => "GS1 位置标识",
         _ => "",
     }
 }

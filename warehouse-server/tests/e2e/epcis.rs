@@ -663,3 +663,48 @@ async fn a_county_sees_only_its_own_regions_events() -> Result<()> {
     assert_eq!(epcs_of(&got), uris, "the city sees both counties");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_admin_page_takes_a_locations_sgln_and_names_a_bad_one_in_chinese() -> Result<()> {
+    let w = World::new().await?;
+    let s = &w.server;
+    let c = client()?;
+    let wh = w.warehouse.to_string();
+    let (st, html) = post_form_page(
+        &c,
+        &s.base,
+        "/admin/locations",
+        &w.admin,
+        &[
+            ("warehouse_id", &wh),
+            ("code", "G02"),
+            ("name", "门厅"),
+            ("sgln", "0614141123452"),
+        ],
+    )
+    .await?;
+    assert!(
+        html.contains("GS1 位置标识的内容不正确"),
+        "{st}: the error names the field"
+    );
+    let (st, to, _) = post_form(
+        &c,
+        &s.base,
+        "/admin/locations",
+        &w.admin,
+        &[
+            ("warehouse_id", &wh),
+            ("code", "G02"),
+            ("name", "门厅"),
+            ("sgln", "urn:epc:id:sgln:0614141.12345.7"),
+        ],
+    )
+    .await?;
+    assert_eq!((st, to.as_str()), (StatusCode::SEE_OTHER, "/admin"));
+    let n = test_support::db_scalar(
+        &s.db,
+        "SELECT COUNT(*) FROM locations WHERE sgln = 'urn:epc:id:sgln:0614141.12345.7'",
+    )?;
+    assert_eq!(n, Some(1));
+    Ok(())
+}
