@@ -535,8 +535,8 @@ impl Query {
 /// else the project's URI.
 #[derive(Debug, Default, Clone)]
 pub struct Places {
-    /// location id → (warehouse id, SGLN).
-    pub locations: HashMap<i64, (i64, Option<String>)>,
+    /// location id → SGLN.
+    pub locations: HashMap<i64, Option<String>>,
     /// warehouse id → SGLN.
     pub warehouses: HashMap<i64, Option<String>>,
     /// reader id → its location.
@@ -546,7 +546,7 @@ pub struct Places {
 impl Places {
     pub fn location(&self, id: i64) -> String {
         match self.locations.get(&id) {
-            Some((_, Some(sgln))) => sgln.clone(),
+            Some(Some(sgln)) => sgln.clone(),
             _ => format!("{URN}:location:{id}"),
         }
     }
@@ -693,28 +693,17 @@ pub fn read_event(id: i64, epc: &[u8], at_ms: i64, reader: String) -> Value {
     Value::Object(e)
 }
 
-/// The JSON of a document up to its event list's opening bracket, and
-/// what closes it: an export writes events between them.
-pub fn document_frame(query: bool, created_ms: i64) -> (String, &'static str) {
+/// The JSON of an EPCISDocument up to its event list's opening bracket,
+/// and what closes it: the export writes events between them.
+pub fn document_frame(created_ms: i64) -> (String, &'static str) {
     let created = time(created_ms);
-    if query {
-        (
-            format!(
-                "{{\"@context\":[\"{CONTEXT}\"],\"type\":\"EPCISQueryDocument\",\"schemaVersion\":\"2.0\",\
-                 \"creationDate\":\"{created}\",\"epcisBody\":{{\"queryResults\":{{\"queryName\":\"SimpleEventQuery\",\
-                 \"resultsBody\":{{\"eventList\":["
-            ),
-            "]}}}}",
-        )
-    } else {
-        (
-            format!(
-                "{{\"@context\":[\"{CONTEXT}\"],\"type\":\"EPCISDocument\",\"schemaVersion\":\"2.0\",\
-                 \"creationDate\":\"{created}\",\"epcisBody\":{{\"eventList\":["
-            ),
-            "]}}",
-        )
-    }
+    (
+        format!(
+            "{{\"@context\":[\"{CONTEXT}\"],\"type\":\"EPCISDocument\",\"schemaVersion\":\"2.0\",\
+             \"creationDate\":\"{created}\",\"epcisBody\":{{\"eventList\":["
+        ),
+        "]}}",
+    )
 }
 
 /// A whole EPCISQueryDocument holding `events`.
@@ -877,6 +866,21 @@ mod tests {
         );
         assert!(!q.wants(Source::Reads) && !q.wants(Source::Kits) && q.wants(Source::Lifecycle));
         assert_eq!(q.from_ms, Some(4_070_908_800_000 - 8 * 3_600_000));
+    }
+
+    #[test]
+    fn the_export_frame_holds_events_as_json() -> Result<(), serde_json::Error> {
+        let (head, tail) = document_frame(0);
+        let e = read_event(1, &[0x34; 12], 0, format!("{URN}:reader:1"));
+        let text = format!("{head}{e},\n{e}{tail}");
+        let doc: Value = serde_json::from_str(&text)?;
+        assert_eq!(doc["type"], "EPCISDocument");
+        assert_eq!(
+            doc["epcisBody"]["eventList"].as_array().map(Vec::len),
+            Some(2)
+        );
+        assert_eq!(doc["creationDate"], "1970-01-01T00:00:00.000Z");
+        Ok(())
     }
 
     #[test]

@@ -99,10 +99,10 @@ fn matching_epcs(c: &Db<'_>, uris: &[String]) -> AppResult<Vec<Vec<u8>>> {
 
 fn places(c: &Db<'_>) -> AppResult<Places> {
     let mut p = Places::default();
-    let mut stmt = c.prepare("SELECT id, warehouse_id, sgln FROM locations")?;
-    for row in stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))? {
-        let (id, w, s): (i64, i64, Option<String>) = row?;
-        p.locations.insert(id, (w, s));
+    let mut stmt = c.prepare("SELECT id, sgln FROM locations")?;
+    for row in stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))? {
+        let (id, s): (i64, Option<String>) = row?;
+        p.locations.insert(id, s);
     }
     let mut stmt = c.prepare("SELECT id, sgln FROM warehouses")?;
     for row in stmt.query_map((), |r| Ok((r.get(0)?, r.get(1)?)))? {

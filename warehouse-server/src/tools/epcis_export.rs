@@ -32,7 +32,7 @@ pub async fn export(
     let file = std::fs::File::create(&partial)
         .with_context(|| format!("creating {}", partial.display()))?;
     let mut w = std::io::BufWriter::new(file);
-    let (head, tail) = document_frame(false, now_ms());
+    let (head, tail) = document_frame(now_ms());
     let mut q = Query {
         from_ms,
         to_ms,

@@ -405,6 +405,9 @@ async fn one_asset_from_commissioning_to_disposal_exported_valid_and_in_order() 
         "--to",
         "2026-11-02",
     ])?;
+    if let Err(e) = schema_check_file(&out)? {
+        bail!("the period's export refused: {e}");
+    }
     let day: Value = serde_json::from_slice(&std::fs::read(&out)?)?;
     assert_eq!(ids(&events(&day)), ids(&early));
 
