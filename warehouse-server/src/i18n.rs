@@ -856,6 +856,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("extend", "续借", "Extend"),
     ("new_due", "续借至", "New return day"),
     ("add_to_calendar", "加入日历（下载日历文件）", "Add to calendar (.ics)"),
+    ("sgln_optional", "GS1 位置标识（选填）", "GS1 location (SGLN URI, optional)"),
 ];
 
 /// The word for `key` in `lang`.
@@ -973,6 +974,7 @@ pub fn field_label(field: &str) -> &'static str {
         "received_on" => "取得日期",
         "document_id" => "附件",
         "assets" => "资产明细",
+        "sgln" => "GS1 位置标识",
         _ => "",
     }
 }

@@ -14,6 +14,7 @@ pub mod cockpit;
 pub mod commission;
 pub mod config;
 pub mod daemons;
+pub mod epcis;
 pub mod error;
 pub mod events;
 pub mod gate;

@@ -141,6 +141,22 @@ enum Admin {
     /// Print the chain's current head, signed with the chain key, as JSON
     /// to keep outside the database (refused if the database does not verify).
     ExportHead,
+    /// Write every EPCIS 2.0 event (lifecycle, kits, stock-takes, reads)
+    /// as one EPCISDocument (JSON-LD) file, streamed a page at a time; see
+    /// docs/epcis.md.
+    ExportEpcis {
+        /// The file to write (replaced only when the export is complete).
+        #[arg(long)]
+        out: PathBuf,
+        /// Events at or after this time: RFC 3339, or a date (its midnight
+        /// in Asia/Shanghai).
+        #[arg(long)]
+        from: Option<String>,
+        /// Events before this time: RFC 3339, or a date (its midnight in
+        /// Asia/Shanghai).
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// Generate realistic demo data: N assets (`--assets`), or the demo
     /// network of regions (`--network`: 1 province, 3 cities, 9 counties,
     /// each with its agency's warehouse, units, staff and assets; refused
@@ -445,6 +461,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     done.steps,
                     config.chain_key_path().display()
                 );
+            }
+            Admin::ExportEpcis { out, from, to } => {
+                let bound = |name: &str, v: &Option<String>| {
+                    v.as_deref()
+                        .map(|v| warehouse_server::epcis::parse_bound(name, v))
+                        .transpose()
+                };
+                let from_ms = bound("--from", &from)?;
+                let to_ms = bound("--to", &to)?;
+                let store = open(&config)?;
+                let n = warehouse_server::tools::epcis_export::export(&store, &out, from_ms, to_ms)
+                    .await?;
+                println!("wrote {n} EPCIS events to {}", out.display());
             }
             Admin::ExportHead => {
                 let store = open(&config)?;

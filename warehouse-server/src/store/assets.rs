@@ -201,7 +201,7 @@ fn reach_of(vis: &Visibility) -> Option<&[i64]> {
 
 /// The assets of the regions `ids`: held by their units or in their
 /// warehouses.
-fn in_regions(ids: &[i64]) -> String {
+pub(crate) fn in_regions(ids: &[i64]) -> String {
     format!(
         "(a.holder_unit_id IN (SELECT u.id FROM units u WHERE u.region_id IN ({ids}))
           OR a.holder_location_id IN (SELECT l.id FROM locations l

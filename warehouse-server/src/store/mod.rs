@@ -12,6 +12,7 @@ mod cockpit;
 mod daemons;
 pub(crate) mod db;
 pub mod dialect;
+mod epcis;
 mod events;
 mod health;
 mod ingest;
@@ -75,6 +76,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (17, include_str!("../../migrations/0017_request_lines.sql")),
     (18, include_str!("../../migrations/0018_kits.sql")),
     (19, include_str!("../../migrations/0019_rentals.sql")),
+    (23, include_str!("../../migrations/0023_epcis.sql")),
 ];
 
 /// The SQLite backend: one writer, a pool of readers.

@@ -120,14 +120,16 @@ impl Store {
     pub async fn create_warehouse(&self, w: NewWarehouse) -> AppResult<Warehouse> {
         let name = required_text("name", &w.name, 200)?;
         let address = optional_text("address", w.address.as_deref(), 500)?;
+        let sgln = crate::register::sgln("sgln", w.sgln.as_deref())?;
         self.write(move |tx| {
             if let Some(r) = w.region_id {
                 require_exists(tx, "regions", "region_id", r)?;
             }
             let now = now_ms();
             tx.execute(
-                "INSERT INTO warehouses (name, address, region_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-                (&name, &address, w.region_id, now),
+                "INSERT INTO warehouses (name, address, region_id, created_at, sgln)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                (&name, &address, w.region_id, now, &sgln),
             )?;
             Ok(Warehouse {
                 id: tx.last_insert_rowid()?,
@@ -166,6 +168,7 @@ impl Store {
     pub async fn create_location(&self, warehouse_id: i64, l: NewLocation) -> AppResult<Location> {
         let code = required_text("code", &l.code, 50)?;
         let name = required_text("name", &l.name, 200)?;
+        let sgln = crate::register::sgln("sgln", l.sgln.as_deref())?;
         self.write(move |tx| {
             let exists: bool = tx.query_row(
                 "SELECT EXISTS(SELECT 1 FROM warehouses WHERE id = ?1)",
@@ -176,8 +179,8 @@ impl Store {
                 return Err(AppError::not_found("warehouse", warehouse_id));
             }
             tx.execute(
-                "INSERT INTO locations (warehouse_id, code, name) VALUES (?1, ?2, ?3)",
-                (warehouse_id, &code, &name),
+                "INSERT INTO locations (warehouse_id, code, name, sgln) VALUES (?1, ?2, ?3, ?4)",
+                (warehouse_id, &code, &name, &sgln),
             )?;
             Ok(Location {
                 id: tx.last_insert_rowid()?,

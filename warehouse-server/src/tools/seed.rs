@@ -118,6 +118,7 @@ async fn reference(store: &Store, n: u64) -> AppResult<Reference> {
     for w in 1..=(n / 200_000).max(1) {
         let wh = store
             .create_warehouse(NewWarehouse {
+                sgln: None,
                 region_id: None,
                 name: format!("公物仓 Warehouse {w}"),
                 address: None,
@@ -128,6 +129,7 @@ async fn reference(store: &Store, n: u64) -> AppResult<Reference> {
                 .create_location(
                     wh.id,
                     NewLocation {
+                        sgln: None,
                         code: format!("A{l:02}"),
                         name: format!("货架 Shelf A{l:02}"),
                     },
@@ -415,6 +417,7 @@ pub async fn seed_network(store: &Store, password_hash: &str) -> anyhow::Result<
         let r = &p.region;
         let wh = store
             .create_warehouse(NewWarehouse {
+                sgln: None,
                 name: format!("{}公物仓", r.name),
                 address: Some(format!("{}行政中心", r.name)),
                 region_id: Some(r.id),
@@ -429,6 +432,7 @@ pub async fn seed_network(store: &Store, password_hash: &str) -> anyhow::Result<
                 .create_location(
                     wh.id,
                     NewLocation {
+                        sgln: None,
                         code: format!("A{:02}", i + 1),
                         name: (*shelf).into(),
                     },

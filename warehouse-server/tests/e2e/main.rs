@@ -12,6 +12,7 @@ mod central_purchasing;
 mod clerk_checks;
 mod cockpit;
 mod contract;
+mod epcis;
 mod exports_and_bounds;
 mod fleet;
 mod health;

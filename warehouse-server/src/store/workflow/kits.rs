@@ -138,6 +138,20 @@ pub(super) fn kit_whole(c: &Db<'_>, held: &[(i64, i64)], moving: &[i64]) -> AppR
     Ok(())
 }
 
+/// Logs a kit's making (`add`) or taking apart (`delete`) with the members
+/// it names, for the EPCIS export's AggregationEvents (`kit_members`
+/// forgets a retired kit's members).
+fn log_kit_event(tx: &Db<'_>, kit: i64, action: &str, members: &[i64]) -> AppResult<()> {
+    tx.prepare_cached("INSERT INTO kit_events (kit_id, action, at) VALUES (?1, ?2, ?3)")?
+        .execute(rusqlite::params![kit, action, now_ms()])?;
+    let event = tx.last_insert_rowid()?;
+    for &asset in members {
+        tx.prepare_cached("INSERT INTO kit_event_members (event_id, asset_id) VALUES (?1, ?2)")?
+            .execute((event, asset))?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Makes a kit of in-stock assets that are in no other kit; the
     /// keepers of the assets' warehouses make kits.
@@ -205,6 +219,7 @@ impl Store {
                 tx.prepare_cached("INSERT INTO kit_members (kit_id, asset_id) VALUES (?1, ?2)")?
                     .execute((kit, id))?;
             }
+            log_kit_event(tx, kit, "add", &new.asset_ids)?;
             load_kit(tx, kit)
         })
         .await
@@ -250,6 +265,8 @@ impl Store {
                 }
                 .into());
             }
+            let members: Vec<i64> = kit.members.iter().map(|m| m.asset_id).collect();
+            log_kit_event(tx, id, "delete", &members)?;
             tx.prepare_cached("DELETE FROM kit_members WHERE kit_id = ?1")?
                 .execute([id])?;
             tx.prepare_cached("UPDATE kits SET retired_at = ?2 WHERE id = ?1")?

@@ -119,6 +119,7 @@ pub async fn reference(store: &Store, assets: u64, warehouses: usize) -> anyhow:
     for w in 1..=warehouses {
         let wh = store
             .create_warehouse(NewWarehouse {
+                sgln: None,
                 region_id: None,
                 name: format!("公物仓 Fleet warehouse {w}"),
                 address: None,
@@ -131,6 +132,7 @@ pub async fn reference(store: &Store, assets: u64, warehouses: usize) -> anyhow:
                     .create_location(
                         wh.id,
                         NewLocation {
+                            sgln: None,
                             code: format!("S{l:02}"),
                             name: format!("货架 Shelf S{l:02}"),
                         },

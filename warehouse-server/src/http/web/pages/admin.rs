@@ -160,6 +160,7 @@ pub(super) async fn admin(
                     (csrf_field(&w))
                     label { (w.t("name")) input name="name" required; }
                     (region_select)
+                    label { (w.t("sgln_optional")) input name="sgln"; }
                     button type="submit" { (w.t("create")) }
                 }
                 form.stack method="post" action="/admin/locations" {
@@ -167,6 +168,7 @@ pub(super) async fn admin(
                     label { (w.t("warehouses")) select name="warehouse_id" { @for wh in &warehouses { option value=(wh.id) { (wh.name) } } } }
                     label { (w.t("code")) input name="code" required; }
                     label { (w.t("name")) input name="name" required; }
+                    label { (w.t("sgln_optional")) input name="sgln"; }
                     button type="submit" { (w.t("location")) " · " (w.t("create")) }
                 }
             }
@@ -181,6 +183,7 @@ pub(super) async fn admin(
                     (csrf_field(&w))
                     label { (w.t("name")) input name="name" required; }
                     (region_select)
+                    label { (w.t("sgln_optional")) input name="sgln"; }
                     button type="submit" { (w.t("create")) }
                 }
             }
