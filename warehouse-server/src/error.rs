@@ -549,6 +549,17 @@ pub enum Reason {
         rental_id: i64,
         items: Vec<String>,
     },
+    /// An uploaded register that is no spreadsheet this server reads
+    /// (.xlsx, .xls, .ods, or CSV text); `detail` says what was wrong.
+    NotASpreadsheet {
+        file: String,
+        detail: String,
+    },
+    /// A register import refused because its rows have problems (the dry
+    /// run lists each one); nothing was stored.
+    ImportProblems {
+        problems: usize,
+    },
     /// A reader token sent under a daemon id other than its own (or a
     /// sub-space of it).
     ForeignDaemon {
@@ -1046,6 +1057,8 @@ impl Reason {
             R::NotThisRental { .. } => (K::Conflict, "not_this_rental"),
             R::RentalClosed { .. } => (K::Conflict, "rental_closed"),
             R::RentalItemsOut { .. } => (K::Conflict, "rental_items_out"),
+            R::NotASpreadsheet { .. } => (K::Invalid, "not_a_spreadsheet"),
+            R::ImportProblems { .. } => (K::Invalid, "import_problems"),
             R::Internal(_) => (K::Internal, "internal"),
             R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
@@ -1531,6 +1544,12 @@ impl Reason {
                 "rental {rental_id} still has items out with the event: {}",
                 items.join(", ")
             ),
+            R::NotASpreadsheet { file, detail } => format!(
+                "`{file}` is not a spreadsheet this server reads (.xlsx, .xls, .ods or CSV): {detail}"
+            ),
+            R::ImportProblems { problems } => format!(
+                "the register has {problems} problem(s); nothing was imported (a dry run lists each by row and column)"
+            ),
             R::Internal(detail) => detail.clone(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("asset number `{value}` is not in the register")
@@ -1991,6 +2010,12 @@ impl Reason {
             R::RentalItemsOut { rental_id, items } => format!(
                 "租用合同（编号 {rental_id}）仍有物品随活动借出未还：{}",
                 items.join("、")
+            ),
+            R::NotASpreadsheet { file, .. } => format!(
+                "文件「{file}」不是可读取的电子表格，请上传电子表格工作簿（XLSX、XLS、ODS）或 CSV 文本文件"
+            ),
+            R::ImportProblems { problems } => format!(
+                "台账有 {problems} 处问题，未导入任何资产；请先试运行查看每一处问题（行号、列名）并改正"
             ),
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
             R::UnknownAssetNumber { value, .. } => {
@@ -2664,6 +2689,11 @@ mod tests {
                 rental_id: 2,
                 items: vec![f("CHAIR (E2801170000002AB12345678)")],
             },
+            R::NotASpreadsheet {
+                file: f("台账.PDF"),
+                detail: f("no zip or text"),
+            },
+            R::ImportProblems { problems: 17 },
             R::ForeignDaemon {
                 own: f("edge-1"),
                 claimed: f("edge-2"),
@@ -2907,9 +2937,11 @@ mod tests {
             R::NotThisRental { .. } => 155,
             R::RentalClosed { .. } => 156,
             R::RentalItemsOut { .. } => 157,
+            R::NotASpreadsheet { .. } => 158,
+            R::ImportProblems { .. } => 159,
         }
     }
-    const VARIANTS: usize = 158;
+    const VARIANTS: usize = 160;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

@@ -14,6 +14,7 @@ pub(crate) mod db;
 pub mod dialect;
 mod events;
 mod health;
+mod import;
 mod ingest;
 pub(crate) mod manual;
 mod names;
@@ -38,6 +39,7 @@ use crate::error::{AppError, AppResult, Reason};
 
 pub use accounts::AuthenticatedSession;
 pub use assets::BulkAsset;
+pub use import::ImportOptions;
 pub use ingest::{apply_batch, validate_batch, ForeignSighting, IngestOutcome};
 pub use names::{split_numbers, AssetName, LocationName, NameQuery, Names};
 pub use reports::*;
