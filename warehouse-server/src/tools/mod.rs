@@ -8,6 +8,7 @@
 pub mod bench;
 pub mod bench_pages;
 pub mod fleet;
+pub mod import;
 pub mod scenario;
 pub mod seed;
 pub mod simulate;
