@@ -15,6 +15,10 @@ use utoipa::ToSchema;
 use crate::error::{AppResult, Reason};
 use crate::i18n::Lang;
 
+/// The largest register file taken (an .xlsx of 100,000 rows is about
+/// 5 MB; a CSV of them about 15 MB).
+pub const MAX_REGISTER_BYTES: usize = 64 * 1024 * 1024;
+
 /// A register column the import understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Field {
@@ -269,10 +273,17 @@ pub fn read_table(file: &str, bytes: &[u8]) -> AppResult<Table> {
         .iter()
         .map(|c| c.text().unwrap_or_default())
         .collect();
+    // A totals row (合计, as registers and our own export end) is no asset.
+    let totals = |cells: &[Cell]| {
+        cells
+            .iter()
+            .find_map(Cell::text)
+            .is_some_and(|t| ["合计", "总计", "小计", "total"].contains(&t.to_lowercase().as_str()))
+    };
     Ok(Table {
         headings,
         header_row,
-        rows: rows.collect(),
+        rows: rows.filter(|(_, cells)| !totals(cells)).collect(),
     })
 }
 

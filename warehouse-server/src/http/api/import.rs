@@ -21,7 +21,12 @@ use crate::store::ImportOptions;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/assets/import", post(import_register))
+        .route(
+            "/api/v1/assets/import",
+            post(import_register).layer(axum::extract::DefaultBodyLimit::max(
+                crate::import::MAX_REGISTER_BYTES,
+            )),
+        )
         .route("/api/v1/assets/export.xlsx", get(export_assets_xlsx))
 }
 

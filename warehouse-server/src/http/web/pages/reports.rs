@@ -14,6 +14,8 @@ pub(super) struct ReportQuery {
     region: Option<String>,
     /// `region`: one row per region.
     by: Option<String>,
+    /// `xlsx`: the export as a workbook (else CSV).
+    format: Option<String>,
 }
 
 /// A region id from a query (`region=`); empty: none.
@@ -100,7 +102,11 @@ pub(super) async fn reports(
                 button type="submit" { (w.t("search")) }
             }
         }
-        p { a href=(q.link("/reports/export", &name)) data-test="report-csv" { (w.t("export_csv")) } }
+        p {
+            a href=(q.link("/reports/export", &name)) data-test="report-csv" { (w.t("export_csv")) }
+            " "
+            a href=(format!("{}&format=xlsx", q.link("/reports/export", &name))) data-test="report-xlsx" { (w.t("export_xlsx")) }
+        }
         @if let Some((bars, unit)) = &r.chart {
             @if !bars.is_empty() { figure.report-chart { (bar_chart(bars, unit)) } }
         }
@@ -124,6 +130,14 @@ pub(super) async fn report_export(
     Query(q): Query<ReportQuery>,
 ) -> Response {
     let (_, r) = tryp!(w, people_report(&st, &w, &q).await);
+    if q.format.as_deref() == Some("xlsx") {
+        let data = tryp!(w, r.to_xlsx());
+        return crate::http::respond::attachment(
+            &format!("{}.xlsx", r.title),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            data,
+        );
+    }
     let csv = tryp!(w, r.to_csv());
     crate::http::respond::attachment(&format!("{}.csv", r.title), "text/csv; charset=utf-8", csv)
 }
