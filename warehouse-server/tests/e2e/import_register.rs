@@ -532,3 +532,113 @@ async fn the_register_and_a_report_as_real_workbooks() -> Result<()> {
     );
     Ok(())
 }
+
+/// POSTs a multipart body to a page as a browser session (form token in
+/// the query string, as the page's form action carries it).
+async fn page_upload(
+    c: &reqwest::Client,
+    base: &str,
+    session: &str,
+    file_name: &str,
+    data: &[u8],
+    fields: &[(&str, &str)],
+) -> Result<(StatusCode, String)> {
+    let token = form_token(c, base, session).await?;
+    let (ct, body) = multipart(file_name, data, fields);
+    let resp = c
+        .post(format!("{base}/assets/import?_csrf={token}"))
+        .header("cookie", format!("wh_session={session}"))
+        .header("content-type", ct)
+        .body(body)
+        .send()
+        .await?;
+    Ok((resp.status(), resp.text().await?))
+}
+
+#[tokio::test]
+async fn the_import_page_lists_problems_in_chinese_then_imports_without_javascript() -> Result<()> {
+    let w = World::new().await?;
+    let s = &w.server;
+    let c = client()?;
+    let (status, html, _) = page(&c, &s.base, "/assets/import", &w.keeper, "").await?;
+    ensure!(status == StatusCode::OK, "{status}");
+    ensure!(html.contains("导入台账"), "{html}");
+    let (_, html, _) = page(&c, &s.base, "/assets", &w.keeper, "").await?;
+    ensure!(
+        html.contains("/assets/import") && html.contains("导出Excel"),
+        "register links"
+    );
+    let (_, html, _) = page(&c, &s.base, "/reports?name=assets-by-state", &w.keeper, "").await?;
+    ensure!(html.contains("format=xlsx"), "report link");
+    let (status, _, _) = page(&c, &s.base, "/assets/import", &w.staff_a, "").await?;
+    ensure!(status == StatusCode::FORBIDDEN, "unit staff: {status}");
+
+    let bad = "资产编号,资产名称,分类,原值,使用单位,存放地点\r\n\
+               P-1,书柜,办公桌,100,不存在的单位,\r\n\
+               P-2,文件柜,办公桌,-3,,A01\r\n";
+    let (status, html) = page_upload(
+        &c,
+        &s.base,
+        &w.keeper,
+        "台账.csv",
+        bad.as_bytes(),
+        &[("mode", "dry")],
+    )
+    .await?;
+    ensure!(status == StatusCode::OK, "{status}: {html}");
+    let text = crate::pages_words::visible_text(&html);
+    for says in [
+        "系统中没有这个使用单位",
+        "金额不能为负数",
+        "未保存任何数据",
+        "不存在的单位",
+    ] {
+        ensure!(text.contains(says), "the page lacks {says:?}:\n{text}");
+    }
+    let data = [
+        "书柜",
+        "文件柜",
+        "Shelf",
+        "单位A",
+        "单位B",
+        "台账",
+        "keeper",
+    ]
+    .map(String::from);
+    let found = test_support::unreadable(&text, &data);
+    ensure!(found.is_empty(), "{found:?} on the page:\n{text}");
+    ensure!(html.contains("name=\"map_0\""), "a select per column");
+
+    let good = "资产编号,资产名称,分类,原值,使用单位,存放地点\r\n\
+                P-1,书柜,办公桌,100,单位A,\r\n\
+                P-2,文件柜,办公桌,3,,A01\r\n";
+    let (status, html) = page_upload(
+        &c,
+        &s.base,
+        &w.keeper,
+        "台账.csv",
+        good.as_bytes(),
+        &[("mode", "import")],
+    )
+    .await?;
+    ensure!(status == StatusCode::OK, "{status}: {html}");
+    let text = crate::pages_words::visible_text(&html);
+    ensure!(text.contains("已导入并保存"), "{text}");
+    ensure!(html.contains("data-test=\"import-created\">2<"), "{html}");
+    let page = s.get_ok("/api/v1/assets?q=P-", &w.keeper).await?;
+    assert_eq!(page["total"], 2);
+
+    let (status, html) = page_upload(
+        &c,
+        &s.base,
+        &w.keeper,
+        "x.pdf",
+        b"%PDF\x00\x01",
+        &[("mode", "dry")],
+    )
+    .await?;
+    ensure!(status == StatusCode::OK, "{status}");
+    let text = crate::pages_words::visible_text(&html);
+    ensure!(text.contains("不是可读取的电子表格"), "{text}");
+    Ok(())
+}
