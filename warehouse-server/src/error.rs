@@ -2690,7 +2690,7 @@ mod tests {
                 items: vec![f("CHAIR (E2801170000002AB12345678)")],
             },
             R::NotASpreadsheet {
-                file: f("台账.PDF"),
+                file: f("A01.PDF"),
                 detail: f("no zip or text"),
             },
             R::ImportProblems { problems: 17 },

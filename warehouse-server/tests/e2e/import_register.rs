@@ -56,18 +56,22 @@ fn good_row(i: usize) -> Vec<C> {
         2 => t("2021年3月5日"),
         _ => t("2020-12-31"),
     };
-    let held = i % 7 == 0;
+    let held = i.is_multiple_of(7);
     vec![
         t(format!("ZC-2099-{i:05}")),
         t(format!("办公桌 {i}")),
-        t(if i % 2 == 0 { "办公桌" } else { "0201" }),
+        t(if i.is_multiple_of(2) {
+            "办公桌"
+        } else {
+            "0201"
+        }),
         t(format!("型号-{}", i % 13)),
         value,
         date,
         if held { t("单位A") } else { C::E },
         if held {
             C::E
-        } else if i % 2 == 0 {
+        } else if i.is_multiple_of(2) {
             t("Shelf 1")
         } else {
             t("A02")
@@ -461,7 +465,7 @@ async fn the_register_and_a_report_as_real_workbooks() -> Result<()> {
     let s = &w.server;
     s.post_ok("/api/v1/assets", &w.keeper, json!({
         "asset_number": "X-1", "name": "=HYPERLINK(\"http://x\")", "category_id": w.category,
-        "original_value_fen": 123_456_78, "purchase_date": "2023-06-30", "holder_location_id": w.loc_2,
+        "original_value_fen": 12_345_678, "purchase_date": "2023-06-30", "holder_location_id": w.loc_2,
     }), 201).await?;
 
     let r = sheet(download(s, &w.keeper, "/api/v1/assets/export.xlsx").await?)?;
