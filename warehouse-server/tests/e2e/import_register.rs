@@ -403,6 +403,11 @@ async fn csv_in_utf8_with_and_without_bom_and_in_gbk_and_a_file_that_is_no_sheet
 
     // Not a spreadsheet: a clear error, nothing stored.
     let before = counts(s)?;
+    let (status, out) = s
+        .post("/api/v1/assets/import", &w.keeper, json!({"file": "x"}))
+        .await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{out}");
+    assert_eq!(out["error"]["code"], "bad_request", "{out}");
     let (status, out) = upload(
         s,
         &w.keeper,

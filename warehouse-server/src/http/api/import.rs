@@ -2,6 +2,7 @@
 //! spreadsheet (multipart), dry run or import; `export.xlsx` beside
 //! `export.csv`.
 
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -48,6 +49,16 @@ pub struct ImportForm {
     mapping: Option<String>,
     /// The warehouse whose locations `存放地点` names.
     warehouse_id: Option<i64>,
+}
+
+/// A 422 answer: the dry run's outcome with its problems (nothing
+/// stored), or an error (no spreadsheet, a bad field of the form).
+#[derive(Debug, serde::Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum ImportRefused {
+    Problems(Outcome),
+    Error(ErrorBody),
 }
 
 /// The form's fields, read.
@@ -139,14 +150,20 @@ async fn read_upload(mut m: Multipart) -> AppResult<Upload> {
 /// event, a new one is registered with its `registered` event.
 #[utoipa::path(post, path = "/api/v1/assets/import", tag = "assets",
     request_body(content = ImportForm, content_type = "multipart/form-data"),
-    responses((status = 200, body = Outcome), (status = 422, body = Outcome),
+    responses((status = 200, body = Outcome), (status = 422, body = ImportRefused),
         (status = 403, body = ErrorBody)))]
 async fn import_register(
     State(state): State<AppState>,
     ctx: Ctx,
-    m: Multipart,
+    m: Result<Multipart, MultipartRejection>,
 ) -> AppResult<Response> {
     authorize(&ctx.actor, Action::CreateAsset, Scope::Warehouse)?;
+    // A body that is no multipart form gets the API's error, not axum's text.
+    let m = m.map_err(|r| {
+        AppError::bad_request(Reason::UploadUnreadable {
+            detail: r.body_text(),
+        })
+    })?;
     let up = read_upload(m).await?;
     let outcome = run_import(&state, ctx, up).await?;
     let status = if outcome.problems.is_empty() {
@@ -184,7 +201,7 @@ pub async fn run_import(state: &AppState, ctx: Ctx, up: Upload) -> AppResult<Out
 #[utoipa::path(get, path = "/api/v1/assets/export.xlsx", tag = "assets", params(AssetQuery),
     responses((status = 200,
         content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        body = Vec<u8>)))]
+        body = String)))]
 async fn export_assets_xlsx(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -204,6 +221,6 @@ pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadshee
 #[derive(Debug, OpenApi)]
 #[openapi(
     paths(import_register, export_assets_xlsx),
-    components(schemas(ImportForm, Outcome, Problem, Why, ColumnUse))
+    components(schemas(ImportForm, ImportRefused, Outcome, Problem, Why, ColumnUse))
 )]
 pub struct ImportDoc;
