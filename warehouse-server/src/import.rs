@@ -364,8 +364,7 @@ fn read_csv(file: &str, bytes: &[u8]) -> AppResult<Grid> {
 }
 
 /// Why a row (or the heading row) cannot be imported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(tag = "code", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Why {
     /// A required field is empty.
     Missing,
@@ -411,6 +410,32 @@ pub enum Why {
 }
 
 impl Why {
+    /// The stable code the API gives it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Why::Missing => "missing",
+            Why::ColumnMissing => "column_missing",
+            Why::UnknownField => "unknown_field",
+            Why::ColumnTwice { .. } => "column_twice",
+            Why::BadAssetNumber => "bad_asset_number",
+            Why::TooLong { .. } => "too_long",
+            Why::BadMoney => "bad_money",
+            Why::MoneyFraction => "money_fraction",
+            Why::Negative => "negative",
+            Why::TooLarge => "too_large",
+            Why::BadDate => "bad_date",
+            Why::DuplicateNumber { .. } => "duplicate_number",
+            Why::UnknownCategory => "unknown_category",
+            Why::UnknownUnit => "unknown_unit",
+            Why::UnknownLocation => "unknown_location",
+            Why::AmbiguousLocation => "ambiguous_location",
+            Why::NoHolder => "no_holder",
+            Why::HolderDiffers { .. } => "holder_differs",
+            Why::NotInUse => "not_in_use",
+            Why::NotAllowed => "not_allowed",
+        }
+    }
+
     pub fn zh(&self) -> String {
         match self {
             Why::Missing => "必填项为空".into(),
@@ -482,15 +507,20 @@ impl Why {
 /// One problem: where (row as the spreadsheet numbers it, column heading),
 /// the value and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = ImportProblem)]
 pub struct Problem {
     pub row: usize,
     pub column: String,
     pub value: String,
-    #[serde(flatten)]
-    pub why: Why,
-    /// The why in Chinese, as the page shows it.
+    /// Why, as a stable code (`bad_money`, `unknown_unit`,
+    /// `duplicate_number`, `bad_date`, …).
+    pub code: String,
+    /// Why, in Chinese, as the page shows it.
     pub message: String,
     pub message_en: String,
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub why: Why,
 }
 
 impl Problem {
@@ -499,6 +529,7 @@ impl Problem {
             row,
             column: column.into(),
             value: value.into(),
+            code: why.code().to_owned(),
             message: why.zh(),
             message_en: why.en(),
             why,
@@ -802,6 +833,7 @@ pub fn check_rows(t: &Table, columns: &[Option<Field>]) -> (Vec<Row>, Vec<Proble
 
 /// What a dry run or an import found and did.
 #[derive(Debug, Clone, Default, Serialize, ToSchema)]
+#[schema(as = ImportOutcome)]
 pub struct Outcome {
     /// Data rows read (the heading row not counted).
     pub rows: usize,
@@ -822,6 +854,7 @@ pub struct Outcome {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = ImportColumn)]
 pub struct ColumnUse {
     pub heading: String,
     pub field: Option<String>,

@@ -15,7 +15,7 @@ use crate::http::error::ErrorBody;
 use crate::http::extract::ApiQuery;
 use crate::http::respond;
 use crate::http::AppState;
-use crate::import::{ColumnUse, Mapping, Outcome, Problem, Why};
+use crate::import::{ColumnUse, Mapping, Outcome, Problem};
 use crate::policy::{asset_visibility, authorize, Action, Ctx, Scope};
 use crate::register::AssetQuery;
 use crate::store::ImportOptions;
@@ -221,6 +221,6 @@ pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadshee
 #[derive(Debug, OpenApi)]
 #[openapi(
     paths(import_register, export_assets_xlsx),
-    components(schemas(ImportForm, ImportRefused, Outcome, Problem, Why, ColumnUse))
+    components(schemas(ImportForm, ImportRefused, Outcome, Problem, ColumnUse))
 )]
 pub struct ImportDoc;
