@@ -73,30 +73,106 @@ async fn render(
                 button type="submit" name="mode" value="import" data-test="import-run" { (w.t("imp_run")) }
             }
         }
-        @if let Some(o) = outcome {
-            section data-test="import-result" {
-                p.summary {
-                    (w.t("imp_rows")) " " strong { (o.rows) } (lang.semicolon())
-                    (w.t("imp_created")) " " strong data-test="import-created" { (o.created) } (lang.semicolon())
-                    (w.t("imp_updated")) " " strong { (o.updated) } (lang.semicolon())
-                    (w.t("imp_unchanged")) " " strong { (o.unchanged) } (lang.semicolon())
-                    (w.t("imp_problems")) " " strong data-test="import-problems" { (o.problems.len()) }
-                }
-                p data-test="import-stored" {
-                    @if o.dry_run { (w.t("imp_not_stored")) } @else { (w.t("imp_stored")) }
-                }
-                @if !o.problems.is_empty() {
-                    div.scroll { table data-test="problems" {
-                        thead { tr { th { (w.t("imp_row")) } th { (w.t("imp_column")) } th { (w.t("imp_value")) } th { (w.t("imp_problem")) } } }
-                        tbody { @for p in &o.problems {
-                            tr { td { (p.row) } td { (p.column) } td { (p.value) } td { (p.why.text(lang)) } }
-                        } }
-                    } }
-                }
-            }
-        }
+        @if let Some(o) = outcome { (result(lang, o)) }
     };
     layout(w, w.t("imp_title"), body)
+}
+
+/// What a dry run or import found: counts, stored or not, every problem.
+fn result(lang: crate::i18n::Lang, o: &Outcome) -> Markup {
+    let t = |k: &str| crate::i18n::t(lang, k);
+    html! {
+        section data-test="import-result" {
+            p.summary {
+                (t("imp_rows")) " " strong { (o.rows) } (lang.semicolon())
+                (t("imp_created")) " " strong data-test="import-created" { (o.created) } (lang.semicolon())
+                (t("imp_updated")) " " strong { (o.updated) } (lang.semicolon())
+                (t("imp_unchanged")) " " strong { (o.unchanged) } (lang.semicolon())
+                (t("imp_problems")) " " strong data-test="import-problems" { (o.problems.len()) }
+            }
+            p data-test="import-stored" {
+                @if o.dry_run { (t("imp_not_stored")) } @else { (t("imp_stored")) }
+            }
+            @if !o.problems.is_empty() {
+                div.scroll { table data-test="problems" {
+                    thead { tr { th { (t("imp_row")) } th { (t("imp_column")) } th { (t("imp_value")) } th { (t("imp_problem")) } } }
+                    tbody { @for p in &o.problems {
+                        tr { td { (p.row) } td { (p.column) } td { (p.value) } td { (p.why.text(lang)) } }
+                    } }
+                } }
+            }
+            p { a href="/assets/import" { (t("imp_again")) } " " a href="/assets" { (t("register")) } }
+        }
+    }
+}
+
+/// The import itself, answered as it goes: the page's frame and a line
+/// per twentieth of the rows stored are sent while the transaction runs
+/// (a browser shows them as they arrive, no script needed), then the
+/// result and the rest of the page.
+async fn streamed_import(st: &AppState, w: &Web, sent: Sent, table: crate::import::Table) -> Response {
+    const MARK: &str = "<!--import-progress-->";
+    let lang = w.lang;
+    let frame = layout(
+        w,
+        w.t("imp_title"),
+        html! { p { (w.t("imp_running")) } (maud::PreEscaped(MARK)) },
+    );
+    let (parts, body) = frame.into_parts();
+    let text = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        Err(e) => return fail(w, AppError::internal(e.to_string())),
+    };
+    let Some((head, tail)) = text.split_once(MARK) else {
+        return fail(w, AppError::internal("import page frame"));
+    };
+    let (head, tail) = (head.to_owned(), tail.to_owned());
+    let (tx, rx) = tokio::sync::mpsc::channel::<String>(32);
+    let store = st.store.clone();
+    let ctx = w.ctx.clone();
+    tokio::spawn(async move {
+        let total = table.rows.len().max(1);
+        let progress = tx.clone();
+        let last = std::sync::atomic::AtomicUsize::new(0);
+        let done = tokio::task::spawn_blocking(move || {
+            store.import_register_blocking(
+                &ctx,
+                &table,
+                &sent.mapping,
+                &ImportOptions {
+                    dry_run: false,
+                    warehouse_id: sent.warehouse_id,
+                },
+                &move |n| {
+                    let step = n * 20 / total;
+                    if last.swap(step, std::sync::atomic::Ordering::Relaxed) != step {
+                        let line = crate::i18n::t(lang, "imp_progress")
+                            .replace("{n}", &n.to_string())
+                            .replace("{total}", &total.to_string());
+                        let _ = progress.try_send(
+                            html! { p.progress data-test="import-progress" { (line) } }.into_string(),
+                        );
+                    }
+                },
+            )
+        })
+        .await;
+        let end = match done {
+            Ok(Ok(o)) => result(lang, &o).into_string(),
+            Ok(Err(e)) => html! { p.error data-test="import-error" { (e.text(lang)) } }.into_string(),
+            Err(e) => html! { p.error { (AppError::internal(e.to_string()).text(lang)) } }.into_string(),
+        };
+        let _ = tx.send(end).await;
+        let _ = tx.send(tail).await;
+    });
+    let stream = futures_util::stream::unfold((Some(head), rx), |(first, mut rx)| async move {
+        if let Some(h) = first {
+            return Some((Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(h)), (None, rx)));
+        }
+        let next = rx.recv().await?;
+        Some((Ok(axum::body::Bytes::from(next)), (None, rx)))
+    });
+    Response::from_parts(parts, axum::body::Body::from_stream(stream))
 }
 
 pub(super) async fn import_submit(
@@ -157,6 +233,9 @@ pub(super) async fn import_submit(
             Ok(Err(e)) => return render(&st, &w, &sent, None, Some(&e)).await,
             Err(e) => return fail(&w, AppError::internal(e.to_string())),
         };
+    if sent.import {
+        return streamed_import(&st, &w, sent, table).await;
+    }
     let outcome = st
         .store
         .import_register(
