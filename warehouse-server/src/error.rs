@@ -565,6 +565,17 @@ pub enum Reason {
     PeriodTwice {
         field: String,
     },
+    /// An uploaded register that is no spreadsheet this server reads
+    /// (.xlsx, .xls, .ods, or CSV text); `detail` says what was wrong.
+    NotASpreadsheet {
+        file: String,
+        detail: String,
+    },
+    /// A register import refused because its rows have problems (the dry
+    /// run lists each one); nothing was stored.
+    ImportProblems {
+        problems: usize,
+    },
     /// A reader token sent under a daemon id other than its own (or a
     /// sub-space of it).
     ForeignDaemon {
@@ -1065,6 +1076,8 @@ impl Reason {
             R::PeriodBackwards { .. } => (K::BadRequest, "period_backwards"),
             R::BadPeriod { .. } => (K::BadRequest, "bad_period"),
             R::PeriodTwice { .. } => (K::BadRequest, "period_twice"),
+            R::NotASpreadsheet { .. } => (K::Invalid, "not_a_spreadsheet"),
+            R::ImportProblems { .. } => (K::Invalid, "import_problems"),
             R::Internal(_) => (K::Internal, "internal"),
             R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
@@ -1563,6 +1576,12 @@ impl Reason {
             R::PeriodTwice { field } => format!(
                 "{field} gives a second period: use one of year, quarter, or from and to"
             ),
+            R::NotASpreadsheet { file, detail } => format!(
+                "`{file}` is not a spreadsheet this server reads (.xlsx, .xls, .ods or CSV): {detail}"
+            ),
+            R::ImportProblems { problems } => format!(
+                "the register has {problems} problem(s); nothing was imported (a dry run lists each by row and column)"
+            ),
             R::Internal(detail) => detail.clone(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("asset number `{value}` is not in the register")
@@ -2034,6 +2053,12 @@ impl Reason {
             R::PeriodTwice { field } => format!(
                 "{}与其他期间条件重复：年度、季度、起止日期只能选一种",
                 label(field)
+            ),
+            R::NotASpreadsheet { file, .. } => format!(
+                "文件「{file}」不是可读取的电子表格，请上传电子表格工作簿（XLSX、XLS、ODS）或 CSV 文本文件"
+            ),
+            R::ImportProblems { problems } => format!(
+                "台账有 {problems} 处问题，未导入任何资产；请先试运行查看每一处问题（行号、列名）并改正"
             ),
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
             R::UnknownAssetNumber { value, .. } => {
@@ -2716,6 +2741,11 @@ mod tests {
                 value: f("2025Q5"),
             },
             R::PeriodTwice { field: f("year") },
+            R::NotASpreadsheet {
+                file: f("A01.PDF"),
+                detail: f("no zip or text"),
+            },
+            R::ImportProblems { problems: 17 },
             R::ForeignDaemon {
                 own: f("edge-1"),
                 claimed: f("edge-2"),
@@ -2962,9 +2992,11 @@ mod tests {
             R::PeriodBackwards { .. } => 158,
             R::BadPeriod { .. } => 159,
             R::PeriodTwice { .. } => 160,
+            R::NotASpreadsheet { .. } => 161,
+            R::ImportProblems { .. } => 162,
         }
     }
-    const VARIANTS: usize = 161;
+    const VARIANTS: usize = 163;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

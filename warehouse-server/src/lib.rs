@@ -22,6 +22,7 @@ pub mod health;
 pub mod http;
 pub mod i18n;
 pub mod ics;
+pub mod import;
 pub mod input;
 pub mod kits;
 pub mod lifecycle;

@@ -12,7 +12,7 @@ use warehouse_server::events::{ChainKey, SignedHead};
 use warehouse_server::policy::Role;
 use warehouse_server::register::{NewReader, ReaderRole};
 use warehouse_server::store::Store;
-use warehouse_server::tools::{bench, bench_pages, fleet, scenario, seed, simulate};
+use warehouse_server::tools::{bench, bench_pages, fleet, import, scenario, seed, simulate};
 use warehouse_server::{accounts, commission};
 
 #[derive(Parser, Debug)]
@@ -56,6 +56,9 @@ enum Command {
     /// A fleet of readers on serve replicas: seeding, ingest, read-to-visible,
     /// API latency, stock-take reconcile; see docs/performance.md, "Fleet".
     BenchFleet(fleet::FleetArgs),
+    /// Register import of a generated workbook (100,000 rows by default):
+    /// read, dry run, import, re-import times; see docs/performance.md.
+    BenchImport(import::BenchImportArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -188,6 +191,11 @@ enum Admin {
     /// Write a hardware-sim scenario whose readers see the register's own
     /// tags (desk shelf, exit gate, handheld), and print what to try.
     ExportScenario(scenario::ScenarioArgs),
+    /// Import a register (.xlsx, .xls, .ods or CSV; Chinese headings
+    /// recognised): every problem listed by row and column, then all rows
+    /// in one transaction, or nothing when any row has a problem (exit 1).
+    /// A second import of the same file changes nothing.
+    ImportRegister(import::ImportArgs),
     /// Copy a SQLite deployment into a new, empty PostgreSQL database in
     /// one transaction, and check every table arrived intact (the global
     /// --db is not used; docs/operations.md, "Moving a deployment to
@@ -282,6 +290,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench::run(args, config).await?,
         Command::BenchPages(args) => bench_pages::run(args, config).await?,
         Command::BenchFleet(args) => fleet::run(args, config).await?,
+        Command::BenchImport(args) => import::bench_import(args, config).await?,
         Command::Admin(admin) => match admin {
             Admin::Init {
                 admin_username,
@@ -489,6 +498,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let report = simulate::simulate_year(&store, seed, requests, waiting).await?;
                 println!("{}", serde_json::to_string_pretty(&report)?);
                 if !report.ok {
+                    return Ok(ExitCode::from(1));
+                }
+            }
+            Admin::ImportRegister(args) => {
+                let store = open(&config)?;
+                let outcome = import::import_register(&store, args, true).await?;
+                if !outcome.problems.is_empty() {
                     return Ok(ExitCode::from(1));
                 }
             }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::error::AppResult;
 use crate::i18n::{t, tv, Lang};
 use crate::money::fen_to_yuan;
-use crate::spreadsheet::Sheet;
+use crate::spreadsheet::{Sheet, XCell};
 use crate::store::Report;
 
 /// How a column's values read.
@@ -85,6 +85,30 @@ pub struct PeopleReport {
     pub other_totals: Vec<(String, String)>,
     /// Bar chart rows (label, value) and the value's unit word.
     pub chart: Option<(Vec<(String, i64)>, String)>,
+    /// The same rows and totals as typed cells (money in fen, numbers,
+    /// dates) for the workbook ([`PeopleReport::to_xlsx`]).
+    pub typed_rows: Vec<Vec<XCell>>,
+    pub typed_totals: Vec<XCell>,
+}
+
+/// A cell as a workbook holds it: money and numbers as numbers, a
+/// `YYYY-MM-DD` text as a date, anything else as the words people read.
+fn typed(k: Kind, v: &Value, shown: String) -> XCell {
+    match (k, v) {
+        (_, Value::Null) if shown.is_empty() => XCell::Empty,
+        (Kind::Money, Value::Number(n)) => n.as_i64().map_or(XCell::Text(shown), XCell::Money),
+        (Kind::Percent, Value::Number(n)) => n
+            .as_f64()
+            .map_or(XCell::Text(shown), |p| XCell::Percent(p / 100.0)),
+        (Kind::Plain, Value::Number(n)) => match n.as_i64() {
+            Some(i) => XCell::Int(i),
+            None => n.as_f64().map_or(XCell::Text(shown), XCell::Number),
+        },
+        (Kind::Plain, Value::String(s)) if s.len() == 10 => {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_or(XCell::Text(shown), XCell::Date)
+        }
+        _ => XCell::Text(shown),
+    }
 }
 
 fn cell(lang: Lang, k: Kind, v: &Value, units: &HashMap<i64, String>) -> String {
@@ -130,7 +154,7 @@ pub fn for_people(r: &Report, lang: Lang, units: &HashMap<i64, String>) -> Peopl
         .iter()
         .map(|i| heading(lang, &r.columns[*i]))
         .collect();
-    let rows = r
+    let rows: Vec<Vec<String>> = r
         .rows
         .iter()
         .map(|row| {
@@ -140,6 +164,18 @@ pub fn for_people(r: &Report, lang: Lang, units: &HashMap<i64, String>) -> Peopl
                     row.get(*i)
                         .map_or(String::new(), |v| cell(lang, kinds[*i], v, units))
                 })
+                .collect()
+        })
+        .collect();
+    let typed_rows = r
+        .rows
+        .iter()
+        .zip(&rows)
+        .map(|(row, words)| {
+            shown
+                .iter()
+                .zip(words)
+                .map(|(i, w)| typed(kinds[*i], row.get(*i).unwrap_or(&Value::Null), w.clone()))
                 .collect()
         })
         .collect();
@@ -160,8 +196,26 @@ pub fn for_people(r: &Report, lang: Lang, units: &HashMap<i64, String>) -> Peopl
                 .unwrap_or_default()
         })
         .collect();
+    let mut typed_totals: Vec<XCell> = shown
+        .iter()
+        .zip(&totals)
+        .map(|(i, w)| {
+            let k = match kinds[*i] {
+                Kind::YesNo => Kind::Plain,
+                k => k,
+            };
+            typed(
+                k,
+                total_of(&r.columns[*i]).unwrap_or(&Value::Null),
+                w.clone(),
+            )
+        })
+        .collect();
     if let Some(first) = totals.first_mut() {
         *first = t(lang, "rc_total_row").to_owned();
+    }
+    if let Some(first) = typed_totals.first_mut() {
+        *first = XCell::Text(t(lang, "rc_total_row").to_owned());
     }
     let other_totals = match &r.totals {
         Value::Object(m) => m
@@ -198,6 +252,8 @@ pub fn for_people(r: &Report, lang: Lang, units: &HashMap<i64, String>) -> Peopl
         totals,
         other_totals,
         chart,
+        typed_rows,
+        typed_totals,
     }
 }
 
@@ -218,6 +274,20 @@ impl PeopleReport {
             s.row(row)?;
         }
         s.finish()
+    }
+
+    /// The same table as a real workbook: headings frozen, money as
+    /// numbers in `#,##0.00`, dates as date cells, the totals row in bold,
+    /// then each further total on a row of its own.
+    pub fn to_xlsx(&self) -> AppResult<Vec<u8>> {
+        let mut totals = vec![self.typed_totals.clone()];
+        for (k, v) in &self.other_totals {
+            let value = crate::money::parse_yuan("total", v)
+                .map(XCell::Money)
+                .unwrap_or_else(|_| XCell::Text(v.clone()));
+            totals.push(vec![XCell::Text(k.clone()), value]);
+        }
+        crate::spreadsheet::xlsx(&self.title, &self.headings, &self.typed_rows, &totals)
     }
 }
 

@@ -150,6 +150,39 @@ pub(crate) fn insert_asset(
     Ok(id)
 }
 
+/// Writes descriptive changes to an asset and appends its one `updated`
+/// event listing each change (`changes`: column → [old, new]). The one
+/// way an asset's description changes: `update_asset` and the register
+/// import both call it. `updates`' columns are literals of the callers.
+pub(crate) fn record_update(
+    tx: &Db<'_>,
+    ctx: &Ctx,
+    old: &Asset,
+    updates: &[(&'static str, rusqlite::types::Value)],
+    changes: serde_json::Map<String, serde_json::Value>,
+    reason: Option<String>,
+) -> AppResult<()> {
+    let now = now_ms();
+    for (col, value) in updates {
+        tx.execute(
+            &format!("UPDATE assets SET {col} = ?1, updated_at = ?2 WHERE id = ?3"),
+            (value, now, old.id),
+        )?;
+    }
+    append(
+        tx,
+        ctx,
+        NewEvent {
+            asset_id: old.id,
+            action: "updated",
+            place: Some(holder_place(old)),
+            reason,
+            details: serde_json::Value::Object(changes),
+        },
+    )?;
+    Ok(())
+}
+
 fn check_references(tx: &Db<'_>, a: &NewAsset) -> AppResult<()> {
     require_exists(tx, "categories", "category_id", a.category_id)?;
     if let Some(b) = a.batch_id {
@@ -319,6 +352,22 @@ const CSV_HEADER: [&str; 17] = [
     "id",
 ];
 
+/// Register columns of the workbook export, as the import recognises them.
+const XLSX_HEADER: [&str; 12] = [
+    "资产编号",
+    "资产名称",
+    "分类",
+    "规格型号",
+    "原值（元）",
+    "取得日期",
+    "使用单位",
+    "存放地点",
+    "保管人",
+    "经费来源",
+    "状态",
+    "备注",
+];
+
 impl Store {
     pub async fn create_asset(&self, ctx: Ctx, mut a: NewAsset) -> AppResult<Asset> {
         let state = a.validate()?;
@@ -466,6 +515,65 @@ impl Store {
         .await
     }
 
+    /// The register as a workbook people read (and the import reads back):
+    /// Chinese headings, money in yuan as numbers, dates as date cells, a
+    /// totals row; same filters as the search.
+    pub async fn export_assets_xlsx(&self, q: AssetQuery, vis: Visibility) -> AppResult<Vec<u8>> {
+        use crate::spreadsheet::XCell;
+        self.read(move |c| {
+            let regions = region_filter(c, q.region, reach_of(&vis))?;
+            let (filter, args) = search_filter(&q, vis, regions.as_deref())?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT a.asset_number, a.name, c.name, a.model, a.original_value_fen,
+                        a.purchase_date, u.name, l.name, a.custodian, a.funding_source,
+                        a.state, a.notes
+                 FROM assets a
+                 JOIN categories c ON c.id = a.category_id
+                 LEFT JOIN locations l ON l.id = a.holder_location_id
+                 LEFT JOIN units u ON u.id = a.holder_unit_id
+                 {filter} ORDER BY a.id"
+            ))?;
+            let mut rows = stmt.query(crate::store::db::params_from_iter(args.iter()))?;
+            let mut out: Vec<Vec<XCell>> = Vec::new();
+            let mut fen: Vec<i64> = Vec::new();
+            while let Some(r) = rows.next()? {
+                let text = |i: usize| -> rusqlite::Result<XCell> {
+                    Ok(r.get::<_, Option<String>>(i)?
+                        .map_or(XCell::Empty, XCell::Text))
+                };
+                let value: i64 = r.get(4)?;
+                fen.push(value);
+                let date = r
+                    .get::<_, Option<String>>(5)?
+                    .and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+                    .map_or(XCell::Empty, XCell::Date);
+                let state: String = r.get(10)?;
+                out.push(vec![
+                    text(0)?,
+                    text(1)?,
+                    text(2)?,
+                    text(3)?,
+                    XCell::Money(value),
+                    date,
+                    text(6)?,
+                    text(7)?,
+                    text(8)?,
+                    text(9)?,
+                    XCell::Text(crate::i18n::tv(crate::i18n::Lang::Zh, &state)),
+                    text(11)?,
+                ]);
+            }
+            let total = crate::money::total("original_value_fen", fen)?;
+            let mut totals = vec![XCell::Empty; XLSX_HEADER.len()];
+            totals[0] = XCell::Text("合计".into());
+            totals[1] = XCell::Text(format!("共 {} 项", out.len()));
+            totals[4] = XCell::Money(total);
+            let headings: Vec<String> = XLSX_HEADER.iter().map(|h| (*h).to_owned()).collect();
+            crate::spreadsheet::xlsx("资产台账", &headings, &out, &[totals])
+        })
+        .await
+    }
+
     /// Applies descriptive changes; one `updated` event lists old → new.
     pub async fn update_asset(&self, ctx: Ctx, id: i64, patch: AssetPatch) -> AppResult<Asset> {
         let name = match &patch.name {
@@ -515,24 +623,11 @@ impl Store {
             if updates.is_empty() {
                 return Ok(old);
             }
-            for (col, value) in &updates {
-                // `col` is one of the literals above.
-                tx.execute(
-                    &format!("UPDATE assets SET {col} = ?1, updated_at = ?2 WHERE id = ?3"),
-                    (value, now_ms(), id),
-                )?;
-            }
-            append(
-                tx,
-                &ctx,
-                NewEvent {
-                    asset_id: id,
-                    action: "updated",
-                    place: Some(holder_place(&old)),
-                    reason,
-                    details: serde_json::Value::Object(changes),
-                },
-            )?;
+            let updates: Vec<(&'static str, rusqlite::types::Value)> = updates
+                .into_iter()
+                .map(|(col, v)| (col, v.map_or(rusqlite::types::Value::Null, Into::into)))
+                .collect();
+            record_update(tx, &ctx, &old, &updates, changes, reason)?;
             get_asset(tx, id)
         })
         .await

@@ -15,6 +15,7 @@ pub mod dialect;
 mod epcis;
 mod events;
 mod health;
+mod import;
 mod ingest;
 pub(crate) mod manual;
 mod names;
@@ -39,6 +40,7 @@ use crate::error::{AppError, AppResult, Reason};
 
 pub use accounts::AuthenticatedSession;
 pub use assets::BulkAsset;
+pub use import::ImportOptions;
 pub use ingest::{apply_batch, validate_batch, ForeignSighting, IngestOutcome};
 pub use names::{split_numbers, AssetName, LocationName, NameQuery, Names};
 pub use reports::*;

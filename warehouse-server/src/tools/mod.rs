@@ -10,6 +10,7 @@ pub mod bench;
 pub mod bench_pages;
 pub mod epcis_export;
 pub mod fleet;
+pub mod import;
 pub mod scenario;
 pub mod seed;
 pub mod simulate;

@@ -16,6 +16,7 @@ mod epcis;
 mod exports_and_bounds;
 mod fleet;
 mod health;
+mod import_register;
 mod ingest;
 mod keepers;
 mod kits;

@@ -14,6 +14,7 @@ use shared::sync::{Commission, DaemonHealth, ObservationBatch};
 use utoipa::ToSchema;
 
 mod epcis;
+mod import;
 mod kits;
 mod openapi;
 mod rentals;
@@ -106,6 +107,7 @@ pub fn routes() -> Router<AppState> {
         .merge(workflow::routes())
         .merge(kits::routes())
         .merge(epcis::routes())
+        .merge(import::routes())
         .merge(rentals::routes())
 }
 

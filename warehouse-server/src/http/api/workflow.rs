@@ -593,7 +593,9 @@ impl ReportQuery {
     }
 }
 
-/// One report as JSON or CSV (`?format=csv`, Excel-compatible), for a
+/// One report as JSON, CSV (`?format=csv`, Excel-compatible) or a
+/// workbook for people (`?format=xlsx`: Chinese headings, yuan as numbers,
+/// dates as dates, frozen headings, totals row), for a
 /// region and those below it (`?region=`), optionally one row per region
 /// (`?by=region`).
 #[utoipa::path(get, path = "/api/v1/reports/{name}", tag = "reports", params(ReportQuery),
@@ -610,10 +612,27 @@ async fn report(
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(r).into_response()),
         Some("csv") => Ok(respond::csv(&format!("{name}.csv"), report_to_csv(&r)?)),
+        Some("xlsx") => {
+            // A workbook is for people: Chinese headings, yuan, totals.
+            let units = state
+                .store
+                .list_units(1, 500)
+                .await?
+                .items
+                .into_iter()
+                .map(|u| (u.id, u.name))
+                .collect();
+            let p = crate::reports::for_people(&r, crate::i18n::Lang::Zh, &units);
+            Ok(respond::attachment(
+                &format!("{}.xlsx", p.title),
+                super::import::XLSX,
+                p.to_xlsx()?,
+            ))
+        }
         Some(other) => Err(Reason::NotOneOf {
             field: "format".into(),
             value: other.into(),
-            allowed: &["json", "csv"],
+            allowed: &["json", "csv", "xlsx"],
         }
         .into()),
     }

@@ -38,6 +38,14 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard", get(dashboard))
         .route("/inbox", get(inbox))
         .route("/assets", get(assets))
+        .route(
+            "/assets/import",
+            get(import_page)
+                .post(import_submit)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::import::MAX_REGISTER_BYTES,
+                )),
+        )
         .route("/assets/{id}", get(asset_page))
         .route("/assets/{id}/idle", post(asset_list_idle))
         .route(
@@ -172,6 +180,7 @@ mod checks;
 mod cockpit;
 mod desk;
 mod home;
+mod import;
 mod kits;
 mod register;
 mod rentals;
@@ -181,7 +190,7 @@ mod stocktake;
 mod tags;
 
 use {
-    admin::*, alarms::*, calendar::*, checks::*, cockpit::*, desk::*, home::*, kits::*,
+    admin::*, alarms::*, calendar::*, checks::*, cockpit::*, desk::*, home::*, import::*, kits::*,
     register::*, rentals::*, reports::*, requests::*, stocktake::*, tags::*,
 };
 

@@ -118,6 +118,8 @@ pub(super) async fn assets(
         }
         format!("/assets?{}", qs.join("&"))
     };
+    // The workbook keeps the list's filters.
+    let xlsx_link = link(1).replacen("/assets?page=1", "/api/v1/assets/export.xlsx?page=1", 1);
     let body = html! {
         form.filters method="get" action="/assets" {
             input name="q" value=(f.q.clone().unwrap_or_default()) placeholder=(format!("{} / {} / {}", w.t("name"), w.t("asset_number"), w.t("epc")));
@@ -137,6 +139,10 @@ pub(super) async fn assets(
             button type="submit" { (w.t("search")) }
             a href="/assets" { (w.t("reset")) }
             a href="/api/v1/assets/export.csv" { (w.t("export_csv")) }
+            a href=(xlsx_link) data-test="register-xlsx" { (w.t("export_xlsx")) }
+            @if authorize(&w.ctx.actor, Action::CreateAsset, Scope::Warehouse).is_ok() {
+                a href="/assets/import" data-test="register-import" { (w.t("imp_link")) }
+            }
         }
         details.columns {
             summary { (w.t("columns")) }

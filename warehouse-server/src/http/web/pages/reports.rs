@@ -23,6 +23,8 @@ pub(super) struct ReportQuery {
     unit: Option<String>,
     category: Option<String>,
     warehouse: Option<String>,
+    /// `xlsx`: the export as a workbook (else CSV).
+    format: Option<String>,
 }
 
 /// An id from a filter of the report form; empty: none.
@@ -196,7 +198,11 @@ pub(super) async fn reports(
                 None => { (w.t("rp_snapshot")) }
             }
         }
-        p { a href=(q.link("/reports/export", &name)) data-test="report-csv" { (w.t("export_csv")) } }
+        p {
+            a href=(q.link("/reports/export", &name)) data-test="report-csv" { (w.t("export_csv")) }
+            " "
+            a href=(format!("{}&format=xlsx", q.link("/reports/export", &name))) data-test="report-xlsx" { (w.t("export_xlsx")) }
+        }
         @if let Some((bars, unit)) = &r.chart {
             @if !bars.is_empty() { figure.report-chart { (bar_chart(bars, unit)) } }
         }
@@ -220,6 +226,14 @@ pub(super) async fn report_export(
     Query(q): Query<ReportQuery>,
 ) -> Response {
     let (_, r) = tryp!(w, people_report(&st, &w, &q).await);
+    if q.format.as_deref() == Some("xlsx") {
+        let data = tryp!(w, r.to_xlsx());
+        return crate::http::respond::attachment(
+            &format!("{}.xlsx", r.title),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            data,
+        );
+    }
     let csv = tryp!(w, r.to_csv());
     crate::http::respond::attachment(&format!("{}.csv", r.title), "text/csv; charset=utf-8", csv)
 }
