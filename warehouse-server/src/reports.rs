@@ -262,6 +262,8 @@ mod tests {
                 ],
             ],
             totals: json!({ "owed_fen": 150_100, "paid_fen": 95, "outstanding_fen": 150_005 }),
+            period: None,
+            dated_by: None,
         }
     }
 

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use shared::sync::{Commission, DaemonHealth, ObservationBatch};
 use utoipa::ToSchema;
 
+mod acquisitions;
 mod kits;
 mod openapi;
 mod rentals;
@@ -104,6 +105,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/events/verify", get(verify_log))
         .merge(workflow::routes())
         .merge(kits::routes())
+        .merge(acquisitions::routes())
         .merge(rentals::routes())
 }
 

@@ -177,6 +177,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(super::workflow::WorkflowDoc::openapi());
     doc.merge(super::kits::KitsDoc::openapi());
+    doc.merge(super::acquisitions::AcquisitionsDoc::openapi());
     doc.merge(super::rentals::RentalsDoc::openapi());
     // The lifecycle's operations are merged in after `ApiDoc`'s modifiers
     // ran; apply the contract to them too.
