@@ -16,6 +16,7 @@ mod exports_and_bounds;
 mod fleet;
 mod health;
 mod ingest;
+mod intake;
 mod keepers;
 mod kits;
 mod log_and_backup;
