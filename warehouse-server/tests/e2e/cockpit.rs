@@ -249,7 +249,7 @@ async fn a_city_report_is_its_own_figures_plus_its_counties_and_reach_is_kept() 
         .await?;
     assert_eq!(st, StatusCode::NOT_FOUND);
     // A bad `by` is named.
-    let (st, err) = s.get("/api/v1/reports/loans?by=unit", &admin).await?;
+    let (st, err) = s.get("/api/v1/reports/loans?by=category", &admin).await?;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
     assert_eq!(err["error"]["field"], "by");
     Ok(())
