@@ -217,6 +217,49 @@ async fn each_years_figures_come_out_exactly() -> Result<()> {
 }
 
 #[tokio::test]
+async fn every_report_takes_every_filter_and_cut() -> Result<()> {
+    let f = Flow::new(2).await?;
+    let w = &f.w;
+    let names = f.s().get_ok("/api/v1/reports", &w.approver).await?;
+    let names: Vec<String> = names
+        .as_array()
+        .ok_or_else(|| anyhow!("no report list"))?
+        .iter()
+        .filter_map(|r| r["name"].as_str().map(str::to_owned))
+        .collect();
+    assert!(names.len() >= 10, "{names:?}");
+    for name in &names {
+        let whole = report(&f, name).await?;
+        for q in [
+            "by=unit".to_owned(),
+            format!("by=unit&year=2099&unit={}", w.unit_a),
+            format!("category={}&warehouse={}", f.chairs, w.warehouse),
+            format!("quarter=2025Q3&by=unit&category={}", w.category),
+        ] {
+            let r = report(&f, &format!("{name}?{q}")).await?;
+            assert_eq!(r["name"], *name, "{q}");
+        }
+        // Cut by unit, the totals stay the report's.
+        let cut = report(&f, &format!("{name}?by=unit")).await?;
+        assert_eq!(cut["totals"], whole["totals"], "{name}");
+    }
+    // The stock snapshot by unit: the warehouse's chairs on the row with no
+    // unit, unit A's asset on its own.
+    let r = report(&f, "assets-by-state?by=unit").await?;
+    let rows = r["rows"].as_array().cloned().unwrap_or_default();
+    let count = |unit: Value| -> i64 {
+        rows.iter()
+            .filter(|row| row[0] == unit)
+            .map(|row| row[6].as_i64().unwrap_or(0))
+            .sum()
+    };
+    assert_eq!(count(json!(w.unit_a)), 1, "{r}");
+    let chairs = report(&f, &format!("assets-by-state?category={}", f.chairs)).await?;
+    assert_eq!(chairs["totals"]["count"], 2, "{chairs}");
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_bad_period_is_refused_naming_its_parameter() -> Result<()> {
     let f = Flow::new(0).await?;
     for (query, field, code) in [
