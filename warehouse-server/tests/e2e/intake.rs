@@ -526,5 +526,38 @@ async fn the_keepers_form_records_a_donation_with_its_document() -> Result<()> {
     let data = ["approver", "keeper", "主仓", "Shelf 1", "A01"].map(String::from);
     let found = test_support::unreadable(&text, &data);
     ensure!(found.is_empty(), "{found:?}:\n{text}");
+    // The form and the record read in each language: no English in
+    // Chinese, no Chinese in English (but the register's own names).
+    let data: Vec<String> = [
+        "approver",
+        "keeper",
+        "主仓",
+        "Shelf 1",
+        "A01",
+        "单位A",
+        "单位B",
+        "办公桌",
+        "钢琴",
+        "某科技有限公司",
+        "捐赠协议.pdf",
+        "JZ-100",
+        "中文",
+    ]
+    .map(String::from)
+    .to_vec();
+    for path in [
+        "/acquisitions/new",
+        location.as_str(),
+        &format!("/assets/{id}"),
+    ] {
+        let zh = crate::pages_words::visible_text(&page(&c, &s.base, path, &w.keeper, "").await?.1);
+        let found = test_support::unreadable(&zh, &data);
+        ensure!(found.is_empty(), "{path}: {found:?}:\n{zh}");
+        let en = crate::pages_words::visible_text(
+            &page(&c, &s.base, path, &w.keeper, "lang=en").await?.1,
+        );
+        let found = test_support::chinese_outside(&en, &data);
+        ensure!(found.is_empty(), "{path} in English: {found:?}:\n{en}");
+    }
     Ok(())
 }

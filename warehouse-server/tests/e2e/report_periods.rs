@@ -343,5 +343,37 @@ async fn the_report_page_has_the_period_form_in_chinese() -> Result<()> {
     let data = ["单位A", "单位B", "主仓", "椅子", "approver"].map(String::from);
     let bad = test_support::unreadable(&text, &data);
     anyhow::ensure!(bad.is_empty(), "unreadable on the report page: {bad:?}");
+    let en = f
+        .s()
+        .http
+        .get(format!(
+            "{}/reports?name=requests&year=2099&by=unit",
+            f.s().base
+        ))
+        .bearer_auth(&f.w.approver)
+        .header("cookie", "lang=en")
+        .send()
+        .await?
+        .text()
+        .await?;
+    let text = crate::pages_words::visible_text(&en);
+    for want in [
+        "One row per unit",
+        "the day the request was filed",
+        "Quarter",
+    ] {
+        anyhow::ensure!(
+            text.contains(want),
+            "the English page lacks {want}:\n{text}"
+        );
+    }
+    let data: Vec<String> = ["单位A", "单位B", "主仓", "椅子", "办公桌", "中文"]
+        .map(String::from)
+        .to_vec();
+    let bad = test_support::chinese_outside(&text, &data);
+    anyhow::ensure!(
+        bad.is_empty(),
+        "Chinese on the English report page: {bad:?}"
+    );
     Ok(())
 }
