@@ -576,6 +576,22 @@ pub enum Reason {
     ImportProblems {
         problems: usize,
     },
+    /// A field an acquisition from this source needs (a donation's donor,
+    /// a transfer-in's agency…).
+    RequiredForSource {
+        field: String,
+        source: String,
+    },
+    /// A field an acquisition from this source does not take.
+    NotForSource {
+        field: String,
+        source: String,
+    },
+    /// A date that may not lie after today (the day assets were received).
+    AfterToday {
+        field: String,
+        today: String,
+    },
     /// A reader token sent under a daemon id other than its own (or a
     /// sub-space of it).
     ForeignDaemon {
@@ -834,7 +850,10 @@ fn word_zh(key: &str) -> String {
 fn label(field: &str) -> &'static str {
     // A request line's field (`lines[2].quantity`) is named as the field;
     // the page shows it beside its row.
-    let field = match field.strip_prefix("lines[") {
+    let field = match field
+        .strip_prefix("lines[")
+        .or_else(|| field.strip_prefix("assets["))
+    {
         Some(rest) => rest.split_once("].").map_or(field, |(_, f)| f),
         None => field,
     };
@@ -1078,6 +1097,9 @@ impl Reason {
             R::PeriodTwice { .. } => (K::BadRequest, "period_twice"),
             R::NotASpreadsheet { .. } => (K::Invalid, "not_a_spreadsheet"),
             R::ImportProblems { .. } => (K::Invalid, "import_problems"),
+            R::RequiredForSource { .. } => (K::Invalid, "required"),
+            R::NotForSource { .. } => (K::Invalid, "not_for_source"),
+            R::AfterToday { .. } => (K::Invalid, "after_today"),
             R::Internal(_) => (K::Internal, "internal"),
             R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
@@ -1127,7 +1149,10 @@ impl Reason {
             | R::NotForKind { field, .. }
             | R::NoSuchRequestLine { field, .. }
             | R::BadPeriod { field, .. }
-            | R::PeriodTwice { field } => Some(field),
+            | R::PeriodTwice { field }
+            | R::RequiredForSource { field, .. }
+            | R::NotForSource { field, .. }
+            | R::AfterToday { field, .. } => Some(field),
             R::PeriodBackwards { .. } => Some("to"),
             R::LinesAndShorthand => Some("lines"),
             R::Several { problems } => problems.first().map(|p| p.field.as_str()),
@@ -1582,6 +1607,15 @@ impl Reason {
             R::ImportProblems { problems } => format!(
                 "the register has {problems} problem(s); nothing was imported (a dry run lists each by row and column)"
             ),
+            R::RequiredForSource { field, source } => {
+                format!("{field} is required for an acquisition from source {source}")
+            }
+            R::NotForSource { field, source } => {
+                format!("{field} does not apply to an acquisition from source {source}")
+            }
+            R::AfterToday { field, today } => {
+                format!("{field} may not lie after today ({today})")
+            }
             R::Internal(detail) => detail.clone(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("asset number `{value}` is not in the register")
@@ -2060,6 +2094,19 @@ impl Reason {
             R::ImportProblems { problems } => format!(
                 "台账有 {problems} 处问题，未导入任何资产；请先试运行查看每一处问题（行号、列名）并改正"
             ),
+            R::RequiredForSource { field, source } => format!(
+                "取得方式为「{}」时须填写{}",
+                crate::i18n::t(crate::i18n::Lang::Zh, &format!("src_{source}")),
+                label(field)
+            ),
+            R::NotForSource { field, source } => format!(
+                "取得方式为「{}」时不填写{}",
+                crate::i18n::t(crate::i18n::Lang::Zh, &format!("src_{source}")),
+                label(field)
+            ),
+            R::AfterToday { field, today } => {
+                format!("{}不能晚于今天（{today}）", label(field))
+            }
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("资产编号「{value}」不在资产台账中，请核对标签上印的编号")
@@ -2746,6 +2793,18 @@ mod tests {
                 detail: f("no zip or text"),
             },
             R::ImportProblems { problems: 17 },
+            R::RequiredForSource {
+                field: f("donor"),
+                source: f("donation"),
+            },
+            R::NotForSource {
+                field: f("donor"),
+                source: f("transfer_in"),
+            },
+            R::AfterToday {
+                field: f("received_on"),
+                today: f("2026-12-01"),
+            },
             R::ForeignDaemon {
                 own: f("edge-1"),
                 claimed: f("edge-2"),
@@ -2994,9 +3053,12 @@ mod tests {
             R::PeriodTwice { .. } => 160,
             R::NotASpreadsheet { .. } => 161,
             R::ImportProblems { .. } => 162,
+            R::RequiredForSource { .. } => 163,
+            R::NotForSource { .. } => 164,
+            R::AfterToday { .. } => 165,
         }
     }
-    const VARIANTS: usize = 163;
+    const VARIANTS: usize = 166;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

@@ -10,6 +10,7 @@
 //! [`stocktake`] (reconciliation), [`commission`] (GIAI-96 EPCs).
 
 pub mod accounts;
+pub mod acquisition;
 pub mod cockpit;
 pub mod commission;
 pub mod config;

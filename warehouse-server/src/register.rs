@@ -318,6 +318,12 @@ pub struct Asset {
     pub updated_at: DateTime<Utc>,
     /// The region it is in: its holder unit's, or its warehouse's.
     pub region_id: Option<i64>,
+    /// How it arrived (取得方式): `purchase`, `register` (no recorded
+    /// source), or an acquisition's source.
+    pub source: crate::acquisition::AssetSource,
+    /// The acquisition that recorded its arrival, if any
+    /// (`GET /api/v1/acquisitions/{id}`).
+    pub acquisition_id: Option<i64>,
 }
 
 impl Asset {
@@ -416,6 +422,10 @@ pub struct AssetQuery {
     /// city with its counties); a region outside the caller's reach is
     /// not found.
     pub region: Option<i64>,
+    /// Only assets that arrived this way (取得方式): `purchase`,
+    /// `register`, `transfer_in`, `donation`, `dissolved_body`,
+    /// `confiscated`, `unclaimed`.
+    pub source: Option<crate::acquisition::AssetSource>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
 }

@@ -30,7 +30,8 @@ pub(crate) const ASSET_COLUMNS: &str = "a.id, a.asset_number, a.name, a.category
     a.created_at, a.updated_at,
     COALESCE((SELECT u.region_id FROM units u WHERE u.id = a.holder_unit_id),
         (SELECT w.region_id FROM locations l JOIN warehouses w ON w.id = l.warehouse_id
-          WHERE l.id = a.holder_location_id))";
+          WHERE l.id = a.holder_location_id)),
+    a.source, a.acquisition_id";
 
 pub(crate) fn row_to_asset(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Asset> {
     let state: String = r.get(12)?;
@@ -59,6 +60,9 @@ pub(crate) fn row_to_asset(r: &crate::store::db::Row<'_>) -> rusqlite::Result<As
         created_at: ts(r.get(19)?),
         updated_at: ts(r.get(20)?),
         region_id: r.get(21)?,
+        source: crate::acquisition::AssetSource::parse(&r.get::<_, String>(22)?)
+            .unwrap_or(crate::acquisition::AssetSource::Register),
+        acquisition_id: r.get(23)?,
     })
 }
 
@@ -104,8 +108,8 @@ pub(crate) fn insert_asset(
     tx.prepare_cached(
         "INSERT INTO assets (asset_number, name, category_id, model, original_value_fen,
              purchase_date, funding_source, batch_id, holder_location_id, holder_unit_id,
-             custodian, state, condition, notes, checkout_approved, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+             custodian, state, condition, notes, checkout_approved, created_at, updated_at, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16, ?17)",
     )?
     .execute(rusqlite::params![
         a.asset_number,
@@ -123,7 +127,14 @@ pub(crate) fn insert_asset(
         a.condition.unwrap_or(Condition::Good).as_str(),
         a.notes,
         crate::lifecycle::may_pass_gate(state),
-        now
+        now,
+        // From the purchase chain when it has a batch; an acquisition
+        // sets its own source after.
+        if a.batch_id.is_some() {
+            "purchase"
+        } else {
+            "register"
+        }
     ])?;
     let id = tx.last_insert_rowid()?;
     if with_event {
@@ -314,6 +325,10 @@ fn search_filter(
     if let Some(s) = q.state {
         let p = arg(Value::Text(s.as_str().into()), &mut args);
         clauses.push(format!("a.state = {p}"));
+    }
+    if let Some(s) = q.source {
+        let p = arg(Value::Text(s.as_str().into()), &mut args);
+        clauses.push(format!("a.source = {p}"));
     }
     if let Some(u) = q.holder_unit_id {
         let p = arg(Value::Integer(u), &mut args);

@@ -7,6 +7,7 @@
 //! read connections (WAL lets them read while the writer writes).
 
 mod accounts;
+pub(crate) mod acquisitions;
 mod assets;
 mod cockpit;
 mod daemons;
@@ -78,7 +79,8 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (17, include_str!("../../migrations/0017_request_lines.sql")),
     (18, include_str!("../../migrations/0018_kits.sql")),
     (19, include_str!("../../migrations/0019_rentals.sql")),
-    (23, include_str!("../../migrations/0023_epcis.sql")),
+    (20, include_str!("../../migrations/0020_acquisitions.sql")),
+    (21, include_str!("../../migrations/0021_epcis.sql")),
 ];
 
 /// The SQLite backend: one writer, a pool of readers.

@@ -992,3 +992,96 @@ impl Store {
         self.read_blocking(|c| build(c, name, scope))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+    }
+
+    fn field(r: AppResult<Option<Period>>) -> Option<String> {
+        r.err().and_then(|e| e.field)
+    }
+
+    #[test]
+    fn shortcuts_are_whole_years_and_quarters() {
+        let p = |y: Option<&str>, q: Option<&str>| parse_period(None, None, y, q).ok().flatten();
+        assert_eq!(
+            p(Some("2024"), None),
+            Some(Period {
+                from: day("2024-01-01"),
+                to: day("2024-12-31")
+            })
+        );
+        assert_eq!(
+            p(None, Some("2025Q3")),
+            Some(Period {
+                from: day("2025-07-01"),
+                to: day("2025-09-30")
+            })
+        );
+        assert_eq!(
+            p(None, Some("2024q1")).map(|p| p.to),
+            Some(day("2024-03-31"))
+        );
+        assert_eq!(
+            p(None, Some("2025Q4")).map(|p| p.to),
+            Some(day("2025-12-31"))
+        );
+        assert_eq!(parse_period(None, None, None, None).ok(), Some(None));
+        assert_eq!(
+            parse_period(Some(" "), Some(""), None, None).ok(),
+            Some(None)
+        );
+    }
+
+    #[test]
+    fn bad_periods_name_their_parameter() {
+        assert_eq!(
+            field(parse_period(None, None, None, Some("2025Q5"))),
+            Some("quarter".into())
+        );
+        assert_eq!(
+            field(parse_period(None, None, None, Some("2025Q"))),
+            Some("quarter".into())
+        );
+        assert_eq!(
+            field(parse_period(None, None, Some("202"), None)),
+            Some("year".into())
+        );
+        assert_eq!(
+            field(parse_period(
+                Some("2025-07-01"),
+                Some("2025-06-30"),
+                None,
+                None
+            )),
+            Some("to".into())
+        );
+        assert_eq!(
+            field(parse_period(Some("2025-13-01"), None, None, None)),
+            Some("from".into())
+        );
+        assert_eq!(
+            field(parse_period(Some("2025-01-01"), None, Some("2025"), None)),
+            Some("year".into())
+        );
+        assert_eq!(
+            field(parse_period(None, None, Some("2025"), Some("2025Q1"))),
+            Some("quarter".into())
+        );
+    }
+
+    #[test]
+    fn a_period_is_whole_shanghai_days() {
+        let p = Period {
+            from: day("2025-01-01"),
+            to: day("2025-01-01"),
+        };
+        // 2024-12-31 16:00 UTC is midnight in Shanghai; a day is 86.4 M ms.
+        assert_eq!(p.bounds_ms(), (1_735_660_800_000, 1_735_747_200_000));
+    }
+}

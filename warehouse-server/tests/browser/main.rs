@@ -22,6 +22,7 @@ use serde_json::json;
 use support::*;
 
 mod cockpit;
+mod intake;
 mod loan_lines;
 mod walk;
 use test_support::{wait_until, Daemon, DaemonConfig, Process, SimProcess};

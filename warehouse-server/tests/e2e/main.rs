@@ -18,6 +18,7 @@ mod fleet;
 mod health;
 mod import_register;
 mod ingest;
+mod intake;
 mod keepers;
 mod kits;
 mod log_and_backup;

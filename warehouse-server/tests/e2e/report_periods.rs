@@ -217,6 +217,49 @@ async fn each_years_figures_come_out_exactly() -> Result<()> {
 }
 
 #[tokio::test]
+async fn every_report_takes_every_filter_and_cut() -> Result<()> {
+    let f = Flow::new(2).await?;
+    let w = &f.w;
+    let names = f.s().get_ok("/api/v1/reports", &w.approver).await?;
+    let names: Vec<String> = names
+        .as_array()
+        .ok_or_else(|| anyhow!("no report list"))?
+        .iter()
+        .filter_map(|r| r["name"].as_str().map(str::to_owned))
+        .collect();
+    assert!(names.len() >= 10, "{names:?}");
+    for name in &names {
+        let whole = report(&f, name).await?;
+        for q in [
+            "by=unit".to_owned(),
+            format!("by=unit&year=2099&unit={}", w.unit_a),
+            format!("category={}&warehouse={}", f.chairs, w.warehouse),
+            format!("quarter=2025Q3&by=unit&category={}", w.category),
+        ] {
+            let r = report(&f, &format!("{name}?{q}")).await?;
+            assert_eq!(r["name"], *name, "{q}");
+        }
+        // Cut by unit, the totals stay the report's.
+        let cut = report(&f, &format!("{name}?by=unit")).await?;
+        assert_eq!(cut["totals"], whole["totals"], "{name}");
+    }
+    // The stock snapshot by unit: the warehouse's chairs on the row with no
+    // unit, unit A's asset on its own.
+    let r = report(&f, "assets-by-state?by=unit").await?;
+    let rows = r["rows"].as_array().cloned().unwrap_or_default();
+    let count = |unit: Value| -> i64 {
+        rows.iter()
+            .filter(|row| row[0] == unit)
+            .map(|row| row[6].as_i64().unwrap_or(0))
+            .sum()
+    };
+    assert_eq!(count(json!(w.unit_a)), 1, "{r}");
+    let chairs = report(&f, &format!("assets-by-state?category={}", f.chairs)).await?;
+    assert_eq!(chairs["totals"]["count"], 2, "{chairs}");
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_bad_period_is_refused_naming_its_parameter() -> Result<()> {
     let f = Flow::new(0).await?;
     for (query, field, code) in [
@@ -300,5 +343,37 @@ async fn the_report_page_has_the_period_form_in_chinese() -> Result<()> {
     let data = ["单位A", "单位B", "主仓", "椅子", "approver"].map(String::from);
     let bad = test_support::unreadable(&text, &data);
     anyhow::ensure!(bad.is_empty(), "unreadable on the report page: {bad:?}");
+    let en = f
+        .s()
+        .http
+        .get(format!(
+            "{}/reports?name=requests&year=2099&by=unit",
+            f.s().base
+        ))
+        .bearer_auth(&f.w.approver)
+        .header("cookie", "lang=en")
+        .send()
+        .await?
+        .text()
+        .await?;
+    let text = crate::pages_words::visible_text(&en);
+    for want in [
+        "One row per unit",
+        "the day the request was filed",
+        "Quarter",
+    ] {
+        anyhow::ensure!(
+            text.contains(want),
+            "the English page lacks {want}:\n{text}"
+        );
+    }
+    let data: Vec<String> = ["单位A", "单位B", "主仓", "椅子", "办公桌", "中文"]
+        .map(String::from)
+        .to_vec();
+    let bad = test_support::chinese_outside(&text, &data);
+    anyhow::ensure!(
+        bad.is_empty(),
+        "Chinese on the English report page: {bad:?}"
+    );
     Ok(())
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use shared::sync::{Commission, DaemonHealth, ObservationBatch};
 use utoipa::ToSchema;
 
+mod acquisitions;
 mod epcis;
 mod import;
 mod kits;
@@ -108,6 +109,7 @@ pub fn routes() -> Router<AppState> {
         .merge(kits::routes())
         .merge(epcis::routes())
         .merge(import::routes())
+        .merge(acquisitions::routes())
         .merge(rentals::routes())
 }
 

@@ -179,6 +179,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(super::kits::KitsDoc::openapi());
     doc.merge(super::epcis::EpcisDoc::openapi());
     doc.merge(super::import::ImportDoc::openapi());
+    doc.merge(super::acquisitions::AcquisitionsDoc::openapi());
     doc.merge(super::rentals::RentalsDoc::openapi());
     // The lifecycle's operations are merged in after `ApiDoc`'s modifiers
     // ran; apply the contract to them too.

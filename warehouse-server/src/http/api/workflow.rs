@@ -710,7 +710,8 @@ async fn cockpit(
         crate::store::BookingView,
         crate::reserve::DayCount,
         crate::reserve::Hold,
-        crate::error::CategoryShortage
+        crate::error::CategoryShortage,
+        crate::store::Period
     ))
 )]
 pub struct WorkflowDoc;

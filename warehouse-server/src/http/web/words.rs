@@ -182,6 +182,13 @@ pub fn event_sentence(lang: Lang, names: &Names, e: &Event) -> String {
         (_, None) => format!("{who} {action}"),
     };
     let details: Value = serde_json::from_str(&e.details).unwrap_or(Value::Null);
+    // How it arrived (取得方式), on an acquisition's registration.
+    if let Some(src) = details.get("source").and_then(Value::as_str) {
+        let word = t(lang, &format!("src_{src}"));
+        if word != "?" {
+            s.push_str(&lang.parens(&format!("{}{}{word}", t(lang, "source"), lang.colon())));
+        }
+    }
     if let Some(r) = details.get("request").and_then(Value::as_i64) {
         s.push_str(&match lang {
             Lang::Zh => format!("（{}）", request_ref(lang, r)),

@@ -89,8 +89,12 @@ pub const PG_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../../migrations/postgres/0019_rentals.sql"),
     ),
     (
-        23,
-        include_str!("../../../migrations/postgres/0023_epcis.sql"),
+        20,
+        include_str!("../../../migrations/postgres/0020_acquisitions.sql"),
+    ),
+    (
+        21,
+        include_str!("../../../migrations/postgres/0021_epcis.sql"),
     ),
 ];
 

@@ -101,18 +101,31 @@ impl Store {
 
     pub async fn document(&self, actor: Actor, id: i64) -> AppResult<Document> {
         self.read(move |c| {
-            let row: Option<(i64, String, String, Vec<u8>)> = c
+            type DocRow = (Option<i64>, Option<i64>, String, String, Vec<u8>);
+            let row: Option<DocRow> = c
                 .query_row(
-                    "SELECT request_id, filename, content_type, data FROM documents WHERE id = ?1",
+                    "SELECT request_id, acquisition_id, filename, content_type, data
+                     FROM documents WHERE id = ?1",
                     [id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )
                 .optional()?;
-            let (request, filename, content_type, data) =
+            let (request, acquisition, filename, content_type, data) =
                 row.ok_or_else(|| AppError::not_found("document", id))?;
-            let r = load_row(c, request)?;
-            if !may_view(&actor, &r) {
-                return Err(AppError::not_found("document", id));
+            match (request, acquisition) {
+                (Some(request), _) => {
+                    let r = load_row(c, request)?;
+                    if !may_view(&actor, &r) {
+                        return Err(AppError::not_found("document", id));
+                    }
+                }
+                // An acquisition's document: seen by whoever sees its
+                // warehouse's register.
+                (None, Some(a)) => {
+                    crate::store::acquisitions::document_visible(c, &actor, a)
+                        .map_err(|_| AppError::not_found("document", id))?;
+                }
+                (None, None) => return Err(AppError::not_found("document", id)),
             }
             Ok(Document {
                 filename,

@@ -89,6 +89,14 @@ pub fn routes() -> Router<AppState> {
         .route("/stocktakes/{id}/close", post(stocktake_close))
         .route("/stocktakes/{id}/events", get(stocktake_events))
         .route("/alarms", get(alarms))
+        .route(
+            "/acquisitions",
+            post(acquisition_submit).layer(axum::extract::DefaultBodyLimit::max(
+                crate::workflow::MAX_DOCUMENT_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/acquisitions/new", get(acquisition_form))
+        .route("/acquisitions/{id}", get(acquisition_page))
         .route("/kits", get(kits_page).post(kit_create))
         .route("/kits/{id}", get(kit_page))
         .route("/kits/{id}/retire", post(kit_retire))
@@ -173,6 +181,7 @@ macro_rules! tryp {
     };
 }
 
+mod acquisitions;
 mod admin;
 mod alarms;
 mod calendar;
@@ -190,8 +199,8 @@ mod stocktake;
 mod tags;
 
 use {
-    admin::*, alarms::*, calendar::*, checks::*, cockpit::*, desk::*, home::*, import::*, kits::*,
-    register::*, rentals::*, reports::*, requests::*, stocktake::*, tags::*,
+    acquisitions::*, admin::*, alarms::*, calendar::*, checks::*, cockpit::*, desk::*, home::*,
+    import::*, kits::*, register::*, rentals::*, reports::*, requests::*, stocktake::*, tags::*,
 };
 
 /// The "未写标签" badge of an untagged asset: for those who may write

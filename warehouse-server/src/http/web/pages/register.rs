@@ -15,6 +15,7 @@ pub(super) const COLUMNS: &[&str] = &[
     "epc",
     "last_seen",
     "region",
+    "source",
 ];
 pub(super) const DEFAULT_COLUMNS: &[&str] = &[
     "asset_number",
@@ -31,6 +32,7 @@ pub(super) struct AssetFilter {
     region: Option<String>,
     state: Option<String>,
     category_id: Option<String>,
+    source: Option<String>,
     page: Option<i64>,
     cols: Option<String>,
 }
@@ -47,6 +49,10 @@ pub(super) async fn assets(
         .filter(|s| s.len() >= 24 && s.bytes().all(|b| b.is_ascii_hexdigit()))
         .cloned();
     let state = f.state.as_deref().and_then(AssetState::parse);
+    let source = f
+        .source
+        .as_deref()
+        .and_then(crate::acquisition::AssetSource::parse);
     let category = f.category_id.as_deref().and_then(|c| c.parse().ok());
     let region: Option<i64> = f.region.as_deref().and_then(|r| r.parse().ok());
     let regions = tryp!(w, regions_in_scope(&st, &w).await);
@@ -60,6 +66,7 @@ pub(super) async fn assets(
                     state,
                     category_id: category,
                     region,
+                    source,
                     page: f.page,
                     per_page: Some(50),
                     ..AssetQuery::default()
@@ -113,6 +120,9 @@ pub(super) async fn assets(
         if let Some(c) = &f.category_id {
             qs.push(format!("category_id={c}"));
         }
+        if let Some(s) = source {
+            qs.push(format!("source={}", s.as_str()));
+        }
         if let Some(r) = region {
             qs.push(format!("region={r}"));
         }
@@ -135,9 +145,18 @@ pub(super) async fn assets(
                     option value=(c.id) selected[category == Some(c.id)] { (c.name) }
                 }
             }
+            select name="source" data-test="source-filter" {
+                option value="" { (w.t("source")) (w.lang.colon()) (w.t("all")) }
+                @for s in crate::acquisition::AssetSource::ALL {
+                    option value=(s.as_str()) selected[source == Some(*s)] { (w.t(&format!("src_{}", s.as_str()))) }
+                }
+            }
             (region_select(&w, &regions, region))
             button type="submit" { (w.t("search")) }
             a href="/assets" { (w.t("reset")) }
+            @if authorize(&w.ctx.actor, Action::CreateAsset, Scope::Warehouse).is_ok() {
+                a href="/acquisitions/new" data-test="new-acquisition" { (w.t("acquisitions")) }
+            }
             a href="/api/v1/assets/export.csv" { (w.t("export_csv")) }
             a href=(xlsx_link) data-test="register-xlsx" { (w.t("export_xlsx")) }
             @if authorize(&w.ctx.actor, Action::CreateAsset, Scope::Warehouse).is_ok() {
@@ -189,6 +208,7 @@ pub(super) async fn assets(
                             @if show("epc") { td.mono { (a.epc.clone().unwrap_or_default()) } }
                             @if show("last_seen") { td { (a.last_seen_at.as_ref().map(when).unwrap_or_default()) } }
                             @if show("region") { td data-test="asset-region" { (region_name(&regions, a.region_id)) } }
+                            @if show("source") { td data-test="asset-source" { (w.t(&format!("src_{}", a.source.as_str()))) } }
                         }
                     }
                 }
@@ -232,6 +252,15 @@ pub(super) async fn asset_page(
     for e in &d.timeline {
         words::ask_event(&mut q, e);
     }
+    // Where it came from: the acquisition's details for those who see the
+    // register (others see the word).
+    let acquisition = match a.acquisition_id {
+        Some(acq) => st.store.acquisition(w.ctx.actor.clone(), acq).await.ok(),
+        None => None,
+    };
+    if let Some(acq) = &acquisition {
+        q.unit(acq.on_behalf_unit_id);
+    }
     let names = tryp!(w, st.store.names(q).await);
     let body = html! {
         div.asset {
@@ -249,6 +278,19 @@ pub(super) async fn asset_page(
                 dt { (w.t("model")) } dd { (a.model.clone().unwrap_or_default()) }
                 dt { (w.t("value")) } dd { (yuan(a.original_value_fen)) }
                 dt { (w.t("purchase_date")) } dd { (a.purchase_date.clone().unwrap_or_default()) }
+                dt { (w.t("source")) }
+                dd data-test="source" {
+                    (w.t(&format!("src_{}", a.source.as_str())))
+                    @if let Some(acq) = &acquisition {
+                        @for (k, v) in source_lines(&w, &names, acq) {
+                            br; span { (k) (w.lang.colon()) (v) }
+                        }
+                        @for d in &acq.documents {
+                            br; a href=(format!("/api/v1/documents/{}", d.id)) data-test="source-document" { (w.t("acq_document")) (w.lang.colon()) (d.filename) }
+                        }
+                        br; a href=(format!("/acquisitions/{}", acq.id)) { (w.t("acq_record")) }
+                    }
+                }
                 dt { (w.t("holder")) } dd data-test="holder" { (holder(&w, &names, a.holder_unit_id, a.holder_location_id)) }
                 dt { (w.t("epc")) } dd.mono { @match &a.epc { Some(e) => { (e) }, None => { (no_tag_badge(&w, a.id)) } } }
                 dt { (w.t("last_seen")) } dd { (a.last_seen_at.as_ref().map(when).unwrap_or_default()) }

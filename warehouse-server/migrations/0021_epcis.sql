@@ -1,4 +1,4 @@
--- warehouse-server schema, version 23: what the EPCIS 2.0 export needs
+-- warehouse-server schema, version 21: what the EPCIS 2.0 export needs
 -- (docs/epcis.md).
 --
 -- A kit's membership over time: `kit_members` holds only a live kit's
