@@ -16,7 +16,6 @@ use test_support::{
 
 #[tokio::test]
 async fn run_sh_reads_the_register_refuses_a_taken_port_and_leaves_nothing_behind() -> Result<()> {
-    let started = Instant::now();
     let tmp = tempfile::tempdir()?;
     let bins = bin_dir(tmp.path())?;
     let port = free_port()?;
@@ -133,11 +132,6 @@ async fn run_sh_reads_the_register_refuses_a_taken_port_and_leaves_nothing_behin
     assert!(
         left.is_empty(),
         "processes of the first run survive it: {left:#?}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(90),
-        "took {:?}",
-        started.elapsed()
     );
     Ok(())
 }
