@@ -21,6 +21,7 @@ pub mod health;
 pub mod http;
 pub mod i18n;
 pub mod ics;
+pub mod idle_rules;
 pub mod input;
 pub mod kits;
 pub mod lifecycle;
@@ -85,6 +86,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         out.flush()?;
     }
     let limits = serving::ConnectionLimits::of(&config);
+    tokio::spawn(scan_idle_daily(store.clone()));
     let app = http::router(http::AppState {
         store,
         config: Arc::new(config),
@@ -92,6 +94,30 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     serving::run(listener, app, limits, tls, shutdown_signal()).await;
     tracing::info!("warehouse-server stopped");
     Ok(())
+}
+
+/// How often the server judges every asset under the idle rules.
+const IDLE_SCAN_EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Idle detection once a day (the first a day after start, so a restart
+/// loop cannot scan repeatedly; `POST /api/v1/idle-findings/scan` runs one
+/// at once). A failed scan is logged and tried again the next day.
+async fn scan_idle_daily(store: Store) {
+    let start = tokio::time::Instant::now() + IDLE_SCAN_EVERY;
+    let mut every = tokio::time::interval_at(start, IDLE_SCAN_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match store.scan_idle(policy::Ctx::system("idle-scan")).await {
+            Ok(s) => tracing::info!(
+                opened = s.opened,
+                still_open = s.still_open,
+                closed = s.closed,
+                "idle scan"
+            ),
+            Err(e) => tracing::warn!(error = %e, "idle scan failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

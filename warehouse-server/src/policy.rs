@@ -205,6 +205,9 @@ pub enum Action {
     ViewReaderHealth,
     /// Report a daemon's own health (reader daemons only).
     ReportHealth,
+    /// Set the idle-detection rules and run a scan (the agency:
+    /// administrators and approvers).
+    SetIdleRules,
 }
 
 /// Whose assets an action touches, and in which region.
@@ -350,7 +353,7 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
                     | ActOnRequest
                     | BrowseVirtualWarehouse
                     | ViewReports
-            ) || (role == Role::Approver && action == GrantEmergencyPass)
+            ) || (role == Role::Approver && matches!(action, GrantEmergencyPass | SetIdleRules))
         }
         Role::UnitStaff => match action {
             ViewRegister => true,

@@ -14,6 +14,7 @@ pub(crate) mod db;
 pub mod dialect;
 mod events;
 mod health;
+pub(crate) mod idle_findings;
 mod ingest;
 pub(crate) mod manual;
 mod names;
@@ -75,6 +76,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (17, include_str!("../../migrations/0017_request_lines.sql")),
     (18, include_str!("../../migrations/0018_kits.sql")),
     (19, include_str!("../../migrations/0019_rentals.sql")),
+    (22, include_str!("../../migrations/0022_idle_findings.sql")),
 ];
 
 /// The SQLite backend: one writer, a pool of readers.

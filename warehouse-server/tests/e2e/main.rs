@@ -15,6 +15,7 @@ mod contract;
 mod exports_and_bounds;
 mod fleet;
 mod health;
+mod idle_findings;
 mod ingest;
 mod keepers;
 mod kits;

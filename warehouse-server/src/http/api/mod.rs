@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use shared::sync::{Commission, DaemonHealth, ObservationBatch};
 use utoipa::ToSchema;
 
+mod idle_findings;
 mod kits;
 mod openapi;
 mod rentals;
@@ -105,6 +106,7 @@ pub fn routes() -> Router<AppState> {
         .merge(workflow::routes())
         .merge(kits::routes())
         .merge(rentals::routes())
+        .merge(idle_findings::routes())
 }
 
 async fn health() -> &'static str {

@@ -178,6 +178,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(super::workflow::WorkflowDoc::openapi());
     doc.merge(super::kits::KitsDoc::openapi());
     doc.merge(super::rentals::RentalsDoc::openapi());
+    doc.merge(super::idle_findings::IdleDoc::openapi());
     // The lifecycle's operations are merged in after `ApiDoc`'s modifiers
     // ran; apply the contract to them too.
     Contract.modify(&mut doc);
