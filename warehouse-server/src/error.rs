@@ -565,6 +565,23 @@ pub enum Reason {
     PeriodTwice {
         field: String,
     },
+    /// An idle finding already closed (answered, reclaimed or resolved).
+    FindingClosed {
+        finding_id: i64,
+        outcome: String,
+    },
+    /// An answer that does not fit the finding: listing or handing in
+    /// an asset its unit does not hold (an overdue loan, warehouse stock).
+    AnswerNotFor {
+        finding_id: i64,
+        answer: String,
+        rule: String,
+    },
+    /// A reclaim ordered for a finding whose asset no unit holds.
+    NotReclaimable {
+        finding_id: i64,
+        rule: String,
+    },
     /// A reader token sent under a daemon id other than its own (or a
     /// sub-space of it).
     ForeignDaemon {
@@ -1065,6 +1082,9 @@ impl Reason {
             R::PeriodBackwards { .. } => (K::BadRequest, "period_backwards"),
             R::BadPeriod { .. } => (K::BadRequest, "bad_period"),
             R::PeriodTwice { .. } => (K::BadRequest, "period_twice"),
+            R::FindingClosed { .. } => (K::Conflict, "finding_closed"),
+            R::AnswerNotFor { .. } => (K::Conflict, "answer_not_for"),
+            R::NotReclaimable { .. } => (K::Conflict, "not_reclaimable"),
             R::Internal(_) => (K::Internal, "internal"),
             R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
@@ -1563,6 +1583,22 @@ impl Reason {
             R::PeriodTwice { field } => format!(
                 "{field} gives a second period: use one of year, quarter, or from and to"
             ),
+            R::FindingClosed {
+                finding_id,
+                outcome,
+            } => format!("idle finding {finding_id} is already closed ({outcome})"),
+            R::AnswerNotFor {
+                finding_id,
+                answer,
+                rule,
+            } => format!(
+                "idle finding {finding_id} ({rule}) cannot be answered by {answer}: its unit \
+                 does not hold the asset; explain instead"
+            ),
+            R::NotReclaimable { finding_id, rule } => format!(
+                "idle finding {finding_id} ({rule}) is not about an asset a unit holds; \
+                 nothing to reclaim"
+            ),
             R::Internal(detail) => detail.clone(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("asset number `{value}` is not in the register")
@@ -2035,6 +2071,15 @@ impl Reason {
                 "{}与其他期间条件重复：年度、季度、起止日期只能选一种",
                 label(field)
             ),
+            R::FindingClosed { finding_id, .. } => {
+                format!("闲置发现（编号 {finding_id}）已经办结")
+            }
+            R::AnswerNotFor { finding_id, .. } => format!(
+                "闲置发现（编号 {finding_id}）涉及的资产不由本单位持有，不能挂出或交回，请填写说明"
+            ),
+            R::NotReclaimable { finding_id, .. } => {
+                format!("闲置发现（编号 {finding_id}）涉及的资产不由单位持有，无需收回")
+            }
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("资产编号「{value}」不在资产台账中，请核对标签上印的编号")
@@ -2716,6 +2761,19 @@ mod tests {
                 value: f("2025Q5"),
             },
             R::PeriodTwice { field: f("year") },
+            R::FindingClosed {
+                finding_id: 3,
+                outcome: f("explained"),
+            },
+            R::AnswerNotFor {
+                finding_id: 3,
+                answer: f("list"),
+                rule: f("overdue_loan"),
+            },
+            R::NotReclaimable {
+                finding_id: 3,
+                rule: f("unseen_stock"),
+            },
             R::ForeignDaemon {
                 own: f("edge-1"),
                 claimed: f("edge-2"),
@@ -2962,9 +3020,12 @@ mod tests {
             R::PeriodBackwards { .. } => 158,
             R::BadPeriod { .. } => 159,
             R::PeriodTwice { .. } => 160,
+            R::FindingClosed { .. } => 161,
+            R::AnswerNotFor { .. } => 162,
+            R::NotReclaimable { .. } => 163,
         }
     }
-    const VARIANTS: usize = 161;
+    const VARIANTS: usize = 164;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

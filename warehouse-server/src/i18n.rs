@@ -856,6 +856,10 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("extend", "续借", "Extend"),
     ("new_due", "续借至", "New return day"),
     ("add_to_calendar", "加入日历（下载日历文件）", "Add to calendar (.ics)"),
+    ("ev_idle_explained", "说明闲置原因", "explained why it is idle"),
+    ("ev_reclaim_ordered", "下达收回令", "ordered it reclaimed"),
+    ("ev_marked_unused", "标记为闲置", "marked it unused"),
+    ("ev_marked_in_use", "恢复使用", "marked it in use again"),
 ];
 
 /// The word for `key` in `lang`.

@@ -2,7 +2,11 @@
 //! and the scan that records findings (`idle_findings`). The decision per
 //! asset is [`crate::idle_rules::judge`]; this module gathers the facts,
 //! keeps one open finding per asset and rule (a re-scan updates its days,
-//! never duplicates it) and closes a finding its asset no longer breaks.
+//! never duplicates it), closes a finding its asset no longer breaks and
+//! escalates one left unanswered past its deadline. Every step on a
+//! finding is a row of `idle_finding_steps`. The answers and the reclaim
+//! order, which move assets and file requests, are in
+//! `store::workflow::findings`.
 
 use std::collections::BTreeMap;
 
@@ -35,6 +39,7 @@ const RULE_NAMES: &[&str] = &[
     "unseen_stock",
     "overdue_loan",
     "listed_untaken",
+    "marked_unused",
 ];
 
 /// Most findings one list returns (newest first).
@@ -42,7 +47,8 @@ pub const MAX_LISTED: i64 = 5000;
 
 pub(crate) fn load_rules(c: &Db<'_>) -> AppResult<IdleRules> {
     Ok(c.prepare_cached(
-        "SELECT held_unseen_days, stock_unseen_days, listed_days, overdue_loans
+        "SELECT held_unseen_days, stock_unseen_days, listed_days, overdue_loans, unused_days,
+                answer_days
          FROM idle_rules WHERE id = 1",
     )?
     .query_row((), |r| {
@@ -51,6 +57,8 @@ pub(crate) fn load_rules(c: &Db<'_>) -> AppResult<IdleRules> {
             stock_unseen_days: r.get(1)?,
             listed_days: r.get(2)?,
             overdue_loans: r.get::<_, i64>(3)? != 0,
+            unused_days: r.get(4)?,
+            answer_days: r.get(5)?,
         })
     })
     .optional()?
@@ -83,7 +91,12 @@ fn judge_all(
                           WHERE l.id = a.holder_location_id)),
                 (SELECT il.listed_at FROM idle_listings il WHERE il.asset_id = a.id),
                 q.stage, q.loan_due, q.unit_id,
-                (SELECT u2.region_id FROM units u2 WHERE u2.id = q.unit_id)
+                (SELECT u2.region_id FROM units u2 WHERE u2.id = q.unit_id),
+                (SELECT m.marked_at FROM asset_unused_marks m
+                  WHERE m.asset_id = a.id AND m.unit_id = a.holder_unit_id),
+                EXISTS (SELECT 1 FROM request_items pi JOIN requests pr ON pr.id = pi.request_id
+                         WHERE pi.asset_id = a.id AND pi.active = 1 AND pr.kind <> 'loan'
+                           AND pr.closed_at IS NULL)
          FROM assets a
          LEFT JOIN request_items i ON i.asset_id = a.id AND i.active = 1
               AND i.status IN ('checked_out', 'received')
@@ -104,6 +117,10 @@ fn judge_all(
         let due: Option<String> = r.get(8)?;
         let borrower: Option<i64> = r.get(9)?;
         let borrower_region: Option<i64> = r.get(10)?;
+        let unused_since: Option<i64> = r.get(11)?;
+        // An open request (a hand-in, a reclaim, a transfer, a disposal)
+        // is already dealing with the asset: only an overdue loan counts.
+        let pending: bool = r.get(12)?;
         let loan = stage.as_deref().and_then(Stage::parse).zip(due.as_deref());
         let facts = AssetFacts {
             held_by_unit: holder.is_some(),
@@ -111,8 +128,12 @@ fn judge_all(
             last_seen_ms: last_seen,
             listed_at_ms: listed_at,
             loan,
+            unused_since_ms: unused_since,
         };
         for b in judge(rules, &facts, now, today) {
+            if pending && b.rule != IdleRule::OverdueLoan {
+                continue;
+            }
             // An overdue loan is the borrowing unit's to answer for.
             let (unit_id, region_id) = match (b.rule, borrower) {
                 (IdleRule::OverdueLoan, Some(u)) => (Some(u), borrower_region),
@@ -132,22 +153,77 @@ fn judge_all(
     Ok(found)
 }
 
-/// Records `found` as findings at `now`: open ones not found again close,
-/// open ones found again are brought up to date, new ones open.
+/// Appends a step to a finding's record: who (`ctx`), when (`now`), what.
+pub(crate) fn record_finding_step(
+    tx: &Db<'_>,
+    ctx: &Ctx,
+    finding: i64,
+    action: &str,
+    note: Option<&str>,
+    request: Option<i64>,
+    now: i64,
+) -> AppResult<()> {
+    tx.prepare_cached(
+        "INSERT INTO idle_finding_steps (finding_id, action, actor, taken_at, note, request_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(rusqlite::params![
+        finding,
+        action,
+        ctx.actor.label(),
+        now,
+        note,
+        request
+    ])?;
+    Ok(())
+}
+
+/// The latest explanation given for each (asset, rule).
+fn explanations(tx: &Db<'_>) -> AppResult<BTreeMap<(i64, IdleRule), i64>> {
+    let rows: Vec<(i64, String, i64)> = tx
+        .prepare_cached(
+            "SELECT asset_id, rule, max(answered_at) FROM idle_findings
+             WHERE outcome = 'explained' GROUP BY asset_id, rule",
+        )?
+        .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(a, rule, at)| IdleRule::parse(&rule).map(|rule| ((a, rule), at)))
+        .collect())
+}
+
+/// Records `found` as findings at `now`: open ones not found again close
+/// (resolved), open ones found again are brought up to date and escalate
+/// when unanswered past their deadline, new ones open with a deadline
+/// unless an explanation still answers for them.
 fn record(
     tx: &Db<'_>,
+    ctx: &Ctx,
+    rules: &IdleRules,
     mut found: BTreeMap<(i64, IdleRule), Found>,
     now: i64,
 ) -> AppResult<ScanSummary> {
-    let open: Vec<(i64, i64, String)> = tx
-        .prepare_cached("SELECT id, asset_id, rule FROM idle_findings WHERE closed_at IS NULL")?
-        .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+    let open: Vec<(i64, i64, String, i64, Option<i64>)> = tx
+        .prepare_cached(
+            "SELECT id, asset_id, rule, due_at, escalated_at FROM idle_findings
+             WHERE closed_at IS NULL",
+        )?
+        .query_map((), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
         .collect::<Result<_, _>>()?;
     let mut summary = ScanSummary::default();
-    for (id, asset, rule) in open {
+    for (id, asset, rule, due, escalated) in open {
         let still = IdleRule::parse(&rule).and_then(|rule| found.remove(&(asset, rule)));
         match still {
             Some(f) => {
+                if escalated.is_none() && escalates(due, now) {
+                    tx.prepare_cached("UPDATE idle_findings SET escalated_at = ?1 WHERE id = ?2")?
+                        .execute(rusqlite::params![now, id])?;
+                    record_finding_step(tx, ctx, id, "escalated", None, None, now)?;
+                    summary.escalated += 1;
+                }
                 tx.prepare_cached(
                     "UPDATE idle_findings SET days_idle = ?1, value_fen = ?2, unit_id = ?3,
                             region_id = ?4, scanned_at = ?5
@@ -165,18 +241,27 @@ fn record(
             }
             None => {
                 tx.prepare_cached(
-                    "UPDATE idle_findings SET closed_at = ?1, scanned_at = ?1 WHERE id = ?2",
+                    "UPDATE idle_findings SET closed_at = ?1, scanned_at = ?1, outcome = 'resolved'
+                     WHERE id = ?2",
                 )?
                 .execute(rusqlite::params![now, id])?;
+                record_finding_step(tx, ctx, id, "resolved", None, None, now)?;
                 summary.closed += 1;
             }
         }
     }
+    let explained = explanations(tx)?;
     for ((asset, rule), f) in found {
+        if explained
+            .get(&(asset, rule))
+            .is_some_and(|&at| explanation_holds(rules, rule, at, now))
+        {
+            continue;
+        }
         tx.prepare_cached(
             "INSERT INTO idle_findings (asset_id, unit_id, region_id, rule, days_idle, value_fen,
-                                        opened_at, scanned_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                                        opened_at, due_at, scanned_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?7)",
         )?
         .execute(rusqlite::params![
             asset,
@@ -185,11 +270,81 @@ fn record(
             rule.as_str(),
             f.days,
             f.value_fen,
-            now
+            now,
+            due_at(rules, now)
         ])?;
+        let id = tx.last_insert_rowid()?;
+        record_finding_step(tx, ctx, id, "opened", None, None, now)?;
         summary.opened += 1;
     }
     Ok(summary)
+}
+
+/// The columns [`finding_row`] reads, over `idle_findings f`, `assets a`
+/// and `units u` (the finding's unit).
+pub(crate) const FINDING_COLUMNS: &str =
+    "f.id, f.asset_id, a.asset_number, a.name, f.unit_id, u.name, f.region_id,
+     f.rule, f.days_idle, f.value_fen, f.opened_at, f.closed_at, f.due_at, f.escalated_at,
+     f.outcome, f.answer, f.answered_by, f.answered_at, f.request_id";
+
+pub(crate) fn finding_row(r: &crate::store::db::Row<'_>) -> rusqlite::Result<IdleFinding> {
+    let rule: String = r.get(7)?;
+    let closed: Option<i64> = r.get(11)?;
+    let escalated: Option<i64> = r.get(13)?;
+    let outcome: Option<String> = r.get(14)?;
+    let unit_id: Option<i64> = r.get(4)?;
+    Ok(IdleFinding {
+        id: r.get(0)?,
+        asset_id: r.get(1)?,
+        asset_number: r.get(2)?,
+        asset_name: r.get(3)?,
+        unit_id,
+        unit: r.get(5)?,
+        region_id: r.get(6)?,
+        rule: IdleRule::parse(&rule).unwrap_or(IdleRule::UnseenHeld),
+        days_idle: r.get(8)?,
+        value_fen: r.get(9)?,
+        opened_at: ts(r.get(10)?),
+        due_at: ts(r.get(12)?),
+        escalated_at: escalated.map(ts),
+        closed_at: closed.map(ts),
+        open: closed.is_none(),
+        must_act: MustAct::of(closed.is_none(), escalated.is_some(), unit_id),
+        outcome: outcome.as_deref().and_then(Outcome::parse),
+        answer: r.get(15)?,
+        answered_by: r.get(16)?,
+        answered_at: r.get::<_, Option<i64>>(17)?.map(ts),
+        request_id: r.get(18)?,
+        steps: Vec::new(),
+    })
+}
+
+/// One finding with every step taken on it, oldest first.
+pub(crate) fn load_finding(c: &Db<'_>, id: i64) -> AppResult<IdleFinding> {
+    let mut f = c
+        .prepare_cached(&format!(
+            "SELECT {FINDING_COLUMNS} FROM idle_findings f JOIN assets a ON a.id = f.asset_id
+             LEFT JOIN units u ON u.id = f.unit_id WHERE f.id = ?1"
+        ))?
+        .query_row([id], finding_row)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("idle finding", id))?;
+    f.steps = c
+        .prepare_cached(
+            "SELECT action, actor, taken_at, note, request_id FROM idle_finding_steps
+             WHERE finding_id = ?1 ORDER BY id",
+        )?
+        .query_map([id], |r| {
+            Ok(FindingStep {
+                action: r.get(0)?,
+                actor: r.get(1)?,
+                at: ts(r.get(2)?),
+                note: r.get(3)?,
+                request_id: r.get(4)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(f)
 }
 
 impl Store {
@@ -210,12 +365,14 @@ impl Store {
         self.write(move |tx| {
             tx.prepare_cached(
                 "INSERT INTO idle_rules (id, held_unseen_days, stock_unseen_days, listed_days,
-                                         overdue_loans, updated_by, updated_at)
-                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)
+                                         overdue_loans, updated_by, updated_at, unused_days,
+                                         answer_days)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT (id) DO UPDATE SET held_unseen_days = excluded.held_unseen_days,
                      stock_unseen_days = excluded.stock_unseen_days,
                      listed_days = excluded.listed_days, overdue_loans = excluded.overdue_loans,
-                     updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                     updated_by = excluded.updated_by, updated_at = excluded.updated_at,
+                     unused_days = excluded.unused_days, answer_days = excluded.answer_days",
             )?
             .execute(rusqlite::params![
                 rules.held_unseen_days,
@@ -223,7 +380,9 @@ impl Store {
                 rules.listed_days,
                 i64::from(rules.overdue_loans),
                 by,
-                now_ms()
+                now_ms(),
+                rules.unused_days,
+                rules.answer_days
             ])?;
             load_rules(tx)
         })
@@ -235,11 +394,11 @@ impl Store {
     /// re-scan opens nothing already open.
     pub async fn scan_idle(&self, ctx: Ctx) -> AppResult<ScanSummary> {
         authorize(&ctx.actor, Action::SetIdleRules, Scope::Global)?;
-        self.write(|tx| {
+        self.write(move |tx| {
             let rules = load_rules(tx)?;
             let now = now_ms();
             let found = judge_all(tx, &rules, now, &shanghai_today())?;
-            record(tx, found, now)
+            record(tx, &ctx, &rules, found, now)
         })
         .await
     }
@@ -312,34 +471,16 @@ impl Store {
                 format!("WHERE {}", clauses.join(" AND "))
             };
             let sql = format!(
-                "SELECT f.id, f.asset_id, a.asset_number, a.name, f.unit_id, u.name, f.region_id,
-                        f.rule, f.days_idle, f.value_fen, f.opened_at, f.closed_at
+                "SELECT {FINDING_COLUMNS}
                  FROM idle_findings f JOIN assets a ON a.id = f.asset_id
                  LEFT JOIN units u ON u.id = f.unit_id
                  {filter}
-                 ORDER BY f.closed_at IS NULL DESC, f.days_idle DESC, f.id DESC
+                 ORDER BY f.closed_at IS NULL DESC, f.escalated_at IS NULL, f.days_idle DESC,
+                          f.id DESC
                  LIMIT {MAX_LISTED}"
             );
             let mut stmt = c.prepare(&sql)?;
-            let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
-                let rule: String = r.get(7)?;
-                let closed: Option<i64> = r.get(11)?;
-                Ok(IdleFinding {
-                    id: r.get(0)?,
-                    asset_id: r.get(1)?,
-                    asset_number: r.get(2)?,
-                    asset_name: r.get(3)?,
-                    unit_id: r.get(4)?,
-                    unit: r.get(5)?,
-                    region_id: r.get(6)?,
-                    rule: IdleRule::parse(&rule).unwrap_or(IdleRule::UnseenHeld),
-                    days_idle: r.get(8)?,
-                    value_fen: r.get(9)?,
-                    opened_at: ts(r.get(10)?),
-                    closed_at: closed.map(ts),
-                    open: closed.is_none(),
-                })
-            })?;
+            let rows = stmt.query_map(params_from_iter(args.iter()), finding_row)?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
         .await

@@ -42,6 +42,7 @@ pub use assets::BulkAsset;
 pub use ingest::{apply_batch, validate_batch, ForeignSighting, IngestOutcome};
 pub use names::{split_numbers, AssetName, LocationName, NameQuery, Names};
 pub use reports::*;
+pub use workflow::UnusedMark;
 pub use workflow::{
     Availability, BookingView, DeskEntry, Document, FieldAsset, FieldPlan, Listing, PickLine,
     PickList, PurchaseMatches, RequestQuery, SampleAsset, StockLocation, WaitingCheckout,

@@ -100,7 +100,7 @@ async fn unseen_overdue_and_long_listed_assets_raise_findings_once_and_a_read_cl
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
     assert_eq!(e["error"]["field"], "listed_days", "{e}");
     let good = json!({"held_unseen_days": 30, "stock_unseen_days": 365, "listed_days": 10,
-        "overdue_loans": true});
+        "overdue_loans": true, "unused_days": 20, "answer_days": 10});
     let (st, _) = put_rules(s, &w.staff_a, good.clone()).await?;
     assert_eq!(st, StatusCode::FORBIDDEN, "unit staff do not set the rules");
     let (st, _) = put_rules(s, &w.keeper, good.clone()).await?;
@@ -115,7 +115,10 @@ async fn unseen_overdue_and_long_listed_assets_raise_findings_once_and_a_read_cl
 
     // Nothing is idle yet: every asset was registered just now.
     let v = scan(s, &w.admin).await?;
-    assert_eq!(v, json!({"opened": 0, "still_open": 0, "closed": 0}));
+    assert_eq!(
+        v,
+        json!({"opened": 0, "still_open": 0, "closed": 0, "escalated": 0})
+    );
 
     // Unit A's desk has not been read for 40 days (never: registered 40
     // days ago); the rule says 30.
@@ -130,7 +133,10 @@ async fn unseen_overdue_and_long_listed_assets_raise_findings_once_and_a_read_cl
     assert_eq!(open[0]["open"], true);
     // A re-scan finds the same and records nothing new.
     let v = scan(s, &w.admin).await?;
-    assert_eq!(v, json!({"opened": 0, "still_open": 1, "closed": 0}));
+    assert_eq!(
+        v,
+        json!({"opened": 0, "still_open": 1, "closed": 0, "escalated": 0})
+    );
     assert_eq!(findings(s, &w.admin, "").await?.len(), 1);
 
     // Unit A's staff see it; unit B's see nothing and may not ask for A's.
@@ -238,6 +244,410 @@ async fn unseen_overdue_and_long_listed_assets_raise_findings_once_and_a_read_cl
         .await?;
     assert_eq!(st, StatusCode::OK, "{v}");
     let v = scan(s, &w.admin).await?;
-    assert_eq!(v, json!({"opened": 0, "still_open": 1, "closed": 1}));
+    assert_eq!(
+        v,
+        json!({"opened": 0, "still_open": 1, "closed": 1, "escalated": 0})
+    );
     Ok(())
+}
+
+/// A desk held by `unit`, registered `days` ago and never read since.
+async fn held_unseen(w: &World, number: &str, unit: i64, days: i64) -> Result<i64> {
+    let s = &w.server;
+    let a = id(&s
+        .post_ok(
+            "/api/v1/assets",
+            &w.admin,
+            json!({"asset_number": number, "name": format!("桌子 {number}"),
+                "category_id": w.category, "original_value_fen": 80000,
+                "purchase_date": "2024-03-01", "holder_unit_id": unit}),
+            201,
+        )
+        .await?)?;
+    age(s, "assets", "created_at", "id", a, days)?;
+    Ok(a)
+}
+
+async fn finding(s: &Server, token: &str, id: i64) -> Result<Value> {
+    s.get_ok(&format!("/api/v1/idle-findings/{id}"), token)
+        .await
+}
+
+/// The open finding of `asset` under `rule` (there must be exactly one).
+async fn open_finding_of(s: &Server, token: &str, asset: i64, rule: &str) -> Result<Value> {
+    let list = findings(s, token, &format!("?open=true&rule={rule}")).await?;
+    let mine: Vec<&Value> = list.iter().filter(|f| f["asset_id"] == asset).collect();
+    match mine.as_slice() {
+        [one] => Ok((*one).clone()),
+        _ => Err(anyhow!(
+            "asset {asset}: {} open {rule} findings",
+            mine.len()
+        )),
+    }
+}
+
+fn step_actions(f: &Value) -> Vec<String> {
+    f["steps"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s["action"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn answer(s: &Server, token: &str, id: i64, body: Value) -> Result<(StatusCode, Value)> {
+    s.post(&format!("/api/v1/idle-findings/{id}/answer"), token, body)
+        .await
+}
+
+#[tokio::test]
+async fn an_ignored_finding_escalates_and_the_agencys_reclaim_brings_the_asset_back_with_its_trail(
+) -> Result<()> {
+    let f = Flow::new(0).await?;
+    let w = &f.w;
+    let s = f.s();
+    put_rules(
+        s,
+        &w.approver,
+        json!({"held_unseen_days": 30, "stock_unseen_days": 365, "listed_days": 10,
+            "overdue_loans": true, "unused_days": 20, "answer_days": 10}),
+    )
+    .await?;
+    // Unit A's desk has not been read for 40 days.
+    age(s, "assets", "created_at", "id", w.asset_a, 40)?;
+    let epc = w.tag(w.asset_a).await?;
+    let v = scan(s, &w.admin).await?;
+    assert_eq!(v["opened"], 1, "{v}");
+    let open = open_finding_of(s, &w.staff_a, w.asset_a, "unseen_held").await?;
+    let fid = open["id"]
+        .as_i64()
+        .ok_or_else(|| anyhow!("no id: {open}"))?;
+    assert_eq!(open["must_act"], "unit", "{open}");
+    let opened = chrono::DateTime::parse_from_rfc3339(open["opened_at"].as_str().unwrap_or(""))?;
+    let due = chrono::DateTime::parse_from_rfc3339(open["due_at"].as_str().unwrap_or(""))?;
+    assert_eq!((due - opened).num_days(), 10, "{open}");
+
+    // Unit B's staff can neither see nor answer it.
+    let (st, _) = s
+        .get(&format!("/api/v1/idle-findings/{fid}"), &f.staff_b)
+        .await?;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = answer(
+        s,
+        &f.staff_b,
+        fid,
+        json!({"action": "explain", "text": "不是我们的"}),
+    )
+    .await?;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+
+    // Within the deadline nothing escalates.
+    let v = scan(s, &w.admin).await?;
+    assert_eq!(v["escalated"], 0, "{v}");
+    // Unit A lets the deadline pass (11 days).
+    age(s, "idle_findings", "due_at", "id", fid, 11)?;
+    let v = scan(s, &w.admin).await?;
+    assert_eq!(v["escalated"], 1, "{v}");
+    let esc = finding(s, &w.approver, fid).await?;
+    assert_eq!(esc["must_act"], "agency", "{esc}");
+    assert!(esc["escalated_at"].is_string(), "{esc}");
+    assert_eq!(step_actions(&esc), ["opened", "escalated"]);
+    // A re-scan does not escalate it twice.
+    assert_eq!(scan(s, &w.admin).await?["escalated"], 0);
+
+    // Only the agency's approvers order a reclaim, with a reason.
+    for token in [&w.staff_a, &w.keeper, &w.finance, &f.staff_b] {
+        let (st, e) = s
+            .post(
+                &format!("/api/v1/idle-findings/{fid}/reclaim"),
+                token,
+                json!({"reason": "收回"}),
+            )
+            .await?;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{e}");
+    }
+    let (st, e) = s
+        .post(
+            &format!("/api/v1/idle-findings/{fid}/reclaim"),
+            &w.approver,
+            json!({"reason": "  "}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["error"]["field"], "reason", "{e}");
+    let done = s
+        .post_ok(
+            &format!("/api/v1/idle-findings/{fid}/reclaim"),
+            &w.approver,
+            json!({"reason": "逾期未说明，收回公物仓"}),
+            200,
+        )
+        .await?;
+    assert_eq!(done["outcome"], "reclaimed", "{done}");
+    assert_eq!(done["open"], false);
+    let req = done["request_id"]
+        .as_i64()
+        .ok_or_else(|| anyhow!("no request: {done}"))?;
+    // Closed: no second answer or order.
+    let (st, e) = answer(
+        s,
+        &w.staff_a,
+        fid,
+        json!({"action": "explain", "text": "晚了"}),
+    )
+    .await?;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    assert_eq!(e["error"]["code"], "finding_closed", "{e}");
+
+    // The reclaim is an intake of unit A's, approved by the agency: the
+    // unit cannot withdraw or reject it; the keeper receives it.
+    let (_, r) = s
+        .get(&format!("/api/v1/requests/{req}"), &w.staff_a)
+        .await?;
+    assert_eq!(r["kind"], "intake", "{r}");
+    assert_eq!(r["unit_id"], w.unit_a, "{r}");
+    assert_eq!(stage(&r), "receiving");
+    for body in [
+        json!({"action": "withdraw", "comment": "不交"}),
+        json!({"action": "reject", "comment": "不交"}),
+    ] {
+        let (st, e) = f.step(&w.staff_a, req, body).await?;
+        assert!(
+            st == StatusCode::CONFLICT || st == StatusCode::FORBIDDEN,
+            "{st} {e}"
+        );
+    }
+    let v = f
+        .ok(
+            &w.keeper,
+            req,
+            json!({"action": "receive", "location_id": w.loc_2, "epcs": [epc]}),
+        )
+        .await?;
+    assert_eq!(stage(&v), "completed");
+    let a = f.asset(w.asset_a).await?;
+    assert_eq!(
+        (a["state"].as_str(), a["holder_location_id"].as_i64()),
+        (Some("in_stock"), Some(w.loc_2))
+    );
+    // The whole trail: the order and the intake in the asset's history,
+    // the request's steps, the finding's steps; the chain verifies.
+    let actions = f.timeline_actions(w.asset_a).await?;
+    let tail: Vec<&str> = actions
+        .iter()
+        .map(String::as_str)
+        .filter(|a| ["requested", "reclaim_ordered", "hand_in"].contains(a))
+        .collect();
+    assert_eq!(
+        tail,
+        ["requested", "reclaim_ordered", "hand_in"],
+        "{actions:?}"
+    );
+    let steps: Vec<String> = r["steps"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s["action"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(steps, ["submit", "approve"], "{r}");
+    let closed = finding(s, &w.admin, fid).await?;
+    assert_eq!(step_actions(&closed), ["opened", "escalated", "reclaimed"]);
+    assert_eq!(closed["steps"][2]["actor"], "user:approver", "{closed}");
+    assert_eq!(closed["steps"][2]["request_id"], req, "{closed}");
+    f.verify_log().await?;
+    // Back in stock: no new finding at the next scan.
+    let v = scan(s, &w.admin).await?;
+    assert_eq!(v["opened"], 0, "{v}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn each_answer_closes_its_finding_and_marks_raise_their_own() -> Result<()> {
+    let f = Flow::new(0).await?;
+    let w = &f.w;
+    let s = f.s();
+    put_rules(
+        s,
+        &w.approver,
+        json!({"held_unseen_days": 30, "stock_unseen_days": 365, "listed_days": 10,
+            "overdue_loans": true, "unused_days": 20, "answer_days": 10}),
+    )
+    .await?;
+    let explain = held_unseen(w, "2001", w.unit_a, 40).await?;
+    let list = held_unseen(w, "2002", w.unit_a, 40).await?;
+    let hand_in = held_unseen(w, "2003", w.unit_a, 40).await?;
+    let v = scan(s, &w.admin).await?;
+    assert_eq!(v["opened"], 3, "{v}");
+    let id_of = |f: &Value| f["id"].as_i64().unwrap_or(-1);
+
+    // Explain: text required; the finding closes with it.
+    let fe = id_of(&open_finding_of(s, &w.staff_a, explain, "unseen_held").await?);
+    let (st, e) = answer(s, &w.staff_a, fe, json!({"action": "explain", "text": ""})).await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(e["error"]["field"], "text", "{e}");
+    let (st, e) = answer(s, &w.staff_a, fe, json!({"action": "shrug"})).await?;
+    assert!(st.is_client_error(), "{st} {e}");
+    let (st, v) = answer(
+        s,
+        &w.staff_a,
+        fe,
+        json!({"action": "explain", "text": "备用会议桌，每季度使用"}),
+    )
+    .await?;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["outcome"].as_str(), v["open"].as_bool()),
+        (Some("explained"), Some(false))
+    );
+    assert_eq!(v["answer"], "备用会议桌，每季度使用");
+    assert_eq!(v["answered_by"], "user:staff_a");
+    assert_eq!(step_actions(&v), ["opened", "explained"]);
+
+    // List: the asset goes to the virtual warehouse.
+    let fl = id_of(&open_finding_of(s, &w.staff_a, list, "unseen_held").await?);
+    let (st, v) = answer(
+        s,
+        &w.staff_a,
+        fl,
+        json!({"action": "list", "notes": "可调剂"}),
+    )
+    .await?;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["outcome"], "listed");
+    assert_eq!(f.state(list).await?, "listed_idle");
+
+    // Hand in: an intake request of the unit's, at approval.
+    let fh = id_of(&open_finding_of(s, &w.staff_a, hand_in, "unseen_held").await?);
+    let (st, v) = answer(s, &w.staff_a, fh, json!({"action": "hand_in"})).await?;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["outcome"], "handed_in");
+    let req = v["request_id"]
+        .as_i64()
+        .ok_or_else(|| anyhow!("no request: {v}"))?;
+    let (_, r) = s
+        .get(&format!("/api/v1/requests/{req}"), &w.staff_a)
+        .await?;
+    assert_eq!(
+        (r["kind"].as_str(), stage(&r)),
+        (Some("intake"), "approval")
+    );
+
+    // None of the three is raised again: the explanation holds for the
+    // rule's days, the listing and the pending hand-in deal with theirs.
+    let v = scan(s, &w.admin).await?;
+    assert_eq!(
+        (v["opened"].as_i64(), v["still_open"].as_i64()),
+        (Some(0), Some(0)),
+        "{v}"
+    );
+    assert!(findings(s, &w.staff_a, "?open=true").await?.is_empty());
+    // Once the explanation is older than the rule's days, it is asked again.
+    age(s, "idle_findings", "answered_at", "id", fe, 31)?;
+    let v = scan(s, &w.admin).await?;
+    assert_eq!(v["opened"], 1, "{v}");
+    open_finding_of(s, &w.staff_a, explain, "unseen_held").await?;
+
+    // Marking unused: only the holding unit, only what it holds; marked
+    // for the rule's days it is idle; back in use, the finding resolves.
+    let mark = |token: &str, asset: i64, body: Value| {
+        let token = token.to_owned();
+        async move {
+            s.post(&format!("/api/v1/assets/{asset}/usage"), &token, body)
+                .await
+        }
+    };
+    let (st, _) = mark(&f.staff_b, w.asset_a, json!({"unused": true})).await?;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, e) = mark(&w.keeper, w.asset_wh, json!({"unused": true})).await?;
+    assert_eq!(st, StatusCode::FORBIDDEN, "{e}");
+    let (st, v) = mark(
+        &w.staff_a,
+        w.asset_a,
+        json!({"unused": true, "note": "人员调离"}),
+    )
+    .await?;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, e) = mark(&w.staff_a, list, json!({"unused": true})).await?;
+    assert_eq!(st, StatusCode::CONFLICT, "listed, not held in use: {e}");
+    let marks = s.get_ok("/api/v1/unused-marks", &w.staff_a).await?;
+    assert_eq!(marks[0]["asset_id"], w.asset_a, "{marks}");
+    assert_eq!(
+        s.get_ok("/api/v1/unused-marks", &f.staff_b).await?,
+        json!([])
+    );
+    assert_eq!(scan(s, &w.admin).await?["opened"], 0);
+    age(
+        s,
+        "asset_unused_marks",
+        "marked_at",
+        "asset_id",
+        w.asset_a,
+        21,
+    )?;
+    assert_eq!(scan(s, &w.admin).await?["opened"], 1);
+    let fm = open_finding_of(s, &w.staff_a, w.asset_a, "marked_unused").await?;
+    assert_eq!(fm["days_idle"], 21);
+    let (st, v) = mark(&w.staff_a, w.asset_a, json!({"unused": false})).await?;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let v = scan(s, &w.admin).await?;
+    assert_eq!(v["closed"], 1, "{v}");
+    let fm = finding(s, &w.staff_a, fm["id"].as_i64().unwrap_or(-1)).await?;
+    assert_eq!(fm["outcome"], "resolved", "{fm}");
+    let actions = f.timeline_actions(w.asset_a).await?;
+    assert!(
+        actions.ends_with(&["marked_unused".into(), "marked_in_use".into()]),
+        "{actions:?}"
+    );
+
+    // An overdue loan is explained or returned, not listed or handed in.
+    let chair = id(&s
+        .post_ok(
+            "/api/v1/assets",
+            &w.admin,
+            json!({"asset_number": "3001", "name": "椅子", "category_id": f.chairs,
+                "original_value_fen": 32000, "holder_location_id": w.loc_1}),
+            201,
+        )
+        .await?)?;
+    let chair_epc = w.tag(chair).await?;
+    let loan = rid(&f
+        .file(
+            &w.staff_a,
+            json!({"kind": "loan", "asset_ids": [chair], "reason": "调研活动",
+                "loan_start": "2099-01-05", "loan_due": "2099-01-06"}),
+        )
+        .await?)?;
+    for (token, body) in [
+        (&w.approver, json!({"action": "approve"})),
+        (
+            &w.keeper,
+            json!({"action": "check_out", "epcs": [chair_epc]}),
+        ),
+        (&w.staff_a, json!({"action": "confirm_receipt"})),
+    ] {
+        let (st, v) = f.step(token, loan, body.clone()).await?;
+        assert_eq!(st, StatusCode::OK, "{body}: {v}");
+    }
+    backdate_loan(&s.db, loan, "2026-01-05", "2026-01-06")?;
+    scan(s, &w.admin).await?;
+    let fo = id_of(&open_finding_of(s, &w.staff_a, chair, "overdue_loan").await?);
+    for body in [json!({"action": "list"}), json!({"action": "hand_in"})] {
+        let (st, e) = answer(s, &w.staff_a, fo, body).await?;
+        assert_eq!(st, StatusCode::CONFLICT, "{e}");
+        assert_eq!(e["error"]["code"], "answer_not_for", "{e}");
+    }
+    let (st, e) = s
+        .post(
+            &format!("/api/v1/idle-findings/{fo}/reclaim"),
+            &w.approver,
+            json!({"reason": "收回"}),
+        )
+        .await?;
+    assert_eq!(st, StatusCode::CONFLICT, "{e}");
+    assert_eq!(e["error"]["code"], "not_reclaimable", "{e}");
+    f.verify_log().await
 }
