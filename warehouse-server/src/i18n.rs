@@ -860,6 +860,17 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("ev_reclaim_ordered", "下达收回令", "ordered it reclaimed"),
     ("ev_marked_unused", "标记为闲置", "marked it unused"),
     ("ev_marked_in_use", "恢复使用", "marked it in use again"),
+    ("rt_idle", "闲置资产问责", "Idle assets and accountability"),
+    ("rp_date_opened", "发现日期", "the day the finding opened"),
+    ("rc_findings", "闲置发现（项）", "Findings"),
+    ("rc_days_idle", "闲置天数（合计）", "Days idle (sum)"),
+    ("rc_open", "未办结", "Open"),
+    ("rc_escalated", "逾期上报", "Escalated"),
+    ("rc_explained", "已说明", "Explained"),
+    ("rc_listed", "已挂出调剂", "Listed"),
+    ("rc_handed_in", "已交回", "Handed in"),
+    ("rc_reclaimed", "已收回", "Reclaimed"),
+    ("rc_resolved", "已消除", "Resolved"),
 ];
 
 /// The word for `key` in `lang`.

@@ -649,5 +649,53 @@ async fn each_answer_closes_its_finding_and_marks_raise_their_own() -> Result<()
         .await?;
     assert_eq!(st, StatusCode::CONFLICT, "{e}");
     assert_eq!(e["error"]["code"], "not_reclaimable", "{e}");
+
+    // The year's idle report per unit: count, value, days, outcomes.
+    let year = (Utc::now() + chrono::TimeDelta::hours(8))
+        .format("%Y")
+        .to_string();
+    let r = s
+        .get_ok(&format!("/api/v1/reports/idle?year={year}"), &w.approver)
+        .await?;
+    assert_eq!(r["dated_by"], "opened", "{r}");
+    let cols: Vec<&str> = r["columns"]
+        .as_array()
+        .map(|c| c.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let rows = r["rows"].as_array().cloned().unwrap_or_default();
+    let row = rows
+        .iter()
+        .find(|row| row[0] == w.unit_a)
+        .ok_or_else(|| anyhow!("no row for unit A: {r}"))?;
+    let cell = |name: &str| cols.iter().position(|c| *c == name).map(|i| row[i].clone());
+    // 2001 (twice), 2002, 2003, the desk marked unused, the overdue chair.
+    assert_eq!(cell("findings"), Some(json!(6)), "{r}");
+    assert_eq!(
+        cell("value_fen"),
+        Some(json!(4 * 80000 + 150000 + 32000)),
+        "{r}"
+    );
+    for (name, n) in [
+        ("open", 2),
+        ("escalated", 0),
+        ("explained", 1),
+        ("listed", 1),
+        ("handed_in", 1),
+        ("reclaimed", 0),
+        ("resolved", 1),
+    ] {
+        assert_eq!(cell(name), Some(json!(n)), "{name}: {r}");
+    }
+    assert_eq!(r["totals"]["findings"], 6, "{r}");
+    let last = s
+        .get_ok(
+            &format!(
+                "/api/v1/reports/idle?year={}",
+                year.parse::<i32>().unwrap_or(2000) - 1
+            ),
+            &w.approver,
+        )
+        .await?;
+    assert_eq!(last["rows"], json!([]), "{last}");
     f.verify_log().await
 }
