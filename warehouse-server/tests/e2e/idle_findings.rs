@@ -699,3 +699,225 @@ async fn each_answer_closes_its_finding_and_marks_raise_their_own() -> Result<()
     assert_eq!(last["rows"], json!([]), "{last}");
     f.verify_log().await
 }
+
+#[tokio::test]
+async fn the_units_findings_page_answers_in_chinese_and_the_agency_reclaims_from_its_own(
+) -> Result<()> {
+    use crate::pages_words::{check_page, client, page, post_form, visible_text};
+    let f = Flow::new(0).await?;
+    let w = &f.w;
+    let s = f.s();
+    let c = client()?;
+    let base = &s.base;
+    put_rules(
+        s,
+        &w.approver,
+        json!({"held_unseen_days": 30, "stock_unseen_days": 365, "listed_days": 10,
+            "overdue_loans": true, "unused_days": 20, "answer_days": 10}),
+    )
+    .await?;
+    age(s, "assets", "created_at", "id", w.asset_a, 40)?;
+    let other = held_unseen(w, "2001", w.unit_a, 40).await?;
+    scan(s, &w.admin).await?;
+    let fid = open_finding_of(s, &w.staff_a, w.asset_a, "unseen_held").await?["id"]
+        .as_i64()
+        .unwrap_or(-1);
+    let other_fid = open_finding_of(s, &w.staff_a, other, "unseen_held").await?["id"]
+        .as_i64()
+        .unwrap_or(-1);
+
+    // The unit's page: its findings in words, each with its answer form.
+    let text = check_page(
+        &c,
+        base,
+        "/idle-findings",
+        &w.staff_a,
+        &[
+            "闲置问责",
+            "1001",
+            "桌子 1001",
+            "单位持有资产长期未读到",
+            "待单位答复",
+            "说明原因",
+        ],
+    )
+    .await?;
+    assert!(text.contains("2001"), "{text}");
+    // Unit B's staff see none of it, and cannot open it.
+    let (_, html) = page(&c, base, "/idle-findings", &f.staff_b, "zh").await?;
+    let text_b = visible_text(&html);
+    assert!(
+        !text_b.contains("1001") && !text_b.contains("2001"),
+        "{text_b}"
+    );
+    let (st, _) = page(&c, base, &format!("/idle-findings/{fid}"), &f.staff_b, "zh").await?;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    // An empty explanation is refused on the page, in Chinese.
+    let (st, _, html) = post_form(
+        &c,
+        base,
+        &format!("/idle-findings/{fid}/answer"),
+        &w.staff_a,
+        &[("action", "explain"), ("text", "")],
+    )
+    .await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        visible_text(&html).contains("说明"),
+        "{}",
+        visible_text(&html)
+    );
+    // The answer closes it; its page tells the record in words.
+    let (st, to, _) = post_form(
+        &c,
+        base,
+        &format!("/idle-findings/{fid}/answer"),
+        &w.staff_a,
+        &[("action", "explain"), ("text", "备用会议桌")],
+    )
+    .await?;
+    assert_eq!(
+        (st, to.as_str()),
+        (
+            StatusCode::SEE_OTHER,
+            format!("/idle-findings/{fid}").as_str()
+        )
+    );
+    check_page(
+        &c,
+        base,
+        &format!("/idle-findings/{fid}"),
+        &w.staff_a,
+        &["已说明原因", "发现闲置", "说明原因：备用会议桌", "办理记录"],
+    )
+    .await?;
+
+    // Marking an asset unused from the page, then in use again.
+    let (st, _, _) = post_form(
+        &c,
+        base,
+        "/idle-findings/marks",
+        &w.staff_a,
+        &[
+            ("asset_number", "1001"),
+            ("unused", "1"),
+            ("note", "人员调离"),
+        ],
+    )
+    .await?;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    check_page(
+        &c,
+        base,
+        "/idle-findings",
+        &w.staff_a,
+        &["标记闲置的资产", "人员调离", "恢复使用"],
+    )
+    .await?;
+    let (st, _, _) = post_form(
+        &c,
+        base,
+        "/idle-findings/marks",
+        &w.staff_a,
+        &[("asset_number", "1001"), ("unused", "0")],
+    )
+    .await?;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    assert_eq!(
+        s.get_ok("/api/v1/unused-marks", &w.staff_a).await?,
+        json!([])
+    );
+
+    // The other finding goes unanswered past its deadline: the agency's
+    // page puts it first, with the reclaim order.
+    age(s, "idle_findings", "due_at", "id", other_fid, 11)?;
+    let (st, _, _) = post_form(&c, base, "/idle-findings/scan", &w.approver, &[]).await?;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    // (The world's approver is called `approver`, which the header shows:
+    // checked for its words only.)
+    let (_, html) = page(&c, base, "/idle-findings", &w.approver, "zh").await?;
+    let text = visible_text(&html);
+    for word in [
+        "逾期未答复，已上报",
+        "下达收回令",
+        "闲置规则",
+        "立即检查闲置资产",
+    ] {
+        assert!(text.contains(word), "{word}: {text}");
+    }
+    let (st, _, _) = post_form(
+        &c,
+        base,
+        &format!("/idle-findings/{other_fid}/reclaim"),
+        &w.approver,
+        &[("reason", "逾期未答复")],
+    )
+    .await?;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let (_, html) = page(
+        &c,
+        base,
+        &format!("/idle-findings/{other_fid}"),
+        &w.staff_a,
+        "zh",
+    )
+    .await?;
+    let text = visible_text(&html);
+    for word in [
+        "已下达收回令",
+        "approver 逾期未答复，上报",
+        "approver 下达收回令：逾期未答复",
+        "申请编号",
+    ] {
+        assert!(text.contains(word), "{word}: {text}");
+    }
+    // The agency changes the rules from its page.
+    let (st, _, _) = post_form(
+        &c,
+        base,
+        "/idle-findings/rules",
+        &w.approver,
+        &[
+            ("held_unseen_days", "60"),
+            ("stock_unseen_days", ""),
+            ("listed_days", "30"),
+            ("unused_days", "20"),
+            ("answer_days", "7"),
+        ],
+    )
+    .await?;
+    assert_eq!(st, StatusCode::SEE_OTHER);
+    let rules = s.get_ok("/api/v1/idle-rules", &w.admin).await?;
+    assert_eq!(
+        rules,
+        json!({"held_unseen_days": 60, "stock_unseen_days": null, "listed_days": 30,
+            "overdue_loans": false, "unused_days": 20, "answer_days": 7})
+    );
+
+    // In English, no Chinese but the data's own names.
+    // "中文" is the language switch.
+    let data = [
+        "单位A",
+        "桌子 1001",
+        "桌子 2001",
+        "备用会议桌",
+        "逾期未答复",
+        "人员调离",
+        "中文",
+    ]
+    .map(String::from);
+    for (session, path) in [
+        (&w.staff_a, "/idle-findings".to_owned()),
+        (&w.approver, "/idle-findings".to_owned()),
+        (&w.staff_a, format!("/idle-findings/{fid}")),
+        (&w.staff_a, format!("/idle-findings/{other_fid}")),
+    ] {
+        let (st, html) = page(&c, base, &path, session, "en").await?;
+        assert_eq!(st, StatusCode::OK, "{path}");
+        let text = visible_text(&html);
+        let found = test_support::chinese_outside(&text, &data);
+        assert!(found.is_empty(), "{path}: {found:?}\n{text}");
+    }
+    Ok(())
+}
