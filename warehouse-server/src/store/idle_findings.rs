@@ -403,6 +403,20 @@ impl Store {
         .await
     }
 
+    /// The open findings the caller may see, each with who must act now
+    /// (`must_act`: the unit, the keepers, or the agency once escalated):
+    /// what the warnings page (预警) lists for idle assets.
+    pub async fn open_idle_findings(&self, ctx: Ctx) -> AppResult<Vec<IdleFinding>> {
+        self.idle_findings(
+            ctx,
+            FindingQuery {
+                open: Some(true),
+                ..FindingQuery::default()
+            },
+        )
+        .await
+    }
+
     /// Findings the caller may see: unit staff their own unit's, others
     /// those of the regions they reach (all of them network-wide).
     pub async fn idle_findings(&self, ctx: Ctx, q: FindingQuery) -> AppResult<Vec<IdleFinding>> {

@@ -348,12 +348,14 @@ async fn an_ignored_finding_escalates_and_the_agencys_reclaim_brings_the_asset_b
     assert_eq!(v["escalated"], 0, "{v}");
     // Unit A lets the deadline pass (11 days).
     age(s, "idle_findings", "due_at", "id", fid, 11)?;
-    let v = scan(s, &w.admin).await?;
+    // The daily scan's command-line twin escalates it.
+    let v: Value = serde_json::from_str(&s.process.admin(&["scan-idle"])?)?;
     assert_eq!(v["escalated"], 1, "{v}");
     let esc = finding(s, &w.approver, fid).await?;
     assert_eq!(esc["must_act"], "agency", "{esc}");
     assert!(esc["escalated_at"].is_string(), "{esc}");
     assert_eq!(step_actions(&esc), ["opened", "escalated"]);
+    assert_eq!(esc["steps"][1]["actor"], "system", "{esc}");
     // A re-scan does not escalate it twice.
     assert_eq!(scan(s, &w.admin).await?["escalated"], 0);
 
