@@ -22,6 +22,7 @@ use serde_json::json;
 use support::*;
 
 mod cockpit;
+mod idle;
 mod walk;
 use test_support::{wait_until, Daemon, DaemonConfig, Process, SimProcess};
 
