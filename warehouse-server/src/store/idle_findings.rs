@@ -391,16 +391,22 @@ impl Store {
 
     /// Judges every asset under the rules and records the findings (the
     /// agency, or the server's daily task as `System`). Idempotent: a
-    /// re-scan opens nothing already open.
+    /// re-scan opens nothing already open. The judging reads every asset
+    /// in a read snapshot, so writers (ingest, the desk) are not held up
+    /// by it; only the findings' changes take the write transaction. A
+    /// fact that changes in between is seen by the next scan.
     pub async fn scan_idle(&self, ctx: Ctx) -> AppResult<ScanSummary> {
         authorize(&ctx.actor, Action::SetIdleRules, Scope::Global)?;
-        self.write(move |tx| {
-            let rules = load_rules(tx)?;
-            let now = now_ms();
-            let found = judge_all(tx, &rules, now, &shanghai_today())?;
-            record(tx, &ctx, &rules, found, now)
-        })
-        .await
+        let (rules, now, found) = self
+            .read(|c| {
+                let rules = load_rules(c)?;
+                let now = now_ms();
+                let found = judge_all(c, &rules, now, &shanghai_today())?;
+                Ok((rules, now, found))
+            })
+            .await?;
+        self.write(move |tx| record(tx, &ctx, &rules, found, now))
+            .await
     }
 
     /// The open findings the caller may see, each with who must act now
