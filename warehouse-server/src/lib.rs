@@ -96,25 +96,34 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How often the server judges every asset under the idle rules.
-const IDLE_SCAN_EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+/// How often the server asks whether the daily idle scan is due, and how
+/// long after start it first asks.
+const IDLE_SCAN_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+const IDLE_SCAN_FIRST_CHECK: std::time::Duration = std::time::Duration::from_secs(600);
 
-/// Idle detection once a day (the first a day after start, so a restart
-/// loop cannot scan repeatedly; `POST /api/v1/idle-findings/scan` runs one
-/// at once). A failed scan is logged and tried again the next day.
+/// Idle detection once a day: every hour the server asks whether a day has
+/// passed since the last scan (kept in the database, so a restarted server
+/// or another replica does not scan again before it is due), and scans if
+/// so. `POST /api/v1/idle-findings/scan` and `admin scan-idle` run one at
+/// once. A failed scan is logged and tried again at the next check.
 async fn scan_idle_daily(store: Store) {
-    let start = tokio::time::Instant::now() + IDLE_SCAN_EVERY;
-    let mut every = tokio::time::interval_at(start, IDLE_SCAN_EVERY);
+    let start = tokio::time::Instant::now() + IDLE_SCAN_FIRST_CHECK;
+    let mut every = tokio::time::interval_at(start, IDLE_SCAN_CHECK_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        match store.scan_idle(policy::Ctx::system("idle-scan")).await {
-            Ok(s) => tracing::info!(
+        match store
+            .scan_idle_if_due(policy::Ctx::system("idle-scan"))
+            .await
+        {
+            Ok(Some(s)) => tracing::info!(
                 opened = s.opened,
                 still_open = s.still_open,
                 closed = s.closed,
+                escalated = s.escalated,
                 "idle scan"
             ),
+            Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "idle scan failed"),
         }
     }

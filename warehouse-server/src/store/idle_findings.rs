@@ -42,6 +42,10 @@ const RULE_NAMES: &[&str] = &[
     "marked_unused",
 ];
 
+/// The setting that holds when the last scan recorded its findings (unix
+/// milliseconds): the daily scan in `serve` runs when a day has passed.
+pub const LAST_SCAN_KEY: &str = "idle.last_scan_ms";
+
 /// Most findings one list returns (newest first).
 pub const MAX_LISTED: i64 = 5000;
 
@@ -277,6 +281,11 @@ fn record(
         record_finding_step(tx, ctx, id, "opened", None, None, now)?;
         summary.opened += 1;
     }
+    tx.prepare_cached(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(rusqlite::params![LAST_SCAN_KEY, now.to_string()])?;
     Ok(summary)
 }
 
@@ -409,6 +418,19 @@ impl Store {
             .await
     }
 
+    /// The daily scan, if a day has passed since the last one (or there
+    /// was none); `None` when it is not due yet.
+    pub async fn scan_idle_if_due(&self, ctx: Ctx) -> AppResult<Option<ScanSummary>> {
+        let last = self
+            .read(|c| crate::store::register::get_setting(c, LAST_SCAN_KEY))
+            .await?
+            .and_then(|v| v.parse::<i64>().ok());
+        if last.is_some_and(|at| days_between(at, now_ms()) < 1) {
+            return Ok(None);
+        }
+        self.scan_idle(ctx).await.map(Some)
+    }
+
     /// The open findings the caller may see, each with who must act now
     /// (`must_act`: the unit, the keepers, or the agency once escalated):
     /// what the warnings page (预警) lists for idle assets.
@@ -504,5 +526,39 @@ impl Store {
             Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The daily scan runs when none ran, then not again until a day has
+    /// passed since the last (as recorded in the database).
+    #[tokio::test]
+    async fn the_daily_scan_runs_once_a_day() -> AppResult<()> {
+        let dir = tempfile::tempdir().map_err(|e| AppError::internal(e.to_string()))?;
+        let store = Store::open(
+            &dir.path().join("t.db"),
+            1,
+            crate::events::ChainKey::generate(),
+        )?;
+        let ctx = || Ctx::system("test");
+        assert!(store.scan_idle_if_due(ctx()).await?.is_some(), "never ran");
+        assert!(
+            store.scan_idle_if_due(ctx()).await?.is_none(),
+            "ran just now"
+        );
+        store
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE settings SET value = ?1 WHERE key = ?2",
+                    rusqlite::params![(now_ms() - DAY_MS).to_string(), LAST_SCAN_KEY],
+                )?;
+                Ok(())
+            })
+            .await?;
+        assert!(store.scan_idle_if_due(ctx()).await?.is_some(), "a day ago");
+        Ok(())
     }
 }
