@@ -845,6 +845,7 @@ async fn the_units_findings_page_answers_in_chinese_and_the_agency_reclaims_from
         "下达收回令",
         "闲置规则",
         "立即检查闲置资产",
+        "闲置资产问责",
     ] {
         assert!(text.contains(word), "{word}: {text}");
     }

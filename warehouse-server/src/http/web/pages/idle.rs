@@ -147,6 +147,9 @@ async fn render_findings(st: &AppState, w: &Web, err: Option<&AppError>) -> Resp
         p.notice role="note" { (w.t("if_hint")) }
         (form_error(w.lang, err, &["text", "reason", "asset_number", "note", "held_unseen_days",
             "stock_unseen_days", "listed_days", "unused_days", "answer_days"]))
+        @if authorize(&w.ctx.actor, Action::ViewReports, Scope::Global).is_ok() {
+            p { a href="/reports?name=idle" data-test="idle-report" { (w.t("rt_idle")) } }
+        }
         @if agency {
             form.inline method="post" action="/idle-findings/scan" {
                 (csrf_field(w))
