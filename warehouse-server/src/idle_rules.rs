@@ -327,6 +327,26 @@ pub enum Answer {
     HandIn { reason: Option<String> },
 }
 
+/// [`Answer`] externally tagged (`{"explain": {"text": …}}`), read again
+/// by `http::extract::parse_tagged` so a refused body names its field.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum AnswerByName {
+    Explain { text: String },
+    List { notes: Option<String> },
+    HandIn { reason: Option<String> },
+}
+
+impl From<AnswerByName> for Answer {
+    fn from(a: AnswerByName) -> Self {
+        match a {
+            AnswerByName::Explain { text } => Answer::Explain { text },
+            AnswerByName::List { notes } => Answer::List { notes },
+            AnswerByName::HandIn { reason } => Answer::HandIn { reason },
+        }
+    }
+}
+
 /// The agency's reclaim order (收回令): why.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -493,6 +493,9 @@ async fn each_answer_closes_its_finding_and_marks_raise_their_own() -> Result<()
     assert_eq!(e["error"]["field"], "text", "{e}");
     let (st, e) = answer(s, &w.staff_a, fe, json!({"action": "shrug"})).await?;
     assert!(st.is_client_error(), "{st} {e}");
+    let (st, e) = answer(s, &w.staff_a, fe, json!({"action": "explain", "text": 5})).await?;
+    assert!(st.is_client_error(), "{st} {e}");
+    assert_eq!(e["error"]["field"], "text", "{e}");
     let (st, v) = answer(
         s,
         &w.staff_a,

@@ -10,7 +10,7 @@ use utoipa::OpenApi;
 
 use crate::error::AppResult;
 use crate::http::error::ErrorBody;
-use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::extract::{parse_tagged, ApiJson, ApiPath, ApiQuery};
 use crate::http::AppState;
 use crate::idle_rules::*;
 use crate::policy::Ctx;
@@ -53,8 +53,9 @@ async fn answer(
     State(state): State<AppState>,
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
-    ApiJson(body): ApiJson<Answer>,
+    ApiJson(body): ApiJson<serde_json::Value>,
 ) -> AppResult<Json<IdleFinding>> {
+    let body = parse_tagged::<Answer, AnswerByName>(body, "action")?;
     Ok(Json(state.store.answer_idle_finding(ctx, id, body).await?))
 }
 
