@@ -26,6 +26,8 @@ use crate::workflow::Stage;
 pub struct FindingQuery {
     /// Only this holding unit's findings.
     pub unit_id: Option<i64>,
+    /// Only this asset's findings.
+    pub asset_id: Option<i64>,
     /// Only findings under this rule (`unseen_held`, `unseen_stock`,
     /// `overdue_loan`, `listed_untaken`).
     pub rule: Option<String>,
@@ -494,6 +496,9 @@ impl Store {
             }
             if let Some(u) = q.unit_id {
                 arg(Value::Integer(u), "f.unit_id = ?", &mut clauses);
+            }
+            if let Some(a) = q.asset_id {
+                arg(Value::Integer(a), "f.asset_id = ?", &mut clauses);
             }
             if let Some(rule) = rule {
                 arg(

@@ -834,6 +834,53 @@ async fn the_units_findings_page_answers_in_chinese_and_the_agency_reclaims_from
         json!([])
     );
 
+    // The asset's own page: its open finding, and the mark from there.
+    let asset_page = format!("/assets/{other}");
+    check_page(
+        &c,
+        base,
+        &asset_page,
+        &w.staff_a,
+        &["闲置问责", "单位持有资产长期未读到", "标记为闲置"],
+    )
+    .await?;
+    let back = asset_page.clone();
+    let (st, to, _) = post_form(
+        &c,
+        base,
+        "/idle-findings/marks",
+        &w.staff_a,
+        &[("asset_number", "2001"), ("unused", "1"), ("back", &back)],
+    )
+    .await?;
+    assert_eq!(
+        (st, to.as_str()),
+        (StatusCode::SEE_OTHER, asset_page.as_str())
+    );
+    let text = check_page(
+        &c,
+        base,
+        &asset_page,
+        &w.staff_a,
+        &["恢复使用", "标记为闲置"],
+    )
+    .await?;
+    assert!(text.contains("标记时间"), "{text}");
+    // Only an asset page is a way back.
+    let (st, to, _) = post_form(
+        &c,
+        base,
+        "/idle-findings/marks",
+        &w.staff_a,
+        &[
+            ("asset_number", "2001"),
+            ("unused", "0"),
+            ("back", "https://example.com/"),
+        ],
+    )
+    .await?;
+    assert_eq!((st, to.as_str()), (StatusCode::SEE_OTHER, "/idle-findings"));
+
     // The other finding goes unanswered past its deadline: the agency's
     // page puts it first, with the reclaim order.
     age(s, "idle_findings", "due_at", "id", other_fid, 11)?;

@@ -115,6 +115,64 @@ fn rules_form(w: &Web, r: &IdleRules) -> Markup {
     }
 }
 
+/// The asset page's part: the asset's open findings, and for its holding
+/// unit the mark unused / in use again.
+pub(super) async fn asset_idle_panel(
+    st: &AppState,
+    w: &Web,
+    a: &crate::register::Asset,
+) -> Result<Markup, AppError> {
+    let findings = st
+        .store
+        .idle_findings(
+            w.ctx.clone(),
+            FindingQuery {
+                asset_id: Some(a.id),
+                open: Some(true),
+                ..FindingQuery::default()
+            },
+        )
+        .await?;
+    let may_mark = a.state == AssetState::Allocated
+        && authorize(&w.ctx.actor, Action::ListIdle, a.scope()).is_ok();
+    let marked = if may_mark {
+        st.store
+            .unused_marks(w.ctx.clone())
+            .await?
+            .into_iter()
+            .find(|m| m.asset_id == a.id)
+    } else {
+        None
+    };
+    Ok(html! {
+        @if !findings.is_empty() {
+            h2 { (w.t("idle_findings")) }
+            ul data-test="asset-findings" { @for f in &findings {
+                li {
+                    a href=(format!("/idle-findings/{}", f.id)) { (w.t(&format!("if_rule_{}", f.rule.as_str()))) }
+                    " · " (f.days_idle) " · " (status(w, f))
+                }
+            } }
+        }
+        @if may_mark {
+            form.inline method="post" action="/idle-findings/marks" data-test="asset-usage" {
+                (csrf_field(w))
+                input type="hidden" name="asset_number" value=(a.asset_number);
+                input type="hidden" name="back" value=(format!("/assets/{}", a.id));
+                @if let Some(m) = &marked {
+                    span { (w.t("if_marked_at")) (w.lang.colon()) (day(&m.marked_at)) " " }
+                    input type="hidden" name="unused" value="0";
+                    button type="submit" { (w.t("if_mark_in_use")) }
+                } @else {
+                    input type="hidden" name="unused" value="1";
+                    label { (w.t("notes")) input name="note"; }
+                    button type="submit" { (w.t("if_mark_unused")) }
+                }
+            }
+        }
+    })
+}
+
 pub(super) async fn idle_findings_page(State(st): State<AppState>, w: Web) -> Response {
     render_findings(&st, &w, None).await
 }
@@ -315,8 +373,16 @@ pub(super) async fn idle_mark(State(st): State<AppState>, w: Web, Body(body): Bo
             .await
     }
     .await;
+    // Back to the asset page the form was on, or the findings page.
+    let back = f
+        .get("back")
+        .filter(|b| {
+            b.strip_prefix("/assets/")
+                .is_some_and(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_digit()))
+        })
+        .map_or("/idle-findings", String::as_str);
     match marked {
-        Ok(_) => see_other_with("/idle-findings", Done::Saved),
+        Ok(_) => see_other_with(back, Done::Saved),
         Err(e) => render_findings(&st, &w, Some(&e)).await,
     }
 }
