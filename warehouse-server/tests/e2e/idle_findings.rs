@@ -607,6 +607,28 @@ async fn each_answer_closes_its_finding_and_marks_raise_their_own() -> Result<()
         actions.ends_with(&["marked_unused".into(), "marked_in_use".into()]),
         "{actions:?}"
     );
+    // A mark ends when the asset leaves the unit: 2003, marked while its
+    // hand-in waits, is received into stock.
+    let (st, v) = mark(&w.staff_a, hand_in, json!({"unused": true})).await?;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let marks = s.get_ok("/api/v1/unused-marks", &w.staff_a).await?;
+    assert_eq!(marks[0]["asset_id"], hand_in, "{marks}");
+    let (st, v) = f
+        .step(&w.approver, req, json!({"action": "approve"}))
+        .await?;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = f
+        .step(
+            &w.keeper,
+            req,
+            json!({"action": "receive", "location_id": w.loc_2, "asset_ids": [hand_in]}),
+        )
+        .await?;
+    assert_eq!((st, stage(&v)), (StatusCode::OK, "completed"), "{v}");
+    assert_eq!(
+        s.get_ok("/api/v1/unused-marks", &w.staff_a).await?,
+        json!([])
+    );
 
     // An overdue loan is explained or returned, not listed or handed in.
     let chair = id(&s
