@@ -592,6 +592,23 @@ pub enum Reason {
         field: String,
         today: String,
     },
+    /// An idle finding already closed (answered, reclaimed or resolved).
+    FindingClosed {
+        finding_id: i64,
+        outcome: String,
+    },
+    /// An answer that does not fit the finding: listing or handing in
+    /// an asset its unit does not hold (an overdue loan, warehouse stock).
+    AnswerNotFor {
+        finding_id: i64,
+        answer: String,
+        rule: String,
+    },
+    /// A reclaim ordered for a finding whose asset no unit holds.
+    NotReclaimable {
+        finding_id: i64,
+        rule: String,
+    },
     /// A reader token sent under a daemon id other than its own (or a
     /// sub-space of it).
     ForeignDaemon {
@@ -1100,6 +1117,9 @@ impl Reason {
             R::RequiredForSource { .. } => (K::Invalid, "required"),
             R::NotForSource { .. } => (K::Invalid, "not_for_source"),
             R::AfterToday { .. } => (K::Invalid, "after_today"),
+            R::FindingClosed { .. } => (K::Conflict, "finding_closed"),
+            R::AnswerNotFor { .. } => (K::Conflict, "answer_not_for"),
+            R::NotReclaimable { .. } => (K::Conflict, "not_reclaimable"),
             R::Internal(_) => (K::Internal, "internal"),
             R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
@@ -1616,6 +1636,22 @@ impl Reason {
             R::AfterToday { field, today } => {
                 format!("{field} may not lie after today ({today})")
             }
+            R::FindingClosed {
+                finding_id,
+                outcome,
+            } => format!("idle finding {finding_id} is already closed ({outcome})"),
+            R::AnswerNotFor {
+                finding_id,
+                answer,
+                rule,
+            } => format!(
+                "idle finding {finding_id} ({rule}) cannot be answered by {answer}: its unit \
+                 does not hold the asset; explain instead"
+            ),
+            R::NotReclaimable { finding_id, rule } => format!(
+                "idle finding {finding_id} ({rule}) is not about an asset a unit holds; \
+                 nothing to reclaim"
+            ),
             R::Internal(detail) => detail.clone(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("asset number `{value}` is not in the register")
@@ -2106,6 +2142,15 @@ impl Reason {
             ),
             R::AfterToday { field, today } => {
                 format!("{}不能晚于今天（{today}）", label(field))
+            }
+            R::FindingClosed { finding_id, .. } => {
+                format!("闲置发现（编号 {finding_id}）已经办结")
+            }
+            R::AnswerNotFor { finding_id, .. } => format!(
+                "闲置发现（编号 {finding_id}）涉及的资产不由本单位持有，不能挂出或交回，请填写说明"
+            ),
+            R::NotReclaimable { finding_id, .. } => {
+                format!("闲置发现（编号 {finding_id}）涉及的资产不由单位持有，无需收回")
             }
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
             R::UnknownAssetNumber { value, .. } => {
@@ -2805,6 +2850,19 @@ mod tests {
                 field: f("received_on"),
                 today: f("2026-12-01"),
             },
+            R::FindingClosed {
+                finding_id: 3,
+                outcome: f("explained"),
+            },
+            R::AnswerNotFor {
+                finding_id: 3,
+                answer: f("list"),
+                rule: f("overdue_loan"),
+            },
+            R::NotReclaimable {
+                finding_id: 3,
+                rule: f("unseen_stock"),
+            },
             R::ForeignDaemon {
                 own: f("edge-1"),
                 claimed: f("edge-2"),
@@ -3056,9 +3114,12 @@ mod tests {
             R::RequiredForSource { .. } => 163,
             R::NotForSource { .. } => 164,
             R::AfterToday { .. } => 165,
+            R::FindingClosed { .. } => 166,
+            R::AnswerNotFor { .. } => 167,
+            R::NotReclaimable { .. } => 168,
         }
     }
-    const VARIANTS: usize = 166;
+    const VARIANTS: usize = 169;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

@@ -23,6 +23,7 @@ pub mod health;
 pub mod http;
 pub mod i18n;
 pub mod ics;
+pub mod idle_rules;
 pub mod import;
 pub mod input;
 pub mod kits;
@@ -88,6 +89,7 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
         out.flush()?;
     }
     let limits = serving::ConnectionLimits::of(&config);
+    tokio::spawn(scan_idle_daily(store.clone()));
     let app = http::router(http::AppState {
         store,
         config: Arc::new(config),
@@ -95,6 +97,39 @@ pub async fn serve(mut config: Config) -> anyhow::Result<()> {
     serving::run(listener, app, limits, tls, shutdown_signal()).await;
     tracing::info!("warehouse-server stopped");
     Ok(())
+}
+
+/// How often the server asks whether the daily idle scan is due, and how
+/// long after start it first asks.
+const IDLE_SCAN_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+const IDLE_SCAN_FIRST_CHECK: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Idle detection once a day: every hour the server asks whether a day has
+/// passed since the last scan (kept in the database, so a restarted server
+/// or another replica does not scan again before it is due), and scans if
+/// so. `POST /api/v1/idle-findings/scan` and `admin scan-idle` run one at
+/// once. A failed scan is logged and tried again at the next check.
+async fn scan_idle_daily(store: Store) {
+    let start = tokio::time::Instant::now() + IDLE_SCAN_FIRST_CHECK;
+    let mut every = tokio::time::interval_at(start, IDLE_SCAN_CHECK_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        match store
+            .scan_idle_if_due(policy::Ctx::system("idle-scan"))
+            .await
+        {
+            Ok(Some(s)) => tracing::info!(
+                opened = s.opened,
+                still_open = s.still_open,
+                closed = s.closed,
+                escalated = s.escalated,
+                "idle scan"
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "idle scan failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -209,6 +209,10 @@ enum Admin {
         #[arg(long)]
         to: String,
     },
+    /// Judge every asset under the agency's idle rules now, as the running
+    /// server does daily: open findings, escalate unanswered ones past
+    /// their deadline, close those no longer idle; print what it did.
+    ScanIdle,
 }
 
 #[derive(Args, Debug)]
@@ -488,6 +492,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let store = open(&config)?;
                 let head = store.export_head().await?;
                 println!("{}", serde_json::to_string_pretty(&head)?);
+            }
+            Admin::ScanIdle => {
+                let store = open(&config)?;
+                let done = store
+                    .scan_idle(warehouse_server::policy::Ctx::system("admin-scan-idle"))
+                    .await?;
+                println!("{}", serde_json::to_string_pretty(&done)?);
             }
             Admin::SimulateYear {
                 requests,

@@ -205,6 +205,14 @@ pub enum Action {
     ViewReaderHealth,
     /// Report a daemon's own health (reader daemons only).
     ReportHealth,
+    /// Set the idle-detection rules and run a scan (the agency:
+    /// administrators and approvers).
+    SetIdleRules,
+    /// Answer an idle finding (explain, list, hand in): the unit's staff
+    /// for their unit's, keepers for warehouse stock's.
+    AnswerIdleFinding,
+    /// Order an idle asset reclaimed from its unit (收回; approvers).
+    OrderReclaim,
 }
 
 /// Whose assets an action touches, and in which region.
@@ -319,25 +327,29 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
                 | ListIdle
                 | GrantEmergencyPass
                 | ReportHealth
+                | AnswerIdleFinding
+                | OrderReclaim
         ),
-        Role::Keeper => matches!(
-            action,
-            ViewAsset
-                | CreateAsset
-                | UpdateAsset
-                | CommissionTag
-                | ViewRegister
-                | RunStockTake
-                | ViewStockTake
-                | HandleAlarm
-                | ViewAlarms
-                | FileRequest
-                | ViewRequests
-                | ActOnRequest
-                | BrowseVirtualWarehouse
-                | ViewReports
-                | ViewReaderHealth
-        ),
+        Role::Keeper => {
+            matches!(
+                action,
+                ViewAsset
+                    | CreateAsset
+                    | UpdateAsset
+                    | CommissionTag
+                    | ViewRegister
+                    | RunStockTake
+                    | ViewStockTake
+                    | HandleAlarm
+                    | ViewAlarms
+                    | FileRequest
+                    | ViewRequests
+                    | ActOnRequest
+                    | BrowseVirtualWarehouse
+                    | ViewReports
+                    | ViewReaderHealth
+            ) || (action == AnswerIdleFinding && matches!(scope, Scope::Stock { .. }))
+        }
         Role::Approver | Role::Finance => {
             matches!(
                 action,
@@ -350,7 +362,8 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
                     | ActOnRequest
                     | BrowseVirtualWarehouse
                     | ViewReports
-            ) || (role == Role::Approver && action == GrantEmergencyPass)
+            ) || (role == Role::Approver
+                && matches!(action, GrantEmergencyPass | SetIdleRules | OrderReclaim))
         }
         Role::UnitStaff => match action {
             ViewRegister => true,
@@ -362,7 +375,8 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
                 Scope::Stock { .. } | Scope::Warehouse => true,
                 Scope::Global => false,
             },
-            UpdateAsset | FileRequest | ViewRequests | ActOnRequest | ListIdle => {
+            UpdateAsset | FileRequest | ViewRequests | ActOnRequest | ListIdle
+            | AnswerIdleFinding => {
                 matches!(scope, Scope::Unit { unit: u, .. } if unit == Some(u))
             }
             BrowseVirtualWarehouse => true,

@@ -126,6 +126,13 @@ string_enum! {
     }
 }
 
+/// The one overdue rule: a loan on loan (items out) past its due date
+/// (`YYYY-MM-DD`, Asia/Shanghai) as of `today`. A request's `overdue`, the
+/// overdue list and idle detection all ask this.
+pub fn loan_overdue(stage: Stage, loan_due: Option<&str>, today: &str) -> bool {
+    stage == Stage::OnLoan && loan_due.is_some_and(|d| d < today)
+}
+
 impl Stage {
     pub fn is_terminal(self) -> bool {
         matches!(self, Stage::Completed | Stage::Rejected | Stage::Withdrawn)

@@ -16,6 +16,7 @@ pub mod dialect;
 mod epcis;
 mod events;
 mod health;
+pub(crate) mod idle_findings;
 mod import;
 mod ingest;
 pub(crate) mod manual;
@@ -45,6 +46,7 @@ pub use import::ImportOptions;
 pub use ingest::{apply_batch, validate_batch, ForeignSighting, IngestOutcome};
 pub use names::{split_numbers, AssetName, LocationName, NameQuery, Names};
 pub use reports::*;
+pub use workflow::UnusedMark;
 pub use workflow::{
     Availability, BookingView, DeskEntry, Document, FieldAsset, FieldPlan, Listing, PickLine,
     PickList, PurchaseMatches, RequestQuery, SampleAsset, StockLocation, WaitingCheckout,
@@ -81,6 +83,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (19, include_str!("../../migrations/0019_rentals.sql")),
     (20, include_str!("../../migrations/0020_acquisitions.sql")),
     (21, include_str!("../../migrations/0021_epcis.sql")),
+    (22, include_str!("../../migrations/0022_idle_findings.sql")),
 ];
 
 /// The SQLite backend: one writer, a pool of readers.

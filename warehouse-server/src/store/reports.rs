@@ -48,6 +48,7 @@ pub const REPORTS: &[(&str, &str)] = &[
     ("compensation", "损坏赔偿应收与实收"),
     ("rentals", "活动租用费用"),
     ("activity", "活动保障统计"),
+    ("idle", "闲置资产问责"),
 ];
 
 /// What a report covers: which regions, and whether its rows are cut by
@@ -269,6 +270,7 @@ pub fn date_of(name: &str) -> Option<&'static str> {
         "rentals" => Some("rental_starts"),
         "activity" => Some("first_check_out"),
         "disposals" => Some("remitted"),
+        "idle" => Some("opened"),
         _ => None,
     }
 }
@@ -698,6 +700,67 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
             let t = json!({ "rentals": rows.len(), "rented_items": sum(&rows, o + 7, "rented_items")?,
                 "rental_cost_fen": sum(&rows, o + 8, "rental_cost_fen")? });
             (cols, rows, t)
+        }
+        "idle" => {
+            // 闲置问责: per unit that must answer (none: warehouse stock),
+            // the idle findings opened in the period — how many, the
+            // assets' value (an asset under two rules counts in each),
+            // the days idle at their last scan, and how they stand: open,
+            // ever escalated, and each way they closed.
+            let cols: &[&str] = &[
+                "unit_id",
+                "unit",
+                "findings",
+                "value_fen",
+                "days_idle",
+                "open",
+                "escalated",
+                "explained",
+                "listed",
+                "handed_in",
+                "reclaimed",
+                "resolved",
+            ];
+            let d = Dims {
+                region: "f.region_id",
+                unit: "f.unit_id",
+                category: "a.category_id = {}",
+                warehouse: "EXISTS (SELECT 1 FROM locations fl WHERE fl.id = a.holder_location_id
+                     AND fl.warehouse_id = {})",
+                date: Some(DateCol::Ms("f.opened_at")),
+            };
+            let k = cut(scope, &d);
+            let o = k.offset;
+            let n = |cond: &str| format!("CAST(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS BIGINT)");
+            let rows = table(
+                c,
+                &format!(
+                    "SELECT {}f.unit_id, u.name, COUNT(*), CAST(SUM(f.value_fen) AS BIGINT),
+                        CAST(SUM(f.days_idle) AS BIGINT), {}, {}, {}, {}, {}, {}, {}
+                 FROM idle_findings f JOIN assets a ON a.id = f.asset_id
+                 LEFT JOIN units u ON u.id = f.unit_id{}
+                 WHERE 1 = 1{}
+                 GROUP BY {}f.unit_id, u.name ORDER BY {}u.name, f.unit_id",
+                    k.cols,
+                    n("f.closed_at IS NULL"),
+                    n("f.escalated_at IS NOT NULL"),
+                    n("f.outcome = 'explained'"),
+                    n("f.outcome = 'listed'"),
+                    n("f.outcome = 'handed_in'"),
+                    n("f.outcome = 'reclaimed'"),
+                    n("f.outcome = 'resolved'"),
+                    k.join,
+                    within(&d, &regions, scope),
+                    k.group,
+                    k.group,
+                ),
+                cols.len() + o,
+            )?;
+            let mut t = serde_json::Map::new();
+            for (i, col) in cols.iter().enumerate().skip(2) {
+                t.insert((*col).to_owned(), json!(sum(&rows, o + i, col)?));
+            }
+            (cols, rows, Value::Object(t))
         }
         "activity" => {
             // 活动保障 (the seed's "27批次、587余件"): per month of the

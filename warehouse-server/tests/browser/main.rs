@@ -22,6 +22,7 @@ use serde_json::json;
 use support::*;
 
 mod cockpit;
+mod idle;
 mod intake;
 mod loan_lines;
 mod walk;

@@ -16,6 +16,7 @@ mod epcis;
 mod exports_and_bounds;
 mod fleet;
 mod health;
+mod idle_findings;
 mod import_register;
 mod ingest;
 mod intake;

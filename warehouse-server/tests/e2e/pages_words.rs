@@ -491,6 +491,23 @@ async fn pages_name_units_people_and_shelves_and_requests_show_themselves() -> R
     )
     .await?;
     check_page(&c, base, "/dashboard", &keeper, &[]).await?;
+    // Idle findings (闲置问责): the unit's page and the agency's, with its rules.
+    check_page(
+        &c,
+        base,
+        "/idle-findings",
+        &staff,
+        &["闲置问责", "标记闲置的资产"],
+    )
+    .await?;
+    check_page(
+        &c,
+        base,
+        "/idle-findings",
+        &approver,
+        &["闲置问责", "闲置规则"],
+    )
+    .await?;
     // Administration: people by name, units, shelves and readers in words.
     check_page(
         &c,

@@ -512,6 +512,10 @@ async fn english_pages_have_no_chinese_interface_text() -> Result<()> {
     walk.push((&staff, "/requests/424242".to_owned()));
     walk.push((&staff, "/admin".to_owned()));
     walk.push((&staff, "/assets?page=abc".to_owned()));
+    // Idle findings (闲置问责): the unit's, the keepers' and the agency's.
+    for who in [&staff, &keeper, &approver] {
+        walk.push((who, "/idle-findings".to_owned()));
+    }
 
     let mut problems = Vec::new();
     for (session, path) in &walk {

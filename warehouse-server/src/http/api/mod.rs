@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 
 mod acquisitions;
 mod epcis;
+mod idle_findings;
 mod import;
 mod kits;
 mod openapi;
@@ -111,6 +112,7 @@ pub fn routes() -> Router<AppState> {
         .merge(import::routes())
         .merge(acquisitions::routes())
         .merge(rentals::routes())
+        .merge(idle_findings::routes())
 }
 
 async fn health() -> &'static str {

@@ -118,19 +118,21 @@ impl Modify for Contract {
     }
 }
 
-/// Each step body variant refuses unknown fields (`deny_unknown_fields` on
-/// `StepBody`), which utoipa does not carry into an internally tagged
-/// enum's variants: say it here.
+/// Each variant of an internally tagged body refuses unknown fields
+/// (`deny_unknown_fields` on `StepBody` and on an idle finding's `Answer`),
+/// which utoipa does not carry into the variants: say it here.
 fn close_step_bodies(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::schema::{AdditionalProperties, Schema};
     use utoipa::openapi::RefOr;
     let Some(components) = doc.components.as_mut() else {
         return;
     };
-    if let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get_mut("StepBody") {
-        for item in one_of.items.iter_mut() {
-            if let RefOr::T(Schema::Object(o)) = item {
-                o.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+    for name in ["StepBody", "Answer"] {
+        if let Some(RefOr::T(Schema::OneOf(one_of))) = components.schemas.get_mut(name) {
+            for item in one_of.items.iter_mut() {
+                if let RefOr::T(Schema::Object(o)) = item {
+                    o.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+                }
             }
         }
     }
@@ -181,6 +183,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(super::import::ImportDoc::openapi());
     doc.merge(super::acquisitions::AcquisitionsDoc::openapi());
     doc.merge(super::rentals::RentalsDoc::openapi());
+    doc.merge(super::idle_findings::IdleDoc::openapi());
     // The lifecycle's operations are merged in after `ApiDoc`'s modifiers
     // ran; apply the contract to them too.
     Contract.modify(&mut doc);

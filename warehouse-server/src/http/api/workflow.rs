@@ -538,7 +538,8 @@ pub struct ReportQuery {
     /// `compensation` the day the request was filed, `procurement` and
     /// `contracts` the contract's purchase date, `rentals` the rental's
     /// first day, `activity` the first check-out, `disposals` the day the
-    /// proceeds were remitted. `assets-by-state` and `utilisation` are
+    /// proceeds were remitted, `idle` the day the finding opened.
+    /// `assets-by-state` and `utilisation` are
     /// snapshots of now and ignore the period (`dated_by` null).
     pub from: Option<String>,
     /// Last day of the period (`YYYY-MM-DD`), included; not before `from`.

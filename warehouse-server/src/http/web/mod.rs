@@ -193,6 +193,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/calendar", "calendar"),
             ("/virtual-warehouse", "virtual_warehouse"),
             ("/kits", "kits"),
+            ("/idle-findings", "idle_findings"),
         ],
         Role::Keeper => &[
             ("/dashboard", "dashboard"),
@@ -206,6 +207,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/alarms", "alarms"),
             ("/reports", "reports"),
             ("/cockpit", "cockpit"),
+            ("/idle-findings", "idle_findings"),
         ],
         Role::Approver | Role::Finance => &[
             ("/dashboard", "dashboard"),
@@ -216,6 +218,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/virtual-warehouse", "virtual_warehouse"),
             ("/reports", "reports"),
             ("/cockpit", "cockpit"),
+            ("/idle-findings", "idle_findings"),
         ],
         Role::Administrator => &[
             ("/dashboard", "dashboard"),
@@ -224,6 +227,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/admin", "admin"),
             ("/reports", "reports"),
             ("/cockpit", "cockpit"),
+            ("/idle-findings", "idle_findings"),
         ],
     }
 }

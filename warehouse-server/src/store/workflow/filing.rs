@@ -12,9 +12,48 @@ pub(super) fn create_blocking(
     new: NewRequest,
     today: &str,
 ) -> AppResult<i64> {
+    file(tx, ctx, new, today, Action::FileRequest)
+}
+
+/// 收回 — the agency's reclaim order files an intake of `asset` on its
+/// holding unit's behalf (the approver files; `OrderReclaim` is checked
+/// where filing checks `FileRequest`). The caller approves it at once, so
+/// the unit has no step to refuse it with.
+pub(super) fn file_reclaim(
+    tx: &Db<'_>,
+    ctx: &Ctx,
+    unit: i64,
+    asset: i64,
+    reason: &str,
+) -> AppResult<i64> {
+    let new = NewRequest {
+        kind: RequestKind::Intake,
+        category_id: None,
+        quantity: None,
+        asset_ids: Some(vec![asset]),
+        kit_ids: None,
+        budget_fen: None,
+        reason: Some(reason.to_owned()),
+        needed_by: None,
+        loan_start: None,
+        loan_due: None,
+        disposal_method: None,
+        loss: None,
+        unit_id: Some(unit),
+        destination: None,
+        lines: None,
+        event: None,
+    };
+    file(tx, ctx, new, &shanghai_today(), Action::OrderReclaim)
+}
+
+/// Files `new`; `filing` is what the filer must be allowed: `FileRequest`
+/// for an applicant, `OrderReclaim` for the agency's reclaim of an intake.
+fn file(tx: &Db<'_>, ctx: &Ctx, new: NewRequest, today: &str, filing: Action) -> AppResult<i64> {
     use RequestKind as K;
     let role = role_of(&ctx.actor)?;
-    if !may_file(role, new.kind) {
+    let ordered = filing == Action::OrderReclaim && new.kind == K::Intake;
+    if !ordered && !may_file(role, new.kind) {
         return Err(new.kind.not_filed_by());
     }
     // Whose request: unit staff act for their unit; keepers file disposal
@@ -51,7 +90,7 @@ pub(super) fn create_blocking(
         }
         None => crate::policy::home_region(&ctx.actor),
     };
-    authorize(&ctx.actor, Action::FileRequest, Scope::held(unit, region))?;
+    authorize(&ctx.actor, filing, Scope::held(unit, region))?;
     let CheckedRequest {
         reason,
         needed_by,
@@ -128,7 +167,7 @@ pub(super) fn create_blocking(
                 other_unit = a.holder_unit_id;
             }
             K::Intake => {
-                authorize(&ctx.actor, Action::FileRequest, a.scope())?;
+                authorize(&ctx.actor, filing, a.scope())?;
                 if !matches!(a.state, AssetState::Allocated | AssetState::ListedIdle) {
                     return bad(Eligibility::HeldOnly);
                 }

@@ -64,6 +64,37 @@ pub(crate) fn nearness_sql(region: &str, near: &str) -> String {
     )
 }
 
+/// Offers `asset_id` in the virtual warehouse in the caller's
+/// transaction (a unit's listing, or its answer to an idle finding).
+pub(super) fn list_idle_blocking(
+    tx: &Db<'_>,
+    ctx: &Ctx,
+    asset_id: i64,
+    notes: Option<String>,
+) -> AppResult<Asset> {
+    let a = get_asset(tx, asset_id)?;
+    authorize(&ctx.actor, Action::ListIdle, a.scope())?;
+    let unit = a
+        .holder_unit_id
+        .ok_or_else(|| AppError::from(Reason::WarehouseStockNotListed))?;
+    let moved = move_asset(
+        tx,
+        ctx,
+        asset_id,
+        AssetAction::ListIdle,
+        Move {
+            reason: notes.clone(),
+            ..Move::default()
+        },
+    )?;
+    tx.execute(
+        "INSERT INTO idle_listings (asset_id, unit_id, notes, listed_by, listed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        rusqlite::params![asset_id, unit, notes, ctx.actor.label(), now_ms()],
+    )?;
+    Ok(moved)
+}
+
 impl Store {
     /// Offers an idle asset in the virtual warehouse.
     pub async fn list_idle(
@@ -73,30 +104,8 @@ impl Store {
         notes: Option<String>,
     ) -> AppResult<Asset> {
         let notes = optional_text("notes", notes.as_deref(), 1000)?;
-        self.write(move |tx| {
-            let a = get_asset(tx, asset_id)?;
-            authorize(&ctx.actor, Action::ListIdle, a.scope())?;
-            let unit = a
-                .holder_unit_id
-                .ok_or_else(|| AppError::from(Reason::WarehouseStockNotListed))?;
-            let moved = move_asset(
-                tx,
-                &ctx,
-                asset_id,
-                AssetAction::ListIdle,
-                Move {
-                    reason: notes.clone(),
-                    ..Move::default()
-                },
-            )?;
-            tx.execute(
-                "INSERT INTO idle_listings (asset_id, unit_id, notes, listed_by, listed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                rusqlite::params![asset_id, unit, notes, ctx.actor.label(), now_ms()],
-            )?;
-            Ok(moved)
-        })
-        .await
+        self.write(move |tx| list_idle_blocking(tx, &ctx, asset_id, notes))
+            .await
     }
 
     /// Takes a listing back (not while a transfer request holds it).

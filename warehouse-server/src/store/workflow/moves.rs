@@ -58,6 +58,12 @@ pub(crate) fn move_asset(
         now_ms(),
         asset_id
     ])?;
+    // A unit's mark "unused" (闲置标记) is about the asset as that unit
+    // holds it: a move to another state or holder ends it.
+    if to != AssetState::Allocated || unit != a.holder_unit_id {
+        tx.prepare_cached("DELETE FROM asset_unused_marks WHERE asset_id = ?1")?
+            .execute([asset_id])?;
+    }
     let mut details = json!({ "from": a.state.as_str(), "to": to.as_str() });
     if let Some(r) = mv.request {
         details["request"] = json!(r);

@@ -23,10 +23,7 @@ pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<
     let loan_due: Option<String> = r.get(12)?;
     let hammer: Option<i64> = r.get(18)?;
     let fees: Option<i64> = r.get(26)?;
-    let overdue = stage == Stage::OnLoan
-        && loan_due
-            .as_deref()
-            .is_some_and(|d| d < shanghai_today().as_str());
+    let overdue = loan_overdue(stage, loan_due.as_deref(), &shanghai_today());
     Ok(Request {
         id: r.get(0)?,
         kind: RequestKind::parse(&kind).unwrap_or(RequestKind::Damage),

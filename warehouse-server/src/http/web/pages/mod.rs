@@ -121,6 +121,13 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/regions", post(admin_region))
         .route("/admin/settings", post(admin_settings))
         .route("/admin/locations", post(admin_location))
+        .route("/idle-findings", get(idle_findings_page))
+        .route("/idle-findings/scan", post(idle_scan))
+        .route("/idle-findings/rules", post(idle_rules_save))
+        .route("/idle-findings/marks", post(idle_mark))
+        .route("/idle-findings/{id}", get(idle_finding_page))
+        .route("/idle-findings/{id}/answer", post(idle_finding_answer))
+        .route("/idle-findings/{id}/reclaim", post(idle_finding_reclaim))
 }
 
 type Form = HashMap<String, String>;
@@ -189,6 +196,7 @@ mod checks;
 mod cockpit;
 mod desk;
 mod home;
+mod idle;
 mod import;
 mod kits;
 mod register;
@@ -198,6 +206,7 @@ mod requests;
 mod stocktake;
 mod tags;
 
+use idle::*;
 use {
     acquisitions::*, admin::*, alarms::*, calendar::*, checks::*, cockpit::*, desk::*, home::*,
     import::*, kits::*, register::*, rentals::*, reports::*, requests::*, stocktake::*, tags::*,

@@ -262,6 +262,7 @@ pub(super) async fn asset_page(
         q.unit(acq.on_behalf_unit_id);
     }
     let names = tryp!(w, st.store.names(q).await);
+    let idle = tryp!(w, asset_idle_panel(&st, &w, a).await);
     let body = html! {
         div.asset {
             @if has_photo {
@@ -309,6 +310,7 @@ pub(super) async fn asset_page(
                 button type="submit" { (w.t("list_idle")) }
             }
         }
+        (idle)
         h2 { (w.t("timeline")) }
         ol.timeline data-test="timeline" {
             @for e in &d.timeline {
