@@ -592,6 +592,12 @@ pub enum Reason {
         field: String,
         today: String,
     },
+    /// An auditor (审计/纪检) tried to change something: the role reads only.
+    ReadOnlyRole {
+        actor: String,
+    },
+    /// A trail export names neither or both of an asset and a unit.
+    TrailSubject,
     /// A reader token sent under a daemon id other than its own (or a
     /// sub-space of it).
     ForeignDaemon {
@@ -911,6 +917,9 @@ fn action_zh(action: &str) -> Option<&'static str> {
         "ViewReports" => "查看报表",
         "ViewReaderHealth" => "查看读写器状态",
         "ReportHealth" => "上报读写器状态",
+        "ViewWarnings" => "查看预警",
+        "ViewAuditLog" => "查看审计日志",
+        "ExportTrail" => "导出审计轨迹",
         _ => return None,
     })
 }
@@ -1100,6 +1109,8 @@ impl Reason {
             R::RequiredForSource { .. } => (K::Invalid, "required"),
             R::NotForSource { .. } => (K::Invalid, "not_for_source"),
             R::AfterToday { .. } => (K::Invalid, "after_today"),
+            R::ReadOnlyRole { .. } => (K::Forbidden, "read_only_role"),
+            R::TrailSubject => (K::Invalid, "trail_subject"),
             R::Internal(_) => (K::Internal, "internal"),
             R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
@@ -1154,6 +1165,7 @@ impl Reason {
             | R::NotForSource { field, .. }
             | R::AfterToday { field, .. } => Some(field),
             R::PeriodBackwards { .. } => Some("to"),
+            R::TrailSubject => Some("asset_id"),
             R::LinesAndShorthand => Some("lines"),
             R::Several { problems } => problems.first().map(|p| p.field.as_str()),
             R::PageOutOfRange { .. } => Some("page"),
@@ -1616,6 +1628,10 @@ impl Reason {
             R::AfterToday { field, today } => {
                 format!("{field} may not lie after today ({today})")
             }
+            R::ReadOnlyRole { actor } => {
+                format!("{actor} is an auditor: the role reads only and may not change anything")
+            }
+            R::TrailSubject => "give exactly one of asset_id and unit_id".into(),
             R::Internal(detail) => detail.clone(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("asset number `{value}` is not in the register")
@@ -2107,6 +2123,8 @@ impl Reason {
             R::AfterToday { field, today } => {
                 format!("{}不能晚于今天（{today}）", label(field))
             }
+            R::ReadOnlyRole { .. } => "审计/纪检账号只能查看，不能修改任何内容".into(),
+            R::TrailSubject => "请指定一项资产或一个单位（二者选一）".into(),
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("资产编号「{value}」不在资产台账中，请核对标签上印的编号")
@@ -2805,6 +2823,10 @@ mod tests {
                 field: f("received_on"),
                 today: f("2026-12-01"),
             },
+            R::ReadOnlyRole {
+                actor: f("user:audit"),
+            },
+            R::TrailSubject,
             R::ForeignDaemon {
                 own: f("edge-1"),
                 claimed: f("edge-2"),
@@ -3056,9 +3078,11 @@ mod tests {
             R::RequiredForSource { .. } => 163,
             R::NotForSource { .. } => 164,
             R::AfterToday { .. } => 165,
+            R::ReadOnlyRole { .. } => 166,
+            R::TrailSubject => 167,
         }
     }
-    const VARIANTS: usize = 166;
+    const VARIANTS: usize = 168;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod acquisition;
+pub mod audit;
 pub mod cockpit;
 pub mod commission;
 pub mod config;
@@ -42,6 +43,7 @@ pub mod store;
 pub mod throttle;
 pub mod time;
 pub mod tools;
+pub mod warnings;
 pub mod workflow;
 
 use std::io::Write;

@@ -9,6 +9,7 @@
 mod accounts;
 pub(crate) mod acquisitions;
 mod assets;
+mod audit;
 mod cockpit;
 mod daemons;
 pub(crate) mod db;
@@ -28,6 +29,7 @@ mod rentals;
 mod reports;
 mod stocktake;
 mod throttle;
+mod warnings;
 mod workflow;
 
 use std::path::{Path, PathBuf};
@@ -81,6 +83,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (19, include_str!("../../migrations/0019_rentals.sql")),
     (20, include_str!("../../migrations/0020_acquisitions.sql")),
     (21, include_str!("../../migrations/0021_epcis.sql")),
+    (24, include_str!("../../migrations/0024_auditors.sql")),
 ];
 
 /// The SQLite backend: one writer, a pool of readers.

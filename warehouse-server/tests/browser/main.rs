@@ -25,6 +25,7 @@ mod cockpit;
 mod intake;
 mod loan_lines;
 mod walk;
+mod warnings;
 use test_support::{wait_until, Daemon, DaemonConfig, Process, SimProcess};
 
 /// The smallest PNG (1×1).

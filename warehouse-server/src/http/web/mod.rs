@@ -193,6 +193,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/calendar", "calendar"),
             ("/virtual-warehouse", "virtual_warehouse"),
             ("/kits", "kits"),
+            ("/warnings", "warnings"),
         ],
         Role::Keeper => &[
             ("/dashboard", "dashboard"),
@@ -206,6 +207,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/alarms", "alarms"),
             ("/reports", "reports"),
             ("/cockpit", "cockpit"),
+            ("/warnings", "warnings"),
         ],
         Role::Approver | Role::Finance => &[
             ("/dashboard", "dashboard"),
@@ -216,6 +218,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/virtual-warehouse", "virtual_warehouse"),
             ("/reports", "reports"),
             ("/cockpit", "cockpit"),
+            ("/warnings", "warnings"),
         ],
         Role::Administrator => &[
             ("/dashboard", "dashboard"),
@@ -224,6 +227,19 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/admin", "admin"),
             ("/reports", "reports"),
             ("/cockpit", "cockpit"),
+            ("/warnings", "warnings"),
+            ("/audit-log", "audit_log"),
+        ],
+        Role::Auditor => &[
+            ("/dashboard", "dashboard"),
+            ("/assets", "register"),
+            ("/requests", "requests"),
+            ("/stocktakes", "stocktakes"),
+            ("/alarms", "alarms"),
+            ("/reports", "reports"),
+            ("/cockpit", "cockpit"),
+            ("/warnings", "warnings"),
+            ("/audit-log", "audit_log"),
         ],
     }
 }

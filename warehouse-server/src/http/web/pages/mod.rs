@@ -121,6 +121,9 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/regions", post(admin_region))
         .route("/admin/settings", post(admin_settings))
         .route("/admin/locations", post(admin_location))
+        .route("/warnings", get(warnings_page))
+        .route("/audit-log", get(audit_log_page))
+        .route("/audit-log/trail", get(audit_trail_export))
 }
 
 type Form = HashMap<String, String>;
@@ -196,11 +199,13 @@ mod rentals;
 mod reports;
 mod requests;
 mod stocktake;
+mod supervision;
 mod tags;
 
 use {
     acquisitions::*, admin::*, alarms::*, calendar::*, checks::*, cockpit::*, desk::*, home::*,
-    import::*, kits::*, register::*, rentals::*, reports::*, requests::*, stocktake::*, tags::*,
+    import::*, kits::*, register::*, rentals::*, reports::*, requests::*, stocktake::*,
+    supervision::*, tags::*,
 };
 
 /// The "未写标签" badge of an untagged asset: for those who may write
