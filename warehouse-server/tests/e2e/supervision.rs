@@ -9,6 +9,7 @@ use calamine::{Data, Reader};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::pages_words::page;
 use crate::support::*;
 use crate::workflows::{rid, stage, Flow};
 
@@ -132,7 +133,7 @@ async fn warnings_say_who_must_act_and_each_sees_their_reach() -> Result<()> {
 
     // The page, in Chinese: counts on top, who must act in words.
     let c = client()?;
-    let (st, html) = page(&c, &s.base, "/warnings", &w.admin).await?;
+    let (st, html) = page(&c, &s.base, "/warnings", &w.admin, "zh").await?;
     assert_eq!(st, StatusCode::OK);
     for text in [
         "借用逾期",
@@ -143,7 +144,7 @@ async fn warnings_say_who_must_act_and_each_sees_their_reach() -> Result<()> {
     ] {
         ensure!(html.contains(text), "{text} missing from the page:\n{html}");
     }
-    let (_, html) = page(&c, &s.base, "/warnings?kind=gate_alarm", &w.staff_a).await?;
+    let (_, html) = page(&c, &s.base, "/warnings?kind=gate_alarm", &w.staff_a, "zh").await?;
     ensure!(html.contains("暂无预警"), "{html}");
     Ok(())
 }
@@ -321,7 +322,7 @@ async fn the_auditor_sees_all_changes_nothing_and_is_recorded() -> Result<()> {
     s.get_ok("/api/v1/audit/reads", &auditor).await?;
     let (st, _) = s.get("/api/v1/audit/reads", &w.keeper).await?;
     assert_eq!(st, StatusCode::FORBIDDEN);
-    let (st, html) = page(&c, &s.base, "/audit-log", &w.admin).await?;
+    let (st, html) = page(&c, &s.base, "/audit-log", &w.admin, "zh").await?;
     assert_eq!(st, StatusCode::OK);
     ensure!(
         html.contains("shenji") && html.contains("审计日志"),
