@@ -252,7 +252,6 @@ async fn the_auditor_sees_all_changes_nothing_and_is_recorded() -> Result<()> {
     let before = chain["checked"].clone();
     let assets_before = all["total"].clone();
     let routes = write_routes(s, &auditor).await?;
-    ensure!(routes.len() >= 40, "only {} write routes", routes.len());
     let mut tried = 0;
     for (method, path) in &routes {
         if [
@@ -273,6 +272,7 @@ async fn the_auditor_sees_all_changes_nothing_and_is_recorded() -> Result<()> {
         );
         tried += 1;
     }
+    ensure!(tried >= 40, "only {tried} write routes tried of {routes:?}");
     // The login route needs no session: the auditor's own login works.
     s.login("shenji", PASSWORD).await?;
     let after = s.get_ok("/api/v1/events/verify", &w.admin).await?;
@@ -426,7 +426,11 @@ async fn the_trail_of_an_asset_and_of_a_unit_reads_back() -> Result<()> {
         step_rows.iter().all(|x| x.2 == loan.to_string()),
         "{rows:?}"
     );
-    let total_row = r.rows().last().map(|row| row.to_vec()).unwrap_or_default();
+    let total_row = r
+        .rows()
+        .next_back()
+        .map(|row| row.to_vec())
+        .unwrap_or_default();
     assert_eq!(
         total_row.get(1),
         Some(&Data::String(format!("{} 条", rows.len())))
