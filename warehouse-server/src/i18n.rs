@@ -921,6 +921,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("wk_chain_broken", "事件链校验失败", "Event chain verification failed"),
     ("wk_gate_alarm", "出口报警未处理", "Open gate alarm"),
     ("wk_loss_case", "盘亏待处理", "Open loss case"),
+    ("wk_stocktake_missing", "盘点短缺未处理", "Stock-take shortfall unresolved"),
     ("wk_overdue_loan", "借用逾期", "Overdue loan"),
     ("wk_idle_finding", "闲置问责", "Idle finding"),
     ("wk_over_standard", "超标准配置", "Beyond the standard"),

@@ -25,6 +25,9 @@ string_enum! {
         /// 盘亏待处理 — a loss case (an asset a stock-take did not find, or
         /// reported lost) still open.
         LossCase = "loss_case",
+        /// 盘点短缺未处理 — a stock-take closed with missing items nobody
+        /// resolved (no loss case opened, not set aside).
+        StocktakeMissing = "stocktake_missing",
         /// 借用逾期 — a loan past its due date with items still out.
         OverdueLoan = "overdue_loan",
         /// 闲置问责 — an idle finding (source: the idle-findings work).
@@ -54,6 +57,7 @@ pub const KIND_NAMES: &[&str] = &[
     "chain_broken",
     "gate_alarm",
     "loss_case",
+    "stocktake_missing",
     "overdue_loan",
     "idle_finding",
     "over_standard",
@@ -253,11 +257,11 @@ mod tests {
             ]
         );
         assert_eq!(b.counts.len(), WarningKind::ALL.len());
-        assert_eq!(b.counts[3].count, 2);
+        assert_eq!(b.counts[4].count, 2);
         // A filter keeps the counts of everything.
         let only = board(all, &admin, Some(WarningKind::GateAlarm));
         assert_eq!(only.total, 1);
-        assert_eq!(only.counts[3].count, 2);
+        assert_eq!(only.counts[4].count, 2);
     }
 
     #[test]

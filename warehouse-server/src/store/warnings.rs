@@ -20,7 +20,13 @@ type Source = fn(&Db<'_>) -> AppResult<Vec<Warning>>;
 /// Every source, in no particular order (the board orders them).
 /// The idle-findings and configuration-standards work add
 /// `idle_findings` and `over_standard_requests` here.
-const SOURCES: &[Source] = &[chain_broken, gate_alarms, loss_cases, overdue_loans];
+const SOURCES: &[Source] = &[
+    chain_broken,
+    gate_alarms,
+    loss_cases,
+    stocktake_missing,
+    overdue_loans,
+];
 
 /// The settings key of the last verification of the event chain.
 pub(crate) const LAST_VERIFICATION: &str = "chain_last_verification";
@@ -172,6 +178,70 @@ fn loss_cases(c: &Db<'_>) -> AppResult<Vec<Warning>> {
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The part of a closed stock-take's kept report the warnings read.
+#[derive(Deserialize)]
+struct KeptReport {
+    counts: crate::stocktake::Counts,
+}
+
+/// Stock-takes closed with missing items nobody resolved (their kept
+/// report says how many): the keepers of the warehouse's region must
+/// open loss cases or account for them.
+fn stocktake_missing(c: &Db<'_>) -> AppResult<Vec<Warning>> {
+    let mut stmt = c.prepare(
+        "SELECT s.id, s.closed_at, s.report, w.name, rg.id, rg.name
+         FROM stocktakes s
+         JOIN warehouses w ON w.id = s.warehouse_id
+         LEFT JOIN regions rg ON rg.id = w.region_id
+         WHERE s.status = 'closed' AND s.report IS NOT NULL",
+    )?;
+    let rows = stmt.query_map((), |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, Option<i64>>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, Option<i64>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, closed_at, report, warehouse, region, region_name) = row?;
+        // Missing lines left without a resolution: what the report's
+        // counts say of lines with no resolution, at most the missing ones.
+        let counts = serde_json::from_str::<KeptReport>(&report)
+            .map(|rec| rec.counts)
+            .ok();
+        let Some(counts) = counts else { continue };
+        let unresolved_missing = counts.missing.min(counts.unresolved);
+        if unresolved_missing == 0 {
+            continue;
+        }
+        out.push(Warning {
+            kind: WarningKind::StocktakeMissing,
+            subject: Subject {
+                kind: SubjectKind::Stocktake,
+                id: Some(id),
+                label: id.to_string(),
+            },
+            since: ts(closed_at.unwrap_or_else(now_ms)),
+            value_fen: None,
+            note: Some(format!("{warehouse} −{unresolved_missing}")),
+            unit_id: None,
+            region_id: region,
+            who_acts: WhoActs {
+                role: Role::Keeper,
+                unit_id: None,
+                unit_name: None,
+                region_id: region,
+                region_name,
+            },
+        });
+    }
+    Ok(out)
 }
 
 /// The first instant (unix ms) of the day after `due` in Asia/Shanghai:

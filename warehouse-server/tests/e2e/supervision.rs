@@ -150,6 +150,65 @@ async fn warnings_say_who_must_act_and_each_sees_their_reach() -> Result<()> {
 }
 
 #[tokio::test]
+async fn a_stock_take_closed_short_is_a_warning_until_a_case_is_opened() -> Result<()> {
+    let w = World::new().await?;
+    let s = &w.server;
+    // Nothing scanned: the shelf's desk is missing when the keeper closes.
+    let st = id(&s
+        .post_ok(
+            "/api/v1/stocktakes",
+            &w.keeper,
+            json!({"warehouse_id": w.warehouse, "location_id": w.loc_1,
+                "reader_ids": [w.handheld]}),
+            201,
+        )
+        .await?)?;
+    s.post_ok(
+        &format!("/api/v1/stocktakes/{st}/close"),
+        &w.keeper,
+        json!({}),
+        200,
+    )
+    .await?;
+    let board = s.get_ok("/api/v1/warnings", &w.approver).await?;
+    assert_eq!(kinds(&board), ["stocktake_missing"], "{board}");
+    let x = &board["items"][0];
+    assert_eq!(x["subject"]["kind"], "stocktake");
+    assert_eq!(x["subject"]["id"], st);
+    assert_eq!(x["who_acts"]["role"], "keeper");
+    assert_eq!(x["note"], "主仓 −1");
+    // The next stock-take resolves its missing desk into a loss case: no
+    // shortfall is left, the case is the warning now.
+    let st2 = id(&s
+        .post_ok(
+            "/api/v1/stocktakes",
+            &w.keeper,
+            json!({"warehouse_id": w.warehouse, "location_id": w.loc_1,
+                "reader_ids": [w.handheld]}),
+            201,
+        )
+        .await?)?;
+    s.post_ok(
+        &format!("/api/v1/stocktakes/{st2}/resolutions"),
+        &w.keeper,
+        json!({"asset_id": w.asset_wh, "action": "mark_missing", "comment": "两次盘点未见"}),
+        200,
+    )
+    .await?;
+    s.post_ok(
+        &format!("/api/v1/stocktakes/{st2}/close"),
+        &w.keeper,
+        json!({}),
+        200,
+    )
+    .await?;
+    let board = s.get_ok("/api/v1/warnings", &w.approver).await?;
+    assert_eq!(kinds(&board), ["loss_case", "stocktake_missing"], "{board}");
+    assert_eq!(board["items"][1]["subject"]["id"], st);
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_broken_chain_is_a_warning_for_the_administrators() -> Result<()> {
     let f = Flow::new(1).await?;
     let w = &f.w;
