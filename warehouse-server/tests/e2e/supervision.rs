@@ -345,6 +345,23 @@ async fn the_auditor_sees_all_changes_nothing_and_is_recorded() -> Result<()> {
     assert_eq!(st, StatusCode::FORBIDDEN);
     ensure!(html.contains("审计/纪检账号只能查看"), "{html}");
 
+    // Every page of the auditor's menu opens, in Chinese.
+    for path in [
+        "/dashboard",
+        "/assets",
+        "/requests",
+        &format!("/requests/{loan}"),
+        "/stocktakes",
+        "/alarms",
+        "/reports",
+        "/cockpit",
+        "/warnings",
+        "/audit-log",
+    ] {
+        let (st, html) = page(&c, &s.base, path, &auditor, "zh").await?;
+        ensure!(st == StatusCode::OK, "{path}: {st}\n{html}");
+    }
+
     // The audit log shows what the auditor read; nobody else's reads.
     s.get_ok("/api/v1/assets", &w.keeper).await?;
     let log = s
