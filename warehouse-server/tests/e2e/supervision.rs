@@ -551,6 +551,24 @@ async fn the_trail_of_an_asset_and_of_a_unit_reads_back() -> Result<()> {
         "{rows:?}"
     );
 
+    // The audit-log page's form: blanks are "not given", a bad number is
+    // named on a Chinese page.
+    let c = client()?;
+    let resp = c
+        .get(format!(
+            "{}/audit-log/trail?asset_id={chair}&unit_id=&from=&to=",
+            s.base
+        ))
+        .header("cookie", format!("wh_session={auditor}"))
+        .send()
+        .await?;
+    ensure!(resp.status() == StatusCode::OK, "{}", resp.status());
+    let r = sheet(resp.bytes().await?.to_vec())?;
+    assert_eq!(trail_rows(&r).len(), events.len() + step_rows.len());
+    let (st, html) = page(&c, &s.base, "/audit-log/trail?asset_id=abc", &auditor, "zh").await?;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    ensure!(html.contains("应为整数"), "{html}");
+
     // Exactly one subject; unit staff may not export.
     let (st, e) = s
         .get(
