@@ -609,6 +609,12 @@ pub enum Reason {
         finding_id: i64,
         rule: String,
     },
+    /// An auditor (审计/纪检) tried to change something: the role reads only.
+    ReadOnlyRole {
+        actor: String,
+    },
+    /// A trail export names neither or both of an asset and a unit.
+    TrailSubject,
     /// A reader token sent under a daemon id other than its own (or a
     /// sub-space of it).
     ForeignDaemon {
@@ -928,6 +934,9 @@ fn action_zh(action: &str) -> Option<&'static str> {
         "ViewReports" => "查看报表",
         "ViewReaderHealth" => "查看读写器状态",
         "ReportHealth" => "上报读写器状态",
+        "ViewWarnings" => "查看预警",
+        "ViewAuditLog" => "查看审计日志",
+        "ExportTrail" => "导出审计轨迹",
         _ => return None,
     })
 }
@@ -1120,6 +1129,8 @@ impl Reason {
             R::FindingClosed { .. } => (K::Conflict, "finding_closed"),
             R::AnswerNotFor { .. } => (K::Conflict, "answer_not_for"),
             R::NotReclaimable { .. } => (K::Conflict, "not_reclaimable"),
+            R::ReadOnlyRole { .. } => (K::Forbidden, "read_only_role"),
+            R::TrailSubject => (K::Invalid, "trail_subject"),
             R::Internal(_) => (K::Internal, "internal"),
             R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
@@ -1174,6 +1185,7 @@ impl Reason {
             | R::NotForSource { field, .. }
             | R::AfterToday { field, .. } => Some(field),
             R::PeriodBackwards { .. } => Some("to"),
+            R::TrailSubject => Some("asset_id"),
             R::LinesAndShorthand => Some("lines"),
             R::Several { problems } => problems.first().map(|p| p.field.as_str()),
             R::PageOutOfRange { .. } => Some("page"),
@@ -1652,6 +1664,10 @@ impl Reason {
                 "idle finding {finding_id} ({rule}) is not about an asset a unit holds; \
                  nothing to reclaim"
             ),
+            R::ReadOnlyRole { actor } => {
+                format!("{actor} is an auditor: the role reads only and may not change anything")
+            }
+            R::TrailSubject => "give exactly one of asset_id and unit_id".into(),
             R::Internal(detail) => detail.clone(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("asset number `{value}` is not in the register")
@@ -2152,6 +2168,8 @@ impl Reason {
             R::NotReclaimable { finding_id, .. } => {
                 format!("闲置发现（编号 {finding_id}）涉及的资产不由单位持有，无需收回")
             }
+            R::ReadOnlyRole { .. } => "审计/纪检账号只能查看，不能修改任何内容".into(),
+            R::TrailSubject => "请指定一项资产或一个单位（二者选一）".into(),
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("资产编号「{value}」不在资产台账中，请核对标签上印的编号")
@@ -2863,6 +2881,10 @@ mod tests {
                 finding_id: 3,
                 rule: f("unseen_stock"),
             },
+            R::ReadOnlyRole {
+                actor: f("user:audit"),
+            },
+            R::TrailSubject,
             R::ForeignDaemon {
                 own: f("edge-1"),
                 claimed: f("edge-2"),
@@ -3117,9 +3139,11 @@ mod tests {
             R::FindingClosed { .. } => 166,
             R::AnswerNotFor { .. } => 167,
             R::NotReclaimable { .. } => 168,
+            R::ReadOnlyRole { .. } => 169,
+            R::TrailSubject => 170,
         }
     }
-    const VARIANTS: usize = 169;
+    const VARIANTS: usize = 171;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod acquisition;
+pub mod audit;
 pub mod cockpit;
 pub mod commission;
 pub mod config;
@@ -43,6 +44,7 @@ pub mod store;
 pub mod throttle;
 pub mod time;
 pub mod tools;
+pub mod warnings;
 pub mod workflow;
 
 use std::io::Write;

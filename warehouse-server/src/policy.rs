@@ -24,15 +24,20 @@ pub enum Role {
     Keeper,
     /// 单位资产管理员 — a unit's asset staff, bound to one unit.
     UnitStaff,
+    /// 审计/纪检 — audit and discipline inspection: sees everything in its
+    /// reach (the event chain, request steps, the trail), changes nothing
+    /// ([`refuse_writes`]), and what it reads is recorded.
+    Auditor,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Administrator,
         Role::Approver,
         Role::Finance,
         Role::Keeper,
         Role::UnitStaff,
+        Role::Auditor,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +47,7 @@ impl Role {
             Self::Finance => "finance",
             Self::Keeper => "keeper",
             Self::UnitStaff => "unit_staff",
+            Self::Auditor => "auditor",
         }
     }
 
@@ -52,6 +58,7 @@ impl Role {
             "finance" => Self::Finance,
             "keeper" => Self::Keeper,
             "unit_staff" => Self::UnitStaff,
+            "auditor" => Self::Auditor,
             _ => return None,
         })
     }
@@ -213,6 +220,14 @@ pub enum Action {
     AnswerIdleFinding,
     /// Order an idle asset reclaimed from its unit (收回; approvers).
     OrderReclaim,
+    /// See the open warnings (预警) of a unit, a region's stock, or the
+    /// whole network.
+    ViewWarnings,
+    /// See what auditors read (the audit log).
+    ViewAuditLog,
+    /// Export the trail (events and request steps) of an asset or a unit
+    /// over a period.
+    ExportTrail,
 }
 
 /// Whose assets an action touches, and in which region.
@@ -267,6 +282,45 @@ pub fn authorize(actor: &Actor, action: Action, scope: Scope) -> AppResult<()> {
     }
 }
 
+/// Addresses an auditor may still post to: ending their own session and
+/// changing their own password touch no record anyone audits.
+const SELF_SERVICE: [&str; 4] = [
+    "/api/v1/auth/logout",
+    "/api/v1/auth/password",
+    "/logout",
+    "/account/password",
+];
+
+/// The one place auditors are kept read-only: any request that is not a
+/// read (`safe`: GET, HEAD, OPTIONS) by an auditor is refused with 403,
+/// whatever the route, before its handler runs (the authenticated-actor
+/// extractor asks this for every request that names a person).
+pub fn refuse_writes(actor: &Actor, safe: bool, path: &str) -> AppResult<()> {
+    match actor {
+        Actor::User {
+            role: Role::Auditor,
+            username,
+            ..
+        } if !safe && !SELF_SERVICE.contains(&path) => Err(crate::error::Reason::ReadOnlyRole {
+            actor: format!("user:{username}"),
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// Whether what `actor` reads is recorded in the audit log (auditors'
+/// reads are: who watches the watchers).
+pub fn reads_are_recorded(actor: &Actor) -> bool {
+    matches!(
+        actor,
+        Actor::User {
+            role: Role::Auditor,
+            ..
+        }
+    )
+}
+
 /// The roles whose people may take `action` in `scope` (unit staff: of
 /// the unit in scope); what a refusal names and what pages offer.
 pub fn roles_allowed(action: Action, scope: Scope) -> Vec<Role> {
@@ -310,7 +364,9 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
     if let Some(region) = scope.region() {
         let relation = reach.relation(region);
         let in_reach = match role {
-            Role::Administrator | Role::Approver | Role::Finance => relation != Relation::Outside,
+            Role::Administrator | Role::Approver | Role::Finance | Role::Auditor => {
+                relation != Relation::Outside
+            }
             Role::Keeper => matches!(relation, Relation::Network | Relation::Same),
             Role::UnitStaff => true,
         };
@@ -348,8 +404,25 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
                     | BrowseVirtualWarehouse
                     | ViewReports
                     | ViewReaderHealth
+                    | ViewWarnings
             ) || (action == AnswerIdleFinding && matches!(scope, Scope::Stock { .. }))
         }
+        // Sees everything in reach, changes nothing.
+        Role::Auditor => matches!(
+            action,
+            ViewAsset
+                | ViewRegister
+                | ViewStockTake
+                | ViewAlarms
+                | VerifyLog
+                | ViewRequests
+                | BrowseVirtualWarehouse
+                | ViewReports
+                | ViewReaderHealth
+                | ViewWarnings
+                | ViewAuditLog
+                | ExportTrail
+        ),
         Role::Approver | Role::Finance => {
             matches!(
                 action,
@@ -362,6 +435,7 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
                     | ActOnRequest
                     | BrowseVirtualWarehouse
                     | ViewReports
+                    | ViewWarnings
             ) || (role == Role::Approver
                 && matches!(action, GrantEmergencyPass | SetIdleRules | OrderReclaim))
         }
@@ -376,7 +450,7 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
                 Scope::Global => false,
             },
             UpdateAsset | FileRequest | ViewRequests | ActOnRequest | ListIdle
-            | AnswerIdleFinding => {
+            | AnswerIdleFinding | ViewWarnings => {
                 matches!(scope, Scope::Unit { unit: u, .. } if unit == Some(u))
             }
             BrowseVirtualWarehouse => true,
@@ -660,7 +734,7 @@ mod tests {
         use Role::*;
         assert_eq!(
             roles_allowed(Action::ViewReports, Scope::Global),
-            [Administrator, Approver, Finance, Keeper]
+            [Administrator, Approver, Finance, Keeper, Auditor]
         );
         assert_eq!(
             roles_allowed(Action::FileRequest, unit(7)),
@@ -670,8 +744,59 @@ mod tests {
         let e = authorize(&staff, Action::ViewReports, Scope::Global).err();
         assert_eq!(
             e.map(|e| e.text(crate::i18n::Lang::Zh)).as_deref(),
-            Some("查看报表需要系统管理员、审批人、财政或仓管员的权限")
+            Some("查看报表需要系统管理员、审批人、财政、仓管员或审计/纪检的权限")
         );
+    }
+
+    #[test]
+    fn auditors_see_their_reach_and_change_nothing() {
+        use Action::*;
+        let auditor = Actor::User {
+            id: 3,
+            username: "aud".into(),
+            role: Role::Auditor,
+            unit_id: None,
+            reach: Reach::region(10, &[10, 100]),
+        };
+        let stock = |r| Scope::Stock { region: Some(r) };
+        for action in [
+            ViewAsset,
+            ViewRequests,
+            VerifyLog,
+            ViewWarnings,
+            ExportTrail,
+        ] {
+            assert!(
+                authorize(&auditor, action, stock(100)).is_ok(),
+                "{action:?}"
+            );
+            assert!(
+                authorize(&auditor, action, stock(20)).is_err(),
+                "{action:?}"
+            );
+        }
+        for action in [
+            CreateAsset,
+            UpdateAsset,
+            FileRequest,
+            ActOnRequest,
+            HandleAlarm,
+        ] {
+            assert!(
+                authorize(&auditor, action, stock(10)).is_err(),
+                "{action:?}"
+            );
+        }
+        assert_eq!(
+            asset_visibility(&auditor),
+            Visibility::Regions(vec![10, 100])
+        );
+        assert!(refuse_writes(&auditor, false, "/api/v1/assets").is_err());
+        assert!(refuse_writes(&auditor, true, "/api/v1/assets").is_ok());
+        assert!(refuse_writes(&auditor, false, "/api/v1/auth/logout").is_ok());
+        let approver = user(Role::Approver, None);
+        assert!(refuse_writes(&approver, false, "/api/v1/assets").is_ok());
+        assert!(reads_are_recorded(&auditor) && !reads_are_recorded(&approver));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Extractors whose rejections are [`AppError`]s, so malformed JSON, wrong
 //! types, missing fields, oversized bodies, bad path/query parameters and
 //! missing credentials all answer in the one error format; and [`Ctx`],
-//! the authenticated actor plus request id.
+//! the authenticated actor plus request id (where auditors' writes are
+//! refused and their reads recorded).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -194,6 +195,21 @@ impl FromRequestParts<AppState> for Ctx {
             .actor_for_token(token)
             .await?
             .ok_or(Reason::SessionExpired)?;
+        // Auditors: every write refused here, for every route; every read
+        // recorded here, so no handler can forget either.
+        crate::policy::refuse_writes(&actor, parts.method.is_safe(), parts.uri.path())?;
+        if let crate::policy::Actor::User { id, username, .. } = &actor {
+            if crate::policy::reads_are_recorded(&actor) {
+                let path = parts
+                    .uri
+                    .path_and_query()
+                    .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
+                state
+                    .store
+                    .record_read(*id, username.clone(), parts.method.to_string(), path)
+                    .await?;
+            }
+        }
         let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
         Ok(Ctx { actor, request_id })
     }

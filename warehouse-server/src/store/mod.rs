@@ -9,6 +9,7 @@
 mod accounts;
 pub(crate) mod acquisitions;
 mod assets;
+mod audit;
 mod cockpit;
 mod daemons;
 pub(crate) mod db;
@@ -29,6 +30,7 @@ mod rentals;
 mod reports;
 mod stocktake;
 mod throttle;
+mod warnings;
 mod workflow;
 
 use std::path::{Path, PathBuf};
@@ -84,6 +86,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (20, include_str!("../../migrations/0020_acquisitions.sql")),
     (21, include_str!("../../migrations/0021_epcis.sql")),
     (22, include_str!("../../migrations/0022_idle_findings.sql")),
+    (24, include_str!("../../migrations/0024_auditors.sql")),
 ];
 
 /// The SQLite backend: one writer, a pool of readers.
@@ -368,6 +371,52 @@ pub use stocktake::{report_csv, ManualSighting};
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database made before auditors keeps its people and their
+    /// sessions through the rebuild of `users`, and then takes the role;
+    /// the audit log refuses edits.
+    #[test]
+    fn the_auditors_migration_keeps_users_and_their_sessions() -> AppResult<()> {
+        let mut conn = Connection::open_in_memory()?;
+        let before: Vec<(i64, &str)> = MIGRATIONS.iter().copied().filter(|m| m.0 < 24).collect();
+        run_migrations(&mut conn, &before)?;
+        conn.execute_batch(
+            "INSERT INTO users (id, username, display_name, password_hash, role, created_at)
+                 VALUES (5, 'aud', '审计', 'x', 'approver', 1);
+             INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+                 VALUES (x'01', 5, 1, 2);",
+        )?;
+        assert!(conn
+            .execute("UPDATE users SET role = 'auditor' WHERE id = 5", [])
+            .is_err());
+        run_migrations(&mut conn, MIGRATIONS)?;
+        conn.execute("UPDATE users SET role = 'auditor' WHERE id = 5", [])?;
+        let sessions: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE u.username = 'aud'",
+            [],
+            |r| r.get(0),
+        )?;
+        assert_eq!(sessions, 1);
+        // Sessions still refer to users: an orphan is refused.
+        assert!(conn
+            .execute(
+                "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+                 VALUES (x'02', 99, 1, 2)",
+                [],
+            )
+            .is_err());
+        conn.execute(
+            "INSERT INTO audit_reads (user_id, username, at, method, path)
+             VALUES (5, 'aud', 1, 'GET', '/api/v1/assets')",
+            [],
+        )?;
+        assert!(conn.execute("DELETE FROM audit_reads", []).is_err());
+        assert!(conn
+            .execute("UPDATE audit_reads SET path = '/'", [])
+            .is_err());
+        Ok(())
+    }
 
     /// A database made before the stage `over_budget` keeps its requests
     /// and their steps through the rebuild of `requests`, and then takes

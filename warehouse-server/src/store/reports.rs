@@ -101,7 +101,7 @@ pub struct Period {
 impl Period {
     /// Unix milliseconds of the first instant of `from` and of the day
     /// after `to`, in Asia/Shanghai.
-    fn bounds_ms(&self) -> (i64, i64) {
+    pub(crate) fn bounds_ms(&self) -> (i64, i64) {
         let start = |d: chrono::NaiveDate| {
             d.and_hms_opt(0, 0, 0)
                 .map(|t| t.and_utc().timestamp_millis() - SHANGHAI_OFFSET_SECS * 1000)

@@ -26,6 +26,7 @@ mod idle;
 mod intake;
 mod loan_lines;
 mod walk;
+mod warnings;
 use test_support::{wait_until, Daemon, DaemonConfig, Process, SimProcess};
 
 /// The smallest PNG (1×1).

@@ -286,7 +286,7 @@ async fn error_pages_are_chinese_and_lead_back() -> Result<()> {
     ensure!(st == StatusCode::FORBIDDEN, "{st}");
     is_error_page(
         &html,
-        "查看报表需要系统管理员、审批人、财政或仓管员的权限",
+        "查看报表需要系统管理员、审批人、财政、仓管员或审计/纪检的权限",
         None,
     )?;
 

@@ -328,6 +328,21 @@ async fn an_ignored_finding_escalates_and_the_agencys_reclaim_brings_the_asset_b
     let opened = chrono::DateTime::parse_from_rfc3339(open["opened_at"].as_str().unwrap_or(""))?;
     let due = chrono::DateTime::parse_from_rfc3339(open["due_at"].as_str().unwrap_or(""))?;
     assert_eq!((due - opened).num_days(), 10, "{open}");
+    // The warnings board (预警) lists it for unit A's staff to answer.
+    let idle_warning = |board: &Value| -> Option<Value> {
+        board["items"].as_array().and_then(|v| {
+            v.iter()
+                .find(|x| x["kind"] == "idle_finding" && x["subject"]["id"] == w.asset_a)
+                .cloned()
+        })
+    };
+    let board = s.get_ok("/api/v1/warnings", &w.staff_a).await?;
+    let warning = idle_warning(&board).ok_or_else(|| anyhow!("no idle warning: {board}"))?;
+    assert_eq!(warning["who_acts"]["role"], "unit_staff", "{warning}");
+    assert_eq!(warning["who_acts"]["unit_id"], w.unit_a, "{warning}");
+    assert_eq!(warning["value_fen"], open["value_fen"], "{warning}");
+    let board = s.get_ok("/api/v1/warnings", &f.staff_b).await?;
+    assert!(idle_warning(&board).is_none(), "unit B sees A's: {board}");
 
     // Unit B's staff can neither see nor answer it.
     let (st, _) = s
@@ -356,6 +371,10 @@ async fn an_ignored_finding_escalates_and_the_agencys_reclaim_brings_the_asset_b
     assert!(esc["escalated_at"].is_string(), "{esc}");
     assert_eq!(step_actions(&esc), ["opened", "escalated"]);
     assert_eq!(esc["steps"][1]["actor"], "system", "{esc}");
+    // Escalated, the warning now waits for the agency's approvers.
+    let board = s.get_ok("/api/v1/warnings", &w.approver).await?;
+    let warning = idle_warning(&board).ok_or_else(|| anyhow!("no idle warning: {board}"))?;
+    assert_eq!(warning["who_acts"]["role"], "approver", "{warning}");
     // A re-scan does not escalate it twice.
     assert_eq!(scan(s, &w.admin).await?["escalated"], 0);
 

@@ -7,7 +7,7 @@ use crate::support::*;
 
 /// SQL that removes the append-only guard `trigger` of `asset_events`,
 /// as a forger with the database's password would.
-fn drop_guard(trigger: &str) -> String {
+pub(crate) fn drop_guard(trigger: &str) -> String {
     if test_support::on_postgres() {
         format!("DROP TRIGGER {trigger} ON asset_events;")
     } else {

@@ -43,5 +43,6 @@ mod security_chain;
 mod security_readers;
 mod security_serving;
 mod stocktake;
+mod supervision;
 mod tags;
 mod workflows;

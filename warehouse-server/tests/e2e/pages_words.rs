@@ -508,6 +508,10 @@ async fn pages_name_units_people_and_shelves_and_requests_show_themselves() -> R
         &["闲置问责", "闲置规则"],
     )
     .await?;
+    // The warnings and the audit log, in words.
+    check_page(&c, base, "/warnings", &approver, &["预警", "借用逾期"]).await?;
+    check_page(&c, base, "/warnings", &staff, &[]).await?;
+    check_page(&c, base, "/audit-log", &admin, &["导出审计轨迹"]).await?;
     // Administration: people by name, units, shelves and readers in words.
     check_page(
         &c,

@@ -508,6 +508,10 @@ async fn english_pages_have_no_chinese_interface_text() -> Result<()> {
         format!("/requests/{loan}/desk?reader={desk}&since=0"),
     ));
     walk.push((&admin, "/admin".to_owned()));
+    for who in [&staff, &keeper, &approver, &finance, &admin] {
+        walk.push((who, "/warnings".to_owned()));
+    }
+    walk.push((&admin, "/audit-log".to_owned()));
     // Error pages: a record not there, a refused page, a bad address.
     walk.push((&staff, "/requests/424242".to_owned()));
     walk.push((&staff, "/admin".to_owned()));

@@ -20,6 +20,7 @@ mod import;
 mod kits;
 mod openapi;
 mod rentals;
+mod supervision;
 mod workflow;
 
 pub use openapi::{document as openapi_document, ApiDoc};
@@ -113,6 +114,7 @@ pub fn routes() -> Router<AppState> {
         .merge(acquisitions::routes())
         .merge(rentals::routes())
         .merge(idle_findings::routes())
+        .merge(supervision::routes())
 }
 
 async fn health() -> &'static str {
@@ -977,5 +979,8 @@ async fn acknowledge_alarm(
     responses((status = 200, body = Verification)))]
 async fn verify_log(State(state): State<AppState>, ctx: Ctx) -> AppResult<Json<Verification>> {
     authorize(&ctx.actor, Action::VerifyLog, Scope::Global)?;
-    Ok(Json(state.store.verify_log().await?))
+    let verification = state.store.verify_log().await?;
+    // Kept for the warnings (a failed verification is one).
+    state.store.record_verification(&verification).await?;
+    Ok(Json(verification))
 }

@@ -184,6 +184,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(super::acquisitions::AcquisitionsDoc::openapi());
     doc.merge(super::rentals::RentalsDoc::openapi());
     doc.merge(super::idle_findings::IdleDoc::openapi());
+    doc.merge(super::supervision::SupervisionDoc::openapi());
     // The lifecycle's operations are merged in after `ApiDoc`'s modifiers
     // ran; apply the contract to them too.
     Contract.modify(&mut doc);

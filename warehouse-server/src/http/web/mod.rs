@@ -194,6 +194,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/virtual-warehouse", "virtual_warehouse"),
             ("/kits", "kits"),
             ("/idle-findings", "idle_findings"),
+            ("/warnings", "warnings"),
         ],
         Role::Keeper => &[
             ("/dashboard", "dashboard"),
@@ -208,6 +209,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/reports", "reports"),
             ("/cockpit", "cockpit"),
             ("/idle-findings", "idle_findings"),
+            ("/warnings", "warnings"),
         ],
         Role::Approver | Role::Finance => &[
             ("/dashboard", "dashboard"),
@@ -219,6 +221,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/reports", "reports"),
             ("/cockpit", "cockpit"),
             ("/idle-findings", "idle_findings"),
+            ("/warnings", "warnings"),
         ],
         Role::Administrator => &[
             ("/dashboard", "dashboard"),
@@ -228,6 +231,20 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/reports", "reports"),
             ("/cockpit", "cockpit"),
             ("/idle-findings", "idle_findings"),
+            ("/warnings", "warnings"),
+            ("/audit-log", "audit_log"),
+        ],
+        Role::Auditor => &[
+            ("/dashboard", "dashboard"),
+            ("/assets", "register"),
+            ("/requests", "requests"),
+            ("/stocktakes", "stocktakes"),
+            ("/alarms", "alarms"),
+            ("/reports", "reports"),
+            ("/cockpit", "cockpit"),
+            ("/idle-findings", "idle_findings"),
+            ("/warnings", "warnings"),
+            ("/audit-log", "audit_log"),
         ],
     }
 }

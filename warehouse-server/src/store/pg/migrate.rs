@@ -100,6 +100,10 @@ pub const PG_MIGRATIONS: &[(i64, &str)] = &[
         22,
         include_str!("../../../migrations/postgres/0022_idle_findings.sql"),
     ),
+    (
+        24,
+        include_str!("../../../migrations/postgres/0024_auditors.sql"),
+    ),
 ];
 
 /// Any number for `pg_advisory_xact_lock`, fixed: "migrations of this

@@ -211,7 +211,7 @@ pub(super) async fn admin(
                     label { (w.t("username")) input name="username" required; }
                     label { (w.t("display_name")) input name="display_name"; }
                     label { (w.t("password")) input name="password" type="password" required; }
-                    label { (w.t("role")) select name="role" { @for r in ["unit_staff", "keeper", "approver", "finance", "administrator"] { option value=(r) { (w.tv(r)) } } } }
+                    label { (w.t("role")) select name="role" { @for r in ["unit_staff", "keeper", "approver", "finance", "administrator", "auditor"] { option value=(r) { (w.tv(r)) } } } }
                     label { (w.t("unit")) select name="unit_id" { option value="" { "—" } @for u in &units { option value=(u.id) { (u.name) } } } }
                     (region_select)
                     button type="submit" { (w.t("create")) }

@@ -128,6 +128,9 @@ pub fn routes() -> Router<AppState> {
         .route("/idle-findings/{id}", get(idle_finding_page))
         .route("/idle-findings/{id}/answer", post(idle_finding_answer))
         .route("/idle-findings/{id}/reclaim", post(idle_finding_reclaim))
+        .route("/warnings", get(warnings_page))
+        .route("/audit-log", get(audit_log_page))
+        .route("/audit-log/trail", get(audit_trail_export))
 }
 
 type Form = HashMap<String, String>;
@@ -204,12 +207,14 @@ mod rentals;
 mod reports;
 mod requests;
 mod stocktake;
+mod supervision;
 mod tags;
 
 use idle::*;
 use {
     acquisitions::*, admin::*, alarms::*, calendar::*, checks::*, cockpit::*, desk::*, home::*,
-    import::*, kits::*, register::*, rentals::*, reports::*, requests::*, stocktake::*, tags::*,
+    import::*, kits::*, register::*, rentals::*, reports::*, requests::*, stocktake::*,
+    supervision::*, tags::*,
 };
 
 /// The "未写标签" badge of an untagged asset: for those who may write
