@@ -130,6 +130,18 @@ async fn busy_sqlite_deployment() -> Result<(World, String)> {
         &db,
         &["admin", "simulate-year", "--requests", "60", "--seed", "5"],
     )?;
+    // A year and more later: the assets no reader saw since they were
+    // registered are idle, and the daily scan's twin records the findings
+    // the idle report moves along with everything else.
+    test_support::db_execute(
+        &db,
+        &format!(
+            "UPDATE assets SET created_at = created_at - {}",
+            400 * 86_400_000_i64
+        ),
+    )?;
+    let scan: serde_json::Value = serde_json::from_str(&cli_ok(&db, &["admin", "scan-idle"])?)?;
+    ensure!(scan["opened"].as_i64() > Some(0), "no idle finding: {scan}");
     Ok((w, epc))
 }
 
