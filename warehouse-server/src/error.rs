@@ -592,6 +592,20 @@ pub enum Reason {
         field: String,
         today: String,
     },
+    /// A stock-take names a warehouse or a unit (巡检), one of the two.
+    WarehouseOrUnit,
+    /// A unit confirms only an inspection at its premises.
+    NotAnInspection {
+        id: i64,
+    },
+    /// The unit confirms an inspection once the keeper has closed it.
+    InspectionOpen {
+        id: i64,
+    },
+    InspectionConfirmed {
+        id: i64,
+        by: String,
+    },
     /// A reader token sent under a daemon id other than its own (or a
     /// sub-space of it).
     ForeignDaemon {
@@ -1100,6 +1114,10 @@ impl Reason {
             R::RequiredForSource { .. } => (K::Invalid, "required"),
             R::NotForSource { .. } => (K::Invalid, "not_for_source"),
             R::AfterToday { .. } => (K::Invalid, "after_today"),
+            R::WarehouseOrUnit => (K::Invalid, "warehouse_or_unit"),
+            R::NotAnInspection { .. } => (K::Conflict, "not_an_inspection"),
+            R::InspectionOpen { .. } => (K::Conflict, "inspection_open"),
+            R::InspectionConfirmed { .. } => (K::Conflict, "inspection_confirmed"),
             R::Internal(_) => (K::Internal, "internal"),
             R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
@@ -1154,6 +1172,7 @@ impl Reason {
             | R::NotForSource { field, .. }
             | R::AfterToday { field, .. } => Some(field),
             R::PeriodBackwards { .. } => Some("to"),
+            R::WarehouseOrUnit => Some("warehouse_id"),
             R::LinesAndShorthand => Some("lines"),
             R::Several { problems } => problems.first().map(|p| p.field.as_str()),
             R::PageOutOfRange { .. } => Some("page"),
@@ -1615,6 +1634,19 @@ impl Reason {
             }
             R::AfterToday { field, today } => {
                 format!("{field} may not lie after today ({today})")
+            }
+            R::WarehouseOrUnit => "give warehouse_id (a warehouse stock-take) or unit_id (an \
+                inspection at a unit's premises), one of the two"
+                .into(),
+            R::NotAnInspection { id } => format!(
+                "stock-take {id} counts a warehouse; only an inspection at a unit's premises is \
+                 confirmed by the unit"
+            ),
+            R::InspectionOpen { id } => format!(
+                "inspection {id} is still open: the unit confirms it once the keeper has closed it"
+            ),
+            R::InspectionConfirmed { id, by } => {
+                format!("inspection {id} was already confirmed by {by}")
             }
             R::Internal(detail) => detail.clone(),
             R::UnknownAssetNumber { value, .. } => {
@@ -2107,6 +2139,14 @@ impl Reason {
             R::AfterToday { field, today } => {
                 format!("{}不能晚于今天（{today}）", label(field))
             }
+            R::WarehouseOrUnit => "请选择仓库（仓库盘点）或单位（单位巡检），二者选其一".into(),
+            R::NotAnInspection { id } => {
+                format!("盘点（编号 {id}）是仓库盘点，只有单位巡检需要单位确认")
+            }
+            R::InspectionOpen { id } => {
+                format!("巡检（编号 {id}）尚未结束，仓管员结束巡检后单位才能确认")
+            }
+            R::InspectionConfirmed { id, .. } => format!("巡检（编号 {id}）已经确认过"),
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("资产编号「{value}」不在资产台账中，请核对标签上印的编号")
@@ -2805,6 +2845,13 @@ mod tests {
                 field: f("received_on"),
                 today: f("2026-12-01"),
             },
+            R::WarehouseOrUnit,
+            R::NotAnInspection { id: 5 },
+            R::InspectionOpen { id: 5 },
+            R::InspectionConfirmed {
+                id: 5,
+                by: f("user:staff"),
+            },
             R::ForeignDaemon {
                 own: f("edge-1"),
                 claimed: f("edge-2"),
@@ -3056,9 +3103,13 @@ mod tests {
             R::RequiredForSource { .. } => 163,
             R::NotForSource { .. } => 164,
             R::AfterToday { .. } => 165,
+            R::WarehouseOrUnit => 166,
+            R::NotAnInspection { .. } => 167,
+            R::InspectionOpen { .. } => 168,
+            R::InspectionConfirmed { .. } => 169,
         }
     }
-    const VARIANTS: usize = 166;
+    const VARIANTS: usize = 170;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

@@ -915,6 +915,14 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("new_due", "续借至", "New return day"),
     ("add_to_calendar", "加入日历（下载日历文件）", "Add to calendar (.ics)"),
     ("sgln_optional", "GS1 位置标识（选填）", "GS1 location (SGLN URI, optional)"),
+    ("inspection", "单位巡检", "Inspection at a unit"),
+    ("inspect_unit", "巡检单位（选填，选中则盘点该单位在用资产）", "Unit to inspect (optional: counts what the unit holds)"),
+    ("none_warehouse_stocktake", "不巡检单位（仓库盘点）", "None (a warehouse stock-take)"),
+    ("awaiting_unit_confirmation", "待单位确认", "Awaiting the unit's confirmation"),
+    ("unit_confirmed", "单位已确认", "Confirmed by the unit"),
+    ("confirm_inspection", "确认巡检结果", "Confirm the result"),
+    ("remark", "备注", "Remark"),
+    ("inspections", "巡检", "Inspections"),
 ];
 
 /// The word for `key` in `lang`.

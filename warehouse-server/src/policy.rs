@@ -205,6 +205,9 @@ pub enum Action {
     ViewReaderHealth,
     /// Report a daemon's own health (reader daemons only).
     ReportHealth,
+    /// 单位确认 — a unit's staff confirm the result of an inspection at
+    /// their premises.
+    ConfirmInspection,
 }
 
 /// Whose assets an action touches, and in which region.
@@ -319,6 +322,7 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
                 | ListIdle
                 | GrantEmergencyPass
                 | ReportHealth
+                | ConfirmInspection
         ),
         Role::Keeper => matches!(
             action,
@@ -363,6 +367,10 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
                 Scope::Global => false,
             },
             UpdateAsset | FileRequest | ViewRequests | ActOnRequest | ListIdle => {
+                matches!(scope, Scope::Unit { unit: u, .. } if unit == Some(u))
+            }
+            // Inspections at their own unit's premises (巡检).
+            ViewStockTake | ConfirmInspection => {
                 matches!(scope, Scope::Unit { unit: u, .. } if unit == Some(u))
             }
             BrowseVirtualWarehouse => true,

@@ -81,6 +81,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (19, include_str!("../../migrations/0019_rentals.sql")),
     (20, include_str!("../../migrations/0020_acquisitions.sql")),
     (21, include_str!("../../migrations/0021_epcis.sql")),
+    (23, include_str!("../../migrations/0023_inspections.sql")),
 ];
 
 /// The SQLite backend: one writer, a pool of readers.

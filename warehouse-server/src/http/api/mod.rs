@@ -35,7 +35,7 @@ use crate::paging::{Page, Paging};
 use crate::policy::{asset_visibility, authorize, Action, Ctx, Scope};
 use crate::register::*;
 use crate::stocktake::{
-    LineQuery, NewResolution, NewStockTake, Outcome, Reconciliation, StockTake,
+    Confirmation, LineQuery, NewResolution, NewStockTake, Outcome, Reconciliation, StockTake,
 };
 use crate::store::{ForeignSighting, IngestOutcome};
 use crate::time::ts;
@@ -102,6 +102,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/stocktakes/{id}/close", post(close_stocktake))
         .route("/api/v1/stocktakes/{id}/report.csv", get(stocktake_report))
+        .route(
+            "/api/v1/stocktakes/{id}/confirmation",
+            post(confirm_inspection),
+        )
         .route("/api/v1/alarms", get(list_alarms))
         .route("/api/v1/alarms/{id}/acknowledge", post(acknowledge_alarm))
         .route("/api/v1/events/verify", get(verify_log))
@@ -827,9 +831,48 @@ async fn list_stocktakes(
     ctx: Ctx,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> AppResult<Json<Page<StockTake>>> {
-    authorize(&ctx.actor, Action::ViewStockTake, Scope::Warehouse)?;
+    // A unit's staff see their own unit's inspections only.
+    let unit = own_inspections(&ctx)?;
     let (page, per_page) = p.resolve()?;
-    Ok(Json(state.store.list_stocktakes(page, per_page).await?))
+    Ok(Json(
+        state.store.list_stocktakes(unit, page, per_page).await?,
+    ))
+}
+
+/// Which stock-takes a person lists: a unit's staff their unit's
+/// inspections (`Some(unit)`), warehouse people all (`None`).
+pub(crate) fn own_inspections(ctx: &Ctx) -> AppResult<Option<i64>> {
+    match &ctx.actor {
+        crate::policy::Actor::User {
+            role: crate::policy::Role::UnitStaff,
+            unit_id: Some(unit),
+            ..
+        } => {
+            let scope = Scope::Unit {
+                unit: *unit,
+                region: None,
+            };
+            authorize(&ctx.actor, Action::ViewStockTake, scope)?;
+            Ok(Some(*unit))
+        }
+        _ => {
+            authorize(&ctx.actor, Action::ViewStockTake, Scope::Warehouse)?;
+            Ok(None)
+        }
+    }
+}
+
+/// The unit's staff confirm a closed inspection's result (单位确认), with
+/// an optional remark; recorded with who and when.
+#[utoipa::path(post, path = "/api/v1/stocktakes/{id}/confirmation", tag = "stocktakes",
+    request_body = Confirmation, responses((status = 200, body = StockTake)))]
+async fn confirm_inspection(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(c): ApiJson<Confirmation>,
+) -> AppResult<Json<StockTake>> {
+    Ok(Json(state.store.confirm_inspection(ctx, id, c).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -853,7 +896,11 @@ async fn get_stocktake(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<StockTakeLinesQuery>,
 ) -> AppResult<Json<Reconciliation>> {
-    authorize(&ctx.actor, Action::ViewStockTake, Scope::Warehouse)?;
+    authorize(
+        &ctx.actor,
+        Action::ViewStockTake,
+        state.store.stocktake_scope(id).await?,
+    )?;
     let page = if q.page.is_some() || q.per_page.is_some() {
         let (page, per_page) = Paging {
             page: q.page,
@@ -880,7 +927,11 @@ async fn resolve_stocktake(
     ApiPath(id): ApiPath<i64>,
     ApiJson(r): ApiJson<NewResolution>,
 ) -> AppResult<Json<Reconciliation>> {
-    authorize(&ctx.actor, Action::RunStockTake, Scope::Warehouse)?;
+    authorize(
+        &ctx.actor,
+        Action::RunStockTake,
+        state.store.stocktake_scope(id).await?,
+    )?;
     Ok(Json(state.store.resolve_stocktake_line(ctx, id, r).await?))
 }
 
@@ -891,7 +942,11 @@ async fn close_stocktake(
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Reconciliation>> {
-    authorize(&ctx.actor, Action::RunStockTake, Scope::Warehouse)?;
+    authorize(
+        &ctx.actor,
+        Action::RunStockTake,
+        state.store.stocktake_scope(id).await?,
+    )?;
     Ok(Json(state.store.close_stocktake(ctx, id).await?))
 }
 
@@ -902,7 +957,11 @@ async fn stocktake_report(
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Response> {
-    authorize(&ctx.actor, Action::ViewStockTake, Scope::Warehouse)?;
+    authorize(
+        &ctx.actor,
+        Action::ViewStockTake,
+        state.store.stocktake_scope(id).await?,
+    )?;
     let rec = state
         .store
         .stocktake_reconciliation(id, LineQuery::default())

@@ -157,6 +157,7 @@ fn close_step_bodies(doc: &mut utoipa::openapi::OpenApi) {
         api::open_stocktake, api::list_stocktakes, api::get_stocktake, api::resolve_stocktake,
         api::close_stocktake, api::stocktake_report,
         api::list_alarms, api::acknowledge_alarm, api::verify_log,
+        api::confirm_inspection,
     ),
     components(schemas(
         crate::http::error::ErrorBody,

@@ -96,6 +96,10 @@ pub const PG_MIGRATIONS: &[(i64, &str)] = &[
         21,
         include_str!("../../../migrations/postgres/0021_epcis.sql"),
     ),
+    (
+        23,
+        include_str!("../../../migrations/postgres/0023_inspections.sql"),
+    ),
 ];
 
 /// Any number for `pg_advisory_xact_lock`, fixed: "migrations of this

@@ -87,6 +87,7 @@ pub fn routes() -> Router<AppState> {
         .route("/stocktakes/{id}", get(stocktake_page))
         .route("/stocktakes/{id}/resolve", post(stocktake_resolve))
         .route("/stocktakes/{id}/close", post(stocktake_close))
+        .route("/stocktakes/{id}/confirm", post(stocktake_confirm))
         .route("/stocktakes/{id}/events", get(stocktake_events))
         .route("/alarms", get(alarms))
         .route(
