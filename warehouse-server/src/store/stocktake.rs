@@ -701,14 +701,14 @@ impl Store {
         let remark = optional_text("remark", c.remark.as_deref(), 1000)?;
         self.write(move |tx| {
             let st = load(tx, id)?.0;
+            if st.unit_id.is_none() {
+                return Err(Reason::NotAnInspection { id }.into());
+            }
             crate::policy::authorize(
                 &ctx.actor,
                 crate::policy::Action::ConfirmInspection,
                 stocktake_scope(tx, id)?,
             )?;
-            if st.unit_id.is_none() {
-                return Err(Reason::NotAnInspection { id }.into());
-            }
             if st.status == "open" {
                 return Err(Reason::InspectionOpen { id }.into());
             }

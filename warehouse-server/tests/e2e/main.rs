@@ -18,6 +18,7 @@ mod fleet;
 mod health;
 mod import_register;
 mod ingest;
+mod inspections;
 mod intake;
 mod keepers;
 mod kits;
