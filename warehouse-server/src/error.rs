@@ -606,6 +606,19 @@ pub enum Reason {
         id: i64,
         by: String,
     },
+    /// A request beyond the configuration standard waits for the agency
+    /// head's extra approval.
+    NeedsStandardApproval {
+        request_id: i64,
+    },
+    /// Only the agency head gives that extra approval.
+    NotAgencyHead,
+    /// Nothing beyond the standard is waiting for an extra approval.
+    WithinStandard {
+        request_id: i64,
+    },
+    /// A standard limits a unit by count or per staff member, not both.
+    StandardOneLimit,
     /// A reader token sent under a daemon id other than its own (or a
     /// sub-space of it).
     ForeignDaemon {
@@ -1118,6 +1131,10 @@ impl Reason {
             R::NotAnInspection { .. } => (K::Conflict, "not_an_inspection"),
             R::InspectionOpen { .. } => (K::Conflict, "inspection_open"),
             R::InspectionConfirmed { .. } => (K::Conflict, "inspection_confirmed"),
+            R::NeedsStandardApproval { .. } => (K::Conflict, "needs_standard_approval"),
+            R::NotAgencyHead => (K::Forbidden, "not_agency_head"),
+            R::WithinStandard { .. } => (K::Conflict, "within_standard"),
+            R::StandardOneLimit => (K::Invalid, "standard_one_limit"),
             R::Internal(_) => (K::Internal, "internal"),
             R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
@@ -1173,6 +1190,7 @@ impl Reason {
             | R::AfterToday { field, .. } => Some(field),
             R::PeriodBackwards { .. } => Some("to"),
             R::WarehouseOrUnit => Some("warehouse_id"),
+            R::StandardOneLimit => Some("per_staff"),
             R::LinesAndShorthand => Some("lines"),
             R::Several { problems } => problems.first().map(|p| p.field.as_str()),
             R::PageOutOfRange { .. } => Some("page"),
@@ -1648,6 +1666,20 @@ impl Reason {
             R::InspectionConfirmed { id, by } => {
                 format!("inspection {id} was already confirmed by {by}")
             }
+            R::NeedsStandardApproval { request_id } => format!(
+                "request {request_id} asks beyond the configuration standard: the agency head must \
+                 give the extra approval (step approve_over_standard) before it can go on"
+            ),
+            R::NotAgencyHead => "only the agency head (an approver marked as head) gives the \
+                extra approval of an over-standard request"
+                .into(),
+            R::WithinStandard { request_id } => format!(
+                "request {request_id} has nothing beyond the configuration standard awaiting an \
+                 extra approval"
+            ),
+            R::StandardOneLimit => "give per_unit (a count per unit) or per_staff (a count per \
+                staff member), not both"
+                .into(),
             R::Internal(detail) => detail.clone(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("asset number `{value}` is not in the register")
@@ -2147,6 +2179,14 @@ impl Reason {
                 format!("巡检（编号 {id}）尚未结束，仓管员结束巡检后单位才能确认")
             }
             R::InspectionConfirmed { id, .. } => format!("巡检（编号 {id}）已经确认过"),
+            R::NeedsStandardApproval { request_id } => format!(
+                "申请（编号 {request_id}）超出配置标准，须先经局长额外审批，才能继续办理"
+            ),
+            R::NotAgencyHead => "超标准申请的额外审批只能由局长（设为局长的审批人）办理".into(),
+            R::WithinStandard { request_id } => {
+                format!("申请（编号 {request_id}）没有待额外审批的超标准内容")
+            }
+            R::StandardOneLimit => "每单位限额与每人限额只能填写一项".into(),
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("资产编号「{value}」不在资产台账中，请核对标签上印的编号")
@@ -2852,6 +2892,10 @@ mod tests {
                 id: 5,
                 by: f("user:staff"),
             },
+            R::NeedsStandardApproval { request_id: 3 },
+            R::NotAgencyHead,
+            R::WithinStandard { request_id: 3 },
+            R::StandardOneLimit,
             R::ForeignDaemon {
                 own: f("edge-1"),
                 claimed: f("edge-2"),
@@ -3107,9 +3151,13 @@ mod tests {
             R::NotAnInspection { .. } => 167,
             R::InspectionOpen { .. } => 168,
             R::InspectionConfirmed { .. } => 169,
+            R::NeedsStandardApproval { .. } => 170,
+            R::NotAgencyHead => 171,
+            R::WithinStandard { .. } => 172,
+            R::StandardOneLimit => 173,
         }
     }
-    const VARIANTS: usize = 170;
+    const VARIANTS: usize = 174;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

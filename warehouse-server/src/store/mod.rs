@@ -26,6 +26,7 @@ pub(crate) mod pool;
 mod register;
 mod rentals;
 mod reports;
+mod standards;
 mod stocktake;
 mod throttle;
 mod workflow;

@@ -245,6 +245,8 @@ pub(super) fn create_blocking(
         reason.as_deref(),
         json!({}),
     )?;
+    // 配置标准: beyond the standard, the approval will wait for the agency head.
+    crate::store::standards::flag_request(tx, id)?;
     Ok(id)
 }
 
