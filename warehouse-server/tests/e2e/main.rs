@@ -42,6 +42,7 @@ mod security_auth;
 mod security_chain;
 mod security_readers;
 mod security_serving;
+mod standards;
 mod stocktake;
 mod tags;
 mod workflows;

@@ -19,6 +19,7 @@ mod import;
 mod kits;
 mod openapi;
 mod rentals;
+mod standards;
 mod workflow;
 
 pub use openapi::{document as openapi_document, ApiDoc};
@@ -115,6 +116,7 @@ pub fn routes() -> Router<AppState> {
         .merge(import::routes())
         .merge(acquisitions::routes())
         .merge(rentals::routes())
+        .merge(standards::routes())
 }
 
 async fn health() -> &'static str {

@@ -182,6 +182,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(super::import::ImportDoc::openapi());
     doc.merge(super::acquisitions::AcquisitionsDoc::openapi());
     doc.merge(super::rentals::RentalsDoc::openapi());
+    doc.merge(super::standards::StandardsDoc::openapi());
     // The lifecycle's operations are merged in after `ApiDoc`'s modifiers
     // ran; apply the contract to them too.
     Contract.modify(&mut doc);
