@@ -923,6 +923,22 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("confirm_inspection", "确认巡检结果", "Confirm the result"),
     ("remark", "备注", "Remark"),
     ("inspections", "巡检", "Inspections"),
+    ("sa_approve_over_standard", "局长超标准审批", "gave the agency head's extra approval"),
+    ("approve_over_standard", "超标准审批（局长）", "Extra approval (agency head)"),
+    ("over_standard", "超出配置标准", "Beyond the configuration standard"),
+    ("os_held", "现有", "Held"),
+    ("os_asked", "申请", "Asked"),
+    ("os_limit", "限额", "Limit"),
+    ("os_ceiling", "单价上限", "Price ceiling"),
+    ("os_price", "单价", "Unit price"),
+    ("os_waiting", "须经局长额外审批后才能继续审批", "Needs the agency head's extra approval before it can be approved"),
+    ("os_approved", "局长已额外审批", "Extra approval given"),
+    ("standards", "配置标准", "Configuration standards"),
+    ("per_unit", "每单位限额（件）", "Limit per unit (items)"),
+    ("per_staff", "每人限额（件）", "Limit per staff member (items)"),
+    ("price_ceiling", "单价上限（元）", "Price ceiling (yuan)"),
+    ("staff_count", "编制人数", "Staff count"),
+    ("over_standard_report", "超标准申请", "Over-standard requests"),
 ];
 
 /// The word for `key` in `lang`.

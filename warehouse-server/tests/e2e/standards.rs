@@ -301,3 +301,149 @@ async fn per_staff_standards_and_bad_input() -> Result<()> {
     ensure!(list == json!([]), "{list}");
     Ok(())
 }
+
+/// The pages of issue 18 items 1 and 4 in Chinese (the words a clerk
+/// reads, no raw id or English) and in English (no Chinese interface text):
+/// an inspection awaiting the unit's confirmation with its form, the admin
+/// page's standards, an over-standard request and the report.
+#[tokio::test]
+async fn inspection_and_standard_pages_speak_one_language() -> Result<()> {
+    use crate::pages_words::{check_page, client, page, visible_text};
+    let w = World::new().await?;
+    let s = &w.server;
+    let c = w.category;
+    s.call(
+        reqwest::Method::PUT,
+        &format!("/api/v1/categories/{c}/standard"),
+        Some(&w.admin),
+        Some(json!({"per_unit": 1, "price_ceiling_fen": 300000})),
+    )
+    .await?;
+    let over = id(&s
+        .post_ok(
+            "/api/v1/requests",
+            &w.staff_a,
+            json!({"kind": "purchase", "category_id": c, "quantity": 2,
+                   "budget_fen": 800000, "reason": "新增科室"}),
+            201,
+        )
+        .await?)?;
+    // A keeper named as people are, so the opener shows by name.
+    s.post_ok(
+        "/api/v1/users",
+        &w.admin,
+        json!({"username": "zhangsan", "display_name": "张三", "password": PASSWORD,
+            "role": "keeper"}),
+        201,
+    )
+    .await?;
+    let keeper = s.login("zhangsan", PASSWORD).await?;
+    // And an approver (the World's is called "approver", a role's name).
+    s.post_ok(
+        "/api/v1/users",
+        &w.admin,
+        json!({"username": "lisi", "display_name": "李四", "password": PASSWORD,
+            "role": "approver"}),
+        201,
+    )
+    .await?;
+    let approver = s.login("lisi", PASSWORD).await?;
+    let st = id(&s
+        .post_ok(
+            "/api/v1/stocktakes",
+            &keeper,
+            json!({"unit_id": w.unit_a, "reader_ids": [w.handheld]}),
+            201,
+        )
+        .await?)?;
+    s.post_ok(
+        &format!("/api/v1/stocktakes/{st}/close"),
+        &keeper,
+        json!({}),
+        200,
+    )
+    .await?;
+    let cl = client()?;
+    let base = &s.base;
+    check_page(
+        &cl,
+        base,
+        &format!("/stocktakes/{st}"),
+        &w.staff_a,
+        &["单位巡检", "待单位确认", "确认巡检结果"],
+    )
+    .await?;
+    check_page(
+        &cl,
+        base,
+        "/stocktakes",
+        &w.staff_a,
+        &["单位巡检 · 单位A", "待单位确认"],
+    )
+    .await?;
+    check_page(&cl, base, "/stocktakes", &keeper, &["巡检单位", "张三"]).await?;
+    // The admin page lists the World's users by their English login
+    // names: only its new words are checked here.
+    let (status, html) = page(&cl, base, "/admin", &w.admin, "zh").await?;
+    let text = visible_text(&html);
+    ensure!(status == StatusCode::OK, "/admin: {status}");
+    for word in [
+        "配置标准",
+        "每单位限额",
+        "单价上限",
+        "编制人数",
+        "超标准申请",
+        "办公桌",
+    ] {
+        ensure!(text.contains(word), "/admin does not say {word}:\n{text}");
+    }
+    check_page(
+        &cl,
+        base,
+        &format!("/requests/{over}"),
+        &approver,
+        &["超出配置标准", "须经局长额外审批", "超标准审批"],
+    )
+    .await?;
+    check_page(
+        &cl,
+        base,
+        "/reports/over-standard",
+        &approver,
+        &["超标准申请", "单位A", "办公桌", "须经局长额外审批"],
+    )
+    .await?;
+
+    let data: Vec<String> = [
+        "单位A",
+        "单位B",
+        "主仓",
+        "办公桌",
+        "新增科室",
+        "桌子 1001",
+        "桌子 1002",
+        "桌子 1003",
+        "张三",
+        "李四",
+        test_support::ORG_NAME,
+        "中文",
+    ]
+    .iter()
+    .map(|n| n.to_string())
+    .collect();
+    for (session, path) in [
+        (&w.staff_a, format!("/stocktakes/{st}")),
+        (&w.staff_a, "/stocktakes".to_owned()),
+        (&keeper, "/stocktakes".to_owned()),
+        (&w.admin, "/admin".to_owned()),
+        (&approver, format!("/requests/{over}")),
+        (&approver, "/reports/over-standard".to_owned()),
+    ] {
+        let (status, html) = page(&cl, base, &path, session, "en").await?;
+        ensure!(status == StatusCode::OK, "{path}: {status}");
+        let text = visible_text(&html);
+        let found = test_support::chinese_outside(&text, &data);
+        ensure!(found.is_empty(), "{path}: {found:?}");
+    }
+    Ok(())
+}

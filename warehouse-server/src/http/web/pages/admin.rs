@@ -32,6 +32,7 @@ pub(super) async fn admin(
             .await
     );
     let cats = tryp!(w, st.store.list_categories(1, 500).await).items;
+    let standards = tryp!(w, st.store.standards().await);
     let daemon_page = tryp!(
         w,
         st.store
@@ -227,6 +228,7 @@ pub(super) async fn admin(
                     button type="submit" { (w.t("create")) }
                 }
             }
+            (standards_section(&w, &standards, &cats, &units))
             div {
                 h2 { (w.t("daemons")) }
                 ul data-test="daemons" {

@@ -122,6 +122,9 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/regions", post(admin_region))
         .route("/admin/settings", post(admin_settings))
         .route("/admin/locations", post(admin_location))
+        .route("/admin/standards", post(admin_standard))
+        .route("/admin/staff-count", post(admin_staff_count))
+        .route("/reports/over-standard", get(over_standard_page))
 }
 
 type Form = HashMap<String, String>;
@@ -196,12 +199,14 @@ mod register;
 mod rentals;
 mod reports;
 mod requests;
+mod standards;
 mod stocktake;
 mod tags;
 
 use {
     acquisitions::*, admin::*, alarms::*, calendar::*, checks::*, cockpit::*, desk::*, home::*,
-    import::*, kits::*, register::*, rentals::*, reports::*, requests::*, stocktake::*, tags::*,
+    import::*, kits::*, register::*, rentals::*, reports::*, requests::*, standards::*,
+    stocktake::*, tags::*,
 };
 
 /// The "未写标签" badge of an untagged asset: for those who may write
@@ -287,6 +292,12 @@ fn ask_requests(q: &mut NameQuery, items: &[Request]) {
             .category(r.category_id);
         for l in &r.lines {
             q.category(l.category_id);
+        }
+        for e in &r.over_standard {
+            q.category(Some(e.category_id));
+        }
+        if let Some(by) = &r.standard_approved_by {
+            words::ask_who(q, by);
         }
         words::ask_who(q, &r.applicant);
     }
