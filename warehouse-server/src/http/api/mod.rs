@@ -834,34 +834,11 @@ async fn list_stocktakes(
     ApiQuery(p): ApiQuery<Paging>,
 ) -> AppResult<Json<Page<StockTake>>> {
     // A unit's staff see their own unit's inspections only.
-    let unit = own_inspections(&ctx)?;
+    let unit = crate::policy::stocktakes_listed(&ctx.actor)?;
     let (page, per_page) = p.resolve()?;
     Ok(Json(
         state.store.list_stocktakes(unit, page, per_page).await?,
     ))
-}
-
-/// Which stock-takes a person lists: a unit's staff their unit's
-/// inspections (`Some(unit)`), warehouse people all (`None`).
-pub(crate) fn own_inspections(ctx: &Ctx) -> AppResult<Option<i64>> {
-    match &ctx.actor {
-        crate::policy::Actor::User {
-            role: crate::policy::Role::UnitStaff,
-            unit_id: Some(unit),
-            ..
-        } => {
-            let scope = Scope::Unit {
-                unit: *unit,
-                region: None,
-            };
-            authorize(&ctx.actor, Action::ViewStockTake, scope)?;
-            Ok(Some(*unit))
-        }
-        _ => {
-            authorize(&ctx.actor, Action::ViewStockTake, Scope::Warehouse)?;
-            Ok(None)
-        }
-    }
 }
 
 /// The unit's staff confirm a closed inspection's result (单位确认), with

@@ -16,7 +16,7 @@ pub(super) async fn stocktakes(
     Query(f): Query<StockTakeFilter>,
 ) -> Response {
     // A unit's staff see their own unit's inspections only.
-    let unit = tryp!(w, crate::http::api::own_inspections(&w.ctx));
+    let unit = tryp!(w, crate::policy::stocktakes_listed(&w.ctx.actor));
     let page = tryp!(
         w,
         st.store
