@@ -509,7 +509,7 @@ fn an_inspection_at_a_unit_finds_two_of_twelve_missing() -> R {
     assert!(opened["warehouse_id"].is_null(), "{opened}");
     let st = id(&opened)?;
 
-    let present: Vec<EpcBytes> = held[..PRESENT].iter().map(|h| h.1.clone()).collect();
+    let present: Vec<EpcBytes> = held[..PRESENT].iter().map(|h| h.1).collect();
     let (_sim, config) = shelf.handheld("chainway", &[("unit", &present)])?;
     let (ok, text) = shelf.stocktake(&config, &session(st), 4)?;
     assert!(ok, "{text}");
