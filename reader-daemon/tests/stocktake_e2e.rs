@@ -468,7 +468,8 @@ fn gate_pass_raises_the_servers_alarm() -> R {
 
 /// 巡检 — an inspection at a unit's premises, all three programs real: the
 /// unit holds 12 tagged assets, the keeper's handheld (the hardware-sim
-/// binary) sees 10 of them there; the live reconciliation says 2 missing,
+/// binary), opened from it with `--inspect UNIT`, sees 10 of them there;
+/// the live reconciliation says 2 missing,
 /// closing opens 2 loss cases against the unit for exactly those two, the
 /// result waits for the unit, and the unit's staff confirm it (who, when,
 /// remark), once.
@@ -500,20 +501,22 @@ fn an_inspection_at_a_unit_finds_two_of_twelve_missing() -> R {
         let epc = http.block_on(http.api.tag_asset(asset, &site.keeper, &shelf.reader_token))?;
         held.push((asset, EpcBytes::from_hex(&epc)?));
     }
-    let opened = http.post(
-        "/api/v1/stocktakes",
-        &site.keeper,
-        json!({"unit_id": unit, "reader_ids": [shelf.reader_id]}),
-    )?;
-    assert_eq!(opened["unit_id"].as_i64(), Some(unit), "{opened}");
-    assert!(opened["warehouse_id"].is_null(), "{opened}");
-    let st = id(&opened)?;
-
+    // The keeper opens the inspection from the handheld (`--inspect UNIT`).
     let present: Vec<EpcBytes> = held[..PRESENT].iter().map(|h| h.1).collect();
     let (_sim, config) = shelf.handheld("chainway", &[("unit", &present)])?;
-    let (ok, text) = shelf.stocktake(&config, &session(st), 4)?;
+    let (ok, text) = shelf.stocktake(&config, &["--inspect".into(), unit.to_string()], 4)?;
     assert!(ok, "{text}");
     assert!(text.contains(&summary(PRESENT, HELD, 0)), "{text}");
+    let list = http.get("/api/v1/stocktakes", &site.keeper)?;
+    let opened = &list["items"][0];
+    assert_eq!(opened["unit_id"].as_i64(), Some(unit), "{list}");
+    assert!(opened["warehouse_id"].is_null(), "{list}");
+    assert_eq!(opened["reader_ids"], json!([shelf.reader_id]), "{list}");
+    let st = id(opened)?;
+    assert!(
+        text.contains(&format!("stock-take {st} with hand-1")),
+        "{text}"
+    );
     assert_eq!(shelf.counts(st)?, want(HELD, PRESENT, 0, 0));
 
     // Not before the keeper closes it.
