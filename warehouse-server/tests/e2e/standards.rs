@@ -274,6 +274,10 @@ async fn per_staff_standards_and_bad_input() -> Result<()> {
     // Two desks per staff member, unit A has 2 staff: limit 4.
     let (st, v) = put(staff, w.admin.clone(), json!({"staff_count": 2})).await?;
     ensure!(st == StatusCode::NO_CONTENT, "{st} {v}");
+    let unit = s
+        .get_ok(&format!("/api/v1/units/{}", w.unit_a), &w.admin)
+        .await?;
+    ensure!(unit["staff_count"] == 2, "{unit}");
     let (st, v) = put(std_path.clone(), w.admin.clone(), json!({"per_staff": 2})).await?;
     ensure!(st == StatusCode::OK && v["per_staff"] == 2, "{st} {v}");
     let alloc =

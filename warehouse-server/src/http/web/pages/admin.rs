@@ -178,6 +178,7 @@ pub(super) async fn admin(
                 ul data-test="units" { @for u in &unit_page.items { li {
                     (u.name) " · " (w.tv(u.level.as_str()))
                     @if let Some(r) = region_name(u.region_id) { " · " (r) }
+                    @if let Some(n) = u.staff_count { " · " (w.t("staff_count")) (w.lang.colon()) (n) }
                 } } }
                 (pager(&w, &unit_page, |p| link("units_page", p)))
                 form.stack method="post" action="/admin/units" {
