@@ -939,6 +939,9 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("price_ceiling", "单价上限（元）", "Price ceiling (yuan)"),
     ("staff_count", "编制人数", "Staff count"),
     ("over_standard_report", "超标准申请", "Over-standard requests"),
+    ("agency_head", "局长", "Agency head"),
+    ("set_agency_head", "设为局长", "Make agency head"),
+    ("unset_agency_head", "取消局长", "No longer agency head"),
 ];
 
 /// The word for `key` in `lang`.

@@ -254,6 +254,9 @@ pub struct User {
     /// Where the role acts (and below, for approvers, finance and
     /// administrators); `None`: the whole network.
     pub region_id: Option<i64>,
+    /// 局长: an approver who gives the extra approval of requests beyond
+    /// the configuration standard.
+    pub agency_head: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]

@@ -53,6 +53,15 @@ async fn an_over_standard_purchase_waits_for_the_agency_head() -> Result<()> {
         )
         .await?;
     ensure!(st == StatusCode::NO_CONTENT, "{st} {v}");
+    let users = s.get_ok("/api/v1/users?per_page=100", &w.admin).await?;
+    let heads: Vec<&str> = users["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|u| u["agency_head"] == true)
+        .filter_map(|u| u["username"].as_str())
+        .collect();
+    ensure!(heads == ["juzhang"], "{users}");
 
     // Unit A holds one desk and asks for three more: 1 + 3 > 3.
     let over = s
@@ -398,6 +407,7 @@ async fn inspection_and_standard_pages_speak_one_language() -> Result<()> {
         "编制人数",
         "超标准申请",
         "办公桌",
+        "设为局长",
     ] {
         ensure!(text.contains(word), "/admin does not say {word}:\n{text}");
     }

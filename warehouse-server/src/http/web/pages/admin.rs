@@ -196,6 +196,14 @@ pub(super) async fn admin(
                     @if let Some(unit) = u.unit_id { " · " (words::unit(w.lang, &names, unit)) }
                     @if let Some(r) = region_name(u.region_id) { " · " (r) }
                     @if !u.active { " · " span.badge { (w.t("inactive")) } }
+                    @if u.agency_head { " · " span.badge data-test="agency-head" { (w.t("agency_head")) } }
+                    @if u.role == Role::Approver {
+                        form.inline method="post" action=(format!("/admin/users/{}/agency-head", u.id)) {
+                            (csrf_field(&w))
+                            input type="hidden" name="agency_head" value=(if u.agency_head { "false" } else { "true" });
+                            button.link type="submit" { (w.t(if u.agency_head { "unset_agency_head" } else { "set_agency_head" })) }
+                        }
+                    }
                     form.inline method="post" action=(format!("/admin/users/{}/active", u.id)) data-confirm=(w.t("confirm_delete")) {
                         (csrf_field(&w))
                         input type="hidden" name="active" value=(if u.active { "false" } else { "true" });
@@ -310,6 +318,8 @@ pub(super) struct UserChange {
     active: Option<String>,
     /// A new password set by the administrator.
     password: Option<String>,
+    /// `true`/`false`: mark an approver as the agency head (局长), or not.
+    agency_head: Option<String>,
 }
 
 /// Deactivate/reactivate (`active`) or reset the password (`password`) of a
@@ -329,6 +339,20 @@ pub(super) async fn admin_user_change(
             },
         ) => {
             tryp!(w, st.store.set_user_active(id, a == "true").await);
+        }
+        (
+            "agency-head",
+            UserChange {
+                agency_head: Some(h),
+                ..
+            },
+        ) => {
+            tryp!(
+                w,
+                st.store
+                    .set_agency_head(w.ctx.clone(), id, h == "true")
+                    .await
+            );
         }
         ("password", UserChange { password, .. }) => {
             let password = password.unwrap_or_default();
