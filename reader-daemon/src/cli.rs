@@ -345,6 +345,8 @@ pub struct StocktakeArgs {
     pub open_location: Option<i64>,
     /// … in this warehouse (id).
     pub warehouse: Option<i64>,
+    /// Or open an inspection at this unit's premises (巡检, unit id).
+    pub inspect_unit: Option<i64>,
     /// … or join this open one.
     pub session: Option<i64>,
     /// A keeper's API token (opening and the live reconciliation need one).
@@ -450,17 +452,27 @@ pub fn stocktake(config: &Path, args: StocktakeArgs) -> anyhow::Result<ExitCode>
         .as_deref()
         .map(|t| Api::new(&config, servers.clone(), t))
         .transpose()?;
-    let session = match (args.session, args.open_location) {
-        (Some(id), _) => id,
-        (None, Some(location)) => {
+    let session = match (args.session, args.open_location, args.inspect_unit) {
+        (Some(id), _, _) => id,
+        (None, None, None) => anyhow::bail!(
+            "say --open LOCATION_ID --warehouse ID, --inspect UNIT_ID or --session ID"
+        ),
+        (None, location, unit) => {
             let api = api.as_ref().ok_or_else(|| {
                 anyhow::anyhow!(
                     "opening a stock-take needs a keeper token (--keeper-token or WAREHOUSE_TOKEN)"
                 )
             })?;
-            let warehouse = args
-                .warehouse
-                .ok_or_else(|| anyhow::anyhow!("--open needs --warehouse ID"))?;
+            // What is counted: a warehouse's location, or what a unit holds.
+            let scope = match (location, unit) {
+                (Some(location), _) => {
+                    let warehouse = args
+                        .warehouse
+                        .ok_or_else(|| anyhow::anyhow!("--open needs --warehouse ID"))?;
+                    serde_json::json!({ "warehouse_id": warehouse, "location_id": location })
+                }
+                (None, unit) => serde_json::json!({ "unit_id": unit }),
+            };
             let readers = api.call(reqwest::Method::GET, "/api/v1/readers", None)?;
             let reader_id = readers["items"]
                 .as_array()
@@ -475,18 +487,13 @@ pub fn stocktake(config: &Path, args: StocktakeArgs) -> anyhow::Result<ExitCode>
                 .ok_or_else(|| {
                     anyhow::anyhow!("the server has no reader named {:?}", reader_cfg.name)
                 })?;
-            let st = api.call(
-                reqwest::Method::POST,
-                "/api/v1/stocktakes",
-                Some(serde_json::json!({
-                    "warehouse_id": warehouse, "location_id": location, "reader_ids": [reader_id],
-                })),
-            )?;
+            let mut body = scope;
+            body["reader_ids"] = serde_json::json!([reader_id]);
+            let st = api.call(reqwest::Method::POST, "/api/v1/stocktakes", Some(body))?;
             st["id"]
                 .as_i64()
                 .ok_or_else(|| anyhow::anyhow!("no id in the server's answer {st}"))?
         }
-        (None, None) => anyhow::bail!("say --open LOCATION_ID --warehouse ID or --session ID"),
     };
     let cache = cache_dir.join(format!("stocktake-{session}.expected.json"));
     let fetched = api.as_ref().map(|api| {

@@ -58,10 +58,18 @@ enum Command {
         #[arg(long)]
         reader: String,
         /// Open a new stock-take of this location id (needs --warehouse).
-        #[arg(long, conflicts_with = "session", required_unless_present = "session")]
+        #[arg(
+            long,
+            conflicts_with = "session",
+            required_unless_present_any = ["session", "inspect"]
+        )]
         open: Option<i64>,
         #[arg(long, requires = "open")]
         warehouse: Option<i64>,
+        /// Open an inspection at this unit's premises (巡检): what the unit
+        /// holds is expected.
+        #[arg(long, conflicts_with_all = ["session", "open"])]
+        inspect: Option<i64>,
         /// Join this open stock-take.
         #[arg(long)]
         session: Option<i64>,
@@ -164,6 +172,7 @@ fn main() -> ExitCode {
             reader,
             open,
             warehouse,
+            inspect,
             session,
             keeper_token,
             duration_s,
@@ -177,6 +186,7 @@ fn main() -> ExitCode {
                     reader,
                     open_location: open,
                     warehouse,
+                    inspect_unit: inspect,
                     session,
                     keeper_token,
                     duration: duration_s

@@ -465,3 +465,127 @@ fn gate_pass_raises_the_servers_alarm() -> R {
     assert_eq!(alarms()?["total"].as_u64(), Some(1));
     Ok(())
 }
+
+/// 巡检 — an inspection at a unit's premises, all three programs real: the
+/// unit holds 12 tagged assets, the keeper's handheld (the hardware-sim
+/// binary), opened from it with `--inspect UNIT`, sees 10 of them there;
+/// the live reconciliation says 2 missing,
+/// closing opens 2 loss cases against the unit for exactly those two, the
+/// result waits for the unit, and the unit's staff confirm it (who, when,
+/// remark), once.
+#[test]
+fn an_inspection_at_a_unit_finds_two_of_twelve_missing() -> R {
+    const HELD: usize = 12;
+    const PRESENT: usize = 10;
+    let shelf = Shelf::new(0, 60_000)?;
+    let (http, site) = (&shelf.http, &shelf.site);
+    let unit = id(&http.post(
+        "/api/v1/units",
+        &site.admin,
+        json!({"name": "财政局", "level": "unit"}),
+    )?)?;
+    let staff =
+        http.block_on(
+            http.api
+                .add_user(&site.admin, "caizheng", "unit_staff", Some(unit)),
+        )?;
+    let mut held = Vec::new();
+    for n in 0..HELD {
+        let asset = id(&http.post(
+            "/api/v1/assets",
+            &site.admin,
+            json!({"asset_number": format!("{}", 61_000 + n), "name": "办公桌",
+                   "category_id": site.category, "original_value_fen": 150000,
+                   "purchase_date": "2024-03-01", "holder_unit_id": unit}),
+        )?)?;
+        let epc = http.block_on(http.api.tag_asset(asset, &site.keeper, &shelf.reader_token))?;
+        held.push((asset, EpcBytes::from_hex(&epc)?));
+    }
+    // The keeper opens the inspection from the handheld (`--inspect UNIT`).
+    let present: Vec<EpcBytes> = held[..PRESENT].iter().map(|h| h.1).collect();
+    let (_sim, config) = shelf.handheld("chainway", &[("unit", &present)])?;
+    let (ok, text) = shelf.stocktake(&config, &["--inspect".into(), unit.to_string()], 4)?;
+    assert!(ok, "{text}");
+    assert!(text.contains(&summary(PRESENT, HELD, 0)), "{text}");
+    let list = http.get("/api/v1/stocktakes", &site.keeper)?;
+    let opened = &list["items"][0];
+    assert_eq!(opened["unit_id"].as_i64(), Some(unit), "{list}");
+    assert!(opened["warehouse_id"].is_null(), "{list}");
+    assert_eq!(opened["reader_ids"], json!([shelf.reader_id]), "{list}");
+    let st = id(opened)?;
+    assert!(
+        text.contains(&format!("stock-take {st} with hand-1")),
+        "{text}"
+    );
+    assert_eq!(shelf.counts(st)?, want(HELD, PRESENT, 0, 0));
+
+    // Not before the keeper closes it.
+    let (status, body) = http.block_on(http.api.post(
+        &format!("/api/v1/stocktakes/{st}/confirmation"),
+        &staff,
+        json!({}),
+    ))?;
+    assert_eq!(status.as_u16(), 409, "{body}");
+    assert_eq!(body["error"]["code"], "inspection_open", "{body}");
+
+    let closed = http.post(
+        &format!("/api/v1/stocktakes/{st}/close"),
+        &site.keeper,
+        json!({}),
+    )?;
+    assert_eq!(
+        closed["stocktake"]["awaiting_confirmation"], true,
+        "{closed}"
+    );
+    assert_eq!(closed["counts"]["missing"], 2, "{closed}");
+
+    // Two loss cases, against the unit, for exactly the two not seen.
+    let cases = http.get(
+        &format!("/api/v1/requests?kind=damage&unit_id={unit}"),
+        &site.admin,
+    )?;
+    let cases = cases["items"].as_array().ok_or("no requests")?;
+    assert_eq!(cases.len(), 2, "{cases:?}");
+    let mut lost: Vec<i64> = Vec::new();
+    for c in cases {
+        assert_eq!(c["loss"], true, "{c}");
+        assert_eq!(c["stage"], "cause", "{c}");
+        assert!(
+            c["reason"].as_str().unwrap_or_default().contains("巡检"),
+            "{c}"
+        );
+        // The listing is a summary; the request itself names its items.
+        let case = http.get(&format!("/api/v1/requests/{}", id(c)?), &site.admin)?;
+        for item in case["items"].as_array().ok_or("no items")? {
+            lost.push(item["asset_id"].as_i64().ok_or("no asset id")?);
+        }
+    }
+    lost.sort_unstable();
+    let missing: Vec<i64> = held[PRESENT..].iter().map(|h| h.0).collect();
+    assert_eq!(lost, missing);
+
+    // The unit's staff see it among their inspections and confirm it.
+    let mine = http.get("/api/v1/stocktakes", &staff)?;
+    assert_eq!(mine["items"][0]["id"].as_i64(), Some(st), "{mine}");
+    assert_eq!(mine["items"][0]["awaiting_confirmation"], true, "{mine}");
+    let confirmed = http.post(
+        &format!("/api/v1/stocktakes/{st}/confirmation"),
+        &staff,
+        json!({"remark": "两张办公桌已送修，正在核实"}),
+    )?;
+    assert_eq!(confirmed["confirmed_by"], "user:caizheng", "{confirmed}");
+    assert!(confirmed["confirmed_at"].is_string(), "{confirmed}");
+    assert_eq!(confirmed["confirm_remark"], "两张办公桌已送修，正在核实");
+    assert_eq!(confirmed["awaiting_confirmation"], false, "{confirmed}");
+    let rec = http.get(&format!("/api/v1/stocktakes/{st}"), &staff)?;
+    assert_eq!(rec["stocktake"]["confirmed_by"], "user:caizheng", "{rec}");
+    assert_eq!(rec["counts"]["missing"], 2, "{rec}");
+    let (status, body) = http.block_on(http.api.post(
+        &format!("/api/v1/stocktakes/{st}/confirmation"),
+        &staff,
+        json!({}),
+    ))?;
+    assert_eq!(status.as_u16(), 409, "{body}");
+    assert_eq!(body["error"]["code"], "inspection_confirmed", "{body}");
+    Ok(())
+}

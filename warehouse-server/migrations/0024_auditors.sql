@@ -15,11 +15,14 @@ CREATE TABLE users_v24 (
     active        INTEGER NOT NULL DEFAULT 1,
     created_at    INTEGER NOT NULL,
     region_id     INTEGER REFERENCES regions(id),
+    -- The agency head (migration 23).
+    agency_head   INTEGER NOT NULL DEFAULT 0,
     CHECK (role <> 'unit_staff' OR unit_id IS NOT NULL)
 );
 INSERT INTO users_v24 (id, username, display_name, password_hash, role, unit_id, active,
-                       created_at, region_id)
-    SELECT id, username, display_name, password_hash, role, unit_id, active, created_at, region_id
+                       created_at, region_id, agency_head)
+    SELECT id, username, display_name, password_hash, role, unit_id, active, created_at, region_id,
+           agency_head
     FROM users;
 DROP TABLE users;
 ALTER TABLE users_v24 RENAME TO users;

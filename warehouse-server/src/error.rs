@@ -615,6 +615,33 @@ pub enum Reason {
     },
     /// A trail export names neither or both of an asset and a unit.
     TrailSubject,
+    /// A stock-take names a warehouse or a unit (巡检), one of the two.
+    WarehouseOrUnit,
+    /// A unit confirms only an inspection at its premises.
+    NotAnInspection {
+        id: i64,
+    },
+    /// The unit confirms an inspection once the keeper has closed it.
+    InspectionOpen {
+        id: i64,
+    },
+    InspectionConfirmed {
+        id: i64,
+        by: String,
+    },
+    /// A request beyond the configuration standard waits for the agency
+    /// head's extra approval.
+    NeedsStandardApproval {
+        request_id: i64,
+    },
+    /// Only the agency head gives that extra approval.
+    NotAgencyHead,
+    /// Nothing beyond the standard is waiting for an extra approval.
+    WithinStandard {
+        request_id: i64,
+    },
+    /// A standard limits a unit by count or per staff member, not both.
+    StandardOneLimit,
     /// A reader token sent under a daemon id other than its own (or a
     /// sub-space of it).
     ForeignDaemon {
@@ -1131,6 +1158,14 @@ impl Reason {
             R::NotReclaimable { .. } => (K::Conflict, "not_reclaimable"),
             R::ReadOnlyRole { .. } => (K::Forbidden, "read_only_role"),
             R::TrailSubject => (K::Invalid, "trail_subject"),
+            R::WarehouseOrUnit => (K::Invalid, "warehouse_or_unit"),
+            R::NotAnInspection { .. } => (K::Conflict, "not_an_inspection"),
+            R::InspectionOpen { .. } => (K::Conflict, "inspection_open"),
+            R::InspectionConfirmed { .. } => (K::Conflict, "inspection_confirmed"),
+            R::NeedsStandardApproval { .. } => (K::Conflict, "needs_standard_approval"),
+            R::NotAgencyHead => (K::Forbidden, "not_agency_head"),
+            R::WithinStandard { .. } => (K::Conflict, "within_standard"),
+            R::StandardOneLimit => (K::Invalid, "standard_one_limit"),
             R::Internal(_) => (K::Internal, "internal"),
             R::UnknownAssetNumber { .. } => (K::Invalid, "unknown_asset_number"),
             R::AssetUntagged { .. } => (K::Conflict, "untagged"),
@@ -1186,6 +1221,8 @@ impl Reason {
             | R::AfterToday { field, .. } => Some(field),
             R::PeriodBackwards { .. } => Some("to"),
             R::TrailSubject => Some("asset_id"),
+            R::WarehouseOrUnit => Some("warehouse_id"),
+            R::StandardOneLimit => Some("per_staff"),
             R::LinesAndShorthand => Some("lines"),
             R::Several { problems } => problems.first().map(|p| p.field.as_str()),
             R::PageOutOfRange { .. } => Some("page"),
@@ -1668,6 +1705,33 @@ impl Reason {
                 format!("{actor} is an auditor: the role reads only and may not change anything")
             }
             R::TrailSubject => "give exactly one of asset_id and unit_id".into(),
+            R::WarehouseOrUnit => "give warehouse_id (a warehouse stock-take) or unit_id (an \
+                inspection at a unit's premises), one of the two"
+                .into(),
+            R::NotAnInspection { id } => format!(
+                "stock-take {id} counts a warehouse; only an inspection at a unit's premises is \
+                 confirmed by the unit"
+            ),
+            R::InspectionOpen { id } => format!(
+                "inspection {id} is still open: the unit confirms it once the keeper has closed it"
+            ),
+            R::InspectionConfirmed { id, by } => {
+                format!("inspection {id} was already confirmed by {by}")
+            }
+            R::NeedsStandardApproval { request_id } => format!(
+                "request {request_id} asks beyond the configuration standard: the agency head must \
+                 give the extra approval (step approve_over_standard) before it can go on"
+            ),
+            R::NotAgencyHead => "only the agency head (an approver marked as head) gives the \
+                extra approval of an over-standard request"
+                .into(),
+            R::WithinStandard { request_id } => format!(
+                "request {request_id} has nothing beyond the configuration standard awaiting an \
+                 extra approval"
+            ),
+            R::StandardOneLimit => "give per_unit (a count per unit) or per_staff (a count per \
+                staff member), not both"
+                .into(),
             R::Internal(detail) => detail.clone(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("asset number `{value}` is not in the register")
@@ -2170,6 +2234,22 @@ impl Reason {
             }
             R::ReadOnlyRole { .. } => "审计/纪检账号只能查看，不能修改任何内容".into(),
             R::TrailSubject => "请指定一项资产或一个单位（二者选一）".into(),
+            R::WarehouseOrUnit => "请选择仓库（仓库盘点）或单位（单位巡检），二者选其一".into(),
+            R::NotAnInspection { id } => {
+                format!("盘点（编号 {id}）是仓库盘点，只有单位巡检需要单位确认")
+            }
+            R::InspectionOpen { id } => {
+                format!("巡检（编号 {id}）尚未结束，仓管员结束巡检后单位才能确认")
+            }
+            R::InspectionConfirmed { id, .. } => format!("巡检（编号 {id}）已经确认过"),
+            R::NeedsStandardApproval { request_id } => format!(
+                "申请（编号 {request_id}）超出配置标准，须先经局长额外审批，才能继续办理"
+            ),
+            R::NotAgencyHead => "超标准申请的额外审批只能由局长（设为局长的审批人）办理".into(),
+            R::WithinStandard { request_id } => {
+                format!("申请（编号 {request_id}）没有待额外审批的超标准内容")
+            }
+            R::StandardOneLimit => "每单位限额与每人限额只能填写一项".into(),
             R::Internal(_) => "服务器内部错误，详情见服务器日志".into(),
             R::UnknownAssetNumber { value, .. } => {
                 format!("资产编号「{value}」不在资产台账中，请核对标签上印的编号")
@@ -2885,6 +2965,17 @@ mod tests {
                 actor: f("user:audit"),
             },
             R::TrailSubject,
+            R::WarehouseOrUnit,
+            R::NotAnInspection { id: 5 },
+            R::InspectionOpen { id: 5 },
+            R::InspectionConfirmed {
+                id: 5,
+                by: f("user:staff"),
+            },
+            R::NeedsStandardApproval { request_id: 3 },
+            R::NotAgencyHead,
+            R::WithinStandard { request_id: 3 },
+            R::StandardOneLimit,
             R::ForeignDaemon {
                 own: f("edge-1"),
                 claimed: f("edge-2"),
@@ -3141,9 +3232,17 @@ mod tests {
             R::NotReclaimable { .. } => 168,
             R::ReadOnlyRole { .. } => 169,
             R::TrailSubject => 170,
+            R::WarehouseOrUnit => 171,
+            R::NotAnInspection { .. } => 172,
+            R::InspectionOpen { .. } => 173,
+            R::InspectionConfirmed { .. } => 174,
+            R::NeedsStandardApproval { .. } => 175,
+            R::NotAgencyHead => 176,
+            R::WithinStandard { .. } => 177,
+            R::StandardOneLimit => 178,
         }
     }
-    const VARIANTS: usize = 171;
+    const VARIANTS: usize = 179;
 
     /// Runs of ASCII letters that are not all capitals: English words, as
     /// opposed to acronyms and units such as PDF, GS1 or MB.

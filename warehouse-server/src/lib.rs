@@ -39,6 +39,7 @@ pub mod reports;
 pub mod reserve;
 pub mod serving;
 pub mod spreadsheet;
+pub mod standards;
 pub mod stocktake;
 pub mod store;
 pub mod throttle;

@@ -228,6 +228,9 @@ pub enum Action {
     /// Export the trail (events and request steps) of an asset or a unit
     /// over a period.
     ExportTrail,
+    /// 单位确认 — a unit's staff confirm the result of an inspection at
+    /// their premises.
+    ConfirmInspection,
 }
 
 /// Whose assets an action touches, and in which region.
@@ -385,6 +388,7 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
                 | ReportHealth
                 | AnswerIdleFinding
                 | OrderReclaim
+                | ConfirmInspection
         ),
         Role::Keeper => {
             matches!(
@@ -453,6 +457,10 @@ fn allowed(actor: &Actor, action: Action, scope: Scope) -> bool {
             | AnswerIdleFinding | ViewWarnings => {
                 matches!(scope, Scope::Unit { unit: u, .. } if unit == Some(u))
             }
+            // Inspections at their own unit's premises (巡检).
+            ViewStockTake | ConfirmInspection => {
+                matches!(scope, Scope::Unit { unit: u, .. } if unit == Some(u))
+            }
             BrowseVirtualWarehouse => true,
             _ => false,
         },
@@ -510,6 +518,30 @@ pub fn regions_in_reach(actor: &Actor) -> Option<Vec<i64>> {
     }
 }
 
+/// Which stock-takes a person lists: a unit's staff their own unit's
+/// inspections (`Some(unit)`, 巡检), warehouse people every one (`None`);
+/// 403 for whoever may see none.
+pub fn stocktakes_listed(actor: &Actor) -> AppResult<Option<i64>> {
+    match actor {
+        Actor::User {
+            role: Role::UnitStaff,
+            unit_id: Some(unit),
+            ..
+        } => {
+            let scope = Scope::Unit {
+                unit: *unit,
+                region: None,
+            };
+            authorize(actor, Action::ViewStockTake, scope)?;
+            Ok(Some(*unit))
+        }
+        _ => {
+            authorize(actor, Action::ViewStockTake, Scope::Warehouse)?;
+            Ok(None)
+        }
+    }
+}
+
 /// The region a person files in (the warehouse's own stock requests):
 /// their own, or none for a person reaching the whole network.
 pub fn home_region(actor: &Actor) -> Option<i64> {
@@ -541,6 +573,29 @@ mod tests {
             unit: u,
             region: None,
         }
+    }
+
+    #[test]
+    fn a_units_staff_see_and_confirm_their_own_inspections_only() {
+        let staff = user(Role::UnitStaff, Some(7));
+        for action in [Action::ViewStockTake, Action::ConfirmInspection] {
+            assert!(allowed(&staff, action, unit(7)));
+            assert!(!allowed(&staff, action, unit(8)));
+            assert!(!allowed(&staff, action, Scope::Warehouse));
+        }
+        assert!(!allowed(&staff, Action::RunStockTake, unit(7)));
+        // Keepers run inspections; only the unit confirms them.
+        let keeper = user(Role::Keeper, None);
+        assert!(allowed(&keeper, Action::RunStockTake, unit(7)));
+        for role in [Role::Keeper, Role::Administrator, Role::Approver] {
+            assert!(!allowed(
+                &user(role, None),
+                Action::ConfirmInspection,
+                unit(7)
+            ));
+        }
+        assert_eq!(stocktakes_listed(&staff).ok(), Some(Some(7)));
+        assert_eq!(stocktakes_listed(&keeper).ok(), Some(None));
     }
 
     #[test]

@@ -102,6 +102,9 @@ pub struct Unit {
     /// The region the unit belongs to (None: not placed yet).
     pub region_id: Option<i64>,
     pub created_at: DateTime<Utc>,
+    /// 编制人数: its staff count, which per-staff configuration standards
+    /// use (set by an administrator).
+    pub staff_count: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -251,6 +254,9 @@ pub struct User {
     /// Where the role acts (and below, for approvers, finance and
     /// administrators); `None`: the whole network.
     pub region_id: Option<i64>,
+    /// 局长: an approver who gives the extra approval of requests beyond
+    /// the configuration standard.
+    pub agency_head: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]

@@ -59,7 +59,12 @@ pub fn subject(line: &Line) -> String {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStockTake {
-    pub warehouse_id: i64,
+    /// The warehouse counted (a warehouse stock-take) …
+    pub warehouse_id: Option<i64>,
+    /// … or the unit whose held assets are counted at its premises (巡检,
+    /// an inspection); one of the two.
+    #[serde(default)]
+    pub unit_id: Option<i64>,
     /// Narrow to one location of the warehouse.
     pub location_id: Option<i64>,
     /// Readers (handhelds) whose observations count toward it.
@@ -69,7 +74,10 @@ pub struct NewStockTake {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct StockTake {
     pub id: i64,
-    pub warehouse_id: i64,
+    /// The warehouse counted; `None` for an inspection at a unit.
+    pub warehouse_id: Option<i64>,
+    /// 巡检: the unit whose held assets are counted at its premises.
+    pub unit_id: Option<i64>,
     pub location_id: Option<i64>,
     /// `open` or `closed`.
     pub status: String,
@@ -78,6 +86,30 @@ pub struct StockTake {
     pub opened_at: DateTime<Utc>,
     pub closed_by: Option<String>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// An inspection's confirmation by the unit's staff: who, when, and
+    /// what they remarked.
+    pub confirmed_by: Option<String>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub confirm_remark: Option<String>,
+    /// A closed inspection the unit has not yet confirmed (待单位确认).
+    #[serde(default)]
+    pub awaiting_confirmation: bool,
+}
+
+impl StockTake {
+    /// The rule of an inspection's last step: closed by the keeper, not yet
+    /// confirmed by the unit.
+    pub fn awaits_confirmation(&self) -> bool {
+        self.unit_id.is_some() && self.status == "closed" && self.confirmed_at.is_none()
+    }
+}
+
+/// The unit's confirmation of an inspection's result (单位确认).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Confirmation {
+    /// What the unit wants recorded with its confirmation.
+    pub remark: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]

@@ -123,6 +123,9 @@ string_enum! {
         DecideCause = "decide_cause",
         ConfirmPayment = "confirm_payment",
         Extend = "extend",
+        /// 超标准审批 — the agency head's extra approval of a request beyond
+        /// the configuration standard.
+        ApproveOverStandard = "approve_over_standard",
     }
 }
 
@@ -198,6 +201,11 @@ pub enum Refusal {
     WrongRole { allowed: &'static [Role] },
     /// The step does not apply at this stage (409).
     WrongStage,
+    /// Beyond the configuration standard: the agency head's extra approval
+    /// comes first (409).
+    NeedsStandardApproval,
+    /// Nothing beyond the standard awaits an extra approval (409).
+    WithinStandard,
 }
 
 impl Refusal {
@@ -218,6 +226,10 @@ impl Refusal {
                 step: step.as_str().into(),
             }
             .into(),
+            Refusal::NeedsStandardApproval => {
+                Reason::NeedsStandardApproval { request_id: id }.into()
+            }
+            Refusal::WithinStandard => Reason::WithinStandard { request_id: id }.into(),
         }
     }
 }
@@ -232,6 +244,9 @@ pub struct Route {
     pub method: Option<DisposalMethod>,
     pub over_budget: bool,
     pub to_warehouse: bool,
+    /// 超标准: the request asks beyond the configuration standard and the
+    /// agency head has not yet given the extra approval.
+    pub awaiting_standard: bool,
 }
 
 impl From<Option<DisposalMethod>> for Route {
@@ -370,6 +385,22 @@ pub fn step(
         // The applicant may withdraw before anyone has decided.
         (k, s, A::Withdraw) if s == k.first_stage() => (&[UnitStaff, Keeper], S::Withdrawn),
         (_, S::Approval, A::Reject) => (&[Approver], S::Rejected),
+        // 超标准审批: beyond the configuration standard, the approval waits
+        // for the agency head (an approver marked head; the store checks
+        // the mark), whose step is recorded and leaves the stage as it is.
+        (K::Purchase | K::Allocation, S::Approval, A::Approve | A::Fulfil)
+            if route.awaiting_standard && role == Approver =>
+        {
+            return Err(Refusal::NeedsStandardApproval)
+        }
+        (K::Purchase | K::Allocation, S::Approval, A::ApproveOverStandard)
+            if route.awaiting_standard =>
+        {
+            (&[Approver], S::Approval)
+        }
+        (K::Purchase | K::Allocation, S::Approval, A::ApproveOverStandard) if role == Approver => {
+            return Err(Refusal::WithinStandard)
+        }
         (_, S::Finance | S::OverBudget, A::Reject) => (&[Finance], S::Rejected),
         (K::Damage, S::Cause, A::Reject) => (&[Approver], S::Rejected),
 
@@ -697,6 +728,11 @@ step_body! {    Approve {
         new_due: String,
         comment: Option<String>,
     },
+    /// Purchase or allocation beyond the configuration standard: the
+    /// agency head's extra approval (recorded with the numbers).
+    ApproveOverStandard {
+        comment: Option<String>,
+    },
 }
 
 impl StepBody {
@@ -717,6 +753,7 @@ impl StepBody {
             StepBody::DecideCause { .. } => StepKind::DecideCause,
             StepBody::ConfirmPayment { .. } => StepKind::ConfirmPayment,
             StepBody::Extend { .. } => StepKind::Extend,
+            StepBody::ApproveOverStandard { .. } => StepKind::ApproveOverStandard,
         }
     }
 
@@ -809,7 +846,8 @@ impl StepBody {
             | StepBody::ConfirmRemittance { comment, .. }
             | StepBody::DecideCause { comment, .. }
             | StepBody::ConfirmPayment { comment, .. }
-            | StepBody::Extend { comment, .. } => comment.as_deref(),
+            | StepBody::Extend { comment, .. }
+            | StepBody::ApproveOverStandard { comment } => comment.as_deref(),
         }
     }
 }
@@ -943,9 +981,21 @@ pub struct Request {
     /// what is in stock, until the items are checked out (of several
     /// categories: the first one short, else the first; each line has its own).
     pub stock: Option<StockCheck>,
+    /// 超标准: where it asks beyond the configuration standard, with the
+    /// numbers (empty: within the standard); fixed at filing.
+    pub over_standard: Vec<crate::standards::Excess>,
+    /// The agency head's extra approval of it: who and when.
+    pub standard_approved_by: Option<String>,
+    pub standard_approved_at: Option<DateTime<Utc>>,
 }
 
 impl Request {
+    /// Beyond the standard and not yet given the agency head's extra
+    /// approval: the approval waits.
+    pub fn awaiting_standard(&self) -> bool {
+        !self.over_standard.is_empty() && self.standard_approved_at.is_none()
+    }
+
     /// The facts of this request that choose between next stages in the
     /// chain table (the step's own figures, like a procurement's price,
     /// are added by the step).
@@ -954,6 +1004,7 @@ impl Request {
             method: self.disposal_method,
             over_budget: false,
             to_warehouse: self.destination == Destination::Warehouse,
+            awaiting_standard: self.awaiting_standard(),
         }
     }
 }
@@ -1935,6 +1986,74 @@ mod tests {
             Route::default(),
         );
         assert_eq!(s, Ok(Stage::Checkout));
+    }
+
+    #[test]
+    fn beyond_the_standard_the_agency_head_approves_first() {
+        let waiting = Route {
+            awaiting_standard: true,
+            ..Route::default()
+        };
+        for kind in [RequestKind::Purchase, RequestKind::Allocation] {
+            let s = step(
+                kind,
+                Stage::Approval,
+                StepKind::Approve,
+                Role::Approver,
+                waiting,
+            );
+            assert_eq!(s, Err(Refusal::NeedsStandardApproval));
+            let s = step(
+                kind,
+                Stage::Approval,
+                StepKind::ApproveOverStandard,
+                Role::Approver,
+                waiting,
+            );
+            assert_eq!(s, Ok(Stage::Approval));
+            let s = step(
+                kind,
+                Stage::Approval,
+                StepKind::ApproveOverStandard,
+                Role::Keeper,
+                waiting,
+            );
+            assert!(matches!(s, Err(Refusal::WrongRole { .. })));
+            // Within the standard (or approved): nothing to approve extra.
+            let s = step(
+                kind,
+                Stage::Approval,
+                StepKind::ApproveOverStandard,
+                Role::Approver,
+                Route::default(),
+            );
+            assert_eq!(s, Err(Refusal::WithinStandard));
+            let s = step(
+                kind,
+                Stage::Approval,
+                StepKind::Approve,
+                Role::Approver,
+                Route::default(),
+            );
+            assert!(s.is_ok());
+        }
+        let s = step(
+            RequestKind::Purchase,
+            Stage::Approval,
+            StepKind::Fulfil,
+            Role::Approver,
+            waiting,
+        );
+        assert_eq!(s, Err(Refusal::NeedsStandardApproval));
+        // The unit may still withdraw; the approver may still reject.
+        let s = step(
+            RequestKind::Allocation,
+            Stage::Approval,
+            StepKind::Reject,
+            Role::Approver,
+            waiting,
+        );
+        assert_eq!(s, Ok(Stage::Rejected));
     }
 
     #[test]

@@ -29,13 +29,14 @@ fn row_to_user(r: &crate::store::db::Row<'_>) -> rusqlite::Result<(User, String)
             unit_id: r.get(4)?,
             active: r.get(5)?,
             region_id: r.get(7)?,
+            agency_head: r.get::<_, i64>(8)? != 0,
         },
         r.get(6)?,
     ))
 }
 
 const USER_COLUMNS: &str =
-    "id, username, display_name, role, unit_id, active, password_hash, region_id";
+    "id, username, display_name, role, unit_id, active, password_hash, region_id, agency_head";
 
 pub(crate) fn insert_user(
     conn: &Db<'_>,
@@ -74,6 +75,7 @@ pub(crate) fn insert_user(
         unit_id,
         active: true,
         region_id,
+        agency_head: false,
     })
 }
 

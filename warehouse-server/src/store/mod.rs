@@ -28,6 +28,7 @@ pub(crate) mod pool;
 mod register;
 mod rentals;
 mod reports;
+mod standards;
 mod stocktake;
 mod throttle;
 mod warnings;
@@ -86,6 +87,7 @@ pub(crate) const MIGRATIONS: &[(i64, &str)] = &[
     (20, include_str!("../../migrations/0020_acquisitions.sql")),
     (21, include_str!("../../migrations/0021_epcis.sql")),
     (22, include_str!("../../migrations/0022_idle_findings.sql")),
+    (23, include_str!("../../migrations/0023_inspections.sql")),
     (24, include_str!("../../migrations/0024_auditors.sql")),
 ];
 

@@ -46,6 +46,7 @@ fn row_to_unit(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Unit> {
         level: UnitLevel::parse(&level).unwrap_or(UnitLevel::Unit),
         created_at: ts(r.get(4)?),
         region_id: r.get(5)?,
+        staff_count: r.get(6)?,
     })
 }
 
@@ -73,6 +74,7 @@ impl Store {
                 level,
                 region_id: u.region_id,
                 created_at: ts(now),
+                staff_count: None,
             })
         })
         .await
@@ -81,7 +83,8 @@ impl Store {
     pub async fn get_unit(&self, id: i64) -> AppResult<Unit> {
         self.read(move |c| {
             c.query_row(
-                "SELECT id, name, parent_id, level, created_at, region_id FROM units WHERE id = ?1",
+                "SELECT id, name, parent_id, level, created_at, region_id, staff_count
+                 FROM units WHERE id = ?1",
                 [id],
                 row_to_unit,
             )
@@ -106,7 +109,7 @@ impl Store {
         self.read(move |c| {
             paging::page(
                 c,
-                "id, name, parent_id, level, created_at, region_id",
+                "id, name, parent_id, level, created_at, region_id, staff_count",
                 "units WHERE (?1 IS NULL OR instr(name, ?1) > 0)",
                 "id",
                 &[words.clone().into()],

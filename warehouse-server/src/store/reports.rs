@@ -702,7 +702,8 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
             (cols, rows, t)
         }
         "idle" => {
-            // 闲置问责: per unit that must answer (none: warehouse stock),
+            // 闲置问责: per unit that must answer (none: warehouse stock,
+            // the last row; units by id, as both backends order them),
             // the idle findings opened in the period — how many, the
             // assets' value (an asset under two rules counts in each),
             // the days idle at their last scan, and how they stand: open,
@@ -740,7 +741,7 @@ fn build(c: &Db<'_>, name: &str, scope: &ReportScope) -> AppResult<Report> {
                  FROM idle_findings f JOIN assets a ON a.id = f.asset_id
                  LEFT JOIN units u ON u.id = f.unit_id{}
                  WHERE 1 = 1{}
-                 GROUP BY {}f.unit_id, u.name ORDER BY {}u.name, f.unit_id",
+                 GROUP BY {}f.unit_id, u.name ORDER BY {}CASE WHEN f.unit_id IS NULL THEN 1 ELSE 0 END, f.unit_id",
                     k.cols,
                     n("f.closed_at IS NULL"),
                     n("f.escalated_at IS NOT NULL"),

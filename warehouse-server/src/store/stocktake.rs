@@ -58,13 +58,15 @@ fn load(c: &Db<'_>, id: i64) -> AppResult<(StockTake, Option<String>)> {
     let row = c
         .query_row(
             "SELECT id, warehouse_id, location_id, status, opened_by, opened_at, closed_by,
-                    closed_at, report FROM stocktakes WHERE id = ?1",
+                    closed_at, report, unit_id, confirmed_by, confirmed_at, confirm_remark
+             FROM stocktakes WHERE id = ?1",
             [id],
             |r| {
                 Ok((
                     StockTake {
                         id: r.get(0)?,
                         warehouse_id: r.get(1)?,
+                        unit_id: r.get(9)?,
                         location_id: r.get(2)?,
                         status: r.get(3)?,
                         reader_ids: Vec::new(),
@@ -72,6 +74,10 @@ fn load(c: &Db<'_>, id: i64) -> AppResult<(StockTake, Option<String>)> {
                         opened_at: ts(r.get(5)?),
                         closed_by: r.get(6)?,
                         closed_at: r.get::<_, Option<i64>>(7)?.map(ts),
+                        confirmed_by: r.get(10)?,
+                        confirmed_at: r.get::<_, Option<i64>>(11)?.map(ts),
+                        confirm_remark: r.get(12)?,
+                        awaiting_confirmation: false,
                     },
                     r.get::<_, Option<String>>(8)?,
                 ))
@@ -79,6 +85,7 @@ fn load(c: &Db<'_>, id: i64) -> AppResult<(StockTake, Option<String>)> {
         )
         .optional()?;
     let (mut st, report) = row.ok_or_else(|| AppError::not_found("stock-take", id))?;
+    st.awaiting_confirmation = st.awaits_confirmation();
     let mut stmt = c.prepare_cached(
         "SELECT reader_id FROM stocktake_readers WHERE stocktake_id = ?1 ORDER BY reader_id",
     )?;
@@ -86,6 +93,24 @@ fn load(c: &Db<'_>, id: i64) -> AppResult<(StockTake, Option<String>)> {
         .query_map([id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     Ok((st, report))
+}
+
+/// The scope of what a unit holds: the unit in its region.
+fn unit_scope(c: &Db<'_>, unit: i64) -> AppResult<crate::policy::Scope> {
+    require_exists(c, "units", "unit_id", unit)?;
+    let region: Option<i64> =
+        c.query_row("SELECT region_id FROM units WHERE id = ?1", [unit], |r| {
+            r.get(0)
+        })?;
+    Ok(crate::policy::Scope::Unit { unit, region })
+}
+
+/// See [`Store::stocktake_scope`].
+fn stocktake_scope(c: &Db<'_>, id: i64) -> AppResult<crate::policy::Scope> {
+    match load(c, id)?.0.unit_id {
+        Some(unit) => unit_scope(c, unit),
+        None => Ok(crate::policy::Scope::Warehouse),
+    }
 }
 
 fn resolutions(c: &Db<'_>, id: i64) -> AppResult<HashMap<String, Resolution>> {
@@ -115,6 +140,8 @@ pub(crate) fn reconciliation(c: &Db<'_>, id: i64, q: LineQuery) -> AppResult<Rec
     if let Some(report) = report {
         let mut rec: Reconciliation = serde_json::from_str(&report)
             .map_err(|e| AppError::internal(format!("stock-take {id} report unreadable: {e}")))?;
+        // The unit's confirmation comes after the report was kept.
+        rec.stocktake = stocktake;
         let lines: Vec<Line> = std::mem::take(&mut rec.lines)
             .into_iter()
             .filter(|l| q.outcome.is_none_or(|o| l.outcome == o))
@@ -199,8 +226,9 @@ fn every_line(
                 a.id IS NOT NULL AND COALESCE((SELECT u.region_id FROM units u WHERE u.id = a.holder_unit_id),
                     (SELECT w.region_id FROM locations l JOIN warehouses w ON w.id = l.warehouse_id
                       WHERE l.id = a.holder_location_id))
-                  IS DISTINCT FROM (SELECT w.region_id FROM stocktakes st
-                      JOIN warehouses w ON w.id = st.warehouse_id WHERE st.id = ?1)
+                  IS DISTINCT FROM (SELECT COALESCE(w.region_id, u.region_id) FROM stocktakes st
+                      LEFT JOIN warehouses w ON w.id = st.warehouse_id
+                      LEFT JOIN units u ON u.id = st.unit_id WHERE st.id = ?1)
          FROM stocktake_scans s
          LEFT JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL
          LEFT JOIN assets a ON a.id = t.asset_id
@@ -318,8 +346,9 @@ fn group_lines(
                 COALESCE((SELECT u.region_id FROM units u WHERE u.id = a.holder_unit_id),
                     (SELECT w.region_id FROM locations l JOIN warehouses w ON w.id = l.warehouse_id
                       WHERE l.id = a.holder_location_id))
-                  IS DISTINCT FROM (SELECT w.region_id FROM stocktakes st
-                      JOIN warehouses w ON w.id = st.warehouse_id WHERE st.id = ?1)
+                  IS DISTINCT FROM (SELECT COALESCE(w.region_id, u.region_id) FROM stocktakes st
+                      LEFT JOIN warehouses w ON w.id = st.warehouse_id
+                      LEFT JOIN units u ON u.id = st.unit_id WHERE st.id = ?1)
          FROM stocktake_scans s
          JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL
          JOIN assets a ON a.id = t.asset_id
@@ -409,8 +438,9 @@ fn find_line(c: &Db<'_>, id: i64, r: &NewResolution) -> AppResult<Option<Line>> 
                     COALESCE((SELECT u.region_id FROM units u WHERE u.id = a.holder_unit_id),
                     (SELECT w.region_id FROM locations l JOIN warehouses w ON w.id = l.warehouse_id
                       WHERE l.id = a.holder_location_id))
-                  IS DISTINCT FROM (SELECT w.region_id FROM stocktakes st
-                      JOIN warehouses w ON w.id = st.warehouse_id WHERE st.id = ?2)
+                  IS DISTINCT FROM (SELECT COALESCE(w.region_id, u.region_id) FROM stocktakes st
+                      LEFT JOIN warehouses w ON w.id = st.warehouse_id
+                      LEFT JOIN units u ON u.id = st.unit_id WHERE st.id = ?2)
              FROM assets a LEFT JOIN tags t ON t.asset_id = a.id AND t.unbound_at IS NULL
              WHERE a.id = ?1",
         )?
@@ -432,6 +462,83 @@ fn find_line(c: &Db<'_>, id: i64, r: &NewResolution) -> AppResult<Option<Line>> 
         })
         .optional()?;
     Ok(line)
+}
+
+/// Settles one difference line: the one place a resolution acts
+/// (`relocate` moves the asset, `mark_missing` opens a loss case with the
+/// holding unit as the party) and is recorded.
+fn settle(
+    tx: &Db<'_>,
+    ctx: &Ctx,
+    id: i64,
+    line: &Line,
+    action: ResolutionAction,
+    comment: Option<String>,
+) -> AppResult<()> {
+    if let Some(asset_id) = line.asset_id {
+        match action {
+            ResolutionAction::Relocate => {
+                let Some(to) = load(tx, id)?.0.location_id else {
+                    return Err(Reason::RelocateNeedsLocation.into());
+                };
+                if line.recorded_unit_id.is_some() {
+                    return Err(Reason::HeldByUnit {
+                        asset: super::assets::asset_ref(tx, asset_id)?,
+                    }
+                    .into());
+                }
+                tx.execute(
+                    "UPDATE assets SET holder_location_id = ?1, updated_at = ?2 WHERE id = ?3",
+                    (to, now_ms(), asset_id),
+                )?;
+                append(
+                    tx,
+                    ctx,
+                    NewEvent {
+                        asset_id,
+                        action: "relocated",
+                        place: Some(format!("location:{to}")),
+                        reason: comment.clone(),
+                        details: json!({ "from_location_id": line.recorded_location_id, "to_location_id": to, "stocktake_id": id }),
+                    },
+                )?;
+            }
+            ResolutionAction::MarkMissing => {
+                // Opens a loss case for the approver (damage and
+                // loss workflow); the asset becomes `lost` when the
+                // cause is decided.
+                let what = if load(tx, id)?.0.unit_id.is_some() {
+                    "巡检"
+                } else {
+                    "盘点"
+                };
+                super::workflow::open_case(
+                    tx,
+                    ctx,
+                    line.recorded_unit_id,
+                    asset_id,
+                    true,
+                    format!(
+                        "{what} {id} 未盘到{}",
+                        comment
+                            .as_deref()
+                            .map(|c| format!("：{c}"))
+                            .unwrap_or_default()
+                    ),
+                )?;
+            }
+            ResolutionAction::Ignore => {}
+        }
+    }
+    tx.execute(
+        "INSERT INTO stocktake_resolutions (stocktake_id, subject, action, comment, resolved_by, resolved_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (stocktake_id, subject) DO UPDATE SET action = excluded.action,
+             comment = excluded.comment, resolved_by = excluded.resolved_by,
+             resolved_at = excluded.resolved_at",
+        (id, subject(line), action.as_str(), &comment, ctx.actor.label(), now_ms()),
+    )?;
+    Ok(())
 }
 
 const CSV_HEADER: [&str; 9] = [
@@ -476,20 +583,27 @@ pub fn report_csv(r: &Reconciliation) -> AppResult<Vec<u8>> {
 }
 
 impl Store {
+    /// Opens a stock-take: of a warehouse (or one of its locations), or —
+    /// an inspection at a unit's premises (巡检) — of what a unit holds.
+    /// Either way the expected set is snapshotted here and everything
+    /// after (scans, the live reconciliation, resolutions, the report) is
+    /// the same machinery.
     pub async fn open_stocktake(&self, ctx: Ctx, n: NewStockTake) -> AppResult<StockTake> {
         self.write(move |tx| {
-            require_exists(tx, "warehouses", "warehouse_id", n.warehouse_id)?;
-            // A keeper counts the warehouses of their own region.
-            let region: Option<i64> = tx.query_row(
-                "SELECT region_id FROM warehouses WHERE id = ?1",
-                [n.warehouse_id],
-                |r| r.get(0),
-            )?;
-            crate::policy::authorize(
-                &ctx.actor,
-                crate::policy::Action::RunStockTake,
-                crate::policy::Scope::Stock { region },
-            )?;
+            let scope = match (n.warehouse_id, n.unit_id) {
+                (Some(w), None) => {
+                    require_exists(tx, "warehouses", "warehouse_id", w)?;
+                    let region: Option<i64> =
+                        tx.query_row("SELECT region_id FROM warehouses WHERE id = ?1", [w], |r| {
+                            r.get(0)
+                        })?;
+                    // A keeper counts the warehouses of their own region.
+                    crate::policy::Scope::Stock { region }
+                }
+                (None, Some(u)) => unit_scope(tx, u)?,
+                _ => return Err(Reason::WarehouseOrUnit.into()),
+            };
+            crate::policy::authorize(&ctx.actor, crate::policy::Action::RunStockTake, scope)?;
             if let Some(l) = n.location_id {
                 let wh: Option<i64> = tx
                     .query_row(
@@ -498,10 +612,20 @@ impl Store {
                         |r| r.get(0),
                     )
                     .optional()?;
-                if wh != Some(n.warehouse_id) {
+                // A unit's assets are recorded by unit, not by location.
+                let Some(warehouse_id) = n.warehouse_id else {
+                    return Err(Reason::BadField {
+                        field: "location_id".into(),
+                        detail: "an inspection counts what the unit holds, which the register \
+                                 records by unit, not by location"
+                            .into(),
+                    }
+                    .into());
+                };
+                if wh != Some(warehouse_id) {
                     return Err(Reason::LocationElsewhere {
                         location_id: l,
-                        warehouse_id: n.warehouse_id,
+                        warehouse_id,
                     }
                     .into());
                 }
@@ -513,25 +637,38 @@ impl Store {
                 .into());
             }
             tx.execute(
-                "INSERT INTO stocktakes (warehouse_id, location_id, status, opened_by, opened_at)
-                 VALUES (?1, ?2, 'open', ?3, ?4)",
-                (n.warehouse_id, n.location_id, ctx.actor.label(), now_ms()),
+                "INSERT INTO stocktakes (warehouse_id, unit_id, location_id, status, opened_by,
+                                         opened_at)
+                 VALUES (?1, ?2, ?3, 'open', ?4, ?5)",
+                (
+                    n.warehouse_id,
+                    n.unit_id,
+                    n.location_id,
+                    ctx.actor.label(),
+                    now_ms(),
+                ),
             )?;
             let id = tx.last_insert_rowid()?;
             // Snapshot of what the register expects, so resolving lines
             // (relocations) does not move the goalposts.
-            match n.location_id {
-                Some(l) => tx.execute(
+            match (n.location_id, n.warehouse_id, n.unit_id) {
+                (Some(l), _, _) => tx.execute(
                     "INSERT INTO stocktake_expected (stocktake_id, asset_id)
                      SELECT ?1, id FROM assets WHERE holder_location_id = ?2",
                     (id, l),
                 )?,
-                None => tx.execute(
+                (None, Some(w), _) => tx.execute(
                     "INSERT INTO stocktake_expected (stocktake_id, asset_id)
                      SELECT ?1, a.id FROM assets a JOIN locations l ON l.id = a.holder_location_id
                      WHERE l.warehouse_id = ?2",
-                    (id, n.warehouse_id),
+                    (id, w),
                 )?,
+                (None, None, Some(u)) => tx.execute(
+                    "INSERT INTO stocktake_expected (stocktake_id, asset_id)
+                     SELECT ?1, id FROM assets WHERE holder_unit_id = ?2",
+                    (id, u),
+                )?,
+                (None, None, None) => 0,
             };
             for r in &n.reader_ids {
                 require_exists(tx, "readers", "reader_ids", *r)?;
@@ -546,14 +683,65 @@ impl Store {
         .await
     }
 
-    pub async fn list_stocktakes(&self, page: i64, per_page: i64) -> AppResult<Page<StockTake>> {
-        self.search_stocktakes(None, page, per_page).await
+    /// Whose a stock-take is, for [`crate::policy::authorize`]: an
+    /// inspection is its unit's (its staff see and confirm it; the keepers
+    /// of its region run it); a warehouse stock-take is warehouse work.
+    pub async fn stocktake_scope(&self, id: i64) -> AppResult<crate::policy::Scope> {
+        self.read(move |c| stocktake_scope(c, id)).await
     }
 
-    /// Stock-takes whose warehouse or location name, or opener, holds `q`.
+    /// The unit's staff confirm a closed inspection's result (单位确认):
+    /// who, when and their remark are kept with it.
+    pub async fn confirm_inspection(
+        &self,
+        ctx: Ctx,
+        id: i64,
+        c: Confirmation,
+    ) -> AppResult<StockTake> {
+        let remark = optional_text("remark", c.remark.as_deref(), 1000)?;
+        self.write(move |tx| {
+            let st = load(tx, id)?.0;
+            if st.unit_id.is_none() {
+                return Err(Reason::NotAnInspection { id }.into());
+            }
+            crate::policy::authorize(
+                &ctx.actor,
+                crate::policy::Action::ConfirmInspection,
+                stocktake_scope(tx, id)?,
+            )?;
+            if st.status == "open" {
+                return Err(Reason::InspectionOpen { id }.into());
+            }
+            if let Some(by) = st.confirmed_by {
+                return Err(Reason::InspectionConfirmed { id, by }.into());
+            }
+            tx.execute(
+                "UPDATE stocktakes SET confirmed_by = ?1, confirmed_at = ?2, confirm_remark = ?3
+                 WHERE id = ?4",
+                (ctx.actor.label(), now_ms(), &remark, id),
+            )?;
+            Ok(load(tx, id)?.0)
+        })
+        .await
+    }
+
+    /// Stock-takes and inspections, latest first; `unit`: only that
+    /// unit's inspections (what its staff see).
+    pub async fn list_stocktakes(
+        &self,
+        unit: Option<i64>,
+        page: i64,
+        per_page: i64,
+    ) -> AppResult<Page<StockTake>> {
+        self.search_stocktakes(None, unit, page, per_page).await
+    }
+
+    /// Stock-takes whose warehouse, location or unit name, or opener,
+    /// holds `q`; `unit`: only that unit's inspections.
     pub async fn search_stocktakes(
         &self,
         q: Option<String>,
+        unit: Option<i64>,
         page: i64,
         per_page: i64,
     ) -> AppResult<Page<StockTake>> {
@@ -562,12 +750,15 @@ impl Store {
             let ids = paging::page(
                 c,
                 "s.id",
-                "stocktakes s JOIN warehouses w ON w.id = s.warehouse_id
+                "stocktakes s LEFT JOIN warehouses w ON w.id = s.warehouse_id
+                 LEFT JOIN units u ON u.id = s.unit_id
                  LEFT JOIN locations l ON l.id = s.location_id
-                 WHERE (?1 IS NULL OR instr(w.name, ?1) > 0 OR instr(COALESCE(l.name, ''), ?1) > 0
-                        OR instr(s.opened_by, ?1) > 0)",
+                 WHERE (?1 IS NULL OR instr(COALESCE(w.name, u.name), ?1) > 0
+                        OR instr(COALESCE(l.name, ''), ?1) > 0
+                        OR instr(s.opened_by, ?1) > 0)
+                   AND (?2 IS NULL OR s.unit_id = ?2)",
                 "s.id DESC",
-                &[words.clone().into()],
+                &[words.clone().into(), unit.into()],
                 (page, per_page),
                 |r| r.get::<_, i64>(0),
             )?;
@@ -613,7 +804,12 @@ impl Store {
                         field: "asset_id".into(),
                     },
                     _ => Reason::NoSuchLine {
-                        field: if r.asset_id.is_some() { "asset_id" } else { "epc" }.into(),
+                        field: if r.asset_id.is_some() {
+                            "asset_id"
+                        } else {
+                            "epc"
+                        }
+                        .into(),
                         stocktake_id: id,
                     },
                 })
@@ -634,56 +830,7 @@ impl Store {
                 }
                 .into());
             }
-            if let Some(asset_id) = line.asset_id {
-                match r.action {
-                    ResolutionAction::Relocate => {
-                        let Some(to) = load(tx, id)?.0.location_id else {
-                            return Err(Reason::RelocateNeedsLocation.into());
-                        };
-                        if line.recorded_unit_id.is_some() {
-                            return Err(Reason::HeldByUnit {
-                                asset: super::assets::asset_ref(tx, asset_id)?,
-                            }.into());
-                        }
-                        tx.execute(
-                            "UPDATE assets SET holder_location_id = ?1, updated_at = ?2 WHERE id = ?3",
-                            (to, now_ms(), asset_id),
-                        )?;
-                        append(tx, &ctx, NewEvent {
-                            asset_id,
-                            action: "relocated",
-                            place: Some(format!("location:{to}")),
-                            reason: comment.clone(),
-                            details: json!({ "from_location_id": line.recorded_location_id, "to_location_id": to, "stocktake_id": id }),
-                        })?;
-                    }
-                    ResolutionAction::MarkMissing => {
-                        // Opens a loss case for the approver (damage and
-                        // loss workflow); the asset becomes `lost` when the
-                        // cause is decided.
-                        super::workflow::open_case(
-                            tx,
-                            &ctx,
-                            line.recorded_unit_id,
-                            asset_id,
-                            true,
-                            format!(
-                                "盘点 {id} 未盘到{}",
-                                comment.as_deref().map(|c| format!("：{c}")).unwrap_or_default()
-                            ),
-                        )?;
-                    }
-                    ResolutionAction::Ignore => {}
-                }
-            }
-            tx.execute(
-                "INSERT INTO stocktake_resolutions (stocktake_id, subject, action, comment, resolved_by, resolved_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (stocktake_id, subject) DO UPDATE SET action = excluded.action,
-                     comment = excluded.comment, resolved_by = excluded.resolved_by,
-                     resolved_at = excluded.resolved_at",
-                (id, subject(&line), r.action.as_str(), &comment, ctx.actor.label(), now_ms()),
-            )?;
+            settle(tx, &ctx, id, &line, r.action, comment.clone())?;
             reconciliation(tx, id, LineQuery::FIRST_PAGE)
         })
         .await
@@ -742,16 +889,32 @@ impl Store {
     }
 
     /// Freezes the reconciliation as the kept report.
+    /// Closing an inspection (巡检) settles every missing line nobody
+    /// settled as missing, so each opens its loss case; the unit's
+    /// confirmation is then awaited.
     pub async fn close_stocktake(&self, ctx: Ctx, id: i64) -> AppResult<Reconciliation> {
         self.write(move |tx| {
-            let mut rec = reconciliation(tx, id, LineQuery::default())?;
-            if rec.stocktake.status != "open" {
+            let st = load(tx, id)?.0;
+            if st.status != "open" {
                 return Err(Reason::StocktakeClosed { id }.into());
             }
+            if st.unit_id.is_some() {
+                let settled = resolutions(tx, id)?;
+                let mut missing = Vec::new();
+                group_lines(tx, id, Outcome::Missing, 0, u64::MAX, &mut missing)?;
+                for line in missing
+                    .iter()
+                    .filter(|l| !settled.contains_key(&subject(l)))
+                {
+                    settle(tx, &ctx, id, line, ResolutionAction::MarkMissing, None)?;
+                }
+            }
+            let mut rec = reconciliation(tx, id, LineQuery::default())?;
             let now = now_ms();
             rec.stocktake.status = "closed".into();
             rec.stocktake.closed_by = Some(ctx.actor.label());
             rec.stocktake.closed_at = Some(ts(now));
+            rec.stocktake.awaiting_confirmation = rec.stocktake.awaits_confirmation();
             let report = serde_json::to_string(&rec)
                 .map_err(|e| AppError::internal(format!("serialising report: {e}")))?;
             tx.execute(

@@ -27,6 +27,7 @@ const SOURCES: &[Source] = &[
     stocktake_missing,
     overdue_loans,
     idle_findings,
+    over_standard,
 ];
 
 /// The settings key of the last verification of the event chain.
@@ -338,6 +339,45 @@ fn idle_findings(c: &Db<'_>) -> AppResult<Vec<Warning>> {
             since: ts(r.get(1)?),
             value_fen: Some(r.get(2)?),
             note: Some(days.to_string()),
+            unit_id,
+            region_id: who.region_id,
+            who_acts: who,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Requests beyond the configuration standard (超标准配置,
+/// `store::standards`) still waiting for the agency head's extra approval:
+/// the region's approvers (the head among them) must act.
+fn over_standard(c: &Db<'_>) -> AppResult<Vec<Warning>> {
+    let mut stmt = c.prepare(
+        "SELECT r.id, r.created_at, r.budget_fen,
+                (SELECT COUNT(*) FROM request_over_standard o WHERE o.request_id = r.id),
+                u.id, u.name, rg.id, rg.name
+         FROM requests r
+         LEFT JOIN units u ON u.id = r.unit_id
+         LEFT JOIN regions rg ON rg.id = r.region_id
+         WHERE r.stage = 'approval' AND r.standard_approved_at IS NULL
+           AND EXISTS (SELECT 1 FROM request_over_standard o WHERE o.request_id = r.id)",
+    )?;
+    let rows = stmt.query_map((), |r| {
+        let mut who = who(r, 4, Role::Approver)?;
+        // The agency acts for the region, not the unit.
+        let unit_id = who.unit_id;
+        who.unit_id = None;
+        who.unit_name = None;
+        Ok(Warning {
+            kind: WarningKind::OverStandard,
+            subject: Subject {
+                kind: SubjectKind::Request,
+                id: Some(r.get(0)?),
+                label: r.get::<_, i64>(0)?.to_string(),
+            },
+            since: ts(r.get(1)?),
+            value_fen: r.get(2)?,
+            // How many categories go beyond their standard.
+            note: Some(r.get::<_, i64>(3)?.to_string()),
             unit_id,
             region_id: who.region_id,
             who_acts: who,

@@ -203,7 +203,8 @@ pub async fn run(args: BenchArgs, config: Config) -> anyhow::Result<()> {
         .open_stocktake(
             bench_ctx.clone(),
             NewStockTake {
-                warehouse_id: wh,
+                warehouse_id: Some(wh),
+                unit_id: None,
                 location_id: None,
                 reader_ids: vec![handheld_id],
             },

@@ -20,6 +20,7 @@ mod import;
 mod kits;
 mod openapi;
 mod rentals;
+mod standards;
 mod supervision;
 mod workflow;
 
@@ -37,7 +38,7 @@ use crate::paging::{Page, Paging};
 use crate::policy::{asset_visibility, authorize, Action, Ctx, Scope};
 use crate::register::*;
 use crate::stocktake::{
-    LineQuery, NewResolution, NewStockTake, Outcome, Reconciliation, StockTake,
+    Confirmation, LineQuery, NewResolution, NewStockTake, Outcome, Reconciliation, StockTake,
 };
 use crate::store::{ForeignSighting, IngestOutcome};
 use crate::time::ts;
@@ -104,6 +105,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/stocktakes/{id}/close", post(close_stocktake))
         .route("/api/v1/stocktakes/{id}/report.csv", get(stocktake_report))
+        .route(
+            "/api/v1/stocktakes/{id}/confirmation",
+            post(confirm_inspection),
+        )
         .route("/api/v1/alarms", get(list_alarms))
         .route("/api/v1/alarms/{id}/acknowledge", post(acknowledge_alarm))
         .route("/api/v1/events/verify", get(verify_log))
@@ -115,6 +120,7 @@ pub fn routes() -> Router<AppState> {
         .merge(rentals::routes())
         .merge(idle_findings::routes())
         .merge(supervision::routes())
+        .merge(standards::routes())
 }
 
 async fn health() -> &'static str {
@@ -831,9 +837,25 @@ async fn list_stocktakes(
     ctx: Ctx,
     ApiQuery(p): ApiQuery<Paging>,
 ) -> AppResult<Json<Page<StockTake>>> {
-    authorize(&ctx.actor, Action::ViewStockTake, Scope::Warehouse)?;
+    // A unit's staff see their own unit's inspections only.
+    let unit = crate::policy::stocktakes_listed(&ctx.actor)?;
     let (page, per_page) = p.resolve()?;
-    Ok(Json(state.store.list_stocktakes(page, per_page).await?))
+    Ok(Json(
+        state.store.list_stocktakes(unit, page, per_page).await?,
+    ))
+}
+
+/// The unit's staff confirm a closed inspection's result (单位确认), with
+/// an optional remark; recorded with who and when.
+#[utoipa::path(post, path = "/api/v1/stocktakes/{id}/confirmation", tag = "stocktakes",
+    request_body = Confirmation, responses((status = 200, body = StockTake)))]
+async fn confirm_inspection(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(c): ApiJson<Confirmation>,
+) -> AppResult<Json<StockTake>> {
+    Ok(Json(state.store.confirm_inspection(ctx, id, c).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -857,7 +879,11 @@ async fn get_stocktake(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<StockTakeLinesQuery>,
 ) -> AppResult<Json<Reconciliation>> {
-    authorize(&ctx.actor, Action::ViewStockTake, Scope::Warehouse)?;
+    authorize(
+        &ctx.actor,
+        Action::ViewStockTake,
+        state.store.stocktake_scope(id).await?,
+    )?;
     let page = if q.page.is_some() || q.per_page.is_some() {
         let (page, per_page) = Paging {
             page: q.page,
@@ -884,7 +910,11 @@ async fn resolve_stocktake(
     ApiPath(id): ApiPath<i64>,
     ApiJson(r): ApiJson<NewResolution>,
 ) -> AppResult<Json<Reconciliation>> {
-    authorize(&ctx.actor, Action::RunStockTake, Scope::Warehouse)?;
+    authorize(
+        &ctx.actor,
+        Action::RunStockTake,
+        state.store.stocktake_scope(id).await?,
+    )?;
     Ok(Json(state.store.resolve_stocktake_line(ctx, id, r).await?))
 }
 
@@ -895,7 +925,11 @@ async fn close_stocktake(
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<Reconciliation>> {
-    authorize(&ctx.actor, Action::RunStockTake, Scope::Warehouse)?;
+    authorize(
+        &ctx.actor,
+        Action::RunStockTake,
+        state.store.stocktake_scope(id).await?,
+    )?;
     Ok(Json(state.store.close_stocktake(ctx, id).await?))
 }
 
@@ -906,7 +940,11 @@ async fn stocktake_report(
     ctx: Ctx,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Response> {
-    authorize(&ctx.actor, Action::ViewStockTake, Scope::Warehouse)?;
+    authorize(
+        &ctx.actor,
+        Action::ViewStockTake,
+        state.store.stocktake_scope(id).await?,
+    )?;
     let rec = state
         .store
         .stocktake_reconciliation(id, LineQuery::default())

@@ -159,6 +159,7 @@ fn close_step_bodies(doc: &mut utoipa::openapi::OpenApi) {
         api::open_stocktake, api::list_stocktakes, api::get_stocktake, api::resolve_stocktake,
         api::close_stocktake, api::stocktake_report,
         api::list_alarms, api::acknowledge_alarm, api::verify_log,
+        api::confirm_inspection,
     ),
     components(schemas(
         crate::http::error::ErrorBody,
@@ -185,6 +186,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(super::rentals::RentalsDoc::openapi());
     doc.merge(super::idle_findings::IdleDoc::openapi());
     doc.merge(super::supervision::SupervisionDoc::openapi());
+    doc.merge(super::standards::StandardsDoc::openapi());
     // The lifecycle's operations are merged in after `ApiDoc`'s modifiers
     // ran; apply the contract to them too.
     Contract.modify(&mut doc);

@@ -193,6 +193,7 @@ fn nav(role: Role) -> &'static [(&'static str, &'static str)] {
             ("/calendar", "calendar"),
             ("/virtual-warehouse", "virtual_warehouse"),
             ("/kits", "kits"),
+            ("/stocktakes", "inspections"),
             ("/idle-findings", "idle_findings"),
             ("/warnings", "warnings"),
         ],

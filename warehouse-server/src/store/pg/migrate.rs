@@ -101,6 +101,10 @@ pub const PG_MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../../migrations/postgres/0022_idle_findings.sql"),
     ),
     (
+        23,
+        include_str!("../../../migrations/postgres/0023_inspections.sql"),
+    ),
+    (
         24,
         include_str!("../../../migrations/postgres/0024_auditors.sql"),
     ),

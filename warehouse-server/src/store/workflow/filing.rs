@@ -284,6 +284,8 @@ fn file(tx: &Db<'_>, ctx: &Ctx, new: NewRequest, today: &str, filing: Action) ->
         reason.as_deref(),
         json!({}),
     )?;
+    // 配置标准: beyond the standard, the approval will wait for the agency head.
+    crate::store::standards::flag_request(tx, id)?;
     Ok(id)
 }
 

@@ -11,7 +11,7 @@ pub(super) const REQUEST_COLUMNS: &str =
     quantity, budget_fen, reason, needed_by, loan_start, loan_due, disposal_method, loss,
     batch_id, spent_fen, appraised_fen, hammer_fen, remitted_fen, compensation_fen,
     compensation_paid_fen, created_at, updated_at, closed_at, region_id, fees_fen,
-    origin_request_id, event, destination";
+    origin_request_id, event, destination, standard_approved_by, standard_approved_at";
 
 pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<Request> {
     let kind: String = r.get(1)?;
@@ -68,6 +68,9 @@ pub(super) fn row_to_request(r: &crate::store::db::Row<'_>) -> rusqlite::Result<
         steps: Vec::new(),
         documents: Vec::new(),
         stock: None,
+        over_standard: Vec::new(),
+        standard_approved_by: r.get(30)?,
+        standard_approved_at: r.get::<_, Option<i64>>(31)?.map(ts),
     })
 }
 
@@ -119,6 +122,7 @@ pub(super) fn get_request(c: &Db<'_>, id: i64) -> AppResult<Request> {
         })?
         .collect::<Result<_, _>>()?;
     req.documents = list_documents(c, id)?;
+    req.over_standard = crate::store::standards::excesses_of(c, id)?;
     attach_lines(c, &mut req)?;
     Ok(req)
 }
@@ -265,6 +269,7 @@ pub(super) fn list_requests(
         row_to_request,
     )?;
     for r in &mut found.items {
+        r.over_standard = crate::store::standards::excesses_of(c, r.id)?;
         attach_lines(c, r)?;
     }
     Ok(found)

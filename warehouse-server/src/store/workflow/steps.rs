@@ -236,6 +236,13 @@ pub(super) fn apply(
             _ => false,
         },
         to_warehouse: r.destination == Destination::Warehouse,
+        awaiting_standard: r.stage == Stage::Approval
+            && !crate::store::standards::excesses_of(tx, r.id)?.is_empty()
+            && tx.query_row(
+                "SELECT standard_approved_at IS NULL FROM requests WHERE id = ?1",
+                [r.id],
+                |row| row.get::<_, bool>(0),
+            )?,
     };
     let next = step(r.kind, r.stage, action, role, route)
         .map_err(|e| e.into_error(r.id, r.kind, r.stage, action))?;
@@ -346,6 +353,11 @@ pub(super) fn apply(
             ..
         } => confirm_payment(s, amount_fen, receipt_ref),
         StepBody::Extend { new_due, .. } => extend(s, new_due),
+        StepBody::ApproveOverStandard { .. } => {
+            let mut fx = s.effects();
+            fx.details = crate::store::standards::approve_over_standard(tx, ctx, r.id)?;
+            Ok(fx)
+        }
     }
 }
 

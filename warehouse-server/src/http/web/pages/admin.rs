@@ -32,6 +32,7 @@ pub(super) async fn admin(
             .await
     );
     let cats = tryp!(w, st.store.list_categories(1, 500).await).items;
+    let standards = tryp!(w, st.store.standards().await);
     let daemon_page = tryp!(
         w,
         st.store
@@ -177,6 +178,7 @@ pub(super) async fn admin(
                 ul data-test="units" { @for u in &unit_page.items { li {
                     (u.name) " · " (w.tv(u.level.as_str()))
                     @if let Some(r) = region_name(u.region_id) { " · " (r) }
+                    @if let Some(n) = u.staff_count { " · " (w.t("staff_count")) (w.lang.colon()) (n) }
                 } } }
                 (pager(&w, &unit_page, |p| link("units_page", p)))
                 form.stack method="post" action="/admin/units" {
@@ -194,6 +196,14 @@ pub(super) async fn admin(
                     @if let Some(unit) = u.unit_id { " · " (words::unit(w.lang, &names, unit)) }
                     @if let Some(r) = region_name(u.region_id) { " · " (r) }
                     @if !u.active { " · " span.badge { (w.t("inactive")) } }
+                    @if u.agency_head { " · " span.badge data-test="agency-head" { (w.t("agency_head")) } }
+                    @if u.role == Role::Approver {
+                        form.inline method="post" action=(format!("/admin/users/{}/agency-head", u.id)) {
+                            (csrf_field(&w))
+                            input type="hidden" name="agency_head" value=(if u.agency_head { "false" } else { "true" });
+                            button.link type="submit" { (w.t(if u.agency_head { "unset_agency_head" } else { "set_agency_head" })) }
+                        }
+                    }
                     form.inline method="post" action=(format!("/admin/users/{}/active", u.id)) data-confirm=(w.t("confirm_delete")) {
                         (csrf_field(&w))
                         input type="hidden" name="active" value=(if u.active { "false" } else { "true" });
@@ -227,6 +237,7 @@ pub(super) async fn admin(
                     button type="submit" { (w.t("create")) }
                 }
             }
+            (standards_section(&w, &standards, &cats, &units))
             div {
                 h2 { (w.t("daemons")) }
                 ul data-test="daemons" {
@@ -307,6 +318,8 @@ pub(super) struct UserChange {
     active: Option<String>,
     /// A new password set by the administrator.
     password: Option<String>,
+    /// `true`/`false`: mark an approver as the agency head (局长), or not.
+    agency_head: Option<String>,
 }
 
 /// Deactivate/reactivate (`active`) or reset the password (`password`) of a
@@ -326,6 +339,20 @@ pub(super) async fn admin_user_change(
             },
         ) => {
             tryp!(w, st.store.set_user_active(id, a == "true").await);
+        }
+        (
+            "agency-head",
+            UserChange {
+                agency_head: Some(h),
+                ..
+            },
+        ) => {
+            tryp!(
+                w,
+                st.store
+                    .set_agency_head(w.ctx.clone(), id, h == "true")
+                    .await
+            );
         }
         ("password", UserChange { password, .. }) => {
             let password = password.unwrap_or_default();

@@ -87,6 +87,7 @@ pub fn routes() -> Router<AppState> {
         .route("/stocktakes/{id}", get(stocktake_page))
         .route("/stocktakes/{id}/resolve", post(stocktake_resolve))
         .route("/stocktakes/{id}/close", post(stocktake_close))
+        .route("/stocktakes/{id}/confirm", post(stocktake_confirm))
         .route("/stocktakes/{id}/events", get(stocktake_events))
         .route("/alarms", get(alarms))
         .route(
@@ -131,6 +132,9 @@ pub fn routes() -> Router<AppState> {
         .route("/warnings", get(warnings_page))
         .route("/audit-log", get(audit_log_page))
         .route("/audit-log/trail", get(audit_trail_export))
+        .route("/admin/standards", post(admin_standard))
+        .route("/admin/staff-count", post(admin_staff_count))
+        .route("/reports/over-standard", get(over_standard_page))
 }
 
 type Form = HashMap<String, String>;
@@ -206,6 +210,7 @@ mod register;
 mod rentals;
 mod reports;
 mod requests;
+mod standards;
 mod stocktake;
 mod supervision;
 mod tags;
@@ -213,8 +218,8 @@ mod tags;
 use idle::*;
 use {
     acquisitions::*, admin::*, alarms::*, calendar::*, checks::*, cockpit::*, desk::*, home::*,
-    import::*, kits::*, register::*, rentals::*, reports::*, requests::*, stocktake::*,
-    supervision::*, tags::*,
+    import::*, kits::*, register::*, rentals::*, reports::*, requests::*, standards::*,
+    stocktake::*, supervision::*, tags::*,
 };
 
 /// The "未写标签" badge of an untagged asset: for those who may write
@@ -300,6 +305,12 @@ fn ask_requests(q: &mut NameQuery, items: &[Request]) {
             .category(r.category_id);
         for l in &r.lines {
             q.category(l.category_id);
+        }
+        for e in &r.over_standard {
+            q.category(Some(e.category_id));
+        }
+        if let Some(by) = &r.standard_approved_by {
+            words::ask_who(q, by);
         }
         words::ask_who(q, &r.applicant);
     }

@@ -163,7 +163,10 @@ pub(super) async fn reports(
     let body = html! {
         nav.tabs { @for (n, _) in crate::store::REPORTS {
             a href=(q.link("/reports", n)) class=@if *n == name { "on" } { (crate::reports::title(w.lang, n)) }
-        } }
+        }
+            // 超标准申请 (配置标准): its own page, beside the reports.
+            a href="/reports/over-standard" data-test="over-standard-report" { (w.t("over_standard_report")) }
+        }
         form.filters method="get" action="/reports" data-test="report-filters" {
             input type="hidden" name="name" value=(name);
             @if !regions.is_empty() { (region_select(&w, &regions, chosen)) }

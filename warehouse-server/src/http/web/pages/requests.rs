@@ -519,6 +519,33 @@ pub(super) async fn new_request_submit(
     }
 }
 
+/// 超标准: where the request goes beyond the configuration standard, with
+/// the numbers, and whether the agency head's extra approval is given.
+fn over_standard_note(w: &Web, names: &Names, r: &Request) -> Markup {
+    if r.over_standard.is_empty() {
+        return html! {};
+    }
+    let num = |v: Option<i64>| v.map_or("—".to_owned(), |n| n.to_string());
+    let money = |v: Option<i64>| v.map_or("—".to_owned(), yuan);
+    html! {
+        section.warning role="alert" data-test="over-standard" {
+            p { strong { (w.t("over_standard")) } " · "
+                @if let (Some(by), Some(at)) = (&r.standard_approved_by, &r.standard_approved_at) {
+                    (w.t("os_approved")) (w.lang.colon()) (words::person(w.lang, names, by)) " " (when(at))
+                } @else { (w.t("os_waiting")) }
+            }
+            div.scroll { table {
+                thead { tr { th { (w.t("category")) } th { (w.t("os_held")) } th { (w.t("os_asked")) }
+                    th { (w.t("os_limit")) } th { (w.t("os_price")) } th { (w.t("os_ceiling")) } } }
+                tbody { @for e in &r.over_standard { tr {
+                    td { (words::category(w.lang, names, e.category_id)) } td { (e.held) } td { (e.asked) }
+                    td { (num(e.limit)) } td { (money(e.price_fen)) } td { (money(e.ceiling_fen)) }
+                } } }
+            } }
+        }
+    }
+}
+
 /// Which step forms this person sees on this request. `typed` is what the
 /// person last posted (kept in the boxes when a step is refused);
 /// `locations` are the (code, "code name · warehouse") the receiving form
@@ -545,6 +572,14 @@ pub(super) fn step_forms(
                     input type="hidden" name="action" value="approve";
                     (comment)
                     button type="submit" data-test="approve" { (w.t("approve")) }
+                }
+            }
+            @if can(K::ApproveOverStandard) {
+                form.stack method="post" action=(action) {
+                    (csrf_field(w))
+                    input type="hidden" name="action" value="approve_over_standard";
+                    (comment)
+                    button type="submit" data-test="approve-over-standard" { (w.t("approve_over_standard")) }
                 }
             }
             @if can(K::Reject) {
@@ -832,6 +867,7 @@ pub(super) async fn render_request(
     let body = html! {
         (stock_note(w, &r))
         (over_budget_note(w, &r))
+        (over_standard_note(w, &names, &r))
         dl.request data-test="request" {
             dt { (w.t("kind")) } dd { (w.tv(r.kind.as_str())) }
             dt { (w.t("stage")) } dd data-test="stage" { (stage_word(w, r.stage)) @if r.overdue { " " span.badge.s-lost { (w.t("overdue")) } } }

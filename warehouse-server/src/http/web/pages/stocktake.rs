@@ -15,16 +15,15 @@ pub(super) async fn stocktakes(
     w: Web,
     Query(f): Query<StockTakeFilter>,
 ) -> Response {
-    tryp!(
-        w,
-        authorize(&w.ctx.actor, Action::ViewStockTake, Scope::Warehouse)
-    );
+    // A unit's staff see their own unit's inspections only.
+    let unit = tryp!(w, crate::policy::stocktakes_listed(&w.ctx.actor));
     let page = tryp!(
         w,
         st.store
-            .search_stocktakes(f.q.clone(), f.page.unwrap_or(1), 50)
+            .search_stocktakes(f.q.clone(), unit, f.page.unwrap_or(1), 50)
             .await
     );
+    let units = tryp!(w, st.store.list_units(1, 500).await).items;
     let can_run = authorize(&w.ctx.actor, Action::RunStockTake, Scope::Warehouse).is_ok();
     // The warehouses this person may count: those of the regions in reach.
     let reach = crate::policy::regions_in_reach(&w.ctx.actor);
@@ -60,6 +59,12 @@ pub(super) async fn stocktakes(
                 label { (w.t("warehouses")) select name="warehouse_id" { @for wh in &warehouses { option value=(wh.id) {
                     (wh.name) @if wh.region_id.is_some() { " · " (region_name(&regions, wh.region_id)) }
                 } } } }
+                label { (w.t("inspect_unit"))
+                    select name="unit_id" data-test="inspect-unit" {
+                        option value="" { (w.t("none_warehouse_stocktake")) }
+                        @for u in &units { option value=(u.id) { (u.name) } }
+                    }
+                }
                 label { (w.t("location"))
                     select name="location_id" {
                         option value="" { (w.t("all")) }
@@ -84,11 +89,15 @@ pub(super) async fn stocktakes(
                 thead { tr { th { (w.t("warehouses")) } th { (w.t("state")) } th { (w.t("opened_at")) } th { (w.t("opened_by")) } } }
                 tbody {
                 @for s in &page.items {
-                    @let wh = warehouses.iter().find(|x| x.id == s.warehouse_id).map_or(String::new(), |x| x.name.clone());
+                    @let wh = match s.unit_id {
+                        Some(u) => format!("{} · {}", w.t("inspection"), units.iter().find(|x| x.id == u).map_or(String::new(), |x| x.name.clone())),
+                        None => warehouses.iter().find(|x| Some(x.id) == s.warehouse_id).map_or(String::new(), |x| x.name.clone()),
+                    };
                     @let loc = s.location_id.and_then(|id| locations.iter().find(|(_, l)| l.id == id)).map(|(_, l)| format!(" · {} {}", l.code, l.name));
                     tr {
                         td { a href=(format!("/stocktakes/{}", s.id)) { (wh) (loc.unwrap_or_default()) } }
-                        td { (w.tv(&s.status)) } td { (when(&s.opened_at)) }
+                        td { @if s.awaiting_confirmation { (w.t("awaiting_unit_confirmation")) } @else { (w.tv(&s.status)) } }
+                        td { (when(&s.opened_at)) }
                         td { (words::person(w.lang, &names, &s.opened_by)) }
                     }
                 }
@@ -179,10 +188,8 @@ async fn stocktake_render(
     typed: Option<(&str, &AppError)>,
 ) -> Response {
     let w = w.clone();
-    tryp!(
-        w,
-        authorize(&w.ctx.actor, Action::ViewStockTake, Scope::Warehouse)
-    );
+    let scope = tryp!(w, st.store.stocktake_scope(id).await);
+    tryp!(w, authorize(&w.ctx.actor, Action::ViewStockTake, scope));
     let r = tryp!(
         w,
         st.store
@@ -191,7 +198,9 @@ async fn stocktake_render(
     );
     let c = &r.counts;
     let open = r.stocktake.status == "open";
-    let can_run = authorize(&w.ctx.actor, Action::RunStockTake, Scope::Warehouse).is_ok();
+    let can_run = authorize(&w.ctx.actor, Action::RunStockTake, scope).is_ok();
+    let can_confirm = r.stocktake.awaiting_confirmation
+        && authorize(&w.ctx.actor, Action::ConfirmInspection, scope).is_ok();
     let lines = if open && can_run {
         tryp!(w, difference_lines(st, id).await)
     } else {
@@ -215,7 +224,9 @@ async fn stocktake_render(
     } else {
         None
     };
+    let inspection = inspection_panel(&w, &r.stocktake, can_confirm);
     let body = html! {
+        (inspection)
         p.hint { (w.t("live_hint")) }
         section.cards data-live=(format!("/stocktakes/{id}/events")) data-test="stocktake-counts" {
             div.card { strong data-live-key="expected" { (c.expected) } span { (w.t("expected")) } }
@@ -301,11 +312,15 @@ pub(super) async fn stocktake_events(
     Path(id): Path<i64>,
     live: LiveSlot,
 ) -> Response {
-    tryp!(
-        w,
-        authorize(&w.ctx.actor, Action::ViewStockTake, Scope::Warehouse)
-    );
-    let can_run = authorize(&w.ctx.actor, Action::RunStockTake, Scope::Warehouse).is_ok();
+    // A stock-take that cannot be read is warehouse work: the stream says
+    // why in its events, as it does when one goes away while watched.
+    let scope = st
+        .store
+        .stocktake_scope(id)
+        .await
+        .unwrap_or(Scope::Warehouse);
+    tryp!(w, authorize(&w.ctx.actor, Action::ViewStockTake, scope));
+    let can_run = authorize(&w.ctx.actor, Action::RunStockTake, scope).is_ok();
     let last: Option<crate::stocktake::Counts> = None;
     let stream = futures_util::stream::unfold((st, last), move |(st, last)| {
         let w = w.clone();
@@ -356,10 +371,8 @@ pub(super) async fn stocktake_manual(
     Path(id): Path<i64>,
     Body(body): Body,
 ) -> Response {
-    tryp!(
-        w,
-        authorize(&w.ctx.actor, Action::RunStockTake, Scope::Warehouse)
-    );
+    let scope = tryp!(w, st.store.stocktake_scope(id).await);
+    tryp!(w, authorize(&w.ctx.actor, Action::RunStockTake, scope));
     let f = form(&body);
     let typed = f.get("asset_number").cloned().unwrap_or_default();
     match st
@@ -386,9 +399,14 @@ pub(super) async fn stocktake_open(
     );
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let f: Form = pairs.iter().cloned().collect();
-    let warehouse = tryp!(w, get_i64(&f, "warehouse_id"));
-    let Some(warehouse_id) = warehouse else {
-        return fail(&w, required("warehouse_id"));
+    // A unit chosen makes it an inspection at the unit's premises (巡检).
+    let unit_id = tryp!(w, get_i64(&f, "unit_id"));
+    let warehouse_id = match unit_id {
+        Some(_) => None,
+        None => match tryp!(w, get_i64(&f, "warehouse_id")) {
+            Some(id) => Some(id),
+            None => return fail(&w, required("warehouse_id")),
+        },
     };
     let mut reader_ids = Vec::new();
     for (k, v) in &pairs {
@@ -404,7 +422,11 @@ pub(super) async fn stocktake_open(
     }
     let new = crate::stocktake::NewStockTake {
         warehouse_id,
-        location_id: tryp!(w, get_i64(&f, "location_id")),
+        unit_id,
+        location_id: match unit_id {
+            Some(_) => None,
+            None => tryp!(w, get_i64(&f, "location_id")),
+        },
         reader_ids,
     };
     let opened = tryp!(w, st.store.open_stocktake(w.ctx.clone(), new).await);
@@ -417,10 +439,8 @@ pub(super) async fn stocktake_resolve(
     Path(id): Path<i64>,
     Body(body): Body,
 ) -> Response {
-    tryp!(
-        w,
-        authorize(&w.ctx.actor, Action::RunStockTake, Scope::Warehouse)
-    );
+    let scope = tryp!(w, st.store.stocktake_scope(id).await);
+    tryp!(w, authorize(&w.ctx.actor, Action::RunStockTake, scope));
     let f = form(&body);
     let Some(action) = text(&f, "action")
         .as_deref()
@@ -446,10 +466,57 @@ pub(super) async fn stocktake_close(
     w: Web,
     Path(id): Path<i64>,
 ) -> Response {
-    tryp!(
-        w,
-        authorize(&w.ctx.actor, Action::RunStockTake, Scope::Warehouse)
-    );
+    let scope = tryp!(w, st.store.stocktake_scope(id).await);
+    tryp!(w, authorize(&w.ctx.actor, Action::RunStockTake, scope));
     tryp!(w, st.store.close_stocktake(w.ctx.clone(), id).await);
     see_other_with(&format!("/stocktakes/{id}"), Done::StocktakeClosed)
+}
+
+/// An inspection's head: the unit, where its result stands (open,
+/// awaiting the unit's confirmation, confirmed by whom and when, with the
+/// remark) and, for the unit's staff, the confirmation form.
+fn inspection_panel(w: &Web, s: &crate::stocktake::StockTake, can_confirm: bool) -> Markup {
+    let Some(_) = s.unit_id else {
+        return html! {};
+    };
+    html! {
+        section.inspection data-test="inspection" {
+            p {
+                strong { (w.t("inspection")) } " · "
+                @if s.awaiting_confirmation {
+                    span data-test="inspection-state" { (w.t("awaiting_unit_confirmation")) }
+                } @else if let (Some(by), Some(at)) = (&s.confirmed_by, &s.confirmed_at) {
+                    span data-test="inspection-state" {
+                        (w.t("unit_confirmed")) " · "
+                        (by.split_once(':').map_or(by.as_str(), |(_, n)| n)) " · " (when(at))
+                    }
+                    @if let Some(r) = &s.confirm_remark { " — " (r) }
+                } @else {
+                    span data-test="inspection-state" { (w.tv(&s.status)) }
+                }
+            }
+            @if can_confirm {
+                form.stack method="post" action=(format!("/stocktakes/{}/confirm", s.id)) {
+                    (csrf_field(w))
+                    label { (w.t("remark")) input name="remark" maxlength="1000"; }
+                    button type="submit" data-test="confirm-inspection" { (w.t("confirm_inspection")) }
+                }
+            }
+        }
+    }
+}
+
+/// The unit's staff confirm a closed inspection's result.
+pub(super) async fn stocktake_confirm(
+    State(st): State<AppState>,
+    w: Web,
+    Path(id): Path<i64>,
+    Body(body): Body,
+) -> Response {
+    let f = form(&body);
+    let c = crate::stocktake::Confirmation {
+        remark: text(&f, "remark"),
+    };
+    tryp!(w, st.store.confirm_inspection(w.ctx.clone(), id, c).await);
+    see_other_with(&format!("/stocktakes/{id}"), Done::Saved)
 }
