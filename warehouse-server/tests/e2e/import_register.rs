@@ -637,6 +637,43 @@ async fn the_import_page_lists_problems_in_chinese_then_imports_without_javascri
     let page = s.get_ok("/api/v1/assets?q=P-", &w.keeper).await?;
     assert_eq!(page["total"], 2);
 
+    // A larger file: the page tells its progress while the transaction
+    // runs (the store reports every 256 rows; a line whenever another
+    // twentieth of the rows is done), then the result.
+    let mut many = String::from("资产编号,资产名称,分类,原值,使用单位,存放地点\r\n");
+    for i in 0..600 {
+        many.push_str(&format!("Q-{i:03},文件柜,办公桌,{},,A01\r\n", 100 + i));
+    }
+    let (status, html) = page_upload(
+        &c,
+        &s.base,
+        &w.keeper,
+        "台账.csv",
+        many.as_bytes(),
+        &[("mode", "import")],
+    )
+    .await?;
+    ensure!(status == StatusCode::OK, "{status}: {html}");
+    let lines: Vec<usize> = [
+        "已处理 256 / 600 行",
+        "已处理 512 / 600 行",
+        "已处理 600 / 600 行",
+    ]
+    .iter()
+    .map(|l| html.find(l).ok_or_else(|| anyhow!("no line {l}:\n{html}")))
+    .collect::<Result<_>>()?;
+    ensure!(lines.windows(2).all(|p| p[0] < p[1]), "in order: {lines:?}");
+    ensure!(
+        html.matches("data-test=\"import-progress\"").count() == 3,
+        "{html}"
+    );
+    let last = lines[2];
+    let result = html
+        .find("data-test=\"import-created\">600<")
+        .ok_or_else(|| anyhow!("no result:\n{html}"))?;
+    ensure!(last < result, "the result comes after the progress");
+    ensure!(html.trim_end().ends_with("</html>"), "the page is whole");
+
     let (status, html) = page_upload(
         &c,
         &s.base,
