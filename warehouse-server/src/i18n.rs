@@ -1010,6 +1010,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("w_who", "应由谁处理", "Who must act"),
     ("w_network", "全网", "Whole network"),
     ("no_warnings", "暂无预警", "No open warnings"),
+    ("open_warnings", "待处理预警", "Open warnings"),
     ("ar_at", "访问时间", "Time"),
     ("ar_who", "审计账号", "Auditor account"),
     ("ar_path", "访问内容", "What was read"),

@@ -146,6 +146,15 @@ async fn warnings_say_who_must_act_and_each_sees_their_reach() -> Result<()> {
     }
     let (_, html) = page(&c, &s.base, "/warnings?kind=gate_alarm", &w.staff_a, "zh").await?;
     ensure!(html.contains("暂无预警"), "{html}");
+    // The dashboard counts what the warnings page lists: three for the
+    // administrator, none (no card) for unit B's staff.
+    let (_, html) = page(&c, &s.base, "/dashboard", &w.admin, "zh").await?;
+    ensure!(
+        html.contains("data-test=\"warnings-count\"><strong>3</strong><span>待处理预警</span>"),
+        "{html}"
+    );
+    let (_, html) = page(&c, &s.base, "/dashboard", &f.staff_b, "zh").await?;
+    ensure!(!html.contains("warnings-count"), "{html}");
     Ok(())
 }
 

@@ -131,6 +131,12 @@ pub(super) async fn dashboard(State(st): State<AppState>, w: Web) -> Response {
     } else {
         0
     };
+    // The open warnings (预警) of the person's reach, as the warnings page
+    // counts them.
+    let warnings =
+        crate::warnings::board(tryp!(w, st.store.open_warnings().await), &w.ctx.actor, None)
+            .items
+            .len();
     let mut q = NameQuery::default();
     ask_requests(&mut q, &inbox.items);
     let names = tryp!(w, st.store.names(q).await);
@@ -140,6 +146,9 @@ pub(super) async fn dashboard(State(st): State<AppState>, w: Web) -> Response {
             a.card href="/inbox" data-test="inbox-count" { strong { (inbox.total) } span { (w.t("waiting_on_me")) } }
             @if alarms > 0 {
                 a.card.warn href="/alarms" { strong { (alarms) } span { (w.t("open_alarms")) } }
+            }
+            @if warnings > 0 {
+                a.card.warn href="/warnings" data-test="warnings-count" { strong { (warnings) } span { (w.t("open_warnings")) } }
             }
         }
         section.charts {
