@@ -45,10 +45,13 @@ pub(crate) struct LastVerification {
 /// Columns naming a unit and a region: `unit.id, unit.name, region.id,
 /// region.name` at `at`.
 fn who(r: &Row<'_>, at: usize, role: Role) -> rusqlite::Result<WhoActs> {
+    // Only a unit's staff act for their unit; the agency, finance and the
+    // keepers act for the region.
+    let for_unit = role == Role::UnitStaff;
     Ok(WhoActs {
         role,
-        unit_id: r.get(at)?,
-        unit_name: r.get(at + 1)?,
+        unit_id: if for_unit { r.get(at)? } else { None },
+        unit_name: if for_unit { r.get(at + 1)? } else { None },
         region_id: r.get(at + 2)?,
         region_name: r.get(at + 3)?,
     })
@@ -157,13 +160,8 @@ fn loss_cases(c: &Db<'_>) -> AppResult<Vec<Warning>> {
         let role = crate::workflow::Stage::parse(&stage)
             .and_then(crate::workflow::Stage::awaiting)
             .unwrap_or(Role::Approver);
-        let mut who = who(r, 5, role)?;
-        // The agency and finance act for the region, not the unit.
-        let unit_id = who.unit_id;
-        if role != Role::UnitStaff {
-            who.unit_id = None;
-            who.unit_name = None;
-        }
+        let who = who(r, 5, role)?;
+        let unit_id: Option<i64> = r.get(5)?;
         Ok(Warning {
             kind: WarningKind::LossCase,
             subject: Subject {
@@ -321,12 +319,7 @@ fn idle_findings(c: &Db<'_>) -> AppResult<Vec<Warning>> {
             (false, Some(_)) => Role::UnitStaff,
             (false, None) => Role::Keeper,
         };
-        let mut who = who(r, 7, role)?;
-        if role == Role::Approver {
-            // The agency acts for the region, not the unit.
-            who.unit_id = None;
-            who.unit_name = None;
-        }
+        let who = who(r, 7, role)?;
         // The days idle (the kind already says it is an idle finding).
         let days: i64 = r.get(4)?;
         Ok(Warning {
@@ -362,11 +355,8 @@ fn over_standard(c: &Db<'_>) -> AppResult<Vec<Warning>> {
            AND EXISTS (SELECT 1 FROM request_over_standard o WHERE o.request_id = r.id)",
     )?;
     let rows = stmt.query_map((), |r| {
-        let mut who = who(r, 4, Role::Approver)?;
-        // The agency acts for the region, not the unit.
-        let unit_id = who.unit_id;
-        who.unit_id = None;
-        who.unit_name = None;
+        let who = who(r, 4, Role::Approver)?;
+        let unit_id: Option<i64> = r.get(4)?;
         Ok(Warning {
             kind: WarningKind::OverStandard,
             subject: Subject {

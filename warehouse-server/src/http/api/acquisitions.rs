@@ -4,7 +4,7 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use utoipa::OpenApi;
@@ -12,12 +12,12 @@ use utoipa::OpenApi;
 use crate::acquisition::{
     AcquiredAsset, Acquisition, AcquisitionDocument, AssetSource, NewAcquisition, NewDocument,
 };
-use crate::error::{AppError, AppResult, Reason};
+use crate::error::AppResult;
 use crate::http::error::ErrorBody;
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::AppState;
 use crate::policy::Ctx;
-use crate::workflow::{check_document, clean_filename, MAX_DOCUMENT_BYTES};
+use crate::workflow::MAX_DOCUMENT_BYTES;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -79,34 +79,12 @@ async fn upload_document(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> AppResult<(StatusCode, Json<Acquisition>)> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Reason::TooLarge {
-                limit_bytes: MAX_DOCUMENT_BYTES,
-                size: None,
-            }
-            .into()
-        } else {
-            AppError::bad_request(Reason::UploadUnreadable {
-                detail: e.to_string(),
-            })
-        }
-    })?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let filename = clean_filename(&q.filename)?;
-    check_document(&content_type, &body, MAX_DOCUMENT_BYTES)?;
+    let (filename, content_type, data) =
+        crate::http::api::workflow::uploaded_document(&q, &headers, body)?;
     let doc = NewDocument {
         filename,
         content_type,
-        data: body.to_vec(),
+        data,
     };
     Ok((
         StatusCode::CREATED,

@@ -307,28 +307,15 @@ async fn reservation_ics(
         .into_response())
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct UploadQuery {
-    /// The file's name as the user knows it.
-    pub filename: String,
-}
-
-/// Attach a file (PDF, PNG, JPEG or WebP, at most 5 MiB) as the raw body
-/// with its Content-Type.
-#[utoipa::path(post, path = "/api/v1/requests/{id}/documents", tag = "requests",
-    params(UploadQuery), request_body(content((Vec<u8> = "application/pdf"), (Vec<u8> = "image/png"),
-        (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"))),
-    responses((status = 201, body = DocumentInfo), (status = 413, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
-async fn upload_document(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    ApiPath(id): ApiPath<i64>,
-    ApiQuery(q): ApiQuery<UploadQuery>,
-    headers: HeaderMap,
+/// A document uploaded as a raw body (requests' and acquisitions'
+/// `…/documents?filename=`): its cleaned file name, its content type and
+/// its bytes, checked as `workflow::check_document` rules (type, size,
+/// content matching the type).
+pub(crate) fn uploaded_document(
+    q: &UploadQuery,
+    headers: &HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> AppResult<(StatusCode, Json<DocumentInfo>)> {
+) -> AppResult<(String, String, Vec<u8>)> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Reason::TooLarge {
@@ -353,9 +340,35 @@ async fn upload_document(
         .to_ascii_lowercase();
     let filename = clean_filename(&q.filename)?;
     check_document(&content_type, &body, MAX_DOCUMENT_BYTES)?;
+    Ok((filename, content_type, body.to_vec()))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadQuery {
+    /// The file's name as the user knows it.
+    pub filename: String,
+}
+
+/// Attach a file (PDF, PNG, JPEG or WebP, at most 5 MiB) as the raw body
+/// with its Content-Type.
+#[utoipa::path(post, path = "/api/v1/requests/{id}/documents", tag = "requests",
+    params(UploadQuery), request_body(content((Vec<u8> = "application/pdf"), (Vec<u8> = "image/png"),
+        (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/webp"))),
+    responses((status = 201, body = DocumentInfo), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn upload_document(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<UploadQuery>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> AppResult<(StatusCode, Json<DocumentInfo>)> {
+    let (filename, content_type, data) = uploaded_document(&q, &headers, body)?;
     let doc = state
         .store
-        .add_document(ctx.actor, id, filename, content_type, body.to_vec())
+        .add_document(ctx.actor, id, filename, content_type, data)
         .await?;
     Ok((StatusCode::CREATED, Json(doc)))
 }
