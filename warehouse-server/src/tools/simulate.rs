@@ -702,22 +702,8 @@ impl Sim<'_> {
             .await?;
         self.steps += steps;
         self.combined.push((contract, steps));
-        let keeper = self.p.keeper.clone();
         for (id, staff, _) in bought {
-            let r = self
-                .step(
-                    &keeper,
-                    id,
-                    json!({"action": "receive", "location_id": self.location}),
-                )
-                .await?;
-            let mut epcs = Vec::new();
-            for item in &r.request.items {
-                epcs.push(self.tag(item.asset_id).await?);
-            }
-            self.checkout(id, epcs).await?;
-            self.step(&staff, id, json!({"action": "confirm_receipt"}))
-                .await?;
+            self.receive_and_deliver(id, &staff).await?;
             self.end("purchase", "central_completed");
         }
         Ok(())
@@ -827,6 +813,14 @@ impl Sim<'_> {
         self.step(&approver, id, procure).await?;
         self.savings += budget - spend;
         self.bought += qty + second.map_or(0, |(_, q, _)| q);
+        self.receive_and_deliver(id, &staff).await?;
+        self.end("purchase", "completed");
+        Ok(())
+    }
+
+    /// A purchase's goods received at the warehouse and tagged, scanned out
+    /// by the keeper and their receipt confirmed by the unit's `staff`.
+    async fn receive_and_deliver(&mut self, id: i64, staff: &Ctx) -> AppResult<()> {
         let keeper = self.p.keeper.clone();
         let r = self
             .step(
@@ -841,9 +835,8 @@ impl Sim<'_> {
             epcs.push(self.tag(item.asset_id).await?);
         }
         self.checkout(id, epcs).await?;
-        self.step(&staff, id, json!({"action": "confirm_receipt"}))
+        self.step(staff, id, json!({"action": "confirm_receipt"}))
             .await?;
-        self.end("purchase", "completed");
         Ok(())
     }
 
