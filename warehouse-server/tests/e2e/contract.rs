@@ -105,7 +105,9 @@ async fn every_operation_keeps_the_openapi_contract_for_every_role() -> Result<(
             .args(["--hypothesis-phases", "generate"])
             .args(["--hypothesis-seed", "8"])
             .args(["--max-response-time", "5000", "--request-timeout", "10000"])
-            .args(["--workers", "2", "--no-color"])
+            // One worker: with two, schemathesis itself sometimes stops on an
+            // internal IndexError and never exits (schemathesis#860).
+            .args(["--workers", "1", "--no-color"])
             .args(["--hypothesis-database", "none"])
             .current_dir(&work)
             .env("PYTHONPATH", &hooks)
