@@ -93,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     for b in &all {
         let tx = client.transaction().await?;
-        apply_batch_pg(&tx, b).await?;
+        apply_batch_pg(&tx, &Default::default(), b).await?;
         tx.commit().await?;
     }
     let ingest = t.elapsed();

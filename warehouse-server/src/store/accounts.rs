@@ -104,9 +104,8 @@ impl Store {
         .await
     }
 
-    pub async fn list_users(&self, page: i64, per_page: i64) -> AppResult<(Vec<User>, i64)> {
-        let users = self.search_users(None, page, per_page).await?;
-        Ok((users.items, users.total))
+    pub async fn list_users(&self, page: i64, per_page: i64) -> AppResult<Page<User>> {
+        self.search_users(None, page, per_page).await
     }
 
     /// Users whose username or display name holds `q`.

@@ -384,6 +384,28 @@ const XLSX_HEADER: [&str; 12] = [
 ];
 
 impl Store {
+    /// How many assets `unit_id` holds in each state, in lifecycle order,
+    /// states it holds none in left out: from `asset_summary` (kept by
+    /// triggers), so exact without a scan of the register.
+    pub async fn unit_assets_by_state(&self, unit_id: i64) -> AppResult<Vec<(String, i64)>> {
+        self.read(move |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT state, SUM(n) FROM asset_summary WHERE unit_id = ?1
+                 GROUP BY state HAVING SUM(n) > 0",
+            )?;
+            let found = stmt
+                .query_map([unit_id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(AssetState::ALL
+                .iter()
+                .filter_map(|s| found.iter().find(|(f, _)| f == s.as_str()).cloned())
+                .collect())
+        })
+        .await
+    }
+
     pub async fn create_asset(&self, ctx: Ctx, mut a: NewAsset) -> AppResult<Asset> {
         let state = a.validate()?;
         self.write(move |tx| {
@@ -448,15 +470,52 @@ impl Store {
         self.read(move |c| {
             let regions = region_filter(c, q.region, reach_of(&vis))?;
             let (filter, args) = search_filter(&q, vis, regions.as_deref())?;
-            paging::page(
+            // The page's ids first, then their rows: the columns' look-ups
+            // (tag, last seen, region) would otherwise run for every row
+            // `OFFSET` skips as well (both databases evaluate them before
+            // skipping). The page is a contiguous run of the filter in id
+            // order, so its rows are the filter's between its first and
+            // last id.
+            let ids = paging::page(
                 c,
-                ASSET_COLUMNS,
+                "a.id",
                 &format!("assets a {filter}"),
                 "a.id",
                 &args,
                 (page, per_page),
-                row_to_asset,
-            )
+                |r| r.get::<_, i64>(0),
+            )?;
+            let items = match (ids.items.first(), ids.items.last()) {
+                (Some(&first), Some(&last)) => {
+                    let n = args.len();
+                    let within = format!("a.id >= ?{} AND a.id <= ?{}", n + 1, n + 2);
+                    let filter = if filter.is_empty() {
+                        format!("WHERE {within}")
+                    } else {
+                        format!("{filter} AND {within}")
+                    };
+                    let bounds = [
+                        rusqlite::types::Value::Integer(first),
+                        rusqlite::types::Value::Integer(last),
+                    ];
+                    c.prepare_cached(&format!(
+                        "SELECT {ASSET_COLUMNS} FROM assets a {filter} ORDER BY a.id"
+                    ))?
+                    .query_map(
+                        crate::store::db::params_from_iter(args.iter().chain(&bounds)),
+                        row_to_asset,
+                    )?
+                    .collect::<Result<Vec<_>, _>>()?
+                }
+                _ => Vec::new(),
+            };
+            Ok(Page {
+                items,
+                total: ids.total,
+                total_exact: ids.total_exact,
+                page: ids.page,
+                per_page: ids.per_page,
+            })
         })
         .await
     }

@@ -245,7 +245,6 @@ pub fn apply_batch(tx: &Db<'_>, ctx: &Ctx, batch: &ObservationBatch) -> AppResul
         }
         upsert.execute(rusqlite::params![asset_id, at, reader_id])?;
     }
-    fold_last_seen(tx, RECENT_LAST_SEEN_ROWS)?;
     tx.prepare_cached(
         "INSERT INTO sync_daemons (daemon_id, applied_through, updated_at)
          VALUES (?1, ?2, ?3)
@@ -356,7 +355,8 @@ fn raise_alarm(
     Ok(true)
 }
 
-/// Applies `batch` by the backend's fastest path with these rules: on
+/// Applies `batch` by the backend's fastest path (the caller folds the
+/// recent last-seen rows once per transaction, [`fold_last_seen`]): on
 /// PostgreSQL a batch without gate sightings goes through binary COPY
 /// (`pg::apply_batch_pg`, under the writers' lock this transaction
 /// holds); gate sightings, which may raise alarms, and SQLite take
@@ -370,17 +370,151 @@ fn apply(tx: &Db<'_>, ctx: &Ctx, batch: &ObservationBatch) -> AppResult<IngestOu
         if !batch.observations.iter().any(|o| gates.contains(&o.reader)) {
             return pg
                 .rt
-                .block_on(crate::store::pg::apply_batch_pg(pg.tx, batch));
+                .block_on(crate::store::pg::apply_batch_pg(pg.tx, pg.cache, batch));
         }
     }
     apply_batch(tx, ctx, batch)
 }
 
+/// A batch waiting for the group committer, and where its answer goes.
+struct Job {
+    ctx: Ctx,
+    batch: ObservationBatch,
+    reply: tokio::sync::oneshot::Sender<AppResult<IngestOutcome>>,
+}
+
+/// Group commit of ingest: each replica applies the batches that arrived
+/// while its previous transaction ran together, in one write transaction
+/// (one writers' lock, one commit, one fold check) instead of one each.
+/// Each batch keeps its own rules and answer: it runs under a savepoint,
+/// and a batch that fails (an unknown reader, say) is rolled back to it
+/// and answered with its error while the others commit. A batch is
+/// answered only after the commit, so an acknowledgement still means
+/// stored. No waiting is added: a lone batch commits at once.
+#[derive(Debug, Default)]
+pub(crate) struct Committer {
+    queue: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Job>>>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("daemon_id", &self.batch.daemon_id)
+            .field("sequence", &self.batch.sequence)
+            .finish()
+    }
+}
+
+/// At most this many observations per group transaction: bounds how long
+/// one transaction holds the writers' lock (and so read-to-visible).
+pub const GROUP_MAX_OBSERVATIONS: usize = 40_000;
+
+impl Committer {
+    /// Queues `job`, starting the committer on the current runtime if it
+    /// is not running (the first batch, or its runtime has gone).
+    fn submit(&self, store: &Store, job: Job) -> AppResult<()> {
+        let mut queue = self
+            .queue
+            .lock()
+            .map_err(|_| AppError::internal("ingest queue lock poisoned"))?;
+        let job = match queue.as_ref() {
+            Some(q) => match q.send(job) {
+                Ok(()) => return Ok(()),
+                Err(tokio::sync::mpsc::error::SendError(job)) => job,
+            },
+            None => job,
+        };
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(commit_groups(store.clone(), rx));
+        tx.send(job)
+            .map_err(|_| AppError::internal("ingest committer stopped at its start"))?;
+        *queue = Some(tx);
+        Ok(())
+    }
+}
+
+async fn commit_groups(store: Store, mut rx: tokio::sync::mpsc::UnboundedReceiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut size = first.batch.observations.len();
+        let mut jobs = vec![first];
+        while size < GROUP_MAX_OBSERVATIONS {
+            match rx.try_recv() {
+                Ok(job) => {
+                    size += job.batch.observations.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let (work, replies): (Vec<_>, Vec<_>) = jobs
+            .into_iter()
+            .map(|j| ((j.ctx, j.batch), j.reply))
+            .unzip();
+        let s = store.clone();
+        match tokio::task::spawn_blocking(move || s.apply_group_blocking(&work)).await {
+            Ok(Ok(outcomes)) => {
+                for (reply, out) in replies.into_iter().zip(outcomes) {
+                    // The sender may have gone (client hung up): the batch
+                    // is stored all the same and its retry is a repeat.
+                    let _ = reply.send(out);
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, batches = replies.len(), "ingest group rolled back");
+                for reply in replies {
+                    let _ = reply.send(Err(e.clone()));
+                }
+            }
+            // The blocking task panicked: nothing was committed; each
+            // waiting request answers an internal error and is retried.
+            Err(e) => {
+                tracing::error!(error = %e, "ingest group failed");
+                for reply in replies {
+                    let _ = reply.send(Err(AppError::internal("ingest group failed")));
+                }
+            }
+        }
+    }
+}
+
 impl Store {
-    /// Applies a daemon's batch at most once.
+    /// Applies a daemon's batch at most once (grouped with the batches
+    /// that arrive meanwhile, see [`Committer`]).
     pub async fn ingest(&self, ctx: Ctx, batch: ObservationBatch) -> AppResult<IngestOutcome> {
         validate_batch(&ctx.actor, &batch)?;
-        self.write(move |tx| apply(tx, &ctx, &batch)).await
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.inner.ingest.submit(self, Job { ctx, batch, reply })?;
+        answer.await.map_err(|_| {
+            AppError::internal(
+                "the ingest committer stopped before answering; send the batch again",
+            )
+        })?
+    }
+
+    /// Applies validated batches in one write transaction, each under its
+    /// own savepoint: one answer per batch, in order. An error of the
+    /// whole (the commit) is the outer error.
+    pub fn apply_group_blocking(
+        &self,
+        batches: &[(Ctx, ObservationBatch)],
+    ) -> AppResult<Vec<AppResult<IngestOutcome>>> {
+        self.write_blocking(|tx| {
+            let mut outcomes = Vec::with_capacity(batches.len());
+            for (ctx, batch) in batches {
+                tx.execute_batch("SAVEPOINT ingest_batch")?;
+                let out = apply(tx, ctx, batch);
+                if out.is_err() {
+                    tx.execute_batch("ROLLBACK TO SAVEPOINT ingest_batch")?;
+                }
+                tx.execute_batch("RELEASE SAVEPOINT ingest_batch")?;
+                outcomes.push(out);
+            }
+            // Once per transaction, not per batch: on PostgreSQL the count
+            // it starts with scans the recent rows (and their dead
+            // versions), ~18 ms at 1,000 readers' load.
+            fold_last_seen(tx, RECENT_LAST_SEEN_ROWS)?;
+            Ok(outcomes)
+        })
     }
 }
 
@@ -423,7 +557,11 @@ impl Store {
     /// Applies a batch from the calling (blocking) thread.
     pub fn ingest_blocking(&self, ctx: &Ctx, batch: &ObservationBatch) -> AppResult<IngestOutcome> {
         validate_batch(&ctx.actor, batch)?;
-        self.write_blocking(|tx| apply(tx, ctx, batch))
+        self.write_blocking(|tx| {
+            let out = apply(tx, ctx, batch)?;
+            fold_last_seen(tx, RECENT_LAST_SEEN_ROWS)?;
+            Ok(out)
+        })
     }
 }
 
@@ -503,6 +641,163 @@ mod tests {
                 a.last_seen_reader_id,
             ))
         })
+    }
+
+    fn observation(epc: u8, reader: &str, at: i64) -> anyhow::Result<Observation> {
+        use chrono::TimeZone;
+        let t = chrono::Utc
+            .timestamp_millis_opt(at)
+            .single()
+            .ok_or_else(|| anyhow::anyhow!("time"))?;
+        Ok(Observation {
+            epc: shared::tag::EpcBytes::new(&[epc])?,
+            reader: reader.into(),
+            antenna: 1,
+            first_seen: t,
+            last_seen: t,
+            count: 1,
+            peak_rssi: None,
+            kind: shared::sync::ObservationKind::Seen,
+            stocktake_id: None,
+        })
+    }
+
+    /// A group of batches in one transaction: each is answered on its own
+    /// (a bad one rolled back alone, a repeat acknowledged unapplied), on
+    /// both backends.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_group_commits_its_good_batches_and_answers_each() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let lite = Store::open(
+            &dir.path().join("t.db"),
+            1,
+            crate::events::ChainKey::generate(),
+        )?;
+        check_group(&lite).await?;
+        let pg = test_support::PgDatabase::create()?;
+        let url = pg.url().to_owned();
+        let on_pg = tokio::task::spawn_blocking(move || {
+            Store::open(
+                std::path::Path::new(&url),
+                1,
+                crate::events::ChainKey::generate(),
+            )
+        })
+        .await??;
+        check_group(&on_pg).await?;
+        drop(on_pg);
+        Ok(())
+    }
+
+    async fn check_group(store: &Store) -> anyhow::Result<()> {
+        store
+            .write(|tx| {
+                tx.execute_batch(
+                    "INSERT INTO categories (id, code, name) VALUES (1, 'c', 'c');
+                 INSERT INTO units (id, name, level, created_at) VALUES (1, 'u', 'unit', 0);
+                 INSERT INTO assets (id, asset_number, name, category_id, original_value_fen,
+                     holder_unit_id, state, condition, created_at, updated_at)
+                 VALUES (1, '1', 'a', 1, 0, 1, 'allocated', 'good', 0, 0);",
+                )?;
+                // Byte strings bound, not literals (the dialects differ).
+                tx.execute(
+                    "INSERT INTO tags (epc, asset_id, bound_at, unbound_at) VALUES (?1, 1, 0, NULL)",
+                    [vec![1u8]],
+                )?;
+                tx.execute(
+                    "INSERT INTO readers (id, name, role, token_hash, created_at)
+                     VALUES (1, 'hand-1', 'handheld', ?1, 0)",
+                    [vec![1u8]],
+                )?;
+                Ok(())
+            })
+            .await?;
+        let ctx = Ctx::system("test");
+        let batch = |daemon: &str, sequence, observations| ObservationBatch {
+            daemon_id: daemon.into(),
+            sequence,
+            observations,
+        };
+        let group = vec![
+            (
+                ctx.clone(),
+                batch(
+                    "d1",
+                    1,
+                    vec![
+                        observation(1, "hand-1", 1_000)?,
+                        observation(7, "hand-1", 1_000)?,
+                    ],
+                ),
+            ),
+            // An unknown reader: this batch alone is refused.
+            (
+                ctx.clone(),
+                batch(
+                    "d2",
+                    1,
+                    vec![
+                        observation(1, "hand-1", 2_000)?,
+                        observation(1, "nobody", 2_000)?,
+                    ],
+                ),
+            ),
+            (
+                ctx.clone(),
+                batch("d1", 2, vec![observation(1, "hand-1", 3_000)?]),
+            ),
+            // The same (daemon, sequence) again in the same group: a repeat.
+            (
+                ctx.clone(),
+                batch("d1", 2, vec![observation(1, "hand-1", 3_000)?]),
+            ),
+        ];
+        let s = store.clone();
+        let answers = tokio::task::spawn_blocking(move || s.apply_group_blocking(&group)).await??;
+        let summary: Vec<_> = answers
+            .iter()
+            .map(|a| match a {
+                Ok(o) => Ok((o.applied, o.applied_through, o.known, o.foreign)),
+                Err(e) => Err(e.code),
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                Ok((true, 1, 1, 1)),
+                Err("invalid"),
+                Ok((true, 2, 1, 0)),
+                Ok((false, 2, 0, 0)),
+            ]
+        );
+        let (rows, marks, seen) = store
+            .read(|c| {
+                let rows: i64 = c.query_row("SELECT count(*) FROM sightings", (), |r| r.get(0))?;
+                let marks: i64 = c.query_row(
+                    "SELECT count(*) FROM sync_daemons WHERE applied_through > 0",
+                    (),
+                    |r| r.get(0),
+                )?;
+                let seen = super::super::assets::get_asset(c, 1)?
+                    .last_seen_at
+                    .map(|t| t.timestamp_millis());
+                Ok((rows, marks, seen))
+            })
+            .await?;
+        // d1's two batches (2 + 1 rows), nothing of d2, whose mark never moved.
+        assert_eq!((rows, marks, seen), (3, 1, Some(3_000)));
+        // The queue the HTTP handler uses answers the same way.
+        let again = store
+            .ingest(
+                ctx.clone(),
+                batch("d2", 1, vec![observation(1, "hand-1", 4_000)?]),
+            )
+            .await?;
+        assert_eq!(
+            (again.applied, again.applied_through, again.known),
+            (true, 1, 1)
+        );
+        Ok(())
     }
 
     #[test]

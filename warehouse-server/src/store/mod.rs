@@ -114,6 +114,9 @@ struct Inner {
     backend: Backend,
     /// Keys the event chain.
     chain_key: crate::events::ChainKey,
+    /// The ingest group committer's queue, started by the first batch
+    /// (`ingest::Committer`).
+    ingest: ingest::Committer,
 }
 
 /// Handle to the database; cheap to clone.
@@ -122,8 +125,24 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
+/// SQLite's busy handler: while another process (a second replica, an
+/// `admin` command) holds the write lock, retry every 200 µs for the first
+/// 10 ms, then every millisecond, giving up (`database is locked`) after
+/// about 10 s. SQLite's own `busy_timeout` backs off to 100 ms sleeps, so
+/// two replicas sharing a file mostly slept (docs/performance.md).
+fn wait_for_lock(tries: i32) -> bool {
+    const QUICK: i32 = 50;
+    const TRIES: i32 = QUICK + 9_990;
+    if tries >= TRIES {
+        return false;
+    }
+    let pause = if tries < QUICK { 200 } else { 1_000 };
+    std::thread::sleep(std::time::Duration::from_micros(pause));
+    true
+}
+
 fn configure(conn: &Connection) -> AppResult<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.busy_handler(Some(wait_for_lock))?;
     conn.execute_batch(
         "PRAGMA foreign_keys = ON;
          PRAGMA synchronous = NORMAL;
@@ -230,7 +249,11 @@ impl Store {
             })
         };
         Ok(Self {
-            inner: Arc::new(Inner { backend, chain_key }),
+            inner: Arc::new(Inner {
+                backend,
+                chain_key,
+                ingest: ingest::Committer::default(),
+            }),
         })
     }
 

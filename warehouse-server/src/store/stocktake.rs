@@ -770,6 +770,7 @@ impl Store {
             Ok(Page {
                 items,
                 total: ids.total,
+                total_exact: ids.total_exact,
                 page,
                 per_page,
             })

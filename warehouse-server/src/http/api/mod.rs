@@ -225,13 +225,7 @@ async fn list_users(
 ) -> AppResult<Json<Page<User>>> {
     authorize(&ctx.actor, Action::ManageRegister, Scope::Global)?;
     let (page, per_page) = p.resolve()?;
-    let (items, total) = state.store.list_users(page, per_page).await?;
-    Ok(Json(Page {
-        items,
-        total,
-        page,
-        per_page,
-    }))
+    Ok(Json(state.store.list_users(page, per_page).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = NewUser,

@@ -734,9 +734,10 @@ pub fn pager<T>(w: &Web, page: &crate::paging::Page<T>, link: impl Fn(i64) -> St
     shown.retain(|p| (1..=pages).contains(p));
     shown.sort_unstable();
     shown.dedup();
+    let total = w.t("pager_total").replace("{n}", &total_text(page));
     html! {
-        nav.pager aria-label=(w.t("pager_total").replace("{n}", &page.total.to_string())) data-test="pager" {
-            span.count data-test="pager-total" { (w.t("pager_total").replace("{n}", &page.total.to_string())) }
+        nav.pager aria-label=(total) data-test="pager" {
+            span.count data-test="pager-total" { (total) }
             @if here > 1 { a href=(link(here - 1)) rel="prev" { (w.t("prev")) } }
             @for (i, p) in shown.iter().enumerate() {
                 @if i > 0 && shown[i - 1] + 1 < *p { span.gap { "…" } }
@@ -744,6 +745,16 @@ pub fn pager<T>(w: &Web, page: &crate::paging::Page<T>, link: impl Fn(i64) -> St
             }
             @if here < pages { a href=(link(here + 1)) rel="next" { (w.t("next")) } }
         }
+    }
+}
+
+/// A page's total as shown: "10050+" when the pager stopped counting
+/// (`crate::paging::COUNT_AHEAD`) and more match.
+pub fn total_text<T>(page: &crate::paging::Page<T>) -> String {
+    if page.total_exact {
+        page.total.to_string()
+    } else {
+        format!("{}+", page.total)
     }
 }
 

@@ -4,26 +4,33 @@
 //! foreign), each seen asset's last-seen moves to its latest sighting,
 //! open stock-takes of the reader (or the one named) get a scan.
 //!
-//! Exactly once under concurrency: the daemon's `sync_daemons` row is
-//! created if absent (`ON CONFLICT DO NOTHING`, which waits for a
-//! concurrent creator to commit) and then locked `FOR UPDATE`; the second
-//! of two transactions applying the same batch waits there and then reads
-//! the first one's mark, so it acknowledges without applying.
+//! Exactly once under concurrency: one upsert creates the daemon's
+//! `sync_daemons` row if absent and otherwise "updates" it to itself,
+//! which takes its row lock and returns the latest committed mark; the
+//! second of two transactions applying the same batch waits on that lock
+//! and then reads the first one's mark, so it acknowledges without
+//! applying.
 //!
 //! The observations go in by binary COPY into a temporary staging table;
 //! every other statement is portable SQL rendered by [`dialect`], except
-//! the mark's `FOR UPDATE` and the staging table's own DDL/TRUNCATE.
+//! the staging table's own DDL/TRUNCATE. Round trips are what a batch
+//! costs here (the writers' lock is held across them): statements are
+//! prepared once per connection (`cache`), and the ones that need no
+//! answer before the next are sent together (tokio-postgres pipelines
+//! requests issued at once on one connection).
 //!
 //! Not yet here: gate alarms. A batch with a sighting from a gate reader
 //! is refused (nothing applied) rather than applied without its alarms.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
+use futures_util::future::{try_join3, try_join5};
 use futures_util::pin_mut;
 use shared::sync::{decide, BatchDecision, ObservationBatch};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Transaction};
+use tokio_postgres::{Client, Statement, Transaction};
 
 use super::migrate::pg_error;
 use crate::error::{AppError, AppResult, Reason};
@@ -60,13 +67,12 @@ const STAGE_TYPES: [Type; 10] = [
     Type::INT8,
 ];
 
-/// Creates the daemon's mark row if absent (0: nothing applied; sequences
-/// start at 1) so there is always a row to lock.
-const MARK_ENSURE: &str = "INSERT INTO sync_daemons (daemon_id, applied_through, updated_at)
-    VALUES (?1, 0, ?2) ON CONFLICT (daemon_id) DO NOTHING";
-
-/// PostgreSQL's only (SQLite has no row locks; its writer is single).
-const MARK_LOCK: &str = "SELECT applied_through FROM sync_daemons WHERE daemon_id = $1 FOR UPDATE";
+/// The daemon's mark, locked: created if absent (0: nothing applied;
+/// sequences start at 1), else set to itself, which locks the row and
+/// answers the latest committed mark (READ COMMITTED's `ON CONFLICT`).
+const MARK_TAKE: &str = "INSERT INTO sync_daemons (daemon_id, applied_through, updated_at)
+    VALUES (?1, 0, ?2) ON CONFLICT (daemon_id) DO UPDATE SET daemon_id = excluded.daemon_id
+    RETURNING applied_through";
 
 const MARK_SET: &str =
     "UPDATE sync_daemons SET applied_through = ?2, updated_at = ?3 WHERE daemon_id = ?1";
@@ -80,8 +86,6 @@ const SIGHTINGS: &str = "INSERT INTO sightings (epc, asset_id, reader_id, antenn
     SELECT epc, asset_id, reader_id, antenna, first_seen, last_seen, count, peak_rssi, kind,
         ?1, ?2
     FROM ingest_stage ORDER BY ord";
-
-const COUNTS: &str = "SELECT COUNT(asset_id), COUNT(*) FROM ingest_stage";
 
 /// Scans for the open stock-takes the reader is assigned to and for the
 /// open one an observation names; a new (stock-take, EPC) takes the first
@@ -138,28 +142,50 @@ pub async fn ingest(
         .transaction()
         .await
         .map_err(|e| pg_error("beginning ingest", e))?;
-    let out = apply_batch(&tx, batch).await?;
+    let out = apply_batch(&tx, &StatementCache::default(), batch).await?;
+    fold_last_seen(&tx, RECENT_LAST_SEEN_ROWS).await?;
     tx.commit()
         .await
         .map_err(|e| pg_error("committing ingest", e))?;
     Ok(out)
 }
 
+/// A connection's prepared statements, by their portable text.
+pub type StatementCache = RefCell<HashMap<String, Statement>>;
+
+/// `sql` (portable) prepared once per connection.
+async fn prepared(tx: &Transaction<'_>, cache: &StatementCache, sql: &str) -> AppResult<Statement> {
+    if let Some(s) = cache.borrow().get(sql) {
+        return Ok(s.clone());
+    }
+    let stmt = tx
+        .prepare(&pg(sql)?)
+        .await
+        .map_err(|e| pg_error("preparing an ingest statement", e))?;
+    cache.borrow_mut().insert(sql.to_owned(), stmt.clone());
+    Ok(stmt)
+}
+
 /// Applies `batch` inside `tx` at most once (see the module comment).
-/// The batch is assumed validated.
+/// The batch is assumed validated. The caller folds the recent last-seen
+/// rows once per transaction ([`fold_last_seen`]).
 pub async fn apply_batch(
     tx: &Transaction<'_>,
+    cache: &StatementCache,
     batch: &ObservationBatch,
 ) -> AppResult<IngestOutcome> {
     let now = crate::time::now_ms();
-    tx.execute(&pg(MARK_ENSURE)?, &[&batch.daemon_id, &now])
-        .await
-        .map_err(|e| pg_error("creating the daemon's mark", e))?;
-    let mark: i64 = tx
-        .query_one(MARK_LOCK, &[&batch.daemon_id])
-        .await
-        .map_err(|e| pg_error("locking the daemon's mark", e))?
-        .get(0);
+    let take = prepared(tx, cache, MARK_TAKE).await?;
+    let readers = prepared(tx, cache, "SELECT id, name, role FROM readers").await?;
+    // The mark, the readers and the staging table in one round trip.
+    let (mark, readers, ()) = try_join3(
+        tx.query_one(&take, &[&batch.daemon_id, &now]),
+        tx.query(&readers, &[]),
+        tx.batch_execute(STAGE),
+    )
+    .await
+    .map_err(|e| pg_error("taking the daemon's mark", e))?;
+    let mark: i64 = mark.get(0);
     // 0 is "nothing applied yet": the row was just made for the lock.
     let mark = (mark > 0).then_some(mark as u64);
     let mut out = IngestOutcome {
@@ -175,10 +201,7 @@ pub async fn apply_batch(
         return Ok(out);
     }
 
-    let readers: HashMap<String, (i64, String)> = tx
-        .query(&pg("SELECT id, name, role FROM readers")?, &[])
-        .await
-        .map_err(|e| pg_error("reading readers", e))?
+    let readers: HashMap<String, (i64, String)> = readers
         .iter()
         .map(|r| (r.get::<_, String>(1), (r.get(0), r.get(2))))
         .collect();
@@ -200,9 +223,6 @@ pub async fn apply_batch(
         reader_ids.push(*id);
     }
 
-    tx.batch_execute(STAGE)
-        .await
-        .map_err(|e| pg_error("creating the ingest staging table", e))?;
     let sink = tx
         .copy_in(STAGE_COPY)
         .await
@@ -242,34 +262,32 @@ pub async fn apply_batch(
         .map_err(|e| pg_error("finishing the COPY of sightings", e))?;
 
     let sequence = batch.sequence as i64;
-    tx.execute(&pg(RESOLVE)?, &[])
+    let resolve = prepared(tx, cache, RESOLVE).await?;
+    // Rows updated = staged observations of a bound EPC.
+    let known = tx
+        .execute(&resolve, &[])
         .await
         .map_err(|e| pg_error("looking up EPCs", e))?;
-    tx.execute(&pg(SIGHTINGS)?, &[&batch.daemon_id, &sequence])
-        .await
-        .map_err(|e| pg_error("inserting sightings", e))?;
-    let counts = tx
-        .query_one(&pg(COUNTS)?, &[])
-        .await
-        .map_err(|e| pg_error("counting sightings", e))?;
-    let (known, all): (i64, i64) = (counts.get(0), counts.get(1));
-    out.known = known as u64;
-    out.foreign = (all - known) as u64;
-    tx.execute(&pg(SCANS)?, &[])
-        .await
-        .map_err(|e| pg_error("recording stock-take scans", e))?;
-    tx.execute(&pg(LAST_SEEN)?, &[])
-        .await
-        .map_err(|e| pg_error("updating last seen", e))?;
-    fold_last_seen(tx, RECENT_LAST_SEEN_ROWS).await?;
-    tx.execute(&pg(MARK_SET)?, &[&batch.daemon_id, &sequence, &now])
-        .await
-        .map_err(|e| pg_error("moving the daemon's mark", e))?;
-    // The staging rows go at commit (ON COMMIT DELETE ROWS); a later batch
-    // in the same transaction must not see these.
-    tx.batch_execute("TRUNCATE ingest_stage")
-        .await
-        .map_err(|e| pg_error("clearing the staging table", e))?;
+    out.known = known;
+    out.foreign = (batch.observations.len() as u64).saturating_sub(known);
+    let (sightings, scans, last_seen, mark_set) = (
+        prepared(tx, cache, SIGHTINGS).await?,
+        prepared(tx, cache, SCANS).await?,
+        prepared(tx, cache, LAST_SEEN).await?,
+        prepared(tx, cache, MARK_SET).await?,
+    );
+    // The rest needs no answer in between: one round trip. The staging
+    // rows go at commit (ON COMMIT DELETE ROWS), but a later batch in the
+    // same transaction must not see these: TRUNCATE, last.
+    try_join5(
+        tx.execute(&sightings, &[&batch.daemon_id, &sequence]),
+        tx.execute(&scans, &[]),
+        tx.execute(&last_seen, &[]),
+        tx.execute(&mark_set, &[&batch.daemon_id, &sequence, &now]),
+        tx.batch_execute("TRUNCATE ingest_stage"),
+    )
+    .await
+    .map_err(|e| pg_error("storing sightings, scans, last seen and the mark", e))?;
     Ok(out)
 }
 

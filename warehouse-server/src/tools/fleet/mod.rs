@@ -73,6 +73,11 @@ pub struct FleetArgs {
     /// Seconds of reader load.
     #[arg(long, default_value_t = 30)]
     pub seconds: u64,
+    /// Seconds of flat-out load after it: every daemon sends its next
+    /// batch (the same cycle's shape) as soon as the last is acknowledged,
+    /// so the rate is what the replicas can take (0: skip).
+    #[arg(long, default_value_t = 10)]
+    pub capacity_seconds: u64,
     /// API requests per second offered (by id, by EPC, register page:
     /// each kind in turn at this rate).
     #[arg(long, default_value_t = 2_000)]
@@ -236,6 +241,8 @@ struct SimDaemon {
     id: String,
     token: String,
     readers: Vec<SimReader>,
+    /// The last sequence it sent.
+    sequence: u64,
 }
 
 /// POST `body` as JSON with `token`; the answer's JSON if 2xx.
@@ -310,6 +317,7 @@ async fn register_daemons(
             id,
             token,
             readers: sims,
+            sequence: 0,
         });
         d += 1;
     }
@@ -432,20 +440,25 @@ struct Shared {
 }
 
 /// One daemon's loop: a cycle of every reader, one batch, delivered;
-/// until `deadline`.
+/// until `deadline`. Paced: one batch per cycle, its reads watched on
+/// another replica; flat out (`first_end` None): the next batch as soon
+/// as the last is acknowledged, nothing watched. Gives the daemon back.
 async fn run_daemon(
     shared: Arc<Shared>,
     mut daemon: SimDaemon,
-    first_end: Instant,
+    first_end: Option<Instant>,
     deadline: Instant,
     seed: u64,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<SimDaemon> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let mut end = first_end;
-    let mut sequence = 0u64;
+    let paced = first_end.is_some();
+    let mut end = first_end.unwrap_or_else(Instant::now);
+    let mut sequence = daemon.sequence;
     let mut probe_tasks = Vec::new();
     while end <= deadline {
-        tokio::time::sleep_until(end.into()).await;
+        if paced {
+            tokio::time::sleep_until(end.into()).await;
+        }
         let now = Utc::now();
         let mut observations: Vec<Observation> = Vec::new();
         let mut probe_of: Option<(i64, DateTime<Utc>)> = None;
@@ -458,11 +471,16 @@ async fn run_daemon(
             r.churn(&shared.layout, &shared.how, &mut rng)?;
             observations.extend(obs);
         }
-        end = (end + shared.how.cycle).max(Instant::now());
+        end = if paced {
+            (end + shared.how.cycle).max(Instant::now())
+        } else {
+            Instant::now()
+        };
         if observations.is_empty() {
             continue;
         }
         sequence += 1;
+        daemon.sequence = sequence;
         let batch = ObservationBatch {
             daemon_id: daemon.id.clone(),
             sequence,
@@ -499,7 +517,7 @@ async fn run_daemon(
             }
         }
         // Watch one read of this batch appear on another replica.
-        if let Some((id, last_seen)) = probe_of {
+        if let Some((id, last_seen)) = probe_of.filter(|_| paced) {
             if shared.probes.fetch_add(1, Ordering::AcqRel) < MAX_PROBES {
                 let sh = shared.clone();
                 let other = sh.urls[(r + 1) % sh.urls.len()].clone();
@@ -524,7 +542,7 @@ async fn run_daemon(
     for t in probe_tasks {
         let _ = t.await;
     }
-    Ok(())
+    Ok(daemon)
 }
 
 fn ms(d: Duration) -> f64 {
@@ -943,13 +961,20 @@ pub async fn run(args: FleetArgs, config: Config) -> anyhow::Result<()> {
         .map(|(i, d)| {
             // Daemons' cycles end spread over one cycle, not all at once.
             let first = start + cycle * (i as u32 + 1) / n.max(1) + cycle / 2;
-            tokio::spawn(run_daemon(shared.clone(), d, first, deadline, i as u64))
+            tokio::spawn(run_daemon(
+                shared.clone(),
+                d,
+                Some(first),
+                deadline,
+                i as u64,
+            ))
         })
         .collect();
+    let mut daemons = Vec::with_capacity(tasks.len());
     for t in tasks {
-        t.await??;
+        daemons.push(t.await??);
     }
-    let (stats, visible) = {
+    let (mut stats, visible) = {
         let mut s = shared
             .stats
             .lock()
@@ -981,6 +1006,61 @@ pub async fn run(args: FleetArgs, config: Config) -> anyhow::Result<()> {
         shared.retries.load(Ordering::Relaxed)
     );
 
+    // --- flat out: what the replicas can take --------------------------
+    let capacity = if args.capacity_seconds > 0 {
+        let start = Instant::now();
+        let deadline = start + Duration::from_secs(args.capacity_seconds);
+        let tasks: Vec<_> = daemons
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| {
+                tokio::spawn(run_daemon(
+                    shared.clone(),
+                    d,
+                    None,
+                    deadline,
+                    1_000_000 + i as u64,
+                ))
+            })
+            .collect();
+        for t in tasks {
+            t.await??;
+        }
+        let flat = {
+            let mut s = shared
+                .stats
+                .lock()
+                .map_err(|_| anyhow::anyhow!("stats lock"))?;
+            std::mem::take(&mut *s)
+        };
+        let took = flat
+            .last_ack
+            .map_or(start.elapsed(), |last| {
+                last.saturating_duration_since(start)
+            })
+            .max(Duration::from_millis(1));
+        let rate = flat.observations as f64 / took.as_secs_f64();
+        let mut post = flat.post.clone();
+        let (p50, p99, max) = spread(&mut post);
+        println!(
+            "ingest capacity (flat out: each daemon's next batch on its acknowledgement): {} \
+             observations in {} batches in {:.1} s = {rate:.0} obs/s; POST p50 {p50:.1} ms, \
+             p99 {p99:.1} ms, max {max:.1} ms",
+            flat.observations,
+            flat.batches.len(),
+            took.as_secs_f64()
+        );
+        stats.observations += flat.observations;
+        stats.batches.extend(flat.batches);
+        Some(rate)
+    } else {
+        None
+    };
+    // The servers' rate: flat out if measured, else what the paced load
+    // achieved (the same when the servers could not keep up with it).
+    let paced_rate = ingest_rate;
+    let ingest_rate = capacity.unwrap_or(paced_rate);
+
     // Every observation acknowledged is one row, in its own batch.
     let rows = {
         let (s, r) = (store.clone(), run.clone());
@@ -1005,13 +1085,14 @@ pub async fn run(args: FleetArgs, config: Config) -> anyhow::Result<()> {
     let raw = raw_rate(&store, &config.db, stats.sample).await?;
     println!(
         "raw insert of the same rows ({} rows, one transaction per batch, {}): {raw:.0} rows/s; \
-         ingest = {:.2} × raw",
+         ingest{} = {:.2} × raw",
         stats.sample_rows.min(stats.observations as usize),
         if store.is_postgres() {
             "binary COPY"
         } else {
             "prepared INSERTs"
         },
+        if capacity.is_some() { " capacity" } else { "" },
         ingest_rate / raw.max(1.0)
     );
     let (mut vis_read, mut vis_sent) = (visible.read, visible.sent);
@@ -1063,6 +1144,10 @@ pub async fn run(args: FleetArgs, config: Config) -> anyhow::Result<()> {
     println!("fleet.observations_sent={}", stats.observations);
     println!("fleet.sightings_rows={stored}");
     println!("fleet.batches_miscounted={wrong}");
+    println!("fleet.ingest_paced_obs_per_sec={paced_rate:.0}");
+    if let Some(c) = capacity {
+        println!("fleet.ingest_capacity_obs_per_sec={c:.0}");
+    }
     println!("fleet.ingest_obs_per_sec={ingest_rate:.0}");
     println!("fleet.raw_rows_per_sec={raw:.0}");
     println!("fleet.ingest_vs_raw={:.3}", ingest_rate / raw.max(1.0));

@@ -92,27 +92,17 @@ pub(super) async fn dashboard(State(st): State<AppState>, w: Web) -> Response {
             .collect();
         charts.push((w.t("proceeds"), bar_chart(&rows, w.t("rv_yuan"))));
     } else if let Some(unit) = w.unit_id {
-        // Unit staff: their own assets by state.
-        let mut counts = Vec::new();
-        for s in AssetState::ALL {
-            let page = tryp!(
-                w,
-                st.store
-                    .search_assets(
-                        AssetQuery {
-                            state: Some(*s),
-                            holder_unit_id: Some(unit),
-                            per_page: Some(1),
-                            ..AssetQuery::default()
-                        },
-                        asset_visibility(&w.ctx.actor),
-                    )
-                    .await
-            );
-            if page.total > 0 {
-                counts.push((w.tv(s.as_str()), page.total));
-            }
-        }
+        // Unit staff: their own assets by state (the trigger-kept summary,
+        // exact however many the unit holds).
+        let counts: Vec<_> = tryp!(w, st.store.unit_assets_by_state(unit).await)
+            .into_iter()
+            .filter_map(|(state, n)| {
+                AssetState::ALL
+                    .iter()
+                    .find(|s| s.as_str() == state)
+                    .map(|s| (w.tv(s.as_str()), n))
+            })
+            .collect();
         charts.push((w.t("assets_by_state"), bar_chart(&counts, "")));
     }
     let alarms = if authorize(&w.ctx.actor, Action::ViewAlarms, Scope::Global).is_ok() {

@@ -173,7 +173,7 @@ pub(super) async fn assets(
                 button type="submit" { (w.t("apply")) }
             }
         }
-        p.summary { (w.t("total")) " " strong data-test="asset-total" { (page.total) } }
+        p.summary { (w.t("total")) " " strong data-test="asset-total" { (crate::http::web::total_text(&page)) } }
         @if page.items.is_empty() {
             p.empty { (w.t("empty")) }
         } @else {

@@ -64,7 +64,7 @@ fn batch(sequence: u64, observations: Vec<Observation>) -> ObservationBatch {
 
 async fn apply(client: &mut Client, b: &ObservationBatch) -> anyhow::Result<IngestOutcome> {
     let tx = client.transaction().await?;
-    let out = apply_batch(&tx, b).await?;
+    let out = apply_batch(&tx, &StatementCache::default(), b).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -217,14 +217,16 @@ async fn two_connections_applying_the_same_batch_apply_it_once() -> anyhow::Resu
         for _ in 0..2 {
             let url = db.url().to_owned();
             let b = b.clone();
-            tasks.push(tokio::spawn(async move {
+            // Concurrent on one task (the statement cache is per
+            // connection, not shared between threads).
+            tasks.push(async move {
                 let mut c = connect(&url).await?;
                 apply(&mut c, &b).await
-            }));
+            });
         }
         let mut applied = 0;
-        for t in tasks {
-            if t.await??.applied {
+        for out in futures_util::future::join_all(tasks).await {
+            if out?.applied {
                 applied += 1;
             }
         }
