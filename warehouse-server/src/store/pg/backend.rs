@@ -93,9 +93,14 @@ async fn connect(url: &str) -> AppResult<Client> {
     // Nothing waits forever: a write queued behind the writers' lock for
     // a minute fails (and is retried by its sender) instead of hanging its
     // request, and a transaction left open by a stuck process is ended.
+    // No JIT: the server's queries are short, and a prepared statement's
+    // generic plan (a `LIMIT $1` estimated at 10 % of a 10,000,000-row
+    // table) crossed `jit_above_cost`, so each register page spent ~160 ms
+    // compiling a 4 ms query (docs/performance.md).
     client
         .batch_execute(
-            "SET lock_timeout = '60s'; SET idle_in_transaction_session_timeout = '10min'",
+            "SET lock_timeout = '60s'; SET idle_in_transaction_session_timeout = '10min'; \
+             SET jit = off",
         )
         .await
         .map_err(|e| pg_error("setting the session's timeouts", e))?;

@@ -25,7 +25,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use futures_util::future::{try_join3, try_join5};
+use futures_util::future::{try_join3, try_join4};
 use futures_util::pin_mut;
 use shared::sync::{decide, BatchDecision, ObservationBatch};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -77,15 +77,35 @@ const MARK_TAKE: &str = "INSERT INTO sync_daemons (daemon_id, applied_through, u
 const MARK_SET: &str =
     "UPDATE sync_daemons SET applied_through = ?2, updated_at = ?3 WHERE daemon_id = ?1";
 
-/// Each staged EPC's bound asset, looked up once (NULL: foreign).
-const RESOLVE: &str = "UPDATE ingest_stage SET asset_id = t.asset_id FROM tags t
-    WHERE t.epc = ingest_stage.epc AND t.unbound_at IS NULL";
-
-const SIGHTINGS: &str = "INSERT INTO sightings (epc, asset_id, reader_id, antenna, first_seen,
-        last_seen, count, peak_rssi, kind, daemon_id, sequence)
-    SELECT epc, asset_id, reader_id, antenna, first_seen, last_seen, count, peak_rssi, kind,
-        ?1, ?2
-    FROM ingest_stage ORDER BY ord";
+/// The batch's sightings and its last-seen moves, in one statement that
+/// looks each staged EPC's bound asset up once (NULL: foreign), and
+/// answers how many were bound. Last seen: one per asset per batch, its
+/// latest sighting, the later observation on a tie, kept only if not
+/// older than what is there. PostgreSQL's own (a data-modifying `WITH`);
+/// SQLite's path does the same row by row.
+const SIGHTINGS_AND_LAST_SEEN: &str = "WITH staged AS MATERIALIZED (
+        SELECT s.ord, s.epc, t.asset_id, s.reader_id, s.antenna, s.first_seen, s.last_seen,
+            s.count, s.peak_rssi, s.kind
+        FROM ingest_stage s LEFT JOIN tags t ON t.epc = s.epc AND t.unbound_at IS NULL
+    ), sighted AS (
+        INSERT INTO sightings (epc, asset_id, reader_id, antenna, first_seen, last_seen, count,
+            peak_rssi, kind, daemon_id, sequence)
+        SELECT epc, asset_id, reader_id, antenna, first_seen, last_seen, count, peak_rssi, kind,
+            $1, $2
+        FROM staged ORDER BY ord
+    ), latest AS (
+        INSERT INTO asset_last_seen_recent (asset_id, seen_at, reader_id)
+        SELECT asset_id, last_seen, reader_id FROM (
+            SELECT asset_id, last_seen, reader_id, ROW_NUMBER() OVER
+                (PARTITION BY asset_id ORDER BY last_seen DESC, ord DESC) AS n
+            FROM staged WHERE asset_id IS NOT NULL
+        ) l WHERE n = 1
+        ORDER BY asset_id
+        ON CONFLICT (asset_id) DO UPDATE SET seen_at = excluded.seen_at,
+            reader_id = excluded.reader_id
+        WHERE excluded.seen_at >= asset_last_seen_recent.seen_at
+    )
+    SELECT COUNT(asset_id) FROM staged";
 
 /// Scans for the open stock-takes the reader is assigned to and for the
 /// open one an observation names; a new (stock-take, EPC) takes the first
@@ -105,19 +125,6 @@ const SCANS: &str = "INSERT INTO stocktake_scans (stocktake_id, epc, first_seen)
         ) x
     ) firsts WHERE n = 1
     ON CONFLICT (stocktake_id, epc) DO NOTHING";
-
-/// One last-seen per asset per batch: its latest sighting, the later
-/// observation on a tie, kept only if not older than what is there.
-const LAST_SEEN: &str = "INSERT INTO asset_last_seen_recent (asset_id, seen_at, reader_id)
-    SELECT asset_id, last_seen, reader_id FROM (
-        SELECT asset_id, last_seen, reader_id, ROW_NUMBER() OVER
-            (PARTITION BY asset_id ORDER BY last_seen DESC, ord DESC) AS n
-        FROM ingest_stage WHERE asset_id IS NOT NULL
-    ) latest WHERE n = 1
-    ORDER BY asset_id
-    ON CONFLICT (asset_id) DO UPDATE SET seen_at = excluded.seen_at,
-        reader_id = excluded.reader_id
-    WHERE excluded.seen_at >= asset_last_seen_recent.seen_at";
 
 const RECENT_COUNT: &str = "SELECT COUNT(*) FROM asset_last_seen_recent";
 
@@ -160,6 +167,24 @@ async fn prepared(tx: &Transaction<'_>, cache: &StatementCache, sql: &str) -> Ap
     }
     let stmt = tx
         .prepare(&pg(sql)?)
+        .await
+        .map_err(|e| pg_error("preparing an ingest statement", e))?;
+    cache.borrow_mut().insert(sql.to_owned(), stmt.clone());
+    Ok(stmt)
+}
+
+/// `sql`, PostgreSQL's own text (not rendered), prepared once per
+/// connection.
+async fn prepared_pg(
+    tx: &Transaction<'_>,
+    cache: &StatementCache,
+    sql: &'static str,
+) -> AppResult<Statement> {
+    if let Some(s) = cache.borrow().get(sql) {
+        return Ok(s.clone());
+    }
+    let stmt = tx
+        .prepare(sql)
         .await
         .map_err(|e| pg_error("preparing an ingest statement", e))?;
     cache.borrow_mut().insert(sql.to_owned(), stmt.clone());
@@ -262,32 +287,25 @@ pub async fn apply_batch(
         .map_err(|e| pg_error("finishing the COPY of sightings", e))?;
 
     let sequence = batch.sequence as i64;
-    let resolve = prepared(tx, cache, RESOLVE).await?;
-    // Rows updated = staged observations of a bound EPC.
-    let known = tx
-        .execute(&resolve, &[])
-        .await
-        .map_err(|e| pg_error("looking up EPCs", e))?;
-    out.known = known;
-    out.foreign = (batch.observations.len() as u64).saturating_sub(known);
-    let (sightings, scans, last_seen, mark_set) = (
-        prepared(tx, cache, SIGHTINGS).await?,
+    let (stored, scans, mark_set) = (
+        prepared_pg(tx, cache, SIGHTINGS_AND_LAST_SEEN).await?,
         prepared(tx, cache, SCANS).await?,
-        prepared(tx, cache, LAST_SEEN).await?,
         prepared(tx, cache, MARK_SET).await?,
     );
-    // The rest needs no answer in between: one round trip. The staging
-    // rows go at commit (ON COMMIT DELETE ROWS), but a later batch in the
-    // same transaction must not see these: TRUNCATE, last.
-    try_join5(
-        tx.execute(&sightings, &[&batch.daemon_id, &sequence]),
+    // Nothing here needs an answer before the next: one round trip. The
+    // staging rows go at commit (ON COMMIT DELETE ROWS), but a later batch
+    // in the same transaction must not see these: TRUNCATE, last.
+    let (known, _, _, ()) = try_join4(
+        tx.query_one(&stored, &[&batch.daemon_id, &sequence]),
         tx.execute(&scans, &[]),
-        tx.execute(&last_seen, &[]),
         tx.execute(&mark_set, &[&batch.daemon_id, &sequence, &now]),
         tx.batch_execute("TRUNCATE ingest_stage"),
     )
     .await
     .map_err(|e| pg_error("storing sightings, scans, last seen and the mark", e))?;
+    let known: i64 = known.get(0);
+    out.known = known as u64;
+    out.foreign = (batch.observations.len() as u64).saturating_sub(out.known);
     Ok(out)
 }
 
