@@ -47,8 +47,7 @@ fn pg(sql: &str) -> AppResult<String> {
 const STAGE: &str = "CREATE TEMPORARY TABLE IF NOT EXISTS ingest_stage (
         ord BIGINT NOT NULL, epc BYTEA NOT NULL, reader_id BIGINT NOT NULL,
         antenna BIGINT NOT NULL, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL,
-        count BIGINT NOT NULL, peak_rssi BIGINT, kind TEXT NOT NULL, stocktake_id BIGINT,
-        asset_id BIGINT
+        count BIGINT NOT NULL, peak_rssi BIGINT, kind TEXT NOT NULL, stocktake_id BIGINT
     ) ON COMMIT DELETE ROWS";
 
 const STAGE_COPY: &str = "COPY ingest_stage (ord, epc, reader_id, antenna, first_seen, \
@@ -157,37 +156,32 @@ pub async fn ingest(
     Ok(out)
 }
 
-/// A connection's prepared statements, by their portable text.
+/// A connection's prepared statements, by their text as written.
 pub type StatementCache = RefCell<HashMap<String, Statement>>;
 
-/// `sql` (portable) prepared once per connection.
-async fn prepared(tx: &Transaction<'_>, cache: &StatementCache, sql: &str) -> AppResult<Statement> {
-    if let Some(s) = cache.borrow().get(sql) {
-        return Ok(s.clone());
-    }
-    let stmt = tx
-        .prepare(&pg(sql)?)
-        .await
-        .map_err(|e| pg_error("preparing an ingest statement", e))?;
-    cache.borrow_mut().insert(sql.to_owned(), stmt.clone());
-    Ok(stmt)
+/// An ingest statement's text: portable SQL rendered for PostgreSQL, or
+/// PostgreSQL's own.
+#[derive(Clone, Copy)]
+enum Sql {
+    Portable(&'static str),
+    Postgres(&'static str),
 }
 
-/// `sql`, PostgreSQL's own text (not rendered), prepared once per
-/// connection.
-async fn prepared_pg(
-    tx: &Transaction<'_>,
-    cache: &StatementCache,
-    sql: &'static str,
-) -> AppResult<Statement> {
-    if let Some(s) = cache.borrow().get(sql) {
+/// `sql` prepared once per connection (cached under its text as written).
+async fn prepared(tx: &Transaction<'_>, cache: &StatementCache, sql: Sql) -> AppResult<Statement> {
+    let (Sql::Portable(key) | Sql::Postgres(key)) = sql;
+    if let Some(s) = cache.borrow().get(key) {
         return Ok(s.clone());
     }
+    let text = match sql {
+        Sql::Portable(portable) => pg(portable)?,
+        Sql::Postgres(own) => own.to_owned(),
+    };
     let stmt = tx
-        .prepare(sql)
+        .prepare(&text)
         .await
         .map_err(|e| pg_error("preparing an ingest statement", e))?;
-    cache.borrow_mut().insert(sql.to_owned(), stmt.clone());
+    cache.borrow_mut().insert(key.to_owned(), stmt.clone());
     Ok(stmt)
 }
 
@@ -200,8 +194,13 @@ pub async fn apply_batch(
     batch: &ObservationBatch,
 ) -> AppResult<IngestOutcome> {
     let now = crate::time::now_ms();
-    let take = prepared(tx, cache, MARK_TAKE).await?;
-    let readers = prepared(tx, cache, "SELECT id, name, role FROM readers").await?;
+    let take = prepared(tx, cache, Sql::Portable(MARK_TAKE)).await?;
+    let readers = prepared(
+        tx,
+        cache,
+        Sql::Portable("SELECT id, name, role FROM readers"),
+    )
+    .await?;
     // The mark, the readers and the staging table in one round trip.
     let (mark, readers, ()) = try_join3(
         tx.query_one(&take, &[&batch.daemon_id, &now]),
@@ -288,9 +287,9 @@ pub async fn apply_batch(
 
     let sequence = batch.sequence as i64;
     let (stored, scans, mark_set) = (
-        prepared_pg(tx, cache, SIGHTINGS_AND_LAST_SEEN).await?,
-        prepared(tx, cache, SCANS).await?,
-        prepared(tx, cache, MARK_SET).await?,
+        prepared(tx, cache, Sql::Postgres(SIGHTINGS_AND_LAST_SEEN)).await?,
+        prepared(tx, cache, Sql::Portable(SCANS)).await?,
+        prepared(tx, cache, Sql::Portable(MARK_SET)).await?,
     );
     // Nothing here needs an answer before the next: one round trip. The
     // staging rows go at commit (ON COMMIT DELETE ROWS), but a later batch
