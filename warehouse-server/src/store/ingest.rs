@@ -88,34 +88,43 @@ struct ReaderInfo {
     stocktakes: Vec<i64>,
 }
 
-fn load_readers(tx: &Db<'_>) -> AppResult<HashMap<String, ReaderInfo>> {
-    let mut readers = HashMap::new();
-    let mut stmt = tx.prepare_cached("SELECT id, name, role FROM readers")?;
-    let mut rows = stmt.query(())?;
-    while let Some(r) = rows.next()? {
-        let name: String = r.get(1)?;
-        let role: String = r.get(2)?;
+/// The readers `batch` names (each looked up once, by name) with the
+/// open stock-takes each is assigned to; a name not registered is absent.
+/// Only these: a fleet registers a thousand readers and a batch names a
+/// few, and reading every reader for every batch was a measurable share
+/// of ingest.
+fn load_readers(tx: &Db<'_>, batch: &ObservationBatch) -> AppResult<HashMap<String, ReaderInfo>> {
+    let mut readers: HashMap<String, ReaderInfo> = HashMap::new();
+    let mut by_name = tx.prepare_cached("SELECT id, role FROM readers WHERE name = ?1")?;
+    let mut open = tx.prepare_cached(
+        "SELECT s.id FROM stocktake_readers sr
+         JOIN stocktakes s ON s.id = sr.stocktake_id AND s.status = 'open'
+         WHERE sr.reader_id = ?1",
+    )?;
+    for o in &batch.observations {
+        if readers.contains_key(&o.reader) {
+            continue;
+        }
+        let Some((id, role)) = by_name
+            .query_row([&o.reader], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })
+            .optional()?
+        else {
+            continue;
+        };
+        let stocktakes = open
+            .query_map([id], |r| r.get::<_, i64>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
         readers.insert(
-            name.clone(),
+            o.reader.clone(),
             ReaderInfo {
-                id: r.get(0)?,
-                name,
+                id,
+                name: o.reader.clone(),
                 role: ReaderRole::parse(&role).unwrap_or(ReaderRole::Desk),
-                stocktakes: Vec::new(),
+                stocktakes,
             },
         );
-    }
-    let mut stmt = tx.prepare_cached(
-        "SELECT r.name, s.id FROM stocktake_readers sr
-         JOIN stocktakes s ON s.id = sr.stocktake_id AND s.status = 'open'
-         JOIN readers r ON r.id = sr.reader_id",
-    )?;
-    let mut rows = stmt.query(())?;
-    while let Some(r) = rows.next()? {
-        let name: String = r.get(0)?;
-        if let Some(info) = readers.get_mut(&name) {
-            info.stocktakes.push(r.get(1)?);
-        }
     }
     Ok(readers)
 }
@@ -142,7 +151,7 @@ pub fn apply_batch(tx: &Db<'_>, ctx: &Ctx, batch: &ObservationBatch) -> AppResul
         out.applied = false;
         return Ok(out);
     }
-    let readers = load_readers(tx)?;
+    let readers = load_readers(tx, batch)?;
     let from = batch
         .observations
         .iter()

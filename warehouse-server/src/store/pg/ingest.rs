@@ -125,6 +125,9 @@ const SCANS: &str = "INSERT INTO stocktake_scans (stocktake_id, epc, first_seen)
     ) firsts WHERE n = 1
     ON CONFLICT (stocktake_id, epc) DO NOTHING";
 
+/// The readers a batch names, by an array of names (PostgreSQL's own).
+const READERS: &str = "SELECT id, name, role FROM readers WHERE name = ANY($1)";
+
 const RECENT_COUNT: &str = "SELECT COUNT(*) FROM asset_last_seen_recent";
 
 const FOLD: &str = "INSERT INTO asset_last_seen (asset_id, seen_at, reader_id)
@@ -195,16 +198,19 @@ pub async fn apply_batch(
 ) -> AppResult<IngestOutcome> {
     let now = crate::time::now_ms();
     let take = prepared(tx, cache, Sql::Portable(MARK_TAKE)).await?;
-    let readers = prepared(
-        tx,
-        cache,
-        Sql::Portable("SELECT id, name, role FROM readers"),
-    )
-    .await?;
+    // Only the readers the batch names (a fleet has a thousand).
+    let readers = prepared(tx, cache, Sql::Postgres(READERS)).await?;
+    let mut names: Vec<&str> = batch
+        .observations
+        .iter()
+        .map(|o| o.reader.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
     // The mark, the readers and the staging table in one round trip.
     let (mark, readers, ()) = try_join3(
         tx.query_one(&take, &[&batch.daemon_id, &now]),
-        tx.query(&readers, &[]),
+        tx.query(&readers, &[&names]),
         tx.batch_execute(STAGE),
     )
     .await
